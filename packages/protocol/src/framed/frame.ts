@@ -1,0 +1,108 @@
+// The frame format of the hot-path transport. Every frame is a fixed 16-byte header followed
+// by a protobuf payload:
+//
+//   u32 length     bytes after this field (12 + payload), little endian
+//   u8  kind       REQUEST | RESPONSE | ERROR | NOTIFY | HELLO
+//   u8  flags      reserved, 0
+//   u16 reserved   0
+//   u32 method     MethodDef.id (FNV-1a of the method's full name); 0 for HELLO
+//   u32 requestId  correlates a RESPONSE or ERROR with its REQUEST; 0 for NOTIFY
+//
+// An ERROR frame's payload is an ErrorInfo (common.proto). A HELLO frame carries the cluster
+// token and must be the first frame when the server requires one.
+
+export const HEADER_BYTES = 16;
+/** Bytes the length field counts beyond the payload. */
+export const HEADER_AFTER_LENGTH = HEADER_BYTES - 4;
+
+export const FrameKind = { REQUEST: 1, RESPONSE: 2, ERROR: 3, NOTIFY: 4, HELLO: 5 } as const;
+export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
+
+const MAX_KIND = FrameKind.HELLO;
+
+/** Default cap on one frame's payload: 256 MiB. Large objects travel through the store. */
+export const DEFAULT_MAX_FRAME_BYTES = 256 * 1024 * 1024;
+
+/** Encode a frame (header and payload) into one buffer. */
+export function encodeFrame(kind: FrameKind, method: number, requestId: number, payload: Uint8Array): Buffer {
+  const frame = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
+  frame.writeUInt32LE(HEADER_AFTER_LENGTH + payload.length, 0);
+  frame[4] = kind;
+  frame[5] = 0;
+  frame.writeUInt16LE(0, 6);
+  frame.writeUInt32LE(method, 8);
+  frame.writeUInt32LE(requestId, 12);
+  frame.set(payload, HEADER_BYTES);
+  return frame;
+}
+
+export interface Frame {
+  kind: FrameKind;
+  method: number;
+  requestId: number;
+  payload: Buffer;
+}
+
+/**
+ * Splits a byte stream into frames. `push` returns the frames completed by a chunk; it throws
+ * a `FrameError` on a header no peer of ours would send (unknown kind, absurd length), after
+ * which the stream cannot be trusted and the connection must close.
+ */
+export class FrameDecoder {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
+  constructor(private readonly maxFrameBytes: number) {}
+
+  push(chunk: Buffer, out: Frame[]): void {
+    let buf: Buffer;
+    if (this.pendingBytes === 0) {
+      buf = chunk;
+    } else {
+      this.pending.push(chunk);
+      buf = Buffer.concat(this.pending, this.pendingBytes + chunk.length);
+      this.pending = [];
+      this.pendingBytes = 0;
+    }
+    let offset = 0;
+    while (buf.length - offset >= HEADER_BYTES) {
+      const length = buf.readUInt32LE(offset);
+      const kind = buf[offset + 4]! as FrameKind;
+      if (kind < FrameKind.REQUEST || kind > MAX_KIND) {
+        throw new FrameError(`unknown frame kind ${kind}: the peer does not speak tray's framed protocol`);
+      }
+      if (length < HEADER_AFTER_LENGTH) {
+        throw new FrameError(`frame length ${length} is shorter than its header`);
+      }
+      const payloadBytes = length - HEADER_AFTER_LENGTH;
+      if (payloadBytes > this.maxFrameBytes) {
+        throw new FrameError(
+          `frame of ${payloadBytes} bytes exceeds the limit of ${this.maxFrameBytes} bytes (maxFrameBytes); ` +
+            'large values belong in the object store',
+        );
+      }
+      const end = offset + HEADER_BYTES + payloadBytes;
+      if (end > buf.length) break;
+      out.push({
+        kind,
+        method: buf.readUInt32LE(offset + 8),
+        requestId: buf.readUInt32LE(offset + 12),
+        payload: buf.subarray(offset + HEADER_BYTES, end),
+      });
+      offset = end;
+    }
+    if (offset < buf.length) {
+      const rest = offset === 0 ? buf : buf.subarray(offset);
+      this.pending.push(rest);
+      this.pendingBytes = rest.length;
+    }
+  }
+}
+
+export class FrameError extends Error {
+  readonly code = 'PROTOCOL_ERROR';
+  constructor(message: string) {
+    super(message);
+    this.name = 'FrameError';
+  }
+}

@@ -1,0 +1,34 @@
+// @tray/protocol: the contracts of proto/ as TypeScript, the framed transport of the hot
+// paths, and the gRPC helpers of the control plane.
+export { tray } from '../generated/proto.js';
+export * from '../generated/services.js';
+export {
+  type CarriesErrorInfo,
+  ConnectionClosedError,
+  type ErrorInfo,
+  ErrorType,
+  errorWithInfo,
+  ProtocolError,
+  RemoteError,
+  RequestTimeoutError,
+  toErrorInfo,
+} from './errors.js';
+export { Connection, type ConnectionOptions, type RequestOptions } from './framed/connection.js';
+export {
+  type ConnectOptions,
+  connect,
+  type FramedServer,
+  type ListenOptions,
+  listen,
+  type Target,
+  tokenMatches,
+} from './framed/endpoint.js';
+export { DEFAULT_MAX_FRAME_BYTES, FrameError } from './framed/frame.js';
+export {
+  defineMethod,
+  type Message,
+  type MessageType,
+  type MethodDef,
+  type MethodKind,
+  methodId,
+} from './method.js';
