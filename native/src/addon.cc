@@ -1,0 +1,306 @@
+// addon.cc: the only bridge between JavaScript and the plain C++ store, and the only file that
+// includes napi.h. TypeScript has validated every argument before it gets here (ids are 28-byte
+// Uint8Arrays, sizes safe non-negative integers), so this file converts positional primitives
+// and maps Status codes to the error classes TypeScript handed over in init(); it makes no
+// decisions of its own.
+//
+// Two halves: NativeStore (the store itself, in the process that hosts it) and the mapping
+// functions a client uses to see the store's segment (mapRange/detach/openSegment).
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <napi.h>
+
+#include <memory>
+#include <string>
+
+#include "object_store.h"
+
+namespace {
+
+using tray::ObjectId;
+using tray::Status;
+using tray::StatusCode;
+
+// Per-environment state (main thread or worker thread each get their own).
+struct AddonData {
+  Napi::FunctionReference store_constructor;
+  Napi::ObjectReference error_classes;  // { ObjectExistsError: class, ... }
+};
+
+AddonData* Data(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
+
+const char* ErrorClassName(StatusCode code) {
+  switch (code) {
+    case StatusCode::kObjectExists: return "ObjectExistsError";
+    case StatusCode::kObjectNotFound: return "ObjectNotFoundError";
+    case StatusCode::kObjectNotSealed: return "ObjectNotSealedError";
+    case StatusCode::kObjectInUse: return "ObjectInUseError";
+    case StatusCode::kObjectStoreFull: return "ObjectStoreFullError";
+    case StatusCode::kOutOfDisk: return "OutOfDiskError";
+    default: return "ObjectStoreError";
+  }
+}
+
+// Throws the TypeScript error class for `status` (a plain Error before init()).
+void ThrowStatus(Napi::Env env, const Status& status) {
+  AddonData* data = Data(env);
+  if (data != nullptr && !data->error_classes.IsEmpty()) {
+    Napi::Value cls = data->error_classes.Value().Get(ErrorClassName(status.code()));
+    if (cls.IsFunction()) {
+      Napi::Object error = cls.As<Napi::Function>().New({Napi::String::New(env, status.message())});
+      Napi::Error(env, error).ThrowAsJavaScriptException();
+      return;
+    }
+  }
+  Napi::Error::New(env, status.message()).ThrowAsJavaScriptException();
+}
+
+ObjectId IdArg(const Napi::Value& value) {
+  Napi::Uint8Array bytes = value.As<Napi::Uint8Array>();
+  return ObjectId::FromBytes(bytes.Data());
+}
+
+uint64_t U64(const Napi::Value& value) { return static_cast<uint64_t>(value.As<Napi::Number>().DoubleValue()); }
+
+class NativeStore : public Napi::ObjectWrap<NativeStore> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeStore",
+                       {
+                           InstanceMethod<&NativeStore::Create>("create"),
+                           InstanceMethod<&NativeStore::Seal>("seal"),
+                           InstanceMethod<&NativeStore::Get>("get"),
+                           InstanceMethod<&NativeStore::Release>("release"),
+                           InstanceMethod<&NativeStore::Delete>("delete"),
+                           InstanceMethod<&NativeStore::Contains>("contains"),
+                           InstanceMethod<&NativeStore::Abort>("abort"),
+                           InstanceMethod<&NativeStore::Disconnect>("disconnect"),
+                           InstanceMethod<&NativeStore::Stats>("stats"),
+                           InstanceMethod<&NativeStore::Info>("info"),
+                           InstanceMethod<&NativeStore::Close>("close"),
+                       });
+  }
+
+  // new NativeStore(capacity, shmDir, fallbackDir, forceFallback, spillDir, spillEnabled,
+  //                 spillThreshold, fuseBelow, spillMinBatch, spillLimit, name)
+  explicit NativeStore(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeStore>(info) {
+    tray::StoreOptions options;
+    options.segment.capacity = U64(info[0]);
+    options.segment.shm_dir = info[1].As<Napi::String>().Utf8Value();
+    options.segment.fallback_dir = info[2].As<Napi::String>().Utf8Value();
+    options.segment.force_fallback = info[3].As<Napi::Boolean>().Value();
+    options.spill_dir = info[4].As<Napi::String>().Utf8Value();
+    options.spill_enabled = info[5].As<Napi::Boolean>().Value();
+    options.spill_threshold = info[6].As<Napi::Number>().DoubleValue();
+    options.spill_fuse_below = U64(info[7]);
+    options.spill_min_batch = U64(info[8]);
+    options.spill_limit = U64(info[9]);
+    options.segment.name = info[10].As<Napi::String>().Utf8Value();
+    Status status = store_.Open(options);
+    if (!status.ok()) ThrowStatus(info.Env(), status);
+  }
+
+ private:
+  Napi::Value Create(const Napi::CallbackInfo& info) {
+    uint64_t offset = 0;
+    Status status = store_.Create(IdArg(info[0]), U64(info[1]), U64(info[2]), info[3].As<Napi::Boolean>().Value(),
+                                  U64(info[4]), &offset);
+    if (!status.ok()) {
+      ThrowStatus(info.Env(), status);
+      return info.Env().Undefined();
+    }
+    return Napi::Number::New(info.Env(), static_cast<double>(offset));
+  }
+
+  Napi::Value Seal(const Napi::CallbackInfo& info) {
+    Status status = store_.Seal(IdArg(info[0]));
+    if (!status.ok()) ThrowStatus(info.Env(), status);
+    return info.Env().Undefined();
+  }
+
+  // get(id, client): [offset, dataSize, metadataSize], or null when not sealed yet, or
+  // undefined when absent. Other failures (restoring from disk) throw.
+  Napi::Value Get(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    tray::ObjectLocation location;
+    Status status = store_.Get(IdArg(info[0]), U64(info[1]), &location);
+    if (status.code() == StatusCode::kObjectNotFound) return env.Undefined();
+    if (status.code() == StatusCode::kObjectNotSealed) return env.Null();
+    if (!status.ok()) {
+      ThrowStatus(env, status);
+      return env.Undefined();
+    }
+    Napi::Array result = Napi::Array::New(env, 3);
+    result.Set(0u, Napi::Number::New(env, static_cast<double>(location.offset)));
+    result.Set(1u, Napi::Number::New(env, static_cast<double>(location.data_size)));
+    result.Set(2u, Napi::Number::New(env, static_cast<double>(location.metadata_size)));
+    return result;
+  }
+
+  Napi::Value Release(const Napi::CallbackInfo& info) {
+    Status status = store_.Release(IdArg(info[0]), U64(info[1]));
+    return Napi::Boolean::New(info.Env(), status.ok());
+  }
+
+  // delete(id): true when deferred until the last reader releases it.
+  Napi::Value Delete(const Napi::CallbackInfo& info) {
+    bool deferred = false;
+    Status status = store_.Delete(IdArg(info[0]), &deferred);
+    if (!status.ok()) ThrowStatus(info.Env(), status);
+    return Napi::Boolean::New(info.Env(), deferred);
+  }
+
+  Napi::Value Contains(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), store_.Contains(IdArg(info[0])));
+  }
+
+  Napi::Value Abort(const Napi::CallbackInfo& info) {
+    Status status = store_.Abort(IdArg(info[0]), U64(info[1]));
+    if (!status.ok()) ThrowStatus(info.Env(), status);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Disconnect(const Napi::CallbackInfo& info) {
+    store_.Disconnect(U64(info[0]));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const tray::StoreStats s = store_.Stats();
+    Napi::Object out = Napi::Object::New(env);
+    auto num = [&](const char* key, uint64_t value) { out.Set(key, Napi::Number::New(env, static_cast<double>(value))); };
+    num("capacity", s.capacity);
+    num("usedBytes", s.used_bytes);
+    num("pinnedBytes", s.pinned_bytes);
+    num("numObjects", s.num_objects);
+    num("numPinned", s.num_pinned);
+    num("spilledBytes", s.spilled_bytes);
+    num("spilledObjects", s.spilled_objects);
+    num("restoredBytes", s.restored_bytes);
+    num("restoredObjects", s.restored_objects);
+    num("evictedBytes", s.evicted_bytes);
+    num("evictedObjects", s.evicted_objects);
+    num("spillDiskBytes", s.spill_disk_bytes);
+    out.Set("fallbackToDisk", Napi::Boolean::New(env, s.fallback_to_disk));
+    return out;
+  }
+
+  Napi::Value Info(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("segmentPath", store_.segment().path());
+    out.Set("capacity", Napi::Number::New(env, static_cast<double>(store_.capacity())));
+    out.Set("fallbackToDisk", store_.segment().fallback());
+    out.Set("shmFreeBytes", Napi::Number::New(env, static_cast<double>(store_.segment().shm_free_bytes())));
+    out.Set("spillDir", store_.spill_files() ? store_.spill_files()->dir() : std::string());
+    return out;
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    store_.Close();
+    return info.Env().Undefined();
+  }
+
+  tray::ObjectStore store_;
+};
+
+// ---- client side: mapping ranges of a segment file ----
+
+// Each mapping costs the process a kernel map entry, not memory (private pages are shared with
+// the file until written). Reporting a fixed cost per mapping to V8 makes it collect dropped
+// views, and so unmap them, before the process runs out of map entries.
+constexpr int64_t kMappingPressure = 64 * 1024;
+
+struct Mapping {
+  void* address;
+  size_t length;
+};
+
+void FinalizeMapping(Napi::Env env, void* /*data*/, Mapping* mapping) {
+  munmap(mapping->address, mapping->length);
+  Napi::MemoryManagement::AdjustExternalMemory(env, -kMappingPressure);
+  delete mapping;
+}
+
+Napi::Value OpenSegment(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    Napi::Error::New(env, "cannot open store segment " + path + ": " + std::strerror(errno)).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
+Napi::Value CloseSegment(const Napi::CallbackInfo& info) {
+  close(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
+// mapRange(fd, offset, length, shared): an ArrayBuffer over [offset, offset+length) of the
+// file. shared=true: MAP_SHARED (a creator writing its object). shared=false: MAP_PRIVATE, so a
+// write through the view copies the page for this view only and never reaches the store.
+Napi::Value MapRange(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int fd = info[0].As<Napi::Number>().Int32Value();
+  const uint64_t offset = U64(info[1]);
+  const uint64_t length = U64(info[2]);
+  const bool shared = info[3].As<Napi::Boolean>().Value();
+  if (length == 0) return Napi::ArrayBuffer::New(env, 0);
+  static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  const uint64_t start = offset / page * page;
+  const uint64_t span = offset + length - start;
+  void* address = mmap(nullptr, span, PROT_READ | PROT_WRITE, shared ? MAP_SHARED : MAP_PRIVATE, fd,
+                       static_cast<off_t>(start));
+  if (address == MAP_FAILED) {
+    Napi::Error::New(env, std::string("cannot map store segment range: ") + std::strerror(errno))
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto* mapping = new Mapping{address, span};
+  Napi::MemoryManagement::AdjustExternalMemory(env, kMappingPressure);
+  return Napi::ArrayBuffer::New(env, static_cast<uint8_t*>(address) + (offset - start), length, FinalizeMapping,
+                                mapping);
+}
+
+// detach(arrayBuffer): makes the buffer (and every view on it) empty; its mapping goes away.
+Napi::Value Detach(const Napi::CallbackInfo& info) {
+  Napi::ArrayBuffer buffer = info[0].As<Napi::ArrayBuffer>();
+  if (!buffer.IsDetached()) buffer.Detach();
+  return info.Env().Undefined();
+}
+
+// address(arrayBuffer): where its bytes are in this process (tests prove zero copy with it).
+Napi::Value Address(const Napi::CallbackInfo& info) {
+  Napi::ArrayBuffer buffer = info[0].As<Napi::ArrayBuffer>();
+  return Napi::BigInt::New(info.Env(), static_cast<uint64_t>(reinterpret_cast<uintptr_t>(buffer.Data())));
+}
+
+// init(errorClasses): the TypeScript error classes native errors are thrown as.
+Napi::Value Init(const Napi::CallbackInfo& info) {
+  Data(info.Env())->error_classes = Napi::Persistent(info[0].As<Napi::Object>());
+  return info.Env().Undefined();
+}
+
+Napi::Object Module(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  env.SetInstanceData(data);
+  Napi::Function store = NativeStore::Define(env);
+  data->store_constructor = Napi::Persistent(store);
+  exports.Set("NativeStore", store);
+  exports.Set("init", Napi::Function::New(env, Init));
+  exports.Set("openSegment", Napi::Function::New(env, OpenSegment));
+  exports.Set("closeSegment", Napi::Function::New(env, CloseSegment));
+  exports.Set("mapRange", Napi::Function::New(env, MapRange));
+  exports.Set("detach", Napi::Function::New(env, Detach));
+  exports.Set("address", Napi::Function::New(env, Address));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(tray_store, Module)
