@@ -1,0 +1,20 @@
+import { defineConfig } from 'tsup';
+
+// The public API (esm + cjs + types) and the worker process's entry point, which the raylet
+// spawns as `node dist/worker/main.js` (docs/processes.md).
+export default defineConfig([
+  {
+    entry: { index: 'src/index.ts' },
+    format: ['esm', 'cjs'],
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    target: 'node20',
+  },
+  {
+    entry: { 'worker/main': 'src/worker/main.ts' },
+    format: ['esm'],
+    sourcemap: true,
+    target: 'node20',
+  },
+]);
