@@ -103,7 +103,14 @@ class NativeStore : public Napi::ObjectWrap<NativeStore> {
   }
 
  private:
+  bool Open(const Napi::CallbackInfo& info) {
+    if (store_.is_open()) return true;
+    Napi::Error::New(info.Env(), "the object store is closed").ThrowAsJavaScriptException();
+    return false;
+  }
+
   Napi::Value Create(const Napi::CallbackInfo& info) {
+    if (!Open(info)) return info.Env().Undefined();
     uint64_t offset = 0;
     Status status = store_.Create(IdArg(info[0]), U64(info[1]), U64(info[2]), info[3].As<Napi::Boolean>().Value(),
                                   U64(info[4]), &offset);
@@ -115,6 +122,7 @@ class NativeStore : public Napi::ObjectWrap<NativeStore> {
   }
 
   Napi::Value Seal(const Napi::CallbackInfo& info) {
+    if (!Open(info)) return info.Env().Undefined();
     Status status = store_.Seal(IdArg(info[0]));
     if (!status.ok()) ThrowStatus(info.Env(), status);
     return info.Env().Undefined();
@@ -123,6 +131,7 @@ class NativeStore : public Napi::ObjectWrap<NativeStore> {
   // get(id, client): [offset, dataSize, metadataSize], or null when not sealed yet, or
   // undefined when absent. Other failures (restoring from disk) throw.
   Napi::Value Get(const Napi::CallbackInfo& info) {
+    if (!Open(info)) return info.Env().Undefined();
     Napi::Env env = info.Env();
     tray::ObjectLocation location;
     Status status = store_.Get(IdArg(info[0]), U64(info[1]), &location);
@@ -140,12 +149,14 @@ class NativeStore : public Napi::ObjectWrap<NativeStore> {
   }
 
   Napi::Value Release(const Napi::CallbackInfo& info) {
+    if (!Open(info)) return info.Env().Undefined();
     Status status = store_.Release(IdArg(info[0]), U64(info[1]));
     return Napi::Boolean::New(info.Env(), status.ok());
   }
 
   // delete(id): true when deferred until the last reader releases it.
   Napi::Value Delete(const Napi::CallbackInfo& info) {
+    if (!Open(info)) return info.Env().Undefined();
     bool deferred = false;
     Status status = store_.Delete(IdArg(info[0]), &deferred);
     if (!status.ok()) ThrowStatus(info.Env(), status);
@@ -153,22 +164,26 @@ class NativeStore : public Napi::ObjectWrap<NativeStore> {
   }
 
   Napi::Value Contains(const Napi::CallbackInfo& info) {
+    if (!Open(info)) return info.Env().Undefined();
     return Napi::Boolean::New(info.Env(), store_.Contains(IdArg(info[0])));
   }
 
   Napi::Value Abort(const Napi::CallbackInfo& info) {
+    if (!Open(info)) return info.Env().Undefined();
     Status status = store_.Abort(IdArg(info[0]), U64(info[1]));
     if (!status.ok()) ThrowStatus(info.Env(), status);
     return info.Env().Undefined();
   }
 
   Napi::Value Disconnect(const Napi::CallbackInfo& info) {
+    if (!Open(info)) return info.Env().Undefined();
     store_.Disconnect(U64(info[0]));
     return info.Env().Undefined();
   }
 
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    if (!Open(info)) return env.Undefined();
     const tray::StoreStats s = store_.Stats();
     Napi::Object out = Napi::Object::New(env);
     auto num = [&](const char* key, uint64_t value) { out.Set(key, Napi::Number::New(env, static_cast<double>(value))); };

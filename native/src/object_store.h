@@ -84,6 +84,7 @@ class ObjectStore {
   Status Abort(const ObjectId& id, uint64_t client);
   void Disconnect(uint64_t client);
 
+  bool is_open() const { return segment_.base() != nullptr; }
   StoreStats Stats() const;
   const Segment& segment() const { return segment_; }
   const SpillFiles* spill_files() const { return spill_.get(); }

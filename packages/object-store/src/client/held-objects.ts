@@ -1,0 +1,122 @@
+// HeldObjects: the objects a client process holds references to, and the views it handed out
+// over them. The store counts one reference per client for an object while any view of it is
+// alive here; further gets of a held object are answered locally (its location cannot change
+// while referenced). Each view is its own copy-on-write mapping: writing through one changes
+// neither the store nor any other view. A view is given back by release() (which detaches it:
+// its bytes become unreachable at once) or when the garbage collector drops it; when the last
+// view of an object goes, one batched Release tells the store.
+import type { NativeAddon } from '../native.js';
+import { idKey } from '../validate.js';
+
+export interface StoreObject {
+  readonly id: Uint8Array;
+  /** Data then metadata, mapped copy-on-write from the store's segment. */
+  readonly buffer: ArrayBuffer;
+  readonly data: Uint8Array;
+  readonly metadata: Uint8Array;
+}
+
+interface Held {
+  id: Uint8Array;
+  offset: number;
+  dataSize: number;
+  metadataSize: number;
+  views: number;
+}
+
+export interface Location {
+  offset: number;
+  dataSize: number;
+  metadataSize: number;
+}
+
+export class HeldObjects {
+  private readonly held = new Map<string, Held>();
+  private readonly released = new WeakSet<StoreObject>();
+  private readonly keys = new WeakMap<StoreObject, string>();
+  private readonly collected = new FinalizationRegistry<string>((key) => this.dropView(key));
+  private pendingRelease: Uint8Array[] = [];
+  private flushScheduled = false;
+
+  constructor(
+    private readonly native: NativeAddon,
+    private readonly fd: number,
+    /** Sends a batch of Releases to the store. */
+    private readonly sendRelease: (ids: Uint8Array[]) => void,
+  ) {}
+
+  /** A new view of an object this client already holds, or undefined. */
+  viewIfHeld(id: Uint8Array): StoreObject | undefined {
+    const key = idKey(id);
+    const held = this.held.get(key);
+    return held ? this.view(key, held) : undefined;
+  }
+
+  /** The store gave this client a reference: record it (or give back a duplicate) and view it. */
+  adopt(id: Uint8Array, location: Location): StoreObject {
+    const key = idKey(id);
+    let held = this.held.get(key);
+    if (held) {
+      // Another get of the same object finished first: one reference per client is enough.
+      this.queueRelease(held.id);
+    } else {
+      held = { id: Uint8Array.from(id), ...location, views: 0 };
+      this.held.set(key, held);
+    }
+    return this.view(key, held);
+  }
+
+  release(object: StoreObject): void {
+    const key = this.keys.get(object);
+    if (key === undefined || this.released.has(object)) return;
+    this.released.add(object);
+    this.collected.unregister(object);
+    this.native.detach(object.buffer);
+    this.dropView(key);
+  }
+
+  /** Objects with live views (for stats and tests). */
+  get size(): number {
+    return this.held.size;
+  }
+
+  /** Sends what is queued now (before closing). */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.pendingRelease.length === 0) return;
+    const ids = this.pendingRelease;
+    this.pendingRelease = [];
+    this.sendRelease(ids);
+  }
+
+  private view(key: string, held: Held): StoreObject {
+    const buffer = this.native.mapRange(this.fd, held.offset, held.dataSize + held.metadataSize, false);
+    const object: StoreObject = {
+      id: held.id,
+      buffer,
+      data: new Uint8Array(buffer, 0, held.dataSize),
+      metadata: new Uint8Array(buffer, held.dataSize, held.metadataSize),
+    };
+    held.views += 1;
+    this.keys.set(object, key);
+    this.collected.register(buffer, key, object);
+    return object;
+  }
+
+  private dropView(key: string): void {
+    const held = this.held.get(key);
+    if (!held) return;
+    held.views -= 1;
+    if (held.views > 0) return;
+    this.held.delete(key);
+    this.queueRelease(held.id);
+  }
+
+  private queueRelease(id: Uint8Array): void {
+    this.pendingRelease.push(id);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+}

@@ -1,0 +1,313 @@
+// StoreClient: how a driver or worker uses its node's object store. Talks StoreService to the
+// StoreServer over a Unix socket and maps the store's segment itself, so payloads are never
+// copied through the socket: get() returns views over the shared memory (copy-on-write, so a
+// sealed object cannot be changed through them), create() a writable window into it.
+//
+// Gets issued in the same tick are sent as one Get request; releases are batched likewise.
+import { type Connection, connect, StoreService } from '@tray/protocol';
+import { fromRemote, ObjectExistsError, ObjectNotFoundError } from '../errors.js';
+import { loadNative, type NativeAddon, type NativeStats } from '../native.js';
+import {
+  asBytes,
+  checkBytes,
+  checkObjectId,
+  checkObjectIds,
+  checkSize,
+  checkTimeout,
+  idKey,
+} from '../validate.js';
+import { HeldObjects, type StoreObject } from './held-objects.js';
+
+export type { StoreObject } from './held-objects.js';
+
+/** An object being written: write `data` and `metadata`, then seal() it. */
+export interface CreatedObject {
+  readonly id: Uint8Array;
+  readonly buffer: ArrayBuffer;
+  readonly data: Uint8Array;
+  readonly metadata: Uint8Array;
+}
+
+export interface CreateOptions {
+  /** The owner's copy (default true): never evicted, spilled to disk instead. */
+  primary?: boolean;
+}
+
+export interface GetOptions {
+  /** How long to wait for objects not sealed yet: 0 (default) answers at once, -1 waits forever. */
+  timeoutMs?: number;
+}
+
+export interface StoreClientOptions {
+  /** Give up connecting after this long (default 10 s). */
+  connectTimeoutMs?: number;
+}
+
+interface GetBatch {
+  ids: Uint8Array[];
+  keys: Map<string, number>;
+  done: Promise<Array<{ offset: number; dataSize: number; metadataSize: number } | undefined>>;
+}
+
+export class StoreClient {
+  private readonly held: HeldObjects;
+  private readonly creating = new Map<string, ArrayBuffer>();
+  private readonly batches = new Map<number, GetBatch>();
+  private closed = false;
+
+  private constructor(
+    private readonly connection: Connection,
+    private readonly native: NativeAddon,
+    private readonly fd: number,
+    /** Bytes of the store: the largest object it can hold. */
+    readonly capacity: number,
+    readonly segmentPath: string,
+    readonly fallbackToDisk: boolean,
+  ) {
+    this.held = new HeldObjects(native, fd, (ids) => {
+      connection.notify(StoreService.Release, { objectIds: ids });
+    });
+  }
+
+  static async connect(socketPath: string, options: StoreClientOptions = {}): Promise<StoreClient> {
+    if (typeof socketPath !== 'string' || socketPath === '') {
+      throw new TypeError("socketPath must be a non-empty string (the store's Unix socket)");
+    }
+    const native = loadNative();
+    const connection = await connect(socketPath, {
+      timeoutMs: options.connectTimeoutMs,
+      label: 'object store',
+    });
+    try {
+      const reply = await connection.request(StoreService.Connect, { pid: process.pid });
+      const fd = native.openSegment(reply.segmentPath);
+      return new StoreClient(connection, native, fd, reply.capacity, reply.segmentPath, reply.fallbackToDisk);
+    } catch (err) {
+      connection.close();
+      throw fromRemote(err);
+    }
+  }
+
+  /** Reserves an object of dataSize + metadataSize bytes; write it, then seal() it. */
+  async create(
+    id: Uint8Array,
+    dataSize: number,
+    metadataSize = 0,
+    options: CreateOptions = {},
+  ): Promise<CreatedObject> {
+    checkObjectId(id);
+    checkSize(dataSize, 'dataSize', this.capacity);
+    checkSize(metadataSize, 'metadataSize', this.capacity);
+    if (dataSize + metadataSize > this.capacity) {
+      throw new RangeError(
+        `dataSize + metadataSize must be at most ${this.capacity} bytes (the store's capacity), got ${dataSize + metadataSize}`,
+      );
+    }
+    const key = idKey(id);
+    if (this.creating.has(key))
+      throw new ObjectExistsError(`object ${hex(id)} is already being created by this client`);
+    const { offset } = await this.call(StoreService.Create, {
+      objectId: id,
+      dataSize,
+      metadataSize,
+      primary: options.primary ?? true,
+    });
+    const buffer = this.native.mapRange(this.fd, offset, dataSize + metadataSize, true);
+    this.creating.set(key, buffer);
+    return {
+      id,
+      buffer,
+      data: new Uint8Array(buffer, 0, dataSize),
+      metadata: new Uint8Array(buffer, dataSize, metadataSize),
+    };
+  }
+
+  /** Makes a created object immutable and visible; its writable buffer is detached. */
+  async seal(id: Uint8Array): Promise<void> {
+    checkObjectId(id);
+    this.dropWritable(id);
+    await this.call(StoreService.Seal, { objectId: id });
+  }
+
+  /** Gives up an object created and not sealed. */
+  async abort(id: Uint8Array): Promise<void> {
+    checkObjectId(id);
+    this.dropWritable(id);
+    await this.call(StoreService.Abort, { objectId: id });
+  }
+
+  /** create + copy + seal. */
+  async put(
+    id: Uint8Array,
+    data: Uint8Array | ArrayBuffer | ArrayBufferView,
+    metadata?: Uint8Array | ArrayBuffer | ArrayBufferView,
+    options: CreateOptions = {},
+  ): Promise<void> {
+    checkObjectId(id);
+    checkBytes(data, 'data');
+    if (metadata !== undefined) checkBytes(metadata, 'metadata');
+    const bytes = asBytes(data);
+    const meta = metadata === undefined ? undefined : asBytes(metadata);
+    const created = await this.create(id, bytes.byteLength, meta?.byteLength ?? 0, options);
+    try {
+      created.data.set(bytes);
+      if (meta) created.metadata.set(meta);
+    } catch (err) {
+      await this.abort(id).catch(() => {});
+      throw err;
+    }
+    await this.seal(id);
+  }
+
+  /** One object; ObjectNotFoundError when it is not sealed by the deadline. */
+  async get(id: Uint8Array, options: GetOptions = {}): Promise<StoreObject> {
+    checkObjectId(id);
+    const [object] = await this.getMany([id], options);
+    if (!object) throw new ObjectNotFoundError(`object ${hex(id)} is not in the store`);
+    return object;
+  }
+
+  /** Several objects, in order; undefined for those not sealed by the deadline. */
+  async getMany(ids: Uint8Array[], options: GetOptions = {}): Promise<Array<StoreObject | undefined>> {
+    checkObjectIds(ids);
+    const timeoutMs = checkTimeout(options.timeoutMs ?? 0);
+    this.checkOpen();
+    const result: Array<StoreObject | undefined> = new Array(ids.length);
+    const ask: number[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const view = this.held.viewIfHeld(ids[i]!);
+      if (view) result[i] = view;
+      else ask.push(i);
+    }
+    if (ask.length === 0) return result;
+    const batch = this.batchFor(timeoutMs);
+    const slots = ask.map((i) => {
+      const key = idKey(ids[i]!);
+      let slot = batch.keys.get(key);
+      if (slot === undefined) {
+        slot = batch.ids.length;
+        batch.keys.set(key, slot);
+        batch.ids.push(ids[i]!);
+      }
+      return slot;
+    });
+    const locations = await batch.done;
+    for (let j = 0; j < ask.length; j++) {
+      const i = ask[j]!;
+      // A slot shared with another caller of the batch: the first adopts, the others view.
+      result[i] =
+        this.held.viewIfHeld(ids[i]!) ??
+        (locations[slots[j]!] ? this.held.adopt(ids[i]!, locations[slots[j]!]!) : undefined);
+    }
+    return result;
+  }
+
+  /** Gives a view back now (its bytes become unreachable); otherwise GC does it. */
+  release(object: StoreObject): void {
+    this.held.release(object);
+  }
+
+  /** Deletes objects; returns those deferred until their last reader releases them. */
+  async delete(ids: Uint8Array | Uint8Array[]): Promise<Uint8Array[]> {
+    const list = Array.isArray(ids) ? ids : [ids];
+    checkObjectIds(list, Array.isArray(ids) ? 'ids' : 'id');
+    this.held.flush();
+    const reply = await this.call(StoreService.Delete, { objectIds: list });
+    return reply.deferred;
+  }
+
+  /** True when the object is in the store and sealed. */
+  async contains(id: Uint8Array): Promise<boolean> {
+    checkObjectId(id);
+    return (await this.call(StoreService.Contains, { objectId: id })).sealed;
+  }
+
+  async stats(): Promise<NativeStats> {
+    const s = await this.call(StoreService.Stats, {});
+    return {
+      capacity: Number(s.capacity),
+      usedBytes: Number(s.usedBytes),
+      pinnedBytes: Number(s.pinnedBytes),
+      numObjects: Number(s.numObjects),
+      numPinned: Number(s.numPinned),
+      spilledBytes: Number(s.spilledBytes),
+      spilledObjects: Number(s.spilledObjects),
+      restoredBytes: Number(s.restoredBytes),
+      restoredObjects: Number(s.restoredObjects),
+      evictedBytes: Number(s.evictedBytes),
+      evictedObjects: Number(s.evictedObjects),
+      spillDiskBytes: Number(s.spillDiskBytes),
+      fallbackToDisk: Boolean(s.fallbackToDisk),
+    };
+  }
+
+  /** Objects this client holds views of. */
+  get heldObjects(): number {
+    return this.held.size;
+  }
+
+  /** Sends pending releases and disconnects; the store drops this client's references. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.held.flush();
+    for (const buffer of this.creating.values()) this.native.detach(buffer);
+    this.creating.clear();
+    this.connection.close();
+    this.native.closeSegment(this.fd);
+  }
+
+  private batchFor(timeoutMs: number): GetBatch {
+    const batch = this.batches.get(timeoutMs);
+    if (batch) return batch;
+    const ids: Uint8Array[] = [];
+    const fresh: GetBatch = {
+      ids,
+      keys: new Map(),
+      done: Promise.resolve().then(async () => {
+        this.batches.delete(timeoutMs);
+        const reply = await this.call(StoreService.Get, { objectIds: ids, timeoutMs });
+        return reply.objects.map((o) =>
+          o.found
+            ? {
+                offset: Number(o.offset ?? 0),
+                dataSize: Number(o.dataSize ?? 0),
+                metadataSize: Number(o.metadataSize ?? 0),
+              }
+            : undefined,
+        );
+      }),
+    };
+    this.batches.set(timeoutMs, fresh);
+    return fresh;
+  }
+
+  private dropWritable(id: Uint8Array): void {
+    const key = idKey(id);
+    const buffer = this.creating.get(key);
+    if (buffer) {
+      this.creating.delete(key);
+      this.native.detach(buffer);
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new Error('the store client is closed');
+  }
+
+  private async call<Req, Res>(
+    method: import('@tray/protocol').MethodDef<Req, Res>,
+    request: import('@tray/protocol').Message<Req>,
+  ): Promise<Res> {
+    this.checkOpen();
+    try {
+      return await this.connection.request(method, request);
+    } catch (err) {
+      throw fromRemote(err);
+    }
+  }
+}
+
+function hex(id: Uint8Array): string {
+  return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
+}

@@ -1,0 +1,118 @@
+// Loads the native addon (native/ built by cmake-js into build/Release) and hands it the typed
+// error classes once. The one place that knows where the .node file lives: when loading
+// fails, the error lists every path tried and why each failed.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { nativeErrorClasses } from './errors.js';
+
+export interface NativeStats {
+  capacity: number;
+  usedBytes: number;
+  pinnedBytes: number;
+  numObjects: number;
+  numPinned: number;
+  spilledBytes: number;
+  spilledObjects: number;
+  restoredBytes: number;
+  restoredObjects: number;
+  evictedBytes: number;
+  evictedObjects: number;
+  spillDiskBytes: number;
+  fallbackToDisk: boolean;
+}
+
+export interface NativeStoreInfo {
+  segmentPath: string;
+  capacity: number;
+  fallbackToDisk: boolean;
+  shmFreeBytes: number;
+  spillDir: string;
+}
+
+/** The store in its host process. Positional arguments, validated by the caller. */
+export interface NativeStore {
+  create(id: Uint8Array, dataSize: number, metadataSize: number, primary: boolean, client: number): number;
+  seal(id: Uint8Array): void;
+  /** [offset, dataSize, metadataSize]; null: not sealed yet; undefined: absent. */
+  get(id: Uint8Array, client: number): [number, number, number] | null | undefined;
+  release(id: Uint8Array, client: number): boolean;
+  /** true: deferred until its last reader releases it. */
+  delete(id: Uint8Array): boolean;
+  contains(id: Uint8Array): boolean;
+  abort(id: Uint8Array, client: number): void;
+  disconnect(client: number): void;
+  stats(): NativeStats;
+  info(): NativeStoreInfo;
+  close(): void;
+}
+
+export interface NativeAddon {
+  NativeStore: new (
+    capacity: number,
+    shmDir: string,
+    fallbackDir: string,
+    forceFallback: boolean,
+    spillDir: string,
+    spillEnabled: boolean,
+    spillThreshold: number,
+    spillFuseBelow: number,
+    spillMinBatch: number,
+    spillLimit: number,
+    name: string,
+  ) => NativeStore;
+  init(errorClasses: typeof nativeErrorClasses): void;
+  openSegment(path: string): number;
+  closeSegment(fd: number): void;
+  /** shared: MAP_SHARED (writable into the store); else MAP_PRIVATE (copy on write). */
+  mapRange(fd: number, offset: number, length: number, shared: boolean): ArrayBuffer;
+  detach(buffer: ArrayBuffer): void;
+  address(buffer: ArrayBuffer): bigint;
+}
+
+const ADDON_FILE = 'tray_store.node';
+
+function moduleDir(): string {
+  // tsup shims import.meta.url in the CommonJS build.
+  return path.dirname(fileURLToPath(import.meta.url));
+}
+
+/** Where the addon may be, in order: $TRAY_STORE_ADDON, then build/ beside src/ or dist/. */
+export function addonCandidates(): string[] {
+  const dir = moduleDir();
+  const candidates: string[] = [];
+  if (process.env.TRAY_STORE_ADDON) candidates.push(path.resolve(process.env.TRAY_STORE_ADDON));
+  for (const config of ['Release', 'Debug']) {
+    candidates.push(path.resolve(dir, '..', 'build', config, ADDON_FILE));
+    candidates.push(path.resolve(dir, '..', '..', 'build', config, ADDON_FILE));
+  }
+  return candidates;
+}
+
+let loaded: NativeAddon | undefined;
+
+export function loadNative(): NativeAddon {
+  if (loaded) return loaded;
+  const require = createRequire(import.meta.url);
+  const tried: string[] = [];
+  for (const candidate of addonCandidates()) {
+    if (!existsSync(candidate)) {
+      tried.push(`${candidate}: not found`);
+      continue;
+    }
+    try {
+      const addon = require(candidate) as NativeAddon;
+      addon.init(nativeErrorClasses);
+      loaded = addon;
+      return addon;
+    } catch (err) {
+      tried.push(`${candidate}: ${(err as Error).message}`);
+    }
+  }
+  throw new Error(
+    `@tray/object-store: cannot load its native addon ${ADDON_FILE}. Looked at:\n  ${tried.join('\n  ')}\n` +
+      'Build it with `npm run build -w @tray/object-store` (needs cmake and a C++17 compiler), ' +
+      'or point TRAY_STORE_ADDON at a built tray_store.node.',
+  );
+}
