@@ -9,11 +9,14 @@ export type ErrorInfo = tray.v1.ErrorInfo.$Properties;
 export class RemoteError extends Error {
   readonly info: ErrorInfo;
   readonly type: tray.v1.ErrorType;
-  constructor(info: ErrorInfo) {
+  /** The gRPC status code, when the call went over gRPC (`@grpc/grpc-js`'s `status`). */
+  readonly grpcCode: number | undefined;
+  constructor(info: ErrorInfo, grpcCode?: number) {
     super(info.message || `remote call failed (${ErrorType[info.type ?? 0]})`);
     this.name = 'RemoteError';
     this.info = info;
     this.type = info.type ?? ErrorType.ERROR_UNKNOWN;
+    this.grpcCode = grpcCode;
   }
 }
 

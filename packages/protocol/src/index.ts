@@ -25,10 +25,35 @@ export {
 } from './framed/endpoint.js';
 export { DEFAULT_MAX_FRAME_BYTES, FrameError } from './framed/frame.js';
 export {
+  createGrpcClient,
+  type GrpcCallOptions,
+  type GrpcClientOptions,
+  type GrpcClientTlsOptions,
+  type GrpcStreamOptions,
+  type ReplyStream,
+  type TrayGrpcClient,
+} from './grpc/client.js';
+export {
+  createGrpcServer,
+  type GrpcCallContext,
+  type GrpcServerOptions,
+  GrpcStatus,
+  type GrpcTlsOptions,
+  type ServerStreamCall,
+  type ServerStreamHandler,
+  type ServiceHandlers,
+  type TrayGrpcServer,
+  type UnaryHandler,
+} from './grpc/server.js';
+export { type ServiceTable, serviceDefinition } from './grpc/service.js';
+export { ERROR_TRAILER } from './grpc/status.js';
+export {
   defineMethod,
   type Message,
   type MessageType,
   type MethodDef,
   type MethodKind,
   methodId,
+  type RequestOf,
+  type ResponseOf,
 } from './method.js';

@@ -10,12 +10,12 @@ export interface MessageType<T> {
 
 export type MethodKind = 'unary' | 'server-stream';
 
-export interface MethodDef<Req, Res> {
+export interface MethodDef<Req, Res, K extends MethodKind = MethodKind> {
   /** `package.Service/Method`, e.g. `tray.v1.StoreService/Create`. */
   readonly name: string;
   /** FNV-1a hash of `name`: the method's id in framed-transport headers. */
   readonly id: number;
-  readonly kind: MethodKind;
+  readonly kind: K;
   encodeRequest(message: Message<Req>): Uint8Array;
   decodeRequest(bytes: Uint8Array): Req;
   encodeResponse(message: Message<Res>): Uint8Array;
@@ -23,8 +23,8 @@ export interface MethodDef<Req, Res> {
 }
 
 /** The request and response message types of a method. */
-export type RequestOf<M> = M extends MethodDef<infer Req, any> ? Req : never;
-export type ResponseOf<M> = M extends MethodDef<any, infer Res> ? Res : never;
+export type RequestOf<M> = M extends MethodDef<infer Req, any, any> ? Req : never;
+export type ResponseOf<M> = M extends MethodDef<any, infer Res, any> ? Res : never;
 
 /** 32-bit FNV-1a of a string's UTF-16 code units (method names are ASCII). */
 export function methodId(name: string): number {
@@ -40,12 +40,12 @@ export function methodId(name: string): number {
  * Messages go out as plain objects (every field optional, `Message<T>`) and come in as decoded
  * instances of the generated classes (scalars always present, proto3 defaults filled in).
  */
-export function defineMethod<ReqT, ResT>(
+export function defineMethod<ReqT, ResT, K extends MethodKind>(
   name: string,
   request: MessageType<ReqT> & { prototype: ReqT },
   response: MessageType<ResT> & { prototype: ResT },
-  kind: MethodKind,
-): MethodDef<ReqT, ResT> {
+  kind: K,
+): MethodDef<ReqT, ResT, K> {
   return {
     name,
     id: methodId(name),

@@ -1,0 +1,194 @@
+// The control plane's gRPC client: one channel to one server, the cluster token on every call,
+// a deadline on every unary call, and retries with exponential backoff and jitter when the
+// server is unavailable or slow (every tray RPC is idempotent). Failures reject with the same
+// RemoteError as the framed transport, carrying the server's ErrorInfo.
+import {
+  type CallOptions,
+  Client,
+  type ClientReadableStream,
+  credentials,
+  Metadata,
+  type ServiceError,
+  status,
+} from '@grpc/grpc-js';
+import type { RemoteError } from '../errors.js';
+import type { Message, MethodDef } from '../method.js';
+import { methodDefinition } from './service.js';
+import { hasErrorInfo, remoteErrorFromStatus } from './status.js';
+
+export interface GrpcClientTlsOptions {
+  /** PEM CA bundle that signed the server's certificate (the system roots when omitted). */
+  ca?: Buffer;
+  /** PEM client certificate and key, for servers that require mutual TLS. */
+  cert?: Buffer;
+  key?: Buffer;
+  /** Expect this name in the server's certificate instead of the address's host. */
+  serverName?: string;
+}
+
+export interface GrpcClientOptions {
+  token?: string;
+  tls?: GrpcClientTlsOptions;
+  /** Deadline of each attempt of a unary call (default 10 s). */
+  deadlineMs?: number;
+  /** Retries after the first attempt of an idempotent call (default 3). */
+  retries?: number;
+  /** First backoff between attempts (default 100 ms); it doubles up to `maxBackoffMs`. */
+  backoffMs?: number;
+  /** Cap of the backoff (default 2 s). */
+  maxBackoffMs?: number;
+  /** Extra grpc-js channel options. */
+  channelOptions?: Record<string, unknown>;
+}
+
+export interface GrpcCallOptions {
+  /** Deadline of each attempt, overriding the client's. */
+  deadlineMs?: number;
+  /** Retry on UNAVAILABLE or DEADLINE_EXCEEDED (default true: every tray RPC is idempotent). */
+  idempotent?: boolean;
+  /** Retries after the first attempt, overriding the client's. */
+  retries?: number;
+  /** Called before each retry with the attempt that failed (1-based) and its error. */
+  onRetry?: (attempt: number, error: RemoteError) => void;
+}
+
+export interface GrpcStreamOptions {
+  /** Deadline of the whole stream (none by default: streams are long-lived). */
+  deadlineMs?: number;
+}
+
+export type ReplyStream<Res> = AsyncIterable<Res> & {
+  /** Stop the stream; an iteration in progress ends without an error. */
+  cancel(): void;
+};
+
+export interface TrayGrpcClient {
+  /** The `host:port` (or `unix:` path) this client talks to. */
+  readonly address: string;
+  call<Req, Res>(method: MethodDef<Req, Res>, request: Message<Req>, options?: GrpcCallOptions): Promise<Res>;
+  stream<Req, Res>(
+    method: MethodDef<Req, Res>,
+    request: Message<Req>,
+    options?: GrpcStreamOptions,
+  ): ReplyStream<Res>;
+  close(): void;
+}
+
+const RETRYABLE = new Set<number>([status.UNAVAILABLE, status.DEADLINE_EXCEEDED]);
+
+export function createGrpcClient(address: string, options: GrpcClientOptions = {}): TrayGrpcClient {
+  if (typeof address !== 'string' || address.length === 0) {
+    throw new TypeError(`a gRPC address is 'host:port' or 'unix:/path', got ${JSON.stringify(address)}`);
+  }
+  const tls = options.tls;
+  const channelCredentials = tls
+    ? credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null)
+    : credentials.createInsecure();
+  const client = new Client(address, channelCredentials, {
+    'grpc.max_receive_message_length': 512 * 1024 * 1024,
+    // A server that comes up late is found quickly instead of after grpc's default 1 s+.
+    'grpc.initial_reconnect_backoff_ms': 100,
+    'grpc.max_reconnect_backoff_ms': 2000,
+    ...(tls?.serverName ? { 'grpc.ssl_target_name_override': tls.serverName } : {}),
+    ...options.channelOptions,
+  });
+  const defaultDeadlineMs = options.deadlineMs ?? 10_000;
+  const defaultRetries = options.retries ?? 3;
+  const backoffMs = options.backoffMs ?? 100;
+  const maxBackoffMs = options.maxBackoffMs ?? 2000;
+  const metadata = () => {
+    const m = new Metadata();
+    if (options.token !== undefined) m.set('authorization', `Bearer ${options.token}`);
+    return m;
+  };
+  let closed = false;
+
+  const attempt = <Req, Res>(method: MethodDef<Req, Res>, request: Message<Req>, deadlineMs: number) =>
+    new Promise<Res>((resolve, reject) => {
+      const def = methodDefinition(method);
+      const callOptions: CallOptions = { deadline: Date.now() + deadlineMs };
+      client.makeUnaryRequest(
+        def.path,
+        def.requestSerialize,
+        def.responseDeserialize,
+        request,
+        metadata(),
+        callOptions,
+        (err: ServiceError | null, reply?: Res) => (err ? reject(err) : resolve(reply as Res)),
+      );
+    });
+
+  return {
+    address,
+
+    async call(method, request, callOptions = {}) {
+      if (closed) throw new Error(`${method.name}: this gRPC client to ${address} is closed`);
+      if (method.kind !== 'unary') {
+        throw new TypeError(`${method.name} is a ${method.kind} method: use client.stream()`);
+      }
+      const deadlineMs = callOptions.deadlineMs ?? defaultDeadlineMs;
+      const retries = callOptions.idempotent === false ? 0 : (callOptions.retries ?? defaultRetries);
+      for (let n = 1; ; n++) {
+        try {
+          return await attempt(method, request, deadlineMs);
+        } catch (err) {
+          const failure = err as ServiceError;
+          const error = remoteErrorFromStatus(failure, method.name);
+          // A handler's own error (it carries an ErrorInfo) is an answer, not a transport failure.
+          const retryable = RETRYABLE.has(failure.code) && !hasErrorInfo(failure);
+          if (!retryable || n > retries || closed) throw error;
+          callOptions.onRetry?.(n, error);
+          const ceiling = Math.min(maxBackoffMs, backoffMs * 2 ** (n - 1));
+          // Equal jitter: at least half the backoff, so retries never stampede at zero delay.
+          await new Promise((r) => setTimeout(r, ceiling / 2 + Math.random() * (ceiling / 2)));
+        }
+      }
+    },
+
+    stream(method, request, streamOptions = {}) {
+      if (method.kind !== 'server-stream') {
+        throw new TypeError(`${method.name} is a ${method.kind} method: use client.call()`);
+      }
+      if (closed) throw new Error(`${method.name}: this gRPC client to ${address} is closed`);
+      const def = methodDefinition(method);
+      const callOptions: CallOptions =
+        streamOptions.deadlineMs !== undefined ? { deadline: Date.now() + streamOptions.deadlineMs } : {};
+      const call: ClientReadableStream<any> = client.makeServerStreamRequest(
+        def.path,
+        def.requestSerialize,
+        def.responseDeserialize,
+        request,
+        metadata(),
+        callOptions,
+      );
+      let cancelled = false;
+      async function* replies() {
+        try {
+          for await (const reply of call) yield reply;
+        } catch (err) {
+          if (cancelled && (err as ServiceError).code === status.CANCELLED) return;
+          throw remoteErrorFromStatus(err as ServiceError, method.name);
+        } finally {
+          if (!cancelled) {
+            cancelled = true;
+            call.cancel();
+          }
+        }
+      }
+      const iterable = replies();
+      return {
+        [Symbol.asyncIterator]: () => iterable,
+        cancel() {
+          if (cancelled) return;
+          cancelled = true;
+          call.cancel();
+        },
+      };
+    },
+
+    close() {
+      closed = true;
+      client.close();
+    },
+  };
+}
