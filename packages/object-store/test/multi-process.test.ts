@@ -1,0 +1,163 @@
+// The store as the node runs it: a server process and client processes on one machine.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { pattern } from './fixtures/pattern.mjs';
+import { hexId, type Proc, type ServerProc, startClient, startServer, waitFor } from './processes.js';
+
+const digest = (bytes: Uint8Array) => createHash('sha1').update(bytes).digest('hex');
+const MiB = 1 << 20;
+
+let cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const step of cleanup.reverse()) await step().catch(() => {});
+  cleanup = [];
+});
+
+async function server(options: Record<string, unknown> = {}): Promise<ServerProc> {
+  const s = await startServer(options);
+  cleanup.push(() => s.stop());
+  return s;
+}
+
+async function client(s: ServerProc): Promise<Proc> {
+  const c = await startClient(s.socketPath);
+  cleanup.push(() => c.stop());
+  return c;
+}
+
+describe('several client processes at once', () => {
+  it('put and get each other objects byte-identical', async () => {
+    const s = await server();
+    const clients = await Promise.all([0, 1, 2, 3].map(() => client(s)));
+    const items = clients.map((_, c) =>
+      Array.from({ length: 25 }, (_, n) => ({
+        hex: hexId(c + 1, n),
+        seed: c * 1000 + n,
+        size: 1 + ((n * 7919) % 300_000),
+      })),
+    );
+    await Promise.all(clients.map((c, i) => c.call('putMany', { items: items[i] })));
+    const checks = clients.flatMap((c, i) =>
+      items[(i + 1) % clients.length]!.map(async (item) => {
+        expect(await c.call('digest', { hex: item.hex })).toBe(digest(pattern(item.seed, item.size)));
+      }),
+    );
+    await Promise.all(checks);
+    const stats = await s.stats();
+    expect(stats.numObjects).toBe(100);
+    expect(stats.numPinned).toBe(0);
+  });
+
+  it('a get waits for an object another process seals later', async () => {
+    const s = await server();
+    const [reader, writer] = await Promise.all([client(s), client(s)]);
+    const hex = hexId(9, 1);
+    const waiting = reader.call('digest', { hex, timeoutMs: -1 });
+    await writer.call('put', { hex, seed: 5, size: 1000 });
+    expect(await waiting).toBe(digest(pattern(5, 1000)));
+    await expect(reader.call('digest', { hex: hexId(9, 2), timeoutMs: 50 })).rejects.toMatchObject({
+      name: 'ObjectNotFoundError',
+    });
+  });
+});
+
+describe('zero copy', () => {
+  it('a view is a mapping of the shared segment, and writing through it changes only that view', async () => {
+    const s = await server();
+    const [writer, reader, other] = await Promise.all([client(s), client(s), client(s)]);
+    const hex = hexId(3, 1);
+    const original = await writer.call('put', { hex, seed: 77, size: 3 * MiB });
+    const held = await reader.call('hold', { hex });
+    // The view's bytes are the segment file's pages mapped into the reader: no copy was made.
+    expect(held.mapping).toContain(s.segmentPath);
+    const mutated = await reader.call('mutate', { hex });
+    expect(mutated).not.toBe(original);
+    expect(await other.call('digest', { hex })).toBe(original);
+    expect(await reader.call('digest', { hex })).toBe(original);
+  });
+});
+
+describe('clients that die', () => {
+  it('a client SIGKILLed while holding views gives its references back', async () => {
+    const s = await server();
+    const [writer, reader] = await Promise.all([client(s), client(s)]);
+    await writer.call('put', { hex: hexId(4, 1), seed: 1, size: 10_000, primary: false });
+    await writer.call('put', { hex: hexId(4, 2), seed: 2, size: 20_000, primary: false });
+    await reader.call('hold', { hex: hexId(4, 1) });
+    await reader.call('hold', { hex: hexId(4, 2) });
+    expect((await s.stats()).numPinned).toBe(2);
+    await reader.kill('SIGKILL');
+    await waitFor('references released', async () => (await s.stats()).numPinned === 0);
+    expect(await writer.call('digest', { hex: hexId(4, 2) })).toBe(digest(pattern(2, 20_000)));
+  });
+
+  it('a client SIGKILLed while creating has its unsealed objects aborted', async () => {
+    const s = await server();
+    const [creator, other] = await Promise.all([client(s), client(s)]);
+    await creator.call('create', { hex: hexId(5, 1), size: 4 * MiB });
+    expect((await s.stats()).usedBytes).toBeGreaterThanOrEqual(4 * MiB);
+    await creator.kill('SIGKILL');
+    await waitFor('creation aborted', async () => (await s.stats()).usedBytes === 0);
+    // The id is free again.
+    await other.call('put', { hex: hexId(5, 1), seed: 3, size: 100 });
+    expect(await other.call('digest', { hex: hexId(5, 1) })).toBe(digest(pattern(3, 100)));
+  });
+});
+
+describe('memory management', () => {
+  it('ten times the capacity put, then random gets are byte-identical (spilling)', async () => {
+    const s = await server({ capacity: 64 * MiB });
+    const c = await client(s);
+    const items = Array.from({ length: 400 }, (_, n) => ({
+      hex: hexId(6, n),
+      seed: n + 1,
+      size: n % 4 === 0 ? 6.5 * MiB + n : 64 * 1024 + n,
+    }));
+    const total = items.reduce((sum, item) => sum + item.size, 0);
+    expect(total).toBeGreaterThan(10 * 64 * MiB);
+    for (let i = 0; i < items.length; i += 50) await c.call('putMany', { items: items.slice(i, i + 50) });
+    let stats = await s.stats();
+    expect(stats.spilledObjects).toBeGreaterThan(0);
+    expect(stats.usedBytes).toBeLessThanOrEqual(64 * MiB);
+    let x = 12345;
+    for (let k = 0; k < 40; k++) {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      const item = items[x % items.length]!;
+      expect(await c.call('digest', { hex: item.hex })).toBe(digest(pattern(item.seed, item.size)));
+    }
+    stats = await s.stats();
+    expect(stats.restoredObjects).toBeGreaterThan(0);
+    expect(stats.numObjects).toBe(items.length);
+  });
+
+  it('with spilling off and everything pinned, create fails with ObjectStoreFullError and the store keeps serving', async () => {
+    const s = await server({ capacity: 8 * MiB, spilling: false });
+    const c = await client(s);
+    let n = 0;
+    let failure: Error | undefined;
+    while (!failure && n < 100) {
+      await c.call('put', { hex: hexId(7, n), seed: n, size: MiB }).catch((err: Error) => {
+        failure = err;
+      });
+      n++;
+    }
+    expect(failure?.name).toBe('ObjectStoreFullError');
+    expect(await c.call('digest', { hex: hexId(7, 0) })).toBe(digest(pattern(0, MiB)));
+    expect((await s.stats()).numObjects).toBe(n - 1);
+  });
+
+  it('falls back to a disk file when asked, and says how to fix it', async () => {
+    const s = await server({ forceFallback: true, fallbackDir: undefined });
+    expect(s.fallbackToDisk).toBe(true);
+    expect(s.segmentPath.startsWith('/dev/shm')).toBe(false);
+    expect(existsSync(s.segmentPath)).toBe(true);
+    expect(s.warnings.join('\n')).toMatch(/shm-size|objectStoreMemory/);
+    const c = await client(s);
+    await c.call('put', { hex: hexId(8, 1), seed: 8, size: 2 * MiB });
+    expect(await c.call('digest', { hex: hexId(8, 1) })).toBe(digest(pattern(8, 2 * MiB)));
+    expect((await s.stats()).fallbackToDisk).toBe(true);
+    expect(path.isAbsolute(s.segmentPath)).toBe(true);
+  });
+});
