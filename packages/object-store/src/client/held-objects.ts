@@ -22,6 +22,8 @@ interface Held {
   dataSize: number;
   metadataSize: number;
   views: number;
+  /** Deleted by this client: further gets ask the store (which no longer serves it). */
+  deleted: boolean;
 }
 
 export interface Location {
@@ -49,7 +51,13 @@ export class HeldObjects {
   viewIfHeld(id: Uint8Array): StoreObject | undefined {
     const key = idKey(id);
     const held = this.held.get(key);
-    return held ? this.view(key, held) : undefined;
+    return held && !held.deleted ? this.view(key, held) : undefined;
+  }
+
+  /** This client deleted `id`: its live views stay valid, new gets go to the store. */
+  deleted(id: Uint8Array): void {
+    const held = this.held.get(idKey(id));
+    if (held) held.deleted = true;
   }
 
   /** The store gave this client a reference: record it (or give back a duplicate) and view it. */
@@ -60,7 +68,7 @@ export class HeldObjects {
       // Another get of the same object finished first: one reference per client is enough.
       this.queueRelease(held.id);
     } else {
-      held = { id: Uint8Array.from(id), ...location, views: 0 };
+      held = { id: Uint8Array.from(id), ...location, views: 0, deleted: false };
       this.held.set(key, held);
     }
     return this.view(key, held);

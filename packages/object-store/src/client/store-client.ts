@@ -212,6 +212,7 @@ export class StoreClient {
     const list = Array.isArray(ids) ? ids : [ids];
     checkObjectIds(list, Array.isArray(ids) ? 'ids' : 'id');
     this.held.flush();
+    for (const id of list) this.held.deleted(id);
     const reply = await this.call(StoreService.Delete, { objectIds: list });
     return reply.deferred;
   }
