@@ -1,0 +1,261 @@
+// The actor table (ActorInfoGcsService). Owns each actor's lifecycle state
+// (DEPENDENCIES_UNREADY → PENDING_CREATION → ALIVE ⇄ RESTARTING → DEAD), names unique per
+// namespace among live actors, owner tracking (a non-detached actor dies with its owner's worker,
+// node or job) and why each actor died. Every state change is published on ACTOR_CHANNEL keyed by
+// actor id. Creating and killing workers is delegated to an injected ActorScheduler.
+import { ErrorType, errorWithInfo, toErrorInfo, tray } from '@tray/protocol';
+import { Channel, type Publisher } from '../pubsub.js';
+import {
+  alreadyExists,
+  IdLength,
+  invalidArgument,
+  notFound,
+  optionalId,
+  requireId,
+  requireMessage,
+  requireName,
+} from '../request-validation.js';
+import { PersistedTable } from '../storage/persisted-table.js';
+import { bytesKey, type GcsStorage, Tables } from '../storage/storage.js';
+import type { ActorScheduler } from './actor-scheduler.js';
+
+type Actor = tray.v1.ActorTableData;
+const State = tray.v1.ActorTableData.State;
+
+function deathCause(actorId: Uint8Array, reason: string, type = ErrorType.ACTOR_DIED): tray.v1.IErrorInfo {
+  return { type, message: `The actor died: ${reason}`, reason, actorId };
+}
+
+export class ActorManager {
+  private readonly table: PersistedTable<Actor>;
+  private scheduler: ActorScheduler | undefined;
+
+  constructor(
+    storage: GcsStorage,
+    private readonly publisher: Publisher,
+  ) {
+    this.table = new PersistedTable<Actor>(storage, Tables.actors, tray.v1.ActorTableData);
+  }
+
+  load(): Promise<void> {
+    return this.table.load();
+  }
+
+  /** Installs what creates and kills actors' workers. */
+  setScheduler(scheduler: ActorScheduler | undefined): void {
+    this.scheduler = scheduler;
+  }
+
+  async register(request: tray.v1.RegisterActorRequest): Promise<void> {
+    const task = this.validateCreationTask(request.creationTask);
+    const spec = task.actorCreation as tray.v1.ActorCreationSpec;
+    const key = bytesKey(spec.actorId);
+    if (this.table.has(key)) return; // a retried registration: idempotent
+    if (spec.name) {
+      const holder = this.findNamed(spec.name, spec.namespace);
+      if (holder) {
+        throw alreadyExists(
+          `an actor named '${spec.name}' already exists in namespace '${spec.namespace}'; ` +
+            'choose another name, use getIfExists to get the existing one, or kill it first',
+        );
+      }
+    }
+    const actor = tray.v1.ActorTableData.create({
+      actorId: spec.actorId,
+      jobId: task.jobId,
+      name: spec.name,
+      namespace: spec.namespace,
+      state: State.DEPENDENCIES_UNREADY,
+      ownerAddress: task.callerAddress,
+      maxRestarts: spec.maxRestarts,
+      detached: spec.detached,
+      className: task.function?.name ?? '',
+      creationTask: task,
+    });
+    await this.update(actor);
+  }
+
+  /** Creates a registered actor through the scheduler; resolves with its worker's address. */
+  async create(request: tray.v1.CreateActorRequest): Promise<tray.v1.IAddress> {
+    const task = this.validateCreationTask(request.creationTask);
+    const key = bytesKey(task.actorCreation!.actorId);
+    const actor = this.table.get(key);
+    if (!actor) throw notFound(`actor ${key} is not registered: call RegisterActor first`);
+    if (actor.state === State.ALIVE && actor.address) return actor.address;
+    if (actor.state === State.DEAD) {
+      throw errorWithInfo({ ...(actor.deathCause ?? deathCause(actor.actorId, 'it is dead')) });
+    }
+    if (!this.scheduler) {
+      throw errorWithInfo({
+        type: ErrorType.UNIMPLEMENTED,
+        message: 'this GCS cannot create actors: no ActorScheduler is registered (setActorScheduler)',
+      });
+    }
+    await this.update({ ...actor, state: State.PENDING_CREATION } as Actor);
+    return this.schedule(key);
+  }
+
+  get(request: tray.v1.GetActorInfoRequest): Actor {
+    const key = bytesKey(requireId(request.actorId, IdLength.actor, 'actor_id'));
+    const actor = this.table.get(key);
+    if (!actor) throw notFound(`actor ${key} does not exist`);
+    return actor;
+  }
+
+  getNamed(request: tray.v1.GetNamedActorInfoRequest): Actor {
+    const name = requireName(request.name, 'name');
+    const actor = this.findNamed(name, request.namespace);
+    if (!actor) throw notFound(`no actor named '${name}' in namespace '${request.namespace}'`);
+    return actor;
+  }
+
+  listNamed(request: tray.v1.ListNamedActorsRequest): tray.v1.INamedActorEntry[] {
+    const entries: tray.v1.INamedActorEntry[] = [];
+    for (const actor of this.table.values()) {
+      if (!actor.name || actor.state === State.DEAD) continue;
+      if (!request.allNamespaces && actor.namespace !== request.namespace) continue;
+      entries.push({ name: actor.name, namespace: actor.namespace });
+    }
+    return entries;
+  }
+
+  getAll(request: tray.v1.GetAllActorInfoRequest): Actor[] {
+    optionalId(request.jobId, IdLength.job, 'job_id');
+    const job = request.jobId.length > 0 ? bytesKey(request.jobId) : undefined;
+    return [...this.table.values()].filter((a) => job === undefined || bytesKey(a.jobId) === job);
+  }
+
+  /** tray.kill: stops the actor; it restarts unless `noRestart` or its restarts are used up. */
+  async kill(request: tray.v1.KillActorViaGcsRequest): Promise<void> {
+    const actor = this.get(request as unknown as tray.v1.GetActorInfoRequest);
+    if (actor.state === State.DEAD) return;
+    await this.scheduler?.kill(actor, request.forceKill);
+    const cause = deathCause(actor.actorId, 'it was killed by tray.kill');
+    await this.died(bytesKey(actor.actorId), cause, !request.noRestart);
+  }
+
+  /** The actor's worker is gone (reported by its raylet or owner). */
+  async reportDeath(request: tray.v1.ReportActorDeathRequest): Promise<void> {
+    const actor = this.get(request as unknown as tray.v1.GetActorInfoRequest);
+    const cause = request.deathCause ?? deathCause(actor.actorId, 'its worker process died');
+    await this.died(bytesKey(actor.actorId), { ...cause, actorId: actor.actorId }, true);
+  }
+
+  /** A worker died: actors running on it died; non-detached actors it owned die with it. */
+  async workerDied(workerId: Uint8Array): Promise<void> {
+    const dead = bytesKey(workerId);
+    for (const [key, actor] of this.table.entries()) {
+      if (actor.state === State.DEAD) continue;
+      if (!actor.detached && bytesKey(actor.ownerAddress?.workerId ?? new Uint8Array()) === dead) {
+        await this.ownerDied(key, actor, 'its owner (the worker or driver that created it) died');
+      } else if (actor.address && bytesKey(actor.address.workerId) === dead) {
+        await this.died(key, deathCause(actor.actorId, 'its worker process died'), true);
+      }
+    }
+  }
+
+  /** A node died: its actors died (and may restart); non-detached actors owned there die. */
+  async nodeDied(nodeId: Uint8Array, reason: string): Promise<void> {
+    const dead = bytesKey(nodeId);
+    for (const [key, actor] of this.table.entries()) {
+      if (actor.state === State.DEAD) continue;
+      if (!actor.detached && bytesKey(actor.ownerAddress?.nodeId ?? new Uint8Array()) === dead) {
+        await this.ownerDied(key, actor, `the node of its owner died (${reason})`);
+      } else if (actor.address && bytesKey(actor.address.nodeId) === dead) {
+        await this.died(
+          key,
+          deathCause(actor.actorId, `its node died (${reason})`, ErrorType.NODE_DIED),
+          true,
+        );
+      }
+    }
+  }
+
+  /** A job ended: its non-detached actors are killed. */
+  async jobFinished(jobId: Uint8Array): Promise<void> {
+    const job = bytesKey(jobId);
+    for (const [key, actor] of this.table.entries()) {
+      if (actor.state !== State.DEAD && !actor.detached && bytesKey(actor.jobId) === job) {
+        await this.ownerDied(key, actor, 'its job finished');
+      }
+    }
+  }
+
+  private async ownerDied(key: string, actor: Actor, reason: string): Promise<void> {
+    await Promise.resolve(this.scheduler?.kill(actor, true)).catch(() => {});
+    await this.died(key, deathCause(actor.actorId, reason, ErrorType.OWNER_DIED), false);
+  }
+
+  /** The actor stopped: restart it when allowed and restarts remain, else it is DEAD for `cause`. */
+  private async died(key: string, cause: tray.v1.IErrorInfo, mayRestart: boolean): Promise<void> {
+    const actor = this.table.get(key);
+    if (!actor || actor.state === State.DEAD) return;
+    const unlimited = actor.maxRestarts < 0;
+    const canRestart =
+      mayRestart && this.scheduler !== undefined && (unlimited || actor.numRestarts < actor.maxRestarts);
+    if (!canRestart) {
+      await this.update({ ...actor, state: State.DEAD, address: null, deathCause: cause } as Actor);
+      return;
+    }
+    await this.update({
+      ...actor,
+      state: State.RESTARTING,
+      address: null,
+      numRestarts: actor.numRestarts + 1,
+    } as Actor);
+    void this.schedule(key).catch(() => {});
+  }
+
+  private async schedule(key: string): Promise<tray.v1.IAddress> {
+    const actor = this.table.get(key)!;
+    try {
+      const address = await this.scheduler!.schedule(actor);
+      const current = this.table.get(key)!;
+      if (current.state === State.DEAD)
+        throw errorWithInfo(current.deathCause ?? deathCause(current.actorId, 'killed'));
+      await this.update({ ...current, state: State.ALIVE, address } as Actor);
+      return address;
+    } catch (err) {
+      const info = toErrorInfo(err);
+      const current = this.table.get(key)!;
+      if (current.state !== State.DEAD) {
+        // Keep the original error (class, stack, serialized value): ActorDiedError carries it.
+        const cause = { ...info, ...deathCause(current.actorId, `its creation failed: ${info.message}`) };
+        await this.update({ ...current, state: State.DEAD, address: null, deathCause: cause } as Actor);
+      }
+      throw errorWithInfo(this.table.get(key)!.deathCause ?? info);
+    }
+  }
+
+  private findNamed(name: string, namespace: string): Actor | undefined {
+    for (const actor of this.table.values()) {
+      if (actor.name === name && actor.namespace === namespace && actor.state !== State.DEAD) return actor;
+    }
+    return undefined;
+  }
+
+  private validateCreationTask(task: tray.v1.ITaskSpec | null | undefined): tray.v1.TaskSpec {
+    const t = tray.v1.TaskSpec.create(requireMessage(task, 'creation_task'));
+    if (t.type !== tray.v1.TaskType.ACTOR_CREATION_TASK) {
+      throw invalidArgument(
+        `creation_task.type must be ACTOR_CREATION_TASK, got ${tray.v1.TaskType[t.type] ?? t.type}`,
+      );
+    }
+    requireId(t.jobId, IdLength.job, 'creation_task.job_id');
+    optionalId(t.taskId, IdLength.task, 'creation_task.task_id');
+    const spec = tray.v1.ActorCreationSpec.create(
+      requireMessage(t.actorCreation, 'creation_task.actor_creation'),
+    );
+    t.actorCreation = spec;
+    requireId(spec.actorId, IdLength.actor, 'creation_task.actor_creation.actor_id');
+    optionalId(t.callerAddress?.workerId, IdLength.worker, 'creation_task.caller_address.worker_id');
+    optionalId(t.callerAddress?.nodeId, IdLength.node, 'creation_task.caller_address.node_id');
+    return t;
+  }
+
+  private async update(actor: Actor): Promise<void> {
+    const row = tray.v1.ActorTableData.create(actor);
+    await this.table.set(bytesKey(row.actorId), row);
+    this.publisher.publish({ channel: Channel.ACTOR_CHANNEL, key: row.actorId, actor: row });
+  }
+}

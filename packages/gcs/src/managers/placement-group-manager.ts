@@ -1,0 +1,261 @@
+// Placement groups (PlacementGroupInfoGcsService): the table, names unique per namespace, and
+// placing bundles on nodes with `placeBundles`. A group is CREATED once every bundle has a node;
+// until then it stays PENDING and is retried whenever a node joins or a group is removed. A
+// group that loses a node goes RESCHEDULING and is placed again. Every state change is
+// published on PLACEMENT_GROUP_CHANNEL keyed by group id.
+//
+// Not yet: reserving the bundles on the raylets (Ray's prepare/commit); placement only counts
+// nodes' total resources less other groups' bundles.
+import { tray } from '@tray/protocol';
+import { Channel, type Publisher } from '../pubsub.js';
+import {
+  alreadyExists,
+  checkResources,
+  IdLength,
+  invalidArgument,
+  notFound,
+  optionalId,
+  requireId,
+  requireMessage,
+} from '../request-validation.js';
+import { PersistedTable } from '../storage/persisted-table.js';
+import { bytesKey, type GcsStorage, keyBytes, Tables } from '../storage/storage.js';
+import type { NodeManager } from './node-manager.js';
+import { type NodeCapacity, placeBundles, type Resources } from './placement-policy.js';
+
+type PlacementGroup = tray.v1.PlacementGroupTableData;
+const State = tray.v1.PlacementGroupTableData.State;
+
+interface Waiter {
+  resolve(ready: boolean): void;
+  reject(err: Error): void;
+  timer?: NodeJS.Timeout;
+}
+
+export class PlacementGroupManager {
+  private readonly table: PersistedTable<PlacementGroup>;
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  /** Why each unplaced group could not be placed yet (for errors and `tray status`). */
+  readonly pendingReasons = new Map<string, string>();
+
+  constructor(
+    storage: GcsStorage,
+    private readonly publisher: Publisher,
+    private readonly nodes: NodeManager,
+  ) {
+    this.table = new PersistedTable<PlacementGroup>(
+      storage,
+      Tables.placementGroups,
+      tray.v1.PlacementGroupTableData,
+    );
+    nodes.onNodeAdded(() => void this.placePending().catch(() => {}));
+    nodes.onNodeDead((node) => void this.nodeDied(node.nodeId).catch(() => {}));
+  }
+
+  async load(): Promise<void> {
+    await this.table.load();
+    await this.placePending();
+  }
+
+  async create(request: tray.v1.CreatePlacementGroupRequest): Promise<void> {
+    const group = tray.v1.PlacementGroupTableData.create(
+      requireMessage(request.placementGroup, 'placement_group'),
+    );
+    const id = requireId(
+      group.placementGroupId,
+      IdLength.placementGroup,
+      'placement_group.placement_group_id',
+    );
+    optionalId(group.creatorJobId, IdLength.job, 'placement_group.creator_job_id');
+    if (group.bundles.length === 0) throw invalidArgument('placement_group.bundles must not be empty');
+    group.bundles.forEach((bundle, i) => {
+      checkResources(bundle.resources, `placement_group.bundles[${i}].resources`);
+      const quantities = Object.values(bundle.resources?.quantities ?? {});
+      if (!quantities.some((q) => q > 0)) {
+        throw invalidArgument(`placement_group.bundles[${i}] must ask for at least one resource`);
+      }
+    });
+    if (!(group.strategy in tray.v1.PlacementStrategy)) {
+      throw invalidArgument(
+        `placement_group.strategy ${group.strategy} is not PACK, SPREAD, STRICT_PACK or STRICT_SPREAD`,
+      );
+    }
+    const key = bytesKey(id);
+    const existing = this.table.get(key);
+    if (existing) {
+      if (existing.state === State.REMOVED)
+        throw alreadyExists(`placement group ${key} was removed; use a new id`);
+      return; // a retried create: idempotent
+    }
+    if (group.name && this.findNamed(group.name, group.namespace)) {
+      throw alreadyExists(
+        `a placement group named '${group.name}' already exists in namespace '${group.namespace}'; ` +
+          'choose another name or remove the existing group first',
+      );
+    }
+    const row = tray.v1.PlacementGroupTableData.create({
+      ...group,
+      bundles: group.bundles.map((bundle, index) => ({
+        index,
+        resources: bundle.resources,
+        nodeId: new Uint8Array(),
+      })),
+      state: State.PENDING,
+    });
+    await this.table.set(key, row);
+    this.publish(row);
+    await this.placePending();
+  }
+
+  async remove(request: tray.v1.RemovePlacementGroupRequest): Promise<void> {
+    const key = bytesKey(requireId(request.placementGroupId, IdLength.placementGroup, 'placement_group_id'));
+    const group = this.table.get(key);
+    if (!group) throw notFound(`placement group ${key} does not exist`);
+    if (group.state === State.REMOVED) return;
+    const row = tray.v1.PlacementGroupTableData.create({ ...group, state: State.REMOVED });
+    await this.table.set(key, row);
+    this.pendingReasons.delete(key);
+    this.publish(row);
+    this.settleWaiters(key, new Error(`placement group ${key} was removed`));
+    await this.placePending();
+  }
+
+  get(request: tray.v1.GetPlacementGroupRequest): PlacementGroup {
+    const key = bytesKey(requireId(request.placementGroupId, IdLength.placementGroup, 'placement_group_id'));
+    const group = this.table.get(key);
+    if (!group) throw notFound(`placement group ${key} does not exist`);
+    return group;
+  }
+
+  getNamed(request: tray.v1.GetNamedPlacementGroupRequest): PlacementGroup {
+    if (!request.name) throw invalidArgument('name is required and must be a non-empty string');
+    const group = this.findNamed(request.name, request.namespace);
+    if (!group) {
+      throw notFound(`no placement group named '${request.name}' in namespace '${request.namespace}'`);
+    }
+    return group;
+  }
+
+  getAll(): PlacementGroup[] {
+    return [...this.table.values()];
+  }
+
+  /** Resolves true once the group is CREATED, false when `timeoutMs` (> 0) passes first. */
+  waitUntilReady(request: tray.v1.WaitPlacementGroupUntilReadyRequest): Promise<boolean> {
+    const group = this.get({
+      placementGroupId: request.placementGroupId,
+    } as tray.v1.GetPlacementGroupRequest);
+    const key = bytesKey(group.placementGroupId);
+    if (group.state === State.CREATED) return Promise.resolve(true);
+    if (group.state === State.REMOVED) return Promise.reject(notFound(`placement group ${key} was removed`));
+    if (request.timeoutMs < 0) throw invalidArgument(`timeout_ms must be >= 0, got ${request.timeoutMs}`);
+    return new Promise((resolve, reject) => {
+      let set = this.waiters.get(key);
+      if (!set) this.waiters.set(key, (set = new Set()));
+      const waiter: Waiter = { resolve, reject };
+      if (request.timeoutMs > 0) {
+        waiter.timer = setTimeout(() => {
+          set.delete(waiter);
+          resolve(false);
+        }, request.timeoutMs);
+      }
+      set.add(waiter);
+    });
+  }
+
+  /** A job ended: its non-detached groups are removed. */
+  async jobFinished(jobId: Uint8Array): Promise<void> {
+    const job = bytesKey(jobId);
+    for (const [key, group] of this.table.entries()) {
+      if (group.state !== State.REMOVED && !group.detached && bytesKey(group.creatorJobId) === job) {
+        await this.remove({ placementGroupId: keyBytes(key) } as tray.v1.RemovePlacementGroupRequest);
+      }
+    }
+  }
+
+  /** Fails every pending wait (the server is closing). */
+  close(): void {
+    for (const key of [...this.waiters.keys()])
+      this.settleWaiters(key, new Error('the GCS is shutting down'));
+  }
+
+  private findNamed(name: string, namespace: string): PlacementGroup | undefined {
+    for (const group of this.table.values()) {
+      if (group.state !== State.REMOVED && group.name === name && group.namespace === namespace) return group;
+    }
+    return undefined;
+  }
+
+  private capacities(): NodeCapacity[] {
+    const free = new Map<string, Resources>();
+    for (const node of this.nodes.aliveNodes()) {
+      free.set(bytesKey(node.nodeId), { ...(node.totalResources?.quantities ?? {}) });
+    }
+    for (const group of this.table.values()) {
+      if (group.state !== State.CREATED) continue;
+      for (const bundle of group.bundles) {
+        const node = free.get(bytesKey(bundle.nodeId));
+        if (!node) continue;
+        for (const [name, q] of Object.entries(bundle.resources?.quantities ?? {}))
+          node[name] = (node[name] ?? 0) - q;
+      }
+    }
+    return [...free].map(([nodeKey, f]) => ({ nodeKey, free: f }));
+  }
+
+  private async placePending(): Promise<void> {
+    for (const [key, group] of this.table.entries()) {
+      if (group.state !== State.PENDING && group.state !== State.RESCHEDULING) continue;
+      const bundles = group.bundles.map((b) => ({ ...(b.resources?.quantities ?? {}) }));
+      const placement = placeBundles(bundles, group.strategy, this.capacities());
+      if (!placement.ok) {
+        this.pendingReasons.set(key, placement.reason);
+        continue;
+      }
+      this.pendingReasons.delete(key);
+      const row = tray.v1.PlacementGroupTableData.create({
+        ...group,
+        state: State.CREATED,
+        bundles: group.bundles.map((b, i) => ({ ...b, nodeId: keyBytes(placement.nodeKeys[i]) })),
+      });
+      await this.table.set(key, row);
+      this.publish(row);
+      this.settleWaiters(key);
+    }
+  }
+
+  private async nodeDied(nodeId: Uint8Array): Promise<void> {
+    const dead = bytesKey(nodeId);
+    for (const [key, group] of this.table.entries()) {
+      if (group.state !== State.CREATED) continue;
+      if (!group.bundles.some((b) => bytesKey(b.nodeId) === dead)) continue;
+      const row = tray.v1.PlacementGroupTableData.create({
+        ...group,
+        state: State.RESCHEDULING,
+        bundles: group.bundles.map((b) => ({ ...b, nodeId: new Uint8Array() })),
+      });
+      await this.table.set(key, row);
+      this.publish(row);
+    }
+    await this.placePending();
+  }
+
+  private settleWaiters(key: string, error?: Error): void {
+    const set = this.waiters.get(key);
+    if (!set) return;
+    this.waiters.delete(key);
+    for (const waiter of set) {
+      clearTimeout(waiter.timer);
+      if (error) waiter.reject(error);
+      else waiter.resolve(true);
+    }
+  }
+
+  private publish(group: PlacementGroup): void {
+    this.publisher.publish({
+      channel: Channel.PLACEMENT_GROUP_CHANNEL,
+      key: group.placementGroupId,
+      placementGroup: group,
+    });
+  }
+}

@@ -1,0 +1,102 @@
+// Starts the GCS in this process: opens its storage, loads the tables, and serves every
+// gcs.proto service over gRPC behind the cluster token. `close` stops serving, the health
+// checks and the storage, in that order.
+import { createGrpcServer } from '@tray/protocol';
+import { GcsManagers } from './gcs-managers.js';
+import { addGcsServices } from './grpc-services.js';
+import type { ActorScheduler } from './managers/actor-scheduler.js';
+import { DEFAULT_HEALTH_CHECK, type HealthCheckOptions } from './managers/node-health-checker.js';
+import { RayletProbe } from './raylet-probe.js';
+import { MemoryStorage } from './storage/memory-storage.js';
+import { RedisStorage } from './storage/redis-storage.js';
+import type { GcsStorage } from './storage/storage.js';
+
+export interface GcsServerOptions {
+  /** Interface to bind; loopback unless told otherwise. */
+  host?: string;
+  /** 0 picks a free port (`tray start` uses 6380). */
+  port?: number;
+  /** The cluster token every call must present. */
+  token: string;
+  /** Where the tables live: in memory (default) or a Redis that outlives the GCS. */
+  storage?: 'memory' | { redisUrl: string; keyPrefix?: string };
+  healthCheck?: Partial<HealthCheckOptions>;
+  /** Bound of the task-event buffer per job (default 10,000). */
+  maxTaskEventsPerJob?: number;
+  /** Creates and kills actors' workers; without one CreateActor fails with UNIMPLEMENTED. */
+  actorScheduler?: ActorScheduler;
+  /** Where the GCS reports background problems (default: stderr with a `[gcs]` prefix). */
+  log?: (message: string) => void;
+}
+
+export interface GcsServer {
+  /** `host:port` as clients should dial it. */
+  readonly address: string;
+  readonly port: number;
+  /** Installs (or replaces) what creates actors. */
+  setActorScheduler(scheduler: ActorScheduler | undefined): void;
+  close(): Promise<void>;
+}
+
+function checkOptions(options: GcsServerOptions): void {
+  if (!options || typeof options !== 'object') throw new TypeError('startGcsServer needs an options object');
+  if (typeof options.token !== 'string' || options.token.length === 0) {
+    throw new TypeError('options.token must be the cluster token (a non-empty string)');
+  }
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`options.port must be an integer 0..65535, got ${options.port}`);
+  }
+  const storage = options.storage ?? 'memory';
+  if (storage !== 'memory' && (typeof storage !== 'object' || typeof storage.redisUrl !== 'string')) {
+    throw new TypeError("options.storage must be 'memory' or { redisUrl: 'redis://host:port' }");
+  }
+}
+
+async function openStorage(storage: GcsServerOptions['storage']): Promise<GcsStorage> {
+  if (storage === undefined || storage === 'memory') return new MemoryStorage();
+  return RedisStorage.connect(storage);
+}
+
+export async function startGcsServer(options: GcsServerOptions): Promise<GcsServer> {
+  checkOptions(options);
+  const host = options.host ?? '127.0.0.1';
+  const log = options.log ?? ((message: string) => process.stderr.write(`[gcs] ${message}\n`));
+  const healthCheck = { ...DEFAULT_HEALTH_CHECK, ...options.healthCheck };
+  const storage = await openStorage(options.storage);
+  const probe = new RayletProbe(options.token);
+  let managers: GcsManagers | undefined;
+  const server = createGrpcServer({ token: options.token });
+  try {
+    managers = new GcsManagers(storage, {
+      healthCheck,
+      probe: probe.probe,
+      maxTaskEventsPerJob: options.maxTaskEventsPerJob,
+      log,
+    });
+    managers.actors.setScheduler(options.actorScheduler);
+    await managers.load();
+    addGcsServices(server, managers);
+    const port = await server.listen(host, options.port ?? 0);
+    const m = managers;
+    let closing: Promise<void> | undefined;
+    return {
+      address: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+      port,
+      setActorScheduler: (scheduler) => m.actors.setScheduler(scheduler),
+      close: () =>
+        (closing ??= (async () => {
+          m.close();
+          await server.close();
+          probe.close();
+          await storage.close();
+        })()),
+    };
+  } catch (err) {
+    managers?.close();
+    probe.close();
+    await server.close().catch(() => {});
+    await storage.close().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,81 @@
+// GcsStorage in Redis: one hash per table (`<prefix>:table:<name>`) and one string per counter
+// (`<prefix>:counter:<name>`), so a GCS restarted against the same Redis keeps its tables.
+// The prefix separates clusters that share one Redis.
+import { Redis } from 'ioredis';
+import type { GcsStorage } from './storage.js';
+
+export interface RedisStorageOptions {
+  /** `redis://[:password@]host:port[/db]`. */
+  redisUrl: string;
+  /** Namespace of this cluster's keys; default `tray`. */
+  keyPrefix?: string;
+}
+
+export class RedisStorage implements GcsStorage {
+  private constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  /** Connects, failing with a message naming the URL when Redis cannot be reached. */
+  static async connect(options: RedisStorageOptions): Promise<RedisStorage> {
+    const redis = new Redis(options.redisUrl, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 3,
+      enableOfflineQueue: true,
+    });
+    redis.on('error', () => {
+      // Reconnection errors are reported through the failing commands.
+    });
+    try {
+      await redis.connect();
+      await redis.ping();
+    } catch (err) {
+      redis.disconnect();
+      throw new Error(
+        `cannot connect to Redis at ${options.redisUrl}: ${(err as Error).message}. ` +
+          'Start redis-server there or use in-memory storage.',
+      );
+    }
+    return new RedisStorage(redis, options.keyPrefix ?? 'tray');
+  }
+
+  private hash(table: string): string {
+    return `${this.prefix}:table:${table}`;
+  }
+
+  async get(table: string, key: string): Promise<Uint8Array | undefined> {
+    const value = await this.redis.hgetBuffer(this.hash(table), key);
+    return value ?? undefined;
+  }
+
+  async put(table: string, key: string, value: Uint8Array): Promise<void> {
+    await this.redis.hset(this.hash(table), key, Buffer.from(value));
+  }
+
+  async putIfAbsent(table: string, key: string, value: Uint8Array): Promise<boolean> {
+    return (await this.redis.hsetnx(this.hash(table), key, Buffer.from(value))) === 1;
+  }
+
+  async delete(table: string, key: string): Promise<boolean> {
+    return (await this.redis.hdel(this.hash(table), key)) > 0;
+  }
+
+  async getAll(table: string): Promise<Map<string, Uint8Array>> {
+    const all = await this.redis.hgetallBuffer(this.hash(table));
+    return new Map(Object.entries(all));
+  }
+
+  async keysWithPrefix(table: string, prefix: string): Promise<string[]> {
+    const keys = await this.redis.hkeys(this.hash(table));
+    return keys.filter((key) => key.startsWith(prefix));
+  }
+
+  async increment(counter: string): Promise<number> {
+    return this.redis.incr(`${this.prefix}:counter:${counter}`);
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
