@@ -70,7 +70,8 @@ function instantiate(code: ShippedByValue, env: LoadEnvironment): Function {
   const cached = entry.captureNames.length === 0 ? entry.withoutCaptures : entry.byCaptures.get(captures);
   if (cached && cached.tray === env.tray) return cached.fn;
 
-  const importFn = (specifier: unknown, options?: ImportCallOptions) =>
+  // Like import() itself, a specifier that does not resolve rejects rather than throws.
+  const importFn = async (specifier: unknown, options?: ImportCallOptions) =>
     import(resolveImportSpecifier(String(specifier), env.workingDir), options);
   const bindings = [env.tray, requireFrom(env.workingDir), __name, importFn];
   for (const name of entry.captureNames) bindings.push(captures[name]);
@@ -140,7 +141,7 @@ async function importExport(code: ShippedByReference, workingDir: string): Promi
     value = cjsExports[code.exportName];
   }
   if (value === undefined) {
-    const available = Object.keys(namespace).join(', ') || 'none';
+    const available = Object.keys(namespace).sort().join(', ') || 'none';
     throw new Error(
       `Remote function \`${code.name}\`: ${code.moduleUrl} has no export named \`${code.exportName}\` ` +
         `(its exports: ${available}). Check exportName, or that the worker sees the same version of the module.`,
