@@ -14,7 +14,14 @@ import {
   toErrorInfo,
 } from '../errors.js';
 import type { Message, MethodDef } from '../method.js';
-import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, type Frame, FrameDecoder, FrameKind } from './frame.js';
+import {
+  DEFAULT_MAX_FRAME_BYTES,
+  encodeFrame,
+  type Frame,
+  FrameDecoder,
+  type FrameError,
+  FrameKind,
+} from './frame.js';
 
 export interface ConnectionOptions {
   /** Largest payload accepted in one frame. */
@@ -57,8 +64,7 @@ export class Connection extends EventEmitter {
   private paused = false;
   private closeError: Error | undefined;
   private readonly frames: Frame[] = [];
-  /** Set by a server that requires a HELLO before anything else. */
-  authenticate: ((token: Buffer) => boolean) | undefined;
+  private authenticator: ((token: Buffer) => boolean) | undefined;
   /** Free-form label for errors and logs ("raylet", "store client 1234"...). */
   label: string;
   /** Anything the owner of the connection wants to keep with it (a worker id, a client). */
@@ -78,6 +84,16 @@ export class Connection extends EventEmitter {
     socket.on('error', (err) => this.shutdown(err));
     socket.on('close', () => this.shutdown(undefined));
     socket.on('drain', () => this.emit('drain'));
+  }
+
+  /** Set by a server that requires a HELLO before anything else; cleared once it came. */
+  get authenticate(): ((token: Buffer) => boolean) | undefined {
+    return this.authenticator;
+  }
+
+  set authenticate(check: ((token: Buffer) => boolean) | undefined) {
+    this.authenticator = check;
+    this.decoder.helloOnly = check !== undefined;
   }
 
   get closed(): boolean {
@@ -193,7 +209,10 @@ export class Connection extends EventEmitter {
       this.decoder.push(chunk, frames);
     } catch (err) {
       frames.length = 0;
-      this.protocolViolation(err as Error);
+      const type = (err as FrameError).unauthenticated
+        ? ErrorType.UNAUTHENTICATED
+        : ErrorType.INVALID_ARGUMENT;
+      this.protocolViolation(err as Error, type);
       return;
     }
     for (let i = 0; i < frames.length; i++) {

@@ -20,6 +20,9 @@ export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
 const MAX_KIND = FrameKind.HELLO;
 
+/** Cap on a HELLO frame's payload: tokens are short, so a long "HELLO" is not one. */
+export const MAX_HELLO_BYTES = 1024;
+
 /** Default cap on one frame's payload: 256 MiB. Large objects travel through the store. */
 export const DEFAULT_MAX_FRAME_BYTES = 256 * 1024 * 1024;
 
@@ -51,6 +54,11 @@ export interface Frame {
 export class FrameDecoder {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /**
+   * Set while the server waits for the token: the next frame must be a short HELLO, judged on
+   * its header alone, so an unauthenticated peer cannot make us buffer a large payload.
+   */
+  helloOnly = false;
 
   constructor(private readonly maxFrameBytes: number) {}
 
@@ -75,6 +83,11 @@ export class FrameDecoder {
         throw new FrameError(`frame length ${length} is shorter than its header`);
       }
       const payloadBytes = length - HEADER_AFTER_LENGTH;
+      if (this.helloOnly) {
+        if (kind !== FrameKind.HELLO || payloadBytes > MAX_HELLO_BYTES) {
+          throw new FrameError('the first frame must carry the cluster token (HELLO)', true);
+        }
+      }
       if (payloadBytes > this.maxFrameBytes) {
         throw new FrameError(
           `frame of ${payloadBytes} bytes exceeds the limit of ${this.maxFrameBytes} bytes (maxFrameBytes); ` +
@@ -83,6 +96,7 @@ export class FrameDecoder {
       }
       const end = offset + HEADER_BYTES + payloadBytes;
       if (end > buf.length) break;
+      this.helloOnly = false;
       out.push({
         kind,
         method: buf.readUInt32LE(offset + 8),
@@ -101,8 +115,11 @@ export class FrameDecoder {
 
 export class FrameError extends Error {
   readonly code = 'PROTOCOL_ERROR';
-  constructor(message: string) {
+  /** True when the frame broke the token handshake rather than the format. */
+  readonly unauthenticated: boolean;
+  constructor(message: string, unauthenticated = false) {
     super(message);
     this.name = 'FrameError';
+    this.unauthenticated = unauthenticated;
   }
 }
