@@ -1,0 +1,96 @@
+// The node's presence in the GCS: RegisterNode once at start (with the raylet's addresses and
+// total resources), ReportHeartbeat every second with what is available, UnregisterNode on a
+// clean stop. Uses @tray/protocol's service tables directly (the raylet must not import gcs).
+import os from 'node:os';
+import {
+  createGrpcClient,
+  NodeInfoGcsService,
+  NodeResourceInfoGcsService,
+  type TrayGrpcClient,
+} from '@tray/protocol';
+import type { ResourceSet } from '@tray/scheduler';
+
+export interface NodeRegistrationInfo {
+  gcsAddress: string;
+  token: string;
+  nodeId: Buffer;
+  host: string;
+  grpcPort: number;
+  rayletSocket: string;
+  storeSocket: string;
+  isHead: boolean;
+  total: ResourceSet;
+  available: () => ResourceSet;
+}
+
+const HEARTBEAT_MS = 1000;
+
+export class GcsRegistration {
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight = false;
+
+  private constructor(
+    private readonly client: TrayGrpcClient,
+    private readonly info: NodeRegistrationInfo,
+  ) {}
+
+  static async register(info: NodeRegistrationInfo): Promise<GcsRegistration> {
+    const client = createGrpcClient(info.gcsAddress, { token: info.token });
+    const registration = new GcsRegistration(client, info);
+    try {
+      await client.call(NodeInfoGcsService.RegisterNode, {
+        node: {
+          nodeId: info.nodeId,
+          nodeIp: info.host,
+          rayletPort: info.grpcPort,
+          rayletSocket: info.rayletSocket,
+          storeSocket: info.storeSocket,
+          totalResources: { quantities: info.total.toRecord() },
+          isHead: info.isHead,
+          hostname: os.hostname(),
+          startTimeMs: Date.now(),
+        },
+      });
+    } catch (err) {
+      client.close();
+      throw new Error(
+        `the raylet could not register with the GCS at ${info.gcsAddress}: ${(err as Error).message}`,
+      );
+    }
+    registration.timer = setInterval(() => registration.heartbeat(), HEARTBEAT_MS);
+    registration.timer.unref();
+    return registration;
+  }
+
+  /** Send a heartbeat now (also called when resources changed a lot). */
+  heartbeat(): void {
+    if (this.inFlight) return;
+    this.inFlight = true;
+    this.client
+      .call(
+        NodeResourceInfoGcsService.ReportHeartbeat,
+        {
+          nodeId: this.info.nodeId,
+          available: { quantities: this.info.available().toRecord() },
+          total: { quantities: this.info.total.toRecord() },
+        },
+        { retries: 0, deadlineMs: 5000 },
+      )
+      .catch(() => {}) // the GCS decides when a node missed too many; a lost beat is fine
+      .finally(() => {
+        this.inFlight = false;
+      });
+  }
+
+  async close(reason: string): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    try {
+      await this.client.call(
+        NodeInfoGcsService.UnregisterNode,
+        { nodeId: this.info.nodeId, reason },
+        { retries: 0, deadlineMs: 1000 },
+      );
+    } catch {}
+    this.client.close();
+  }
+}

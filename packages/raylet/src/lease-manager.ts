@@ -1,0 +1,315 @@
+// Worker leases on this node: requests queue per scheduling class and are granted, in order
+// within a class, when the node's resources are free and an idle worker of the right runtime
+// environment exists (one is started when none does). A granted lease holds its resources and
+// its worker until the owner returns it, the worker dies, or the owner goes away — then the
+// resources come back, and the workers that ran a dead owner's tasks are killed (Ray: tasks of
+// a dead owner are useless). A request that this node could never satisfy is answered at once
+// as infeasible, naming what is missing.
+import type { Connection, Message, tray } from '@tray/protocol';
+import {
+  InvalidResourceError,
+  type NodeResources,
+  type ResourceGrant,
+  ResourceSet,
+  StrategyScheduler,
+} from '@tray/scheduler';
+import type { LeaseRequest } from './lease-request.js';
+import { invalid } from './request-validation.js';
+import type { WorkerPool, WorkerProcess } from './worker-pool.js';
+
+type LeaseReply = Message<tray.v1.WorkerLeaseReply>;
+
+interface PendingLease {
+  request: LeaseRequest;
+  ownerConnection: Connection | undefined;
+  resolve: (reply: LeaseReply) => void;
+}
+
+export interface GrantedLease {
+  readonly request: LeaseRequest;
+  readonly worker: WorkerProcess;
+  readonly ownerConnection: Connection | undefined;
+  /** What the lease holds now (its CPU leaves while the worker is blocked). */
+  grants: ResourceGrant[];
+  blockedCpu: number;
+}
+
+const INFEASIBLE_MEMORY_MS = 10_000;
+
+export class LeaseManager {
+  private readonly queues = new Map<string, PendingLease[]>();
+  private readonly pendingById = new Map<string, PendingLease>();
+  readonly granted = new Map<string, GrantedLease>();
+  private readonly byWorker = new Map<WorkerProcess, GrantedLease>();
+  private readonly watched = new WeakSet<Connection>();
+  private readonly infeasibleSeen = new Map<string, number>();
+  private readonly scheduler = new StrategyScheduler();
+  private dispatching = false;
+  private dispatchAgain = false;
+
+  constructor(
+    private readonly nodeId: string,
+    private readonly resources: NodeResources,
+    private readonly pool: WorkerPool,
+    /** Called whenever the node's available resources changed. */
+    private readonly onResourcesChanged: () => void = () => {},
+  ) {}
+
+  get pendingCount(): number {
+    return this.pendingById.size;
+  }
+
+  get infeasibleCount(): number {
+    const now = Date.now();
+    for (const [key, at] of this.infeasibleSeen)
+      if (now - at > INFEASIBLE_MEMORY_MS) this.infeasibleSeen.delete(key);
+    return this.infeasibleSeen.size;
+  }
+
+  leaseOf(worker: WorkerProcess): GrantedLease | undefined {
+    return this.byWorker.get(worker);
+  }
+
+  /** Queue a request; resolves when it is granted, found infeasible, or cancelled. */
+  request(request: LeaseRequest, ownerConnection: Connection | undefined): Promise<LeaseReply> {
+    const key = request.leaseId.toString('hex');
+    if (this.pendingById.has(key) || this.granted.has(key)) {
+      throw invalid(`lease_id ${key} is already in use on this node`);
+    }
+    const needed = request.schedule.add(request.hold.missingFrom(request.schedule));
+    let feasible: boolean;
+    try {
+      feasible = this.resources.isFeasible(needed) && this.resources.isFeasible(request.hold);
+    } catch (err) {
+      if (err instanceof InvalidResourceError) throw invalid(err.message);
+      throw err;
+    }
+    const decision = this.scheduler
+      .policyFor(request.strategy)
+      .pick(
+        { resources: needed, strategy: request.strategy },
+        [{ nodeId: this.nodeId, total: this.resources.total, available: this.resources.available }],
+        this.nodeId,
+      );
+    if (!feasible || decision.kind === 'infeasible') {
+      this.infeasibleSeen.set(request.classKey, Date.now());
+      const reason =
+        decision.kind === 'infeasible'
+          ? decision.reason
+          : `no node has ${needed.missingFrom(this.resources.total)}; this cluster has ${this.resources.total}`;
+      return Promise.resolve({ infeasible: true, failureMessage: reason, leaseId: request.leaseId });
+    }
+    if (ownerConnection) this.watch(ownerConnection);
+    return new Promise<LeaseReply>((resolve) => {
+      const pending: PendingLease = { request, ownerConnection, resolve };
+      this.pendingById.set(key, pending);
+      let queue = this.queues.get(request.classKey);
+      if (queue === undefined) this.queues.set(request.classKey, (queue = []));
+      queue.push(pending);
+      this.dispatch();
+    });
+  }
+
+  /** Cancel a request that is still queued; false if it was granted or is unknown. */
+  cancel(leaseId: Buffer): boolean {
+    const pending = this.pendingById.get(leaseId.toString('hex'));
+    if (pending === undefined) return false;
+    this.dropPending(pending);
+    pending.resolve({
+      canceled: true,
+      leaseId: pending.request.leaseId,
+      failureMessage: 'lease request cancelled',
+    });
+    return true;
+  }
+
+  /** The owner is done with a lease: resources back, worker back to the pool (or killed). */
+  return(leaseId: Buffer, workerId: Buffer, disconnectWorker: boolean): void {
+    const lease = this.granted.get(leaseId.toString('hex'));
+    if (lease === undefined) return; // already reclaimed (worker died, owner gone): nothing to do
+    if (workerId.length > 0 && !workerId.equals(lease.worker.workerId)) {
+      throw invalid(
+        `lease ${leaseId.toString('hex')} was granted to another worker than ${workerId.toString('hex')}`,
+      );
+    }
+    this.release(lease);
+    if (disconnectWorker || lease.request.isActor || lease.worker.dedicated) {
+      this.pool.kill(
+        lease.worker,
+        disconnectWorker ? 'its owner asked to disconnect it' : 'its actor lease was returned',
+      );
+    } else {
+      this.pool.pushIdle(lease.worker); // triggers dispatch through onIdle
+    }
+    this.changed();
+  }
+
+  /** A worker died: its lease (if any) is over. */
+  workerDied(worker: WorkerProcess): void {
+    const lease = this.byWorker.get(worker);
+    if (lease !== undefined) this.release(lease);
+    this.ownerGone(worker.idHex, worker.connection);
+    this.changed();
+  }
+
+  /** The owner (a driver or worker, or the connection it asked on) is gone. */
+  ownerGone(ownerWorkerId: string | undefined, connection: Connection | undefined): void {
+    for (const pending of [...this.pendingById.values()]) {
+      const mine =
+        (connection !== undefined && pending.ownerConnection === connection) ||
+        (ownerWorkerId !== undefined && pending.request.ownerWorkerId === ownerWorkerId);
+      if (!mine) continue;
+      this.dropPending(pending);
+      pending.resolve({
+        canceled: true,
+        leaseId: pending.request.leaseId,
+        failureMessage: 'the lease owner is gone',
+      });
+    }
+    for (const lease of [...this.granted.values()]) {
+      const mine =
+        (connection !== undefined && lease.ownerConnection === connection) ||
+        (ownerWorkerId !== undefined && lease.request.ownerWorkerId === ownerWorkerId);
+      if (!mine) continue;
+      this.release(lease);
+      this.pool.kill(lease.worker, 'the owner of its lease died');
+    }
+    this.changed();
+  }
+
+  /** The worker waits on other tasks: its CPU is lent to the node. */
+  workerBlocked(worker: WorkerProcess): void {
+    const lease = this.byWorker.get(worker);
+    if (lease === undefined || lease.blockedCpu > 0) return;
+    let cpu = 0;
+    for (const grant of lease.grants) cpu += grant.resources.get('CPU');
+    if (cpu === 0) return;
+    const cpuOnly = ResourceSet.from({ CPU: cpu });
+    lease.grants = lease.grants.map((g) => ({ ...g, resources: g.resources.pick(['CPU'], true) }));
+    this.resources.release({ resources: cpuOnly, instanceIds: {}, shares: {} });
+    lease.blockedCpu = cpu;
+    this.changed();
+  }
+
+  /** The worker runs again: it takes its CPU back, even if that oversubscribes the node. */
+  workerUnblocked(worker: WorkerProcess): void {
+    const lease = this.byWorker.get(worker);
+    if (lease === undefined || lease.blockedCpu === 0) return;
+    lease.grants.push(this.resources.forceAcquire({ CPU: lease.blockedCpu }));
+    lease.blockedCpu = 0;
+    this.onResourcesChanged();
+  }
+
+  /** Grant what can be granted now. Safe to call at any time. */
+  dispatch(): void {
+    if (this.dispatching) {
+      this.dispatchAgain = true;
+      return;
+    }
+    this.dispatching = true;
+    try {
+      do {
+        this.dispatchAgain = false;
+        this.dispatchOnce();
+      } while (this.dispatchAgain);
+    } finally {
+      this.dispatching = false;
+    }
+  }
+
+  /** Reply to every queued request (the raylet is shutting down). */
+  close(): void {
+    for (const pending of [...this.pendingById.values()]) {
+      this.dropPending(pending);
+      pending.resolve({
+        canceled: true,
+        leaseId: pending.request.leaseId,
+        failureMessage: 'the raylet is shutting down',
+      });
+    }
+  }
+
+  private dispatchOnce(): void {
+    const wanted = new Map<string, number>();
+    for (const [key, queue] of this.queues) {
+      while (queue.length > 0) {
+        const pending = queue[0]!;
+        const { request } = pending;
+        if (!this.resources.isAvailable(request.schedule) || !this.resources.isAvailable(request.hold)) break;
+        const worker = this.pool.popIdle(request.runtimeEnvHash);
+        if (worker === undefined) {
+          const env = request.runtimeEnvHash;
+          const need = (wanted.get(env) ?? 0) + 1;
+          wanted.set(env, need);
+          const canStart = request.isActor || this.pool.sharedWorkerCount < this.pool.maxWorkers;
+          if (canStart && this.pool.startingCount(env) < need) this.pool.start(env, request.envVars);
+          break;
+        }
+        queue.shift();
+        this.grant(pending, worker);
+      }
+      if (queue.length === 0) this.queues.delete(key);
+    }
+  }
+
+  private grant(pending: PendingLease, worker: WorkerProcess): void {
+    const { request } = pending;
+    this.pendingById.delete(request.leaseId.toString('hex'));
+    const grant = this.resources.acquire(request.hold)!;
+    const lease: GrantedLease = {
+      request,
+      worker,
+      ownerConnection: pending.ownerConnection,
+      grants: [grant],
+      blockedCpu: 0,
+    };
+    worker.state = 'leased';
+    worker.jobId = request.jobId.length > 0 ? request.jobId : worker.jobId;
+    worker.taskName = request.taskName;
+    if (request.isActor) {
+      worker.dedicated = true;
+      worker.actorId = request.actorId;
+    }
+    this.granted.set(request.leaseId.toString('hex'), lease);
+    this.byWorker.set(worker, lease);
+    const instances: tray.v1.ResourceInstance.$Properties[] = [];
+    for (const [name, quantity] of grant.resources.entries()) {
+      instances.push({ name, quantity, ids: grant.instanceIds[name] ?? [] });
+    }
+    pending.resolve({
+      workerAddress: worker.address,
+      leaseId: request.leaseId,
+      resourceInstances: instances,
+      workerPid: worker.pid,
+    });
+    this.onResourcesChanged();
+  }
+
+  private release(lease: GrantedLease): void {
+    const key = lease.request.leaseId.toString('hex');
+    if (!this.granted.delete(key)) return;
+    this.byWorker.delete(lease.worker);
+    for (const grant of lease.grants) this.resources.release(grant);
+    lease.grants = [];
+  }
+
+  private dropPending(pending: PendingLease): void {
+    this.pendingById.delete(pending.request.leaseId.toString('hex'));
+    const queue = this.queues.get(pending.request.classKey);
+    if (queue === undefined) return;
+    const i = queue.indexOf(pending);
+    if (i >= 0) queue.splice(i, 1);
+    if (queue.length === 0) this.queues.delete(pending.request.classKey);
+  }
+
+  private watch(connection: Connection): void {
+    if (this.watched.has(connection)) return;
+    this.watched.add(connection);
+    connection.on('close', () => this.ownerGone(undefined, connection));
+  }
+
+  private changed(): void {
+    this.onResourcesChanged();
+    this.dispatch();
+  }
+}

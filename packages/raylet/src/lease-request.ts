@@ -1,0 +1,127 @@
+// A WorkerLeaseRequest from the wire, checked and turned into what the lease manager needs:
+// the resources to schedule with and to hold, the scheduling strategy, the runtime environment
+// (its hash keys the worker pool) and the owner. Actor creation leases schedule with the
+// actor's placement resources (1 CPU by default) but hold only its required resources (0 CPU
+// by default), as Ray does.
+import { createHash, randomBytes } from 'node:crypto';
+import { tray } from '@tray/protocol';
+import { ResourceSet, type SchedulingStrategy } from '@tray/scheduler';
+import {
+  checkId,
+  checkLeaseId,
+  checkString,
+  invalid,
+  JOB_ID_BYTES,
+  toResourceSet,
+  WORKER_ID_BYTES,
+} from './request-validation.js';
+
+export interface LeaseRequest {
+  leaseId: Buffer;
+  /** What must be free to grant (placement resources for actors). */
+  schedule: ResourceSet;
+  /** What the lease holds while granted. */
+  hold: ResourceSet;
+  isActor: boolean;
+  actorId: Buffer | undefined;
+  strategy: SchedulingStrategy;
+  runtimeEnvHash: string;
+  envVars: Record<string, string>;
+  jobId: Buffer;
+  ownerWorkerId: string;
+  taskName: string;
+  /** Leases of one class are granted in order; classes do not block each other. */
+  classKey: string;
+}
+
+const TASK_ID_BYTES = 24;
+const ACTOR_ID_BYTES = 16;
+const DEFAULT_ACTOR_PLACEMENT = ResourceSet.from({ CPU: 1 });
+
+function strategyOf(message: tray.v1.SchedulingStrategy.$Properties | null | undefined): SchedulingStrategy {
+  if (message?.spread) return { kind: 'spread' };
+  const affinity = message?.nodeAffinity;
+  if (affinity) {
+    const nodeId = checkId(affinity.nodeId, 28, 'scheduling_strategy.node_affinity.node_id');
+    return { kind: 'node_affinity', nodeId: nodeId.toString('hex'), soft: Boolean(affinity.soft) };
+  }
+  const pg = message?.placementGroup;
+  if (pg) {
+    const id = Buffer.from(pg.placementGroupId ?? new Uint8Array(0));
+    if (id.length === 0 || id.length > 64)
+      throw invalid('scheduling_strategy.placement_group.placement_group_id must be 1 to 64 bytes');
+    const index = pg.bundleIndex ?? -1;
+    if (!Number.isInteger(index) || index < -1)
+      throw invalid(`placement group bundle_index must be ≥ -1, got ${index}`);
+    return { kind: 'placement_group', placementGroupId: id.toString('hex'), bundleIndex: index };
+  }
+  return { kind: 'default' };
+}
+
+function envVarsOf(env: tray.v1.RuntimeEnv.$Properties | null | undefined): Record<string, string> {
+  const vars = env?.envVars ?? {};
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(vars)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw invalid(
+        `runtime_env.env_vars name ${JSON.stringify(name)} is not a valid environment variable name`,
+      );
+    if (name.startsWith('TRAY_'))
+      throw invalid(`runtime_env.env_vars must not set ${name}: TRAY_* variables belong to tray`);
+    out[name] = checkString(value, `runtime_env.env_vars.${name}`, 1 << 16);
+  }
+  return out;
+}
+
+/** The pool key of a runtime environment: "" for the default one. */
+export function runtimeEnvHashOf(
+  given: string,
+  env: tray.v1.RuntimeEnv.$Properties | null | undefined,
+  envVars: Record<string, string>,
+): string {
+  if (given) return checkString(given, 'runtime_env_hash', 128);
+  const serialized = env?.serialized;
+  const names = Object.keys(envVars).sort();
+  if (!serialized && names.length === 0) return '';
+  const canonical = serialized || JSON.stringify(names.map((n) => [n, envVars[n]]));
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}
+
+export function parseLeaseRequest(request: tray.v1.WorkerLeaseRequest): LeaseRequest {
+  const task = request.task;
+  if (!task) throw invalid('RequestWorkerLease needs `task` (a representative task of the scheduling class)');
+  checkId(task.taskId, TASK_ID_BYTES, 'task.task_id', true);
+  const jobId = checkId(task.jobId, JOB_ID_BYTES, 'task.job_id', true);
+  const owner = checkId(request.ownerAddress?.workerId, WORKER_ID_BYTES, 'owner_address.worker_id', true);
+  const leaseId = checkLeaseId(request.leaseId, true);
+  const required = toResourceSet(task.requiredResources, 'task.required_resources');
+  const isActor = task.type === tray.v1.TaskType.ACTOR_CREATION_TASK;
+  let schedule = required;
+  let actorId: Buffer | undefined;
+  if (isActor) {
+    const creation = task.actorCreation;
+    actorId = checkId(creation?.actorId, ACTOR_ID_BYTES, 'task.actor_creation.actor_id', true);
+    // Absent: Ray's default (1 CPU to schedule). Present, even empty: exactly that.
+    const placement = creation?.placementResources
+      ? toResourceSet(creation.placementResources, 'task.actor_creation.placement_resources')
+      : DEFAULT_ACTOR_PLACEMENT;
+    schedule = placement;
+  }
+  const envVars = envVarsOf(task.runtimeEnv);
+  const runtimeEnvHash = runtimeEnvHashOf(request.runtimeEnvHash, task.runtimeEnv, envVars);
+  const taskName = checkString(task.name || task.function?.name || '', 'task.name', 1024);
+  return {
+    leaseId: leaseId.length > 0 ? leaseId : randomBytes(16),
+    schedule,
+    hold: required,
+    isActor,
+    actorId: actorId && actorId.length > 0 ? actorId : undefined,
+    strategy: strategyOf(task.schedulingStrategy),
+    runtimeEnvHash,
+    envVars,
+    jobId,
+    ownerWorkerId: owner.toString('hex'),
+    taskName,
+    classKey: `${isActor ? 'actor' : 'task'}|${schedule}|${required}|${runtimeEnvHash}`,
+  };
+}

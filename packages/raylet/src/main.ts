@@ -1,0 +1,55 @@
+// The raylet as a child process (docs/processes.md): options come as JSON in
+// TRAY_DAEMON_OPTIONS; when serving, it sends one IPC message {type:'ready', nodeId,
+// socketPath, storeSocketPath, grpcPort} (or {type:'error', message} and exits 1). It stops —
+// killing its workers — when its IPC channel disconnects (the parent died), on SIGTERM/SIGINT,
+// or on ShutdownRaylet.
+import { type Raylet, startRaylet } from './raylet.js';
+
+function send(message: object): void {
+  if (process.send && process.connected) process.send(message);
+}
+
+async function main(): Promise<void> {
+  let raylet: Raylet | undefined;
+  let exiting = false;
+  const exit = async (code: number) => {
+    if (exiting) return;
+    exiting = true;
+    const force = setTimeout(() => process.exit(code), 3000);
+    force.unref();
+    try {
+      await raylet?.stop('the raylet process is exiting');
+    } finally {
+      process.exit(code);
+    }
+  };
+  process.on('disconnect', () => void exit(0));
+  process.on('SIGTERM', () => void exit(0));
+  process.on('SIGINT', () => void exit(0));
+  if (process.send && !process.connected) return void exit(0);
+
+  let options: unknown;
+  try {
+    options = JSON.parse(process.env.TRAY_DAEMON_OPTIONS ?? '');
+  } catch {
+    send({ type: 'error', message: 'TRAY_DAEMON_OPTIONS must hold the raylet options as JSON' });
+    return void exit(1);
+  }
+  try {
+    raylet = await startRaylet(options as Parameters<typeof startRaylet>[0]);
+  } catch (err) {
+    send({ type: 'error', message: (err as Error).message });
+    return void exit(1);
+  }
+  if (exiting) return void raylet.stop();
+  raylet.stopped.then(() => void exit(0));
+  send({
+    type: 'ready',
+    nodeId: raylet.nodeId,
+    socketPath: raylet.socketPath,
+    storeSocketPath: raylet.storeSocketPath,
+    grpcPort: raylet.grpcPort,
+  });
+}
+
+void main();

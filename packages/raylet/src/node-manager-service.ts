@@ -1,0 +1,213 @@
+// NodeManagerService: the raylet's handlers, served the same way over the framed socket (for
+// the drivers and workers of this node: they register there, and their connection is their
+// lifetime) and over gRPC (for the GCS and other nodes: no registration there). Every request
+// is validated before it touches the pool or the leases.
+import {
+  type Connection,
+  ErrorType,
+  errorWithInfo,
+  type Message,
+  NodeManagerService,
+  type ServiceHandlers,
+  type tray,
+} from '@tray/protocol';
+import type { NodeResources } from '@tray/scheduler';
+import type { LeaseManager } from './lease-manager.js';
+import { parseLeaseRequest } from './lease-request.js';
+import {
+  checkId,
+  checkLeaseId,
+  checkString,
+  invalid,
+  JOB_ID_BYTES,
+  WORKER_ID_BYTES,
+} from './request-validation.js';
+import type { WorkerLogs } from './worker-logs.js';
+import type { WorkerPool, WorkerProcess } from './worker-pool.js';
+
+export interface Driver {
+  workerId: Buffer;
+  jobId: Buffer;
+  pid: number;
+  connection: Connection;
+}
+
+export interface NodeManagerContext {
+  nodeId: Buffer;
+  storeSocket: string;
+  gcsAddress: string;
+  sessionDir: string;
+  resources: NodeResources;
+  pool: WorkerPool;
+  leases: LeaseManager;
+  logs: WorkerLogs;
+  drivers: Set<Driver>;
+  requestShutdown: (reason: string) => void;
+}
+
+type Handlers = ServiceHandlers<typeof NodeManagerService>;
+
+export class NodeManagerHandlers {
+  constructor(private readonly ctx: NodeManagerContext) {}
+
+  /** Serve every method on a framed connection of this node. */
+  serveFramed(connection: Connection): void {
+    const c = connection;
+    c.handle(NodeManagerService.RegisterWorker, (req) => this.registerWorker(req, c));
+    c.handle(NodeManagerService.RequestWorkerLease, (req) => this.requestWorkerLease(req, c));
+    for (const [name, fn] of Object.entries(this.shared())) {
+      const method = NodeManagerService[name as keyof typeof NodeManagerService];
+      c.handle(method as any, (req: any) => (fn as any)(req));
+    }
+  }
+
+  /** The same handlers for the gRPC server. */
+  grpcHandlers(): Handlers {
+    return {
+      ...this.shared(),
+      RegisterWorker: () => {
+        throw invalid('RegisterWorker is only served on the raylet socket of the node (framed transport)');
+      },
+      RequestWorkerLease: (req) => this.requestWorkerLease(req, undefined),
+    };
+  }
+
+  private shared() {
+    const ctx = this.ctx;
+    return {
+      ReturnWorkerLease: (req: tray.v1.ReturnWorkerLeaseRequest): Message<tray.v1.ReturnWorkerLeaseReply> => {
+        const leaseId = checkLeaseId(req.leaseId, false);
+        const workerId = checkId(req.workerId, WORKER_ID_BYTES, 'worker_id', true);
+        ctx.leases.return(leaseId, workerId, req.disconnectWorker);
+        return {};
+      },
+      CancelWorkerLease: (
+        req: tray.v1.CancelWorkerLeaseRequest,
+      ): Message<tray.v1.CancelWorkerLeaseReply> => ({
+        success: ctx.leases.cancel(checkLeaseId(req.leaseId, false)),
+      }),
+      PrestartWorkers: (req: tray.v1.PrestartWorkersRequest): Message<tray.v1.PrestartWorkersReply> => {
+        const n = req.numWorkers;
+        if (!Number.isInteger(n) || n < 0 || n > ctx.pool.maxWorkers) {
+          throw invalid(`num_workers must be a whole number from 0 to ${ctx.pool.maxWorkers}, got ${n}`);
+        }
+        const hash = checkString(req.runtimeEnvHash, 'runtime_env_hash', 128);
+        if (hash !== '')
+          throw invalid(
+            'PrestartWorkers supports only the default runtime environment (runtime_env_hash "")',
+          );
+        ctx.pool.prestart(n);
+        return {};
+      },
+      GetNodeStats: (): Message<tray.v1.GetNodeStatsReply> => this.stats(),
+      ShutdownRaylet: (): Message<tray.v1.ShutdownRayletReply> => {
+        setImmediate(() => ctx.requestShutdown('ShutdownRaylet was requested'));
+        return {};
+      },
+      NotifyWorkerBlocked: (
+        req: tray.v1.NotifyWorkerBlockedRequest,
+      ): Message<tray.v1.NotifyWorkerBlockedReply> => {
+        const worker = this.workerById(req.workerId);
+        if (worker) ctx.leases.workerBlocked(worker);
+        return {};
+      },
+      NotifyWorkerUnblocked: (
+        req: tray.v1.NotifyWorkerUnblockedRequest,
+      ): Message<tray.v1.NotifyWorkerUnblockedReply> => {
+        const worker = this.workerById(req.workerId);
+        if (worker) ctx.leases.workerUnblocked(worker);
+        return {};
+      },
+      GlobalGC: (): Message<tray.v1.GlobalGCReply> => ({}),
+      PinObjectIDs: (): Message<tray.v1.PinObjectIDsReply> => {
+        throw errorWithInfo({
+          type: ErrorType.INTERNAL,
+          message:
+            'PinObjectIDs is not implemented by this raylet: workers create primary copies pinned (store.proto)',
+        });
+      },
+    };
+  }
+
+  private workerById(bytes: Uint8Array): WorkerProcess | undefined {
+    const id = checkId(bytes, WORKER_ID_BYTES, 'worker_id');
+    return this.ctx.pool.workers.get(id.toString('hex'));
+  }
+
+  private registerWorker(
+    req: tray.v1.RegisterWorkerRequest,
+    connection: Connection,
+  ): Message<tray.v1.RegisterWorkerReply> {
+    const ctx = this.ctx;
+    const workerId = checkId(req.workerId, WORKER_ID_BYTES, 'worker_id');
+    if (!Number.isInteger(req.pid) || req.pid <= 0)
+      throw invalid(`pid must be a positive integer, got ${req.pid}`);
+    if (connection.context !== undefined)
+      throw invalid('this connection already registered a worker or driver');
+    const address = req.address ?? {};
+    checkString(address.socketPath ?? '', 'address.socket_path', 1024);
+    const reply = {
+      nodeId: ctx.nodeId,
+      storeSocket: ctx.storeSocket,
+      gcsAddress: ctx.gcsAddress,
+      sessionDir: ctx.sessionDir,
+    };
+    if (req.isDriver) {
+      const jobId = checkId(req.jobId, JOB_ID_BYTES, 'job_id');
+      const driver: Driver = { workerId, jobId, pid: req.pid, connection };
+      connection.context = driver;
+      ctx.drivers.add(driver);
+      ctx.logs.addDriver(jobId, connection);
+      connection.on('close', () => {
+        ctx.drivers.delete(driver);
+        ctx.leases.ownerGone(workerId.toString('hex'), connection);
+      });
+      return { ...reply, jobId };
+    }
+    const token = checkString(req.startupToken, 'startup_token', 256);
+    const worker = ctx.pool.register(
+      token,
+      workerId,
+      { ...address, workerId, nodeId: ctx.nodeId },
+      connection,
+    );
+    if (worker === undefined) {
+      throw errorWithInfo({
+        type: ErrorType.UNAUTHENTICATED,
+        message:
+          'unknown startup token or worker id: only processes started by this raylet register as workers',
+      });
+    }
+    connection.context = worker;
+    return { ...reply, jobId: worker.jobId ?? new Uint8Array(0) };
+  }
+
+  private requestWorkerLease(
+    req: tray.v1.WorkerLeaseRequest,
+    connection: Connection | undefined,
+  ): Promise<Message<tray.v1.WorkerLeaseReply>> {
+    return this.ctx.leases.request(parseLeaseRequest(req), connection);
+  }
+
+  private stats(): Message<tray.v1.GetNodeStatsReply> {
+    const ctx = this.ctx;
+    const workers: tray.v1.WorkerStats.$Properties[] = [];
+    for (const w of ctx.pool.workers.values()) {
+      workers.push({
+        pid: w.pid,
+        workerId: w.workerId,
+        isDriver: false,
+        leased: w.state === 'leased',
+        actorId: w.actorId ?? new Uint8Array(0),
+      });
+    }
+    for (const d of ctx.drivers) workers.push({ pid: d.pid, workerId: d.workerId, isDriver: true });
+    return {
+      workers,
+      total: { quantities: ctx.resources.total.toRecord() },
+      available: { quantities: ctx.resources.available.toRecord() },
+      numPendingLeases: ctx.leases.pendingCount,
+      numInfeasibleLeases: ctx.leases.infeasibleCount,
+    };
+  }
+}

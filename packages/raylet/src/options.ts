@@ -1,0 +1,150 @@
+// The raylet's options (docs/processes.md) and their defaults. Everything a caller can get
+// wrong is checked here, once, with a message that says what was expected.
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import { ResourceSet } from '@tray/scheduler';
+
+export interface RayletOptions {
+  /** `host:port` of the GCS; omitted: run without one (tests, a bare node). */
+  gcsAddress?: string;
+  /** The cluster token: required by every server of the raylet. */
+  token: string;
+  /** The session directory (sockets/, logs/ inside). */
+  sessionDir: string;
+  /** Hex, 28 bytes; random when omitted. */
+  nodeId?: string;
+  numCpus?: number;
+  numGpus?: number;
+  /** Custom resources. */
+  resources?: Record<string, number>;
+  /** Bytes of memory schedulable by tasks (default: the machine's total memory). */
+  memory?: number;
+  /** Bytes of the object store (default 30% of RAM, at least 75 MiB, at most 200 GB). */
+  objectStoreMemory?: number;
+  /** The script worker processes run (core's dist/worker/main.js). */
+  workerEntry: string;
+  workerExecArgv?: string[];
+  /** Workers to start at once (default numCpus). */
+  prestartWorkers?: number;
+  /** Interface of the gRPC server (default 127.0.0.1). */
+  host?: string;
+  /** Port of the gRPC server (default 0: any free port). */
+  grpcPort?: number;
+  isHead?: boolean;
+  /** Forward workers' output to their drivers (default true). */
+  logToDriver?: boolean;
+  /** Host the object store (default true). */
+  objectStore?: boolean;
+  /** Idle workers beyond numCpus are stopped after this long (default 1000 ms, Ray's). */
+  idleWorkerTimeoutMs?: number;
+  /** Extra env vars for every worker (tests). */
+  workerEnv?: Record<string, string>;
+}
+
+export interface ResolvedOptions {
+  gcsAddress: string | undefined;
+  token: string;
+  sessionDir: string;
+  nodeId: Buffer;
+  numCpus: number;
+  total: ResourceSet;
+  objectStoreMemory: number;
+  workerEntry: string;
+  workerExecArgv: string[];
+  prestartWorkers: number;
+  host: string;
+  grpcPort: number;
+  isHead: boolean;
+  logToDriver: boolean;
+  objectStore: boolean;
+  idleWorkerTimeoutMs: number;
+  workerEnv: Record<string, string>;
+}
+
+const MiB = 1024 * 1024;
+export const NODE_ID_BYTES = 28;
+
+/** Ray's default object store size: 30% of RAM, at least 75 MiB, at most 200 GB. */
+export function defaultObjectStoreMemory(): number {
+  return Math.floor(Math.min(200e9, Math.max(75 * MiB, os.totalmem() * 0.3)));
+}
+
+function count(value: unknown, name: string, fallback: number): number {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new TypeError(`raylet option ${name} must be a finite number ≥ 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+export function resolveOptions(options: RayletOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object')
+    throw new TypeError('raylet options must be an object');
+  if (typeof options.token !== 'string' || options.token.length === 0) {
+    throw new TypeError('raylet option token (the cluster token) must be a non-empty string');
+  }
+  if (typeof options.sessionDir !== 'string' || !existsSync(options.sessionDir)) {
+    throw new TypeError(
+      `raylet option sessionDir must be an existing directory, got ${String(options.sessionDir)}`,
+    );
+  }
+  if (typeof options.workerEntry !== 'string' || options.workerEntry.length === 0) {
+    throw new TypeError(
+      'raylet option workerEntry must be the path of the worker script (core: dist/worker/main.js)',
+    );
+  }
+  let nodeId: Buffer;
+  if (options.nodeId === undefined) nodeId = randomBytes(NODE_ID_BYTES);
+  else if (typeof options.nodeId === 'string' && /^[0-9a-f]{56}$/i.test(options.nodeId)) {
+    nodeId = Buffer.from(options.nodeId, 'hex');
+  } else {
+    throw new TypeError(
+      `raylet option nodeId must be ${NODE_ID_BYTES * 2} hex digits, got ${String(options.nodeId)}`,
+    );
+  }
+  const numCpus = count(options.numCpus, 'numCpus', os.availableParallelism());
+  const numGpus = count(options.numGpus, 'numGpus', 0);
+  if (!Number.isInteger(numGpus))
+    throw new TypeError(`raylet option numGpus must be a whole number, got ${numGpus}`);
+  const memory = count(options.memory, 'memory', os.totalmem());
+  const objectStoreMemory = count(options.objectStoreMemory, 'objectStoreMemory', defaultObjectStoreMemory());
+  const custom = ResourceSet.from(options.resources ?? {}, 'custom resource');
+  for (const name of ['CPU', 'GPU', 'memory', 'object_store_memory']) {
+    if (custom.has(name)) {
+      throw new TypeError(`raylet option resources must not set "${name}": use the option of its own`);
+    }
+  }
+  const total = ResourceSet.from({
+    CPU: numCpus,
+    GPU: numGpus,
+    memory,
+    object_store_memory: objectStoreMemory,
+  }).add(custom);
+  const prestart = count(options.prestartWorkers, 'prestartWorkers', Math.ceil(numCpus));
+  if (
+    options.gcsAddress !== undefined &&
+    (typeof options.gcsAddress !== 'string' || !options.gcsAddress.includes(':'))
+  ) {
+    throw new TypeError(`raylet option gcsAddress must be 'host:port', got ${String(options.gcsAddress)}`);
+  }
+  return {
+    gcsAddress: options.gcsAddress || undefined,
+    token: options.token,
+    sessionDir: options.sessionDir,
+    nodeId,
+    numCpus,
+    total,
+    objectStoreMemory,
+    workerEntry: options.workerEntry,
+    workerExecArgv: options.workerExecArgv ?? [],
+    prestartWorkers: Math.floor(prestart),
+    host: options.host ?? '127.0.0.1',
+    grpcPort: count(options.grpcPort, 'grpcPort', 0),
+    isHead: options.isHead ?? false,
+    logToDriver: options.logToDriver ?? true,
+    objectStore: options.objectStore ?? true,
+    idleWorkerTimeoutMs: count(options.idleWorkerTimeoutMs, 'idleWorkerTimeoutMs', 1000),
+    workerEnv: options.workerEnv ?? {},
+  };
+}

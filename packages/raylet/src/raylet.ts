@@ -1,0 +1,153 @@
+// startRaylet: one node's daemon in the calling process. Wires the object store, the worker
+// pool, the lease manager, the log forwarder, the NodeManagerService servers (framed socket
+// for this node, gRPC for the cluster) and the GCS registration, and takes them down in the
+// reverse order on stop — killing every worker it started, so nothing outlives it.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import {
+  createGrpcServer,
+  type FramedServer,
+  listen,
+  NodeManagerService,
+  type TrayGrpcServer,
+} from '@tray/protocol';
+import { NodeResources } from '@tray/scheduler';
+import { GcsRegistration } from './gcs-registration.js';
+import { LeaseManager } from './lease-manager.js';
+import { type Driver, NodeManagerHandlers } from './node-manager-service.js';
+import { type RayletOptions, resolveOptions } from './options.js';
+import { type HostedStore, startObjectStore } from './store-host.js';
+import { WorkerLogs } from './worker-logs.js';
+import { WorkerPool, type WorkerProcess } from './worker-pool.js';
+
+export interface Raylet {
+  /** Hex node id. */
+  readonly nodeId: string;
+  readonly socketPath: string;
+  readonly storeSocketPath: string;
+  readonly grpcPort: number;
+  /** Resolves when the raylet stopped (by `stop()` or ShutdownRaylet). */
+  readonly stopped: Promise<void>;
+  /** Exit records of the workers that died, newest last (for stats and tests). */
+  readonly deadWorkers: ReadonlyArray<{
+    pid: number;
+    code: number | null;
+    signal: string | null;
+    reason: string;
+  }>;
+  stop(reason?: string): Promise<void>;
+}
+
+export async function startRaylet(options: RayletOptions): Promise<Raylet> {
+  const o = resolveOptions(options);
+  const socketsDir = path.join(o.sessionDir, 'sockets');
+  mkdirSync(socketsDir, { recursive: true });
+  const rayletSocket = path.join(socketsDir, 'raylet');
+  const storeSocket = path.join(socketsDir, 'store');
+  const nodeIdHex = o.nodeId.toString('hex');
+
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const undo = async () => {
+    for (const fn of cleanups.reverse()) await fn();
+  };
+  try {
+    const store: HostedStore = await startObjectStore(storeSocket, o.objectStoreMemory, o.objectStore);
+    cleanups.push(() => store.close());
+
+    const resources = new NodeResources(o.total);
+    const logs = new WorkerLogs(o.sessionDir, o.logToDriver);
+    cleanups.push(() => logs.close());
+    const deadWorkers: Array<{ pid: number; code: number | null; signal: string | null; reason: string }> =
+      [];
+    let leases: LeaseManager | undefined;
+    let registration: GcsRegistration | undefined;
+    const pool = new WorkerPool(
+      o,
+      { rayletSocket, storeSocket },
+      {
+        onSpawn: (w) => logs.attach(w),
+        onIdle: () => leases?.dispatch(),
+        onDeath: (w: WorkerProcess) => {
+          const exit = w.exit!;
+          deadWorkers.push({ pid: w.pid, code: exit.code, signal: exit.signal, reason: exit.reason });
+          if (deadWorkers.length > 1000) deadWorkers.shift();
+          leases?.workerDied(w);
+        },
+      },
+    );
+    const killWorkers = () => void pool.close();
+    process.on('exit', killWorkers);
+    cleanups.push(() => {
+      process.off('exit', killWorkers);
+      return pool.close();
+    });
+    leases = new LeaseManager(nodeIdHex, resources, pool);
+    cleanups.push(() => leases!.close());
+
+    const drivers = new Set<Driver>();
+    let stopping: Promise<void> | undefined;
+    let stoppedResolve!: () => void;
+    const stopped = new Promise<void>((resolve) => (stoppedResolve = resolve));
+    const stop = (reason = 'stopped') => {
+      if (stopping === undefined) {
+        stopping = (async () => {
+          if (registration) await registration.close(reason);
+          await undo();
+          stoppedResolve();
+        })();
+      }
+      return stopping;
+    };
+    const handlers = new NodeManagerHandlers({
+      nodeId: o.nodeId,
+      storeSocket,
+      gcsAddress: o.gcsAddress ?? '',
+      sessionDir: o.sessionDir,
+      resources,
+      pool,
+      leases,
+      logs,
+      drivers,
+      requestShutdown: (reason) => void stop(reason),
+    });
+
+    const framed: FramedServer = await listen(rayletSocket, (c) => handlers.serveFramed(c), {
+      token: o.token,
+      label: 'raylet client',
+    });
+    cleanups.push(() => framed.close());
+    const grpc: TrayGrpcServer = createGrpcServer({ token: o.token });
+    grpc.addService(NodeManagerService, handlers.grpcHandlers());
+    const grpcPort = await grpc.listen(o.host, o.grpcPort);
+    cleanups.push(() => grpc.close(200));
+
+    if (o.gcsAddress) {
+      registration = await GcsRegistration.register({
+        gcsAddress: o.gcsAddress,
+        token: o.token,
+        nodeId: o.nodeId,
+        host: o.host,
+        grpcPort,
+        rayletSocket,
+        storeSocket,
+        isHead: o.isHead,
+        total: resources.total,
+        available: () => resources.available,
+      });
+    }
+    pool.prestart(o.prestartWorkers);
+
+    return {
+      nodeId: nodeIdHex,
+      socketPath: rayletSocket,
+      storeSocketPath: storeSocket,
+      grpcPort,
+      stopped,
+      deadWorkers,
+      stop,
+    };
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+}

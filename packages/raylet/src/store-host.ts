@@ -1,0 +1,20 @@
+// The node's object store, hosted in the raylet's process (as Ray's plasma store runs in a
+// raylet thread): @tray/object-store's StoreServer on `<sessionDir>/sockets/store`. Turned off
+// with `objectStore: false` (tests of scheduling alone), in which case workers get the path
+// but nothing listens there.
+import { StoreServer } from '@tray/object-store';
+
+export interface HostedStore {
+  readonly socketPath: string;
+  close(): Promise<void>;
+}
+
+export async function startObjectStore(
+  socketPath: string,
+  capacity: number,
+  enabled: boolean,
+): Promise<HostedStore> {
+  if (!enabled) return { socketPath, close: async () => {} };
+  const server = await StoreServer.start({ socketPath, capacity });
+  return { socketPath, close: () => server.close() };
+}

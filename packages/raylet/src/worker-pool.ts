@@ -1,0 +1,266 @@
+// The node's worker processes: spawning them (with the env vars of docs/processes.md), knowing
+// them when they register (by the startup token given at spawn), keeping idle ones per
+// runtime environment, and noticing their death — the process exiting or its raylet connection
+// closing, whichever comes first — exactly once. The pool keeps `prestart` default workers
+// warm (respawning after deaths) and stops idle workers beyond the soft limit after a timeout.
+// It does not decide who gets a worker: the lease manager does.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { Connection, tray } from '@tray/protocol';
+import type { ResolvedOptions } from './options.js';
+
+export type WorkerState = 'starting' | 'idle' | 'leased' | 'dead';
+
+export interface WorkerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Why the raylet thinks it died (process exit, connection closed, killed by the raylet). */
+  reason: string;
+}
+
+export class WorkerProcess {
+  state: WorkerState = 'starting';
+  connection: Connection | undefined;
+  address: tray.v1.Address.$Properties | undefined;
+  /** Dedicated to an actor: never goes back to the idle pool. */
+  dedicated = false;
+  idleSince = 0;
+  exit: WorkerExit | undefined;
+  /** The job of the lease it runs now or ran last (where its output goes). */
+  jobId: Buffer | undefined;
+  taskName = '';
+  actorId: Buffer | undefined;
+
+  constructor(
+    readonly workerId: Buffer,
+    readonly startupToken: string,
+    readonly runtimeEnvHash: string,
+    readonly child: ChildProcess,
+  ) {}
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get idHex(): string {
+    return this.workerId.toString('hex');
+  }
+
+  /** SIGKILL the process (no-op once it exited). */
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      try {
+        this.child.kill('SIGKILL');
+      } catch {}
+    }
+  }
+}
+
+export interface WorkerPoolEvents {
+  /** A worker registered and is idle: leases waiting for one can be granted. */
+  onIdle(worker: WorkerProcess): void;
+  /** A worker died (called once per worker). */
+  onDeath(worker: WorkerProcess): void;
+  /** A worker was spawned: its stdout/stderr are ready to be read. */
+  onSpawn(worker: WorkerProcess): void;
+}
+
+export class WorkerPool {
+  private readonly byToken = new Map<string, WorkerProcess>();
+  readonly workers = new Map<string, WorkerProcess>();
+  private readonly idle = new Map<string, WorkerProcess[]>();
+  /** Processes that have not exited yet (a killed worker stays here until it is gone). */
+  private readonly running = new Set<ChildProcess>();
+  private reaper: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** Target number of default-env workers kept alive (prestart). */
+  private warmTarget: number;
+  /** Cap on workers that are not dedicated to actors (blocked workers need extras). */
+  readonly maxWorkers: number;
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly env: { rayletSocket: string; storeSocket: string },
+    private readonly events: WorkerPoolEvents,
+  ) {
+    this.warmTarget = options.prestartWorkers;
+    this.maxWorkers = Math.max(4 * Math.ceil(options.numCpus), options.prestartWorkers, 4);
+    this.reaper = setInterval(
+      () => this.reapIdle(),
+      Math.max(100, Math.min(1000, options.idleWorkerTimeoutMs)),
+    );
+    this.reaper.unref();
+  }
+
+  /** Start `count` workers of a runtime environment (and keep that many default ones warm). */
+  prestart(count: number, runtimeEnvHash = '', envVars: Record<string, string> = {}): void {
+    if (runtimeEnvHash === '') this.warmTarget = Math.max(this.warmTarget, count);
+    for (let i = 0; i < count; i++) this.start(runtimeEnvHash, envVars);
+  }
+
+  /** Number of live workers that are not dedicated to actors. */
+  get sharedWorkerCount(): number {
+    let n = 0;
+    for (const w of this.workers.values()) if (!w.dedicated) n++;
+    return n;
+  }
+
+  startingCount(runtimeEnvHash: string): number {
+    let n = 0;
+    for (const w of this.workers.values())
+      if (w.state === 'starting' && w.runtimeEnvHash === runtimeEnvHash) n++;
+    return n;
+  }
+
+  start(runtimeEnvHash: string, envVars: Record<string, string>): WorkerProcess | undefined {
+    if (this.closed) return undefined;
+    const workerId = randomBytes(28);
+    const startupToken = randomBytes(16).toString('hex');
+    const o = this.options;
+    const child = spawn(process.execPath, [...o.workerExecArgv, o.workerEntry], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: path.dirname(o.workerEntry),
+      env: {
+        ...process.env,
+        ...o.workerEnv,
+        ...envVars,
+        TRAY_RAYLET_SOCKET: this.env.rayletSocket,
+        TRAY_STORE_SOCKET: this.env.storeSocket,
+        TRAY_GCS_ADDRESS: o.gcsAddress ?? '',
+        TRAY_TOKEN: o.token,
+        TRAY_NODE_ID: o.nodeId.toString('hex'),
+        TRAY_WORKER_ID: workerId.toString('hex'),
+        TRAY_STARTUP_TOKEN: startupToken,
+        TRAY_SESSION_DIR: o.sessionDir,
+        TRAY_RUNTIME_ENV_HASH: runtimeEnvHash,
+      },
+    });
+    const worker = new WorkerProcess(workerId, startupToken, runtimeEnvHash, child);
+    child.on('error', () => this.died(worker, { code: null, signal: null, reason: 'could not be spawned' }));
+    child.on('exit', (code, signal) => {
+      this.running.delete(child);
+      this.died(worker, { code, signal, reason: 'process exited' });
+    });
+    if (child.pid === undefined) return worker; // 'error' follows
+    this.running.add(child);
+    this.byToken.set(startupToken, worker);
+    this.workers.set(worker.idHex, worker);
+    this.events.onSpawn(worker);
+    return worker;
+  }
+
+  /**
+   * A process presented `startupToken` and `workerId` on `connection`: if it is one we spawned,
+   * it is now idle. Returns undefined for an unknown or reused token.
+   */
+  register(
+    startupToken: string,
+    workerId: Buffer,
+    address: tray.v1.Address.$Properties,
+    connection: Connection,
+  ): WorkerProcess | undefined {
+    const worker = this.byToken.get(startupToken);
+    if (worker === undefined || worker.state !== 'starting' || !worker.workerId.equals(workerId))
+      return undefined;
+    this.byToken.delete(startupToken);
+    worker.connection = connection;
+    worker.address = address;
+    connection.on('close', () =>
+      this.died(worker, { code: null, signal: null, reason: 'its raylet connection closed' }),
+    );
+    this.pushIdle(worker);
+    return worker;
+  }
+
+  /** Take an idle worker of a runtime environment (most recently used first). */
+  popIdle(runtimeEnvHash: string): WorkerProcess | undefined {
+    const list = this.idle.get(runtimeEnvHash);
+    const worker = list?.pop();
+    if (worker !== undefined) worker.state = 'leased';
+    return worker;
+  }
+
+  idleCount(runtimeEnvHash: string): number {
+    return this.idle.get(runtimeEnvHash)?.length ?? 0;
+  }
+
+  /** A registered worker is free again. */
+  pushIdle(worker: WorkerProcess): void {
+    if (worker.state === 'dead') return;
+    worker.state = 'idle';
+    worker.idleSince = Date.now();
+    let list = this.idle.get(worker.runtimeEnvHash);
+    if (list === undefined) this.idle.set(worker.runtimeEnvHash, (list = []));
+    list.push(worker);
+    this.events.onIdle(worker);
+  }
+
+  /** Stop a worker; its death is reported through onDeath like any other. */
+  kill(worker: WorkerProcess, reason: string): void {
+    if (worker.state === 'dead') return;
+    worker.kill();
+    this.died(worker, { code: null, signal: 'SIGKILL', reason });
+  }
+
+  private died(worker: WorkerProcess, exit: WorkerExit): void {
+    if (worker.state === 'dead') {
+      // The process exit arrives after the connection closed: keep the real code/signal.
+      if (worker.exit && exit.reason === 'process exited')
+        Object.assign(worker.exit, { code: exit.code, signal: exit.signal });
+      return;
+    }
+    worker.state = 'dead';
+    worker.exit = exit;
+    worker.kill();
+    this.byToken.delete(worker.startupToken);
+    this.workers.delete(worker.idHex);
+    const list = this.idle.get(worker.runtimeEnvHash);
+    if (list) {
+      const i = list.indexOf(worker);
+      if (i >= 0) list.splice(i, 1);
+    }
+    worker.connection?.close();
+    this.events.onDeath(worker);
+    if (!this.closed && !worker.dedicated && worker.runtimeEnvHash === '') this.keepWarm();
+  }
+
+  private keepWarm(): void {
+    let alive = 0;
+    for (const w of this.workers.values()) if (!w.dedicated && w.runtimeEnvHash === '') alive++;
+    for (; alive < this.warmTarget; alive++) this.start('', {});
+  }
+
+  /** Idle workers beyond the soft limit (numCpus) that idled past the timeout are stopped. */
+  private reapIdle(): void {
+    const softLimit = Math.max(Math.ceil(this.options.numCpus), this.warmTarget);
+    let idle = 0;
+    for (const list of this.idle.values()) idle += list.length;
+    if (idle <= softLimit) return;
+    const now = Date.now();
+    const candidates = [...this.idle.values()]
+      .flat()
+      .filter((w) => now - w.idleSince >= this.options.idleWorkerTimeoutMs)
+      .sort((a, b) => a.idleSince - b.idleSince);
+    for (const worker of candidates.slice(0, idle - softLimit))
+      this.kill(worker, 'idle beyond the soft limit');
+  }
+
+  /** Kill every worker at once (the raylet is going away); resolves when all have exited. */
+  close(): Promise<void> {
+    this.closed = true;
+    if (this.reaper) clearInterval(this.reaper);
+    for (const worker of [...this.workers.values()]) this.kill(worker, 'the raylet is shutting down');
+    const exits = [...this.running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          try {
+            child.kill('SIGKILL');
+          } catch {}
+        }),
+    );
+    return Promise.all(exits).then(() => {});
+  }
+}

@@ -1,0 +1,149 @@
+// Shared by the raylet's tests: a session directory, a raylet started in this process with the
+// fixture worker, a driver connection, lease requests, and waiting on conditions.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Connection, CoreWorkerService, connect, NodeManagerService, tray } from '@tray/protocol';
+import { type Raylet, type RayletOptions, startRaylet } from '../src/index.js';
+
+export const FIXTURE_WORKER = fileURLToPath(new URL('./fixtures/worker.mjs', import.meta.url));
+export const TOKEN = randomBytes(32).toString('hex');
+export const JOB_ID = Buffer.from([1, 0, 0, 0]);
+
+export function makeSessionDir(): string {
+  return mkdtempSync(path.join(os.tmpdir(), 'tray-rl-'));
+}
+
+export interface TestNode {
+  raylet: Raylet;
+  sessionDir: string;
+  driver: Connection;
+  driverId: Buffer;
+  stop(): Promise<void>;
+}
+
+export async function startNode(options: Partial<RayletOptions> = {}): Promise<TestNode> {
+  const sessionDir = makeSessionDir();
+  const raylet = await startRaylet({
+    token: TOKEN,
+    sessionDir,
+    workerEntry: FIXTURE_WORKER,
+    numCpus: 2,
+    objectStoreMemory: 16 * 1024 * 1024,
+    ...options,
+  });
+  const { connection: driver, workerId: driverId } = await connectDriver(raylet);
+  return {
+    raylet,
+    sessionDir,
+    driver,
+    driverId,
+    async stop() {
+      driver.close();
+      await raylet.stop();
+      rmSync(sessionDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function connectDriver(raylet: Raylet, jobId = JOB_ID) {
+  const connection = await connect(raylet.socketPath, { token: TOKEN });
+  const workerId = randomBytes(28);
+  await connection.request(NodeManagerService.RegisterWorker, {
+    workerId,
+    pid: process.pid,
+    isDriver: true,
+    jobId,
+    address: { socketPath: '' },
+  });
+  return { connection, workerId };
+}
+
+export interface LeaseOptions {
+  resources?: Record<string, number>;
+  ownerId?: Buffer;
+  actor?: { placement?: Record<string, number> };
+  envVars?: Record<string, string>;
+  leaseId?: Buffer;
+}
+
+export function requestLease(
+  conn: Connection,
+  options: LeaseOptions = {},
+): Promise<tray.v1.WorkerLeaseReply> {
+  return conn.request(NodeManagerService.RequestWorkerLease, {
+    leaseId: options.leaseId,
+    task: {
+      taskId: randomBytes(24),
+      jobId: JOB_ID,
+      type: options.actor ? tray.v1.TaskType.ACTOR_CREATION_TASK : tray.v1.TaskType.NORMAL_TASK,
+      requiredResources: { quantities: options.resources ?? { CPU: 1 } },
+      runtimeEnv: options.envVars ? { envVars: options.envVars } : undefined,
+      actorCreation: options.actor
+        ? {
+            actorId: randomBytes(16),
+            placementResources: options.actor.placement ? { quantities: options.actor.placement } : undefined,
+          }
+        : undefined,
+    },
+    ownerAddress: { workerId: options.ownerId ?? randomBytes(28) },
+  });
+}
+
+export function returnLease(conn: Connection, reply: tray.v1.WorkerLeaseReply, disconnectWorker = false) {
+  return conn.request(NodeManagerService.ReturnWorkerLease, {
+    leaseId: reply.leaseId,
+    workerId: reply.workerAddress!.workerId,
+    disconnectWorker,
+  });
+}
+
+/** Push a task named `name` to a leased worker; resolves with the fixture's JSON reply. */
+export async function pushTask(reply: tray.v1.WorkerLeaseReply, name: string): Promise<any> {
+  const worker = await connect(reply.workerAddress!.socketPath!, { token: TOKEN });
+  try {
+    const res = await worker.request(CoreWorkerService.PushTask, {
+      task: { taskId: randomBytes(24), jobId: JOB_ID, name },
+      intendedWorkerId: reply.workerAddress!.workerId,
+    });
+    return JSON.parse(Buffer.from(res.returnObjects![0]!.data!).toString('utf8'));
+  } finally {
+    worker.close();
+  }
+}
+
+export function stats(conn: Connection) {
+  return conn.request(NodeManagerService.GetNodeStats, {});
+}
+
+/** Poll `check` until it returns a truthy value, or fail after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Settled state of a promise without waiting for it. */
+export function track<T>(promise: Promise<T>) {
+  const state: { done: boolean; value?: T; error?: unknown } = { done: false };
+  promise.then(
+    (value) => Object.assign(state, { done: true, value }),
+    (error) => Object.assign(state, { done: true, error }),
+  );
+  return state;
+}

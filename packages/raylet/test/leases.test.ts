@@ -1,0 +1,108 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  isAlive,
+  pushTask,
+  requestLease,
+  returnLease,
+  startNode,
+  stats,
+  type TestNode,
+  track,
+  waitFor,
+} from './harness.js';
+
+let node: TestNode | undefined;
+afterEach(async () => {
+  await node?.stop();
+  node = undefined;
+});
+
+describe('worker leases', () => {
+  it('grants a lease to a registered worker, and reuses the worker after the lease returns', async () => {
+    node = await startNode();
+    const first = await requestLease(node.driver);
+    expect(first.workerAddress?.socketPath).toMatch(/sockets\/w-[0-9a-f]{8}$/);
+    expect(first.workerPid).toBeGreaterThan(0);
+    const ran = await pushTask(first, 'echo');
+    expect(ran.pid).toBe(first.workerPid);
+    await returnLease(node.driver, first);
+    const second = await requestLease(node.driver);
+    const pids = (await stats(node.driver)).workers.filter((w) => !w.isDriver).map((w) => w.pid);
+    expect(pids).toContain(second.workerPid);
+    // With 2 prestarted workers and one lease at a time, no third worker was needed.
+    expect(pids.length).toBe(2);
+    await returnLease(node.driver, second);
+  });
+
+  it('holds requests beyond the node CPUs until a lease returns', async () => {
+    node = await startNode({ numCpus: 2 });
+    const a = await requestLease(node.driver);
+    const b = await requestLease(node.driver);
+    const c = track(requestLease(node.driver));
+    await waitFor(
+      'the third request to queue',
+      async () => (await stats(node!.driver)).numPendingLeases === 1,
+    );
+    expect(c.done).toBe(false);
+    expect((await stats(node.driver)).available?.quantities?.CPU ?? 0).toBe(0);
+    await returnLease(node.driver, a);
+    const third = (await waitFor('the third lease', () => c.value))!;
+    expect(third.workerPid).toBeGreaterThan(0);
+    await returnLease(node.driver, b);
+    await returnLease(node.driver, third);
+    expect((await stats(node.driver)).available?.quantities?.CPU).toBe(2);
+  });
+
+  it('answers an impossible request at once, naming the missing resource', async () => {
+    node = await startNode({ numCpus: 2 });
+    const reply = await requestLease(node.driver, { resources: { CPU: 1, GPU: 1 } });
+    expect(reply.infeasible).toBe(true);
+    expect(reply.failureMessage).toMatch(/^no node has \{"GPU": 1\}; this cluster has \{"CPU": 2, /);
+    const custom = await requestLease(node.driver, { resources: { accelerator_x: 0.5 } });
+    expect(custom.failureMessage).toContain('{"accelerator_x": 0.5}');
+    expect((await stats(node.driver)).numInfeasibleLeases).toBe(2);
+  });
+
+  it('gives two GPU:1 leases different GPU ids', async () => {
+    node = await startNode({ numCpus: 2, numGpus: 2 });
+    const a = await requestLease(node.driver, { resources: { CPU: 1, GPU: 1 } });
+    const b = await requestLease(node.driver, { resources: { CPU: 1, GPU: 1 } });
+    const ids = (r: typeof a) => r.resourceInstances.find((i) => i.name === 'GPU')!.ids as number[];
+    expect(ids(a)).toHaveLength(1);
+    expect(ids(b)).toHaveLength(1);
+    expect(ids(a)[0]).not.toBe(ids(b)[0]);
+    expect([...ids(a), ...ids(b)].sort()).toEqual([0, 1]);
+  });
+
+  it('starts workers with the runtime env vars of the lease, apart from default workers', async () => {
+    node = await startNode({ numCpus: 2 });
+    const plain = await requestLease(node.driver);
+    expect((await pushTask(plain, 'echo')).foo).toBe(null);
+    const withEnv = await requestLease(node.driver, { envVars: { FOO: 'bar' } });
+    expect((await pushTask(withEnv, 'echo')).foo).toBe('bar');
+    expect(withEnv.workerPid).not.toBe(plain.workerPid);
+  });
+
+  it('cancels a queued request', async () => {
+    node = await startNode({ numCpus: 1 });
+    await requestLease(node.driver);
+    const leaseId = Buffer.from('queued-lease');
+    const queued = requestLease(node.driver, { leaseId });
+    await waitFor('the request to queue', async () => (await stats(node!.driver)).numPendingLeases === 1);
+    const { NodeManagerService } = await import('@tray/protocol');
+    const cancel = await node.driver.request(NodeManagerService.CancelWorkerLease, { leaseId });
+    expect(cancel.success).toBe(true);
+    expect((await queued).canceled).toBe(true);
+  });
+
+  it('schedules an actor with its placement resources and holds none while it lives', async () => {
+    node = await startNode({ numCpus: 1 });
+    const actor = await requestLease(node.driver, { resources: {}, actor: {} });
+    expect(actor.workerPid).toBeGreaterThan(0);
+    expect((await stats(node.driver)).available?.quantities?.CPU).toBe(1);
+    const task = await requestLease(node.driver);
+    expect(task.workerPid).not.toBe(actor.workerPid);
+    await returnLease(node.driver, actor);
+    await waitFor('the actor worker to be killed', () => !isAlive(actor.workerPid));
+  });
+});

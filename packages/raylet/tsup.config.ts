@@ -1,0 +1,11 @@
+import { defineConfig } from 'tsup';
+
+// The library (index) and the child-process script (main, run by `fork`, never imported).
+export default defineConfig({
+  entry: ['src/index.ts', 'src/main.ts'],
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'node20',
+});
