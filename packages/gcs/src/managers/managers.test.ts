@@ -1,0 +1,291 @@
+// Unit tests of the managers over in-memory storage, as the GCS wires them (GcsManagers).
+import { ErrorType, tray } from '@tray/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { GcsManagers } from '../gcs-managers.js';
+import { MemoryStorage } from '../storage/memory-storage.js';
+import { waitFor } from '../testing/gcs-child.js';
+import type { ActorScheduler } from './actor-scheduler.js';
+
+const open: GcsManagers[] = [];
+function managers(healthCheck = { periodMs: 60_000, timeoutMs: 1000, failureThreshold: 5 }) {
+  const m = new GcsManagers(new MemoryStorage(), { healthCheck, log: () => {} });
+  open.push(m);
+  return m;
+}
+afterEach(() => {
+  for (const m of open.splice(0)) m.close();
+});
+
+function received(m: GcsManagers, channel: tray.v1.ChannelType): tray.v1.PubMessage[] {
+  const got: tray.v1.PubMessage[] = [];
+  m.publisher.subscribe({ deliver: (msg) => got.push(msg) }, [channel]);
+  return got;
+}
+
+const id = (length: number, fill: number) => new Uint8Array(length).fill(fill);
+const ActorState = tray.v1.ActorTableData.State;
+
+function creationTask(
+  actor: number,
+  opts: { name?: string; namespace?: string; detached?: boolean; owner?: number } = {},
+) {
+  return tray.v1.TaskSpec.create({
+    type: tray.v1.TaskType.ACTOR_CREATION_TASK,
+    jobId: id(4, 1),
+    callerAddress: { workerId: id(28, opts.owner ?? 9), nodeId: id(28, 1) },
+    function: { name: 'Counter' },
+    actorCreation: {
+      actorId: id(16, actor),
+      name: opts.name ?? '',
+      namespace: opts.namespace ?? '',
+      detached: opts.detached ?? false,
+      maxRestarts: 0,
+    },
+  });
+}
+
+async function expectError(promise: unknown, type: tray.v1.ErrorType, message: RegExp) {
+  const err = await Promise.resolve()
+    .then(() => (typeof promise === 'function' ? promise() : promise))
+    .then(
+      () => undefined,
+      (e) => e,
+    );
+  expect(err, 'expected an error').toBeDefined();
+  expect(err.errorInfo.type).toBe(type);
+  expect(err.message).toMatch(message);
+}
+
+describe('nodes', () => {
+  it('a node without heartbeats is marked dead with a reason and published', async () => {
+    const m = managers({ periodMs: 20, timeoutMs: 100, failureThreshold: 3 });
+    const published = received(m, tray.v1.ChannelType.NODE_INFO_CHANNEL);
+    const silent = id(28, 1);
+    const beating = id(28, 2);
+    await m.nodes.register(
+      tray.v1.RegisterNodeRequest.create({ node: { nodeId: silent, nodeIp: '127.0.0.1' } }),
+    );
+    await m.nodes.register(
+      tray.v1.RegisterNodeRequest.create({ node: { nodeId: beating, nodeIp: '127.0.0.1' } }),
+    );
+    const heartbeat = setInterval(
+      () => m.resources.reportHeartbeat(tray.v1.ReportHeartbeatRequest.create({ nodeId: beating })),
+      5,
+    );
+    try {
+      await waitFor('the silent node to die', () =>
+        published.some((p) => p.node?.state === tray.v1.NodeInfo.State.DEAD),
+      );
+    } finally {
+      clearInterval(heartbeat);
+    }
+    const dead = published.find((p) => p.node?.state === tray.v1.NodeInfo.State.DEAD)!;
+    expect(Buffer.from(dead.key)).toEqual(Buffer.from(silent));
+    expect(dead.node!.deathReason).toMatch(/health check/);
+    expect(m.nodes.checkAlive(tray.v1.CheckAliveRequest.create({ nodeIds: [silent, beating] }))).toEqual([
+      false,
+      true,
+    ]);
+    // A dead node's raylet is told so.
+    await expectError(
+      () => m.resources.reportHeartbeat(tray.v1.ReportHeartbeatRequest.create({ nodeId: silent })),
+      ErrorType.NODE_DIED,
+      /marked dead/,
+    );
+  });
+
+  it('rejects a node id of the wrong length', async () => {
+    const m = managers();
+    await expectError(
+      m.nodes.register(tray.v1.RegisterNodeRequest.create({ node: { nodeId: id(5, 1), nodeIp: 'x' } })),
+      ErrorType.INVALID_ARGUMENT,
+      /node.node_id must be 28 bytes long, got 5/,
+    );
+  });
+});
+
+describe('jobs', () => {
+  it('counts ids from 1 (4 bytes, little-endian) and ends a job whose driver died', async () => {
+    const m = managers();
+    expect(Buffer.from(await m.jobs.nextJobId()).toString('hex')).toBe('01000000');
+    expect(Buffer.from(await m.jobs.nextJobId()).toString('hex')).toBe('02000000');
+    const published = received(m, tray.v1.ChannelType.JOB_CHANNEL);
+    const driver = id(28, 7);
+    await m.jobs.addJob(
+      tray.v1.AddJobRequest.create({ job: { jobId: id(4, 1), driverAddress: { workerId: driver } } }),
+    );
+    await m.workers.reportWorkerFailure(
+      tray.v1.ReportWorkerFailureRequest.create({
+        worker: { address: { workerId: driver }, isDriver: true },
+      }),
+    );
+    await waitFor('the job to end', () => m.jobs.getAll()[0].isDead);
+    expect(published.map((p) => p.job!.isDead)).toEqual([false, true]);
+  });
+});
+
+describe('kv', () => {
+  it('namespaces, overwrite, prefixes', async () => {
+    const { kv } = managers();
+    const b = (s: string) => Buffer.from(s);
+    const put = (namespace: string, key: string, value: string, overwrite = true) =>
+      kv.put(tray.v1.InternalKVPutRequest.create({ namespace, key: b(key), value: b(value), overwrite }));
+    expect(await put('a', 'k1', 'v1')).toBe(true);
+    expect(await put('a', 'k1', 'v2')).toBe(false); // replaced, not added
+    expect(await put('a', 'k1', 'v3', false)).toBe(false); // kept
+    expect(
+      Buffer.from(
+        (await kv.get(tray.v1.InternalKVGetRequest.create({ namespace: 'a', key: b('k1') })))!,
+      ).toString(),
+    ).toBe('v2');
+    expect(
+      await kv.get(tray.v1.InternalKVGetRequest.create({ namespace: 'b', key: b('k1') })),
+    ).toBeUndefined();
+    await put('a', 'k2', 'x');
+    await put('a', 'other', 'x');
+    const keys = await kv.keys(tray.v1.InternalKVKeysRequest.create({ namespace: 'a', prefix: b('k') }));
+    expect(keys.map((k) => Buffer.from(k).toString())).toEqual(['k1', 'k2']);
+    expect(
+      await kv.del(tray.v1.InternalKVDelRequest.create({ namespace: 'a', key: b('k'), delByPrefix: true })),
+    ).toBe(2);
+    expect(await kv.exists(tray.v1.InternalKVExistsRequest.create({ namespace: 'a', key: b('other') }))).toBe(
+      true,
+    );
+  });
+});
+
+describe('task events', () => {
+  it('keeps the newest events per job and counts the dropped ones', () => {
+    const m = managers();
+    const events = Array.from({ length: 12 }, (_, i) => ({
+      taskId: id(24, i),
+      jobId: id(4, 1),
+      name: `t${i}`,
+    }));
+    const buffer = new (m.taskEvents.constructor as any)(10);
+    buffer.add(tray.v1.AddTaskEventDataRequest.create({ events }));
+    const got = buffer.get(tray.v1.GetTaskEventsRequest.create({ jobId: id(4, 1) }));
+    expect(got.numDropped).toBe(2);
+    expect(got.events.map((e: tray.v1.ITaskEvent) => e.name)).toEqual(events.slice(2).map((e) => e.name));
+  });
+});
+
+describe('actors', () => {
+  it('names are unique per namespace, and a taken name says which', async () => {
+    const m = managers();
+    await m.actors.register(
+      tray.v1.RegisterActorRequest.create({ creationTask: creationTask(1, { name: 'c', namespace: 'n1' }) }),
+    );
+    await m.actors.register(
+      tray.v1.RegisterActorRequest.create({ creationTask: creationTask(2, { name: 'c', namespace: 'n2' }) }),
+    );
+    await expectError(
+      m.actors.register(
+        tray.v1.RegisterActorRequest.create({
+          creationTask: creationTask(3, { name: 'c', namespace: 'n1' }),
+        }),
+      ),
+      ErrorType.ALREADY_EXISTS,
+      /'c' already exists in namespace 'n1'/,
+    );
+    expect(
+      m.actors.getNamed(tray.v1.GetNamedActorInfoRequest.create({ name: 'c', namespace: 'n2' })).actorId,
+    ).toEqual(id(16, 2));
+    expect(() =>
+      m.actors.getNamed(tray.v1.GetNamedActorInfoRequest.create({ name: 'c', namespace: 'n3' })),
+    ).toThrow(/no actor named 'c' in namespace 'n3'/);
+    expect(m.actors.listNamed(tray.v1.ListNamedActorsRequest.create({ allNamespaces: true })).length).toBe(2);
+  });
+
+  it('without a scheduler, CreateActor fails clearly', async () => {
+    const m = managers();
+    const task = creationTask(1);
+    await m.actors.register(tray.v1.RegisterActorRequest.create({ creationTask: task }));
+    await expectError(
+      m.actors.create(tray.v1.CreateActorRequest.create({ creationTask: task })),
+      ErrorType.UNIMPLEMENTED,
+      /no ActorScheduler/,
+    );
+  });
+
+  it('with a scheduler: ALIVE, publishes every state, and a non-detached actor dies with its owner', async () => {
+    const m = managers();
+    const killed: string[] = [];
+    const scheduler: ActorScheduler = {
+      schedule: async (actor) => ({ workerId: id(28, actor.actorId[0] + 100), nodeId: id(28, 1) }),
+      kill: (actor) => void killed.push(Buffer.from(actor.actorId).toString('hex')),
+    };
+    m.actors.setScheduler(scheduler);
+    const published = received(m, tray.v1.ChannelType.ACTOR_CHANNEL);
+    const owned = creationTask(1, { owner: 9 });
+    const detached = creationTask(2, { owner: 9, detached: true, name: 'd' });
+    for (const task of [owned, detached]) {
+      await m.actors.register(tray.v1.RegisterActorRequest.create({ creationTask: task }));
+      const address = await m.actors.create(tray.v1.CreateActorRequest.create({ creationTask: task }));
+      expect(address.workerId).toEqual(id(28, task.actorCreation!.actorId![0] + 100));
+    }
+    expect(published.filter((p) => p.actor!.actorId![0] === 1).map((p) => p.actor!.state)).toEqual([
+      ActorState.DEPENDENCIES_UNREADY,
+      ActorState.PENDING_CREATION,
+      ActorState.ALIVE,
+    ]);
+    await m.workers.reportWorkerFailure(
+      tray.v1.ReportWorkerFailureRequest.create({ worker: { address: { workerId: id(28, 9) } } }),
+    );
+    await waitFor(
+      'the owned actor to die',
+      () =>
+        m.actors.get(tray.v1.GetActorInfoRequest.create({ actorId: id(16, 1) })).state === ActorState.DEAD,
+    );
+    const dead = m.actors.get(tray.v1.GetActorInfoRequest.create({ actorId: id(16, 1) }));
+    expect(dead.deathCause!.type).toBe(ErrorType.OWNER_DIED);
+    expect(dead.deathCause!.message).toMatch(/owner/);
+    expect(killed).toEqual([Buffer.from(id(16, 1)).toString('hex')]);
+    expect(m.actors.get(tray.v1.GetActorInfoRequest.create({ actorId: id(16, 2) })).state).toBe(
+      ActorState.ALIVE,
+    );
+  });
+
+  it('kill marks the actor dead (killed by tray.kill), and its name becomes free', async () => {
+    const m = managers();
+    const task = creationTask(1, { name: 'x' });
+    await m.actors.register(tray.v1.RegisterActorRequest.create({ creationTask: task }));
+    await m.actors.kill(tray.v1.KillActorViaGcsRequest.create({ actorId: id(16, 1), noRestart: true }));
+    const actor = m.actors.get(tray.v1.GetActorInfoRequest.create({ actorId: id(16, 1) }));
+    expect(actor.state).toBe(ActorState.DEAD);
+    expect(actor.deathCause!.reason).toMatch(/killed by tray.kill/);
+    await m.actors.register(
+      tray.v1.RegisterActorRequest.create({ creationTask: creationTask(2, { name: 'x' }) }),
+    );
+  });
+});
+
+describe('placement groups', () => {
+  it('stays PENDING until a node fits, then CREATED; waiters wake up', async () => {
+    const m = managers();
+    const pg = id(18, 1);
+    await m.placementGroups.create(
+      tray.v1.CreatePlacementGroupRequest.create({
+        placementGroup: {
+          placementGroupId: pg,
+          name: 'g',
+          bundles: [{ resources: { quantities: { CPU: 2 } } }],
+        },
+      }),
+    );
+    const ready = m.placementGroups.waitUntilReady(
+      tray.v1.WaitPlacementGroupUntilReadyRequest.create({ placementGroupId: pg }),
+    );
+    expect(
+      m.placementGroups.get(tray.v1.GetPlacementGroupRequest.create({ placementGroupId: pg })).state,
+    ).toBe(tray.v1.PlacementGroupTableData.State.PENDING);
+    await m.nodes.register(
+      tray.v1.RegisterNodeRequest.create({
+        node: { nodeId: id(28, 1), nodeIp: 'h', totalResources: { quantities: { CPU: 4 } } },
+      }),
+    );
+    expect(await ready).toBe(true);
+    const group = m.placementGroups.getNamed(tray.v1.GetNamedPlacementGroupRequest.create({ name: 'g' }));
+    expect(Buffer.from(group.bundles[0].nodeId!)).toEqual(Buffer.from(id(28, 1)));
+  });
+});
