@@ -1,7 +1,7 @@
 // The GCS as users get it: a real child process (dist/main.js) spoken to by a real GcsClient.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ErrorType, RemoteError, tray } from '@tray/protocol';
+import { createGrpcServer, ErrorType, NodeManagerService, RemoteError, tray } from '@tray/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GcsClient } from './client.js';
 import { exited, GCS_MAIN, type GcsChild, startGcsChild, waitFor } from './testing/gcs-child.js';
@@ -97,6 +97,31 @@ describe('GCS child process', () => {
     ]);
     expect(hex(nodes[1].key)).toBe(hex(nodeId));
     expect(nodes[1].node!.deathReason).toMatch(/health checks/);
+    expect(await client.checkAlive([nodeId])).toEqual([false]);
+  });
+
+  it('a node with a raylet port stays alive while its raylet answers GetNodeStats, and dies when it stops', async () => {
+    let probes = 0;
+    const raylet = createGrpcServer({ token: TOKEN }).addService(NodeManagerService, {
+      GetNodeStats: () => {
+        probes += 1;
+        return {};
+      },
+    });
+    const rayletPort = await raylet.listen('127.0.0.1', 0);
+    cleanups.push(() => raylet.close(0));
+    const { client } = await gcs({ healthCheck: { periodMs: 50, timeoutMs: 2000, failureThreshold: 3 } });
+    const nodes: tray.v1.PubMessage[] = [];
+    cleanups.push(await client.subscribe([tray.v1.ChannelType.NODE_INFO_CHANNEL], (m) => nodes.push(m)));
+    const nodeId = id(28, 4);
+    await client.registerNode({ nodeId, nodeIp: '127.0.0.1', rayletPort });
+    // No heartbeats at all: more probes than the failure threshold, and the node is still alive.
+    await waitFor('six probes', () => probes >= 6);
+    expect(await client.checkAlive([nodeId])).toEqual([true]);
+    await raylet.close(0);
+    await waitFor('the node to be published DEAD', () =>
+      nodes.some((m) => m.node?.state === tray.v1.NodeInfo.State.DEAD),
+    );
     expect(await client.checkAlive([nodeId])).toEqual([false]);
   });
 
