@@ -1,0 +1,71 @@
+// `<tmpdir>/tray/current_cluster.json`: what `tray start` left running on this machine, so that
+// `tray stop` and `tray status` find it. One record per machine; a record whose processes are
+// all gone is stale and may be replaced.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { trayTempRoot } from './session.js';
+
+export interface ClusterPids {
+  /** The detached process that owns the daemons below (stopping it stops them). */
+  supervisor: number;
+  gcs?: number;
+  raylet: number;
+}
+
+export interface CurrentCluster {
+  gcsAddress: string;
+  sessionDir: string;
+  tokenFile: string;
+  /** True when this machine runs the GCS (started with --head). */
+  head: boolean;
+  nodeId: string;
+  pids: ClusterPids;
+}
+
+export function currentClusterFile(): string {
+  return path.join(trayTempRoot(), 'current_cluster.json');
+}
+
+/** The record, undefined when there is none; a corrupt file is reported, not guessed at. */
+export function readCurrentCluster(): CurrentCluster | undefined {
+  let raw: string;
+  try {
+    raw = readFileSync(currentClusterFile(), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  let value: CurrentCluster;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new Error(`${currentClusterFile()} is not valid JSON; remove it if no cluster is running`);
+  }
+  if (typeof value?.gcsAddress !== 'string' || typeof value.pids?.supervisor !== 'number') {
+    throw new Error(
+      `${currentClusterFile()} is not a tray cluster record; remove it if no cluster is running`,
+    );
+  }
+  return value;
+}
+
+export function writeCurrentCluster(record: CurrentCluster): void {
+  writeFileSync(currentClusterFile(), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+}
+
+export function removeCurrentCluster(): void {
+  rmSync(currentClusterFile(), { force: true });
+}
+
+export function allPids(pids: ClusterPids): number[] {
+  return [pids.supervisor, pids.gcs, pids.raylet].filter((pid): pid is number => typeof pid === 'number');
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,171 @@
+// `tray start`: starts this machine's node — a GCS and a raylet with --head, or a raylet joining
+// the GCS at --address — under a detached supervisor, so the node outlives the command. Records
+// it in current_cluster.json and prints how to connect and how to stop.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  allPids,
+  type CurrentCluster,
+  isAlive,
+  readCurrentCluster,
+  removeCurrentCluster,
+  writeCurrentCluster,
+} from '../cluster/current-cluster.js';
+import { nodeSupervisorMain } from '../cluster/daemon-entries.js';
+import type { SupervisorOptions, SupervisorReady } from '../cluster/node-supervisor.js';
+import { createSession } from '../cluster/session.js';
+import { type FlagSpec, parseFlags } from '../flags.js';
+import { UsageError } from '../usage-error.js';
+
+export const startFlags: Record<string, FlagSpec> = {
+  head: { kind: 'boolean' },
+  address: { kind: 'string' },
+  port: { kind: 'port' },
+  'node-ip-address': { kind: 'string' },
+  'num-cpus': { kind: 'number' },
+  'num-gpus': { kind: 'count' },
+  resources: { kind: 'json-resources' },
+  'object-store-memory': { kind: 'count', min: 1 },
+  'token-file': { kind: 'string' },
+  block: { kind: 'boolean' },
+};
+
+const READY_TIMEOUT_MS = 90_000;
+
+export async function start(argv: string[], out: NodeJS.WritableStream): Promise<number> {
+  const flags = parseFlags('start', argv, startFlags);
+  if (Boolean(flags.head) === (flags.address !== undefined)) {
+    throw new UsageError(
+      'give exactly one of --head (start a new cluster) or --address host:port (join one)',
+      'start',
+    );
+  }
+  if (flags.address !== undefined && !/^[^:]+:\d+$/.test(String(flags.address))) {
+    throw new UsageError(`--address must be host:port of the head's GCS, got '${flags.address}'`, 'start');
+  }
+  if (!flags.head && flags.port !== undefined) {
+    throw new UsageError('--port is the GCS port of a head node; use it with --head', 'start');
+  }
+
+  const existing = readCurrentCluster();
+  if (existing) {
+    if (allPids(existing.pids).some(isAlive)) {
+      throw new Error(
+        `a tray node started by 'tray start' is already running on this machine (GCS ${existing.gcsAddress}); ` +
+          `run 'tray stop' first`,
+      );
+    }
+    removeCurrentCluster(); // stale: its processes are gone
+  }
+
+  const joinToken = flags.head ? undefined : readJoinToken(flags.tokenFile as string | undefined);
+  const session = createSession(joinToken);
+  const options: SupervisorOptions = {
+    head: Boolean(flags.head),
+    gcsHost: (flags.nodeIpAddress as string | undefined) ?? '127.0.0.1',
+    gcsPort: (flags.port as number | undefined) ?? 6380,
+    gcsAddress: flags.address as string | undefined,
+    sessionDir: session.dir,
+    tokenFile: session.tokenFile,
+    numCpus: flags.numCpus as number | undefined,
+    numGpus: flags.numGpus as number | undefined,
+    resources: flags.resources as Record<string, number> | undefined,
+    objectStoreMemory: flags.objectStoreMemory as number | undefined,
+  };
+  const logFile = path.join(session.logsDir, 'supervisor.out');
+  const log = openSync(logFile, 'a');
+  let supervisor: ChildProcess;
+  try {
+    supervisor = spawn(process.execPath, [nodeSupervisorMain()], {
+      detached: true,
+      stdio: ['ignore', log, log, 'ipc'],
+      env: { ...process.env, TRAY_SUPERVISOR_OPTIONS: JSON.stringify(options) },
+    });
+  } finally {
+    closeSync(log);
+  }
+  const ready = await waitReady(supervisor, session.logsDir);
+  const record: CurrentCluster = {
+    gcsAddress: ready.gcsAddress,
+    sessionDir: session.dir,
+    tokenFile: session.tokenFile,
+    head: options.head,
+    nodeId: ready.nodeId,
+    pids: ready.pids,
+  };
+  writeCurrentCluster(record);
+  out.write(connectHelp(record));
+
+  if (!flags.block) {
+    supervisor.disconnect();
+    supervisor.unref();
+    return 0;
+  }
+  out.write('--block: running in the foreground; Ctrl-C stops the node.\n');
+  const forward = () => supervisor.kill('SIGTERM');
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  const code = await new Promise<number>((resolve) => supervisor.once('exit', (c) => resolve(c ?? 0)));
+  removeCurrentCluster();
+  return code;
+}
+
+function readJoinToken(tokenFile: string | undefined): string {
+  const fromEnv = process.env.TRAY_TOKEN;
+  if (tokenFile) {
+    try {
+      return readFileSync(tokenFile, 'utf8').trim();
+    } catch (err) {
+      throw new UsageError(`cannot read --token-file ${tokenFile}: ${(err as Error).message}`, 'start');
+    }
+  }
+  if (fromEnv) return fromEnv.trim();
+  throw new UsageError(
+    "joining a cluster needs its token: --token-file <the head's session>/token, or TRAY_TOKEN",
+    'start',
+  );
+}
+
+function waitReady(supervisor: ChildProcess, logsDir: string): Promise<SupervisorReady> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      supervisor.kill('SIGTERM');
+      reject(new Error(`the node did not start within ${READY_TIMEOUT_MS} ms; logs: ${logsDir}`));
+    }, READY_TIMEOUT_MS);
+    supervisor.on('message', (message: { type?: string; message?: string }) => {
+      if (message?.type === 'ready') {
+        clearTimeout(timer);
+        resolve(message as SupervisorReady);
+      } else if (message?.type === 'error') {
+        clearTimeout(timer);
+        reject(new Error(`the node failed to start: ${message.message}\nlogs: ${logsDir}`));
+      }
+    });
+    supervisor.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`the node exited while starting (${signal ?? `code ${code}`}); logs: ${logsDir}`));
+    });
+  });
+}
+
+function connectHelp(record: CurrentCluster): string {
+  const lines = [
+    record.head
+      ? `tray head node started; GCS at ${record.gcsAddress}`
+      : `tray node joined the GCS at ${record.gcsAddress}`,
+    `  node id:  ${record.nodeId}`,
+    `  session:  ${record.sessionDir}`,
+    `  token:    ${record.tokenFile} (mode 0600; other machines join with --token-file or TRAY_TOKEN)`,
+    '',
+    'Connect a driver:',
+    `  await tray.init({ address: '${record.gcsAddress}' })   // or TRAY_ADDRESS=${record.gcsAddress}`,
+    'Add a node on another machine:',
+    `  tray start --address ${record.gcsAddress} --token-file <copy of the token file>`,
+    'Inspect and stop:',
+    '  tray status',
+    '  tray stop',
+    '',
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,120 @@
+// `tray status`: the cluster's nodes as the GCS sees them — alive or dead, and each node's
+// resources (available / total). Finds the GCS and token from --address/--token-file, the
+// TRAY_ADDRESS/TRAY_TOKEN env vars, or the node `tray start` left on this machine.
+import { readFileSync } from 'node:fs';
+import { GcsClient } from '@tray/gcs';
+import { tray } from '@tray/protocol';
+import { readCurrentCluster } from '../cluster/current-cluster.js';
+import { type FlagSpec, parseFlags } from '../flags.js';
+import { UsageError } from '../usage-error.js';
+
+export const statusFlags: Record<string, FlagSpec> = {
+  address: { kind: 'string' },
+  'token-file': { kind: 'string' },
+  json: { kind: 'boolean' },
+};
+
+export interface NodeStatus {
+  nodeId: string;
+  address: string;
+  isHead: boolean;
+  alive: boolean;
+  deathReason?: string;
+  total: Record<string, number>;
+  available: Record<string, number>;
+}
+
+export async function status(argv: string[], out: NodeJS.WritableStream): Promise<number> {
+  const flags = parseFlags('status', argv, statusFlags);
+  const { address, token } = findCluster(
+    flags.address as string | undefined,
+    flags.tokenFile as string | undefined,
+  );
+  const gcs = new GcsClient(address, { token, deadlineMs: 5_000, retries: 2 });
+  try {
+    const nodes = await readNodes(gcs);
+    if (flags.json) out.write(`${JSON.stringify({ gcsAddress: address, nodes })}\n`);
+    else out.write(formatStatus(address, nodes));
+    return 0;
+  } catch (err) {
+    throw new Error(`cannot reach the GCS at ${address}: ${(err as Error).message}`);
+  } finally {
+    gcs.close();
+  }
+}
+
+function findCluster(
+  address: string | undefined,
+  tokenFile: string | undefined,
+): { address: string; token: string } {
+  const current = readCurrentCluster();
+  const gcsAddress = address ?? process.env.TRAY_ADDRESS ?? current?.gcsAddress;
+  if (!gcsAddress) {
+    throw new UsageError(
+      'no cluster to ask: start one with `tray start --head`, or give --address host:port',
+      'status',
+    );
+  }
+  const file = tokenFile ?? (process.env.TRAY_TOKEN ? undefined : current?.tokenFile);
+  let token = process.env.TRAY_TOKEN ?? '';
+  if (file) {
+    try {
+      token = readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new UsageError(`cannot read the token file ${file}: ${(err as Error).message}`, 'status');
+    }
+  }
+  if (!token)
+    throw new UsageError(
+      'the cluster token is needed: --token-file <session>/token, or TRAY_TOKEN',
+      'status',
+    );
+  return { address: gcsAddress, token };
+}
+
+async function readNodes(gcs: GcsClient): Promise<NodeStatus[]> {
+  const [nodes, usage] = await Promise.all([gcs.getAllNodeInfo(), gcs.getAllResourceUsage()]);
+  const available = new Map<string, Record<string, number>>();
+  for (const entry of usage) {
+    available.set(Buffer.from(entry.nodeId ?? []).toString('hex'), {
+      ...(entry.available?.quantities ?? {}),
+    });
+  }
+  return nodes.map((node) => {
+    const nodeId = Buffer.from(node.nodeId).toString('hex');
+    const alive = node.state === tray.v1.NodeInfo.State.ALIVE;
+    return {
+      nodeId,
+      address: `${node.nodeIp}:${node.rayletPort}`,
+      isHead: node.isHead,
+      alive,
+      ...(alive ? {} : { deathReason: node.deathReason }),
+      total: { ...(node.totalResources?.quantities ?? {}) },
+      available: available.get(nodeId) ?? {},
+    };
+  });
+}
+
+function amount(name: string, value: number): string {
+  if (name === 'memory' || name === 'object_store_memory') return `${(value / 2 ** 30).toFixed(2)} GiB`;
+  return Number.isInteger(value) ? String(value) : value.toFixed(2);
+}
+
+export function formatStatus(address: string, nodes: NodeStatus[]): string {
+  const alive = nodes.filter((n) => n.alive).length;
+  const lines = [`GCS ${address}: ${alive} alive node(s), ${nodes.length - alive} dead`, ''];
+  for (const node of nodes) {
+    const role = node.isHead ? ' (head)' : '';
+    const state = node.alive ? 'ALIVE' : `DEAD${node.deathReason ? `: ${node.deathReason}` : ''}`;
+    lines.push(`node ${node.nodeId}${role}  ${node.address}  ${state}`);
+    for (const name of Object.keys(node.total).sort()) {
+      const total = node.total[name];
+      const free = node.available[name];
+      lines.push(
+        `    ${name.padEnd(22)} ${free === undefined ? '?' : amount(name, free)} / ${amount(name, total)} available`,
+      );
+    }
+  }
+  lines.push('');
+  return lines.join('\n');
+}

@@ -1,0 +1,26 @@
+// The help text of `tray` and of each command, printed by --help and after a usage error.
+const commands: Record<string, string> = {
+  start: `tray start --head [--port 6380] [--node-ip-address 127.0.0.1] [--num-cpus N] [--num-gpus N]
+           [--resources '{"name": amount}'] [--object-store-memory BYTES] [--block]
+tray start --address HOST:PORT [--token-file FILE] [--num-cpus N] ...
+  Starts this machine's node in the background: a GCS and a raylet (--head), or a raylet that
+  joins the cluster whose GCS is at --address (token from --token-file or TRAY_TOKEN).
+  --port 0 picks a free port. --block stays in the foreground until Ctrl-C.`,
+  stop: `tray stop [--grace-ms 15000]
+  Stops the node 'tray start' started on this machine (SIGTERM, then SIGKILL after --grace-ms).`,
+  status: `tray status [--address HOST:PORT] [--token-file FILE] [--json]
+  Lists the cluster's nodes, alive or dead, with their available / total resources.
+  Default cluster: TRAY_ADDRESS/TRAY_TOKEN, else the node 'tray start' started here.`,
+  microbenchmark: `tray microbenchmark [--json] [--filter SUBSTRING] [--rounds 4] [--round-ms 2000] [--warmup-ms 1000]
+  Runs Ray's microbenchmark keys against tray's public API on a local cluster and prints
+  them beside Ray's published numbers. --json also prints one JSON line {key: ops/s} last.`,
+};
+
+export function usage(command = ''): string {
+  if (command && commands[command]) return `usage: ${commands[command]}\n`;
+  return `usage: tray <command> [flags]\n\n${Object.values(commands).join('\n\n')}\n`;
+}
+
+export function isCommand(name: string): boolean {
+  return name in commands;
+}

@@ -1,0 +1,21 @@
+import { defineConfig } from 'tsup';
+
+// The library (index: the harness and the commands, for tests and embedding), the `tray` bin,
+// and the node supervisor that `tray start` leaves running (spawned detached, never imported).
+export default defineConfig([
+  {
+    entry: { index: 'src/index.ts' },
+    format: ['esm', 'cjs'],
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    target: 'node20',
+  },
+  {
+    entry: { bin: 'src/bin.ts', 'node-supervisor': 'src/cluster/node-supervisor.ts' },
+    format: ['esm'],
+    sourcemap: true,
+    target: 'node20',
+    banner: { js: '#!/usr/bin/env node' },
+  },
+]);
