@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 // The public API (esm + cjs + types) and the worker process's entry point, which the raylet
-// spawns as `node dist/worker/main.js` (docs/processes.md).
+// spawns as `node dist/worker/main.js` (docs/processes.md). `shims` gives the CJS build an
+// import.meta.url (the driver finds the worker entry and the daemons from it).
 export default defineConfig([
   {
     entry: { index: 'src/index.ts' },
@@ -9,6 +10,7 @@ export default defineConfig([
     dts: true,
     sourcemap: true,
     clean: true,
+    shims: true,
     target: 'node20',
   },
   {

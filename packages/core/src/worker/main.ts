@@ -1,2 +1,75 @@
-// The worker process's entry point: the raylet spawns `node dist/worker/main.js`.
-export {};
+// The worker process (docs/processes.md): the raylet spawns `node dist/worker/main.js` with the
+// TRAY_* env vars. It serves CoreWorkerService on sockets/w-<hex8>, registers with the raylet
+// over a connection it keeps for life (the raylet treats its closing as this worker's death;
+// this worker exits when the raylet goes away), and runs the tasks owners push to it, with
+// `tray` bound to this process's API inside remote code.
+import path from 'node:path';
+import { StoreClient } from '@tray/object-store';
+import { connect, NodeManagerService } from '@tray/protocol';
+import { RemoteFunction } from '../api/remote-function.js';
+import { setState } from '../api/state.js';
+import * as api from '../index.js';
+import { CoreWorker } from '../runtime/core-worker.js';
+import { TaskExecutor } from './task-executor.js';
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value) {
+    process.stderr.write(`tray worker: ${name} is not set; workers are started by the raylet\n`);
+    process.exit(1);
+  }
+  return value;
+}
+
+async function main(): Promise<void> {
+  const token = env('TRAY_TOKEN');
+  const workerId = Buffer.from(env('TRAY_WORKER_ID'), 'hex');
+  const nodeId = Buffer.from(env('TRAY_NODE_ID'), 'hex');
+  const sessionDir = env('TRAY_SESSION_DIR');
+  const raylet = await connect(env('TRAY_RAYLET_SOCKET'), { token, label: 'raylet' });
+  raylet.on('close', () => process.exit(0));
+  const store = await StoreClient.connect(env('TRAY_STORE_SOCKET'));
+  const socketPath = path.join(sessionDir, 'sockets', `w-${workerId.toString('hex').slice(0, 8)}`);
+  let core: CoreWorker | undefined;
+  core = new CoreWorker({
+    mode: 'worker',
+    jobId: Buffer.alloc(4),
+    workerId,
+    nodeId,
+    socketPath,
+    token,
+    raylet,
+    store,
+    workingDir: process.cwd(),
+    namespace: '',
+    functions: {
+      encode: (fn) => (fn as RemoteFunction).toWire(core!),
+      decode: (data) => RemoteFunction.fromWire(data),
+    },
+  });
+  const executor = new TaskExecutor(core, api);
+  core.executorHandlers = (c) => executor.serve(c);
+  setState({
+    core,
+    gcs: {
+      nodes: () => Promise.reject(new Error('tray.nodes is only available in the driver for now')),
+      resources: () =>
+        Promise.reject(new Error('cluster resources are only available in the driver for now')),
+    },
+    isCanceled: () => executor.currentCancelled,
+  });
+  await core.listen();
+  const reply = await raylet.request(NodeManagerService.RegisterWorker, {
+    workerId,
+    pid: process.pid,
+    address: core.address,
+    isDriver: false,
+    startupToken: process.env.TRAY_STARTUP_TOKEN ?? '',
+  });
+  if (reply.jobId && reply.jobId.length > 0) core.jobId = Buffer.from(reply.jobId);
+}
+
+main().catch((err) => {
+  process.stderr.write(`tray worker failed to start: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

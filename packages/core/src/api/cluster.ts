@@ -1,0 +1,266 @@
+// The cluster functions of API.md: init (start a local head node, or join one at an address),
+// isInitialized, shutdown (stops what init started; idempotent), clusterResources,
+// availableResources, nodes and getRuntimeContext.
+import { existsSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { GcsClient } from '@tray/gcs';
+import { connectDriver } from '../driver/driver.js';
+import { type HeadNode, startHeadNode } from '../driver/head-node.js';
+import { createSession, latestSessionDir, readSessionToken } from '../driver/session.js';
+import { hex } from '../runtime/ids.js';
+import { describeValue } from './describe-value.js';
+import { currentState, requireCore, setState } from './state.js';
+import type { RuntimeEnvOptions } from './task-options.js';
+
+export interface InitOptions {
+  /** `host:port` of a running cluster's GCS (or env TRAY_ADDRESS); omitted: start one here. */
+  address?: string;
+  /** The cluster token when joining (or env TRAY_TOKEN, or the session directory's token file). */
+  token?: string;
+  numCpus?: number;
+  numGpus?: number;
+  resources?: Record<string, number>;
+  memory?: number;
+  objectStoreMemory?: number;
+  namespace?: string;
+  runtimeEnv?: RuntimeEnvOptions;
+  /** Print what tasks print, prefixed with the worker (default true). */
+  logToDriver?: boolean;
+}
+
+export interface NodeInfo {
+  nodeId: string;
+  address: string;
+  alive: boolean;
+  resources: Record<string, number>;
+  isHead: boolean;
+}
+
+export interface RuntimeContext {
+  jobId: string;
+  nodeId: string;
+  workerId: string;
+  taskId?: string;
+  actorId?: string;
+  namespace: string;
+  wasCurrentActorRestarted: boolean;
+  isCanceled(): boolean;
+}
+
+const INIT_KEYS = [
+  'address',
+  'token',
+  'numCpus',
+  'numGpus',
+  'resources',
+  'memory',
+  'objectStoreMemory',
+  'namespace',
+  'runtimeEnv',
+  'logToDriver',
+];
+
+function checkInitOptions(options: unknown): InitOptions {
+  if (options === undefined) return {};
+  const fail = (m: string): never => {
+    throw new TypeError(`tray.init: ${m}`);
+  };
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    fail(`options must be an object, got ${describeValue(options)}`);
+  }
+  const o = options as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!INIT_KEYS.includes(k)) fail(`unknown option ${JSON.stringify(k)} (known: ${INIT_KEYS.join(', ')})`);
+  }
+  for (const k of ['numCpus', 'numGpus', 'memory', 'objectStoreMemory']) {
+    const v = o[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
+      fail(`${k} must be a non-negative number, got ${describeValue(v)}`);
+    }
+  }
+  if (o.numGpus !== undefined && !Number.isInteger(o.numGpus))
+    fail(`numGpus must be a whole number, got ${o.numGpus}`);
+  for (const k of ['address', 'token', 'namespace']) {
+    if (o[k] !== undefined && (typeof o[k] !== 'string' || o[k] === '')) {
+      fail(`${k} must be a non-empty string, got ${describeValue(o[k])}`);
+    }
+  }
+  if (o.address !== undefined && !/^[^:\s]+:\d+$/.test(o.address as string)) {
+    fail(`address must be "host:port" (the GCS of a running cluster), got ${JSON.stringify(o.address)}`);
+  }
+  if (o.logToDriver !== undefined && typeof o.logToDriver !== 'boolean') {
+    fail(`logToDriver must be a boolean, got ${describeValue(o.logToDriver)}`);
+  }
+  if (o.resources !== undefined) {
+    if (o.resources === null || typeof o.resources !== 'object' || Array.isArray(o.resources)) {
+      fail(`resources must be an object of name → quantity, got ${describeValue(o.resources)}`);
+    }
+    for (const [k, v] of Object.entries(o.resources as object)) {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+        fail(`resources.${k} must be a non-negative number, got ${describeValue(v)}`);
+      }
+    }
+  }
+  if (o.runtimeEnv !== undefined && (o.runtimeEnv === null || typeof o.runtimeEnv !== 'object')) {
+    fail(`runtimeEnv must be an object, got ${describeValue(o.runtimeEnv)}`);
+  }
+  return o as InitOptions;
+}
+
+let starting: Promise<void> | undefined;
+
+/** Start a local cluster (or join one) and connect this process to it as a driver. */
+export async function init(options?: InitOptions): Promise<void> {
+  const o = checkInitOptions(options);
+  if (starting) await starting.catch(() => {});
+  if (currentState() !== undefined) {
+    throw new Error('tray.init: tray is already initialized in this process; call tray.shutdown() first');
+  }
+  starting = doInit(o);
+  try {
+    await starting;
+  } finally {
+    starting = undefined;
+  }
+}
+
+async function doInit(o: InitOptions): Promise<void> {
+  const address = o.address ?? process.env.TRAY_ADDRESS;
+  const namespace = o.namespace ?? `anonymous_${process.pid}`;
+  const logToDriver = o.logToDriver ?? true;
+  if (address === undefined) {
+    const session = createSession();
+    let head: HeadNode | undefined;
+    try {
+      head = await startHeadNode({
+        sessionDir: session.dir,
+        token: session.token,
+        numCpus: o.numCpus ?? os.availableParallelism(),
+        numGpus: o.numGpus ?? 0,
+        resources: o.resources ?? {},
+        memory: o.memory,
+        objectStoreMemory: o.objectStoreMemory,
+        logToDriver,
+      });
+      const driver = await connectDriver({
+        gcsAddress: head.gcsAddress,
+        token: session.token,
+        sessionDir: session.dir,
+        rayletSocket: head.raylet.socketPath,
+        storeSocket: head.raylet.storeSocketPath,
+        nodeId: Buffer.from(head.raylet.nodeId, 'hex'),
+        namespace,
+        logToDriver,
+      });
+      const h = head;
+      driver.state.stop = async () => {
+        await driver.close();
+        await h.stop();
+        if (!process.env.TRAY_KEEP_SESSION) rmSync(session.dir, { recursive: true, force: true });
+      };
+      setState(driver.state);
+    } catch (err) {
+      await head?.stop();
+      rmSync(session.dir, { recursive: true, force: true });
+      throw err;
+    }
+    return;
+  }
+  const token = o.token ?? process.env.TRAY_TOKEN ?? tokenFromSession();
+  if (token === undefined) {
+    throw new Error(
+      `tray.init: joining ${address} needs the cluster token: pass { token }, set TRAY_TOKEN, ` +
+        'or run on the head node (its session directory holds the token)',
+    );
+  }
+  const gcs = new GcsClient(address, { token });
+  let nodes: Awaited<ReturnType<GcsClient['getAllNodeInfo']>>;
+  try {
+    nodes = await gcs.getAllNodeInfo();
+  } finally {
+    gcs.close();
+  }
+  const local = nodes.find((n) => n.state === 0 && n.rayletSocket && existsSync(n.rayletSocket));
+  if (local === undefined) {
+    throw new Error(
+      `tray.init: the cluster at ${address} has no live node on this machine to attach the driver to`,
+    );
+  }
+  const driver = await connectDriver({
+    gcsAddress: address,
+    token,
+    sessionDir: path.dirname(path.dirname(local.rayletSocket)),
+    rayletSocket: local.rayletSocket,
+    storeSocket: local.storeSocket,
+    nodeId: Buffer.from(local.nodeId),
+    namespace,
+    logToDriver,
+  });
+  driver.state.stop = driver.close;
+  setState(driver.state);
+}
+
+function tokenFromSession(): string | undefined {
+  const dir = process.env.TRAY_SESSION_DIR ?? latestSessionDir();
+  return dir ? readSessionToken(dir) : undefined;
+}
+
+export function isInitialized(): boolean {
+  const state = currentState();
+  return state !== undefined && !state.core.isShutDown;
+}
+
+/** Stop what init started (the local cluster, or this driver's connection). Idempotent. */
+export async function shutdown(): Promise<void> {
+  if (starting) await starting.catch(() => {});
+  const state = currentState();
+  if (state === undefined || state.stop === undefined) return;
+  setState(undefined);
+  await state.stop();
+}
+
+function sumResources(list: { quantities?: Record<string, number> | null }[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of list) for (const [k, v] of Object.entries(r.quantities ?? {})) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+export async function clusterResources(): Promise<Record<string, number>> {
+  requireCore('tray.clusterResources');
+  const usage = await currentState()!.gcs.resources();
+  return sumResources(usage.map((n) => n.total ?? {}));
+}
+
+export async function availableResources(): Promise<Record<string, number>> {
+  requireCore('tray.availableResources');
+  const usage = await currentState()!.gcs.resources();
+  return sumResources(usage.map((n) => n.available ?? {}));
+}
+
+export async function nodes(): Promise<NodeInfo[]> {
+  requireCore('tray.nodes');
+  const list = await currentState()!.gcs.nodes();
+  return list.map((n) => ({
+    nodeId: hex(n.nodeId),
+    address: `${n.nodeIp}:${n.rayletPort}`,
+    alive: n.state === 0,
+    resources: { ...(n.totalResources?.quantities ?? {}) },
+    isHead: n.isHead,
+  }));
+}
+
+export function getRuntimeContext(): RuntimeContext {
+  const core = requireCore('tray.getRuntimeContext');
+  const state = currentState()!;
+  return {
+    jobId: hex(core.jobId),
+    nodeId: hex(core.nodeId),
+    workerId: core.workerIdHex,
+    taskId: core.mode === 'worker' ? hex(core.currentTaskId) : undefined,
+    actorId: undefined,
+    namespace: core.namespace,
+    wasCurrentActorRestarted: false,
+    isCanceled: () => state.isCanceled(),
+  };
+}

@@ -1,0 +1,164 @@
+// RemoteFunction: what tray.remote(fn) returns. `.remote(...args)` submits a task and returns
+// refs typed from the function; `.options({...})` returns a copy with other task options. The
+// code is described (and its free identifiers checked) once, at definition time; a remote
+// function can itself travel inside values and captures (it serializes as its shipped code).
+import type { tray } from '@tray/protocol';
+import type { CoreWorker } from '../runtime/core-worker.js';
+import type { ObjectRefGenerator } from '../runtime/generator.js';
+import type { ObjectRef } from '../runtime/object-ref.js';
+import { REMOTE_FUNCTION_BRAND } from '../runtime/value-walk.js';
+import type { ShippedCode } from '../shipping/index.js';
+import { requireCore } from './state.js';
+import { checkTaskOptions, resolveTaskOptions, type TaskOptions } from './task-options.js';
+
+/** Each parameter may also be given as a ref to a value of its type. */
+export type RemoteArgs<P extends readonly unknown[]> = { [K in keyof P]: P[K] | ObjectRef<P[K]> };
+
+type Element<T> = T extends readonly (infer E)[] ? E : unknown;
+type Yielded<R> =
+  R extends AsyncGenerator<infer Y, any, any>
+    ? Y
+    : R extends Generator<infer Y, any, any>
+      ? Y
+      : R extends AsyncIterable<infer Y>
+        ? Y
+        : unknown;
+
+/** What `.remote()` returns for a function F with options O. */
+export type RemoteResult<F extends (...args: any[]) => any, N> = N extends 'streaming'
+  ? ObjectRefGenerator<Yielded<ReturnType<F>>>
+  : N extends 1 | undefined
+    ? ObjectRef<Awaited<ReturnType<F>>>
+    : N extends number
+      ? ObjectRef<Element<Awaited<ReturnType<F>>>>[]
+      : ObjectRef<Awaited<ReturnType<F>>>;
+
+/** The data a remote function travels as (inside values and captures). */
+interface WireForm {
+  code: ShippedCode;
+  captures: Uint8Array;
+  options: TaskOptions;
+  maxArgs: number;
+}
+
+export class RemoteFunction<F extends (...args: any[]) => any = (...args: any[]) => any, N = undefined> {
+  readonly #code: ShippedCode;
+  readonly #options: TaskOptions;
+  readonly #maxArgs: number;
+  /** Captures serialized once per core worker (they may hold refs of that process). */
+  readonly #captureBytes: WeakMap<CoreWorker, Uint8Array> | Uint8Array;
+
+  /** @internal Made by tray.remote(). */
+  constructor(
+    code: ShippedCode,
+    options: TaskOptions,
+    maxArgs: number,
+    captureBytes?: Uint8Array | WeakMap<CoreWorker, Uint8Array>,
+  ) {
+    this.#code = code;
+    this.#options = options;
+    this.#maxArgs = maxArgs;
+    this.#captureBytes = captureBytes ?? new WeakMap();
+    Object.defineProperty(this, REMOTE_FUNCTION_BRAND, { value: true });
+  }
+
+  /** Submit a task running the function with these arguments. */
+  remote(...args: RemoteArgs<Parameters<F>>): RemoteResult<F, N> {
+    const core = requireCore(`${this.#code.name || 'remote function'}.remote()`);
+    if (args.length > this.#maxArgs) {
+      // Extra arguments would be silently ignored by the function: say so instead.
+      throw new TypeError(
+        `${this.#code.name || 'remote function'}.remote(): expected at most ${this.#maxArgs} argument(s), ` +
+          `got ${args.length}; argument ${this.#maxArgs + 1} has no parameter to go to`,
+      );
+    }
+    const opts = resolveTaskOptions(this.#options);
+    const submitted = core.launcher.submit({
+      descriptor: this.descriptor(core),
+      name: opts.name ?? (this.#code.name || 'anonymous'),
+      args,
+      numReturns: opts.numReturns,
+      resources: opts.resources,
+      maxRetries: opts.maxRetries,
+      retryExceptions: opts.retryExceptions,
+      retryExceptionAllowlist: opts.retryExceptionAllowlist,
+      runtimeEnv: opts.runtimeEnv,
+      schedulingStrategy: opts.schedulingStrategy,
+    });
+    if (opts.numReturns === 'streaming') return submitted.generator as RemoteResult<F, N>;
+    if (opts.numReturns === 1) return submitted.refs[0] as RemoteResult<F, N>;
+    return submitted.refs as RemoteResult<F, N>;
+  }
+
+  /** A copy with these task options (merged over the current ones). */
+  options<O extends TaskOptions>(options: O): RemoteFunction<F, O extends { numReturns: infer M } ? M : N> {
+    const checked = checkTaskOptions(options, `${this.#code.name || 'remote function'}.options()`);
+    return new RemoteFunction(
+      this.#code,
+      { ...this.#options, ...checked },
+      this.#maxArgs,
+      this.#captureBytes,
+    );
+  }
+
+  /** The function's name. */
+  get name(): string {
+    return this.#code.name;
+  }
+
+  toString(): string {
+    return `RemoteFunction(${this.#code.name || 'anonymous'})`;
+  }
+
+  private captures(core: CoreWorker): Uint8Array {
+    if (this.#captureBytes instanceof Uint8Array) return this.#captureBytes;
+    let bytes = this.#captureBytes.get(core);
+    if (bytes === undefined) {
+      const values = this.#code.captures ?? {};
+      bytes =
+        Object.keys(values).length === 0
+          ? new Uint8Array(0)
+          : core.serialize(values, `the captures of ${this.#code.name || 'the remote function'}`).toBuffer();
+      this.#captureBytes.set(core, bytes);
+    }
+    return bytes;
+  }
+
+  /** @internal The function descriptor of the task spec. */
+  descriptor(core: CoreWorker): tray.v1.IFunctionDescriptor {
+    const c = this.#code;
+    return {
+      kind: c.kind === 'class' ? 1 : 0,
+      source: c.by === 'value' ? c.source : '',
+      strict: c.by === 'value' ? c.strict : false,
+      moduleUrl: c.by === 'reference' ? c.moduleUrl : '',
+      exportName: c.by === 'reference' ? c.exportName : '',
+      name: c.name,
+      hash: Buffer.from(c.hash, 'hex'),
+      captures: this.captures(core),
+      arity: c.arity,
+      workingDir: core.workingDir,
+    };
+  }
+
+  /** @internal How it travels inside values. */
+  toWire(core: CoreWorker): WireForm {
+    return {
+      code: { ...this.#code, captures: {} },
+      captures: this.captures(core),
+      options: this.#options,
+      maxArgs: this.#maxArgs,
+    };
+  }
+
+  /** @internal */
+  static fromWire(data: unknown): RemoteFunction {
+    const w = data as WireForm;
+    return new RemoteFunction(
+      w.code,
+      w.options ?? {},
+      w.maxArgs ?? Number.POSITIVE_INFINITY,
+      w.captures ?? new Uint8Array(0),
+    );
+  }
+}

@@ -1,0 +1,38 @@
+// The process's tray state: the core worker that init() (in a driver) or the worker entry (in
+// a worker process) made, and what must be stopped at shutdown. Kept on globalThis under a
+// registered symbol so every copy of @tray/core in the process (ESM and CJS builds, the worker
+// bundle) sees the same one.
+import type { CoreWorker } from '../runtime/core-worker.js';
+
+export interface TrayState {
+  core: CoreWorker;
+  /** Cluster-level queries (resources, nodes) go to the GCS. */
+  gcs: {
+    nodes(): Promise<import('@tray/protocol').tray.v1.NodeInfo[]>;
+    resources(): Promise<import('@tray/protocol').tray.v1.INodeResources[]>;
+  };
+  /** Worker processes: true when the owner asked to cancel the running task. */
+  isCanceled(): boolean;
+  /** Stops what init started (drivers); undefined in workers. */
+  stop?: () => Promise<void>;
+}
+
+const STATE_KEY = Symbol.for('tray.state');
+type GlobalWithState = typeof globalThis & { [STATE_KEY]?: TrayState };
+
+export function currentState(): TrayState | undefined {
+  return (globalThis as GlobalWithState)[STATE_KEY];
+}
+
+export function setState(state: TrayState | undefined): void {
+  (globalThis as GlobalWithState)[STATE_KEY] = state;
+}
+
+/** The core worker, or an error that says to call init() first. */
+export function requireCore(apiName: string): CoreWorker {
+  const state = currentState();
+  if (state === undefined || state.core.isShutDown) {
+    throw new Error(`${apiName}: tray is not initialized; call \`await tray.init()\` first`);
+  }
+  return state.core;
+}

@@ -1,0 +1,99 @@
+// A driver joining a node: connect to the raylet (framed, with the token) and the node's store,
+// serve CoreWorkerService on this process's socket, register as a driver with a job id from the
+// GCS, and print what the job's workers write (log_to_driver). Used by init() both after it
+// started a head node and when it joins a running cluster.
+import path from 'node:path';
+import { GcsClient } from '@tray/gcs';
+import { StoreClient } from '@tray/object-store';
+import { type Connection, connect, NodeManagerService } from '@tray/protocol';
+import { RemoteFunction } from '../api/remote-function.js';
+import type { TrayState } from '../api/state.js';
+import { CoreWorker } from '../runtime/core-worker.js';
+import { hex, randomUniqueId } from '../runtime/ids.js';
+import { printWorkerLogs } from './log-printer.js';
+
+export interface DriverOptions {
+  gcsAddress: string;
+  token: string;
+  sessionDir: string;
+  rayletSocket: string;
+  storeSocket: string;
+  nodeId: Buffer;
+  namespace: string;
+  logToDriver: boolean;
+  runtimeEnv?: unknown;
+}
+
+export async function connectDriver(
+  options: DriverOptions,
+): Promise<{ state: TrayState; close: () => Promise<void> }> {
+  const gcs = new GcsClient(options.gcsAddress, { token: options.token });
+  let raylet: Connection | undefined;
+  let store: StoreClient | undefined;
+  let core: CoreWorker | undefined;
+  try {
+    const jobId = Buffer.from(await gcs.getNextJobId());
+    raylet = await connect(options.rayletSocket, { token: options.token, label: 'raylet' });
+    store = await StoreClient.connect(options.storeSocket);
+    const workerId = randomUniqueId();
+    const socketPath = path.join(options.sessionDir, 'sockets', `w-${hex(workerId).slice(0, 8)}`);
+    core = new CoreWorker({
+      mode: 'driver',
+      jobId,
+      workerId,
+      nodeId: options.nodeId,
+      socketPath,
+      token: options.token,
+      raylet,
+      store,
+      workingDir: process.cwd(),
+      namespace: options.namespace,
+      functions: {
+        encode: (fn) => (fn as RemoteFunction).toWire(core!),
+        decode: (data) => RemoteFunction.fromWire(data),
+      },
+    });
+    await core.listen();
+    if (options.logToDriver) raylet.handleNotify(NodeManagerService.PublishLogs, printWorkerLogs);
+    await raylet.request(NodeManagerService.RegisterWorker, {
+      workerId,
+      pid: process.pid,
+      address: core.address,
+      isDriver: true,
+      jobId,
+    });
+    await gcs.addJob({
+      jobId,
+      driverAddress: core.address,
+      driverPid: process.pid,
+      namespace: options.namespace,
+      startTimeMs: Date.now(),
+      entrypoint: process.argv.slice(1).join(' '),
+    });
+  } catch (err) {
+    await core?.shutdown().catch(() => {});
+    raylet?.close();
+    await store?.close().catch(() => {});
+    gcs.close();
+    throw err;
+  }
+  const c = core;
+  const r = raylet;
+  const state: TrayState = {
+    core: c,
+    gcs: {
+      nodes: () => gcs.getAllNodeInfo(),
+      resources: () => gcs.getAllResourceUsage(),
+    },
+    isCanceled: () => false,
+  };
+  return {
+    state,
+    close: async () => {
+      await gcs.markJobFinished(c.jobId).catch(() => {});
+      await c.shutdown();
+      r.close();
+      gcs.close();
+    },
+  };
+}

@@ -1,0 +1,332 @@
+// The core worker: the part of tray inside every driver and worker process. It owns the objects
+// this process creates (put, task returns), counts their references, submits tasks over worker
+// leases, fetches values (its own, borrowed ones from their owners, large ones from the node's
+// store) and serves CoreWorkerService to its peers. The user API (src/api) calls into it.
+
+import type { StoreClient } from '@tray/object-store';
+import {
+  type Connection,
+  CoreWorkerService,
+  ErrorType,
+  type FramedServer,
+  listen,
+  NodeManagerService,
+  type tray,
+} from '@tray/protocol';
+import { hex, newTaskId, objectIdOf, PUT_INDEX_BASE } from './ids.js';
+import { MemoryStore } from './memory-store.js';
+import { ObjectFetcher } from './object-fetcher.js';
+import { ObjectRef, setRefTracker } from './object-ref.js';
+import { ObjectStorage } from './object-storage.js';
+import { serveOwnerMethods } from './owner-service.js';
+import { PeerConnections } from './peer-connections.js';
+import { type RefEntry, ReferenceCounter } from './reference-counter.js';
+import {
+  deserialize,
+  type RefRecord,
+  type SerializedValue,
+  serialize,
+  type ValueCodec,
+} from './serialization.js';
+import { TaskLauncher } from './task-launcher.js';
+import { TaskManager } from './task-manager.js';
+import { TaskSubmitter } from './task-submitter.js';
+
+export interface FunctionCodec {
+  encode(fn: object): unknown;
+  decode(data: unknown): unknown;
+}
+
+export interface CoreWorkerOptions {
+  mode: 'driver' | 'worker';
+  jobId: Buffer;
+  workerId: Buffer;
+  nodeId: Buffer;
+  /** Where this process serves CoreWorkerService (sockets/w-<hex8>). */
+  socketPath: string;
+  token: string;
+  raylet: Connection;
+  store: StoreClient | undefined;
+  workingDir: string;
+  namespace: string;
+  functions: FunctionCodec;
+  /** How warnings reach the user (the driver's stderr). */
+  warn?: (message: string) => void;
+}
+
+export class CoreWorker {
+  readonly mode: 'driver' | 'worker';
+  jobId: Buffer;
+  readonly workerId: Buffer;
+  readonly workerIdHex: string;
+  readonly nodeId: Buffer;
+  readonly address: tray.v1.IAddress;
+  readonly namespace: string;
+  workingDir: string;
+  readonly raylet: Connection;
+  readonly token: string;
+  readonly memoryStore = new MemoryStore();
+  readonly refs: ReferenceCounter;
+  readonly storage: ObjectStorage;
+  readonly tasks: TaskManager;
+  readonly submitter: TaskSubmitter;
+  readonly peers: PeerConnections;
+  readonly fetcher: ObjectFetcher;
+  readonly launcher: TaskLauncher;
+  readonly codec: ValueCodec;
+  /** The task running now (workers), or the driver's own task id. */
+  currentTaskId: Buffer;
+  /** Depth of the running task in the task tree (the driver is 0). */
+  currentDepth = 0;
+  /** Worker processes: the handlers of PushTask and CancelTask (set by the task executor). */
+  executorHandlers: ((connection: Connection) => void) | undefined;
+  private readonly putTaskId: Buffer;
+  private putIndex = 0;
+  private server: FramedServer | undefined;
+  private shutDown = false;
+  private readonly borrowUpdates = new Map<
+    string,
+    { owner: tray.v1.IAddress; add: Buffer[]; remove: Buffer[] }
+  >();
+  private borrowFlushScheduled = false;
+
+  constructor(options: CoreWorkerOptions) {
+    this.mode = options.mode;
+    this.jobId = options.jobId;
+    this.workerId = options.workerId;
+    this.workerIdHex = hex(options.workerId);
+    this.nodeId = options.nodeId;
+    this.namespace = options.namespace;
+    this.workingDir = options.workingDir;
+    this.raylet = options.raylet;
+    this.token = options.token;
+    this.address = { nodeId: options.nodeId, workerId: options.workerId, socketPath: options.socketPath };
+    this.currentTaskId = newTaskId(options.jobId);
+    this.putTaskId = newTaskId(options.jobId);
+    this.storage = new ObjectStorage(options.store);
+    this.refs = new ReferenceCounter(
+      {
+        freeOwned: (idHex, entry) => this.freeOwned(idHex, entry),
+        borrowStarted: (idHex, entry) => this.queueBorrowUpdate(idHex, entry, true),
+        borrowEnded: (idHex, entry) => {
+          this.memoryStore.delete(idHex);
+          this.queueBorrowUpdate(idHex, entry, false);
+        },
+      },
+      (owner) => owner === undefined || (owner.workerId != null && hex(owner.workerId) === this.workerIdHex),
+    );
+    const functions = options.functions;
+    this.codec = {
+      encodeRef: (ref) => encodeRef(ref, this.address),
+      decodeRef: (record) => decodeRef(record),
+      encodeFunction: (fn) => functions.encode(fn),
+      decodeFunction: (data) => functions.decode(data),
+    };
+    this.peers = new PeerConnections(options.token, (c) => this.serve(c));
+    this.tasks = new TaskManager(this.memoryStore, this.refs, {
+      resubmit: (task) => this.submitter.submit(task, true),
+      discard: (value) => {
+        if (value.inPlasma && value.objectId) this.storage.delete([Buffer.from(value.objectId)]);
+      },
+    });
+    const warn = options.warn ?? ((m: string) => process.stderr.write(`${m}\n`));
+    this.submitter = new TaskSubmitter({
+      raylet: options.raylet,
+      peers: this.peers,
+      ownerAddress: this.address,
+      tasks: this.tasks,
+      warn,
+    });
+    this.fetcher = new ObjectFetcher(this);
+    this.launcher = new TaskLauncher(this);
+    setRefTracker({
+      addLocalRef: (ref) => this.refs.addLocalRef(ref.hex(), ref.ownerAddress),
+      removeLocalRef: (idHex) => this.refs.removeLocalRef(idHex),
+    });
+  }
+
+  /** Start serving CoreWorkerService on this process's socket. */
+  async listen(): Promise<void> {
+    this.server = await listen(this.address.socketPath!, (c) => this.serve(c), {
+      token: this.token,
+      label: 'core worker peer',
+    });
+  }
+
+  /** Every connection, accepted or opened, serves the owner's methods (and a worker's task methods). */
+  serve(connection: Connection): void {
+    serveOwnerMethods(this, connection);
+    this.executorHandlers?.(connection);
+  }
+
+  // ---- objects --------------------------------------------------------------------------
+
+  serialize(value: unknown, label: string): SerializedValue {
+    return serialize(value, this.codec, label);
+  }
+
+  deserialize(bytes: Uint8Array): unknown {
+    return deserialize(bytes, this.codec);
+  }
+
+  /** A new id for a `put` object of this process. */
+  nextPutId(): Buffer {
+    this.putIndex++;
+    return objectIdOf(this.putTaskId, PUT_INDEX_BASE + this.putIndex);
+  }
+
+  async put(value: unknown): Promise<ObjectRef<unknown>> {
+    const serialized = this.serialize(value, 'the value given to tray.put');
+    return this.putSerialized(serialized, this.nextPutId());
+  }
+
+  /** Store an already serialized value as a new object owned here. */
+  async putSerialized(value: SerializedValue, id: Buffer): Promise<ObjectRef<unknown>> {
+    const { ref, stored } = this.storeSerialized(value, id);
+    await stored;
+    return ref;
+  }
+
+  /**
+   * Make `id` an object owned here with this value. The ref is usable at once; a large value is
+   * ready once `stored` resolves (tasks that take it wait for that).
+   */
+  storeSerialized(value: SerializedValue, id: Buffer): { ref: ObjectRef<unknown>; stored: Promise<void> } {
+    const idHex = hex(id);
+    this.refs.addOwned(idHex, this.address);
+    const ref = new ObjectRef(id, this.address);
+    const nested = value.refs.map((r) => [r.hex(), r.ownerAddress] as [string, tray.v1.IAddress | undefined]);
+    const nestedRefs = value.refs.map((r) => ({ objectId: r.id, ownerAddress: r.ownerAddress }));
+    this.refs.addContained(idHex, nested);
+    if (!this.storage.belongsInStore(value.size)) {
+      this.memoryStore.put(idHex, { data: value.toBuffer(), nestedRefs, size: value.size });
+      return { ref, stored: Promise.resolve() };
+    }
+    const stored = this.storage.put(id, value).then(
+      () => this.memoryStore.put(idHex, { inPlasma: true, nestedRefs, size: value.size }),
+      (err: Error) => {
+        this.memoryStore.put(idHex, { error: storeError(err) });
+        throw err;
+      },
+    );
+    return { ref, stored };
+  }
+
+  private freeOwned(idHex: string, _entry: RefEntry): void {
+    const stored = this.memoryStore.delete(idHex);
+    if (stored?.inPlasma) this.storage.delete([Buffer.from(idHex, 'hex')]);
+  }
+
+  // ---- borrowing --------------------------------------------------------------------------
+
+  /** Tell owners (batched per tick) that this process started or stopped borrowing objects. */
+  private queueBorrowUpdate(idHex: string, entry: RefEntry, add: boolean): void {
+    const owner = entry.ownerAddress;
+    if (this.shutDown || !owner?.socketPath) return;
+    if (add) entry.registeredWithOwner = true;
+    let batch = this.borrowUpdates.get(owner.socketPath);
+    if (batch === undefined) {
+      batch = { owner, add: [], remove: [] };
+      this.borrowUpdates.set(owner.socketPath, batch);
+    }
+    (add ? batch.add : batch.remove).push(Buffer.from(idHex, 'hex'));
+    if (!this.borrowFlushScheduled) {
+      this.borrowFlushScheduled = true;
+      queueMicrotask(() => this.flushBorrowUpdates());
+    }
+  }
+
+  private flushBorrowUpdates(): void {
+    this.borrowFlushScheduled = false;
+    const batches = [...this.borrowUpdates.values()];
+    this.borrowUpdates.clear();
+    for (const b of batches) {
+      this.peers
+        .get(b.owner.socketPath!)
+        .then((c) =>
+          c.notify(CoreWorkerService.UpdateBorrowers, {
+            addObjectIds: b.add,
+            removeObjectIds: b.remove,
+            borrowerAddress: this.address,
+          }),
+        )
+        .catch(() => {});
+    }
+  }
+
+  // ---- blocking -----------------------------------------------------------------------------
+
+  private blockedDepth = 0;
+
+  /** Wait for `promise`; a worker tells its raylet it is blocked meanwhile (gives back its CPU). */
+  async whileBlocked<T>(promise: Promise<T>): Promise<T> {
+    if (this.mode !== 'worker') return promise;
+    if (this.blockedDepth++ === 0) {
+      this.raylet
+        .request(NodeManagerService.NotifyWorkerBlocked, { workerId: this.workerId })
+        .catch(() => {});
+    }
+    try {
+      return await promise;
+    } finally {
+      if (--this.blockedDepth === 0 && !this.shutDown) {
+        this.raylet
+          .request(NodeManagerService.NotifyWorkerUnblocked, { workerId: this.workerId })
+          .catch(() => {});
+      }
+    }
+  }
+
+  // ---- lifecycle ----------------------------------------------------------------------------
+
+  get isShutDown(): boolean {
+    return this.shutDown;
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.shutDown) return;
+    this.shutDown = true;
+    setRefTracker(undefined);
+    this.submitter.close();
+    this.peers.close();
+    await this.server?.close();
+    await this.storage.close().catch(() => {});
+  }
+}
+
+function storeError(err: Error): tray.v1.IErrorInfo {
+  const full = err.name === 'ObjectStoreFullError';
+  return {
+    type: full ? ErrorType.OBJECT_STORE_FULL : ErrorType.INTERNAL,
+    message: `could not write the object into the node's store: ${err.message}`,
+  };
+}
+
+function encodeRef(ref: ObjectRef<unknown>, me: tray.v1.IAddress): RefRecord {
+  const owner = ref.ownerAddress ?? me;
+  return {
+    id: ref.hex(),
+    owner: {
+      nodeId: owner.nodeId ? hex(owner.nodeId) : undefined,
+      workerId: owner.workerId ? hex(owner.workerId) : undefined,
+      ip: owner.ip ?? undefined,
+      port: owner.port ?? undefined,
+      socketPath: owner.socketPath ?? undefined,
+    },
+    gen: ref.fromGenerator || undefined,
+  };
+}
+
+function decodeRef(record: RefRecord): ObjectRef<unknown> {
+  const o = record.owner;
+  const owner: tray.v1.IAddress | undefined = o
+    ? {
+        nodeId: o.nodeId ? Buffer.from(o.nodeId, 'hex') : undefined,
+        workerId: o.workerId ? Buffer.from(o.workerId, 'hex') : undefined,
+        ip: o.ip,
+        port: o.port,
+        socketPath: o.socketPath,
+      }
+    : undefined;
+  return new ObjectRef(Buffer.from(record.id, 'hex'), owner, record.gen === true);
+}

@@ -1,0 +1,167 @@
+// Getting objects: wait until each is ready (in this process's memory store when it owns it,
+// from its owner with GetObjectStatus when it borrows it), then turn it into a value (inline
+// bytes deserialized, large ones read from the node's store as zero-copy views, errors thrown as
+// the typed errors of API.md). get() and wait() of API.md are built here.
+import { CoreWorkerService, ErrorType, RemoteError, type tray } from '@tray/protocol';
+import { GetTimeoutError } from '../errors.js';
+import type { CoreWorker } from './core-worker.js';
+import { errorFromInfo, systemError } from './error-info.js';
+import { hex } from './ids.js';
+import type { StoredObject } from './memory-store.js';
+import type { ObjectRef } from './object-ref.js';
+import { storedFromValue } from './task-manager.js';
+
+export class ObjectFetcher {
+  private readonly inFlight = new Map<string, Promise<StoredObject>>();
+
+  constructor(private readonly core: CoreWorker) {}
+
+  private owns(ref: ObjectRef<unknown>): boolean {
+    const owner = ref.ownerAddress?.workerId;
+    return owner == null || hex(owner) === this.core.workerIdHex;
+  }
+
+  /** Resolves when the object is ready (value, store location or error). */
+  ready(ref: ObjectRef<unknown>): Promise<StoredObject> {
+    const idHex = ref.hex();
+    const local = this.core.memoryStore.get(idHex);
+    if (local !== undefined) return Promise.resolve(local);
+    if (this.owns(ref)) {
+      if (!this.core.refs.has(idHex)) {
+        return Promise.resolve({
+          error: systemError(ErrorType.OBJECT_LOST, `object ${idHex} was freed: no reference to it remained`),
+        });
+      }
+      return this.core.memoryStore.ready(idHex);
+    }
+    let pending = this.inFlight.get(idHex);
+    if (pending === undefined) {
+      pending = this.askOwner(ref).finally(() => this.inFlight.delete(idHex));
+      this.inFlight.set(idHex, pending);
+    }
+    return pending;
+  }
+
+  private async askOwner(ref: ObjectRef<unknown>): Promise<StoredObject> {
+    const idHex = ref.hex();
+    const owner = ref.ownerAddress!;
+    let reply: tray.v1.GetObjectStatusReply;
+    try {
+      const connection = await this.core.peers.get(owner.socketPath!);
+      reply = await connection.request(CoreWorkerService.GetObjectStatus, {
+        objectId: ref.id,
+        ownerWorkerId: owner.workerId,
+      });
+    } catch (err) {
+      if (err instanceof RemoteError) return { error: err.info };
+      return {
+        error: systemError(
+          ErrorType.OWNER_DIED,
+          `the owner of object ${idHex} died before it could be read (${(err as Error).message})`,
+        ),
+      };
+    }
+    if (reply.status !== 0 || !reply.object) {
+      return {
+        error: systemError(ErrorType.OBJECT_LOST, `object ${idHex} is no longer referenced by its owner`),
+      };
+    }
+    const stored = storedFromValue(reply.object);
+    if (this.core.refs.has(idHex)) this.core.memoryStore.put(idHex, stored);
+    return stored;
+  }
+
+  /** The value of a ready object; throws its error. */
+  async valueOf(ref: ObjectRef<unknown>, stored: StoredObject): Promise<unknown> {
+    if (stored.error) throw errorFromInfo(stored.error, this.core.codec);
+    if (stored.inPlasma) {
+      const bytes = await this.core.storage.read(ref.id, 0);
+      if (bytes === undefined) {
+        throw errorFromInfo(
+          systemError(
+            ErrorType.OBJECT_LOST,
+            `object ${ref.hex()} is not in the node's object store any more`,
+          ),
+          this.core.codec,
+        );
+      }
+      return this.core.deserialize(bytes);
+    }
+    return this.core.deserialize(stored.data ?? new Uint8Array(0));
+  }
+
+  async get(refs: ObjectRef<unknown>[], timeoutMs: number | undefined): Promise<unknown[]> {
+    const pending = refs.map((r) => this.ready(r));
+    const allLocal = refs.every((r) => this.core.memoryStore.has(r.hex()));
+    let stored: StoredObject[];
+    if (allLocal) {
+      stored = await Promise.all(pending);
+    } else {
+      stored = await this.core.whileBlocked(
+        withTimeout(Promise.all(pending), timeoutMs, () => {
+          const notReady = refs.filter((r) => !this.core.memoryStore.has(r.hex())).length;
+          return new GetTimeoutError(
+            `tray.get timed out after ${timeoutMs} ms: ${notReady} of ${refs.length} object(s) not ready`,
+          );
+        }),
+      );
+    }
+    const values: unknown[] = new Array(refs.length);
+    for (let i = 0; i < refs.length; i++) values[i] = await this.valueOf(refs[i]!, stored[i]!);
+    return values;
+  }
+
+  async wait(
+    refs: ObjectRef<unknown>[],
+    numReturns: number,
+    timeoutMs: number | undefined,
+  ): Promise<{ ready: ObjectRef<unknown>[]; notReady: ObjectRef<unknown>[] }> {
+    const done = new Set<number>();
+    await this.core.whileBlocked(
+      new Promise<void>((resolve) => {
+        let timer: NodeJS.Timeout | undefined;
+        const finish = () => {
+          if (timer) clearTimeout(timer);
+          resolve();
+        };
+        if (done.size >= numReturns) return finish();
+        refs.forEach((ref, i) => {
+          this.ready(ref).then(() => {
+            done.add(i);
+            if (done.size === numReturns) finish();
+          });
+        });
+        if (timeoutMs !== undefined && done.size < numReturns) timer = setTimeout(finish, timeoutMs);
+      }),
+    );
+    // Objects that became ready while resolving count too (in input order).
+    const ready: ObjectRef<unknown>[] = [];
+    const notReady: ObjectRef<unknown>[] = [];
+    refs.forEach((ref, i) => {
+      if ((done.has(i) || this.core.memoryStore.has(ref.hex())) && ready.length < numReturns) ready.push(ref);
+      else notReady.push(ref);
+    });
+    return { ready, notReady };
+  }
+}
+
+function withTimeout<T>(
+  promise: Promise<T>,
+  timeoutMs: number | undefined,
+  onTimeout: () => Error,
+): Promise<T> {
+  if (timeoutMs === undefined) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), timeoutMs);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,0 +1,86 @@
+// ObjectRef: a reference to an object and the process that owns it. It is deliberately not a
+// thenable (an async function returning a ref keeps it a ref). Each instance counts as one local
+// reference of its process; a FinalizationRegistry reports instances the garbage collector took,
+// so dropping the last ref frees the object (reference counting, runtime/reference-counter.ts).
+import type { tray } from '@tray/protocol';
+import { hex as toHex } from './ids.js';
+
+const OBJECT_REF_BRAND = Symbol.for('tray.ObjectRef');
+
+/** What the process's core worker does when refs appear and disappear. */
+export interface RefTracker {
+  addLocalRef(ref: ObjectRef<unknown>): void;
+  removeLocalRef(idHex: string): void;
+}
+
+const TRACKER_KEY = Symbol.for('tray.refTracker');
+type GlobalWithTracker = typeof globalThis & { [TRACKER_KEY]?: RefTracker };
+
+/** The tracker of this process (shared by every copy of @tray/core loaded in it). */
+export function setRefTracker(tracker: RefTracker | undefined): void {
+  (globalThis as GlobalWithTracker)[TRACKER_KEY] = tracker;
+}
+
+function currentTracker(): RefTracker | undefined {
+  return (globalThis as GlobalWithTracker)[TRACKER_KEY];
+}
+
+interface Held {
+  idHex: string;
+  tracker: RefTracker;
+}
+
+const collected = new FinalizationRegistry<Held>((held) => held.tracker.removeLocalRef(held.idHex));
+
+export class ObjectRef<T = unknown> {
+  /** Type-only: the value this ref resolves to. */
+  declare private readonly __value?: T;
+  readonly id: Buffer;
+  readonly ownerAddress: tray.v1.IAddress | undefined;
+  /** Set for the items of a streaming generator. */
+  readonly fromGenerator: boolean;
+  #hex: string | undefined;
+
+  /** @internal Refs are made by `remote()` and `put()`, not by users. */
+  constructor(id: Uint8Array, ownerAddress?: tray.v1.IAddress | null, fromGenerator = false) {
+    this.id = Buffer.from(id.buffer, id.byteOffset, id.byteLength);
+    this.ownerAddress = ownerAddress ?? undefined;
+    this.fromGenerator = fromGenerator;
+    Object.defineProperty(this, OBJECT_REF_BRAND, { value: true });
+    const tracker = currentTracker();
+    if (tracker !== undefined) {
+      tracker.addLocalRef(this);
+      collected.register(this, { idHex: this.hex(), tracker });
+    }
+  }
+
+  /** The object id, as hex. */
+  hex(): string {
+    if (this.#hex === undefined) this.#hex = toHex(this.id);
+    return this.#hex;
+  }
+
+  toString(): string {
+    return `ObjectRef(${this.hex()})`;
+  }
+
+  toJSON(): string {
+    return this.toString();
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return isObjectRef(value);
+  }
+}
+
+export function isObjectRef(value: unknown): value is ObjectRef<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[OBJECT_REF_BRAND] === true
+  );
+}

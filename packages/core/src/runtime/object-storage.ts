@@ -1,0 +1,54 @@
+// The seam between small and large values. Values up to 100 KiB (Ray's
+// max_direct_call_object_size) travel inline and live in their owner's memory store; larger
+// ones are written once into the node's shared-memory store and read back as zero-copy views.
+import type { StoreClient } from '@tray/object-store';
+import type { SerializedValue } from './serialization.js';
+
+export const INLINE_LIMIT_BYTES = 100 * 1024;
+
+export class ObjectStorage {
+  constructor(private readonly store: StoreClient | undefined) {}
+
+  get available(): boolean {
+    return this.store !== undefined;
+  }
+
+  /** True when a value of this size belongs in the shared store. */
+  belongsInStore(size: number): boolean {
+    return this.store !== undefined && size > INLINE_LIMIT_BYTES;
+  }
+
+  /** Writes a serialized value into the shared store (one copy) and seals it. */
+  async put(id: Uint8Array, value: SerializedValue): Promise<void> {
+    const store = this.store!;
+    const created = await store.create(id, value.size, 0, { primary: true });
+    try {
+      value.writeInto(created.data);
+    } catch (err) {
+      await store.abort(id).catch(() => {});
+      throw err;
+    }
+    await store.seal(id);
+  }
+
+  /** The bytes of a stored object, as a view over shared memory. */
+  async read(id: Uint8Array, timeoutMs = 0): Promise<Uint8Array | undefined> {
+    const store = this.store;
+    if (store === undefined) return undefined;
+    const [object] = await store.getMany([id], { timeoutMs });
+    return object?.data;
+  }
+
+  delete(ids: Uint8Array[]): void {
+    if (this.store === undefined || ids.length === 0) return;
+    this.store.delete(ids).catch(() => {});
+  }
+
+  async stats(): Promise<Awaited<ReturnType<StoreClient['stats']>> | undefined> {
+    return this.store?.stats();
+  }
+
+  async close(): Promise<void> {
+    await this.store?.close();
+  }
+}

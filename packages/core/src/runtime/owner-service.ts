@@ -1,0 +1,73 @@
+// The CoreWorkerService methods every process serves as an owner: borrowers fetch values
+// (GetObjectStatus) and register or end borrows (UpdateBorrowers), streaming tasks report the
+// items they yield (ReportGeneratorItemReturns), and peers ask to free objects (DeleteObjects).
+// A borrower whose connection closes stops borrowing everything.
+import { type Connection, CoreWorkerService, type tray } from '@tray/protocol';
+import type { CoreWorker } from './core-worker.js';
+import { hex } from './ids.js';
+import { storedFromValue } from './task-manager.js';
+
+export function serveOwnerMethods(core: CoreWorker, connection: Connection): void {
+  connection.handle(CoreWorkerService.GetObjectStatus, async (req) => {
+    const idHex = hex(req.objectId);
+    if (!core.memoryStore.has(idHex) && !core.refs.has(idHex)) {
+      return { status: 1 /* OUT_OF_SCOPE */ };
+    }
+    const stored = await core.memoryStore.ready(idHex);
+    const object: tray.v1.IObjectValue = {
+      objectId: req.objectId,
+      data: stored.data,
+      inPlasma: stored.inPlasma,
+      error: stored.error,
+      nestedRefs: stored.nestedRefs,
+      size: stored.size,
+      nodeId: core.nodeId,
+    };
+    return { status: 0 /* CREATED */, object };
+  });
+
+  const borrowed = new Set<string>();
+  let borrowerHex: string | undefined;
+  connection.handleNotify(CoreWorkerService.UpdateBorrowers, (req) => {
+    const who = req.borrowerAddress?.workerId ? hex(req.borrowerAddress.workerId) : undefined;
+    if (who === undefined) return;
+    borrowerHex = who;
+    for (const id of req.addObjectIds) {
+      const idHex = hex(id);
+      core.refs.addBorrower(idHex, who);
+      borrowed.add(idHex);
+    }
+    for (const id of req.removeObjectIds) {
+      const idHex = hex(id);
+      borrowed.delete(idHex);
+      core.refs.removeBorrower(idHex, who);
+    }
+  });
+  connection.on('close', () => {
+    if (borrowerHex === undefined || core.isShutDown) return;
+    for (const idHex of borrowed) core.refs.removeBorrower(idHex, borrowerHex);
+  });
+
+  connection.handle(CoreWorkerService.ReportGeneratorItemReturns, (req) => {
+    const task = core.tasks.get(hex(req.generatorId));
+    const item = req.item;
+    if (task?.stream === undefined || !item?.objectId) return { consumedIndex: 0 };
+    const idHex = hex(item.objectId);
+    core.refs.addOwned(idHex, core.address);
+    core.memoryStore.put(idHex, storedFromValue(item));
+    if (item.nestedRefs && item.nestedRefs.length > 0) {
+      core.refs.addContained(
+        idHex,
+        item.nestedRefs.map((r) => [hex(r.objectId!), r.ownerAddress ?? undefined]),
+      );
+    }
+    task.stream.itemReported(Number(req.itemIndex), Buffer.from(item.objectId));
+    return { consumedIndex: Number(req.itemIndex) };
+  });
+
+  connection.handle(CoreWorkerService.DeleteObjects, () => ({}));
+  connection.handle(CoreWorkerService.LocalGC, () => {
+    (globalThis as { gc?: () => void }).gc?.();
+    return {};
+  });
+}

@@ -1,0 +1,171 @@
+// From `.remote(...args)` to a queued task: build the task spec, serialize the arguments at
+// once (so bad arguments fail at `.remote()`), make the return refs, resolve top-level ref
+// arguments before the task is pushed (a failed one fails the task with the upstream error;
+// nested refs travel as refs), and cancel tasks wherever they stand.
+import { ErrorType, type tray } from '@tray/protocol';
+import type { CoreWorker } from './core-worker.js';
+import { systemError } from './error-info.js';
+import { GeneratorStream, ObjectRefGenerator } from './generator.js';
+import { hex, newTaskId, objectIdOf, taskIdOfObject } from './ids.js';
+import { isObjectRef, ObjectRef } from './object-ref.js';
+import { INLINE_LIMIT_BYTES } from './object-storage.js';
+import type { PendingTask } from './task-manager.js';
+
+export interface TaskRequest {
+  descriptor: tray.v1.IFunctionDescriptor;
+  name: string;
+  args: unknown[];
+  numReturns: number | 'streaming';
+  resources: Record<string, number>;
+  maxRetries: number;
+  retryExceptions: boolean;
+  retryExceptionAllowlist: string[];
+  runtimeEnv?: tray.v1.IRuntimeEnv;
+  schedulingStrategy?: tray.v1.ISchedulingStrategy;
+}
+
+export interface Submitted {
+  refs: ObjectRef<unknown>[];
+  generator?: ObjectRefGenerator<unknown>;
+}
+
+export class TaskLauncher {
+  constructor(private readonly core: CoreWorker) {}
+
+  submit(request: TaskRequest): Submitted {
+    const core = this.core;
+    const taskId = newTaskId(core.jobId);
+    const argRefs: string[] = [];
+    const refOwners: [string, tray.v1.IAddress | undefined][] = [];
+    const dependencies: { index: number; ref: ObjectRef<unknown> }[] = [];
+    const args: tray.v1.ITaskArg[] = [];
+    const keepAlive: ObjectRef<unknown>[] = [];
+    request.args.forEach((arg, i) => {
+      if (isObjectRef(arg)) {
+        args.push({ objectRef: { objectId: arg.id, ownerAddress: arg.ownerAddress ?? core.address } });
+        dependencies.push({ index: i, ref: arg });
+        refOwners.push([arg.hex(), arg.ownerAddress]);
+        return;
+      }
+      const value = core.serialize(arg, `argument ${i + 1}`);
+      if (value.size > INLINE_LIMIT_BYTES && core.storage.available) {
+        // Large arguments go through the store once, as objects owned here.
+        const { ref } = core.storeSerialized(value, core.nextPutId());
+        keepAlive.push(ref);
+        args.push({ objectRef: { objectId: ref.id, ownerAddress: core.address } });
+        dependencies.push({ index: i, ref });
+        refOwners.push([ref.hex(), core.address]);
+        return;
+      }
+      args.push({
+        inlineValue: value.toBuffer(),
+        nestedRefs: value.refs.map((r) => ({ objectId: r.id, ownerAddress: r.ownerAddress ?? core.address })),
+      });
+      for (const r of value.refs) refOwners.push([r.hex(), r.ownerAddress]);
+    });
+    for (const [idHex] of refOwners) argRefs.push(idHex);
+
+    const streaming = request.numReturns === 'streaming';
+    const numReturns = streaming ? 0 : (request.numReturns as number);
+    const spec: tray.v1.ITaskSpec = {
+      taskId,
+      jobId: core.jobId,
+      parentTaskId: core.currentTaskId,
+      type: 0,
+      function: request.descriptor,
+      args,
+      numReturns,
+      streaming,
+      requiredResources: { quantities: request.resources },
+      maxRetries: request.maxRetries,
+      retryExceptions: request.retryExceptions,
+      retryExceptionAllowlist: request.retryExceptionAllowlist,
+      runtimeEnv: request.runtimeEnv,
+      name: request.name,
+      callerAddress: core.address,
+      schedulingStrategy: request.schedulingStrategy,
+      attemptNumber: 0,
+      depth: core.currentDepth + 1,
+    };
+    const returnIds: Buffer[] = [];
+    for (let i = 1; i <= numReturns; i++) returnIds.push(objectIdOf(taskId, i));
+    const task: PendingTask = {
+      spec,
+      taskIdHex: hex(taskId),
+      name: request.name,
+      returnIds,
+      argRefs,
+      retriesLeft: request.maxRetries,
+      status: 'resolving',
+      cancelled: false,
+      schedulingKey: schedulingKey(request),
+    };
+    core.refs.addSubmitted(refOwners);
+    const refs = returnIds.map((id) => {
+      core.refs.addOwned(hex(id), core.address);
+      return new ObjectRef(id, core.address);
+    });
+    let generator: ObjectRefGenerator<unknown> | undefined;
+    if (streaming) {
+      task.stream = new GeneratorStream(core);
+      generator = new ObjectRefGenerator(task.stream, task.taskIdHex);
+    }
+    core.tasks.add(task);
+    if (dependencies.length === 0) core.submitter.submit(task);
+    else void this.resolveDependencies(task, dependencies, keepAlive);
+    return { refs, generator };
+  }
+
+  private async resolveDependencies(
+    task: PendingTask,
+    dependencies: { index: number; ref: ObjectRef<unknown> }[],
+    _keepAlive: ObjectRef<unknown>[],
+  ): Promise<void> {
+    const stored = await Promise.all(dependencies.map((d) => this.core.fetcher.ready(d.ref)));
+    if (task.status !== 'resolving') return; // cancelled meanwhile
+    const args = task.spec.args!;
+    for (let i = 0; i < dependencies.length; i++) {
+      const s = stored[i]!;
+      if (s.error) {
+        this.core.tasks.failed(task, s.error);
+        return;
+      }
+      if (!s.inPlasma) {
+        args[dependencies[i]!.index] = { inlineValue: s.data, nestedRefs: s.nestedRefs };
+      }
+    }
+    this.core.submitter.submit(task);
+  }
+
+  /** Cancel the task that produces `ref` (API.md's tray.cancel). */
+  cancel(ref: ObjectRef<unknown>, force: boolean, recursive: boolean): void {
+    const task = this.core.tasks.get(hex(taskIdOfObject(ref.id)));
+    if (task !== undefined) this.cancelTask(task, force, recursive);
+  }
+
+  cancelTask(task: PendingTask, force: boolean, recursive: boolean): void {
+    if (task.status === 'done') return;
+    task.cancelled = true;
+    if (task.status === 'running') {
+      task.onCancel?.(force, recursive);
+      return;
+    }
+    if (task.status === 'queued') task.onCancel?.(force, recursive);
+    this.core.tasks.failed(task, systemError(ErrorType.TASK_CANCELLED, `task ${task.name} was cancelled`));
+  }
+
+  /** Cancel what the task `parentHex` (running in this process) submitted. */
+  cancelChildren(parentHex: string, force: boolean): void {
+    for (const child of this.core.tasks.childrenOf(parentHex)) this.cancelTask(child, force, true);
+  }
+}
+
+/** Tasks of one class share leases: same resources, code, runtime env and strategy. */
+function schedulingKey(request: TaskRequest): string {
+  const resources = Object.keys(request.resources)
+    .sort()
+    .map((k) => `${k}=${request.resources[k]}`)
+    .join(',');
+  const code = request.descriptor.hash ? hex(request.descriptor.hash) : request.name;
+  return `${resources}|${code}|${request.runtimeEnv?.serialized ?? ''}|${JSON.stringify(request.schedulingStrategy ?? {})}`;
+}

@@ -1,0 +1,181 @@
+// The owner's table of the tasks it submitted and has not finished: their specs (kept for
+// retries), where each stands, and what happens when one ends — results into the memory store,
+// retries (worker crashes up to maxRetries; exceptions only with retryExceptions), or an error
+// that takes the place of every return.
+import { ErrorType, type tray } from '@tray/protocol';
+import { systemError } from './error-info.js';
+import type { GeneratorStream } from './generator.js';
+import { hex, objectIdOf } from './ids.js';
+import type { MemoryStore, StoredObject } from './memory-store.js';
+import type { ReferenceCounter } from './reference-counter.js';
+
+export type TaskStatus = 'resolving' | 'queued' | 'running' | 'done';
+
+export interface PendingTask {
+  spec: tray.v1.ITaskSpec;
+  taskIdHex: string;
+  name: string;
+  returnIds: Buffer[];
+  /** Refs the task's arguments hold (top-level and nested), released when it ends. */
+  argRefs: string[];
+  retriesLeft: number;
+  status: TaskStatus;
+  cancelled: boolean;
+  schedulingKey: string;
+  stream?: GeneratorStream;
+  /** Called to stop the task where it is (queued: dequeue; running: CancelTask). */
+  onCancel?: (force: boolean, recursive: boolean) => void;
+}
+
+export interface TaskManagerHooks {
+  /** Submit the task again (a retry): its dependencies are already resolved. */
+  resubmit(task: PendingTask): void;
+  /** A finished return nobody references any more: give back what it holds. */
+  discard(value: tray.v1.IObjectValue): void;
+}
+
+export class TaskManager {
+  private readonly tasks = new Map<string, PendingTask>();
+
+  constructor(
+    private readonly memoryStore: MemoryStore,
+    private readonly refs: ReferenceCounter,
+    private readonly hooks: TaskManagerHooks,
+  ) {}
+
+  get numPending(): number {
+    return this.tasks.size;
+  }
+
+  add(task: PendingTask): void {
+    this.tasks.set(task.taskIdHex, task);
+  }
+
+  get(taskIdHex: string): PendingTask | undefined {
+    return this.tasks.get(taskIdHex);
+  }
+
+  /** Tasks whose parent is `parentHex` (for recursive cancellation). */
+  childrenOf(parentHex: string): PendingTask[] {
+    const out: PendingTask[] = [];
+    for (const t of this.tasks.values()) {
+      if (t.spec.parentTaskId && hex(t.spec.parentTaskId) === parentHex) out.push(t);
+    }
+    return out;
+  }
+
+  /** The worker replied. */
+  completed(task: PendingTask, reply: tray.v1.PushTaskReply): void {
+    if (task.status === 'done') return;
+    if (task.cancelled || reply.wasCancelled) {
+      this.failed(task, systemError(ErrorType.TASK_CANCELLED, `task ${task.name} was cancelled`));
+      return;
+    }
+    if (reply.isApplicationError && this.retriesException(task, reply)) {
+      this.retry(task);
+      return;
+    }
+    if (task.stream !== undefined) {
+      const error = reply.returnObjects[0]?.error;
+      if (error) this.failStream(task, error);
+      else task.stream.finished(Number(reply.numStreamed));
+      this.finish(task);
+      return;
+    }
+    for (let i = 0; i < task.returnIds.length; i++) {
+      const value = reply.returnObjects[i];
+      const idHex = hex(task.returnIds[i]!);
+      if (value !== undefined && !this.refs.has(idHex)) {
+        this.hooks.discard(value);
+      } else if (value === undefined) {
+        this.store(idHex, {
+          error: systemError(ErrorType.ERROR_UNKNOWN, `task ${task.name} returned no value ${i}`),
+        });
+      } else {
+        this.store(idHex, storedFromValue(value));
+      }
+    }
+    this.finish(task);
+  }
+
+  /** The worker died while running the task (or could not be reached). */
+  workerDied(task: PendingTask, why: string): void {
+    if (task.status === 'done') return;
+    if (task.cancelled) {
+      this.failed(task, systemError(ErrorType.TASK_CANCELLED, `task ${task.name} was cancelled`));
+      return;
+    }
+    if (task.retriesLeft !== 0 && task.stream === undefined) {
+      this.retry(task);
+      return;
+    }
+    this.failed(
+      task,
+      systemError(
+        ErrorType.WORKER_DIED,
+        `the worker running task ${task.name} died (${why}); no retries left (maxRetries: ${task.spec.maxRetries})`,
+      ),
+    );
+  }
+
+  /** Every return of the task becomes `error`. */
+  failed(task: PendingTask, error: tray.v1.IErrorInfo): void {
+    if (task.status === 'done') return;
+    if (task.stream !== undefined) this.failStream(task, error);
+    else for (const id of task.returnIds) this.store(hex(id), { error });
+    this.finish(task);
+  }
+
+  private failStream(task: PendingTask, error: tray.v1.IErrorInfo): void {
+    const errorId = objectIdOf(task.spec.taskId!, 0x7fffffff);
+    const idHex = hex(errorId);
+    this.refs.addOwned(idHex, task.spec.callerAddress!);
+    this.memoryStore.put(idHex, { error });
+    task.stream!.failed(errorId);
+  }
+
+  private retriesException(task: PendingTask, reply: tray.v1.PushTaskReply): boolean {
+    if (task.retriesLeft === 0 || task.stream !== undefined) return false;
+    const allow = task.spec.retryExceptionAllowlist ?? [];
+    if (allow.length > 0) {
+      const cls = reply.returnObjects[0]?.error?.errorClass ?? '';
+      return allow.includes(cls);
+    }
+    return task.spec.retryExceptions === true;
+  }
+
+  private retry(task: PendingTask): void {
+    if (task.retriesLeft > 0) task.retriesLeft--;
+    task.spec.attemptNumber = (task.spec.attemptNumber ?? 0) + 1;
+    task.status = 'queued';
+    this.hooks.resubmit(task);
+  }
+
+  private store(idHex: string, object: StoredObject): void {
+    // A return nobody references any more is dropped at once.
+    if (!this.refs.has(idHex)) return;
+    this.memoryStore.put(idHex, object);
+    if (object.nestedRefs && object.nestedRefs.length > 0) {
+      this.refs.addContained(
+        idHex,
+        object.nestedRefs.map((r) => [hex(r.objectId!), r.ownerAddress ?? undefined]),
+      );
+    }
+  }
+
+  private finish(task: PendingTask): void {
+    task.status = 'done';
+    this.tasks.delete(task.taskIdHex);
+    this.refs.removeSubmitted(task.argRefs);
+  }
+}
+
+export function storedFromValue(value: tray.v1.IObjectValue): StoredObject {
+  if (value.error) return { error: value.error };
+  return {
+    data: value.inPlasma ? undefined : (value.data ?? new Uint8Array(0)),
+    inPlasma: value.inPlasma ?? false,
+    nestedRefs: value.nestedRefs ?? [],
+    size: Number(value.size ?? 0),
+  };
+}

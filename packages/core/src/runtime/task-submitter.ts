@@ -1,0 +1,255 @@
+// Task submission with Ray's lease model (docs/processes.md): per scheduling class (resource
+// shape + function + runtime env + strategy), ask the raylet for worker leases, push queued
+// tasks straight to the leased workers (a few in flight per worker), reuse a lease while tasks
+// of its class are queued, ask for more leases while tasks wait, and give leases back when the
+// queue is empty. An infeasible class stays queued: the driver is warned once, naming the missing
+// resource, and the lease is asked for again every second.
+import { randomBytes } from 'node:crypto';
+import {
+  type Connection,
+  CoreWorkerService,
+  NodeManagerService,
+  RemoteError,
+  type tray,
+} from '@tray/protocol';
+import type { PeerConnections } from './peer-connections.js';
+import type { PendingTask, TaskManager } from './task-manager.js';
+
+/** Tasks pushed to one worker before its first reply (pipelining). */
+const TASKS_IN_FLIGHT_PER_WORKER = 4;
+/** Lease requests outstanding per scheduling class. */
+const MAX_PENDING_LEASE_REQUESTS = 10;
+const INFEASIBLE_RETRY_MS = 1000;
+
+interface Lease {
+  leaseId: Uint8Array;
+  workerId: Uint8Array;
+  connection: Connection;
+  inFlight: Set<PendingTask>;
+  visibleDevices: Record<string, string>;
+  returned: boolean;
+}
+
+interface SchedulingQueue {
+  key: string;
+  tasks: PendingTask[];
+  leases: Set<Lease>;
+  requesting: number;
+  warnedInfeasible: boolean;
+  retryTimer: NodeJS.Timeout | undefined;
+}
+
+export interface SubmitterContext {
+  raylet: Connection;
+  peers: PeerConnections;
+  ownerAddress: tray.v1.IAddress;
+  tasks: TaskManager;
+  /** Tell the user something they should know (stderr of the driver). */
+  warn(message: string): void;
+}
+
+export class TaskSubmitter {
+  private readonly queues = new Map<string, SchedulingQueue>();
+  private closed = false;
+
+  constructor(private readonly ctx: SubmitterContext) {}
+
+  /** Queue a task whose dependencies are resolved. */
+  submit(task: PendingTask, front = false): void {
+    if (this.closed) return;
+    const q = this.queueFor(task.schedulingKey);
+    task.status = 'queued';
+    task.onCancel = () => this.dequeue(task);
+    if (front) q.tasks.unshift(task);
+    else q.tasks.push(task);
+    this.pump(q);
+  }
+
+  /** Stop everything: pending lease requests are dropped and leases given back. */
+  close(): void {
+    this.closed = true;
+    for (const q of this.queues.values()) {
+      if (q.retryTimer) clearTimeout(q.retryTimer);
+      for (const lease of q.leases) this.returnLease(q, lease, false);
+    }
+    this.queues.clear();
+  }
+
+  private queueFor(key: string): SchedulingQueue {
+    let q = this.queues.get(key);
+    if (q === undefined) {
+      q = {
+        key,
+        tasks: [],
+        leases: new Set(),
+        requesting: 0,
+        warnedInfeasible: false,
+        retryTimer: undefined,
+      };
+      this.queues.set(key, q);
+    }
+    return q;
+  }
+
+  private dequeue(task: PendingTask): void {
+    const q = this.queues.get(task.schedulingKey);
+    if (q === undefined) return;
+    const i = q.tasks.indexOf(task);
+    if (i >= 0) q.tasks.splice(i, 1);
+    this.pump(q);
+  }
+
+  private pump(q: SchedulingQueue): void {
+    if (this.closed) return;
+    // Fill the least busy leases first.
+    for (let window = 1; window <= TASKS_IN_FLIGHT_PER_WORKER && q.tasks.length > 0; window++) {
+      for (const lease of q.leases) {
+        if (q.tasks.length === 0) break;
+        if (!lease.returned && lease.inFlight.size < window) this.push(q, lease, q.tasks.shift()!);
+      }
+    }
+    const wanted = Math.min(q.tasks.length, MAX_PENDING_LEASE_REQUESTS);
+    while (q.requesting < wanted && q.retryTimer === undefined) this.requestLease(q);
+    if (q.tasks.length === 0) {
+      for (const lease of q.leases) if (lease.inFlight.size === 0) this.returnLease(q, lease, false);
+      if (q.leases.size === 0 && q.requesting === 0) this.queues.delete(q.key);
+    }
+  }
+
+  private requestLease(q: SchedulingQueue): void {
+    const representative = q.tasks[0]!;
+    q.requesting++;
+    const spec = { ...representative.spec, args: [] };
+    this.ctx.raylet
+      .request(NodeManagerService.RequestWorkerLease, {
+        task: spec,
+        ownerAddress: this.ctx.ownerAddress,
+        leaseId: randomBytes(8),
+      })
+      .then(
+        (reply) => this.leaseReplied(q, reply),
+        (err: Error) => {
+          q.requesting--;
+          if (this.closed) return;
+          // The raylet refused the request itself (bad spec) or went away: fail what waits.
+          const info =
+            err instanceof RemoteError
+              ? err.info
+              : { type: 0, message: `cannot lease a worker: ${err.message}` };
+          for (const task of q.tasks.splice(0)) this.ctx.tasks.failed(task, info);
+        },
+      );
+  }
+
+  private leaseReplied(q: SchedulingQueue, reply: tray.v1.WorkerLeaseReply): void {
+    q.requesting--;
+    if (this.closed) {
+      if (reply.leaseId?.length) this.giveBack(reply.leaseId, reply.workerAddress?.workerId, false);
+      return;
+    }
+    if (reply.infeasible || reply.rejected || reply.canceled || !reply.workerAddress?.socketPath) {
+      if (reply.infeasible && !q.warnedInfeasible) {
+        q.warnedInfeasible = true;
+        const name = q.tasks[0]?.name ?? 'a task';
+        this.ctx.warn(
+          `tray: warning: task ${name} cannot be scheduled: ${reply.failureMessage || 'no node has the resources it needs'}. ` +
+            'It stays pending until a node with those resources joins the cluster.',
+        );
+      }
+      if (q.retryTimer === undefined && q.tasks.length > 0) {
+        q.retryTimer = setTimeout(() => {
+          q.retryTimer = undefined;
+          this.pump(q);
+        }, INFEASIBLE_RETRY_MS);
+      }
+      return;
+    }
+    const devices: Record<string, string> = {};
+    for (const r of reply.resourceInstances) {
+      if (r.name === 'GPU' && r.ids && r.ids.length > 0) devices.CUDA_VISIBLE_DEVICES = r.ids.join(',');
+    }
+    const address = reply.workerAddress;
+    this.ctx.peers.get(address.socketPath!).then(
+      (connection) => {
+        const lease: Lease = {
+          leaseId: reply.leaseId,
+          workerId: address.workerId ?? new Uint8Array(0),
+          connection,
+          inFlight: new Set(),
+          visibleDevices: devices,
+          returned: false,
+        };
+        q.leases.add(lease);
+        connection.once('close', () => this.leaseLost(q, lease));
+        this.pump(q);
+      },
+      () => {
+        // The worker died between the grant and the connect: hand the lease back and retry.
+        this.giveBack(reply.leaseId, address.workerId, true);
+        this.pump(q);
+      },
+    );
+  }
+
+  private push(q: SchedulingQueue, lease: Lease, task: PendingTask): void {
+    task.status = 'running';
+    lease.inFlight.add(task);
+    task.onCancel = (force, recursive) => {
+      lease.connection
+        .request(CoreWorkerService.CancelTask, {
+          intendedTaskId: task.spec.taskId,
+          forceKill: force,
+          recursive,
+        })
+        .catch(() => {});
+    };
+    lease.connection
+      .request(CoreWorkerService.PushTask, {
+        task: task.spec,
+        intendedWorkerId: lease.workerId,
+        visibleDevices: lease.visibleDevices,
+      })
+      .then(
+        (reply) => {
+          if (!lease.inFlight.delete(task)) return;
+          this.ctx.tasks.completed(task, reply);
+          if (reply.workerExiting) this.leaseLost(q, lease);
+          this.pump(q);
+        },
+        (err: Error) => {
+          // A lost connection already failed or requeued everything in flight (leaseLost).
+          if (!lease.inFlight.delete(task)) return;
+          if (err instanceof RemoteError) this.ctx.tasks.failed(task, err.info);
+          else this.ctx.tasks.workerDied(task, err.message);
+          this.pump(q);
+        },
+      );
+  }
+
+  private leaseLost(q: SchedulingQueue, lease: Lease): void {
+    if (lease.returned) return;
+    lease.returned = true;
+    q.leases.delete(lease);
+    this.giveBack(lease.leaseId, lease.workerId, true);
+    for (const task of lease.inFlight) this.ctx.tasks.workerDied(task, 'its connection closed');
+    lease.inFlight.clear();
+    this.pump(q);
+  }
+
+  private returnLease(q: SchedulingQueue, lease: Lease, disconnect: boolean): void {
+    if (lease.returned) return;
+    lease.returned = true;
+    q.leases.delete(lease);
+    this.giveBack(lease.leaseId, lease.workerId, disconnect);
+  }
+
+  private giveBack(leaseId: Uint8Array, workerId: Uint8Array | null | undefined, disconnect: boolean): void {
+    this.ctx.raylet
+      .request(NodeManagerService.ReturnWorkerLease, {
+        leaseId,
+        workerId: workerId ?? undefined,
+        disconnectWorker: disconnect,
+      })
+      .catch(() => {});
+  }
+}
