@@ -68,8 +68,8 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
         onSpawn: (w) => logs.attach(w),
         onIdle: () => leases?.dispatch(),
         onDeath: (w: WorkerProcess) => {
-          const exit = w.exit!;
-          deadWorkers.push({ pid: w.pid, code: exit.code, signal: exit.signal, reason: exit.reason });
+          // The record is the worker's own: an exit code that arrives after the death updates it.
+          deadWorkers.push(Object.assign(w.exit!, { pid: w.pid }));
           if (deadWorkers.length > 1000) deadWorkers.shift();
           leases?.workerDied(w);
         },

@@ -212,7 +212,9 @@ export class WorkerPool {
     }
     worker.state = 'dead';
     worker.exit = exit;
-    worker.kill();
+    // A worker whose connection closed is usually exiting: let it, to learn its exit code.
+    if (exit.reason === 'its raylet connection closed') setTimeout(() => worker.kill(), 1000).unref();
+    else worker.kill();
     this.byToken.delete(worker.startupToken);
     this.workers.delete(worker.idHex);
     const list = this.idle.get(worker.runtimeEnvHash);

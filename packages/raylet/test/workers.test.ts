@@ -1,0 +1,177 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { connect, ErrorType, NodeManagerService, RemoteError, type tray } from '@tray/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  connectDriver,
+  isAlive,
+  pushTask,
+  requestLease,
+  startNode,
+  stats,
+  type TestNode,
+  TOKEN,
+  track,
+  waitFor,
+} from './harness.js';
+
+let node: TestNode | undefined;
+afterEach(async () => {
+  await node?.stop();
+  node = undefined;
+});
+
+const workerPids = async (n: TestNode) =>
+  (await stats(n.driver)).workers.filter((w) => !w.isDriver).map((w) => w.pid);
+
+describe('worker lifecycle', () => {
+  it('a worker that crashes mid-lease gives its resources back and is replaced', async () => {
+    node = await startNode({ numCpus: 2 });
+    const lease = await requestLease(node.driver);
+    await expect(pushTask(lease, 'exit:3')).rejects.toThrow(/closed/);
+    await waitFor('the crashed worker to be recorded', () =>
+      node!.raylet.deadWorkers.find((d) => d.pid === lease.workerPid && d.code === 3),
+    );
+    await waitFor(
+      'the CPU to come back',
+      async () => (await stats(node!.driver)).available?.quantities?.CPU === 2,
+    );
+    const pids = await waitFor('a replacement worker', async () => {
+      const p = await workerPids(node!);
+      return p.length === 2 && !p.includes(lease.workerPid) ? p : undefined;
+    });
+    expect(pids).not.toContain(lease.workerPid);
+  });
+
+  it('kills the workers of an owner whose connection closes, and returns its leases', async () => {
+    node = await startNode({ numCpus: 2 });
+    const other = await connectDriver(node.raylet);
+    const lease = await requestLease(other.connection, { ownerId: other.workerId });
+    expect(isAlive(lease.workerPid)).toBe(true);
+    other.connection.close();
+    await waitFor('the owner’s worker to die', () => !isAlive(lease.workerPid));
+    await waitFor(
+      'its CPU to return',
+      async () => (await stats(node!.driver)).available?.quantities?.CPU === 2,
+    );
+  });
+
+  it('forwards what a task prints to its driver, with the worker pid, and writes it to the log file', async () => {
+    node = await startNode({ numCpus: 1 });
+    const got: tray.v1.WorkerLogLines[] = [];
+    node.driver.handleNotify(NodeManagerService.PublishLogs, (m) => void got.push(m));
+    const lease = await requestLease(node.driver);
+    await pushTask(lease, 'print:hello from a task');
+    await pushTask(lease, 'stderr:oops');
+    const out = await waitFor('stdout to reach the driver', () =>
+      got.find((m) => !m.isErr && m.lines.includes('hello from a task')),
+    );
+    expect(out!.pid).toBe(lease.workerPid);
+    const err = await waitFor('stderr to reach the driver', () =>
+      got.find((m) => m.isErr && m.lines.includes('oops')),
+    );
+    expect(err!.pid).toBe(lease.workerPid);
+    const file = path.join(node.sessionDir, 'logs', `worker-${lease.workerPid}.out`);
+    await waitFor('the log file', () => {
+      try {
+        return readFileSync(file, 'utf8').includes('hello from a task\n');
+      } catch {
+        return false;
+      }
+    });
+  });
+
+  it('does not forward output when logToDriver is off', async () => {
+    node = await startNode({ numCpus: 1, logToDriver: false });
+    const got: tray.v1.WorkerLogLines[] = [];
+    node.driver.handleNotify(NodeManagerService.PublishLogs, (m) => void got.push(m));
+    const lease = await requestLease(node.driver);
+    await pushTask(lease, 'print:quiet');
+    const file = path.join(node.sessionDir, 'logs', `worker-${lease.workerPid}.out`);
+    await waitFor('the log file', () => {
+      try {
+        return readFileSync(file, 'utf8').includes('quiet\n');
+      } catch {
+        return false;
+      }
+    });
+    // The line reached the raylet (it is in the file) and the driver got nothing.
+    expect(got).toEqual([]);
+  });
+
+  it('lends the CPU of a blocked worker to queued leases, and takes it back when unblocked', async () => {
+    node = await startNode({ numCpus: 1 });
+    const parent = await requestLease(node.driver);
+    const child = track(requestLease(node.driver));
+    await waitFor(
+      'the nested request to queue',
+      async () => (await stats(node!.driver)).numPendingLeases === 1,
+    );
+    await node.driver.request(NodeManagerService.NotifyWorkerBlocked, {
+      workerId: parent.workerAddress!.workerId,
+    });
+    const nested = (await waitFor('the nested lease', () => child.value))!;
+    expect(nested.workerPid).not.toBe(parent.workerPid);
+    await node.driver.request(NodeManagerService.NotifyWorkerUnblocked, {
+      workerId: parent.workerAddress!.workerId,
+    });
+    expect((await stats(node.driver)).available?.quantities?.CPU ?? 0).toBe(0);
+    await node.driver.request(NodeManagerService.ReturnWorkerLease, { leaseId: nested.leaseId });
+    await node.driver.request(NodeManagerService.ReturnWorkerLease, { leaseId: parent.leaseId });
+    expect((await stats(node.driver)).available?.quantities?.CPU).toBe(1);
+  });
+});
+
+describe('bad input', () => {
+  const expectInvalid = async (p: Promise<unknown>, message: RegExp) => {
+    const err = await p.then(
+      () => undefined,
+      (e) => e,
+    );
+    expect(err).toBeInstanceOf(RemoteError);
+    expect((err as RemoteError).type).toBe(ErrorType.INVALID_ARGUMENT);
+    expect((err as RemoteError).message).toMatch(message);
+  };
+
+  it('rejects malformed requests with INVALID_ARGUMENT and keeps serving', async () => {
+    node = await startNode({ numCpus: 1, prestartWorkers: 0 });
+    const d = node.driver;
+    await expectInvalid(requestLease(d, { resources: { CPU: -1 } }), /"CPU" has quantity -1/);
+    await expectInvalid(requestLease(d, { resources: { CPU: Number.NaN } }), /finite number/);
+    await expectInvalid(requestLease(d, { resources: { GPU: 1.5 } }), /whole number of GPUs/);
+    await expectInvalid(d.request(NodeManagerService.RequestWorkerLease, {}), /needs `task`/);
+    await expectInvalid(
+      d.request(NodeManagerService.RequestWorkerLease, { task: { jobId: Buffer.from([1]) } }),
+      /task.job_id must be 4 bytes, got 1/,
+    );
+    await expectInvalid(d.request(NodeManagerService.ReturnWorkerLease, {}), /lease_id must be/);
+    await expectInvalid(
+      d.request(NodeManagerService.NotifyWorkerBlocked, { workerId: Buffer.from('short') }),
+      /worker_id must be 28 bytes/,
+    );
+    await expectInvalid(d.request(NodeManagerService.PrestartWorkers, { numWorkers: 1e6 }), /num_workers/);
+    await expectInvalid(requestLease(d, { envVars: { TRAY_TOKEN: 'x' } }), /TRAY_\* variables/);
+    const s = await stats(d);
+    expect(s.available?.quantities?.CPU).toBe(1);
+    expect(s.numPendingLeases).toBe(0);
+  });
+
+  it('refuses to register a worker it did not start, and a connection without the token', async () => {
+    node = await startNode({ numCpus: 1, prestartWorkers: 0 });
+    const stranger = await connect(node.raylet.socketPath, { token: TOKEN });
+    const err = await stranger
+      .request(NodeManagerService.RegisterWorker, {
+        workerId: randomBytes(28),
+        pid: process.pid,
+        startupToken: 'made-up',
+        address: { socketPath: '/tmp/x' },
+      })
+      .catch((e) => e);
+    expect((err as RemoteError).type).toBe(ErrorType.UNAUTHENTICATED);
+    stranger.close();
+    const noToken = await connect(node.raylet.socketPath, {});
+    await expect(noToken.request(NodeManagerService.GetNodeStats, {})).rejects.toThrow(/token/);
+    expect((await stats(node.driver)).workers.filter((w) => !w.isDriver)).toEqual([]);
+  });
+});
