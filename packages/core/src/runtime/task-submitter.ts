@@ -28,6 +28,7 @@ interface Lease {
   inFlight: Set<PendingTask>;
   visibleDevices: Record<string, string>;
   returned: boolean;
+  onClose?: () => void;
 }
 
 interface SchedulingQueue {
@@ -180,7 +181,8 @@ export class TaskSubmitter {
           returned: false,
         };
         q.leases.add(lease);
-        connection.once('close', () => this.leaseLost(q, lease));
+        lease.onClose = () => this.leaseLost(q, lease);
+        connection.once('close', lease.onClose);
         this.pump(q);
       },
       () => {
@@ -229,6 +231,7 @@ export class TaskSubmitter {
   private leaseLost(q: SchedulingQueue, lease: Lease): void {
     if (lease.returned) return;
     lease.returned = true;
+    if (lease.onClose) lease.connection.off('close', lease.onClose);
     q.leases.delete(lease);
     this.giveBack(lease.leaseId, lease.workerId, true);
     for (const task of lease.inFlight) this.ctx.tasks.workerDied(task, 'its connection closed');
@@ -239,6 +242,7 @@ export class TaskSubmitter {
   private returnLease(q: SchedulingQueue, lease: Lease, disconnect: boolean): void {
     if (lease.returned) return;
     lease.returned = true;
+    if (lease.onClose) lease.connection.off('close', lease.onClose);
     q.leases.delete(lease);
     this.giveBack(lease.leaseId, lease.workerId, disconnect);
   }
