@@ -82,5 +82,5 @@ export const tmpdir = os.tmpdir();
  * written as text so they reach the worker as a user would write them.
  */
 export function remoteSource<F extends (...args: any[]) => any>(source: string): F {
-  return (0, eval)(`(${source})`) as F;
+  return new Function(`return (${source});`)() as F;
 }
