@@ -5,7 +5,7 @@
 // resources come back, and the workers that ran a dead owner's tasks are killed (Ray: tasks of
 // a dead owner are useless). A request that this node could never satisfy is answered at once
 // as infeasible, naming what is missing.
-import type { Connection, Message, tray } from '@tray/protocol';
+import { type Connection, ErrorType, errorWithInfo, type Message, type tray } from '@tray/protocol';
 import {
   InvalidResourceError,
   type NodeResources,
@@ -23,6 +23,7 @@ interface PendingLease {
   request: LeaseRequest;
   ownerConnection: Connection | undefined;
   resolve: (reply: LeaseReply) => void;
+  reject: (err: Error) => void;
 }
 
 export interface GrantedLease {
@@ -35,6 +36,8 @@ export interface GrantedLease {
 }
 
 const INFEASIBLE_MEMORY_MS = 10_000;
+/** Workers of one runtime env dying this many times in a row before registering fail its leases. */
+const MAX_STARTUP_FAILURES = 3;
 
 export class LeaseManager {
   private readonly queues = new Map<string, PendingLease[]>();
@@ -100,8 +103,8 @@ export class LeaseManager {
       return Promise.resolve({ infeasible: true, failureMessage: reason, leaseId: request.leaseId });
     }
     if (ownerConnection) this.watch(ownerConnection);
-    return new Promise<LeaseReply>((resolve) => {
-      const pending: PendingLease = { request, ownerConnection, resolve };
+    return new Promise<LeaseReply>((resolve, reject) => {
+      const pending: PendingLease = { request, ownerConnection, resolve, reject };
       this.pendingById.set(key, pending);
       let queue = this.queues.get(request.classKey);
       if (queue === undefined) this.queues.set(request.classKey, (queue = []));
@@ -239,6 +242,11 @@ export class LeaseManager {
         const worker = this.pool.popIdle(request.runtimeEnvHash);
         if (worker === undefined) {
           const env = request.runtimeEnvHash;
+          const failures = this.pool.startupFailures(env);
+          if (failures !== undefined && failures.count >= MAX_STARTUP_FAILURES) {
+            this.failStartups(env, failures.count, failures.last);
+            break;
+          }
           const need = (wanted.get(env) ?? 0) + 1;
           wanted.set(env, need);
           const canStart = request.isActor || this.pool.sharedWorkerCount < this.pool.maxWorkers;
@@ -250,6 +258,22 @@ export class LeaseManager {
       }
       if (queue.length === 0) this.queues.delete(key);
     }
+  }
+
+  /** Workers of `env` cannot start: every lease waiting for one fails, saying where to look. */
+  private failStartups(env: string, count: number, last: WorkerProcess): void {
+    const exit = last.exit;
+    const how = exit?.signal ? `signal ${exit.signal}` : `exit code ${exit?.code}`;
+    const message =
+      `worker processes${env ? ` for runtime environment ${env}` : ''} exited before registering with the raylet ` +
+      `${count} times in a row (last: pid ${last.pid}, ${how}); see logs/worker-${last.pid}.err in the session directory` +
+      (env ? ' and check the runtime environment' : ' and check the workerEntry script');
+    for (const pending of [...this.pendingById.values()]) {
+      if (pending.request.runtimeEnvHash !== env) continue;
+      this.dropPending(pending);
+      pending.reject(errorWithInfo({ type: ErrorType.RUNTIME_ENV_SETUP_FAILED, message }));
+    }
+    this.pool.forgetStartupFailures(env);
   }
 
   private grant(pending: PendingLease, worker: WorkerProcess): void {

@@ -67,6 +67,7 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
       {
         onSpawn: (w) => logs.attach(w),
         onIdle: () => leases?.dispatch(),
+        onRetry: () => leases?.dispatch(),
         onDeath: (w: WorkerProcess) => {
           // The record is the worker's own: an exit code that arrives after the death updates it.
           deadWorkers.push(Object.assign(w.exit!, { pid: w.pid }));

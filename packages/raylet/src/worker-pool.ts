@@ -30,6 +30,7 @@ export class WorkerProcess {
   /** The job of the lease it runs now or ran last (where its output goes). */
   jobId: Buffer | undefined;
   taskName = '';
+  exitedAt: number | undefined;
   actorId: Buffer | undefined;
 
   constructor(
@@ -62,6 +63,8 @@ export interface WorkerPoolEvents {
   onIdle(worker: WorkerProcess): void;
   /** A worker died (called once per worker). */
   onDeath(worker: WorkerProcess): void;
+  /** Starting workers was held back for a while and may be tried again. */
+  onRetry(): void;
   /** A worker was spawned: its stdout/stderr are ready to be read. */
   onSpawn(worker: WorkerProcess): void;
 }
@@ -76,6 +79,9 @@ export class WorkerPool {
   private closed = false;
   /** Target number of default-env workers kept alive (prestart). */
   private warmTarget: number;
+  /** Runtime env hash → workers in a row that died before registering, and the last one. */
+  private readonly startFailures = new Map<string, { count: number; last: WorkerProcess }>();
+  private retryTimer: NodeJS.Timeout | undefined;
   /** Cap on workers that are not dedicated to actors (blocked workers need extras). */
   readonly maxWorkers: number;
 
@@ -113,8 +119,21 @@ export class WorkerPool {
     return n;
   }
 
+  /**
+   * Spawn a worker. After workers of this env died before registering, starts are spaced out
+   * (100 ms doubling to 5 s) so that a broken worker script cannot make the raylet spin.
+   */
   start(runtimeEnvHash: string, envVars: Record<string, string>): WorkerProcess | undefined {
     if (this.closed) return undefined;
+    const failures = this.startFailures.get(runtimeEnvHash);
+    if (failures !== undefined) {
+      const wait = Math.min(5000, 100 * 2 ** (failures.count - 1));
+      const at = (failures.last.exitedAt ?? 0) + wait;
+      if (Date.now() < at) {
+        this.retryLater(at - Date.now());
+        return undefined;
+      }
+    }
     const workerId = randomBytes(28);
     const startupToken = randomBytes(16).toString('hex');
     const o = this.options;
@@ -164,6 +183,7 @@ export class WorkerPool {
     if (worker === undefined || worker.state !== 'starting' || !worker.workerId.equals(workerId))
       return undefined;
     this.byToken.delete(startupToken);
+    this.startFailures.delete(worker.runtimeEnvHash);
     worker.connection = connection;
     worker.address = address;
     connection.on('close', () =>
@@ -203,7 +223,35 @@ export class WorkerPool {
     this.died(worker, { code: null, signal: 'SIGKILL', reason });
   }
 
+  /** Workers of this env that died in a row before registering (0 once one registers). */
+  startupFailures(runtimeEnvHash: string): { count: number; last: WorkerProcess } | undefined {
+    return this.startFailures.get(runtimeEnvHash);
+  }
+
+  /** Start afresh (after the leases waiting on a broken env were failed). */
+  forgetStartupFailures(runtimeEnvHash: string): void {
+    this.startFailures.delete(runtimeEnvHash);
+  }
+
+  private retryLater(ms: number): void {
+    if (this.retryTimer !== undefined || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.keepWarm();
+      this.events.onRetry();
+    }, ms);
+    this.retryTimer.unref();
+  }
+
   private died(worker: WorkerProcess, exit: WorkerExit): void {
+    worker.exitedAt ??= Date.now();
+    if (worker.state === 'starting' && !this.closed) {
+      const failures = this.startFailures.get(worker.runtimeEnvHash);
+      this.startFailures.set(worker.runtimeEnvHash, { count: (failures?.count ?? 0) + 1, last: worker });
+      process.stderr.write(
+        `tray raylet: worker ${worker.pid} exited before registering (${exit.reason}, code ${exit.code}, signal ${exit.signal}); see ${worker.pid > 0 ? `logs/worker-${worker.pid}.err` : 'the worker entry path'}\n`,
+      );
+    }
     if (worker.state === 'dead') {
       // The process exit arrives after the connection closed: keep the real code/signal.
       if (worker.exit && exit.reason === 'process exited')
@@ -252,6 +300,7 @@ export class WorkerPool {
   close(): Promise<void> {
     this.closed = true;
     if (this.reaper) clearInterval(this.reaper);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     for (const worker of [...this.workers.values()]) this.kill(worker, 'the raylet is shutting down');
     const exits = [...this.running].map(
       (child) =>

@@ -123,6 +123,31 @@ describe('worker lifecycle', () => {
   });
 });
 
+describe('worker pool', () => {
+  it('fails leases of a runtime env whose workers cannot start, pointing at the log', async () => {
+    node = await startNode({ numCpus: 1 });
+    const err = await requestLease(node.driver, { envVars: { FIXTURE_EXIT_AT_START: '1' } }).catch((e) => e);
+    expect(err).toBeInstanceOf(RemoteError);
+    expect(err.type).toBe(ErrorType.RUNTIME_ENV_SETUP_FAILED);
+    expect(err.message).toMatch(
+      /exited before registering with the raylet 3 times in a row .*exit code 1.*logs\/worker-\d+\.err/,
+    );
+    // The default pool is unaffected.
+    const ok = await requestLease(node.driver);
+    expect(ok.workerPid).toBeGreaterThan(0);
+  });
+
+  it('stops idle workers beyond the soft limit after the idle timeout', async () => {
+    node = await startNode({ numCpus: 1, idleWorkerTimeoutMs: 100 });
+    const extra = await requestLease(node.driver, { envVars: { FOO: 'x' } });
+    await node.driver.request(NodeManagerService.ReturnWorkerLease, { leaseId: extra.leaseId });
+    await waitFor('the extra idle worker to be stopped', () => !isAlive(extra.workerPid));
+    const left = await workerPids(node);
+    expect(left).toHaveLength(1);
+    expect(isAlive(left[0]!)).toBe(true);
+  });
+});
+
 describe('bad input', () => {
   const expectInvalid = async (p: Promise<unknown>, message: RegExp) => {
     const err = await p.then(
