@@ -29,6 +29,8 @@ export interface FramedServer {
   readonly connections: ReadonlySet<Connection>;
   /** Stop accepting, close every connection, and remove the socket file. */
   close(): Promise<void>;
+  /** Let the process exit while the server listens (net.Server#unref). */
+  unref(): void;
 }
 
 function describe(target: Target): string {
@@ -72,6 +74,9 @@ export function listen(
       resolve({
         address,
         connections,
+        unref: () => {
+          server.unref();
+        },
         close: () =>
           new Promise<void>((done) => {
             for (const c of connections) c.destroy();
