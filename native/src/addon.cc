@@ -224,10 +224,10 @@ class NativeStore : public Napi::ObjectWrap<NativeStore> {
 
 // ---- client side: mapping ranges of a segment file ----
 
-// Each mapping costs the process a kernel map entry, not memory (private pages are shared with
-// the file until written). Reporting a fixed cost per mapping to V8 makes it collect dropped
-// views, and so unmap them, before the process runs out of map entries.
-constexpr int64_t kMappingPressure = 64 * 1024;
+// V8 counts each view's length as external memory and collects (and so unmaps) dropped views
+// as that grows; nothing more is reported here, since reporting more made every large get pay
+// for a full collection.
+constexpr uint64_t kPopulateFrom = 1 << 20;
 
 struct Mapping {
   void* address;
@@ -236,7 +236,6 @@ struct Mapping {
 
 void FinalizeMapping(Napi::Env env, void* /*data*/, Mapping* mapping) {
   munmap(mapping->address, mapping->length);
-  Napi::MemoryManagement::AdjustExternalMemory(env, -kMappingPressure);
   delete mapping;
 }
 
@@ -269,17 +268,57 @@ Napi::Value MapRange(const Napi::CallbackInfo& info) {
   static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   const uint64_t start = offset / page * page;
   const uint64_t span = offset + length - start;
-  void* address = mmap(nullptr, span, PROT_READ | PROT_WRITE, shared ? MAP_SHARED : MAP_PRIVATE, fd,
-                       static_cast<off_t>(start));
+  // A creator writes every page of its window: populating it in one call is much cheaper than
+  // a page fault per page. Readers map lazily (a get must not cost in proportion to the size).
+  int flags = shared ? MAP_SHARED : MAP_PRIVATE;
+  if (shared && span >= kPopulateFrom) flags |= MAP_POPULATE;
+  void* address = mmap(nullptr, span, PROT_READ | PROT_WRITE, flags, fd, static_cast<off_t>(start));
   if (address == MAP_FAILED) {
     Napi::Error::New(env, std::string("cannot map store segment range: ") + std::strerror(errno))
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   auto* mapping = new Mapping{address, span};
-  Napi::MemoryManagement::AdjustExternalMemory(env, kMappingPressure);
   return Napi::ArrayBuffer::New(env, static_cast<uint8_t*>(address) + (offset - start), length, FinalizeMapping,
                                 mapping);
+}
+
+// The whole segment mapped shared once per client; create() windows are cut from it, so a
+// creator's pages stay mapped from one object to the next instead of faulting in anew.
+struct SegmentMapping {
+  uint8_t* base;
+  size_t length;
+};
+
+void FinalizeSegment(Napi::Env env, SegmentMapping* mapping) {
+  munmap(mapping->base, mapping->length);
+  delete mapping;
+}
+
+// mapSegment(fd, length): an opaque handle to a MAP_SHARED mapping of the whole file; unmapped
+// when the handle is collected.
+Napi::Value MapSegment(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int fd = info[0].As<Napi::Number>().Int32Value();
+  const uint64_t length = U64(info[1]);
+  void* address = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (address == MAP_FAILED) {
+    Napi::Error::New(env, std::string("cannot map store segment: ") + std::strerror(errno)).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::External<SegmentMapping>::New(env, new SegmentMapping{static_cast<uint8_t*>(address), length},
+                                             FinalizeSegment);
+}
+
+// window(handle, offset, length): a writable ArrayBuffer over [offset, offset+length) of a
+// mapSegment mapping. It owns nothing: detach it when done (the creator does at seal/abort).
+Napi::Value Window(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SegmentMapping* mapping = info[0].As<Napi::External<SegmentMapping>>().Data();
+  const uint64_t offset = U64(info[1]);
+  const uint64_t length = U64(info[2]);
+  if (length == 0) return Napi::ArrayBuffer::New(env, 0);
+  return Napi::ArrayBuffer::New(env, mapping->base + offset, length, [](Napi::Env, void*) {});
 }
 
 // detach(arrayBuffer): makes the buffer (and every view on it) empty; its mapping goes away.
@@ -312,6 +351,8 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("closeSegment", Napi::Function::New(env, CloseSegment));
   exports.Set("mapRange", Napi::Function::New(env, MapRange));
   exports.Set("detach", Napi::Function::New(env, Detach));
+  exports.Set("mapSegment", Napi::Function::New(env, MapSegment));
+  exports.Set("window", Napi::Function::New(env, Window));
   exports.Set("address", Napi::Function::New(env, Address));
   return exports;
 }

@@ -54,6 +54,8 @@ export class StoreClient {
   private readonly creating = new Map<string, ArrayBuffer>();
   private readonly batches = new Map<number, GetBatch>();
   private closed = false;
+  /** The segment mapped shared once: create() windows are cut from it. */
+  private readonly segment: object;
 
   private constructor(
     private readonly connection: Connection,
@@ -64,6 +66,7 @@ export class StoreClient {
     readonly segmentPath: string,
     readonly fallbackToDisk: boolean,
   ) {
+    this.segment = native.mapSegment(fd, capacity);
     this.held = new HeldObjects(native, fd, (ids) => {
       connection.notify(StoreService.Release, { objectIds: ids });
     });
@@ -112,7 +115,7 @@ export class StoreClient {
       metadataSize,
       primary: options.primary ?? true,
     });
-    const buffer = this.native.mapRange(this.fd, offset, dataSize + metadataSize, true);
+    const buffer = this.native.window(this.segment, offset, dataSize + metadataSize);
     this.creating.set(key, buffer);
     return {
       id,
@@ -156,7 +159,10 @@ export class StoreClient {
       await this.abort(id).catch(() => {});
       throw err;
     }
-    await this.seal(id);
+    // Sealed with a one-way message: nothing can fail that the creator could act on, and
+    // later requests on this connection are served after it, in order.
+    this.dropWritable(id);
+    this.connection.notify(StoreService.Seal, { objectId: id });
   }
 
   /** One object; ObjectNotFoundError when it is not sealed by the deadline. */
@@ -301,6 +307,7 @@ export class StoreClient {
     request: import('@tray/protocol').Message<Req>,
   ): Promise<Res> {
     this.checkOpen();
+    this.held.flush(); // pending releases ride along in the same write
     try {
       return await this.connection.request(method, request);
     } catch (err) {
