@@ -7,6 +7,8 @@ export interface MeasureOptions {
   rounds: number;
   roundMs: number;
   warmupMs: number;
+  /** Milliseconds now (default performance.now); tests pass a clock they advance themselves. */
+  clock?: () => number;
 }
 
 export const RAY_HARNESS: MeasureOptions = { rounds: 4, roundMs: 2000, warmupMs: 1000 };
@@ -30,17 +32,18 @@ export async function measure(
 ): Promise<BenchResult> {
   if (!(multiplier > 0)) throw new RangeError(`multiplier must be > 0, got ${multiplier}`);
   if (!(options.rounds >= 1)) throw new RangeError(`rounds must be ≥ 1, got ${options.rounds}`);
-  const warmupEnd = performance.now() + options.warmupMs;
-  while (performance.now() < warmupEnd) await step();
+  const now = options.clock ?? (() => performance.now());
+  const warmupEnd = now() + options.warmupMs;
+  while (now() < warmupEnd) await step();
   const rounds: number[] = [];
   for (let r = 0; r < options.rounds; r++) {
-    const start = performance.now();
+    const start = now();
     let steps = 0;
     let elapsed = 0;
     do {
       await step();
       steps++;
-      elapsed = performance.now() - start;
+      elapsed = now() - start;
     } while (elapsed < options.roundMs);
     rounds.push((multiplier * steps) / (elapsed / 1000));
   }

@@ -85,7 +85,10 @@ export async function start(argv: string[], out: NodeJS.WritableStream): Promise
   } finally {
     closeSync(log);
   }
-  const ready = await waitReady(supervisor, session.logsDir);
+  const ready = await waitReady(supervisor, session.logsDir).catch(async (err) => {
+    await stopFailedStart(supervisor);
+    throw err;
+  });
   const record: CurrentCluster = {
     gcsAddress: ready.gcsAddress,
     sessionDir: session.dir,
@@ -147,6 +150,16 @@ function waitReady(supervisor: ChildProcess, logsDir: string): Promise<Superviso
       reject(new Error(`the node exited while starting (${signal ?? `code ${code}`}); logs: ${logsDir}`));
     });
   });
+}
+
+/** A node that failed to start stops itself; wait for that (SIGKILL after a deadline). */
+async function stopFailedStart(supervisor: ChildProcess): Promise<void> {
+  if (supervisor.exitCode !== null || supervisor.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => supervisor.once('exit', () => resolve()));
+  const timer = setTimeout(() => supervisor.kill('SIGKILL'), 15_000);
+  supervisor.kill('SIGTERM');
+  await exited;
+  clearTimeout(timer);
 }
 
 function connectHelp(record: CurrentCluster): string {

@@ -48,7 +48,7 @@ function findCluster(
   tokenFile: string | undefined,
 ): { address: string; token: string } {
   const current = readCurrentCluster();
-  const gcsAddress = address ?? process.env.TRAY_ADDRESS ?? current?.gcsAddress;
+  const gcsAddress = address || process.env.TRAY_ADDRESS || current?.gcsAddress;
   if (!gcsAddress) {
     throw new UsageError(
       'no cluster to ask: start one with `tray start --head`, or give --address host:port',
@@ -56,7 +56,7 @@ function findCluster(
     );
   }
   const file = tokenFile ?? (process.env.TRAY_TOKEN ? undefined : current?.tokenFile);
-  let token = process.env.TRAY_TOKEN ?? '';
+  let token = process.env.TRAY_TOKEN || '';
   if (file) {
     try {
       token = readFileSync(file, 'utf8').trim();

@@ -1,0 +1,180 @@
+// The `tray` bin as a user runs it: a real child process per command, real daemons, a private
+// TMPDIR per test so current_cluster.json and sessions never touch the machine's own.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function tray(args: string[], tmpdir: string, timeoutMs = 120_000): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...process.env, TMPDIR: tmpdir, TRAY_ADDRESS: '', TRAY_TOKEN: '' }, timeout: timeoutMs },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(condition: () => boolean, deadlineMs: number): Promise<boolean> {
+  const end = Date.now() + deadlineMs;
+  while (!condition()) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+const dirs: string[] = [];
+const started: number[] = [];
+
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tray-cli-test-'));
+  dirs.push(dir);
+  return dir;
+}
+
+afterEach(async () => {
+  for (const pid of started.splice(0)) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('tray: usage errors', () => {
+  it.each([
+    [['start', '--bogus'], /tray start: unknown flag --bogus[\s\S]*usage: tray start --head/],
+    [['start'], /exactly one of --head .* or --address/],
+    [['start', '--head', '--port', 'eighty'], /--port must be a port number/],
+    [['start', '--address', 'nowhere'], /--address must be host:port/],
+    [
+      ['microbenchmark', '--rounds', '0'],
+      /--rounds must be a whole number ≥ 1[\s\S]*usage: tray microbenchmark/,
+    ],
+    [
+      ['microbenchmark', '--filter', 'no_such_key'],
+      /no key contains 'no_such_key'[\s\S]*single_client_tasks_sync/,
+    ],
+    [['status', '--json=1'], /--json takes no value/],
+    [['launch'], /unknown command 'launch'[\s\S]*usage: tray <command>/],
+  ])('tray %j exits 2 with a usage message', async (args, message) => {
+    const run = await tray(args as string[], tempDir());
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(message as RegExp);
+  });
+
+  it('status with no cluster to ask says how to start one', async () => {
+    const run = await tray(['status'], tempDir());
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/tray start --head/);
+  });
+
+  it('stop with nothing running is not an error', async () => {
+    const run = await tray(['stop'], tempDir());
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/no tray node/);
+  });
+});
+
+describe('tray start / status / stop', () => {
+  it('starts a head node that outlives the command, reports it, and stops it leaving no process', async () => {
+    const tmp = tempDir();
+    const start = await tray(
+      [
+        'start',
+        '--head',
+        '--port',
+        '0',
+        '--num-cpus',
+        '1',
+        '--resources',
+        '{"custom": 2}',
+        '--object-store-memory',
+        '100000000',
+      ],
+      tmp,
+    );
+    expect(start.stderr).toBe('');
+    expect(start.code).toBe(0);
+    const record = JSON.parse(readFileSync(path.join(tmp, 'tray', 'current_cluster.json'), 'utf8'));
+    const pids: number[] = Object.values(record.pids as Record<string, number>);
+    started.push(...pids);
+    expect(pids).toHaveLength(3);
+    expect(start.stdout).toContain(`tray.init({ address: '${record.gcsAddress}' })`);
+    expect(start.stdout).toContain('tray stop');
+    expect(statSync(record.tokenFile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(record.tokenFile, 'utf8')).toMatch(/^[0-9a-f]{64}$/);
+
+    // The start command has exited; the node answers anyway.
+    const status = await tray(['status', '--json'], tmp);
+    expect(status.code).toBe(0);
+    const { nodes } = JSON.parse(status.stdout);
+    expect(nodes).toHaveLength(1);
+    expect(nodes[0]).toMatchObject({ nodeId: record.nodeId, alive: true, isHead: true });
+    expect(nodes[0].total).toMatchObject({ CPU: 1, custom: 2, object_store_memory: 100000000 });
+    expect(nodes[0].available).toMatchObject({ CPU: 1, custom: 2 });
+    const table = await tray(['status'], tmp);
+    expect(table.stdout).toMatch(/1 alive node\(s\), 0 dead[\s\S]*ALIVE[\s\S]*custom\s+2 \/ 2 available/);
+
+    // One node per machine: a second start says what to do.
+    const again = await tray(['start', '--head', '--port', '0'], tmp);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already running.*tray stop/);
+
+    // The raylet's workers (logs/worker-<pid>.out) must go with it.
+    const workers = readdirSync(path.join(record.sessionDir, 'logs'))
+      .map((name) => /^worker-(\d+)\.out$/.exec(name)?.[1])
+      .filter((pid): pid is string => pid !== undefined)
+      .map(Number);
+    started.push(...workers);
+
+    const stop = await tray(['stop'], tmp);
+    expect(stop.code).toBe(0);
+    expect(await until(() => [...pids, ...workers].every((pid) => !alive(pid)), 20_000)).toBe(true);
+    expect(existsSync(path.join(tmp, 'tray', 'current_cluster.json'))).toBe(false);
+    expect(readdirSync(path.join(record.sessionDir, 'sockets'))).toEqual([]);
+
+    // And status now says nothing runs.
+    expect((await tray(['status'], tmp)).code).toBe(2);
+  });
+
+  it('a start whose GCS cannot bind reports the failure, exits 1 and leaves nothing running', async () => {
+    const tmp = tempDir();
+    const first = await tray(['start', '--head', '--port', '0', '--num-cpus', '0'], tmp);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const record = JSON.parse(readFileSync(path.join(tmp, 'tray', 'current_cluster.json'), 'utf8'));
+    started.push(...(Object.values(record.pids) as number[]));
+    const port = record.gcsAddress.split(':')[1];
+
+    const other = tempDir();
+    const clash = await tray(['start', '--head', '--port', port, '--num-cpus', '0'], other);
+    expect(clash.code).toBe(1);
+    expect(clash.stderr).toMatch(
+      /the node failed to start: the GCS failed to start: [\s\S]*EADDRINUSE[\s\S]*logs: /,
+    );
+    expect(existsSync(path.join(other, 'tray', 'current_cluster.json'))).toBe(false);
+
+    expect((await tray(['stop'], tmp)).code).toBe(0);
+  });
+});
