@@ -117,6 +117,8 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
       label: 'raylet client',
     });
     cleanups.push(() => framed.close());
+    // Workers boot while the rest starts: they only need the raylet socket to register.
+    pool.prestart(o.prestartWorkers);
     const grpc: TrayGrpcServer = createGrpcServer({ token: o.token });
     grpc.addService(NodeManagerService, handlers.grpcHandlers());
     const grpcPort = await grpc.listen(o.host, o.grpcPort);
@@ -136,8 +138,6 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
         available: () => resources.available,
       });
     }
-    pool.prestart(o.prestartWorkers);
-
     return {
       nodeId: nodeIdHex,
       socketPath: rayletSocket,

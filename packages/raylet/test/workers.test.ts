@@ -57,6 +57,30 @@ describe('worker lifecycle', () => {
     );
   });
 
+  it('kills the workers leased to a worker that dies (nested tasks of a dead owner)', async () => {
+    node = await startNode({ numCpus: 2 });
+    const parent = await requestLease(node.driver);
+    const parentId = Buffer.from(parent.workerAddress!.workerId!);
+    const nested = await requestLease(node.driver, { ownerId: parentId });
+    await expect(pushTask(parent, 'exit:1')).rejects.toThrow(/closed/);
+    await waitFor('the dead owner’s nested worker to die', () => !isAlive(nested.workerPid));
+    await waitFor(
+      'both CPUs to return',
+      async () => (await stats(node!.driver)).available?.quantities?.CPU === 2,
+    );
+  });
+
+  it('stops on ShutdownRaylet, with its workers', async () => {
+    node = await startNode({ numCpus: 1 });
+    const pids = await waitFor('the prestarted worker', async () => {
+      const p = await workerPids(node!);
+      return p.length === 1 ? p : undefined;
+    });
+    await node.driver.request(NodeManagerService.ShutdownRaylet, { graceful: true });
+    await node.raylet.stopped;
+    await waitFor('the worker to exit', () => !isAlive(pids[0]!));
+  });
+
   it('forwards what a task prints to its driver, with the worker pid, and writes it to the log file', async () => {
     node = await startNode({ numCpus: 1 });
     const got: tray.v1.WorkerLogLines[] = [];
