@@ -1,7 +1,7 @@
 // `<tmpdir>/tray/current_cluster.json`: what `tray start` left running on this machine, so that
 // `tray stop` and `tray status` find it. One record per machine; a record whose processes are
 // all gone is stale and may be replaced.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { trayTempRoot } from './session.js';
 
@@ -67,5 +67,20 @@ export function isAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Alive and still one of ours: a stale record's pid may have been reused by an unrelated process,
+ * which `tray stop` must not signal. Where /proc is missing (macOS), liveness has to do.
+ */
+export function isNodeProcess(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  if (!existsSync('/proc/self/cmdline')) return true;
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return /node-supervisor\.js|[\\/]main\.js/.test(cmdline);
+  } catch {
+    return false; // gone between the two checks
   }
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import {
   allPids,
   type CurrentCluster,
-  isAlive,
+  isNodeProcess,
   readCurrentCluster,
   removeCurrentCluster,
   writeCurrentCluster,
@@ -50,7 +50,7 @@ export async function start(argv: string[], out: NodeJS.WritableStream): Promise
 
   const existing = readCurrentCluster();
   if (existing) {
-    if (allPids(existing.pids).some(isAlive)) {
+    if (allPids(existing.pids).some(isNodeProcess)) {
       throw new Error(
         `a tray node started by 'tray start' is already running on this machine (GCS ${existing.gcsAddress}); ` +
           `run 'tray stop' first`,

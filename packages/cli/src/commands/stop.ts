@@ -3,7 +3,13 @@
 // current_cluster.json. Stopping when nothing runs is not an error.
 import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { allPids, isAlive, readCurrentCluster, removeCurrentCluster } from '../cluster/current-cluster.js';
+import {
+  allPids,
+  isAlive,
+  isNodeProcess,
+  readCurrentCluster,
+  removeCurrentCluster,
+} from '../cluster/current-cluster.js';
 import { type FlagSpec, parseFlags } from '../flags.js';
 
 export const stopFlags: Record<string, FlagSpec> = {
@@ -20,7 +26,7 @@ export async function stop(argv: string[], out: NodeJS.WritableStream): Promise<
     out.write('no tray node started by `tray start` is running on this machine\n');
     return 0;
   }
-  const pids = allPids(record.pids);
+  const pids = allPids(record.pids).filter(isNodeProcess);
   // The supervisor stops its daemons in order; signalling them too covers a supervisor that died.
   for (const pid of pids) signal(pid, 'SIGTERM');
   let alive = await waitGone(pids, graceMs);
