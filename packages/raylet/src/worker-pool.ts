@@ -287,13 +287,28 @@ export class WorkerPool {
     let idle = 0;
     for (const list of this.idle.values()) idle += list.length;
     if (idle <= softLimit) return;
+    let defaults = 0;
+    for (const w of this.workers.values()) if (!w.dedicated && w.runtimeEnvHash === '') defaults++;
     const now = Date.now();
+    // Workers of other runtime envs go first, oldest first; default workers only above the
+    // warm target (killing those would just respawn them).
     const candidates = [...this.idle.values()]
       .flat()
       .filter((w) => now - w.idleSince >= this.options.idleWorkerTimeoutMs)
-      .sort((a, b) => a.idleSince - b.idleSince);
-    for (const worker of candidates.slice(0, idle - softLimit))
+      .sort(
+        (a, b) =>
+          Number(a.runtimeEnvHash === '') - Number(b.runtimeEnvHash === '') || a.idleSince - b.idleSince,
+      );
+    let excess = idle - softLimit;
+    for (const worker of candidates) {
+      if (excess === 0) break;
+      if (worker.runtimeEnvHash === '') {
+        if (defaults <= this.warmTarget) continue;
+        defaults--;
+      }
       this.kill(worker, 'idle beyond the soft limit');
+      excess--;
+    }
   }
 
   /** Kill every worker at once (the raylet is going away); resolves when all have exited. */
