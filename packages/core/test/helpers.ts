@@ -2,8 +2,11 @@
 // and check whether processes are alive.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+
+const nodeRequire = createRequire(import.meta.url);
 
 export async function waitFor<T>(
   check: () => T | Promise<T>,
@@ -83,4 +86,30 @@ export const tmpdir = os.tmpdir();
  */
 export function remoteSource<F extends (...args: any[]) => any>(source: string): F {
   return new Function(`return (${source});`)() as F;
+}
+
+/** Every live descendant of `pid` (from /proc). */
+export function descendants(pid: number): number[] {
+  const { readdirSync, readFileSync } = nodeRequire('node:fs') as typeof import('node:fs');
+  const parent = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // pid (comm) state ppid ...: comm may hold spaces, so split after its closing paren.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parent.set(Number(name), ppid);
+    } catch {}
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const [child, pp] of parent) {
+      if (pp === p) {
+        out.push(child);
+        walk(child);
+      }
+    }
+  };
+  walk(pid);
+  return out;
 }

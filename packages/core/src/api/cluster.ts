@@ -118,9 +118,12 @@ export async function init(options?: InitOptions): Promise<void> {
     throw new Error('tray.init: tray is already initialized in this process; call tray.shutdown() first');
   }
   starting = doInit(o);
+  // The driver's sockets do not keep it alive (see CoreWorker.keepAlive); starting does.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   try {
     await starting;
   } finally {
+    clearInterval(keepAlive);
     starting = undefined;
   }
 }
@@ -217,7 +220,12 @@ export async function shutdown(): Promise<void> {
   const state = currentState();
   if (state === undefined || state.stop === undefined) return;
   setState(undefined);
-  await state.stop();
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  try {
+    await state.stop();
+  } finally {
+    clearInterval(keepAlive);
+  }
 }
 
 function sumResources(list: { quantities?: Record<string, number> | null }[]): Record<string, number> {

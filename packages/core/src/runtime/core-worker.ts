@@ -139,6 +139,10 @@ export class CoreWorker {
     });
     this.fetcher = new ObjectFetcher(this);
     this.launcher = new TaskLauncher(this);
+    if (this.mode === 'driver') {
+      options.raylet.socket.unref();
+      (options.store as unknown as { connection?: Connection } | undefined)?.connection?.socket.unref();
+    }
     setRefTracker({
       addLocalRef: (ref) => this.refs.addLocalRef(ref.hex(), ref.ownerAddress),
       removeLocalRef: (idHex) => this.refs.removeLocalRef(idHex),
@@ -151,10 +155,14 @@ export class CoreWorker {
       token: this.token,
       label: 'core worker peer',
     });
+    if (this.mode === 'driver') this.server.unref();
   }
 
   /** Every connection, accepted or opened, serves the owner's methods (and a worker's task methods). */
   serve(connection: Connection): void {
+    // A driver's sockets never keep it alive: its script ends when the user's code does (as
+    // Ray's); while it waits on tray (get, wait, put, a generator) keepAlive() holds it.
+    if (this.mode === 'driver') connection.socket.unref();
     serveOwnerMethods(this, connection);
     this.executorHandlers?.(connection);
   }
@@ -177,7 +185,7 @@ export class CoreWorker {
 
   async put(value: unknown): Promise<ObjectRef<unknown>> {
     const serialized = this.serialize(value, 'the value given to tray.put');
-    return this.putSerialized(serialized, this.nextPutId());
+    return this.keepAlive(this.putSerialized(serialized, this.nextPutId()));
   }
 
   /** Store an already serialized value as a new object owned here. */
@@ -254,6 +262,22 @@ export class CoreWorker {
     }
   }
 
+  // ---- keeping a driver alive ----------------------------------------------------------------
+
+  private busy = 0;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+
+  /** A driver stays alive while the user waits on tray (its sockets are unref'd otherwise). */
+  async keepAlive<T>(promise: Promise<T>): Promise<T> {
+    if (this.mode !== 'driver') return promise;
+    if (this.busy++ === 0) this.keepAliveTimer = setInterval(() => {}, 1 << 30);
+    try {
+      return await promise;
+    } finally {
+      if (--this.busy === 0) clearInterval(this.keepAliveTimer);
+    }
+  }
+
   // ---- blocking -----------------------------------------------------------------------------
 
   private blockedDepth = 0;
@@ -286,6 +310,7 @@ export class CoreWorker {
   async shutdown(): Promise<void> {
     if (this.shutDown) return;
     this.shutDown = true;
+    clearInterval(this.keepAliveTimer);
     setRefTracker(undefined);
     this.submitter.close();
     this.peers.close();

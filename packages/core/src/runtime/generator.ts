@@ -11,7 +11,12 @@ export class GeneratorStream {
   private errorItem: Buffer | undefined;
   private waiters: (() => void)[] = [];
 
-  constructor(private readonly owner: { address: import('@tray/protocol').tray.v1.IAddress }) {}
+  constructor(
+    private readonly owner: {
+      address: import('@tray/protocol').tray.v1.IAddress;
+      keepAlive<T>(promise: Promise<T>): Promise<T>;
+    },
+  ) {}
 
   itemReported(index: number, id: Buffer): void {
     this.items[index] = id;
@@ -36,7 +41,13 @@ export class GeneratorStream {
   }
 
   /** The id of item `index`, undefined when the stream ended before it. */
-  async item(index: number): Promise<Buffer | undefined> {
+  item(index: number): Promise<Buffer | undefined> {
+    const id = this.items[index];
+    if (id !== undefined) return Promise.resolve(id);
+    return this.owner.keepAlive(this.waitItem(index));
+  }
+
+  private async waitItem(index: number): Promise<Buffer | undefined> {
     for (;;) {
       const id = this.items[index];
       if (id !== undefined) return id;

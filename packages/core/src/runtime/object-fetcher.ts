@@ -90,7 +90,11 @@ export class ObjectFetcher {
     return this.core.deserialize(stored.data ?? new Uint8Array(0));
   }
 
-  async get(refs: ObjectRef<unknown>[], timeoutMs: number | undefined): Promise<unknown[]> {
+  get(refs: ObjectRef<unknown>[], timeoutMs: number | undefined): Promise<unknown[]> {
+    return this.core.keepAlive(this.getValues(refs, timeoutMs));
+  }
+
+  private async getValues(refs: ObjectRef<unknown>[], timeoutMs: number | undefined): Promise<unknown[]> {
     const pending = refs.map((r) => this.ready(r));
     const allLocal = refs.every((r) => this.core.memoryStore.has(r.hex()));
     let stored: StoredObject[];
@@ -111,7 +115,15 @@ export class ObjectFetcher {
     return values;
   }
 
-  async wait(
+  wait(
+    refs: ObjectRef<unknown>[],
+    numReturns: number,
+    timeoutMs: number | undefined,
+  ): Promise<{ ready: ObjectRef<unknown>[]; notReady: ObjectRef<unknown>[] }> {
+    return this.core.keepAlive(this.waitFor(refs, numReturns, timeoutMs));
+  }
+
+  private async waitFor(
     refs: ObjectRef<unknown>[],
     numReturns: number,
     timeoutMs: number | undefined,

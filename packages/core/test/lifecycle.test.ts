@@ -1,0 +1,143 @@
+// Starting and stopping: init/shutdown leave no process behind, a SIGKILLed driver leaves no
+// process and no shared-memory file behind, worker output reaches the driver with Ray's prefix
+// (and can be turned off), a driver script ends without shutdown(), and the README quickstart.
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import * as tray from '../src/index.js';
+import { descendants, isAlive, PACKAGE_DIR, runScript, waitFor, writeDriverScript } from './helpers.js';
+
+const scripts: string[] = [];
+afterAll(() => {
+  for (const s of scripts) rmSync(path.dirname(s), { recursive: true, force: true });
+});
+
+function script(source: string): string {
+  const file = writeDriverScript(source);
+  scripts.push(file);
+  return file;
+}
+
+describe('init and shutdown', () => {
+  it('starts a cluster and stops every process it started', async () => {
+    expect(tray.isInitialized()).toBe(false);
+    await tray.init({ numCpus: 1 });
+    expect(tray.isInitialized()).toBe(true);
+    await expect(tray.init()).rejects.toThrow(/already initialized/);
+    const square = tray.remote((x: number) => x * x);
+    expect(await tray.get(square.remote(5))).toBe(25);
+    const resources = await tray.clusterResources();
+    expect(resources.CPU).toBe(1);
+    const nodes = await tray.nodes();
+    expect(nodes).toHaveLength(1);
+    expect(nodes[0]!.alive).toBe(true);
+    const ctx = tray.getRuntimeContext();
+    expect(ctx.jobId).toMatch(/^[0-9a-f]{8}$/);
+    const started = descendants(process.pid).filter((p) => p !== process.pid);
+    expect(started.length).toBeGreaterThanOrEqual(3); // gcs, raylet, a worker
+    await tray.shutdown();
+    await tray.shutdown(); // idempotent
+    expect(tray.isInitialized()).toBe(false);
+    await waitFor(() => started.every((p) => !isAlive(p)), 'the cluster processes to exit');
+    expect(() => square.remote(1)).toThrow(/not initialized/);
+  });
+
+  it('leaves no process and no shared-memory file behind when the driver is SIGKILLed', async () => {
+    const file = script(`
+      import * as tray from '@tray/core';
+      await tray.init({ numCpus: 2 });
+      const f = tray.remote((x) => x + 1);
+      await tray.get([f.remote(1), f.remote(2)]);
+      console.log('READY');
+      setInterval(() => {}, 1000);
+    `);
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [file], {
+      cwd: path.dirname(file),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    await waitFor(() => out.includes('READY'), 'the driver to start its cluster', 40_000);
+    const tree = descendants(child.pid!);
+    expect(tree.length).toBeGreaterThanOrEqual(3);
+    const segmentsBefore = readdirSync('/dev/shm').filter((f) =>
+      tree.some((p) => f.startsWith(`tray-store-${p}-`)),
+    );
+    child.kill('SIGKILL');
+    await waitFor(() => tree.every((p) => !isAlive(p)), 'gcs, raylet and workers to exit', 20_000);
+    const left = readdirSync('/dev/shm').filter((f) => tree.some((p) => f.startsWith(`tray-store-${p}-`)));
+    expect(left).toEqual([]);
+    expect(segmentsBefore.every((f) => !existsSync(path.join('/dev/shm', f)))).toBe(true);
+  });
+});
+
+describe('driver scripts', () => {
+  it('runs the README quickstart', async () => {
+    const quickstart = path.resolve(PACKAGE_DIR, '../../examples/quickstart.mjs');
+    const result = await runScript(quickstart);
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim()).toBe('[ 0, 1, 4, 9 ]');
+    expect(result.code).toBe(0);
+  });
+
+  it("prints workers' output on the driver with the worker prefix, and ends without shutdown()", async () => {
+    const file = script(`
+      import * as tray from '@tray/core';
+      // Watch this process's own output for the forwarded lines (they travel asynchronously).
+      let seen = '';
+      const arrived = new Promise((resolve) => {
+        for (const stream of [process.stdout, process.stderr]) {
+          const write = stream.write.bind(stream);
+          stream.write = (chunk, ...rest) => {
+            seen += String(chunk);
+            if (seen.includes('hello world') && seen.includes('oops world')) resolve();
+            return write(chunk, ...rest);
+          };
+        }
+      });
+      await tray.init({ numCpus: 1 });
+      const shout = tray.remote(function shout(word) {
+        console.log('hello ' + word);
+        console.error('oops ' + word);
+        return process.pid;
+      });
+      const pid = await tray.get(shout.remote('world'));
+      console.log('PID ' + pid);
+      const deadline = setTimeout(() => { console.log('TIMEOUT'); process.exit(2); }, 20000);
+      await arrived;
+      clearTimeout(deadline);
+    `);
+    const result = await runScript(file);
+    expect(result.code).toBe(0);
+    const pid = /PID (\d+)/.exec(result.stdout)?.[1];
+    expect(pid).toBeDefined();
+    expect(result.stdout).toContain(`(shout pid=${pid}) hello world`);
+    expect(result.stderr).toContain(`(shout pid=${pid}) oops world`);
+  });
+
+  it('keeps workers quiet with logToDriver: false (the line still reaches the worker log file)', async () => {
+    const file = script(`
+      import { existsSync, readFileSync } from 'node:fs';
+      import * as tray from '@tray/core';
+      await tray.init({ numCpus: 1, logToDriver: false });
+      const shout = tray.remote(function shout() {
+        console.log('should not appear');
+        return [process.pid, process.env.TRAY_SESSION_DIR];
+      });
+      const [pid, sessionDir] = await tray.get(shout.remote());
+      const log = sessionDir + '/logs/worker-' + pid + '.out';
+      const deadline = Date.now() + 20000;
+      while (!(existsSync(log) && readFileSync(log, 'utf8').includes('should not appear'))) {
+        if (Date.now() > deadline) { console.log('TIMEOUT'); process.exit(2); }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      console.log('LOGGED');
+      await tray.shutdown();
+    `);
+    const result = await runScript(file);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('LOGGED');
+    expect(result.stdout).not.toContain('should not appear');
+  });
+});
