@@ -73,6 +73,26 @@ describe('init and shutdown', () => {
 });
 
 describe('driver scripts', () => {
+  it('works from CommonJS with the same names as the ES module', async () => {
+    const file = script(`
+      const tray = require('@tray/core');
+      (async () => {
+        const esm = await import('@tray/core');
+        console.log('SAME ' + (JSON.stringify(Object.keys(tray).sort()) === JSON.stringify(Object.keys(esm).sort())));
+        await tray.init({ numCpus: 1 });
+        const square = tray.remote((x) => x * x);
+        console.log('RESULT ' + JSON.stringify(await tray.get([square.remote(2), square.remote(3)])));
+        await tray.shutdown();
+      })();
+    `);
+    const cjs = file.replace(/driver\.mjs$/, 'driver.cjs');
+    (await import('node:fs')).renameSync(file, cjs);
+    const result = await runScript(cjs);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain('SAME true');
+    expect(result.stdout).toContain('RESULT [4,9]');
+  });
+
   it('runs the README quickstart', async () => {
     const quickstart = path.resolve(PACKAGE_DIR, '../../examples/quickstart.mjs');
     const result = await runScript(quickstart);
