@@ -122,7 +122,13 @@ async function pipelined(send, window, seconds) {
 async function framedBench(path) {
   const child = await startServer('framed', path);
   const c = await connect(path, { token: TOKEN });
-  return { once: () => c.request(METHOD, REQUEST), close: () => (c.close(), child.kill()) };
+  return {
+    once: () => c.request(METHOD, REQUEST),
+    close: () => {
+      c.close();
+      child.kill();
+    },
+  };
 }
 
 async function rawBench(path) {
@@ -138,13 +144,25 @@ async function rawBench(path) {
       waiting = resolve;
       socket.write(request);
     });
-  return { once, close: () => (socket.destroy(), child.kill()) };
+  return {
+    once,
+    close: () => {
+      socket.destroy();
+      child.kill();
+    },
+  };
 }
 
 async function grpcBench(path) {
   const child = await startServer('grpc', path);
   const client = createGrpcClient(`unix:${path}`, { token: TOKEN });
-  return { once: () => client.call(METHOD, REQUEST), close: () => (client.close(), child.kill()) };
+  return {
+    once: () => client.call(METHOD, REQUEST),
+    close: () => {
+      client.close();
+      child.kill();
+    },
+  };
 }
 
 const median = (xs) => {
