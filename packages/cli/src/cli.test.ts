@@ -16,11 +16,13 @@ interface Run {
 }
 
 function tray(args: string[], tmpdir: string, timeoutMs = 120_000): Promise<Run> {
+  // The machine's own cluster settings must not leak in.
+  const { TRAY_ADDRESS: _address, TRAY_TOKEN: _token, ...env } = process.env;
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { env: { ...process.env, TMPDIR: tmpdir, TRAY_ADDRESS: '', TRAY_TOKEN: '' }, timeout: timeoutMs },
+      { env: { ...env, TMPDIR: tmpdir }, timeout: timeoutMs },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         resolve({ code, stdout, stderr });
@@ -176,5 +178,33 @@ describe('tray start / status / stop', () => {
     expect(existsSync(path.join(other, 'tray', 'current_cluster.json'))).toBe(false);
 
     expect((await tray(['stop'], tmp)).code).toBe(0);
+  });
+});
+
+describe('tray microbenchmark', () => {
+  it('runs one key through @tray/core on a local cluster and prints the JSON line last', async () => {
+    const run = await tray(
+      [
+        'microbenchmark',
+        '--json',
+        '--rounds',
+        '1',
+        '--round-ms',
+        '200',
+        '--warmup-ms',
+        '100',
+        '--filter',
+        'single_client_tasks_sync',
+      ],
+      tempDir(),
+    );
+    expect(run.stderr).not.toMatch(/failed/);
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^machine: \d+ × .+ GiB RAM, Node v\d+/);
+    expect(run.stdout).toMatch(/single_client_tasks_sync \|\s+[\d,.]+ \|.*\|\s+981 \|/);
+    const json = JSON.parse(lines[lines.length - 1]);
+    expect(json.single_client_tasks_sync).toBeGreaterThan(0);
+    expect(json.machine.cpus).toBeGreaterThan(0);
   });
 });
