@@ -152,5 +152,5 @@ export async function cancel(ref: ObjectRef<unknown>, options?: CancelOptions): 
       throw new TypeError(`tray.cancel: ${key} must be a boolean, got ${describeValue(o[key])}`);
     }
   }
-  core.launcher.cancel(ref, o.force === true, o.recursive !== false);
+  await core.launcher.cancel(ref, o.force === true, o.recursive !== false);
 }

@@ -138,25 +138,30 @@ export class TaskLauncher {
   }
 
   /** Cancel the task that produces `ref` (API.md's tray.cancel). */
-  cancel(ref: ObjectRef<unknown>, force: boolean, recursive: boolean): void {
+  cancel(ref: ObjectRef<unknown>, force: boolean, recursive: boolean): Promise<void> {
     const task = this.core.tasks.get(hex(taskIdOfObject(ref.id)));
-    if (task !== undefined) this.cancelTask(task, force, recursive);
+    return task === undefined ? Promise.resolve() : this.cancelTask(task, force, recursive);
   }
 
-  cancelTask(task: PendingTask, force: boolean, recursive: boolean): void {
-    if (task.status === 'done') return;
+  /**
+   * Queued or resolving: dequeued and failed at once. Running: the worker is told (force kills
+   * it), and the task fails with TaskCancelledError at once — a JavaScript task cannot be
+   * interrupted, so one that ignores isCanceled() finishes in the background, its result dropped.
+   */
+  cancelTask(task: PendingTask, force: boolean, recursive: boolean): Promise<void> {
+    if (task.status === 'done') return Promise.resolve();
     task.cancelled = true;
-    if (task.status === 'running') {
-      task.onCancel?.(force, recursive);
-      return;
-    }
-    if (task.status === 'queued') task.onCancel?.(force, recursive);
+    const told =
+      task.status === 'running' || task.status === 'queued' ? task.onCancel?.(force, recursive) : undefined;
     this.core.tasks.failed(task, systemError(ErrorType.TASK_CANCELLED, `task ${task.name} was cancelled`));
+    return Promise.resolve(told);
   }
 
   /** Cancel what the task `parentHex` (running in this process) submitted. */
-  cancelChildren(parentHex: string, force: boolean): void {
-    for (const child of this.core.tasks.childrenOf(parentHex)) this.cancelTask(child, force, true);
+  async cancelChildren(parentHex: string, force: boolean): Promise<void> {
+    await Promise.all(
+      this.core.tasks.childrenOf(parentHex).map((child) => this.cancelTask(child, force, true)),
+    );
   }
 }
 

@@ -24,7 +24,7 @@ export interface PendingTask {
   schedulingKey: string;
   stream?: GeneratorStream;
   /** Called to stop the task where it is (queued: dequeue; running: CancelTask). */
-  onCancel?: (force: boolean, recursive: boolean) => void;
+  onCancel?: (force: boolean, recursive: boolean) => Promise<void> | void;
 }
 
 export interface TaskManagerHooks {

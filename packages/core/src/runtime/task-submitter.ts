@@ -196,15 +196,17 @@ export class TaskSubmitter {
   private push(q: SchedulingQueue, lease: Lease, task: PendingTask): void {
     task.status = 'running';
     lease.inFlight.add(task);
-    task.onCancel = (force, recursive) => {
+    task.onCancel = (force, recursive) =>
       lease.connection
-        .request(CoreWorkerService.CancelTask, {
-          intendedTaskId: task.spec.taskId,
-          forceKill: force,
-          recursive,
-        })
-        .catch(() => {});
-    };
+        .request(
+          CoreWorkerService.CancelTask,
+          { intendedTaskId: task.spec.taskId, forceKill: force, recursive },
+          { timeoutMs: 5000 },
+        )
+        .then(
+          () => {},
+          () => {},
+        );
     lease.connection
       .request(CoreWorkerService.PushTask, {
         task: task.spec,

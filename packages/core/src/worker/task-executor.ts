@@ -46,9 +46,15 @@ export class TaskExecutor {
     return this.running?.cancelled ?? false;
   }
 
-  private cancel(request: tray.v1.CancelTaskRequest): Message<tray.v1.CancelTaskReply> {
+  private async cancel(request: tray.v1.CancelTaskRequest): Promise<Message<tray.v1.CancelTaskReply>> {
     const idHex = hex(request.intendedTaskId);
-    if (request.recursive) this.core.launcher.cancelChildren(idHex, request.forceKill);
+    // Children first, so a forced exit below cannot lose their cancellation.
+    if (request.recursive) {
+      await Promise.race([
+        this.core.launcher.cancelChildren(idHex, request.forceKill),
+        new Promise((r) => setTimeout(r, 1000)),
+      ]);
+    }
     const i = this.queue.findIndex((q) => hex(q.request.task!.taskId!) === idHex);
     if (i >= 0) {
       const [q] = this.queue.splice(i, 1);
