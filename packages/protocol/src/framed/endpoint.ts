@@ -13,6 +13,8 @@ export interface ListenOptions extends ConnectionOptions {
   token?: string;
   /** Label for the connections' errors and logs. */
   label?: string;
+  /** With a token: cut off a connection that has not sent it within this long (default 10 s). */
+  helloTimeoutMs?: number;
 }
 
 export interface ConnectOptions extends ConnectionOptions {
@@ -56,7 +58,17 @@ export function listen(
   const expected = options.token !== undefined ? Buffer.from(options.token, 'utf8') : undefined;
   const server: Server = createServer((socket: Socket) => {
     const connection = new Connection(socket, options, options.label ?? 'client');
-    if (expected !== undefined) connection.authenticate = (presented) => tokenMatches(expected, presented);
+    if (expected !== undefined) {
+      connection.authenticate = (presented) => tokenMatches(expected, presented);
+      // A peer that connects and stays silent would hold its socket forever.
+      const timer = setTimeout(() => {
+        if (connection.authenticate !== undefined) connection.destroy();
+      }, options.helloTimeoutMs ?? 10_000);
+      timer.unref();
+      const stop = () => clearTimeout(timer);
+      connection.once('authenticated', stop);
+      connection.once('close', stop);
+    }
     connections.add(connection);
     connection.on('close', () => connections.delete(connection));
     onConnection(connection);

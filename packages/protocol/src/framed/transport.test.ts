@@ -148,6 +148,14 @@ describe.each(transports)('framed transport over %s', (_name, target) => {
     expect((await good.request(InternalKVGet, { key: Buffer.from('ok') })).found).toBe(true);
   });
 
+  it('cuts off a connection that never sends the token', async () => {
+    const { server } = await kvServer(target(), { token: TOKEN, helloTimeoutMs: 50 });
+    const raw = await rawSocket(server.address);
+    expect((await untilClosed(raw)).length).toBe(0);
+    const good = await client(server.address, TOKEN);
+    expect((await good.request(InternalKVGet, { key: Buffer.from('ok') })).found).toBe(true);
+  });
+
   it('rejects an oversized frame with a clear error and keeps serving other connections', async () => {
     const { server } = await kvServer(target(), { maxFrameBytes: 64 * 1024 });
     const other = await client(server.address);
