@@ -128,29 +128,48 @@ export class ObjectFetcher {
     numReturns: number,
     timeoutMs: number | undefined,
   ): Promise<{ ready: ObjectRef<unknown>[]; notReady: ObjectRef<unknown>[] }> {
+    const store = this.core.memoryStore;
     const done = new Set<number>();
-    await this.core.whileBlocked(
-      new Promise<void>((resolve) => {
-        let timer: NodeJS.Timeout | undefined;
-        const finish = () => {
-          if (timer) clearTimeout(timer);
-          resolve();
-        };
-        if (done.size >= numReturns) return finish();
-        refs.forEach((ref, i) => {
-          this.ready(ref).then(() => {
+    refs.forEach((ref, i) => {
+      if (store.has(ref.hex())) done.add(i);
+    });
+    if (done.size < numReturns && timeoutMs !== 0) {
+      await this.core.whileBlocked(
+        new Promise<void>((resolve) => {
+          const unsubscribe: (() => void)[] = [];
+          let timer: NodeJS.Timeout | undefined;
+          let finished = false;
+          const finish = () => {
+            if (finished) return;
+            finished = true;
+            if (timer) clearTimeout(timer);
+            for (const u of unsubscribe) u();
+            resolve();
+          };
+          const readyAt = (i: number) => {
             done.add(i);
-            if (done.size === numReturns) finish();
+            if (done.size >= numReturns) finish();
+          };
+          refs.forEach((ref, i) => {
+            if (done.has(i)) return;
+            if (this.owns(ref) && this.core.refs.has(ref.hex())) {
+              unsubscribe.push(store.whenReady(ref.hex(), () => readyAt(i)));
+            } else {
+              // Borrowed (or freed): ask its owner; the answer is cached in the memory store.
+              this.ready(ref).then(() => {
+                if (!finished) readyAt(i);
+              });
+            }
           });
-        });
-        if (timeoutMs !== undefined && done.size < numReturns) timer = setTimeout(finish, timeoutMs);
-      }),
-    );
-    // Objects that became ready while resolving count too (in input order).
+          if (timeoutMs !== undefined) timer = setTimeout(finish, timeoutMs);
+        }),
+      );
+    }
+    // Input order within both lists; at most numReturns ready.
     const ready: ObjectRef<unknown>[] = [];
     const notReady: ObjectRef<unknown>[] = [];
     refs.forEach((ref, i) => {
-      if ((done.has(i) || this.core.memoryStore.has(ref.hex())) && ready.length < numReturns) ready.push(ref);
+      if (done.has(i) && ready.length < numReturns) ready.push(ref);
       else notReady.push(ref);
     });
     return { ready, notReady };

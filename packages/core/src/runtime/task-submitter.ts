@@ -20,6 +20,11 @@ const TASKS_IN_FLIGHT_PER_WORKER = 4;
 /** Lease requests outstanding per scheduling class. */
 const MAX_PENDING_LEASE_REQUESTS = 10;
 const INFEASIBLE_RETRY_MS = 1000;
+/**
+ * An idle lease is kept this long before it is returned, so a caller submitting one task at a
+ * time (get(f.remote()) in a loop) reuses its worker instead of asking the raylet each time.
+ */
+const IDLE_LEASE_MS = 20;
 
 interface Lease {
   leaseId: Uint8Array;
@@ -29,6 +34,7 @@ interface Lease {
   visibleDevices: Record<string, string>;
   returned: boolean;
   onClose?: () => void;
+  idleTimer?: NodeJS.Timeout;
 }
 
 interface SchedulingQueue {
@@ -112,7 +118,16 @@ export class TaskSubmitter {
     const wanted = Math.min(q.tasks.length, MAX_PENDING_LEASE_REQUESTS);
     while (q.requesting < wanted && q.retryTimer === undefined) this.requestLease(q);
     if (q.tasks.length === 0) {
-      for (const lease of q.leases) if (lease.inFlight.size === 0) this.returnLease(q, lease, false);
+      for (const lease of q.leases) {
+        if (lease.inFlight.size === 0 && lease.idleTimer === undefined) {
+          lease.idleTimer = setTimeout(() => {
+            lease.idleTimer = undefined;
+            if (lease.inFlight.size === 0 && q.tasks.length === 0) this.returnLease(q, lease, false);
+            if (q.leases.size === 0 && q.requesting === 0 && q.tasks.length === 0) this.queues.delete(q.key);
+          }, IDLE_LEASE_MS);
+          lease.idleTimer.unref();
+        }
+      }
       if (q.leases.size === 0 && q.requesting === 0) this.queues.delete(q.key);
     }
   }
@@ -194,6 +209,10 @@ export class TaskSubmitter {
   }
 
   private push(q: SchedulingQueue, lease: Lease, task: PendingTask): void {
+    if (lease.idleTimer !== undefined) {
+      clearTimeout(lease.idleTimer);
+      lease.idleTimer = undefined;
+    }
     task.status = 'running';
     lease.inFlight.add(task);
     task.onCancel = (force, recursive) =>
@@ -244,6 +263,7 @@ export class TaskSubmitter {
   private returnLease(q: SchedulingQueue, lease: Lease, disconnect: boolean): void {
     if (lease.returned) return;
     lease.returned = true;
+    if (lease.idleTimer !== undefined) clearTimeout(lease.idleTimer);
     if (lease.onClose) lease.connection.off('close', lease.onClose);
     q.leases.delete(lease);
     this.giveBack(lease.leaseId, lease.workerId, disconnect);
