@@ -1,6 +1,7 @@
 // Round trip of every message of proto/tray/v1 through the generated code: encode → decode must
 // give back every field. The message list and field types come from protobufjs reflection over
 // the .proto files, so a message added to proto/ is covered without touching this test.
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
@@ -12,11 +13,8 @@ const protoRoot = join(import.meta.dirname, '../../../proto');
 function loadReflection(): protobuf.Root {
   const root = new protobuf.Root();
   root.resolvePath = (_origin, target) => (target.startsWith('/') ? target : join(protoRoot, target));
-  root.loadSync(
-    ['common', 'gcs', 'object_manager', 'raylet', 'runtime_env', 'store', 'worker'].map(
-      (f) => `tray/v1/${f}.proto`,
-    ),
-  );
+  const files = readdirSync(join(protoRoot, 'tray/v1')).filter((f) => f.endsWith('.proto'));
+  root.loadSync(files.map((f) => `tray/v1/${f}`));
   root.resolveAll();
   return root;
 }

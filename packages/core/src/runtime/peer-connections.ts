@@ -32,6 +32,20 @@ export class PeerConnections {
     return pending;
   }
 
+  /**
+   * Use `connection` (opened by the peer at `socketPath`, e.g. an owner pushing tasks) for this
+   * peer too, unless one is open already: what this process sends the owner then travels in order
+   * with its replies (a borrow is registered before the task's reply frees the argument).
+   */
+  adopt(socketPath: string, connection: Connection): void {
+    if (this.closed || this.open.has(socketPath) || connection.closed) return;
+    const ready = Promise.resolve(connection);
+    this.open.set(socketPath, ready);
+    connection.on('close', () => {
+      if (this.open.get(socketPath) === ready) this.open.delete(socketPath);
+    });
+  }
+
   close(): void {
     this.closed = true;
     for (const pending of this.open.values()) pending.then((c) => c.close()).catch(() => {});

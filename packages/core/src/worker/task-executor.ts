@@ -102,6 +102,8 @@ export class TaskExecutor {
     const taskId = Buffer.from(spec.taskId!);
     const numReturns = spec.streaming ? 1 : Math.max(1, spec.numReturns ?? 1);
     const restoreEnv = applyEnv(q.request.visibleDevices, spec.runtimeEnv?.envVars);
+    const caller = spec.callerAddress?.socketPath;
+    if (caller) core.peers.adopt(caller, q.connection);
     core.currentTaskId = taskId;
     core.currentDepth = spec.depth ?? 1;
     if (spec.jobId && spec.jobId.length > 0) core.jobId = Buffer.from(spec.jobId);
