@@ -26,6 +26,7 @@ using tray::StatusCode;
 // Per-environment state (main thread or worker thread each get their own).
 struct AddonData {
   Napi::FunctionReference store_constructor;
+  int64_t live_mappings = 0;  // views mapped by mapRange and not unmapped yet
   Napi::ObjectReference error_classes;  // { ObjectExistsError: class, ... }
 };
 
@@ -236,6 +237,7 @@ struct Mapping {
 
 void FinalizeMapping(Napi::Env env, void* /*data*/, Mapping* mapping) {
   munmap(mapping->address, mapping->length);
+  Data(env)->live_mappings -= 1;
   delete mapping;
 }
 
@@ -279,6 +281,7 @@ Napi::Value MapRange(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   auto* mapping = new Mapping{address, span};
+  Data(env)->live_mappings += 1;
   return Napi::ArrayBuffer::New(env, static_cast<uint8_t*>(address) + (offset - start), length, FinalizeMapping,
                                 mapping);
 }
@@ -321,6 +324,11 @@ Napi::Value Window(const Napi::CallbackInfo& info) {
   return Napi::ArrayBuffer::New(env, mapping->base + offset, length, [](Napi::Env, void*) {});
 }
 
+// liveMappings(): views of this environment still mapped (each is one kernel map entry).
+Napi::Value LiveMappings(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(Data(info.Env())->live_mappings));
+}
+
 // detach(arrayBuffer): makes the buffer (and every view on it) empty; its mapping goes away.
 Napi::Value Detach(const Napi::CallbackInfo& info) {
   Napi::ArrayBuffer buffer = info[0].As<Napi::ArrayBuffer>();
@@ -351,6 +359,7 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("closeSegment", Napi::Function::New(env, CloseSegment));
   exports.Set("mapRange", Napi::Function::New(env, MapRange));
   exports.Set("detach", Napi::Function::New(env, Detach));
+  exports.Set("liveMappings", Napi::Function::New(env, LiveMappings));
   exports.Set("mapSegment", Napi::Function::New(env, MapSegment));
   exports.Set("window", Napi::Function::New(env, Window));
   exports.Set("address", Napi::Function::New(env, Address));

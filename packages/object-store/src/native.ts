@@ -68,6 +68,8 @@ export interface NativeAddon {
   /** shared: MAP_SHARED (writable into the store); else MAP_PRIVATE (copy on write). */
   mapRange(fd: number, offset: number, length: number, shared: boolean): ArrayBuffer;
   detach(buffer: ArrayBuffer): void;
+  /** Views mapped by mapRange and not unmapped yet, in this environment. */
+  liveMappings(): number;
   /** A MAP_SHARED mapping of the whole segment file (unmapped when the handle is collected). */
   mapSegment(fd: number, length: number): object;
   /** A writable ArrayBuffer over a range of a mapSegment mapping; detach it when done. */

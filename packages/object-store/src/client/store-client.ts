@@ -43,6 +43,9 @@ export interface StoreClientOptions {
   connectTimeoutMs?: number;
 }
 
+const VIEWS_SOFT_LIMIT = 16_384;
+const VIEWS_HARD_LIMIT = 50_000;
+
 interface GetBatch {
   ids: Uint8Array[];
   keys: Map<string, number>;
@@ -178,6 +181,7 @@ export class StoreClient {
     checkObjectIds(ids);
     const timeoutMs = checkTimeout(options.timeoutMs ?? 0);
     this.checkOpen();
+    await this.roomForViews(ids.length);
     const result: Array<StoreObject | undefined> = new Array(ids.length);
     const ask: number[] = [];
     for (let i = 0; i < ids.length; i++) {
@@ -262,6 +266,25 @@ export class StoreClient {
     this.creating.clear();
     this.connection.close();
     this.native.closeSegment(this.fd);
+  }
+
+  /**
+   * Each view is a kernel map entry and a process has about 65,000. Past a soft limit, let the
+   * event loop turn so views the collector already dropped get unmapped; past the hard limit,
+   * fail with a clear error instead of letting mmap (V8's included) run out.
+   */
+  private async roomForViews(wanted: number): Promise<void> {
+    if (this.native.liveMappings() + wanted <= VIEWS_SOFT_LIMIT) return;
+    for (let turn = 0; turn < 3 && this.native.liveMappings() + wanted > VIEWS_SOFT_LIMIT; turn++) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const live = this.native.liveMappings();
+    if (live + wanted > VIEWS_HARD_LIMIT) {
+      throw new RangeError(
+        `this process holds ${live} views of store objects; release some (client.release(object)) ` +
+          `before getting ${wanted} more (each view is one of the process's ~65,000 memory mappings)`,
+      );
+    }
   }
 
   private batchFor(timeoutMs: number): GetBatch {
