@@ -36,6 +36,20 @@ describe('FrameDecoder', () => {
     expect(decodeAll(slices)).toEqual(expected);
   });
 
+  it('assembles a 32 MiB frame that arrives in 64 KiB chunks', () => {
+    const payload = Buffer.alloc(32 * 1024 * 1024);
+    for (let i = 0; i < payload.length; i += 4096) payload[i] = (i / 4096) & 0xff;
+    const frame = encodeFrame(FrameKind.RESPONSE, 3, 4, payload);
+    const decoder = new FrameDecoder(64 * 1024 * 1024);
+    const out: Frame[] = [];
+    for (let i = 0; i < frame.length; i += 64 * 1024) {
+      decoder.push(frame.subarray(i, i + 64 * 1024), out);
+      if (i + 64 * 1024 < frame.length) expect(out).toHaveLength(0);
+    }
+    expect(out).toHaveLength(1);
+    expect(Buffer.compare(out[0]!.payload, payload)).toBe(0);
+  });
+
   it('refuses an unknown kind, a short length and an oversized payload', () => {
     const bad = Buffer.from(frames[0]!);
     bad[4] = 99;

@@ -54,6 +54,8 @@ export interface Frame {
 export class FrameDecoder {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Bytes the frame at the head of `pending` needs in all (its header's, until known). */
+  private needed = HEADER_BYTES;
   /**
    * Set while the server waits for the token: the next frame must be a short HELLO, judged on
    * its header alone, so an unauthenticated peer cannot make us buffer a large payload.
@@ -68,10 +70,14 @@ export class FrameDecoder {
       buf = chunk;
     } else {
       this.pending.push(chunk);
-      buf = Buffer.concat(this.pending, this.pendingBytes + chunk.length);
+      this.pendingBytes += chunk.length;
+      // A large frame arrives in many chunks: join them once, when the frame is complete.
+      if (this.pendingBytes < this.needed) return;
+      buf = Buffer.concat(this.pending, this.pendingBytes);
       this.pending = [];
       this.pendingBytes = 0;
     }
+    this.needed = HEADER_BYTES;
     let offset = 0;
     while (buf.length - offset >= HEADER_BYTES) {
       const length = buf.readUInt32LE(offset);
@@ -95,7 +101,10 @@ export class FrameDecoder {
         );
       }
       const end = offset + HEADER_BYTES + payloadBytes;
-      if (end > buf.length) break;
+      if (end > buf.length) {
+        this.needed = end - offset;
+        break;
+      }
       this.helloOnly = false;
       out.push({
         kind,
