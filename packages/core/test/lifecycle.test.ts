@@ -1,7 +1,7 @@
 // Starting and stopping: init/shutdown leave no process behind, a SIGKILLed driver leaves no
 // process and no shared-memory file behind, worker output reaches the driver with Ray's prefix
 // (and can be turned off), a driver script ends without shutdown(), and the README quickstart.
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tray from '../src/index.js';
@@ -69,6 +69,66 @@ describe('init and shutdown', () => {
     const left = readdirSync('/dev/shm').filter((f) => tree.some((p) => f.startsWith(`tray-store-${p}-`)));
     expect(left).toEqual([]);
     expect(segmentsBefore.every((f) => !existsSync(path.join('/dev/shm', f)))).toBe(true);
+  });
+});
+
+describe('joining a running cluster', () => {
+  it('attaches a driver with init({ address }) and leaves the cluster running at shutdown', async () => {
+    const file = script(`
+      import * as tray from '@tray/core';
+      import { createInterface } from 'node:readline';
+      await tray.init({ numCpus: 1 });
+      const where = tray.remote(() => [process.env.TRAY_GCS_ADDRESS, process.env.TRAY_SESSION_DIR]);
+      const [address, sessionDir] = await tray.get(where.remote());
+      console.log(JSON.stringify({ address, sessionDir }));
+      const lines = createInterface({ input: process.stdin });
+      for await (const line of lines) {
+        if (line === 'check') {
+          const f = tray.remote((x) => x * 3);
+          console.log('STILL ' + (await tray.get(f.remote(5))));
+          break;
+        }
+      }
+      await tray.shutdown();
+    `);
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [file], {
+      cwd: path.dirname(file),
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    try {
+      const first = await waitFor(
+        () => out.split('\n').find((l) => l.startsWith('{')),
+        'the head driver',
+        40_000,
+      );
+      const { address, sessionDir } = JSON.parse(first) as { address: string; sessionDir: string };
+      const token = readFileSync(path.join(sessionDir, 'token'), 'utf8');
+      await tray.init({ address, token });
+      const double = tray.remote((x: number) => x * 2);
+      expect(await tray.get(double.remote(21))).toBe(42);
+      expect(await tray.nodes()).toHaveLength(1);
+      await tray.shutdown();
+      // Without a token: TRAY_ADDRESS and the session directory's token file.
+      process.env.TRAY_ADDRESS = address;
+      process.env.TRAY_SESSION_DIR = sessionDir;
+      try {
+        await tray.init();
+        expect(await tray.get(double.remote(4))).toBe(8);
+        await tray.shutdown();
+      } finally {
+        delete process.env.TRAY_ADDRESS;
+        delete process.env.TRAY_SESSION_DIR;
+      }
+      await expect(tray.init({ address, token: 'wrong' })).rejects.toThrow();
+      expect(tray.isInitialized()).toBe(false);
+      child.stdin.write('check\n');
+      await waitFor(() => out.includes('STILL 15'), 'the head driver to run a task after the joiners left');
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
 
