@@ -148,6 +148,27 @@ describe('memory management', () => {
     expect((await s.stats()).numObjects).toBe(n - 1);
   });
 
+  it('when spilling runs out of disk, create fails with OutOfDiskError and what was spilled comes back once memory is freed', async () => {
+    const s = await server({ capacity: 8 * MiB, spillLimit: 3 * MiB, spillMinBatch: MiB });
+    const c = await client(s);
+    let n = 0;
+    let failure: Error | undefined;
+    while (!failure && n < 100) {
+      await c.call('put', { hex: hexId(10, n), seed: n, size: MiB - 4096 }).catch((err: Error) => {
+        failure = err;
+      });
+      n++;
+    }
+    expect(failure?.name).toBe('OutOfDiskError');
+    const stats = await s.stats();
+    expect(stats.spilledObjects).toBeGreaterThan(0);
+    expect(stats.spillDiskBytes).toBeLessThanOrEqual(3 * MiB);
+    // Reading a spilled object needs memory: free some, and it comes back.
+    await expect(c.call('digest', { hex: hexId(10, 0) })).rejects.toMatchObject({ name: 'OutOfDiskError' });
+    await c.call('delete', { hex: hexId(10, n - 2) });
+    expect(await c.call('digest', { hex: hexId(10, 0) })).toBe(digest(pattern(0, MiB - 4096)));
+  });
+
   it('falls back to a disk file when asked, and says how to fix it', async () => {
     const s = await server({ forceFallback: true, fallbackDir: undefined });
     expect(s.fallbackToDisk).toBe(true);
