@@ -11,7 +11,7 @@ import { createSession, latestSessionDir, readSessionToken } from '../driver/ses
 import { hex } from '../runtime/ids.js';
 import { describeValue } from './describe-value.js';
 import { currentState, requireCore, setState } from './state.js';
-import type { RuntimeEnvOptions } from './task-options.js';
+import { type RuntimeEnvOptions, resolveTaskOptions } from './task-options.js';
 
 export interface InitOptions {
   /** `host:port` of a running cluster's GCS (or env TRAY_ADDRESS); omitted: start one here. */
@@ -156,6 +156,7 @@ async function doInit(o: InitOptions): Promise<void> {
         namespace,
         logToDriver,
       });
+      driver.state.core.defaultRuntimeEnv = jobRuntimeEnv(o.runtimeEnv);
       const h = head;
       driver.state.stop = async () => {
         await driver.close();
@@ -200,8 +201,14 @@ async function doInit(o: InitOptions): Promise<void> {
     namespace,
     logToDriver,
   });
+  driver.state.core.defaultRuntimeEnv = jobRuntimeEnv(o.runtimeEnv);
   driver.state.stop = driver.close;
   setState(driver.state);
+}
+
+/** The job's runtime env (init's runtimeEnv): every task of the job starts from it. */
+function jobRuntimeEnv(env: RuntimeEnvOptions | undefined) {
+  return env === undefined ? undefined : resolveTaskOptions({ runtimeEnv: env }).runtimeEnv;
 }
 
 function tokenFromSession(): string | undefined {

@@ -78,6 +78,8 @@ export class CoreWorker {
   currentTaskId: Buffer;
   /** Depth of the running task in the task tree (the driver is 0). */
   currentDepth = 0;
+  /** The runtime env tasks submitted from here start from: the job's (init), or the running task's. */
+  defaultRuntimeEnv: tray.v1.IRuntimeEnv | undefined;
   /** Worker processes: the handlers of PushTask and CancelTask (set by the task executor). */
   executorHandlers: ((connection: Connection) => void) | undefined;
   private readonly putTaskId: Buffer;

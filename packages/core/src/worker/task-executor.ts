@@ -106,6 +106,8 @@ export class TaskExecutor {
     if (caller) core.peers.adopt(caller, q.connection);
     core.currentTaskId = taskId;
     core.currentDepth = spec.depth ?? 1;
+    // Tasks this task submits inherit its runtime env (Ray's semantics).
+    core.defaultRuntimeEnv = spec.runtimeEnv ?? undefined;
     if (spec.jobId && spec.jobId.length > 0) core.jobId = Buffer.from(spec.jobId);
     if (spec.function?.workingDir) core.workingDir = spec.function.workingDir;
     try {

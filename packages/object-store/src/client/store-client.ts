@@ -70,6 +70,9 @@ export class StoreClient {
     readonly fallbackToDisk: boolean,
   ) {
     this.segment = native.mapSegment(fd, capacity);
+    // The store aborts what a lost client was creating and may reuse that memory at once:
+    // windows into it must not outlive the connection.
+    connection.on('close', () => this.dropAllWritable());
     this.held = new HeldObjects(native, fd, (ids) => {
       connection.notify(StoreService.Release, { objectIds: ids });
     });
@@ -262,8 +265,7 @@ export class StoreClient {
     if (this.closed) return;
     this.closed = true;
     this.held.flush();
-    for (const buffer of this.creating.values()) this.native.detach(buffer);
-    this.creating.clear();
+    this.dropAllWritable();
     this.connection.close();
     this.native.closeSegment(this.fd);
   }
@@ -310,6 +312,11 @@ export class StoreClient {
     };
     this.batches.set(timeoutMs, fresh);
     return fresh;
+  }
+
+  private dropAllWritable(): void {
+    for (const buffer of this.creating.values()) this.native.detach(buffer);
+    this.creating.clear();
   }
 
   private dropWritable(id: Uint8Array): void {
