@@ -21,8 +21,13 @@ function script(source: string): string {
 describe('init and shutdown', () => {
   it('starts a cluster and stops every process it started', async () => {
     expect(tray.isInitialized()).toBe(false);
-    await tray.init({ numCpus: 1 });
+    await tray.init({ numCpus: 1, runtimeEnv: { envVars: { JOB_VAR: 'job', SHARED: 'job' } } });
     expect(tray.isInitialized()).toBe(true);
+    // The job's runtime env reaches every task; a task's own env vars are merged over it.
+    const env = tray.remote(() => `${process.env.JOB_VAR}/${process.env.SHARED}`);
+    expect(await tray.get(env.remote())).toBe('job/job');
+    const own = env.options({ runtimeEnv: { envVars: { SHARED: 'task' } } });
+    expect(await tray.get(own.remote())).toBe('job/task');
     await expect(tray.init()).rejects.toThrow(/already initialized/);
     const square = tray.remote((x: number) => x * x);
     expect(await tray.get(square.remote(5))).toBe(25);

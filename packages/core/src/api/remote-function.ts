@@ -82,7 +82,7 @@ export class RemoteFunction<F extends (...args: any[]) => any = (...args: any[])
       maxRetries: opts.maxRetries,
       retryExceptions: opts.retryExceptions,
       retryExceptionAllowlist: opts.retryExceptionAllowlist,
-      runtimeEnv: opts.runtimeEnv,
+      runtimeEnv: mergeRuntimeEnv(core.defaultRuntimeEnv, opts.runtimeEnv),
       schedulingStrategy: opts.schedulingStrategy,
     });
     if (opts.numReturns === 'streaming') return submitted.generator as RemoteResult<F, N>;
@@ -161,4 +161,19 @@ export class RemoteFunction<F extends (...args: any[]) => any = (...args: any[])
       w.captures ?? new Uint8Array(0),
     );
   }
+}
+
+/** A task's runtime env over the one it inherits: env vars merged, the rest replaced when set. */
+function mergeRuntimeEnv(
+  base: tray.v1.IRuntimeEnv | undefined,
+  own: tray.v1.IRuntimeEnv | undefined,
+): tray.v1.IRuntimeEnv | undefined {
+  if (base === undefined) return own;
+  if (own === undefined) return base;
+  const merged = {
+    envVars: { ...(base.envVars ?? {}), ...(own.envVars ?? {}) },
+    workingDir: own.workingDir || base.workingDir || '',
+    npm: own.npm && own.npm.length > 0 ? own.npm : (base.npm ?? []),
+  };
+  return { ...merged, serialized: JSON.stringify(merged) };
 }
