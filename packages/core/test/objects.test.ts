@@ -162,7 +162,9 @@ describe('bad input', () => {
   });
 
   it('remote and options', () => {
-    expect(() => tray.remote(42 as never)).toThrow(/tray\.remote: expected a function( or a class)?, got number/);
+    expect(() => tray.remote(42 as never)).toThrow(
+      /tray\.remote: expected a function( or a class)?, got number/,
+    );
     expect(() => tray.remote((x: number) => x, { numCpus: -1 })).toThrow(
       /numCpus must be a non-negative number/,
     );
