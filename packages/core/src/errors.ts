@@ -123,3 +123,6 @@ export class NodeDiedError extends TrayError {}
 named(NodeDiedError, 'NodeDiedError');
 export class SerializationError extends TrayError {}
 named(SerializationError, 'SerializationError');
+/** `.remote()` on an actor that already has its maxPendingCalls calls pending from this process. */
+export class PendingCallsLimitExceededError extends TrayError {}
+named(PendingCallsLimitExceededError, 'PendingCallsLimitExceededError');

@@ -1,5 +1,11 @@
 // @tray/core: the public API of API.md. `import * as tray from '@tray/core'` (ESM) and
 // `require('@tray/core')` (CJS) both give exactly these names.
+
+export { type GetActorOptions, getActor, type KillOptions, kill } from './actor/actor-api.js';
+export { ActorClass } from './actor/actor-class.js';
+export { exitActor } from './actor/actor-context.js';
+export type { ActorHandle, ActorMethod, ActorMethodOptions } from './actor/actor-handle.js';
+export type { ActorOptions, ConcurrencyGroupOption } from './actor/actor-options.js';
 export {
   availableResources,
   clusterResources,
@@ -21,7 +27,7 @@ export {
   type WaitOptions,
   wait,
 } from './api/objects.js';
-export { type RemoteOptions, remote } from './api/remote.js';
+export { type RemoteClassOptions, type RemoteOptions, remote } from './api/remote.js';
 export { type RemoteArgs, RemoteFunction, type RemoteResult } from './api/remote-function.js';
 export type { RuntimeEnvOptions, SchedulingStrategy, TaskOptions } from './api/task-options.js';
 export {
@@ -33,6 +39,7 @@ export {
   ObjectStoreFullError,
   OutOfMemoryError,
   OwnerDiedError,
+  PendingCallsLimitExceededError,
   RuntimeEnvSetupError,
   SerializationError,
   TaskCancelledError,

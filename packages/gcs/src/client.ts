@@ -120,7 +120,7 @@ export class GcsClient {
   }
   /** Resolves with the actor's worker address once its constructor ran (no retries: it is slow). */
   async createActor(creationTask: tray.v1.ITaskSpec, deadlineMs = 0): Promise<tray.v1.IAddress> {
-    const options = deadlineMs > 0 ? { deadlineMs } : { deadlineMs: 2 ** 31 - 1 };
+    const options = deadlineMs > 0 ? { deadlineMs } : { deadlineMs: Number.POSITIVE_INFINITY, retries: 0 };
     return (await this.grpc.call(ActorInfoGcsService.CreateActor, { creationTask }, options)).address ?? {};
   }
   async getActorInfo(actorId: Uint8Array): Promise<tray.v1.ActorTableData> {
@@ -141,8 +141,13 @@ export class GcsClient {
   async killActorViaGcs(actorId: Uint8Array, options: { forceKill?: boolean; noRestart?: boolean } = {}) {
     await this.grpc.call(ActorInfoGcsService.KillActorViaGcs, { actorId, ...options });
   }
-  async reportActorDeath(actorId: Uint8Array, deathCause?: tray.v1.IErrorInfo): Promise<void> {
-    await this.grpc.call(ActorInfoGcsService.ReportActorDeath, { actorId, deathCause });
+  /** With `noRestart` the actor is DEAD for good (it ended itself: exitActor()). */
+  async reportActorDeath(
+    actorId: Uint8Array,
+    deathCause?: tray.v1.IErrorInfo,
+    noRestart = false,
+  ): Promise<void> {
+    await this.grpc.call(ActorInfoGcsService.ReportActorDeath, { actorId, deathCause, noRestart });
   }
 
   // ---- placement groups

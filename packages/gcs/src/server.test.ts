@@ -126,7 +126,7 @@ describe('GCS child process', () => {
   });
 
   it('a taken actor name is ALREADY_EXISTS naming the name and namespace; other namespaces are separate', async () => {
-    const { client } = await gcs();
+    const { client } = await gcs({ actorScheduling: 'none' });
     await client.registerActor(actorTask(1, 'counter', 'alpha'));
     const err = await rejection(client.registerActor(actorTask(2, 'counter', 'alpha')));
     expect(err.type).toBe(ErrorType.ALREADY_EXISTS);

@@ -2,6 +2,7 @@
 // gcs.proto service over gRPC behind the cluster token. `close` stops serving, the health
 // checks and the storage, in that order.
 import { createGrpcServer } from '@tray/protocol';
+import { scheduleOnRaylets } from './actor-scheduling/wiring.js';
 import { GcsManagers } from './gcs-managers.js';
 import { addGcsServices } from './grpc-services.js';
 import type { ActorScheduler } from './managers/actor-scheduler.js';
@@ -23,8 +24,12 @@ export interface GcsServerOptions {
   healthCheck?: Partial<HealthCheckOptions>;
   /** Bound of the task-event buffer per job (default 10,000). */
   maxTaskEventsPerJob?: number;
-  /** Creates and kills actors' workers; without one CreateActor fails with UNIMPLEMENTED. */
+  /**
+   * Creates and kills actors' workers. Default: leases from the cluster's raylets
+   * (actor-scheduling/); `actorScheduling: 'none'` leaves it out (CreateActor: UNIMPLEMENTED).
+   */
   actorScheduler?: ActorScheduler;
+  actorScheduling?: 'raylets' | 'none';
   /** Where the GCS reports background problems (default: stderr with a `[gcs]` prefix). */
   log?: (message: string) => void;
 }
@@ -74,7 +79,11 @@ export async function startGcsServer(options: GcsServerOptions): Promise<GcsServ
       maxTaskEventsPerJob: options.maxTaskEventsPerJob,
       log,
     });
-    managers.actors.setScheduler(options.actorScheduler);
+    const rayletScheduler =
+      options.actorScheduler === undefined && options.actorScheduling !== 'none'
+        ? scheduleOnRaylets(managers, options.token, log)
+        : undefined;
+    managers.actors.setScheduler(options.actorScheduler ?? rayletScheduler);
     await managers.load();
     addGcsServices(server, managers);
     const port = await server.listen(host, options.port ?? 0);
@@ -87,6 +96,7 @@ export async function startGcsServer(options: GcsServerOptions): Promise<GcsServ
       close: () =>
         (closing ??= (async () => {
           m.close();
+          rayletScheduler?.close();
           await server.close();
           probe.close();
           await storage.close();

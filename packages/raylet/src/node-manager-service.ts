@@ -32,6 +32,15 @@ export interface Driver {
   connection: Connection;
 }
 
+/** How a worker process ended; its code and signal are filled in when the exit arrives. */
+export interface DeadWorker {
+  pid: number;
+  workerId?: Buffer;
+  code: number | null;
+  signal: string | null;
+  reason: string;
+}
+
 export interface NodeManagerContext {
   nodeId: Buffer;
   storeSocket: string;
@@ -42,6 +51,8 @@ export interface NodeManagerContext {
   leases: LeaseManager;
   logs: WorkerLogs;
   drivers: Set<Driver>;
+  /** The newest worker deaths (GetNodeStats reports them: the GCS words actor deaths with them). */
+  deadWorkers?: readonly DeadWorker[];
   requestShutdown: (reason: string) => void;
 }
 
@@ -208,6 +219,14 @@ export class NodeManagerHandlers {
       available: { quantities: ctx.resources.available.toRecord() },
       numPendingLeases: ctx.leases.pendingCount,
       numInfeasibleLeases: ctx.leases.infeasibleCount,
+      deadWorkers: (ctx.deadWorkers ?? []).map((d) => ({
+        workerId: d.workerId ?? new Uint8Array(0),
+        pid: d.pid,
+        hasExitCode: d.code !== null,
+        exitCode: d.code ?? 0,
+        signal: d.signal ?? '',
+        reason: d.reason,
+      })),
     };
   }
 }

@@ -14,7 +14,7 @@ import {
 import { NodeResources } from '@tray/scheduler';
 import { GcsRegistration } from './gcs-registration.js';
 import { LeaseManager } from './lease-manager.js';
-import { type Driver, NodeManagerHandlers } from './node-manager-service.js';
+import { type DeadWorker, type Driver, NodeManagerHandlers } from './node-manager-service.js';
 import { type RayletOptions, resolveOptions } from './options.js';
 import { type HostedStore, startObjectStore } from './store-host.js';
 import { WorkerLogs } from './worker-logs.js';
@@ -57,8 +57,7 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
     const resources = new NodeResources(o.total);
     const logs = new WorkerLogs(o.sessionDir, o.logToDriver);
     cleanups.push(() => logs.close());
-    const deadWorkers: Array<{ pid: number; code: number | null; signal: string | null; reason: string }> =
-      [];
+    const deadWorkers: DeadWorker[] = [];
     let leases: LeaseManager | undefined;
     let registration: GcsRegistration | undefined;
     const pool = new WorkerPool(
@@ -70,7 +69,7 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
         onRetry: () => leases?.dispatch(),
         onDeath: (w: WorkerProcess) => {
           // The record is the worker's own: an exit code that arrives after the death updates it.
-          deadWorkers.push(Object.assign(w.exit!, { pid: w.pid }));
+          deadWorkers.push(Object.assign(w.exit!, { pid: w.pid, workerId: w.workerId }));
           if (deadWorkers.length > 1000) deadWorkers.shift();
           leases?.workerDied(w);
         },
@@ -109,6 +108,7 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
       leases,
       logs,
       drivers,
+      deadWorkers,
       requestShutdown: (reason) => void stop(reason),
     });
 

@@ -5,6 +5,7 @@ import { existsSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GcsClient } from '@tray/gcs';
+import { currentActor } from '../actor/actor-context.js';
 import { connectDriver } from '../driver/driver.js';
 import { type HeadNode, startHeadNode } from '../driver/head-node.js';
 import { createSession, latestSessionDir, readSessionToken } from '../driver/session.js';
@@ -273,9 +274,9 @@ export function getRuntimeContext(): RuntimeContext {
     nodeId: hex(core.nodeId),
     workerId: core.workerIdHex,
     taskId: core.mode === 'worker' ? hex(core.currentTaskId) : undefined,
-    actorId: undefined,
+    actorId: currentActor()?.actorIdHex,
     namespace: core.namespace,
-    wasCurrentActorRestarted: false,
+    wasCurrentActorRestarted: currentActor()?.wasRestarted ?? false,
     isCanceled: () => state.isCanceled(),
   };
 }

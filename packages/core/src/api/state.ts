@@ -6,6 +6,8 @@ import type { CoreWorker } from '../runtime/core-worker.js';
 
 export interface TrayState {
   core: CoreWorker;
+  /** `host:port` of the cluster's GCS (actors talk to it). */
+  gcsAddress?: string;
   /** Cluster-level queries (resources, nodes) go to the GCS. */
   gcs: {
     nodes(): Promise<import('@tray/protocol').tray.v1.NodeInfo[]>;

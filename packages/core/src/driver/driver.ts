@@ -6,7 +6,7 @@ import path from 'node:path';
 import { GcsClient } from '@tray/gcs';
 import { StoreClient } from '@tray/object-store';
 import { type Connection, connect, NodeManagerService } from '@tray/protocol';
-import { RemoteFunction } from '../api/remote-function.js';
+import { decodeRemote, encodeRemote } from '../actor/remote-codec.js';
 import type { TrayState } from '../api/state.js';
 import { CoreWorker } from '../runtime/core-worker.js';
 import { hex, randomUniqueId } from '../runtime/ids.js';
@@ -49,8 +49,8 @@ export async function connectDriver(
       workingDir: process.cwd(),
       namespace: options.namespace,
       functions: {
-        encode: (fn) => (fn as RemoteFunction).toWire(core!),
-        decode: (data) => RemoteFunction.fromWire(data),
+        encode: (fn) => encodeRemote(fn, core!),
+        decode: (data) => decodeRemote(data),
       },
     });
     await core.listen();
@@ -81,6 +81,7 @@ export async function connectDriver(
   const r = raylet;
   const state: TrayState = {
     core: c,
+    gcsAddress: options.gcsAddress,
     gcs: {
       nodes: () => gcs.getAllNodeInfo(),
       resources: () => gcs.getAllResourceUsage(),

@@ -309,9 +309,17 @@ export class CoreWorker {
     return this.shutDown;
   }
 
+  private readonly shutdownHooks: (() => void)[] = [];
+
+  /** Run `hook` when this core worker shuts down (closes what a component opened). */
+  onShutdown(hook: () => void): void {
+    this.shutdownHooks.push(hook);
+  }
+
   async shutdown(): Promise<void> {
     if (this.shutDown) return;
     this.shutDown = true;
+    for (const hook of this.shutdownHooks.splice(0)) hook();
     clearInterval(this.keepAliveTimer);
     setRefTracker(undefined);
     this.submitter.close();

@@ -6,10 +6,11 @@
 import path from 'node:path';
 import { StoreClient } from '@tray/object-store';
 import { connect, NodeManagerService } from '@tray/protocol';
-import { RemoteFunction } from '../api/remote-function.js';
+import { decodeRemote, encodeRemote } from '../actor/remote-codec.js';
 import { setState } from '../api/state.js';
 import * as api from '../index.js';
 import { CoreWorker } from '../runtime/core-worker.js';
+import { ActorExecutor } from './actor-executor.js';
 import { TaskExecutor } from './task-executor.js';
 
 function env(name: string): string {
@@ -43,14 +44,19 @@ async function main(): Promise<void> {
     workingDir: process.cwd(),
     namespace: '',
     functions: {
-      encode: (fn) => (fn as RemoteFunction).toWire(core!),
-      decode: (data) => RemoteFunction.fromWire(data),
+      encode: (fn) => encodeRemote(fn, core!),
+      decode: (data) => decodeRemote(data),
     },
   });
   const executor = new TaskExecutor(core, api);
-  core.executorHandlers = (c) => executor.serve(c);
+  const actors = new ActorExecutor(core, executor);
+  core.executorHandlers = (c) => {
+    executor.serve(c);
+    actors.serve(c);
+  };
   setState({
     core,
+    gcsAddress: process.env.TRAY_GCS_ADDRESS,
     gcs: {
       nodes: () => Promise.reject(new Error('tray.nodes is only available in the driver for now')),
       resources: () =>

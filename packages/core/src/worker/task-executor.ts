@@ -30,15 +30,16 @@ export class TaskExecutor {
 
   /** Serve PushTask and CancelTask on a connection. */
   serve(connection: Connection): void {
-    connection.handle(
-      CoreWorkerService.PushTask,
-      (request, c) =>
-        new Promise<Message<tray.v1.PushTaskReply>>((resolve) => {
-          this.queue.push({ request, connection: c, resolve, cancelled: false, forceCancel: false });
-          this.drain();
-        }),
-    );
+    connection.handle(CoreWorkerService.PushTask, (request, c) => this.push(request, c));
     connection.handle(CoreWorkerService.CancelTask, (request) => this.cancel(request));
+  }
+
+  /** Queue a pushed task; resolves with its reply once it ran. */
+  push(request: tray.v1.PushTaskRequest, connection: Connection): Promise<Message<tray.v1.PushTaskReply>> {
+    return new Promise((resolve) => {
+      this.queue.push({ request, connection, resolve, cancelled: false, forceCancel: false });
+      this.drain();
+    });
   }
 
   /** True while a task runs and its owner asked to cancel it (getRuntimeContext().isCanceled()). */
@@ -178,7 +179,8 @@ export class TaskExecutor {
     return { numStreamed: index };
   }
 
-  private async packReturn(
+  /** @internal Also used for actor calls (worker/actor-executor.ts). */
+  async packReturn(
     id: Buffer,
     value: unknown,
     label: string,
@@ -199,7 +201,8 @@ export class TaskExecutor {
     return { objectId: id, data: serialized.toBuffer(), nestedRefs, size: serialized.size };
   }
 
-  private async resolveArgs(args: tray.v1.ITaskArg[]): Promise<unknown[]> {
+  /** @internal */
+  async resolveArgs(args: tray.v1.ITaskArg[]): Promise<unknown[]> {
     const values: unknown[] = [];
     for (const arg of args) {
       if (arg.objectRef) {
@@ -214,7 +217,8 @@ export class TaskExecutor {
     return values;
   }
 
-  private load(descriptor: tray.v1.IFunctionDescriptor): Promise<Function> {
+  /** @internal */
+  load(descriptor: tray.v1.IFunctionDescriptor): Promise<Function> {
     const captures = descriptor.captures ?? new Uint8Array(0);
     const key = `${hex(descriptor.hash ?? new Uint8Array(0))}:${descriptor.workingDir ?? ''}:${
       captures.length > 0 ? createHash('sha1').update(captures).digest('hex') : ''

@@ -134,11 +134,11 @@ export class ActorManager {
     await this.died(bytesKey(actor.actorId), cause, !request.noRestart);
   }
 
-  /** The actor's worker is gone (reported by its raylet or owner). */
+  /** The actor's worker is gone (reported by its raylet or owner), or it ended itself (no_restart). */
   async reportDeath(request: tray.v1.ReportActorDeathRequest): Promise<void> {
     const actor = this.get(request as unknown as tray.v1.GetActorInfoRequest);
     const cause = request.deathCause ?? deathCause(actor.actorId, 'its worker process died');
-    await this.died(bytesKey(actor.actorId), { ...cause, actorId: actor.actorId }, true);
+    await this.died(bytesKey(actor.actorId), { ...cause, actorId: actor.actorId }, !request.noRestart);
   }
 
   /** A worker died: actors running on it died; non-detached actors it owned die with it. */

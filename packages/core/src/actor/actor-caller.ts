@@ -1,0 +1,314 @@
+// One process's calls to one actor (Ray's per-actor submit queue): calls are sent straight to
+// the actor's worker over one framed connection, in submission order (a call whose ref
+// arguments are not ready holds back the calls after it). Where the actor is comes from the GCS:
+// the creator learns it from CreateActor, others (and everyone after a failure) ask
+// GetActorInfo until the actor is ALIVE at a new worker or DEAD. When the connection closes,
+// calls in flight are resent after a restart while maxTaskRetries allows; others fail with
+// ActorUnavailableError (restarting) or ActorDiedError (dead, saying why).
+
+import type { GcsClient } from '@tray/gcs';
+import {
+  type Connection,
+  CoreWorkerService,
+  ErrorType,
+  RemoteError,
+  type tray,
+  tray as trayProto,
+} from '@tray/protocol';
+import { PendingCallsLimitExceededError } from '../errors.js';
+import type { CoreWorker } from '../runtime/core-worker.js';
+import { hex, newTaskId, objectIdOf } from '../runtime/ids.js';
+import { ObjectRef } from '../runtime/object-ref.js';
+import type { PendingTask } from '../runtime/task-manager.js';
+import { buildCallArgs, resolveCallArgs } from './call-args.js';
+
+const State = trayProto.v1.ActorTableData.State;
+const POLL_MIN_MS = 10;
+const POLL_MAX_MS = 500;
+
+type Status = 'pending' | 'alive' | 'restarting' | 'dead';
+
+interface Call {
+  task: PendingTask;
+  ready: boolean;
+  retriesLeft: number;
+  keepAlive: ObjectRef<unknown>[];
+}
+
+export interface CallOptions {
+  concurrencyGroup?: string;
+}
+
+export class ActorCaller {
+  status: Status = 'pending';
+  /** The creator is waiting for CreateActor: no need to ask the GCS meanwhile. */
+  creating = false;
+  /** Settles once the GCS knows the actor (the creator's registration is done or failed). */
+  registered: Promise<void> = Promise.resolve();
+  private connection: Connection | undefined;
+  private workerIdHex = '';
+  private lostWorkerHex = '';
+  private deathInfo: tray.v1.IErrorInfo | undefined;
+  private readonly queue: Call[] = [];
+  private readonly inFlight = new Map<PendingTask, Call>();
+  /** Calls whose worker died and that may not be resent: failed once the actor's fate is known. */
+  private orphans: Call[] = [];
+  private sequence = 0;
+  private refreshing = false;
+
+  constructor(
+    public id: Buffer,
+    readonly className: string,
+    private readonly core: CoreWorker,
+    private readonly gcs: GcsClient,
+    public maxTaskRetries: number,
+    public maxPendingCalls: number,
+  ) {}
+
+  get idHex(): string {
+    return hex(this.id);
+  }
+
+  /** Submit `method(...args)`; the ref of its result. */
+  call(method: string, args: readonly unknown[], options: CallOptions = {}): ObjectRef<unknown> {
+    const core = this.core;
+    const name = `${this.className}.${method}`;
+    if (this.maxPendingCalls > 0 && this.queue.length + this.inFlight.size >= this.maxPendingCalls) {
+      throw new PendingCallsLimitExceededError(
+        `${name}.remote(): the actor already has ${this.maxPendingCalls} pending calls from this process ` +
+          '(its maxPendingCalls); wait for some results before submitting more, or raise maxPendingCalls',
+      );
+    }
+    const a = buildCallArgs(core, args, name);
+    const taskId = newTaskId(core.jobId);
+    const spec: tray.v1.ITaskSpec = {
+      taskId,
+      jobId: core.jobId,
+      parentTaskId: core.currentTaskId,
+      type: trayProto.v1.TaskType.ACTOR_TASK,
+      function: { name },
+      args: a.args,
+      numReturns: 1,
+      name,
+      callerAddress: core.address,
+      actorId: this.id,
+      methodName: method,
+      sequenceNumber: this.sequence++,
+      callerId: core.workerId,
+      concurrencyGroup: options.concurrencyGroup ?? '',
+      attemptNumber: 0,
+      depth: core.currentDepth + 1,
+    };
+    const returnId = objectIdOf(taskId, 1);
+    const task: PendingTask = {
+      spec,
+      taskIdHex: hex(taskId),
+      name,
+      returnIds: [returnId],
+      argRefs: a.argRefs,
+      retriesLeft: 0,
+      status: 'queued',
+      cancelled: false,
+      schedulingKey: '',
+    };
+    core.refs.addSubmitted(a.refOwners);
+    core.refs.addOwned(hex(returnId), core.address);
+    const ref = new ObjectRef(returnId, core.address);
+    core.tasks.add(task);
+    const call: Call = {
+      task,
+      ready: a.dependencies.length === 0,
+      retriesLeft: this.maxTaskRetries,
+      keepAlive: a.keepAlive,
+    };
+    task.onCancel = () => this.dequeue(call);
+    this.queue.push(call);
+    if (!call.ready) {
+      void resolveCallArgs(core, a.args, a.dependencies).then((error) => {
+        if (error) {
+          this.dequeue(call);
+          core.tasks.failed(task, error);
+          return;
+        }
+        call.ready = true;
+        this.pump();
+      });
+    }
+    this.pump();
+    if (this.status === 'pending' && !this.creating) void this.refresh();
+    return ref;
+  }
+
+  /** The actor runs at `address` (CreateActor answered, or the GCS says so). */
+  async alive(address: tray.v1.IAddress): Promise<void> {
+    const workerHex = address.workerId ? hex(address.workerId) : '';
+    let connection: Connection;
+    try {
+      connection = await this.core.peers.get(address.socketPath!);
+    } catch {
+      // Gone already: the GCS will say what became of it.
+      this.lostWorkerHex = workerHex;
+      void this.refresh();
+      return;
+    }
+    if (this.status === 'dead') return;
+    this.connection = connection;
+    this.workerIdHex = workerHex;
+    this.status = 'alive';
+    connection.once('close', () => this.lost(connection));
+    this.failOrphans(this.unavailable());
+    this.pump();
+  }
+
+  /** The actor is dead for `cause`: every call now and later fails saying why. */
+  dead(cause: tray.v1.IErrorInfo): void {
+    if (this.status === 'dead') return;
+    this.status = 'dead';
+    this.connection = undefined;
+    const reason = cause.reason || (cause.message ?? 'unknown').replace(/^The actor died: /, '');
+    this.deathInfo = {
+      ...cause,
+      type: ErrorType.ACTOR_DIED,
+      message: `The actor ${this.className} (${this.idHex}) died: ${reason}`,
+      actorId: this.id,
+    };
+    this.failOrphans(this.deathInfo);
+    for (const call of this.inFlight.values()) this.fail(call, this.deathInfo);
+    this.inFlight.clear();
+    this.pump();
+  }
+
+  /** Ask the GCS until the actor is ALIVE at another worker than the lost one, or DEAD. */
+  async refresh(): Promise<void> {
+    if (this.refreshing || this.status === 'dead') return;
+    this.refreshing = true;
+    let delay = POLL_MIN_MS;
+    try {
+      while ((this.status as Status) !== 'dead' && !this.core.isShutDown) {
+        let actor: tray.v1.ActorTableData | undefined;
+        try {
+          actor = await this.gcs.getActorInfo(this.id);
+        } catch (err) {
+          if (err instanceof RemoteError && err.info.type === ErrorType.NOT_FOUND) {
+            this.dead({ message: 'no such actor exists in the cluster (it was never created here)' });
+            return;
+          }
+        }
+        if (actor?.state === State.DEAD) {
+          this.dead(actor.deathCause ?? { message: 'it is dead' });
+          return;
+        }
+        if (
+          actor?.state === State.ALIVE &&
+          actor.address &&
+          hex(actor.address.workerId ?? Buffer.alloc(0)) !== this.lostWorkerHex
+        ) {
+          await this.alive(actor.address);
+          return;
+        }
+        if (actor && actor.state !== State.ALIVE) {
+          if (this.status !== 'pending') this.status = 'restarting';
+          this.failOrphans(this.unavailable());
+        }
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, POLL_MAX_MS);
+      }
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  private pump(): void {
+    if (this.status === 'dead') {
+      for (const call of this.queue.splice(0)) this.fail(call, this.deathInfo!);
+      return;
+    }
+    const connection = this.connection;
+    if (this.status !== 'alive' || connection === undefined) return;
+    while (this.queue.length > 0 && this.queue[0]!.ready) this.send(connection, this.queue.shift()!);
+  }
+
+  private send(connection: Connection, call: Call): void {
+    const task = call.task;
+    task.status = 'running';
+    this.inFlight.set(task, call);
+    task.onCancel = (force, recursive) => {
+      connection
+        .request(CoreWorkerService.CancelTask, {
+          intendedTaskId: task.spec.taskId,
+          forceKill: force,
+          recursive,
+        })
+        .catch(() => {});
+    };
+    connection
+      .request(CoreWorkerService.PushTask, {
+        task: task.spec,
+        intendedWorkerId: Buffer.from(this.workerIdHex, 'hex'),
+      })
+      .then(
+        (reply) => {
+          if (!this.inFlight.delete(task)) return;
+          call.keepAlive.length = 0;
+          this.core.tasks.completed(task, reply);
+          // exitActor(): the actor is going away; later calls learn why from the GCS.
+          if (reply.actorExiting) this.lost(connection);
+        },
+        (err: Error) => {
+          if (err instanceof RemoteError && this.inFlight.delete(task)) {
+            this.core.tasks.failed(task, err.info);
+            return;
+          }
+          this.lost(connection);
+        },
+      );
+  }
+
+  /** The connection to the actor's worker closed (or the actor is exiting). */
+  private lost(connection: Connection): void {
+    if (this.connection !== connection) return;
+    this.connection = undefined;
+    this.lostWorkerHex = this.workerIdHex;
+    this.status = 'restarting';
+    const resend: Call[] = [];
+    for (const call of this.inFlight.values()) {
+      if (call.retriesLeft !== 0) {
+        if (call.retriesLeft > 0) call.retriesLeft--;
+        call.task.spec.attemptNumber = (call.task.spec.attemptNumber ?? 0) + 1;
+        call.task.status = 'queued';
+        call.task.onCancel = () => this.dequeue(call);
+        resend.push(call);
+      } else {
+        this.orphans.push(call);
+      }
+    }
+    this.inFlight.clear();
+    this.queue.unshift(...resend);
+    void this.refresh();
+  }
+
+  private unavailable(): tray.v1.IErrorInfo {
+    return {
+      type: ErrorType.ACTOR_UNAVAILABLE,
+      message:
+        `The actor ${this.className} (${this.idHex}) is restarting after its worker died; this call was ` +
+        'running there and is not resent (maxTaskRetries: 0). Set maxTaskRetries to resend calls.',
+      actorId: this.id,
+    };
+  }
+
+  private failOrphans(info: tray.v1.IErrorInfo): void {
+    for (const call of this.orphans.splice(0)) this.fail(call, info);
+  }
+
+  private fail(call: Call, info: tray.v1.IErrorInfo): void {
+    call.keepAlive.length = 0;
+    this.core.tasks.failed(call.task, info);
+  }
+
+  private dequeue(call: Call): void {
+    const i = this.queue.indexOf(call);
+    if (i >= 0) this.queue.splice(i, 1);
+    this.pump();
+  }
+}

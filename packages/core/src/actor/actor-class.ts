@@ -1,0 +1,143 @@
+// ActorClass<C>: what tray.remote(Class) returns. `.remote(...ctorArgs)` creates an actor — its
+// own worker process running `new Class(...ctorArgs)` — and returns its handle at once (calls
+// queue until the constructor ran); `.options({...})` returns a copy with other actor options.
+// The class's code is described for shipping once, at definition time, like a remote function's,
+// and an actor class can itself travel inside values.
+import { randomBytes } from 'node:crypto';
+import { tray } from '@tray/protocol';
+import type { RemoteArgs } from '../api/remote-function.js';
+import { RemoteFunction } from '../api/remote-function.js';
+import { requireCore } from '../api/state.js';
+import type { CoreWorker } from '../runtime/core-worker.js';
+import { hex, newTaskId } from '../runtime/ids.js';
+import { REMOTE_FUNCTION_BRAND } from '../runtime/value-walk.js';
+import { type ActorHandle, makeActorHandle } from './actor-handle.js';
+import { type ActorOptions, checkActorOptions, resolveActorOptions } from './actor-options.js';
+import { ActorRuntime } from './actor-runtime.js';
+import { buildCallArgs, resolveCallArgs } from './call-args.js';
+
+/** How an actor class travels inside values. */
+export interface ActorClassWire {
+  actorClass: { code: unknown; options: ActorOptions; methods: string[]; maxArgs: number | null };
+}
+
+/** The methods an instance of `cls` has (own and inherited prototype methods). */
+export function methodNamesOf(cls: Function): string[] {
+  const names = new Set<string>();
+  for (let proto = cls.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      if (name === 'constructor') continue;
+      const d = Object.getOwnPropertyDescriptor(proto, name);
+      if (d && typeof d.value === 'function') names.add(name);
+    }
+  }
+  return [...names];
+}
+
+export class ActorClass<
+  C extends abstract new (
+    ...args: any[]
+  ) => any = abstract new (
+    ...args: any[]
+  ) => any,
+> {
+  readonly #code: RemoteFunction;
+  readonly #options: ActorOptions;
+  readonly #methods: string[];
+  readonly #maxArgs: number;
+
+  /** @internal Made by tray.remote(Class). */
+  constructor(code: RemoteFunction, options: ActorOptions, methods: string[], maxArgs: number) {
+    this.#code = code;
+    this.#options = options;
+    this.#methods = methods;
+    this.#maxArgs = maxArgs;
+    Object.defineProperty(this, REMOTE_FUNCTION_BRAND, { value: true });
+  }
+
+  /** The class's name. */
+  get name(): string {
+    return this.#code.name;
+  }
+
+  /** Create an actor running `new C(...args)`; its handle is usable at once. */
+  remote(...args: RemoteArgs<ConstructorParameters<C>>): ActorHandle<InstanceType<C>> {
+    const name = this.#code.name || 'Actor';
+    const core = requireCore(`${name}.remote()`);
+    if (args.length > this.#maxArgs) {
+      throw new TypeError(
+        `${name}.remote(): the constructor takes at most ${this.#maxArgs} argument(s), got ${args.length}`,
+      );
+    }
+    const o = this.#options;
+    const resolved = resolveActorOptions(o);
+    const actorId = Buffer.concat([randomBytes(12), core.jobId.subarray(0, 4)]);
+    const callArgs = buildCallArgs(core, args, `${name} constructor`);
+    const spec: tray.v1.ITaskSpec = {
+      taskId: newTaskId(core.jobId),
+      jobId: core.jobId,
+      parentTaskId: core.currentTaskId,
+      type: tray.v1.TaskType.ACTOR_CREATION_TASK,
+      function: this.#code.descriptor(core),
+      args: callArgs.args,
+      numReturns: 0,
+      requiredResources: { quantities: resolved.required },
+      runtimeEnv: resolved.runtimeEnv,
+      schedulingStrategy: resolved.schedulingStrategy,
+      name,
+      callerAddress: core.address,
+      actorCreation: {
+        ...resolved.creation,
+        actorId,
+        namespace: o.namespace ?? '',
+        placementResources: resolved.placement ? { quantities: resolved.placement } : undefined,
+      },
+      depth: core.currentDepth + 1,
+    };
+    // The arguments stay referenced while the actor may be restarted (its creation task reruns).
+    core.refs.addSubmitted(callArgs.refOwners);
+    const identity = {
+      actorId: hex(actorId),
+      className: name,
+      methods: this.#methods,
+      maxTaskRetries: resolved.creation.maxTaskRetries!,
+      maxPendingCalls: resolved.creation.maxPendingCalls!,
+    };
+    const runtime = ActorRuntime.of(core);
+    const caller = runtime.caller(actorId, identity);
+    const argsReady = resolveCallArgs(core, callArgs.args, callArgs.dependencies);
+    void runtime.create(spec, caller, o.getIfExists === true, argsReady).then(() => {
+      callArgs.keepAlive.length = 0;
+    });
+    return makeActorHandle<InstanceType<C>>(identity, caller);
+  }
+
+  /** A copy with these actor options (merged over the current ones). */
+  options(options: ActorOptions): ActorClass<C> {
+    const checked = checkActorOptions(options, `${this.#code.name || 'Actor'}.options()`);
+    return new ActorClass<C>(this.#code, { ...this.#options, ...checked }, this.#methods, this.#maxArgs);
+  }
+
+  toString(): string {
+    return `ActorClass(${this.#code.name || 'anonymous'})`;
+  }
+
+  /** @internal How it travels inside values. */
+  toWire(core: CoreWorker): ActorClassWire {
+    const maxArgs = Number.isFinite(this.#maxArgs) ? this.#maxArgs : null;
+    return {
+      actorClass: { code: this.#code.toWire(core), options: this.#options, methods: this.#methods, maxArgs },
+    };
+  }
+
+  /** @internal */
+  static fromWire(data: ActorClassWire): ActorClass {
+    const w = data.actorClass;
+    return new ActorClass(
+      RemoteFunction.fromWire(w.code),
+      w.options ?? {},
+      w.methods ?? [],
+      w.maxArgs ?? Number.POSITIVE_INFINITY,
+    );
+  }
+}

@@ -1,0 +1,144 @@
+// A process's side of the actor table (one per core worker): its GCS client, one ActorCaller per
+// actor it calls (handles of one actor share it, so calls stay in order), actor creation
+// (RegisterActor — names per namespace, getIfExists — then CreateActor, answered once the
+// constructor ran), named lookups and tray.kill. Drivers know their namespace; workers ask the
+// job table for their job's.
+import { GcsClient } from '@tray/gcs';
+import { ErrorType, RemoteError, type tray } from '@tray/protocol';
+import { currentState } from '../api/state.js';
+import type { CoreWorker } from '../runtime/core-worker.js';
+import { hex } from '../runtime/ids.js';
+import { ActorCaller } from './actor-caller.js';
+
+const runtimes = new WeakMap<CoreWorker, ActorRuntime>();
+
+export interface CallerSettings {
+  className: string;
+  maxTaskRetries: number;
+  maxPendingCalls: number;
+}
+
+export class ActorRuntime {
+  readonly gcs: GcsClient;
+  private readonly callers = new Map<string, ActorCaller>();
+  private jobNamespace: Promise<string> | undefined;
+
+  private constructor(private readonly core: CoreWorker) {
+    const address = currentState()?.gcsAddress ?? process.env.TRAY_GCS_ADDRESS;
+    if (!address) throw new Error('actors need the GCS address; this process was not started by tray');
+    this.gcs = new GcsClient(address, { token: core.token });
+    core.onShutdown(() => this.gcs.close());
+  }
+
+  static of(core: CoreWorker): ActorRuntime {
+    let runtime = runtimes.get(core);
+    if (runtime === undefined) {
+      runtime = new ActorRuntime(core);
+      runtimes.set(core, runtime);
+    }
+    return runtime;
+  }
+
+  /** The caller of actor `id` in this process (made on first use). */
+  caller(id: Buffer, settings: CallerSettings): ActorCaller {
+    const key = hex(id);
+    let caller = this.callers.get(key);
+    if (caller === undefined) {
+      caller = new ActorCaller(
+        id,
+        settings.className,
+        this.core,
+        this.gcs,
+        settings.maxTaskRetries,
+        settings.maxPendingCalls,
+      );
+      this.callers.set(key, caller);
+    }
+    return caller;
+  }
+
+  /** The namespace of this process's job (tray.init({ namespace }) or an anonymous one). */
+  namespace(): Promise<string> {
+    if (this.core.namespace) return Promise.resolve(this.core.namespace);
+    this.jobNamespace ??= this.gcs.getAllJobInfo().then((jobs) => {
+      const mine = jobs.find((j) => hex(j.jobId) === hex(this.core.jobId));
+      return mine?.namespace || `anonymous_job_${hex(this.core.jobId)}`;
+    });
+    return this.jobNamespace;
+  }
+
+  /**
+   * Register and create the actor of `spec`; `caller` follows it. With getIfExists, a taken name
+   * makes `caller` the existing actor's.
+   */
+  async create(
+    spec: tray.v1.ITaskSpec,
+    caller: ActorCaller,
+    getIfExists: boolean,
+    argsReady: Promise<tray.v1.IErrorInfo | undefined>,
+  ): Promise<void> {
+    const creation = spec.actorCreation!;
+    caller.creating = true;
+    let registered!: () => void;
+    caller.registered = new Promise((resolve) => (registered = resolve));
+    try {
+      const argError = await argsReady;
+      if (argError) {
+        registered();
+        caller.creating = false;
+        caller.dead({ ...argError, reason: `a constructor argument failed: ${argError.message}` });
+        return;
+      }
+      if (!creation.namespace) creation.namespace = await this.namespace();
+      try {
+        await this.gcs.registerActor(spec);
+      } catch (err) {
+        if (getIfExists && err instanceof RemoteError && err.info.type === ErrorType.ALREADY_EXISTS) {
+          const existing = await this.gcs.getNamedActorInfo(creation.name!, creation.namespace!);
+          this.adopt(caller, Buffer.from(existing.actorId));
+          caller.creating = false;
+          await caller.refresh();
+          return;
+        }
+        throw err;
+      } finally {
+        registered();
+      }
+      const address = await this.gcs.createActor(spec);
+      caller.creating = false;
+      await caller.alive(address);
+    } catch (err) {
+      caller.creating = false;
+      const info =
+        err instanceof RemoteError ? err.info : { message: `could not create it: ${(err as Error).message}` };
+      const registering = info.type === ErrorType.ALREADY_EXISTS || info.type === ErrorType.INVALID_ARGUMENT;
+      caller.dead({
+        ...info,
+        reason: registering ? `it could not be created: ${info.message}` : info.reason || info.message || '',
+      });
+      if (registering)
+        process.stderr.write(`tray: actor ${caller.className} could not be created: ${info.message}\n`);
+    }
+  }
+
+  /** The actor named `name` in `namespace` (its caller settings come from its creation task). */
+  async getNamed(
+    name: string,
+    namespace: string | undefined,
+  ): Promise<{ actor: tray.v1.ActorTableData; ns: string }> {
+    const ns = namespace ?? (await this.namespace());
+    const actor = await this.gcs.getNamedActorInfo(name, ns);
+    return { actor, ns };
+  }
+
+  kill(id: Buffer, noRestart: boolean): Promise<void> {
+    return this.gcs.killActorViaGcs(id, { forceKill: true, noRestart });
+  }
+
+  private adopt(caller: ActorCaller, id: Buffer): void {
+    this.callers.delete(caller.idHex);
+    caller.id = id;
+    const existing = this.callers.get(caller.idHex);
+    if (existing === undefined) this.callers.set(caller.idHex, caller);
+  }
+}

@@ -1,0 +1,253 @@
+// The GCS's ActorScheduler (Ray's GcsActorScheduler): creates an actor by leasing a dedicated
+// worker from a raylet over gRPC — as the lease's owner itself, so the raylet never ties the
+// worker to the actor's creator — pushing the creation task to the worker over the framed
+// transport, and keeping that connection open: its closing is the actor's death (the exit code
+// or signal comes from the raylet's GetNodeStats). Killing returns the lease, which makes the
+// raylet kill the worker. Owners of non-detached actors are watched (owner-watch.ts).
+import { randomBytes } from 'node:crypto';
+import {
+  type Connection,
+  CoreWorkerService,
+  connect,
+  createGrpcClient,
+  ErrorType,
+  errorWithInfo,
+  NodeManagerService,
+  type TrayGrpcClient,
+  type tray,
+} from '@tray/protocol';
+import type { ActorScheduler } from '../managers/actor-scheduler.js';
+import { bytesKey } from '../storage/storage.js';
+import { OwnerWatch } from './owner-watch.js';
+import { describeWorkerExit } from './worker-exit.js';
+
+/** What the scheduler needs from the rest of the GCS. */
+export interface ActorSchedulingContext {
+  token: string;
+  /** Alive nodes, with what each has free now. */
+  nodes(): { node: tray.v1.NodeInfo; available: Record<string, number> }[];
+  /** The actor's worker went away on its own: `workerId` was running incarnation `actor`. */
+  workerDied(actor: tray.v1.ActorTableData, workerId: Uint8Array, cause: tray.v1.IErrorInfo): void;
+  /** The owner of non-detached actors at this address is gone. */
+  ownerDied(owner: tray.v1.IAddress): void;
+  log(message: string): void;
+}
+
+interface Incarnation {
+  actorKey: string;
+  node?: tray.v1.NodeInfo;
+  leaseId: Buffer;
+  workerId?: Uint8Array;
+  connection?: Connection;
+  /** Killed by the GCS (tray.kill, owner death): its connection closing is expected. */
+  stopped: boolean;
+}
+
+const INFEASIBLE_RETRY_MS = 1000;
+/** A lease can wait for resources as long as it takes; the GCS's calls do not time out. */
+const LEASE_DEADLINE_MS = Number.POSITIVE_INFINITY;
+
+export class RayletActorScheduler implements ActorScheduler {
+  /** The owner id of every lease the GCS takes (never a registered worker: never "dies"). */
+  private readonly leaseOwnerId = randomBytes(28);
+  private readonly raylets = new Map<string, TrayGrpcClient>();
+  private readonly current = new Map<string, Incarnation>();
+  private readonly owners: OwnerWatch;
+  private closed = false;
+
+  constructor(private readonly ctx: ActorSchedulingContext) {
+    this.owners = new OwnerWatch(ctx.token, (owner) => ctx.ownerDied(owner));
+  }
+
+  async schedule(actor: tray.v1.ActorTableData): Promise<tray.v1.IAddress> {
+    const key = bytesKey(actor.actorId);
+    const previous = this.current.get(key);
+    if (previous) {
+      previous.stopped = true;
+      this.returnLease(previous);
+    }
+    const incarnation: Incarnation = { actorKey: key, leaseId: randomBytes(16), stopped: false };
+    this.current.set(key, incarnation);
+    const spec = actor.creationTask!;
+    if (!actor.detached && !(await this.owners.watch(actor.ownerAddress))) {
+      this.current.delete(key);
+      throw errorWithInfo({
+        type: ErrorType.OWNER_DIED,
+        message: 'its owner (the process that created it) is gone',
+      });
+    }
+    const lease = await this.lease(incarnation, spec);
+    const address = lease.workerAddress!;
+    incarnation.workerId = address.workerId ?? undefined;
+    const fail = (info: tray.v1.IErrorInfo): never => {
+      this.returnLease(incarnation);
+      throw errorWithInfo({ type: ErrorType.ACTOR_DIED, ...info, message: info.message ?? 'unknown' });
+    };
+    if (incarnation.stopped) fail({ message: 'it was killed before it started' });
+    let connection: Connection;
+    try {
+      connection = await connect(address.socketPath!, { token: this.ctx.token, label: 'actor worker' });
+    } catch (err) {
+      return fail({ message: `its worker could not be reached: ${(err as Error).message}` });
+    }
+    incarnation.connection = connection;
+    const visibleDevices: Record<string, string> = {};
+    for (const r of lease.resourceInstances) {
+      if (r.name === 'GPU' && r.ids && r.ids.length > 0)
+        visibleDevices.CUDA_VISIBLE_DEVICES = r.ids.join(',');
+    }
+    let reply: tray.v1.PushTaskReply;
+    try {
+      reply = await connection.request(CoreWorkerService.PushTask, {
+        // The attempt number tells the new instance it is a restart.
+        task: { ...spec, attemptNumber: actor.numRestarts },
+        intendedWorkerId: address.workerId,
+        visibleDevices,
+      });
+    } catch (err) {
+      connection.close();
+      const why = incarnation.stopped ? 'it was killed while its constructor ran' : (err as Error).message;
+      return fail({ message: `its worker died while creating it: ${why}` });
+    }
+    const error = reply.returnObjects[0]?.error;
+    if (error) {
+      connection.close();
+      // The constructor threw: the manager keeps this error (class, stack, serialized value).
+      return fail({
+        ...error,
+        message: `its constructor threw ${error.errorClass || 'an error'}: ${error.message}`,
+      });
+    }
+    if (incarnation.stopped) {
+      connection.close();
+      return fail({ message: 'it was killed while its constructor ran' });
+    }
+    connection.once('close', () => void this.connectionClosed(incarnation, actor));
+    return { ...address, nodeId: address.nodeId ?? incarnation.node?.nodeId };
+  }
+
+  kill(actor: tray.v1.ActorTableData, _force: boolean): void {
+    const key = bytesKey(actor.actorId);
+    const incarnation = this.current.get(key);
+    if (!incarnation) return;
+    this.current.delete(key);
+    incarnation.stopped = true;
+    this.returnLease(incarnation);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.owners.close();
+    for (const incarnation of this.current.values()) incarnation.connection?.close();
+    this.current.clear();
+    for (const client of this.raylets.values()) client.close();
+    this.raylets.clear();
+  }
+
+  /** Ask raylets for a dedicated worker until one grants it (infeasible: try others, then wait). */
+  private async lease(incarnation: Incarnation, spec: tray.v1.ITaskSpec): Promise<tray.v1.WorkerLeaseReply> {
+    let lastReason = '';
+    while (!incarnation.stopped && !this.closed) {
+      for (const node of this.candidates(spec)) {
+        if (incarnation.stopped) break;
+        incarnation.node = node;
+        let reply: tray.v1.WorkerLeaseReply;
+        try {
+          reply = await this.raylet(node).call(
+            NodeManagerService.RequestWorkerLease,
+            {
+              task: { ...spec, args: [] },
+              ownerAddress: { workerId: this.leaseOwnerId },
+              leaseId: incarnation.leaseId,
+            },
+            { deadlineMs: LEASE_DEADLINE_MS, retries: 0 },
+          );
+        } catch (err) {
+          lastReason = (err as Error).message;
+          const info = (err as { info?: tray.v1.IErrorInfo }).info;
+          // A refused request (bad spec, broken runtime env) will not get better by asking again.
+          if (info && info.type !== ErrorType.UNAVAILABLE && info.type !== ErrorType.DEADLINE_EXCEEDED) {
+            throw errorWithInfo({ ...info, message: `no worker could be leased for it: ${info.message}` });
+          }
+          continue;
+        }
+        if (reply.workerAddress?.socketPath) return reply;
+        lastReason = reply.failureMessage || 'no worker was granted';
+      }
+      incarnation.leaseId = randomBytes(16);
+      await new Promise((resolve) => setTimeout(resolve, INFEASIBLE_RETRY_MS).unref());
+    }
+    throw errorWithInfo({
+      type: ErrorType.ACTOR_DIED,
+      message: `it was killed before it was scheduled${lastReason ? ` (${lastReason})` : ''}`,
+    });
+  }
+
+  /** Nodes to try, best first: the requested one, the owner's, then the freest. */
+  private candidates(spec: tray.v1.ITaskSpec): tray.v1.NodeInfo[] {
+    const alive = this.ctx.nodes();
+    const affinity = spec.schedulingStrategy?.nodeAffinity;
+    if (affinity?.nodeId && affinity.nodeId.length > 0) {
+      const wanted = alive.find((n) => bytesKey(n.node.nodeId) === bytesKey(affinity.nodeId!));
+      if (wanted) return [wanted.node];
+      if (!affinity.soft) return [];
+    }
+    const ownerNode = spec.callerAddress?.nodeId ? bytesKey(spec.callerAddress.nodeId) : '';
+    const cpu = (n: { available: Record<string, number> }) => n.available.CPU ?? 0;
+    const spread = Boolean(spec.schedulingStrategy?.spread);
+    return [...alive]
+      .sort((a, b) => {
+        if (!spread) {
+          const ao = bytesKey(a.node.nodeId) === ownerNode ? 1 : 0;
+          const bo = bytesKey(b.node.nodeId) === ownerNode ? 1 : 0;
+          if (ao !== bo) return bo - ao;
+        }
+        return cpu(b) - cpu(a);
+      })
+      .map((n) => n.node);
+  }
+
+  private raylet(node: tray.v1.NodeInfo): TrayGrpcClient {
+    const address = `${node.nodeIp}:${node.rayletPort}`;
+    let client = this.raylets.get(address);
+    if (!client) {
+      client = createGrpcClient(address, { token: this.ctx.token });
+      this.raylets.set(address, client);
+    }
+    return client;
+  }
+
+  private returnLease(incarnation: Incarnation): void {
+    incarnation.connection?.close();
+    const node = incarnation.node;
+    if (!node) return;
+    const client = this.raylet(node);
+    if (!incarnation.workerId) {
+      client.call(NodeManagerService.CancelWorkerLease, { leaseId: incarnation.leaseId }).catch(() => {});
+      return;
+    }
+    client
+      .call(NodeManagerService.ReturnWorkerLease, {
+        leaseId: incarnation.leaseId,
+        workerId: incarnation.workerId,
+        disconnectWorker: true,
+      })
+      .catch((err) => this.ctx.log(`returning an actor's lease failed: ${(err as Error).message}`));
+  }
+
+  /** The actor's worker connection closed without the GCS asking: the process is gone. */
+  private async connectionClosed(incarnation: Incarnation, actor: tray.v1.ActorTableData): Promise<void> {
+    if (incarnation.stopped || this.closed) return;
+    if (this.current.get(incarnation.actorKey) === incarnation) this.current.delete(incarnation.actorKey);
+    this.returnLease(incarnation);
+    const how = incarnation.node
+      ? await describeWorkerExit(this.raylet(incarnation.node), incarnation.workerId!)
+      : 'its worker process died';
+    this.ctx.workerDied(actor, incarnation.workerId!, {
+      type: ErrorType.ACTOR_DIED,
+      message: `The actor died: ${how}`,
+      reason: how,
+      actorId: actor.actorId,
+    });
+  }
+}
