@@ -1,7 +1,7 @@
 // GcsStorage in Redis: one hash per table (`<prefix>:table:<name>`) and one string per counter
 // (`<prefix>:counter:<name>`), so a GCS restarted against the same Redis keeps its tables.
 // The prefix separates clusters that share one Redis.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { GcsStorage } from './storage.js';
 
 export interface RedisStorageOptions {
@@ -19,6 +19,9 @@ export class RedisStorage implements GcsStorage {
 
   /** Connects, failing with a message naming the URL when Redis cannot be reached. */
   static async connect(options: RedisStorageOptions): Promise<RedisStorage> {
+    // Loaded on first use: every process that imports @tray/gcs (drivers, workers) would pay
+    // for ioredis otherwise.
+    const { Redis } = await import('ioredis');
     const redis = new Redis(options.redisUrl, {
       lazyConnect: true,
       maxRetriesPerRequest: 3,
