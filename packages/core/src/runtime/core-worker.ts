@@ -83,6 +83,8 @@ export class CoreWorker {
   /** Worker processes: the handlers of PushTask and CancelTask (set by the task executor). */
   executorHandlers: ((connection: Connection) => void) | undefined;
   private readonly putTaskId: Buffer;
+  /** Owner addresses read from values, shared by every ref of one owner. */
+  private readonly decodedOwners = new Map<string, tray.v1.IAddress>();
   private putIndex = 0;
   private server: FramedServer | undefined;
   private shutDown = false;
@@ -120,7 +122,7 @@ export class CoreWorker {
     const functions = options.functions;
     this.codec = {
       encodeRef: (ref) => encodeRef(ref, this.address),
-      decodeRef: (record) => decodeRef(record),
+      decodeRef: (record) => decodeRef(record, this.decodedOwners),
       encodeFunction: (fn) => functions.encode(fn),
       decodeFunction: (data) => functions.decode(data),
     };
@@ -337,31 +339,40 @@ function storeError(err: Error): tray.v1.IErrorInfo {
   };
 }
 
+const ownerRecords = new WeakMap<tray.v1.IAddress, NonNullable<RefRecord['owner']>>();
+
 function encodeRef(ref: ObjectRef<unknown>, me: tray.v1.IAddress): RefRecord {
   const owner = ref.ownerAddress ?? me;
-  return {
-    id: ref.hex(),
-    owner: {
+  let record = ownerRecords.get(owner);
+  if (record === undefined) {
+    record = {
       nodeId: owner.nodeId ? hex(owner.nodeId) : undefined,
       workerId: owner.workerId ? hex(owner.workerId) : undefined,
       ip: owner.ip ?? undefined,
       port: owner.port ?? undefined,
       socketPath: owner.socketPath ?? undefined,
-    },
-    gen: ref.fromGenerator || undefined,
-  };
+    };
+    ownerRecords.set(owner, record);
+  }
+  return { id: ref.hex(), owner: record, gen: ref.fromGenerator || undefined };
 }
 
-function decodeRef(record: RefRecord): ObjectRef<unknown> {
+function decodeRef(record: RefRecord, owners: Map<string, tray.v1.IAddress>): ObjectRef<unknown> {
   const o = record.owner;
-  const owner: tray.v1.IAddress | undefined = o
-    ? {
+  let owner: tray.v1.IAddress | undefined;
+  if (o) {
+    const key = `${o.workerId}|${o.socketPath}|${o.ip}|${o.port}`;
+    owner = owners.get(key);
+    if (owner === undefined) {
+      owner = {
         nodeId: o.nodeId ? Buffer.from(o.nodeId, 'hex') : undefined,
         workerId: o.workerId ? Buffer.from(o.workerId, 'hex') : undefined,
         ip: o.ip,
         port: o.port,
         socketPath: o.socketPath,
-      }
-    : undefined;
-  return new ObjectRef(Buffer.from(record.id, 'hex'), owner, record.gen === true);
+      };
+      owners.set(key, owner);
+    }
+  }
+  return new ObjectRef(Buffer.from(record.id, 'hex'), owner, record.gen === true, record.id);
 }
