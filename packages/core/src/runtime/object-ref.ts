@@ -42,11 +42,11 @@ export class ObjectRef<T = unknown> {
   #hex: string | undefined;
 
   /** @internal Refs are made by `remote()` and `put()`, not by users. */
-  constructor(id: Uint8Array, ownerAddress?: tray.v1.IAddress | null, fromGenerator = false) {
-    this.id = Buffer.from(id.buffer, id.byteOffset, id.byteLength);
+  constructor(id: Uint8Array, ownerAddress?: tray.v1.IAddress | null, fromGenerator = false, idHex?: string) {
+    this.id = Buffer.isBuffer(id) ? id : Buffer.from(id.buffer, id.byteOffset, id.byteLength);
     this.ownerAddress = ownerAddress ?? undefined;
     this.fromGenerator = fromGenerator;
-    Object.defineProperty(this, OBJECT_REF_BRAND, { value: true });
+    this.#hex = idHex;
     const tracker = currentTracker();
     if (tracker !== undefined) {
       tracker.addLocalRef(this);
@@ -76,6 +76,9 @@ export class ObjectRef<T = unknown> {
     return isObjectRef(value);
   }
 }
+
+// The brand lives on the prototype: every instance has it without a per-instance property.
+Object.defineProperty(ObjectRef.prototype, OBJECT_REF_BRAND, { value: true });
 
 export function isObjectRef(value: unknown): value is ObjectRef<unknown> {
   return (
