@@ -2,6 +2,8 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig({
   entry: ['src/index.ts'],
+  // import.meta.url in the CJS build too (grpc-js is loaded with createRequire on first use).
+  shims: true,
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

@@ -2,19 +2,13 @@
 // a deadline on every unary call, and retries with exponential backoff and jitter when the
 // server is unavailable or slow (every tray RPC is idempotent). Failures reject with the same
 // RemoteError as the framed transport, carrying the server's ErrorInfo.
-import {
-  type CallOptions,
-  Client,
-  type ClientReadableStream,
-  credentials,
-  Metadata,
-  type ServiceError,
-  status,
-} from '@grpc/grpc-js';
+import type { CallOptions, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
 import type { RemoteError } from '../errors.js';
 import type { Message, MethodDef } from '../method.js';
+import { grpcJs } from './grpc-js.js';
 import { methodDefinition } from './service.js';
 import { hasErrorInfo, remoteErrorFromStatus } from './status.js';
+import { GrpcStatus as status } from './status-codes.js';
 
 export interface GrpcClientTlsOptions {
   /** PEM CA bundle that signed the server's certificate (the system roots when omitted). */
@@ -80,6 +74,7 @@ export function createGrpcClient(address: string, options: GrpcClientOptions = {
   if (typeof address !== 'string' || address.length === 0) {
     throw new TypeError(`a gRPC address is 'host:port' or 'unix:/path', got ${JSON.stringify(address)}`);
   }
+  const { Client, credentials, Metadata } = grpcJs();
   const tls = options.tls;
   const channelCredentials = tls
     ? credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null)

@@ -2,19 +2,17 @@
 // checks the cluster token (bearer metadata, constant time) before any handler runs, binds to
 // loopback unless told otherwise, and answers a handler's error with its ErrorInfo in the
 // `tray-error-bin` trailer.
-import {
-  type Metadata,
-  Server,
-  ServerCredentials,
-  type ServerUnaryCall,
-  type ServerWritableStream,
-  type sendUnaryData,
-  status,
-  type UntypedServiceImplementation,
+import type {
+  Metadata,
+  ServerUnaryCall,
+  ServerWritableStream,
+  sendUnaryData,
+  UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { ErrorType, toErrorInfo } from '../errors.js';
 import { tokenMatches } from '../framed/endpoint.js';
 import type { Message, MethodDef } from '../method.js';
+import { grpcJs } from './grpc-js.js';
 import { type ServiceTable, serviceDefinition } from './service.js';
 import { statusFromErrorInfo } from './status.js';
 
@@ -86,6 +84,7 @@ export interface TrayGrpcServer {
 const BEARER = 'Bearer ';
 
 export function createGrpcServer(options: GrpcServerOptions = {}): TrayGrpcServer {
+  const { Server, ServerCredentials } = grpcJs();
   const server = new Server({
     'grpc.max_receive_message_length': 512 * 1024 * 1024,
     ...options.channelOptions,
@@ -222,4 +221,4 @@ export function createGrpcServer(options: GrpcServerOptions = {}): TrayGrpcServe
   return api;
 }
 
-export { status as GrpcStatus };
+export { GrpcStatus } from './status-codes.js';

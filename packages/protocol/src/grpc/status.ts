@@ -2,14 +2,16 @@
 // from the ErrorType, the message as the status details, and the whole ErrorInfo serialized in
 // the `tray-error-bin` trailer. A client turns any failed call back into a RemoteError; a
 // status with no trailer (the transport failed, not a handler) gets an ErrorType from its code.
-import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import type { Metadata, ServiceError } from '@grpc/grpc-js';
 import { tray } from '../../generated/proto.js';
 import { type ErrorInfo, ErrorType, RemoteError } from '../errors.js';
+import { grpcJs } from './grpc-js.js';
+import { type GrpcStatusCode, grpcStatusName, GrpcStatus as status } from './status-codes.js';
 
 /** The trailer that carries a serialized ErrorInfo. */
 export const ERROR_TRAILER = 'tray-error-bin';
 
-const TYPE_TO_STATUS: Partial<Record<tray.v1.ErrorType, status>> = {
+const TYPE_TO_STATUS: Partial<Record<tray.v1.ErrorType, GrpcStatusCode>> = {
   [ErrorType.INVALID_ARGUMENT]: status.INVALID_ARGUMENT,
   [ErrorType.SERIALIZATION_ERROR]: status.INVALID_ARGUMENT,
   [ErrorType.NOT_FOUND]: status.NOT_FOUND,
@@ -30,7 +32,7 @@ const TYPE_TO_STATUS: Partial<Record<tray.v1.ErrorType, status>> = {
   [ErrorType.UNIMPLEMENTED]: status.UNIMPLEMENTED,
 };
 
-const STATUS_TO_TYPE: Partial<Record<status, tray.v1.ErrorType>> = {
+const STATUS_TO_TYPE: Partial<Record<number, tray.v1.ErrorType>> = {
   [status.INVALID_ARGUMENT]: ErrorType.INVALID_ARGUMENT,
   [status.OUT_OF_RANGE]: ErrorType.INVALID_ARGUMENT,
   [status.NOT_FOUND]: ErrorType.NOT_FOUND,
@@ -47,8 +49,12 @@ const STATUS_TO_TYPE: Partial<Record<status, tray.v1.ErrorType>> = {
 };
 
 /** The status object a grpc-js handler fails with, carrying `info` in its trailer. */
-export function statusFromErrorInfo(info: ErrorInfo): { code: status; details: string; metadata: Metadata } {
-  const metadata = new Metadata();
+export function statusFromErrorInfo(info: ErrorInfo): {
+  code: GrpcStatusCode;
+  details: string;
+  metadata: Metadata;
+} {
+  const metadata = new (grpcJs().Metadata)();
   metadata.set(ERROR_TRAILER, Buffer.from(tray.v1.ErrorInfo.encode(info).finish()));
   return {
     code: TYPE_TO_STATUS[info.type ?? ErrorType.ERROR_UNKNOWN] ?? status.UNKNOWN,
@@ -77,7 +83,7 @@ export function remoteErrorFromStatus(err: Partial<ServiceError>, method: string
   return new RemoteError(
     {
       type: STATUS_TO_TYPE[code] ?? ErrorType.ERROR_UNKNOWN,
-      message: `${method} failed with gRPC status ${status[code] ?? code}: ${details}`,
+      message: `${method} failed with gRPC status ${grpcStatusName(code)}: ${details}`,
     },
     code,
   );

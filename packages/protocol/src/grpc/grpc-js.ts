@@ -1,0 +1,19 @@
+// grpc-js, loaded on first use. Only the control plane speaks gRPC (GCS, raylets, a driver's GCS
+// client); workers and the framed hot paths never do, and loading grpc-js (~280 files) cost every
+// process ~100-300 ms of its start. Everything here is typed with `import type`, so importing
+// @tray/protocol loads no grpc-js code until a server or client is created.
+import { createRequire } from 'node:module';
+import type * as GrpcJs from '@grpc/grpc-js';
+
+let grpc: typeof GrpcJs | undefined;
+
+/** The grpc-js module (loaded synchronously the first time). */
+export function grpcJs(): typeof GrpcJs {
+  if (grpc === undefined) grpc = createRequire(import.meta.url)('@grpc/grpc-js') as typeof GrpcJs;
+  return grpc;
+}
+
+/** True once grpc-js was loaded in this process (for tests of the lazy loading). */
+export function grpcJsLoaded(): boolean {
+  return grpc !== undefined;
+}
