@@ -267,6 +267,15 @@ describe('scheduling', () => {
     }
   });
 
+  it('answers cluster queries inside tasks too', async () => {
+    const inside = tray.remote(
+      remoteSource<() => Promise<[number, number]>>(
+        'async () => [(await tray.clusterResources()).CPU, (await tray.nodes()).length]',
+      ),
+    );
+    expect(await tray.get(inside.remote())).toEqual([2, 1]);
+  });
+
   it('passes runtimeEnv.envVars to the task', async () => {
     const read = tray.remote(() => process.env.MY_TEST_VAR ?? 'unset', {
       runtimeEnv: { envVars: { MY_TEST_VAR: 'hello' } },

@@ -4,6 +4,7 @@
 // this worker exits when the raylet goes away), and runs the tasks owners push to it, with
 // `tray` bound to this process's API inside remote code.
 import path from 'node:path';
+import type { GcsClient } from '@tray/gcs';
 import { StoreClient } from '@tray/object-store';
 import { connect, NodeManagerService } from '@tray/protocol';
 import { decodeRemote, encodeRemote } from '../actor/remote-codec.js';
@@ -27,10 +28,18 @@ async function main(): Promise<void> {
   const workerId = Buffer.from(env('TRAY_WORKER_ID'), 'hex');
   const nodeId = Buffer.from(env('TRAY_NODE_ID'), 'hex');
   const sessionDir = env('TRAY_SESSION_DIR');
-  const raylet = await connect(env('TRAY_RAYLET_SOCKET'), { token, label: 'raylet' });
+  const [raylet, store] = await Promise.all([
+    connect(env('TRAY_RAYLET_SOCKET'), { token, label: 'raylet' }),
+    StoreClient.connect(env('TRAY_STORE_SOCKET')),
+  ]);
   raylet.on('close', () => process.exit(0));
-  const store = await StoreClient.connect(env('TRAY_STORE_SOCKET'));
   const socketPath = path.join(sessionDir, 'sockets', `w-${workerId.toString('hex').slice(0, 8)}`);
+  // The GCS client is made on first use (tray.nodes(), tray.clusterResources() inside a task).
+  let gcsClient: Promise<GcsClient> | undefined;
+  const gcs = () =>
+    (gcsClient ??= import('@tray/gcs').then(
+      ({ GcsClient }) => new GcsClient(env('TRAY_GCS_ADDRESS'), { token }),
+    ));
   let core: CoreWorker | undefined;
   core = new CoreWorker({
     mode: 'worker',
@@ -58,9 +67,8 @@ async function main(): Promise<void> {
     core,
     gcsAddress: process.env.TRAY_GCS_ADDRESS,
     gcs: {
-      nodes: () => Promise.reject(new Error('tray.nodes is only available in the driver for now')),
-      resources: () =>
-        Promise.reject(new Error('cluster resources are only available in the driver for now')),
+      nodes: async () => (await gcs()).getAllNodeInfo(),
+      resources: async () => (await gcs()).getAllResourceUsage(),
     },
     isCanceled: () => executor.currentCancelled,
   });
