@@ -23,7 +23,7 @@ import { PeerConnections } from './peer-connections.js';
 import { type RefEntry, ReferenceCounter } from './reference-counter.js';
 import {
   deserialize,
-  type RefRecord,
+  type OwnerRecord,
   type SerializedValue,
   serialize,
   type ValueCodec,
@@ -121,8 +121,9 @@ export class CoreWorker {
     );
     const functions = options.functions;
     this.codec = {
-      encodeRef: (ref) => encodeRef(ref, this.address),
-      decodeRef: (record) => decodeRef(record, this.decodedOwners),
+      encodeOwner: (address) => encodeOwner(address ?? this.address),
+      decodeRef: (id, owner, fromGenerator) =>
+        new ObjectRef(id, decodeOwner(owner, this.decodedOwners), fromGenerator),
       encodeFunction: (fn) => functions.encode(fn),
       decodeFunction: (data) => functions.decode(data),
     };
@@ -339,10 +340,9 @@ function storeError(err: Error): tray.v1.IErrorInfo {
   };
 }
 
-const ownerRecords = new WeakMap<tray.v1.IAddress, NonNullable<RefRecord['owner']>>();
+const ownerRecords = new WeakMap<tray.v1.IAddress, OwnerRecord>();
 
-function encodeRef(ref: ObjectRef<unknown>, me: tray.v1.IAddress): RefRecord {
-  const owner = ref.ownerAddress ?? me;
+function encodeOwner(owner: tray.v1.IAddress): OwnerRecord {
   let record = ownerRecords.get(owner);
   if (record === undefined) {
     record = {
@@ -354,25 +354,22 @@ function encodeRef(ref: ObjectRef<unknown>, me: tray.v1.IAddress): RefRecord {
     };
     ownerRecords.set(owner, record);
   }
-  return { id: ref.hex(), owner: record, gen: ref.fromGenerator || undefined };
+  return record;
 }
 
-function decodeRef(record: RefRecord, owners: Map<string, tray.v1.IAddress>): ObjectRef<unknown> {
-  const o = record.owner;
-  let owner: tray.v1.IAddress | undefined;
-  if (o) {
-    const key = `${o.workerId}|${o.socketPath}|${o.ip}|${o.port}`;
-    owner = owners.get(key);
-    if (owner === undefined) {
-      owner = {
-        nodeId: o.nodeId ? Buffer.from(o.nodeId, 'hex') : undefined,
-        workerId: o.workerId ? Buffer.from(o.workerId, 'hex') : undefined,
-        ip: o.ip,
-        port: o.port,
-        socketPath: o.socketPath,
-      };
-      owners.set(key, owner);
-    }
+/** The owner's address; one object per owner, so refs of one owner share it. */
+function decodeOwner(o: OwnerRecord, owners: Map<string, tray.v1.IAddress>): tray.v1.IAddress {
+  const key = `${o.workerId}|${o.socketPath}|${o.ip}|${o.port}`;
+  let owner = owners.get(key);
+  if (owner === undefined) {
+    owner = {
+      nodeId: o.nodeId ? Buffer.from(o.nodeId, 'hex') : undefined,
+      workerId: o.workerId ? Buffer.from(o.workerId, 'hex') : undefined,
+      ip: o.ip,
+      port: o.port,
+      socketPath: o.socketPath,
+    };
+    owners.set(key, owner);
   }
-  return new ObjectRef(Buffer.from(record.id, 'hex'), owner, record.gen === true, record.id);
+  return owner;
 }

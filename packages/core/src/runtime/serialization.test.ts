@@ -4,11 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import { SerializationError } from '../errors.js';
 import { ObjectRef } from './object-ref.js';
-import { deserialize, type RefRecord, serialize, type ValueCodec } from './serialization.js';
+import { deserialize, serialize, type ValueCodec } from './serialization.js';
 
 const codec: ValueCodec = {
-  encodeRef: (ref) => ({ id: ref.hex() }),
-  decodeRef: (r: RefRecord) => new ObjectRef(Buffer.from(r.id, 'hex')),
+  encodeOwner: () => ({ workerId: 'ab' }),
+  decodeRef: (id, owner, fromGenerator) => new ObjectRef(id, { socketPath: owner.workerId }, fromGenerator),
   encodeFunction: () => ({ fn: true }),
   decodeFunction: (d) => d,
 };

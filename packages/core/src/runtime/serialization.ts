@@ -10,6 +10,7 @@
 // Layout: 'TRY1' | u32 header length | u32 buffer count | f64 length per buffer | pad to 8 |
 //         v8 payload (refs, functions, value, error fields) | pad | buffer 0 | pad | buffer 1 ...
 import * as v8 from 'node:v8';
+import type { tray } from '@tray/protocol';
 import { SerializationError } from '../errors.js';
 import { isObjectRef, type ObjectRef } from './object-ref.js';
 import { type PreparedValue, prepareValue } from './value-walk.js';
@@ -66,19 +67,68 @@ function makeView(
   return new Ctor(buffer, offset, byteLength / Ctor.BYTES_PER_ELEMENT);
 }
 
-/** A reference as it travels inside a value. */
-export interface RefRecord {
-  id: string;
-  owner?: { nodeId?: string; workerId?: string; ip?: string; port?: number; socketPath?: string };
-  gen?: boolean;
+/** The owner of refs as it travels inside a value (once per owner per value). */
+export interface OwnerRecord {
+  nodeId?: string;
+  workerId?: string;
+  ip?: string;
+  port?: number;
+  socketPath?: string;
 }
 
 /** How refs and remote functions cross the boundary; the core worker provides it. */
 export interface ValueCodec {
-  encodeRef(ref: ObjectRef<unknown>): RefRecord;
-  decodeRef(record: RefRecord): ObjectRef<unknown>;
+  /** `address` undefined: the serializing process owns the ref. */
+  encodeOwner(address: tray.v1.IAddress | undefined): OwnerRecord;
+  decodeRef(id: Buffer, owner: OwnerRecord, fromGenerator: boolean): ObjectRef<unknown>;
   encodeFunction(fn: object): unknown;
   decodeFunction(data: unknown): unknown;
+}
+
+/** The refs of a value, packed: ids back to back, an owner index and a generator flag each. */
+interface RefTable {
+  owners: OwnerRecord[];
+  ids: Uint8Array;
+  ownerIndex: Uint32Array;
+  fromGenerator: Uint8Array;
+}
+
+const ID_BYTES = 28;
+
+function packRefs(refs: readonly ObjectRef<unknown>[], codec: ValueCodec): RefTable {
+  const owners: OwnerRecord[] = [];
+  const index = new Map<tray.v1.IAddress | undefined, number>();
+  const ids = Buffer.allocUnsafe(refs.length * ID_BYTES);
+  const ownerIndex = new Uint32Array(refs.length);
+  const fromGenerator = new Uint8Array(refs.length);
+  for (let i = 0; i < refs.length; i++) {
+    const ref = refs[i]!;
+    ids.set(ref.id, i * ID_BYTES);
+    let o = index.get(ref.ownerAddress);
+    if (o === undefined) {
+      o = owners.length;
+      owners.push(codec.encodeOwner(ref.ownerAddress));
+      index.set(ref.ownerAddress, o);
+    }
+    ownerIndex[i] = o;
+    fromGenerator[i] = ref.fromGenerator ? 1 : 0;
+  }
+  return { owners, ids, ownerIndex, fromGenerator };
+}
+
+function unpackRefs(table: RefTable, codec: ValueCodec): ObjectRef<unknown>[] {
+  const n = table.ownerIndex.length;
+  // One copy of the ids: the refs must not keep the value's bytes (maybe shared memory) alive.
+  const ids = Buffer.from(table.ids);
+  const refs: ObjectRef<unknown>[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    refs[i] = codec.decodeRef(
+      ids.subarray(i * ID_BYTES, (i + 1) * ID_BYTES),
+      table.owners[table.ownerIndex[i]!]!,
+      table.fromGenerator[i] === 1,
+    );
+  }
+  return refs;
 }
 
 /** A serialized value before it is laid out: a header and the out-of-band buffers. */
@@ -162,7 +212,7 @@ export function serialize(value: unknown, codec: ValueCodec, label = 'the value'
   const serializer = new ValueSerializer(prepared);
   serializer.writeHeader();
   try {
-    serializer.writeValue(prepared.refRecords);
+    serializer.writeValue(packRefs(prepared.refs, codec));
     serializer.writeValue(prepared.functionData);
     serializer.writeValue(prepared.errorFields.length);
     serializer.writeValue(prepared.value);
@@ -258,8 +308,7 @@ export function deserialize(input: Uint8Array, codec: ValueCodec): unknown {
   const payload = Buffer.from(data.buffer, data.byteOffset + prefixLength, headerLength - prefixLength);
   const d = new ValueDeserializer(payload, data, offsets, lengths);
   d.readHeader();
-  const refRecords = d.readValue() as RefRecord[];
-  d.refs = refRecords.map((r) => codec.decodeRef(r));
+  d.refs = unpackRefs(d.readValue() as RefTable, codec);
   const functionData = d.readValue() as unknown[];
   d.functions = functionData.map((f) => codec.decodeFunction(f));
   const errorCount = (d.readValue() as number) ?? 0;

@@ -5,7 +5,7 @@
 // plain data (and large arrays of numbers) is never copied.
 import { SerializationError } from '../errors.js';
 import { isObjectRef, type ObjectRef } from './object-ref.js';
-import type { ErrorFields, RefRecord, ValueCodec } from './serialization.js';
+import type { ErrorFields, ValueCodec } from './serialization.js';
 
 const REMOTE_FUNCTION_BRAND = Symbol.for('tray.RemoteFunction');
 
@@ -33,7 +33,6 @@ class Marker extends Uint8Array {
 export interface PreparedValue {
   value: unknown;
   refs: ObjectRef<unknown>[];
-  refRecords: RefRecord[];
   functionData: unknown[];
   errorFields: ErrorFields[];
   markerOf(object: object): { tag: number; index: number } | undefined;
@@ -46,7 +45,6 @@ const TAG_ERROR = 5;
 
 export function prepareValue(value: unknown, label: string, codec: ValueCodec): PreparedValue {
   const refs: ObjectRef<unknown>[] = [];
-  const refRecords: RefRecord[] = [];
   const refIndex = new Map<string, Marker>();
   const functionData: unknown[] = [];
   const errorFields: ErrorFields[] = [];
@@ -79,10 +77,9 @@ export function prepareValue(value: unknown, label: string, codec: ValueCodec): 
       const key = v.hex();
       let marker = refIndex.get(key);
       if (marker === undefined) {
-        marker = new Marker(TAG_REF, refRecords.length);
+        marker = new Marker(TAG_REF, refs.length);
         refIndex.set(key, marker);
         refs.push(v);
-        refRecords.push(codec.encodeRef(v));
       }
       return marker;
     }
@@ -192,7 +189,6 @@ export function prepareValue(value: unknown, label: string, codec: ValueCodec): 
   return {
     value: prepared,
     refs,
-    refRecords,
     functionData,
     errorFields,
     markerOf(object: object) {
