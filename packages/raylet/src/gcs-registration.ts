@@ -1,6 +1,6 @@
 // The node's presence in the GCS: RegisterNode once at start (with the raylet's addresses and
-// total resources), ReportHeartbeat every second with what is available, UnregisterNode on a
-// clean stop. Uses @tray/protocol's service tables directly (the raylet must not import gcs).
+// total resources; the GCS may still be starting, so it waits for it up to a deadline),
+// ReportHeartbeat every second with what is available, UnregisterNode on a clean stop. Uses @tray/protocol's service tables directly (the raylet must not import gcs).
 import os from 'node:os';
 import {
   createGrpcClient,
@@ -21,6 +21,8 @@ export interface NodeRegistrationInfo {
   isHead: boolean;
   total: ResourceSet;
   available: () => ResourceSet;
+  /** How long to wait for the GCS to come up and answer RegisterNode. */
+  connectTimeoutMs: number;
 }
 
 const HEARTBEAT_MS = 1000;
@@ -35,26 +37,36 @@ export class GcsRegistration {
   ) {}
 
   static async register(info: NodeRegistrationInfo): Promise<GcsRegistration> {
-    const client = createGrpcClient(info.gcsAddress, { token: info.token });
+    const client = createGrpcClient(info.gcsAddress, {
+      token: info.token,
+      // A GCS started beside this raylet (tray.init starts both at once) is found within ~100 ms
+      // of listening, instead of after grpc's growing reconnect backoff.
+      channelOptions: { 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 250 },
+    });
     const registration = new GcsRegistration(client, info);
     try {
-      await client.call(NodeInfoGcsService.RegisterNode, {
-        node: {
-          nodeId: info.nodeId,
-          nodeIp: info.host,
-          rayletPort: info.grpcPort,
-          rayletSocket: info.rayletSocket,
-          storeSocket: info.storeSocket,
-          totalResources: { quantities: info.total.toRecord() },
-          isHead: info.isHead,
-          hostname: os.hostname(),
-          startTimeMs: Date.now(),
+      await client.call(
+        NodeInfoGcsService.RegisterNode,
+        {
+          node: {
+            nodeId: info.nodeId,
+            nodeIp: info.host,
+            rayletPort: info.grpcPort,
+            rayletSocket: info.rayletSocket,
+            storeSocket: info.storeSocket,
+            totalResources: { quantities: info.total.toRecord() },
+            isHead: info.isHead,
+            hostname: os.hostname(),
+            startTimeMs: Date.now(),
+          },
         },
-      });
+        { waitForReady: true, deadlineMs: info.connectTimeoutMs, retries: 0 },
+      );
     } catch (err) {
       client.close();
       throw new Error(
-        `the raylet could not register with the GCS at ${info.gcsAddress}: ${(err as Error).message}`,
+        `the raylet could not register with the GCS at ${info.gcsAddress} within ${info.connectTimeoutMs} ms ` +
+          `(is the GCS running there? raylet option gcsConnectTimeoutMs): ${(err as Error).message}`,
       );
     }
     registration.timer = setInterval(() => registration.heartbeat(), HEARTBEAT_MS);

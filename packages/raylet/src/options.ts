@@ -40,6 +40,11 @@ export interface RayletOptions {
   idleWorkerTimeoutMs?: number;
   /** Extra env vars for every worker (tests). */
   workerEnv?: Record<string, string>;
+  /**
+   * How long to wait for the GCS to come up and accept RegisterNode (default 30 s): the raylet
+   * may start before, or at the same time as, its GCS.
+   */
+  gcsConnectTimeoutMs?: number;
 }
 
 export interface ResolvedOptions {
@@ -60,6 +65,7 @@ export interface ResolvedOptions {
   objectStore: boolean;
   idleWorkerTimeoutMs: number;
   workerEnv: Record<string, string>;
+  gcsConnectTimeoutMs: number;
 }
 
 const MiB = 1024 * 1024;
@@ -146,5 +152,6 @@ export function resolveOptions(options: RayletOptions): ResolvedOptions {
     objectStore: options.objectStore ?? true,
     idleWorkerTimeoutMs: count(options.idleWorkerTimeoutMs, 'idleWorkerTimeoutMs', 1000),
     workerEnv: options.workerEnv ?? {},
+    gcsConnectTimeoutMs: count(options.gcsConnectTimeoutMs, 'gcsConnectTimeoutMs', 30_000),
   };
 }

@@ -136,6 +136,7 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
         isHead: o.isHead,
         total: resources.total,
         available: () => resources.available,
+        connectTimeoutMs: o.gcsConnectTimeoutMs,
       });
     }
     return {

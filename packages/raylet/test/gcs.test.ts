@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
 import {
   createGrpcClient,
   createGrpcServer,
@@ -10,7 +12,7 @@ import {
   type tray,
 } from '@tray/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startRaylet } from '../src/index.js';
+import { type Raylet, startRaylet } from '../src/index.js';
 import { FIXTURE_WORKER, makeSessionDir, TOKEN, waitFor } from './harness.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -86,7 +88,53 @@ describe('the raylet in a cluster', () => {
       workerEntry: FIXTURE_WORKER,
       numCpus: 1,
       objectStore: false,
+      gcsConnectTimeoutMs: 300,
     });
-    await expect(start).rejects.toThrow(/could not register with the GCS at 127.0.0.1:1/);
+    await expect(start).rejects.toThrow(/could not register with the GCS at 127.0.0.1:1 within 300 ms/);
+  });
+
+  it('registers with a GCS that starts after it (init starts both at once)', async () => {
+    const port = await freePort();
+    const registered: tray.v1.NodeInfo.$Properties[] = [];
+    const sessionDir = makeSessionDir();
+    cleanups.push(() => rmSync(sessionDir, { recursive: true, force: true }));
+    let raylet: Raylet | undefined;
+    const starting = startRaylet({
+      gcsAddress: `127.0.0.1:${port}`,
+      token: TOKEN,
+      sessionDir,
+      workerEntry: FIXTURE_WORKER,
+      numCpus: 1,
+      objectStore: false,
+    }).then((r) => (raylet = r));
+    cleanups.push(() => starting.then((r) => r.stop()));
+    // The raylet serves its socket, then waits for the GCS.
+    await waitFor('the raylet socket', () => existsSync(path.join(sessionDir, 'sockets', 'raylet')));
+    expect(raylet).toBeUndefined();
+    const gcs = createGrpcServer({ token: TOKEN });
+    gcs.addService(NodeInfoGcsService, {
+      RegisterNode: (req) => {
+        registered.push(req.node!);
+        return {};
+      },
+      UnregisterNode: () => ({}),
+    });
+    gcs.addService(NodeResourceInfoGcsService, { ReportHeartbeat: () => ({}) });
+    expect(await gcs.listen('127.0.0.1', port)).toBe(port);
+    cleanups.push(() => gcs.close(100));
+    const started = await starting;
+    expect(registered.map((n) => Buffer.from(n.nodeId!).toString('hex'))).toEqual([started.nodeId]);
   });
 });
+
+/** A loopback port nobody listens on (bound then released). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}

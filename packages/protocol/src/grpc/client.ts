@@ -44,6 +44,12 @@ export interface GrpcCallOptions {
   retries?: number;
   /** Called before each retry with the attempt that failed (1-based) and its error. */
   onRetry?: (attempt: number, error: RemoteError) => void;
+  /**
+   * Wait for the server to come up (until the deadline) instead of failing at once with
+   * UNAVAILABLE while nothing listens at the address: for a process that starts beside the
+   * server it calls.
+   */
+  waitForReady?: boolean;
 }
 
 export interface GrpcStreamOptions {
@@ -91,14 +97,19 @@ export function createGrpcClient(address: string, options: GrpcClientOptions = {
   const defaultRetries = options.retries ?? 3;
   const backoffMs = options.backoffMs ?? 100;
   const maxBackoffMs = options.maxBackoffMs ?? 2000;
-  const metadata = () => {
-    const m = new Metadata();
+  const metadata = (waitForReady = false) => {
+    const m = new Metadata(waitForReady ? { waitForReady: true } : undefined);
     if (options.token !== undefined) m.set('authorization', `Bearer ${options.token}`);
     return m;
   };
   let closed = false;
 
-  const attempt = <Req, Res>(method: MethodDef<Req, Res>, request: Message<Req>, deadlineMs: number) =>
+  const attempt = <Req, Res>(
+    method: MethodDef<Req, Res>,
+    request: Message<Req>,
+    deadlineMs: number,
+    waitForReady: boolean,
+  ) =>
     new Promise<Res>((resolve, reject) => {
       const def = methodDefinition(method);
       const callOptions: CallOptions = { deadline: Date.now() + deadlineMs };
@@ -107,7 +118,7 @@ export function createGrpcClient(address: string, options: GrpcClientOptions = {
         def.requestSerialize,
         def.responseDeserialize,
         request,
-        metadata(),
+        metadata(waitForReady),
         callOptions,
         (err: ServiceError | null, reply?: Res) => (err ? reject(err) : resolve(reply as Res)),
       );
@@ -125,7 +136,7 @@ export function createGrpcClient(address: string, options: GrpcClientOptions = {
       const retries = callOptions.idempotent === false ? 0 : (callOptions.retries ?? defaultRetries);
       for (let n = 1; ; n++) {
         try {
-          return await attempt(method, request, deadlineMs);
+          return await attempt(method, request, deadlineMs, callOptions.waitForReady ?? false);
         } catch (err) {
           const failure = err as ServiceError;
           const error = remoteErrorFromStatus(failure, method.name);

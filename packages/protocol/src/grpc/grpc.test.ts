@@ -273,6 +273,22 @@ describe('gRPC retries', () => {
     expect(failures[0]!.type).toBe(ErrorType.UNAVAILABLE);
   });
 
+  it('waitForReady: a call without retries waits for a server that is not listening yet', async () => {
+    const port = await freePort();
+    const c = client(`127.0.0.1:${port}`, { token: TOKEN });
+    const waiting = c.call(
+      InternalKVGcsService.InternalKVPut,
+      { namespace: 'n', key: Buffer.from('early') },
+      { waitForReady: true, retries: 0, deadlineMs: 20_000 },
+    );
+    // The same channel fails a plain call at once: nothing listens, and the first call waits.
+    const plain = await rejection(c.call(InternalKVGcsService.InternalKVGet, {}, { retries: 0 }));
+    expect(plain.grpcCode).toBe(GrpcStatus.UNAVAILABLE);
+    const server = kvServer(TOKEN);
+    expect(await server.listen('127.0.0.1', port)).toBe(port);
+    expect((await waiting).added).toBe(true);
+  });
+
   it('does not retry a call marked not idempotent', async () => {
     const port = await freePort();
     let retried = false;
