@@ -32,9 +32,17 @@ export async function connectDriver(
   let store: StoreClient | undefined;
   let core: CoreWorker | undefined;
   try {
-    const jobId = Buffer.from(await gcs.getNextJobId());
-    raylet = await connect(options.rayletSocket, { token: options.token, label: 'raylet' });
-    store = await StoreClient.connect(options.storeSocket);
+    // Independent steps go at once: a job id, the raylet, the node's store.
+    const [jobIdBytes, rayletConnection, storeClient] = await Promise.allSettled([
+      gcs.getNextJobId(),
+      connect(options.rayletSocket, { token: options.token, label: 'raylet' }),
+      StoreClient.connect(options.storeSocket),
+    ]);
+    if (rayletConnection.status === 'fulfilled') raylet = rayletConnection.value;
+    if (storeClient.status === 'fulfilled') store = storeClient.value;
+    for (const r of [jobIdBytes, rayletConnection, storeClient]) if (r.status === 'rejected') throw r.reason;
+    const jobId = Buffer.from((jobIdBytes as PromiseFulfilledResult<Uint8Array>).value);
+    const rayletConn = raylet!;
     const workerId = randomUniqueId();
     const socketPath = path.join(options.sessionDir, 'sockets', `w-${hex(workerId).slice(0, 8)}`);
     core = new CoreWorker({
@@ -44,7 +52,7 @@ export async function connectDriver(
       nodeId: options.nodeId,
       socketPath,
       token: options.token,
-      raylet,
+      raylet: rayletConn,
       store,
       workingDir: process.cwd(),
       namespace: options.namespace,
@@ -54,22 +62,24 @@ export async function connectDriver(
       },
     });
     await core.listen();
-    if (options.logToDriver) raylet.handleNotify(NodeManagerService.PublishLogs, printWorkerLogs);
-    await raylet.request(NodeManagerService.RegisterWorker, {
-      workerId,
-      pid: process.pid,
-      address: core.address,
-      isDriver: true,
-      jobId,
-    });
-    await gcs.addJob({
-      jobId,
-      driverAddress: core.address,
-      driverPid: process.pid,
-      namespace: options.namespace,
-      startTimeMs: Date.now(),
-      entrypoint: process.argv.slice(1).join(' '),
-    });
+    if (options.logToDriver) rayletConn.handleNotify(NodeManagerService.PublishLogs, printWorkerLogs);
+    await Promise.all([
+      rayletConn.request(NodeManagerService.RegisterWorker, {
+        workerId,
+        pid: process.pid,
+        address: core.address,
+        isDriver: true,
+        jobId,
+      }),
+      gcs.addJob({
+        jobId,
+        driverAddress: core.address,
+        driverPid: process.pid,
+        namespace: options.namespace,
+        startTimeMs: Date.now(),
+        entrypoint: process.argv.slice(1).join(' '),
+      }),
+    ]);
   } catch (err) {
     await core?.shutdown().catch(() => {});
     raylet?.close();
@@ -78,7 +88,7 @@ export async function connectDriver(
     throw err;
   }
   const c = core;
-  const r = raylet;
+  const r = raylet!;
   const state: TrayState = {
     core: c,
     gcsAddress: options.gcsAddress,

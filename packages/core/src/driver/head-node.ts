@@ -1,11 +1,14 @@
-// Starting a head node as children of the driver: fork `@tray/gcs/main`, then `@tray/raylet/main`
-// (which hosts the object store and the worker pool), each given its options as JSON in
-// TRAY_DAEMON_OPTIONS and answering with one IPC `ready` message. Their output goes to the
-// session's logs/. They exit when the driver's IPC channel goes away, so a driver that crashes
-// leaves nothing behind; stop() ends them in order.
+// Starting a head node as children of the driver: fork `@tray/gcs/main` and `@tray/raylet/main`
+// (which hosts the object store and the worker pool) at the same time, each given its options as
+// JSON in TRAY_DAEMON_OPTIONS and answering with one IPC `ready` message. The GCS's port is
+// picked here first, so the raylet (and the workers it prestarts) know the GCS address while it
+// is still starting; the raylet waits for it to register. Their output goes to the session's
+// logs/. They exit when the driver's IPC channel goes away, so a driver that crashes leaves
+// nothing behind; stop() ends them in order.
 import { type ChildProcess, fork } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -61,12 +64,13 @@ function daemonEntry(specifier: string): string {
   }
 }
 
-function startDaemon(
-  name: string,
-  entry: string,
-  options: object,
-  logFile: string,
-): Promise<{ child: ChildProcess; ready: any }> {
+interface Daemon {
+  child: ChildProcess;
+  /** Resolves with the child's `ready` message; rejects (the child killed) if it cannot start. */
+  ready: Promise<any>;
+}
+
+function startDaemon(name: string, entry: string, options: object, logFile: string): Daemon {
   const fd = openSync(logFile, 'a');
   const child = fork(entry, [], {
     env: { ...process.env, TRAY_DAEMON_OPTIONS: JSON.stringify(options) },
@@ -74,7 +78,7 @@ function startDaemon(
     execArgv: [],
   });
   closeSync(fd);
-  return new Promise((resolve, reject) => {
+  const ready = new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`${name} did not start within ${READY_TIMEOUT_MS} ms (see ${logFile})`));
@@ -88,13 +92,28 @@ function startDaemon(
       if (message?.type === 'ready') {
         clearTimeout(timer);
         child.off('exit', onExit);
-        resolve({ child, ready: message });
+        resolve(message);
       } else if (message?.type === 'error') {
         clearTimeout(timer);
         child.off('exit', onExit);
         child.kill('SIGKILL');
         reject(new Error(`${name} could not start: ${message.message}`));
       }
+    });
+  });
+  // A daemon whose partner failed first is stopped without anyone awaiting its own failure.
+  ready.catch(() => {});
+  return { child, ready };
+}
+
+/** A loopback port that was free a moment ago (the GCS binds it; a lost race is retried). */
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
     });
   });
 }
@@ -111,21 +130,26 @@ function stopChild(child: ChildProcess, timeoutMs = 5000): Promise<void> {
   });
 }
 
+const PORT_ATTEMPTS = 3;
+
+/**
+ * The GCS and the raylet start at the same time: the GCS on a loopback port chosen here, the
+ * raylet registering with it there (its gRPC client retries while the GCS boots). A port lost
+ * to another process is chosen again (PORT_ATTEMPTS); a raylet that gave up before the GCS was
+ * up is started again once it is.
+ */
 export async function startHeadNode(options: HeadNodeOptions): Promise<HeadNode> {
   const logs = path.join(options.sessionDir, 'logs');
-  const gcs = await startDaemon(
-    'the GCS',
-    daemonEntry('@tray/gcs/main'),
-    { token: options.token, port: 0 },
-    path.join(logs, 'gcs.out'),
-  );
-  let raylet: { child: ChildProcess; ready: any };
-  try {
-    raylet = await startDaemon(
+  const gcsEntry = daemonEntry('@tray/gcs/main');
+  const rayletEntry = daemonEntry('@tray/raylet/main');
+  const startGcs = (port: number) =>
+    startDaemon('the GCS', gcsEntry, { token: options.token, port }, path.join(logs, 'gcs.out'));
+  const startRaylet = (gcsAddress: string) =>
+    startDaemon(
       'the raylet',
-      daemonEntry('@tray/raylet/main'),
+      rayletEntry,
       {
-        gcsAddress: gcs.ready.address,
+        gcsAddress,
         token: options.token,
         sessionDir: options.sessionDir,
         numCpus: options.numCpus,
@@ -140,22 +164,47 @@ export async function startHeadNode(options: HeadNodeOptions): Promise<HeadNode>
       },
       path.join(logs, 'raylet.out'),
     );
-  } catch (err) {
-    await stopChild(gcs.child);
-    throw err;
+  let gcs: { child: ChildProcess; ready: any } | undefined;
+  let raylet: { child: ChildProcess; ready: any } | undefined;
+  let lastError: unknown;
+  for (let attempt = 0; attempt < PORT_ATTEMPTS && gcs === undefined; attempt++) {
+    const port = await freeLoopbackPort();
+    const g = startGcs(port);
+    const r = startRaylet(`127.0.0.1:${port}`);
+    const [gr, rr] = await Promise.allSettled([g.ready, r.ready]);
+    if (gr.status === 'rejected') {
+      lastError = gr.reason;
+      await stopChild(r.child);
+      continue;
+    }
+    gcs = { child: g.child, ready: gr.value };
+    if (rr.status === 'fulfilled') raylet = { child: r.child, ready: rr.value };
+    else await stopChild(r.child);
   }
+  if (gcs === undefined) throw lastError;
+  if (raylet === undefined) {
+    const r = startRaylet(gcs.ready.address);
+    try {
+      raylet = { child: r.child, ready: await r.ready };
+    } catch (err) {
+      await stopChild(gcs.child);
+      throw err;
+    }
+  }
+  const g = gcs;
+  const rl = raylet;
   // The children must not keep the driver alive; they exit when it does.
-  for (const c of [gcs.child, raylet.child]) {
+  for (const c of [g.child, rl.child]) {
     c.unref();
     (c.channel as { unref?: () => void } | undefined)?.unref?.();
   }
   return {
-    gcsAddress: gcs.ready.address,
-    raylet: raylet.ready as RayletAddresses,
-    pids: [gcs.child.pid!, raylet.child.pid!],
+    gcsAddress: g.ready.address,
+    raylet: rl.ready as RayletAddresses,
+    pids: [g.child.pid!, rl.child.pid!],
     async stop() {
-      await stopChild(raylet.child);
-      await stopChild(gcs.child);
+      await stopChild(rl.child);
+      await stopChild(g.child);
     },
   };
 }
