@@ -21,7 +21,11 @@ function script(source: string): string {
 describe('init and shutdown', () => {
   it('starts a cluster and stops every process it started', async () => {
     expect(tray.isInitialized()).toBe(false);
-    await tray.init({ numCpus: 1, runtimeEnv: { envVars: { JOB_VAR: 'job', SHARED: 'job' } } });
+    await tray.init({
+      numCpus: 1,
+      objectStoreMemory: 100 * 1024 * 1024,
+      runtimeEnv: { envVars: { JOB_VAR: 'job', SHARED: 'job' } },
+    });
     expect(tray.isInitialized()).toBe(true);
     // The job's runtime env reaches every task; a task's own env vars are merged over it.
     const env = tray.remote(() => `${process.env.JOB_VAR}/${process.env.SHARED}`);
@@ -33,6 +37,9 @@ describe('init and shutdown', () => {
     expect(await tray.get(square.remote(5))).toBe(25);
     const resources = await tray.clusterResources();
     expect(resources.CPU).toBe(1);
+    // A value larger than the node's store says so (and how to fix it).
+    await expect(tray.put(new Uint8Array(150 * 1024 * 1024))).rejects.toThrow(tray.ObjectStoreFullError);
+    await expect(tray.put(new Uint8Array(150 * 1024 * 1024))).rejects.toThrow(/larger objectStoreMemory/);
     const nodes = await tray.nodes();
     expect(nodes).toHaveLength(1);
     expect(nodes[0]!.alive).toBe(true);

@@ -243,20 +243,20 @@ function sumResources(list: { quantities?: Record<string, number> | null }[]): R
 }
 
 export async function clusterResources(): Promise<Record<string, number>> {
-  requireCore('tray.clusterResources');
-  const usage = await currentState()!.gcs.resources();
+  const core = requireCore('tray.clusterResources');
+  const usage = await core.keepAlive(currentState()!.gcs.resources());
   return sumResources(usage.map((n) => n.total ?? {}));
 }
 
 export async function availableResources(): Promise<Record<string, number>> {
-  requireCore('tray.availableResources');
-  const usage = await currentState()!.gcs.resources();
+  const core = requireCore('tray.availableResources');
+  const usage = await core.keepAlive(currentState()!.gcs.resources());
   return sumResources(usage.map((n) => n.available ?? {}));
 }
 
 export async function nodes(): Promise<NodeInfo[]> {
-  requireCore('tray.nodes');
-  const list = await currentState()!.gcs.nodes();
+  const core = requireCore('tray.nodes');
+  const list = await core.keepAlive(currentState()!.gcs.nodes());
   return list.map((n) => ({
     nodeId: hex(n.nodeId),
     address: `${n.nodeIp}:${n.rayletPort}`,

@@ -2,6 +2,7 @@
 // max_direct_call_object_size) travel inline and live in their owner's memory store; larger
 // ones are written once into the node's shared-memory store and read back as zero-copy views.
 import type { StoreClient } from '@tray/object-store';
+import { ObjectStoreFullError } from '../errors.js';
 import type { SerializedValue } from './serialization.js';
 
 export const INLINE_LIMIT_BYTES = 100 * 1024;
@@ -21,7 +22,21 @@ export class ObjectStorage {
   /** Writes a serialized value into the shared store (one copy) and seals it. */
   async put(id: Uint8Array, value: SerializedValue): Promise<void> {
     const store = this.store!;
-    const created = await store.create(id, value.size, 0, { primary: true });
+    if (value.size > store.capacity) {
+      throw new ObjectStoreFullError(
+        `an object of ${value.size} bytes cannot fit in the node's object store (${store.capacity} bytes); ` +
+          'start the cluster with a larger objectStoreMemory, or split the value',
+      );
+    }
+    let created: Awaited<ReturnType<StoreClient['create']>>;
+    try {
+      created = await store.create(id, value.size, 0, { primary: true });
+    } catch (err) {
+      if ((err as Error).name === 'ObjectStoreFullError') {
+        throw new ObjectStoreFullError(`the node's object store is full: ${(err as Error).message}`);
+      }
+      throw err;
+    }
     try {
       value.writeInto(created.data);
     } catch (err) {
