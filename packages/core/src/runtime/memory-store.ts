@@ -20,6 +20,8 @@ type Waiter = (object: StoredObject) => void;
 export class MemoryStore {
   private readonly objects = new Map<string, StoredObject>();
   private readonly waiters = new Map<string, Set<Waiter>>();
+  /** Told of every object that becomes ready (wait() over many refs listens once, here). */
+  private readonly putListeners = new Set<(idHex: string) => void>();
 
   get size(): number {
     return this.objects.size;
@@ -27,6 +29,7 @@ export class MemoryStore {
 
   put(idHex: string, object: StoredObject): void {
     this.objects.set(idHex, object);
+    for (const listen of this.putListeners) listen(idHex);
     const waiting = this.waiters.get(idHex);
     if (waiting === undefined) return;
     this.waiters.delete(idHex);
@@ -66,6 +69,12 @@ export class MemoryStore {
       s.delete(fn);
       if (s.size === 0) this.waiters.delete(idHex);
     };
+  }
+
+  /** Calls `fn` with the id of every object put from now on. Returns a remove function. */
+  onPut(fn: (idHex: string) => void): () => void {
+    this.putListeners.add(fn);
+    return () => this.putListeners.delete(fn);
   }
 
   /** Resolves once the object is ready. */

@@ -150,10 +150,18 @@ export class ObjectFetcher {
             done.add(i);
             if (done.size >= numReturns) finish();
           };
+          // One listener for all the owned refs: waits over many refs stay O(1) per object.
+          const wanted = new Map<string, number>();
+          unsubscribe.push(
+            store.onPut((idHex) => {
+              const i = wanted.get(idHex);
+              if (i !== undefined && !finished) readyAt(i);
+            }),
+          );
           refs.forEach((ref, i) => {
             if (done.has(i)) return;
             if (this.owns(ref) && this.core.refs.has(ref.hex())) {
-              unsubscribe.push(store.whenReady(ref.hex(), () => readyAt(i)));
+              wanted.set(ref.hex(), i);
             } else {
               // Borrowed (or freed): ask its owner; the answer is cached in the memory store.
               this.ready(ref).then(() => {
