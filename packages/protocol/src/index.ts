@@ -33,6 +33,7 @@ export {
   type ReplyStream,
   type TrayGrpcClient,
 } from './grpc/client.js';
+export { preloadGrpc } from './grpc/grpc-js.js';
 export {
   createGrpcServer,
   type GrpcCallContext,

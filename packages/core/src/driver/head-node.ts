@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { preloadGrpc } from '@tray/protocol';
 
 export interface HeadNodeOptions {
   sessionDir: string;
@@ -70,10 +71,16 @@ interface Daemon {
   ready: Promise<any>;
 }
 
-function startDaemon(name: string, entry: string, options: object, logFile: string): Daemon {
+function startDaemon(
+  name: string,
+  entry: string,
+  options: object,
+  logFile: string,
+  env: NodeJS.ProcessEnv,
+): Daemon {
   const fd = openSync(logFile, 'a');
   const child = fork(entry, [], {
-    env: { ...process.env, TRAY_DAEMON_OPTIONS: JSON.stringify(options) },
+    env: { ...env, TRAY_DAEMON_OPTIONS: JSON.stringify(options) },
     stdio: ['ignore', fd, fd, 'ipc'],
     execArgv: [],
   });
@@ -133,23 +140,36 @@ function stopChild(child: ChildProcess, timeoutMs = 5000): Promise<void> {
 const PORT_ATTEMPTS = 3;
 
 /**
+ * The daemons' environment: the driver's, without NODE_EXTRA_CA_CERTS, which makes every node
+ * process parse the certificate file at start (~60 ms of CPU each here) although the GCS and
+ * the raylet of a local head node make no TLS connections; the raylet hands it back to the
+ * workers (`workerEnv`), whose tasks may.
+ */
+function daemonEnv(): { env: NodeJS.ProcessEnv; workerEnv: Record<string, string> } {
+  const { NODE_EXTRA_CA_CERTS: extraCaCerts, ...env } = process.env;
+  return { env, workerEnv: extraCaCerts ? { NODE_EXTRA_CA_CERTS: extraCaCerts } : {} };
+}
+
+/**
  * The GCS and the raylet start at the same time: the GCS on a loopback port chosen here, the
- * raylet registering with it there (its gRPC client retries while the GCS boots). A port lost
- * to another process is chosen again (PORT_ATTEMPTS); a raylet that gave up before the GCS was
- * up is started again once it is.
+ * raylet (and the workers it prestarts) told that address while the GCS boots; the raylet
+ * waits for it to register (gcsConnectTimeoutMs). A port lost to another process is chosen
+ * again (PORT_ATTEMPTS). Meanwhile this process loads grpc-js for its own GCS client.
  */
 export async function startHeadNode(options: HeadNodeOptions): Promise<HeadNode> {
   const logs = path.join(options.sessionDir, 'logs');
   const gcsEntry = daemonEntry('@tray/gcs/main');
   const rayletEntry = daemonEntry('@tray/raylet/main');
+  const { env, workerEnv } = daemonEnv();
   const startGcs = (port: number) =>
-    startDaemon('the GCS', gcsEntry, { token: options.token, port }, path.join(logs, 'gcs.out'));
+    startDaemon('the GCS', gcsEntry, { token: options.token, port }, path.join(logs, 'gcs.out'), env);
   const startRaylet = (gcsAddress: string) =>
     startDaemon(
       'the raylet',
       rayletEntry,
       {
         gcsAddress,
+        gcsConnectTimeoutMs: READY_TIMEOUT_MS,
         token: options.token,
         sessionDir: options.sessionDir,
         numCpus: options.numCpus,
@@ -158,53 +178,50 @@ export async function startHeadNode(options: HeadNodeOptions): Promise<HeadNode>
         memory: options.memory,
         objectStoreMemory: options.objectStoreMemory,
         workerEntry: workerEntryPath(),
+        workerEnv,
         prestartWorkers: options.numCpus,
         isHead: true,
         logToDriver: options.logToDriver,
       },
       path.join(logs, 'raylet.out'),
+      env,
     );
-  let gcs: { child: ChildProcess; ready: any } | undefined;
-  let raylet: { child: ChildProcess; ready: any } | undefined;
-  let lastError: unknown;
-  for (let attempt = 0; attempt < PORT_ATTEMPTS && gcs === undefined; attempt++) {
+  for (let attempt = 1; ; attempt++) {
     const port = await freeLoopbackPort();
-    const g = startGcs(port);
-    const r = startRaylet(`127.0.0.1:${port}`);
-    const [gr, rr] = await Promise.allSettled([g.ready, r.ready]);
-    if (gr.status === 'rejected') {
-      lastError = gr.reason;
-      await stopChild(r.child);
-      continue;
-    }
-    gcs = { child: g.child, ready: gr.value };
-    if (rr.status === 'fulfilled') raylet = { child: r.child, ready: rr.value };
-    else await stopChild(r.child);
-  }
-  if (gcs === undefined) throw lastError;
-  if (raylet === undefined) {
-    const r = startRaylet(gcs.ready.address);
+    const gcs = startGcs(port);
+    const raylet = startRaylet(`127.0.0.1:${port}`);
+    // The driver's GCS client needs grpc-js: load it while the daemons boot, not after.
+    setImmediate(preloadGrpc);
+    let gcsReady: { address: string };
     try {
-      raylet = { child: r.child, ready: await r.ready };
+      gcsReady = await gcs.ready;
+    } catch (err) {
+      // The raylet would wait for this GCS in vain.
+      await stopChild(raylet.child);
+      // Another process took the port between our probe and the GCS's bind: pick another.
+      if (/EADDRINUSE/.test((err as Error).message) && attempt < PORT_ATTEMPTS) continue;
+      throw err;
+    }
+    let rayletReady: RayletAddresses;
+    try {
+      rayletReady = await raylet.ready;
     } catch (err) {
       await stopChild(gcs.child);
       throw err;
     }
+    // The children must not keep the driver alive; they exit when it does.
+    for (const c of [gcs.child, raylet.child]) {
+      c.unref();
+      (c.channel as { unref?: () => void } | undefined)?.unref?.();
+    }
+    return {
+      gcsAddress: gcsReady.address,
+      raylet: rayletReady,
+      pids: [gcs.child.pid!, raylet.child.pid!],
+      async stop() {
+        await stopChild(raylet.child);
+        await stopChild(gcs.child);
+      },
+    };
   }
-  const g = gcs;
-  const rl = raylet;
-  // The children must not keep the driver alive; they exit when it does.
-  for (const c of [g.child, rl.child]) {
-    c.unref();
-    (c.channel as { unref?: () => void } | undefined)?.unref?.();
-  }
-  return {
-    gcsAddress: g.ready.address,
-    raylet: rl.ready as RayletAddresses,
-    pids: [g.child.pid!, rl.child.pid!],
-    async stop() {
-      await stopChild(rl.child);
-      await stopChild(g.child);
-    },
-  };
 }

@@ -13,6 +13,14 @@ export function grpcJs(): typeof GrpcJs {
   return grpc;
 }
 
+/**
+ * Load grpc-js now: a process that will soon create a gRPC client (a driver waiting for the
+ * daemons it started) can pay for it while it has nothing else to do.
+ */
+export function preloadGrpc(): void {
+  grpcJs();
+}
+
 /** True once grpc-js was loaded in this process (for tests of the lazy loading). */
 export function grpcJsLoaded(): boolean {
   return grpc !== undefined;

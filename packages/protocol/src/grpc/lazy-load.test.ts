@@ -15,6 +15,8 @@ const script = `
   const framed = await protocol.listen({ port: 0 }, () => {}, { token: 't' });
   const afterFramed = loaded();
   await framed.close();
+  protocol.preloadGrpc();
+  const afterPreload = loaded();
   const server = protocol.createGrpcServer({ token: 't' });
   server.addService(protocol.InternalKVGcsService, {
     InternalKVGet: (req) => ({ value: Buffer.from('v:' + Buffer.from(req.key).toString()) }),
@@ -24,7 +26,7 @@ const script = `
   const reply = await client.call(protocol.InternalKVGcsService.InternalKVGet, { key: Buffer.from('k') });
   client.close();
   await server.close(100);
-  console.log(JSON.stringify({ afterImport, afterFramed, afterServer: loaded(), reply: Buffer.from(reply.value).toString() }));
+  console.log(JSON.stringify({ afterImport, afterFramed, afterPreload, afterServer: loaded(), reply: Buffer.from(reply.value).toString() }));
 `;
 
 function runFresh(): Promise<string> {
@@ -39,8 +41,14 @@ function runFresh(): Promise<string> {
 }
 
 describe('grpc-js loading', () => {
-  it('happens when a gRPC server or client is created, not when the package is imported', async () => {
+  it('happens on preloadGrpc() or when a gRPC server or client is created, not on import', async () => {
     const result = JSON.parse((await runFresh()).trim().split('\n').pop()!);
-    expect(result).toEqual({ afterImport: false, afterFramed: false, afterServer: true, reply: 'v:k' });
+    expect(result).toEqual({
+      afterImport: false,
+      afterFramed: false,
+      afterPreload: true,
+      afterServer: true,
+      reply: 'v:k',
+    });
   });
 });
