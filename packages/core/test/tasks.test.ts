@@ -49,6 +49,25 @@ describe('tasks', () => {
     expect(seen).toEqual([0, 10, 20, 30]);
   });
 
+  it('ends a failing generator with a ref whose get throws the error', async () => {
+    const failing = tray.remote(
+      async function* twoThenFail() {
+        yield 1;
+        yield 2;
+        throw new RangeError('generator broke');
+      },
+      { numReturns: 'streaming' },
+    );
+    const values: unknown[] = [];
+    for await (const ref of failing.remote()) {
+      values.push(await tray.get(ref).catch((e: Error) => e));
+    }
+    expect(values.slice(0, 2)).toEqual([1, 2]);
+    expect(values).toHaveLength(3);
+    expect(values[2]).toBeInstanceOf(tray.TaskError);
+    expect(values[2]).toBeInstanceOf(RangeError);
+  });
+
   it('runs tasks that submit tasks on 2 CPUs without deadlock', async () => {
     const leaf = tray.remote((x: number) => x + 1);
     const parent = tray.remote(
@@ -180,6 +199,26 @@ describe('task errors', () => {
       { maxRetries: 1 },
     );
     expect(await tray.get(once.remote(marker))).toBe('second attempt');
+    (await import('node:fs')).rmSync(marker, { force: true });
+  });
+
+  it('retries every task in flight on a worker that dies', async () => {
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const marker = path.join(os.tmpdir(), `tray-crash-pipelined-${process.pid}`);
+    const work = tray.remote(
+      (m: string, i: number) => {
+        const fs = require('node:fs');
+        if (i === 0 && !fs.existsSync(m)) {
+          fs.writeFileSync(m, 'crashed');
+          process.exit(1);
+        }
+        return i;
+      },
+      { maxRetries: 2 },
+    );
+    const refs = Array.from({ length: 12 }, (_, i) => work.remote(marker, i));
+    expect(await tray.get(refs)).toEqual(Array.from({ length: 12 }, (_, i) => i));
     (await import('node:fs')).rmSync(marker, { force: true });
   });
 

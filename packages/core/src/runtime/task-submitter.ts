@@ -15,7 +15,11 @@ import {
 import type { PeerConnections } from './peer-connections.js';
 import type { PendingTask, TaskManager } from './task-manager.js';
 
-/** Tasks pushed to one worker before its first reply (pipelining). */
+/**
+ * Tasks pushed to one worker before its first reply (pipelining), when the backlog is deep.
+ * With a short queue each worker gets one task at a time, so a quick task never waits behind a
+ * slow one while another worker could take it.
+ */
 const TASKS_IN_FLIGHT_PER_WORKER = 4;
 /** Lease requests outstanding per scheduling class. */
 const MAX_PENDING_LEASE_REQUESTS = 10;
@@ -108,8 +112,11 @@ export class TaskSubmitter {
 
   private pump(q: SchedulingQueue): void {
     if (this.closed) return;
-    // Fill the least busy leases first.
-    for (let window = 1; window <= TASKS_IN_FLIGHT_PER_WORKER && q.tasks.length > 0; window++) {
+    // Fill the least busy leases first; pipeline only a backlog deeper than the leases we have
+    // or asked for could take one task at a time.
+    const deep = q.tasks.length >= 2 * (q.leases.size + q.requesting + 1);
+    const maxWindow = deep ? TASKS_IN_FLIGHT_PER_WORKER : 1;
+    for (let window = 1; window <= maxWindow && q.tasks.length > 0; window++) {
       for (const lease of q.leases) {
         if (q.tasks.length === 0) break;
         if (!lease.returned && lease.inFlight.size < window) this.push(q, lease, q.tasks.shift()!);
