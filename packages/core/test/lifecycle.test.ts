@@ -47,7 +47,12 @@ describe('init and shutdown', () => {
     expect(ctx.jobId).toMatch(/^[0-9a-f]{8}$/);
     const started = descendants(process.pid).filter((p) => p !== process.pid);
     expect(started.length).toBeGreaterThanOrEqual(3); // gcs, raylet, a worker
+    const never = tray.remote(() => new Promise(() => {})).remote();
+    const pending = tray.get(never).catch((e: Error) => e);
     await tray.shutdown();
+    const error = await pending;
+    expect(error).toBeInstanceOf(tray.TrayError);
+    expect((error as Error).message).toMatch(/shut down before the task finished/);
     await tray.shutdown(); // idempotent
     expect(tray.isInitialized()).toBe(false);
     await waitFor(() => started.every((p) => !isAlive(p)), 'the cluster processes to exit');

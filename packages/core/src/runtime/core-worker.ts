@@ -326,6 +326,11 @@ export class CoreWorker {
     clearInterval(this.keepAliveTimer);
     setRefTracker(undefined);
     this.submitter.close();
+    // Whoever still waits on a task of this process learns why it will never finish.
+    this.tasks.failAll({
+      type: ErrorType.ERROR_UNKNOWN,
+      message: 'tray was shut down before the task finished',
+    });
     this.peers.close();
     await this.server?.close();
     await this.storage.close().catch(() => {});

@@ -118,6 +118,11 @@ export class TaskManager {
     );
   }
 
+  /** Every pending task fails with `error` (shutdown). */
+  failAll(error: tray.v1.IErrorInfo): void {
+    for (const task of [...this.tasks.values()]) this.failed(task, error);
+  }
+
   /** Every return of the task becomes `error`. */
   failed(task: PendingTask, error: tray.v1.IErrorInfo): void {
     if (task.status === 'done') return;
