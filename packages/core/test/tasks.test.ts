@@ -247,7 +247,7 @@ describe('get, wait, cancel', () => {
   });
 
   it('waits keeping the input order, with numReturns and timeouts', async () => {
-    const slow = sleep.remote(3000);
+    const slow = sleep.remote(30_000);
     const fast1 = sleep.remote(1);
     const fast2 = sleep.remote(2);
     const { ready, notReady } = await tray.wait([slow, fast1, fast2], { numReturns: 2 });
