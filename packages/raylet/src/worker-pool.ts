@@ -220,7 +220,9 @@ export class WorkerPool {
   kill(worker: WorkerProcess, reason: string): void {
     if (worker.state === 'dead') return;
     worker.kill();
-    this.died(worker, { code: null, signal: 'SIGKILL', reason });
+    // The code or signal is not known yet: the process may have been exiting on its own (an
+    // actor calling process.exit races its lease's return). Its exit event fills them in.
+    this.died(worker, { code: null, signal: null, reason });
   }
 
   /** Workers of this env that died in a row before registering (0 once one registers). */
