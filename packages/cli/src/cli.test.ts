@@ -31,6 +31,19 @@ function tray(args: string[], tmpdir: string, timeoutMs = 120_000): Promise<Run>
   });
 }
 
+/** Run an ES module driver from this package's directory (so it resolves @tray/core). */
+function driver(source: string, extraEnv: Record<string, string>): Promise<Run> {
+  const { TRAY_ADDRESS: _address, TRAY_TOKEN: _token, ...env } = process.env;
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', source],
+      { env: { ...env, ...extraEnv }, cwd: path.join(path.dirname(BIN), '..'), timeout: 60_000 },
+      (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }),
+    );
+  });
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -137,6 +150,17 @@ describe('tray start / status / stop', () => {
     expect(nodes[0].available).toMatchObject({ CPU: 1, custom: 2 });
     const table = await tray(['status'], tmp);
     expect(table.stdout).toMatch(/1 alive node\(s\), 0 dead[\s\S]*ALIVE[\s\S]*custom\s+2 \/ 2 available/);
+
+    // A driver on this machine joins with nothing but TRAY_ADDRESS: the token comes from the
+    // record `tray start` wrote, and its tasks run on the node's workers.
+    const joined = await driver(
+      "const tray = await import('@tray/core'); await tray.init();" +
+        'const f = tray.remote((x) => x + 1);' +
+        'console.log(JSON.stringify(await tray.get(f.remote(41)))); await tray.shutdown();',
+      { TMPDIR: tmp, TRAY_ADDRESS: record.gcsAddress },
+    );
+    expect(joined.stderr).toBe('');
+    expect(joined.stdout.trim()).toBe('42');
 
     // One node per machine: a second start says what to do.
     const again = await tray(['start', '--head', '--port', '0'], tmp);

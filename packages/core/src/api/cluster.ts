@@ -1,14 +1,14 @@
 // The cluster functions of API.md: init (start a local head node, or join one at an address),
 // isInitialized, shutdown (stops what init started; idempotent), clusterResources,
 // availableResources, nodes and getRuntimeContext.
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GcsClient } from '@tray/gcs';
 import { currentActor } from '../actor/actor-context.js';
 import { connectDriver } from '../driver/driver.js';
 import { type HeadNode, startHeadNode } from '../driver/head-node.js';
-import { createSession, latestSessionDir, readSessionToken } from '../driver/session.js';
+import { createSession, latestSessionDir, readSessionToken, sessionsRoot } from '../driver/session.js';
 import { hex } from '../runtime/ids.js';
 import { describeValue } from './describe-value.js';
 import { currentState, requireCore, setState } from './state.js';
@@ -172,7 +172,7 @@ async function doInit(o: InitOptions): Promise<void> {
     }
     return;
   }
-  const token = o.token ?? process.env.TRAY_TOKEN ?? tokenFromSession();
+  const token = o.token ?? process.env.TRAY_TOKEN ?? tokenFromSession(address);
   if (token === undefined) {
     throw new Error(
       `tray.init: joining ${address} needs the cluster token: pass { token }, set TRAY_TOKEN, ` +
@@ -212,8 +212,19 @@ function jobRuntimeEnv(env: RuntimeEnvOptions | undefined) {
   return env === undefined ? undefined : resolveTaskOptions({ runtimeEnv: env }).runtimeEnv;
 }
 
-function tokenFromSession(): string | undefined {
-  const dir = process.env.TRAY_SESSION_DIR ?? latestSessionDir();
+/**
+ * The token of a cluster started on this machine: the session named by TRAY_SESSION_DIR, else
+ * the cluster `tray start` recorded for this address, else the newest session directory.
+ */
+function tokenFromSession(address: string): string | undefined {
+  if (process.env.TRAY_SESSION_DIR) return readSessionToken(process.env.TRAY_SESSION_DIR);
+  try {
+    const record = JSON.parse(readFileSync(path.join(sessionsRoot(), 'current_cluster.json'), 'utf8'));
+    if (record?.gcsAddress === address && typeof record.tokenFile === 'string') {
+      return readFileSync(record.tokenFile, 'utf8').trim();
+    }
+  } catch {}
+  const dir = latestSessionDir();
   return dir ? readSessionToken(dir) : undefined;
 }
 
