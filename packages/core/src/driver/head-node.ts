@@ -190,8 +190,13 @@ export async function startHeadNode(options: HeadNodeOptions): Promise<HeadNode>
     const port = await freeLoopbackPort();
     const gcs = startGcs(port);
     const raylet = startRaylet(`127.0.0.1:${port}`);
-    // The driver's GCS client needs grpc-js: load it while the daemons boot, not after.
-    setImmediate(preloadGrpc);
+    // The driver's GCS client needs grpc-js: load it while the daemons boot, not after. (Were
+    // it missing, creating the client reports that; a preload must not crash the driver.)
+    setImmediate(() => {
+      try {
+        preloadGrpc();
+      } catch {}
+    });
     let gcsReady: { address: string };
     try {
       gcsReady = await gcs.ready;
