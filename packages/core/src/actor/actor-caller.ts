@@ -178,6 +178,14 @@ export class ActorCaller {
     this.pump();
   }
 
+  /**
+   * This process killed the actor through the GCS: its worker is done even if its process has
+   * not exited yet, so later calls wait for what the GCS says (dead, or alive at a new worker).
+   */
+  killed(): void {
+    if (this.connection !== undefined) this.lost(this.connection);
+  }
+
   /** Ask the GCS until the actor is ALIVE at another worker than the lost one, or DEAD. */
   async refresh(): Promise<void> {
     if (this.refreshing || this.status === 'dead') return;

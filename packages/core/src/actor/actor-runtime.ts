@@ -131,8 +131,10 @@ export class ActorRuntime {
     return { actor, ns };
   }
 
-  kill(id: Buffer, noRestart: boolean): Promise<void> {
-    return this.gcs.killActorViaGcs(id, { forceKill: true, noRestart });
+  async kill(id: Buffer, noRestart: boolean): Promise<void> {
+    await this.gcs.killActorViaGcs(id, { forceKill: true, noRestart });
+    // The killed worker may still be exiting: calls from here must not reach it any more.
+    this.callers.get(hex(id))?.killed();
   }
 
   private adopt(caller: ActorCaller, id: Buffer): void {
