@@ -87,6 +87,33 @@ describe('serialization', () => {
     );
   });
 
+  it('round-trips primitives on the short path, and strings with lone surrogates the full way', () => {
+    for (const v of [
+      0,
+      -0,
+      1.5,
+      Number.NaN,
+      -Infinity,
+      2 ** 53,
+      '',
+      'héllo ✓ 𝄞',
+      true,
+      false,
+      null,
+      undefined,
+    ]) {
+      const serialized = serialize(v, codec);
+      expect(serialized.size).toBeLessThan(32);
+      expect(Object.is(deserialize(serialized.toBuffer(), codec), v)).toBe(true);
+    }
+    const lone = 'a\uD800b';
+    expect(roundTrip(lone)).toBe(lone);
+    expect(roundTrip(12n)).toBe(12n);
+    expect(() => deserialize(Buffer.from([0x54, 0x52, 0x50, 0x31, 9]), codec)).toThrow(
+      /corrupt value: unknown primitive tag 9/,
+    );
+  });
+
   it('leaves plain data uncopied and keeps cycles', () => {
     const cyclic: { self?: unknown; n: number } = { n: 1 };
     cyclic.self = cyclic;

@@ -7,12 +7,15 @@
 // - errors written with their class name, message, stack, cause and own fields.
 // A value that cannot be serialized fails with a SerializationError naming the path to it.
 //
+// Primitives (numbers, strings, booleans, null, undefined) take a shorter path: primitive-codec.ts.
+//
 // Layout: 'TRY1' | u32 header length | u32 buffer count | f64 length per buffer | pad to 8 |
 //         v8 payload (refs, functions, value, error fields) | pad | buffer 0 | pad | buffer 1 ...
 import * as v8 from 'node:v8';
 import type { tray } from '@tray/protocol';
 import { SerializationError } from '../errors.js';
 import { isObjectRef, type ObjectRef } from './object-ref.js';
+import { decodePrimitive, encodePrimitive, isPrimitiveEncoding } from './primitive-codec.js';
 import { type PreparedValue, prepareValue } from './value-walk.js';
 
 const MAGIC = 0x31595254; // 'TRY1' little-endian
@@ -208,6 +211,8 @@ class ValueSerializer extends v8.Serializer {
  * Serialize `value`. `label` names it in errors ("argument 1", "the return value of f").
  */
 export function serialize(value: unknown, codec: ValueCodec, label = 'the value'): SerializedValue {
+  const primitive = encodePrimitive(value);
+  if (primitive !== undefined) return new SerializedValue(primitive, NO_BUFFERS, NO_REFS);
   const prepared = prepareValue(value, label, codec);
   const serializer = new ValueSerializer(prepared);
   serializer.writeHeader();
@@ -232,6 +237,10 @@ export function serialize(value: unknown, codec: ValueCodec, label = 'the value'
   payload.copy(header, prefixLength);
   return new SerializedValue(header, buffers, prepared.refs);
 }
+
+const NO_BUFFERS: readonly Uint8Array[] = Object.freeze([]);
+const NO_REFS: readonly ObjectRef<unknown>[] = Object.freeze([]);
+const corrupt = (why: string) => new SerializationError(`corrupt value: ${why}`);
 
 class ValueDeserializer extends v8.Deserializer {
   refs: ObjectRef<unknown>[] = [];
@@ -281,10 +290,11 @@ class ValueDeserializer extends v8.Deserializer {
  */
 export function deserialize(input: Uint8Array, codec: ValueCodec): unknown {
   let data = input;
-  if (data.byteLength < 12 || Buffer.from(data.buffer, data.byteOffset, 4).readUInt32LE(0) !== MAGIC) {
+  const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (isPrimitiveEncoding(view)) return decodePrimitive(view, corrupt);
+  if (data.byteLength < 12 || view.readUInt32LE(0) !== MAGIC) {
     throw new SerializationError('corrupt value: bad magic');
   }
-  const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const headerLength = view.readUInt32LE(4);
   const count = view.readUInt32LE(8);
   if (count > 0 && data.byteOffset % 8 !== 0) {
