@@ -18,13 +18,14 @@ import { ActorRuntime } from '../actor/actor-runtime.js';
 import type { CoreWorker } from '../runtime/core-worker.js';
 import { errorInfoFromThrown } from '../runtime/error-info.js';
 import { hex, objectIdOf } from '../runtime/ids.js';
+import { isPromise, isThenable, type MaybePromise } from './maybe-promise.js';
 import type { TaskExecutor } from './task-executor.js';
 
 type Reply = Message<tray.v1.PushTaskReply>;
 
 interface QueuedCall {
   spec: tray.v1.ITaskSpec;
-  resolve: (reply: Reply) => void;
+  resolve: (reply: MaybePromise<Reply>) => void;
 }
 
 interface ConcurrencyGroup {
@@ -55,7 +56,7 @@ export class ActorExecutor {
     connection.handle(CoreWorkerService.KillActor, (request) => this.kill(request));
   }
 
-  private push(request: tray.v1.PushTaskRequest, connection: Connection): Promise<Reply> {
+  private push(request: tray.v1.PushTaskRequest, connection: Connection): MaybePromise<Reply> {
     const type = request.task?.type ?? trayProto.v1.TaskType.NORMAL_TASK;
     if (type === trayProto.v1.TaskType.ACTOR_CREATION_TASK) return this.create(request);
     if (type === trayProto.v1.TaskType.ACTOR_TASK) return this.call(request.task!);
@@ -105,89 +106,108 @@ export class ActorExecutor {
     return { returnObjects: [] };
   }
 
-  private call(spec: tray.v1.ITaskSpec): Promise<Reply> {
+  /**
+   * A call runs at once when its group has room and nothing of the group waits (a synchronous
+   * method then answers in this tick); otherwise it queues in arrival order.
+   */
+  private call(spec: tray.v1.ITaskSpec): MaybePromise<Reply> {
     const name = spec.name || spec.methodName || 'call';
     if (this.instance === undefined) {
-      return Promise.resolve(
-        errorReply(spec, {
-          type: ErrorType.ACTOR_DIED,
-          message: `${name}: this worker runs no actor (its creation failed or it never started)`,
-        }),
-      );
+      return errorReply(spec, {
+        type: ErrorType.ACTOR_DIED,
+        message: `${name}: this worker runs no actor (its creation failed or it never started)`,
+      });
     }
-    if (this.exitInfo) return Promise.resolve(errorReply(spec, this.exitInfo));
+    if (this.exitInfo) return errorReply(spec, this.exitInfo);
     const method = spec.methodName ?? '';
     const groupName = spec.concurrencyGroup || this.methodGroups.get(method) || 'default';
     const g = this.groups.get(groupName);
     if (g === undefined) {
       const known = [...this.groups.keys()].join(', ');
-      return Promise.resolve(
-        errorReply(
-          spec,
-          errorInfoFromThrown(
-            new TypeError(
-              `${name}: the actor has no concurrency group '${groupName}' (its groups: ${known})`,
-            ),
-            name,
-            this.core.codec,
-          ),
-          true,
+      return errorReply(
+        spec,
+        errorInfoFromThrown(
+          new TypeError(`${name}: the actor has no concurrency group '${groupName}' (its groups: ${known})`),
+          name,
+          this.core.codec,
         ),
+        true,
       );
     }
+    if (g.running < g.limit && g.queue.length === 0) return this.start(g, spec);
     return new Promise((resolve) => {
       g.queue.push({ spec, resolve });
       this.drain(g);
     });
   }
 
+  /** Run a call in group `g`; when it is done, the group's queue moves on. */
+  private start(g: ConcurrencyGroup, spec: tray.v1.ITaskSpec): MaybePromise<Reply> {
+    g.running++;
+    const out = this.run(spec);
+    if (!isPromise(out)) {
+      g.running--;
+      return out;
+    }
+    return out.then((reply) => {
+      g.running--;
+      this.drain(g);
+      return reply;
+    });
+  }
+
   private drain(g: ConcurrencyGroup): void {
     while (g.running < g.limit && g.queue.length > 0 && this.exitInfo === undefined) {
       const next = g.queue.shift()!;
-      g.running++;
-      void this.run(next.spec).then((reply) => {
-        g.running--;
-        next.resolve(reply);
-        this.drain(g);
-      });
+      next.resolve(this.start(g, next.spec));
     }
   }
 
-  private async run(spec: tray.v1.ITaskSpec): Promise<Reply> {
+  private run(spec: tray.v1.ITaskSpec): MaybePromise<Reply> {
     const core = this.core;
     const name = spec.name || `${this.context!.className}.${spec.methodName}`;
-    const taskId = Buffer.from(spec.taskId!);
-    core.currentTaskId = taskId;
-    let reply: Reply;
+    core.currentTaskId = Buffer.from(spec.taskId!);
+    const failed = (err: unknown) => errorReply(spec, errorInfoFromThrown(err, name, core.codec), true);
+    let out: MaybePromise<Reply>;
     try {
       const fn = this.instance![spec.methodName ?? ''];
       if (typeof fn !== 'function') {
         throw new TypeError(`${this.context!.className} has no method ${JSON.stringify(spec.methodName)}`);
       }
-      const args = await this.tasks.resolveArgs(spec.args ?? []);
-      let result = (fn as Function).apply(this.instance, args);
-      if (
-        result !== null &&
-        typeof result === 'object' &&
-        typeof (result as PromiseLike<unknown>).then === 'function'
-      ) {
-        result = await result;
-      }
-      const value = await this.tasks.packReturn(
-        objectIdOf(taskId, 1),
-        result,
-        `the return value of ${name}`,
-        spec,
-      );
-      reply = { returnObjects: [value] };
+      const args = this.tasks.resolveArgs(spec.args ?? []);
+      out = isPromise(args)
+        ? args.then((a) => this.returned(spec, name, (fn as Function).apply(this.instance, a)))
+        : this.returned(spec, name, (fn as Function).apply(this.instance, args));
     } catch (err) {
-      reply = errorReply(spec, errorInfoFromThrown(err, name, core.codec), true);
+      out = failed(err);
     }
-    if (this.context!.exiting) {
-      await this.exit();
+    if (isPromise(out))
+      return out.then(
+        (reply) => this.afterCall(reply),
+        (err) => this.afterCall(failed(err)),
+      );
+    return this.afterCall(out);
+  }
+
+  /** The reply for what a method returned (awaited when it is a promise). */
+  private returned(spec: tray.v1.ITaskSpec, name: string, result: unknown): MaybePromise<Reply> {
+    if (isThenable(result)) return Promise.resolve(result).then((value) => this.returned(spec, name, value));
+    const value = this.tasks.packReturn(
+      objectIdOf(spec.taskId!, 1),
+      result,
+      `the return value of ${name}`,
+      spec,
+    );
+    return isPromise(value) ? value.then((v) => ({ returnObjects: [v] })) : { returnObjects: [value] };
+  }
+
+  /** A call that ran exitActor() ends the actor before its reply goes out. */
+  private afterCall(reply: Reply): MaybePromise<Reply> {
+    if (!this.context!.exiting) return reply;
+    return this.exit().then(() => {
       reply.actorExiting = true;
-    }
-    return reply;
+      return reply;
+    });
   }
 
   /** exitActor() was called: record the death (no restart), fail what waits, then exit. */

@@ -9,11 +9,15 @@ import type { CoreWorker } from '../runtime/core-worker.js';
 import { errorInfoFromThrown } from '../runtime/error-info.js';
 import { hex, objectIdOf } from '../runtime/ids.js';
 import { loadRemote, type ShippedCode } from '../shipping/index.js';
+import { isPromise, isThenable, type MaybePromise } from './maybe-promise.js';
+
+type Reply = Message<tray.v1.PushTaskReply>;
 
 interface Queued {
   request: tray.v1.PushTaskRequest;
   connection: Connection;
-  resolve: (reply: Message<tray.v1.PushTaskReply>) => void;
+  /** Set while the task waits in the queue. */
+  resolve: ((reply: MaybePromise<Reply>) => void) | undefined;
   cancelled: boolean;
   forceCancel: boolean;
 }
@@ -22,6 +26,8 @@ export class TaskExecutor {
   private readonly queue: Queued[] = [];
   private running: Queued | undefined;
   private readonly functions = new Map<string, Promise<Function>>();
+  /** The functions of `functions` that finished loading, so a task can start in the same tick. */
+  private readonly loadedFunctions = new Map<string, Function>();
 
   constructor(
     private readonly core: CoreWorker,
@@ -34,11 +40,17 @@ export class TaskExecutor {
     connection.handle(CoreWorkerService.CancelTask, (request) => this.cancel(request));
   }
 
-  /** Queue a pushed task; resolves with its reply once it ran. */
-  push(request: tray.v1.PushTaskRequest, connection: Connection): Promise<Message<tray.v1.PushTaskReply>> {
+  /**
+   * Run a pushed task, or queue it behind the one running. A synchronous function whose code is
+   * loaded and whose arguments are inline runs at once and its reply is returned (not a promise),
+   * so the replies to a batch of pushed tasks leave in one write.
+   */
+  push(request: tray.v1.PushTaskRequest, connection: Connection): MaybePromise<Reply> {
+    const q: Queued = { request, connection, resolve: undefined, cancelled: false, forceCancel: false };
+    if (this.running === undefined && this.queue.length === 0) return this.run(q);
     return new Promise((resolve) => {
-      this.queue.push({ request, connection, resolve, cancelled: false, forceCancel: false });
-      this.drain();
+      q.resolve = resolve;
+      this.queue.push(q);
     });
   }
 
@@ -59,7 +71,7 @@ export class TaskExecutor {
     const i = this.queue.findIndex((q) => hex(q.request.task!.taskId!) === idHex);
     if (i >= 0) {
       const [q] = this.queue.splice(i, 1);
-      q!.resolve({ wasCancelled: true });
+      q!.resolve!({ wasCancelled: true });
       return { attemptSucceeded: true, requestedTaskRunning: false };
     }
     const running = this.running;
@@ -75,74 +87,113 @@ export class TaskExecutor {
     return { attemptSucceeded: false, requestedTaskRunning: false };
   }
 
-  private drain(): void {
-    if (this.running !== undefined) return;
-    const next = this.queue.shift();
-    if (next === undefined) return;
-    this.running = next;
-    this.execute(next)
-      .then(
-        (reply) => next.resolve({ ...reply, wasCancelled: next.cancelled }),
-        (err: Error) =>
-          next.resolve({
-            returnObjects: [
-              { error: { type: 24, message: `the worker failed to run the task: ${err.message}` } },
-            ],
-          }),
-      )
-      .finally(() => {
-        this.running = undefined;
-        this.drain();
-      });
+  /** Run `q` now (nothing else is running); the next queued task starts when it is done. */
+  private run(q: Queued): MaybePromise<Reply> {
+    this.running = q;
+    let out: MaybePromise<Reply>;
+    try {
+      out = this.execute(q);
+    } catch (err) {
+      out = workerFailed(err);
+    }
+    if (!isPromise(out)) {
+      this.running = undefined;
+      return finalReply(q, out);
+    }
+    return out.then(
+      (reply) => this.ran(q, reply),
+      (err: Error) => this.ran(q, workerFailed(err)),
+    );
   }
 
-  private async execute(q: Queued): Promise<Message<tray.v1.PushTaskReply>> {
+  private ran(q: Queued, reply: Reply): Reply {
+    this.running = undefined;
+    this.drain();
+    return finalReply(q, reply);
+  }
+
+  private drain(): void {
+    while (this.running === undefined && this.queue.length > 0) {
+      const next = this.queue.shift()!;
+      next.resolve!(this.run(next));
+    }
+  }
+
+  private execute(q: Queued): MaybePromise<Reply> {
     const core = this.core;
     const spec = q.request.task!;
     const name = spec.name || spec.function?.name || 'task';
-    const taskId = Buffer.from(spec.taskId!);
-    const numReturns = spec.streaming ? 1 : Math.max(1, spec.numReturns ?? 1);
     const restoreEnv = applyEnv(q.request.visibleDevices, spec.runtimeEnv?.envVars);
     const caller = spec.callerAddress?.socketPath;
     if (caller) core.peers.adopt(caller, q.connection);
-    core.currentTaskId = taskId;
+    core.currentTaskId = Buffer.from(spec.taskId!);
     core.currentDepth = spec.depth ?? 1;
     // Tasks this task submits inherit its runtime env (Ray's semantics).
     core.defaultRuntimeEnv = spec.runtimeEnv ?? undefined;
     if (spec.jobId && spec.jobId.length > 0) core.jobId = Buffer.from(spec.jobId);
     if (spec.function?.workingDir) core.workingDir = spec.function.workingDir;
+    let out: MaybePromise<Reply>;
     try {
-      const fn = await this.load(spec.function!);
-      const args = await this.resolveArgs(spec.args ?? []);
-      if (spec.streaming) return await this.stream(q, fn, args, name);
-      let result = fn(...args);
-      if (isThenable(result)) result = await result;
-      let values: unknown[];
-      if ((spec.numReturns ?? 1) > 1) {
-        if (!Array.isArray(result) || result.length !== spec.numReturns) {
-          throw new TypeError(
-            `${name} was declared with numReturns: ${spec.numReturns}, so it must return an array of ` +
-              `${spec.numReturns} values; it returned ${Array.isArray(result) ? `an array of ${result.length}` : typeof result}`,
-          );
-        }
-        values = result;
+      const fn = spec.streaming ? undefined : this.loadedFunctions.get(functionKey(spec.function!));
+      const args = fn === undefined ? undefined : this.resolveArgs(spec.args ?? []);
+      if (fn === undefined || args === undefined || isPromise(args)) {
+        out = this.executeAsync(q, name);
       } else {
-        values = [result];
+        const result = fn(...args);
+        out = isThenable(result)
+          ? Promise.resolve(result).then((value) => this.returns(spec, name, value))
+          : this.returns(spec, name, result);
       }
-      const returnObjects = await Promise.all(
-        values.map((v, i) =>
-          this.packReturn(objectIdOf(taskId, i + 1), v, `the return value of ${name}`, spec),
-        ),
-      );
-      return { returnObjects };
     } catch (err) {
-      const error = errorInfoFromThrown(err, name, core.codec);
-      const returnObjects = [];
-      for (let i = 0; i < numReturns; i++) returnObjects.push({ objectId: objectIdOf(taskId, i + 1), error });
-      return { returnObjects, isApplicationError: true };
-    } finally {
-      restoreEnv();
+      out = failure(spec, name, err, core);
     }
+    if (!isPromise(out)) {
+      restoreEnv();
+      return out;
+    }
+    return out.then(
+      (reply) => {
+        restoreEnv();
+        return reply;
+      },
+      (err) => {
+        restoreEnv();
+        return failure(spec, name, err, core);
+      },
+    );
+  }
+
+  /** The general path: the code is still loading, an argument is in the store, or it streams. */
+  private async executeAsync(q: Queued, name: string): Promise<Reply> {
+    const spec = q.request.task!;
+    const fn = await this.load(spec.function!);
+    const args = await this.resolveArgs(spec.args ?? []);
+    if (spec.streaming) return await this.stream(q, fn, args, name);
+    let result = fn(...args);
+    if (isThenable(result)) result = await result;
+    return await this.returns(spec, name, result);
+  }
+
+  /** The reply for what the function returned (split into numReturns values). */
+  private returns(spec: tray.v1.ITaskSpec, name: string, result: unknown): MaybePromise<Reply> {
+    let values: unknown[];
+    if ((spec.numReturns ?? 1) > 1) {
+      if (!Array.isArray(result) || result.length !== spec.numReturns) {
+        throw new TypeError(
+          `${name} was declared with numReturns: ${spec.numReturns}, so it must return an array of ` +
+            `${spec.numReturns} values; it returned ${Array.isArray(result) ? `an array of ${result.length}` : typeof result}`,
+        );
+      }
+      values = result;
+    } else {
+      values = [result];
+    }
+    const label = `the return value of ${name}`;
+    const returnObjects = values.map((v, i) =>
+      this.packReturn(objectIdOf(spec.taskId!, i + 1), v, label, spec),
+    );
+    if (!returnObjects.some(isPromise)) return { returnObjects: returnObjects as tray.v1.IObjectValue[] };
+    return Promise.all(returnObjects).then((all) => ({ returnObjects: all }));
   }
 
   private async stream(
@@ -180,29 +231,46 @@ export class TaskExecutor {
   }
 
   /** @internal Also used for actor calls (worker/actor-executor.ts). */
-  async packReturn(
+  packReturn(
     id: Buffer,
     value: unknown,
     label: string,
     spec: tray.v1.ITaskSpec,
-  ): Promise<tray.v1.IObjectValue> {
+  ): MaybePromise<tray.v1.IObjectValue> {
     const core = this.core;
     const serialized = core.serialize(value, label);
     // Refs owned here that travel back to the caller: the caller borrows them from now on.
     const caller = spec.callerAddress?.workerId ? hex(spec.callerAddress.workerId) : undefined;
+    if (serialized.refs.length === 0 && !core.storage.belongsInStore(serialized.size)) {
+      return { objectId: id, data: serialized.toBuffer(), nestedRefs: [], size: serialized.size };
+    }
     const nestedRefs = serialized.refs.map((r) => {
       if (caller !== undefined && core.refs.get(r.hex())?.owned) core.refs.addBorrower(r.hex(), caller);
       return { objectId: r.id, ownerAddress: r.ownerAddress ?? core.address };
     });
     if (core.storage.belongsInStore(serialized.size)) {
-      await core.storage.put(id, serialized);
-      return { objectId: id, inPlasma: true, nestedRefs, size: serialized.size, nodeId: core.nodeId };
+      return core.storage.put(id, serialized).then(() => ({
+        objectId: id,
+        inPlasma: true,
+        nestedRefs,
+        size: serialized.size,
+        nodeId: core.nodeId,
+      }));
     }
     return { objectId: id, data: serialized.toBuffer(), nestedRefs, size: serialized.size };
   }
 
-  /** @internal */
-  async resolveArgs(args: tray.v1.ITaskArg[]): Promise<unknown[]> {
+  /** @internal Arguments inline in the spec are read at once; others come from the store. */
+  resolveArgs(args: tray.v1.ITaskArg[]): MaybePromise<unknown[]> {
+    for (const arg of args) if (arg.objectRef) return this.resolveStoredArgs(args);
+    const values: unknown[] = new Array(args.length);
+    for (let i = 0; i < args.length; i++) {
+      values[i] = this.core.deserialize(args[i]!.inlineValue ?? EMPTY);
+    }
+    return values;
+  }
+
+  private async resolveStoredArgs(args: tray.v1.ITaskArg[]): Promise<unknown[]> {
     const values: unknown[] = [];
     for (const arg of args) {
       if (arg.objectRef) {
@@ -211,7 +279,7 @@ export class TaskExecutor {
           throw new Error(`argument object ${hex(arg.objectRef.objectId!)} is not in the store`);
         values.push(this.core.deserialize(bytes));
       } else {
-        values.push(this.core.deserialize(arg.inlineValue ?? new Uint8Array(0)));
+        values.push(this.core.deserialize(arg.inlineValue ?? EMPTY));
       }
     }
     return values;
@@ -219,10 +287,8 @@ export class TaskExecutor {
 
   /** @internal */
   load(descriptor: tray.v1.IFunctionDescriptor): Promise<Function> {
-    const captures = descriptor.captures ?? new Uint8Array(0);
-    const key = `${hex(descriptor.hash ?? new Uint8Array(0))}:${descriptor.workingDir ?? ''}:${
-      captures.length > 0 ? createHash('sha1').update(captures).digest('hex') : ''
-    }`;
+    const captures = descriptor.captures ?? EMPTY;
+    const key = functionKey(descriptor);
     let loaded = this.functions.get(key);
     if (loaded === undefined) {
       const code = shippedCodeOf(descriptor);
@@ -232,11 +298,56 @@ export class TaskExecutor {
         workingDir: descriptor.workingDir || process.cwd(),
         captures: values,
       });
-      loaded.catch(() => this.functions.delete(key));
+      loaded.then(
+        (fn) => {
+          if (this.functions.get(key) === loaded) this.loadedFunctions.set(key, fn);
+        },
+        () => this.functions.delete(key),
+      );
       this.functions.set(key, loaded);
     }
     return loaded;
   }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Which loaded function a descriptor names: its code, working dir and captured values. */
+function functionKey(d: tray.v1.IFunctionDescriptor): string {
+  const captures = d.captures;
+  let capturesKey = '';
+  if (captures && captures.length > 0) {
+    capturesKey =
+      captures.length <= 96
+        ? Buffer.from(captures.buffer, captures.byteOffset, captures.byteLength).toString('base64')
+        : createHash('sha1').update(captures).digest('hex');
+  }
+  return `${hex(d.hash ?? EMPTY)}:${d.workingDir ?? ''}:${capturesKey}`;
+}
+
+function finalReply(q: Queued, reply: Reply): Reply {
+  if (q.cancelled) reply.wasCancelled = true;
+  return reply;
+}
+
+function workerFailed(err: unknown): Reply {
+  return {
+    returnObjects: [
+      {
+        error: { type: 24, message: `the worker failed to run the task: ${(err as Error)?.message ?? err}` },
+      },
+    ],
+  };
+}
+
+/** The task threw (or its result could not be packed): every return is the error. */
+function failure(spec: tray.v1.ITaskSpec, name: string, err: unknown, core: CoreWorker): Reply {
+  const error = errorInfoFromThrown(err, name, core.codec);
+  const numReturns = spec.streaming ? 1 : Math.max(1, spec.numReturns ?? 1);
+  const returnObjects = [];
+  for (let i = 0; i < numReturns; i++)
+    returnObjects.push({ objectId: objectIdOf(spec.taskId!, i + 1), error });
+  return { returnObjects, isApplicationError: true };
 }
 
 function shippedCodeOf(d: tray.v1.IFunctionDescriptor): ShippedCode {
@@ -258,6 +369,10 @@ function applyEnv(
   devices: Record<string, string> | undefined,
   envVars: Record<string, string> | null | undefined,
 ): () => void {
+  // The common case (no devices, no env vars, none set before) touches process.env once.
+  const cuda = devices?.CUDA_VISIBLE_DEVICES;
+  if (process.env.CUDA_VISIBLE_DEVICES === cuda && (envVars == null || isEmpty(envVars)))
+    return NOTHING_TO_RESTORE;
   const saved = new Map<string, string | undefined>();
   const set = (name: string, value: string | undefined) => {
     if (!saved.has(name)) saved.set(name, process.env[name]);
@@ -274,10 +389,9 @@ function applyEnv(
   };
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as PromiseLike<unknown>).then === 'function'
-  );
+const NOTHING_TO_RESTORE = () => {};
+
+function isEmpty(record: Record<string, string>): boolean {
+  for (const _ in record) return false;
+  return true;
 }
