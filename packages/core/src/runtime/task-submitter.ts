@@ -16,11 +16,16 @@ import type { PeerConnections } from './peer-connections.js';
 import type { PendingTask, TaskManager } from './task-manager.js';
 
 /**
- * Tasks pushed to one worker before its first reply (pipelining), when the backlog is deep.
- * With a short queue each worker gets one task at a time, so a quick task never waits behind a
- * slow one while another worker could take it.
+ * Pipelining: with a deep backlog a worker is sent more tasks before it answered the first, so
+ * it never idles waiting for the next one to travel. The window is sized from how fast the
+ * worker's replies come back: enough tasks for about PIPELINE_BUDGET_MS of its work, between 1
+ * (slow tasks: no quick task waits long behind one) and MAX_TASKS_IN_FLIGHT_PER_WORKER; a new
+ * lease starts at INITIAL_TASKS_IN_FLIGHT. With a short queue each worker gets one task at a
+ * time, so a quick task never waits behind a slow one while another worker could take it.
  */
-const TASKS_IN_FLIGHT_PER_WORKER = 4;
+const INITIAL_TASKS_IN_FLIGHT = 4;
+const MAX_TASKS_IN_FLIGHT_PER_WORKER = 64;
+const PIPELINE_BUDGET_MS = 2;
 /** Lease requests outstanding per scheduling class. */
 const MAX_PENDING_LEASE_REQUESTS = 10;
 const INFEASIBLE_RETRY_MS = 1000;
@@ -35,6 +40,12 @@ interface Lease {
   workerId: Uint8Array;
   connection: Connection;
   inFlight: Set<PendingTask>;
+  /** Pipelining window (tasks in flight) when the backlog is deep. */
+  window: number;
+  /** Estimated milliseconds the worker spends per task (moving average of reply intervals). */
+  serviceMs: number;
+  /** When the worker last started on fresh work: its last reply, or a push to it while idle. */
+  lastEventAt: number;
   visibleDevices: Record<string, string>;
   returned: boolean;
   onClose?: () => void;
@@ -115,11 +126,14 @@ export class TaskSubmitter {
     // Fill the least busy leases first; pipeline only a backlog deeper than the leases we have
     // or asked for could take one task at a time.
     const deep = q.tasks.length >= 2 * (q.leases.size + q.requesting + 1);
-    const maxWindow = deep ? TASKS_IN_FLIGHT_PER_WORKER : 1;
+    let maxWindow = 1;
+    if (deep) for (const lease of q.leases) maxWindow = Math.max(maxWindow, lease.window);
     for (let window = 1; window <= maxWindow && q.tasks.length > 0; window++) {
       for (const lease of q.leases) {
         if (q.tasks.length === 0) break;
-        if (!lease.returned && lease.inFlight.size < window) this.push(q, lease, q.tasks.shift()!);
+        if (!lease.returned && lease.inFlight.size < window && (window === 1 || window <= lease.window)) {
+          this.push(q, lease, q.tasks.shift()!);
+        }
       }
     }
     const wanted = Math.min(q.tasks.length, MAX_PENDING_LEASE_REQUESTS);
@@ -199,6 +213,9 @@ export class TaskSubmitter {
           workerId: address.workerId ?? new Uint8Array(0),
           connection,
           inFlight: new Set(),
+          window: INITIAL_TASKS_IN_FLIGHT,
+          serviceMs: 0,
+          lastEventAt: 0,
           visibleDevices: devices,
           returned: false,
         };
@@ -221,6 +238,7 @@ export class TaskSubmitter {
       lease.idleTimer = undefined;
     }
     task.status = 'running';
+    if (lease.inFlight.size === 0) lease.lastEventAt = performance.now();
     lease.inFlight.add(task);
     task.onCancel = (force, recursive) =>
       lease.connection
@@ -242,6 +260,7 @@ export class TaskSubmitter {
       .then(
         (reply) => {
           if (!lease.inFlight.delete(task)) return;
+          replied(lease);
           this.ctx.tasks.completed(task, reply);
           if (reply.workerExiting) this.leaseLost(q, lease);
           this.pump(q);
@@ -285,4 +304,14 @@ export class TaskSubmitter {
       })
       .catch(() => {});
   }
+}
+
+/** A reply came from the lease's worker: update its pace and its pipelining window. */
+function replied(lease: Lease): void {
+  const now = performance.now();
+  const interval = now - lease.lastEventAt;
+  lease.lastEventAt = now;
+  lease.serviceMs = lease.serviceMs === 0 ? interval : lease.serviceMs * 0.75 + interval * 0.25;
+  const fit = Math.floor(PIPELINE_BUDGET_MS / Math.max(lease.serviceMs, 0.001));
+  lease.window = Math.max(1, Math.min(MAX_TASKS_IN_FLIGHT_PER_WORKER, fit));
 }
