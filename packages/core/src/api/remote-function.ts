@@ -6,6 +6,7 @@ import type { tray } from '@tray/protocol';
 import type { CoreWorker } from '../runtime/core-worker.js';
 import type { ObjectRefGenerator } from '../runtime/generator.js';
 import type { ObjectRef } from '../runtime/object-ref.js';
+import type { TaskRequest } from '../runtime/task-launcher.js';
 import { REMOTE_FUNCTION_BRAND } from '../runtime/value-walk.js';
 import type { ShippedCode } from '../shipping/index.js';
 import { requireCore } from './state.js';
@@ -47,6 +48,12 @@ export class RemoteFunction<F extends (...args: any[]) => any = (...args: any[])
   readonly #maxArgs: number;
   /** Captures serialized once per core worker (they may hold refs of that process). */
   readonly #captureBytes: WeakMap<CoreWorker, Uint8Array> | Uint8Array;
+  /**
+   * The task request without its arguments, per core worker, made once while the core's working
+   * dir and default runtime env stay the same: the same object for every call, so the launcher
+   * can encode its fields once (see TaskRequest.template).
+   */
+  readonly #templates = new WeakMap<CoreWorker, CachedTemplate>();
 
   /** @internal Made by tray.remote(). */
   constructor(
@@ -72,21 +79,11 @@ export class RemoteFunction<F extends (...args: any[]) => any = (...args: any[])
           `got ${args.length}; argument ${this.#maxArgs + 1} has no parameter to go to`,
       );
     }
-    const opts = resolveTaskOptions(this.#options);
-    const submitted = core.launcher.submit({
-      descriptor: this.descriptor(core),
-      name: opts.name ?? (this.#code.name || 'anonymous'),
-      args,
-      numReturns: opts.numReturns,
-      resources: opts.resources,
-      maxRetries: opts.maxRetries,
-      retryExceptions: opts.retryExceptions,
-      retryExceptionAllowlist: opts.retryExceptionAllowlist,
-      runtimeEnv: mergeRuntimeEnv(core.defaultRuntimeEnv, opts.runtimeEnv),
-      schedulingStrategy: opts.schedulingStrategy,
-    });
-    if (opts.numReturns === 'streaming') return submitted.generator as RemoteResult<F, N>;
-    if (opts.numReturns === 1) return submitted.refs[0] as RemoteResult<F, N>;
+    const template = this.template(core);
+    const submitted = core.launcher.submit({ ...template, args });
+    const numReturns = template.numReturns;
+    if (numReturns === 'streaming') return submitted.generator as RemoteResult<F, N>;
+    if (numReturns === 1) return submitted.refs[0] as RemoteResult<F, N>;
     return submitted.refs as RemoteResult<F, N>;
   }
 
@@ -122,6 +119,37 @@ export class RemoteFunction<F extends (...args: any[]) => any = (...args: any[])
       this.#captureBytes.set(core, bytes);
     }
     return bytes;
+  }
+
+  private template(core: CoreWorker): TaskTemplate {
+    const cached = this.#templates.get(core);
+    if (
+      cached !== undefined &&
+      cached.workingDir === core.workingDir &&
+      cached.defaultRuntimeEnv === core.defaultRuntimeEnv
+    ) {
+      return cached.template;
+    }
+    const opts = resolveTaskOptions(this.#options);
+    const template: TaskTemplate = {
+      descriptor: this.descriptor(core),
+      name: opts.name ?? (this.#code.name || 'anonymous'),
+      numReturns: opts.numReturns,
+      resources: opts.resources,
+      maxRetries: opts.maxRetries,
+      retryExceptions: opts.retryExceptions,
+      retryExceptionAllowlist: opts.retryExceptionAllowlist,
+      runtimeEnv: mergeRuntimeEnv(core.defaultRuntimeEnv, opts.runtimeEnv),
+      schedulingStrategy: opts.schedulingStrategy,
+      template: undefined,
+    };
+    template.template = template;
+    this.#templates.set(core, {
+      workingDir: core.workingDir,
+      defaultRuntimeEnv: core.defaultRuntimeEnv,
+      template,
+    });
+    return template;
   }
 
   /** @internal The function descriptor of the task spec. */
@@ -161,6 +189,14 @@ export class RemoteFunction<F extends (...args: any[]) => any = (...args: any[])
       w.captures ?? new Uint8Array(0),
     );
   }
+}
+
+type TaskTemplate = Omit<TaskRequest, 'args'>;
+
+interface CachedTemplate {
+  workingDir: string;
+  defaultRuntimeEnv: tray.v1.IRuntimeEnv | undefined;
+  template: TaskTemplate;
 }
 
 /** A task's runtime env over the one it inherits: env vars merged, the rest replaced when set. */

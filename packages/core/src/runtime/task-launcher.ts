@@ -9,6 +9,7 @@ import { GeneratorStream, ObjectRefGenerator } from './generator.js';
 import { hex, newTaskId, objectIdOf, taskIdOfObject } from './ids.js';
 import { isObjectRef, ObjectRef } from './object-ref.js';
 import { INLINE_LIMIT_BYTES } from './object-storage.js';
+import type { SpecTemplate } from './push-encoding.js';
 import type { PendingTask } from './task-manager.js';
 
 export interface TaskRequest {
@@ -22,6 +23,11 @@ export interface TaskRequest {
   retryExceptionAllowlist: string[];
   runtimeEnv?: tray.v1.IRuntimeEnv;
   schedulingStrategy?: tray.v1.ISchedulingStrategy;
+  /**
+   * Set by callers that reuse one object for every call with the same fields (all but `args`):
+   * what those tasks share is then worked out and encoded once (push-encoding.ts).
+   */
+  template?: object;
 }
 
 export interface Submitted {
@@ -30,6 +36,8 @@ export interface Submitted {
 }
 
 export class TaskLauncher {
+  private readonly templates = new WeakMap<object, SpecTemplate>();
+
   constructor(private readonly core: CoreWorker) {}
 
   submit(request: TaskRequest): Submitted {
@@ -98,8 +106,19 @@ export class TaskLauncher {
       retriesLeft: request.maxRetries,
       status: 'resolving',
       cancelled: false,
-      schedulingKey: schedulingKey(request),
+      schedulingKey: '',
     };
+    if (request.template !== undefined) {
+      let template = this.templates.get(request.template);
+      if (template === undefined) {
+        template = { schedulingKey: schedulingKey(request), fixed: undefined };
+        this.templates.set(request.template, template);
+      }
+      task.template = template;
+      task.schedulingKey = template.schedulingKey;
+    } else {
+      task.schedulingKey = schedulingKey(request);
+    }
     core.refs.addSubmitted(refOwners);
     const refs = returnIds.map((id) => {
       core.refs.addOwned(hex(id), core.address);

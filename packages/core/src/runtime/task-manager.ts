@@ -7,6 +7,7 @@ import { systemError } from './error-info.js';
 import type { GeneratorStream } from './generator.js';
 import { hex, objectIdOf } from './ids.js';
 import type { MemoryStore, StoredObject } from './memory-store.js';
+import type { SpecTemplate } from './push-encoding.js';
 import type { ReferenceCounter } from './reference-counter.js';
 
 export type TaskStatus = 'resolving' | 'queued' | 'running' | 'done';
@@ -22,6 +23,8 @@ export interface PendingTask {
   status: TaskStatus;
   cancelled: boolean;
   schedulingKey: string;
+  /** What the task shares with others of its remote function (encoded once). */
+  template?: SpecTemplate;
   stream?: GeneratorStream;
   /** Called to stop the task where it is (queued: dequeue; running: CancelTask). */
   onCancel?: (force: boolean, recursive: boolean) => Promise<void> | void;

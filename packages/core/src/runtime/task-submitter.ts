@@ -13,6 +13,7 @@ import {
   type tray,
 } from '@tray/protocol';
 import type { PeerConnections } from './peer-connections.js';
+import { encodeLeaseFields, encodePushTask } from './push-encoding.js';
 import type { PendingTask, TaskManager } from './task-manager.js';
 
 /**
@@ -47,6 +48,8 @@ interface Lease {
   /** When the worker last started on fresh work: its last reply, or a push to it while idle. */
   lastEventAt: number;
   visibleDevices: Record<string, string>;
+  /** The PushTaskRequest fields of this lease, encoded once. */
+  leaseFields: Uint8Array;
   returned: boolean;
   onClose?: () => void;
   idleTimer?: NodeJS.Timeout;
@@ -128,7 +131,10 @@ export class TaskSubmitter {
     const deep = q.tasks.length >= 2 * (q.leases.size + q.requesting + 1);
     let maxWindow = 1;
     if (deep) for (const lease of q.leases) maxWindow = Math.max(maxWindow, lease.window);
-    for (let window = 1; window <= maxWindow && q.tasks.length > 0; window++) {
+    // Fill level by level (every lease to 1 in flight, then 2...), from the least loaded lease's.
+    let level = Number.POSITIVE_INFINITY;
+    for (const lease of q.leases) if (!lease.returned) level = Math.min(level, lease.inFlight.size + 1);
+    for (let window = level; window <= maxWindow && q.tasks.length > 0; window++) {
       for (const lease of q.leases) {
         if (q.tasks.length === 0) break;
         if (!lease.returned && lease.inFlight.size < window && (window === 1 || window <= lease.window)) {
@@ -217,6 +223,7 @@ export class TaskSubmitter {
           serviceMs: 0,
           lastEventAt: 0,
           visibleDevices: devices,
+          leaseFields: encodeLeaseFields(address.workerId ?? new Uint8Array(0), devices),
           returned: false,
         };
         q.leases.add(lease);
@@ -251,28 +258,33 @@ export class TaskSubmitter {
           () => {},
           () => {},
         );
-    lease.connection
-      .request(CoreWorkerService.PushTask, {
-        task: task.spec,
-        intendedWorkerId: lease.workerId,
-        visibleDevices: lease.visibleDevices,
-      })
-      .then(
-        (reply) => {
-          if (!lease.inFlight.delete(task)) return;
-          replied(lease);
-          this.ctx.tasks.completed(task, reply);
-          if (reply.workerExiting) this.leaseLost(q, lease);
-          this.pump(q);
-        },
-        (err: Error) => {
-          // A lost connection already failed or requeued everything in flight (leaseLost).
-          if (!lease.inFlight.delete(task)) return;
-          if (err instanceof RemoteError) this.ctx.tasks.failed(task, err.info);
-          else this.ctx.tasks.workerDied(task, err.message);
-          this.pump(q);
-        },
-      );
+    const sent =
+      task.template !== undefined
+        ? lease.connection.requestEncoded(
+            CoreWorkerService.PushTask,
+            encodePushTask(task.spec, task.template, lease.leaseFields),
+          )
+        : lease.connection.request(CoreWorkerService.PushTask, {
+            task: task.spec,
+            intendedWorkerId: lease.workerId,
+            visibleDevices: lease.visibleDevices,
+          });
+    sent.then(
+      (reply) => {
+        if (!lease.inFlight.delete(task)) return;
+        replied(lease);
+        this.ctx.tasks.completed(task, reply);
+        if (reply.workerExiting) this.leaseLost(q, lease);
+        this.pump(q);
+      },
+      (err: Error) => {
+        // A lost connection already failed or requeued everything in flight (leaseLost).
+        if (!lease.inFlight.delete(task)) return;
+        if (err instanceof RemoteError) this.ctx.tasks.failed(task, err.info);
+        else this.ctx.tasks.workerDied(task, err.message);
+        this.pump(q);
+      },
+    );
   }
 
   private leaseLost(q: SchedulingQueue, lease: Lease): void {

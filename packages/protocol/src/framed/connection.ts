@@ -132,7 +132,19 @@ export class Connection extends EventEmitter {
     options?: RequestOptions,
   ): Promise<Res> {
     if (this.closeError) return Promise.reject(this.closedError(method.name));
-    const payload = method.encodeRequest(request);
+    return this.requestEncoded(method, method.encodeRequest(request), options);
+  }
+
+  /**
+   * Send a request whose payload the caller encoded already (the bytes `method.encodeRequest`
+   * would make, e.g. assembled from parts encoded once), and wait for its reply.
+   */
+  requestEncoded<Req, Res>(
+    method: MethodDef<Req, Res>,
+    payload: Uint8Array,
+    options?: RequestOptions,
+  ): Promise<Res> {
+    if (this.closeError) return Promise.reject(this.closedError(method.name));
     const id = this.nextId;
     this.nextId = id === MAX_REQUEST_ID ? 1 : id + 1;
     return new Promise<Res>((resolve, reject) => {

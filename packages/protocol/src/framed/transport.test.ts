@@ -81,6 +81,14 @@ describe.each(transports)('framed transport over %s', (_name, target) => {
     expect(c.inFlight).toBe(0);
   });
 
+  it('sends a request the caller encoded itself (requestEncoded) like any other', async () => {
+    const { server } = await kvServer(target(), { token: TOKEN });
+    const c = await client(server.address, TOKEN);
+    const payload = InternalKVGet.encodeRequest({ key: Buffer.from('pre-encoded') });
+    const reply = await c.requestEncoded(InternalKVGet, payload);
+    expect(Buffer.from(reply.value).toString()).toBe('pre-encoded');
+  });
+
   it('carries a 4 MiB payload both ways', async () => {
     const { server } = await kvServer(target());
     const c = await client(server.address);
