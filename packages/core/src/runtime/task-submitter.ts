@@ -27,6 +27,8 @@ import type { PendingTask, TaskManager } from './task-manager.js';
 const INITIAL_TASKS_IN_FLIGHT = 4;
 const MAX_TASKS_IN_FLIGHT_PER_WORKER = 64;
 const PIPELINE_BUDGET_MS = 2;
+/** A reply this recent means the worker is busy with quick tasks (pipelining a shallow queue is fine). */
+const FRESH_REPLY_MS = 1;
 /** Lease requests outstanding per scheduling class. */
 const MAX_PENDING_LEASE_REQUESTS = 10;
 const INFEASIBLE_RETRY_MS = 1000;
@@ -43,6 +45,10 @@ interface Lease {
   inFlight: Set<PendingTask>;
   /** Pipelining window (tasks in flight) when the backlog is deep. */
   window: number;
+  /** This pump's window for the lease (its window, or 1: see pump). */
+  cap: number;
+  /** When its worker last replied (performance.now()). */
+  lastReplyAt: number;
   /** Estimated milliseconds the worker spends per task (moving average of reply intervals). */
   serviceMs: number;
   /** When the worker last started on fresh work: its last reply, or a push to it while idle. */
@@ -128,16 +134,23 @@ export class TaskSubmitter {
     if (this.closed) return;
     // Fill the least busy leases first; pipeline only a backlog deeper than the leases we have
     // or asked for could take one task at a time.
+    // A lease takes more than one task at a time (up to its window) when the backlog is deep, or
+    // when its worker is answering right now (its last reply is fresh): a batch's tail then
+    // stays pipelined, while tasks submitted together to idle workers are spread one each.
     const deep = q.tasks.length >= 2 * (q.leases.size + q.requesting + 1);
+    const now = performance.now();
     let maxWindow = 1;
-    if (deep) for (const lease of q.leases) maxWindow = Math.max(maxWindow, lease.window);
-    // Fill level by level (every lease to 1 in flight, then 2...), from the least loaded lease's.
     let level = Number.POSITIVE_INFINITY;
-    for (const lease of q.leases) if (!lease.returned) level = Math.min(level, lease.inFlight.size + 1);
+    for (const lease of q.leases) {
+      lease.cap = deep || now - lease.lastReplyAt < FRESH_REPLY_MS ? lease.window : 1;
+      maxWindow = Math.max(maxWindow, lease.cap);
+      if (!lease.returned) level = Math.min(level, lease.inFlight.size + 1);
+    }
+    // Fill level by level (every lease to 1 in flight, then 2...), from the least loaded lease's.
     for (let window = level; window <= maxWindow && q.tasks.length > 0; window++) {
       for (const lease of q.leases) {
         if (q.tasks.length === 0) break;
-        if (!lease.returned && lease.inFlight.size < window && (window === 1 || window <= lease.window)) {
+        if (!lease.returned && lease.inFlight.size < window && window <= lease.cap) {
           this.push(q, lease, q.tasks.shift()!);
         }
       }
@@ -222,6 +235,8 @@ export class TaskSubmitter {
           window: INITIAL_TASKS_IN_FLIGHT,
           serviceMs: 0,
           lastEventAt: 0,
+          cap: 1,
+          lastReplyAt: Number.NEGATIVE_INFINITY,
           visibleDevices: devices,
           leaseFields: encodeLeaseFields(address.workerId ?? new Uint8Array(0), devices),
           returned: false,
@@ -323,6 +338,7 @@ function replied(lease: Lease): void {
   const now = performance.now();
   const interval = now - lease.lastEventAt;
   lease.lastEventAt = now;
+  lease.lastReplyAt = now;
   lease.serviceMs = lease.serviceMs === 0 ? interval : lease.serviceMs * 0.75 + interval * 0.25;
   const fit = Math.floor(PIPELINE_BUDGET_MS / Math.max(lease.serviceMs, 0.001));
   lease.window = Math.max(1, Math.min(MAX_TASKS_IN_FLIGHT_PER_WORKER, fit));
