@@ -106,7 +106,16 @@ describe('reference counting', () => {
   it("frees an object's store memory after its last ref is dropped (garbage-collected refs count)", async () => {
     const gc = (globalThis as { gc?: () => void }).gc;
     expect(gc, 'tests run with --expose-gc').toBeDefined();
-    const before = (await store.stats()).usedBytes;
+    // Objects of earlier tests are freed as their refs are collected: wait until that settled.
+    let before = -1;
+    await waitFor(async () => {
+      gc!();
+      await new Promise((r) => setTimeout(r, 20));
+      const used = (await store.stats()).usedBytes;
+      const settled = used === before;
+      before = used;
+      return settled;
+    }, 'the store to settle');
     let ref: tray.ObjectRef<Uint8Array> | undefined = await tray.put(new Uint8Array(8 * 1024 * 1024));
     expect((await store.stats()).usedBytes).toBeGreaterThanOrEqual(before + 8 * 1024 * 1024);
     // A pending task holding it keeps it alive after the driver drops its own ref.
