@@ -17,6 +17,7 @@ export class ObjectFetcher {
   constructor(private readonly core: CoreWorker) {}
 
   private owns(ref: ObjectRef<unknown>): boolean {
+    if (ref.ownerAddress === this.core.address) return true;
     const owner = ref.ownerAddress?.workerId;
     return owner == null || hex(owner) === this.core.workerIdHex;
   }
@@ -95,24 +96,94 @@ export class ObjectFetcher {
   }
 
   private async getValues(refs: ObjectRef<unknown>[], timeoutMs: number | undefined): Promise<unknown[]> {
-    const pending = refs.map((r) => this.ready(r));
-    const allLocal = refs.every((r) => this.core.memoryStore.has(r.hex()));
-    let stored: StoredObject[];
-    if (allLocal) {
-      stored = await Promise.all(pending);
-    } else {
-      stored = await this.core.whileBlocked(
-        withTimeout(Promise.all(pending), timeoutMs, () => {
-          const notReady = refs.filter((r) => !this.core.memoryStore.has(r.hex())).length;
-          return new GetTimeoutError(
-            `tray.get timed out after ${timeoutMs} ms: ${notReady} of ${refs.length} object(s) not ready`,
-          );
-        }),
-      );
+    const store = this.core.memoryStore;
+    const stored: (StoredObject | undefined)[] = new Array(refs.length);
+    let missing = 0;
+    for (let i = 0; i < refs.length; i++) {
+      const s = store.get(refs[i]!.hex());
+      stored[i] = s;
+      if (s === undefined) missing++;
+    }
+    if (missing > 0) {
+      const listener: { stop?: () => void } = {};
+      try {
+        await this.core.whileBlocked(
+          withTimeout(this.readyAll(refs, stored, missing, listener), timeoutMs, () => {
+            const notReady = refs.filter((r) => !store.has(r.hex())).length;
+            return new GetTimeoutError(
+              `tray.get timed out after ${timeoutMs} ms: ${notReady} of ${refs.length} object(s) not ready`,
+            );
+          }),
+        );
+      } finally {
+        listener.stop?.();
+      }
     }
     const values: unknown[] = new Array(refs.length);
-    for (let i = 0; i < refs.length; i++) values[i] = await this.valueOf(refs[i]!, stored[i]!);
+    for (let i = 0; i < refs.length; i++) {
+      const s = stored[i]!;
+      // Inline values are read at once; errors and values in the node's store take valueOf.
+      values[i] =
+        s.error === undefined && !s.inPlasma
+          ? this.core.deserialize(s.data ?? EMPTY)
+          : await this.valueOf(refs[i]!, s);
+    }
     return values;
+  }
+
+  /**
+   * Fill the holes of `stored` as the objects become ready. Owned refs share one memory-store
+   * listener (no promise or waiter per ref); borrowed or freed ones go through ready().
+   */
+  private readyAll(
+    refs: ObjectRef<unknown>[],
+    stored: (StoredObject | undefined)[],
+    missing: number,
+    listener: { stop?: () => void },
+  ): Promise<void> {
+    const store = this.core.memoryStore;
+    return new Promise<void>((resolve) => {
+      let left = missing;
+      const filled = (i: number, s: StoredObject) => {
+        if (stored[i] !== undefined) return;
+        stored[i] = s;
+        if (--left === 0) {
+          listener.stop?.();
+          resolve();
+        }
+      };
+      let wanted: Map<string, number[]> | undefined;
+      for (let i = 0; i < refs.length; i++) {
+        if (stored[i] !== undefined) continue;
+        const ref = refs[i]!;
+        const idHex = ref.hex();
+        if (this.owns(ref) && this.core.refs.has(idHex)) {
+          wanted ??= new Map();
+          const at = wanted.get(idHex);
+          if (at === undefined) wanted.set(idHex, [i]);
+          else at.push(i);
+        } else {
+          this.ready(ref).then((s) => filled(i, s));
+        }
+      }
+      const listening = wanted;
+      if (listening !== undefined) {
+        listener.stop = store.onPut((idHex) => {
+          const at = listening.get(idHex);
+          if (at === undefined) return;
+          listening.delete(idHex);
+          const s = store.get(idHex)!;
+          for (const i of at) filled(i, s);
+        });
+        // Anything that became ready between the first look and now.
+        for (const [idHex, at] of listening) {
+          const s = store.get(idHex);
+          if (s === undefined) continue;
+          listening.delete(idHex);
+          for (const i of at) filled(i, s);
+        }
+      }
+    });
   }
 
   wait(
@@ -183,6 +254,8 @@ export class ObjectFetcher {
     return { ready, notReady };
   }
 }
+
+const EMPTY = new Uint8Array(0);
 
 function withTimeout<T>(
   promise: Promise<T>,
