@@ -100,11 +100,13 @@ export class ActorCaller {
       depth: core.currentDepth + 1,
     };
     const returnId = objectIdOf(taskId, 1);
+    const returnHex = hex(returnId);
     const task: PendingTask = {
       spec,
       taskIdHex: hex(taskId),
       name,
       returnIds: [returnId],
+      returnHexes: [returnHex],
       argRefs: a.argRefs,
       retriesLeft: 0,
       status: 'queued',
@@ -112,8 +114,8 @@ export class ActorCaller {
       schedulingKey: '',
     };
     core.refs.addSubmitted(a.refOwners);
-    core.refs.addOwned(hex(returnId), core.address);
-    const ref = new ObjectRef(returnId, core.address);
+    core.refs.addOwned(returnHex, core.address);
+    const ref = new ObjectRef(returnId, core.address, false, returnHex);
     core.tasks.add(task);
     const call: Call = {
       task,

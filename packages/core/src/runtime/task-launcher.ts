@@ -43,35 +43,42 @@ export class TaskLauncher {
   submit(request: TaskRequest): Submitted {
     const core = this.core;
     const taskId = newTaskId(core.jobId);
-    const argRefs: string[] = [];
-    const refOwners: [string, tray.v1.IAddress | undefined][] = [];
-    const dependencies: { index: number; ref: ObjectRef<unknown> }[] = [];
-    const args: tray.v1.ITaskArg[] = [];
-    const keepAlive: ObjectRef<unknown>[] = [];
-    request.args.forEach((arg, i) => {
+    const taskIdHex = hex(taskId);
+    // The common task (inline arguments holding no refs) allocates no ref bookkeeping.
+    let refOwners: [string, tray.v1.IAddress | undefined][] | undefined;
+    let dependencies: { index: number; ref: ObjectRef<unknown> }[] | undefined;
+    let keepAlive: ObjectRef<unknown>[] | undefined;
+    const n = request.args.length;
+    const args: tray.v1.ITaskArg[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const arg = request.args[i];
       if (isObjectRef(arg)) {
-        args.push({ objectRef: { objectId: arg.id, ownerAddress: arg.ownerAddress ?? core.address } });
-        dependencies.push({ index: i, ref: arg });
-        refOwners.push([arg.hex(), arg.ownerAddress]);
-        return;
+        args[i] = { objectRef: { objectId: arg.id, ownerAddress: arg.ownerAddress ?? core.address } };
+        (dependencies ??= []).push({ index: i, ref: arg });
+        (refOwners ??= []).push([arg.hex(), arg.ownerAddress]);
+        continue;
       }
-      const value = core.serialize(arg, `argument ${i + 1}`);
+      const value = core.serialize(arg, argumentLabel(i));
       if (value.size > INLINE_LIMIT_BYTES && core.storage.available) {
         // Large arguments go through the store once, as objects owned here.
         const { ref } = core.storeSerialized(value, core.nextPutId());
-        keepAlive.push(ref);
-        args.push({ objectRef: { objectId: ref.id, ownerAddress: core.address } });
-        dependencies.push({ index: i, ref });
-        refOwners.push([ref.hex(), core.address]);
-        return;
+        (keepAlive ??= []).push(ref);
+        args[i] = { objectRef: { objectId: ref.id, ownerAddress: core.address } };
+        (dependencies ??= []).push({ index: i, ref });
+        (refOwners ??= []).push([ref.hex(), core.address]);
+        continue;
       }
-      args.push({
+      if (value.refs.length === 0) {
+        args[i] = { inlineValue: value.toBuffer() };
+        continue;
+      }
+      args[i] = {
         inlineValue: value.toBuffer(),
         nestedRefs: value.refs.map((r) => ({ objectId: r.id, ownerAddress: r.ownerAddress ?? core.address })),
-      });
-      for (const r of value.refs) refOwners.push([r.hex(), r.ownerAddress]);
-    });
-    for (const [idHex] of refOwners) argRefs.push(idHex);
+      };
+      for (const r of value.refs) (refOwners ??= []).push([r.hex(), r.ownerAddress]);
+    }
+    const argRefs = refOwners === undefined ? NO_ARG_REFS : refOwners.map(([idHex]) => idHex);
 
     const streaming = request.numReturns === 'streaming';
     const numReturns = streaming ? 0 : (request.numReturns as number);
@@ -95,13 +102,18 @@ export class TaskLauncher {
       attemptNumber: 0,
       depth: core.currentDepth + 1,
     };
-    const returnIds: Buffer[] = [];
-    for (let i = 1; i <= numReturns; i++) returnIds.push(objectIdOf(taskId, i));
+    const returnIds: Buffer[] = new Array(numReturns);
+    const returnHexes: string[] = new Array(numReturns);
+    for (let i = 0; i < numReturns; i++) {
+      returnIds[i] = objectIdOf(taskId, i + 1);
+      returnHexes[i] = taskIdHex + returnIndexHex(i + 1);
+    }
     const task: PendingTask = {
       spec,
-      taskIdHex: hex(taskId),
+      taskIdHex,
       name: request.name,
       returnIds,
+      returnHexes,
       argRefs,
       retriesLeft: request.maxRetries,
       status: 'resolving',
@@ -119,19 +131,20 @@ export class TaskLauncher {
     } else {
       task.schedulingKey = schedulingKey(request);
     }
-    core.refs.addSubmitted(refOwners);
-    const refs = returnIds.map((id) => {
-      core.refs.addOwned(hex(id), core.address);
-      return new ObjectRef(id, core.address);
-    });
+    if (refOwners !== undefined) core.refs.addSubmitted(refOwners);
+    const refs: ObjectRef<unknown>[] = new Array(numReturns);
+    for (let i = 0; i < numReturns; i++) {
+      core.refs.addOwned(returnHexes[i]!, core.address);
+      refs[i] = new ObjectRef(returnIds[i]!, core.address, false, returnHexes[i]);
+    }
     let generator: ObjectRefGenerator<unknown> | undefined;
     if (streaming) {
       task.stream = new GeneratorStream(core);
       generator = new ObjectRefGenerator(task.stream, task.taskIdHex);
     }
     core.tasks.add(task);
-    if (dependencies.length === 0) core.submitter.submit(task);
-    else void this.resolveDependencies(task, dependencies, keepAlive);
+    if (dependencies === undefined) core.submitter.submit(task);
+    else void this.resolveDependencies(task, dependencies, keepAlive ?? []);
     return { refs, generator };
   }
 
@@ -182,6 +195,20 @@ export class TaskLauncher {
       this.core.tasks.childrenOf(parentHex).map((child) => this.cancelTask(child, force, true)),
     );
   }
+}
+
+const NO_ARG_REFS: string[] = [];
+const ARGUMENT_LABELS = Array.from({ length: 16 }, (_, i) => `argument ${i + 1}`);
+const INDEX_HEX = Array.from({ length: 16 }, (_, i) => hex(objectIdOf(Buffer.alloc(24), i).subarray(24)));
+
+/** "argument 3": how serialization errors name an argument (no string built per call). */
+function argumentLabel(i: number): string {
+  return ARGUMENT_LABELS[i] ?? `argument ${i + 1}`;
+}
+
+/** The hex of an object id's 4-byte little-endian index (a return id is its task id's hex + this). */
+function returnIndexHex(index: number): string {
+  return INDEX_HEX[index] ?? hex(objectIdOf(Buffer.alloc(24), index).subarray(24));
 }
 
 /** Tasks of one class share leases: same resources, code, runtime env and strategy. */

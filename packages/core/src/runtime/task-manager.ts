@@ -17,6 +17,8 @@ export interface PendingTask {
   taskIdHex: string;
   name: string;
   returnIds: Buffer[];
+  /** The hex of each return id, when the submitter made them already. */
+  returnHexes?: string[];
   /** Refs the task's arguments hold (top-level and nested), released when it ends. */
   argRefs: string[];
   retriesLeft: number;
@@ -87,7 +89,7 @@ export class TaskManager {
     }
     for (let i = 0; i < task.returnIds.length; i++) {
       const value = reply.returnObjects[i];
-      const idHex = hex(task.returnIds[i]!);
+      const idHex = task.returnHexes?.[i] ?? hex(task.returnIds[i]!);
       if (value !== undefined && !this.refs.has(idHex)) {
         this.hooks.discard(value);
       } else if (value === undefined) {
@@ -130,7 +132,11 @@ export class TaskManager {
   failed(task: PendingTask, error: tray.v1.IErrorInfo): void {
     if (task.status === 'done') return;
     if (task.stream !== undefined) this.failStream(task, error);
-    else for (const id of task.returnIds) this.store(hex(id), { error });
+    else {
+      for (let i = 0; i < task.returnIds.length; i++) {
+        this.store(task.returnHexes?.[i] ?? hex(task.returnIds[i]!), { error });
+      }
+    }
     this.finish(task);
   }
 
