@@ -1,7 +1,7 @@
 // Test helpers: wait on a condition with a deadline, run a driver script in a child process,
 // and check whether processes are alive.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,9 +34,18 @@ export function isAlive(pid: number): boolean {
 /** The directory of @tray/core: driver scripts resolve '@tray/core' from here. */
 export const PACKAGE_DIR = path.resolve(import.meta.dirname, '..');
 
+/** Temp dirs of driver scripts, removed when the test process exits. */
+const scriptDirs: string[] = [];
+
 /** Write an ES module driver script into a temp dir inside the package (so it resolves @tray/core). */
 export function writeDriverScript(source: string): string {
   const dir = mkdtempSync(path.join(PACKAGE_DIR, 'test', '.tmp-'));
+  if (scriptDirs.length === 0) {
+    process.once('exit', () => {
+      for (const d of scriptDirs) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  scriptDirs.push(dir);
   const file = path.join(dir, 'driver.mjs');
   writeFileSync(file, source);
   return file;
