@@ -80,7 +80,7 @@ export class RemoteFunction<F extends (...args: any[]) => any = (...args: any[])
       );
     }
     const template = this.template(core);
-    const submitted = core.launcher.submit({ ...template, args });
+    const submitted = core.launcher.submit(template, args);
     const numReturns = template.numReturns;
     if (numReturns === 'streaming') return submitted.generator as RemoteResult<F, N>;
     if (numReturns === 1) return submitted.refs[0] as RemoteResult<F, N>;
@@ -141,6 +141,7 @@ export class RemoteFunction<F extends (...args: any[]) => any = (...args: any[])
       retryExceptionAllowlist: opts.retryExceptionAllowlist,
       runtimeEnv: mergeRuntimeEnv(core.defaultRuntimeEnv, opts.runtimeEnv),
       schedulingStrategy: opts.schedulingStrategy,
+      args: [],
       template: undefined,
     };
     template.template = template;
@@ -191,7 +192,8 @@ export class RemoteFunction<F extends (...args: any[]) => any = (...args: any[])
   }
 }
 
-type TaskTemplate = Omit<TaskRequest, 'args'>;
+/** A task request reused for every call (its `args` are empty; each call passes its own). */
+type TaskTemplate = TaskRequest;
 
 interface CachedTemplate {
   workingDir: string;

@@ -40,7 +40,8 @@ export class TaskLauncher {
 
   constructor(private readonly core: CoreWorker) {}
 
-  submit(request: TaskRequest): Submitted {
+  /** Submit a task; `args` (default: request.args) lets a caller reuse one request object. */
+  submit(request: TaskRequest, args: readonly unknown[] = request.args): Submitted {
     const core = this.core;
     const taskId = newTaskId(core.jobId);
     const taskIdHex = hex(taskId);
@@ -48,12 +49,12 @@ export class TaskLauncher {
     let refOwners: [string, tray.v1.IAddress | undefined][] | undefined;
     let dependencies: { index: number; ref: ObjectRef<unknown> }[] | undefined;
     let keepAlive: ObjectRef<unknown>[] | undefined;
-    const n = request.args.length;
-    const args: tray.v1.ITaskArg[] = new Array(n);
+    const n = args.length;
+    const specArgs: tray.v1.ITaskArg[] = new Array(n);
     for (let i = 0; i < n; i++) {
-      const arg = request.args[i];
+      const arg = args[i];
       if (isObjectRef(arg)) {
-        args[i] = { objectRef: { objectId: arg.id, ownerAddress: arg.ownerAddress ?? core.address } };
+        specArgs[i] = { objectRef: { objectId: arg.id, ownerAddress: arg.ownerAddress ?? core.address } };
         (dependencies ??= []).push({ index: i, ref: arg });
         (refOwners ??= []).push([arg.hex(), arg.ownerAddress]);
         continue;
@@ -63,16 +64,16 @@ export class TaskLauncher {
         // Large arguments go through the store once, as objects owned here.
         const { ref } = core.storeSerialized(value, core.nextPutId());
         (keepAlive ??= []).push(ref);
-        args[i] = { objectRef: { objectId: ref.id, ownerAddress: core.address } };
+        specArgs[i] = { objectRef: { objectId: ref.id, ownerAddress: core.address } };
         (dependencies ??= []).push({ index: i, ref });
         (refOwners ??= []).push([ref.hex(), core.address]);
         continue;
       }
       if (value.refs.length === 0) {
-        args[i] = { inlineValue: value.toBuffer() };
+        specArgs[i] = { inlineValue: value.toBuffer() };
         continue;
       }
-      args[i] = {
+      specArgs[i] = {
         inlineValue: value.toBuffer(),
         nestedRefs: value.refs.map((r) => ({ objectId: r.id, ownerAddress: r.ownerAddress ?? core.address })),
       };
@@ -88,7 +89,7 @@ export class TaskLauncher {
       parentTaskId: core.currentTaskId,
       type: 0,
       function: request.descriptor,
-      args,
+      args: specArgs,
       numReturns,
       streaming,
       requiredResources: { quantities: request.resources },
