@@ -18,15 +18,17 @@ import type { PendingTask, TaskManager } from './task-manager.js';
 
 /**
  * Pipelining: with a deep backlog a worker is sent more tasks before it answered the first, so
- * it never idles waiting for the next one to travel. The window is sized from how fast the
- * worker's replies come back: enough tasks for about PIPELINE_BUDGET_MS of its work, between 1
- * (slow tasks: no quick task waits long behind one) and MAX_TASKS_IN_FLIGHT_PER_WORKER; a new
- * lease starts at INITIAL_TASKS_IN_FLIGHT. With a short queue each worker gets one task at a
- * time, so a quick task never waits behind a slow one while another worker could take it.
+ * it never idles waiting for the next one to travel, and tasks and replies travel many to a
+ * write. The window is sized from how fast the worker's replies come back: enough tasks for
+ * about PIPELINE_BUDGET_MS at that pace (the pace includes the round trip, so the worker's own
+ * work queued is less), between 1 (slow tasks: no quick task waits long behind one) and
+ * MAX_TASKS_IN_FLIGHT_PER_WORKER; a new lease starts at INITIAL_TASKS_IN_FLIGHT. With a short
+ * queue each worker gets one task at a time, so a quick task never waits behind a slow one while
+ * another worker could take it.
  */
 const INITIAL_TASKS_IN_FLIGHT = 4;
-const MAX_TASKS_IN_FLIGHT_PER_WORKER = 64;
-const PIPELINE_BUDGET_MS = 2;
+const MAX_TASKS_IN_FLIGHT_PER_WORKER = 256;
+const PIPELINE_BUDGET_MS = 8;
 /** A reply this recent means the worker is busy with quick tasks (pipelining a shallow queue is fine). */
 const FRESH_REPLY_MS = 1;
 /** Lease requests outstanding per scheduling class. */
