@@ -25,12 +25,24 @@ function currentTracker(): RefTracker | undefined {
   return (globalThis as GlobalWithTracker)[TRACKER_KEY];
 }
 
-interface Held {
-  idHex: string;
-  tracker: RefTracker;
-}
+// One registry per tracker, its held value the id's hex alone: registering a ref allocates no
+// per-ref holder object. A tracker's registry lives as long as the tracker (so refs made under
+// it still report their collection); the current one is cached.
+const registries = new WeakMap<RefTracker, FinalizationRegistry<string>>();
+let registryTracker: RefTracker | undefined;
+let registry: FinalizationRegistry<string> | undefined;
 
-const collected = new FinalizationRegistry<Held>((held) => held.tracker.removeLocalRef(held.idHex));
+function registryOf(tracker: RefTracker): FinalizationRegistry<string> {
+  if (registryTracker !== tracker || registry === undefined) {
+    registryTracker = tracker;
+    registry = registries.get(tracker);
+    if (registry === undefined) {
+      registry = new FinalizationRegistry<string>((idHex) => tracker.removeLocalRef(idHex));
+      registries.set(tracker, registry);
+    }
+  }
+  return registry;
+}
 
 export class ObjectRef<T = unknown> {
   /** Type-only: the value this ref resolves to. */
@@ -50,7 +62,7 @@ export class ObjectRef<T = unknown> {
     const tracker = currentTracker();
     if (tracker !== undefined) {
       tracker.addLocalRef(this);
-      collected.register(this, { idHex: this.hex(), tracker });
+      registryOf(tracker).register(this, this.hex());
     }
   }
 

@@ -11,10 +11,10 @@ export interface RefEntry {
   local: number;
   submitted: number;
   containedIn: number;
-  /** Owned objects: worker ids (hex) of the processes borrowing it. */
-  borrowers: Set<string>;
-  /** Ids of the refs nested inside this object's value. */
-  contains: string[];
+  /** Owned objects: worker ids (hex) of the processes borrowing it (made at the first borrower). */
+  borrowers: Set<string> | undefined;
+  /** Ids of the refs nested inside this object's value (made at the first one). */
+  contains: string[] | undefined;
   /** Borrowed objects: the owner was told about this process's borrow. */
   registeredWithOwner: boolean;
 }
@@ -98,33 +98,40 @@ export class ReferenceCounter {
     if (outer === undefined) return;
     for (const [idHex, owner] of inner) {
       this.entryFor(idHex, owner).containedIn++;
-      outer.contains.push(idHex);
+      (outer.contains ??= []).push(idHex);
     }
   }
 
   addBorrower(idHex: string, borrower: string): void {
     const entry = this.entries.get(idHex);
-    if (entry?.owned) entry.borrowers.add(borrower);
+    if (entry?.owned) (entry.borrowers ??= new Set()).add(borrower);
   }
 
   removeBorrower(idHex: string, borrower: string): void {
     const entry = this.entries.get(idHex);
-    if (entry === undefined || !entry.borrowers.delete(borrower)) return;
+    if (entry === undefined || entry.borrowers?.delete(borrower) !== true) return;
     this.release(idHex, entry);
   }
 
   /** Every borrower of this process's objects that lives at `borrower` is gone. */
   removeBorrowerEverywhere(borrower: string): void {
     for (const [idHex, entry] of this.entries) {
-      if (entry.borrowers.delete(borrower)) this.release(idHex, entry);
+      if (entry.borrowers?.delete(borrower) === true) this.release(idHex, entry);
     }
   }
 
   private release(idHex: string, entry: RefEntry): void {
-    if (entry.local > 0 || entry.submitted > 0 || entry.containedIn > 0 || entry.borrowers.size > 0) return;
+    if (
+      entry.local > 0 ||
+      entry.submitted > 0 ||
+      entry.containedIn > 0 ||
+      (entry.borrowers !== undefined && entry.borrowers.size > 0)
+    )
+      return;
     this.entries.delete(idHex);
     if (entry.owned) this.hooks.freeOwned(idHex, entry);
     else this.hooks.borrowEnded(idHex, entry);
+    if (entry.contains === undefined) return;
     for (const inner of entry.contains) {
       const e = this.entries.get(inner);
       if (e === undefined) continue;
@@ -141,8 +148,8 @@ function newEntry(owned: boolean, ownerAddress: tray.v1.IAddress | undefined): R
     local: 0,
     submitted: 0,
     containedIn: 0,
-    borrowers: new Set(),
-    contains: [],
+    borrowers: undefined,
+    contains: undefined,
     registeredWithOwner: false,
   };
 }
