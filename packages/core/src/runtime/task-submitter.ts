@@ -14,6 +14,7 @@ import {
 } from '@tray/protocol';
 import type { PeerConnections } from './peer-connections.js';
 import { encodeLeaseFields, encodePushTask } from './push-encoding.js';
+import { PUSH_TASK } from './push-reply.js';
 import type { PendingTask, TaskManager } from './task-manager.js';
 
 /**
@@ -278,10 +279,10 @@ export class TaskSubmitter {
     const sent =
       task.template !== undefined
         ? lease.connection.requestEncoded(
-            CoreWorkerService.PushTask,
+            PUSH_TASK,
             encodePushTask(task.spec, task.template, lease.leaseFields),
           )
-        : lease.connection.request(CoreWorkerService.PushTask, {
+        : lease.connection.request(PUSH_TASK, {
             task: task.spec,
             intendedWorkerId: lease.workerId,
             visibleDevices: lease.visibleDevices,

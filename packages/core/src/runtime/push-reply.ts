@@ -1,0 +1,107 @@
+// PushTask replies decoded by hand when they are the common kind: return objects holding only an
+// id, inline bytes and a size (plus the reply's flags). protobufjs makes a reader, a message
+// instance per object and closures per call; this makes one plain object per reply and one per
+// return. Anything else in a reply (errors, nested refs, values in the store, unknown fields)
+// goes through protobufjs unchanged, so the two decoders agree on every reply.
+import { CoreWorkerService, type MethodDef, tray } from '@tray/protocol';
+
+const NO_NESTED_REFS: tray.v1.IObjectReference[] = Object.freeze([]) as unknown as tray.v1.IObjectReference[];
+
+/** A field this decoder does not handle: the reply goes to protobufjs. */
+const UNHANDLED = -1;
+
+let at = 0;
+
+function readVarint(bytes: Uint8Array, end: number): number {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < 8; i++) {
+    if (at >= end) return UNHANDLED;
+    const b = bytes[at++]!;
+    value += (b & 0x7f) * scale;
+    if (b < 0x80) return value;
+    scale *= 128;
+  }
+  return UNHANDLED; // ≥ 2^56 (or a negative int64): leave it to protobufjs
+}
+
+/** One ObjectValue of `length` bytes at `at`, or undefined when it holds more than id/data/size. */
+function readObjectValue(bytes: Uint8Array, end: number): tray.v1.IObjectValue | undefined {
+  let objectId: Uint8Array | undefined;
+  let data: Uint8Array | undefined;
+  let size = 0;
+  while (at < end) {
+    const tag = bytes[at++]!;
+    if (tag === 0x0a || tag === 0x12) {
+      const length = readVarint(bytes, end);
+      if (length === UNHANDLED || at + length > end) return undefined;
+      const field = bytes.subarray(at, at + length);
+      at += length;
+      if (tag === 0x0a) objectId = field;
+      else data = field;
+    } else if (tag === 0x40) {
+      size = readVarint(bytes, end);
+      if (size === UNHANDLED) return undefined;
+    } else if (tag === 0x28) {
+      // in_plasma: only `false` is the inline kind handled here.
+      if (readVarint(bytes, end) !== 0) return undefined;
+    } else {
+      return undefined;
+    }
+  }
+  return {
+    objectId: objectId ?? EMPTY_BYTES,
+    data: data ?? EMPTY_BYTES,
+    inPlasma: false,
+    nestedRefs: NO_NESTED_REFS,
+    size,
+    error: null,
+  };
+}
+
+const EMPTY_BYTES = new Uint8Array(0);
+
+function fastDecode(bytes: Uint8Array): tray.v1.PushTaskReply | undefined {
+  at = 0;
+  const end = bytes.length;
+  const returnObjects: tray.v1.IObjectValue[] = [];
+  const reply = {
+    returnObjects,
+    isApplicationError: false,
+    numStreamed: 0,
+    workerExiting: false,
+    wasCancelled: false,
+    actorExiting: false,
+  };
+  while (at < end) {
+    const tag = bytes[at++]!;
+    if (tag === 0x0a) {
+      const length = readVarint(bytes, end);
+      if (length === UNHANDLED || at + length > end) return undefined;
+      const value = readObjectValue(bytes, at + length);
+      if (value === undefined) return undefined;
+      returnObjects.push(value);
+      continue;
+    }
+    const value = readVarint(bytes, end);
+    if (value === UNHANDLED) return undefined;
+    if (tag === 0x10) reply.isApplicationError = value !== 0;
+    else if (tag === 0x18) reply.numStreamed = value;
+    else if (tag === 0x20) reply.workerExiting = value !== 0;
+    else if (tag === 0x28) reply.wasCancelled = value !== 0;
+    else if (tag === 0x30) reply.actorExiting = value !== 0;
+    else return undefined;
+  }
+  return reply as unknown as tray.v1.PushTaskReply;
+}
+
+/** Decodes a PushTaskReply: by hand for the common kind, else with protobufjs. */
+export function decodePushTaskReply(bytes: Uint8Array): tray.v1.PushTaskReply {
+  return fastDecode(bytes) ?? tray.v1.PushTaskReply.decode(bytes);
+}
+
+/** CoreWorkerService.PushTask, its replies decoded by decodePushTaskReply (same id on the wire). */
+export const PUSH_TASK: MethodDef<tray.v1.PushTaskRequest, tray.v1.PushTaskReply> = {
+  ...CoreWorkerService.PushTask,
+  decodeResponse: decodePushTaskReply,
+};
