@@ -2,8 +2,9 @@
 // `tray stop` and `tray status` find it. One record per machine; a record whose processes are
 // all gone is stale and may be replaced.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { trayTempRoot } from './session.js';
+import { currentClusterFile } from '@tray/raylet/session';
+
+export { currentClusterFile };
 
 export interface ClusterPids {
   /** The detached process that owns the daemons below (stopping it stops them). */
@@ -20,10 +21,6 @@ export interface CurrentCluster {
   head: boolean;
   nodeId: string;
   pids: ClusterPids;
-}
-
-export function currentClusterFile(): string {
-  return path.join(trayTempRoot(), 'current_cluster.json');
 }
 
 /** The record, undefined when there is none; a corrupt file is reported, not guessed at. */

@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { createSession } from '@tray/raylet/session';
 import {
   allPids,
   type CurrentCluster,
@@ -14,7 +15,6 @@ import {
 } from '../cluster/current-cluster.js';
 import { nodeSupervisorMain } from '../cluster/daemon-entries.js';
 import type { SupervisorOptions, SupervisorReady } from '../cluster/node-supervisor.js';
-import { createSession } from '../cluster/session.js';
 import { type FlagSpec, parseFlags } from '../flags.js';
 import { UsageError } from '../usage-error.js';
 

@@ -5,10 +5,10 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GcsClient } from '@tray/gcs';
+import { createSession, currentClusterFile, latestSessionDir, readSessionToken } from '@tray/raylet/session';
 import { currentActor } from '../actor/actor-context.js';
 import { connectDriver } from '../driver/driver.js';
 import { type HeadNode, startHeadNode } from '../driver/head-node.js';
-import { createSession, latestSessionDir, readSessionToken, sessionsRoot } from '../driver/session.js';
 import { hex } from '../runtime/ids.js';
 import { describeValue } from './describe-value.js';
 import { currentState, requireCore, setState } from './state.js';
@@ -219,7 +219,7 @@ function jobRuntimeEnv(env: RuntimeEnvOptions | undefined) {
 function tokenFromSession(address: string): string | undefined {
   if (process.env.TRAY_SESSION_DIR) return readSessionToken(process.env.TRAY_SESSION_DIR);
   try {
-    const record = JSON.parse(readFileSync(path.join(sessionsRoot(), 'current_cluster.json'), 'utf8'));
+    const record = JSON.parse(readFileSync(currentClusterFile(), 'utf8'));
     if (record?.gcsAddress === address && typeof record.tokenFile === 'string') {
       return readFileSync(record.tokenFile, 'utf8').trim();
     }

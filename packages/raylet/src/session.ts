@@ -1,5 +1,8 @@
-// The session directory of docs/processes.md: `<tmpdir>/tray/session_<date>_<pid>/` with the
-// cluster token (random 32 bytes as hex, mode 0600), sockets/ and logs/.
+// The session directory of a node (docs/processes.md): `<tmpdir>/tray/session_<date>_<pid>/`
+// holding the cluster token (32 random bytes as hex, mode 0600), sockets/ and logs/. Whoever
+// starts a node makes one — a driver's embedded head node (@tray/core) or `tray start`
+// (@tray/cli) — and the raylet's sockets and worker logs live in it. Exported on its own as
+// `@tray/raylet/session`, so importing it loads nothing of the raylet itself.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -8,10 +11,18 @@ import path from 'node:path';
 export interface Session {
   dir: string;
   token: string;
+  tokenFile: string;
+  logsDir: string;
 }
 
+/** `<os.tmpdir()>/tray`: where sessions and current_cluster.json live on this machine. */
 export function sessionsRoot(): string {
   return path.join(os.tmpdir(), 'tray');
+}
+
+/** The record `tray start` keeps of the node it started on this machine. */
+export function currentClusterFile(): string {
+  return path.join(sessionsRoot(), 'current_cluster.json');
 }
 
 function stamp(date: Date): string {
@@ -22,15 +33,17 @@ function stamp(date: Date): string {
   );
 }
 
-export function createSession(): Session {
+/** Creates a fresh session; `token` omitted: a new random token (a joining node passes its own). */
+export function createSession(token?: string): Session {
   let dir = path.join(sessionsRoot(), `session_${stamp(new Date())}_${process.pid}`);
-  // Two inits in one second from one process (init, shutdown, init) get distinct directories.
+  // Two sessions in one second from one process (init, shutdown, init) get distinct directories.
   for (let i = 1; existsSync(dir); i++) dir = `${dir.replace(/(_\d+)?$/, '')}_${i}`;
   mkdirSync(path.join(dir, 'sockets'), { recursive: true, mode: 0o700 });
-  mkdirSync(path.join(dir, 'logs'), { recursive: true });
-  const token = randomBytes(32).toString('hex');
-  writeFileSync(path.join(dir, 'token'), token, { mode: 0o600 });
-  return { dir, token };
+  mkdirSync(path.join(dir, 'logs'), { recursive: true, mode: 0o700 });
+  const value = token ?? randomBytes(32).toString('hex');
+  const tokenFile = path.join(dir, 'token');
+  writeFileSync(tokenFile, value, { mode: 0o600 });
+  return { dir, token: value, tokenFile, logsDir: path.join(dir, 'logs') };
 }
 
 /** The token of a session directory, if it has one. */
