@@ -13,7 +13,12 @@ export {
   RequestTimeoutError,
   toErrorInfo,
 } from './errors.js';
-export { Connection, type ConnectionOptions, type RequestOptions } from './framed/connection.js';
+export {
+  Connection,
+  type ConnectionOptions,
+  type ReplyCallback,
+  type RequestOptions,
+} from './framed/connection.js';
 export {
   type ConnectOptions,
   connect,

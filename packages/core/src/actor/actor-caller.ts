@@ -105,7 +105,6 @@ export class ActorCaller {
       spec,
       taskIdHex: hex(taskId),
       name,
-      returnIds: [returnId],
       returnHexes: [returnHex],
       argRefs: a.argRefs,
       retriesLeft: 0,
@@ -242,7 +241,7 @@ export class ActorCaller {
     const task = call.task;
     task.status = 'running';
     this.inFlight.set(task, call);
-    task.onCancel = (force, recursive) => {
+    task.onCancel = (_task, force, recursive) => {
       connection
         .request(CoreWorkerService.CancelTask, {
           intendedTaskId: task.spec.taskId,

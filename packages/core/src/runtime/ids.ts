@@ -25,7 +25,7 @@ export function newTaskId(jobId: Uint8Array): Buffer {
   taskCounter++;
   id.writeUInt32LE(taskCounter >>> 0, 12);
   id.writeUInt32LE(Math.floor(taskCounter / 2 ** 32), 16);
-  id.set(jobId.subarray(0, JOB_ID_BYTES), 20);
+  for (let i = 0; i < JOB_ID_BYTES; i++) id[20 + i] = jobId[i] ?? 0;
   return id;
 }
 
@@ -49,7 +49,9 @@ export function isPutObject(objectId: Uint8Array): boolean {
 }
 
 export function hex(id: Uint8Array): string {
-  return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
+  return Buffer.isBuffer(id)
+    ? id.toString('hex')
+    : Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex');
 }
 
 export function fromHex(value: string): Buffer {

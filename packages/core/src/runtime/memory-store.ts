@@ -21,7 +21,7 @@ export class MemoryStore {
   private readonly objects = new Map<string, StoredObject>();
   private readonly waiters = new Map<string, Set<Waiter>>();
   /** Told of every object that becomes ready (wait() over many refs listens once, here). */
-  private readonly putListeners = new Set<(idHex: string) => void>();
+  private readonly putListeners = new Set<(idHex: string, object: StoredObject) => void>();
 
   get size(): number {
     return this.objects.size;
@@ -29,7 +29,7 @@ export class MemoryStore {
 
   put(idHex: string, object: StoredObject): void {
     this.objects.set(idHex, object);
-    for (const listen of this.putListeners) listen(idHex);
+    if (this.putListeners.size > 0) for (const listen of this.putListeners) listen(idHex, object);
     const waiting = this.waiters.get(idHex);
     if (waiting === undefined) return;
     this.waiters.delete(idHex);
@@ -72,7 +72,7 @@ export class MemoryStore {
   }
 
   /** Calls `fn` with the id of every object put from now on. Returns a remove function. */
-  onPut(fn: (idHex: string) => void): () => void {
+  onPut(fn: (idHex: string, object: StoredObject) => void): () => void {
     this.putListeners.add(fn);
     return () => this.putListeners.delete(fn);
   }

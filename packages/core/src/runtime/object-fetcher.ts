@@ -152,7 +152,8 @@ export class ObjectFetcher {
           resolve();
         }
       };
-      let wanted: Map<string, number[]> | undefined;
+      // Where each wanted object goes: its index, or its indexes when the refs repeat it.
+      let wanted: Map<string, number | number[]> | undefined;
       for (let i = 0; i < refs.length; i++) {
         if (stored[i] !== undefined) continue;
         const ref = refs[i]!;
@@ -160,7 +161,8 @@ export class ObjectFetcher {
         if (this.owns(ref) && this.core.refs.has(idHex)) {
           wanted ??= new Map();
           const at = wanted.get(idHex);
-          if (at === undefined) wanted.set(idHex, [i]);
+          if (at === undefined) wanted.set(idHex, i);
+          else if (typeof at === 'number') wanted.set(idHex, [at, i]);
           else at.push(i);
         } else {
           this.ready(ref).then((s) => filled(i, s));
@@ -168,19 +170,22 @@ export class ObjectFetcher {
       }
       const listening = wanted;
       if (listening !== undefined) {
-        listener.stop = store.onPut((idHex) => {
+        const fill = (at: number | number[], s: StoredObject) => {
+          if (typeof at === 'number') filled(at, s);
+          else for (const i of at) filled(i, s);
+        };
+        listener.stop = store.onPut((idHex, s) => {
           const at = listening.get(idHex);
           if (at === undefined) return;
           listening.delete(idHex);
-          const s = store.get(idHex)!;
-          for (const i of at) filled(i, s);
+          fill(at, s);
         });
         // Anything that became ready between the first look and now.
         for (const [idHex, at] of listening) {
           const s = store.get(idHex);
           if (s === undefined) continue;
           listening.delete(idHex);
-          for (const i of at) filled(i, s);
+          fill(at, s);
         }
       }
     });

@@ -47,15 +47,25 @@ function registryOf(tracker: RefTracker): FinalizationRegistry<string> {
 export class ObjectRef<T = unknown> {
   /** Type-only: the value this ref resolves to. */
   declare private readonly __value?: T;
-  readonly id: Buffer;
+  #id: Buffer | undefined;
   readonly ownerAddress: tray.v1.IAddress | undefined;
   /** Set for the items of a streaming generator. */
   readonly fromGenerator: boolean;
   #hex: string | undefined;
 
-  /** @internal Refs are made by `remote()` and `put()`, not by users. */
-  constructor(id: Uint8Array, ownerAddress?: tray.v1.IAddress | null, fromGenerator = false, idHex?: string) {
-    this.id = Buffer.isBuffer(id) ? id : Buffer.from(id.buffer, id.byteOffset, id.byteLength);
+  /**
+   * @internal Refs are made by `remote()` and `put()`, not by users. Either `id` or `idHex` is
+   * given; the other is made when first asked for.
+   */
+  constructor(
+    id: Uint8Array | undefined,
+    ownerAddress?: tray.v1.IAddress | null,
+    fromGenerator = false,
+    idHex?: string,
+  ) {
+    if (id === undefined && idHex === undefined) throw new TypeError('ObjectRef needs an id');
+    this.#id =
+      id === undefined || Buffer.isBuffer(id) ? id : Buffer.from(id.buffer, id.byteOffset, id.byteLength);
     this.ownerAddress = ownerAddress ?? undefined;
     this.fromGenerator = fromGenerator;
     this.#hex = idHex;
@@ -66,9 +76,15 @@ export class ObjectRef<T = unknown> {
     }
   }
 
+  /** The object id's bytes. */
+  get id(): Buffer {
+    if (this.#id === undefined) this.#id = Buffer.from(this.#hex!, 'hex');
+    return this.#id;
+  }
+
   /** The object id, as hex. */
   hex(): string {
-    if (this.#hex === undefined) this.#hex = toHex(this.id);
+    if (this.#hex === undefined) this.#hex = toHex(this.#id!);
     return this.#hex;
   }
 

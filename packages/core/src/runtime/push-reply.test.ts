@@ -2,11 +2,12 @@
 // kind (decoded by hand) and every other kind (errors, nested refs, stored values, flags).
 import { tray } from '@tray/protocol';
 import { describe, expect, it } from 'vitest';
-import { decodePushTaskReply, PUSH_TASK } from './push-reply.js';
+import { decodePushTaskReply, InlineReturn, PUSH_TASK } from './push-reply.js';
+import { storedFromValue } from './task-manager.js';
 
 const id = (n: number) => Buffer.alloc(28, n);
 
-/** The fields a reader of the reply sees, as plain data. */
+/** The fields a reader of the reply sees, as plain data (a return's id is the caller's to know). */
 function plain(reply: tray.v1.PushTaskReply): unknown {
   return {
     isApplicationError: reply.isApplicationError,
@@ -15,7 +16,6 @@ function plain(reply: tray.v1.PushTaskReply): unknown {
     wasCancelled: reply.wasCancelled,
     actorExiting: reply.actorExiting,
     returnObjects: reply.returnObjects.map((v) => ({
-      objectId: Buffer.from(v.objectId ?? []).toString('hex'),
       data: Buffer.from(v.data ?? []).toString('hex'),
       inPlasma: v.inPlasma ?? false,
       nestedRefs: (v.nestedRefs ?? []).map((r) => Buffer.from(r.objectId ?? []).toString('hex')),
@@ -53,7 +53,13 @@ describe('PushTask reply decoding', () => {
 
   it('decodes the common reply without protobufjs', () => {
     const bytes = tray.v1.PushTaskReply.encode(replies['one inline primitive']!).finish();
-    expect(decodePushTaskReply(bytes)).not.toBeInstanceOf(tray.v1.PushTaskReply);
+    const decoded = decodePushTaskReply(bytes);
+    expect(decoded).not.toBeInstanceOf(tray.v1.PushTaskReply);
+    // Its return is what the memory store keeps, as it is.
+    const value = decoded.returnObjects[0]!;
+    expect(value).toBeInstanceOf(InlineReturn);
+    expect(storedFromValue(value)).toBe(value);
+    expect(Buffer.from(value.data!).toString()).toBe('TRP1abc');
     const nested = tray.v1.PushTaskReply.encode(replies['nested refs']!).finish();
     expect(decodePushTaskReply(nested)).toBeInstanceOf(tray.v1.PushTaskReply);
   });

@@ -1,11 +1,14 @@
 // PushTask replies decoded by hand when they are the common kind: return objects holding only an
 // id, inline bytes and a size (plus the reply's flags). protobufjs makes a reader, a message
 // instance per object and closures per call; this makes one plain object per reply and one per
-// return. Anything else in a reply (errors, nested refs, values in the store, unknown fields)
-// goes through protobufjs unchanged, so the two decoders agree on every reply.
+// return, which is also what the memory store keeps (InlineReturn). Anything else in a reply
+// (errors, nested refs, values in the store, unknown fields) goes through protobufjs unchanged,
+// so the two decoders agree on every reply.
 import { CoreWorkerService, type MethodDef, tray } from '@tray/protocol';
 
 const NO_NESTED_REFS: tray.v1.IObjectReference[] = Object.freeze([]) as unknown as tray.v1.IObjectReference[];
+const EMPTY_BYTES = new Uint8Array(0);
+const NO_RETURNS: InlineReturn[] = Object.freeze([]) as unknown as InlineReturn[];
 
 /** A field this decoder does not handle: the reply goes to protobufjs. */
 const UNHANDLED = -1;
@@ -25,9 +28,23 @@ function readVarint(bytes: Uint8Array, end: number): number {
   return UNHANDLED; // ≥ 2^56 (or a negative int64): leave it to protobufjs
 }
 
+/**
+ * An inline return value as decoded here: an ObjectValue (its id left out: the caller knows it)
+ * that is also the memory store's StoredObject for it, so nothing is copied into another object.
+ */
+export class InlineReturn implements tray.v1.IObjectValue {
+  readonly objectId = EMPTY_BYTES;
+  readonly inPlasma = false;
+  readonly nestedRefs = NO_NESTED_REFS;
+  readonly error = undefined;
+  constructor(
+    readonly data: Uint8Array,
+    readonly size: number,
+  ) {}
+}
+
 /** One ObjectValue of `length` bytes at `at`, or undefined when it holds more than id/data/size. */
-function readObjectValue(bytes: Uint8Array, end: number): tray.v1.IObjectValue | undefined {
-  let objectId: Uint8Array | undefined;
+function readObjectValue(bytes: Uint8Array, end: number): InlineReturn | undefined {
   let data: Uint8Array | undefined;
   let size = 0;
   while (at < end) {
@@ -35,10 +52,9 @@ function readObjectValue(bytes: Uint8Array, end: number): tray.v1.IObjectValue |
     if (tag === 0x0a || tag === 0x12) {
       const length = readVarint(bytes, end);
       if (length === UNHANDLED || at + length > end) return undefined;
-      const field = bytes.subarray(at, at + length);
+      // The object id (0x0a) is the one the caller asked for: skipped, not copied.
+      if (tag === 0x12) data = bytes.subarray(at, at + length);
       at += length;
-      if (tag === 0x0a) objectId = field;
-      else data = field;
     } else if (tag === 0x40) {
       size = readVarint(bytes, end);
       if (size === UNHANDLED) return undefined;
@@ -49,24 +65,17 @@ function readObjectValue(bytes: Uint8Array, end: number): tray.v1.IObjectValue |
       return undefined;
     }
   }
-  return {
-    objectId: objectId ?? EMPTY_BYTES,
-    data: data ?? EMPTY_BYTES,
-    inPlasma: false,
-    nestedRefs: NO_NESTED_REFS,
-    size,
-    error: null,
-  };
+  return new InlineReturn(data ?? EMPTY_BYTES, size);
 }
-
-const EMPTY_BYTES = new Uint8Array(0);
 
 function fastDecode(bytes: Uint8Array): tray.v1.PushTaskReply | undefined {
   at = 0;
   const end = bytes.length;
-  const returnObjects: tray.v1.IObjectValue[] = [];
+  // Replies have one return as a rule: its list is made at the end, at its size.
+  let first: InlineReturn | undefined;
+  let more: InlineReturn[] | undefined;
   const reply = {
-    returnObjects,
+    returnObjects: NO_RETURNS,
     isApplicationError: false,
     numStreamed: 0,
     workerExiting: false,
@@ -80,7 +89,8 @@ function fastDecode(bytes: Uint8Array): tray.v1.PushTaskReply | undefined {
       if (length === UNHANDLED || at + length > end) return undefined;
       const value = readObjectValue(bytes, at + length);
       if (value === undefined) return undefined;
-      returnObjects.push(value);
+      if (first === undefined) first = value;
+      else (more ??= [first]).push(value);
       continue;
     }
     const value = readVarint(bytes, end);
@@ -92,6 +102,7 @@ function fastDecode(bytes: Uint8Array): tray.v1.PushTaskReply | undefined {
     else if (tag === 0x30) reply.actorExiting = value !== 0;
     else return undefined;
   }
+  if (first !== undefined) reply.returnObjects = more ?? [first];
   return reply as unknown as tray.v1.PushTaskReply;
 }
 

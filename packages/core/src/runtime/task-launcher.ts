@@ -103,17 +103,12 @@ export class TaskLauncher {
       attemptNumber: 0,
       depth: core.currentDepth + 1,
     };
-    const returnIds: Buffer[] = new Array(numReturns);
     const returnHexes: string[] = new Array(numReturns);
-    for (let i = 0; i < numReturns; i++) {
-      returnIds[i] = objectIdOf(taskId, i + 1);
-      returnHexes[i] = taskIdHex + returnIndexHex(i + 1);
-    }
+    for (let i = 0; i < numReturns; i++) returnHexes[i] = taskIdHex + returnIndexHex(i + 1);
     const task: PendingTask = {
       spec,
       taskIdHex,
       name: request.name,
-      returnIds,
       returnHexes,
       argRefs,
       retriesLeft: request.maxRetries,
@@ -136,7 +131,7 @@ export class TaskLauncher {
     const refs: ObjectRef<unknown>[] = new Array(numReturns);
     for (let i = 0; i < numReturns; i++) {
       core.refs.addOwned(returnHexes[i]!, core.address);
-      refs[i] = new ObjectRef(returnIds[i]!, core.address, false, returnHexes[i]);
+      refs[i] = new ObjectRef(undefined, core.address, false, returnHexes[i]);
     }
     let generator: ObjectRefGenerator<unknown> | undefined;
     if (streaming) {
@@ -185,7 +180,9 @@ export class TaskLauncher {
     if (task.status === 'done') return Promise.resolve();
     task.cancelled = true;
     const told =
-      task.status === 'running' || task.status === 'queued' ? task.onCancel?.(force, recursive) : undefined;
+      task.status === 'running' || task.status === 'queued'
+        ? task.onCancel?.(task, force, recursive)
+        : undefined;
     this.core.tasks.failed(task, systemError(ErrorType.TASK_CANCELLED, `task ${task.name} was cancelled`));
     return Promise.resolve(told);
   }

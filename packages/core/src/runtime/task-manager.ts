@@ -8,6 +8,7 @@ import type { GeneratorStream } from './generator.js';
 import { hex, objectIdOf } from './ids.js';
 import type { MemoryStore, StoredObject } from './memory-store.js';
 import type { SpecTemplate } from './push-encoding.js';
+import { InlineReturn } from './push-reply.js';
 import type { ReferenceCounter } from './reference-counter.js';
 
 export type TaskStatus = 'resolving' | 'queued' | 'running' | 'done';
@@ -16,9 +17,8 @@ export interface PendingTask {
   spec: tray.v1.ITaskSpec;
   taskIdHex: string;
   name: string;
-  returnIds: Buffer[];
-  /** The hex of each return id, when the submitter made them already. */
-  returnHexes?: string[];
+  /** The hex of each return's object id (its ObjectRef makes the id bytes when asked). */
+  returnHexes: string[];
   /** Refs the task's arguments hold (top-level and nested), released when it ends. */
   argRefs: string[];
   retriesLeft: number;
@@ -29,7 +29,9 @@ export interface PendingTask {
   template?: SpecTemplate;
   stream?: GeneratorStream;
   /** Called to stop the task where it is (queued: dequeue; running: CancelTask). */
-  onCancel?: (force: boolean, recursive: boolean) => Promise<void> | void;
+  onCancel?: (task: PendingTask, force: boolean, recursive: boolean) => Promise<void> | void;
+  /** The submitter's record of where the task runs (its lease), while it runs. */
+  runningOn?: unknown;
 }
 
 export interface TaskManagerHooks {
@@ -87,9 +89,10 @@ export class TaskManager {
       this.finish(task);
       return;
     }
-    for (let i = 0; i < task.returnIds.length; i++) {
+    const returnHexes = task.returnHexes;
+    for (let i = 0; i < returnHexes.length; i++) {
       const value = reply.returnObjects[i];
-      const idHex = task.returnHexes?.[i] ?? hex(task.returnIds[i]!);
+      const idHex = returnHexes[i]!;
       if (value !== undefined && !this.refs.has(idHex)) {
         this.hooks.discard(value);
       } else if (value === undefined) {
@@ -133,9 +136,7 @@ export class TaskManager {
     if (task.status === 'done') return;
     if (task.stream !== undefined) this.failStream(task, error);
     else {
-      for (let i = 0; i < task.returnIds.length; i++) {
-        this.store(task.returnHexes?.[i] ?? hex(task.returnIds[i]!), { error });
-      }
+      for (const idHex of task.returnHexes) this.store(idHex, { error });
     }
     this.finish(task);
   }
@@ -185,6 +186,7 @@ export class TaskManager {
 }
 
 export function storedFromValue(value: tray.v1.IObjectValue): StoredObject {
+  if (value instanceof InlineReturn) return value;
   if (value.error) return { error: value.error };
   return {
     data: value.inPlasma ? undefined : (value.data ?? new Uint8Array(0)),

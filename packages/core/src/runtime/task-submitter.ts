@@ -42,6 +42,7 @@ const INFEASIBLE_RETRY_MS = 1000;
 const IDLE_LEASE_MS = 20;
 
 interface Lease {
+  queue: SchedulingQueue;
   leaseId: Uint8Array;
   workerId: Uint8Array;
   connection: Connection;
@@ -93,7 +94,7 @@ export class TaskSubmitter {
     if (this.closed) return;
     const q = this.queueFor(task.schedulingKey);
     task.status = 'queued';
-    task.onCancel = () => this.dequeue(task);
+    task.onCancel = this.cancelQueued;
     if (front) q.tasks.unshift(task);
     else q.tasks.push(task);
     this.pump(q);
@@ -124,6 +125,21 @@ export class TaskSubmitter {
     }
     return q;
   }
+
+  private readonly cancelQueued = (task: PendingTask): void => this.dequeue(task);
+
+  /** A running task is cancelled: tell its worker (force kills it). */
+  private readonly cancelRunning = (task: PendingTask, force: boolean, recursive: boolean): Promise<void> =>
+    (task.runningOn as Lease).connection
+      .request(
+        CoreWorkerService.CancelTask,
+        { intendedTaskId: task.spec.taskId, forceKill: force, recursive },
+        { timeoutMs: 5000 },
+      )
+      .then(
+        () => {},
+        () => {},
+      );
 
   private dequeue(task: PendingTask): void {
     const q = this.queues.get(task.schedulingKey);
@@ -231,6 +247,7 @@ export class TaskSubmitter {
     this.ctx.peers.get(address.socketPath!).then(
       (connection) => {
         const lease: Lease = {
+          queue: q,
           leaseId: reply.leaseId,
           workerId: address.workerId ?? new Uint8Array(0),
           connection,
@@ -257,7 +274,7 @@ export class TaskSubmitter {
     );
   }
 
-  private push(q: SchedulingQueue, lease: Lease, task: PendingTask): void {
+  private push(_q: SchedulingQueue, lease: Lease, task: PendingTask): void {
     if (lease.idleTimer !== undefined) {
       clearTimeout(lease.idleTimer);
       lease.idleTimer = undefined;
@@ -265,45 +282,45 @@ export class TaskSubmitter {
     task.status = 'running';
     if (lease.inFlight.size === 0) lease.lastEventAt = performance.now();
     lease.inFlight.add(task);
-    task.onCancel = (force, recursive) =>
-      lease.connection
-        .request(
-          CoreWorkerService.CancelTask,
-          { intendedTaskId: task.spec.taskId, forceKill: force, recursive },
-          { timeoutMs: 5000 },
-        )
-        .then(
-          () => {},
-          () => {},
-        );
-    const sent =
+    task.runningOn = lease;
+    task.onCancel = this.cancelRunning;
+    const payload =
       task.template !== undefined
-        ? lease.connection.requestEncoded(
-            PUSH_TASK,
-            encodePushTask(task.spec, task.template, lease.leaseFields),
-          )
-        : lease.connection.request(PUSH_TASK, {
+        ? encodePushTask(task.spec, task.template, lease.leaseFields)
+        : PUSH_TASK.encodeRequest({
             task: task.spec,
             intendedWorkerId: lease.workerId,
             visibleDevices: lease.visibleDevices,
           });
-    sent.then(
-      (reply) => {
-        if (!lease.inFlight.delete(task)) return;
-        replied(lease);
-        this.ctx.tasks.completed(task, reply);
-        if (reply.workerExiting) this.leaseLost(q, lease);
-        this.pump(q);
-      },
-      (err: Error) => {
-        // A lost connection already failed or requeued everything in flight (leaseLost).
-        if (!lease.inFlight.delete(task)) return;
-        if (err instanceof RemoteError) this.ctx.tasks.failed(task, err.info);
-        else this.ctx.tasks.workerDied(task, err.message);
-        this.pump(q);
-      },
-    );
+    lease.connection.requestCallback(PUSH_TASK, payload, this.pushReplied, task);
   }
+
+  /** The reply to a push (or the error in its place), on the connection it was sent over. */
+  private readonly pushReplied = (
+    err: Error | null,
+    reply: tray.v1.PushTaskReply | undefined,
+    task: PendingTask,
+    connection: Connection,
+  ): void => {
+    const lease = task.runningOn as Lease;
+    // A lost lease already failed or requeued everything in flight (leaseLost); a retried task
+    // may run on another lease by now, and the reply of its first push is then no news.
+    if (lease.connection !== connection || !lease.inFlight.delete(task)) return;
+    const q = lease.queue;
+    if (err === null) {
+      replied(lease);
+      this.ctx.tasks.completed(task, reply!);
+      if (reply!.workerExiting) this.leaseLost(q, lease);
+    } else if (err instanceof RemoteError) {
+      this.ctx.tasks.failed(task, err.info);
+    } else {
+      // The connection failed (its replies are settled before its 'close' event): the lease is
+      // gone for every task on it, before this one is retried elsewhere.
+      this.leaseLost(q, lease);
+      this.ctx.tasks.workerDied(task, err.message);
+    }
+    this.pump(q);
+  };
 
   private leaseLost(q: SchedulingQueue, lease: Lease): void {
     if (lease.returned) return;

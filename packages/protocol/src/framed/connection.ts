@@ -16,11 +16,12 @@ import {
 import type { Message, MethodDef } from '../method.js';
 import {
   DEFAULT_MAX_FRAME_BYTES,
-  encodeFrame,
   type Frame,
   FrameDecoder,
   type FrameError,
   FrameKind,
+  HEADER_BYTES,
+  writeFrame,
 } from './frame.js';
 
 export interface ConnectionOptions {
@@ -43,10 +44,25 @@ interface HandlerEntry {
   oneWay: boolean;
 }
 
+/**
+ * Called with the reply of a request sent by `requestCallback` (or the error that took its place),
+ * the context it was sent with, and the connection it went over.
+ */
+export type ReplyCallback<Res, C> = (
+  err: Error | null,
+  reply: Res | undefined,
+  context: C,
+  connection: Connection,
+) => void;
+
+/** A request waiting for its reply: a promise's functions, or a callback and its context. */
 interface Pending {
+  connection: Connection;
   method: MethodDef<any, any>;
-  resolve: (value: any) => void;
-  reject: (err: Error) => void;
+  resolve: ((value: any) => void) | undefined;
+  reject: ((err: Error) => void) | undefined;
+  callback: ReplyCallback<any, any> | undefined;
+  context: unknown;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -58,7 +74,13 @@ export class Connection extends EventEmitter {
   private readonly handlers = new Map<number, HandlerEntry>();
   private readonly maxConcurrentHandlers: number;
   private nextId = 1;
-  private outbox: Buffer[] = [];
+  // Frames waiting for this tick's write, as parallel lists (no buffer per frame): flush writes
+  // every header and payload into one buffer.
+  private readonly outKinds: number[] = [];
+  private readonly outMethods: number[] = [];
+  private readonly outIds: number[] = [];
+  private readonly outPayloads: Uint8Array[] = [];
+  private outBytes = 0;
   private flushScheduled = false;
   private activeHandlers = 0;
   private paused = false;
@@ -145,31 +167,71 @@ export class Connection extends EventEmitter {
     options?: RequestOptions,
   ): Promise<Res> {
     if (this.closeError) return Promise.reject(this.closedError(method.name));
+    return new Promise<Res>((resolve, reject) => {
+      const entry: Pending = {
+        connection: this,
+        method,
+        resolve,
+        reject,
+        callback: undefined,
+        context: undefined,
+        timer: undefined,
+      };
+      this.send(entry, payload, options?.timeoutMs);
+    });
+  }
+
+  /**
+   * Send a request encoded by the caller, like `requestEncoded`, and call `callback(err, reply,
+   * context, connection)` when its reply comes (or the connection closes): no promise or closure per request,
+   * for the hot paths that send many. The callback runs synchronously as the reply is read.
+   */
+  requestCallback<Req, Res, C>(
+    method: MethodDef<Req, Res>,
+    payload: Uint8Array,
+    callback: ReplyCallback<Res, C>,
+    context: C,
+  ): void {
+    const entry: Pending = {
+      connection: this,
+      method,
+      resolve: undefined,
+      reject: undefined,
+      callback,
+      context,
+      timer: undefined,
+    };
+    if (this.closeError) {
+      const err = this.closedError(method.name);
+      queueMicrotask(() => settleEntry(entry, err, undefined));
+      return;
+    }
+    this.send(entry, payload, undefined);
+  }
+
+  private send(entry: Pending, payload: Uint8Array, timeoutMs: number | undefined): void {
     const id = this.nextId;
     this.nextId = id === MAX_REQUEST_ID ? 1 : id + 1;
-    return new Promise<Res>((resolve, reject) => {
-      const entry: Pending = { method, resolve, reject, timer: undefined };
-      const timeoutMs = options?.timeoutMs;
-      if (timeoutMs !== undefined && timeoutMs >= 0) {
-        entry.timer = setTimeout(() => {
-          if (this.pending.delete(id)) reject(new RequestTimeoutError(method.name, timeoutMs));
-        }, timeoutMs);
-      }
-      this.pending.set(id, entry);
-      this.enqueue(encodeFrame(FrameKind.REQUEST, method.id, id, payload));
-    });
+    if (timeoutMs !== undefined && timeoutMs >= 0) {
+      entry.timer = setTimeout(() => {
+        if (this.pending.delete(id))
+          settleEntry(entry, new RequestTimeoutError(entry.method.name, timeoutMs), undefined);
+      }, timeoutMs);
+    }
+    this.pending.set(id, entry);
+    this.enqueue(FrameKind.REQUEST, entry.method.id, id, payload);
   }
 
   /** Send a one-way message. Returns false if the connection is closed. */
   notify<Req>(method: MethodDef<Req, any>, message: Message<Req>): boolean {
     if (this.closeError) return false;
-    this.enqueue(encodeFrame(FrameKind.NOTIFY, method.id, 0, method.encodeRequest(message)));
+    this.enqueue(FrameKind.NOTIFY, method.id, 0, method.encodeRequest(message));
     return true;
   }
 
   /** Send the HELLO frame that carries the cluster token. */
   hello(token: string): void {
-    this.enqueue(encodeFrame(FrameKind.HELLO, 0, 0, Buffer.from(token, 'utf8')));
+    this.enqueue(FrameKind.HELLO, 0, 0, Buffer.from(token, 'utf8'));
   }
 
   /** Close the connection; pending requests fail with ConnectionClosedError. */
@@ -188,8 +250,12 @@ export class Connection extends EventEmitter {
     this.shutdown(undefined);
   }
 
-  private enqueue(frame: Buffer): void {
-    this.outbox.push(frame);
+  private enqueue(kind: FrameKind, method: number, requestId: number, payload: Uint8Array): void {
+    this.outKinds.push(kind);
+    this.outMethods.push(method);
+    this.outIds.push(requestId);
+    this.outPayloads.push(payload);
+    this.outBytes += HEADER_BYTES + payload.length;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(this.flushBound);
@@ -200,19 +266,28 @@ export class Connection extends EventEmitter {
 
   private flush(): void {
     this.flushScheduled = false;
-    const frames = this.outbox;
-    if (frames.length === 0 || this.socket.destroyed) {
-      this.outbox = [];
-      return;
+    const count = this.outKinds.length;
+    if (count === 0) return;
+    if (!this.socket.destroyed) {
+      const out = Buffer.allocUnsafe(this.outBytes);
+      let at = 0;
+      for (let i = 0; i < count; i++) {
+        at = writeFrame(
+          out,
+          at,
+          this.outKinds[i]!,
+          this.outMethods[i]!,
+          this.outIds[i]!,
+          this.outPayloads[i]!,
+        );
+      }
+      this.socket.write(out);
     }
-    this.outbox = [];
-    if (frames.length === 1) {
-      this.socket.write(frames[0]!);
-    } else {
-      let total = 0;
-      for (const f of frames) total += f.length;
-      this.socket.write(Buffer.concat(frames, total));
-    }
+    this.outKinds.length = 0;
+    this.outMethods.length = 0;
+    this.outIds.length = 0;
+    this.outPayloads.length = 0;
+    this.outBytes = 0;
   }
 
   private onData(chunk: Buffer): void {
@@ -279,22 +354,24 @@ export class Connection extends EventEmitter {
     this.pending.delete(frame.requestId);
     if (entry.timer) clearTimeout(entry.timer);
     if (frame.kind === FrameKind.ERROR) {
-      entry.reject(new RemoteError(decodeErrorInfo(frame.payload)));
+      settleEntry(entry, new RemoteError(decodeErrorInfo(frame.payload)), undefined);
       return;
     }
     let value: unknown;
     try {
       value = entry.method.decodeResponse(frame.payload);
     } catch (err) {
-      entry.reject(
+      settleEntry(
+        entry,
         new RemoteError({
           type: ErrorType.INTERNAL,
           message: `undecodable ${entry.method.name} reply: ${(err as Error).message}`,
         }),
+        undefined,
       );
       return;
     }
-    entry.resolve(value);
+    settleEntry(entry, null, value);
   }
 
   private serve(frame: Frame): void {
@@ -362,13 +439,13 @@ export class Connection extends EventEmitter {
       });
       return;
     }
-    this.enqueue(encodeFrame(FrameKind.RESPONSE, frame.method, frame.requestId, payload));
+    this.enqueue(FrameKind.RESPONSE, frame.method, frame.requestId, payload);
   }
 
   private replyError(frame: Frame, info: ErrorInfo): void {
     if (this.closeError) return;
     const payload = tray.v1.ErrorInfo.encode(info).finish();
-    this.enqueue(encodeFrame(FrameKind.ERROR, frame.method, frame.requestId, payload));
+    this.enqueue(FrameKind.ERROR, frame.method, frame.requestId, payload);
   }
 
   private trackHandler(delta: number): void {
@@ -386,7 +463,7 @@ export class Connection extends EventEmitter {
   private protocolViolation(err: Error, type: tray.v1.ErrorType = ErrorType.INVALID_ARGUMENT): void {
     if (this.closeError) return;
     const payload = tray.v1.ErrorInfo.encode({ type, message: err.message }).finish();
-    this.outbox.push(encodeFrame(FrameKind.ERROR, 0, 0, payload));
+    this.enqueue(FrameKind.ERROR, 0, 0, payload);
     this.flush();
     this.emit('protocolError', err);
     this.socket.end();
@@ -407,9 +484,27 @@ export class Connection extends EventEmitter {
     for (const [id, entry] of this.pending) {
       this.pending.delete(id);
       if (entry.timer) clearTimeout(entry.timer);
-      entry.reject(this.closedError(entry.method.name));
+      settleEntry(entry, this.closedError(entry.method.name), undefined);
     }
     this.emit('close', err);
+  }
+}
+
+/** Hands a request its outcome: its promise, or its callback (whose errors surface as uncaught). */
+function settleEntry(entry: Pending, err: Error | null, value: unknown): void {
+  const callback = entry.callback;
+  if (callback === undefined) {
+    if (err === null) entry.resolve!(value);
+    else entry.reject!(err);
+    return;
+  }
+  try {
+    callback(err, value, entry.context, entry.connection);
+  } catch (thrown) {
+    // A bug in the caller's callback must not cost the other replies of this read.
+    process.nextTick(() => {
+      throw thrown;
+    });
   }
 }
 

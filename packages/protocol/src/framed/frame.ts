@@ -29,14 +29,28 @@ export const DEFAULT_MAX_FRAME_BYTES = 256 * 1024 * 1024;
 /** Encode a frame (header and payload) into one buffer. */
 export function encodeFrame(kind: FrameKind, method: number, requestId: number, payload: Uint8Array): Buffer {
   const frame = Buffer.allocUnsafe(HEADER_BYTES + payload.length);
-  frame.writeUInt32LE(HEADER_AFTER_LENGTH + payload.length, 0);
-  frame[4] = kind;
-  frame[5] = 0;
-  frame.writeUInt16LE(0, 6);
-  frame.writeUInt32LE(method, 8);
-  frame.writeUInt32LE(requestId, 12);
-  frame.set(payload, HEADER_BYTES);
+  writeFrame(frame, 0, kind, method, requestId, payload);
   return frame;
+}
+
+/** Write a frame into `out` at `at`; returns where the next one goes. */
+export function writeFrame(
+  out: Buffer,
+  at: number,
+  kind: number,
+  method: number,
+  requestId: number,
+  payload: Uint8Array,
+): number {
+  out.writeUInt32LE(HEADER_AFTER_LENGTH + payload.length, at);
+  out[at + 4] = kind;
+  out[at + 5] = 0;
+  out[at + 6] = 0;
+  out[at + 7] = 0;
+  out.writeUInt32LE(method, at + 8);
+  out.writeUInt32LE(requestId, at + 12);
+  out.set(payload, at + HEADER_BYTES);
+  return at + HEADER_BYTES + payload.length;
 }
 
 export interface Frame {

@@ -62,6 +62,61 @@ const transports: [string, () => Target][] = [
 ];
 
 describe.each(transports)('framed transport over %s', (_name, target) => {
+  it('hands replies to requestCallback with their context, errors included, and fails them when the peer goes', async () => {
+    const { server } = await kvServer(target(), { token: TOKEN });
+    const c = await client(server.address, TOKEN);
+    const got: { context: number; err: Error | null; value?: string }[] = [];
+    const n = 1000;
+    await new Promise<void>((done) => {
+      for (let i = 0; i < n; i++) {
+        const method = i % 10 === 9 ? InternalKVDel : InternalKVGet;
+        const payload = method.encodeRequest({ namespace: 'ns', key: Buffer.from(`k${i}`) });
+        c.requestCallback(
+          method as typeof InternalKVGet,
+          payload,
+          (err, reply, context: number) => {
+            got.push({ context, err, value: reply ? Buffer.from(reply.value).toString() : undefined });
+            if (got.length === n) done();
+          },
+          i,
+        );
+      }
+    });
+    expect(got.map((g) => g.context)).toEqual(Array.from({ length: n }, (_, i) => i));
+    for (const g of got) {
+      if (g.context % 10 === 9) {
+        expect(g.err).toBeInstanceOf(RemoteError);
+        expect((g.err as RemoteError).info.type).toBe(ErrorType.NOT_FOUND);
+      } else {
+        expect(g.err).toBeNull();
+        expect(g.value).toBe(`k${g.context}`);
+      }
+    }
+
+    // A request that is never answered fails when the server goes away; one sent on the closed
+    // connection fails too, after the call returned (never from inside it).
+    const hung = new Promise<Error | null>((resolve) =>
+      c.requestCallback(InternalKVKeys, InternalKVKeys.encodeRequest({}), (err) => resolve(err), 0),
+    );
+    await waitFor(() => server.connections.size === 1, 'the server sees the client');
+    for (const peer of server.connections) peer.destroy();
+    expect(await hung).toBeInstanceOf(ConnectionClosedError);
+    let calledBack = false;
+    const late = new Promise<Error | null>((resolve) =>
+      c.requestCallback(
+        InternalKVGet,
+        InternalKVGet.encodeRequest({}),
+        (err) => {
+          calledBack = true;
+          resolve(err);
+        },
+        0,
+      ),
+    );
+    expect(calledBack).toBe(false);
+    expect(await late).toBeInstanceOf(ConnectionClosedError);
+  });
+
   it('answers thousands of pipelined requests, each with its own reply', async () => {
     const { server } = await kvServer(target(), { token: TOKEN });
     const c = await client(server.address, TOKEN);
