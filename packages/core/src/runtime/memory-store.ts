@@ -30,6 +30,7 @@ export class MemoryStore {
   put(idHex: string, object: StoredObject): void {
     this.objects.set(idHex, object);
     if (this.putListeners.size > 0) for (const listen of this.putListeners) listen(idHex, object);
+    if (this.waiters.size === 0) return;
     const waiting = this.waiters.get(idHex);
     if (waiting === undefined) return;
     this.waiters.delete(idHex);

@@ -93,14 +93,15 @@ export class TaskManager {
     for (let i = 0; i < returnHexes.length; i++) {
       const value = reply.returnObjects[i];
       const idHex = returnHexes[i]!;
-      if (value !== undefined && !this.refs.has(idHex)) {
-        this.hooks.discard(value);
+      if (!this.refs.has(idHex)) {
+        // Nobody references the return any more: what it holds is given back at once.
+        if (value !== undefined) this.hooks.discard(value);
       } else if (value === undefined) {
-        this.store(idHex, {
+        this.storeReferenced(idHex, {
           error: systemError(ErrorType.ERROR_UNKNOWN, `task ${task.name} returned no value ${i}`),
         });
       } else {
-        this.store(idHex, storedFromValue(value));
+        this.storeReferenced(idHex, storedFromValue(value));
       }
     }
     this.finish(task);
@@ -168,7 +169,10 @@ export class TaskManager {
 
   private store(idHex: string, object: StoredObject): void {
     // A return nobody references any more is dropped at once.
-    if (!this.refs.has(idHex)) return;
+    if (this.refs.has(idHex)) this.storeReferenced(idHex, object);
+  }
+
+  private storeReferenced(idHex: string, object: StoredObject): void {
     this.memoryStore.put(idHex, object);
     if (object.nestedRefs && object.nestedRefs.length > 0) {
       this.refs.addContained(

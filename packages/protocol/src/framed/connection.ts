@@ -67,6 +67,9 @@ interface Pending {
 }
 
 const MAX_REQUEST_ID = 0xffffffff;
+/** Frames, or bytes, that are written at once rather than at the end of the tick. */
+const FLUSH_FRAMES = 64;
+const FLUSH_BYTES = 64 * 1024;
 
 export class Connection extends EventEmitter {
   private readonly decoder: FrameDecoder;
@@ -256,6 +259,12 @@ export class Connection extends EventEmitter {
     this.outIds.push(requestId);
     this.outPayloads.push(payload);
     this.outBytes += HEADER_BYTES + payload.length;
+    if (this.outKinds.length >= FLUSH_FRAMES || this.outBytes >= FLUSH_BYTES) {
+      // A long synchronous run of sends (a loop submitting thousands of tasks) goes out in
+      // pieces as it runs, so the peer starts on the first ones while the rest are made.
+      this.flush();
+      return;
+    }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(this.flushBound);

@@ -62,6 +62,23 @@ const transports: [string, () => Target][] = [
 ];
 
 describe.each(transports)('framed transport over %s', (_name, target) => {
+  it('writes a long synchronous run of requests in pieces as it runs, not all at the end of the tick', async () => {
+    const { server } = await kvServer(target(), { token: TOKEN });
+    const c = await client(server.address, TOKEN);
+    await c.request(InternalKVGet, { key: Buffer.from('warm') });
+    const before = c.socket.bytesWritten;
+    const replies: Promise<unknown>[] = [];
+    for (let i = 0; i < 10; i++) replies.push(c.request(InternalKVGet, { key: Buffer.from(`a${i}`) }));
+    // A few requests wait for the end of the tick, to go out in one write...
+    expect(c.socket.bytesWritten).toBe(before);
+    for (let i = 0; i < 1000; i++) replies.push(c.request(InternalKVGet, { key: Buffer.from(`b${i}`) }));
+    // ...a long run does not: most of it is on its way before the loop that made it returns.
+    const during = c.socket.bytesWritten - before;
+    expect(during).toBeGreaterThan(0);
+    expect((await Promise.all(replies)).length).toBe(1010);
+    expect(during).toBeGreaterThan((c.socket.bytesWritten - before) / 2);
+  });
+
   it('hands replies to requestCallback with their context, errors included, and fails them when the peer goes', async () => {
     const { server } = await kvServer(target(), { token: TOKEN });
     const c = await client(server.address, TOKEN);
