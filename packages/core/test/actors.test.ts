@@ -6,6 +6,9 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentState } from '../src/api/state.js';
 import * as tray from '../src/index.js';
+
+type ActorHandleOf<C> = tray.ActorHandle<C>;
+
 import { isAlive, remoteSource, runScript, waitFor, writeDriverScript } from './helpers.js';
 
 beforeAll(async () => {
@@ -254,6 +257,53 @@ describe('actors', () => {
     expect(() => C.options({ bogus: 1 } as never)).toThrow(/unknown actor option "bogus"/);
     const c = C.remote();
     expect(() => (c as any).nope.remote()).toThrow(/has no method "nope"/);
+  });
+
+  it('stops an actor once every handle to it is collected, after its calls; a handle that left the process, a name or detached keep it', async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    expect(gc, 'tests run with --expose-gc').toBeDefined();
+    class Pid {
+      pid() {
+        return process.pid;
+      }
+    }
+    const PidActor = tray.remote(Pid);
+    // The handle is dropped at once: the call made with it still answers.
+    const firstRef = PidActor.remote().pid.remote();
+    gc!();
+    const first = await tray.get(firstRef);
+    await waitFor(() => {
+      gc!();
+      return !isAlive(first);
+    }, 'the unreferenced actor to exit');
+
+    // Dropped together: one whose handle was passed to a task, a named one, a detached one, and
+    // a plain one. Once the plain one is gone, the others' handles were collected too.
+    let passed: ActorHandleOf<Pid> | undefined = PidActor.remote();
+    let named: ActorHandleOf<Pid> | undefined = PidActor.options({ name: 'kept-by-name' }).remote();
+    let detached: ActorHandleOf<Pid> | undefined = PidActor.options({
+      name: 'kept-detached',
+      lifetime: 'detached',
+    }).remote();
+    let plain: ActorHandleOf<Pid> | undefined = PidActor.remote();
+    const pids = await tray.get([
+      passed.pid.remote(),
+      named.pid.remote(),
+      detached.pid.remote(),
+      plain.pid.remote(),
+    ]);
+    const takesHandle = tray.remote((h: unknown) => typeof h);
+    expect(await tray.get(takesHandle.remote(passed))).toBe('object');
+    passed = named = detached = plain = undefined;
+    await waitFor(() => {
+      gc!();
+      return !isAlive(pids[3]!);
+    }, 'the plain actor to exit');
+    expect(pids.slice(0, 3).map(isAlive)).toEqual([true, true, true]);
+    const again = await tray.getActor<Pid>('kept-by-name');
+    expect(await tray.get(again.pid.remote())).toBe(pids[1]);
+    await tray.kill(again);
+    await tray.kill(await tray.getActor('kept-detached'));
   });
 
   it('a detached actor outlives its creator until killed', async () => {

@@ -138,7 +138,10 @@ export class GcsClient {
     return (await this.grpc.call(ActorInfoGcsService.GetAllActorInfo, { jobId }))
       .actors as tray.v1.ActorTableData[];
   }
-  async killActorViaGcs(actorId: Uint8Array, options: { forceKill?: boolean; noRestart?: boolean } = {}) {
+  async killActorViaGcs(
+    actorId: Uint8Array,
+    options: { forceKill?: boolean; noRestart?: boolean; reason?: string } = {},
+  ) {
     await this.grpc.call(ActorInfoGcsService.KillActorViaGcs, { actorId, ...options });
   }
   /** With `noRestart` the actor is DEAD for good (it ended itself: exitActor()). */

@@ -55,6 +55,12 @@ export class ActorCaller {
   private orphans: Call[] = [];
   private sequence = 0;
   private refreshing = false;
+  /** Set when every handle went out of scope: called once no call is queued or running. */
+  private whenIdle: (() => void) | undefined;
+  /** The creator's handles of this actor alive in this process (see ActorRuntime.trackScope). */
+  liveHandles = 0;
+  /** A handle of this actor was serialized (passed to a task or an actor, put, returned). */
+  escaped = false;
 
   constructor(
     public id: Buffer,
@@ -67,6 +73,24 @@ export class ActorCaller {
 
   get idHex(): string {
     return hex(this.id);
+  }
+
+  /** Run `fn` once the actor is created and no call of this process is queued or running. */
+  onIdle(fn: () => void): void {
+    this.whenIdle = fn;
+    this.checkIdle();
+  }
+
+  private checkIdle(): void {
+    const fn = this.whenIdle;
+    if (fn === undefined) return;
+    if (this.status === 'dead') {
+      this.whenIdle = undefined;
+      return;
+    }
+    if (this.creating || this.queue.length > 0 || this.inFlight.size > 0) return;
+    this.whenIdle = undefined;
+    fn();
   }
 
   /** Submit `method(...args)`; the ref of its result. */
@@ -159,6 +183,7 @@ export class ActorCaller {
     connection.once('close', () => this.lost(connection));
     this.failOrphans(this.unavailable());
     this.pump();
+    this.checkIdle();
   }
 
   /** The actor is dead for `cause`: every call now and later fails saying why. */
@@ -262,10 +287,12 @@ export class ActorCaller {
           this.core.tasks.completed(task, reply);
           // exitActor(): the actor is going away; later calls learn why from the GCS.
           if (reply.actorExiting) this.lost(connection);
+          else this.checkIdle();
         },
         (err: Error) => {
           if (err instanceof RemoteError && this.inFlight.delete(task)) {
             this.core.tasks.failed(task, err.info);
+            this.checkIdle();
             return;
           }
           this.lost(connection);
@@ -319,5 +346,6 @@ export class ActorCaller {
     const i = this.queue.indexOf(call);
     if (i >= 0) this.queue.splice(i, 1);
     this.pump();
+    this.checkIdle();
   }
 }

@@ -50,6 +50,8 @@ export interface HandleInternals {
   actorId(): string;
   /** This process's caller (the creator's is made at creation). */
   caller(): ActorCaller;
+  /** A copy of the handle is leaving this process (it is being serialized). */
+  escape(): void;
 }
 
 /** Names never treated as methods: a handle is not a thenable, and not JSON. */
@@ -64,6 +66,9 @@ export function makeActorHandle<C>(identity: ActorIdentity, creatorCaller?: Acto
       const core = requireCore(`${identity.className} actor call`);
       caller ??= ActorRuntime.of(core).caller(Buffer.from(identity.actorId, 'hex'), identity);
       return caller;
+    },
+    escape() {
+      if (caller !== undefined) caller.escaped = true;
     },
   };
   const methods = new Map<string, ActorMethod<any>>();

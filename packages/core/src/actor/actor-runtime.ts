@@ -11,6 +11,7 @@ import { hex } from '../runtime/ids.js';
 import { ActorCaller } from './actor-caller.js';
 
 const runtimes = new WeakMap<CoreWorker, ActorRuntime>();
+const OUT_OF_SCOPE = 'every handle to it went out of scope';
 
 export interface CallerSettings {
   className: string;
@@ -22,6 +23,8 @@ export class ActorRuntime {
   readonly gcs: GcsClient;
   private readonly callers = new Map<string, ActorCaller>();
   private jobNamespace: Promise<string> | undefined;
+  /** The creator's handles, reported when garbage-collected (Ray's out-of-scope termination). */
+  private readonly scopes = new FinalizationRegistry<ActorCaller>((caller) => this.handleCollected(caller));
 
   private constructor(private readonly core: CoreWorker) {
     const address = currentState()?.gcsAddress ?? process.env.TRAY_GCS_ADDRESS;
@@ -55,6 +58,28 @@ export class ActorRuntime {
       this.callers.set(key, caller);
     }
     return caller;
+  }
+
+  /**
+   * Stop the actor once `handle` (a handle this process's creation returned) is garbage-collected,
+   * unless a copy of it left this process (it was passed to a task or an actor, put or returned:
+   * this process cannot know when those copies go away, so the actor lives on until its owner
+   * exits or it is killed). The calls already made finish first.
+   */
+  trackScope(handle: object, caller: ActorCaller): void {
+    caller.liveHandles++;
+    this.scopes.register(handle, caller);
+  }
+
+  private handleCollected(caller: ActorCaller): void {
+    if (--caller.liveHandles > 0 || caller.escaped || this.core.isShutDown) return;
+    caller.onIdle(() => {
+      if (caller.escaped || this.core.isShutDown) return;
+      this.gcs.killActorViaGcs(caller.id, { forceKill: true, noRestart: true, reason: OUT_OF_SCOPE }).then(
+        () => caller.killed(),
+        () => {}, // the GCS or the cluster is going away: the actor goes with it
+      );
+    });
   }
 
   /** The namespace of this process's job (tray.init({ namespace }) or an anonymous one). */

@@ -13,6 +13,7 @@ interface ActorHandleWire {
 export function encodeRemote(value: object, core: CoreWorker): unknown {
   const handle = handleInternals(value);
   if (handle !== undefined) {
+    handle.escape();
     const wire: ActorHandleWire = { actorHandle: { ...handle.identity, actorId: handle.actorId() } };
     return wire;
   }

@@ -21,6 +21,8 @@ import type { ActorScheduler } from './actor-scheduler.js';
 
 type Actor = tray.v1.ActorTableData;
 const State = tray.v1.ActorTableData.State;
+/** A kill's reason is a sentence for the death cause, not a payload. */
+const MAX_KILL_REASON_CHARS = 1000;
 
 function deathCause(actorId: Uint8Array, reason: string, type = ErrorType.ACTOR_DIED): tray.v1.IErrorInfo {
   return { type, message: `The actor died: ${reason}`, reason, actorId };
@@ -128,9 +130,12 @@ export class ActorManager {
   /** tray.kill: stops the actor; it restarts unless `noRestart` or its restarts are used up. */
   async kill(request: tray.v1.KillActorViaGcsRequest): Promise<void> {
     const actor = this.get(request as unknown as tray.v1.GetActorInfoRequest);
+    if (request.reason.length > MAX_KILL_REASON_CHARS) {
+      throw invalidArgument(`reason must be at most ${MAX_KILL_REASON_CHARS} characters`);
+    }
     if (actor.state === State.DEAD) return;
     await this.scheduler?.kill(actor, request.forceKill);
-    const cause = deathCause(actor.actorId, 'it was killed by tray.kill');
+    const cause = deathCause(actor.actorId, request.reason || 'it was killed by tray.kill');
     await this.died(bytesKey(actor.actorId), cause, !request.noRestart);
   }
 

@@ -258,6 +258,30 @@ describe('actors', () => {
       tray.v1.RegisterActorRequest.create({ creationTask: creationTask(2, { name: 'x' }) }),
     );
   });
+
+  it("kill records the caller's reason as the death cause, and refuses an oversized one", async () => {
+    const m = managers();
+    await m.actors.register(tray.v1.RegisterActorRequest.create({ creationTask: creationTask(3) }));
+    await expect(
+      m.actors.kill(
+        tray.v1.KillActorViaGcsRequest.create({
+          actorId: id(16, 3),
+          noRestart: true,
+          reason: 'x'.repeat(1001),
+        }),
+      ),
+    ).rejects.toThrow(/at most 1000 characters/);
+    expect(m.actors.get(tray.v1.GetActorInfoRequest.create({ actorId: id(16, 3) })).state).not.toBe(
+      ActorState.DEAD,
+    );
+    const reason = 'every handle to it went out of scope';
+    await m.actors.kill(
+      tray.v1.KillActorViaGcsRequest.create({ actorId: id(16, 3), noRestart: true, reason }),
+    );
+    const actor = m.actors.get(tray.v1.GetActorInfoRequest.create({ actorId: id(16, 3) }));
+    expect(actor.state).toBe(ActorState.DEAD);
+    expect(actor.deathCause!.reason).toBe(reason);
+  });
 });
 
 describe('placement groups', () => {
