@@ -44,7 +44,7 @@ export class GcsManagers {
     this.workers = new WorkerManager(storage, this.publisher);
     this.kv = new KvManager(storage);
     this.actors = new ActorManager(storage, this.publisher);
-    this.placementGroups = new PlacementGroupManager(storage, this.publisher, this.nodes);
+    this.placementGroups = new PlacementGroupManager(storage, this.publisher, this.nodes, options.log);
     this.taskEvents = new TaskEventBuffer(options.maxTaskEventsPerJob);
 
     const report = (what: string) => (err: unknown) => options.log(`${what}: ${(err as Error).message}`);

@@ -7,6 +7,7 @@ import { GcsManagers } from './gcs-managers.js';
 import { addGcsServices } from './grpc-services.js';
 import type { ActorScheduler } from './managers/actor-scheduler.js';
 import { DEFAULT_HEALTH_CHECK, type HealthCheckOptions } from './managers/node-health-checker.js';
+import { RayletBundleReserver } from './raylet-bundle-reserver.js';
 import { RayletProbe } from './raylet-probe.js';
 import { MemoryStorage } from './storage/memory-storage.js';
 import { RedisStorage } from './storage/redis-storage.js';
@@ -30,6 +31,12 @@ export interface GcsServerOptions {
    */
   actorScheduler?: ActorScheduler;
   actorScheduling?: 'raylets' | 'none';
+  /**
+   * Where placement-group bundles are reserved: on the raylets (Prepare/Commit/Cancel over
+   * gRPC; the default) or nowhere (`'none'`: a group is CREATED as soon as it is placed, for a
+   * GCS run without raylets). Defaults to `'none'` when `actorScheduling` is `'none'`.
+   */
+  bundleReservation?: 'raylets' | 'none';
   /** Where the GCS reports background problems (default: stderr with a `[gcs]` prefix). */
   log?: (message: string) => void;
 }
@@ -84,6 +91,10 @@ export async function startGcsServer(options: GcsServerOptions): Promise<GcsServ
         ? scheduleOnRaylets(managers, options.token, log)
         : undefined;
     managers.actors.setScheduler(options.actorScheduler ?? rayletScheduler);
+    const reserveOnRaylets =
+      (options.bundleReservation ?? options.actorScheduling ?? 'raylets') === 'raylets';
+    const bundleReserver = reserveOnRaylets ? new RayletBundleReserver(options.token) : undefined;
+    managers.placementGroups.setReserver(bundleReserver);
     await managers.load();
     addGcsServices(server, managers);
     const port = await server.listen(host, options.port ?? 0);
@@ -97,6 +108,7 @@ export async function startGcsServer(options: GcsServerOptions): Promise<GcsServ
         (closing ??= (async () => {
           m.close();
           rayletScheduler?.close();
+          bundleReserver?.close();
           await server.close();
           probe.close();
           await storage.close();

@@ -19,7 +19,8 @@ export interface NodeRegistrationInfo {
   rayletSocket: string;
   storeSocket: string;
   isHead: boolean;
-  total: ResourceSet;
+  /** The node's resources now (placement-group bundles add renamed ones). */
+  total: () => ResourceSet;
   available: () => ResourceSet;
   /** How long to wait for the GCS to come up and answer RegisterNode. */
   connectTimeoutMs: number;
@@ -30,6 +31,7 @@ const HEARTBEAT_MS = 1000;
 export class GcsRegistration {
   private timer: NodeJS.Timeout | undefined;
   private inFlight = false;
+  private beatAgain = false;
 
   private constructor(
     private readonly client: TrayGrpcClient,
@@ -54,7 +56,7 @@ export class GcsRegistration {
             rayletPort: info.grpcPort,
             rayletSocket: info.rayletSocket,
             storeSocket: info.storeSocket,
-            totalResources: { quantities: info.total.toRecord() },
+            totalResources: { quantities: info.total().toRecord() },
             isHead: info.isHead,
             hostname: os.hostname(),
             startTimeMs: Date.now(),
@@ -74,28 +76,34 @@ export class GcsRegistration {
     return registration;
   }
 
-  /** Send a heartbeat now (also called when resources changed a lot). */
+  /** Send a heartbeat now (also called when resources changed: bundles reserved or cancelled). */
   heartbeat(): void {
-    if (this.inFlight) return;
+    if (this.inFlight) {
+      this.beatAgain = true; // what changed during this beat goes out right after it
+      return;
+    }
     this.inFlight = true;
+    this.beatAgain = false;
     this.client
       .call(
         NodeResourceInfoGcsService.ReportHeartbeat,
         {
           nodeId: this.info.nodeId,
           available: { quantities: this.info.available().toRecord() },
-          total: { quantities: this.info.total.toRecord() },
+          total: { quantities: this.info.total().toRecord() },
         },
         { retries: 0, deadlineMs: 5000 },
       )
       .catch(() => {}) // the GCS decides when a node missed too many; a lost beat is fine
       .finally(() => {
         this.inFlight = false;
+        if (this.beatAgain && this.timer !== undefined) this.heartbeat();
       });
   }
 
   async close(reason: string): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
     try {
       await this.client.call(
         NodeInfoGcsService.UnregisterNode,

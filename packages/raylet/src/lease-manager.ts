@@ -90,7 +90,7 @@ export class LeaseManager {
     const decision = this.scheduler
       .policyFor(request.strategy)
       .pick(
-        { resources: needed, strategy: request.strategy },
+        { resources: request.asked, strategy: request.strategy },
         [{ nodeId: this.nodeId, total: this.resources.total, available: this.resources.available }],
         this.nodeId,
       );
@@ -178,6 +178,35 @@ export class LeaseManager {
       this.pool.kill(lease.worker, 'the owner of its lease died');
     }
     this.changed();
+  }
+
+  /**
+   * The resources named are going away (a placement-group bundle was cancelled): every lease
+   * holding any of them is over — its resources come back and its worker is killed.
+   */
+  evictHolding(names: ReadonlySet<string>, reason: string): void {
+    for (const lease of [...this.granted.values()]) {
+      const holds = lease.grants.some((g) => g.resources.names.some((name) => names.has(name)));
+      if (!holds) continue;
+      this.release(lease);
+      this.pool.kill(lease.worker, reason);
+    }
+  }
+
+  /** Queued requests this node can no longer ever serve (their bundle is gone) are answered infeasible. */
+  failInfeasible(): void {
+    for (const pending of [...this.pendingById.values()]) {
+      const { request } = pending;
+      if (this.resources.isFeasible(request.schedule) && this.resources.isFeasible(request.hold)) continue;
+      this.dropPending(pending);
+      this.infeasibleSeen.set(request.classKey, Date.now());
+      const missing = request.schedule.add(request.hold).missingFrom(this.resources.total);
+      pending.resolve({
+        infeasible: true,
+        leaseId: request.leaseId,
+        failureMessage: `this node no longer has ${missing} (its placement-group bundle was removed)`,
+      });
+    }
   }
 
   /** The worker waits on other tasks: its CPU is lent to the node. */

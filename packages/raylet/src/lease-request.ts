@@ -2,10 +2,11 @@
 // the resources to schedule with and to hold, the scheduling strategy, the runtime environment
 // (its hash keys the worker pool) and the owner. Actor creation leases schedule with the
 // actor's placement resources (1 CPU by default) but hold only its required resources (0 CPU
-// by default), as Ray does.
+// by default), as Ray does. A request into a placement-group bundle schedules with and holds
+// the bundle's renamed resources (`CPU_group_<index>_<pg>`, or `CPU_group_<pg>` for any bundle).
 import { createHash, randomBytes } from 'node:crypto';
 import { tray } from '@tray/protocol';
-import { ResourceSet, type SchedulingStrategy } from '@tray/scheduler';
+import { bundleResources, InvalidResourceError, ResourceSet, type SchedulingStrategy } from '@tray/scheduler';
 import {
   checkId,
   checkLeaseId,
@@ -22,6 +23,8 @@ export interface LeaseRequest {
   schedule: ResourceSet;
   /** What the lease holds while granted. */
   hold: ResourceSet;
+  /** What the task asked for, before any renaming into a bundle (for the policy and messages). */
+  asked: ResourceSet;
   isActor: boolean;
   actorId: Buffer | undefined;
   strategy: SchedulingStrategy;
@@ -107,21 +110,39 @@ export function parseLeaseRequest(request: tray.v1.WorkerLeaseRequest): LeaseReq
       : DEFAULT_ACTOR_PLACEMENT;
     schedule = placement;
   }
+  const strategy = strategyOf(task.schedulingStrategy);
+  const asked = schedule.add(required.missingFrom(schedule));
+  let hold = required;
+  if (strategy.kind === 'placement_group') {
+    schedule = intoBundle(schedule, strategy.placementGroupId, strategy.bundleIndex);
+    hold = intoBundle(hold, strategy.placementGroupId, strategy.bundleIndex);
+  }
   const envVars = envVarsOf(task.runtimeEnv);
   const runtimeEnvHash = runtimeEnvHashOf(request.runtimeEnvHash, task.runtimeEnv, envVars);
   const taskName = checkString(task.name || task.function?.name || '', 'task.name', 1024);
   return {
     leaseId: leaseId.length > 0 ? leaseId : randomBytes(16),
     schedule,
-    hold: required,
+    hold,
+    asked,
     isActor,
     actorId: actorId && actorId.length > 0 ? actorId : undefined,
-    strategy: strategyOf(task.schedulingStrategy),
+    strategy,
     runtimeEnvHash,
     envVars,
     jobId,
     ownerWorkerId: owner.toString('hex'),
     taskName,
-    classKey: `${isActor ? 'actor' : 'task'}|${schedule}|${required}|${runtimeEnvHash}`,
+    classKey: `${isActor ? 'actor' : 'task'}|${schedule}|${hold}|${runtimeEnvHash}`,
   };
+}
+
+function intoBundle(resources: ResourceSet, placementGroupId: string, bundleIndex: number): ResourceSet {
+  try {
+    return bundleResources(resources, placementGroupId, bundleIndex);
+  } catch (err) {
+    if (err instanceof InvalidResourceError)
+      throw invalid(`a resource name is too long to be renamed for a placement-group bundle: ${err.message}`);
+    throw err;
+  }
 }

@@ -12,6 +12,8 @@ import {
   type tray,
 } from '@tray/protocol';
 import type { NodeResources } from '@tray/scheduler';
+import type { BundleReservations } from './bundle-reservations.js';
+import { parseBundleSpec, parseBundleSpecs } from './bundle-spec.js';
 import type { LeaseManager } from './lease-manager.js';
 import { parseLeaseRequest } from './lease-request.js';
 import {
@@ -49,6 +51,8 @@ export interface NodeManagerContext {
   resources: NodeResources;
   pool: WorkerPool;
   leases: LeaseManager;
+  /** Placement-group bundles reserved here (the GCS's two-phase commit). */
+  bundles: BundleReservations;
   logs: WorkerLogs;
   drivers: Set<Driver>;
   /** The newest worker deaths (GetNodeStats reports them: the GCS words actor deaths with them). */
@@ -127,6 +131,23 @@ export class NodeManagerHandlers {
       ): Message<tray.v1.NotifyWorkerUnblockedReply> => {
         const worker = this.workerById(req.workerId);
         if (worker) ctx.leases.workerUnblocked(worker);
+        return {};
+      },
+      PrepareBundleResources: (
+        req: tray.v1.PrepareBundleResourcesRequest,
+      ): Message<tray.v1.PrepareBundleResourcesReply> => ({
+        success: ctx.bundles.prepare(parseBundleSpecs(req.bundles, ctx.nodeId)),
+      }),
+      CommitBundleResources: (
+        req: tray.v1.CommitBundleResourcesRequest,
+      ): Message<tray.v1.CommitBundleResourcesReply> => {
+        ctx.bundles.commit(parseBundleSpecs(req.bundles, ctx.nodeId));
+        return {};
+      },
+      CancelResourceReserve: (
+        req: tray.v1.CancelResourceReserveRequest,
+      ): Message<tray.v1.CancelResourceReserveReply> => {
+        ctx.bundles.cancel(parseBundleSpec(req.bundle, 'bundle', ctx.nodeId, false));
         return {};
       },
       GlobalGC: (): Message<tray.v1.GlobalGCReply> => ({}),

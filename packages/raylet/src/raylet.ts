@@ -12,6 +12,7 @@ import {
   type TrayGrpcServer,
 } from '@tray/protocol';
 import { NodeResources } from '@tray/scheduler';
+import { BundleReservations } from './bundle-reservations.js';
 import { GcsRegistration } from './gcs-registration.js';
 import { LeaseManager } from './lease-manager.js';
 import { type DeadWorker, type Driver, NodeManagerHandlers } from './node-manager-service.js';
@@ -83,6 +84,8 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
     });
     leases = new LeaseManager(nodeIdHex, resources, pool);
     cleanups.push(() => leases!.close());
+    // The GCS hears of a reserved or cancelled bundle at once, not at the next heartbeat.
+    const bundles = new BundleReservations(resources, leases, () => registration?.heartbeat());
 
     const drivers = new Set<Driver>();
     let stopping: Promise<void> | undefined;
@@ -106,6 +109,7 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
       resources,
       pool,
       leases,
+      bundles,
       logs,
       drivers,
       deadWorkers,
@@ -134,7 +138,7 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
         rayletSocket,
         storeSocket,
         isHead: o.isHead,
-        total: resources.total,
+        total: () => resources.total,
         available: () => resources.available,
         connectTimeoutMs: o.gcsConnectTimeoutMs,
       });

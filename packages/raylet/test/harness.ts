@@ -67,6 +67,8 @@ export interface LeaseOptions {
   actor?: { placement?: Record<string, number> };
   envVars?: Record<string, string>;
   leaseId?: Buffer;
+  /** Schedule into this bundle of a placement group (index -1: any bundle). */
+  bundle?: { placementGroupId: Buffer; index: number };
 }
 
 export function requestLease(
@@ -81,6 +83,14 @@ export function requestLease(
       type: options.actor ? tray.v1.TaskType.ACTOR_CREATION_TASK : tray.v1.TaskType.NORMAL_TASK,
       requiredResources: { quantities: options.resources ?? { CPU: 1 } },
       runtimeEnv: options.envVars ? { envVars: options.envVars } : undefined,
+      schedulingStrategy: options.bundle
+        ? {
+            placementGroup: {
+              placementGroupId: options.bundle.placementGroupId,
+              bundleIndex: options.bundle.index,
+            },
+          }
+        : undefined,
       actorCreation: options.actor
         ? {
             actorId: randomBytes(16),

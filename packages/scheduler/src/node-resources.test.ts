@@ -61,4 +61,17 @@ describe('NodeResources', () => {
     node.release(extra);
     expect(node.available.get('CPU')).toBe(1);
   });
+
+  it('grows and shrinks by added resources (bundles), refusing to remove what is held', () => {
+    const node = new NodeResources({ CPU: 2 });
+    node.addResources({ CPU_group_0_ab: 1, CPU_group_ab: 1 });
+    expect(node.total.toRecord()).toEqual({ CPU: 2, CPU_group_0_ab: 1, CPU_group_ab: 1 });
+    const held = node.acquire({ CPU_group_0_ab: 1 })!;
+    expect(() => node.removeResources({ CPU_group_0_ab: 1 })).toThrow(/only 0 of it is free/);
+    node.release(held);
+    node.removeResources({ CPU_group_0_ab: 1, CPU_group_ab: 1 });
+    expect(node.total.toRecord()).toEqual({ CPU: 2 });
+    expect(node.available.toRecord()).toEqual({ CPU: 2 });
+    expect(() => node.addResources({ GPU: 1 })).toThrow(/unit resource/);
+  });
 });

@@ -129,6 +129,50 @@ export class NodeResources {
     }
   }
 
+  /**
+   * Grow the node by `added` (total and free alike): a committed placement-group bundle's
+   * renamed resources. Unit resources cannot be added this way.
+   */
+  addResources(added: ResourceInput): void {
+    const set = ResourceSet.from(added, 'added resource');
+    this.checkNotUnit(set, 'added');
+    this.totalSet = this.totalSet.add(set);
+    for (const [name, q] of set.entries())
+      this.free.set(name, normalizeQuantity((this.free.get(name) ?? 0) + q));
+  }
+
+  /**
+   * Shrink the node by `removed`, which must be entirely free now (whoever held part of it
+   * released it first): a cancelled bundle's renamed resources.
+   */
+  removeResources(removed: ResourceInput): void {
+    const set = ResourceSet.from(removed, 'removed resource');
+    this.checkNotUnit(set, 'removed');
+    for (const [name, q] of set.entries()) {
+      if (q > (this.free.get(name) ?? 0) || q > this.totalSet.get(name)) {
+        throw new InvalidResourceError(
+          `cannot remove ${q} ${name}: only ${Math.max(0, this.free.get(name) ?? 0)} of it is free (total ${this.totalSet.get(name)})`,
+        );
+      }
+    }
+    this.totalSet = this.totalSet.subtract(set);
+    for (const [name, q] of set.entries()) {
+      const left = normalizeQuantity(this.free.get(name)! - q);
+      if (this.totalSet.has(name)) this.free.set(name, left);
+      else this.free.delete(name);
+    }
+  }
+
+  private checkNotUnit(set: ResourceSet, what: string): void {
+    for (const name of set.names) {
+      if (this.instances.has(name) || this.unitResources.includes(name)) {
+        throw new InvalidResourceError(
+          `"${name}" is a unit resource and cannot be ${what} to a running node`,
+        );
+      }
+    }
+  }
+
   /** Unit requests are whole numbers, or one fraction of a single instance (< 1). */
   private checkUnitShape(request: ResourceSet): void {
     for (const name of this.unitResources) {

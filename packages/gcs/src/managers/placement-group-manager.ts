@@ -1,11 +1,11 @@
-// Placement groups (PlacementGroupInfoGcsService): the table, names unique per namespace, and
-// placing bundles on nodes with `placeBundles`. A group is CREATED once every bundle has a node;
-// until then it stays PENDING and is retried whenever a node joins or a group is removed. A
-// group that loses a node goes RESCHEDULING and is placed again. Every state change is
+// Placement groups (PlacementGroupInfoGcsService): the table, names unique per namespace,
+// placing bundles on nodes with `placeBundles` and reserving them there (two-phase-reservation.ts:
+// prepare every bundle on its raylet, then commit). A group is CREATED once every bundle is
+// committed; until then it stays PENDING and is tried again whenever a node joins, a group is
+// removed, and every second while any group waits. Removing a group cancels its bundles on their
+// raylets. A group that loses a node goes RESCHEDULING: its other bundles are cancelled and the
+// whole group is placed again. Placement runs one group at a time. Every state change is
 // published on PLACEMENT_GROUP_CHANNEL keyed by group id.
-//
-// Not yet: reserving the bundles on the raylets (Ray's prepare/commit); placement only counts
-// nodes' total resources less other groups' bundles.
 import { tray } from '@tray/protocol';
 import { Channel, type Publisher } from '../pubsub.js';
 import {
@@ -20,8 +20,10 @@ import {
 } from '../request-validation.js';
 import { PersistedTable } from '../storage/persisted-table.js';
 import { bytesKey, type GcsStorage, keyBytes, Tables } from '../storage/storage.js';
+import { acceptingReserver, type BundleReserver, type BundleSpec } from './bundle-reserver.js';
 import type { NodeManager } from './node-manager.js';
 import { type NodeCapacity, placeBundles, type Resources } from './placement-policy.js';
+import { TwoPhaseReservation } from './two-phase-reservation.js';
 
 type PlacementGroup = tray.v1.PlacementGroupTableData;
 const State = tray.v1.PlacementGroupTableData.State;
@@ -32,17 +34,42 @@ interface Waiter {
   timer?: NodeJS.Timeout;
 }
 
+/** How often groups still waiting for resources are tried again. */
+export const PENDING_RETRY_MS = 1000;
+
+function isWaiting(group: PlacementGroup): boolean {
+  return group.state === State.PENDING || group.state === State.RESCHEDULING;
+}
+
+/** The group's bundles as the raylets see them (each with the node it is placed on). */
+function bundleSpecs(group: PlacementGroup, nodeKeys?: readonly string[]): BundleSpec[] {
+  return group.bundles.map((b, i) => ({
+    placementGroupId: group.placementGroupId,
+    bundleIndex: b.index,
+    resources: b.resources,
+    nodeId: nodeKeys ? keyBytes(nodeKeys[i]!) : b.nodeId,
+  }));
+}
+
 export class PlacementGroupManager {
   private readonly table: PersistedTable<PlacementGroup>;
   private readonly waiters = new Map<string, Set<Waiter>>();
   /** Why each unplaced group could not be placed yet (for errors and `tray status`). */
   readonly pendingReasons = new Map<string, string>();
+  private reserver: BundleReserver = acceptingReserver;
+  private readonly reservation: TwoPhaseReservation;
+  private placing: Promise<void> | undefined;
+  private placeAgain = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(
     storage: GcsStorage,
     private readonly publisher: Publisher,
     private readonly nodes: NodeManager,
+    log: (message: string) => void = () => {},
   ) {
+    this.reservation = new TwoPhaseReservation(nodes, () => this.reserver, log);
     this.table = new PersistedTable<PlacementGroup>(
       storage,
       Tables.placementGroups,
@@ -50,6 +77,11 @@ export class PlacementGroupManager {
     );
     nodes.onNodeAdded(() => void this.placePending().catch(() => {}));
     nodes.onNodeDead((node) => void this.nodeDied(node.nodeId).catch(() => {}));
+  }
+
+  /** Installs what reserves bundles on the nodes (default: nothing is reserved anywhere). */
+  setReserver(reserver: BundleReserver | undefined): void {
+    this.reserver = reserver ?? acceptingReserver;
   }
 
   async load(): Promise<void> {
@@ -112,12 +144,16 @@ export class PlacementGroupManager {
     const group = this.table.get(key);
     if (!group) throw notFound(`placement group ${key} does not exist`);
     if (group.state === State.REMOVED) return;
+    const wasCreated = group.state === State.CREATED;
     const row = tray.v1.PlacementGroupTableData.create({ ...group, state: State.REMOVED });
     await this.table.set(key, row);
     this.pendingReasons.delete(key);
     this.publish(row);
     this.settleWaiters(key, new Error(`placement group ${key} was removed`));
-    await this.placePending();
+    // A group being reserved right now is cancelled by the placement loop when it sees REMOVED.
+    if (wasCreated) await this.reservation.release(bundleSpecs(group));
+    // Others may fit now; the removal does not wait for them (nor for a reservation in flight).
+    void this.placePending().catch(() => {});
   }
 
   get(request: tray.v1.GetPlacementGroupRequest): PlacementGroup {
@@ -175,6 +211,8 @@ export class PlacementGroupManager {
 
   /** Fails every pending wait (the server is closing). */
   close(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
     for (const key of [...this.waiters.keys()])
       this.settleWaiters(key, new Error('the GCS is shutting down'));
   }
@@ -203,20 +241,68 @@ export class PlacementGroupManager {
     return [...free].map(([nodeKey, f]) => ({ nodeKey, free: f }));
   }
 
-  private async placePending(): Promise<void> {
-    for (const [key, group] of this.table.entries()) {
-      if (group.state !== State.PENDING && group.state !== State.RESCHEDULING) continue;
+  /** Place and reserve every waiting group, one at a time; a call during a run makes it go round again. */
+  private placePending(): Promise<void> {
+    if (this.placing) {
+      this.placeAgain = true;
+      return this.placing;
+    }
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.placing = (async () => {
+      try {
+        do {
+          this.placeAgain = false;
+          await this.placeWaitingGroups();
+        } while (this.placeAgain && !this.closed);
+      } finally {
+        this.placing = undefined;
+        this.scheduleRetry();
+      }
+    })();
+    return this.placing;
+  }
+
+  /** Groups still waiting (their resources may be in use) are tried again shortly. */
+  private scheduleRetry(): void {
+    if (this.closed || this.retryTimer !== undefined) return;
+    if (![...this.table.values()].some(isWaiting)) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.placePending().catch(() => {});
+    }, PENDING_RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  private async placeWaitingGroups(): Promise<void> {
+    for (const [key, group] of [...this.table.entries()]) {
+      if (this.closed) return;
+      if (!isWaiting(group)) continue;
       const bundles = group.bundles.map((b) => ({ ...(b.resources?.quantities ?? {}) }));
       const placement = placeBundles(bundles, group.strategy, this.capacities());
       if (!placement.ok) {
         this.pendingReasons.set(key, placement.reason);
         continue;
       }
+      const specs = bundleSpecs(group, placement.nodeKeys);
+      const reserved = await this.reservation.reserve(specs, () => {
+        const now = this.table.get(key);
+        return now !== undefined && isWaiting(now);
+      });
+      if (!reserved.ok) {
+        this.pendingReasons.set(key, reserved.reason);
+        continue;
+      }
+      const now = this.table.get(key);
+      if (!now || !isWaiting(now)) {
+        await this.reservation.release(specs); // removed while it was being reserved
+        continue;
+      }
       this.pendingReasons.delete(key);
       const row = tray.v1.PlacementGroupTableData.create({
-        ...group,
+        ...now,
         state: State.CREATED,
-        bundles: group.bundles.map((b, i) => ({ ...b, nodeId: keyBytes(placement.nodeKeys[i]) })),
+        bundles: now.bundles.map((b, i) => ({ ...b, nodeId: keyBytes(placement.nodeKeys[i]!) })),
       });
       await this.table.set(key, row);
       this.publish(row);
@@ -236,6 +322,8 @@ export class PlacementGroupManager {
       });
       await this.table.set(key, row);
       this.publish(row);
+      // The group is placed again as a whole: its bundles on the surviving nodes are given back.
+      await this.reservation.release(bundleSpecs(group).filter((b) => bytesKey(b.nodeId) !== dead));
     }
     await this.placePending();
   }

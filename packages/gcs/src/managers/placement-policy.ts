@@ -1,8 +1,8 @@
 // Where a placement group's bundles go: a pure function from bundles, a strategy and the nodes'
 // free capacity to one node per bundle, or the reason none fits. The placement-group manager
 // calls it and acts on the answer. Capacity is the nodes' *total* resources less what other
-// placement groups already hold; reserving on the raylets (Ray's two-phase commit) is not
-// modelled yet.
+// placement groups already hold; whether that is free right now is the raylets' answer to the
+// reservation that follows (two-phase-reservation.ts).
 //
 // Strategies (Ray's):
 // - STRICT_PACK: every bundle on one node.
