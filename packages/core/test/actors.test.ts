@@ -286,11 +286,14 @@ describe('actors', () => {
       lifetime: 'detached',
     }).remote();
     let plain: ActorHandleOf<Pid> | undefined = PidActor.remote();
+    // Holding a method is holding its actor.
+    const method = PidActor.remote().pid;
     const pids = await tray.get([
       passed.pid.remote(),
       named.pid.remote(),
       detached.pid.remote(),
       plain.pid.remote(),
+      method.remote(),
     ]);
     const takesHandle = tray.remote((h: unknown) => typeof h);
     expect(await tray.get(takesHandle.remote(passed))).toBe('object');
@@ -299,7 +302,8 @@ describe('actors', () => {
       gc!();
       return !isAlive(pids[3]!);
     }, 'the plain actor to exit');
-    expect(pids.slice(0, 3).map(isAlive)).toEqual([true, true, true]);
+    expect([0, 1, 2, 4].map((i) => isAlive(pids[i]!))).toEqual([true, true, true, true]);
+    expect(await tray.get(method.remote())).toBe(pids[4]);
     const again = await tray.getActor<Pid>('kept-by-name');
     expect(await tray.get(again.pid.remote())).toBe(pids[1]);
     await tray.kill(again);

@@ -72,7 +72,9 @@ export function makeActorHandle<C>(identity: ActorIdentity, creatorCaller?: Acto
     },
   };
   const methods = new Map<string, ActorMethod<any>>();
-  const methodOf = (name: string, options: CallOptions): ActorMethod<any> => ({
+  // A method keeps its handle alive (its closures hold it): `const inc = handle.increment` is a
+  // use of the actor, which must not be stopped as out of scope meanwhile.
+  const methodOf = (name: string, options: CallOptions, handle: object): ActorMethod<any> => ({
     remote: (...args: unknown[]) => {
       if (identity.methods !== undefined && !identity.methods.includes(name)) {
         throw new TypeError(
@@ -94,12 +96,12 @@ export function makeActorHandle<C>(identity: ActorIdentity, creatorCaller?: Acto
       ) {
         throw new TypeError(`${identity.className}.${name}.options(): concurrencyGroup must be a group name`);
       }
-      return methodOf(name, { ...options, ...o });
+      return methodOf(name, { ...options, ...o }, handle);
     },
   });
   const target = Object.create(null) as object;
   return new Proxy(target, {
-    get(_t, prop) {
+    get(_t, prop, receiver) {
       if (prop === ACTOR_HANDLE) return internals;
       if (prop === REMOTE_FUNCTION_BRAND) return true;
       if (prop === Symbol.toStringTag) return 'ActorHandle';
@@ -110,7 +112,7 @@ export function makeActorHandle<C>(identity: ActorIdentity, creatorCaller?: Acto
       if (NOT_METHODS.has(prop) && !identity.methods?.includes(prop)) return undefined;
       let method = methods.get(prop);
       if (method === undefined) {
-        method = methodOf(prop, {});
+        method = methodOf(prop, {}, receiver);
         methods.set(prop, method);
       }
       return method;
