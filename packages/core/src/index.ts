@@ -27,6 +27,16 @@ export {
   type WaitOptions,
   wait,
 } from './api/objects.js';
+export {
+  type Bundle,
+  type GetPlacementGroupOptions,
+  getPlacementGroup,
+  PlacementGroup,
+  type PlacementGroupOptions,
+  type PlacementStrategy,
+  placementGroup,
+  removePlacementGroup,
+} from './api/placement-group.js';
 export { type RemoteClassOptions, type RemoteOptions, remote } from './api/remote.js';
 export { type RemoteArgs, RemoteFunction, type RemoteResult } from './api/remote-function.js';
 export type { RuntimeEnvOptions, SchedulingStrategy, TaskOptions } from './api/task-options.js';

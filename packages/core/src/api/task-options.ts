@@ -3,12 +3,18 @@
 // retried) and how they become the resources and fields of a task spec.
 import type { tray } from '@tray/protocol';
 import { describeValue } from './describe-value.js';
+import {
+  type PlacementGroup,
+  placementGroupStrategy,
+  placementGroupStrategyProblem,
+} from './placement-group.js';
 
 export type SchedulingStrategy =
   | 'DEFAULT'
   | 'SPREAD'
   | { nodeId: string; soft: boolean }
-  | { placementGroup: unknown; bundleIndex?: number };
+  /** Run in a bundle of the group (`bundleIndex` -1 or left out: any of its bundles). */
+  | { placementGroup: PlacementGroup; bundleIndex?: number };
 
 export interface RuntimeEnvOptions {
   envVars?: Record<string, string>;
@@ -118,7 +124,11 @@ function checkStrategy(where: string, s: unknown): void {
   if (s !== null && typeof s === 'object') {
     const o = s as Record<string, unknown>;
     if (typeof o.nodeId === 'string' && /^[0-9a-f]{56}$/.test(o.nodeId)) return;
-    if ('placementGroup' in o) return;
+    if ('placementGroup' in o) {
+      const problem = placementGroupStrategyProblem(o);
+      if (problem !== undefined) fail(where, problem);
+      return;
+    }
   }
   fail(
     where,
@@ -182,6 +192,8 @@ export function resolveTaskOptions(o: TaskOptions): ResolvedTaskOptions {
   if (s === 'SPREAD') schedulingStrategy = { spread: true };
   else if (s !== undefined && s !== 'DEFAULT' && 'nodeId' in s) {
     schedulingStrategy = { nodeAffinity: { nodeId: Buffer.from(s.nodeId, 'hex'), soft: s.soft } };
+  } else if (s !== undefined && s !== 'DEFAULT' && 'placementGroup' in s) {
+    schedulingStrategy = placementGroupStrategy(s.placementGroup, s.bundleIndex);
   }
   return {
     resources,
