@@ -169,7 +169,7 @@ export class ActorCaller {
     const workerHex = address.workerId ? hex(address.workerId) : '';
     let connection: Connection;
     try {
-      connection = await this.core.peers.get(address.socketPath!);
+      connection = await this.core.peers.get(address);
     } catch {
       // Gone already: the GCS will say what became of it.
       this.lostWorkerHex = workerHex;

@@ -7,10 +7,12 @@ import type { StoreClient } from '@tray/object-store';
 import {
   type Connection,
   CoreWorkerService,
+  connect,
   ErrorType,
   type FramedServer,
   listen,
   NodeManagerService,
+  RemoteError,
   type tray,
 } from '@tray/protocol';
 import { hex, newTaskId, objectIdOf, PUT_INDEX_BASE } from './ids.js';
@@ -87,6 +89,9 @@ export class CoreWorker {
   private readonly decodedOwners = new Map<string, tray.v1.IAddress>();
   private putIndex = 0;
   private server: FramedServer | undefined;
+  private tcpServer: FramedServer | undefined;
+  /** Other nodes' raylets this process leased workers from (spillback), by `ip:port`. */
+  private readonly remoteRaylets = new Map<string, Promise<Connection>>();
   private shutDown = false;
   private readonly borrowUpdates = new Map<
     string,
@@ -127,7 +132,7 @@ export class CoreWorker {
       encodeFunction: (fn) => functions.encode(fn),
       decodeFunction: (data) => functions.decode(data),
     };
-    this.peers = new PeerConnections(options.token, (c) => this.serve(c));
+    this.peers = new PeerConnections(options.token, (c) => this.serve(c), hex(options.nodeId));
     this.tasks = new TaskManager(this.memoryStore, this.refs, {
       resubmit: (task) => this.submitter.submit(task, true),
       discard: (value) => {
@@ -137,6 +142,7 @@ export class CoreWorker {
     const warn = options.warn ?? ((m: string) => process.stderr.write(`${m}\n`));
     this.submitter = new TaskSubmitter({
       raylet: options.raylet,
+      remoteRaylet: (address) => this.remoteRaylet(address),
       peers: this.peers,
       ownerAddress: this.address,
       tasks: this.tasks,
@@ -154,13 +160,27 @@ export class CoreWorker {
     });
   }
 
-  /** Start serving CoreWorkerService on this process's socket. */
+  /**
+   * Start serving CoreWorkerService: on this process's Unix socket for peers on this node, and on
+   * TCP at the node's host (`TRAY_NODE_IP`, default 127.0.0.1) for peers on other nodes; the
+   * address this process gives out carries both.
+   */
   async listen(): Promise<void> {
-    this.server = await listen(this.address.socketPath!, (c) => this.serve(c), {
-      token: this.token,
-      label: 'core worker peer',
-    });
-    if (this.mode === 'driver') this.server.unref();
+    const options = { token: this.token, label: 'core worker peer' };
+    const host = process.env.TRAY_NODE_IP || '127.0.0.1';
+    const [server, tcp] = await Promise.all([
+      listen(this.address.socketPath!, (c) => this.serve(c), options),
+      listen({ host, port: 0 }, (c) => this.serve(c), options),
+    ]);
+    this.server = server;
+    this.tcpServer = tcp;
+    const bound = tcp.address as { host: string; port: number };
+    this.address.ip = bound.host;
+    this.address.port = bound.port;
+    if (this.mode === 'driver') {
+      server.unref();
+      tcp.unref();
+    }
   }
 
   /** Every connection, accepted or opened, serves the owner's methods (and a worker's task methods). */
@@ -186,6 +206,58 @@ export class CoreWorker {
   nextPutId(): Buffer {
     this.putIndex++;
     return objectIdOf(this.putTaskId, PUT_INDEX_BASE + this.putIndex);
+  }
+
+  /**
+   * The bytes of an object in a node's store, as a view over this node's shared memory: read
+   * here, or first copied here from `nodeId`'s store by this node's raylet (PullObject).
+   * Undefined when no store has it.
+   */
+  async readStored(id: Uint8Array, nodeId: Uint8Array | null | undefined): Promise<Uint8Array | undefined> {
+    const here = await this.storage.read(id, 0);
+    if (here !== undefined || !nodeId?.length || Buffer.compare(nodeId, this.nodeId) === 0) return here;
+    try {
+      await this.raylet.request(NodeManagerService.PullObject, { objectId: id, nodeId });
+    } catch (err) {
+      if (err instanceof RemoteError && err.info.type === ErrorType.NOT_FOUND) return undefined;
+      throw err;
+    }
+    return this.storage.read(id, 0);
+  }
+
+  /** The framed connection to another node's raylet at `address` (ip and port), opened once. */
+  private remoteRaylet(address: tray.v1.IAddress): Promise<Connection> {
+    const host = address.ip || '127.0.0.1';
+    const key = `${host}:${address.port}`;
+    let pending = this.remoteRaylets.get(key);
+    if (pending === undefined) {
+      pending = connect(
+        { host, port: address.port ?? 0 },
+        { token: this.token, label: `raylet at ${key}` },
+      ).then((c) => {
+        if (this.mode === 'driver') c.socket.unref();
+        c.on('close', () => {
+          if (this.remoteRaylets.get(key) === pending) this.remoteRaylets.delete(key);
+        });
+        return c;
+      });
+      pending.catch(() => {
+        if (this.remoteRaylets.get(key) === pending) this.remoteRaylets.delete(key);
+      });
+      this.remoteRaylets.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** Where the owner at `owner` says object `id` is stored (its node), for a borrower's read. */
+  async locate(id: Uint8Array, owner: tray.v1.IAddress | null | undefined): Promise<Uint8Array | undefined> {
+    if (!owner) return undefined;
+    const connection = await this.peers.get(owner);
+    const reply = await connection.request(CoreWorkerService.GetObjectStatus, {
+      objectId: id,
+      ownerWorkerId: owner.workerId,
+    });
+    return reply.object?.inPlasma ? (reply.object.nodeId ?? undefined) : undefined;
   }
 
   async put(value: unknown): Promise<ObjectRef<unknown>> {
@@ -216,7 +288,8 @@ export class CoreWorker {
       return { ref, stored: Promise.resolve() };
     }
     const stored = this.storage.put(id, value).then(
-      () => this.memoryStore.put(idHex, { inPlasma: true, nestedRefs, size: value.size }),
+      () =>
+        this.memoryStore.put(idHex, { inPlasma: true, nodeId: this.nodeId, nestedRefs, size: value.size }),
       (err: Error) => {
         this.memoryStore.put(idHex, { error: storeError(err) });
         throw err;
@@ -235,12 +308,13 @@ export class CoreWorker {
   /** Tell owners (batched per tick) that this process started or stopped borrowing objects. */
   private queueBorrowUpdate(idHex: string, entry: RefEntry, add: boolean): void {
     const owner = entry.ownerAddress;
-    if (this.shutDown || !owner?.socketPath) return;
+    if (this.shutDown || !(owner?.socketPath || owner?.port)) return;
     if (add) entry.registeredWithOwner = true;
-    let batch = this.borrowUpdates.get(owner.socketPath);
+    const key = hex(owner.workerId ?? new Uint8Array(0));
+    let batch = this.borrowUpdates.get(key);
     if (batch === undefined) {
       batch = { owner, add: [], remove: [] };
-      this.borrowUpdates.set(owner.socketPath, batch);
+      this.borrowUpdates.set(key, batch);
     }
     (add ? batch.add : batch.remove).push(Buffer.from(idHex, 'hex'));
     if (!this.borrowFlushScheduled) {
@@ -255,7 +329,7 @@ export class CoreWorker {
     this.borrowUpdates.clear();
     for (const b of batches) {
       this.peers
-        .get(b.owner.socketPath!)
+        .get(b.owner)
         .then((c) =>
           c.notify(CoreWorkerService.UpdateBorrowers, {
             addObjectIds: b.add,
@@ -332,7 +406,9 @@ export class CoreWorker {
       message: 'tray was shut down before the task finished',
     });
     this.peers.close();
-    await this.server?.close();
+    for (const pending of this.remoteRaylets.values()) pending.then((c) => c.close()).catch(() => {});
+    this.remoteRaylets.clear();
+    await Promise.all([this.server?.close(), this.tcpServer?.close()]);
     await this.storage.close().catch(() => {});
   }
 }

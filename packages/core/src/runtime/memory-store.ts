@@ -6,8 +6,10 @@ import type { tray } from '@tray/protocol';
 export interface StoredObject {
   /** The serialized value (inline objects). */
   data?: Uint8Array;
-  /** The value is in the node's shared-memory store under the object's id. */
+  /** The value is in a node's shared-memory store under the object's id. */
   inPlasma?: boolean;
+  /** In a store: the node whose store holds it (absent: this process's node). */
+  nodeId?: Uint8Array;
   /** The object is an error: getting it throws the error this describes. */
   error?: tray.v1.IErrorInfo;
   /** References nested inside the value. */

@@ -48,7 +48,7 @@ export class ObjectFetcher {
     const owner = ref.ownerAddress!;
     let reply: tray.v1.GetObjectStatusReply;
     try {
-      const connection = await this.core.peers.get(owner.socketPath!);
+      const connection = await this.core.peers.get(owner);
       reply = await connection.request(CoreWorkerService.GetObjectStatus, {
         objectId: ref.id,
         ownerWorkerId: owner.workerId,
@@ -76,7 +76,7 @@ export class ObjectFetcher {
   async valueOf(ref: ObjectRef<unknown>, stored: StoredObject): Promise<unknown> {
     if (stored.error) throw errorFromInfo(stored.error, this.core.codec);
     if (stored.inPlasma) {
-      const bytes = await this.core.storage.read(ref.id, 0);
+      const bytes = await this.core.readStored(ref.id, stored.nodeId);
       if (bytes === undefined) {
         throw errorFromInfo(
           systemError(

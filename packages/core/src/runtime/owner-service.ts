@@ -21,7 +21,7 @@ export function serveOwnerMethods(core: CoreWorker, connection: Connection): voi
       error: stored.error,
       nestedRefs: stored.nestedRefs,
       size: stored.size,
-      nodeId: core.nodeId,
+      nodeId: stored.nodeId ?? core.nodeId,
     };
     return { status: 0 /* CREATED */, object };
   });

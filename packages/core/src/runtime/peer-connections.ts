@@ -1,8 +1,9 @@
-// Framed connections from this process to other core workers (leased workers, owners of
-// borrowed objects), one per socket path, opened on first use with the cluster token. Every
-// connection, opened here or accepted by this process's server, serves the same
-// CoreWorkerService handlers: either end may call the other.
-import { type Connection, connect } from '@tray/protocol';
+// Connections to other tray processes (owners, leased workers, actors), one per peer and shared
+// by everything this process sends it. A peer on this node is reached over its Unix socket; a
+// peer on another node over TCP at its address's ip and port (every core worker listens on
+// both, core-worker.ts).
+import { type Connection, connect, type Target, type tray } from '@tray/protocol';
+import { hex } from './ids.js';
 
 export class PeerConnections {
   private readonly open = new Map<string, Promise<Connection>>();
@@ -11,38 +12,43 @@ export class PeerConnections {
   constructor(
     private readonly token: string,
     private readonly serve: (connection: Connection) => void,
+    /** This process's node (hex): peers on it are reached over their Unix sockets. */
+    private readonly nodeIdHex: string,
   ) {}
 
-  get(socketPath: string): Promise<Connection> {
+  /** The connection to the process at `address` (opened on first use). */
+  get(address: tray.v1.IAddress): Promise<Connection> {
     if (this.closed) return Promise.reject(new Error('this tray process is shutting down'));
-    let pending = this.open.get(socketPath);
+    const { key, target } = this.route(address);
+    let pending = this.open.get(key);
     if (pending === undefined) {
-      pending = connect(socketPath, { token: this.token, label: `worker at ${socketPath}` }).then((c) => {
+      pending = connect(target, { token: this.token, label: `worker at ${key}` }).then((c) => {
         this.serve(c);
         c.on('close', () => {
-          if (this.open.get(socketPath) === pending) this.open.delete(socketPath);
+          if (this.open.get(key) === pending) this.open.delete(key);
         });
         return c;
       });
       pending.catch(() => {
-        if (this.open.get(socketPath) === pending) this.open.delete(socketPath);
+        if (this.open.get(key) === pending) this.open.delete(key);
       });
-      this.open.set(socketPath, pending);
+      this.open.set(key, pending);
     }
     return pending;
   }
 
   /**
-   * Use `connection` (opened by the peer at `socketPath`, e.g. an owner pushing tasks) for this
+   * Use `connection` (opened by the peer at `address`, e.g. an owner pushing tasks) for this
    * peer too, unless one is open already: what this process sends the owner then travels in order
    * with its replies (a borrow is registered before the task's reply frees the argument).
    */
-  adopt(socketPath: string, connection: Connection): void {
-    if (this.closed || this.open.has(socketPath) || connection.closed) return;
+  adopt(address: tray.v1.IAddress, connection: Connection): void {
+    const { key } = this.route(address);
+    if (this.closed || this.open.has(key) || connection.closed) return;
     const ready = Promise.resolve(connection);
-    this.open.set(socketPath, ready);
+    this.open.set(key, ready);
     connection.on('close', () => {
-      if (this.open.get(socketPath) === ready) this.open.delete(socketPath);
+      if (this.open.get(key) === ready) this.open.delete(key);
     });
   }
 
@@ -50,5 +56,21 @@ export class PeerConnections {
     this.closed = true;
     for (const pending of this.open.values()) pending.then((c) => c.close()).catch(() => {});
     this.open.clear();
+  }
+
+  /** Where `address` is reached from here, and the key its connection is kept under. */
+  private route(address: tray.v1.IAddress): { key: string; target: Target } {
+    const sameNode =
+      address.nodeId == null || address.nodeId.length === 0 || hex(address.nodeId) === this.nodeIdHex;
+    if ((sameNode || !address.port) && address.socketPath) {
+      return { key: address.socketPath, target: address.socketPath };
+    }
+    if (!address.port) {
+      throw new Error(
+        `cannot reach the tray process at ${JSON.stringify(address)}: it has no socket path or port`,
+      );
+    }
+    const host = address.ip || '127.0.0.1';
+    return { key: `${host}:${address.port}`, target: { host, port: address.port } };
   }
 }

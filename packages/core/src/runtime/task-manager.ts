@@ -195,6 +195,7 @@ export function storedFromValue(value: tray.v1.IObjectValue): StoredObject {
   return {
     data: value.inPlasma ? undefined : (value.data ?? new Uint8Array(0)),
     inPlasma: value.inPlasma ?? false,
+    nodeId: value.inPlasma && value.nodeId?.length ? value.nodeId : undefined,
     nestedRefs: value.nestedRefs ?? [],
     size: Number(value.size ?? 0),
   };

@@ -2,8 +2,10 @@
 // shape + function + runtime env + strategy), ask the raylet for worker leases, push queued
 // tasks straight to the leased workers (a few in flight per worker), reuse a lease while tasks
 // of its class are queued, ask for more leases while tasks wait, and give leases back when the
-// queue is empty. An infeasible class stays queued: the driver is warned once, naming the missing
-// resource, and the lease is asked for again every second.
+// queue is empty. A raylet that cannot run the class but knows a node that can answers with that
+// node's raylet (spillback): the lease is asked of it, once, and given back to it. An infeasible
+// class stays queued: the driver is warned once, naming the missing resource, and the lease is
+// asked for again every second.
 import { randomBytes } from 'node:crypto';
 import {
   type Connection,
@@ -43,6 +45,8 @@ const IDLE_LEASE_MS = 20;
 
 interface Lease {
   queue: SchedulingQueue;
+  /** The raylet that granted the lease (this node's, or another's after a spillback). */
+  raylet: Connection;
   leaseId: Uint8Array;
   workerId: Uint8Array;
   connection: Connection;
@@ -76,6 +80,8 @@ interface SchedulingQueue {
 
 export interface SubmitterContext {
   raylet: Connection;
+  /** The framed connection to another node's raylet (a spillback's target). */
+  remoteRaylet(address: tray.v1.IAddress): Promise<Connection>;
   peers: PeerConnections;
   ownerAddress: tray.v1.IAddress;
   tasks: TaskManager;
@@ -191,18 +197,20 @@ export class TaskSubmitter {
     }
   }
 
-  private requestLease(q: SchedulingQueue): void {
-    const representative = q.tasks[0]!;
+  private requestLease(q: SchedulingQueue, raylet = this.ctx.raylet, forwarded = false): void {
+    const representative = q.tasks[0];
+    if (representative === undefined) return;
     q.requesting++;
     const spec = { ...representative.spec, args: [] };
-    this.ctx.raylet
+    raylet
       .request(NodeManagerService.RequestWorkerLease, {
         task: spec,
         ownerAddress: this.ctx.ownerAddress,
         leaseId: randomBytes(8),
+        grantOrReject: forwarded,
       })
       .then(
-        (reply) => this.leaseReplied(q, reply),
+        (reply) => this.leaseReplied(q, reply, raylet),
         (err: Error) => {
           q.requesting--;
           if (this.closed) return;
@@ -216,10 +224,28 @@ export class TaskSubmitter {
       );
   }
 
-  private leaseReplied(q: SchedulingQueue, reply: tray.v1.WorkerLeaseReply): void {
+  private leaseReplied(q: SchedulingQueue, reply: tray.v1.WorkerLeaseReply, raylet: Connection): void {
     q.requesting--;
     if (this.closed) {
-      if (reply.leaseId?.length) this.giveBack(reply.leaseId, reply.workerAddress?.workerId, false);
+      if (reply.leaseId?.length) this.giveBack(raylet, reply.leaseId, reply.workerAddress?.workerId, false);
+      return;
+    }
+    const spillback = reply.retryAtRayletAddress;
+    if (spillback && (spillback.port || spillback.socketPath) && !reply.workerAddress?.workerId?.length) {
+      // Another node can run the class: ask its raylet, which grants or refuses (no further hop).
+      q.requesting++;
+      this.ctx.remoteRaylet(spillback).then(
+        (remote) => {
+          q.requesting--;
+          this.requestLease(q, remote, true);
+        },
+        (err: Error) => {
+          q.requesting--;
+          if (this.closed) return;
+          const info = { type: 0, message: `cannot reach the raylet a task was sent on to: ${err.message}` };
+          for (const task of q.tasks.splice(0)) this.ctx.tasks.failed(task, info);
+        },
+      );
       return;
     }
     if (reply.infeasible || reply.rejected || reply.canceled || !reply.workerAddress?.socketPath) {
@@ -244,10 +270,11 @@ export class TaskSubmitter {
       if (r.name === 'GPU' && r.ids && r.ids.length > 0) devices.CUDA_VISIBLE_DEVICES = r.ids.join(',');
     }
     const address = reply.workerAddress;
-    this.ctx.peers.get(address.socketPath!).then(
+    this.ctx.peers.get(address).then(
       (connection) => {
         const lease: Lease = {
           queue: q,
+          raylet,
           leaseId: reply.leaseId,
           workerId: address.workerId ?? new Uint8Array(0),
           connection,
@@ -268,7 +295,7 @@ export class TaskSubmitter {
       },
       () => {
         // The worker died between the grant and the connect: hand the lease back and retry.
-        this.giveBack(reply.leaseId, address.workerId, true);
+        this.giveBack(raylet, reply.leaseId, address.workerId, true);
         this.pump(q);
       },
     );
@@ -327,7 +354,7 @@ export class TaskSubmitter {
     lease.returned = true;
     if (lease.onClose) lease.connection.off('close', lease.onClose);
     q.leases.delete(lease);
-    this.giveBack(lease.leaseId, lease.workerId, true);
+    this.giveBack(lease.raylet, lease.leaseId, lease.workerId, true);
     for (const task of lease.inFlight) this.ctx.tasks.workerDied(task, 'its connection closed');
     lease.inFlight.clear();
     this.pump(q);
@@ -339,11 +366,16 @@ export class TaskSubmitter {
     if (lease.idleTimer !== undefined) clearTimeout(lease.idleTimer);
     if (lease.onClose) lease.connection.off('close', lease.onClose);
     q.leases.delete(lease);
-    this.giveBack(lease.leaseId, lease.workerId, disconnect);
+    this.giveBack(lease.raylet, lease.leaseId, lease.workerId, disconnect);
   }
 
-  private giveBack(leaseId: Uint8Array, workerId: Uint8Array | null | undefined, disconnect: boolean): void {
-    this.ctx.raylet
+  private giveBack(
+    raylet: Connection,
+    leaseId: Uint8Array,
+    workerId: Uint8Array | null | undefined,
+    disconnect: boolean,
+  ): void {
+    raylet
       .request(NodeManagerService.ReturnWorkerLease, {
         leaseId,
         workerId: workerId ?? undefined,

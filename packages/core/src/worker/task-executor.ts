@@ -124,7 +124,7 @@ export class TaskExecutor {
     const spec = q.request.task!;
     const name = spec.name || spec.function?.name || 'task';
     const restoreEnv = applyEnv(q.request.visibleDevices, spec.runtimeEnv?.envVars);
-    const caller = spec.callerAddress?.socketPath;
+    const caller = spec.callerAddress;
     if (caller) core.peers.adopt(caller, q.connection);
     core.currentTaskId = Buffer.from(spec.taskId!);
     core.currentDepth = spec.depth ?? 1;
@@ -274,7 +274,11 @@ export class TaskExecutor {
     const values: unknown[] = [];
     for (const arg of args) {
       if (arg.objectRef) {
-        const bytes = await this.core.storage.read(arg.objectRef.objectId!, 0);
+        const id = arg.objectRef.objectId!;
+        // Not in this node's store: the owner knows which node's store has it.
+        const bytes =
+          (await this.core.storage.read(id, 0)) ??
+          (await this.core.readStored(id, await this.core.locate(id, arg.objectRef.ownerAddress)));
         if (bytes === undefined)
           throw new Error(`argument object ${hex(arg.objectRef.objectId!)} is not in the store`);
         values.push(this.core.deserialize(bytes));
