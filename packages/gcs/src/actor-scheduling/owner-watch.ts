@@ -2,6 +2,7 @@
 // owner's CoreWorkerService socket, kept open while it owns actors. The connection closing (or
 // never opening) means the owner process is gone, and its actors must die with it.
 import { type Connection, connect, type tray } from '@tray/protocol';
+import { peerTarget } from './peer-target.js';
 
 export class OwnerWatch {
   private readonly owners = new Map<string, Promise<Connection | undefined>>();
@@ -15,24 +16,25 @@ export class OwnerWatch {
 
   /** Start watching the owner (idempotent); resolves false when it is gone already. */
   async watch(owner: tray.v1.IAddress | null | undefined): Promise<boolean> {
-    const socketPath = owner?.socketPath;
-    if (!socketPath || this.closed) return true;
-    let watching = this.owners.get(socketPath);
+    const peer = peerTarget(owner);
+    if (peer === undefined || this.closed) return true;
+    const key = peer.key;
+    let watching = this.owners.get(key);
     if (watching === undefined) {
-      watching = connect(socketPath, { token: this.token, label: 'actor owner' }).then(
+      watching = connect(peer.target, { token: this.token, label: 'actor owner' }).then(
         (connection) => {
           connection.once('close', () => {
-            this.owners.delete(socketPath);
+            this.owners.delete(key);
             if (!this.closed) this.ownerDied(owner!);
           });
           return connection;
         },
         () => {
-          this.owners.delete(socketPath);
+          this.owners.delete(key);
           return undefined;
         },
       );
-      this.owners.set(socketPath, watching);
+      this.owners.set(key, watching);
     }
     return (await watching) !== undefined;
   }

@@ -19,6 +19,7 @@ import {
 import type { ActorScheduler } from '../managers/actor-scheduler.js';
 import { bytesKey } from '../storage/storage.js';
 import { OwnerWatch } from './owner-watch.js';
+import { peerTarget } from './peer-target.js';
 import { describeWorkerExit } from './worker-exit.js';
 
 /** What the scheduler needs from the rest of the GCS. */
@@ -86,7 +87,9 @@ export class RayletActorScheduler implements ActorScheduler {
     if (incarnation.stopped) fail({ message: 'it was killed before it started' });
     let connection: Connection;
     try {
-      connection = await connect(address.socketPath!, { token: this.ctx.token, label: 'actor worker' });
+      const peer = peerTarget(address);
+      if (peer === undefined) throw new Error('the lease gave no address for the worker');
+      connection = await connect(peer.target, { token: this.ctx.token, label: 'actor worker' });
     } catch (err) {
       return fail({ message: `its worker could not be reached: ${(err as Error).message}` });
     }
@@ -171,7 +174,7 @@ export class RayletActorScheduler implements ActorScheduler {
           }
           continue;
         }
-        if (reply.workerAddress?.socketPath) return reply;
+        if (peerTarget(reply.workerAddress) !== undefined) return reply;
         lastReason = reply.failureMessage || 'no worker was granted';
       }
       incarnation.leaseId = randomBytes(16);
