@@ -1,80 +1,15 @@
 // The `tray` bin as a user runs it: a real child process per command, real daemons, a private
 // TMPDIR per test so current_cluster.json and sessions never touch the machine's own.
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { alive, driver, TestCluster, tray, until } from '../test/cli-process.js';
 
-const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
+const cluster = new TestCluster();
+const started = cluster.started;
+const tempDir = () => cluster.tempDir();
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function tray(args: string[], tmpdir: string, timeoutMs = 120_000): Promise<Run> {
-  // The machine's own cluster settings must not leak in.
-  const { TRAY_ADDRESS: _address, TRAY_TOKEN: _token, ...env } = process.env;
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: { ...env, TMPDIR: tmpdir }, timeout: timeoutMs },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
-
-/** Run an ES module driver from this package's directory (so it resolves @tray/core). */
-function driver(source: string, extraEnv: Record<string, string>): Promise<Run> {
-  const { TRAY_ADDRESS: _address, TRAY_TOKEN: _token, ...env } = process.env;
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--input-type=module', '-e', source],
-      { env: { ...env, ...extraEnv }, cwd: path.join(path.dirname(BIN), '..'), timeout: 60_000 },
-      (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }),
-    );
-  });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function until(condition: () => boolean, deadlineMs: number): Promise<boolean> {
-  const end = Date.now() + deadlineMs;
-  while (!condition()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
-}
-
-const dirs: string[] = [];
-const started: number[] = [];
-
-function tempDir(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tray-cli-test-'));
-  dirs.push(dir);
-  return dir;
-}
-
-afterEach(async () => {
-  for (const pid of started.splice(0)) if (alive(pid)) process.kill(pid, 'SIGKILL');
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => cluster.cleanUp());
 
 describe('tray: usage errors', () => {
   it.each([

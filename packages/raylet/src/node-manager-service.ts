@@ -58,6 +58,8 @@ export interface NodeManagerContext {
   /** The newest worker deaths (GetNodeStats reports them: the GCS words actor deaths with them). */
   deadWorkers?: readonly DeadWorker[];
   requestShutdown: (reason: string) => void;
+  /** The object manager's PullObject (object-manager.ts); absent: PullObject is UNAVAILABLE. */
+  objects?: { pull(req: tray.v1.PullObjectRequest): Promise<Message<tray.v1.PullObjectReply>> };
 }
 
 type Handlers = ServiceHandlers<typeof NodeManagerService>;
@@ -151,6 +153,12 @@ export class NodeManagerHandlers {
         return {};
       },
       GlobalGC: (): Message<tray.v1.GlobalGCReply> => ({}),
+      PullObject: (req: tray.v1.PullObjectRequest): Promise<Message<tray.v1.PullObjectReply>> => {
+        if (ctx.objects === undefined) {
+          throw errorWithInfo({ type: ErrorType.UNAVAILABLE, message: 'this raylet has no object manager' });
+        }
+        return ctx.objects.pull(req);
+      },
       PinObjectIDs: (): Message<tray.v1.PinObjectIDsReply> => {
         throw errorWithInfo({
           type: ErrorType.INTERNAL,

@@ -9,6 +9,7 @@ import {
   type FramedServer,
   listen,
   NodeManagerService,
+  ObjectManagerService,
   type TrayGrpcServer,
 } from '@tray/protocol';
 import { NodeResources } from '@tray/scheduler';
@@ -16,6 +17,7 @@ import { BundleReservations } from './bundle-reservations.js';
 import { GcsRegistration } from './gcs-registration.js';
 import { LeaseManager } from './lease-manager.js';
 import { type DeadWorker, type Driver, NodeManagerHandlers } from './node-manager-service.js';
+import { ObjectManager } from './object-manager.js';
 import { type RayletOptions, resolveOptions } from './options.js';
 import { type HostedStore, startObjectStore } from './store-host.js';
 import { WorkerLogs } from './worker-logs.js';
@@ -54,6 +56,14 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
   try {
     const store: HostedStore = await startObjectStore(storeSocket, o.objectStoreMemory, o.objectStore);
     cleanups.push(() => store.close());
+    // Moves objects between nodes' stores (PullObject here, chunks to peers over gRPC).
+    const objects = await ObjectManager.start({
+      nodeId: o.nodeId,
+      token: o.token,
+      gcsAddress: o.gcsAddress,
+      storeSocket: o.objectStore ? storeSocket : undefined,
+    });
+    cleanups.push(() => objects.close());
 
     const resources = new NodeResources(o.total);
     const logs = new WorkerLogs(o.sessionDir, o.logToDriver);
@@ -114,6 +124,7 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
       drivers,
       deadWorkers,
       requestShutdown: (reason) => void stop(reason),
+      objects,
     });
 
     const framed: FramedServer = await listen(rayletSocket, (c) => handlers.serveFramed(c), {
@@ -125,6 +136,7 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
     pool.prestart(o.prestartWorkers);
     const grpc: TrayGrpcServer = createGrpcServer({ token: o.token });
     grpc.addService(NodeManagerService, handlers.grpcHandlers());
+    grpc.addService(ObjectManagerService, objects.grpcHandlers());
     const grpcPort = await grpc.listen(o.host, o.grpcPort);
     cleanups.push(() => grpc.close(200));
 

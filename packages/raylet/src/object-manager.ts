@@ -1,0 +1,49 @@
+// The raylet's object manager: moves objects between nodes' stores. It owns a store client of
+// its own node's store (the raylet reads and writes objects through it like any client), the
+// sending half (ObjectManagerService on the raylet's gRPC port: object-chunk-sender.ts) and
+// the receiving half (NodeManagerService.PullObject: object-puller.ts). Promises: `close()`
+// cancels transfers in progress and disconnects from the store, which aborts what they were
+// writing, so a stopping raylet leaves no half-made object behind.
+import { StoreClient } from '@tray/object-store';
+import type { Message, ObjectManagerService, ServiceHandlers, tray } from '@tray/protocol';
+import { NodeDirectory } from './node-directory.js';
+import { objectManagerHandlers } from './object-chunk-sender.js';
+import { ObjectPuller } from './object-puller.js';
+
+export interface ObjectManagerOptions {
+  nodeId: Buffer;
+  token: string;
+  gcsAddress: string | undefined;
+  /** The node's store socket, or undefined when the raylet hosts no store. */
+  storeSocket: string | undefined;
+}
+
+export class ObjectManager {
+  private constructor(
+    private readonly nodeId: Buffer,
+    private readonly store: StoreClient | undefined,
+    private readonly puller: ObjectPuller,
+  ) {}
+
+  static async start(o: ObjectManagerOptions): Promise<ObjectManager> {
+    const store = o.storeSocket === undefined ? undefined : await StoreClient.connect(o.storeSocket);
+    const directory = new NodeDirectory(o.gcsAddress, o.token);
+    const puller = new ObjectPuller({ nodeId: o.nodeId, token: o.token, store, directory });
+    return new ObjectManager(o.nodeId, store, puller);
+  }
+
+  /** ObjectManagerService, for the raylet's gRPC server. */
+  grpcHandlers(): ServiceHandlers<typeof ObjectManagerService> {
+    return objectManagerHandlers(this.nodeId.toString('hex'), this.store);
+  }
+
+  /** NodeManagerService.PullObject. */
+  pull(req: tray.v1.PullObjectRequest): Promise<Message<tray.v1.PullObjectReply>> {
+    return this.puller.pull(req);
+  }
+
+  async close(): Promise<void> {
+    this.puller.close();
+    await this.store?.close();
+  }
+}

@@ -1,0 +1,268 @@
+// Objects moving between nodes: one real GCS and real raylets in this process, each with its own
+// store, on 127.0.0.1. What a user notices: an object put on node A is readable, byte for byte,
+// on node B after B's PullObject; a missing object, a dead node, a full store or a bad request
+// fails with an error that says so and B keeps serving; a peer dying mid-transfer leaves nothing
+// half-made in B's store; the transfer endpoint wants the cluster token.
+import { randomBytes } from 'node:crypto';
+import { type GcsServer, startGcsServer } from '@tray/gcs';
+import { StoreClient } from '@tray/object-store';
+import {
+  createGrpcClient,
+  createGrpcServer,
+  ErrorType,
+  NodeInfoGcsService,
+  NodeManagerService,
+  ObjectManagerService,
+  RemoteError,
+  type ServerStreamCall,
+  type tray,
+} from '@tray/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startNode, type TestNode, TOKEN, waitFor } from './harness.js';
+
+const MiB = 1024 * 1024;
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+async function startGcs(): Promise<GcsServer> {
+  const gcs = await startGcsServer({ token: TOKEN, log: () => {} });
+  cleanups.push(() => gcs.close());
+  return gcs;
+}
+
+async function node(
+  gcs: GcsServer,
+  objectStoreMemory = 48 * MiB,
+): Promise<TestNode & { store: StoreClient }> {
+  const n = await startNode({ gcsAddress: gcs.address, numCpus: 1, prestartWorkers: 0, objectStoreMemory });
+  cleanups.push(() => n.stop());
+  const store = await StoreClient.connect(n.raylet.storeSocketPath);
+  cleanups.push(() => store.close());
+  return Object.assign(n, { store });
+}
+
+function pull(to: TestNode, objectId: Uint8Array, from: string | Uint8Array) {
+  return to.driver.request(NodeManagerService.PullObject, {
+    objectId,
+    nodeId: typeof from === 'string' ? Buffer.from(from, 'hex') : from,
+  });
+}
+
+async function failure(promise: Promise<unknown>): Promise<RemoteError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(RemoteError);
+  return err as RemoteError;
+}
+
+const objectId = () => randomBytes(28);
+
+describe('moving objects between nodes', () => {
+  it('pulls a small and a 20 MiB object from A to B, byte-identical, as an evictable copy', async () => {
+    const gcs = await startGcs();
+    const a = await node(gcs);
+    const b = await node(gcs);
+    const small = { id: objectId(), data: randomBytes(1000), meta: Buffer.from('small-meta') };
+    const large = { id: objectId(), data: randomBytes(20 * MiB), meta: randomBytes(333) };
+    for (const o of [small, large]) await a.store.put(o.id, o.data, o.meta);
+
+    for (const o of [small, large]) {
+      expect(await b.store.contains(o.id)).toBe(false);
+      await pull(b, o.id, a.raylet.nodeId);
+      const copy = await b.store.get(o.id);
+      expect(Buffer.from(copy.data).equals(o.data)).toBe(true);
+      expect(Buffer.from(copy.metadata).equals(o.meta)).toBe(true);
+      b.store.release(copy);
+      expect(await a.store.contains(o.id)).toBe(true); // the primary stays where it was made
+    }
+    // Already here: answered at once, still the same bytes.
+    await pull(b, large.id, a.raylet.nodeId);
+    // Concurrent pulls of one object all see it sealed.
+    const again = { id: objectId(), data: randomBytes(12 * MiB) };
+    await a.store.put(again.id, again.data);
+    await Promise.all([1, 2, 3].map(() => pull(b, again.id, a.raylet.nodeId)));
+    const againCopy = await b.store.get(again.id);
+    expect(Buffer.from(againCopy.data).equals(again.data)).toBe(true);
+    b.store.release(againCopy);
+
+    // The copies on B are secondary: a primary put that needs their room evicts them.
+    const before = await b.store.stats();
+    await b.store.put(objectId(), randomBytes(40 * MiB));
+    const after = await b.store.stats();
+    expect(after.evictedObjects).toBeGreaterThan(before.evictedObjects);
+    expect(await b.store.contains(large.id)).toBe(false);
+    expect(await a.store.contains(large.id)).toBe(true);
+  });
+
+  it('streams 5 MiB chunks with the sizes, and only to callers with the cluster token', async () => {
+    const gcs = await startGcs();
+    const a = await node(gcs);
+    const o = { id: objectId(), data: randomBytes(20 * MiB), meta: randomBytes(10) };
+    await a.store.put(o.id, o.data, o.meta);
+    const address = `127.0.0.1:${a.raylet.grpcPort}`;
+
+    for (const token of [undefined, 'not-the-token']) {
+      const client = createGrpcClient(address, { token });
+      cleanups.push(() => client.close());
+      const err = await failure(
+        (async () => {
+          for await (const _ of client.stream(ObjectManagerService.PullObjectChunks, { objectId: o.id })) {
+          }
+        })(),
+      );
+      expect(err.type).toBe(ErrorType.UNAUTHENTICATED);
+    }
+
+    const client = createGrpcClient(address, { token: TOKEN });
+    cleanups.push(() => client.close());
+    const chunks: tray.v1.ObjectChunk[] = [];
+    for await (const c of client.stream(ObjectManagerService.PullObjectChunks, { objectId: o.id }))
+      chunks.push(c);
+    expect(chunks.map((c) => c.chunkIndex)).toEqual([0, 1, 2, 3, 4]);
+    for (const c of chunks) {
+      expect(c.numChunks).toBe(5);
+      expect(c.dataSize).toBe(20 * MiB);
+      expect(c.metadataSize).toBe(10);
+      expect(c.data.byteLength).toBeLessThanOrEqual(5 * MiB);
+    }
+    expect(Buffer.concat(chunks.map((c) => c.data)).equals(Buffer.concat([o.data, o.meta]))).toBe(true);
+
+    // Asked for what it does not have, or with a malformed id: typed errors, and it keeps serving.
+    const missing = await failure(
+      (async () => {
+        for await (const _ of client.stream(ObjectManagerService.PullObjectChunks, {
+          objectId: objectId(),
+        })) {
+        }
+      })(),
+    );
+    expect(missing.type).toBe(ErrorType.OBJECT_NOT_FOUND);
+    expect(missing.grpcCode).toBe(5); // gRPC NOT_FOUND
+    const bad = await failure(
+      (async () => {
+        for await (const _ of client.stream(ObjectManagerService.PullObjectChunks, {
+          objectId: randomBytes(5),
+        })) {
+        }
+      })(),
+    );
+    expect(bad.type).toBe(ErrorType.INVALID_ARGUMENT);
+    expect(bad.message).toMatch(/object_id must be 28 bytes, got 5/);
+  });
+
+  it('answers bad pulls with errors that say what failed, and keeps serving', async () => {
+    const gcs = await startGcs();
+    const a = await node(gcs);
+    const b = await node(gcs);
+    const tiny = await node(gcs, 8 * MiB);
+    const present = { id: objectId(), data: randomBytes(10 * MiB) };
+    await a.store.put(present.id, present.data);
+
+    const shortId = await failure(pull(b, randomBytes(27), a.raylet.nodeId));
+    expect(shortId.type).toBe(ErrorType.INVALID_ARGUMENT);
+    expect(shortId.message).toMatch(/object_id must be 28 bytes, got 27/);
+    const shortNode = await failure(pull(b, present.id, randomBytes(3)));
+    expect(shortNode.type).toBe(ErrorType.INVALID_ARGUMENT);
+    expect(shortNode.message).toMatch(/node_id must be 28 bytes, got 3/);
+
+    const unknown = randomBytes(28);
+    const noSuchNode = await failure(pull(b, present.id, unknown));
+    expect(noSuchNode.type).toBe(ErrorType.NOT_FOUND);
+    expect(noSuchNode.message).toContain(`node ${unknown.toString('hex')} is not in the GCS node table`);
+
+    const missingId = objectId();
+    const missing = await failure(pull(b, missingId, a.raylet.nodeId));
+    expect(missing.type).toBe(ErrorType.OBJECT_NOT_FOUND);
+    expect(missing.message).toContain(
+      `object ${missingId.toString('hex')} is not in the store of node ${a.raylet.nodeId}`,
+    );
+    const notHere = await failure(pull(b, missingId, b.raylet.nodeId));
+    expect(notHere.type).toBe(ErrorType.OBJECT_NOT_FOUND);
+
+    const full = await failure(pull(tiny, present.id, a.raylet.nodeId));
+    expect(full.type).toBe(ErrorType.OBJECT_STORE_FULL);
+    expect(full.message).toMatch(/larger than the store of node/);
+    expect((await tiny.store.stats()).numObjects).toBe(0);
+
+    // A node that left the cluster is reported dead.
+    await a.stop();
+    const dead = await failure(pull(b, present.id, a.raylet.nodeId));
+    expect(dead.type).toBe(ErrorType.NODE_DIED);
+    expect(dead.message).toContain(`node ${a.raylet.nodeId} is dead`);
+
+    // B still serves pulls.
+    const c = await node(gcs);
+    await c.store.put(present.id, present.data);
+    await pull(b, present.id, c.raylet.nodeId);
+    expect(Buffer.from((await b.store.get(present.id)).data).equals(present.data)).toBe(true);
+  });
+
+  it('leaves nothing half-made when the peer dies mid-transfer, and shares one transfer between pulls', async () => {
+    const gcs = await startGcs();
+    const b = await node(gcs);
+    const id = objectId();
+    const data = randomBytes(12 * MiB);
+    // A fake peer: sends the first chunk, then holds the stream open until the test kills it.
+    let calls = 0;
+    let streaming: ServerStreamCall<tray.v1.ObjectChunk> | undefined;
+    const fake = createGrpcServer({ token: TOKEN });
+    fake.addService(ObjectManagerService, {
+      PullObjectChunks: (req, call) => {
+        calls++;
+        streaming = call;
+        call.write({
+          objectId: req.objectId,
+          chunkIndex: 0,
+          numChunks: 3,
+          dataSize: data.length,
+          data: data.subarray(0, 5 * MiB),
+        });
+      },
+    });
+    fake.addService(NodeManagerService, { GetNodeStats: () => ({}) });
+    const fakePort = await fake.listen('127.0.0.1', 0);
+    cleanups.push(() => fake.close(0));
+    const fakeId = randomBytes(28);
+    const gcsClient = createGrpcClient(gcs.address, { token: TOKEN });
+    cleanups.push(() => gcsClient.close());
+    await gcsClient.call(NodeInfoGcsService.RegisterNode, {
+      node: { nodeId: fakeId, nodeIp: '127.0.0.1', rayletPort: fakePort },
+    });
+
+    const pulls = [1, 2, 3].map(() =>
+      pull(b, id, fakeId).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
+    // B created the object and wrote the first chunk into it.
+    await waitFor(
+      'B to start writing the object',
+      async () => streaming && (await b.store.stats()).usedBytes >= data.length,
+    );
+    expect(calls).toBe(1);
+    // The peer leaves the cluster and its process dies with the stream open.
+    await gcsClient.call(NodeInfoGcsService.UnregisterNode, { nodeId: fakeId, reason: 'test kills it' });
+    await fake.close(0);
+
+    for (const err of await Promise.all(pulls)) {
+      expect(err).toBeInstanceOf(RemoteError);
+      expect((err as RemoteError).type).toBe(ErrorType.NODE_DIED);
+      expect((err as RemoteError).message).toContain(`node ${fakeId.toString('hex')} is dead`);
+      expect((err as RemoteError).message).toContain(`object ${id.toString('hex')}`);
+    }
+    expect(calls).toBe(1); // three pulls, one transfer
+    expect(await b.store.contains(id)).toBe(false);
+    expect((await b.store.stats()).usedBytes).toBe(0);
+
+    // The creation was aborted: the same object can be pulled from a live node afterwards.
+    const a = await node(gcs);
+    await a.store.put(id, data);
+    await pull(b, id, a.raylet.nodeId);
+    expect(Buffer.from((await b.store.get(id)).data).equals(data)).toBe(true);
+  });
+});
