@@ -16,6 +16,8 @@ export interface NodeRegistrationInfo {
   nodeId: Buffer;
   host: string;
   grpcPort: number;
+  /** TCP port of the framed NodeManagerService (NodeInfo.raylet_framed_port). */
+  framedPort: number;
   rayletSocket: string;
   storeSocket: string;
   isHead: boolean;
@@ -54,6 +56,7 @@ export class GcsRegistration {
             nodeId: info.nodeId,
             nodeIp: info.host,
             rayletPort: info.grpcPort,
+            rayletFramedPort: info.framedPort,
             rayletSocket: info.rayletSocket,
             storeSocket: info.storeSocket,
             totalResources: { quantities: info.total().toRecord() },

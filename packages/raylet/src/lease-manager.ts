@@ -3,8 +3,9 @@
 // environment exists (one is started when none does). A granted lease holds its resources and
 // its worker until the owner returns it, the worker dies, or the owner goes away — then the
 // resources come back, and the workers that ran a dead owner's tasks are killed (Ray: tasks of
-// a dead owner are useless). A request that this node could never satisfy is answered at once
-// as infeasible, naming what is missing.
+// a dead owner are useless). A request meant for another node (lease-placement.ts) is answered
+// at once with that node's address (spillback); one that no alive node could ever satisfy is
+// answered at once as infeasible, naming what is missing.
 import { type Connection, ErrorType, errorWithInfo, type Message, type tray } from '@tray/protocol';
 import {
   InvalidResourceError,
@@ -13,6 +14,8 @@ import {
   ResourceSet,
   StrategyScheduler,
 } from '@tray/scheduler';
+import type { ClusterNodes } from './cluster-view.js';
+import { type Placement, placeLease } from './lease-placement.js';
 import type { LeaseRequest } from './lease-request.js';
 import { invalid } from './request-validation.js';
 import type { WorkerPool, WorkerProcess } from './worker-pool.js';
@@ -49,6 +52,8 @@ export class LeaseManager {
   private readonly scheduler = new StrategyScheduler();
   private dispatching = false;
   private dispatchAgain = false;
+  /** Requests answered with another node's address (spillback), for stats and tests. */
+  spilledCount = 0;
 
   constructor(
     private readonly nodeId: string,
@@ -56,6 +61,8 @@ export class LeaseManager {
     private readonly pool: WorkerPool,
     /** Called whenever the node's available resources changed. */
     private readonly onResourcesChanged: () => void = () => {},
+    /** The other nodes (none without a GCS: every request stays here or is infeasible). */
+    private readonly cluster?: ClusterNodes,
   ) {}
 
   get pendingCount(): number {
@@ -73,34 +80,62 @@ export class LeaseManager {
     return this.byWorker.get(worker);
   }
 
-  /** Queue a request; resolves when it is granted, found infeasible, or cancelled. */
+  /**
+   * Queue a request; resolves when it is granted, found infeasible, cancelled, or sent on to
+   * another node (`retryAtRayletAddress`).
+   */
   request(request: LeaseRequest, ownerConnection: Connection | undefined): Promise<LeaseReply> {
+    this.checkUnused(request);
+    const placement = this.place(request);
+    const cluster = this.cluster;
+    if (placement.kind === 'infeasible' && !request.forwarded && cluster) {
+      // A node that just joined may be the one: look again before saying no node can.
+      return cluster.refresh().then(() => {
+        this.checkUnused(request);
+        return this.settle(request, ownerConnection, this.place(request));
+      });
+    }
+    return this.settle(request, ownerConnection, placement);
+  }
+
+  private checkUnused(request: LeaseRequest): void {
     const key = request.leaseId.toString('hex');
     if (this.pendingById.has(key) || this.granted.has(key)) {
       throw invalid(`lease_id ${key} is already in use on this node`);
     }
-    const needed = request.schedule.add(request.hold.missingFrom(request.schedule));
-    let feasible: boolean;
+  }
+
+  private place(request: LeaseRequest): Placement {
     try {
-      feasible = this.resources.isFeasible(needed) && this.resources.isFeasible(request.hold);
+      return placeLease(
+        request,
+        { nodeId: this.nodeId, resources: this.resources },
+        this.cluster?.remoteNodes() ?? [],
+        this.scheduler.policyFor(request.strategy),
+      );
     } catch (err) {
       if (err instanceof InvalidResourceError) throw invalid(err.message);
       throw err;
     }
-    const decision = this.scheduler
-      .policyFor(request.strategy)
-      .pick(
-        { resources: request.asked, strategy: request.strategy },
-        [{ nodeId: this.nodeId, total: this.resources.total, available: this.resources.available }],
-        this.nodeId,
-      );
-    if (!feasible || decision.kind === 'infeasible') {
+  }
+
+  private settle(
+    request: LeaseRequest,
+    ownerConnection: Connection | undefined,
+    placement: Placement,
+  ): Promise<LeaseReply> {
+    const key = request.leaseId.toString('hex');
+    if (placement.kind === 'infeasible') {
       this.infeasibleSeen.set(request.classKey, Date.now());
-      const reason =
-        decision.kind === 'infeasible'
-          ? decision.reason
-          : `no node has ${needed.missingFrom(this.resources.total)}; this cluster has ${this.resources.total}`;
-      return Promise.resolve({ infeasible: true, failureMessage: reason, leaseId: request.leaseId });
+      return Promise.resolve({
+        infeasible: true,
+        failureMessage: placement.reason,
+        leaseId: request.leaseId,
+      });
+    }
+    if (placement.kind === 'spill') {
+      this.spilledCount += 1;
+      return Promise.resolve({ retryAtRayletAddress: placement.node.address, leaseId: request.leaseId });
     }
     if (ownerConnection) this.watch(ownerConnection);
     return new Promise<LeaseReply>((resolve, reject) => {

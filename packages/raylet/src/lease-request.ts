@@ -33,6 +33,8 @@ export interface LeaseRequest {
   jobId: Buffer;
   ownerWorkerId: string;
   taskName: string;
+  /** Another raylet sent the owner here (`grant_or_reject`): never spilled again. */
+  forwarded: boolean;
   /** Leases of one class are granted in order; classes do not block each other. */
   classKey: string;
 }
@@ -133,6 +135,7 @@ export function parseLeaseRequest(request: tray.v1.WorkerLeaseRequest): LeaseReq
     jobId,
     ownerWorkerId: owner.toString('hex'),
     taskName,
+    forwarded: request.grantOrReject === true,
     classKey: `${isActor ? 'actor' : 'task'}|${schedule}|${hold}|${runtimeEnvHash}`,
   };
 }

@@ -67,10 +67,18 @@ type Handlers = ServiceHandlers<typeof NodeManagerService>;
 export class NodeManagerHandlers {
   constructor(private readonly ctx: NodeManagerContext) {}
 
-  /** Serve every method on a framed connection of this node. */
-  serveFramed(connection: Connection): void {
+  /**
+   * Serve every method on a framed connection: of this node (its Unix socket), or from another
+   * node's driver or worker (`tcp`: the framed TCP port, where RegisterWorker is refused).
+   * Either way a lease asked for on a connection ends when that connection closes.
+   */
+  serveFramed(connection: Connection, tcp = false): void {
     const c = connection;
-    c.handle(NodeManagerService.RegisterWorker, (req) => this.registerWorker(req, c));
+    c.handle(NodeManagerService.RegisterWorker, (req) => {
+      if (tcp)
+        throw invalid('RegisterWorker is only served on the raylet socket of the node, not its TCP port');
+      return this.registerWorker(req, c);
+    });
     c.handle(NodeManagerService.RequestWorkerLease, (req) => this.requestWorkerLease(req, c));
     for (const [name, fn] of Object.entries(this.shared())) {
       const method = NodeManagerService[name as keyof typeof NodeManagerService];
@@ -85,7 +93,9 @@ export class NodeManagerHandlers {
       RegisterWorker: () => {
         throw invalid('RegisterWorker is only served on the raylet socket of the node (framed transport)');
       },
-      RequestWorkerLease: (req) => this.requestWorkerLease(req, undefined),
+      // The GCS (actor creation) chose this node itself: its requests are granted or rejected
+      // here, never sent on (as if `grant_or_reject` were set).
+      RequestWorkerLease: (req) => this.requestWorkerLease(req, undefined, true),
     };
   }
 
@@ -225,8 +235,11 @@ export class NodeManagerHandlers {
   private requestWorkerLease(
     req: tray.v1.WorkerLeaseRequest,
     connection: Connection | undefined,
+    neverSpill = false,
   ): Promise<Message<tray.v1.WorkerLeaseReply>> {
-    return this.ctx.leases.request(parseLeaseRequest(req), connection);
+    const request = parseLeaseRequest(req);
+    if (neverSpill) request.forwarded = true;
+    return this.ctx.leases.request(request, connection);
   }
 
   private stats(): Message<tray.v1.GetNodeStatsReply> {

@@ -31,6 +31,11 @@ export interface RayletOptions {
   host?: string;
   /** Port of the gRPC server (default 0: any free port). */
   grpcPort?: number;
+  /**
+   * TCP port of the framed NodeManagerService on `host`, for lease requests from other nodes'
+   * drivers and workers (spillback); default 0: any free port.
+   */
+  framedPort?: number;
   isHead?: boolean;
   /** Forward workers' output to their drivers (default true). */
   logToDriver?: boolean;
@@ -60,6 +65,7 @@ export interface ResolvedOptions {
   prestartWorkers: number;
   host: string;
   grpcPort: number;
+  framedPort: number;
   isHead: boolean;
   logToDriver: boolean;
   objectStore: boolean;
@@ -82,6 +88,14 @@ function count(value: unknown, name: string, fallback: number): number {
     throw new TypeError(`raylet option ${name} must be a finite number ≥ 0, got ${String(value)}`);
   }
   return value;
+}
+
+function port(value: unknown, name: string): number {
+  const n = count(value, name, 0);
+  if (!Number.isInteger(n) || n > 65535) {
+    throw new TypeError(`raylet option ${name} must be a whole number from 0 to 65535, got ${n}`);
+  }
+  return n;
 }
 
 export function resolveOptions(options: RayletOptions): ResolvedOptions {
@@ -146,7 +160,8 @@ export function resolveOptions(options: RayletOptions): ResolvedOptions {
     workerExecArgv: options.workerExecArgv ?? [],
     prestartWorkers: Math.floor(prestart),
     host: options.host ?? '127.0.0.1',
-    grpcPort: count(options.grpcPort, 'grpcPort', 0),
+    grpcPort: port(options.grpcPort, 'grpcPort'),
+    framedPort: port(options.framedPort, 'framedPort'),
     isHead: options.isHead ?? false,
     logToDriver: options.logToDriver ?? true,
     objectStore: options.objectStore ?? true,

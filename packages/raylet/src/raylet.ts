@@ -14,6 +14,7 @@ import {
 } from '@tray/protocol';
 import { NodeResources } from '@tray/scheduler';
 import { BundleReservations } from './bundle-reservations.js';
+import { ClusterView } from './cluster-view.js';
 import { GcsRegistration } from './gcs-registration.js';
 import { LeaseManager } from './lease-manager.js';
 import { type DeadWorker, type Driver, NodeManagerHandlers } from './node-manager-service.js';
@@ -29,6 +30,8 @@ export interface Raylet {
   readonly socketPath: string;
   readonly storeSocketPath: string;
   readonly grpcPort: number;
+  /** TCP port of the framed NodeManagerService (leases for other nodes' drivers and workers). */
+  readonly framedPort: number;
   /** Resolves when the raylet stopped (by `stop()` or ShutdownRaylet). */
   readonly stopped: Promise<void>;
   /** Exit records of the workers that died, newest last (for stats and tests). */
@@ -92,7 +95,13 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
       process.off('exit', killWorkers);
       return pool.close();
     });
-    leases = new LeaseManager(nodeIdHex, resources, pool);
+    // The other nodes, for spillback (none without a GCS).
+    let cluster: ClusterView | undefined;
+    if (o.gcsAddress) {
+      cluster = new ClusterView({ gcsAddress: o.gcsAddress, token: o.token, localNodeId: nodeIdHex });
+      cleanups.push(() => cluster!.close());
+    }
+    leases = new LeaseManager(nodeIdHex, resources, pool, undefined, cluster);
     cleanups.push(() => leases!.close());
     // The GCS hears of a reserved or cancelled bundle at once, not at the next heartbeat.
     const bundles = new BundleReservations(resources, leases, () => registration?.heartbeat());
@@ -132,6 +141,14 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
       label: 'raylet client',
     });
     cleanups.push(() => framed.close());
+    // The same service over TCP, for drivers and workers of other nodes sent here by spillback.
+    const framedTcp: FramedServer = await listen(
+      { host: o.host, port: o.framedPort },
+      (c) => handlers.serveFramed(c, true),
+      { token: o.token, label: 'raylet client (tcp)' },
+    );
+    cleanups.push(() => framedTcp.close());
+    const framedPort = (framedTcp.address as { port: number }).port;
     // Workers boot while the rest starts: they only need the raylet socket to register.
     pool.prestart(o.prestartWorkers);
     const grpc: TrayGrpcServer = createGrpcServer({ token: o.token });
@@ -147,6 +164,7 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
         nodeId: o.nodeId,
         host: o.host,
         grpcPort,
+        framedPort,
         rayletSocket,
         storeSocket,
         isHead: o.isHead,
@@ -160,6 +178,7 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
       socketPath: rayletSocket,
       storeSocketPath: storeSocket,
       grpcPort,
+      framedPort,
       stopped,
       deadWorkers,
       stop,

@@ -102,6 +102,20 @@ describe('nodes', () => {
       /node.node_id must be 28 bytes long, got 5/,
     );
   });
+
+  it('keeps the framed TCP port of a node, and rejects one out of range', async () => {
+    const m = managers();
+    const node = { nodeId: id(28, 3), nodeIp: '127.0.0.1', rayletFramedPort: 40123 };
+    await m.nodes.register(tray.v1.RegisterNodeRequest.create({ node }));
+    expect(m.nodes.getAll().find((n) => n.rayletFramedPort === 40123)).toBeTruthy();
+    await expectError(
+      m.nodes.register(
+        tray.v1.RegisterNodeRequest.create({ node: { ...node, nodeId: id(28, 4), rayletFramedPort: 70000 } }),
+      ),
+      ErrorType.INVALID_ARGUMENT,
+      /node.raylet_framed_port must be 0..65535, got 70000/,
+    );
+  });
 });
 
 describe('jobs', () => {

@@ -74,6 +74,13 @@ export class NodeManager {
     if (node.rayletPort < 0 || node.rayletPort > 65535) {
       throw invalidArgument(`node.raylet_port must be 0..65535, got ${node.rayletPort}`);
     }
+    if (
+      !Number.isInteger(node.rayletFramedPort) ||
+      node.rayletFramedPort < 0 ||
+      node.rayletFramedPort > 65535
+    ) {
+      throw invalidArgument(`node.raylet_framed_port must be 0..65535, got ${node.rayletFramedPort}`);
+    }
     const key = bytesKey(nodeId);
     const existing = this.table.get(key);
     if (existing?.state === State.DEAD) {

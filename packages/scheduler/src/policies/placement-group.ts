@@ -34,6 +34,8 @@ export function bundleResources(
 export class PlacementGroupPolicy implements SchedulingPolicy {
   readonly name = 'placement_group';
 
+  /** When every node holding the bundle is busy: wait if the local node holds it, otherwise
+   *  returns a holder for the request to queue at (spillback: the bundle is only there). */
   pick(request: SchedulingRequest, nodes: readonly NodeView[], localNodeId: string): SchedulingDecision {
     const strategy = request.strategy;
     if (strategy.kind !== 'placement_group') {
@@ -49,7 +51,10 @@ export class PlacementGroupPolicy implements SchedulingPolicy {
       };
     }
     const ready = holders.filter((n) => wanted.isSubsetOf(n.available));
-    if (ready.length === 0) return { kind: 'wait' };
+    if (ready.length === 0) {
+      if (holders.some((n) => n.nodeId === localNodeId)) return { kind: 'wait' };
+      return { kind: 'node', nodeId: holders[0]!.nodeId };
+    }
     const chosen = ready.find((n) => n.nodeId === localNodeId) ?? ready[0]!;
     return { kind: 'node', nodeId: chosen.nodeId };
   }

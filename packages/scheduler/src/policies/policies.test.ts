@@ -43,6 +43,13 @@ describe('hybrid', () => {
     });
   });
 
+  it('sends a request the local node could never run to a feasible node, busy or not', () => {
+    const free = [node('local', { CPU: 2 }), node('b', { CPU: 2, nodeB: 1 })];
+    expect(hybrid.pick(req({ nodeB: 1 }), free, 'local')).toEqual({ kind: 'node', nodeId: 'b' });
+    const busy = [node('local', { CPU: 2 }), node('b', { CPU: 2, nodeB: 1 }, { CPU: 2 })];
+    expect(hybrid.pick(req({ nodeB: 1 }), busy, 'local')).toEqual({ kind: 'node', nodeId: 'b' });
+  });
+
   it('never picks a dead node', () => {
     const nodes = [node('local', { CPU: 1 }, { CPU: 0 }), node('dead', { CPU: 4 }, { CPU: 4 }, false)];
     expect(hybrid.pick(req({ CPU: 2 }), nodes, 'local').kind).toBe('infeasible');
@@ -94,8 +101,10 @@ describe('placement group', () => {
     const nodes = [node('local', { CPU: 4 }), node('b', { CPU: 4, [cpu0]: 1 })];
     const r = req({ CPU: 1 }, { kind: 'placement_group', placementGroupId: 'pg1', bundleIndex: 0 });
     expect(policy.pick(r, nodes, 'local')).toEqual({ kind: 'node', nodeId: 'b' });
+    // Busy where it is: wait on the holder — locally, or queued at the remote holder.
     const busy = [node('b', { CPU: 4, [cpu0]: 1 }, { CPU: 4 })];
-    expect(policy.pick(r, busy, 'local')).toEqual({ kind: 'wait' });
+    expect(policy.pick(r, busy, 'local')).toEqual({ kind: 'node', nodeId: 'b' });
+    expect(policy.pick(r, busy, 'b')).toEqual({ kind: 'wait' });
     const other = req({ CPU: 1 }, { kind: 'placement_group', placementGroupId: 'pg2', bundleIndex: 0 });
     expect(policy.pick(other, nodes, 'local').kind).toBe('infeasible');
   });
