@@ -1,7 +1,7 @@
 // Where the cluster's other raylets are: their gRPC addresses (node_ip:raylet_port) from the
 // GCS node table, so the object manager can reach the node that holds an object. Promises:
-// an alive node's address, or a typed error that says why there is none — NOT_FOUND (the GCS
-// never heard of the node), NODE_DIED (it is dead, with the GCS's reason), UNAVAILABLE (no
+// an alive node's address, or a typed error that says why there is none — INVALID_ARGUMENT (the GCS
+// never heard of the node: the request names no node of this cluster), NODE_DIED (it is dead, with the GCS's reason), UNAVAILABLE (no
 // GCS to ask, or it did not answer). Alive addresses are cached; a miss or `forget` asks again.
 import {
   createGrpcClient,
@@ -83,7 +83,7 @@ export class NodeDirectory {
     const node = reply.nodes.find((n) => Buffer.from(n.nodeId ?? []).toString('hex') === nodeId);
     if (node === undefined) {
       throw errorWithInfo({
-        type: ErrorType.NOT_FOUND,
+        type: ErrorType.INVALID_ARGUMENT,
         message: `node ${nodeId} is not in the GCS node table (no such node in this cluster)`,
       });
     }

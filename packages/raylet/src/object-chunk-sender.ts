@@ -4,7 +4,7 @@
 // 5 MiB (Ray's default chunk size), in order, waiting for the peer to drain each one before it
 // copies the next. Promises: the object stays held in the store while it is being sent (it
 // cannot be evicted or deleted under the transfer) and is released however the call ends; an
-// object this store does not hold (or has not sealed) fails the call with OBJECT_NOT_FOUND.
+// object this store does not hold (or has not sealed) fails the call with NOT_FOUND.
 import { ObjectNotFoundError, type StoreClient } from '@tray/object-store';
 import {
   ErrorType,
@@ -40,7 +40,7 @@ async function sendChunks(
   const hex = id.toString('hex');
   if (store === undefined) {
     throw errorWithInfo({
-      type: ErrorType.OBJECT_NOT_FOUND,
+      type: ErrorType.NOT_FOUND,
       message: `node ${nodeId} hosts no object store, so it does not have object ${hex}`,
     });
   }
@@ -50,7 +50,7 @@ async function sendChunks(
   } catch (err) {
     if (!(err instanceof ObjectNotFoundError)) throw err;
     throw errorWithInfo({
-      type: ErrorType.OBJECT_NOT_FOUND,
+      type: ErrorType.NOT_FOUND,
       message: `object ${hex} is not in the store of node ${nodeId} (never put there, freed, evicted, or not sealed yet)`,
     });
   }

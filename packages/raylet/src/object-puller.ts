@@ -40,7 +40,7 @@ export interface ObjectPullerOptions {
 
 /** Errors a peer answers with on purpose (anything else is the transfer failing). */
 const ANSWERS = new Set<number>([
-  ErrorType.OBJECT_NOT_FOUND,
+  ErrorType.NOT_FOUND,
   ErrorType.INVALID_ARGUMENT,
   ErrorType.UNAUTHENTICATED,
   ErrorType.UNIMPLEMENTED,
@@ -100,7 +100,7 @@ export class ObjectPuller {
     const hex = id.toString('hex');
     if (node === this.nodeHex) {
       throw errorWithInfo({
-        type: ErrorType.OBJECT_NOT_FOUND,
+        type: ErrorType.NOT_FOUND,
         message: `object ${hex} is not in the store of node ${node}, which is this node (node_id names this raylet)`,
       });
     }
@@ -195,7 +195,7 @@ export class ObjectPuller {
   /** The error a failed transfer is reported with. */
   private async explain(err: unknown, hex: string, peer: PeerNode): Promise<unknown> {
     if (!(err instanceof RemoteError)) return err; // ours (typed) or the store's (typed by its code)
-    if (err.type === ErrorType.OBJECT_NOT_FOUND) return errorWithInfo(err.info);
+    if (err.type === ErrorType.NOT_FOUND) return errorWithInfo(err.info);
     if (ANSWERS.has(err.type)) {
       return errorWithInfo({
         type: ErrorType.INTERNAL,

@@ -140,7 +140,7 @@ describe('moving objects between nodes', () => {
         }
       })(),
     );
-    expect(missing.type).toBe(ErrorType.OBJECT_NOT_FOUND);
+    expect(missing.type).toBe(ErrorType.NOT_FOUND);
     expect(missing.grpcCode).toBe(5); // gRPC NOT_FOUND
     const bad = await failure(
       (async () => {
@@ -171,17 +171,17 @@ describe('moving objects between nodes', () => {
 
     const unknown = randomBytes(28);
     const noSuchNode = await failure(pull(b, present.id, unknown));
-    expect(noSuchNode.type).toBe(ErrorType.NOT_FOUND);
+    expect(noSuchNode.type).toBe(ErrorType.INVALID_ARGUMENT);
     expect(noSuchNode.message).toContain(`node ${unknown.toString('hex')} is not in the GCS node table`);
 
     const missingId = objectId();
     const missing = await failure(pull(b, missingId, a.raylet.nodeId));
-    expect(missing.type).toBe(ErrorType.OBJECT_NOT_FOUND);
+    expect(missing.type).toBe(ErrorType.NOT_FOUND);
     expect(missing.message).toContain(
       `object ${missingId.toString('hex')} is not in the store of node ${a.raylet.nodeId}`,
     );
     const notHere = await failure(pull(b, missingId, b.raylet.nodeId));
-    expect(notHere.type).toBe(ErrorType.OBJECT_NOT_FOUND);
+    expect(notHere.type).toBe(ErrorType.NOT_FOUND);
 
     const full = await failure(pull(tiny, present.id, a.raylet.nodeId));
     expect(full.type).toBe(ErrorType.OBJECT_STORE_FULL);
