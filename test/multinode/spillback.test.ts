@@ -20,7 +20,7 @@ import {
   TOKEN,
   track,
   waitFor,
-} from './harness.js';
+} from '../../packages/raylet/test/harness.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {

@@ -17,7 +17,7 @@ import {
   TOKEN,
   track,
   waitFor,
-} from './harness.js';
+} from '../../packages/raylet/test/harness.js';
 
 const State = tray.v1.PlacementGroupTableData.State;
 const cleanups: Array<() => Promise<void> | void> = [];

@@ -18,7 +18,7 @@ import {
   type tray,
 } from '@tray/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startNode, type TestNode, TOKEN, waitFor } from './harness.js';
+import { startNode, type TestNode, TOKEN, waitFor } from '../../packages/raylet/test/harness.js';
 
 const MiB = 1024 * 1024;
 const cleanups: Array<() => Promise<void> | void> = [];
