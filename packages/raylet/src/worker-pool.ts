@@ -149,6 +149,8 @@ export class WorkerPool {
         TRAY_GCS_ADDRESS: o.gcsAddress ?? '',
         TRAY_TOKEN: o.token,
         TRAY_NODE_ID: o.nodeId.toString('hex'),
+        // Where the worker listens for peers on other nodes (it gives this IP out).
+        TRAY_NODE_IP: o.host,
         TRAY_WORKER_ID: workerId.toString('hex'),
         TRAY_STARTUP_TOKEN: startupToken,
         TRAY_SESSION_DIR: o.sessionDir,

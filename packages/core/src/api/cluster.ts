@@ -199,6 +199,7 @@ async function doInit(o: InitOptions): Promise<void> {
     rayletSocket: local.rayletSocket,
     storeSocket: local.storeSocket,
     nodeId: Buffer.from(local.nodeId),
+    nodeIp: local.nodeIp || undefined,
     namespace,
     logToDriver,
   });

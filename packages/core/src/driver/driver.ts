@@ -19,6 +19,8 @@ export interface DriverOptions {
   rayletSocket: string;
   storeSocket: string;
   nodeId: Buffer;
+  /** The local node's IP (its raylet's), where workers on other nodes reach this driver. */
+  nodeIp?: string;
   namespace: string;
   logToDriver: boolean;
   runtimeEnv?: unknown;
@@ -51,6 +53,7 @@ export async function connectDriver(
       workerId,
       nodeId: options.nodeId,
       socketPath,
+      host: options.nodeIp,
       token: options.token,
       raylet: rayletConn,
       store,

@@ -46,6 +46,8 @@ export interface CoreWorkerOptions {
   nodeId: Buffer;
   /** Where this process serves CoreWorkerService (sockets/w-<hex8>). */
   socketPath: string;
+  /** The node's IP, where peers on other nodes reach this process (default: TRAY_NODE_IP, else 127.0.0.1). */
+  host?: string;
   token: string;
   raylet: Connection;
   store: StoreClient | undefined;
@@ -90,6 +92,7 @@ export class CoreWorker {
   private putIndex = 0;
   private server: FramedServer | undefined;
   private tcpServer: FramedServer | undefined;
+  private readonly host: string;
   /** Other nodes' raylets this process leased workers from (spillback), by `ip:port`. */
   private readonly remoteRaylets = new Map<string, Promise<Connection>>();
   private shutDown = false;
@@ -105,6 +108,7 @@ export class CoreWorker {
     this.workerId = options.workerId;
     this.workerIdHex = hex(options.workerId);
     this.nodeId = options.nodeId;
+    this.host = options.host || process.env.TRAY_NODE_IP || '127.0.0.1';
     this.namespace = options.namespace;
     this.workingDir = options.workingDir;
     this.raylet = options.raylet;
@@ -162,12 +166,12 @@ export class CoreWorker {
 
   /**
    * Start serving CoreWorkerService: on this process's Unix socket for peers on this node, and on
-   * TCP at the node's host (`TRAY_NODE_IP`, default 127.0.0.1) for peers on other nodes; the
+   * TCP at the node's IP (the `host` option) for peers on other nodes; the
    * address this process gives out carries both.
    */
   async listen(): Promise<void> {
     const options = { token: this.token, label: 'core worker peer' };
-    const host = process.env.TRAY_NODE_IP || '127.0.0.1';
+    const host = this.host;
     const [server, tcp] = await Promise.all([
       listen(this.address.socketPath!, (c) => this.serve(c), options),
       listen({ host, port: 0 }, (c) => this.serve(c), options),
