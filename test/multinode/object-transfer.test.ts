@@ -98,6 +98,43 @@ describe('moving objects between nodes', () => {
     expect(await a.store.contains(large.id)).toBe(true);
   });
 
+  it("frees an owner's objects on the node that holds the primary and the node that pulled a copy", async () => {
+    const gcs = await startGcs();
+    const a = await node(gcs);
+    const b = await node(gcs);
+    const kept = objectId();
+    const freed = objectId();
+    for (const id of [kept, freed]) await a.store.put(id, randomBytes(2 * MiB));
+    for (const id of [kept, freed]) await pull(b, id, a.raylet.nodeId);
+    // The owner is on B; the primaries are on A.
+    await b.driver.request(NodeManagerService.FreeObjects, {
+      objectIds: [freed],
+      nodeId: Buffer.from(a.raylet.nodeId, 'hex'),
+    });
+    expect(await a.store.contains(freed)).toBe(false);
+    expect(await b.store.contains(freed)).toBe(false);
+    expect(await a.store.contains(kept)).toBe(true);
+    expect(await b.store.contains(kept)).toBe(true);
+    // Freeing what is already gone is not an error; bad requests are refused and nothing is lost.
+    await b.driver.request(NodeManagerService.FreeObjects, {
+      objectIds: [freed],
+      nodeId: Buffer.from(a.raylet.nodeId, 'hex'),
+    });
+    const short = await failure(
+      b.driver.request(NodeManagerService.FreeObjects, {
+        objectIds: [Buffer.alloc(5)],
+        nodeId: Buffer.from(a.raylet.nodeId, 'hex'),
+      }),
+    );
+    expect(short.info.type).toBe(ErrorType.INVALID_ARGUMENT);
+    expect(short.message).toMatch(/object_ids\[0\]/);
+    const badNode = await failure(
+      b.driver.request(NodeManagerService.FreeObjects, { objectIds: [kept], nodeId: Buffer.alloc(3) }),
+    );
+    expect(badNode.info.type).toBe(ErrorType.INVALID_ARGUMENT);
+    expect(await a.store.contains(kept)).toBe(true);
+  });
+
   it('streams 5 MiB chunks with the sizes, and only to callers with the cluster token', async () => {
     const gcs = await startGcs();
     const a = await node(gcs);

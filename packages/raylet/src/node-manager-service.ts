@@ -59,7 +59,10 @@ export interface NodeManagerContext {
   deadWorkers?: readonly DeadWorker[];
   requestShutdown: (reason: string) => void;
   /** The object manager's PullObject (object-manager.ts); absent: PullObject is UNAVAILABLE. */
-  objects?: { pull(req: tray.v1.PullObjectRequest): Promise<Message<tray.v1.PullObjectReply>> };
+  objects?: {
+    pull(req: tray.v1.PullObjectRequest): Promise<Message<tray.v1.PullObjectReply>>;
+    free(req: tray.v1.FreeObjectsOnNodeRequest): Promise<Message<tray.v1.FreeObjectsOnNodeReply>>;
+  };
 }
 
 type Handlers = ServiceHandlers<typeof NodeManagerService>;
@@ -168,6 +171,14 @@ export class NodeManagerHandlers {
           throw errorWithInfo({ type: ErrorType.UNAVAILABLE, message: 'this raylet has no object manager' });
         }
         return ctx.objects.pull(req);
+      },
+      FreeObjects: (
+        req: tray.v1.FreeObjectsOnNodeRequest,
+      ): Promise<Message<tray.v1.FreeObjectsOnNodeReply>> => {
+        if (ctx.objects === undefined) {
+          throw errorWithInfo({ type: ErrorType.UNAVAILABLE, message: 'this raylet has no object manager' });
+        }
+        return ctx.objects.free(req);
       },
       PinObjectIDs: (): Message<tray.v1.PinObjectIDsReply> => {
         throw errorWithInfo({

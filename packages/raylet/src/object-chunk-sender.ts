@@ -26,7 +26,33 @@ export function objectManagerHandlers(
 ): ServiceHandlers<typeof ObjectManagerService> {
   return {
     PullObjectChunks: (req, call) => sendChunks(nodeId, store, req, call),
+    FreeObjects: async (req) => {
+      await deleteHere(store, checkObjectIds(req.objectIds, 'object_ids'));
+      return {};
+    },
   };
+}
+
+/** The most ids one FreeObjects request may name. */
+const MAX_FREE_IDS = 100_000;
+
+/** `ids`, checked: each an object id, not too many. */
+export function checkObjectIds(ids: Uint8Array[], field: string): Buffer[] {
+  if (ids.length > MAX_FREE_IDS) {
+    throw errorWithInfo({
+      type: ErrorType.INVALID_ARGUMENT,
+      message: `${field} names ${ids.length} objects; at most ${MAX_FREE_IDS} per request`,
+    });
+  }
+  return ids.map((id, i) => checkId(id, OBJECT_ID_BYTES, `${field}[${i}]`));
+}
+
+/** Delete this node's copies of `ids` (those not here are skipped; copies being read go when released). */
+export async function deleteHere(store: StoreClient | undefined, ids: Buffer[]): Promise<void> {
+  if (store === undefined || ids.length === 0) return;
+  await store.delete(ids).catch((err: Error) => {
+    if (!(err instanceof ObjectNotFoundError)) throw err;
+  });
 }
 
 async function sendChunks(

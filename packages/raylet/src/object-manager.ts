@@ -1,14 +1,16 @@
 // The raylet's object manager: moves objects between nodes' stores. It owns a store client of
 // its own node's store (the raylet reads and writes objects through it like any client), the
 // sending half (ObjectManagerService on the raylet's gRPC port: object-chunk-sender.ts) and
-// the receiving half (NodeManagerService.PullObject: object-puller.ts). Promises: `close()`
+// the receiving half (NodeManagerService.PullObject: object-puller.ts), and freeing: an owner's
+// FreeObjects deletes this node's copies and has the primaries' node delete them. Promises: `close()`
 // cancels transfers in progress and disconnects from the store, which aborts what they were
 // writing, so a stopping raylet leaves no half-made object behind.
 import { StoreClient } from '@tray/object-store';
 import type { Message, ObjectManagerService, ServiceHandlers, tray } from '@tray/protocol';
 import { NodeDirectory } from './node-directory.js';
-import { objectManagerHandlers } from './object-chunk-sender.js';
+import { checkObjectIds, deleteHere, NODE_ID_BYTES, objectManagerHandlers } from './object-chunk-sender.js';
 import { ObjectPuller } from './object-puller.js';
+import { checkId } from './request-validation.js';
 
 export interface ObjectManagerOptions {
   nodeId: Buffer;
@@ -35,6 +37,17 @@ export class ObjectManager {
   /** ObjectManagerService, for the raylet's gRPC server. */
   grpcHandlers(): ServiceHandlers<typeof ObjectManagerService> {
     return objectManagerHandlers(this.nodeId.toString('hex'), this.store);
+  }
+
+  /** NodeManagerService.FreeObjects: this node's copies, and the primaries on `node_id`. */
+  async free(req: tray.v1.FreeObjectsOnNodeRequest): Promise<Message<tray.v1.FreeObjectsOnNodeReply>> {
+    const ids = checkObjectIds(req.objectIds, 'object_ids');
+    const node = checkId(req.nodeId, NODE_ID_BYTES, 'node_id', true);
+    await deleteHere(this.store, ids);
+    if (node.length > 0 && !node.equals(this.nodeId) && ids.length > 0) {
+      await this.puller.freeOn(node.toString('hex'), ids);
+    }
+    return {};
   }
 
   /** NodeManagerService.PullObject. */

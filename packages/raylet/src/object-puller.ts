@@ -214,6 +214,12 @@ export class ObjectPuller {
     );
   }
 
+  /** Have node `nodeHex`'s raylet delete its copies of `ids` (the owner freed them). */
+  async freeOn(nodeHex: string, ids: Buffer[]): Promise<void> {
+    const peer = await this.o.directory.lookup(nodeHex);
+    await this.peer(peer.address).call(ObjectManagerService.FreeObjects, { objectIds: ids });
+  }
+
   private peer(address: string): TrayGrpcClient {
     let client = this.peers.get(address);
     if (client === undefined) {

@@ -304,7 +304,17 @@ export class CoreWorker {
 
   private freeOwned(idHex: string, _entry: RefEntry): void {
     const stored = this.memoryStore.delete(idHex);
-    if (stored?.inPlasma) this.storage.delete([Buffer.from(idHex, 'hex')]);
+    if (!stored?.inPlasma) return;
+    const id = Buffer.from(idHex, 'hex');
+    if (stored.nodeId === undefined || Buffer.compare(stored.nodeId, this.nodeId) === 0) {
+      this.storage.delete([id]);
+      return;
+    }
+    // The primary copy is in another node's store: this node's raylet deletes the copy here (if
+    // one was pulled) and has that node's raylet delete the primary.
+    this.raylet
+      .request(NodeManagerService.FreeObjects, { objectIds: [id], nodeId: stored.nodeId })
+      .catch(() => {}); // that node is gone, and its store with it
   }
 
   // ---- borrowing --------------------------------------------------------------------------

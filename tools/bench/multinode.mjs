@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+// Two nodes on this machine, started the way a user starts them (`tray start --head`, then
+// `tray start --address` for a second node with its own object store and a resource only it
+// has), and a driver on the head. Measures, in one run:
+//   - moving a large object between the nodes' stores (a 128 MiB put on the head read by a task
+//     on node B, and a 128 MiB result made on B read by the driver), against a memcpy of the
+//     same size in the same process: GB/s and the ratio;
+//   - trivial tasks leased on node B (spillback, pushed over TCP) against the same tasks on the
+//     head (Unix sockets), batches of 1,000: tasks/s and the ratio.
+//   node tools/bench/multinode.mjs [--json] [--rounds 3]
+// Needs the built workspace (`npm run build`).
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const BIN = path.join(here, '..', '..', 'packages', 'cli', 'dist', 'bin.js');
+const MiB = 1024 * 1024;
+const OBJECT_BYTES = 128 * MiB;
+const BATCH = 1000;
+
+function options(args) {
+  const at = args.indexOf('--rounds');
+  const rounds = at < 0 ? 3 : Number(args[at + 1]);
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    console.error(`--rounds must be a whole number ≥ 1, got '${args[at + 1] ?? ''}'`);
+    console.error('usage: node tools/bench/multinode.mjs [--json] [--rounds 3]');
+    process.exit(2);
+  }
+  return { json: args.includes('--json'), rounds };
+}
+
+function tray(args, tmpdir, env = {}) {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...process.env, ...env, TMPDIR: tmpdir }, timeout: 120_000 },
+      (err, stdout, stderr) =>
+        err ? reject(new Error(`tray ${args.join(' ')} failed: ${stderr || err.message}`)) : resolve(stdout),
+    );
+  });
+}
+
+const record = (tmp) => JSON.parse(readFileSync(path.join(tmp, 'tray', 'current_cluster.json'), 'utf8'));
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const seconds = async (fn) => {
+  const start = performance.now();
+  await fn();
+  return (performance.now() - start) / 1000;
+};
+
+async function main() {
+  const opts = options(process.argv.slice(2));
+  const headDir = mkdtempSync(path.join(os.tmpdir(), 'tray-bench-head-'));
+  const nodeDir = mkdtempSync(path.join(os.tmpdir(), 'tray-bench-node-'));
+  // Room for every round's objects: a view pins its object until the process holding it collects it.
+  const store = String(8 * OBJECT_BYTES);
+  try {
+    await tray(
+      ['start', '--head', '--port', '0', '--num-cpus', '2', '--object-store-memory', store],
+      headDir,
+    );
+    const head = record(headDir);
+    const token = readFileSync(head.tokenFile, 'utf8').trim();
+    await tray(
+      [
+        'start',
+        '--address',
+        head.gcsAddress,
+        '--num-cpus',
+        '2',
+        '--resources',
+        '{"nodeB": 2}',
+        '--object-store-memory',
+        store,
+      ],
+      nodeDir,
+      { TRAY_TOKEN: token },
+    );
+    process.env.TMPDIR = headDir;
+    const trayApi = await import('@tray/core');
+    await trayApi.init({ address: head.gcsAddress, token, logToDriver: false });
+    try {
+      const result = await measure(trayApi, opts.rounds);
+      report(result);
+      if (opts.json) console.log(JSON.stringify(result));
+    } finally {
+      await trayApi.shutdown();
+    }
+  } finally {
+    await tray(['stop'], nodeDir).catch(() => {});
+    await tray(['stop'], headDir).catch(() => {});
+    rmSync(headDir, { recursive: true, force: true });
+    rmSync(nodeDir, { recursive: true, force: true });
+  }
+}
+
+async function measure(t, rounds) {
+  const onB = { resources: { nodeB: 1 } };
+  const length = t.remote((a) => a.length).options(onB);
+  const make = t.remote((n) => new Uint8Array(n).fill(7)).options(onB);
+  const plainHere = t.remote((x) => x + 1);
+  const plainOnB = plainHere.options(onB);
+  // Warm both nodes' workers and connections.
+  await t.get([length.remote(new Uint8Array(10)), plainHere.remote(0), plainOnB.remote(0)]);
+
+  const memcpy = [];
+  const toB = [];
+  const fromB = [];
+  const source = Buffer.alloc(OBJECT_BYTES, 3);
+  const target = Buffer.alloc(OBJECT_BYTES);
+  for (let r = 0; r < rounds; r++) {
+    memcpy.push(OBJECT_BYTES / (await seconds(async () => source.copy(target))) / 1e9);
+    const ref = await t.put(source);
+    // The task itself is trivial: its time is the pull to node B and a view of the result.
+    const small = await seconds(() => t.get(length.remote(new Uint8Array(10))));
+    const big = await seconds(() => t.get(length.remote(ref)));
+    toB.push(OBJECT_BYTES / Math.max(big - small, 1e-6) / 1e9);
+    const made = make.remote(OBJECT_BYTES);
+    await t.wait([made]); // made on B; the get below is the pull to the head and a view of it
+    fromB.push(OBJECT_BYTES / (await seconds(() => t.get(made))) / 1e9);
+  }
+
+  const args = Array.from({ length: BATCH }, (_, i) => i);
+  const batchRate = async (fn) => {
+    let n = 0;
+    const s = await seconds(async () => {
+      const start = performance.now();
+      while (performance.now() - start < 1000) {
+        await t.get(args.map((i) => fn.remote(i)));
+        n += BATCH;
+      }
+    });
+    return n / s;
+  };
+  const local = [];
+  const remote = [];
+  for (let r = 0; r < rounds; r++) {
+    local.push(await batchRate(plainHere));
+    remote.push(await batchRate(plainOnB));
+  }
+  const m = (xs) => Math.round(median(xs) * 100) / 100;
+  return {
+    object_mib: OBJECT_BYTES / MiB,
+    memcpy_gbps: m(memcpy),
+    head_to_b_gbps: m(toB),
+    b_to_head_gbps: m(fromB),
+    head_to_b_vs_memcpy: m(toB.map((x, i) => x / memcpy[i])),
+    local_tasks_per_s: Math.round(median(local)),
+    remote_tasks_per_s: Math.round(median(remote)),
+    remote_vs_local_tasks: m(remote.map((x, i) => x / local[i])),
+    rounds,
+    load_1m: Math.round(os.loadavg()[0] * 100) / 100,
+  };
+}
+
+function report(r) {
+  const row = (label, value) => console.log(`${label.padEnd(44)} ${String(value).padStart(10)}`);
+  console.log(
+    `two nodes on one machine (${os.cpus().length} cores, load ${r.load_1m}), median of ${r.rounds} rounds`,
+  );
+  row(`memcpy of ${r.object_mib} MiB (GB/s)`, r.memcpy_gbps);
+  row('object head → node B store (GB/s)', r.head_to_b_gbps);
+  row('object node B → head store (GB/s)', r.b_to_head_gbps);
+  row('head → B transfer / memcpy', r.head_to_b_vs_memcpy);
+  row('tasks on the head (tasks/s)', r.local_tasks_per_s.toLocaleString('en-US'));
+  row('tasks on node B, spilled back (tasks/s)', r.remote_tasks_per_s.toLocaleString('en-US'));
+  row('node B / head task throughput', r.remote_vs_local_tasks);
+}
+
+main().catch((err) => {
+  console.error(err.stack ?? String(err));
+  process.exit(1);
+});
