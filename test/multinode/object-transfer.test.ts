@@ -2,14 +2,19 @@
 // store, on 127.0.0.1. What a user notices: an object put on node A is readable, byte for byte,
 // on node B after B's PullObject; a missing object, a dead node, a full store or a bad request
 // fails with an error that says so and B keeps serving; a peer dying mid-transfer leaves nothing
-// half-made in B's store; the transfer endpoint wants the cluster token.
+// half-made in B's store; the transfer endpoints (GetObjectChunk on the framed TCP port, which
+// pulls use, and the gRPC PullObjectChunks stream, used with peers that registered no framed
+// port) want the cluster token and refuse bad requests.
 import { randomBytes } from 'node:crypto';
 import { type GcsServer, startGcsServer } from '@tray/gcs';
 import { StoreClient } from '@tray/object-store';
 import {
+  type Connection,
+  connect,
   createGrpcClient,
   createGrpcServer,
   ErrorType,
+  listen,
   NodeInfoGcsService,
   NodeManagerService,
   ObjectManagerService,
@@ -60,6 +65,12 @@ async function failure(promise: Promise<unknown>): Promise<RemoteError> {
 }
 
 const objectId = () => randomBytes(28);
+
+async function framedTo(n: TestNode, token: string | undefined): Promise<Connection> {
+  const c = await connect({ host: '127.0.0.1', port: n.raylet.framedPort }, { token });
+  cleanups.push(() => c.close());
+  return c;
+}
 
 describe('moving objects between nodes', () => {
   it('pulls a small and a 20 MiB object from A to B, byte-identical, as an evictable copy', async () => {
@@ -191,6 +202,75 @@ describe('moving objects between nodes', () => {
     expect(bad.message).toMatch(/object_id must be 28 bytes, got 5/);
   });
 
+  it('serves chunks on the framed TCP port: token required, any chunk size, bad requests refused', async () => {
+    const gcs = await startGcs();
+    const a = await node(gcs);
+    const o = { id: objectId(), data: randomBytes(3 * MiB + 5), meta: randomBytes(7) };
+    await a.store.put(o.id, o.data, o.meta);
+    const ask = (c: Connection, chunkIndex: number, extra: Partial<tray.v1.GetObjectChunkRequest> = {}) =>
+      c.request(NodeManagerService.GetObjectChunk, { objectId: o.id, chunkIndex, chunkBytes: MiB, ...extra });
+
+    for (const token of [undefined, 'not-the-token']) {
+      const refused = await ask(await framedTo(a, token), 0).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(refused?.message).toMatch(/cluster token/);
+    }
+
+    const c = await framedTo(a, TOKEN);
+    const chunks = await Promise.all([0, 1, 2, 3].map((i) => ask(c, i)));
+    for (const [i, chunk] of chunks.entries()) {
+      expect(chunk.chunkIndex).toBe(i);
+      expect(chunk.numChunks).toBe(4);
+      expect(chunk.dataSize).toBe(o.data.length);
+      expect(chunk.metadataSize).toBe(7);
+    }
+    expect(chunks.map((x) => x.data.byteLength)).toEqual([MiB, MiB, MiB, 12]);
+    expect(Buffer.concat(chunks.map((x) => x.data)).equals(Buffer.concat([o.data, o.meta]))).toBe(true);
+    // chunk_bytes 0 is the sender's default (2 MiB, raylet.proto).
+    const byDefault = await Promise.all([0, 1].map((i) => ask(c, i, { chunkBytes: 0 })));
+    expect(byDefault.map((x) => [x.numChunks, x.data.byteLength])).toEqual([
+      [2, 2 * MiB],
+      [2, MiB + 12],
+    ]);
+    expect(Buffer.concat(byDefault.map((x) => x.data)).equals(Buffer.concat([o.data, o.meta]))).toBe(true);
+
+    const refusals: Array<[Partial<tray.v1.GetObjectChunkRequest>, number, RegExp]> = [
+      [{ chunkIndex: 4 }, ErrorType.INVALID_ARGUMENT, /chunk_index 4 is out of range: .* has 4 chunks/],
+      [
+        { chunkBytes: 1000 },
+        ErrorType.INVALID_ARGUMENT,
+        /chunk_bytes must be 0 or from 65536 to 67108864, got 1000/,
+      ],
+      [{ chunkBytes: 1024 * MiB }, ErrorType.INVALID_ARGUMENT, /chunk_bytes must be/],
+      [{ objectId: randomBytes(5) }, ErrorType.INVALID_ARGUMENT, /object_id must be 28 bytes, got 5/],
+      [{ nodeId: randomBytes(3) }, ErrorType.INVALID_ARGUMENT, /node_id must be 28 bytes, got 3/],
+      [{ objectId: objectId() }, ErrorType.NOT_FOUND, /is not in the store of node/],
+    ];
+    for (const [extra, type, message] of refusals) {
+      const err = await failure(ask(c, extra.chunkIndex ?? 0, extra));
+      expect(err.type).toBe(type);
+      expect(err.message).toMatch(message);
+    }
+
+    // The sender holds the object while a transfer is under way: deleting it on A is deferred
+    // until the last chunk went out, and the rest of it is still served.
+    const held = { id: objectId(), data: randomBytes(2 * MiB) };
+    await a.store.put(held.id, held.data);
+    const first = await ask(c, 0, { objectId: held.id });
+    expect(first.numChunks).toBe(2);
+    expect((await a.store.delete(held.id)).map((x) => Buffer.from(x).toString('hex'))).toEqual([
+      held.id.toString('hex'),
+    ]);
+    const second = await ask(c, 1, { objectId: held.id });
+    expect(Buffer.concat([first.data, second.data]).equals(held.data)).toBe(true);
+    await waitFor(
+      'the deferred delete once the transfer let go',
+      async () => !(await a.store.contains(held.id)),
+    );
+  });
+
   it('answers bad pulls with errors that say what failed, and keeps serving', async () => {
     const gcs = await startGcs();
     const a = await node(gcs);
@@ -238,7 +318,94 @@ describe('moving objects between nodes', () => {
     expect(Buffer.from((await b.store.get(present.id)).data).equals(present.data)).toBe(true);
   });
 
-  it('leaves nothing half-made when the peer dies mid-transfer, and shares one transfer between pulls', async () => {
+  it('framed transfer: a peer that dies mid-transfer leaves nothing half-made; pulls share one transfer', async () => {
+    const gcs = await startGcs();
+    const b = await node(gcs);
+    const id = objectId();
+    const data = randomBytes(12 * MiB);
+    // A fake peer on the framed transport: answers chunk 0, holds every other request until it dies.
+    const asked: number[] = [];
+    const fake = await listen(
+      { host: '127.0.0.1', port: 0 },
+      (c) =>
+        c.handle(NodeManagerService.GetObjectChunk, (req) => {
+          asked.push(req.chunkIndex);
+          if (req.chunkIndex !== 0) return new Promise<never>(() => {});
+          return {
+            objectId: req.objectId,
+            chunkIndex: 0,
+            numChunks: Math.ceil(data.length / req.chunkBytes),
+            dataSize: data.length,
+            data: data.subarray(0, req.chunkBytes),
+          };
+        }),
+      { token: TOKEN },
+    );
+    cleanups.push(() => fake.close());
+    const fakePort = (fake.address as { port: number }).port;
+    const fakeId = randomBytes(28);
+    const gcsClient = createGrpcClient(gcs.address, { token: TOKEN });
+    cleanups.push(() => gcsClient.close());
+    await gcsClient.call(NodeInfoGcsService.RegisterNode, {
+      node: { nodeId: fakeId, nodeIp: '127.0.0.1', rayletPort: fakePort, rayletFramedPort: fakePort },
+    });
+
+    const pulls = [1, 2, 3].map(() =>
+      pull(b, id, fakeId).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
+    // B created the object, wrote chunk 0, and has more chunks asked for at once (a window).
+    await waitFor(
+      'B to write chunk 0 and ask for the next ones',
+      async () => asked.length > 2 && (await b.store.stats()).usedBytes >= data.length,
+    );
+    await gcsClient.call(NodeInfoGcsService.UnregisterNode, { nodeId: fakeId, reason: 'test kills it' });
+    await fake.close();
+
+    for (const err of await Promise.all(pulls)) {
+      expect(err).toBeInstanceOf(RemoteError);
+      expect((err as RemoteError).type).toBe(ErrorType.NODE_DIED);
+      expect((err as RemoteError).message).toContain(`node ${fakeId.toString('hex')} is dead`);
+      expect((err as RemoteError).message).toContain(`object ${id.toString('hex')}`);
+    }
+    expect(asked.filter((i) => i === 0)).toHaveLength(1); // three pulls, one transfer
+    expect(asked.length).toBeGreaterThan(2);
+    expect(await b.store.contains(id)).toBe(false);
+    expect((await b.store.stats()).usedBytes).toBe(0);
+
+    // A live peer whose chunks are wrong: refused, and nothing is left either.
+    const liar = await listen(
+      { host: '127.0.0.1', port: 0 },
+      (c) =>
+        c.handle(NodeManagerService.GetObjectChunk, (req) => ({
+          objectId: req.objectId,
+          chunkIndex: req.chunkIndex,
+          numChunks: Math.ceil(data.length / req.chunkBytes),
+          dataSize: data.length,
+          data: data.subarray(0, req.chunkIndex === 0 ? req.chunkBytes : 10),
+        })),
+      { token: TOKEN },
+    );
+    cleanups.push(() => liar.close());
+    const liarPort = (liar.address as { port: number }).port;
+    const liarId = randomBytes(28);
+    await gcsClient.call(NodeInfoGcsService.RegisterNode, {
+      node: { nodeId: liarId, nodeIp: '127.0.0.1', rayletPort: liarPort, rayletFramedPort: liarPort },
+    });
+    const lie = await failure(pull(b, id, liarId));
+    expect(lie.message).toMatch(/sent a bad chunk of object .*: chunk \d+ holds 10 bytes where \d+ were due/);
+    expect((await b.store.stats()).usedBytes).toBe(0);
+
+    // The creations were aborted: the same object can be pulled from a live node afterwards.
+    const a = await node(gcs);
+    await a.store.put(id, data);
+    await pull(b, id, a.raylet.nodeId);
+    expect(Buffer.from((await b.store.get(id)).data).equals(data)).toBe(true);
+  });
+
+  it('gRPC fallback (a peer with no framed port): leaves nothing half-made when the peer dies mid-transfer, and shares one transfer between pulls', async () => {
     const gcs = await startGcs();
     const b = await node(gcs);
     const id = objectId();

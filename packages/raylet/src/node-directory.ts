@@ -1,5 +1,6 @@
-// Where the cluster's other raylets are: their gRPC addresses (node_ip:raylet_port) from the
-// GCS node table, so the object manager can reach the node that holds an object. Promises:
+// Where the cluster's other raylets are: their gRPC addresses (node_ip:raylet_port) and framed
+// TCP ports (raylet_framed_port) from the GCS node table, so the object manager can reach the
+// node that holds an object. Promises:
 // an alive node's address, or a typed error that says why there is none — INVALID_ARGUMENT (the GCS
 // never heard of the node: the request names no node of this cluster), NODE_DIED (it is dead, with the GCS's reason), UNAVAILABLE (no
 // GCS to ask, or it did not answer). Alive addresses are cached; a miss or `forget` asks again.
@@ -18,6 +19,8 @@ export interface PeerNode {
   nodeId: string;
   /** `host:port` of the node's raylet gRPC server (NodeManager + ObjectManager services). */
   address: string;
+  /** The node's framed NodeManagerService on TCP (GetObjectChunk); port 0: it registered none. */
+  framed: { host: string; port: number };
 }
 
 export class NodeDirectory {
@@ -44,7 +47,11 @@ export class NodeDirectory {
     }
     const ip = node.nodeIp || '127.0.0.1';
     const host = ip.includes(':') ? `[${ip}]` : ip;
-    const peer = { nodeId, address: `${host}:${node.rayletPort}` };
+    const peer = {
+      nodeId,
+      address: `${host}:${node.rayletPort}`,
+      framed: { host: ip, port: node.rayletFramedPort ?? 0 },
+    };
     this.alive.set(nodeId, peer);
     return peer;
   }

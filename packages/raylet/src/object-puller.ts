@@ -1,8 +1,10 @@
 // The receiving half of node-to-node object transfer, behind NodeManagerService.PullObject:
 // "make object X readable in this node's store; it is in node N's store". Finds N's raylet in
-// the GCS node table, streams the object's chunks from it (ObjectManagerService.PullObjectChunks)
-// into an object created in this node's store as a secondary copy (evictable; the primary stays
-// where it was made), and seals it. Promises: the reply comes once the object is sealed here (at
+// the GCS node table, fetches the object's chunks from it into an object created in this node's
+// store as a secondary copy (evictable; the primary stays where it was made), and seals it: over
+// N's framed TCP port (GetObjectChunk, a window of chunks in flight on one cached connection:
+// framed-chunk-fetch.ts), or, when N registered no framed port, over its gRPC
+// ObjectManagerService.PullObjectChunks stream. Promises: the reply comes once the object is sealed here (at
 // once if it already was); concurrent pulls of one object share one transfer; a transfer that
 // fails or breaks off (the peer died, sent a bad chunk, the raylet stops) aborts the creation,
 // so nothing half-written stays in the store; every failure is a typed error saying what
@@ -14,6 +16,7 @@ import {
   type StoreClient,
 } from '@tray/object-store';
 import {
+  ConnectionClosedError,
   createGrpcClient,
   ErrorType,
   errorWithInfo,
@@ -21,11 +24,13 @@ import {
   ObjectManagerService,
   RemoteError,
   type ReplyStream,
+  RequestTimeoutError,
   type TrayGrpcClient,
   type tray,
 } from '@tray/protocol';
+import { fetchObject, PeerConnections } from './framed-chunk-fetch.js';
 import type { NodeDirectory, PeerNode } from './node-directory.js';
-import { NODE_ID_BYTES, OBJECT_ID_BYTES } from './object-chunk-sender.js';
+import { DEFAULT_CHUNK_BYTES, NODE_ID_BYTES, OBJECT_ID_BYTES } from './object-chunk-server.js';
 import { checkId, WORKER_ID_BYTES } from './request-validation.js';
 
 export interface ObjectPullerOptions {
@@ -36,7 +41,16 @@ export interface ObjectPullerOptions {
   directory: NodeDirectory;
   /** How long to wait for a local client that is creating the same object to seal it. */
   creatorWaitMs?: number;
+  /** Bytes per GetObjectChunk (default DEFAULT_CHUNK_BYTES). */
+  chunkBytes?: number;
+  /** GetObjectChunk requests in flight per transfer (default TRANSFER_WINDOW). */
+  window?: number;
+  /** A chunk not answered within this long fails the transfer (default 60 s). */
+  chunkTimeoutMs?: number;
 }
+
+/** Chunks in flight per transfer over the framed transport. */
+export const TRANSFER_WINDOW = 8;
 
 /** Errors a peer answers with on purpose (anything else is the transfer failing). */
 const ANSWERS = new Set<number>([
@@ -50,11 +64,13 @@ export class ObjectPuller {
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly peers = new Map<string, TrayGrpcClient>();
   private readonly streams = new Set<ReplyStream<tray.v1.ObjectChunk>>();
+  private readonly connections: PeerConnections;
   private readonly nodeHex: string;
   private closed = false;
 
   constructor(private readonly o: ObjectPullerOptions) {
     this.nodeHex = o.nodeId.toString('hex');
+    this.connections = new PeerConnections(o.token);
   }
 
   /** Pulls in progress (tests and diagnostics). */
@@ -90,6 +106,7 @@ export class ObjectPuller {
   close(): void {
     this.closed = true;
     for (const stream of this.streams) stream.cancel();
+    this.connections.close();
     for (const client of this.peers.values()) client.close();
     this.peers.clear();
     this.o.directory.close();
@@ -106,9 +123,41 @@ export class ObjectPuller {
     }
     const peer = await this.o.directory.lookup(node);
     try {
-      await this.transfer(store, id, peer);
+      if (peer.framed.port > 0) await this.transferFramed(store, id, peer);
+      else await this.transfer(store, id, peer);
     } catch (err) {
       throw await this.explain(err, hex, peer);
+    }
+  }
+
+  private async transferFramed(store: StoreClient, id: Buffer, peer: PeerNode): Promise<void> {
+    const connection = await this.connections.get(peer.nodeId, peer.framed).catch((err: Error) => {
+      throw new ConnectionClosedError(err.message);
+    });
+    let created = false;
+    try {
+      await fetchObject(
+        connection,
+        id,
+        peer.nodeId,
+        async (dataSize, metadataSize) => {
+          const object = await this.create(store, id, dataSize, metadataSize);
+          if (object === undefined) return undefined;
+          created = true;
+          return new Uint8Array(object.buffer, 0, dataSize + metadataSize);
+        },
+        {
+          chunkBytes: this.o.chunkBytes ?? DEFAULT_CHUNK_BYTES,
+          window: this.o.window ?? TRANSFER_WINDOW,
+          timeoutMs: this.o.chunkTimeoutMs ?? 60_000,
+          nodeId: this.o.nodeId,
+        },
+      );
+      if (this.closed) throw unavailable(`the raylet of node ${this.nodeHex} is stopping`);
+      if (created) await store.seal(id);
+      created = false;
+    } finally {
+      if (created) await store.abort(id).catch(() => {});
     }
   }
 
@@ -194,9 +243,11 @@ export class ObjectPuller {
 
   /** The error a failed transfer is reported with. */
   private async explain(err: unknown, hex: string, peer: PeerNode): Promise<unknown> {
-    if (!(err instanceof RemoteError)) return err; // ours (typed) or the store's (typed by its code)
-    if (err.type === ErrorType.NOT_FOUND) return errorWithInfo(err.info);
-    if (ANSWERS.has(err.type)) {
+    const broken = err instanceof ConnectionClosedError || err instanceof RequestTimeoutError;
+    // Ours (typed) or the store's (typed by its code).
+    if (!(err instanceof RemoteError) && !broken) return err;
+    if (err instanceof RemoteError && err.type === ErrorType.NOT_FOUND) return errorWithInfo(err.info);
+    if (err instanceof RemoteError && ANSWERS.has(err.type)) {
       return errorWithInfo({
         type: ErrorType.INTERNAL,
         message: `node ${peer.nodeId} refused to send object ${hex}: ${err.message}`,
@@ -209,9 +260,7 @@ export class ObjectPuller {
         message: `node ${peer.nodeId} is dead${reason ? ` (${reason})` : ''}: object ${hex} could not be fetched from it`,
       });
     }
-    return unavailable(
-      `could not get object ${hex} from node ${peer.nodeId} at ${peer.address}: ${err.message}`,
-    );
+    return unavailable(`could not get object ${hex} from node ${peer.nodeId}: ${(err as Error).message}`);
   }
 
   /** Have node `nodeHex`'s raylet delete its copies of `ids` (the owner freed them). */

@@ -136,15 +136,26 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
       objects,
     });
 
-    const framed: FramedServer = await listen(rayletSocket, (c) => handlers.serveFramed(c), {
-      token: o.token,
-      label: 'raylet client',
-    });
+    const framed: FramedServer = await listen(
+      rayletSocket,
+      (c) => {
+        handlers.serveFramed(c);
+        objects.serveFramed(c);
+      },
+      {
+        token: o.token,
+        label: 'raylet client',
+      },
+    );
     cleanups.push(() => framed.close());
     // The same service over TCP, for drivers and workers of other nodes sent here by spillback.
     const framedTcp: FramedServer = await listen(
       { host: o.host, port: o.framedPort },
-      (c) => handlers.serveFramed(c, true),
+      (c) => {
+        handlers.serveFramed(c, true);
+        // Other raylets fetch objects' chunks here (GetObjectChunk).
+        objects.serveFramed(c);
+      },
       { token: o.token, label: 'raylet client (tcp)' },
     );
     cleanups.push(() => framedTcp.close());
