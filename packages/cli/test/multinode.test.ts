@@ -2,7 +2,8 @@
 // `tray start --address` for a second node with its own object store and a resource only it
 // has. A driver on the head runs tasks and an actor that need that resource: they are leased on
 // the second node (spillback), their large arguments and results cross between the two stores,
-// and the driver talks to the remote workers over TCP.
+// and the driver talks to the remote workers over TCP. When node B is killed, a result left in
+// its store is lost, and get says so with ObjectLostError.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -47,12 +48,25 @@ class Where {
 const actor = tray.remote(Where).options(onB).remote();
 const actorNode = await tray.get(actor.node.remote());
 const nodes = (await tray.nodes()).filter((n) => n.alive).length;
-console.log(JSON.stringify({ here, taskNode, summed, expected, madeRight, actorNode, nodes }));
+
+// A result that stays in node B's store is lost with node B: get says so.
+const lost = make.remote(1 << 20);
+await tray.wait([lost]);
+for (const pid of process.env.NODE_B_PIDS.split(',')) process.kill(Number(pid), 'SIGKILL');
+let lostError;
+try {
+  await tray.get(lost, { timeoutMs: 60000 });
+} catch (err) {
+  lostError = { name: err.name, isObjectLost: err instanceof tray.ObjectLostError, message: err.message };
+}
+console.log(JSON.stringify({ here, taskNode, summed, expected, madeRight, actorNode, nodes, lostError }));
 await tray.shutdown();
 `;
 
 describe('a cluster of two nodes on one machine', () => {
-  it('runs tasks and an actor on the node that has what they need, moving objects between the stores', async () => {
+  it('runs tasks and an actor on the node that has what they need, moving objects between the stores', {
+    timeout: 180_000,
+  }, async () => {
     const headDir = cluster.tempDir();
     const head = await tray(
       ['start', '--head', '--port', '0', '--num-cpus', '1', '--object-store-memory', '200000000'],
@@ -73,7 +87,8 @@ describe('a cluster of two nodes on one machine', () => {
         '--num-cpus',
         '1',
         '--resources',
-        '{"nodeB": 1}',
+        // Two: the actor holds one for its life, tasks take the other.
+        '{"nodeB": 2}',
         '--object-store-memory',
         '200000000',
       ],
@@ -87,8 +102,15 @@ describe('a cluster of two nodes on one machine', () => {
     cluster.started.push(...Object.values(nodeRecord.pids));
     expect(nodeRecord.nodeId).not.toBe(headRecord.nodeId);
 
-    const run = await driver(DRIVER, { TMPDIR: headDir, TRAY_ADDRESS: headRecord.gcsAddress }, 120_000);
-    expect(run.stderr).toBe('');
+    const nodeBPids = [nodeRecord.pids.supervisor, nodeRecord.pids.raylet].filter(
+      (p) => typeof p === 'number',
+    );
+    const run = await driver(
+      DRIVER,
+      { TMPDIR: headDir, TRAY_ADDRESS: headRecord.gcsAddress, NODE_B_PIDS: nodeBPids.join(',') },
+      120_000,
+    );
+    expect(run.stderr, run.stdout).toBe('');
     expect(run.code).toBe(0);
     const result = JSON.parse(run.stdout.trim().split('\n').pop()!);
     expect(result.nodes).toBe(2);
@@ -97,5 +119,9 @@ describe('a cluster of two nodes on one machine', () => {
     expect(result.actorNode).toBe(nodeRecord.nodeId);
     expect(result.summed).toBe(result.expected);
     expect(result.madeRight).toBe(true);
+    expect(result.lostError).toMatchObject({ name: 'ObjectLostError', isObjectLost: true });
+    expect(result.lostError.message).toMatch(
+      new RegExp(`node whose store held it \\(${nodeRecord.nodeId}\\)`),
+    );
   });
 });

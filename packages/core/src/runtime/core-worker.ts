@@ -15,6 +15,7 @@ import {
   RemoteError,
   type tray,
 } from '@tray/protocol';
+import { errorFromInfo, systemError } from './error-info.js';
 import { hex, newTaskId, objectIdOf, PUT_INDEX_BASE } from './ids.js';
 import { MemoryStore } from './memory-store.js';
 import { ObjectFetcher } from './object-fetcher.js';
@@ -223,8 +224,19 @@ export class CoreWorker {
     try {
       await this.raylet.request(NodeManagerService.PullObject, { objectId: id, nodeId });
     } catch (err) {
-      if (err instanceof RemoteError && err.info.type === ErrorType.NOT_FOUND) return undefined;
-      throw err;
+      if (!(err instanceof RemoteError)) throw err;
+      if (err.info.type === ErrorType.NOT_FOUND) return undefined;
+      if (err.info.type !== ErrorType.NODE_DIED && err.info.type !== ErrorType.UNAVAILABLE) {
+        throw errorFromInfo(err.info, this.codec); // e.g. no room here: ObjectStoreFullError
+      }
+      // Its node is gone or cannot be reached, and the value with it (no lineage reconstruction yet).
+      throw errorFromInfo(
+        systemError(
+          ErrorType.OBJECT_LOST,
+          `object ${hex(id)} is lost: the node whose store held it (${hex(nodeId)}) cannot give it (${err.info.message})`,
+        ),
+        this.codec,
+      );
     }
     return this.storage.read(id, 0);
   }

@@ -96,6 +96,7 @@ export class ObjectFetcher {
   }
 
   private async getValues(refs: ObjectRef<unknown>[], timeoutMs: number | undefined): Promise<unknown[]> {
+    const deadline = timeoutMs === undefined ? undefined : performance.now() + timeoutMs;
     const store = this.core.memoryStore;
     const stored: (StoredObject | undefined)[] = new Array(refs.length);
     let missing = 0;
@@ -123,10 +124,20 @@ export class ObjectFetcher {
     for (let i = 0; i < refs.length; i++) {
       const s = stored[i]!;
       // Inline values are read at once; errors and values in the node's store take valueOf.
-      values[i] =
-        s.error === undefined && !s.inPlasma
-          ? this.core.deserialize(s.data ?? EMPTY)
-          : await this.valueOf(refs[i]!, s);
+      if (s.error === undefined && !s.inPlasma) {
+        values[i] = this.core.deserialize(s.data ?? EMPTY);
+        continue;
+      }
+      // A value in another node's store is fetched first: within what is left of the timeout.
+      const left = deadline === undefined ? undefined : Math.max(0, deadline - performance.now());
+      values[i] = await withTimeout(
+        this.valueOf(refs[i]!, s),
+        left,
+        () =>
+          new GetTimeoutError(
+            `tray.get timed out after ${timeoutMs} ms: object ${refs[i]!.hex()} was still being fetched`,
+          ),
+      );
     }
     return values;
   }
