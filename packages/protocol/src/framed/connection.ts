@@ -22,6 +22,7 @@ import {
   FrameKind,
   HEADER_BYTES,
   writeFrame,
+  writeFrameHeader,
 } from './frame.js';
 
 export interface ConnectionOptions {
@@ -70,6 +71,8 @@ const MAX_REQUEST_ID = 0xffffffff;
 /** Frames, or bytes, that are written at once rather than at the end of the tick. */
 const FLUSH_FRAMES = 64;
 const FLUSH_BYTES = 64 * 1024;
+/** Payloads this large are written as they are, not copied into the frame buffer. */
+const LARGE_PAYLOAD_BYTES = 64 * 1024;
 
 export class Connection extends EventEmitter {
   private readonly decoder: FrameDecoder;
@@ -84,6 +87,8 @@ export class Connection extends EventEmitter {
   private readonly outIds: number[] = [];
   private readonly outPayloads: Uint8Array[] = [];
   private outBytes = 0;
+  /** How many queued payloads are large enough to be written as they are (see flush). */
+  private outLarge = 0;
   private flushScheduled = false;
   private activeHandlers = 0;
   private paused = false;
@@ -259,6 +264,7 @@ export class Connection extends EventEmitter {
     this.outIds.push(requestId);
     this.outPayloads.push(payload);
     this.outBytes += HEADER_BYTES + payload.length;
+    if (payload.length >= LARGE_PAYLOAD_BYTES) this.outLarge++;
     if (this.outKinds.length >= FLUSH_FRAMES || this.outBytes >= FLUSH_BYTES) {
       // A long synchronous run of sends (a loop submitting thousands of tasks) goes out in
       // pieces as it runs, so the peer starts on the first ones while the rest are made.
@@ -273,25 +279,63 @@ export class Connection extends EventEmitter {
 
   private readonly flushBound = () => this.flush();
 
+  /**
+   * One buffer holding frames [from, to) whole — `bytes` of them — and, when `headerOf` ≥ 0, the
+   * header alone of frame `headerOf` last.
+   */
+  private packFrames(from: number, to: number, bytes: number, headerOf: number): Buffer {
+    const out = Buffer.allocUnsafe(bytes + (headerOf >= 0 ? HEADER_BYTES : 0));
+    let at = 0;
+    for (let i = from; i < to; i++) {
+      at = writeFrame(out, at, this.outKinds[i]!, this.outMethods[i]!, this.outIds[i]!, this.outPayloads[i]!);
+    }
+    if (headerOf >= 0) {
+      writeFrameHeader(
+        out,
+        at,
+        this.outKinds[headerOf]!,
+        this.outMethods[headerOf]!,
+        this.outIds[headerOf]!,
+        this.outPayloads[headerOf]!.length,
+      );
+    }
+    return out;
+  }
+
+  /**
+   * Large payloads are handed to the socket as they are, not copied into the write buffer: the
+   * small frames before one (and its header) go out packed, then the payload itself, all corked
+   * into one writev.
+   */
+  private writeWithLargePayloads(count: number): void {
+    const socket = this.socket;
+    socket.cork();
+    let runStart = 0;
+    let runBytes = 0;
+    for (let i = 0; i < count; i++) {
+      const payload = this.outPayloads[i]!;
+      if (payload.length < LARGE_PAYLOAD_BYTES) {
+        runBytes += HEADER_BYTES + payload.length;
+        continue;
+      }
+      socket.write(this.packFrames(runStart, i, runBytes, i));
+      socket.write(payload);
+      runStart = i + 1;
+      runBytes = 0;
+    }
+    if (runStart < count) socket.write(this.packFrames(runStart, count, runBytes, -1));
+    socket.uncork();
+  }
+
   private flush(): void {
     this.flushScheduled = false;
     const count = this.outKinds.length;
     if (count === 0) return;
     if (!this.socket.destroyed) {
-      const out = Buffer.allocUnsafe(this.outBytes);
-      let at = 0;
-      for (let i = 0; i < count; i++) {
-        at = writeFrame(
-          out,
-          at,
-          this.outKinds[i]!,
-          this.outMethods[i]!,
-          this.outIds[i]!,
-          this.outPayloads[i]!,
-        );
-      }
-      this.socket.write(out);
+      if (this.outLarge === 0) this.socket.write(this.packFrames(0, count, this.outBytes, -1));
+      else this.writeWithLargePayloads(count);
     }
+    this.outLarge = 0;
     this.outKinds.length = 0;
     this.outMethods.length = 0;
     this.outIds.length = 0;

@@ -42,15 +42,27 @@ export function writeFrame(
   requestId: number,
   payload: Uint8Array,
 ): number {
-  out.writeUInt32LE(HEADER_AFTER_LENGTH + payload.length, at);
+  writeFrameHeader(out, at, kind, method, requestId, payload.length);
+  out.set(payload, at + HEADER_BYTES);
+  return at + HEADER_BYTES + payload.length;
+}
+
+/** Write the header of a frame whose payload has `payloadBytes` into `out` at `at`. */
+export function writeFrameHeader(
+  out: Buffer,
+  at: number,
+  kind: number,
+  method: number,
+  requestId: number,
+  payloadBytes: number,
+): void {
+  out.writeUInt32LE(HEADER_AFTER_LENGTH + payloadBytes, at);
   out[at + 4] = kind;
   out[at + 5] = 0;
   out[at + 6] = 0;
   out[at + 7] = 0;
   out.writeUInt32LE(method, at + 8);
   out.writeUInt32LE(requestId, at + 12);
-  out.set(payload, at + HEADER_BYTES);
-  return at + HEADER_BYTES + payload.length;
 }
 
 export interface Frame {

@@ -62,6 +62,17 @@ const transports: [string, () => Target][] = [
 ];
 
 describe.each(transports)('framed transport over %s', (_name, target) => {
+  it('keeps order and bytes when large payloads (written as they are) mix with small frames in one tick', async () => {
+    const { server } = await kvServer(target(), { token: TOKEN });
+    const c = await client(server.address, TOKEN);
+    const sizes = [10, 1 << 20, 7, 300 * 1024, 64 * 1024, 64 * 1024 - 1, 3, 5 << 20, 1];
+    const keys = sizes.map((n, i) => randomBytes(n).fill(i, 0, 1));
+    const replies = await Promise.all(keys.map((key) => c.request(InternalKVGet, { key })));
+    replies.forEach((reply, i) => {
+      expect(Buffer.from(reply.value).equals(keys[i]!)).toBe(true);
+    });
+  });
+
   it('writes a long synchronous run of requests in pieces as it runs, not all at the end of the tick', async () => {
     const { server } = await kvServer(target(), { token: TOKEN });
     const c = await client(server.address, TOKEN);
