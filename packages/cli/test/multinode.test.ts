@@ -59,7 +59,13 @@ try {
 } catch (err) {
   lostError = { name: err.name, isObjectLost: err instanceof tray.ObjectLostError, message: err.message };
 }
-console.log(JSON.stringify({ here, taskNode, summed, expected, madeRight, actorNode, nodes, lostError }));
+// A task that only node B could run waits (the cluster has not declared B dead yet, so it is
+// still sent there and cannot reach it): it is not failed for that.
+const orphan = where.remote();
+const afterDeath = await tray.wait([orphan], { timeoutMs: 2000 });
+const orphanPending = afterDeath.ready.length === 0;
+await tray.cancel(orphan);
+console.log(JSON.stringify({ here, taskNode, summed, expected, madeRight, actorNode, nodes, lostError, orphanPending }));
 await tray.shutdown();
 `;
 
@@ -120,6 +126,7 @@ describe('a cluster of two nodes on one machine', () => {
     expect(result.summed).toBe(result.expected);
     expect(result.madeRight).toBe(true);
     expect(result.lostError).toMatchObject({ name: 'ObjectLostError', isObjectLost: true });
+    expect(result.orphanPending).toBe(true);
     expect(result.lostError.message).toMatch(
       new RegExp(`node whose store held it \\(${nodeRecord.nodeId}\\)`),
     );

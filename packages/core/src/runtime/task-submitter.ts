@@ -37,6 +37,8 @@ const FRESH_REPLY_MS = 1;
 /** Lease requests outstanding per scheduling class. */
 const MAX_PENDING_LEASE_REQUESTS = 10;
 const INFEASIBLE_RETRY_MS = 1000;
+/** After a spillback target could not be reached, the local raylet is asked again this much later. */
+const SPILLBACK_RETRY_MS = 500;
 /**
  * An idle lease is kept this long before it is returned, so a caller submitting one task at a
  * time (get(f.remote()) in a loop) reuses its worker instead of asking the raylet each time.
@@ -239,11 +241,17 @@ export class TaskSubmitter {
           q.requesting--;
           this.requestLease(q, remote, true);
         },
-        (err: Error) => {
+        () => {
           q.requesting--;
           if (this.closed) return;
-          const info = { type: 0, message: `cannot reach the raylet a task was sent on to: ${err.message}` };
-          for (const task of q.tasks.splice(0)) this.ctx.tasks.failed(task, info);
+          // That node went away after its raylet's view was taken: ask this node's raylet again
+          // shortly (it learns of the death from the GCS and places the class elsewhere).
+          if (q.retryTimer === undefined && q.tasks.length > 0) {
+            q.retryTimer = setTimeout(() => {
+              q.retryTimer = undefined;
+              this.pump(q);
+            }, SPILLBACK_RETRY_MS);
+          }
         },
       );
       return;
