@@ -12,6 +12,12 @@ describe('examples', () => {
     expect(run.code).toBe(0);
   });
 
+  it('placement-groups.mjs: tasks in the two bundles, a task outside waits until removal', async () => {
+    const run = await runDriver(example('placement-groups.mjs'));
+    expect(run.stdout.trim().split('\n')).toEqual(['[ 9, 16 ]', '0', '25']);
+    expect(run.code).toBe(0);
+  });
+
   it('counters.mjs: four actors, each incremented three times', async () => {
     const run = await runDriver(example('counters.mjs'));
     expect(run.stdout.trim()).toBe('[ 3, 3, 3, 3 ]');
