@@ -3,11 +3,12 @@
 // has. A driver on the head runs tasks and an actor that need that resource: they are leased on
 // the second node (spillback), their large arguments and results cross between the two stores,
 // and the driver talks to the remote workers over TCP. When node B is killed, a result left in
-// its store is lost, and get says so with ObjectLostError.
+// its store is made again on another node when its task may rerun (lineage reconstruction), and
+// is ObjectLostError when it may not.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { driver, TestCluster, tray } from './cli-process.js';
+import { BIN, driver, TestCluster, tray } from './cli-process.js';
 
 const cluster = new TestCluster();
 afterEach(() => cluster.cleanUp());
@@ -49,8 +50,9 @@ const actor = tray.remote(Where).options(onB).remote();
 const actorNode = await tray.get(actor.node.remote());
 const nodes = (await tray.nodes()).filter((n) => n.alive).length;
 
-// A result that stays in node B's store is lost with node B: get says so.
-const lost = make.remote(1 << 20);
+// A result that stays in node B's store is lost with node B; its task may not run again
+// (maxRetries: 0, so no lineage reconstruction): get says it is lost.
+const lost = make.options({ maxRetries: 0 }).remote(1 << 20);
 await tray.wait([lost]);
 for (const pid of process.env.NODE_B_PIDS.split(',')) process.kill(Number(pid), 'SIGKILL');
 let lostError;
@@ -130,5 +132,68 @@ describe('a cluster of two nodes on one machine', () => {
     expect(result.lostError.message).toMatch(
       new RegExp(`node whose store held it \\(${nodeRecord.nodeId}\\)`),
     );
+  });
+
+  it('makes a lost result again on another node (lineage reconstruction)', { timeout: 180_000 }, async () => {
+    // The head runs nothing (0 CPUs); node B is the only node with a CPU when the task first runs.
+    const headDir = cluster.tempDir();
+    const head = await tray(
+      ['start', '--head', '--port', '0', '--num-cpus', '0', '--object-store-memory', '100000000'],
+      headDir,
+    );
+    expect(head.code, head.stderr).toBe(0);
+    const headRecord = record(headDir);
+    cluster.started.push(...Object.values(headRecord.pids));
+    const token = readFileSync(headRecord.tokenFile, 'utf8').trim();
+    const bDir = cluster.tempDir();
+    const b = await tray(
+      ['start', '--address', headRecord.gcsAddress, '--num-cpus', '1', '--object-store-memory', '100000000'],
+      bDir,
+      120_000,
+      { TRAY_TOKEN: token },
+    );
+    expect(b.code, b.stderr).toBe(0);
+    const bRecord = record(bDir);
+    cluster.started.push(...Object.values(bRecord.pids));
+    const cDir = cluster.tempDir();
+
+    const run = await driver(
+      `
+const { execFileSync } = await import('node:child_process');
+const { readFileSync } = await import('node:fs');
+const tray = await import('@tray/core');
+await tray.init();
+const make = tray.remote((n) => ({ node: tray.getRuntimeContext().nodeId, data: new Uint8Array(n).fill(42) }));
+const ref = make.remote(1 << 20);
+await tray.wait([ref]); // made on B, still only in B's store
+// Node C joins, then node B dies with the result.
+execFileSync(process.execPath, [process.env.CLI_BIN, 'start', '--address', process.env.TRAY_ADDRESS, '--num-cpus', '1',
+  '--object-store-memory', '100000000'], { env: { ...process.env, TMPDIR: process.env.NODE_C_DIR } });
+const nodeC = JSON.parse(readFileSync(process.env.NODE_C_DIR + '/tray/current_cluster.json', 'utf8')).nodeId;
+for (const pid of process.env.NODE_B_PIDS.split(',')) process.kill(Number(pid), 'SIGKILL');
+const value = await tray.get(ref, { timeoutMs: 120000 });
+const intact = value.data.length === 1 << 20 && value.data.every((x) => x === 42);
+console.log(JSON.stringify({ madeOn: value.node, nodeC, intact }));
+await tray.shutdown();
+`,
+      {
+        TMPDIR: headDir,
+        TRAY_ADDRESS: headRecord.gcsAddress,
+        TRAY_TOKEN: token,
+        CLI_BIN: BIN,
+        NODE_C_DIR: cDir,
+        NODE_B_PIDS: [bRecord.pids.supervisor, bRecord.pids.raylet].join(','),
+      },
+      150_000,
+    );
+    // Node C's daemons are stopped with the rest.
+    try {
+      cluster.started.push(...Object.values(record(cDir).pids));
+    } catch {}
+    expect(run.stderr, run.stdout).toBe('');
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout.trim().split('\n').pop()!);
+    expect(result.intact).toBe(true);
+    expect(result.madeOn).toBe(result.nodeC);
   });
 });

@@ -139,6 +139,7 @@ export class CoreWorker {
     };
     this.peers = new PeerConnections(options.token, (c) => this.serve(c), hex(options.nodeId));
     this.tasks = new TaskManager(this.memoryStore, this.refs, {
+      isLocalNode: (nodeId) => Buffer.compare(nodeId, this.nodeId) === 0,
       resubmit: (task) => this.submitter.submit(task, true),
       discard: (value) => {
         if (value.inPlasma && value.objectId) this.storage.delete([Buffer.from(value.objectId)]);
@@ -315,6 +316,7 @@ export class CoreWorker {
   }
 
   private freeOwned(idHex: string, _entry: RefEntry): void {
+    this.tasks.dropLineage(idHex);
     const stored = this.memoryStore.delete(idHex);
     if (!stored?.inPlasma) return;
     const id = Buffer.from(idHex, 'hex');

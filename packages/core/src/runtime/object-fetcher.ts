@@ -3,7 +3,7 @@
 // bytes deserialized, large ones read from the node's store as zero-copy views, errors thrown as
 // the typed errors of API.md). get() and wait() of API.md are built here.
 import { CoreWorkerService, ErrorType, RemoteError, type tray } from '@tray/protocol';
-import { GetTimeoutError } from '../errors.js';
+import { GetTimeoutError, ObjectLostError } from '../errors.js';
 import type { CoreWorker } from './core-worker.js';
 import { errorFromInfo, systemError } from './error-info.js';
 import { hex } from './ids.js';
@@ -76,7 +76,16 @@ export class ObjectFetcher {
   async valueOf(ref: ObjectRef<unknown>, stored: StoredObject): Promise<unknown> {
     if (stored.error) throw errorFromInfo(stored.error, this.core.codec);
     if (stored.inPlasma) {
-      const bytes = await this.core.readStored(ref.id, stored.nodeId);
+      let bytes: Uint8Array | undefined;
+      try {
+        bytes = await this.core.readStored(ref.id, stored.nodeId);
+      } catch (err) {
+        // Lost with its node: an object this process made by a task is made again (lineage).
+        if (err instanceof ObjectLostError && this.owns(ref) && this.core.tasks.reconstruct(ref.hex())) {
+          return this.valueOf(ref, await this.core.memoryStore.ready(ref.hex()));
+        }
+        throw err;
+      }
       if (bytes === undefined) {
         throw errorFromInfo(
           systemError(

@@ -32,9 +32,16 @@ export interface PendingTask {
   onCancel?: (task: PendingTask, force: boolean, recursive: boolean) => Promise<void> | void;
   /** The submitter's record of where the task runs (its lease), while it runs. */
   runningOn?: unknown;
+  /**
+   * Finished with a return in another node's store, and retries left: its spec and arguments are
+   * kept (lineage) so the return can be made again if that node is lost.
+   */
+  lineage?: boolean;
 }
 
 export interface TaskManagerHooks {
+  /** True when a store value on `nodeId` is in this process's own node's store. */
+  isLocalNode(nodeId: Uint8Array): boolean;
   /** Submit the task again (a retry): its dependencies are already resolved. */
   resubmit(task: PendingTask): void;
   /** A finished return nobody references any more: give back what it holds. */
@@ -43,6 +50,8 @@ export interface TaskManagerHooks {
 
 export class TaskManager {
   private readonly tasks = new Map<string, PendingTask>();
+  /** Finished tasks whose returns live in other nodes' stores, by return id (hex). */
+  private readonly lineage = new Map<string, PendingTask>();
 
   constructor(
     private readonly memoryStore: MemoryStore,
@@ -90,6 +99,7 @@ export class TaskManager {
       return;
     }
     const returnHexes = task.returnHexes;
+    let remote = false;
     for (let i = 0; i < returnHexes.length; i++) {
       const value = reply.returnObjects[i];
       const idHex = returnHexes[i]!;
@@ -102,8 +112,16 @@ export class TaskManager {
         });
       } else {
         this.storeReferenced(idHex, storedFromValue(value));
+        if (value.inPlasma && value.nodeId?.length && !this.hooks.isLocalNode(value.nodeId)) {
+          this.lineage.set(idHex, task);
+          remote = true;
+        }
       }
     }
+    // Kept while a return lives in another node's store and a rerun is allowed; otherwise (again)
+    // an ordinary finished task, whose arguments finish() lets go.
+    task.lineage = remote && task.retriesLeft !== 0;
+    if (!task.lineage) for (const idHex of returnHexes) this.lineage.delete(idHex);
     this.finish(task);
   }
 
@@ -139,6 +157,8 @@ export class TaskManager {
     else {
       for (const idHex of task.returnHexes) this.store(idHex, { error });
     }
+    // A rerun (lineage reconstruction) that failed keeps nothing for another one.
+    task.lineage = false;
     this.finish(task);
   }
 
@@ -185,7 +205,36 @@ export class TaskManager {
   private finish(task: PendingTask): void {
     task.status = 'done';
     this.tasks.delete(task.taskIdHex);
-    this.refs.removeSubmitted(task.argRefs);
+    // A task kept for lineage holds its arguments until its returns are freed (dropLineage).
+    if (task.lineage !== true) this.refs.removeSubmitted(task.argRefs);
+  }
+
+  /** Return `idHex` was freed: its task's lineage goes with the last of its returns. */
+  dropLineage(idHex: string): void {
+    const task = this.lineage.get(idHex);
+    if (task === undefined) return;
+    this.lineage.delete(idHex);
+    if (task.returnHexes.some((h) => this.lineage.get(h) === task)) return;
+    if (task.status === 'done' && task.lineage === true) {
+      task.lineage = false;
+      this.refs.removeSubmitted(task.argRefs);
+    }
+  }
+
+  /**
+   * Return `idHex` was lost with the node whose store held it: run its task again (lineage
+   * reconstruction, within its retries) so that gets wait for the new value. False when it cannot.
+   */
+  reconstruct(idHex: string): boolean {
+    const task = this.lineage.get(idHex);
+    if (task === undefined || task.status !== 'done' || task.retriesLeft === 0) return false;
+    for (const h of task.returnHexes) {
+      if (this.lineage.get(h) === task) this.lineage.delete(h);
+      this.memoryStore.delete(h);
+    }
+    this.tasks.set(task.taskIdHex, task);
+    this.retry(task);
+    return true;
   }
 }
 
