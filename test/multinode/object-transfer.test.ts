@@ -6,7 +6,7 @@
 // pulls use, and the gRPC PullObjectChunks stream, used with peers that registered no framed
 // port) want the cluster token and refuse bad requests.
 import { randomBytes } from 'node:crypto';
-import { type GcsServer, startGcsServer } from '@tray/gcs';
+import type { GcsServer } from '@tray/gcs';
 import { StoreClient } from '@tray/object-store';
 import {
   type Connection,
@@ -24,27 +24,19 @@ import {
 } from '@tray/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startNode, type TestNode, TOKEN, waitFor } from '../../packages/raylet/test/harness.js';
+import { cleanUp, onCleanup, startGcs } from './gcs.js';
 
 const MiB = 1024 * 1024;
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
-
-async function startGcs(): Promise<GcsServer> {
-  const gcs = await startGcsServer({ token: TOKEN, log: () => {} });
-  cleanups.push(() => gcs.close());
-  return gcs;
-}
+afterEach(cleanUp);
 
 async function node(
   gcs: GcsServer,
   objectStoreMemory = 48 * MiB,
 ): Promise<TestNode & { store: StoreClient }> {
   const n = await startNode({ gcsAddress: gcs.address, numCpus: 1, prestartWorkers: 0, objectStoreMemory });
-  cleanups.push(() => n.stop());
+  onCleanup(() => n.stop());
   const store = await StoreClient.connect(n.raylet.storeSocketPath);
-  cleanups.push(() => store.close());
+  onCleanup(() => store.close());
   return Object.assign(n, { store });
 }
 
@@ -68,7 +60,7 @@ const objectId = () => randomBytes(28);
 
 async function framedTo(n: TestNode, token: string | undefined): Promise<Connection> {
   const c = await connect({ host: '127.0.0.1', port: n.raylet.framedPort }, { token });
-  cleanups.push(() => c.close());
+  onCleanup(() => c.close());
   return c;
 }
 
@@ -155,7 +147,7 @@ describe('moving objects between nodes', () => {
 
     for (const token of [undefined, 'not-the-token']) {
       const client = createGrpcClient(address, { token });
-      cleanups.push(() => client.close());
+      onCleanup(() => client.close());
       const err = await failure(
         (async () => {
           for await (const _ of client.stream(ObjectManagerService.PullObjectChunks, { objectId: o.id })) {
@@ -166,7 +158,7 @@ describe('moving objects between nodes', () => {
     }
 
     const client = createGrpcClient(address, { token: TOKEN });
-    cleanups.push(() => client.close());
+    onCleanup(() => client.close());
     const chunks: tray.v1.ObjectChunk[] = [];
     for await (const c of client.stream(ObjectManagerService.PullObjectChunks, { objectId: o.id }))
       chunks.push(c);
@@ -341,11 +333,11 @@ describe('moving objects between nodes', () => {
         }),
       { token: TOKEN },
     );
-    cleanups.push(() => fake.close());
+    onCleanup(() => fake.close());
     const fakePort = (fake.address as { port: number }).port;
     const fakeId = randomBytes(28);
     const gcsClient = createGrpcClient(gcs.address, { token: TOKEN });
-    cleanups.push(() => gcsClient.close());
+    onCleanup(() => gcsClient.close());
     await gcsClient.call(NodeInfoGcsService.RegisterNode, {
       node: { nodeId: fakeId, nodeIp: '127.0.0.1', rayletPort: fakePort, rayletFramedPort: fakePort },
     });
@@ -388,7 +380,7 @@ describe('moving objects between nodes', () => {
         })),
       { token: TOKEN },
     );
-    cleanups.push(() => liar.close());
+    onCleanup(() => liar.close());
     const liarPort = (liar.address as { port: number }).port;
     const liarId = randomBytes(28);
     await gcsClient.call(NodeInfoGcsService.RegisterNode, {
@@ -429,10 +421,10 @@ describe('moving objects between nodes', () => {
     });
     fake.addService(NodeManagerService, { GetNodeStats: () => ({}) });
     const fakePort = await fake.listen('127.0.0.1', 0);
-    cleanups.push(() => fake.close(0));
+    onCleanup(() => fake.close(0));
     const fakeId = randomBytes(28);
     const gcsClient = createGrpcClient(gcs.address, { token: TOKEN });
-    cleanups.push(() => gcsClient.close());
+    onCleanup(() => gcsClient.close());
     await gcsClient.call(NodeInfoGcsService.RegisterNode, {
       node: { nodeId: fakeId, nodeIp: '127.0.0.1', rayletPort: fakePort },
     });

@@ -3,7 +3,7 @@
 // for other tasks, tasks scheduled into a bundle run, removal gives the CPUs back (killing the
 // bundle's workers), and a group that does not fit stays PENDING until it does.
 import { randomBytes } from 'node:crypto';
-import { GcsClient, type GcsServer, startGcsServer } from '@tray/gcs';
+import { GcsClient } from '@tray/gcs';
 import { tray } from '@tray/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -18,22 +18,19 @@ import {
   track,
   waitFor,
 } from '../../packages/raylet/test/harness.js';
+import { cleanUp, onCleanup, startGcs } from './gcs.js';
 
 const State = tray.v1.PlacementGroupTableData.State;
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+afterEach(cleanUp);
 
 async function cluster(cpusPerNode: number[]) {
-  const gcs: GcsServer = await startGcsServer({ token: TOKEN, log: () => {} });
-  cleanups.push(() => gcs.close());
+  const gcs = await startGcs();
   const client = new GcsClient(gcs.address, { token: TOKEN });
-  cleanups.push(() => client.close());
+  onCleanup(() => client.close());
   const nodes: TestNode[] = [];
   for (const numCpus of cpusPerNode) {
     const node = await startNode({ gcsAddress: gcs.address, numCpus, prestartWorkers: 1 });
-    cleanups.push(() => node.stop());
+    onCleanup(() => node.stop());
     nodes.push(node);
   }
   return { gcs, client, nodes };

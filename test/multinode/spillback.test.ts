@@ -5,7 +5,7 @@
 // bounced again; a request nobody can serve is infeasible; plain leases stay local while the
 // local node has room; a lease taken over TCP ends when that connection closes.
 import { randomBytes } from 'node:crypto';
-import { type GcsServer, startGcsServer } from '@tray/gcs';
+import type { GcsServer } from '@tray/gcs';
 import { type Connection, connect, createGrpcClient, NodeManagerService, tray } from '@tray/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -21,28 +21,20 @@ import {
   track,
   waitFor,
 } from '../../packages/raylet/test/harness.js';
+import { cleanUp, onCleanup, startGcs } from './gcs.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
-
-async function startGcs(): Promise<GcsServer> {
-  const gcs = await startGcsServer({ token: TOKEN, log: () => {} });
-  cleanups.push(() => gcs.close());
-  return gcs;
-}
+afterEach(cleanUp);
 
 async function node(gcs: GcsServer, options: Parameters<typeof startNode>[0] = {}): Promise<TestNode> {
   const n = await startNode({ gcsAddress: gcs.address, numCpus: 2, prestartWorkers: 1, ...options });
-  cleanups.push(() => n.stop());
+  onCleanup(() => n.stop());
   return n;
 }
 
 /** A framed connection to a raylet's TCP port, as an owner on another node would open it. */
 async function overTcp(address: { ip?: string | null; port?: number | null }): Promise<Connection> {
   const c = await connect({ host: address.ip!, port: address.port! }, { token: TOKEN });
-  cleanups.push(() => c.close());
+  onCleanup(() => c.close());
   return c;
 }
 
@@ -106,7 +98,7 @@ describe('leases on other nodes (spillback)', () => {
 
     // Over gRPC (the GCS's actor leases: it chose the node) a request is never sent on either.
     const grpc = createGrpcClient(`127.0.0.1:${a.raylet.grpcPort}`, { token: TOKEN });
-    cleanups.push(() => grpc.close());
+    onCleanup(() => grpc.close());
     const viaGrpc = await grpc.call(NodeManagerService.RequestWorkerLease, {
       task: { taskId: randomBytes(24), jobId: JOB_ID, requiredResources: { quantities: { nodeB: 1 } } },
       ownerAddress: { workerId: randomBytes(28) },

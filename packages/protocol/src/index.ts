@@ -13,6 +13,7 @@ export {
   RequestTimeoutError,
   toErrorInfo,
 } from './errors.js';
+export { addressTarget } from './framed/address-target.js';
 export {
   Connection,
   type ConnectionOptions,

@@ -15,6 +15,7 @@ import {
   RequestTimeoutError,
   type tray,
 } from '@tray/protocol';
+import { badChunk, checkChunkHead } from './chunk-checks.js';
 
 export interface FetchOptions {
   chunkBytes: number;
@@ -102,28 +103,17 @@ function checkChunk(
   chunkBytes: number,
   node: string,
 ): void {
-  const bad = (what: string) =>
-    errorWithInfo({
-      type: ErrorType.INTERNAL,
-      message: `node ${node} sent a bad chunk of object ${id.toString('hex')}: ${what}`,
-    });
-  if (!id.equals(chunk.objectId)) throw bad('it is for another object');
-  if (chunk.chunkIndex !== index) throw bad(`chunk ${chunk.chunkIndex} came where ${index} was asked for`);
-  const total = chunk.dataSize + chunk.metadataSize;
-  if (!Number.isSafeInteger(total) || chunk.dataSize < 0 || chunk.metadataSize < 0) {
-    throw bad('its sizes are out of range');
-  }
-  if (chunk.dataSize !== first.dataSize || chunk.metadataSize !== first.metadataSize) {
-    throw bad('its sizes differ from the first chunk');
-  }
+  const total = checkChunkHead(chunk, id, index, first, node);
   if (chunk.numChunks !== expected) {
-    throw bad(
+    throw badChunk(
+      node,
+      id,
       `it says ${chunk.numChunks} chunks where ${total} bytes in chunks of ${chunkBytes} make ${expected}`,
     );
   }
   const length = Math.min(chunkBytes, total - index * chunkBytes);
   if (chunk.data.byteLength !== length) {
-    throw bad(`chunk ${index} holds ${chunk.data.byteLength} bytes where ${length} were due`);
+    throw badChunk(node, id, `chunk ${index} holds ${chunk.data.byteLength} bytes where ${length} were due`);
   }
 }
 

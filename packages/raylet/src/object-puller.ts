@@ -28,6 +28,7 @@ import {
   type TrayGrpcClient,
   type tray,
 } from '@tray/protocol';
+import { badChunk, checkChunkHead } from './chunk-checks.js';
 import { fetchObject, PeerConnections } from './framed-chunk-fetch.js';
 import type { NodeDirectory, PeerNode } from './node-directory.js';
 import { DEFAULT_CHUNK_BYTES, NODE_ID_BYTES, OBJECT_ID_BYTES } from './object-chunk-server.js';
@@ -296,22 +297,11 @@ function checkChunk(
   first: tray.v1.ObjectChunk | undefined,
   node: string,
 ): void {
-  const bad = (what: string) =>
-    errorWithInfo({
-      type: ErrorType.INTERNAL,
-      message: `node ${node} sent a bad chunk of object ${id.toString('hex')}: ${what}`,
-    });
-  if (!id.equals(chunk.objectId)) throw bad('it is for another object');
-  if (chunk.chunkIndex !== index) throw bad(`chunk ${chunk.chunkIndex} came where ${index} was due`);
-  const total = chunk.dataSize + chunk.metadataSize;
-  if (!Number.isSafeInteger(total)) throw bad('its sizes are out of range');
-  if (first && (chunk.dataSize !== first.dataSize || chunk.metadataSize !== first.metadataSize)) {
-    throw bad('its sizes differ from the first chunk');
-  }
-  if (first && chunk.numChunks !== first.numChunks) throw bad('its chunk count differs from the first chunk');
-  if (chunk.numChunks < 1 || index >= chunk.numChunks) throw bad(`chunk ${index} of ${chunk.numChunks}`);
-  if (offset + chunk.data.byteLength > total) throw bad('it runs past the end of the object');
+  const total = checkChunkHead(chunk, id, index, first, node);
+  if (chunk.numChunks < 1 || index >= chunk.numChunks)
+    throw badChunk(node, id, `chunk ${index} of ${chunk.numChunks}`);
+  if (offset + chunk.data.byteLength > total) throw badChunk(node, id, 'it runs past the end of the object');
   if (index + 1 === chunk.numChunks && offset + chunk.data.byteLength !== total) {
-    throw bad('the last chunk leaves the object short');
+    throw badChunk(node, id, 'the last chunk leaves the object short');
   }
 }

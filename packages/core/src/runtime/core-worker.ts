@@ -7,7 +7,6 @@ import type { StoreClient } from '@tray/object-store';
 import {
   type Connection,
   CoreWorkerService,
-  connect,
   ErrorType,
   type FramedServer,
   listen,
@@ -94,8 +93,8 @@ export class CoreWorker {
   private server: FramedServer | undefined;
   private tcpServer: FramedServer | undefined;
   private readonly host: string;
-  /** Other nodes' raylets this process leased workers from (spillback), by `ip:port`. */
-  private readonly remoteRaylets = new Map<string, Promise<Connection>>();
+  /** Other nodes' raylets this process leased workers from (spillback). */
+  private readonly remoteRaylets: PeerConnections;
   private shutDown = false;
   private readonly borrowUpdates = new Map<
     string,
@@ -138,6 +137,15 @@ export class CoreWorker {
       decodeFunction: (data) => functions.decode(data),
     };
     this.peers = new PeerConnections(options.token, (c) => this.serve(c), hex(options.nodeId));
+    // A driver's connections never keep it alive (see serve()).
+    this.remoteRaylets = new PeerConnections(
+      options.token,
+      (c) => {
+        if (this.mode === 'driver') c.socket.unref();
+      },
+      hex(options.nodeId),
+      'raylet',
+    );
     this.tasks = new TaskManager(this.memoryStore, this.refs, {
       isLocalNode: (nodeId) => Buffer.compare(nodeId, this.nodeId) === 0,
       resubmit: (task) => this.submitter.submit(task, true),
@@ -148,7 +156,7 @@ export class CoreWorker {
     const warn = options.warn ?? ((m: string) => process.stderr.write(`${m}\n`));
     this.submitter = new TaskSubmitter({
       raylet: options.raylet,
-      remoteRaylet: (address) => this.remoteRaylet(address),
+      remoteRaylet: (address) => this.remoteRaylets.get(address),
       peers: this.peers,
       ownerAddress: this.address,
       tasks: this.tasks,
@@ -216,12 +224,18 @@ export class CoreWorker {
 
   /**
    * The bytes of an object in a node's store, as a view over this node's shared memory: read
-   * here, or first copied here from `nodeId`'s store by this node's raylet (PullObject).
+   * here, or first copied here by this node's raylet (PullObject) from the store of `where` — a
+   * node id, or a function that finds it (asked only when the object is not here).
    * Undefined when no store has it.
    */
-  async readStored(id: Uint8Array, nodeId: Uint8Array | null | undefined): Promise<Uint8Array | undefined> {
+  async readStored(
+    id: Uint8Array,
+    where: Uint8Array | null | undefined | (() => Promise<Uint8Array | undefined>),
+  ): Promise<Uint8Array | undefined> {
     const here = await this.storage.read(id, 0);
-    if (here !== undefined || !nodeId?.length || Buffer.compare(nodeId, this.nodeId) === 0) return here;
+    if (here !== undefined) return here;
+    const nodeId = typeof where === 'function' ? await where() : where;
+    if (!nodeId?.length || Buffer.compare(nodeId, this.nodeId) === 0) return undefined;
     try {
       await this.raylet.request(NodeManagerService.PullObject, { objectId: id, nodeId });
     } catch (err) {
@@ -230,7 +244,8 @@ export class CoreWorker {
       if (err.info.type !== ErrorType.NODE_DIED && err.info.type !== ErrorType.UNAVAILABLE) {
         throw errorFromInfo(err.info, this.codec); // e.g. no room here: ObjectStoreFullError
       }
-      // Its node is gone or cannot be reached, and the value with it (no lineage reconstruction yet).
+      // Its node is gone or cannot be reached, and the value with it (its owner may make it again:
+      // ObjectFetcher.valueOf).
       throw errorFromInfo(
         systemError(
           ErrorType.OBJECT_LOST,
@@ -240,30 +255,6 @@ export class CoreWorker {
       );
     }
     return this.storage.read(id, 0);
-  }
-
-  /** The framed connection to another node's raylet at `address` (ip and port), opened once. */
-  private remoteRaylet(address: tray.v1.IAddress): Promise<Connection> {
-    const host = address.ip || '127.0.0.1';
-    const key = `${host}:${address.port}`;
-    let pending = this.remoteRaylets.get(key);
-    if (pending === undefined) {
-      pending = connect(
-        { host, port: address.port ?? 0 },
-        { token: this.token, label: `raylet at ${key}` },
-      ).then((c) => {
-        if (this.mode === 'driver') c.socket.unref();
-        c.on('close', () => {
-          if (this.remoteRaylets.get(key) === pending) this.remoteRaylets.delete(key);
-        });
-        return c;
-      });
-      pending.catch(() => {
-        if (this.remoteRaylets.get(key) === pending) this.remoteRaylets.delete(key);
-      });
-      this.remoteRaylets.set(key, pending);
-    }
-    return pending;
   }
 
   /** Where the owner at `owner` says object `id` is stored (its node), for a borrower's read. */
@@ -434,8 +425,7 @@ export class CoreWorker {
       message: 'tray was shut down before the task finished',
     });
     this.peers.close();
-    for (const pending of this.remoteRaylets.values()) pending.then((c) => c.close()).catch(() => {});
-    this.remoteRaylets.clear();
+    this.remoteRaylets.close();
     await Promise.all([this.server?.close(), this.tcpServer?.close()]);
     await this.storage.close().catch(() => {});
   }

@@ -1,8 +1,8 @@
-// Connections to other tray processes (owners, leased workers, actors), one per peer and shared
-// by everything this process sends it. A peer on this node is reached over its Unix socket; a
-// peer on another node over TCP at its address's ip and port (every core worker listens on
-// both, core-worker.ts).
-import { type Connection, connect, type Target, type tray } from '@tray/protocol';
+// Connections to other tray processes (owners, leased workers, actors; other nodes' raylets),
+// one per peer and shared by everything this process sends it. A peer on this node is reached
+// over its Unix socket; a peer on another node over TCP at its address's ip and port (every
+// core worker listens on both, core-worker.ts; raylets too).
+import { addressTarget, type Connection, connect, type Target, type tray } from '@tray/protocol';
 import { hex } from './ids.js';
 
 export class PeerConnections {
@@ -11,9 +11,12 @@ export class PeerConnections {
 
   constructor(
     private readonly token: string,
-    private readonly serve: (connection: Connection) => void,
+    /** Called with each connection this opens (before it is used). */
+    private readonly opened: (connection: Connection) => void,
     /** This process's node (hex): peers on it are reached over their Unix sockets. */
     private readonly nodeIdHex: string,
+    /** What the peers are, for errors and logs ("worker", "raylet"). */
+    private readonly kind = 'worker',
   ) {}
 
   /** The connection to the process at `address` (opened on first use). */
@@ -22,8 +25,8 @@ export class PeerConnections {
     const { key, target } = this.route(address);
     let pending = this.open.get(key);
     if (pending === undefined) {
-      pending = connect(target, { token: this.token, label: `worker at ${key}` }).then((c) => {
-        this.serve(c);
+      pending = connect(target, { token: this.token, label: `${this.kind} at ${key}` }).then((c) => {
+        this.opened(c);
         c.on('close', () => {
           if (this.open.get(key) === pending) this.open.delete(key);
         });
@@ -60,17 +63,13 @@ export class PeerConnections {
 
   /** Where `address` is reached from here, and the key its connection is kept under. */
   private route(address: tray.v1.IAddress): { key: string; target: Target } {
-    const sameNode =
-      address.nodeId == null || address.nodeId.length === 0 || hex(address.nodeId) === this.nodeIdHex;
-    if ((sameNode || !address.port) && address.socketPath) {
-      return { key: address.socketPath, target: address.socketPath };
-    }
-    if (!address.port) {
+    const sameNode = !address.nodeId?.length || hex(address.nodeId) === this.nodeIdHex;
+    const route = addressTarget(address, sameNode);
+    if (route === undefined) {
       throw new Error(
-        `cannot reach the tray process at ${JSON.stringify(address)}: it has no socket path or port`,
+        `cannot reach the ${this.kind} at ${JSON.stringify(address)}: it has no socket path or port`,
       );
     }
-    const host = address.ip || '127.0.0.1';
-    return { key: `${host}:${address.port}`, target: { host, port: address.port } };
+    return route;
   }
 }

@@ -99,7 +99,11 @@ export class TaskManager {
       return;
     }
     const returnHexes = task.returnHexes;
-    let remote = false;
+    // Kept (lineage) while a return lives in another node's store and a rerun is allowed; else
+    // an ordinary finished task, whose arguments finish() lets go. An earlier run's entries
+    // were removed when it was rerun (reconstruct).
+    const rerunnable = task.retriesLeft !== 0;
+    let kept = false;
     for (let i = 0; i < returnHexes.length; i++) {
       const value = reply.returnObjects[i];
       const idHex = returnHexes[i]!;
@@ -112,16 +116,13 @@ export class TaskManager {
         });
       } else {
         this.storeReferenced(idHex, storedFromValue(value));
-        if (value.inPlasma && value.nodeId?.length && !this.hooks.isLocalNode(value.nodeId)) {
+        if (rerunnable && value.inPlasma && value.nodeId?.length && !this.hooks.isLocalNode(value.nodeId)) {
           this.lineage.set(idHex, task);
-          remote = true;
+          kept = true;
         }
       }
     }
-    // Kept while a return lives in another node's store and a rerun is allowed; otherwise (again)
-    // an ordinary finished task, whose arguments finish() lets go.
-    task.lineage = remote && task.retriesLeft !== 0;
-    if (!task.lineage) for (const idHex of returnHexes) this.lineage.delete(idHex);
+    task.lineage = kept;
     this.finish(task);
   }
 
@@ -211,6 +212,7 @@ export class TaskManager {
 
   /** Return `idHex` was freed: its task's lineage goes with the last of its returns. */
   dropLineage(idHex: string): void {
+    if (this.lineage.size === 0) return; // the common case: no lookup per freed object
     const task = this.lineage.get(idHex);
     if (task === undefined) return;
     this.lineage.delete(idHex);
@@ -226,8 +228,9 @@ export class TaskManager {
    * reconstruction, within its retries) so that gets wait for the new value. False when it cannot.
    */
   reconstruct(idHex: string): boolean {
+    // Only finished tasks with retries left are in `lineage` (a rerun takes its entries out).
     const task = this.lineage.get(idHex);
-    if (task === undefined || task.status !== 'done' || task.retriesLeft === 0) return false;
+    if (task === undefined) return false;
     for (const h of task.returnHexes) {
       if (this.lineage.get(h) === task) this.lineage.delete(h);
       this.memoryStore.delete(h);

@@ -178,7 +178,7 @@ export class TaskSubmitter {
       for (const lease of q.leases) {
         if (q.tasks.length === 0) break;
         if (!lease.returned && lease.inFlight.size < window && window <= lease.cap) {
-          this.push(q, lease, q.tasks.shift()!);
+          this.push(lease, q.tasks.shift()!);
         }
       }
     }
@@ -309,7 +309,7 @@ export class TaskSubmitter {
     );
   }
 
-  private push(_q: SchedulingQueue, lease: Lease, task: PendingTask): void {
+  private push(lease: Lease, task: PendingTask): void {
     if (lease.idleTimer !== undefined) {
       clearTimeout(lease.idleTimer);
       lease.idleTimer = undefined;

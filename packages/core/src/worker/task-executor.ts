@@ -275,10 +275,9 @@ export class TaskExecutor {
     for (const arg of args) {
       if (arg.objectRef) {
         const id = arg.objectRef.objectId!;
+        const owner = arg.objectRef.ownerAddress;
         // Not in this node's store: the owner knows which node's store has it.
-        const bytes =
-          (await this.core.storage.read(id, 0)) ??
-          (await this.core.readStored(id, await this.core.locate(id, arg.objectRef.ownerAddress)));
+        const bytes = await this.core.readStored(id, () => this.core.locate(id, owner));
         if (bytes === undefined)
           throw new Error(`argument object ${hex(arg.objectRef.objectId!)} is not in the store`);
         values.push(this.core.deserialize(bytes));

@@ -1,8 +1,7 @@
 // Owners of non-detached actors, watched the way Ray's GCS does: one framed connection to each
 // owner's CoreWorkerService socket, kept open while it owns actors. The connection closing (or
 // never opening) means the owner process is gone, and its actors must die with it.
-import { type Connection, connect, type tray } from '@tray/protocol';
-import { peerTarget } from './peer-target.js';
+import { addressTarget, type Connection, connect, type tray } from '@tray/protocol';
 
 export class OwnerWatch {
   private readonly owners = new Map<string, Promise<Connection | undefined>>();
@@ -16,7 +15,7 @@ export class OwnerWatch {
 
   /** Start watching the owner (idempotent); resolves false when it is gone already. */
   async watch(owner: tray.v1.IAddress | null | undefined): Promise<boolean> {
-    const peer = peerTarget(owner);
+    const peer = addressTarget(owner, false);
     if (peer === undefined || this.closed) return true;
     const key = peer.key;
     let watching = this.owners.get(key);

@@ -6,6 +6,7 @@
 // raylet kill the worker. Owners of non-detached actors are watched (owner-watch.ts).
 import { randomBytes } from 'node:crypto';
 import {
+  addressTarget,
   type Connection,
   CoreWorkerService,
   connect,
@@ -19,7 +20,6 @@ import {
 import type { ActorScheduler } from '../managers/actor-scheduler.js';
 import { bytesKey } from '../storage/storage.js';
 import { OwnerWatch } from './owner-watch.js';
-import { peerTarget } from './peer-target.js';
 import { describeWorkerExit } from './worker-exit.js';
 
 /** What the scheduler needs from the rest of the GCS. */
@@ -87,7 +87,7 @@ export class RayletActorScheduler implements ActorScheduler {
     if (incarnation.stopped) fail({ message: 'it was killed before it started' });
     let connection: Connection;
     try {
-      const peer = peerTarget(address);
+      const peer = addressTarget(address, false);
       if (peer === undefined) throw new Error('the lease gave no address for the worker');
       connection = await connect(peer.target, { token: this.ctx.token, label: 'actor worker' });
     } catch (err) {
@@ -174,7 +174,7 @@ export class RayletActorScheduler implements ActorScheduler {
           }
           continue;
         }
-        if (peerTarget(reply.workerAddress) !== undefined) return reply;
+        if (addressTarget(reply.workerAddress, false) !== undefined) return reply;
         lastReason = reply.failureMessage || 'no worker was granted';
       }
       incarnation.leaseId = randomBytes(16);
