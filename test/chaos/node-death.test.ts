@@ -170,86 +170,101 @@ await tray.shutdown();
 `;
 
 describe('chaos: a worker node dies mid-run', () => {
-  it('retries its tasks elsewhere, restarts its actor on the head, re-places its bundle, leaves nothing', {
-    timeout: 300_000,
-  }, async () => {
-    const started = Date.now();
-    const headNode = await startNode([
-      '--head',
-      '--port',
-      '0',
-      '--num-cpus',
-      '3',
-      '--object-store-memory',
-      '100000000',
-    ]);
-    const token = readFileSync(headNode.record.tokenFile, 'utf8').trim();
-    const nodeB = await startNode(
-      ['--address', headNode.record.gcsAddress, '--num-cpus', '3', '--object-store-memory', '100000000'],
-      { TRAY_TOKEN: token },
-    );
+  // 'raylet': its supervisor sees it die and tells the GCS at once. 'whole node': the supervisor
+  // dies first, so only the GCS's health checks find out (~15 s), and until then this node's
+  // raylet keeps sending leases to B: the owners must keep asking until they land on the head.
+  it.each([
+    ['raylet', false],
+    ['whole node', true],
+  ])(
+    '%s killed: its tasks are retried elsewhere, its actor restarts on the head, its bundle is re-placed, nothing is left',
+    {
+      timeout: 300_000,
+    },
+    async (_what, wholeNode) => {
+      const started = Date.now();
+      const headNode = await startNode([
+        '--head',
+        '--port',
+        '0',
+        '--num-cpus',
+        '3',
+        '--object-store-memory',
+        '100000000',
+      ]);
+      const token = readFileSync(headNode.record.tokenFile, 'utf8').trim();
+      const nodeB = await startNode(
+        ['--address', headNode.record.gcsAddress, '--num-cpus', '3', '--object-store-memory', '100000000'],
+        { TRAY_TOKEN: token },
+      );
 
-    const { TRAY_ADDRESS: _a, TRAY_TOKEN: _t, ...env } = process.env;
-    const driver = spawn(process.execPath, ['--input-type=module', '-e', DRIVER], {
-      cwd: path.join(ROOT, 'test'),
-      env: {
-        ...env,
-        TMPDIR: headNode.tmpdir,
-        TRAY_ADDRESS: headNode.record.gcsAddress,
-        NODE_B: nodeB.record.nodeId,
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    drivers.push(driver);
-    let stdout = '';
-    let stderr = '';
-    driver.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => driver.once('exit', (code) => resolve(code)));
-
-    // SIGKILL B's raylet and every worker it started, at once, when B has done some of the work.
-    let killedPids: number[] = [];
-    await new Promise<void>((resolve, reject) => {
-      driver.stdout.on('data', (d) => {
-        stdout += d;
-        if (killedPids.length === 0 && stdout.includes('KILL\n')) {
-          const raylet = nodeB.record.pids.raylet;
-          killedPids = [raylet, ...childrenOf(raylet)];
-          for (const pid of killedPids) kill(pid);
-          driver.stdin.end('killed\n');
-          resolve();
-        }
+      const { TRAY_ADDRESS: _a, TRAY_TOKEN: _t, ...env } = process.env;
+      const driver = spawn(process.execPath, ['--input-type=module', '-e', DRIVER], {
+        cwd: path.join(ROOT, 'test'),
+        env: {
+          ...env,
+          TMPDIR: headNode.tmpdir,
+          TRAY_ADDRESS: headNode.record.gcsAddress,
+          NODE_B: nodeB.record.nodeId,
+        },
+        stdio: ['pipe', 'pipe', 'pipe'],
       });
-      void exited.then(() => reject(new Error(`the driver exited before the kill:\n${stdout}\n${stderr}`)));
-    });
-    const code = await exited;
-    const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
-    expect(line, `driver exited ${code}\nstdout: ${stdout}\nstderr: ${stderr}`).toBeDefined();
-    const result = JSON.parse(line!.slice('RESULT '.length));
-    const head = headNode.record.nodeId;
-    const b = nodeB.record.nodeId;
+      drivers.push(driver);
+      let stdout = '';
+      let stderr = '';
+      driver.stderr.on('data', (d) => (stderr += d));
+      const exited = new Promise<number | null>((resolve) => driver.once('exit', (code) => resolve(code)));
 
-    expect(code).toBe(0);
-    expect(killedPids.length).toBeGreaterThan(1); // the raylet and at least one worker
-    expect(result.count).toBe(2 * TASKS_PER_STRATEGY + 20);
-    expect(result.wrong).toBe(0);
-    expect(result.ranOnB).toBeGreaterThan(0);
-    expect(result.answered).toEqual(Array.from({ length: ACTOR_CALLS }, (_, i) => i));
-    expect(result.actorFirst).toBe(b);
-    expect(result.actorAfter).toBe(head);
-    expect(result.bAlive).toBe(false);
-    expect([...result.bundleNodes].sort()).toEqual([head, b].sort());
-    expect(result.replaced).toBe(true);
-    expect(result.bundleNodesAfter).toEqual([head, head]);
-    expect(stderr).not.toMatch(/cannot lease a worker/);
+      // SIGKILL B's raylet and every worker it started, at once, when B has done some of the work.
+      let killedPids: number[] = [];
+      await new Promise<void>((resolve, reject) => {
+        driver.stdout.on('data', (d) => {
+          stdout += d;
+          if (killedPids.length === 0 && stdout.includes('KILL\n')) {
+            const raylet = nodeB.record.pids.raylet;
+            killedPids = [
+              ...(wholeNode ? [nodeB.record.pids.supervisor] : []),
+              raylet,
+              ...childrenOf(raylet),
+            ];
+            for (const pid of killedPids) kill(pid);
+            driver.stdin.end('killed\n');
+            resolve();
+          }
+        });
+        void exited.then(() => reject(new Error(`the driver exited before the kill:\n${stdout}\n${stderr}`)));
+      });
+      const code = await exited;
+      const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+      expect(line, `driver exited ${code}\nstdout: ${stdout}\nstderr: ${stderr}`).toBeDefined();
+      const result = JSON.parse(line!.slice('RESULT '.length));
+      const head = headNode.record.nodeId;
+      const b = nodeB.record.nodeId;
 
-    // Node B's supervisor saw its raylet die, told the GCS and exited; nothing of B is left.
-    await until('node B to leave no process', () => processesOf(nodeB.tmpdir).length === 0, 30_000);
-    const stop = await trayCli(['stop'], headNode.tmpdir);
-    expect(stop.code, stop.stdout + stop.stderr).toBe(0);
-    await until('the head to leave no process', () => processesOf(headNode.tmpdir).length === 0, 30_000);
-    console.log(
-      `node death chaos: ${Date.now() - started} ms; killed node B's raylet and ${killedPids.length - 1} workers; ` +
-        `${result.ranOnB} of ${result.count} tasks ran on B`,
-    );
-  });
+      expect(code).toBe(0);
+      expect(killedPids.length).toBeGreaterThan(wholeNode ? 2 : 1); // the raylet and at least one worker
+      expect(result.count).toBe(2 * TASKS_PER_STRATEGY + 20);
+      expect(result.wrong).toBe(0);
+      expect(result.ranOnB).toBeGreaterThan(0);
+      expect(result.answered).toEqual(Array.from({ length: ACTOR_CALLS }, (_, i) => i));
+      expect(result.actorFirst).toBe(b);
+      expect(result.actorAfter).toBe(head);
+      expect(result.bAlive).toBe(false);
+      expect([...result.bundleNodes].sort()).toEqual([head, b].sort());
+      expect(result.replaced).toBe(true);
+      expect(result.bundleNodesAfter).toEqual([head, head]);
+      expect(stderr).not.toMatch(/cannot lease a worker/);
+
+      // Node B's supervisor (if it lived) saw its raylet die, told the GCS and exited; nothing of B is left.
+      await until('node B to leave no process', () => processesOf(nodeB.tmpdir).length === 0, 30_000);
+      const stop = await trayCli(['stop'], headNode.tmpdir);
+      expect(stop.code, stop.stdout + stop.stderr).toBe(0);
+      await until('the head to leave no process', () => processesOf(headNode.tmpdir).length === 0, 30_000);
+      console.log(
+        `node death chaos (${_what}): ${Date.now() - started} ms; killed ${killedPids.length} processes of node B ` +
+          `(${wholeNode ? 'supervisor, ' : ''}raylet, workers); ` +
+          `${result.ranOnB} of ${result.count} tasks ran on B`,
+      );
+    },
+  );
 });
