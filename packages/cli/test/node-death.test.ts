@@ -113,6 +113,7 @@ describe('a raylet that dies', () => {
     expect((await stateOfB())?.state).toBe(proto.v1.NodeInfo.State.ALIVE);
 
     process.kill(b.record.pids.raylet, 'SIGKILL');
+    const killedAt = Date.now();
     let dead: proto.v1.NodeInfo | undefined;
     const end = Date.now() + 60_000;
     while (Date.now() < end) {
@@ -124,6 +125,7 @@ describe('a raylet that dies', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(dead, 'node B was not marked dead').toBeDefined();
+    console.log(`node B was DEAD in the GCS ${Date.now() - killedAt} ms after its raylet was SIGKILLed`);
     // The supervisor's words, not the health checker's: it knew how the raylet ended.
     expect(dead!.deathReason).toMatch(
       new RegExp(
