@@ -17,12 +17,26 @@ const BIN = path.join(ROOT, 'packages', 'cli', 'dist', 'bin.js');
 
 const dirs: string[] = [];
 const drivers: ChildProcess[] = [];
+const raylets: number[] = [];
 
-afterEach(() => {
+afterEach(async () => {
   for (const d of drivers.splice(0)) if (d.exitCode === null && d.signalCode === null) d.kill('SIGKILL');
   for (const dir of dirs) for (const pid of processesOf(dir)) kill(pid);
+  await until(
+    "the nodes' processes to exit",
+    () => dirs.every((dir) => processesOf(dir).length === 0),
+    10_000,
+  );
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  // A SIGKILLed raylet cannot remove its store's shared-memory segment: remove it for it.
+  for (const pid of raylets.splice(0)) removeSegments(pid);
 });
+
+function removeSegments(rayletPid: number): void {
+  for (const name of readdirSync('/dev/shm')) {
+    if (name.startsWith(`tray-store-${rayletPid}-`)) rmSync(path.join('/dev/shm', name), { force: true });
+  }
+}
 
 function kill(pid: number): void {
   try {
@@ -100,6 +114,7 @@ async function startNode(args: string[], extraEnv: Record<string, string> = {}) 
   const record: NodeRecord = JSON.parse(
     readFileSync(path.join(tmpdir, 'tray', 'current_cluster.json'), 'utf8'),
   );
+  raylets.push(record.pids.raylet);
   return { tmpdir, record };
 }
 

@@ -2,7 +2,7 @@
 // (--node-ip-address) is where its raylet and workers listen and what the GCS records, and a
 // raylet that dies on that node is reported dead by the node's supervisor at once, with how it
 // died, instead of after the GCS's health checks run out (about 15 s).
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { GcsClient } from '@tray/gcs';
@@ -12,9 +12,17 @@ import { alive, driver, TestCluster, tray, until } from './cli-process.js';
 
 const cluster = new TestCluster();
 const clients: GcsClient[] = [];
-afterEach(() => {
+const raylets: number[] = [];
+afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
   cluster.cleanUp();
+  // A SIGKILLed raylet cannot remove its store's shared-memory segment: remove it for it.
+  for (const pid of raylets.splice(0)) {
+    await until(() => !alive(pid), 10_000);
+    for (const name of readdirSync('/dev/shm')) {
+      if (name.startsWith(`tray-store-${pid}-`)) rmSync(path.join('/dev/shm', name), { force: true });
+    }
+  }
 });
 
 interface NodeRecord {
@@ -30,6 +38,7 @@ async function start(args: string[], extraEnv: Record<string, string> = {}) {
   expect(run.code, run.stderr).toBe(0);
   const record: NodeRecord = JSON.parse(readFileSync(path.join(dir, 'tray', 'current_cluster.json'), 'utf8'));
   cluster.started.push(...Object.values(record.pids).filter((p): p is number => typeof p === 'number'));
+  raylets.push(record.pids.raylet);
   return { dir, record, token: readFileSync(record.tokenFile, 'utf8').trim() };
 }
 
