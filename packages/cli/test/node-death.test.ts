@@ -87,8 +87,23 @@ describe('tray start --node-ip-address', () => {
       `
 const tray = await import('@tray/core');
 await tray.init();
-const ip = await tray.get(tray.remote(() => process.env.TRAY_NODE_IP).remote());
-console.log(JSON.stringify({ ip, nodes: (await tray.nodes()).map((n) => n.address) }));
+// The worker's own TCP listening sockets, from /proc: the local addresses of its socket fds in LISTEN.
+const listening = tray.remote(async () => {
+  const fs = await import('node:fs');
+  const inodes = new Set();
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      const link = fs.readlinkSync('/proc/self/fd/' + fd);
+      if (link.startsWith('socket:[')) inodes.add(link.slice(8, -1));
+    } catch {}
+  }
+  const rows = fs.readFileSync('/proc/net/tcp', 'utf8').trim().split('\\n').slice(1).map((l) => l.trim().split(/\\s+/));
+  const addresses = rows.filter((c) => c[3] === '0A' && inodes.has(c[9])).map((c) => c[1].split(':')[0]);
+  const ip = (hex) => [hex.slice(6, 8), hex.slice(4, 6), hex.slice(2, 4), hex.slice(0, 2)].map((b) => parseInt(b, 16)).join('.');
+  return { env: process.env.TRAY_NODE_IP, listens: addresses.map(ip) };
+});
+const worker = await tray.get(listening.remote());
+console.log(JSON.stringify({ worker, nodes: (await tray.nodes()).map((n) => n.address) }));
 await tray.shutdown();
 `,
       { TMPDIR: head.dir, TRAY_ADDRESS: head.record.gcsAddress },
@@ -96,7 +111,8 @@ await tray.shutdown();
     );
     expect(run.code, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout.trim().split('\n').pop()!);
-    expect(result.ip).toBe('127.0.0.2');
+    expect(result.worker.env).toBe('127.0.0.2');
+    expect(result.worker.listens).toEqual(['127.0.0.2']);
     expect(result.nodes).toEqual([`127.0.0.2:${node!.rayletPort}`]);
   });
 });
