@@ -18,6 +18,10 @@ describe('tray: usage errors', () => {
     [['start', '--head', '--port', 'eighty'], /--port must be a port number/],
     [['start', '--address', 'nowhere'], /--address must be host:port/],
     [
+      ['start', '--head', '--node-ip-address', 'my-box'],
+      /--node-ip-address must be an IP address .* got 'my-box'/,
+    ],
+    [
       ['microbenchmark', '--rounds', '0'],
       /--rounds must be a whole number ≥ 1[\s\S]*usage: tray microbenchmark/,
     ],

@@ -6,10 +6,12 @@
 // Options: JSON in TRAY_SUPERVISOR_OPTIONS. It reports `{ type: 'ready', gcsAddress, nodeId,
 // pids }` or `{ type: 'error', message }` to `tray start` over IPC. SIGTERM/SIGINT stop the
 // raylet, then the GCS (SIGTERM, SIGKILL after a deadline), then it exits. If either daemon
-// dies on its own, the supervisor stops the other and exits 1.
+// dies on its own, the supervisor stops the other and exits 1; a raylet that died is first
+// reported to the GCS (UnregisterNode with how it ended), which marks the node dead at once.
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { GcsClient } from '@tray/gcs';
 import type { ClusterPids } from './current-cluster.js';
 import { forkDaemon } from './daemon-child.js';
 import { gcsMain, rayletMain, workerEntry } from './daemon-entries.js';
@@ -19,6 +21,8 @@ export interface SupervisorOptions {
   head: boolean;
   gcsHost?: string;
   gcsPort?: number;
+  /** The address this node's raylet (and its workers) bind and register (default 127.0.0.1). */
+  nodeIp?: string;
   gcsAddress?: string;
   sessionDir: string;
   tokenFile: string;
@@ -36,6 +40,8 @@ export interface SupervisorReady {
 }
 
 const STOP_DEADLINE_MS = 10_000;
+/** How long telling the GCS about a dead raylet may take. */
+const REPORT_DEADLINE_MS = 5000;
 
 function log(message: string): void {
   process.stdout.write(`[tray node ${new Date().toISOString()}] ${message}\n`);
@@ -75,11 +81,39 @@ async function stopAll(why: string, code: number): Promise<never> {
   process.exit(code);
 }
 
+/** Set once the raylet registered: who to tell, should it die on its own. */
+let registered: { gcsAddress: string; token: string; nodeId: string } | undefined;
+
 function watch(name: string, child: ChildProcess): void {
   children.push({ name, child });
   child.on('exit', (code, signal) => {
-    if (!stopping) void stopAll(`the ${name} exited on its own (${signal ?? `code ${code}`})`, 1);
+    if (stopping) return;
+    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    void (async () => {
+      if (name === 'raylet') await reportRayletDeath(`the raylet process (pid ${child.pid}) ${how}`);
+      await stopAll(`the ${name} ${how}`, 1);
+    })();
   });
+}
+
+/**
+ * The raylet is gone for certain: tell the GCS now (UnregisterNode with the reason), so the
+ * cluster stops sending it work at once instead of after its health checks fail (about 15 s).
+ */
+async function reportRayletDeath(reason: string): Promise<void> {
+  if (registered === undefined) return;
+  const { gcsAddress, token, nodeId } = registered;
+  const gcs = new GcsClient(gcsAddress, { token, retries: 2, deadlineMs: REPORT_DEADLINE_MS });
+  try {
+    await gcs.unregisterNode(Buffer.from(nodeId, 'hex'), `${reason}; reported by its node's supervisor`);
+    log(`told the GCS that node ${nodeId} is dead`);
+  } catch (err) {
+    log(
+      `could not tell the GCS that node ${nodeId} is dead (its health checks will): ${(err as Error).message}`,
+    );
+  } finally {
+    gcs.close();
+  }
 }
 
 async function main(): Promise<void> {
@@ -119,10 +153,12 @@ async function main(): Promise<void> {
       objectStoreMemory: options.objectStoreMemory,
       workerEntry: workerEntry(),
       isHead: options.head,
+      host: options.nodeIp,
     },
     path.join(logs, 'raylet.out'),
   );
   watch('raylet', raylet.child);
+  registered = { gcsAddress, token, nodeId: String(raylet.ready.nodeId) };
   log(`raylet ready, node ${raylet.ready.nodeId} (pid ${raylet.child.pid})`);
   const ready: SupervisorReady = {
     type: 'ready',

@@ -3,6 +3,7 @@
 // it in current_cluster.json and prints how to connect and how to stop.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { createSession } from '@tray/raylet/session';
 import {
@@ -48,6 +49,14 @@ export async function start(argv: string[], out: NodeJS.WritableStream): Promise
     throw new UsageError('--port is the GCS port of a head node; use it with --head', 'start');
   }
 
+  const nodeIp = flags.nodeIpAddress as string | undefined;
+  if (nodeIp !== undefined && isIP(nodeIp) === 0) {
+    throw new UsageError(
+      `--node-ip-address must be an IP address of this machine (e.g. 10.0.0.5), got '${nodeIp}'`,
+      'start',
+    );
+  }
+
   const existing = readCurrentCluster();
   if (existing) {
     if (allPids(existing.pids).some(isNodeProcess)) {
@@ -63,7 +72,8 @@ export async function start(argv: string[], out: NodeJS.WritableStream): Promise
   const session = createSession(joinToken);
   const options: SupervisorOptions = {
     head: Boolean(flags.head),
-    gcsHost: (flags.nodeIpAddress as string | undefined) ?? '127.0.0.1',
+    gcsHost: nodeIp ?? '127.0.0.1',
+    nodeIp,
     gcsPort: (flags.port as number | undefined) ?? 6380,
     gcsAddress: flags.address as string | undefined,
     sessionDir: session.dir,

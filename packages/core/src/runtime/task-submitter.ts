@@ -216,7 +216,14 @@ export class TaskSubmitter {
         (err: Error) => {
           q.requesting--;
           if (this.closed) return;
-          // The raylet refused the request itself (bad spec) or went away: fail what waits.
+          if (raylet !== this.ctx.raylet && !(err instanceof RemoteError)) {
+            // Another node's raylet went away with the request (its node died): the task never
+            // ran there, so this costs it no retry. Ask this node's raylet again shortly; it
+            // places the class on a live node once the GCS has marked that one dead.
+            this.retryLater(q, SPILLBACK_RETRY_MS);
+            return;
+          }
+          // This node's raylet refused the request itself (bad spec) or went away: fail what waits.
           const info =
             err instanceof RemoteError
               ? err.info
@@ -246,12 +253,7 @@ export class TaskSubmitter {
           if (this.closed) return;
           // That node went away after its raylet's view was taken: ask this node's raylet again
           // shortly (it learns of the death from the GCS and places the class elsewhere).
-          if (q.retryTimer === undefined && q.tasks.length > 0) {
-            q.retryTimer = setTimeout(() => {
-              q.retryTimer = undefined;
-              this.pump(q);
-            }, SPILLBACK_RETRY_MS);
-          }
+          this.retryLater(q, SPILLBACK_RETRY_MS);
         },
       );
       return;
@@ -265,12 +267,7 @@ export class TaskSubmitter {
             'It stays pending until a node with those resources joins the cluster.',
         );
       }
-      if (q.retryTimer === undefined && q.tasks.length > 0) {
-        q.retryTimer = setTimeout(() => {
-          q.retryTimer = undefined;
-          this.pump(q);
-        }, INFEASIBLE_RETRY_MS);
-      }
+      this.retryLater(q, INFEASIBLE_RETRY_MS);
       return;
     }
     const devices: Record<string, string> = {};
@@ -307,6 +304,15 @@ export class TaskSubmitter {
         this.pump(q);
       },
     );
+  }
+
+  /** Ask for leases again after `ms` (no new requests meanwhile), if tasks still wait. */
+  private retryLater(q: SchedulingQueue, ms: number): void {
+    if (q.retryTimer !== undefined || q.tasks.length === 0) return;
+    q.retryTimer = setTimeout(() => {
+      q.retryTimer = undefined;
+      this.pump(q);
+    }, ms);
   }
 
   private push(lease: Lease, task: PendingTask): void {

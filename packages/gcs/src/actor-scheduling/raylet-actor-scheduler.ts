@@ -42,6 +42,8 @@ interface Incarnation {
   connection?: Connection;
   /** Killed by the GCS (tray.kill, owner death): its connection closing is expected. */
   stopped: boolean;
+  /** Until its constructor has run: a death of its node aborts what waits on that node. */
+  creating: boolean;
 }
 
 const INFEASIBLE_RETRY_MS = 1000;
@@ -54,6 +56,8 @@ export class RayletActorScheduler implements ActorScheduler {
   private readonly raylets = new Map<string, TrayGrpcClient>();
   private readonly current = new Map<string, Incarnation>();
   private readonly owners: OwnerWatch;
+  /** Per node (key): what to abort when the GCS marks it dead (leases asked of its raylet). */
+  private readonly waitingOn = new Map<string, Set<(err: Error) => void>>();
   private closed = false;
 
   constructor(private readonly ctx: ActorSchedulingContext) {
@@ -67,7 +71,12 @@ export class RayletActorScheduler implements ActorScheduler {
       previous.stopped = true;
       this.returnLease(previous);
     }
-    const incarnation: Incarnation = { actorKey: key, leaseId: randomBytes(16), stopped: false };
+    const incarnation: Incarnation = {
+      actorKey: key,
+      leaseId: randomBytes(16),
+      stopped: false,
+      creating: true,
+    };
     this.current.set(key, incarnation);
     const spec = actor.creationTask!;
     if (!actor.detached && !(await this.owners.watch(actor.ownerAddress))) {
@@ -125,6 +134,8 @@ export class RayletActorScheduler implements ActorScheduler {
       connection.close();
       return fail({ message: 'it was killed while its constructor ran' });
     }
+    if (connection.closed) return fail({ message: 'its worker died while creating it: its node died' });
+    incarnation.creating = false;
     connection.once('close', () => void this.connectionClosed(incarnation, actor));
     return { ...address, nodeId: address.nodeId ?? incarnation.node?.nodeId };
   }
@@ -136,6 +147,24 @@ export class RayletActorScheduler implements ActorScheduler {
     this.current.delete(key);
     incarnation.stopped = true;
     this.returnLease(incarnation);
+  }
+
+  /**
+   * The GCS marked a node dead. A raylet that vanished without closing its connections (a machine
+   * that lost power, a network partition) would leave a lease request to it waiting forever: it is
+   * aborted, and the actor is asked of the other nodes. A creation task pushed to a worker there is
+   * given up too (its connection closed). Actors alive there are restarted by the actor manager.
+   */
+  nodeDied(nodeId: Uint8Array): void {
+    const key = bytesKey(nodeId);
+    const waiting = this.waitingOn.get(key);
+    this.waitingOn.delete(key);
+    for (const abort of waiting ?? []) abort(new Error(`node ${key} died`));
+    for (const incarnation of this.current.values()) {
+      if (incarnation.creating && incarnation.node && bytesKey(incarnation.node.nodeId) === key) {
+        incarnation.connection?.close();
+      }
+    }
   }
 
   close(): void {
@@ -156,14 +185,17 @@ export class RayletActorScheduler implements ActorScheduler {
         incarnation.node = node;
         let reply: tray.v1.WorkerLeaseReply;
         try {
-          reply = await this.raylet(node).call(
-            NodeManagerService.RequestWorkerLease,
-            {
-              task: { ...spec, args: [] },
-              ownerAddress: { workerId: this.leaseOwnerId },
-              leaseId: incarnation.leaseId,
-            },
-            { deadlineMs: LEASE_DEADLINE_MS, retries: 0 },
+          reply = await this.untilNodeDies(
+            node,
+            this.raylet(node).call(
+              NodeManagerService.RequestWorkerLease,
+              {
+                task: { ...spec, args: [] },
+                ownerAddress: { workerId: this.leaseOwnerId },
+                leaseId: incarnation.leaseId,
+              },
+              { deadlineMs: LEASE_DEADLINE_MS, retries: 0 },
+            ),
           );
         } catch (err) {
           lastReason = (err as Error).message;
@@ -208,6 +240,26 @@ export class RayletActorScheduler implements ActorScheduler {
         return cpu(b) - cpu(a);
       })
       .map((n) => n.node);
+  }
+
+  /** `call`, or a rejection as soon as the GCS marks `node` dead. */
+  private untilNodeDies<T>(node: tray.v1.NodeInfo, call: Promise<T>): Promise<T> {
+    const key = bytesKey(node.nodeId);
+    let abort!: (err: Error) => void;
+    const died = new Promise<never>((_, reject) => {
+      abort = reject;
+    });
+    let set = this.waitingOn.get(key);
+    if (!set) {
+      set = new Set();
+      this.waitingOn.set(key, set);
+    }
+    set.add(abort);
+    return Promise.race([call, died]).finally(() => {
+      const now = this.waitingOn.get(key);
+      now?.delete(abort);
+      if (now?.size === 0) this.waitingOn.delete(key);
+    });
   }
 
   private raylet(node: tray.v1.NodeInfo): TrayGrpcClient {

@@ -16,7 +16,7 @@ export function scheduleOnRaylets(
   log: (message: string) => void,
 ): RayletActorScheduler {
   const report = (what: string) => (err: unknown) => log(`${what}: ${(err as Error).message}`);
-  return new RayletActorScheduler({
+  const scheduler = new RayletActorScheduler({
     token,
     log,
     nodes: () =>
@@ -32,6 +32,8 @@ export function scheduleOnRaylets(
       m.actors.workerDied(owner.workerId).catch(report('killing the actors of a dead owner'));
     },
   });
+  m.nodes.onNodeDead((node) => scheduler.nodeDied(node.nodeId));
+  return scheduler;
 }
 
 /** Records the death if `workerId` still runs the actor (after its ALIVE state is stored). */

@@ -1,0 +1,167 @@
+// What a node started with `tray start` tells the cluster about itself: the address it was given
+// (--node-ip-address) is where its raylet and workers listen and what the GCS records, and a
+// raylet that dies on that node is reported dead by the node's supervisor at once, with how it
+// died, instead of after the GCS's health checks run out (about 15 s).
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { GcsClient } from '@tray/gcs';
+import { tray as proto } from '@tray/protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { alive, driver, TestCluster, tray, until } from './cli-process.js';
+
+const cluster = new TestCluster();
+const clients: GcsClient[] = [];
+const raylets: number[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  cluster.cleanUp();
+  // A SIGKILLed raylet cannot remove its store's shared-memory segment: remove it for it.
+  for (const pid of raylets.splice(0)) {
+    await until(() => !alive(pid), 10_000);
+    for (const name of readdirSync('/dev/shm')) {
+      if (name.startsWith(`tray-store-${pid}-`)) rmSync(path.join('/dev/shm', name), { force: true });
+    }
+  }
+});
+
+interface NodeRecord {
+  gcsAddress: string;
+  tokenFile: string;
+  nodeId: string;
+  pids: { supervisor: number; raylet: number; gcs?: number };
+}
+
+async function start(args: string[], extraEnv: Record<string, string> = {}) {
+  const dir = cluster.tempDir();
+  const run = await tray(['start', ...args], dir, 120_000, extraEnv);
+  expect(run.code, run.stderr).toBe(0);
+  const record: NodeRecord = JSON.parse(readFileSync(path.join(dir, 'tray', 'current_cluster.json'), 'utf8'));
+  cluster.started.push(...Object.values(record.pids).filter((p): p is number => typeof p === 'number'));
+  raylets.push(record.pids.raylet);
+  return { dir, record, token: readFileSync(record.tokenFile, 'utf8').trim() };
+}
+
+function gcsClient(address: string, token: string): GcsClient {
+  const client = new GcsClient(address, { token });
+  clients.push(client);
+  return client;
+}
+
+/** Resolves true when a TCP connection to host:port is accepted, false when refused. */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('tray start --node-ip-address', () => {
+  it('binds and registers the raylet and its workers at the given address', {
+    timeout: 180_000,
+  }, async () => {
+    const head = await start([
+      '--head',
+      '--port',
+      '0',
+      '--node-ip-address',
+      '127.0.0.2',
+      '--num-cpus',
+      '1',
+      '--object-store-memory',
+      '100000000',
+    ]);
+    expect(head.record.gcsAddress).toMatch(/^127\.0\.0\.2:\d+$/);
+    const [node] = await gcsClient(head.record.gcsAddress, head.token).getAllNodeInfo();
+    expect(node!.nodeIp).toBe('127.0.0.2');
+    for (const port of [node!.rayletPort, node!.rayletFramedPort]) {
+      expect(await accepts('127.0.0.2', port)).toBe(true);
+      expect(await accepts('127.0.0.1', port)).toBe(false);
+    }
+    // A driver attached to that node runs a task; its worker was given the node's address.
+    const run = await driver(
+      `
+const tray = await import('@tray/core');
+await tray.init();
+// The worker's own TCP listening sockets, from /proc: the local addresses of its socket fds in LISTEN.
+const listening = tray.remote(async () => {
+  const fs = await import('node:fs');
+  const inodes = new Set();
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    try {
+      const link = fs.readlinkSync('/proc/self/fd/' + fd);
+      if (link.startsWith('socket:[')) inodes.add(link.slice(8, -1));
+    } catch {}
+  }
+  const rows = fs.readFileSync('/proc/net/tcp', 'utf8').trim().split('\\n').slice(1).map((l) => l.trim().split(/\\s+/));
+  const addresses = rows.filter((c) => c[3] === '0A' && inodes.has(c[9])).map((c) => c[1].split(':')[0]);
+  const ip = (hex) => [hex.slice(6, 8), hex.slice(4, 6), hex.slice(2, 4), hex.slice(0, 2)].map((b) => parseInt(b, 16)).join('.');
+  return { env: process.env.TRAY_NODE_IP, listens: addresses.map(ip) };
+});
+const worker = await tray.get(listening.remote());
+console.log(JSON.stringify({ worker, nodes: (await tray.nodes()).map((n) => n.address) }));
+await tray.shutdown();
+`,
+      { TMPDIR: head.dir, TRAY_ADDRESS: head.record.gcsAddress },
+      120_000,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout.trim().split('\n').pop()!);
+    expect(result.worker.env).toBe('127.0.0.2');
+    expect(result.worker.listens).toEqual(['127.0.0.2']);
+    expect(result.nodes).toEqual([`127.0.0.2:${node!.rayletPort}`]);
+  });
+});
+
+describe('a raylet that dies', () => {
+  it("is marked dead at once by its node's supervisor, which then exits", { timeout: 180_000 }, async () => {
+    const head = await start([
+      '--head',
+      '--port',
+      '0',
+      '--num-cpus',
+      '1',
+      '--object-store-memory',
+      '100000000',
+    ]);
+    const b = await start(
+      ['--address', head.record.gcsAddress, '--num-cpus', '1', '--object-store-memory', '100000000'],
+      { TRAY_TOKEN: head.token },
+    );
+    const gcs = gcsClient(head.record.gcsAddress, head.token);
+    const stateOfB = async () =>
+      (await gcs.getAllNodeInfo()).find((n) => Buffer.from(n.nodeId).toString('hex') === b.record.nodeId);
+    expect((await stateOfB())?.state).toBe(proto.v1.NodeInfo.State.ALIVE);
+
+    process.kill(b.record.pids.raylet, 'SIGKILL');
+    const killedAt = Date.now();
+    let dead: proto.v1.NodeInfo | undefined;
+    const end = Date.now() + 60_000;
+    while (Date.now() < end) {
+      const info = await stateOfB();
+      if (info?.state === proto.v1.NodeInfo.State.DEAD) {
+        dead = info;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(dead, 'node B was not marked dead').toBeDefined();
+    console.log(`node B was DEAD in the GCS ${Date.now() - killedAt} ms after its raylet was SIGKILLed`);
+    // The supervisor's words, not the health checker's: it knew how the raylet ended.
+    expect(dead!.deathReason).toMatch(
+      new RegExp(
+        `the raylet process \\(pid ${b.record.pids.raylet}\\) was killed by SIGKILL; reported by its node's supervisor`,
+      ),
+    );
+    expect(await until(() => !alive(b.record.pids.supervisor), 30_000)).toBe(true);
+    // The head is unaffected.
+    const headInfo = (await gcs.getAllNodeInfo()).find(
+      (n) => Buffer.from(n.nodeId).toString('hex') === head.record.nodeId,
+    );
+    expect(headInfo?.state).toBe(proto.v1.NodeInfo.State.ALIVE);
+  });
+});
