@@ -16,6 +16,7 @@ export default defineConfig([
   {
     entry: { 'worker/main': 'src/worker/main.ts' },
     format: ['esm'],
+    dts: true, // the export `./worker/main` has types, as every entry does (publint, attw)
     sourcemap: true,
     target: 'node20',
   },

@@ -17,7 +17,7 @@ export {
   ObjectStoreFullError,
   OutOfDiskError,
 } from './errors.js';
-export { addonCandidates, loadNative } from './native.js';
+export { addonCandidates, loadNative, packageRoot, prebuildTag } from './native.js';
 export { StoreServer, type StoreServerOptions, type StoreStats } from './server/store-server.js';
 export { OBJECT_ID_BYTES } from './validate.js';
 

@@ -1,7 +1,10 @@
-// Loads the native addon (native/ built by cmake-js into build/Release) and hands it the typed
-// error classes once. The one place that knows where the .node file lives: when loading
-// fails, the error lists every path tried and why each failed.
-import { existsSync } from 'node:fs';
+// Loads the native addon and hands it the typed error classes once. The one place that knows
+// where the .node file lives: a build from source (build/Release, by cmake-js: the repository's
+// `npm run build`, or `tray-store-build` in an installed package), else the prebuild shipped
+// for this platform (prebuilds/<platform>-<arch>[-musl]/; N-API, so one file serves every
+// Node version). When nothing loads, the error lists every path tried, why each failed, and
+// what to do.
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,16 +87,61 @@ function moduleDir(): string {
   return path.dirname(fileURLToPath(import.meta.url));
 }
 
-/** Where the addon may be, in order: $TRAY_STORE_ADDON, then build/ beside src/ or dist/. */
+/** This machine's prebuild directory name: `linux-x64`, `linux-x64-musl`, `darwin-arm64`... */
+export function prebuildTag(): string {
+  return `${process.platform}-${process.arch}${process.platform === 'linux' && isMusl() ? '-musl' : ''}`;
+}
+
+/** musl's dynamic loader is /lib/ld-musl-<arch>.so.1 (cheaper than process.report's 20 ms). */
+function isMusl(): boolean {
+  try {
+    return readdirSync('/lib').some((name) => name.startsWith('ld-musl-'));
+  } catch {
+    return false;
+  }
+}
+
+/** The package's root: the directory above src/ (tests) or dist/ (the build). */
+export function packageRoot(): string {
+  return path.resolve(moduleDir(), '..');
+}
+
+/**
+ * Where the addon may be, in order: $TRAY_STORE_ADDON, a build from source (build/Release,
+ * build/Debug), then the prebuild for this platform.
+ */
 export function addonCandidates(): string[] {
-  const dir = moduleDir();
+  const root = packageRoot();
   const candidates: string[] = [];
   if (process.env.TRAY_STORE_ADDON) candidates.push(path.resolve(process.env.TRAY_STORE_ADDON));
-  for (const config of ['Release', 'Debug']) {
-    candidates.push(path.resolve(dir, '..', 'build', config, ADDON_FILE));
-    candidates.push(path.resolve(dir, '..', '..', 'build', config, ADDON_FILE));
-  }
+  for (const config of ['Release', 'Debug']) candidates.push(path.join(root, 'build', config, ADDON_FILE));
+  candidates.push(path.join(root, 'prebuilds', prebuildTag(), ADDON_FILE));
   return candidates;
+}
+
+/** What the error says to do when no candidate loads. */
+function howToFix(): string {
+  const root = packageRoot();
+  let shipped: string[] = [];
+  try {
+    shipped = readdirSync(path.join(root, 'prebuilds'));
+  } catch {}
+  const inRepo =
+    !root.split(path.sep).includes('node_modules') && existsSync(path.join(root, '../../native'));
+  if (inRepo) {
+    return (
+      'In the repository, build it with `npm run build` (needs cmake and a C++17 compiler), ' +
+      'or point TRAY_STORE_ADDON at a built tray_store.node.'
+    );
+  }
+  return (
+    `No prebuild here for ${prebuildTag()} (this package ships: ${shipped.join(', ') || 'none'}). ` +
+    'Build it from the source the package ships: install cmake >= 3.15 and a C++17 compiler ' +
+    '(Debian: `apt-get install -y cmake g++ make`), then `npm install -D cmake-js@^8 node-addon-api@^8` ' +
+    'and run `npx tray-store-build` in your project (or allow its install script: ' +
+    '`npm install-scripts approve @tray/object-store && npm rebuild @tray/object-store`). ' +
+    'Or point TRAY_STORE_ADDON at a built tray_store.node.'
+  );
 }
 
 let loaded: NativeAddon | undefined;
@@ -118,7 +166,6 @@ export function loadNative(): NativeAddon {
   }
   throw new Error(
     `@tray/object-store: cannot load its native addon ${ADDON_FILE}. Looked at:\n  ${tried.join('\n  ')}\n` +
-      'Build it with `npm run build -w @tray/object-store` (needs cmake and a C++17 compiler), ' +
-      'or point TRAY_STORE_ADDON at a built tray_store.node.',
+      howToFix(),
   );
 }
