@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // Each test runs drivers as child processes, each starting its own cluster, or several raylets
 // with a real GCS in this process (multinode/, using the raylet package's test harness): one
-// file at a time.
+// file at a time. chaos/ kills real processes of a real cluster while work runs.
 export default defineConfig({
   test: {
     include: ['e2e/**/*.test.ts', 'multinode/**/*.test.ts', 'chaos/**/*.test.ts'],

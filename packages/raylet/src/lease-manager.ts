@@ -1,5 +1,6 @@
 // Worker leases on this node: requests queue per scheduling class and are granted, in order
-// within a class, when the node's resources are free and an idle worker of the right runtime
+// within a class and in turn across classes (one grant per class per round, so a steady stream
+// of task leases cannot starve an actor's restart of the CPU it needs to be placed), when the node's resources are free and an idle worker of the right runtime
 // environment exists (one is started when none does). A granted lease holds its resources and
 // its worker until the owner returns it, the worker dies, or the owner goes away — then the
 // resources come back, and the workers that ran a dead owner's tasks are killed (Ray: tasks of
@@ -298,30 +299,49 @@ export class LeaseManager {
 
   private dispatchOnce(): void {
     const wanted = new Map<string, number>();
-    for (const [key, queue] of this.queues) {
-      while (queue.length > 0) {
-        const pending = queue[0]!;
-        const { request } = pending;
-        if (!this.resources.isAvailable(request.schedule) || !this.resources.isAvailable(request.hold)) break;
-        const worker = this.pool.popIdle(request.runtimeEnvHash);
-        if (worker === undefined) {
-          const env = request.runtimeEnvHash;
-          const failures = this.pool.startupFailures(env);
-          if (failures !== undefined && failures.count >= MAX_STARTUP_FAILURES) {
-            this.failStartups(env, failures.count, failures.last);
-            break;
-          }
-          const need = (wanted.get(env) ?? 0) + 1;
-          wanted.set(env, need);
-          const canStart = request.isActor || this.pool.sharedWorkerCount < this.pool.maxWorkers;
-          if (canStart && this.pool.startingCount(env) < need) this.pool.start(env, request.envVars);
-          break;
+    /** Classes whose first request cannot be served now (no resources, or no idle worker). */
+    const blocked = new Set<string>();
+    let granted = true;
+    while (granted) {
+      granted = false;
+      for (const [key, queue] of [...this.queues]) {
+        if (blocked.has(key)) continue;
+        const pending = queue[0];
+        if (pending !== undefined && this.grantFirst(pending, wanted)) {
+          queue.shift();
+          granted = true;
+          // Its next request waits for the other classes' turn.
+          this.queues.delete(key);
+          if (queue.length > 0) this.queues.set(key, queue);
+        } else {
+          blocked.add(key);
+          if (queue.length === 0) this.queues.delete(key);
         }
-        queue.shift();
-        this.grant(pending, worker);
       }
-      if (queue.length === 0) this.queues.delete(key);
     }
+  }
+
+  /** Grant `pending` (the first of its class) if resources and a worker allow; else start one. */
+  private grantFirst(pending: PendingLease, wanted: Map<string, number>): boolean {
+    const { request } = pending;
+    if (!this.resources.isAvailable(request.schedule) || !this.resources.isAvailable(request.hold))
+      return false;
+    const worker = this.pool.popIdle(request.runtimeEnvHash);
+    if (worker === undefined) {
+      const env = request.runtimeEnvHash;
+      const failures = this.pool.startupFailures(env);
+      if (failures !== undefined && failures.count >= MAX_STARTUP_FAILURES) {
+        this.failStartups(env, failures.count, failures.last);
+        return false;
+      }
+      const need = (wanted.get(env) ?? 0) + 1;
+      wanted.set(env, need);
+      const canStart = request.isActor || this.pool.sharedWorkerCount < this.pool.maxWorkers;
+      if (canStart && this.pool.startingCount(env) < need) this.pool.start(env, request.envVars);
+      return false;
+    }
+    this.grant(pending, worker);
+    return true;
   }
 
   /** Workers of `env` cannot start: every lease waiting for one fails, saying where to look. */

@@ -249,7 +249,9 @@ export class WorkerPool {
 
   private died(worker: WorkerProcess, exit: WorkerExit): void {
     worker.exitedAt ??= Date.now();
-    if (worker.state === 'starting' && !this.closed) {
+    // SIGKILL before registering came from outside (a user, chaos, the OOM killer), not from a
+    // broken environment: the worker is simply started again, without counting toward failing leases.
+    if (worker.state === 'starting' && !this.closed && exit.signal !== 'SIGKILL') {
       const failures = this.startFailures.get(worker.runtimeEnvHash);
       this.startFailures.set(worker.runtimeEnvHash, { count: (failures?.count ?? 0) + 1, last: worker });
       process.stderr.write(

@@ -53,6 +53,23 @@ describe('worker leases', () => {
     expect((await stats(node.driver)).available?.quantities?.CPU).toBe(2);
   });
 
+  it('grants queued requests of different classes in turn: a stream of task leases does not starve an actor', async () => {
+    node = await startNode({ numCpus: 1 });
+    const first = await requestLease(node.driver);
+    const tasks = [track(requestLease(node.driver)), track(requestLease(node.driver))];
+    const actor = track(requestLease(node.driver, { resources: {}, actor: {} }));
+    await waitFor('three requests to queue', async () => (await stats(node!.driver)).numPendingLeases === 3);
+    await returnLease(node.driver, first);
+    const second = (await waitFor('the next task lease', () => tasks[0]!.value))!;
+    await returnLease(node.driver, second);
+    // The actor's class had its turn before the tasks' class got a second grant.
+    const placed = (await waitFor('the actor lease', () => actor.value))!;
+    expect(placed.workerPid).toBeGreaterThan(0);
+    expect(tasks[1]!.done).toBe(false);
+    await returnLease(node.driver, placed);
+    await returnLease(node.driver, (await waitFor('the last task lease', () => tasks[1]!.value))!);
+  });
+
   it('answers an impossible request at once, naming the missing resource', async () => {
     node = await startNode({ numCpus: 2 });
     const reply = await requestLease(node.driver, { resources: { CPU: 1, GPU: 1 } });

@@ -161,6 +161,20 @@ describe('worker pool', () => {
     expect(ok.workerPid).toBeGreaterThan(0);
   });
 
+  it('keeps starting workers SIGKILLed before they register (killed from outside, not broken)', async () => {
+    node = await startNode({ numCpus: 1 });
+    const leaseId = randomBytes(16);
+    const lease = track(requestLease(node.driver, { leaseId, envVars: { FIXTURE_SIGKILL_AT_START: '1' } }));
+    await waitFor(
+      'four workers killed before registering',
+      async () => (await stats(node!.driver)).deadWorkers.filter((d) => d.signal === 'SIGKILL').length >= 4,
+    );
+    // Three startup failures would have failed the lease: these were not counted.
+    expect(lease.done).toBe(false);
+    await node.driver.request(NodeManagerService.CancelWorkerLease, { leaseId });
+    expect((await waitFor('the cancelled lease', () => lease.value))!.canceled).toBe(true);
+  });
+
   it('stops idle workers beyond the soft limit after the idle timeout', async () => {
     node = await startNode({ numCpus: 1, idleWorkerTimeoutMs: 100 });
     const [prestarted] = await waitFor('the prestarted worker', async () => {

@@ -4,7 +4,9 @@
 // the creator learns it from CreateActor, others (and everyone after a failure) ask
 // GetActorInfo until the actor is ALIVE at a new worker or DEAD. When the connection closes,
 // calls in flight are resent after a restart while maxTaskRetries allows; others fail with
-// ActorUnavailableError (restarting) or ActorDiedError (dead, saying why).
+// ActorUnavailableError (restarting) or ActorDiedError (dead, saying why). A refresh asked for
+// while one runs is not dropped: the running one goes round again, so a worker that cannot be
+// reached at the address the GCS gave makes the caller ask the GCS again, however often.
 
 import type { GcsClient } from '@tray/gcs';
 import {
@@ -55,6 +57,8 @@ export class ActorCaller {
   private orphans: Call[] = [];
   private sequence = 0;
   private refreshing = false;
+  /** A refresh was asked for while one ran: the running one asks the GCS again. */
+  private refreshAgain = false;
   /** Set when every handle went out of scope: called once no call is queued or running. */
   private whenIdle: (() => void) | undefined;
   /** The creator's handles of this actor alive in this process (see ActorRuntime.trackScope). */
@@ -170,6 +174,7 @@ export class ActorCaller {
     let connection: Connection;
     try {
       connection = await this.core.peers.get(address);
+      if (connection.closed) throw new Error('closed');
     } catch {
       // Gone already: the GCS will say what became of it.
       this.lostWorkerHex = workerHex;
@@ -214,41 +219,52 @@ export class ActorCaller {
 
   /** Ask the GCS until the actor is ALIVE at another worker than the lost one, or DEAD. */
   async refresh(): Promise<void> {
-    if (this.refreshing || this.status === 'dead') return;
+    if (this.status === 'dead') return;
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return;
+    }
     this.refreshing = true;
-    let delay = POLL_MIN_MS;
     try {
-      while ((this.status as Status) !== 'dead' && !this.core.isShutDown) {
-        let actor: tray.v1.ActorTableData | undefined;
-        try {
-          actor = await this.gcs.getActorInfo(this.id);
-        } catch (err) {
-          if (err instanceof RemoteError && err.info.type === ErrorType.NOT_FOUND) {
-            this.dead({ message: 'no such actor exists in the cluster (it was never created here)' });
-            return;
-          }
-        }
-        if (actor?.state === State.DEAD) {
-          this.dead(actor.deathCause ?? { message: 'it is dead' });
-          return;
-        }
-        if (
-          actor?.state === State.ALIVE &&
-          actor.address &&
-          hex(actor.address.workerId ?? Buffer.alloc(0)) !== this.lostWorkerHex
-        ) {
-          await this.alive(actor.address);
-          return;
-        }
-        if (actor && actor.state !== State.ALIVE) {
-          if (this.status !== 'pending') this.status = 'restarting';
-          this.failOrphans(this.unavailable());
-        }
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        delay = Math.min(delay * 2, POLL_MAX_MS);
-      }
+      do {
+        this.refreshAgain = false;
+        await this.askUntilKnown();
+      } while (this.refreshAgain && (this.status as Status) !== 'dead' && !this.core.isShutDown);
     } finally {
       this.refreshing = false;
+    }
+  }
+
+  private async askUntilKnown(): Promise<void> {
+    let delay = POLL_MIN_MS;
+    while ((this.status as Status) !== 'dead' && !this.core.isShutDown) {
+      let actor: tray.v1.ActorTableData | undefined;
+      try {
+        actor = await this.gcs.getActorInfo(this.id);
+      } catch (err) {
+        if (err instanceof RemoteError && err.info.type === ErrorType.NOT_FOUND) {
+          this.dead({ message: 'no such actor exists in the cluster (it was never created here)' });
+          return;
+        }
+      }
+      if (actor?.state === State.DEAD) {
+        this.dead(actor.deathCause ?? { message: 'it is dead' });
+        return;
+      }
+      if (
+        actor?.state === State.ALIVE &&
+        actor.address &&
+        hex(actor.address.workerId ?? Buffer.alloc(0)) !== this.lostWorkerHex
+      ) {
+        await this.alive(actor.address);
+        return;
+      }
+      if (actor && actor.state !== State.ALIVE) {
+        if (this.status !== 'pending') this.status = 'restarting';
+        this.failOrphans(this.unavailable());
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, POLL_MAX_MS);
     }
   }
 

@@ -3,7 +3,9 @@
 // worker to the actor's creator — pushing the creation task to the worker over the framed
 // transport, and keeping that connection open: its closing is the actor's death (the exit code
 // or signal comes from the raylet's GetNodeStats). Killing returns the lease, which makes the
-// raylet kill the worker. Owners of non-detached actors are watched (owner-watch.ts).
+// raylet kill the worker. Owners of non-detached actors are watched (owner-watch.ts). A worker
+// that dies (or cannot be reached) before the constructor answered fails the attempt with
+// WORKER_DIED, which the actor manager counts as a restart; other failures are final.
 import { randomBytes } from 'node:crypto';
 import {
   addressTarget,
@@ -93,6 +95,8 @@ export class RayletActorScheduler implements ActorScheduler {
       this.returnLease(incarnation);
       throw errorWithInfo({ type: ErrorType.ACTOR_DIED, ...info, message: info.message ?? 'unknown' });
     };
+    const workerDied = (message: string): never =>
+      fail({ type: incarnation.stopped ? ErrorType.ACTOR_DIED : ErrorType.WORKER_DIED, message });
     if (incarnation.stopped) fail({ message: 'it was killed before it started' });
     let connection: Connection;
     try {
@@ -100,7 +104,7 @@ export class RayletActorScheduler implements ActorScheduler {
       if (peer === undefined) throw new Error('the lease gave no address for the worker');
       connection = await connect(peer.target, { token: this.ctx.token, label: 'actor worker' });
     } catch (err) {
-      return fail({ message: `its worker could not be reached: ${(err as Error).message}` });
+      return workerDied(`its worker could not be reached: ${(err as Error).message}`);
     }
     incarnation.connection = connection;
     const visibleDevices: Record<string, string> = {};
@@ -119,7 +123,7 @@ export class RayletActorScheduler implements ActorScheduler {
     } catch (err) {
       connection.close();
       const why = incarnation.stopped ? 'it was killed while its constructor ran' : (err as Error).message;
-      return fail({ message: `its worker died while creating it: ${why}` });
+      return workerDied(`its worker died while creating it: ${why}`);
     }
     const error = reply.returnObjects[0]?.error;
     if (error) {
@@ -134,7 +138,9 @@ export class RayletActorScheduler implements ActorScheduler {
       connection.close();
       return fail({ message: 'it was killed while its constructor ran' });
     }
-    if (connection.closed) return fail({ message: 'its worker died while creating it: its node died' });
+    if (connection.closed) {
+      return workerDied('its worker died right after its constructor ran (or its node died)');
+    }
     incarnation.creating = false;
     connection.once('close', () => void this.connectionClosed(incarnation, actor));
     return { ...address, nodeId: address.nodeId ?? incarnation.node?.nodeId };

@@ -2,7 +2,10 @@
 // (DEPENDENCIES_UNREADY → PENDING_CREATION → ALIVE ⇄ RESTARTING → DEAD), names unique per
 // namespace among live actors, owner tracking (a non-detached actor dies with its owner's worker,
 // node or job) and why each actor died. Every state change is published on ACTOR_CHANNEL keyed by
-// actor id. Creating and killing workers is delegated to an injected ActorScheduler.
+// actor id. Creating and killing workers is delegated to an injected ActorScheduler. A worker
+// that dies while creating the actor is one more restart (counted against maxRestarts), as in
+// Ray; only a creation that cannot succeed (constructor threw, owner gone, lease refused) is
+// final. CreateActor answers once the actor is ALIVE or DEAD, however many attempts that takes.
 import { ErrorType, errorWithInfo, toErrorInfo, tray } from '@tray/protocol';
 import { Channel, type Publisher } from '../pubsub.js';
 import {
@@ -31,6 +34,10 @@ function deathCause(actorId: Uint8Array, reason: string, type = ErrorType.ACTOR_
 export class ActorManager {
   private readonly table: PersistedTable<Actor>;
   private scheduler: ActorScheduler | undefined;
+  /** Per actor, the newest scheduling attempt: an older attempt's outcome is ignored. */
+  private readonly attempts = new Map<string, number>();
+  /** CreateActor calls waiting for their actor to be ALIVE (address) or DEAD (cause). */
+  private readonly settled = new Map<string, Array<(actor: Actor) => void>>();
 
   constructor(
     storage: GcsStorage,
@@ -93,8 +100,24 @@ export class ActorManager {
         message: 'this GCS cannot create actors: no ActorScheduler is registered (setActorScheduler)',
       });
     }
-    await this.update({ ...actor, state: State.PENDING_CREATION } as Actor);
-    return this.schedule(key);
+    const outcome = this.whenSettled(key);
+    // A retried CreateActor while creation runs waits for the attempt under way.
+    if (actor.state === State.DEPENDENCIES_UNREADY) {
+      await this.update({ ...actor, state: State.PENDING_CREATION } as Actor);
+      void this.schedule(key).catch(() => {}); // the table could not be written: the GCS is stopping
+    }
+    const settled = await outcome;
+    if (settled.state === State.ALIVE && settled.address) return settled.address;
+    throw errorWithInfo({ ...(settled.deathCause ?? deathCause(settled.actorId, 'it is dead')) });
+  }
+
+  /** Resolves with the actor's row once it is ALIVE or DEAD. */
+  private whenSettled(key: string): Promise<Actor> {
+    return new Promise((resolve) => {
+      let waiting = this.settled.get(key);
+      if (waiting === undefined) this.settled.set(key, (waiting = []));
+      waiting.push(resolve);
+    });
   }
 
   get(request: tray.v1.GetActorInfoRequest): Actor {
@@ -208,27 +231,31 @@ export class ActorManager {
       address: null,
       numRestarts: actor.numRestarts + 1,
     } as Actor);
-    void this.schedule(key).catch(() => {});
+    void this.schedule(key).catch(() => {}); // the table could not be written: the GCS is stopping
   }
 
-  private async schedule(key: string): Promise<tray.v1.IAddress> {
-    const actor = this.table.get(key)!;
+  /** One attempt at (re)creating the actor; its outcome lands in the table (ALIVE, a restart, DEAD). */
+  private async schedule(key: string): Promise<void> {
+    const attempt = (this.attempts.get(key) ?? 0) + 1;
+    this.attempts.set(key, attempt);
+    const superseded = () => this.attempts.get(key) !== attempt || this.table.get(key)?.state === State.DEAD;
     try {
-      const address = await this.scheduler!.schedule(actor);
-      const current = this.table.get(key)!;
-      if (current.state === State.DEAD)
-        throw errorWithInfo(current.deathCause ?? deathCause(current.actorId, 'killed'));
-      await this.update({ ...current, state: State.ALIVE, address } as Actor);
-      return address;
+      const address = await this.scheduler!.schedule(this.table.get(key)!);
+      // Killed or restarted meanwhile: the newer attempt (or the death) decides.
+      if (superseded()) return;
+      await this.update({ ...this.table.get(key)!, state: State.ALIVE, address } as Actor);
     } catch (err) {
+      if (superseded()) return;
       const info = toErrorInfo(err);
       const current = this.table.get(key)!;
-      if (current.state !== State.DEAD) {
-        // Keep the original error (class, stack, serialized value): ActorDiedError carries it.
-        const cause = { ...info, ...deathCause(current.actorId, `its creation failed: ${info.message}`) };
-        await this.update({ ...current, state: State.DEAD, address: null, deathCause: cause } as Actor);
+      const cause = { ...info, ...deathCause(current.actorId, `its creation failed: ${info.message}`) };
+      if (info.type === ErrorType.WORKER_DIED) {
+        // The worker died while creating it: one more restart, as any other death.
+        await this.died(key, cause, true);
+        return;
       }
-      throw errorWithInfo(this.table.get(key)!.deathCause ?? info);
+      // Keep the original error (class, stack, serialized value): ActorDiedError carries it.
+      await this.update({ ...current, state: State.DEAD, address: null, deathCause: cause } as Actor);
     }
   }
 
@@ -262,5 +289,11 @@ export class ActorManager {
     const row = tray.v1.ActorTableData.create(actor);
     await this.table.set(bytesKey(row.actorId), row);
     this.publisher.publish({ channel: Channel.ACTOR_CHANNEL, key: row.actorId, actor: row });
+    if (row.state !== State.ALIVE && row.state !== State.DEAD) return;
+    const key = bytesKey(row.actorId);
+    if (row.state === State.DEAD) this.attempts.delete(key);
+    const waiting = this.settled.get(key);
+    this.settled.delete(key);
+    for (const resolve of waiting ?? []) resolve(row);
   }
 }

@@ -27,7 +27,7 @@ const ActorState = tray.v1.ActorTableData.State;
 
 function creationTask(
   actor: number,
-  opts: { name?: string; namespace?: string; detached?: boolean; owner?: number } = {},
+  opts: { name?: string; namespace?: string; detached?: boolean; owner?: number; maxRestarts?: number } = {},
 ) {
   return tray.v1.TaskSpec.create({
     type: tray.v1.TaskType.ACTOR_CREATION_TASK,
@@ -39,7 +39,7 @@ function creationTask(
       name: opts.name ?? '',
       namespace: opts.namespace ?? '',
       detached: opts.detached ?? false,
-      maxRestarts: 0,
+      maxRestarts: opts.maxRestarts ?? 0,
     },
   });
 }
@@ -258,6 +258,46 @@ describe('actors', () => {
     expect(m.actors.get(tray.v1.GetActorInfoRequest.create({ actorId: id(16, 2) })).state).toBe(
       ActorState.ALIVE,
     );
+  });
+
+  it('a worker dying during creation is a restart counted against maxRestarts; a stale attempt is ignored', async () => {
+    const m = managers();
+    const attempts: Array<{ resolve: (a: tray.v1.IAddress) => void; reject: (e: unknown) => void }> = [];
+    m.actors.setScheduler({
+      schedule: () => new Promise((resolve, reject) => attempts.push({ resolve, reject })),
+      kill: () => {},
+    });
+    const workerDied = () =>
+      Object.assign(new Error('its worker died while creating it'), {
+        errorInfo: { type: ErrorType.WORKER_DIED, message: 'its worker died while creating it' },
+      });
+    const get = (n: number) => m.actors.get(tray.v1.GetActorInfoRequest.create({ actorId: id(16, n) }));
+
+    const forever = creationTask(1, { maxRestarts: -1 });
+    await m.actors.register(tray.v1.RegisterActorRequest.create({ creationTask: forever }));
+    const created = m.actors.create(tray.v1.CreateActorRequest.create({ creationTask: forever }));
+    await waitFor('the first attempt', () => attempts.length === 1);
+    // Killed with restart while creating: the first attempt's late success must not count.
+    await m.actors.kill(tray.v1.KillActorViaGcsRequest.create({ actorId: id(16, 1), noRestart: false }));
+    await waitFor('the second attempt', () => attempts.length === 2);
+    attempts[1]!.reject(workerDied());
+    await waitFor('the third attempt', () => attempts.length === 3);
+    attempts[0]!.resolve({ workerId: id(28, 100) });
+    attempts[2]!.resolve({ workerId: id(28, 102) });
+    expect((await created).workerId).toEqual(id(28, 102));
+    expect(get(1).state).toBe(ActorState.ALIVE);
+    expect(get(1).numRestarts).toBe(2);
+
+    const once = creationTask(2, { maxRestarts: 1 });
+    await m.actors.register(tray.v1.RegisterActorRequest.create({ creationTask: once }));
+    const doomed = m.actors.create(tray.v1.CreateActorRequest.create({ creationTask: once }));
+    await waitFor('its first attempt', () => attempts.length === 4);
+    attempts[3]!.reject(workerDied());
+    await waitFor('its restart', () => attempts.length === 5);
+    attempts[4]!.reject(workerDied());
+    await expectError(doomed, ErrorType.ACTOR_DIED, /its creation failed: its worker died while creating it/);
+    expect(get(2).state).toBe(ActorState.DEAD);
+    expect(get(2).numRestarts).toBe(1);
   });
 
   it('kill marks the actor dead (killed by tray.kill), and its name becomes free', async () => {

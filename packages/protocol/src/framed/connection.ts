@@ -71,6 +71,12 @@ const MAX_REQUEST_ID = 0xffffffff;
 /** Frames, or bytes, that are written at once rather than at the end of the tick. */
 const FLUSH_FRAMES = 64;
 const FLUSH_BYTES = 64 * 1024;
+/**
+ * Frames waiting longer than this go out with the next send: a run of slow synchronous work
+ * (an actor's queued sync calls of 20 ms each, run back to back in one tick) answers each call
+ * one call later instead of 64 calls later.
+ */
+const FLUSH_AFTER_MS = 2;
 /** Payloads this large are written as they are, not copied into the frame buffer. */
 const LARGE_PAYLOAD_BYTES = 64 * 1024;
 
@@ -90,6 +96,8 @@ export class Connection extends EventEmitter {
   /** How many queued payloads are large enough to be written as they are (see flush). */
   private outLarge = 0;
   private flushScheduled = false;
+  /** When the oldest frame not yet written was queued (performance.now()). */
+  private firstQueuedAt = 0;
   private activeHandlers = 0;
   private paused = false;
   private closeError: Error | undefined;
@@ -265,7 +273,13 @@ export class Connection extends EventEmitter {
     this.outPayloads.push(payload);
     this.outBytes += HEADER_BYTES + payload.length;
     if (payload.length >= LARGE_PAYLOAD_BYTES) this.outLarge++;
-    if (this.outKinds.length >= FLUSH_FRAMES || this.outBytes >= FLUSH_BYTES) {
+    const now = performance.now();
+    if (this.outKinds.length === 1) this.firstQueuedAt = now;
+    if (
+      this.outKinds.length >= FLUSH_FRAMES ||
+      this.outBytes >= FLUSH_BYTES ||
+      now - this.firstQueuedAt >= FLUSH_AFTER_MS
+    ) {
       // A long synchronous run of sends (a loop submitting thousands of tasks) goes out in
       // pieces as it runs, so the peer starts on the first ones while the rest are made.
       this.flush();
