@@ -1,11 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
 // Each test runs drivers as child processes, each starting its own cluster, or several raylets
-// with a real GCS in this process (multinode/, using the raylet package's test harness): one
-// file at a time.
+// with a real GCS in this process (multinode/, using the raylet package's test harness), or
+// kills real processes under load (chaos/): one file at a time.
 export default defineConfig({
   test: {
-    include: ['e2e/**/*.test.ts', 'multinode/**/*.test.ts'],
+    include: ['e2e/**/*.test.ts', 'multinode/**/*.test.ts', 'chaos/**/*.test.ts'],
     testTimeout: 90_000,
     hookTimeout: 60_000,
     fileParallelism: false,

@@ -43,6 +43,18 @@ export class ActorManager {
     return this.table.load();
   }
 
+  /**
+   * After a restart on durable storage: the actors the previous GCS was restarting are
+   * scheduled again (nobody else would). Actors pending creation are created again when their
+   * creator's CreateActor, retried through its reconnect window, arrives.
+   */
+  resumeRestarts(): void {
+    if (!this.scheduler) return;
+    for (const [key, actor] of this.table.entries()) {
+      if (actor.state === State.RESTARTING) void this.schedule(key).catch(() => {});
+    }
+  }
+
   /** Installs what creates and kills actors' workers. */
   setScheduler(scheduler: ActorScheduler | undefined): void {
     this.scheduler = scheduler;
