@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { alive, BIN, TestCluster, tray, until } from '../../packages/cli/test/cli-process.js';
+import { alive, TestCluster, tray, until } from '../../packages/cli/test/cli-process.js';
 import { type RedisServer, startRedisServer } from '../../packages/cli/test/redis-server.js';
 
 const WAVES = 40;

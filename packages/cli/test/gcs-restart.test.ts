@@ -130,7 +130,7 @@ describe('tray start --head --redis-address: the GCS restarts and the cluster go
     const tmp = cluster.tempDir();
     const record = await startHead(tmp);
     const driver = startDriver(tmp, record);
-    expect(await driver.step('ready')).toMatchObject({ named: 1, detached: 1 });
+    expect(await driver.step('ready')).toMatchObject({ named: 1, detached: 1, phoenix: 1 });
 
     await killGcsAndHoldRestart(record);
     driver.send('outage');
@@ -156,6 +156,9 @@ describe('tray start --head --redis-address: the GCS restarts and the cluster go
     // Named and detached actors kept their state; the node is alive in the restarted GCS.
     expect(after).toMatchObject({ keeper: 5, lasting: 3, task: 81 });
     expect(after.nodes).toEqual([{ nodeId: record.nodeId, alive: true }]);
+    // An actor whose worker dies after the restart is restarted (maxRestarts: 1) by the new GCS.
+    driver.send('kill-phoenix');
+    expect(await driver.step('phoenix')).toMatchObject({ count: 1, restarted: true });
     driver.send('quit');
     await driver.step('done');
 

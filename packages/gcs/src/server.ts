@@ -97,7 +97,7 @@ export async function startGcsServer(options: GcsServerOptions): Promise<GcsServ
     managers.placementGroups.setReserver(bundleReserver);
     await managers.load();
     // A restarted GCS goes on with what its predecessor left half done.
-    managers.actors.resumeRestarts();
+    managers.actors.resume();
     addGcsServices(server, managers);
     const port = await server.listen(host, options.port ?? 0);
     const m = managers;
