@@ -126,6 +126,7 @@ it('restarts the GCS mid-run while tasks and actor calls flow: every result righ
   expect((await tray(['stop'], tmp)).code).toBe(0);
   const everything = [first.pids.supervisor, first.pids.raylet, ...gcsPids, ...workers];
   expect(await until(() => everything.every((pid) => !alive(pid)), 30_000)).toBe(true);
+  expect(redis.keys(`tray:${path.basename(first.sessionDir)}:*`)).toEqual([]);
   process.stdout.write(
     `gcs-restart chaos: ${KILL_AFTER_WAVES.length} GCS kills, ${result.tasks} tasks, ` +
       `${calls.length} actor calls, ${result.fresh.length} actors made across restarts, ` +

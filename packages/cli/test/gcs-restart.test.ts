@@ -168,8 +168,14 @@ describe('tray start --head --redis-address: the GCS restarts and the cluster go
     const workers = workerPids(record);
     cluster.started.push(...workers);
     const everything = [record.pids.supervisor, record.pids.raylet, restarted.pids.gcs, ...workers];
+    // The cluster's tables live under its own prefix, and go when the cluster is stopped.
+    const prefix = `tray:${path.basename(record.sessionDir)}:`;
+    expect(redis.keys(`${prefix}*`)).toEqual(
+      expect.arrayContaining([`${prefix}table:actors`, `${prefix}table:nodes`]),
+    );
     expect((await tray(['stop'], tmp)).code).toBe(0);
     expect(await until(() => everything.every((pid) => !alive(pid)), 20_000)).toBe(true);
+    expect(redis.keys(`${prefix}*`)).toEqual([]);
   }, 180_000);
 
   it('fails a call with an error naming the GCS once it is away longer than the reconnect window', async () => {
@@ -192,6 +198,23 @@ describe('tray start --head --redis-address: the GCS restarts and the cluster go
     await driver.step('done');
     expect((await tray(['stop'], tmp)).code).toBe(0);
   }, 120_000);
+
+  it('two clusters share one Redis, each under its own prefix; stopping one deletes only its keys', async () => {
+    const [a, b] = [cluster.tempDir(), cluster.tempDir()];
+    const [first, second] = [await startHead(a), await startHead(b)];
+    const prefixOf = (r: Record) => `tray:${path.basename(r.sessionDir)}:`;
+    expect(prefixOf(first)).not.toBe(prefixOf(second));
+    expect(redis.keys(`${prefixOf(first)}table:nodes`)).toHaveLength(1);
+    expect(redis.keys(`${prefixOf(second)}table:nodes`)).toHaveLength(1);
+    expect((await tray(['stop'], a)).code).toBe(0);
+    expect(redis.keys(`${prefixOf(first)}*`)).toEqual([]);
+    expect(redis.keys(`${prefixOf(second)}table:nodes`)).toHaveLength(1);
+    // The other cluster still answers.
+    const status = await tray(['status', '--json'], b);
+    expect(JSON.parse(status.stdout).nodes).toMatchObject([{ nodeId: second.nodeId, alive: true }]);
+    expect((await tray(['stop'], b)).code).toBe(0);
+    expect(redis.keys(`${prefixOf(second)}*`)).toEqual([]);
+  });
 
   it('without Redis a dead GCS stops the node, saying its state is gone', async () => {
     const tmp = cluster.tempDir();

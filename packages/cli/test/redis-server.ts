@@ -7,6 +7,8 @@ import { connect, createServer } from 'node:net';
 export interface RedisServer {
   url: string;
   pid: number;
+  /** The keys matching a glob pattern (redis-cli --scan). */
+  keys(pattern: string): string[];
   stop(): Promise<void>;
 }
 
@@ -66,5 +68,9 @@ export async function startRedisServer(): Promise<RedisServer> {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { url: `redis://127.0.0.1:${port}`, pid: child.pid as number, stop };
+  const keys = (pattern: string) =>
+    execFileSync('redis-cli', ['-p', String(port), '--scan', '--pattern', pattern], { encoding: 'utf8' })
+      .split('\n')
+      .filter((key) => key.length > 0);
+  return { url: `redis://127.0.0.1:${port}`, pid: child.pid as number, keys, stop };
 }

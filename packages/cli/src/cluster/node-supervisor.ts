@@ -9,7 +9,8 @@
 // its own is restarted on the same address when its tables are in Redis (--redis-address:
 // raylets, drivers and workers reconnect and the cluster goes on; current_cluster.json gets the
 // new pid); without Redis its state is gone, so the node stops as Ray's cluster would. If the
-// raylet dies on its own, the supervisor stops the GCS and exits 1.
+// raylet dies on its own, the supervisor stops the GCS and exits 1. When the head node stops,
+// its cluster's keys are deleted from Redis.
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -55,6 +56,23 @@ function send(message: object): void {
 
 const children: { name: string; child: ChildProcess }[] = [];
 let stopping = false;
+/** Head with --redis-address: the cluster's keys, deleted when the node stops. */
+let redis: RedisSettings | undefined;
+
+/** The cluster ends with its head node: its tables must not outlive it in a shared Redis. */
+async function dropRedisNamespace(settings: RedisSettings): Promise<void> {
+  try {
+    const { RedisStorage } = await import('@tray/gcs');
+    const deleted = await RedisStorage.dropNamespace({
+      redisUrl: settings.url,
+      password: settings.password,
+      keyPrefix: settings.keyPrefix,
+    });
+    log(`deleted the cluster's ${deleted} keys ${settings.keyPrefix}:* from Redis at ${settings.url}`);
+  } catch (err) {
+    log(`could not delete the keys ${settings.keyPrefix}:* from Redis: ${(err as Error).message}`);
+  }
+}
 
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
@@ -78,6 +96,7 @@ async function stopAll(why: string, code: number): Promise<never> {
     log(`stopping: ${why}`);
     // The raylet first (it kills its workers and leaves the GCS's table), then the GCS.
     for (const { name, child } of [...children].reverse()) await stopChild(name, child);
+    if (redis) await dropRedisNamespace(redis);
     log('stopped');
   }
   process.exit(code);
@@ -148,7 +167,7 @@ async function main(): Promise<void> {
   let gcsAddress = options.gcsAddress ?? '';
   let gcsPid: number | undefined;
   if (options.head) {
-    const redis = options.redis;
+    redis = options.redis;
     const gcsOptions = {
       host: options.gcsHost ?? '127.0.0.1',
       port: options.gcsPort ?? 6380,

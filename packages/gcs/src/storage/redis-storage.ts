@@ -57,6 +57,27 @@ export class RedisStorage implements GcsStorage {
     return new RedisStorage(redis, options.keyPrefix ?? 'tray');
   }
 
+  /**
+   * Deletes every key of the namespace `keyPrefix` (a cluster that ended for good: `tray stop`).
+   * Resolves how many keys were deleted.
+   */
+  static async dropNamespace(options: RedisStorageOptions & { keyPrefix: string }): Promise<number> {
+    if (!options.keyPrefix) throw new TypeError('dropNamespace needs a keyPrefix: it would delete every key');
+    const storage = await RedisStorage.connect(options);
+    try {
+      let deleted = 0;
+      let cursor = '0';
+      do {
+        const [next, keys] = await storage.redis.scan(cursor, 'MATCH', `${storage.prefix}:*`, 'COUNT', 500);
+        cursor = next;
+        if (keys.length > 0) deleted += await storage.redis.del(...keys);
+      } while (cursor !== '0');
+      return deleted;
+    } finally {
+      await storage.close();
+    }
+  }
+
   private hash(table: string): string {
     return `${this.prefix}:table:${table}`;
   }
