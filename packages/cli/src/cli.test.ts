@@ -22,6 +22,16 @@ describe('tray: usage errors', () => {
       /--node-ip-address must be an IP address .* got 'my-box'/,
     ],
     [
+      ['start', '--head', '--redis-address', 'http://127.0.0.1:6379'],
+      /--redis-address must be redis:\/\/host:port .*: the scheme must be redis:\/\/ or rediss:\/\/, not http:\/\//,
+    ],
+    [['start', '--head', '--redis-address', 'redis://127.0.0.1'], /--redis-address must be .*: no port/],
+    [['start', '--head', '--redis-password', 'pw'], /--redis-password needs --redis-address/],
+    [
+      ['start', '--address', '127.0.0.1:6380', '--redis-address', 'redis://127.0.0.1:6379'],
+      /configure the head's GCS; use them with --head/,
+    ],
+    [
       ['microbenchmark', '--rounds', '0'],
       /--rounds must be a whole number ≥ 1[\s\S]*usage: tray microbenchmark/,
     ],

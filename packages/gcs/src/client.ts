@@ -1,6 +1,8 @@
 // How raylets, drivers and workers call the GCS: typed methods over one gRPC channel with the
 // cluster token, deadlines and retries (@tray/protocol's createGrpcClient). Failures reject with
 // RemoteError carrying the GCS's ErrorInfo (NOT_FOUND, ALREADY_EXISTS, INVALID_ARGUMENT, ...).
+// While the GCS is unreachable calls retry for the reconnect window (60 s, Ray's
+// gcs_rpc_server_reconnect_timeout_s) and then fail with UNAVAILABLE naming its address.
 import {
   ActorInfoGcsService,
   createGrpcClient,
@@ -28,6 +30,24 @@ export interface GcsClientOptions extends GrpcClientOptions {
   token: string;
 }
 
+/** Ray's `gcs_rpc_server_reconnect_timeout_s`: how long calls wait for an unreachable GCS. */
+export const GCS_RECONNECT_TIMEOUT_ENV = 'TRAY_GCS_RPC_SERVER_RECONNECT_TIMEOUT_S';
+const DEFAULT_RECONNECT_TIMEOUT_S = 60;
+
+/**
+ * The reconnect window in ms: TRAY_GCS_RPC_SERVER_RECONNECT_TIMEOUT_S (seconds, > 0) or 60 s.
+ * A value that is not a positive number is refused, naming the variable.
+ */
+export function gcsReconnectTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[GCS_RECONNECT_TIMEOUT_ENV];
+  if (raw === undefined || raw === '') return DEFAULT_RECONNECT_TIMEOUT_S * 1000;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new RangeError(`${GCS_RECONNECT_TIMEOUT_ENV} must be a number of seconds > 0, got '${raw}'`);
+  }
+  return seconds * 1000;
+}
+
 export interface SubscribeOptions {
   /** Called once if the stream fails (the GCS went away); no message follows. */
   onError?: (error: Error) => void;
@@ -40,7 +60,15 @@ export class GcsClient {
     readonly address: string,
     options: GcsClientOptions,
   ) {
-    this.grpc = createGrpcClient(address, options);
+    // A GCS that restarts (supervised, Redis storage) comes back at the same address: every
+    // call waits for it through the reconnect window instead of failing at once.
+    this.grpc = createGrpcClient(address, {
+      maxBackoffMs: 1000,
+      reconnectTimeoutMs: gcsReconnectTimeoutMs(),
+      serverLabel: 'the GCS',
+      reconnectSetting: GCS_RECONNECT_TIMEOUT_ENV,
+      ...options,
+    });
   }
 
   // ---- nodes and resources
@@ -73,8 +101,9 @@ export class GcsClient {
   async addJob(job: tray.v1.IJobTableData): Promise<void> {
     await this.grpc.call(JobInfoGcsService.AddJob, { job });
   }
-  async markJobFinished(jobId: Uint8Array): Promise<void> {
-    await this.grpc.call(JobInfoGcsService.MarkJobFinished, { jobId });
+  /** `reconnectTimeoutMs`: how long to wait for an unreachable GCS (default: the client's window). */
+  async markJobFinished(jobId: Uint8Array, reconnectTimeoutMs?: number): Promise<void> {
+    await this.grpc.call(JobInfoGcsService.MarkJobFinished, { jobId }, { reconnectTimeoutMs });
   }
   async getAllJobInfo(): Promise<tray.v1.JobTableData[]> {
     return (await this.grpc.call(JobInfoGcsService.GetAllJobInfo, {})).jobs as tray.v1.JobTableData[];
@@ -118,7 +147,11 @@ export class GcsClient {
   async registerActor(creationTask: tray.v1.ITaskSpec): Promise<void> {
     await this.grpc.call(ActorInfoGcsService.RegisterActor, { creationTask });
   }
-  /** Resolves with the actor's worker address once its constructor ran (no retries: it is slow). */
+  /**
+   * Resolves with the actor's worker address once its constructor ran (no retries on a slow
+   * answer; a GCS that went away is asked again through the reconnect window: CreateActor of a
+   * registered actor is idempotent).
+   */
   async createActor(creationTask: tray.v1.ITaskSpec, deadlineMs = 0): Promise<tray.v1.IAddress> {
     const options = deadlineMs > 0 ? { deadlineMs } : { deadlineMs: Number.POSITIVE_INFINITY, retries: 0 };
     return (await this.grpc.call(ActorInfoGcsService.CreateActor, { creationTask }, options)).address ?? {};

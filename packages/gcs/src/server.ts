@@ -21,7 +21,7 @@ export interface GcsServerOptions {
   /** The cluster token every call must present. */
   token: string;
   /** Where the tables live: in memory (default) or a Redis that outlives the GCS. */
-  storage?: 'memory' | { redisUrl: string; keyPrefix?: string };
+  storage?: 'memory' | { redisUrl: string; keyPrefix?: string; password?: string };
   healthCheck?: Partial<HealthCheckOptions>;
   /** Bound of the task-event buffer per job (default 10,000). */
   maxTaskEventsPerJob?: number;
@@ -96,6 +96,8 @@ export async function startGcsServer(options: GcsServerOptions): Promise<GcsServ
     const bundleReserver = reserveOnRaylets ? new RayletBundleReserver(options.token) : undefined;
     managers.placementGroups.setReserver(bundleReserver);
     await managers.load();
+    // A restarted GCS goes on with what its predecessor left half done.
+    managers.actors.resume();
     addGcsServices(server, managers);
     const port = await server.listen(host, options.port ?? 0);
     const m = managers;

@@ -1,11 +1,16 @@
 // The node's presence in the GCS: RegisterNode once at start (with the raylet's addresses and
 // total resources; the GCS may still be starting, so it waits for it up to a deadline),
-// ReportHeartbeat every second with what is available, UnregisterNode on a clean stop. Uses @tray/protocol's service tables directly (the raylet must not import gcs).
+// ReportHeartbeat every second with what is available, UnregisterNode on a clean stop. A GCS
+// that restarted without this node in its table (its storage lost it) answers a heartbeat with
+// NOT_FOUND: the node registers again, same id. Heartbeats lost while the GCS is away are fine.
+// Uses @tray/protocol's service tables directly (the raylet must not import gcs).
 import os from 'node:os';
 import {
   createGrpcClient,
+  ErrorType,
   NodeInfoGcsService,
   NodeResourceInfoGcsService,
+  RemoteError,
   type TrayGrpcClient,
 } from '@tray/protocol';
 import type { ResourceSet } from '@tray/scheduler';
@@ -34,6 +39,7 @@ export class GcsRegistration {
   private timer: NodeJS.Timeout | undefined;
   private inFlight = false;
   private beatAgain = false;
+  private reregistering = false;
 
   private constructor(
     private readonly client: TrayGrpcClient,
@@ -49,24 +55,7 @@ export class GcsRegistration {
     });
     const registration = new GcsRegistration(client, info);
     try {
-      await client.call(
-        NodeInfoGcsService.RegisterNode,
-        {
-          node: {
-            nodeId: info.nodeId,
-            nodeIp: info.host,
-            rayletPort: info.grpcPort,
-            rayletFramedPort: info.framedPort,
-            rayletSocket: info.rayletSocket,
-            storeSocket: info.storeSocket,
-            totalResources: { quantities: info.total().toRecord() },
-            isHead: info.isHead,
-            hostname: os.hostname(),
-            startTimeMs: Date.now(),
-          },
-        },
-        { waitForReady: true, deadlineMs: info.connectTimeoutMs, retries: 0 },
-      );
+      await registration.registerNode({ waitForReady: true, deadlineMs: info.connectTimeoutMs, retries: 0 });
     } catch (err) {
       client.close();
       throw new Error(
@@ -77,6 +66,42 @@ export class GcsRegistration {
     registration.timer = setInterval(() => registration.heartbeat(), HEARTBEAT_MS);
     registration.timer.unref();
     return registration;
+  }
+
+  private readonly startTimeMs = Date.now();
+
+  private async registerNode(options: { waitForReady?: boolean; deadlineMs: number; retries: number }) {
+    const info = this.info;
+    await this.client.call(
+      NodeInfoGcsService.RegisterNode,
+      {
+        node: {
+          nodeId: info.nodeId,
+          nodeIp: info.host,
+          rayletPort: info.grpcPort,
+          rayletFramedPort: info.framedPort,
+          rayletSocket: info.rayletSocket,
+          storeSocket: info.storeSocket,
+          totalResources: { quantities: info.total().toRecord() },
+          isHead: info.isHead,
+          hostname: os.hostname(),
+          startTimeMs: this.startTimeMs,
+        },
+      },
+      options,
+    );
+  }
+
+  /** The GCS does not know this node (it restarted without it): register again. */
+  private reregister(): void {
+    if (this.reregistering || this.timer === undefined) return;
+    this.reregistering = true;
+    process.stderr.write(`[raylet] the GCS at ${this.info.gcsAddress} lost this node; registering again\n`);
+    this.registerNode({ deadlineMs: 5000, retries: 0 })
+      .catch((err) => process.stderr.write(`[raylet] registering again failed: ${(err as Error).message}\n`))
+      .finally(() => {
+        this.reregistering = false;
+      });
   }
 
   /** Send a heartbeat now (also called when resources changed: bundles reserved or cancelled). */
@@ -97,7 +122,10 @@ export class GcsRegistration {
         },
         { retries: 0, deadlineMs: 5000 },
       )
-      .catch(() => {}) // the GCS decides when a node missed too many; a lost beat is fine
+      .catch((err) => {
+        // The GCS decides when a node missed too many; a lost beat is fine.
+        if (err instanceof RemoteError && err.info.type === ErrorType.NOT_FOUND) this.reregister();
+      })
       .finally(() => {
         this.inFlight = false;
         if (this.beatAgain && this.timer !== undefined) this.heartbeat();

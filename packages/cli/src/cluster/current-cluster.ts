@@ -1,7 +1,7 @@
 // `<tmpdir>/tray/current_cluster.json`: what `tray start` left running on this machine, so that
 // `tray stop` and `tray status` find it. One record per machine; a record whose processes are
 // all gone is stale and may be replaced.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { currentClusterFile } from '@tray/raylet/session';
 
 export { currentClusterFile };
@@ -21,6 +21,8 @@ export interface CurrentCluster {
   head: boolean;
   nodeId: string;
   pids: ClusterPids;
+  /** The Redis holding the GCS's tables (--redis-address; its password is never written here). */
+  redis?: string;
 }
 
 /** The record, undefined when there is none; a corrupt file is reported, not guessed at. */
@@ -46,8 +48,12 @@ export function readCurrentCluster(): CurrentCluster | undefined {
   return value;
 }
 
+/** Written beside and renamed over the record, so a reader never sees half of it. */
 export function writeCurrentCluster(record: CurrentCluster): void {
-  writeFileSync(currentClusterFile(), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+  const file = currentClusterFile();
+  const partial = `${file}.${process.pid}.tmp`;
+  writeFileSync(partial, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+  renameSync(partial, file);
 }
 
 export function removeCurrentCluster(): void {

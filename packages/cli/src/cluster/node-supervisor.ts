@@ -5,24 +5,27 @@
 //
 // Options: JSON in TRAY_SUPERVISOR_OPTIONS. It reports `{ type: 'ready', gcsAddress, nodeId,
 // pids }` or `{ type: 'error', message }` to `tray start` over IPC. SIGTERM/SIGINT stop the
-// raylet, then the GCS (SIGTERM, SIGKILL after a deadline), then it exits. If either daemon
-// dies on its own, the supervisor stops the other and exits 1; a raylet that died is first
-// reported to the GCS (UnregisterNode with how it ended), which marks the node dead at once.
+// raylet, then the GCS (SIGTERM, SIGKILL after a deadline), then it exits. A GCS that dies on
+// its own is restarted on the same address when its tables are in Redis (--redis-address:
+// raylets, drivers and workers reconnect and the cluster goes on; current_cluster.json gets the
+// new pid); without Redis its state is gone, so the node stops as Ray's cluster would. If the
+// raylet dies on its own, the supervisor reports it to the GCS (UnregisterNode with how it
+// ended, which marks the node dead at once), stops the GCS and exits 1. When the head node
+// stops, its cluster's keys are deleted from Redis.
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GcsClient } from '@tray/gcs';
-import type { ClusterPids } from './current-cluster.js';
+import { type ClusterPids, readCurrentCluster, writeCurrentCluster } from './current-cluster.js';
 import { forkDaemon } from './daemon-child.js';
 import { gcsMain, rayletMain, workerEntry } from './daemon-entries.js';
+import type { RedisSettings } from './redis-address.js';
 
 export interface SupervisorOptions {
   /** Start a GCS on gcsHost:gcsPort (head) or join the GCS at gcsAddress. */
   head: boolean;
   gcsHost?: string;
   gcsPort?: number;
-  /** The address this node's raylet (and its workers) bind and register (default 127.0.0.1). */
-  nodeIp?: string;
   gcsAddress?: string;
   sessionDir: string;
   tokenFile: string;
@@ -30,6 +33,10 @@ export interface SupervisorOptions {
   numGpus?: number;
   resources?: Record<string, number>;
   objectStoreMemory?: number;
+  /** The address this node's raylet (and its workers) bind and register (default 127.0.0.1). */
+  nodeIp?: string;
+  /** Head only: keep the GCS's tables in this Redis (and restart a GCS that dies). */
+  redis?: RedisSettings;
 }
 
 export interface SupervisorReady {
@@ -40,6 +47,8 @@ export interface SupervisorReady {
 }
 
 const STOP_DEADLINE_MS = 10_000;
+/** Backoff between attempts to restart a GCS that fails to come back (Redis away, port taken). */
+const RESTART_BACKOFF_MS = [0, 500, 1000, 2000, 5000];
 /** How long telling the GCS about a dead raylet may take. */
 const REPORT_DEADLINE_MS = 5000;
 
@@ -53,6 +62,23 @@ function send(message: object): void {
 
 const children: { name: string; child: ChildProcess }[] = [];
 let stopping = false;
+/** Head with --redis-address: the cluster's keys, deleted when the node stops. */
+let redis: RedisSettings | undefined;
+
+/** The cluster ends with its head node: its tables must not outlive it in a shared Redis. */
+async function dropRedisNamespace(settings: RedisSettings): Promise<void> {
+  try {
+    const { RedisStorage } = await import('@tray/gcs');
+    const deleted = await RedisStorage.dropNamespace({
+      redisUrl: settings.url,
+      password: settings.password,
+      keyPrefix: settings.keyPrefix,
+    });
+    log(`deleted the cluster's ${deleted} keys ${settings.keyPrefix}:* from Redis at ${settings.url}`);
+  } catch (err) {
+    log(`could not delete the keys ${settings.keyPrefix}:* from Redis: ${(err as Error).message}`);
+  }
+}
 
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
@@ -76,6 +102,7 @@ async function stopAll(why: string, code: number): Promise<never> {
     log(`stopping: ${why}`);
     // The raylet first (it kills its workers and leaves the GCS's table), then the GCS.
     for (const { name, child } of [...children].reverse()) await stopChild(name, child);
+    if (redis) await dropRedisNamespace(redis);
     log('stopped');
   }
   process.exit(code);
@@ -84,14 +111,18 @@ async function stopAll(why: string, code: number): Promise<never> {
 /** Set once the raylet registered: who to tell, should it die on its own. */
 let registered: { gcsAddress: string; token: string; nodeId: string } | undefined;
 
-function watch(name: string, child: ChildProcess): void {
-  children.push({ name, child });
+function watch(name: string, child: ChildProcess, onExit?: (why: string) => void): void {
+  const existing = children.findIndex((c) => c.name === name);
+  if (existing === -1) children.push({ name, child });
+  else children[existing] = { name, child };
   child.on('exit', (code, signal) => {
     if (stopping) return;
+    if (onExit) return onExit(`the ${name} exited on its own (${signal ?? `code ${code}`})`);
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+    const why = `the ${name} ${how}`;
     void (async () => {
       if (name === 'raylet') await reportRayletDeath(`the raylet process (pid ${child.pid}) ${how}`);
-      await stopAll(`the ${name} ${how}`, 1);
+      await stopAll(why, 1);
     })();
   });
 }
@@ -116,6 +147,46 @@ async function reportRayletDeath(reason: string): Promise<void> {
   }
 }
 
+interface GcsStart {
+  options: object;
+  logFile: string;
+}
+
+async function forkGcs(start: GcsStart): Promise<{ address: string; pid: number }> {
+  const gcs = await forkDaemon<{ address: string }>('GCS', gcsMain(), start.options, start.logFile);
+  watch('GCS', gcs.child, (why) => void restartGcs(start, why));
+  return { address: gcs.ready.address, pid: gcs.child.pid as number };
+}
+
+/** A GCS with its tables in Redis comes back on the same address, as often as it dies. */
+async function restartGcs(start: GcsStart, why: string): Promise<void> {
+  log(`${why}; restarting it (its tables are in Redis)`);
+  for (let attempt = 0; !stopping; attempt++) {
+    const wait = RESTART_BACKOFF_MS[Math.min(attempt, RESTART_BACKOFF_MS.length - 1)]!;
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (stopping) return;
+    try {
+      const gcs = await forkGcs(start);
+      log(`GCS restarted at ${gcs.address} (pid ${gcs.pid})`);
+      recordGcsPid(gcs.pid);
+      return;
+    } catch (err) {
+      log(`restarting the GCS failed (attempt ${attempt + 1}): ${(err as Error).message}`);
+    }
+  }
+}
+
+/** `tray stop` signals the pids in current_cluster.json: keep the GCS's current. */
+function recordGcsPid(pid: number): void {
+  try {
+    const record = readCurrentCluster();
+    if (record?.pids.supervisor !== process.pid) return;
+    writeCurrentCluster({ ...record, pids: { ...record.pids, gcs: pid } });
+  } catch (err) {
+    log(`cannot update current_cluster.json: ${(err as Error).message}`);
+  }
+}
+
 async function main(): Promise<void> {
   process.on('SIGTERM', () => void stopAll('SIGTERM', 0));
   process.on('SIGINT', () => void stopAll('SIGINT', 0));
@@ -129,16 +200,39 @@ async function main(): Promise<void> {
   let gcsAddress = options.gcsAddress ?? '';
   let gcsPid: number | undefined;
   if (options.head) {
-    const gcs = await forkDaemon<{ address: string }>(
-      'GCS',
-      gcsMain(),
-      { host: options.gcsHost ?? '127.0.0.1', port: options.gcsPort ?? 6380, token },
-      path.join(logs, 'gcs.out'),
-    );
-    watch('GCS', gcs.child);
-    gcsAddress = gcs.ready.address;
-    gcsPid = gcs.child.pid;
-    log(`GCS ready at ${gcsAddress} (pid ${gcsPid})`);
+    redis = options.redis;
+    const gcsOptions = {
+      host: options.gcsHost ?? '127.0.0.1',
+      port: options.gcsPort ?? 6380,
+      token,
+      ...(redis
+        ? { storage: { redisUrl: redis.url, keyPrefix: redis.keyPrefix, password: redis.password } }
+        : {}),
+    };
+    const logFile = path.join(logs, 'gcs.out');
+    if (redis) {
+      const start: GcsStart = { options: gcsOptions, logFile };
+      const gcs = await forkGcs(start);
+      gcsAddress = gcs.address;
+      gcsPid = gcs.pid;
+      // A restart must come back where raylets and drivers look: the port --port 0 picked.
+      start.options = { ...gcsOptions, port: Number(gcsAddress.slice(gcsAddress.lastIndexOf(':') + 1)) };
+      log(
+        `GCS ready at ${gcsAddress} (pid ${gcsPid}), tables in Redis at ${redis.url} under ${redis.keyPrefix}:`,
+      );
+    } else {
+      const gcs = await forkDaemon<{ address: string }>('GCS', gcsMain(), gcsOptions, logFile);
+      // Without Redis a restarted GCS would know no node, actor or job: the cluster is lost.
+      watch(
+        'GCS',
+        gcs.child,
+        (why) =>
+          void stopAll(`${why}; its tables were in memory (no --redis-address), so the cluster is lost`, 1),
+      );
+      gcsAddress = gcs.ready.address;
+      gcsPid = gcs.child.pid;
+      log(`GCS ready at ${gcsAddress} (pid ${gcsPid})`);
+    }
   }
   const raylet = await forkDaemon<{ nodeId: string }>(
     'raylet',
@@ -146,6 +240,7 @@ async function main(): Promise<void> {
     {
       gcsAddress,
       token,
+      host: options.nodeIp,
       sessionDir: options.sessionDir,
       numCpus: options.numCpus,
       numGpus: options.numGpus,
@@ -153,12 +248,11 @@ async function main(): Promise<void> {
       objectStoreMemory: options.objectStoreMemory,
       workerEntry: workerEntry(),
       isHead: options.head,
-      host: options.nodeIp,
     },
     path.join(logs, 'raylet.out'),
   );
-  watch('raylet', raylet.child);
   registered = { gcsAddress, token, nodeId: String(raylet.ready.nodeId) };
+  watch('raylet', raylet.child);
   log(`raylet ready, node ${raylet.ready.nodeId} (pid ${raylet.child.pid})`);
   const ready: SupervisorReady = {
     type: 'ready',

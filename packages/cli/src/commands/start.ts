@@ -16,6 +16,7 @@ import {
 } from '../cluster/current-cluster.js';
 import { nodeSupervisorMain } from '../cluster/daemon-entries.js';
 import type { SupervisorOptions, SupervisorReady } from '../cluster/node-supervisor.js';
+import { parseRedisAddress } from '../cluster/redis-address.js';
 import { type FlagSpec, parseFlags } from '../flags.js';
 import { UsageError } from '../usage-error.js';
 
@@ -29,6 +30,8 @@ export const startFlags: Record<string, FlagSpec> = {
   resources: { kind: 'json-resources' },
   'object-store-memory': { kind: 'count', min: 1 },
   'token-file': { kind: 'string' },
+  'redis-address': { kind: 'string' },
+  'redis-password': { kind: 'string' },
   block: { kind: 'boolean' },
 };
 
@@ -48,6 +51,18 @@ export async function start(argv: string[], out: NodeJS.WritableStream): Promise
   if (!flags.head && flags.port !== undefined) {
     throw new UsageError('--port is the GCS port of a head node; use it with --head', 'start');
   }
+  if (!flags.head && (flags.redisAddress !== undefined || flags.redisPassword !== undefined)) {
+    throw new UsageError(
+      "--redis-address and --redis-password configure the head's GCS; use them with --head",
+      'start',
+    );
+  }
+  if (flags.redisPassword !== undefined && flags.redisAddress === undefined) {
+    throw new UsageError('--redis-password needs --redis-address', 'start');
+  }
+  const redisPassword = (flags.redisPassword as string | undefined) ?? process.env.TRAY_REDIS_PASSWORD;
+  // Checked before anything starts; the key prefix needs the session, made below.
+  if (flags.redisAddress !== undefined) parseRedisAddress(String(flags.redisAddress), redisPassword, '');
 
   const nodeIp = flags.nodeIpAddress as string | undefined;
   if (nodeIp !== undefined && isIP(nodeIp) === 0) {
@@ -82,6 +97,10 @@ export async function start(argv: string[], out: NodeJS.WritableStream): Promise
     numGpus: flags.numGpus as number | undefined,
     resources: flags.resources as Record<string, number> | undefined,
     objectStoreMemory: flags.objectStoreMemory as number | undefined,
+    redis:
+      flags.redisAddress === undefined
+        ? undefined
+        : parseRedisAddress(String(flags.redisAddress), redisPassword, session.dir),
   };
   const logFile = path.join(session.logsDir, 'supervisor.out');
   const log = openSync(logFile, 'a');
@@ -106,6 +125,7 @@ export async function start(argv: string[], out: NodeJS.WritableStream): Promise
     head: options.head,
     nodeId: ready.nodeId,
     pids: ready.pids,
+    ...(options.redis ? { redis: options.redis.url } : {}),
   };
   writeCurrentCluster(record);
   out.write(connectHelp(record));
@@ -177,6 +197,7 @@ function connectHelp(record: CurrentCluster): string {
     record.head
       ? `tray head node started; GCS at ${record.gcsAddress}`
       : `tray node joined the GCS at ${record.gcsAddress}`,
+    ...(record.redis ? [`  GCS state in Redis at ${record.redis} (the GCS restarts if it dies)`] : []),
     `  node id:  ${record.nodeId}`,
     `  session:  ${record.sessionDir}`,
     `  token:    ${record.tokenFile} (mode 0600; other machines join with --token-file or TRAY_TOKEN)`,

@@ -30,7 +30,8 @@ export async function status(argv: string[], out: NodeJS.WritableStream): Promis
     flags.address as string | undefined,
     flags.tokenFile as string | undefined,
   );
-  const gcs = new GcsClient(address, { token, deadlineMs: 5_000, retries: 2 });
+  // Status answers now: no reconnect window, a stopped GCS is reported at once.
+  const gcs = new GcsClient(address, { token, deadlineMs: 5_000, retries: 2, reconnectTimeoutMs: 0 });
   try {
     const nodes = await readNodes(gcs);
     if (flags.json) out.write(`${JSON.stringify({ gcsAddress: address, nodes })}\n`);

@@ -111,6 +111,9 @@ function checkInitOptions(options: unknown): InitOptions {
 
 let starting: Promise<void> | undefined;
 
+/** How long tray.init({ address }) waits for an unreachable GCS before failing. */
+const FIRST_CONTACT_MS = 5_000;
+
 /** Start a local cluster (or join one) and connect this process to it as a driver. */
 export async function init(options?: InitOptions): Promise<void> {
   const o = checkInitOptions(options);
@@ -179,7 +182,9 @@ async function doInit(o: InitOptions): Promise<void> {
         'or run on the head node (its session directory holds the token)',
     );
   }
-  const gcs = new GcsClient(address, { token });
+  // The first contact waits briefly (Ray's gcs_rpc_server_connect_timeout_s, 5 s): a wrong
+  // address fails soon; later calls get the whole reconnect window.
+  const gcs = new GcsClient(address, { token, reconnectTimeoutMs: FIRST_CONTACT_MS });
   let nodes: Awaited<ReturnType<GcsClient['getAllNodeInfo']>>;
   try {
     nodes = await gcs.getAllNodeInfo();

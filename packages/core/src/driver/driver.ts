@@ -104,7 +104,8 @@ export async function connectDriver(
   return {
     state,
     close: async () => {
-      await gcs.markJobFinished(c.jobId).catch(() => {});
+      // A driver exiting while the GCS is away waits briefly, not the whole reconnect window.
+      await gcs.markJobFinished(c.jobId, 5_000).catch(() => {});
       await c.shutdown();
       r.close();
       gcs.close();

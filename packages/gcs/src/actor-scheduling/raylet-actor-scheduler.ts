@@ -5,7 +5,9 @@
 // or signal comes from the raylet's GetNodeStats). Killing returns the lease, which makes the
 // raylet kill the worker. Owners of non-detached actors are watched (owner-watch.ts). A worker
 // that dies (or cannot be reached) before the constructor answered fails the attempt with
-// WORKER_DIED, which the actor manager counts as a restart; other failures are final.
+// WORKER_DIED, which the actor manager counts as a restart; other failures are final. A GCS
+// restarted on durable storage adopts the ALIVE actors it finds: it connects to their workers
+// again (no lease of its own: killing one asks the worker to exit).
 import { randomBytes } from 'node:crypto';
 import {
   addressTarget,
@@ -29,6 +31,8 @@ export interface ActorSchedulingContext {
   token: string;
   /** Alive nodes, with what each has free now. */
   nodes(): { node: tray.v1.NodeInfo; available: Record<string, number> }[];
+  /** A node of the table by id (alive or not). */
+  node?(nodeId: Uint8Array): tray.v1.NodeInfo | undefined;
   /** The actor's worker went away on its own: `workerId` was running incarnation `actor`. */
   workerDied(actor: tray.v1.ActorTableData, workerId: Uint8Array, cause: tray.v1.IErrorInfo): void;
   /** The owner of non-detached actors at this address is gone. */
@@ -39,7 +43,8 @@ export interface ActorSchedulingContext {
 interface Incarnation {
   actorKey: string;
   node?: tray.v1.NodeInfo;
-  leaseId: Buffer;
+  /** Unknown for an actor adopted after a GCS restart (its lease was the previous GCS's). */
+  leaseId?: Buffer;
   workerId?: Uint8Array;
   connection?: Connection;
   /** Killed by the GCS (tray.kill, owner death): its connection closing is expected. */
@@ -152,6 +157,15 @@ export class RayletActorScheduler implements ActorScheduler {
     if (!incarnation) return;
     this.current.delete(key);
     incarnation.stopped = true;
+    if (incarnation.leaseId === undefined && incarnation.connection) {
+      // Adopted: no lease to return, so the worker is told to exit; the raylet frees its lease.
+      const connection = incarnation.connection;
+      connection
+        .request(CoreWorkerService.KillActor, { intendedActorId: actor.actorId, forceKill: true })
+        .catch(() => {})
+        .finally(() => connection.close());
+      return;
+    }
     this.returnLease(incarnation);
   }
 
@@ -171,6 +185,35 @@ export class RayletActorScheduler implements ActorScheduler {
         incarnation.connection?.close();
       }
     }
+  }
+
+  /** A GCS restarted on durable storage takes over an ALIVE actor it found (see the header). */
+  adopt(actor: tray.v1.ActorTableData): void {
+    const key = bytesKey(actor.actorId);
+    const address = actor.address;
+    if (this.current.has(key) || !address?.workerId || this.closed) return;
+    const incarnation: Incarnation = {
+      actorKey: key,
+      node: address.nodeId ? this.ctx.node?.(address.nodeId) : undefined,
+      workerId: address.workerId,
+      stopped: false,
+      creating: false,
+    };
+    this.current.set(key, incarnation);
+    if (!actor.detached) void this.owners.watch(actor.ownerAddress);
+    const peer = addressTarget(address, false);
+    const connecting = peer
+      ? connect(peer.target, { token: this.ctx.token, label: 'actor worker' })
+      : Promise.reject(new Error('no address'));
+    connecting.then(
+      (connection) => {
+        if (incarnation.stopped || this.closed) return connection.close();
+        incarnation.connection = connection;
+        connection.once('close', () => void this.connectionClosed(incarnation, actor));
+      },
+      // Its worker went away while no GCS was watching.
+      () => void this.connectionClosed(incarnation, actor),
+    );
   }
 
   close(): void {
@@ -281,7 +324,7 @@ export class RayletActorScheduler implements ActorScheduler {
   private returnLease(incarnation: Incarnation): void {
     incarnation.connection?.close();
     const node = incarnation.node;
-    if (!node) return;
+    if (!node || incarnation.leaseId === undefined) return;
     const client = this.raylet(node);
     if (!incarnation.workerId) {
       client.call(NodeManagerService.CancelWorkerLease, { leaseId: incarnation.leaseId }).catch(() => {});

@@ -24,6 +24,7 @@ export function scheduleOnRaylets(
         const node = m.nodes.get(usage.nodeId!);
         return node ? [{ node, available: { ...(usage.available?.quantities ?? {}) } }] : [];
       }),
+    node: (nodeId) => m.nodes.get(nodeId),
     workerDied: (actor, workerId, cause) => {
       void applyDeath(m, actor.actorId, workerId, cause).catch(report('recording an actor death'));
     },

@@ -50,6 +50,20 @@ export class ActorManager {
     return this.table.load();
   }
 
+  /**
+   * After a restart on durable storage: ALIVE actors are adopted (their workers and owners
+   * watched again), the actors the previous GCS was restarting are scheduled again (nobody else
+   * would). Actors pending creation are created again when their creator's CreateActor,
+   * retried through its reconnect window, arrives.
+   */
+  resume(): void {
+    if (!this.scheduler) return;
+    for (const [key, actor] of this.table.entries()) {
+      if (actor.state === State.ALIVE) this.scheduler.adopt?.(actor);
+      else if (actor.state === State.RESTARTING) void this.schedule(key).catch(() => {});
+    }
+  }
+
   /** Installs what creates and kills actors' workers. */
   setScheduler(scheduler: ActorScheduler | undefined): void {
     this.scheduler = scheduler;

@@ -14,4 +14,9 @@ export interface ActorScheduler {
   schedule(actor: tray.v1.ActorTableData): Promise<tray.v1.IAddress>;
   /** Stops the actor's worker (`force`: at once, otherwise after its queued calls). */
   kill(actor: tray.v1.ActorTableData, force: boolean): Promise<void> | void;
+  /**
+   * A restarted GCS found this actor ALIVE in its storage: watch its worker again (its death
+   * restarts it) and its owner, as if this GCS had created it.
+   */
+  adopt?(actor: tray.v1.ActorTableData): void;
 }

@@ -9,6 +9,19 @@ export interface RedisStorageOptions {
   redisUrl: string;
   /** Namespace of this cluster's keys; default `tray`. */
   keyPrefix?: string;
+  /** Redis AUTH password (overrides one in the URL). */
+  password?: string;
+}
+
+/** The URL without its password, for messages and logs. */
+export function redactRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<an unparsable Redis URL>';
+  }
 }
 
 export class RedisStorage implements GcsStorage {
@@ -24,6 +37,7 @@ export class RedisStorage implements GcsStorage {
     const { Redis } = await import('ioredis');
     const redis = new Redis(options.redisUrl, {
       lazyConnect: true,
+      ...(options.password ? { password: options.password } : {}),
       maxRetriesPerRequest: 3,
       enableOfflineQueue: true,
     });
@@ -36,11 +50,32 @@ export class RedisStorage implements GcsStorage {
     } catch (err) {
       redis.disconnect();
       throw new Error(
-        `cannot connect to Redis at ${options.redisUrl}: ${(err as Error).message}. ` +
+        `cannot connect to Redis at ${redactRedisUrl(options.redisUrl)}: ${(err as Error).message}. ` +
           'Start redis-server there or use in-memory storage.',
       );
     }
     return new RedisStorage(redis, options.keyPrefix ?? 'tray');
+  }
+
+  /**
+   * Deletes every key of the namespace `keyPrefix` (a cluster that ended for good: `tray stop`).
+   * Resolves how many keys were deleted.
+   */
+  static async dropNamespace(options: RedisStorageOptions & { keyPrefix: string }): Promise<number> {
+    if (!options.keyPrefix) throw new TypeError('dropNamespace needs a keyPrefix: it would delete every key');
+    const storage = await RedisStorage.connect(options);
+    try {
+      let deleted = 0;
+      let cursor = '0';
+      do {
+        const [next, keys] = await storage.redis.scan(cursor, 'MATCH', `${storage.prefix}:*`, 'COUNT', 500);
+        cursor = next;
+        if (keys.length > 0) deleted += await storage.redis.del(...keys);
+      } while (cursor !== '0');
+      return deleted;
+    } finally {
+      await storage.close();
+    }
   }
 
   private hash(table: string): string {

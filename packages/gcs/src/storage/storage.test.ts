@@ -91,6 +91,34 @@ describe('redis storage', () => {
     await second.close();
   });
 
+  it('dropNamespace deletes the keys of one cluster and of no other', async () => {
+    const mine = await RedisStorage.connect({ redisUrl: redis.url, keyPrefix: 'tray:mine' });
+    const theirs = await RedisStorage.connect({ redisUrl: redis.url, keyPrefix: 'tray:theirs' });
+    for (let i = 0; i < 3; i++) await mine.put(`t${i}`, 'k', bytes('x'));
+    await mine.increment('c');
+    await theirs.put('t0', 'k', bytes('kept'));
+    await mine.close();
+    expect(await RedisStorage.dropNamespace({ redisUrl: redis.url, keyPrefix: 'tray:mine' })).toBe(4);
+    const again = await RedisStorage.connect({ redisUrl: redis.url, keyPrefix: 'tray:mine' });
+    expect((await again.getAll('t0')).size).toBe(0);
+    expect(await again.increment('c')).toBe(1);
+    await again.close();
+    expect(text(await theirs.get('t0', 'k'))).toBe('kept');
+    await theirs.close();
+    await expect(RedisStorage.dropNamespace({ redisUrl: redis.url, keyPrefix: '' })).rejects.toThrow(
+      /needs a keyPrefix/,
+    );
+  });
+
+  it('hides the password of a URL it could not reach', async () => {
+    const err: Error = await RedisStorage.connect({ redisUrl: 'redis://:s3cret@127.0.0.1:1' }).then(
+      () => new Error('connected'),
+      (e) => e,
+    );
+    expect(err.message).toMatch(/^cannot connect to Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:1: /);
+    expect(err.message).not.toContain('s3cret');
+  });
+
   it('says which URL it could not reach', async () => {
     await expect(RedisStorage.connect({ redisUrl: 'redis://127.0.0.1:1' })).rejects.toThrow(
       /cannot connect to Redis at redis:\/\/127\.0\.0\.1:1/,

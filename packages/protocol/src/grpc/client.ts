@@ -3,7 +3,7 @@
 // server is unavailable or slow (every tray RPC is idempotent). Failures reject with the same
 // RemoteError as the framed transport, carrying the server's ErrorInfo.
 import type { CallOptions, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
-import type { RemoteError } from '../errors.js';
+import { ErrorType, RemoteError } from '../errors.js';
 import type { Message, MethodDef } from '../method.js';
 import { grpcJs } from './grpc-js.js';
 import { methodDefinition } from './service.js';
@@ -33,6 +33,16 @@ export interface GrpcClientOptions {
   maxBackoffMs?: number;
   /** Extra grpc-js channel options. */
   channelOptions?: Record<string, unknown>;
+  /**
+   * The reconnect window: a call that finds the server unreachable (UNAVAILABLE from the
+   * transport, not from a handler) keeps retrying, whatever `retries` says, until this long
+   * after its first such failure, then fails with UNAVAILABLE naming the address and the window.
+   * For a server that restarts at the same address (the GCS); unset or 0: `retries` alone decides.
+   */
+  reconnectTimeoutMs?: number;
+  /** Names the server and the setting of the window in that final error (default 'the server'). */
+  serverLabel?: string;
+  reconnectSetting?: string;
 }
 
 export interface GrpcCallOptions {
@@ -42,6 +52,8 @@ export interface GrpcCallOptions {
   idempotent?: boolean;
   /** Retries after the first attempt, overriding the client's. */
   retries?: number;
+  /** This call's reconnect window, overriding the client's (0: none). */
+  reconnectTimeoutMs?: number;
   /** Called before each retry with the attempt that failed (1-based) and its error. */
   onRetry?: (attempt: number, error: RemoteError) => void;
   /**
@@ -103,6 +115,20 @@ export function createGrpcClient(address: string, options: GrpcClientOptions = {
     return m;
   };
   let closed = false;
+  const reconnectTimeoutMs = options.reconnectTimeoutMs ?? 0;
+  const outage = (methodName: string, last: RemoteError, windowMs: number) =>
+    new RemoteError(
+      {
+        ...last.info,
+        type: ErrorType.UNAVAILABLE,
+        message:
+          `${methodName}: ${options.serverLabel ?? 'the server'} at ${address} could not be reached for ` +
+          `${Math.round(windowMs / 100) / 10} s` +
+          `${options.reconnectSetting ? ` (the reconnect window, ${options.reconnectSetting})` : ''}; ` +
+          `is it running? Last error: ${last.message}`,
+      },
+      last.grpcCode,
+    );
 
   const attempt = <Req, Res>(
     method: MethodDef<Req, Res>,
@@ -134,6 +160,8 @@ export function createGrpcClient(address: string, options: GrpcClientOptions = {
       }
       const deadlineMs = callOptions.deadlineMs ?? defaultDeadlineMs;
       const retries = callOptions.idempotent === false ? 0 : (callOptions.retries ?? defaultRetries);
+      const window = callOptions.reconnectTimeoutMs ?? reconnectTimeoutMs;
+      let unreachableSince: number | undefined;
       for (let n = 1; ; n++) {
         try {
           return await attempt(method, request, deadlineMs, callOptions.waitForReady ?? false);
@@ -141,8 +169,18 @@ export function createGrpcClient(address: string, options: GrpcClientOptions = {
           const failure = err as ServiceError;
           const error = remoteErrorFromStatus(failure, method.name);
           // A handler's own error (it carries an ErrorInfo) is an answer, not a transport failure.
-          const retryable = RETRYABLE.has(failure.code) && !hasErrorInfo(failure);
-          if (!retryable || n > retries || closed) throw error;
+          const transport = !hasErrorInfo(failure);
+          const retryable = RETRYABLE.has(failure.code) && transport;
+          const unreachable =
+            window > 0 &&
+            callOptions.idempotent !== false &&
+            transport &&
+            failure.code === status.UNAVAILABLE;
+          if (closed || !retryable) throw error;
+          if (unreachable) {
+            unreachableSince ??= Date.now();
+            if (Date.now() - unreachableSince >= window) throw outage(method.name, error, window);
+          } else if (n > retries) throw error;
           callOptions.onRetry?.(n, error);
           const ceiling = Math.min(maxBackoffMs, backoffMs * 2 ** (n - 1));
           // Equal jitter: at least half the backoff, so retries never stampede at zero delay.

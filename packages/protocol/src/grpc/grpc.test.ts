@@ -309,6 +309,66 @@ describe('gRPC retries', () => {
   });
 });
 
+describe('gRPC reconnect window', () => {
+  it('a call with no retries left waits through the window for a server that comes back', async () => {
+    const port = await freePort();
+    let server: TrayGrpcServer | undefined;
+    let failures = 0;
+    const c = client(`127.0.0.1:${port}`, { token: TOKEN, backoffMs: 20, reconnectTimeoutMs: 60_000 });
+    const reply = await c.call(
+      InternalKVGcsService.InternalKVPut,
+      { namespace: 'n', key: Buffer.from('back') },
+      {
+        retries: 0,
+        onRetry: () => {
+          // Comes up only after several failed attempts: more than `retries` allows.
+          if (++failures === 3) {
+            server = kvServer(TOKEN);
+            void server.listen('127.0.0.1', port);
+          }
+        },
+      },
+    );
+    expect(reply.added).toBe(true);
+    expect(failures).toBeGreaterThanOrEqual(3);
+  });
+
+  it('past the window fails with UNAVAILABLE naming the server, its address and the setting', async () => {
+    const port = await freePort();
+    const c = client(`127.0.0.1:${port}`, {
+      backoffMs: 20,
+      reconnectTimeoutMs: 300,
+      serverLabel: 'the GCS',
+      reconnectSetting: 'SOME_SETTING',
+    });
+    const err = await rejection(c.call(InternalKVGcsService.InternalKVGet, {}, { retries: 0 }));
+    expect(err.type).toBe(ErrorType.UNAVAILABLE);
+    expect(err.message).toMatch(
+      new RegExp(
+        `/InternalKVGet: the GCS at 127\\.0\\.0\\.1:${port} could not be reached for 0\\.3 s \\(the reconnect window, SOME_SETTING\\); is it running\\?`,
+      ),
+    );
+  });
+
+  it('does not wait for a handler that answers UNAVAILABLE itself', async () => {
+    const server = createGrpcServer({ token: TOKEN });
+    server.addService(InternalKVGcsService, {
+      InternalKVGet: () => {
+        throw errorWithInfo({ type: ErrorType.UNAVAILABLE, message: 'not now' });
+      },
+    });
+    cleanups.push(() => server.close(100));
+    const port = await server.listen('127.0.0.1', 0);
+    let retried = false;
+    const c = client(`127.0.0.1:${port}`, { token: TOKEN, reconnectTimeoutMs: 60_000 });
+    const err = await rejection(
+      c.call(InternalKVGcsService.InternalKVGet, {}, { retries: 0, onRetry: () => (retried = true) }),
+    );
+    expect(err.message).toBe('not now');
+    expect(retried).toBe(false);
+  });
+});
+
 /** A loopback port nobody listens on (bound then released). */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
