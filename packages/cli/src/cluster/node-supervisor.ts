@@ -26,6 +26,9 @@ export interface SupervisorOptions {
   numGpus?: number;
   resources?: Record<string, number>;
   objectStoreMemory?: number;
+  /** The raylet's memory monitor (absent: its env var, else Ray's 0.95 and 250 ms). */
+  memoryUsageThreshold?: number;
+  memoryMonitorRefreshMs?: number;
 }
 
 export interface SupervisorReady {
@@ -117,6 +120,8 @@ async function main(): Promise<void> {
       numGpus: options.numGpus,
       resources: options.resources,
       objectStoreMemory: options.objectStoreMemory,
+      memoryUsageThreshold: options.memoryUsageThreshold,
+      memoryMonitorRefreshMs: options.memoryMonitorRefreshMs,
       workerEntry: workerEntry(),
       isHead: options.head,
     },

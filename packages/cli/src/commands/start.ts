@@ -27,6 +27,8 @@ export const startFlags: Record<string, FlagSpec> = {
   'num-gpus': { kind: 'count' },
   resources: { kind: 'json-resources' },
   'object-store-memory': { kind: 'count', min: 1 },
+  'memory-usage-threshold': { kind: 'number' },
+  'memory-monitor-refresh-ms': { kind: 'count' },
   'token-file': { kind: 'string' },
   block: { kind: 'boolean' },
 };
@@ -59,6 +61,14 @@ export async function start(argv: string[], out: NodeJS.WritableStream): Promise
     removeCurrentCluster(); // stale: its processes are gone
   }
 
+  const threshold = flags.memoryUsageThreshold as number | undefined;
+  if (threshold !== undefined && !(threshold > 0 && threshold <= 1)) {
+    throw new UsageError(
+      `--memory-usage-threshold must be a fraction of the node's memory in (0, 1], got ${threshold}`,
+      'start',
+    );
+  }
+
   const joinToken = flags.head ? undefined : readJoinToken(flags.tokenFile as string | undefined);
   const session = createSession(joinToken);
   const options: SupervisorOptions = {
@@ -72,6 +82,8 @@ export async function start(argv: string[], out: NodeJS.WritableStream): Promise
     numGpus: flags.numGpus as number | undefined,
     resources: flags.resources as Record<string, number> | undefined,
     objectStoreMemory: flags.objectStoreMemory as number | undefined,
+    memoryUsageThreshold: threshold,
+    memoryMonitorRefreshMs: flags.memoryMonitorRefreshMs as number | undefined,
   };
   const logFile = path.join(session.logsDir, 'supervisor.out');
   const log = openSync(logFile, 'a');
