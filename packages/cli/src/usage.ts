@@ -3,13 +3,16 @@ const commands: Record<string, string> = {
   start: `tray start --head [--port 6380] [--node-ip-address 127.0.0.1] [--num-cpus N] [--num-gpus N]
            [--resources '{"name": amount}'] [--object-store-memory BYTES] [--block]
            [--redis-address redis://HOST:PORT [--redis-password PASSWORD]]
+           [--memory-usage-threshold 0.95] [--memory-monitor-refresh-ms 250]
 tray start --address HOST:PORT [--token-file FILE] [--num-cpus N] ...
   Starts this machine's node in the background: a GCS and a raylet (--head), or a raylet that
   joins the cluster whose GCS is at --address (token from --token-file or TRAY_TOKEN).
   --port 0 picks a free port. --block stays in the foreground until Ctrl-C.
   --redis-address keeps the GCS's tables in Redis (keys tray:<session name>:*; password also
   from TRAY_REDIS_PASSWORD): a GCS that dies is restarted and the cluster goes on. Without it a
-  dead GCS stops the node (its state is gone).`,
+  dead GCS stops the node (its state is gone).
+  The memory monitor kills the newest retriable task's worker when the node uses more than
+  --memory-usage-threshold of its memory (env TRAY_MEMORY_USAGE_THRESHOLD; refresh 0: off).`,
   stop: `tray stop [--grace-ms 15000]
   Stops the node 'tray start' started on this machine (SIGTERM, then SIGKILL after --grace-ms).`,
   status: `tray status [--address HOST:PORT] [--token-file FILE] [--json]

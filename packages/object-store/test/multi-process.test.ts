@@ -132,6 +132,21 @@ describe('memory management', () => {
     expect(stats.numObjects).toBe(items.length);
   });
 
+  it("memory pinned only by another process's dropped views is reclaimed before a create is refused", async () => {
+    const s = await server({ capacity: 8 * MiB, spilling: false });
+    const [writer, reader] = await Promise.all([client(s), client(s)]);
+    // A secondary copy (evictable once unread) that the reader views and drops without releasing.
+    await writer.call('put', { hex: hexId(7, 1), seed: 1, size: 6 * MiB, primary: false });
+    expect(await reader.call('drop', { hex: hexId(7, 1) })).toBe(digest(pattern(1, 6 * MiB)));
+    expect((await s.stats()).numPinned).toBe(1);
+    // No room unless the reader's collector gives the view back: the store asks it to.
+    await writer.call('put', { hex: hexId(7, 2), seed: 2, size: 6 * MiB });
+    expect(await writer.call('digest', { hex: hexId(7, 2) })).toBe(digest(pattern(2, 6 * MiB)));
+    // The dropped copy made the room (the new primary is all that is left; with spilling off it
+    // counts as pinned).
+    expect(await s.stats()).toMatchObject({ evictedObjects: 1, numObjects: 1, numPinned: 1 });
+  });
+
   it('with spilling off and everything pinned, create fails with ObjectStoreFullError and the store keeps serving', async () => {
     const s = await server({ capacity: 8 * MiB, spilling: false });
     const c = await client(s);

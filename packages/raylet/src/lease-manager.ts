@@ -37,6 +37,8 @@ export interface GrantedLease {
   /** What the lease holds now (its CPU leaves while the worker is blocked). */
   grants: ResourceGrant[];
   blockedCpu: number;
+  /** Order of grants on this node (larger: newer). */
+  readonly grantedAt: number;
 }
 
 const INFEASIBLE_MEMORY_MS = 10_000;
@@ -55,6 +57,7 @@ export class LeaseManager {
   private dispatchAgain = false;
   /** Requests answered with another node's address (spillback), for stats and tests. */
   spilledCount = 0;
+  private grants = 0;
 
   constructor(
     private readonly nodeId: string,
@@ -370,6 +373,7 @@ export class LeaseManager {
       ownerConnection: pending.ownerConnection,
       grants: [grant],
       blockedCpu: 0,
+      grantedAt: ++this.grants,
     };
     worker.state = 'leased';
     worker.jobId = request.jobId.length > 0 ? request.jobId : worker.jobId;

@@ -33,6 +33,11 @@ export interface LeaseRequest {
   jobId: Buffer;
   ownerWorkerId: string;
   taskName: string;
+  /**
+   * Run again if its worker dies: a task with retries left (max_retries -1 or above its attempt
+   * number), an actor with restarts (max_restarts not 0). The memory monitor kills these first.
+   */
+  retriable: boolean;
   /** Another raylet sent the owner here (`grant_or_reject`): never spilled again. */
   forwarded: boolean;
   /** Leases of one class are granted in order; classes do not block each other. */
@@ -135,6 +140,9 @@ export function parseLeaseRequest(request: tray.v1.WorkerLeaseRequest): LeaseReq
     jobId,
     ownerWorkerId: owner.toString('hex'),
     taskName,
+    retriable: isActor
+      ? (task.actorCreation?.maxRestarts ?? 0) !== 0
+      : task.maxRetries === -1 || (task.maxRetries ?? 0) > (task.attemptNumber ?? 0),
     forwarded: request.grantOrReject === true,
     classKey: `${isActor ? 'actor' : 'task'}|${schedule}|${hold}|${runtimeEnvHash}`,
   };

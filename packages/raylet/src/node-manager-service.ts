@@ -41,6 +41,7 @@ export interface DeadWorker {
   code: number | null;
   signal: string | null;
   reason: string;
+  cause?: tray.v1.IErrorInfo;
 }
 
 export interface NodeManagerContext {
@@ -166,6 +167,17 @@ export class NodeManagerHandlers {
         return {};
       },
       GlobalGC: (): Message<tray.v1.GlobalGCReply> => ({}),
+      GetWorkerFailureCause: (
+        req: tray.v1.GetWorkerFailureCauseRequest,
+      ): Message<tray.v1.GetWorkerFailureCauseReply> => {
+        const workerId = checkId(req.workerId, WORKER_ID_BYTES, 'worker_id');
+        const dead = ctx.deadWorkers ?? [];
+        for (let i = dead.length - 1; i >= 0; i--) {
+          const d = dead[i]!;
+          if (d.workerId?.equals(workerId)) return d.cause ? { failureCause: d.cause } : {};
+        }
+        return {};
+      },
       PullObject: (req: tray.v1.PullObjectRequest): Promise<Message<tray.v1.PullObjectReply>> => {
         if (ctx.objects === undefined) {
           throw errorWithInfo({ type: ErrorType.UNAVAILABLE, message: 'this raylet has no object manager' });

@@ -50,6 +50,13 @@ export interface RayletOptions {
    * may start before, or at the same time as, its GCS.
    */
   gcsConnectTimeoutMs?: number;
+  /**
+   * The memory monitor kills a worker when the node uses more than this fraction of its memory
+   * (default 0.95, Ray's; env TRAY_MEMORY_USAGE_THRESHOLD). In (0, 1].
+   */
+  memoryUsageThreshold?: number;
+  /** How often the memory monitor reads memory, ms (default 250; 0: off; env TRAY_MEMORY_MONITOR_REFRESH_MS). */
+  memoryMonitorRefreshMs?: number;
 }
 
 export interface ResolvedOptions {
@@ -72,6 +79,8 @@ export interface ResolvedOptions {
   idleWorkerTimeoutMs: number;
   workerEnv: Record<string, string>;
   gcsConnectTimeoutMs: number;
+  memoryUsageThreshold: number;
+  memoryMonitorRefreshMs: number;
 }
 
 const MiB = 1024 * 1024;
@@ -96,6 +105,26 @@ function port(value: unknown, name: string): number {
     throw new TypeError(`raylet option ${name} must be a whole number from 0 to 65535, got ${n}`);
   }
   return n;
+}
+
+/** An option, else its env var (a number), else the default. */
+function fromEnv(value: unknown, envVar: string): unknown {
+  if (value !== undefined && value !== null) return value;
+  const text = process.env[envVar];
+  if (text === undefined || text.trim() === '') return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n)) throw new TypeError(`${envVar} must be a number, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+function memoryThreshold(value: unknown): number {
+  const v = fromEnv(value, 'TRAY_MEMORY_USAGE_THRESHOLD') ?? 0.95;
+  if (typeof v !== 'number' || !(v > 0 && v <= 1)) {
+    throw new TypeError(
+      `raylet option memoryUsageThreshold (or TRAY_MEMORY_USAGE_THRESHOLD) must be a fraction in (0, 1], got ${String(v)}`,
+    );
+  }
+  return v;
 }
 
 export function resolveOptions(options: RayletOptions): ResolvedOptions {
@@ -168,5 +197,11 @@ export function resolveOptions(options: RayletOptions): ResolvedOptions {
     idleWorkerTimeoutMs: count(options.idleWorkerTimeoutMs, 'idleWorkerTimeoutMs', 1000),
     workerEnv: options.workerEnv ?? {},
     gcsConnectTimeoutMs: count(options.gcsConnectTimeoutMs, 'gcsConnectTimeoutMs', 30_000),
+    memoryUsageThreshold: memoryThreshold(options.memoryUsageThreshold),
+    memoryMonitorRefreshMs: count(
+      fromEnv(options.memoryMonitorRefreshMs, 'TRAY_MEMORY_MONITOR_REFRESH_MS'),
+      'memoryMonitorRefreshMs (or TRAY_MEMORY_MONITOR_REFRESH_MS)',
+      250,
+    ),
   };
 }

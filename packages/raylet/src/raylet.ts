@@ -1,11 +1,12 @@
 // startRaylet: one node's daemon in the calling process. Wires the object store, the worker
 // pool, the lease manager, the log forwarder, the NodeManagerService servers (framed socket
-// for this node, gRPC for the cluster) and the GCS registration, and takes them down in the
+// for this node, gRPC for the cluster), the memory monitor and the GCS registration, and takes them down in the
 // reverse order on stop — killing every worker it started, so nothing outlives it.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import {
   createGrpcServer,
+  ErrorType,
   type FramedServer,
   listen,
   NodeManagerService,
@@ -17,7 +18,9 @@ import { BundleReservations } from './bundle-reservations.js';
 import { ClusterView } from './cluster-view.js';
 import { GcsRegistration } from './gcs-registration.js';
 import { LeaseManager } from './lease-manager.js';
+import { MemoryMonitor } from './memory-monitor.js';
 import { type DeadWorker, type Driver, NodeManagerHandlers } from './node-manager-service.js';
+import { readNodeMemory } from './node-memory.js';
 import { ObjectManager } from './object-manager.js';
 import { type RayletOptions, resolveOptions } from './options.js';
 import { type HostedStore, startObjectStore } from './store-host.js';
@@ -103,6 +106,15 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
     }
     leases = new LeaseManager(nodeIdHex, resources, pool, undefined, cluster);
     cleanups.push(() => leases!.close());
+    const monitor = new MemoryMonitor({
+      threshold: o.memoryUsageThreshold,
+      refreshMs: o.memoryMonitorRefreshMs,
+      read: () => readNodeMemory(),
+      leases: () => leases!.granted.values(),
+      kill: (lease, message) =>
+        pool.kill(lease.worker, 'killed by the memory monitor', { type: ErrorType.OUT_OF_MEMORY, message }),
+    });
+    cleanups.push(() => monitor.close());
     // The GCS hears of a reserved or cancelled bundle at once, not at the next heartbeat.
     const bundles = new BundleReservations(resources, leases, () => registration?.heartbeat());
 

@@ -17,6 +17,8 @@ export interface WorkerExit {
   signal: NodeJS.Signals | null;
   /** Why the raylet thinks it died (process exit, connection closed, killed by the raylet). */
   reason: string;
+  /** The error its task fails with when the raylet killed it for a reason of its own (OOM). */
+  cause?: tray.v1.IErrorInfo;
 }
 
 export class WorkerProcess {
@@ -219,12 +221,12 @@ export class WorkerPool {
   }
 
   /** Stop a worker; its death is reported through onDeath like any other. */
-  kill(worker: WorkerProcess, reason: string): void {
+  kill(worker: WorkerProcess, reason: string, cause?: tray.v1.IErrorInfo): void {
     if (worker.state === 'dead') return;
     worker.kill();
     // The code or signal is not known yet: the process may have been exiting on its own (an
     // actor calling process.exit races its lease's return). Its exit event fills them in.
-    this.died(worker, { code: null, signal: null, reason });
+    this.died(worker, { code: null, signal: null, reason, cause });
   }
 
   /** Workers of this env that died in a row before registering (0 once one registers). */

@@ -37,6 +37,9 @@ export interface SupervisorOptions {
   nodeIp?: string;
   /** Head only: keep the GCS's tables in this Redis (and restart a GCS that dies). */
   redis?: RedisSettings;
+  /** The raylet's memory monitor (absent: its env var, else Ray's 0.95 and 250 ms). */
+  memoryUsageThreshold?: number;
+  memoryMonitorRefreshMs?: number;
 }
 
 export interface SupervisorReady {
@@ -246,6 +249,8 @@ async function main(): Promise<void> {
       numGpus: options.numGpus,
       resources: options.resources,
       objectStoreMemory: options.objectStoreMemory,
+      memoryUsageThreshold: options.memoryUsageThreshold,
+      memoryMonitorRefreshMs: options.memoryMonitorRefreshMs,
       workerEntry: workerEntry(),
       isHead: options.head,
     },

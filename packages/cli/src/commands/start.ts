@@ -29,6 +29,8 @@ export const startFlags: Record<string, FlagSpec> = {
   'num-gpus': { kind: 'count' },
   resources: { kind: 'json-resources' },
   'object-store-memory': { kind: 'count', min: 1 },
+  'memory-usage-threshold': { kind: 'number' },
+  'memory-monitor-refresh-ms': { kind: 'count' },
   'token-file': { kind: 'string' },
   'redis-address': { kind: 'string' },
   'redis-password': { kind: 'string' },
@@ -83,6 +85,14 @@ export async function start(argv: string[], out: NodeJS.WritableStream): Promise
     removeCurrentCluster(); // stale: its processes are gone
   }
 
+  const threshold = flags.memoryUsageThreshold as number | undefined;
+  if (threshold !== undefined && !(threshold > 0 && threshold <= 1)) {
+    throw new UsageError(
+      `--memory-usage-threshold must be a fraction of the node's memory in (0, 1], got ${threshold}`,
+      'start',
+    );
+  }
+
   const joinToken = flags.head ? undefined : readJoinToken(flags.tokenFile as string | undefined);
   const session = createSession(joinToken);
   const options: SupervisorOptions = {
@@ -101,6 +111,8 @@ export async function start(argv: string[], out: NodeJS.WritableStream): Promise
       flags.redisAddress === undefined
         ? undefined
         : parseRedisAddress(String(flags.redisAddress), redisPassword, session.dir),
+    memoryUsageThreshold: threshold,
+    memoryMonitorRefreshMs: flags.memoryMonitorRefreshMs as number | undefined,
   };
   const logFile = path.join(session.logsDir, 'supervisor.out');
   const log = openSync(logFile, 'a');

@@ -28,6 +28,13 @@ export interface InitOptions {
   runtimeEnv?: RuntimeEnvOptions;
   /** Print what tasks print, prefixed with the worker (default true). */
   logToDriver?: boolean;
+  /**
+   * The raylet's memory monitor kills a worker (newest retriable task first) when the node uses
+   * more than this fraction of its memory (default 0.95, Ray's). A local cluster only.
+   */
+  memoryUsageThreshold?: number;
+  /** How often the memory monitor looks, ms (default 250; 0 turns it off). A local cluster only. */
+  memoryMonitorRefreshMs?: number;
 }
 
 export interface NodeInfo {
@@ -60,6 +67,8 @@ const INIT_KEYS = [
   'namespace',
   'runtimeEnv',
   'logToDriver',
+  'memoryUsageThreshold',
+  'memoryMonitorRefreshMs',
 ];
 
 function checkInitOptions(options: unknown): InitOptions {
@@ -79,6 +88,18 @@ function checkInitOptions(options: unknown): InitOptions {
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
       fail(`${k} must be a non-negative number, got ${describeValue(v)}`);
     }
+  }
+  const threshold = o.memoryUsageThreshold;
+  if (threshold !== undefined && (typeof threshold !== 'number' || !(threshold > 0 && threshold <= 1))) {
+    fail(
+      `memoryUsageThreshold must be a fraction of the node's memory in (0, 1], got ${describeValue(threshold)}`,
+    );
+  }
+  const refresh = o.memoryMonitorRefreshMs;
+  if (refresh !== undefined && (typeof refresh !== 'number' || !Number.isFinite(refresh) || refresh < 0)) {
+    fail(
+      `memoryMonitorRefreshMs must be a non-negative number of milliseconds, got ${describeValue(refresh)}`,
+    );
   }
   if (o.numGpus !== undefined && !Number.isInteger(o.numGpus))
     fail(`numGpus must be a whole number, got ${o.numGpus}`);
@@ -148,6 +169,8 @@ async function doInit(o: InitOptions): Promise<void> {
         resources: o.resources ?? {},
         memory: o.memory,
         objectStoreMemory: o.objectStoreMemory,
+        memoryUsageThreshold: o.memoryUsageThreshold,
+        memoryMonitorRefreshMs: o.memoryMonitorRefreshMs,
         logToDriver,
       });
       const driver = await connectDriver({

@@ -21,6 +21,8 @@ export interface HeadNodeOptions {
   resources: Record<string, number>;
   memory?: number;
   objectStoreMemory?: number;
+  memoryUsageThreshold?: number;
+  memoryMonitorRefreshMs?: number;
   logToDriver: boolean;
 }
 
@@ -177,6 +179,8 @@ export async function startHeadNode(options: HeadNodeOptions): Promise<HeadNode>
         resources: options.resources,
         memory: options.memory,
         objectStoreMemory: options.objectStoreMemory,
+        memoryUsageThreshold: options.memoryUsageThreshold,
+        memoryMonitorRefreshMs: options.memoryMonitorRefreshMs,
         workerEntry: workerEntryPath(),
         workerEnv,
         prestartWorkers: options.numCpus,

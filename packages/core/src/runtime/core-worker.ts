@@ -303,6 +303,9 @@ export class CoreWorker {
         throw err;
       },
     );
+    // The failure is the object's value too: a task given it as an argument fails with it (its
+    // ref shows the error), so a caller that does not wait for `stored` leaves nothing unhandled.
+    stored.catch(() => {});
     return { ref, stored };
   }
 

@@ -166,8 +166,9 @@ export class SerializedValue {
   }
 }
 
+/** Rounded up to a multiple of 8. Arithmetic, not `& ~7`: sizes of 2 GiB and more are not int32. */
 function align8(n: number): number {
-  return (n + 7) & ~7;
+  return Math.ceil(n / 8) * 8;
 }
 
 class ValueSerializer extends v8.Serializer {

@@ -126,8 +126,16 @@ export class TaskManager {
     this.finish(task);
   }
 
-  /** The worker died while running the task (or could not be reached). */
-  workerDied(task: PendingTask, why: string): void {
+  /**
+   * The worker died while running the task (or could not be reached). A task that is not
+   * retried fails with what `cause` finds (its raylet's word: the memory monitor killed it →
+   * OutOfMemoryError), else with WorkerCrashedError.
+   */
+  workerDied(
+    task: PendingTask,
+    why: string,
+    cause?: () => Promise<tray.v1.IErrorInfo | null | undefined>,
+  ): void {
     if (task.status === 'done') return;
     if (task.cancelled) {
       this.failed(task, systemError(ErrorType.TASK_CANCELLED, `task ${task.name} was cancelled`));
@@ -137,12 +145,23 @@ export class TaskManager {
       this.retry(task);
       return;
     }
-    this.failed(
-      task,
-      systemError(
-        ErrorType.WORKER_DIED,
-        `the worker running task ${task.name} died (${why}); no retries left (maxRetries: ${task.spec.maxRetries})`,
-      ),
+    const crashed = systemError(
+      ErrorType.WORKER_DIED,
+      `the worker running task ${task.name} died (${why}); no retries left (maxRetries: ${task.spec.maxRetries})`,
+    );
+    if (cause === undefined) {
+      this.failed(task, crashed);
+      return;
+    }
+    cause().then(
+      (info) =>
+        this.failed(
+          task,
+          info?.type === ErrorType.OUT_OF_MEMORY
+            ? systemError(ErrorType.OUT_OF_MEMORY, `task ${task.name} failed: ${info.message}`)
+            : crashed,
+        ),
+      () => this.failed(task, crashed),
     );
   }
 

@@ -44,6 +44,8 @@ const SPILLBACK_RETRY_MS = 500;
  * time (get(f.remote()) in a loop) reuses its worker instead of asking the raylet each time.
  */
 const IDLE_LEASE_MS = 20;
+/** How long a dead worker's raylet is given to say why it died before the task fails without it. */
+const FAILURE_CAUSE_TIMEOUT_MS = 5_000;
 
 interface Lease {
   queue: SchedulingQueue;
@@ -358,7 +360,7 @@ export class TaskSubmitter {
       // The connection failed (its replies are settled before its 'close' event): the lease is
       // gone for every task on it, before this one is retried elsewhere.
       this.leaseLost(q, lease);
-      this.ctx.tasks.workerDied(task, err.message);
+      this.ctx.tasks.workerDied(task, err.message, () => this.failureCause(lease));
     }
     this.pump(q);
   };
@@ -369,7 +371,8 @@ export class TaskSubmitter {
     if (lease.onClose) lease.connection.off('close', lease.onClose);
     q.leases.delete(lease);
     this.giveBack(lease.raylet, lease.leaseId, lease.workerId, true);
-    for (const task of lease.inFlight) this.ctx.tasks.workerDied(task, 'its connection closed');
+    for (const task of lease.inFlight)
+      this.ctx.tasks.workerDied(task, 'its connection closed', () => this.failureCause(lease));
     lease.inFlight.clear();
     this.pump(q);
   }
@@ -381,6 +384,16 @@ export class TaskSubmitter {
     if (lease.onClose) lease.connection.off('close', lease.onClose);
     q.leases.delete(lease);
     this.giveBack(lease.raylet, lease.leaseId, lease.workerId, disconnect);
+  }
+
+  /** What the lease's raylet knows of its worker's death (GetWorkerFailureCause). */
+  private async failureCause(lease: Lease): Promise<tray.v1.IErrorInfo | null | undefined> {
+    const reply = await lease.raylet.request(
+      NodeManagerService.GetWorkerFailureCause,
+      { workerId: lease.workerId },
+      { timeoutMs: FAILURE_CAUSE_TIMEOUT_MS },
+    );
+    return reply.failureCause;
   }
 
   private giveBack(

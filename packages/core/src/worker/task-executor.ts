@@ -137,7 +137,8 @@ export class TaskExecutor {
       const fn = spec.streaming ? undefined : this.loadedFunctions.get(functionKey(spec.function!));
       const args = fn === undefined ? undefined : this.resolveArgs(spec.args ?? []);
       if (fn === undefined || args === undefined || isPromise(args)) {
-        out = this.executeAsync(q, name);
+        // Arguments being read from the store are read once: executeAsync waits for them.
+        out = this.executeAsync(q, name, args);
       } else {
         const result = fn(...args);
         out = isThenable(result)
@@ -164,12 +165,18 @@ export class TaskExecutor {
   }
 
   /** The general path: the code is still loading, an argument is in the store, or it streams. */
-  private async executeAsync(q: Queued, name: string): Promise<Reply> {
+  private async executeAsync(
+    q: Queued,
+    name: string,
+    reading: MaybePromise<unknown[]> | undefined,
+  ): Promise<Reply> {
     const spec = q.request.task!;
+    // Read while the code loads; a failed read is this task's error (never unhandled).
+    const args = reading ?? this.resolveArgs(spec.args ?? []);
+    if (isPromise(args)) args.catch(() => {});
     const fn = await this.load(spec.function!);
-    const args = await this.resolveArgs(spec.args ?? []);
-    if (spec.streaming) return await this.stream(q, fn, args, name);
-    let result = fn(...args);
+    if (spec.streaming) return await this.stream(q, fn, await args, name);
+    let result = fn(...(await args));
     if (isThenable(result)) result = await result;
     return await this.returns(spec, name, result);
   }

@@ -4,6 +4,9 @@
 // sealed object cannot be changed through them), create() a writable window into it.
 //
 // Gets issued in the same tick are sent as one Get request; releases are batched likewise.
+// When the store runs out of room it may ask this client to collect garbage (CollectGarbage):
+// views the program dropped give their objects back before the store refuses a create or a
+// restore, so no caller sees ObjectStoreFullError only because the collector had not run yet.
 import { type Connection, connect, StoreService } from '@tray/protocol';
 import { fromRemote, ObjectExistsError, ObjectNotFoundError } from '../errors.js';
 import { loadNative, type NativeAddon, type NativeStats } from '../native.js';
@@ -16,6 +19,7 @@ import {
   checkTimeout,
   idKey,
 } from '../validate.js';
+import { collectGarbage } from './collect-garbage.js';
 import { HeldObjects, type StoreObject } from './held-objects.js';
 
 export type { StoreObject } from './held-objects.js';
@@ -75,6 +79,13 @@ export class StoreClient {
     connection.on('close', () => this.dropAllWritable());
     this.held = new HeldObjects(native, fd, (ids) => {
       connection.notify(StoreService.Release, { objectIds: ids });
+    });
+    connection.handle(StoreService.CollectGarbage, async () => {
+      await collectGarbage();
+      // The Releases go out before the reply, on the same connection: the store has applied
+      // them when it reads the answer.
+      this.held.flush();
+      return { heldObjects: this.held.size };
     });
   }
 

@@ -6,7 +6,9 @@
 // Promises: every argument from the wire is checked before C++ sees it (bad input gets a typed
 // error, never a crash); a client that disconnects or dies gives back every reference it held
 // and its unsealed creations are aborted; a get with a timeout waits for unsealed or not yet
-// created objects and is answered when they are sealed or at the deadline.
+// created objects and is answered when they are sealed or at the deadline; a create or a
+// restore that finds no room first has every client collect its garbage (CollectionRounds) and
+// is refused with ObjectStoreFullError only when that did not free enough.
 import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +16,7 @@ import { type Connection, type FramedServer, listen, StoreService, type tray } f
 import { ObjectNotFoundError } from '../errors.js';
 import { loadNative, type NativeStats, type NativeStore, type NativeStoreInfo } from '../native.js';
 import { checkObjectId, checkObjectIds, checkSize, checkTimeout } from '../validate.js';
+import { CollectionRounds } from './collection-rounds.js';
 import { GetWaiters, type Waiter } from './get-waiters.js';
 
 export interface StoreServerOptions {
@@ -56,6 +59,7 @@ export class StoreServer {
   private nextClient = 1;
   private closed = false;
   private readonly waiters = new GetWaiters();
+  private readonly collection = new CollectionRounds();
   private readonly exitHook = () => this.native.close();
 
   private constructor(
@@ -131,6 +135,11 @@ export class StoreServer {
     return this.native.stats();
   }
 
+  /** Times the store asked its clients to collect garbage to make room. */
+  get collectionRounds(): number {
+    return this.collection.rounds;
+  }
+
   /** Stops serving, answers pending gets, and removes the segment and spill files. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -145,6 +154,7 @@ export class StoreServer {
     const client: ClientState = { id: this.nextClient++, pid: 0 };
     connection.context = client;
     connection.label = `store client ${client.id}`;
+    this.collection.add(connection);
     connection.on('close', () => {
       this.waiters.dropClient(client.id);
       if (!this.closed) this.native.disconnect(client.id);
@@ -161,7 +171,9 @@ export class StoreServer {
       checkObjectId(req.objectId, 'objectId');
       checkSize(req.dataSize, 'dataSize', capacity);
       checkSize(req.metadataSize, 'metadataSize', capacity);
-      return { offset: store.create(req.objectId, req.dataSize, req.metadataSize, req.primary, client.id) };
+      return this.collection.withRoom(() => ({
+        offset: store.create(req.objectId, req.dataSize, req.metadataSize, req.primary, client.id),
+      }));
     });
 
     const seal = (req: tray.v1.StoreSealRequest) => {
@@ -182,6 +194,13 @@ export class StoreServer {
     connection.handle(StoreService.Get, (req) => {
       checkObjectIds(req.objectIds, 'objectIds');
       const timeoutMs = checkTimeout(req.timeoutMs);
+      return this.collection.withRoom(() => serveGet(req, timeoutMs));
+    });
+
+    const serveGet = (
+      req: tray.v1.StoreGetRequest,
+      timeoutMs: number,
+    ): tray.v1.IStoreGetReply | Promise<tray.v1.IStoreGetReply> => {
       const objects: tray.v1.IStoreObjectLocation[] = [];
       const missing = new Map<string, number[]>();
       try {
@@ -214,7 +233,7 @@ export class StoreServer {
         };
         this.waiters.add(waiter, timeoutMs);
       });
-    });
+    };
 
     const release = (req: tray.v1.StoreReleaseRequest) => {
       checkObjectIds(req.objectIds, 'objectIds');
