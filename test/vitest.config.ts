@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 // file at a time.
 export default defineConfig({
   test: {
-    include: ['e2e/**/*.test.ts', 'multinode/**/*.test.ts'],
+    include: ['e2e/**/*.test.ts', 'multinode/**/*.test.ts', 'security/**/*.test.ts'],
     testTimeout: 90_000,
     hookTimeout: 60_000,
     fileParallelism: false,

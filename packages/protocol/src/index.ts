@@ -42,6 +42,7 @@ export {
 export { preloadGrpc } from './grpc/grpc-js.js';
 export {
   createGrpcServer,
+  DEFAULT_GRPC_MAX_RECEIVE_BYTES,
   type GrpcCallContext,
   type GrpcServerOptions,
   GrpcStatus,
