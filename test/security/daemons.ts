@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { removeStaleFiles } from '@tray/raylet/session';
 
 const require = createRequire(import.meta.url);
 export const FIXTURE_WORKER = fileURLToPath(
@@ -17,7 +18,10 @@ export const FIXTURE_WORKER = fileURLToPath(
 const children = new Set<ChildProcess>();
 const dirs = new Set<string>();
 
-/** For afterEach: SIGKILL every daemon a test started and remove its directories. */
+/**
+ * For afterEach: SIGKILL every daemon a test started, remove its directories and the
+ * shared-memory segments of the raylets killed (a SIGKILLed raylet cannot remove its own).
+ */
 export async function killDaemons(): Promise<void> {
   await Promise.all(
     [...children].map(
@@ -30,6 +34,7 @@ export async function killDaemons(): Promise<void> {
         }),
     ),
   );
+  await removeStaleFiles({ keepSessions: true });
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   dirs.clear();
 }

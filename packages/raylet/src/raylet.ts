@@ -20,6 +20,7 @@ import { LeaseManager } from './lease-manager.js';
 import { type DeadWorker, type Driver, NodeManagerHandlers } from './node-manager-service.js';
 import { ObjectManager } from './object-manager.js';
 import { type RayletOptions, resolveOptions } from './options.js';
+import { recordSessionGcsAddress } from './session.js';
 import { type HostedStore, startObjectStore } from './store-host.js';
 import { WorkerLogs } from './worker-logs.js';
 import { WorkerPool, type WorkerProcess } from './worker-pool.js';
@@ -183,6 +184,8 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
         available: () => resources.available,
         connectTimeoutMs: o.gcsConnectTimeoutMs,
       });
+      // Drivers on this machine send this session's token to this GCS address only.
+      recordSessionGcsAddress(o.sessionDir, o.gcsAddress);
     }
     return {
       nodeId: nodeIdHex,
