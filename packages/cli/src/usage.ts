@@ -5,7 +5,10 @@ const commands: Record<string, string> = {
 tray start --address HOST:PORT [--token-file FILE] [--num-cpus N] ...
   Starts this machine's node in the background: a GCS and a raylet (--head), or a raylet that
   joins the cluster whose GCS is at --address (token from --token-file or TRAY_TOKEN).
-  --port 0 picks a free port. --block stays in the foreground until Ctrl-C.`,
+  --port 0 picks a free port. --block stays in the foreground until Ctrl-C.
+  --tls-cert FILE --tls-key FILE --tls-ca FILE (PEM): the node talks mutual TLS over TCP (gRPC and
+  the framed transport); drivers and other nodes need the same via TRAY_USE_TLS=1,
+  TRAY_TLS_SERVER_CERT, TRAY_TLS_SERVER_KEY and TRAY_TLS_CA_CERT (the flags set these).`,
   stop: `tray stop [--grace-ms 15000]
   Stops the node 'tray start' started on this machine (SIGTERM, then SIGKILL after --grace-ms).`,
   status: `tray status [--address HOST:PORT] [--token-file FILE] [--json]

@@ -65,3 +65,4 @@ export {
   type RequestOf,
   type ResponseOf,
 } from './method.js';
+export { processTls, resetProcessTls, type TlsConfig, tlsFromEnv } from './tls-config.js';

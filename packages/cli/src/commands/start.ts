@@ -4,7 +4,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createSession } from '@tray/raylet/session';
+import { tlsFromEnv } from '@tray/protocol';
+import { createSession, removeStaleFiles } from '@tray/raylet/session';
 import {
   allPids,
   type CurrentCluster,
@@ -29,7 +30,38 @@ export const startFlags: Record<string, FlagSpec> = {
   'object-store-memory': { kind: 'count', min: 1 },
   'token-file': { kind: 'string' },
   block: { kind: 'boolean' },
+  'tls-cert': { kind: 'string' },
+  'tls-key': { kind: 'string' },
+  'tls-ca': { kind: 'string' },
 };
+
+/**
+ * --tls-cert/--tls-key/--tls-ca (all three, or none): the node's daemons and workers speak mutual
+ * TLS on TCP, through the environment they inherit (TRAY_USE_TLS and TRAY_TLS_*, as Ray's
+ * RAY_USE_TLS); without the flags, those variables of this shell are passed on as they are.
+ */
+function tlsEnv(flags: Record<string, unknown>): NodeJS.ProcessEnv {
+  const given = (['tlsCert', 'tlsKey', 'tlsCa'] as const).filter((k) => flags[k] !== undefined);
+  if (given.length === 0) {
+    tlsFromEnv(); // a bad TRAY_USE_TLS setup is reported here, not by a daemon's log
+    return {};
+  }
+  if (given.length !== 3) {
+    throw new UsageError('give all of --tls-cert, --tls-key and --tls-ca (PEM files), or none', 'start');
+  }
+  const env = {
+    TRAY_USE_TLS: '1',
+    TRAY_TLS_SERVER_CERT: path.resolve(flags.tlsCert as string),
+    TRAY_TLS_SERVER_KEY: path.resolve(flags.tlsKey as string),
+    TRAY_TLS_CA_CERT: path.resolve(flags.tlsCa as string),
+  };
+  try {
+    tlsFromEnv(env);
+  } catch (err) {
+    throw new UsageError((err as Error).message, 'start');
+  }
+  return env;
+}
 
 const READY_TIMEOUT_MS = 90_000;
 
@@ -48,6 +80,7 @@ export async function start(argv: string[], out: NodeJS.WritableStream): Promise
     throw new UsageError('--port is the GCS port of a head node; use it with --head', 'start');
   }
 
+  const tls = tlsEnv(flags);
   const existing = readCurrentCluster();
   if (existing) {
     if (allPids(existing.pids).some(isNodeProcess)) {
@@ -60,6 +93,8 @@ export async function start(argv: string[], out: NodeJS.WritableStream): Promise
   }
 
   const joinToken = flags.head ? undefined : readJoinToken(flags.tokenFile as string | undefined);
+  // What nodes killed on this machine left (segments, spill and session directories) goes first.
+  await removeStaleFiles();
   const session = createSession(joinToken);
   const options: SupervisorOptions = {
     head: Boolean(flags.head),
@@ -80,7 +115,7 @@ export async function start(argv: string[], out: NodeJS.WritableStream): Promise
     supervisor = spawn(process.execPath, [nodeSupervisorMain()], {
       detached: true,
       stdio: ['ignore', log, log, 'ipc'],
-      env: { ...process.env, TRAY_SUPERVISOR_OPTIONS: JSON.stringify(options) },
+      env: { ...process.env, ...tls, TRAY_SUPERVISOR_OPTIONS: JSON.stringify(options) },
     });
   } finally {
     closeSync(log);

@@ -5,6 +5,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GcsClient } from '@tray/gcs';
+import { processTls } from '@tray/protocol';
 import {
   createSession,
   currentClusterFile,
@@ -193,6 +194,13 @@ async function doInit(o: InitOptions): Promise<void> {
   let nodes: Awaited<ReturnType<GcsClient['getAllNodeInfo']>>;
   try {
     nodes = await gcs.getAllNodeInfo();
+  } catch (err) {
+    const plain = processTls() === undefined;
+    const hint = plain
+      ? ' (if the cluster was started with TLS, set TRAY_USE_TLS=1, TRAY_TLS_SERVER_CERT, ' +
+        'TRAY_TLS_SERVER_KEY and TRAY_TLS_CA_CERT here too)'
+      : '';
+    throw new Error(`tray.init: cannot reach the GCS at ${address}: ${(err as Error).message}${hint}`);
   } finally {
     gcs.close();
   }

@@ -16,6 +16,7 @@ import type {
 import { ErrorType, toErrorInfo } from '../errors.js';
 import { tokenMatches } from '../framed/endpoint.js';
 import type { Message, MethodDef } from '../method.js';
+import { processTls } from '../tls-config.js';
 import { grpcJs } from './grpc-js.js';
 import { type ServiceTable, serviceDefinition } from './service.js';
 import { statusFromErrorInfo } from './status.js';
@@ -32,8 +33,8 @@ export interface GrpcTlsOptions {
 export interface GrpcServerOptions {
   /** Require `authorization: Bearer <token>` on every call. */
   token?: string;
-  /** Serve TLS instead of plaintext. */
-  tls?: GrpcTlsOptions;
+  /** Serve TLS instead of plaintext (default: the process's mutual TLS, TRAY_USE_TLS); false: plain. */
+  tls?: GrpcTlsOptions | false;
   /**
    * Largest request message accepted (default `DEFAULT_GRPC_MAX_RECEIVE_BYTES`, 8 MiB); a larger
    * one is refused with RESOURCE_EXHAUSTED from its length prefix, before it is buffered.
@@ -212,11 +213,13 @@ export function createGrpcServer(options: GrpcServerOptions = {}): TrayGrpcServe
       const address =
         host.includes(':') && !host.startsWith('[') && !host.startsWith('unix:') ? `[${host}]` : host;
       const target = host.startsWith('unix:') ? host : `${address}:${port}`;
-      const credentials = options.tls
+      const tls: GrpcTlsOptions | undefined =
+        host.startsWith('unix:') || options.tls === false ? undefined : (options.tls ?? processTls());
+      const credentials = tls
         ? ServerCredentials.createSsl(
-            options.tls.ca ?? null,
-            [{ cert_chain: options.tls.cert, private_key: options.tls.key }],
-            options.tls.ca !== undefined,
+            tls.ca ?? null,
+            [{ cert_chain: tls.cert, private_key: tls.key }],
+            tls.ca !== undefined,
           )
         : ServerCredentials.createInsecure();
       return new Promise((resolve, reject) => {
