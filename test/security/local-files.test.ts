@@ -1,4 +1,5 @@
 // What processes killed on this machine leave behind, and the cluster token on this machine:
+// - a driver SIGKILLed alone leaves nothing: its embedded head's raylet removes the session;
 // - a raylet and its driver SIGKILLed leave the raylet's /dev/shm segment and the session
 //   directory (sockets, logs); the next `tray.init()` removes both;
 // - `tray stop` removes the segment of a raylet that was SIGKILLed;
@@ -88,6 +89,25 @@ it('the next tray.init() removes the segment and session a SIGKILLed raylet and 
   expect(done.stdout).toContain('READY');
   expect(existsSync(segment)).toBe(false);
   expect(existsSync(sessionDir)).toBe(false);
+}, 120_000);
+
+it('a driver SIGKILLed alone leaves no session directory or socket: its raylet removes them', async () => {
+  const tmp = privateTmp();
+  const driver = startDriver(HOLD, { TMPDIR: tmp });
+  await driver.line('READY');
+  const driverPid = driver.child.pid!;
+  const daemons = childPids(driverPid);
+  for (const pid of daemons) killLater(pid);
+  const session = readdirSync(path.join(tmp, 'tray')).find((n) => n.endsWith(`_${driverPid}`));
+  const sessionDir = path.join(tmp, 'tray', session!);
+  expect(existsSync(path.join(sessionDir, 'sockets', 'raylet'))).toBe(true);
+  const segments = daemons.flatMap(segmentsOf);
+  expect(segments).toHaveLength(1);
+
+  process.kill(driverPid, 'SIGKILL');
+  await waitUntil('the daemons to exit', () => !daemons.some(alive));
+  expect(existsSync(sessionDir)).toBe(false);
+  expect(existsSync(segments[0]!)).toBe(false);
 }, 120_000);
 
 function freePort(): Promise<number> {
