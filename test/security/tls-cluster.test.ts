@@ -2,7 +2,7 @@
 // `tray start --address … --tls-cert …` (each node its own TMPDIR, so its own sessions and
 // store), with certificates this test makes with openssl. A driver with the same TLS
 // environment runs a task on the other node and moves objects both ways between the stores (gRPC
-// to the GCS, framed TCP to the other raylet and worker, all over TLS); a driver without TLS, or
+// to the GCS, framed TCP to the other raylet and worker, all over TLS) and an actor placed there; a driver without TLS, or
 // one that trusts another CA, is refused with an error that says so.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -77,7 +77,12 @@ for (let i = 0; i < made.length && madeRight; i += 4099) madeRight = made[i] ===
 const big = new Uint8Array(4 << 20).map((_, i) => i % 7);
 const sum = tray.remote((a) => a.reduce((s, x) => s + x, 0)).options(onB);
 const summed = await tray.get(sum.remote(await tray.put(big)));
-console.log('RESULT ' + JSON.stringify({ otherNode: there !== here, madeRight, summed, expected: big.reduce((s, x) => s + x, 0) }));
+// An actor on node B: the GCS leases its worker there and pushes its creation over TLS.
+class Counter { constructor() { this.n = 0; } add(k) { this.n += k; return this.n; } }
+const counter = tray.remote(Counter).options(onB).remote();
+await counter.add.remote(2);
+const count = await tray.get(counter.add.remote(3));
+console.log('RESULT ' + JSON.stringify({ otherNode: there !== here, madeRight, summed, expected: big.reduce((s, x) => s + x, 0), count }));
 await tray.shutdown();
 process.exit(0);
 `;
@@ -128,7 +133,13 @@ it('runs a task on the other node and moves objects between nodes over TLS; refu
 
   const driver = startDriver(WORK, { TMPDIR: headTmp, GCS: head.gcsAddress, ...tlsEnv(certs) });
   const result = JSON.parse(await driver.line('RESULT ', 120_000));
-  expect(result).toEqual({ otherNode: true, madeRight: true, summed: 12_582_907, expected: 12_582_907 });
+  expect(result).toEqual({
+    otherNode: true,
+    madeRight: true,
+    summed: 12_582_907,
+    expected: 12_582_907,
+    count: 5,
+  });
 
   const token = readFileSync(head.tokenFile, 'utf8').trim();
   // Every raylet's framed TCP port speaks TLS too: with the cluster's certificate it answers,
