@@ -155,6 +155,10 @@ describe('bad input', () => {
     await expect(tray.wait([short])).rejects.toThrow(/tray\.wait: element 0 .* its id has 3 bytes/);
     const ownerless = new tray.ObjectRef(Buffer.alloc(28, 1));
     await expect(tray.get([f.remote(1), ownerless])).rejects.toThrow(/element 1 .* names no owner/);
+    // Passed to a task, it is refused by remote() instead of leaving the task waiting forever.
+    expect(() => f.remote(short as never)).toThrow(
+      /argument 1 \(000000\) is not a valid ObjectRef: its id has 3 bytes/,
+    );
     // A well-formed ref whose owner does not exist: the owner cannot be reached, at once.
     const unknownOwner = new tray.ObjectRef(Buffer.alloc(28, 2), {
       workerId: Buffer.alloc(28, 3),

@@ -124,6 +124,12 @@ export function invalidRefReason(ref: ObjectRef<unknown>): string | undefined {
   return undefined;
 }
 
+/** A forged ref passed to a task or actor call: refused at once, not waited for by the worker. */
+export function checkArgRef(ref: ObjectRef<unknown>, label: string): void {
+  const why = invalidRefReason(ref);
+  if (why !== undefined) throw new TypeError(`${label} (${ref.hex()}) is not a valid ObjectRef: ${why}`);
+}
+
 export function isObjectRef(value: unknown): value is ObjectRef<unknown> {
   return (
     typeof value === 'object' &&
