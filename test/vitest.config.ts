@@ -2,10 +2,11 @@ import { defineConfig } from 'vitest/config';
 
 // Each test runs drivers as child processes, each starting its own cluster, or several raylets
 // with a real GCS in this process (multinode/, using the raylet package's test harness): one
-// file at a time. chaos/ kills real processes of a real cluster while work runs.
+// file at a time. chaos/ kills real processes of a real cluster while work runs; security/ attacks real
+// servers (unauthenticated floods, stale files, TLS).
 export default defineConfig({
   test: {
-    include: ['e2e/**/*.test.ts', 'multinode/**/*.test.ts', 'chaos/**/*.test.ts'],
+    include: ['e2e/**/*.test.ts', 'multinode/**/*.test.ts', 'chaos/**/*.test.ts', 'security/**/*.test.ts'],
     testTimeout: 90_000,
     hookTimeout: 60_000,
     fileParallelism: false,

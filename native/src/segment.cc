@@ -31,6 +31,24 @@ bool MakeDirs(const std::string& dir) {
   return true;
 }
 
+Status CheckPrivateDir(const std::string& dir) {
+  struct stat st;
+  if (lstat(dir.c_str(), &st) != 0) return Status(StatusCode::kIoError, ErrnoText("cannot stat " + dir, errno));
+  std::string why;
+  if (S_ISLNK(st.st_mode)) {
+    why = "it is a symbolic link";
+  } else if (!S_ISDIR(st.st_mode)) {
+    why = "it is not a directory";
+  } else if (st.st_uid != geteuid()) {
+    why = "it belongs to uid " + std::to_string(st.st_uid) + ", not to this user (uid " + std::to_string(geteuid()) + ")";
+  } else if ((st.st_mode & 022) != 0) {
+    why = "it is writable by other users";
+  }
+  if (why.empty()) return Status::Ok();
+  return Status(StatusCode::kIoError, "refusing to use " + dir + ": " + why +
+                                          "; remove it (or choose another directory) and try again");
+}
+
 Segment::~Segment() { Close(); }
 
 Status Segment::Open(const SegmentOptions& options) {
@@ -54,6 +72,8 @@ Status Segment::Open(const SegmentOptions& options) {
   if (!MakeDirs(options.fallback_dir)) {
     return Status(StatusCode::kIoError, ErrnoText("cannot create " + options.fallback_dir, errno));
   }
+  Status owned = CheckPrivateDir(options.fallback_dir);
+  if (!owned.ok()) return owned;
   Status status = OpenIn(options.fallback_dir, capacity, options.name);
   if (status.ok()) fallback_ = true;
   return status;
@@ -62,7 +82,7 @@ Status Segment::Open(const SegmentOptions& options) {
 Status Segment::OpenIn(const std::string& dir, uint64_t capacity, const std::string& name) {
   std::string path = dir + "/" + name + "-" + std::to_string(getpid()) + "-" +
                      std::to_string(segment_counter.fetch_add(1));
-  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return Status(StatusCode::kIoError, ErrnoText("cannot create " + path, errno));
   if (ftruncate(fd, static_cast<off_t>(capacity)) != 0) {
     int err = errno;

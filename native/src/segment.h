@@ -55,4 +55,10 @@ class Segment {
 // Creates `dir` and its parents (mode 0700). Returns false with errno set on failure.
 bool MakeDirs(const std::string& dir);
 
+// Ok when `dir` is a real directory (not a symlink) owned by this user and writable by nobody
+// else; otherwise why not (kIoError). Directories with fixed names under the shared tmp folder
+// (the disk fallback, spill directories) are used only after this check: another user could have
+// made them to read or replace the store's files.
+Status CheckPrivateDir(const std::string& dir);
+
 }  // namespace tray

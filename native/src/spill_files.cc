@@ -38,6 +38,8 @@ Status SpillFiles::Write(const std::vector<SpillItem>& items, std::vector<SpillL
   }
   if (!dir_ready_) {
     if (!MakeDirs(dir_)) return IoStatus("cannot create spill directory " + dir_, errno);
+    Status owned = CheckPrivateDir(dir_);
+    if (!owned.ok()) return owned;
     dir_ready_ = true;
   }
   std::vector<const SpillItem*> fused;
@@ -75,7 +77,7 @@ Status SpillFiles::WriteFile(const std::vector<const SpillItem*>& items, std::ve
   const uint64_t id = next_file_++;
   File file;
   file.path = dir_ + "/spill-" + std::to_string(getpid()) + "-" + std::to_string(id);
-  int fd = open(file.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = open(file.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return IoStatus("cannot create " + file.path, errno);
   uint64_t offset = 0;
   for (size_t i = 0; i < items.size(); ++i) {
@@ -106,7 +108,7 @@ Status SpillFiles::WriteFile(const std::vector<const SpillItem*>& items, std::ve
 Status SpillFiles::Read(const SpillLocation& location, uint8_t* dest) const {
   auto found = files_.find(location.file);
   if (found == files_.end()) return Status(StatusCode::kIoError, "spill file is gone");
-  int fd = open(found->second.path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open(found->second.path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return IoStatus("cannot open " + found->second.path, errno);
   uint64_t done = 0;
   while (done < location.size) {
@@ -135,7 +137,7 @@ void SpillFiles::Free(const SpillLocation& location) {
     return;
   }
   // Give the object's blocks back now rather than when the whole fused file goes.
-  int fd = open(file.path.c_str(), O_WRONLY | O_CLOEXEC);
+  int fd = open(file.path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd >= 0) {
     fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(location.offset),
               static_cast<off_t>(bytes));

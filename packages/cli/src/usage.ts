@@ -12,7 +12,10 @@ tray start --address HOST:PORT [--token-file FILE] [--num-cpus N] ...
   from TRAY_REDIS_PASSWORD): a GCS that dies is restarted and the cluster goes on. Without it a
   dead GCS stops the node (its state is gone).
   The memory monitor kills the newest retriable task's worker when the node uses more than
-  --memory-usage-threshold of its memory (env TRAY_MEMORY_USAGE_THRESHOLD; refresh 0: off).`,
+  --memory-usage-threshold of its memory (env TRAY_MEMORY_USAGE_THRESHOLD; refresh 0: off).
+  --tls-cert FILE --tls-key FILE --tls-ca FILE (PEM): the node talks mutual TLS over TCP (gRPC and
+  the framed transport); drivers and other nodes need the same via TRAY_USE_TLS=1,
+  TRAY_TLS_SERVER_CERT, TRAY_TLS_SERVER_KEY and TRAY_TLS_CA_CERT (the flags set these).`,
   stop: `tray stop [--grace-ms 15000]
   Stops the node 'tray start' started on this machine (SIGTERM, then SIGKILL after --grace-ms).`,
   status: `tray status [--address HOST:PORT] [--token-file FILE] [--json]

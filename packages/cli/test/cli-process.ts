@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { removeStaleFiles } from '@tray/raylet/session';
 
 export const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
 
@@ -78,8 +79,17 @@ export class TestCluster {
     return dir;
   }
 
-  cleanUp(): void {
-    for (const pid of this.started.splice(0)) if (alive(pid)) process.kill(pid, 'SIGKILL');
-    for (const dir of this.dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  /**
+   * SIGKILL what the test started, then remove the shared-memory segments those raylets (and any
+   * the test itself killed) could not remove: a SIGKILLed raylet leaves its /dev/shm file.
+   */
+  async cleanUp(): Promise<void> {
+    const pids = this.started.splice(0);
+    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    await until(() => !pids.some(alive), 10_000);
+    for (const dir of this.dirs.splice(0)) {
+      await removeStaleFiles({ tmpDir: dir, keepSessions: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 }

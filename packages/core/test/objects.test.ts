@@ -146,6 +146,28 @@ describe('bad input', () => {
     await expect(tray.get(tray.put(1) as never)).rejects.toThrow(/await the promise first/);
   });
 
+  it('get and wait of a forged ref fail at once, saying why (no wait for the timeout)', async () => {
+    const short = new tray.ObjectRef(Buffer.alloc(3));
+    // Without a timeout these would wait forever: failing at all shows they do not wait.
+    await expect(tray.get(short)).rejects.toThrow(
+      /tray\.get: the ref \(000000\) is not a valid ObjectRef: its id has 3 bytes, an ObjectID has 28/,
+    );
+    await expect(tray.wait([short])).rejects.toThrow(/tray\.wait: element 0 .* its id has 3 bytes/);
+    const ownerless = new tray.ObjectRef(Buffer.alloc(28, 1));
+    await expect(tray.get([f.remote(1), ownerless])).rejects.toThrow(/element 1 .* names no owner/);
+    // Passed to a task, it is refused by remote() instead of leaving the task waiting forever.
+    expect(() => f.remote(short as never)).toThrow(
+      /argument 1 \(000000\) is not a valid ObjectRef: its id has 3 bytes/,
+    );
+    // A well-formed ref whose owner does not exist: the owner cannot be reached, at once.
+    const unknownOwner = new tray.ObjectRef(Buffer.alloc(28, 2), {
+      workerId: Buffer.alloc(28, 3),
+      ip: '127.0.0.1',
+      port: 1,
+    });
+    await expect(tray.get(unknownOwner)).rejects.toBeInstanceOf(tray.OwnerDiedError);
+  });
+
   it('put', async () => {
     const ref = await tray.put(1);
     await expect(tray.put(ref)).rejects.toThrow(/already an ObjectRef/);
@@ -161,6 +183,11 @@ describe('bad input', () => {
     await expect(tray.wait([r], { numReturns: 0 })).rejects.toThrow(/positive integer/);
     await expect(tray.wait([r], { timeoutMs: 'soon' as never })).rejects.toThrow(/timeoutMs/);
     await expect(tray.wait([r, r])).rejects.toThrow(/distinct/);
+  });
+
+  it('wait on no refs returns two empty lists, as in Ray', async () => {
+    expect(await tray.wait([])).toEqual({ ready: [], notReady: [] });
+    expect(await tray.wait([], { timeoutMs: 0 })).toEqual({ ready: [], notReady: [] });
   });
 
   it('cancel', async () => {

@@ -42,6 +42,7 @@ export {
 export { preloadGrpc } from './grpc/grpc-js.js';
 export {
   createGrpcServer,
+  DEFAULT_GRPC_MAX_RECEIVE_BYTES,
   type GrpcCallContext,
   type GrpcServerOptions,
   GrpcStatus,
@@ -64,3 +65,4 @@ export {
   type RequestOf,
   type ResponseOf,
 } from './method.js';
+export { processTls, resetProcessTls, type TlsConfig, tlsFromEnv } from './tls-config.js';

@@ -3,10 +3,21 @@
 // socketPath, storeSocketPath, grpcPort, framedPort} (or {type:'error', message} and exits 1). It stops —
 // killing its workers — when its IPC channel disconnects (the parent died), on SIGTERM/SIGINT,
 // or on ShutdownRaylet.
+import { rmSync } from 'node:fs';
 import { type Raylet, startRaylet } from './raylet.js';
 
 function send(message: object): void {
   if (process.send && process.connected) process.send(message);
+}
+
+/** The session directory to remove on exit (options.removeSessionOnExit), if any. */
+let sessionToRemove: string | undefined;
+
+function removeSession(): void {
+  if (sessionToRemove === undefined || process.env.TRAY_KEEP_SESSION) return;
+  try {
+    rmSync(sessionToRemove, { recursive: true, force: true });
+  } catch {}
 }
 
 async function main(): Promise<void> {
@@ -15,11 +26,15 @@ async function main(): Promise<void> {
   const exit = async (code: number) => {
     if (exiting) return;
     exiting = true;
-    const force = setTimeout(() => process.exit(code), 3000);
+    const force = setTimeout(() => {
+      removeSession();
+      process.exit(code);
+    }, 3000);
     force.unref();
     try {
       await raylet?.stop('the raylet process is exiting');
     } finally {
+      removeSession();
       process.exit(code);
     }
   };
@@ -35,8 +50,10 @@ async function main(): Promise<void> {
     send({ type: 'error', message: 'TRAY_DAEMON_OPTIONS must hold the raylet options as JSON' });
     return void exit(1);
   }
+  const o = options as Parameters<typeof startRaylet>[0];
+  if (o?.removeSessionOnExit === true && typeof o.sessionDir === 'string') sessionToRemove = o.sessionDir;
   try {
-    raylet = await startRaylet(options as Parameters<typeof startRaylet>[0]);
+    raylet = await startRaylet(o);
   } catch (err) {
     send({ type: 'error', message: (err as Error).message });
     return void exit(1);

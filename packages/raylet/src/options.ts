@@ -46,6 +46,11 @@ export interface RayletOptions {
   /** Extra env vars for every worker (tests). */
   workerEnv?: Record<string, string>;
   /**
+   * `@tray/raylet/main` only: remove `sessionDir` when the process exits (a driver's embedded
+   * head sets it, so a driver that is SIGKILLed leaves no session directory or socket behind).
+   */
+  removeSessionOnExit?: boolean;
+  /**
    * How long to wait for the GCS to come up and accept RegisterNode (default 30 s): the raylet
    * may start before, or at the same time as, its GCS.
    */

@@ -23,6 +23,7 @@ import { type DeadWorker, type Driver, NodeManagerHandlers } from './node-manage
 import { readNodeMemory } from './node-memory.js';
 import { ObjectManager } from './object-manager.js';
 import { type RayletOptions, resolveOptions } from './options.js';
+import { recordSessionGcsAddress } from './session.js';
 import { type HostedStore, startObjectStore } from './store-host.js';
 import { WorkerLogs } from './worker-logs.js';
 import { WorkerPool, type WorkerProcess } from './worker-pool.js';
@@ -195,6 +196,8 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
         available: () => resources.available,
         connectTimeoutMs: o.gcsConnectTimeoutMs,
       });
+      // Drivers on this machine send this session's token to this GCS address only.
+      recordSessionGcsAddress(o.sessionDir, o.gcsAddress);
     }
     return {
       nodeId: nodeIdHex,

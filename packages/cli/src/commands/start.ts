@@ -5,7 +5,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { createSession } from '@tray/raylet/session';
+import { tlsFromEnv } from '@tray/protocol';
+import { createSession, removeStaleFiles } from '@tray/raylet/session';
 import {
   allPids,
   type CurrentCluster,
@@ -35,7 +36,38 @@ export const startFlags: Record<string, FlagSpec> = {
   'redis-address': { kind: 'string' },
   'redis-password': { kind: 'string' },
   block: { kind: 'boolean' },
+  'tls-cert': { kind: 'string' },
+  'tls-key': { kind: 'string' },
+  'tls-ca': { kind: 'string' },
 };
+
+/**
+ * --tls-cert/--tls-key/--tls-ca (all three, or none): the node's daemons and workers speak mutual
+ * TLS on TCP, through the environment they inherit (TRAY_USE_TLS and TRAY_TLS_*, as Ray's
+ * RAY_USE_TLS); without the flags, those variables of this shell are passed on as they are.
+ */
+function tlsEnv(flags: Record<string, unknown>): NodeJS.ProcessEnv {
+  const given = (['tlsCert', 'tlsKey', 'tlsCa'] as const).filter((k) => flags[k] !== undefined);
+  if (given.length === 0) {
+    tlsFromEnv(); // a bad TRAY_USE_TLS setup is reported here, not by a daemon's log
+    return {};
+  }
+  if (given.length !== 3) {
+    throw new UsageError('give all of --tls-cert, --tls-key and --tls-ca (PEM files), or none', 'start');
+  }
+  const env = {
+    TRAY_USE_TLS: '1',
+    TRAY_TLS_SERVER_CERT: path.resolve(flags.tlsCert as string),
+    TRAY_TLS_SERVER_KEY: path.resolve(flags.tlsKey as string),
+    TRAY_TLS_CA_CERT: path.resolve(flags.tlsCa as string),
+  };
+  try {
+    tlsFromEnv(env);
+  } catch (err) {
+    throw new UsageError((err as Error).message, 'start');
+  }
+  return env;
+}
 
 const READY_TIMEOUT_MS = 90_000;
 
@@ -74,6 +106,7 @@ export async function start(argv: string[], out: NodeJS.WritableStream): Promise
     );
   }
 
+  const tls = tlsEnv(flags);
   const existing = readCurrentCluster();
   if (existing) {
     if (allPids(existing.pids).some(isNodeProcess)) {
@@ -94,6 +127,8 @@ export async function start(argv: string[], out: NodeJS.WritableStream): Promise
   }
 
   const joinToken = flags.head ? undefined : readJoinToken(flags.tokenFile as string | undefined);
+  // What nodes killed on this machine left (segments, spill and session directories) goes first.
+  await removeStaleFiles();
   const session = createSession(joinToken);
   const options: SupervisorOptions = {
     head: Boolean(flags.head),
@@ -121,7 +156,7 @@ export async function start(argv: string[], out: NodeJS.WritableStream): Promise
     supervisor = spawn(process.execPath, [nodeSupervisorMain()], {
       detached: true,
       stdio: ['ignore', log, log, 'ipc'],
-      env: { ...process.env, TRAY_SUPERVISOR_OPTIONS: JSON.stringify(options) },
+      env: { ...process.env, ...tls, TRAY_SUPERVISOR_OPTIONS: JSON.stringify(options) },
     });
   } finally {
     closeSync(log);

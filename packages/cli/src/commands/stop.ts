@@ -1,8 +1,11 @@
 // `tray stop`: stops the node `tray start` left on this machine — SIGTERM to its supervisor and
 // daemons, SIGKILL to whatever is left after the grace period — then removes its sockets and
-// current_cluster.json. Stopping when nothing runs is not an error.
+// current_cluster.json, and the shared-memory segments and spill directories of raylets that are
+// gone (a SIGKILLed raylet cannot remove its own). The session directory (logs) stays until the
+// next start. Stopping when nothing runs is not an error.
 import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { removeStaleFiles } from '@tray/raylet/session';
 import {
   allPids,
   isAlive,
@@ -36,6 +39,7 @@ export async function stop(argv: string[], out: NodeJS.WritableStream): Promise<
     alive = await waitGone(alive, 5_000);
   }
   removeSockets(record.sessionDir);
+  await removeStaleFiles({ keepSessions: true });
   removeCurrentCluster();
   if (alive.length > 0) {
     out.write(`could not stop processes ${alive.join(', ')}\n`);

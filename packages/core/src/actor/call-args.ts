@@ -4,7 +4,7 @@
 // refs listed so their owners learn of the borrow. Mirrors what task submission does.
 import type { tray } from '@tray/protocol';
 import type { CoreWorker } from '../runtime/core-worker.js';
-import { isObjectRef, type ObjectRef } from '../runtime/object-ref.js';
+import { checkArgRef, isObjectRef, type ObjectRef } from '../runtime/object-ref.js';
 import { INLINE_LIMIT_BYTES } from '../runtime/object-storage.js';
 
 export interface CallArgs {
@@ -22,6 +22,7 @@ export function buildCallArgs(core: CoreWorker, values: readonly unknown[], labe
   const out: CallArgs = { args: [], argRefs: [], refOwners: [], dependencies: [], keepAlive: [] };
   values.forEach((arg, i) => {
     if (isObjectRef(arg)) {
+      checkArgRef(arg, `${label} argument ${i + 1}`);
       out.args.push({ objectRef: { objectId: arg.id, ownerAddress: arg.ownerAddress ?? core.address } });
       out.dependencies.push({ index: i, ref: arg });
       out.refOwners.push([arg.hex(), arg.ownerAddress]);

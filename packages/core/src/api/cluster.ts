@@ -5,7 +5,15 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GcsClient } from '@tray/gcs';
-import { createSession, currentClusterFile, latestSessionDir, readSessionToken } from '@tray/raylet/session';
+import { processTls } from '@tray/protocol';
+import {
+  createSession,
+  currentClusterFile,
+  readSessionToken,
+  removeStaleFiles,
+  sessionDirFor,
+  sessionGcsAddress,
+} from '@tray/raylet/session';
 import { currentActor } from '../actor/actor-context.js';
 import { connectDriver } from '../driver/driver.js';
 import { type HeadNode, startHeadNode } from '../driver/head-node.js';
@@ -158,6 +166,8 @@ async function doInit(o: InitOptions): Promise<void> {
   const namespace = o.namespace ?? `anonymous_${process.pid}`;
   const logToDriver = o.logToDriver ?? true;
   if (address === undefined) {
+    // What killed nodes and drivers on this machine left (segments, sessions) goes first.
+    await removeStaleFiles();
     const session = createSession();
     let head: HeadNode | undefined;
     try {
@@ -202,7 +212,8 @@ async function doInit(o: InitOptions): Promise<void> {
   if (token === undefined) {
     throw new Error(
       `tray.init: joining ${address} needs the cluster token: pass { token }, set TRAY_TOKEN, ` +
-        'or run on the head node (its session directory holds the token)',
+        'or run on a node of that cluster (its session directory holds the token; no other ' +
+        "cluster's token is sent to this address)",
     );
   }
   // The first contact waits briefly (Ray's gcs_rpc_server_connect_timeout_s, 5 s): a wrong
@@ -211,6 +222,13 @@ async function doInit(o: InitOptions): Promise<void> {
   let nodes: Awaited<ReturnType<GcsClient['getAllNodeInfo']>>;
   try {
     nodes = await gcs.getAllNodeInfo();
+  } catch (err) {
+    const plain = processTls() === undefined;
+    const hint = plain
+      ? ' (if the cluster was started with TLS, set TRAY_USE_TLS=1, TRAY_TLS_SERVER_CERT, ' +
+        'TRAY_TLS_SERVER_KEY and TRAY_TLS_CA_CERT here too)'
+      : '';
+    throw new Error(`tray.init: cannot reach the GCS at ${address}: ${(err as Error).message}${hint}`);
   } finally {
     gcs.close();
   }
@@ -242,18 +260,21 @@ function jobRuntimeEnv(env: RuntimeEnvOptions | undefined) {
 }
 
 /**
- * The token of a cluster started on this machine: the session named by TRAY_SESSION_DIR, else
- * the cluster `tray start` recorded for this address, else the newest session directory.
+ * The token of a cluster whose node runs on this machine, only ever for that cluster's own GCS
+ * address (a token is never sent to another address): the session named by TRAY_SESSION_DIR,
+ * the cluster `tray start` recorded, or the newest session whose raylet registered with
+ * `address`.
  */
 function tokenFromSession(address: string): string | undefined {
-  if (process.env.TRAY_SESSION_DIR) return readSessionToken(process.env.TRAY_SESSION_DIR);
+  const envDir = process.env.TRAY_SESSION_DIR;
+  if (envDir && sessionGcsAddress(envDir) === address) return readSessionToken(envDir);
   try {
     const record = JSON.parse(readFileSync(currentClusterFile(), 'utf8'));
     if (record?.gcsAddress === address && typeof record.tokenFile === 'string') {
       return readFileSync(record.tokenFile, 'utf8').trim();
     }
   } catch {}
-  const dir = latestSessionDir();
+  const dir = sessionDirFor(address);
   return dir ? readSessionToken(dir) : undefined;
 }
 

@@ -2,7 +2,7 @@
 // core worker of this process does the work.
 
 import { ObjectRefGenerator } from '../runtime/generator.js';
-import { isObjectRef, type ObjectRef } from '../runtime/object-ref.js';
+import { invalidRefReason, isObjectRef, type ObjectRef } from '../runtime/object-ref.js';
 import { describeValue } from './describe-value.js';
 import { requireCore } from './state.js';
 
@@ -44,6 +44,14 @@ function checkOptions(where: string, options: unknown, allowed: string[]): Recor
   return options as Record<string, unknown>;
 }
 
+/** A forged ref fails at once, saying why, instead of waiting for an object nobody makes. */
+function checkRef(where: string, ref: ObjectRef<unknown>, index?: number): void {
+  const why = invalidRefReason(ref);
+  if (why === undefined) return;
+  const which = index === undefined ? 'the ref' : `element ${index}`;
+  throw new TypeError(`${where}: ${which} (${ref.hex()}) is not a valid ObjectRef: ${why}`);
+}
+
 function checkTimeout(where: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
@@ -76,7 +84,10 @@ export async function get(refs: unknown, options?: GetOptions): Promise<unknown>
   const core = requireCore('tray.get');
   const o = checkOptions('tray.get', options, ['timeoutMs']);
   const timeoutMs = checkTimeout('tray.get', o.timeoutMs);
-  if (isObjectRef(refs)) return (await core.fetcher.get([refs], timeoutMs))[0];
+  if (isObjectRef(refs)) {
+    checkRef('tray.get', refs);
+    return (await core.fetcher.get([refs], timeoutMs))[0];
+  }
   if (Array.isArray(refs)) {
     refs.forEach((r, i) => {
       if (!isObjectRef(r)) {
@@ -84,6 +95,7 @@ export async function get(refs: unknown, options?: GetOptions): Promise<unknown>
           `tray.get: expected an array of ObjectRefs, but element ${i} is ${describeValue(r)}`,
         );
       }
+      checkRef('tray.get', r, i);
     });
     return core.fetcher.get(refs as ObjectRef<unknown>[], timeoutMs);
   }
@@ -114,6 +126,7 @@ export async function wait<T>(
         `tray.wait: expected an array of ObjectRefs, but element ${i} is ${describeValue(r)}`,
       );
     }
+    checkRef('tray.wait', r, i);
     if (seen.has(r.hex()))
       throw new TypeError(`tray.wait: the refs must be distinct; ${r.hex()} appears twice`);
     seen.add(r.hex());
@@ -124,6 +137,8 @@ export async function wait<T>(
   if (typeof numReturns !== 'number' || !Number.isInteger(numReturns) || numReturns < 1) {
     throw new TypeError(`tray.wait: numReturns must be a positive integer, got ${describeValue(numReturns)}`);
   }
+  // As in Ray, waiting on nothing returns at once with two empty lists.
+  if (refs.length === 0) return { ready: [], notReady: [] };
   if (numReturns > refs.length) {
     throw new TypeError(
       `tray.wait: numReturns (${numReturns}) cannot exceed the number of refs (${refs.length})`,

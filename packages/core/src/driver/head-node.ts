@@ -186,6 +186,8 @@ export async function startHeadNode(options: HeadNodeOptions): Promise<HeadNode>
         prestartWorkers: options.numCpus,
         isHead: true,
         logToDriver: options.logToDriver,
+        // A driver SIGKILLed leaves no session: the raylet removes it when it exits.
+        removeSessionOnExit: true,
       },
       path.join(logs, 'raylet.out'),
       env,

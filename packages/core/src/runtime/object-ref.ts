@@ -3,7 +3,7 @@
 // reference of its process; a FinalizationRegistry reports instances the garbage collector took,
 // so dropping the last ref frees the object (reference counting, runtime/reference-counter.ts).
 import type { tray } from '@tray/protocol';
-import { hex as toHex } from './ids.js';
+import { OBJECT_ID_BYTES, hex as toHex } from './ids.js';
 
 const OBJECT_REF_BRAND = Symbol.for('tray.ObjectRef');
 
@@ -107,6 +107,28 @@ export class ObjectRef<T = unknown> {
 
 // The brand lives on the prototype: every instance has it without a per-instance property.
 Object.defineProperty(ObjectRef.prototype, OBJECT_REF_BRAND, { value: true });
+
+/**
+ * Why `ref` cannot name an object of this cluster (undefined when it can): every ref made by
+ * `remote()`, `put()` or deserialization has a 28-byte id and its owner's address. A ref built by
+ * hand without them would otherwise wait for an object nobody will ever make.
+ */
+export function invalidRefReason(ref: ObjectRef<unknown>): string | undefined {
+  const length = ref.id.length;
+  if (length !== OBJECT_ID_BYTES) {
+    return `its id has ${length} bytes, an ObjectID has ${OBJECT_ID_BYTES} (refs come from remote() and put(), not new ObjectRef())`;
+  }
+  if (ref.ownerAddress?.workerId == null) {
+    return 'it names no owner (refs come from remote() and put(), not new ObjectRef())';
+  }
+  return undefined;
+}
+
+/** A forged ref passed to a task or actor call: refused at once, not waited for by the worker. */
+export function checkArgRef(ref: ObjectRef<unknown>, label: string): void {
+  const why = invalidRefReason(ref);
+  if (why !== undefined) throw new TypeError(`${label} (${ref.hex()}) is not a valid ObjectRef: ${why}`);
+}
 
 export function isObjectRef(value: unknown): value is ObjectRef<unknown> {
   return (

@@ -7,7 +7,7 @@ import type { CoreWorker } from './core-worker.js';
 import { systemError } from './error-info.js';
 import { GeneratorStream, ObjectRefGenerator } from './generator.js';
 import { hex, newTaskId, objectIdOf, taskIdOfObject } from './ids.js';
-import { isObjectRef, ObjectRef } from './object-ref.js';
+import { checkArgRef, isObjectRef, ObjectRef } from './object-ref.js';
 import { INLINE_LIMIT_BYTES } from './object-storage.js';
 import type { SpecTemplate } from './push-encoding.js';
 import type { PendingTask } from './task-manager.js';
@@ -54,6 +54,7 @@ export class TaskLauncher {
     for (let i = 0; i < n; i++) {
       const arg = args[i];
       if (isObjectRef(arg)) {
+        checkArgRef(arg, argumentLabel(i));
         specArgs[i] = { objectRef: { objectId: arg.id, ownerAddress: arg.ownerAddress ?? core.address } };
         (dependencies ??= []).push({ index: i, ref: arg });
         (refOwners ??= []).push([arg.hex(), arg.ownerAddress]);

@@ -1,9 +1,13 @@
 // Opening framed connections: `listen` for servers, `connect` for clients. A target is a Unix
 // socket path or a TCP host and port. TCP servers bind to loopback unless told otherwise, and
-// any server may require the cluster token, which the client sends in its first frame.
+// any server may require the cluster token, which the client sends in its first frame. TCP
+// speaks mutual TLS when the process is configured for it (tls-config: TRAY_USE_TLS) or told
+// so; Unix sockets are always plain.
 import { timingSafeEqual } from 'node:crypto';
 import { existsSync, unlinkSync } from 'node:fs';
-import { type AddressInfo, createConnection, createServer, type Server, type Socket } from 'node:net';
+import { type AddressInfo, createConnection, createServer, isIP, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls';
+import { processTls, type TlsConfig } from '../tls-config.js';
 import { Connection, type ConnectionOptions } from './connection.js';
 
 export type Target = string | { host?: string; port: number };
@@ -15,6 +19,8 @@ export interface ListenOptions extends ConnectionOptions {
   label?: string;
   /** With a token: cut off a connection that has not sent it within this long (default 10 s). */
   helloTimeoutMs?: number;
+  /** TCP only: serve mutual TLS with this (default: the process's, TRAY_USE_TLS); false: plain. */
+  tls?: TlsConfig | false;
 }
 
 export interface ConnectOptions extends ConnectionOptions {
@@ -22,6 +28,13 @@ export interface ConnectOptions extends ConnectionOptions {
   label?: string;
   /** Give up connecting after this long (default 10 s). */
   timeoutMs?: number;
+  /** TCP only: connect with mutual TLS (default: the process's, TRAY_USE_TLS); false: plain. */
+  tls?: TlsConfig | false;
+}
+
+function tlsFor(target: Target, option: TlsConfig | false | undefined): TlsConfig | undefined {
+  if (typeof target === 'string' || option === false) return undefined;
+  return option ?? processTls();
 }
 
 export interface FramedServer {
@@ -56,7 +69,8 @@ export function listen(
 ): Promise<FramedServer> {
   const connections = new Set<Connection>();
   const expected = options.token !== undefined ? Buffer.from(options.token, 'utf8') : undefined;
-  const server: Server = createServer((socket: Socket) => {
+  const tls = tlsFor(target, options.tls);
+  const accept = (socket: Socket) => {
     const connection = new Connection(socket, options, options.label ?? 'client');
     if (expected !== undefined) {
       connection.authenticate = (presented) => tokenMatches(expected, presented);
@@ -72,7 +86,19 @@ export function listen(
     connections.add(connection);
     connection.on('close', () => connections.delete(connection));
     onConnection(connection);
-  });
+  };
+  let server: Server;
+  if (tls === undefined) {
+    server = createServer(accept);
+  } else {
+    // Peers must present a certificate our CA signed; a handshake that fails (plain text, an
+    // unknown CA) just closes that socket.
+    server = createTlsServer(
+      { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: true },
+      accept,
+    );
+    server.on('tlsClientError', () => {});
+  }
   return new Promise((resolve, reject) => {
     server.once('error', (err) => reject(new Error(`cannot listen on ${describe(target)}: ${err.message}`)));
     const ready = () => {
@@ -115,11 +141,26 @@ export function listen(
 
 /** Open a framed connection to `target`. */
 export function connect(target: Target, options: ConnectOptions = {}): Promise<Connection> {
+  const tls = tlsFor(target, options.tls);
   return new Promise((resolve, reject) => {
-    const socket =
-      typeof target === 'string'
-        ? createConnection(target)
-        : createConnection({ host: target.host ?? '127.0.0.1', port: target.port });
+    let socket: Socket;
+    if (typeof target === 'string') {
+      socket = createConnection(target);
+    } else if (tls === undefined) {
+      socket = createConnection({ host: target.host ?? '127.0.0.1', port: target.port });
+    } else {
+      const host = target.host ?? '127.0.0.1';
+      socket = tlsConnect({
+        host,
+        port: target.port,
+        cert: tls.cert,
+        key: tls.key,
+        ca: tls.ca,
+        // SNI takes names only; an IP address is checked against the certificate's IP SANs.
+        ...(isIP(host) === 0 ? { servername: host } : {}),
+      });
+    }
+    const connectEvent = tls === undefined ? 'connect' : 'secureConnect';
     const timeoutMs = options.timeoutMs ?? 10_000;
     const timer = setTimeout(() => {
       socket.destroy();
@@ -127,9 +168,13 @@ export function connect(target: Target, options: ConnectOptions = {}): Promise<C
     }, timeoutMs);
     socket.once('error', (err) => {
       clearTimeout(timer);
-      reject(new Error(`cannot connect to ${describe(target)}: ${err.message}`));
+      const how =
+        tls === undefined
+          ? ''
+          : ' over TLS (is the server using TLS, and did the CA of TRAY_TLS_CA_CERT sign its certificate?)';
+      reject(new Error(`cannot connect to ${describe(target)}${how}: ${err.message}`));
     });
-    socket.once('connect', () => {
+    socket.once(connectEvent, () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
       const connection = new Connection(socket, options, options.label ?? describe(target));

@@ -5,6 +5,7 @@
 import type { CallOptions, ClientReadableStream, ServiceError } from '@grpc/grpc-js';
 import { ErrorType, RemoteError } from '../errors.js';
 import type { Message, MethodDef } from '../method.js';
+import { processTls } from '../tls-config.js';
 import { grpcJs } from './grpc-js.js';
 import { methodDefinition } from './service.js';
 import { hasErrorInfo, remoteErrorFromStatus } from './status.js';
@@ -22,7 +23,8 @@ export interface GrpcClientTlsOptions {
 
 export interface GrpcClientOptions {
   token?: string;
-  tls?: GrpcClientTlsOptions;
+  /** Connect with TLS (default: the process's mutual TLS, TRAY_USE_TLS); false: plain. */
+  tls?: GrpcClientTlsOptions | false;
   /** Deadline of each attempt of a unary call (default 10 s). */
   deadlineMs?: number;
   /** Retries after the first attempt of an idempotent call (default 3). */
@@ -88,12 +90,29 @@ export interface TrayGrpcClient {
 
 const RETRYABLE = new Set<number>([status.UNAVAILABLE, status.DEADLINE_EXCEEDED]);
 
+const TLS_FAILURE = /certificate|ssl|tls|handshake|wrong version number/i;
+
+/** An unreachable server whose failure was TLS's says so, and what to check. */
+function explainTls(error: RemoteError, usingTls: boolean, address: string): RemoteError {
+  if (error.grpcCode !== status.UNAVAILABLE || !usingTls || !TLS_FAILURE.test(error.message)) return error;
+  return new RemoteError(
+    {
+      ...error.info,
+      message:
+        `${error.message} — the TLS handshake with ${address} failed: its certificate must be signed by ` +
+        'the CA in TRAY_TLS_CA_CERT (and it must trust the CA of TRAY_TLS_SERVER_CERT)',
+    },
+    error.grpcCode,
+  );
+}
+
 export function createGrpcClient(address: string, options: GrpcClientOptions = {}): TrayGrpcClient {
   if (typeof address !== 'string' || address.length === 0) {
     throw new TypeError(`a gRPC address is 'host:port' or 'unix:/path', got ${JSON.stringify(address)}`);
   }
   const { Client, credentials, Metadata } = grpcJs();
-  const tls = options.tls;
+  const tls: GrpcClientTlsOptions | undefined =
+    address.startsWith('unix:') || options.tls === false ? undefined : (options.tls ?? processTls());
   const channelCredentials = tls
     ? credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null)
     : credentials.createInsecure();
@@ -167,7 +186,7 @@ export function createGrpcClient(address: string, options: GrpcClientOptions = {
           return await attempt(method, request, deadlineMs, callOptions.waitForReady ?? false);
         } catch (err) {
           const failure = err as ServiceError;
-          const error = remoteErrorFromStatus(failure, method.name);
+          const error = explainTls(remoteErrorFromStatus(failure, method.name), tls !== undefined, address);
           // A handler's own error (it carries an ErrorInfo) is an answer, not a transport failure.
           const transport = !hasErrorInfo(failure);
           const retryable = RETRYABLE.has(failure.code) && transport;

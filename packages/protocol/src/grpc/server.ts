@@ -1,9 +1,13 @@
 // The control plane's gRPC server: serves generated service tables with plain async handlers,
-// checks the cluster token (bearer metadata, constant time) before any handler runs, binds to
-// loopback unless told otherwise, and answers a handler's error with its ErrorInfo in the
-// `tray-error-bin` trailer.
+// checks the cluster token (bearer metadata, constant time) before any handler runs — in an
+// interceptor, on the call's headers, so an unauthenticated call is refused before a byte of its
+// message is read — caps each received message (8 MiB unless told otherwise: control-plane
+// messages are small, data travels through the stores), binds to loopback unless told otherwise,
+// and answers a handler's error with its ErrorInfo in the `tray-error-bin` trailer.
 import type {
   Metadata,
+  ServerInterceptingCallInterface,
+  ServerInterceptor,
   ServerUnaryCall,
   ServerWritableStream,
   sendUnaryData,
@@ -12,6 +16,7 @@ import type {
 import { ErrorType, toErrorInfo } from '../errors.js';
 import { tokenMatches } from '../framed/endpoint.js';
 import type { Message, MethodDef } from '../method.js';
+import { processTls } from '../tls-config.js';
 import { grpcJs } from './grpc-js.js';
 import { type ServiceTable, serviceDefinition } from './service.js';
 import { statusFromErrorInfo } from './status.js';
@@ -28,11 +33,19 @@ export interface GrpcTlsOptions {
 export interface GrpcServerOptions {
   /** Require `authorization: Bearer <token>` on every call. */
   token?: string;
-  /** Serve TLS instead of plaintext. */
-  tls?: GrpcTlsOptions;
-  /** Extra grpc-js channel options (`grpc.max_receive_message_length`...). */
+  /** Serve TLS instead of plaintext (default: the process's mutual TLS, TRAY_USE_TLS); false: plain. */
+  tls?: GrpcTlsOptions | false;
+  /**
+   * Largest request message accepted (default `DEFAULT_GRPC_MAX_RECEIVE_BYTES`, 8 MiB); a larger
+   * one is refused with RESOURCE_EXHAUSTED from its length prefix, before it is buffered.
+   */
+  maxReceiveMessageBytes?: number;
+  /** Extra grpc-js channel options. */
   channelOptions?: Record<string, unknown>;
 }
+
+/** What a control-plane gRPC server accepts in one request message unless told otherwise. */
+export const DEFAULT_GRPC_MAX_RECEIVE_BYTES = 8 * 1024 * 1024;
 
 /** What a unary handler knows about its call besides the request. */
 export interface GrpcCallContext {
@@ -84,11 +97,8 @@ export interface TrayGrpcServer {
 const BEARER = 'Bearer ';
 
 export function createGrpcServer(options: GrpcServerOptions = {}): TrayGrpcServer {
-  const { Server, ServerCredentials } = grpcJs();
-  const server = new Server({
-    'grpc.max_receive_message_length': 512 * 1024 * 1024,
-    ...options.channelOptions,
-  } as Record<string, unknown>);
+  const grpc = grpcJs();
+  const { Server, ServerCredentials } = grpc;
   const expected = options.token !== undefined ? Buffer.from(options.token, 'utf8') : undefined;
   let bound = false;
 
@@ -106,6 +116,27 @@ export function createGrpcServer(options: GrpcServerOptions = {}): TrayGrpcServe
   };
   const unauthenticated = (message: string) =>
     statusFromErrorInfo({ type: ErrorType.UNAUTHENTICATED, message });
+
+  // The token is checked on the headers: a refused call's message stays unread (grpc-js reads a
+  // call's body only once its handler asks for it), so an unauthenticated peer makes the server
+  // buffer nothing. The handlers check again (cheap), in case grpc-js ever bypasses this.
+  const authInterceptor: ServerInterceptor = (_method, call: ServerInterceptingCallInterface) =>
+    new grpc.ServerInterceptingCall(call, {
+      start(next) {
+        next({
+          onReceiveMetadata(metadata, forward) {
+            const denied = rejectAuth(metadata);
+            if (denied === undefined) forward(metadata);
+            else call.sendStatus(unauthenticated(denied));
+          },
+        });
+      },
+    });
+  const server = new Server({
+    'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? DEFAULT_GRPC_MAX_RECEIVE_BYTES,
+    ...options.channelOptions,
+    ...(expected !== undefined ? { interceptors: [authInterceptor] } : {}),
+  } as Record<string, unknown>);
 
   const wrapUnary =
     (fn: UnaryHandler<any, any>) => (call: ServerUnaryCall<any, any>, callback: sendUnaryData<any>) => {
@@ -182,11 +213,13 @@ export function createGrpcServer(options: GrpcServerOptions = {}): TrayGrpcServe
       const address =
         host.includes(':') && !host.startsWith('[') && !host.startsWith('unix:') ? `[${host}]` : host;
       const target = host.startsWith('unix:') ? host : `${address}:${port}`;
-      const credentials = options.tls
+      const tls: GrpcTlsOptions | undefined =
+        host.startsWith('unix:') || options.tls === false ? undefined : (options.tls ?? processTls());
+      const credentials = tls
         ? ServerCredentials.createSsl(
-            options.tls.ca ?? null,
-            [{ cert_chain: options.tls.cert, private_key: options.tls.key }],
-            options.tls.ca !== undefined,
+            tls.ca ?? null,
+            [{ cert_chain: tls.cert, private_key: tls.key }],
+            tls.ca !== undefined,
           )
         : ServerCredentials.createInsecure();
       return new Promise((resolve, reject) => {
