@@ -52,15 +52,17 @@ export class ActorManager {
 
   /**
    * After a restart on durable storage: ALIVE actors are adopted (their workers and owners
-   * watched again), the actors the previous GCS was restarting are scheduled again (nobody else
-   * would). Actors pending creation are created again when their creator's CreateActor,
-   * retried through its reconnect window, arrives.
+   * watched again), and the actors the previous GCS was creating or restarting are scheduled
+   * again: nobody else would, and a creator's CreateActor, retried through its reconnect window,
+   * waits for the attempt under way (create() starts none for a PENDING_CREATION actor).
    */
   resume(): void {
     if (!this.scheduler) return;
     for (const [key, actor] of this.table.entries()) {
       if (actor.state === State.ALIVE) this.scheduler.adopt?.(actor);
-      else if (actor.state === State.RESTARTING) void this.schedule(key).catch(() => {});
+      else if (actor.state === State.RESTARTING || actor.state === State.PENDING_CREATION) {
+        void this.schedule(key).catch(() => {});
+      }
     }
   }
 

@@ -260,6 +260,40 @@ describe('actors', () => {
     );
   });
 
+  it('a GCS restarted on the same storage creates an actor whose creation its predecessor left under way', async () => {
+    // The first GCS dies while its CreateActor waits for the attempt (its scheduler never answers).
+    const storage = new MemoryStorage();
+    const quiet = { healthCheck: { periodMs: 60_000, timeoutMs: 1000, failureThreshold: 5 }, log: () => {} };
+    const first = new GcsManagers(storage, quiet);
+    open.push(first);
+    first.actors.setScheduler({ schedule: () => new Promise(() => {}), kill: () => {} });
+    const task = creationTask(7, { owner: 9 });
+    await first.actors.register(tray.v1.RegisterActorRequest.create({ creationTask: task }));
+    void first.actors.create(tray.v1.CreateActorRequest.create({ creationTask: task }));
+    await waitFor(
+      'the first GCS to record the creation under way',
+      () =>
+        first.actors.get(tray.v1.GetActorInfoRequest.create({ actorId: id(16, 7) })).state ===
+        ActorState.PENDING_CREATION,
+    );
+    first.close();
+
+    const second = new GcsManagers(storage, quiet);
+    open.push(second);
+    second.actors.setScheduler({
+      schedule: async () => ({ workerId: id(28, 77), nodeId: id(28, 1) }),
+      kill: () => {},
+    });
+    await second.load();
+    second.actors.resume();
+    // The creator's CreateActor, retried through the reconnect window, gets the new worker.
+    const address = await second.actors.create(tray.v1.CreateActorRequest.create({ creationTask: task }));
+    expect(address.workerId).toEqual(id(28, 77));
+    expect(second.actors.get(tray.v1.GetActorInfoRequest.create({ actorId: id(16, 7) })).state).toBe(
+      ActorState.ALIVE,
+    );
+  });
+
   it('a worker dying during creation is a restart counted against maxRestarts; a stale attempt is ignored', async () => {
     const m = managers();
     const attempts: Array<{ resolve: (a: tray.v1.IAddress) => void; reject: (e: unknown) => void }> = [];
