@@ -61,10 +61,6 @@ export class ActorCaller {
   private refreshAgain = false;
   /** Set when every handle went out of scope: called once no call is queued or running. */
   private whenIdle: (() => void) | undefined;
-  /** The creator's handles of this actor alive in this process (see ActorRuntime.trackScope). */
-  liveHandles = 0;
-  /** A handle of this actor was serialized (passed to a task or an actor, put, returned). */
-  escaped = false;
 
   constructor(
     public id: Buffer,

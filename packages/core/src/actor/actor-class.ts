@@ -109,10 +109,10 @@ export class ActorClass<
     void runtime.create(spec, caller, o.getIfExists === true, argsReady).then(() => {
       callArgs.keepAlive.length = 0;
     });
-    const handle = makeActorHandle<InstanceType<C>>(identity, caller);
     // Named and detached actors are found by name or outlive their creator: never collected.
-    if (!o.name && o.lifetime !== 'detached') runtime.trackScope(handle, caller);
-    return handle;
+    const counted = !o.name && o.lifetime !== 'detached';
+    const ref = counted ? runtime.countHandles(spec, caller) : undefined;
+    return makeActorHandle<InstanceType<C>>(identity, caller, ref);
   }
 
   /** A copy with these actor options (merged over the current ones). */

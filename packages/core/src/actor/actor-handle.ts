@@ -3,7 +3,7 @@
 // `handle.m.options({ concurrencyGroup })` picks the call's concurrency group. A handle is a
 // Proxy over the actor's identity, so any method name works; when the class is known, a name it
 // does not have fails at `.remote()`. Handles travel inside values and arguments as the actor's
-// id (the receiver asks the GCS where the actor is).
+// id (the receiver asks the GCS where the actor is) and the ref that counts its handles.
 import type { RemoteArgs } from '../api/remote-function.js';
 import { requireCore } from '../api/state.js';
 import type { ObjectRef } from '../runtime/object-ref.js';
@@ -50,14 +50,21 @@ export interface HandleInternals {
   actorId(): string;
   /** This process's caller (the creator's is made at creation). */
   caller(): ActorCaller;
-  /** A copy of the handle is leaving this process (it is being serialized). */
-  escape(): void;
+  /**
+   * The ref counting this actor's handles (see ActorRuntime.countHandles): held as long as the
+   * handle lives. Undefined for actors not stopped by scope (named, detached, looked up).
+   */
+  ref: ObjectRef<unknown> | undefined;
 }
 
 /** Names never treated as methods: a handle is not a thenable, and not JSON. */
 const NOT_METHODS = new Set(['then', 'toJSON', 'constructor', 'asymmetricMatch', '$$typeof', 'nodeType']);
 
-export function makeActorHandle<C>(identity: ActorIdentity, creatorCaller?: ActorCaller): ActorHandle<C> {
+export function makeActorHandle<C>(
+  identity: ActorIdentity,
+  creatorCaller?: ActorCaller,
+  ref?: ObjectRef<unknown>,
+): ActorHandle<C> {
   let caller = creatorCaller;
   const internals: HandleInternals = {
     identity,
@@ -67,9 +74,7 @@ export function makeActorHandle<C>(identity: ActorIdentity, creatorCaller?: Acto
       caller ??= ActorRuntime.of(core).caller(Buffer.from(identity.actorId, 'hex'), identity);
       return caller;
     },
-    escape() {
-      if (caller !== undefined) caller.escaped = true;
-    },
+    ref,
   };
   const methods = new Map<string, ActorMethod<any>>();
   // A method keeps its handle alive (its closures hold it): `const inc = handle.increment` is a

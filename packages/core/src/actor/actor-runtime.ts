@@ -7,7 +7,8 @@ import { GcsClient } from '@tray/gcs';
 import { ErrorType, RemoteError, type tray } from '@tray/protocol';
 import { currentState } from '../api/state.js';
 import type { CoreWorker } from '../runtime/core-worker.js';
-import { hex } from '../runtime/ids.js';
+import { hex, objectIdOf } from '../runtime/ids.js';
+import { ObjectRef } from '../runtime/object-ref.js';
 import { ActorCaller } from './actor-caller.js';
 
 const runtimes = new WeakMap<CoreWorker, ActorRuntime>();
@@ -23,8 +24,6 @@ export class ActorRuntime {
   readonly gcs: GcsClient;
   private readonly callers = new Map<string, ActorCaller>();
   private jobNamespace: Promise<string> | undefined;
-  /** The creator's handles, reported when garbage-collected (Ray's out-of-scope termination). */
-  private readonly scopes = new FinalizationRegistry<ActorCaller>((caller) => this.handleCollected(caller));
 
   private constructor(private readonly core: CoreWorker) {
     const address = currentState()?.gcsAddress ?? process.env.TRAY_GCS_ADDRESS;
@@ -61,20 +60,23 @@ export class ActorRuntime {
   }
 
   /**
-   * Stop the actor once `handle` (a handle this process's creation returned) is garbage-collected,
-   * unless a copy of it left this process (it was passed to a task or an actor, put or returned:
-   * this process cannot know when those copies go away, so the actor lives on until its owner
-   * exits or it is killed). The calls already made finish first.
+   * The ref that counts the handles of the actor `spec` creates (Ray's out-of-scope termination):
+   * an object id of the creation task (index 1; the task has no returns) owned here and counted
+   * like any ref — every handle holds it, a handle that travels carries it and its receiver
+   * borrows it (actor/remote-codec.ts), a value that holds a handle contains it. When its last
+   * reference anywhere is gone the actor is stopped, after the calls already made from here.
    */
-  trackScope(handle: object, caller: ActorCaller): void {
-    caller.liveHandles++;
-    this.scopes.register(handle, caller);
+  countHandles(spec: tray.v1.ITaskSpec, caller: ActorCaller): ObjectRef<unknown> {
+    const id = objectIdOf(spec.taskId!, 1);
+    const entry = this.core.refs.addOwned(hex(id), this.core.address);
+    entry.onFree = () => this.outOfScope(caller);
+    return new ObjectRef(id, this.core.address);
   }
 
-  private handleCollected(caller: ActorCaller): void {
-    if (--caller.liveHandles > 0 || caller.escaped || this.core.isShutDown) return;
+  private outOfScope(caller: ActorCaller): void {
+    if (this.core.isShutDown) return;
     caller.onIdle(() => {
-      if (caller.escaped || this.core.isShutDown) return;
+      if (this.core.isShutDown) return;
       this.gcs.killActorViaGcs(caller.id, { forceKill: true, noRestart: true, reason: OUT_OF_SCOPE }).then(
         () => caller.killed(),
         () => {}, // the GCS or the cluster is going away: the actor goes with it

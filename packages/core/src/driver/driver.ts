@@ -60,8 +60,8 @@ export async function connectDriver(
       workingDir: process.cwd(),
       namespace: options.namespace,
       functions: {
-        encode: (fn) => encodeRemote(fn, core!),
-        decode: (data) => decodeRemote(data),
+        encode: (fn, addRef) => encodeRemote(fn, core!, addRef),
+        decode: (data, refs) => decodeRemote(data, refs),
       },
     });
     await core.listen();

@@ -34,9 +34,10 @@ import { TaskLauncher } from './task-launcher.js';
 import { TaskManager } from './task-manager.js';
 import { TaskSubmitter } from './task-submitter.js';
 
+/** How remote functions, actor classes and handles travel (ValueCodec's encodeFunction, decodeFunction). */
 export interface FunctionCodec {
-  encode(fn: object): unknown;
-  decode(data: unknown): unknown;
+  encode(fn: object, addRef: (ref: ObjectRef<unknown>) => number): unknown;
+  decode(data: unknown, refs: readonly ObjectRef<unknown>[]): unknown;
 }
 
 export interface CoreWorkerOptions {
@@ -133,8 +134,8 @@ export class CoreWorker {
       encodeOwner: (address) => encodeOwner(address ?? this.address),
       decodeRef: (id, owner, fromGenerator) =>
         new ObjectRef(id, decodeOwner(owner, this.decodedOwners), fromGenerator),
-      encodeFunction: (fn) => functions.encode(fn),
-      decodeFunction: (data) => functions.decode(data),
+      encodeFunction: (fn, addRef) => functions.encode(fn, addRef),
+      decodeFunction: (data, refs) => functions.decode(data, refs),
     };
     this.peers = new PeerConnections(options.token, (c) => this.serve(c), hex(options.nodeId));
     // A driver's connections never keep it alive (see serve()).
@@ -309,7 +310,11 @@ export class CoreWorker {
     return { ref, stored };
   }
 
-  private freeOwned(idHex: string, _entry: RefEntry): void {
+  private freeOwned(idHex: string, entry: RefEntry): void {
+    if (entry.onFree !== undefined) {
+      entry.onFree(); // not a stored object: an actor's handles (actor/actor-runtime.ts)
+      return;
+    }
     this.tasks.dropLineage(idHex);
     const stored = this.memoryStore.delete(idHex);
     if (!stored?.inPlasma) return;

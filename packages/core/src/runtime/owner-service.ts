@@ -5,6 +5,7 @@
 import { type Connection, CoreWorkerService, type tray } from '@tray/protocol';
 import type { CoreWorker } from './core-worker.js';
 import { hex } from './ids.js';
+import { collectGarbage } from './local-gc.js';
 import { storedFromValue } from './task-manager.js';
 
 export function serveOwnerMethods(core: CoreWorker, connection: Connection): void {
@@ -67,7 +68,7 @@ export function serveOwnerMethods(core: CoreWorker, connection: Connection): voi
 
   connection.handle(CoreWorkerService.DeleteObjects, () => ({}));
   connection.handle(CoreWorkerService.LocalGC, () => {
-    (globalThis as { gc?: () => void }).gc?.();
+    collectGarbage();
     return {};
   });
 }

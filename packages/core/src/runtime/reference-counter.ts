@@ -3,6 +3,7 @@
 // refs held by pending tasks it submitted, the owned objects whose values contain it, and —
 // for objects it owns — the processes borrowing it. An owned object whose counts all reach zero
 // is freed (memory store and shared store); a borrowed one tells its owner the borrow is over.
+// An actor's handles are counted the same way, under an id of their own (actor/actor-runtime.ts).
 import type { tray } from '@tray/protocol';
 
 export interface RefEntry {
@@ -17,6 +18,11 @@ export interface RefEntry {
   contains: string[] | undefined;
   /** Borrowed objects: the owner was told about this process's borrow. */
   registeredWithOwner: boolean;
+  /**
+   * Owned entries that stand for something other than a stored object (an actor's handles):
+   * what to do instead of freeing a value once the last reference is gone.
+   */
+  onFree: (() => void) | undefined;
 }
 
 export interface ReferenceHooks {
@@ -151,5 +157,6 @@ function newEntry(owned: boolean, ownerAddress: tray.v1.IAddress | undefined): R
     borrowers: undefined,
     contains: undefined,
     registeredWithOwner: false,
+    onFree: undefined,
   };
 }

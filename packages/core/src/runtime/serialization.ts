@@ -84,8 +84,13 @@ export interface ValueCodec {
   /** `address` undefined: the serializing process owns the ref. */
   encodeOwner(address: tray.v1.IAddress | undefined): OwnerRecord;
   decodeRef(id: Buffer, owner: OwnerRecord, fromGenerator: boolean): ObjectRef<unknown>;
-  encodeFunction(fn: object): unknown;
-  decodeFunction(data: unknown): unknown;
+  /**
+   * The wire form of a remote function, actor class or actor handle. `addRef` lists a ref the
+   * value carries with it (an actor handle's) and gives its index in the value's refs.
+   */
+  encodeFunction(fn: object, addRef: (ref: ObjectRef<unknown>) => number): unknown;
+  /** `refs`: the value's refs (what encodeFunction's `addRef` indexes). */
+  decodeFunction(data: unknown, refs: readonly ObjectRef<unknown>[]): unknown;
 }
 
 /** The refs of a value, packed: ids back to back, an owner index and a generator flag each. */
@@ -321,7 +326,7 @@ export function deserialize(input: Uint8Array, codec: ValueCodec): unknown {
   d.readHeader();
   d.refs = unpackRefs(d.readValue() as RefTable, codec);
   const functionData = d.readValue() as unknown[];
-  d.functions = functionData.map((f) => codec.decodeFunction(f));
+  d.functions = functionData.map((f) => codec.decodeFunction(f, d.refs));
   const errorCount = (d.readValue() as number) ?? 0;
   d.errors = [];
   for (let i = 0; i < errorCount; i++) d.errors.push(Object.create(Error.prototype));

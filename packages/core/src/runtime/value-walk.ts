@@ -73,16 +73,7 @@ export function prepareValue(value: unknown, label: string, codec: ValueCodec): 
     if (v === null || ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return v;
     const seen = done.get(v);
     if (seen !== undefined) return seen;
-    if (isObjectRef(v)) {
-      const key = v.hex();
-      let marker = refIndex.get(key);
-      if (marker === undefined) {
-        marker = new Marker(TAG_REF, refs.length);
-        refIndex.set(key, marker);
-        refs.push(v);
-      }
-      return marker;
-    }
+    if (isObjectRef(v)) return refMarker(v);
     if (isRemoteFunction(v)) return functionMarker(v);
     if (v instanceof Error) return errorMarker(v, path);
     if (v instanceof Promise)
@@ -148,10 +139,21 @@ export function prepareValue(value: unknown, label: string, codec: ValueCodec): 
     return result;
   };
 
+  const refMarker = (ref: ObjectRef<unknown>): Marker => {
+    const key = ref.hex();
+    let marker = refIndex.get(key);
+    if (marker === undefined) {
+      marker = new Marker(TAG_REF, refs.length);
+      refIndex.set(key, marker);
+      refs.push(ref);
+    }
+    return marker;
+  };
+
   const functionMarker = (fn: object): Marker => {
     const marker = new Marker(TAG_FUNCTION, functionData.length);
     done.set(fn, marker);
-    functionData.push(codec.encodeFunction(fn));
+    functionData.push(codec.encodeFunction(fn, (ref) => refMarker(ref).index));
     return marker;
   };
 

@@ -50,6 +50,12 @@ export class ActorExecutor {
     private readonly tasks: TaskExecutor,
   ) {}
 
+  /** No actor call runs or waits here. */
+  get idle(): boolean {
+    for (const g of this.groups.values()) if (g.running > 0 || g.queue.length > 0) return false;
+    return true;
+  }
+
   /** Serve PushTask (actor creation and calls here, other tasks to the task executor) and KillActor. */
   serve(connection: Connection): void {
     connection.handle(CoreWorkerService.PushTask, (request, c) => this.push(request, c));

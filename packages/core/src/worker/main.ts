@@ -11,6 +11,7 @@ import { decodeRemote, encodeRemote } from '../actor/remote-codec.js';
 import { setState } from '../api/state.js';
 import * as api from '../index.js';
 import { CoreWorker } from '../runtime/core-worker.js';
+import { collectWhenIdle } from '../runtime/local-gc.js';
 import { ActorExecutor } from './actor-executor.js';
 import { TaskExecutor } from './task-executor.js';
 
@@ -53,8 +54,8 @@ async function main(): Promise<void> {
     workingDir: process.cwd(),
     namespace: '',
     functions: {
-      encode: (fn) => encodeRemote(fn, core!),
-      decode: (data) => decodeRemote(data),
+      encode: (fn, addRef) => encodeRemote(fn, core!, addRef),
+      decode: (data, refs) => decodeRemote(data, refs),
     },
   });
   const executor = new TaskExecutor(core, api);
@@ -63,6 +64,12 @@ async function main(): Promise<void> {
     executor.serve(c);
     actors.serve(c);
   };
+  const stopCollecting = collectWhenIdle(
+    () => executor.idle && actors.idle,
+    // Refs, or views of store objects (each pins its object until collected).
+    () => core!.refs.size > 0 || store.heldObjects > 0,
+  );
+  core.onShutdown(stopCollecting);
   setState({
     core,
     gcsAddress: process.env.TRAY_GCS_ADDRESS,

@@ -54,6 +54,11 @@ export class TaskExecutor {
     });
   }
 
+  /** No task runs or waits here. */
+  get idle(): boolean {
+    return this.running === undefined && this.queue.length === 0;
+  }
+
   /** True while a task runs and its owner asked to cancel it (getRuntimeContext().isCanceled()). */
   get currentCancelled(): boolean {
     return this.running?.cancelled ?? false;

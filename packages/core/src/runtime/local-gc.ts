@@ -1,0 +1,43 @@
+// Garbage collection on demand (LocalGC) and when a worker falls idle. Refs are counted by a
+// FinalizationRegistry (runtime/object-ref.ts), so a ref remote code dropped is released only
+// once V8 collects it, and an idle worker's heap does not grow, so V8 may never run. Without
+// this, an object an actor or a task's worker dropped would stay pinned in the store (and in its
+// owner's borrower set, and an actor its handle pointed to would stay alive) for as long as the
+// worker lives. Ray's Python
+// workers free at once (CPython counts references); this is the equivalent for a collected heap.
+//
+// Every second (an unref'd timer: it never keeps the process alive) the worker collects when it
+// holds refs or views of store objects, runs no task and its heap changed since it last collected — so a busy worker and an
+// idle one whose garbage is gone cost nothing. LocalGC (owner-service.ts) collects on request.
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+
+const IDLE_CHECK_MS = 1000;
+
+let collector: (() => void) | undefined;
+
+/** V8's full collection, made available in this process without --expose-gc. */
+export function collectGarbage(): void {
+  if (collector === undefined) {
+    const exposed = (globalThis as { gc?: () => void }).gc;
+    if (exposed !== undefined) collector = exposed;
+    else {
+      v8.setFlagsFromString('--expose-gc');
+      collector = vm.runInNewContext('gc') as () => void;
+    }
+  }
+  collector();
+}
+
+/** Collect garbage whenever `idle()` and `holdsRefs()` are true and the heap changed since. */
+export function collectWhenIdle(idle: () => boolean, holdsRefs: () => boolean): () => void {
+  let heapAfterLast = -1;
+  const timer = setInterval(() => {
+    if (!holdsRefs() || !idle()) return;
+    if (v8.getHeapStatistics().used_heap_size === heapAfterLast) return;
+    collectGarbage();
+    heapAfterLast = v8.getHeapStatistics().used_heap_size;
+  }, IDLE_CHECK_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
