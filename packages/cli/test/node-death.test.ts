@@ -2,7 +2,7 @@
 // (--node-ip-address) is where its raylet and workers listen and what the GCS records, and a
 // raylet that dies on that node is reported dead by the node's supervisor at once, with how it
 // died, instead of after the GCS's health checks run out (about 15 s).
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { GcsClient } from '@tray/gcs';
@@ -163,5 +163,81 @@ describe('a raylet that dies', () => {
       (n) => Buffer.from(n.nodeId).toString('hex') === head.record.nodeId,
     );
     expect(headInfo?.state).toBe(proto.v1.NodeInfo.State.ALIVE);
+  });
+});
+
+describe('a node that freezes', () => {
+  // SIGSTOP stands for a machine that lost power or its network: its processes close nothing, so
+  // its TCP connections stay open. Only the GCS's health checks can tell, and owners must hear it
+  // from the GCS (node-death-watch.ts) to retry what was running there.
+  it('is found dead by the health checks, and its running task is retried on a live node', {
+    timeout: 180_000,
+  }, async () => {
+    const fastChecks = {
+      TRAY_HEALTH_CHECK_PERIOD_MS: '300',
+      TRAY_HEALTH_CHECK_TIMEOUT_MS: '300',
+      TRAY_HEALTH_CHECK_FAILURE_THRESHOLD: '3',
+    };
+    const head = await start(
+      ['--head', '--port', '0', '--num-cpus', '1', '--object-store-memory', '100000000'],
+      fastChecks,
+    );
+    const b = await start(
+      ['--address', head.record.gcsAddress, '--num-cpus', '1', '--object-store-memory', '100000000'],
+      { TRAY_TOKEN: head.token },
+    );
+    const frozen: number[] = [];
+    try {
+      const marker = path.join(cluster.tempDir(), 'running-on-b');
+      const run = driver(
+        `
+        import * as tray from '@tray/core';
+        await tray.init();
+        const where = tray.remote(async (b, marker) => {
+          const { nodeId } = tray.getRuntimeContext();
+          if (nodeId === b) {
+            (await import('node:fs')).writeFileSync(marker, String(process.pid));
+            await new Promise(() => {}); // never answers on B
+          }
+          return nodeId;
+        });
+        const B = process.env.NODE_B;
+        const ref = where
+          .options({ maxRetries: 1, schedulingStrategy: { nodeId: B, soft: true } })
+          .remote(B, process.env.MARKER);
+        console.log('RESULT ' + (await tray.get(ref, { timeoutMs: 120000 })));
+        await tray.shutdown();
+        `,
+        {
+          TRAY_ADDRESS: head.record.gcsAddress,
+          TRAY_TOKEN: head.token,
+          NODE_B: b.record.nodeId,
+          MARKER: marker,
+        },
+        150_000,
+      );
+      // Once the task runs on B, freeze B's raylet and its workers (its supervisor stays up, so
+      // nothing reports the node's death but the health checks).
+      expect(await until(() => existsSync(marker), 60_000), 'the task never ran on B').toBe(true);
+      const sessionB = path.dirname(b.record.tokenFile);
+      const workersOfB = readdirSync(path.join(sessionB, 'logs'))
+        .map((name) => /^worker-(\d+)\.out$/.exec(name)?.[1])
+        .filter((pid): pid is string => pid !== undefined)
+        .map(Number);
+      expect(workersOfB).toContain(Number(readFileSync(marker, 'utf8')));
+      for (const pid of [b.record.pids.raylet, ...workersOfB]) {
+        if (alive(pid)) {
+          process.kill(pid, 'SIGSTOP');
+          frozen.push(pid);
+        }
+      }
+      const { stdout, stderr, code } = await run;
+      expect(code, stderr).toBe(0);
+      // Answered by the head: the retry ran on a live node.
+      expect(stdout).toContain(`RESULT ${head.record.nodeId}`);
+      expect(stderr).toMatch(new RegExp(`node ${b.record.nodeId.slice(0, 12)} is dead`));
+    } finally {
+      for (const pid of frozen) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
 });

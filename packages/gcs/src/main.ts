@@ -2,6 +2,7 @@
 // it answers its parent over IPC with `{ type: 'ready', address }` or `{ type: 'error', message }`,
 // and exits when the IPC channel disconnects (the parent died), on SIGTERM and on SIGINT,
 // closing the server and its storage first.
+import { healthCheckFromEnv } from './health-check-env.js';
 import { type GcsServer, type GcsServerOptions, startGcsServer } from './server.js';
 
 function log(message: string): void {
@@ -48,8 +49,14 @@ async function main(): Promise<void> {
   // The parent may already be gone by the time we get here.
   if (process.send && !process.connected) return stop('the parent process went away');
 
+  let healthCheck: GcsServerOptions['healthCheck'];
   try {
-    server = await startGcsServer({ ...options, log });
+    healthCheck = healthCheckFromEnv(process.env, options.healthCheck);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  try {
+    server = await startGcsServer({ ...options, healthCheck, log });
   } catch (err) {
     return fail(`cannot start: ${(err as Error).message}`);
   }

@@ -63,6 +63,7 @@ export async function connectDriver(
         encode: (fn, addRef) => encodeRemote(fn, core!, addRef),
         decode: (data, refs) => decodeRemote(data, refs),
       },
+      nodes: () => gcs.getAllNodeInfo(),
     });
     await core.listen();
     if (options.logToDriver) rayletConn.handleNotify(NodeManagerService.PublishLogs, printWorkerLogs);

@@ -17,6 +17,7 @@ import {
 import { errorFromInfo, systemError } from './error-info.js';
 import { hex, newTaskId, objectIdOf, PUT_INDEX_BASE } from './ids.js';
 import { MemoryStore } from './memory-store.js';
+import { NodeDeathWatch, type NodeTable } from './node-death-watch.js';
 import { ObjectFetcher } from './object-fetcher.js';
 import { ObjectRef, setRefTracker } from './object-ref.js';
 import { ObjectStorage } from './object-storage.js';
@@ -57,6 +58,8 @@ export interface CoreWorkerOptions {
   functions: FunctionCodec;
   /** How warnings reach the user (the driver's stderr). */
   warn?: (message: string) => void;
+  /** The GCS's node table: with it, connections to nodes the GCS marked dead are closed (node-death-watch.ts). */
+  nodes?: NodeTable;
 }
 
 export class CoreWorker {
@@ -163,6 +166,10 @@ export class CoreWorker {
       tasks: this.tasks,
       warn,
     });
+    if (options.nodes) {
+      const watch = new NodeDeathWatch(options.nodes, [this.peers, this.remoteRaylets], warn);
+      this.shutdownHooks.push(() => watch.close());
+    }
     this.fetcher = new ObjectFetcher(this);
     this.launcher = new TaskLauncher(this);
     if (this.mode === 'driver') {

@@ -7,6 +7,8 @@ import { hex } from './ids.js';
 
 export class PeerConnections {
   private readonly open = new Map<string, Promise<Connection>>();
+  /** The node (hex) of each peer on another node, by connection key (see closeNode). */
+  private readonly remote = new Map<string, string>();
   private closed = false;
 
   constructor(
@@ -27,17 +29,44 @@ export class PeerConnections {
     if (pending === undefined) {
       pending = connect(target, { token: this.token, label: `${this.kind} at ${key}` }).then((c) => {
         this.opened(c);
-        c.on('close', () => {
-          if (this.open.get(key) === pending) this.open.delete(key);
-        });
+        c.on('close', () => this.forget(key, pending));
         return c;
       });
-      pending.catch(() => {
-        if (this.open.get(key) === pending) this.open.delete(key);
-      });
+      pending.catch(() => this.forget(key, pending));
       this.open.set(key, pending);
+      if (address.nodeId?.length && hex(address.nodeId) !== this.nodeIdHex) {
+        this.remote.set(key, hex(address.nodeId));
+      }
     }
     return pending;
+  }
+
+  /** The other nodes (hex ids) this process has connections to. */
+  remoteNodes(): Set<string> {
+    return new Set(this.remote.values());
+  }
+
+  /**
+   * The GCS marked `nodeIdHex` dead: close every connection to a peer there. A machine that lost
+   * power or its network leaves its TCP connections open for minutes; closing them now fails what
+   * waits on them, so leases are retried on live nodes and actor callers ask the GCS again.
+   */
+  closeNode(nodeIdHex: string): number {
+    let closed = 0;
+    for (const [key, node] of this.remote) {
+      if (node !== nodeIdHex) continue;
+      const pending = this.open.get(key);
+      this.forget(key, pending);
+      pending?.then((c) => c.close()).catch(() => {});
+      closed++;
+    }
+    return closed;
+  }
+
+  private forget(key: string, pending: Promise<Connection> | undefined): void {
+    if (this.open.get(key) !== pending) return;
+    this.open.delete(key);
+    this.remote.delete(key);
   }
 
   /**
@@ -59,6 +88,7 @@ export class PeerConnections {
     this.closed = true;
     for (const pending of this.open.values()) pending.then((c) => c.close()).catch(() => {});
     this.open.clear();
+    this.remote.clear();
   }
 
   /** Where `address` is reached from here, and the key its connection is kept under. */

@@ -57,6 +57,7 @@ async function main(): Promise<void> {
       encode: (fn, addRef) => encodeRemote(fn, core!, addRef),
       decode: (data, refs) => decodeRemote(data, refs),
     },
+    nodes: async () => (await gcs()).getAllNodeInfo(),
   });
   const executor = new TaskExecutor(core, api);
   const actors = new ActorExecutor(core, executor);
