@@ -53,6 +53,8 @@ const VIEWS_HARD_LIMIT = 50_000;
 interface GetBatch {
   ids: Uint8Array[];
   keys: Map<string, number>;
+  /** Slots whose store reference a caller adopted. */
+  adopted: Set<number>;
   done: Promise<Array<{ offset: number; dataSize: number; metadataSize: number } | undefined>>;
 }
 
@@ -218,10 +220,17 @@ export class StoreClient {
     const locations = await batch.done;
     for (let j = 0; j < ask.length; j++) {
       const i = ask[j]!;
-      // A slot shared with another caller of the batch: the first adopts, the others view.
-      result[i] =
-        this.held.viewIfHeld(ids[i]!) ??
-        (locations[slots[j]!] ? this.held.adopt(ids[i]!, locations[slots[j]!]!) : undefined);
+      const slot = slots[j]!;
+      const location = locations[slot];
+      // Each found slot carries one reference the store took for this client: exactly one caller
+      // adopts it (adopt gives it back when another batch's get holds the object already, else
+      // it would pin the object forever); the other callers sharing the slot view the held object.
+      if (location && !batch.adopted.has(slot)) {
+        batch.adopted.add(slot);
+        result[i] = this.held.adopt(ids[i]!, location);
+      } else {
+        result[i] = location ? this.held.viewIfHeld(ids[i]!) : undefined;
+      }
     }
     return result;
   }
@@ -307,6 +316,7 @@ export class StoreClient {
     const fresh: GetBatch = {
       ids,
       keys: new Map(),
+      adopted: new Set(),
       done: Promise.resolve().then(async () => {
         this.batches.delete(timeoutMs);
         const reply = await this.call(StoreService.Get, { objectIds: ids, timeoutMs });
