@@ -163,6 +163,34 @@ describe('a raylet that dies', () => {
       (n) => Buffer.from(n.nodeId).toString('hex') === head.record.nodeId,
     );
     expect(headInfo?.state).toBe(proto.v1.NodeInfo.State.ALIVE);
+
+    // As in Ray, a task with hard node affinity to the dead node fails instead of waiting forever;
+    // a soft one runs elsewhere.
+    const run = await driver(
+      `
+      import * as tray from '@tray/core';
+      await tray.init();
+      const f = tray.remote(() => tray.getRuntimeContext().nodeId);
+      const B = process.env.NODE_B;
+      console.log('SOFT ' + (await tray.get(f.options({ schedulingStrategy: { nodeId: B, soft: true } }).remote())));
+      try {
+        await tray.get(f.options({ schedulingStrategy: { nodeId: B, soft: false } }).remote(), { timeoutMs: 60000 });
+        console.log('HARD ran');
+      } catch (err) {
+        console.log('HARD ' + err.name + ': ' + err.message);
+      }
+      await tray.shutdown();
+      `,
+      { TRAY_ADDRESS: head.record.gcsAddress, TRAY_TOKEN: head.token, NODE_B: b.record.nodeId },
+      90_000,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`SOFT ${head.record.nodeId}`);
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `HARD NodeDiedError: .*must run on node ${b.record.nodeId} \\(hard node affinity, soft: false\\), which is dead`,
+      ),
+    );
   });
 });
 

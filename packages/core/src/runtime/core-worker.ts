@@ -165,6 +165,7 @@ export class CoreWorker {
       ownerAddress: this.address,
       tasks: this.tasks,
       warn,
+      nodes: options.nodes,
     });
     if (options.nodes) {
       const watch = new NodeDeathWatch(options.nodes, [this.peers, this.remoteRaylets], warn);

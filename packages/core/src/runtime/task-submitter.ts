@@ -10,9 +10,10 @@ import { randomBytes } from 'node:crypto';
 import {
   type Connection,
   CoreWorkerService,
+  ErrorType,
   NodeManagerService,
   RemoteError,
-  type tray,
+  tray,
 } from '@tray/protocol';
 import type { PeerConnections } from './peer-connections.js';
 import { encodeLeaseFields, encodePushTask } from './push-encoding.js';
@@ -91,6 +92,8 @@ export interface SubmitterContext {
   tasks: TaskManager;
   /** Tell the user something they should know (stderr of the driver). */
   warn(message: string): void;
+  /** The GCS's node table (absent: hard node affinity to a dead node waits, as infeasible). */
+  nodes?: () => Promise<tray.v1.INodeInfo[]>;
 }
 
 export class TaskSubmitter {
@@ -235,6 +238,35 @@ export class TaskSubmitter {
       );
   }
 
+  /**
+   * As in Ray, a task with hard node affinity to a node the GCS marked dead fails (a dead node
+   * never comes back) instead of waiting. Decided from the GCS's table, not the raylet's view,
+   * so a node that just joined is never mistaken for a dead one. True when the GCS is asked
+   * (then the queue fails, or `wait`s as for any infeasible class, once it answers).
+   */
+  private failIfPinnedToDeadNode(q: SchedulingQueue, wait: () => void): boolean {
+    const affinity = q.tasks[0]?.spec.schedulingStrategy?.nodeAffinity;
+    if (!affinity || affinity.soft || !affinity.nodeId?.length || !this.ctx.nodes) return false;
+    const target = Buffer.from(affinity.nodeId).toString('hex');
+    this.ctx.nodes().then(
+      (nodes) => {
+        const node = nodes.find((n) => n.nodeId && Buffer.from(n.nodeId).toString('hex') === target);
+        if (this.closed) return;
+        if (node?.state !== tray.v1.NodeInfo.State.DEAD) return wait();
+        for (const task of q.tasks.splice(0)) {
+          this.ctx.tasks.failed(task, {
+            type: ErrorType.NODE_DIED,
+            message:
+              `task ${task.name} must run on node ${target} (hard node affinity, soft: false), ` +
+              `which is dead: ${node.deathReason || 'the GCS marked it dead'}. Use soft: true to let it run elsewhere`,
+          });
+        }
+      },
+      () => wait(),
+    );
+    return true;
+  }
+
   private leaseReplied(q: SchedulingQueue, reply: tray.v1.WorkerLeaseReply, raylet: Connection): void {
     q.requesting--;
     if (this.closed) {
@@ -261,15 +293,19 @@ export class TaskSubmitter {
       return;
     }
     if (reply.infeasible || reply.rejected || reply.canceled || !reply.workerAddress?.socketPath) {
-      if (reply.infeasible && !q.warnedInfeasible) {
-        q.warnedInfeasible = true;
-        const name = q.tasks[0]?.name ?? 'a task';
-        this.ctx.warn(
-          `tray: warning: task ${name} cannot be scheduled: ${reply.failureMessage || 'no node has the resources it needs'}. ` +
-            'It stays pending until a node with those resources joins the cluster.',
-        );
-      }
-      this.retryLater(q, INFEASIBLE_RETRY_MS);
+      if (!reply.infeasible) return this.retryLater(q, INFEASIBLE_RETRY_MS);
+      const wait = () => {
+        if (!q.warnedInfeasible) {
+          q.warnedInfeasible = true;
+          const name = q.tasks[0]?.name ?? 'a task';
+          this.ctx.warn(
+            `tray: warning: task ${name} cannot be scheduled: ${reply.failureMessage || 'no node has the resources it needs'}. ` +
+              'It stays pending until a node with those resources joins the cluster.',
+          );
+        }
+        this.retryLater(q, INFEASIBLE_RETRY_MS);
+      };
+      if (!this.failIfPinnedToDeadNode(q, wait)) wait();
       return;
     }
     const devices: Record<string, string> = {};
