@@ -252,7 +252,10 @@ export class TaskSubmitter {
       (nodes) => {
         const node = nodes.find((n) => n.nodeId && Buffer.from(n.nodeId).toString('hex') === target);
         if (this.closed) return;
-        if (node?.state !== tray.v1.NodeInfo.State.DEAD) return wait();
+        if (node?.state !== tray.v1.NodeInfo.State.DEAD) {
+          wait();
+          return;
+        }
         for (const task of q.tasks.splice(0)) {
           this.ctx.tasks.failed(task, {
             type: ErrorType.NODE_DIED,
@@ -293,7 +296,10 @@ export class TaskSubmitter {
       return;
     }
     if (reply.infeasible || reply.rejected || reply.canceled || !reply.workerAddress?.socketPath) {
-      if (!reply.infeasible) return this.retryLater(q, INFEASIBLE_RETRY_MS);
+      if (!reply.infeasible) {
+        this.retryLater(q, INFEASIBLE_RETRY_MS);
+        return;
+      }
       const wait = () => {
         if (!q.warnedInfeasible) {
           q.warnedInfeasible = true;
