@@ -220,6 +220,7 @@ describe('a node that freezes', () => {
       const run = driver(
         `
         import * as tray from '@tray/core';
+        import { existsSync } from 'node:fs';
         await tray.init();
         const where = tray.remote(async (b, marker) => {
           const { nodeId } = tray.getRuntimeContext();
@@ -230,9 +231,18 @@ describe('a node that freezes', () => {
           return nodeId;
         });
         const B = process.env.NODE_B;
-        const ref = where
-          .options({ maxRetries: 1, schedulingStrategy: { nodeId: B, soft: true } })
-          .remote(B, process.env.MARKER);
+        const marker = process.env.MARKER;
+        // Soft affinity runs the task elsewhere while the head's raylet has not seen B yet (its
+        // view of other nodes is up to a second old): submit again until it runs on B.
+        let ref;
+        submit: for (let attempt = 0; attempt < 100; attempt++) {
+          ref = where.options({ maxRetries: 1, schedulingStrategy: { nodeId: B, soft: true } }).remote(B, marker);
+          for (;;) {
+            const { ready } = await tray.wait([ref], { timeoutMs: 100 });
+            if (existsSync(marker)) break submit;
+            if (ready.length > 0) break;
+          }
+        }
         console.log('RESULT ' + (await tray.get(ref, { timeoutMs: 120000 })));
         await tray.shutdown();
         `,
