@@ -233,7 +233,8 @@ describe('a node that freezes', () => {
         const B = process.env.NODE_B;
         const marker = process.env.MARKER;
         // Soft affinity runs the task elsewhere while the head's raylet has not seen B yet (its
-        // view of other nodes is up to a second old): submit again until it runs on B.
+        // view of other nodes is up to a second old): submit again until it runs on B, 250 ms
+        // apart, so the head's idle lease (kept 20 ms for reuse) is given back in between.
         let ref;
         submit: for (let attempt = 0; attempt < 100; attempt++) {
           ref = where.options({ maxRetries: 1, schedulingStrategy: { nodeId: B, soft: true } }).remote(B, marker);
@@ -242,6 +243,7 @@ describe('a node that freezes', () => {
             if (existsSync(marker)) break submit;
             if (ready.length > 0) break;
           }
+          await new Promise((r) => setTimeout(r, 250));
         }
         console.log('RESULT ' + (await tray.get(ref, { timeoutMs: 120000 })));
         await tray.shutdown();
@@ -256,7 +258,13 @@ describe('a node that freezes', () => {
       );
       // Once the task runs on B, freeze B's raylet and its workers (its supervisor stays up, so
       // nothing reports the node's death but the health checks).
-      expect(await until(() => existsSync(marker), 60_000), 'the task never ran on B').toBe(true);
+      const started = await Promise.race([
+        until(() => existsSync(marker), 60_000).then((ok) => ({ ok, ended: undefined })),
+        run.then((ended) => ({ ok: existsSync(marker), ended })),
+      ]);
+      expect(started.ok, `the task never ran on B\n${started.ended?.stdout}\n${started.ended?.stderr}`).toBe(
+        true,
+      );
       const sessionB = path.dirname(b.record.tokenFile);
       const workersOfB = readdirSync(path.join(sessionB, 'logs'))
         .map((name) => /^worker-(\d+)\.out$/.exec(name)?.[1])
