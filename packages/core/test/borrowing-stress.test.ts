@@ -4,10 +4,10 @@
 // still referenced (the actor's last ref), then nothing more than before. Every value read along
 // the way is checked, so an object freed while referenced fails the test (ObjectLostError or a
 // wrong value).
-import { StoreClient } from '@tray/object-store';
+import type { StoreClient } from '@tray/object-store';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as tray from '../src/index.js';
-import { remoteSource, waitFor } from './helpers.js';
+import { connectNodeStore, remoteSource, waitFor } from './helpers.js';
 
 let store: StoreClient;
 const gc = (globalThis as { gc?: () => void }).gc!;
@@ -16,8 +16,7 @@ const BIG = 16 * 1024;
 
 beforeAll(async () => {
   await tray.init({ numCpus: 2 });
-  const socket = await tray.get(tray.remote(() => process.env.TRAY_STORE_SOCKET ?? '').remote());
-  store = await StoreClient.connect(socket);
+  store = await connectNodeStore();
 });
 
 afterAll(async () => {

@@ -4,10 +4,10 @@
 // that is SIGKILLed stops pinning them, and an actor whose handle was passed on stops once its
 // last handle anywhere is gone. Workers collect their garbage when they fall idle, so a ref a
 // worker dropped is released without anyone calling gc() there.
-import { StoreClient } from '@tray/object-store';
+import type { StoreClient } from '@tray/object-store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tray from '../src/index.js';
-import { isAlive, remoteSource, waitFor } from './helpers.js';
+import { connectNodeStore, isAlive, remoteSource, waitFor } from './helpers.js';
 
 let store: StoreClient;
 const gc = (globalThis as { gc?: () => void }).gc!;
@@ -16,8 +16,7 @@ const BIG = 16 * 1024;
 
 beforeAll(async () => {
   await tray.init({ numCpus: 2 });
-  const socket = await tray.get(tray.remote(() => process.env.TRAY_STORE_SOCKET ?? '').remote());
-  store = await StoreClient.connect(socket);
+  store = await connectNodeStore();
 });
 
 afterAll(async () => {

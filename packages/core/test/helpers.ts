@@ -1,12 +1,24 @@
 // Test helpers: wait on a condition with a deadline, run a driver script in a child process,
-// and check whether processes are alive.
+// check whether processes are alive, and observe the node's store.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 
+import { StoreClient } from '@tray/object-store';
+import * as tray from '../src/index.js';
+
 const nodeRequire = createRequire(import.meta.url);
+
+/**
+ * A client of the local cluster's store, through the socket its workers use (a task reports it),
+ * so a test can read the store's stats. Call after tray.init(); close it before tray.shutdown().
+ */
+export async function connectNodeStore(): Promise<StoreClient> {
+  const socket = await tray.get(tray.remote(() => process.env.TRAY_STORE_SOCKET ?? '').remote());
+  return StoreClient.connect(socket);
+}
 
 export async function waitFor<T>(
   check: () => T | Promise<T>,

@@ -2,18 +2,16 @@
 // come back as views of the node's shared memory (zero copy), memory freed after the last ref
 // is dropped (GC'd refs count), and an error that says what was expected for every bad call.
 import { readFileSync } from 'node:fs';
-import { mappedAddress, StoreClient } from '@tray/object-store';
+import { mappedAddress, type StoreClient } from '@tray/object-store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tray from '../src/index.js';
-import { waitFor } from './helpers.js';
+import { connectNodeStore, waitFor } from './helpers.js';
 
 let store: StoreClient;
 
 beforeAll(async () => {
   await tray.init({ numCpus: 2 });
-  // The test observes the node's store directly (its stats) through the socket workers use.
-  const socket = await tray.get(tray.remote(() => process.env.TRAY_STORE_SOCKET ?? '').remote());
-  store = await StoreClient.connect(socket);
+  store = await connectNodeStore();
 });
 
 afterAll(async () => {

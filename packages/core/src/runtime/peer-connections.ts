@@ -79,9 +79,7 @@ export class PeerConnections {
     if (this.closed || this.open.has(key) || connection.closed) return;
     const ready = Promise.resolve(connection);
     this.open.set(key, ready);
-    connection.on('close', () => {
-      if (this.open.get(key) === ready) this.open.delete(key);
-    });
+    connection.on('close', () => this.forget(key, ready));
   }
 
   close(): void {
