@@ -14,6 +14,7 @@ import {
   RemoteError,
   type tray,
 } from '@tray/protocol';
+import { BorrowUpdates } from './borrow-updates.js';
 import { errorFromInfo, systemError } from './error-info.js';
 import { hex, newTaskId, objectIdOf, PUT_INDEX_BASE } from './ids.js';
 import { MemoryStore } from './memory-store.js';
@@ -100,11 +101,8 @@ export class CoreWorker {
   /** Other nodes' raylets this process leased workers from (spillback). */
   private readonly remoteRaylets: PeerConnections;
   private shutDown = false;
-  private readonly borrowUpdates = new Map<
-    string,
-    { owner: tray.v1.IAddress; add: Buffer[]; remove: Buffer[] }
-  >();
-  private borrowFlushScheduled = false;
+  /** What this process tells owners about its borrows (acknowledged adds; borrow-updates.ts). */
+  readonly borrows: BorrowUpdates;
 
   constructor(options: CoreWorkerOptions) {
     this.mode = options.mode;
@@ -141,6 +139,8 @@ export class CoreWorker {
       decodeFunction: (data, refs) => functions.decode(data, refs),
     };
     this.peers = new PeerConnections(options.token, (c) => this.serve(c), hex(options.nodeId));
+    const warn = options.warn ?? ((m: string) => process.stderr.write(`${m}\n`));
+    this.borrows = new BorrowUpdates(this.peers, this.address, warn);
     // A driver's connections never keep it alive (see serve()).
     this.remoteRaylets = new PeerConnections(
       options.token,
@@ -155,9 +155,9 @@ export class CoreWorker {
       resubmit: (task) => this.submitter.submit(task, true),
       discard: (value) => {
         if (value.inPlasma && value.objectId) this.storage.delete([Buffer.from(value.objectId)]);
+        if (value.nestedRefs && value.nestedRefs.length > 0) this.releaseDiscarded(value.nestedRefs);
       },
     });
-    const warn = options.warn ?? ((m: string) => process.stderr.write(`${m}\n`));
     this.submitter = new TaskSubmitter({
       raylet: options.raylet,
       remoteRaylet: (address) => this.remoteRaylets.get(address),
@@ -345,34 +345,34 @@ export class CoreWorker {
     const owner = entry.ownerAddress;
     if (this.shutDown || !(owner?.socketPath || owner?.port)) return;
     if (add) entry.registeredWithOwner = true;
-    const key = hex(owner.workerId ?? new Uint8Array(0));
-    let batch = this.borrowUpdates.get(key);
-    if (batch === undefined) {
-      batch = { owner, add: [], remove: [] };
-      this.borrowUpdates.set(key, batch);
-    }
-    (add ? batch.add : batch.remove).push(Buffer.from(idHex, 'hex'));
-    if (!this.borrowFlushScheduled) {
-      this.borrowFlushScheduled = true;
-      queueMicrotask(() => this.flushBorrowUpdates());
-    }
+    this.borrows.queue(owner, Buffer.from(idHex, 'hex'), add);
   }
 
-  private flushBorrowUpdates(): void {
-    this.borrowFlushScheduled = false;
-    const batches = [...this.borrowUpdates.values()];
-    this.borrowUpdates.clear();
-    for (const b of batches) {
-      this.peers
-        .get(b.owner)
-        .then((c) =>
-          c.notify(CoreWorkerService.UpdateBorrowers, {
-            addObjectIds: b.add,
-            removeObjectIds: b.remove,
-            borrowerAddress: this.address,
-          }),
-        )
-        .catch(() => {});
+  /**
+   * A borrowed ref goes back to `caller` in a task's returned value: register the caller as a
+   * borrower with the ref's owner before the reply (which then waits for the acknowledgement), so
+   * this process's own remove, sent once it drops the ref, cannot reach the owner first. Unneeded
+   * when the caller is the owner: the ref is its own.
+   */
+  borrowForCaller(id: Uint8Array, entry: RefEntry, caller: tray.v1.IAddress): void {
+    const owner = entry.ownerAddress;
+    if (this.shutDown || !(owner?.socketPath || owner?.port) || !caller.workerId?.length) return;
+    if (owner.workerId?.length && Buffer.compare(owner.workerId, caller.workerId) === 0) return;
+    this.borrows.queue(owner, Buffer.from(id), true, caller);
+  }
+
+  /**
+   * A returned value that contains refs reached this process after its ref was dropped: it is
+   * discarded, and the borrows its worker registered for this process (borrowForCaller, or the
+   * worker's own objects) are ended, except where this process borrows the same ids itself.
+   */
+  releaseDiscarded(nested: readonly tray.v1.IObjectReference[]): void {
+    for (const r of nested) {
+      const owner = r.ownerAddress;
+      if (!r.objectId?.length || !(owner?.socketPath || owner?.port) || this.refs.has(hex(r.objectId)))
+        continue;
+      if (owner.workerId?.length && hex(owner.workerId) === this.workerIdHex) continue;
+      this.borrows.queue(owner, Buffer.from(r.objectId), false);
     }
   }
 
@@ -435,6 +435,7 @@ export class CoreWorker {
     clearInterval(this.keepAliveTimer);
     setRefTracker(undefined);
     this.submitter.close();
+    this.borrows.close();
     // Whoever still waits on a task of this process learns why it will never finish.
     this.tasks.failAll({
       type: ErrorType.ERROR_UNKNOWN,

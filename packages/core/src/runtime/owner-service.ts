@@ -2,7 +2,7 @@
 // (GetObjectStatus) and register or end borrows (UpdateBorrowers), streaming tasks report the
 // items they yield (ReportGeneratorItemReturns), and peers ask to free objects (DeleteObjects).
 // A borrower whose connection closes stops borrowing everything.
-import { type Connection, CoreWorkerService, type tray } from '@tray/protocol';
+import { type Connection, CoreWorkerService, ErrorType, RemoteError, type tray } from '@tray/protocol';
 import type { CoreWorker } from './core-worker.js';
 import { hex } from './ids.js';
 import { collectGarbage } from './local-gc.js';
@@ -27,22 +27,31 @@ export function serveOwnerMethods(core: CoreWorker, connection: Connection): voi
     return { status: 0 /* CREATED */, object };
   });
 
+  // What this connection's borrower added, removed from every set if the connection closes.
+  // Adds a worker made for its caller (for_caller) are the caller's, which removes them itself.
   const borrowed = new Set<string>();
   let borrowerHex: string | undefined;
-  connection.handleNotify(CoreWorkerService.UpdateBorrowers, (req) => {
-    const who = req.borrowerAddress?.workerId ? hex(req.borrowerAddress.workerId) : undefined;
-    if (who === undefined) return;
-    borrowerHex = who;
+  connection.handle(CoreWorkerService.UpdateBorrowers, (req) => {
+    const who = req.borrowerAddress?.workerId?.length ? hex(req.borrowerAddress.workerId) : undefined;
+    if (who === undefined) {
+      throw new RemoteError({
+        type: ErrorType.INVALID_ARGUMENT,
+        message: 'UpdateBorrowers needs borrower_address.worker_id: the borrower to record',
+      });
+    }
+    const own = !req.forCaller;
+    if (own) borrowerHex = who;
     for (const id of req.addObjectIds) {
       const idHex = hex(id);
       core.refs.addBorrower(idHex, who);
-      borrowed.add(idHex);
+      if (own) borrowed.add(idHex);
     }
     for (const id of req.removeObjectIds) {
       const idHex = hex(id);
-      borrowed.delete(idHex);
+      if (own) borrowed.delete(idHex);
       core.refs.removeBorrower(idHex, who);
     }
+    return {};
   });
   connection.on('close', () => {
     if (borrowerHex === undefined || core.isShutDown) return;

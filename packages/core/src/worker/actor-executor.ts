@@ -64,8 +64,10 @@ export class ActorExecutor {
 
   private push(request: tray.v1.PushTaskRequest, connection: Connection): MaybePromise<Reply> {
     const type = request.task?.type ?? trayProto.v1.TaskType.NORMAL_TASK;
-    if (type === trayProto.v1.TaskType.ACTOR_CREATION_TASK) return this.create(request);
-    if (type === trayProto.v1.TaskType.ACTOR_TASK) return this.call(request.task!);
+    // Replies wait for the borrows the call made to be recorded (as the task executor's do).
+    if (type === trayProto.v1.TaskType.ACTOR_CREATION_TASK)
+      return this.core.borrows.after(this.create(request));
+    if (type === trayProto.v1.TaskType.ACTOR_TASK) return this.core.borrows.after(this.call(request.task!));
     return this.tasks.push(request, connection);
   }
 

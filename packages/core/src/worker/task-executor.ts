@@ -47,11 +47,15 @@ export class TaskExecutor {
    */
   push(request: tray.v1.PushTaskRequest, connection: Connection): MaybePromise<Reply> {
     const q: Queued = { request, connection, resolve: undefined, cancelled: false, forceCancel: false };
-    if (this.running === undefined && this.queue.length === 0) return this.run(q);
-    return new Promise((resolve) => {
-      q.resolve = resolve;
-      this.queue.push(q);
-    });
+    // The reply waits until the owners of the refs the task borrowed recorded those borrows: the
+    // caller drops its own hold on the arguments when it reads the reply (borrow-updates.ts).
+    if (this.running === undefined && this.queue.length === 0) return this.core.borrows.after(this.run(q));
+    return this.core.borrows.after(
+      new Promise<Reply>((resolve) => {
+        q.resolve = resolve;
+        this.queue.push(q);
+      }),
+    );
   }
 
   /** No task runs or waits here. */
@@ -226,11 +230,13 @@ export class TaskExecutor {
         `${name} was declared with numReturns: 'streaming', so it must be a generator function (async function* or function*)`,
       );
     }
+    const core = this.core;
     let index = 0;
     for await (const item of generator as AsyncIterable<unknown>) {
       if (q.cancelled) break;
       const id = objectIdOf(taskId, index + 1);
       const value = await this.packReturn(id, item, `item ${index} of ${name}`, spec);
+      await core.borrows.whenAcknowledged(); // borrowed refs in the item: the owner is told first
       await q.connection.request(CoreWorkerService.ReportGeneratorItemReturns, {
         generatorId: taskId,
         itemIndex: index,
@@ -257,7 +263,11 @@ export class TaskExecutor {
       return { objectId: id, data: serialized.toBuffer(), nestedRefs: [], size: serialized.size };
     }
     const nestedRefs = serialized.refs.map((r) => {
-      if (caller !== undefined && core.refs.get(r.hex())?.owned) core.refs.addBorrower(r.hex(), caller);
+      if (caller !== undefined) {
+        const entry = core.refs.get(r.hex());
+        if (entry?.owned) core.refs.addBorrower(r.hex(), caller);
+        else if (entry !== undefined) core.borrowForCaller(r.id, entry, spec.callerAddress!);
+      }
       return { objectId: r.id, ownerAddress: r.ownerAddress ?? core.address };
     });
     if (core.storage.belongsInStore(serialized.size)) {
