@@ -173,3 +173,30 @@ describe('borrowed actor handles', () => {
     );
   });
 });
+
+describe('refs inside captures', () => {
+  /** An async actor whose wait() resolves once open() is called. */
+  const GateClass = remoteSource<any>(`class Gate {
+    wait() { return new Promise((resolve) => { this.release = resolve; }); }
+    open() { this.release?.(true); return true; }
+  }`) as new () => { wait(): Promise<boolean>; open(): boolean };
+
+  it('are held by a task that waits to run and freed once the function and the task are gone', async () => {
+    const baseline = await settledObjects('the store to settle');
+    const gate = tray.remote(GateClass).options({ maxConcurrency: 2 }).remote();
+    let ref: tray.ObjectRef<Float64Array> | undefined = await tray.put(big(9));
+    let read: tray.RemoteFunction<(go: boolean) => Promise<number>> | undefined = tray.remote(
+      remoteSource<(go: boolean) => Promise<number>>('async (go) => (await tray.get(ref))[0] + (go ? 1 : 0)'),
+      { captures: { ref } },
+    );
+    // The task waits on the gate; meanwhile the driver drops the function and its own ref.
+    const out = read.remote(gate.wait.remote());
+    read = undefined;
+    ref = undefined;
+    expect(await settledObjects('the driver to collect the function', baseline + 1)).toBe(baseline + 1);
+    await tray.get(gate.open.remote());
+    expect(await tray.get(out)).toBe(10);
+    // The worker does not keep the captured ref after the task: the object goes.
+    expect(await settledObjects('the captured object to be freed', baseline)).toBe(baseline);
+  });
+});

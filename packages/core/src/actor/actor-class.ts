@@ -10,6 +10,8 @@ import { RemoteFunction } from '../api/remote-function.js';
 import { requireCore } from '../api/state.js';
 import type { CoreWorker } from '../runtime/core-worker.js';
 import { hex, newTaskId } from '../runtime/ids.js';
+import type { ObjectRef } from '../runtime/object-ref.js';
+import { captureRefOwners } from '../runtime/task-launcher.js';
 import { REMOTE_FUNCTION_BRAND } from '../runtime/value-walk.js';
 import { type ActorHandle, makeActorHandle } from './actor-handle.js';
 import { type ActorOptions, checkActorOptions, resolveActorOptions } from './actor-options.js';
@@ -96,6 +98,8 @@ export class ActorClass<
     };
     // The arguments stay referenced while the actor may be restarted (its creation task reruns).
     core.refs.addSubmitted(callArgs.refOwners);
+    const captureRefs = spec.function!.captureRefs;
+    if (captureRefs != null && captureRefs.length > 0) core.refs.addSubmitted(captureRefOwners(captureRefs));
     const identity = {
       actorId: hex(actorId),
       className: name,
@@ -126,18 +130,23 @@ export class ActorClass<
   }
 
   /** @internal How it travels inside values. */
-  toWire(core: CoreWorker): ActorClassWire {
+  toWire(core: CoreWorker, addRef: (ref: ObjectRef<unknown>) => number): ActorClassWire {
     const maxArgs = Number.isFinite(this.#maxArgs) ? this.#maxArgs : null;
     return {
-      actorClass: { code: this.#code.toWire(core), options: this.#options, methods: this.#methods, maxArgs },
+      actorClass: {
+        code: this.#code.toWire(core, addRef),
+        options: this.#options,
+        methods: this.#methods,
+        maxArgs,
+      },
     };
   }
 
   /** @internal */
-  static fromWire(data: ActorClassWire): ActorClass {
+  static fromWire(data: ActorClassWire, refs: readonly ObjectRef<unknown>[]): ActorClass {
     const w = data.actorClass;
     return new ActorClass(
-      RemoteFunction.fromWire(w.code),
+      RemoteFunction.fromWire(w.code, refs),
       w.options ?? {},
       w.methods ?? [],
       w.maxArgs ?? Number.POSITIVE_INFINITY,

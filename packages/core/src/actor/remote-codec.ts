@@ -28,8 +28,8 @@ export function encodeRemote(
     if (handle.ref !== undefined) wire.ref = addRef(handle.ref);
     return wire;
   }
-  if (value instanceof ActorClass) return value.toWire(core);
-  return (value as RemoteFunction).toWire(core);
+  if (value instanceof ActorClass) return value.toWire(core, addRef);
+  return (value as RemoteFunction).toWire(core, addRef);
 }
 
 export function decodeRemote(data: unknown, refs: readonly ObjectRef<unknown>[]): unknown {
@@ -44,7 +44,7 @@ export function decodeRemote(data: unknown, refs: readonly ObjectRef<unknown>[])
       }
       return makeActorHandle(wire.actorHandle, undefined, ref);
     }
-    if ('actorClass' in data) return ActorClass.fromWire(data as ActorClassWire);
+    if ('actorClass' in data) return ActorClass.fromWire(data as ActorClassWire, refs);
   }
-  return RemoteFunction.fromWire(data);
+  return RemoteFunction.fromWire(data, refs);
 }

@@ -3,6 +3,7 @@
 // code is described (and its free identifiers checked) once, at definition time; a remote
 // function can itself travel inside values and captures (it serializes as its shipped code).
 import type { tray } from '@tray/protocol';
+import { SerializationError } from '../errors.js';
 import type { CoreWorker } from '../runtime/core-worker.js';
 import type { ObjectRefGenerator } from '../runtime/generator.js';
 import type { ObjectRef } from '../runtime/object-ref.js';
@@ -38,16 +39,29 @@ export type RemoteResult<F extends (...args: any[]) => any, N> = N extends 'stre
 interface WireForm {
   code: ShippedCode;
   captures: Uint8Array;
+  /** Indexes, in the outer value's refs, of the refs inside `captures` (absent: none). */
+  captureRefs?: number[];
   options: TaskOptions;
   maxArgs: number;
 }
+
+/**
+ * Serialized captures and the refs inside them: each task's submitter counts those refs like
+ * argument refs, and a function that travels inside a value lists them with the value's refs.
+ */
+export interface Captured {
+  bytes: Uint8Array;
+  refs: readonly ObjectRef<unknown>[];
+}
+
+const NO_CAPTURES: Captured = { bytes: new Uint8Array(0), refs: [] };
 
 export class RemoteFunction<F extends (...args: any[]) => any = (...args: any[]) => any, N = undefined> {
   readonly #code: ShippedCode;
   readonly #options: TaskOptions;
   readonly #maxArgs: number;
   /** Captures serialized once per core worker (they may hold refs of that process). */
-  readonly #captureBytes: WeakMap<CoreWorker, Uint8Array> | Uint8Array;
+  readonly #captured: WeakMap<CoreWorker, Captured> | Captured;
   /**
    * The task request without its arguments, per core worker, made once while the core's working
    * dir and default runtime env stay the same: the same object for every call, so the launcher
@@ -60,12 +74,12 @@ export class RemoteFunction<F extends (...args: any[]) => any = (...args: any[])
     code: ShippedCode,
     options: TaskOptions,
     maxArgs: number,
-    captureBytes?: Uint8Array | WeakMap<CoreWorker, Uint8Array>,
+    captured?: Captured | WeakMap<CoreWorker, Captured>,
   ) {
     this.#code = code;
     this.#options = options;
     this.#maxArgs = maxArgs;
-    this.#captureBytes = captureBytes ?? new WeakMap();
+    this.#captured = captured ?? new WeakMap();
     Object.defineProperty(this, REMOTE_FUNCTION_BRAND, { value: true });
   }
 
@@ -90,12 +104,7 @@ export class RemoteFunction<F extends (...args: any[]) => any = (...args: any[])
   /** A copy with these task options (merged over the current ones). */
   options<O extends TaskOptions>(options: O): RemoteFunction<F, O extends { numReturns: infer M } ? M : N> {
     const checked = checkTaskOptions(options, `${this.#code.name || 'remote function'}.options()`);
-    return new RemoteFunction(
-      this.#code,
-      { ...this.#options, ...checked },
-      this.#maxArgs,
-      this.#captureBytes,
-    );
+    return new RemoteFunction(this.#code, { ...this.#options, ...checked }, this.#maxArgs, this.#captured);
   }
 
   /** The function's name. */
@@ -107,18 +116,22 @@ export class RemoteFunction<F extends (...args: any[]) => any = (...args: any[])
     return `RemoteFunction(${this.#code.name || 'anonymous'})`;
   }
 
-  private captures(core: CoreWorker): Uint8Array {
-    if (this.#captureBytes instanceof Uint8Array) return this.#captureBytes;
-    let bytes = this.#captureBytes.get(core);
-    if (bytes === undefined) {
+  private captures(core: CoreWorker): Captured {
+    if (!(this.#captured instanceof WeakMap)) return this.#captured;
+    let captured = this.#captured.get(core);
+    if (captured === undefined) {
       const values = this.#code.captures ?? {};
-      bytes =
-        Object.keys(values).length === 0
-          ? new Uint8Array(0)
-          : core.serialize(values, `the captures of ${this.#code.name || 'the remote function'}`).toBuffer();
-      this.#captureBytes.set(core, bytes);
+      if (Object.keys(values).length === 0) captured = NO_CAPTURES;
+      else {
+        const serialized = core.serialize(
+          values,
+          `the captures of ${this.#code.name || 'the remote function'}`,
+        );
+        captured = { bytes: serialized.toBuffer(), refs: serialized.refs };
+      }
+      this.#captured.set(core, captured);
     }
-    return bytes;
+    return captured;
   }
 
   private template(core: CoreWorker): TaskTemplate {
@@ -156,6 +169,7 @@ export class RemoteFunction<F extends (...args: any[]) => any = (...args: any[])
   /** @internal The function descriptor of the task spec. */
   descriptor(core: CoreWorker): tray.v1.IFunctionDescriptor {
     const c = this.#code;
+    const captured = this.captures(core);
     return {
       kind: c.kind === 'class' ? 1 : 0,
       source: c.by === 'value' ? c.source : '',
@@ -164,31 +178,45 @@ export class RemoteFunction<F extends (...args: any[]) => any = (...args: any[])
       exportName: c.by === 'reference' ? c.exportName : '',
       name: c.name,
       hash: Buffer.from(c.hash, 'hex'),
-      captures: this.captures(core),
+      captures: captured.bytes,
+      captureRefs:
+        captured.refs.length === 0
+          ? []
+          : captured.refs.map((r) => ({ objectId: r.id, ownerAddress: r.ownerAddress ?? core.address })),
       arity: c.arity,
       workingDir: core.workingDir,
     };
   }
 
-  /** @internal How it travels inside values. */
-  toWire(core: CoreWorker): WireForm {
-    return {
+  /** @internal How it travels inside values (`addRef` lists a ref with the value's refs). */
+  toWire(core: CoreWorker, addRef: (ref: ObjectRef<unknown>) => number): WireForm {
+    const captured = this.captures(core);
+    const wire: WireForm = {
       code: { ...this.#code, captures: {} },
-      captures: this.captures(core),
+      captures: captured.bytes,
       options: this.#options,
       maxArgs: this.#maxArgs,
     };
+    if (captured.refs.length > 0) wire.captureRefs = captured.refs.map(addRef);
+    return wire;
   }
 
-  /** @internal */
-  static fromWire(data: unknown): RemoteFunction {
+  /** @internal `refs`: the refs of the value it travelled in. */
+  static fromWire(data: unknown, refs: readonly ObjectRef<unknown>[]): RemoteFunction {
     const w = data as WireForm;
-    return new RemoteFunction(
-      w.code,
-      w.options ?? {},
-      w.maxArgs ?? Number.POSITIVE_INFINITY,
-      w.captures ?? new Uint8Array(0),
-    );
+    const captureRefs = (w.captureRefs ?? []).map((i) => {
+      const ref = refs[i];
+      if (ref === undefined) {
+        throw new SerializationError(
+          `corrupt value: a remote function's captures name ref ${i} of ${refs.length}`,
+        );
+      }
+      return ref;
+    });
+    return new RemoteFunction(w.code, w.options ?? {}, w.maxArgs ?? Number.POSITIVE_INFINITY, {
+      bytes: w.captures ?? new Uint8Array(0),
+      refs: captureRefs,
+    });
   }
 }
 

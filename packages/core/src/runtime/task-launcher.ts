@@ -80,6 +80,10 @@ export class TaskLauncher {
       };
       for (const r of value.refs) (refOwners ??= []).push([r.hex(), r.ownerAddress]);
     }
+    // Refs inside the function's captures are held like argument refs while the task runs.
+    const captureRefs = request.descriptor.captureRefs;
+    if (captureRefs != null && captureRefs.length > 0)
+      (refOwners ??= []).push(...captureRefOwners(captureRefs));
     const argRefs = refOwners === undefined ? NO_ARG_REFS : refOwners.map(([idHex]) => idHex);
 
     const streaming = request.numReturns === 'streaming';
@@ -218,4 +222,11 @@ function schedulingKey(request: TaskRequest): string {
     .join(',');
   const code = request.descriptor.hash ? hex(request.descriptor.hash) : request.name;
   return `${resources}|${code}|${request.runtimeEnv?.serialized ?? ''}|${JSON.stringify(request.schedulingStrategy ?? {})}`;
+}
+
+/** The ids and owners of the refs inside a function's captures (descriptor.captureRefs). */
+export function captureRefOwners(
+  refs: readonly tray.v1.IObjectReference[],
+): [string, tray.v1.IAddress | undefined][] {
+  return refs.map((r) => [hex(r.objectId!), r.ownerAddress ?? undefined]);
 }

@@ -313,8 +313,11 @@ export class TaskExecutor {
   /** @internal */
   load(descriptor: tray.v1.IFunctionDescriptor): Promise<Function> {
     const captures = descriptor.captures ?? EMPTY;
+    // Captures holding refs are read for each task and not kept: the refs are borrowed while the
+    // task runs (its submitter holds them meanwhile), and released once the function is collected.
+    const holdsRefs = descriptor.captureRefs != null && descriptor.captureRefs.length > 0;
     const key = functionKey(descriptor);
-    let loaded = this.functions.get(key);
+    let loaded = holdsRefs ? undefined : this.functions.get(key);
     if (loaded === undefined) {
       const code = shippedCodeOf(descriptor);
       const values = captures.length > 0 ? (this.core.deserialize(captures) as Record<string, unknown>) : {};
@@ -323,6 +326,7 @@ export class TaskExecutor {
         workingDir: descriptor.workingDir || process.cwd(),
         captures: values,
       });
+      if (holdsRefs) return loaded;
       loaded.then(
         (fn) => {
           if (this.functions.get(key) === loaded) this.loadedFunctions.set(key, fn);
