@@ -4,7 +4,8 @@
 // the second node (spillback), their large arguments and results cross between the two stores,
 // and the driver talks to the remote workers over TCP. When node B is killed, a result left in
 // its store is made again on another node when its task may rerun (lineage reconstruction), and
-// is ObjectLostError when it may not.
+// is ObjectLostError when it may not. A borrowed object whose primary copy is in node B's store is
+// freed there (and its copy on the head) once its last borrower drops it.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -195,5 +196,102 @@ await tray.shutdown();
     const result = JSON.parse(run.stdout.trim().split('\n').pop()!);
     expect(result.intact).toBe(true);
     expect(result.madeOn).toBe(result.nodeC);
+  });
+
+  it("frees a borrowed object in the other node's store once its last borrower drops it", {
+    timeout: 180_000,
+  }, async () => {
+    const headDir = cluster.tempDir();
+    const head = await tray(
+      ['start', '--head', '--port', '0', '--num-cpus', '1', '--object-store-memory', '100000000'],
+      headDir,
+    );
+    expect(head.code, head.stderr).toBe(0);
+    const headRecord = record(headDir);
+    cluster.started.push(...Object.values(headRecord.pids));
+    const token = readFileSync(headRecord.tokenFile, 'utf8').trim();
+    const bDir = cluster.tempDir();
+    const b = await tray(
+      [
+        'start',
+        '--address',
+        headRecord.gcsAddress,
+        '--num-cpus',
+        '1',
+        '--resources',
+        '{"nodeB": 1}',
+        '--object-store-memory',
+        '100000000',
+      ],
+      bDir,
+      120_000,
+      { TRAY_TOKEN: token },
+    );
+    expect(b.code, b.stderr).toBe(0);
+    cluster.started.push(...Object.values(record(bDir).pids));
+
+    // The driver owns a 3 MiB result made on node B (its primary copy is in B's store) and lends
+    // it to an actor on the head, which reads it (a copy is pulled into the head's store). Both
+    // stores are watched through their sockets, which a task on each node reports.
+    const run = await driver(
+      `
+const { StoreClient } = await import('@tray/object-store');
+const v8 = await import('node:v8');
+const vm = await import('node:vm');
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc');
+const tray = await import('@tray/core');
+await tray.init();
+const here = tray.getRuntimeContext().nodeId;
+const socketOf = tray.remote(() => process.env.TRAY_STORE_SOCKET);
+const [headSocket, bSocket] = await tray.get([
+  socketOf.options({ schedulingStrategy: { nodeId: here, soft: false } }).remote(),
+  socketOf.options({ resources: { nodeB: 1 } }).remote(),
+]);
+const [headStore, bStore] = await Promise.all([StoreClient.connect(headSocket), StoreClient.connect(bSocket)]);
+const count = async () => [(await headStore.stats()).numObjects, (await bStore.stats()).numObjects];
+async function until(what, check) {
+  for (const end = Date.now() + 60000; ; ) {
+    gc();
+    const counts = await count();
+    if (check(counts)) return counts;
+    if (Date.now() > end) throw new Error('timed out waiting for ' + what + ': stores hold ' + counts);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+const [headBase, bBase] = await until('the stores to settle', () => true);
+class Holder {
+  hold(box) { this.held = box.ref; return true; }
+  async read() { const v = await tray.get(this.held); return { length: v.length, node: tray.getRuntimeContext().nodeId, ok: v.every((x) => x === 7) }; }
+  drop() { this.held = undefined; return true; }
+}
+const holder = tray.remote(Holder).options({ schedulingStrategy: { nodeId: here, soft: false } }).remote();
+const make = tray.remote((n) => new Uint8Array(n).fill(7)).options({ resources: { nodeB: 1 } });
+let ref = make.remote(3 << 20);
+await tray.wait([ref]);
+await tray.get(holder.hold.remote({ ref }));
+ref = undefined;
+const whileBorrowed = await until('the driver to drop its ref', ([, bCount]) => bCount === bBase + 1);
+const read = await tray.get(holder.read.remote());
+const afterRead = await count();
+await tray.get(holder.drop.remote());
+const afterDrop = await until('the object to be freed on both nodes', ([h, bCount]) => h === headBase && bCount === bBase);
+console.log(JSON.stringify({ here, headBase, bBase, whileBorrowed, read, afterRead, afterDrop }));
+await headStore.close();
+await bStore.close();
+await tray.shutdown();
+`,
+      { TMPDIR: headDir, TRAY_ADDRESS: headRecord.gcsAddress },
+      150_000,
+    );
+    expect(run.stderr, run.stdout).toBe('');
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout.trim().split('\n').pop()!);
+    // B keeps the primary while only the actor borrows it; the actor reads all of it on the head.
+    expect(result.whileBorrowed[1]).toBe(result.bBase + 1);
+    expect(result.read).toEqual({ length: 3 << 20, node: result.here, ok: true });
+    expect(result.afterRead).toEqual([result.headBase + 1, result.bBase + 1]);
+    // Once the actor drops it, the primary on B and the copy on the head are both gone.
+    expect(result.afterDrop).toEqual([result.headBase, result.bBase]);
   });
 });
