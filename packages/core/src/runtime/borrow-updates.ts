@@ -70,18 +70,6 @@ export class BorrowUpdates {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
-  /** `out` (a task's reply), once every add made so far is acknowledged; as is when none waits. */
-  after<T>(out: T | Promise<T>): T | Promise<T> {
-    if (out instanceof Promise) {
-      return out.then((reply) => {
-        const acknowledged = this.whenAcknowledged();
-        return acknowledged === undefined ? reply : acknowledged.then(() => reply);
-      });
-    }
-    const acknowledged = this.whenAcknowledged();
-    return acknowledged === undefined ? out : acknowledged.then(() => out);
-  }
-
   close(): void {
     this.closed = true;
     this.batches.clear();

@@ -64,10 +64,8 @@ export class ActorExecutor {
 
   private push(request: tray.v1.PushTaskRequest, connection: Connection): MaybePromise<Reply> {
     const type = request.task?.type ?? trayProto.v1.TaskType.NORMAL_TASK;
-    // Replies wait for the borrows the call made to be recorded (as the task executor's do).
-    if (type === trayProto.v1.TaskType.ACTOR_CREATION_TASK)
-      return this.core.borrows.after(this.create(request));
-    if (type === trayProto.v1.TaskType.ACTOR_TASK) return this.core.borrows.after(this.call(request.task!));
+    if (type === trayProto.v1.TaskType.ACTOR_CREATION_TASK) return this.create(request);
+    if (type === trayProto.v1.TaskType.ACTOR_TASK) return this.call(request.task!);
     return this.tasks.push(request, connection);
   }
 
@@ -111,6 +109,8 @@ export class ActorExecutor {
       setCurrentActor(undefined);
       return failedCreation(err, className, core);
     }
+    // Replies wait for the borrows made meanwhile to be recorded (as the task executor's do).
+    await core.borrows.whenAcknowledged();
     return { returnObjects: [] };
   }
 
@@ -209,8 +209,17 @@ export class ActorExecutor {
     return isPromise(value) ? value.then((v) => ({ returnObjects: [v] })) : { returnObjects: [value] };
   }
 
-  /** A call that ran exitActor() ends the actor before its reply goes out. */
+  /**
+   * A call's reply goes out once the borrows it made are recorded (as the task executor's do);
+   * one that ran exitActor() ends the actor first.
+   */
   private afterCall(reply: Reply): MaybePromise<Reply> {
+    const acknowledged = this.core.borrows.whenAcknowledged();
+    if (acknowledged !== undefined) return acknowledged.then(() => this.exitIfAsked(reply));
+    return this.exitIfAsked(reply);
+  }
+
+  private exitIfAsked(reply: Reply): MaybePromise<Reply> {
     if (!this.context!.exiting) return reply;
     return this.exit().then(() => {
       reply.actorExiting = true;

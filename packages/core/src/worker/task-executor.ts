@@ -47,15 +47,11 @@ export class TaskExecutor {
    */
   push(request: tray.v1.PushTaskRequest, connection: Connection): MaybePromise<Reply> {
     const q: Queued = { request, connection, resolve: undefined, cancelled: false, forceCancel: false };
-    // The reply waits until the owners of the refs the task borrowed recorded those borrows: the
-    // caller drops its own hold on the arguments when it reads the reply (borrow-updates.ts).
-    if (this.running === undefined && this.queue.length === 0) return this.core.borrows.after(this.run(q));
-    return this.core.borrows.after(
-      new Promise<Reply>((resolve) => {
-        q.resolve = resolve;
-        this.queue.push(q);
-      }),
-    );
+    if (this.running === undefined && this.queue.length === 0) return this.run(q);
+    return new Promise((resolve) => {
+      q.resolve = resolve;
+      this.queue.push(q);
+    });
   }
 
   /** No task runs or waits here. */
@@ -107,7 +103,7 @@ export class TaskExecutor {
     }
     if (!isPromise(out)) {
       this.running = undefined;
-      return finalReply(q, out);
+      return this.finalReply(q, out);
     }
     return out.then(
       (reply) => this.ran(q, reply),
@@ -115,10 +111,20 @@ export class TaskExecutor {
     );
   }
 
-  private ran(q: Queued, reply: Reply): Reply {
+  private ran(q: Queued, reply: Reply): MaybePromise<Reply> {
     this.running = undefined;
     this.drain();
-    return finalReply(q, reply);
+    return this.finalReply(q, reply);
+  }
+
+  /**
+   * The reply goes out once the owners of the refs the task borrowed recorded those borrows: the
+   * caller drops its own hold on the arguments when it reads the reply (borrow-updates.ts).
+   */
+  private finalReply(q: Queued, reply: Reply): MaybePromise<Reply> {
+    if (q.cancelled) reply.wasCancelled = true;
+    const acknowledged = this.core.borrows.whenAcknowledged();
+    return acknowledged === undefined ? reply : acknowledged.then(() => reply);
   }
 
   private drain(): void {
@@ -352,11 +358,6 @@ function functionKey(d: tray.v1.IFunctionDescriptor): string {
         : createHash('sha1').update(captures).digest('hex');
   }
   return `${hex(d.hash ?? EMPTY)}:${d.workingDir ?? ''}:${capturesKey}`;
-}
-
-function finalReply(q: Queued, reply: Reply): Reply {
-  if (q.cancelled) reply.wasCancelled = true;
-  return reply;
 }
 
 function workerFailed(err: unknown): Reply {
