@@ -2,12 +2,13 @@
 // them when they register (by the startup token given at spawn), keeping idle ones per
 // runtime environment, and noticing their death — the process exiting or its raylet connection
 // closing, whichever comes first — exactly once. The pool keeps `prestart` default workers
-// warm (respawning after deaths) and stops idle workers beyond the soft limit after a timeout.
+// warm (respawning after deaths) and stops idle workers beyond the soft limit after a timeout
+// (those that say they own objects still in use stay: askToExit).
 // It does not decide who gets a worker: the lease manager does.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { Connection, tray } from '@tray/protocol';
+import { type Connection, CoreWorkerService, type tray } from '@tray/protocol';
 import type { ResolvedOptions } from './options.js';
 
 export type WorkerState = 'starting' | 'idle' | 'leased' | 'dead';
@@ -34,6 +35,8 @@ export class WorkerProcess {
   taskName = '';
   exitedAt: number | undefined;
   actorId: Buffer | undefined;
+  /** The pool asked it to exit (idle beyond the soft limit) and waits for its answer. */
+  askedToExit = false;
 
   constructor(
     readonly workerId: Buffer,
@@ -314,9 +317,36 @@ export class WorkerPool {
         if (defaults <= this.warmTarget) continue;
         defaults--;
       }
-      this.kill(worker, 'idle beyond the soft limit');
+      this.askToExit(worker);
       excess--;
     }
+  }
+
+  /**
+   * Stop an idle worker unless it says it cannot go (CoreWorkerService.Exit): one that owns
+   * objects still referenced elsewhere stays, as in Ray, and is asked again after another idle
+   * timeout. One that cannot answer is stopped.
+   */
+  private askToExit(worker: WorkerProcess): void {
+    const connection = worker.connection;
+    if (connection === undefined) {
+      this.kill(worker, 'idle beyond the soft limit');
+      return;
+    }
+    if (worker.askedToExit) return;
+    worker.askedToExit = true;
+    connection.request(CoreWorkerService.Exit, { forceExit: false }, { timeoutMs: 10_000 }).then(
+      (reply) => {
+        worker.askedToExit = false;
+        if (worker.state !== 'idle') return; // leased meanwhile
+        if (reply.success) this.kill(worker, 'idle beyond the soft limit');
+        else worker.idleSince = Date.now();
+      },
+      () => {
+        worker.askedToExit = false;
+        if (worker.state === 'idle') this.kill(worker, 'idle beyond the soft limit');
+      },
+    );
   }
 
   /** Kill every worker at once (the raylet is going away); resolves when all have exited. */

@@ -54,6 +54,12 @@ export class ReferenceCounter {
     return this.entries.has(idHex);
   }
 
+  /** This process owns an object (or an actor's handles) that is still referenced. */
+  ownsObjects(): boolean {
+    for (const entry of this.entries.values()) if (entry.owned) return true;
+    return false;
+  }
+
   /** Starts tracking an object this process owns (a task's return or a put). */
   addOwned(idHex: string, ownerAddress: tray.v1.IAddress): RefEntry {
     let entry = this.entries.get(idHex);

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { GcsClient } from '@tray/gcs';
 import { StoreClient } from '@tray/object-store';
-import { connect, NodeManagerService } from '@tray/protocol';
+import { CoreWorkerService, connect, NodeManagerService } from '@tray/protocol';
 import { decodeRemote, encodeRemote } from '../actor/remote-codec.js';
 import { setState } from '../api/state.js';
 import * as api from '../index.js';
@@ -71,6 +71,13 @@ async function main(): Promise<void> {
     () => core!.refs.size > 0 || store.heldObjects > 0,
   );
   core.onShutdown(stopCollecting);
+  // The raylet asks before it stops an idle worker (beyond its soft limit): a worker that owns
+  // objects still referenced somewhere says no, as Ray's does, or those objects would be lost
+  // to their borrowers and never leave the store.
+  raylet.handle(CoreWorkerService.Exit, (req) => {
+    const canExit = req.forceExit || (executor.idle && actors.idle && !core!.refs.ownsObjects());
+    return { success: canExit };
+  });
   setState({
     core,
     gcsAddress: process.env.TRAY_GCS_ADDRESS,
