@@ -179,6 +179,17 @@ describe('a raylet that dies', () => {
       } catch (err) {
         console.log('HARD ' + err.name + ': ' + err.message);
       }
+      // Actors the same way: soft falls back to the head, hard becomes DEAD naming the node.
+      const Where = tray.remote(class Where { node() { return tray.getRuntimeContext().nodeId; } });
+      const soft = Where.options({ schedulingStrategy: { nodeId: B, soft: true } }).remote();
+      console.log('ACTOR SOFT ' + (await tray.get(soft.node.remote(), { timeoutMs: 60000 })));
+      const hard = Where.options({ schedulingStrategy: { nodeId: B, soft: false }, maxRestarts: -1 }).remote();
+      try {
+        await tray.get(hard.node.remote(), { timeoutMs: 60000 });
+        console.log('ACTOR HARD ran');
+      } catch (err) {
+        console.log('ACTOR HARD ' + err.name + ': ' + err.message.split(String.fromCharCode(10)).join(' '));
+      }
       await tray.shutdown();
       `,
       { TRAY_ADDRESS: head.record.gcsAddress, TRAY_TOKEN: head.token, NODE_B: b.record.nodeId },
@@ -189,6 +200,12 @@ describe('a raylet that dies', () => {
     expect(run.stdout).toMatch(
       new RegExp(
         `HARD NodeDiedError: .*must run on node ${b.record.nodeId} \\(hard node affinity, soft: false\\), which is dead`,
+      ),
+    );
+    expect(run.stdout).toContain(`ACTOR SOFT ${head.record.nodeId}`);
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `ACTOR HARD ActorDiedError: .*must run on node ${b.record.nodeId} \\(hard node affinity, soft: false\\), which is dead`,
       ),
     );
   });

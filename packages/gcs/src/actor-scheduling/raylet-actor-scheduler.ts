@@ -5,7 +5,8 @@
 // or signal comes from the raylet's GetNodeStats). Killing returns the lease, which makes the
 // raylet kill the worker. Owners of non-detached actors are watched (owner-watch.ts). A worker
 // that dies (or cannot be reached) before the constructor answered fails the attempt with
-// WORKER_DIED, which the actor manager counts as a restart; other failures are final. A GCS
+// WORKER_DIED, which the actor manager counts as a restart; other failures are final (among
+// them hard node affinity to a node the GCS marked dead, which never comes back). A GCS
 // restarted on durable storage adopts the ALIVE actors it finds: it connects to their workers
 // again (no lease of its own: killing one asks the worker to exit).
 import { randomBytes } from 'node:crypto';
@@ -19,7 +20,7 @@ import {
   errorWithInfo,
   NodeManagerService,
   type TrayGrpcClient,
-  type tray,
+  tray,
 } from '@tray/protocol';
 import type { ActorScheduler } from '../managers/actor-scheduler.js';
 import { bytesKey } from '../storage/storage.js';
@@ -229,6 +230,7 @@ export class RayletActorScheduler implements ActorScheduler {
   private async lease(incarnation: Incarnation, spec: tray.v1.ITaskSpec): Promise<tray.v1.WorkerLeaseReply> {
     let lastReason = '';
     while (!incarnation.stopped && !this.closed) {
+      this.failIfPinnedToDeadNode(spec);
       for (const node of this.candidates(spec)) {
         if (incarnation.stopped) break;
         incarnation.node = node;
@@ -264,6 +266,24 @@ export class RayletActorScheduler implements ActorScheduler {
     throw errorWithInfo({
       type: ErrorType.ACTOR_DIED,
       message: `it was killed before it was scheduled${lastReason ? ` (${lastReason})` : ''}`,
+    });
+  }
+
+  /**
+   * As in Ray, an actor with hard node affinity (soft: false) to a node the GCS marked dead can
+   * never be created: its creation fails (final, not a restart) naming the node. A node the table
+   * does not know yet is waited for, as one that is alive but full.
+   */
+  private failIfPinnedToDeadNode(spec: tray.v1.ITaskSpec): void {
+    const affinity = spec.schedulingStrategy?.nodeAffinity;
+    if (!affinity?.nodeId?.length || affinity.soft) return;
+    const node = this.ctx.node?.(affinity.nodeId);
+    if (node?.state !== tray.v1.NodeInfo.State.DEAD) return;
+    throw errorWithInfo({
+      type: ErrorType.ACTOR_DIED,
+      message:
+        `it must run on node ${bytesKey(affinity.nodeId)} (hard node affinity, soft: false), which is dead: ` +
+        `${node.deathReason || 'the GCS marked it dead'}. Use soft: true to let it run elsewhere`,
     });
   }
 
