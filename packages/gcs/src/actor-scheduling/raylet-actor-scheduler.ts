@@ -8,7 +8,10 @@
 // WORKER_DIED, which the actor manager counts as a restart; other failures are final (among
 // them hard node affinity to a node the GCS marked dead, which never comes back). A GCS
 // restarted on durable storage adopts the ALIVE actors it finds: it connects to their workers
-// again (no lease of its own: killing one asks the worker to exit).
+// again (no lease of its own: killing one asks the worker to exit). Before it leases anything
+// from a node, it has that node's raylet drop the actor leases its predecessor took and nobody
+// will return (ReleaseUnusedActorWorkers with the workers of the actors it adopted there), so a
+// creation cut short by the GCS's death holds no worker or resources.
 import { randomBytes } from 'node:crypto';
 import {
   addressTarget,
@@ -30,6 +33,8 @@ import { describeWorkerExit } from './worker-exit.js';
 /** What the scheduler needs from the rest of the GCS. */
 export interface ActorSchedulingContext {
   token: string;
+  /** The nodes the node table says are alive (a restarted GCS: before any heartbeat). */
+  aliveNodes?(): tray.v1.NodeInfo[];
   /** Alive nodes, with what each has free now. */
   nodes(): { node: tray.v1.NodeInfo; available: Record<string, number> }[];
   /** A node of the table by id (alive or not). */
@@ -55,6 +60,8 @@ interface Incarnation {
 }
 
 const INFEASIBLE_RETRY_MS = 1000;
+/** How long a restarted GCS waits for a raylet to release its predecessor's leases. */
+const RELEASE_DEADLINE_MS = 10_000;
 /** A lease can wait for resources as long as it takes; the GCS's calls do not time out. */
 const LEASE_DEADLINE_MS = Number.POSITIVE_INFINITY;
 
@@ -66,6 +73,8 @@ export class RayletActorScheduler implements ActorScheduler {
   private readonly owners: OwnerWatch;
   /** Per node (key): what to abort when the GCS marks it dead (leases asked of its raylet). */
   private readonly waitingOn = new Map<string, Set<(err: Error) => void>>();
+  /** Per node (key): its raylet releasing a dead GCS's leases; leases there wait for it. */
+  private readonly releasing = new Map<string, Promise<void>>();
   private closed = false;
 
   constructor(private readonly ctx: ActorSchedulingContext) {
@@ -188,6 +197,36 @@ export class RayletActorScheduler implements ActorScheduler {
     }
   }
 
+  /**
+   * A GCS restarted on durable storage, before it adopts or schedules anything: every alive
+   * node's raylet releases the actor leases not held by `alive` (the ALIVE actors found), those a
+   * dead GCS took for creations it never finished (see the header). Leases asked of a node wait
+   * for its answer (or its failure: a raylet that cannot answer keeps what it holds).
+   */
+  releaseUnused(alive: readonly tray.v1.ActorTableData[]): void {
+    for (const node of this.ctx.aliveNodes?.() ?? []) {
+      const key = bytesKey(node.nodeId);
+      const inUse = alive
+        .filter((a) => a.address?.workerId?.length && bytesKey(a.address.nodeId) === key)
+        .map((a) => a.address!.workerId!);
+      const done = this.raylet(node)
+        .call(
+          NodeManagerService.ReleaseUnusedActorWorkers,
+          { workerIdsInUse: inUse },
+          { deadlineMs: RELEASE_DEADLINE_MS },
+        )
+        .then(
+          (reply) => {
+            if (reply.released > 0) {
+              this.ctx.log(`node ${key} released ${reply.released} actor lease(s) of the previous GCS`);
+            }
+          },
+          (err) => this.ctx.log(`node ${key} could not release the previous GCS's leases: ${err.message}`),
+        );
+      this.releasing.set(key, done);
+    }
+  }
+
   /** A GCS restarted on durable storage takes over an ALIVE actor it found (see the header). */
   adopt(actor: tray.v1.ActorTableData): void {
     const key = bytesKey(actor.actorId);
@@ -236,6 +275,8 @@ export class RayletActorScheduler implements ActorScheduler {
         incarnation.node = node;
         let reply: tray.v1.WorkerLeaseReply;
         try {
+          await this.releasing.get(bytesKey(node.nodeId));
+          if (incarnation.stopped) break;
           reply = await this.untilNodeDies(
             node,
             this.raylet(node).call(
