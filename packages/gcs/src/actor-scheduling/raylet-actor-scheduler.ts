@@ -205,6 +205,7 @@ export class RayletActorScheduler implements ActorScheduler {
    */
   releaseUnused(alive: readonly tray.v1.ActorTableData[]): void {
     for (const node of this.ctx.aliveNodes?.() ?? []) {
+      if (node.rayletPort <= 0) continue; // registered without a raylet: nothing leased there
       const key = bytesKey(node.nodeId);
       const inUse = alive
         .filter((a) => a.address?.workerId?.length && bytesKey(a.address.nodeId) === key)
