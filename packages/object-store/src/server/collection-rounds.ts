@@ -11,7 +11,8 @@
 // A round that gave back something but not enough is followed by one more before the request
 // is refused: what a collection frees can make more collectable (a FinalizationRegistry holding
 // a view until another view is collected; cleanup that runs late). A round that gave back
-// nothing, or a second one that did not help, starts a quiet period (`quietMs`, default 1 s):
+// nothing, or a second one that did not help, starts a quiet period (`quietMs`, default 1 s;
+// not when a client failed to answer in time, as its Releases may still come):
 // until it ends, a request that finds no room is refused at once without asking anyone, so a
 // store full of live objects does not make every client run a full GC on every create (Ray
 // rate-limits its GC rounds the same way, local_gc_min_interval_s).
@@ -32,6 +33,8 @@ export class CollectionRounds {
   private releases = 0;
   /** Until then (Date.now()), a request without room is refused without a round. */
   private quietUntil = 0;
+  /** The last round had every client's answer (none timed out: no Releases still to come). */
+  private everyoneAnswered = true;
 
   constructor(private readonly quietMs = DEFAULT_COLLECTION_QUIET_MS) {}
 
@@ -56,9 +59,10 @@ export class CollectionRounds {
     const asked = [...this.clients].map((c) =>
       c.request(StoreService.CollectGarbage, {}, { timeoutMs: COLLECT_ANSWER_TIMEOUT_MS }),
     );
-    this.round = Promise.allSettled(asked).then(() => {
+    this.round = Promise.allSettled(asked).then((answers) => {
       this.round = undefined;
       this.completed++;
+      this.everyoneAnswered = answers.every((a) => a.status === 'fulfilled');
     });
     return this.round;
   }
@@ -87,7 +91,8 @@ export class CollectionRounds {
       } catch (err) {
         if (!(err instanceof ObjectStoreFullError)) throw err;
         if (round === 1 && this.releases > before) continue; // freed too little: once more
-        this.quietUntil = Date.now() + this.quietMs;
+        // Quiet only when nothing more can come: a client that did not answer may still free.
+        if (this.everyoneAnswered) this.quietUntil = Date.now() + this.quietMs;
         throw err;
       }
     }
