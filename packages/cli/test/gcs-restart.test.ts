@@ -4,10 +4,10 @@
 // the test needs (it restarts the GCS once continued): calls made meanwhile provably ran with no
 // GCS. Everything started is killed by pid afterwards, even when a test fails.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { alive, BIN, TestCluster, tray, until } from './cli-process.js';
+import { alive, BIN, driver, TestCluster, tray, until } from './cli-process.js';
 import { type RedisServer, startRedisServer } from './redis-server.js';
 
 const cluster = new TestCluster();
@@ -44,10 +44,13 @@ interface Record {
 const readRecord = (tmp: string): Record =>
   JSON.parse(readFileSync(path.join(tmp, 'tray', 'current_cluster.json'), 'utf8'));
 
-async function startHead(tmp: string, withRedis = true): Promise<Record> {
+async function startHead(tmp: string, withRedis = true, numCpus = 4): Promise<Record> {
   homes.push(tmp);
   const redisFlags = withRedis ? ['--redis-address', redis.url] : [];
-  const start = await tray(['start', '--head', '--port', '0', '--num-cpus', '4', ...redisFlags], tmp);
+  const start = await tray(
+    ['start', '--head', '--port', '0', '--num-cpus', String(numCpus), ...redisFlags],
+    tmp,
+  );
   expect(start.stderr).toBe('');
   expect(start.code).toBe(0);
   if (withRedis) expect(start.stdout).toContain(`GCS state in Redis at ${redis.url}`);
@@ -215,6 +218,69 @@ describe('tray start --head --redis-address: the GCS restarts and the cluster go
     expect((await tray(['stop'], b)).code).toBe(0);
     expect(redis.keys(`${prefixOf(second)}*`)).toEqual([]);
   });
+
+  it('a GCS killed while an actor is being created: the actor ends ALIVE once, the first worker is released', async () => {
+    const tmp = cluster.tempDir();
+    const record = await startHead(tmp, true, 2);
+    const marks = path.join(tmp, 'marks');
+    mkdirSync(marks);
+    // The constructor leaves a file named by its pid, then blocks until the test says go: the
+    // GCS is SIGKILLed while it waits for the constructor, after it leased this worker.
+    const run = driver(
+      `
+      import * as tray from '@tray/core';
+      await tray.init();
+      const Slow = tray.remote(class Slow {
+        constructor(dir) {
+          const fs = require('node:fs');
+          fs.writeFileSync(dir + '/ctor-' + process.pid, '');
+          const pause = new Int32Array(new SharedArrayBuffer(4));
+          while (!fs.existsSync(dir + '/go')) Atomics.wait(pause, 0, 0, 50);
+        }
+        pid() { return process.pid; }
+      });
+      const slow = Slow.options({ numCpus: 1 }).remote(process.env.MARKS);
+      const pid = await tray.get(slow.pid.remote(), { timeoutMs: 90000 });
+      const total = await tray.clusterResources();
+      await tray.kill(slow);
+      let available = await tray.availableResources();
+      for (const end = Date.now() + 30000; available.CPU !== total.CPU && Date.now() < end; ) {
+        await new Promise((r) => setTimeout(r, 100));
+        available = await tray.availableResources();
+      }
+      console.log('RESULT ' + JSON.stringify({ pid, total: total.CPU, available: available.CPU }));
+      await tray.shutdown();
+      `,
+      { TMPDIR: tmp, TRAY_ADDRESS: record.gcsAddress, MARKS: marks },
+      150_000,
+    );
+    const ctors = () => readdirSync(marks).filter((f) => f.startsWith('ctor-'));
+    expect(await until(() => ctors().length > 0, 60_000), 'the first constructor never started').toBe(true);
+    const [first] = ctors();
+    const firstPid = Number(first!.slice('ctor-'.length));
+    cluster.started.push(firstPid);
+    process.kill(record.pids.gcs, 'SIGKILL');
+    expect(await until(() => dead(record.pids.gcs), 10_000)).toBe(true);
+    writeFileSync(path.join(marks, 'go'), '');
+
+    const result = await run;
+    expect(result.code, result.stderr).toBe(0);
+    const line = result.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+    const { pid, total, available } = JSON.parse(line!.slice('RESULT '.length));
+    cluster.started.push(pid, readRecord(tmp).pids.gcs);
+    // Created once more by the restarted GCS, on another worker; the first one was killed by its
+    // raylet when the new GCS released the leases of its predecessor.
+    expect(ctors().sort()).toEqual([first, `ctor-${pid}`].sort());
+    expect(pid).not.toBe(firstPid);
+    expect(await until(() => !alive(firstPid), 20_000), 'the first worker is still alive').toBe(true);
+    expect(readFileSync(path.join(record.sessionDir, 'logs', 'gcs.out'), 'utf8')).toMatch(
+      /released 1 actor lease\(s\) of the previous GCS/,
+    );
+    // After tray.kill the node has every CPU back (the leaked lease held one).
+    expect(total).toBe(2);
+    expect(available).toBe(total);
+    expect((await tray(['stop'], tmp)).code).toBe(0);
+  }, 180_000);
 
   it('without Redis a dead GCS stops the node, saying its state is gone', async () => {
     const tmp = cluster.tempDir();

@@ -137,6 +137,46 @@ describe('a raylet that dies', () => {
       (await gcs.getAllNodeInfo()).find((n) => Buffer.from(n.nodeId).toString('hex') === b.record.nodeId);
     expect((await stateOfB())?.state).toBe(proto.v1.NodeInfo.State.ALIVE);
 
+    // An actor hard-pinned to B waits there for B's only CPU, held by another actor, when B dies.
+    const marks = cluster.tempDir();
+    const waiter = driver(
+      `
+      import * as tray from '@tray/core';
+      import { writeFileSync } from 'node:fs';
+      await tray.init();
+      const B = process.env.NODE_B;
+      const Where = tray.remote(class Where { node() { return tray.getRuntimeContext().nodeId; } });
+      const pinned = { numCpus: 1, schedulingStrategy: { nodeId: B, soft: false } };
+      const holder = Where.options(pinned).remote();
+      console.log('HOLDER ' + (await tray.get(holder.node.remote())));
+      const waiting = Where.options({ ...pinned, name: 'waiting', maxRestarts: -1 }).remote();
+      writeFileSync(process.env.MARKS + '/submitted', '');
+      try {
+        await tray.get(waiting.node.remote(), { timeoutMs: 90000 });
+        console.log('WAITING ran');
+      } catch (err) {
+        console.log('WAITING ' + err.name + ': ' + err.message.split(String.fromCharCode(10)).join(' '));
+      }
+      await tray.shutdown();
+      `,
+      { TRAY_ADDRESS: head.record.gcsAddress, TRAY_TOKEN: head.token, NODE_B: b.record.nodeId, MARKS: marks },
+      120_000,
+    );
+    expect(
+      await until(() => existsSync(path.join(marks, 'submitted')), 60_000),
+      'the driver never submitted',
+    ).toBe(true);
+    // Its creation is under way (a lease asked of B) before B is killed.
+    const waitingState = async () => (await gcs.getAllActorInfo()).find((a) => a.name === 'waiting')?.state;
+    const pendingEnd = Date.now() + 30_000;
+    while (
+      (await waitingState()) !== proto.v1.ActorTableData.State.PENDING_CREATION &&
+      Date.now() < pendingEnd
+    ) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await waitingState()).toBe(proto.v1.ActorTableData.State.PENDING_CREATION);
+
     process.kill(b.record.pids.raylet, 'SIGKILL');
     const killedAt = Date.now();
     let dead: proto.v1.NodeInfo | undefined;
@@ -164,6 +204,15 @@ describe('a raylet that dies', () => {
     );
     expect(headInfo?.state).toBe(proto.v1.NodeInfo.State.ALIVE);
 
+    const waited = await waiter;
+    expect(waited.code, waited.stderr).toBe(0);
+    expect(waited.stdout).toContain(`HOLDER ${b.record.nodeId}`);
+    expect(waited.stdout).toMatch(
+      new RegExp(
+        `WAITING ActorDiedError: .*must run on node ${b.record.nodeId} \\(hard node affinity, soft: false\\), which is dead`,
+      ),
+    );
+
     // As in Ray, a task with hard node affinity to the dead node fails instead of waiting forever;
     // a soft one runs elsewhere.
     const run = await driver(
@@ -179,6 +228,17 @@ describe('a raylet that dies', () => {
       } catch (err) {
         console.log('HARD ' + err.name + ': ' + err.message);
       }
+      // Actors the same way: soft falls back to the head, hard becomes DEAD naming the node.
+      const Where = tray.remote(class Where { node() { return tray.getRuntimeContext().nodeId; } });
+      const soft = Where.options({ schedulingStrategy: { nodeId: B, soft: true } }).remote();
+      console.log('ACTOR SOFT ' + (await tray.get(soft.node.remote(), { timeoutMs: 60000 })));
+      const hard = Where.options({ schedulingStrategy: { nodeId: B, soft: false }, maxRestarts: -1 }).remote();
+      try {
+        await tray.get(hard.node.remote(), { timeoutMs: 60000 });
+        console.log('ACTOR HARD ran');
+      } catch (err) {
+        console.log('ACTOR HARD ' + err.name + ': ' + err.message.split(String.fromCharCode(10)).join(' '));
+      }
       await tray.shutdown();
       `,
       { TRAY_ADDRESS: head.record.gcsAddress, TRAY_TOKEN: head.token, NODE_B: b.record.nodeId },
@@ -189,6 +249,12 @@ describe('a raylet that dies', () => {
     expect(run.stdout).toMatch(
       new RegExp(
         `HARD NodeDiedError: .*must run on node ${b.record.nodeId} \\(hard node affinity, soft: false\\), which is dead`,
+      ),
+    );
+    expect(run.stdout).toContain(`ACTOR SOFT ${head.record.nodeId}`);
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `ACTOR HARD ActorDiedError: .*must run on node ${b.record.nodeId} \\(hard node affinity, soft: false\\), which is dead`,
       ),
     );
   });

@@ -80,4 +80,69 @@ describe('memory monitor', () => {
     // No worker outlived the driver.
     await waitFor(() => started.every((pid) => !isAlive(pid)), 'every worker to be gone');
   });
+
+  it('retries OOM kills within their own budget (TRAY_TASK_OOM_RETRIES), not maxRetries, then fails with OutOfMemoryError', async () => {
+    const memory = readNodeMemory();
+    const threshold = Math.min(0.99, (memory.usedBytes + GiB) / memory.totalBytes);
+    const file = writeDriverScript(`
+      import * as tray from '@tray/core';
+      await tray.init({ numCpus: 1, memoryUsageThreshold: ${threshold}, memoryMonitorRefreshMs: 100, logToDriver: false });
+      // Attempts below \`hogs\` allocate until they are killed; a later one returns.
+      const hog = tray.remote(async (dir, label, hogs) => {
+        const { appendFileSync, readdirSync } = await import('node:fs');
+        const attempt = readdirSync(dir).filter((f) => f.startsWith(label + '-')).length;
+        appendFileSync(dir + '/' + label + '-' + attempt, String(process.pid));
+        if (attempt >= hogs) return { label, attempt };
+        const held = [];
+        for (let i = 0; i < 64; i++) {
+          held.push(Buffer.alloc(64 * 1024 * 1024, 1));
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        return { label, attempt, notKilled: held.length };
+      });
+      const outcome = async (ref) => {
+        try { return { value: await tray.get(ref) }; }
+        catch (err) { return { name: err.name, message: err.message }; }
+      };
+      const dir = ${JSON.stringify(attemptsDir)};
+      // maxRetries: 1, killed twice: the OOM budget (2) pays for both, and it returns.
+      const twice = await outcome(hog.options({ maxRetries: 1, name: 'hog-twice' }).remote(dir, 'twice', 2));
+      // Killed on every attempt: 1 + 2 OOM retries, then OutOfMemoryError (its maxRetries untouched).
+      const always = await outcome(hog.options({ maxRetries: 1, name: 'hog-always' }).remote(dir, 'always', 99));
+      console.log('RESULT ' + JSON.stringify({ twice, always }));
+      await tray.shutdown();
+    `);
+    const run = await runScript(
+      file,
+      { TRAY_TASK_OOM_RETRIES: '2', TRAY_TASK_OOM_RETRY_DELAY_BASE_MS: '10' },
+      180_000,
+    );
+    const attempts = readdirSync(attemptsDir);
+    for (const f of attempts) started.push(Number(readFileSync(path.join(attemptsDir, f), 'utf8')));
+    expect(run.code, run.stderr).toBe(0);
+    const { twice, always } = resultOf(run) as {
+      twice: { value: { label: string; attempt: number } };
+      always: { name: string; message: string };
+    };
+    expect(twice.value).toEqual({ label: 'twice', attempt: 2 });
+    expect(attempts.filter((f) => f.startsWith('twice-'))).toHaveLength(3);
+    expect(always.name).toBe('OutOfMemoryError');
+    expect(always.message).toMatch(/hog-always/);
+    expect(always.message).toMatch(/no OOM retries left \(TRAY_TASK_OOM_RETRIES=2\)/);
+    expect(attempts.filter((f) => f.startsWith('always-'))).toHaveLength(3);
+    await waitFor(() => started.every((pid) => !isAlive(pid)), 'every worker to be gone');
+  });
+
+  it('refuses a TRAY_TASK_OOM_RETRIES that is not a whole number, naming it', async () => {
+    const file = writeDriverScript(`
+      import * as tray from '@tray/core';
+      try { await tray.init({ numCpus: 1 }); console.log('RESULT "started"'); await tray.shutdown(); }
+      catch (err) { console.log('RESULT ' + JSON.stringify(err.message)); }
+    `);
+    const run = await runScript(file, { TRAY_TASK_OOM_RETRIES: 'lots' }, 60_000);
+    expect(run.code, run.stderr).toBe(0);
+    expect(resultOf(run)).toMatch(
+      /TRAY_TASK_OOM_RETRIES must be a whole number ≥ -1 \(-1: no limit\), got 'lots'/,
+    );
+  });
 });

@@ -220,6 +220,35 @@ export class LeaseManager {
   }
 
   /**
+   * A GCS (re)started (ReleaseUnusedActorWorkers): the actor leases asked over gRPC (by a GCS;
+   * nothing else leases there) whose worker is not in `inUse` (hex worker ids of the actors it
+   * found ALIVE here) were a dead GCS's creation attempts, which nobody will return: granted ones
+   * are released and their workers killed, queued ones cancelled. Returns how many.
+   */
+  releaseUnusedActorWorkers(inUse: ReadonlySet<string>): number {
+    let released = 0;
+    for (const pending of [...this.pendingById.values()]) {
+      if (!pending.request.isActor || pending.ownerConnection !== undefined) continue;
+      this.dropPending(pending);
+      pending.resolve({
+        canceled: true,
+        leaseId: pending.request.leaseId,
+        failureMessage: 'the GCS that asked for it restarted',
+      });
+      released++;
+    }
+    for (const lease of [...this.granted.values()]) {
+      if (!lease.request.isActor || lease.ownerConnection !== undefined) continue;
+      if (inUse.has(lease.worker.idHex)) continue;
+      this.release(lease);
+      this.pool.kill(lease.worker, 'its actor lease belonged to a GCS that restarted');
+      released++;
+    }
+    if (released > 0) this.changed();
+    return released;
+  }
+
+  /**
    * The resources named are going away (a placement-group bundle was cancelled): every lease
    * holding any of them is over — its resources come back and its worker is killed.
    */

@@ -34,8 +34,9 @@ export interface LeaseRequest {
   ownerWorkerId: string;
   taskName: string;
   /**
-   * Run again if its worker dies: a task with retries left (max_retries -1 or above its attempt
-   * number), an actor with restarts (max_restarts not 0). The memory monitor kills these first.
+   * Run again if its worker is killed for memory: a task with max_retries not 0 (its owner
+   * retries it within its OOM budget, as Ray's), an actor with restarts (max_restarts not 0).
+   * The memory monitor kills these first.
    */
   retriable: boolean;
   /** Another raylet sent the owner here (`grant_or_reject`): never spilled again. */
@@ -142,7 +143,8 @@ export function parseLeaseRequest(request: tray.v1.WorkerLeaseRequest): LeaseReq
     taskName,
     retriable: isActor
       ? (task.actorCreation?.maxRestarts ?? 0) !== 0
-      : task.maxRetries === -1 || (task.maxRetries ?? 0) > (task.attemptNumber ?? 0),
+      : // As Ray's: maxRetries ≠ 0 is retried after an OOM kill (its own budget, owner-side).
+        (task.maxRetries ?? 0) !== 0,
     forwarded: request.grantOrReject === true,
     classKey: `${isActor ? 'actor' : 'task'}|${schedule}|${hold}|${runtimeEnvHash}`,
   };

@@ -1,10 +1,10 @@
 // The memory monitor (Ray's OOM killer): every refresh interval (default 250 ms) it reads the
 // node's memory (node-memory.ts); above the usage threshold (default 0.95) it kills the worker
 // of one lease, so that the kernel's OOM killer never picks the raylet or a driver instead.
-// Whom: the newest lease whose work can be retried (a task with retries left, an actor with
-// restarts left), else the newest lease at all. A retriable task is then retried by its owner;
-// one that cannot be retried fails with OutOfMemoryError, worded with the memory seen (its owner
-// asks GetWorkerFailureCause). One kill at a time: the next waits until that worker is gone
+// Whom: the newest lease whose work can be retried (a task with maxRetries not 0, an actor with
+// restarts), else the newest lease at all. Its owner asks GetWorkerFailureCause and retries the
+// task within its OOM budget (core's oom-retries.ts, Ray's task_oom_retries), or fails it with
+// OutOfMemoryError, worded with the memory seen. One kill at a time: the next waits until that worker is gone
 // and memory is read again.
 import type { GrantedLease } from './lease-manager.js';
 import type { NodeMemory } from './node-memory.js';

@@ -117,6 +117,16 @@ export class NodeManagerHandlers {
       ): Message<tray.v1.CancelWorkerLeaseReply> => ({
         success: ctx.leases.cancel(checkLeaseId(req.leaseId, false)),
       }),
+      ReleaseUnusedActorWorkers: (
+        req: tray.v1.ReleaseUnusedActorWorkersRequest,
+      ): Message<tray.v1.ReleaseUnusedActorWorkersReply> => {
+        const inUse = new Set(
+          req.workerIdsInUse.map((id, i) =>
+            checkId(id, WORKER_ID_BYTES, `worker_ids_in_use[${i}]`).toString('hex'),
+          ),
+        );
+        return { released: ctx.leases.releaseUnusedActorWorkers(inUse) };
+      },
       PrestartWorkers: (req: tray.v1.PrestartWorkersRequest): Message<tray.v1.PrestartWorkersReply> => {
         const n = req.numWorkers;
         if (!Number.isInteger(n) || n < 0 || n > ctx.pool.maxWorkers) {

@@ -122,4 +122,49 @@ describe('worker leases', () => {
     await returnLease(node.driver, actor);
     await waitFor('the actor worker to be killed', () => !isAlive(actor.workerPid));
   });
+
+  it("releases a restarted GCS's predecessor's actor leases (gRPC), keeping the workers it names", {
+    timeout: 120_000,
+  }, async () => {
+    node = await startNode({ numCpus: 2 });
+    const { createGrpcClient, NodeManagerService, RemoteError } = await import('@tray/protocol');
+    const { TOKEN } = await import('./harness.js');
+    const grpc = createGrpcClient(`127.0.0.1:${node.raylet.grpcPort}`, { token: TOKEN, retries: 0 });
+    // The GCS leases over gRPC: the same requests as the harness's, on its client.
+    const gcs = {
+      request: (method: unknown, req: unknown) =>
+        grpc.call(method as never, req as never, { deadlineMs: 120_000 }),
+    } as never;
+    try {
+      // A driver's actor lease on its own connection is not the GCS's.
+      const own = await requestLease(node.driver, { resources: {}, actor: {} });
+      const actor = { resources: { CPU: 1 }, actor: {} };
+      const kept = await requestLease(gcs, actor);
+      const stale = await requestLease(gcs, actor);
+      const queued = requestLease(gcs, actor);
+      await waitFor(
+        'the third lease to queue',
+        async () => (await stats(node!.driver)).numPendingLeases === 1,
+      );
+
+      const reply = await grpc.call(NodeManagerService.ReleaseUnusedActorWorkers, {
+        workerIdsInUse: [kept.workerAddress!.workerId!],
+      });
+      expect(reply.released).toBe(2);
+      expect((await queued).canceled).toBe(true);
+      await waitFor('the stale worker to be killed', () => !isAlive(stale.workerPid));
+      expect(isAlive(kept.workerPid)).toBe(true);
+      expect(isAlive(own.workerPid)).toBe(true);
+      expect((await stats(node.driver)).available?.quantities?.CPU).toBe(1);
+
+      const bad = await grpc
+        .call(NodeManagerService.ReleaseUnusedActorWorkers, { workerIdsInUse: [Buffer.alloc(3)] })
+        .catch((err: unknown) => err);
+      expect(bad).toBeInstanceOf(RemoteError);
+      expect((bad as Error).message).toMatch(/worker_ids_in_use\[0\] must be 28 bytes, got 3/);
+      expect(isAlive(kept.workerPid)).toBe(true);
+    } finally {
+      grpc.close();
+    }
+  });
 });

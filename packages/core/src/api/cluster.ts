@@ -18,6 +18,7 @@ import { currentActor } from '../actor/actor-context.js';
 import { connectDriver } from '../driver/driver.js';
 import { type HeadNode, startHeadNode } from '../driver/head-node.js';
 import { hex } from '../runtime/ids.js';
+import { oomRetryPolicy } from '../runtime/oom-retries.js';
 import { describeValue } from './describe-value.js';
 import { currentState, requireCore, setState } from './state.js';
 import { type RuntimeEnvOptions, resolveTaskOptions } from './task-options.js';
@@ -165,6 +166,7 @@ async function doInit(o: InitOptions): Promise<void> {
   const address = o.address ?? process.env.TRAY_ADDRESS;
   const namespace = o.namespace ?? `anonymous_${process.pid}`;
   const logToDriver = o.logToDriver ?? true;
+  oomRetryPolicy(); // a bad TRAY_TASK_OOM_RETRIES* is refused before anything starts
   if (address === undefined) {
     // What killed nodes and drivers on this machine left (segments, sessions) goes first.
     await removeStaleFiles();

@@ -1,12 +1,13 @@
 // The owner's table of the tasks it submitted and has not finished: their specs (kept for
 // retries), where each stands, and what happens when one ends — results into the memory store,
-// retries (worker crashes up to maxRetries; exceptions only with retryExceptions), or an error
-// that takes the place of every return.
+// retries (worker crashes up to maxRetries, memory-monitor kills within their own budget;
+// exceptions only with retryExceptions), or an error that takes the place of every return.
 import { ErrorType, type tray } from '@tray/protocol';
 import { systemError } from './error-info.js';
 import type { GeneratorStream } from './generator.js';
 import { hex, objectIdOf } from './ids.js';
 import type { MemoryStore, StoredObject } from './memory-store.js';
+import { type OomRetryPolicy, oomRetryDelayMs, oomRetryPolicy } from './oom-retries.js';
 import type { SpecTemplate } from './push-encoding.js';
 import { InlineReturn } from './push-reply.js';
 import type { ReferenceCounter } from './reference-counter.js';
@@ -22,6 +23,8 @@ export interface PendingTask {
   /** Refs the task's arguments hold (top-level and nested), released when it ends. */
   argRefs: string[];
   retriesLeft: number;
+  /** Retries left for kills by the memory monitor (set at the first one; -1: no limit). */
+  oomRetriesLeft?: number;
   status: TaskStatus;
   cancelled: boolean;
   schedulingKey: string;
@@ -57,6 +60,8 @@ export class TaskManager {
     private readonly memoryStore: MemoryStore,
     private readonly refs: ReferenceCounter,
     private readonly hooks: TaskManagerHooks,
+    /** Read once, so that a bad TRAY_TASK_OOM_RETRIES fails tray.init, not a task. */
+    private readonly oomPolicy: OomRetryPolicy = oomRetryPolicy(),
   ) {}
 
   get numPending(): number {
@@ -127,9 +132,11 @@ export class TaskManager {
   }
 
   /**
-   * The worker died while running the task (or could not be reached). A task that is not
-   * retried fails with what `cause` finds (its raylet's word: the memory monitor killed it →
-   * OutOfMemoryError), else with WorkerCrashedError.
+   * The worker died while running the task (or could not be reached). `cause` asks its raylet
+   * why: killed by the memory monitor, a task with maxRetries ≠ 0 is retried within its own OOM
+   * budget (oom-retries.ts), after a backoff, without using up maxRetries, and fails with
+   * OutOfMemoryError once that is spent (or at once with maxRetries: 0). Any other death is
+   * retried within maxRetries, else fails with WorkerCrashedError.
    */
   workerDied(
     task: PendingTask,
@@ -141,27 +148,45 @@ export class TaskManager {
       this.failed(task, systemError(ErrorType.TASK_CANCELLED, `task ${task.name} was cancelled`));
       return;
     }
-    if (task.retriesLeft !== 0 && task.stream === undefined) {
-      this.retry(task);
-      return;
-    }
-    const crashed = systemError(
-      ErrorType.WORKER_DIED,
-      `the worker running task ${task.name} died (${why}); no retries left (maxRetries: ${task.spec.maxRetries})`,
-    );
     if (cause === undefined) {
-      this.failed(task, crashed);
+      this.crashed(task, why, undefined);
       return;
     }
     cause().then(
-      (info) =>
-        this.failed(
-          task,
-          info?.type === ErrorType.OUT_OF_MEMORY
-            ? systemError(ErrorType.OUT_OF_MEMORY, `task ${task.name} failed: ${info.message}`)
-            : crashed,
-        ),
-      () => this.failed(task, crashed),
+      (info) => this.crashed(task, why, info ?? undefined),
+      () => this.crashed(task, why, undefined),
+    );
+  }
+
+  private crashed(task: PendingTask, why: string, info: tray.v1.IErrorInfo | undefined): void {
+    if (task.status === 'done') return;
+    const oom = info?.type === ErrorType.OUT_OF_MEMORY;
+    if (oom && task.spec.maxRetries !== 0 && task.stream === undefined) {
+      task.oomRetriesLeft ??= this.oomPolicy.retries;
+      if (task.oomRetriesLeft !== 0) {
+        if (task.oomRetriesLeft > 0) task.oomRetriesLeft--;
+        this.retry(task, false);
+        return;
+      }
+      const limit = `no OOM retries left (TRAY_TASK_OOM_RETRIES=${this.oomPolicy.retries})`;
+      this.failed(
+        task,
+        systemError(ErrorType.OUT_OF_MEMORY, `task ${task.name} failed: ${info.message}; ${limit}`),
+      );
+      return;
+    }
+    if (!oom && task.retriesLeft !== 0 && task.stream === undefined) {
+      this.retry(task);
+      return;
+    }
+    this.failed(
+      task,
+      oom
+        ? systemError(ErrorType.OUT_OF_MEMORY, `task ${task.name} failed: ${info.message}`)
+        : systemError(
+            ErrorType.WORKER_DIED,
+            `the worker running task ${task.name} died (${why}); no retries left (maxRetries: ${task.spec.maxRetries})`,
+          ),
     );
   }
 
@@ -200,11 +225,22 @@ export class TaskManager {
     return task.spec.retryExceptions === true;
   }
 
-  private retry(task: PendingTask): void {
-    if (task.retriesLeft > 0) task.retriesLeft--;
+  /** Runs the task again: a crash uses up one of maxRetries; an OOM kill waits its backoff. */
+  private retry(task: PendingTask, countsAgainstMaxRetries = true): void {
+    if (countsAgainstMaxRetries && task.retriesLeft > 0) task.retriesLeft--;
     task.spec.attemptNumber = (task.spec.attemptNumber ?? 0) + 1;
     task.status = 'queued';
-    this.hooks.resubmit(task);
+    const delayMs = countsAgainstMaxRetries ? 0 : oomRetryDelayMs(this.oomPolicy, task.spec.attemptNumber);
+    if (delayMs === 0) {
+      this.hooks.resubmit(task);
+      return;
+    }
+    setTimeout(() => {
+      if (task.status === 'done') return;
+      if (task.cancelled) {
+        this.failed(task, systemError(ErrorType.TASK_CANCELLED, `task ${task.name} was cancelled`));
+      } else this.hooks.resubmit(task);
+    }, delayMs).unref();
   }
 
   private store(idHex: string, object: StoredObject): void {

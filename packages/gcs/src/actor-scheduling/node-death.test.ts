@@ -103,3 +103,70 @@ describe('the GCS creating an actor when a node dies', () => {
     expect(askedA).toBe(1);
   });
 });
+
+describe('an actor with hard node affinity', () => {
+  it('fails, naming the node, when the node it waits on dies, and at once when it is already dead', {
+    timeout: 60_000,
+  }, async () => {
+    const gcs = await startGcsServer({
+      token: TOKEN,
+      log: () => {},
+      healthCheck: { periodMs: 100, timeoutMs: 300, failureThreshold: 3 },
+    });
+    cleanups.push(() => gcs.close());
+    const client = new GcsClient(gcs.address, { token: TOKEN });
+    cleanups.push(() => client.close());
+
+    // The pinned node takes the lease request and never answers (as one that is full, then lost).
+    let asked = 0;
+    const hungRaylet = createGrpcServer({ token: TOKEN }).addService(NodeManagerService, {
+      RequestWorkerLease: () => {
+        asked += 1;
+        return new Promise(() => {});
+      },
+      GetNodeStats: () => new Promise(() => {}),
+    });
+    const port = await hungRaylet.listen('127.0.0.1', 0);
+    cleanups.push(() => hungRaylet.close(0));
+    const nodeId = randomBytes(28);
+    await client.registerNode({
+      nodeId,
+      nodeIp: '127.0.0.1',
+      rayletPort: port,
+      totalResources: { quantities: { CPU: 1 } },
+    });
+
+    const pinnedActor = async () => {
+      const spec = {
+        type: tray.v1.TaskType.ACTOR_CREATION_TASK,
+        jobId: Buffer.from([1, 0, 0, 0]),
+        actorCreation: {
+          actorId: Buffer.concat([randomBytes(12), Buffer.from([1, 0, 0, 0])]),
+          detached: true,
+          maxRestarts: -1,
+        },
+        schedulingStrategy: { nodeAffinity: { nodeId, soft: false } },
+      };
+      await client.registerActor(spec);
+      return { spec, actorId: spec.actorCreation.actorId };
+    };
+    const waiting = await pinnedActor();
+    const created = client.createActor(waiting.spec);
+    created.catch(() => {});
+    await until('the lease request to the pinned node', () => asked > 0);
+
+    const hex = nodeId.toString('hex');
+    const named = new RegExp(`must run on node ${hex} \\(hard node affinity, soft: false\\), which is dead`);
+    await expect(created).rejects.toThrow(named);
+    const dead = await client.getActorInfo(waiting.actorId);
+    expect(dead.state).toBe(tray.v1.ActorTableData.State.DEAD);
+    expect(dead.deathCause?.message).toMatch(named);
+    // maxRestarts: -1 did not make it wait for the node to come back: it never does.
+    expect(dead.numRestarts).toBe(0);
+
+    // One created after the node is dead fails without asking anyone.
+    const late = await pinnedActor();
+    await expect(client.createActor(late.spec)).rejects.toThrow(named);
+    expect(asked).toBe(1);
+  });
+});

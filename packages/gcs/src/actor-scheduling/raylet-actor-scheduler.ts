@@ -5,9 +5,13 @@
 // or signal comes from the raylet's GetNodeStats). Killing returns the lease, which makes the
 // raylet kill the worker. Owners of non-detached actors are watched (owner-watch.ts). A worker
 // that dies (or cannot be reached) before the constructor answered fails the attempt with
-// WORKER_DIED, which the actor manager counts as a restart; other failures are final. A GCS
+// WORKER_DIED, which the actor manager counts as a restart; other failures are final (among
+// them hard node affinity to a node the GCS marked dead, which never comes back). A GCS
 // restarted on durable storage adopts the ALIVE actors it finds: it connects to their workers
-// again (no lease of its own: killing one asks the worker to exit).
+// again (no lease of its own: killing one asks the worker to exit). Before it leases anything
+// from a node, it has that node's raylet drop the actor leases its predecessor took and nobody
+// will return (ReleaseUnusedActorWorkers with the workers of the actors it adopted there), so a
+// creation cut short by the GCS's death holds no worker or resources.
 import { randomBytes } from 'node:crypto';
 import {
   addressTarget,
@@ -19,7 +23,7 @@ import {
   errorWithInfo,
   NodeManagerService,
   type TrayGrpcClient,
-  type tray,
+  tray,
 } from '@tray/protocol';
 import type { ActorScheduler } from '../managers/actor-scheduler.js';
 import { bytesKey } from '../storage/storage.js';
@@ -29,6 +33,8 @@ import { describeWorkerExit } from './worker-exit.js';
 /** What the scheduler needs from the rest of the GCS. */
 export interface ActorSchedulingContext {
   token: string;
+  /** The nodes the node table says are alive (a restarted GCS: before any heartbeat). */
+  aliveNodes?(): tray.v1.NodeInfo[];
   /** Alive nodes, with what each has free now. */
   nodes(): { node: tray.v1.NodeInfo; available: Record<string, number> }[];
   /** A node of the table by id (alive or not). */
@@ -54,6 +60,8 @@ interface Incarnation {
 }
 
 const INFEASIBLE_RETRY_MS = 1000;
+/** How long a restarted GCS waits for a raylet to release its predecessor's leases. */
+const RELEASE_DEADLINE_MS = 10_000;
 /** A lease can wait for resources as long as it takes; the GCS's calls do not time out. */
 const LEASE_DEADLINE_MS = Number.POSITIVE_INFINITY;
 
@@ -65,6 +73,8 @@ export class RayletActorScheduler implements ActorScheduler {
   private readonly owners: OwnerWatch;
   /** Per node (key): what to abort when the GCS marks it dead (leases asked of its raylet). */
   private readonly waitingOn = new Map<string, Set<(err: Error) => void>>();
+  /** Per node (key): its raylet releasing a dead GCS's leases; leases there wait for it. */
+  private readonly releasing = new Map<string, Promise<void>>();
   private closed = false;
 
   constructor(private readonly ctx: ActorSchedulingContext) {
@@ -187,6 +197,37 @@ export class RayletActorScheduler implements ActorScheduler {
     }
   }
 
+  /**
+   * A GCS restarted on durable storage, before it adopts or schedules anything: every alive
+   * node's raylet releases the actor leases not held by `alive` (the ALIVE actors found), those a
+   * dead GCS took for creations it never finished (see the header). Leases asked of a node wait
+   * for its answer (or its failure: a raylet that cannot answer keeps what it holds).
+   */
+  releaseUnused(alive: readonly tray.v1.ActorTableData[]): void {
+    for (const node of this.ctx.aliveNodes?.() ?? []) {
+      if (node.rayletPort <= 0) continue; // registered without a raylet: nothing leased there
+      const key = bytesKey(node.nodeId);
+      const inUse = alive
+        .filter((a) => a.address?.workerId?.length && bytesKey(a.address.nodeId) === key)
+        .map((a) => a.address!.workerId!);
+      const done = this.raylet(node)
+        .call(
+          NodeManagerService.ReleaseUnusedActorWorkers,
+          { workerIdsInUse: inUse },
+          { deadlineMs: RELEASE_DEADLINE_MS },
+        )
+        .then(
+          (reply) => {
+            if (reply.released > 0) {
+              this.ctx.log(`node ${key} released ${reply.released} actor lease(s) of the previous GCS`);
+            }
+          },
+          (err) => this.ctx.log(`node ${key} could not release the previous GCS's leases: ${err.message}`),
+        );
+      this.releasing.set(key, done);
+    }
+  }
+
   /** A GCS restarted on durable storage takes over an ALIVE actor it found (see the header). */
   adopt(actor: tray.v1.ActorTableData): void {
     const key = bytesKey(actor.actorId);
@@ -229,11 +270,14 @@ export class RayletActorScheduler implements ActorScheduler {
   private async lease(incarnation: Incarnation, spec: tray.v1.ITaskSpec): Promise<tray.v1.WorkerLeaseReply> {
     let lastReason = '';
     while (!incarnation.stopped && !this.closed) {
+      this.failIfPinnedToDeadNode(spec);
       for (const node of this.candidates(spec)) {
         if (incarnation.stopped) break;
         incarnation.node = node;
         let reply: tray.v1.WorkerLeaseReply;
         try {
+          await this.releasing.get(bytesKey(node.nodeId));
+          if (incarnation.stopped) break;
           reply = await this.untilNodeDies(
             node,
             this.raylet(node).call(
@@ -264,6 +308,24 @@ export class RayletActorScheduler implements ActorScheduler {
     throw errorWithInfo({
       type: ErrorType.ACTOR_DIED,
       message: `it was killed before it was scheduled${lastReason ? ` (${lastReason})` : ''}`,
+    });
+  }
+
+  /**
+   * As in Ray, an actor with hard node affinity (soft: false) to a node the GCS marked dead can
+   * never be created: its creation fails (final, not a restart) naming the node. A node the table
+   * does not know yet is waited for, as one that is alive but full.
+   */
+  private failIfPinnedToDeadNode(spec: tray.v1.ITaskSpec): void {
+    const affinity = spec.schedulingStrategy?.nodeAffinity;
+    if (!affinity?.nodeId?.length || affinity.soft) return;
+    const node = this.ctx.node?.(affinity.nodeId);
+    if (node?.state !== tray.v1.NodeInfo.State.DEAD) return;
+    throw errorWithInfo({
+      type: ErrorType.ACTOR_DIED,
+      message:
+        `it must run on node ${bytesKey(affinity.nodeId)} (hard node affinity, soft: false), which is dead: ` +
+        `${node.deathReason || 'the GCS marked it dead'}. Use soft: true to let it run elsewhere`,
     });
   }
 

@@ -25,6 +25,7 @@ export function scheduleOnRaylets(
         return node ? [{ node, available: { ...(usage.available?.quantities ?? {}) } }] : [];
       }),
     node: (nodeId) => m.nodes.get(nodeId),
+    aliveNodes: () => m.nodes.aliveNodes(),
     workerDied: (actor, workerId, cause) => {
       void applyDeath(m, actor.actorId, workerId, cause).catch(report('recording an actor death'));
     },

@@ -54,10 +54,14 @@ export class ActorManager {
    * After a restart on durable storage: ALIVE actors are adopted (their workers and owners
    * watched again), and the actors the previous GCS was creating or restarting are scheduled
    * again: nobody else would, and a creator's CreateActor, retried through its reconnect window,
-   * waits for the attempt under way (create() starts none for a PENDING_CREATION actor).
+   * waits for the attempt under way (create() starts none for a PENDING_CREATION actor). Before
+   * any of it, the raylets drop the workers the previous GCS leased for creations it never
+   * finished (ActorScheduler.releaseUnused), so each actor ends with one worker.
    */
   resume(): void {
     if (!this.scheduler) return;
+    // First the leases of the previous GCS's unfinished creations go (raylets kill those workers).
+    this.scheduler.releaseUnused?.([...this.table.values()].filter((a) => a.state === State.ALIVE));
     for (const [key, actor] of this.table.entries()) {
       if (actor.state === State.ALIVE) this.scheduler.adopt?.(actor);
       else if (actor.state === State.RESTARTING || actor.state === State.PENDING_CREATION) {

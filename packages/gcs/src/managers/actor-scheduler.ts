@@ -19,4 +19,9 @@ export interface ActorScheduler {
    * restarts it) and its owner, as if this GCS had created it.
    */
   adopt?(actor: tray.v1.ActorTableData): void;
+  /**
+   * A restarted GCS, before it adopts or schedules anything: have the raylets give up the actor
+   * workers a dead GCS leased and no ALIVE actor (`alive`) holds (its unfinished creations).
+   */
+  releaseUnused?(alive: readonly tray.v1.ActorTableData[]): void;
 }

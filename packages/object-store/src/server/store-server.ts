@@ -7,8 +7,9 @@
 // error, never a crash); a client that disconnects or dies gives back every reference it held
 // and its unsealed creations are aborted; a get with a timeout waits for unsealed or not yet
 // created objects and is answered when they are sealed or at the deadline; a create or a
-// restore that finds no room first has every client collect its garbage (CollectionRounds) and
-// is refused with ObjectStoreFullError only when that did not free enough.
+// restore that finds no room first has every client collect its garbage (CollectionRounds: a
+// second round when the first freed too little, none in the quiet period after a fruitless one)
+// and is refused with ObjectStoreFullError only when that did not free enough.
 import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,6 +43,11 @@ export interface StoreServerOptions {
   spillMinBatch?: number;
   /** Most bytes to keep on disk; past it OutOfDiskError (default: no limit but the disk). */
   spillLimit?: number;
+  /**
+   * After a garbage-collection round that freed nothing (or too little), how long requests that
+   * find no room are refused without another round, ms (default 1000; see collection-rounds.ts).
+   */
+  collectionQuietMs?: number;
   /** Where warnings go (default console). */
   logger?: { warn(message: string): void };
 }
@@ -59,7 +65,7 @@ export class StoreServer {
   private nextClient = 1;
   private closed = false;
   private readonly waiters = new GetWaiters();
-  private readonly collection = new CollectionRounds();
+  private readonly collection: CollectionRounds;
   private readonly exitHook = () => this.native.close();
 
   private constructor(
@@ -67,7 +73,10 @@ export class StoreServer {
     readonly info: NativeStoreInfo,
     private server: FramedServer | undefined,
     readonly socketPath: string,
-  ) {}
+    collectionQuietMs?: number,
+  ) {
+    this.collection = new CollectionRounds(collectionQuietMs);
+  }
 
   /** Creates the segment and starts serving on `options.socketPath`. */
   static async start(options: StoreServerOptions): Promise<StoreServer> {
@@ -77,6 +86,10 @@ export class StoreServer {
     checkSize(options.capacity, 'capacity', Number.MAX_SAFE_INTEGER);
     if (options.capacity < 4096)
       throw new RangeError(`capacity must be at least 4096 bytes, got ${options.capacity}`);
+    const quiet = options.collectionQuietMs;
+    if (quiet !== undefined && !(Number.isFinite(quiet) && quiet >= 0)) {
+      throw new RangeError(`collectionQuietMs must be a number of ms ≥ 0, got ${String(quiet)}`);
+    }
     const threshold = options.spillThreshold ?? 0.8;
     if (typeof threshold !== 'number' || !(threshold > 0 && threshold <= 1)) {
       throw new RangeError(`spillThreshold must be a number in (0, 1], got ${String(threshold)}`);
@@ -109,7 +122,7 @@ export class StoreServer {
           'or ask for a smaller objectStoreMemory.',
       );
     }
-    const server = new StoreServer(store, info, undefined, options.socketPath);
+    const server = new StoreServer(store, info, undefined, options.socketPath, options.collectionQuietMs);
     try {
       rmSync(options.socketPath, { force: true });
       server.server = await listen(options.socketPath, (connection) => server.accept(connection), {
@@ -238,6 +251,7 @@ export class StoreServer {
     const release = (req: tray.v1.StoreReleaseRequest) => {
       checkObjectIds(req.objectIds, 'objectIds');
       for (const id of req.objectIds) store.release(id, client.id);
+      this.collection.released(req.objectIds.length);
       return {};
     };
     connection.handle(StoreService.Release, release);
