@@ -6,7 +6,7 @@
 // one that cannot be retried fails with OutOfMemoryError, worded with the memory seen (its owner
 // asks GetWorkerFailureCause). One kill at a time: the next waits until that worker is gone
 // and memory is read again.
-import type { GrantedLease } from './lease-manager.js';
+import type { GrantedLease } from './leases/lease-manager.js';
 import type { NodeMemory } from './node-memory.js';
 
 export interface MemoryMonitorOptions {

@@ -12,10 +12,10 @@ import {
   type tray,
 } from '@tray/protocol';
 import type { NodeResources } from '@tray/scheduler';
-import type { BundleReservations } from './bundle-reservations.js';
-import { parseBundleSpec, parseBundleSpecs } from './bundle-spec.js';
-import type { LeaseManager } from './lease-manager.js';
-import { parseLeaseRequest } from './lease-request.js';
+import type { BundleReservations } from './bundles/bundle-reservations.js';
+import { parseBundleSpec, parseBundleSpecs } from './bundles/bundle-spec.js';
+import type { LeaseManager } from './leases/lease-manager.js';
+import { parseLeaseRequest } from './leases/lease-request.js';
 import {
   checkId,
   checkLeaseId,
@@ -59,7 +59,7 @@ export interface NodeManagerContext {
   /** The newest worker deaths (GetNodeStats reports them: the GCS words actor deaths with them). */
   deadWorkers?: readonly DeadWorker[];
   requestShutdown: (reason: string) => void;
-  /** The object manager's PullObject (object-manager.ts); absent: PullObject is UNAVAILABLE. */
+  /** The object manager's PullObject (objects/object-manager.ts); absent: PullObject is UNAVAILABLE. */
   objects?: {
     pull(req: tray.v1.PullObjectRequest): Promise<Message<tray.v1.PullObjectReply>>;
     free(req: tray.v1.FreeObjectsOnNodeRequest): Promise<Message<tray.v1.FreeObjectsOnNodeReply>>;

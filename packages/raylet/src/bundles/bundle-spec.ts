@@ -5,7 +5,7 @@
 // empty or this node's. A bad field is an INVALID_ARGUMENT naming it.
 import type { tray } from '@tray/protocol';
 import { bundleResources, InvalidResourceError, type ResourceSet } from '@tray/scheduler';
-import { checkId, invalid, toResourceSet } from './request-validation.js';
+import { checkId, invalid, toResourceSet } from '../request-validation.js';
 
 export const PLACEMENT_GROUP_ID_BYTES = 18;
 const NODE_ID_BYTES = 28;

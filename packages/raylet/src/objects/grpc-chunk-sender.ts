@@ -14,7 +14,7 @@ import {
   type ServiceHandlers,
   type tray,
 } from '@tray/protocol';
-import { checkId } from './request-validation.js';
+import { checkId } from '../request-validation.js';
 
 export const CHUNK_BYTES = 5 * 1024 * 1024;
 export const OBJECT_ID_BYTES = 28;

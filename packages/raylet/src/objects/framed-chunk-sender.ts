@@ -16,8 +16,8 @@ import {
   NodeManagerService,
   tray,
 } from '@tray/protocol';
-import { NODE_ID_BYTES, OBJECT_ID_BYTES } from './object-chunk-sender.js';
-import { checkId } from './request-validation.js';
+import { checkId } from '../request-validation.js';
+import { NODE_ID_BYTES, OBJECT_ID_BYTES } from './grpc-chunk-sender.js';
 
 export { NODE_ID_BYTES, OBJECT_ID_BYTES };
 export const MIN_CHUNK_BYTES = 64 * 1024;

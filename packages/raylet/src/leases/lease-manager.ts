@@ -15,11 +15,11 @@ import {
   ResourceSet,
   StrategyScheduler,
 } from '@tray/scheduler';
+import { invalid } from '../request-validation.js';
+import type { WorkerPool, WorkerProcess } from '../worker-pool.js';
 import type { ClusterNodes } from './cluster-view.js';
 import { type Placement, placeLease } from './lease-placement.js';
 import type { LeaseRequest } from './lease-request.js';
-import { invalid } from './request-validation.js';
-import type { WorkerPool, WorkerProcess } from './worker-pool.js';
 
 type LeaseReply = Message<tray.v1.WorkerLeaseReply>;
 

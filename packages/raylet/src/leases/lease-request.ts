@@ -15,7 +15,7 @@ import {
   JOB_ID_BYTES,
   toResourceSet,
   WORKER_ID_BYTES,
-} from './request-validation.js';
+} from '../request-validation.js';
 
 export interface LeaseRequest {
   leaseId: Buffer;

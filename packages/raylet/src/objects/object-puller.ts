@@ -28,11 +28,11 @@ import {
   type TrayGrpcClient,
   type tray,
 } from '@tray/protocol';
+import { checkId, WORKER_ID_BYTES } from '../request-validation.js';
 import { badChunk, checkChunkHead } from './chunk-checks.js';
 import { fetchObject, PeerConnections } from './framed-chunk-fetch.js';
+import { DEFAULT_CHUNK_BYTES, NODE_ID_BYTES, OBJECT_ID_BYTES } from './framed-chunk-sender.js';
 import type { NodeDirectory, PeerNode } from './node-directory.js';
-import { DEFAULT_CHUNK_BYTES, NODE_ID_BYTES, OBJECT_ID_BYTES } from './object-chunk-server.js';
-import { checkId, WORKER_ID_BYTES } from './request-validation.js';
 
 export interface ObjectPullerOptions {
   nodeId: Buffer;

@@ -6,8 +6,8 @@
 // removed group). Every step is idempotent per (group, bundle index), so the GCS may retry.
 import { ErrorType, errorWithInfo } from '@tray/protocol';
 import { InvalidResourceError, type NodeResources, type ResourceGrant } from '@tray/scheduler';
+import { invalid } from '../request-validation.js';
 import type { BundleSpec } from './bundle-spec.js';
-import { invalid } from './request-validation.js';
 
 interface Reservation {
   bundle: BundleSpec;
