@@ -1,17 +1,9 @@
 // Checks on what arrives from the network, before any manager acts on it. Every failure is an
 // INVALID_ARGUMENT whose message names the field, what was expected and what came.
-import { ErrorType, errorWithInfo } from '@tray/protocol';
+import { ErrorType, errorWithInfo, IdBytes } from '@tray/protocol';
 
-/** Byte lengths of tray's ids (common.proto). */
-export const IdLength = {
-  job: 4,
-  actor: 16,
-  task: 24,
-  object: 28,
-  node: 28,
-  worker: 28,
-  placementGroup: 18,
-} as const;
+/** Byte lengths of tray's ids (common.proto), under the name the GCS's managers use. */
+export const IdLength = IdBytes;
 
 export function invalidArgument(message: string): Error {
   return errorWithInfo({ type: ErrorType.INVALID_ARGUMENT, message });

@@ -55,6 +55,7 @@ export {
 } from './grpc/server.js';
 export { type ServiceTable, serviceDefinition } from './grpc/service.js';
 export { ERROR_TRAILER } from './grpc/status.js';
+export { IdBytes, type IdKind } from './ids.js';
 export {
   defineMethod,
   type Message,

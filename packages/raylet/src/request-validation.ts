@@ -1,12 +1,12 @@
 // Checks on what arrives from the network, before the raylet acts on it. A bad request gets an
 // INVALID_ARGUMENT error that says which field was wrong and what it should be; the raylet
 // keeps serving and nothing it holds changes.
-import { ErrorType, errorWithInfo, type tray } from '@tray/protocol';
+import { ErrorType, errorWithInfo, IdBytes, type tray } from '@tray/protocol';
 import { InvalidResourceError, ResourceSet } from '@tray/scheduler';
 
-export const WORKER_ID_BYTES = 28;
-export const JOB_ID_BYTES = 4;
-export const MAX_LEASE_ID_BYTES = 64;
+export const WORKER_ID_BYTES = IdBytes.worker;
+export const JOB_ID_BYTES = IdBytes.job;
+export const MAX_LEASE_ID_BYTES = IdBytes.maxLease;
 
 export function invalid(message: string): Error {
   return errorWithInfo({ type: ErrorType.INVALID_ARGUMENT, message });

@@ -17,6 +17,7 @@ import {
   createGrpcClient,
   ErrorType,
   errorWithInfo,
+  IdBytes,
   NodeManagerService,
   type TrayGrpcClient,
   type tray,
@@ -59,7 +60,7 @@ const LEASE_DEADLINE_MS = Number.POSITIVE_INFINITY;
 
 export class RayletActorScheduler implements ActorScheduler {
   /** The owner id of every lease the GCS takes (never a registered worker: never "dies"). */
-  private readonly leaseOwnerId = randomBytes(28);
+  private readonly leaseOwnerId = randomBytes(IdBytes.worker);
   private readonly raylets = new Map<string, TrayGrpcClient>();
   private readonly current = new Map<string, Incarnation>();
   private readonly owners: OwnerWatch;
@@ -80,7 +81,7 @@ export class RayletActorScheduler implements ActorScheduler {
     }
     const incarnation: Incarnation = {
       actorKey: key,
-      leaseId: randomBytes(16),
+      leaseId: randomBytes(IdBytes.lease),
       stopped: false,
       creating: true,
     };
@@ -258,7 +259,7 @@ export class RayletActorScheduler implements ActorScheduler {
         if (addressTarget(reply.workerAddress, false) !== undefined) return reply;
         lastReason = reply.failureMessage || 'no worker was granted';
       }
-      incarnation.leaseId = randomBytes(16);
+      incarnation.leaseId = randomBytes(IdBytes.lease);
       await new Promise((resolve) => setTimeout(resolve, INFEASIBLE_RETRY_MS).unref());
     }
     throw errorWithInfo({

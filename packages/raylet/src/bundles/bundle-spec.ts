@@ -3,12 +3,11 @@
 // bundle index, resources with valid names and quantities whose renamed forms
 // (`CPU_group_<index>_<pg>`, `CPU_group_<pg>`) are valid names too, and a node id that is
 // empty or this node's. A bad field is an INVALID_ARGUMENT naming it.
-import type { tray } from '@tray/protocol';
+import { IdBytes, type tray } from '@tray/protocol';
 import { bundleResources, InvalidResourceError, type ResourceSet } from '@tray/scheduler';
 import { checkId, invalid, toResourceSet } from '../request-validation.js';
 
-export const PLACEMENT_GROUP_ID_BYTES = 18;
-const NODE_ID_BYTES = 28;
+export const PLACEMENT_GROUP_ID_BYTES = IdBytes.placementGroup;
 /** More bundles than this in one group is surely a mistake (Ray groups have a handful). */
 export const MAX_BUNDLE_INDEX = 9999;
 
@@ -46,7 +45,7 @@ export function parseBundleSpec(
   if (!Number.isInteger(index) || index < 0 || index > MAX_BUNDLE_INDEX) {
     throw invalid(`${field}.bundle_index must be a whole number from 0 to ${MAX_BUNDLE_INDEX}, got ${index}`);
   }
-  const nodeId = checkId(spec.nodeId, NODE_ID_BYTES, `${field}.node_id`, true);
+  const nodeId = checkId(spec.nodeId, IdBytes.node, `${field}.node_id`, true);
   if (nodeId.length > 0 && !nodeId.equals(localNodeId)) {
     throw invalid(
       `${field}.node_id is ${nodeId.toString('hex')} but this raylet is node ${localNodeId.toString('hex')}: send the bundle to its own node`,

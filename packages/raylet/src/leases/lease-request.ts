@@ -5,7 +5,7 @@
 // by default), as Ray does. A request into a placement-group bundle schedules with and holds
 // the bundle's renamed resources (`CPU_group_<index>_<pg>`, or `CPU_group_<pg>` for any bundle).
 import { createHash, randomBytes } from 'node:crypto';
-import { tray } from '@tray/protocol';
+import { IdBytes, tray } from '@tray/protocol';
 import { bundleResources, InvalidResourceError, ResourceSet, type SchedulingStrategy } from '@tray/scheduler';
 import {
   checkId,
@@ -44,15 +44,13 @@ export interface LeaseRequest {
   classKey: string;
 }
 
-const TASK_ID_BYTES = 24;
-const ACTOR_ID_BYTES = 16;
 const DEFAULT_ACTOR_PLACEMENT = ResourceSet.from({ CPU: 1 });
 
 function strategyOf(message: tray.v1.SchedulingStrategy.$Properties | null | undefined): SchedulingStrategy {
   if (message?.spread) return { kind: 'spread' };
   const affinity = message?.nodeAffinity;
   if (affinity) {
-    const nodeId = checkId(affinity.nodeId, 28, 'scheduling_strategy.node_affinity.node_id');
+    const nodeId = checkId(affinity.nodeId, IdBytes.node, 'scheduling_strategy.node_affinity.node_id');
     return { kind: 'node_affinity', nodeId: nodeId.toString('hex'), soft: Boolean(affinity.soft) };
   }
   const pg = message?.placementGroup;
@@ -100,7 +98,7 @@ export function runtimeEnvHashOf(
 export function parseLeaseRequest(request: tray.v1.WorkerLeaseRequest): LeaseRequest {
   const task = request.task;
   if (!task) throw invalid('RequestWorkerLease needs `task` (a representative task of the scheduling class)');
-  checkId(task.taskId, TASK_ID_BYTES, 'task.task_id', true);
+  checkId(task.taskId, IdBytes.task, 'task.task_id', true);
   const jobId = checkId(task.jobId, JOB_ID_BYTES, 'task.job_id', true);
   const owner = checkId(request.ownerAddress?.workerId, WORKER_ID_BYTES, 'owner_address.worker_id', true);
   const leaseId = checkLeaseId(request.leaseId, true);
@@ -110,7 +108,7 @@ export function parseLeaseRequest(request: tray.v1.WorkerLeaseRequest): LeaseReq
   let actorId: Buffer | undefined;
   if (isActor) {
     const creation = task.actorCreation;
-    actorId = checkId(creation?.actorId, ACTOR_ID_BYTES, 'task.actor_creation.actor_id', true);
+    actorId = checkId(creation?.actorId, IdBytes.actor, 'task.actor_creation.actor_id', true);
     // Absent: Ray's default (1 CPU to schedule). Present, even empty: exactly that.
     const placement = creation?.placementResources
       ? toResourceSet(creation.placementResources, 'task.actor_creation.placement_resources')
@@ -128,7 +126,7 @@ export function parseLeaseRequest(request: tray.v1.WorkerLeaseRequest): LeaseReq
   const runtimeEnvHash = runtimeEnvHashOf(request.runtimeEnvHash, task.runtimeEnv, envVars);
   const taskName = checkString(task.name || task.function?.name || '', 'task.name', 1024);
   return {
-    leaseId: leaseId.length > 0 ? leaseId : randomBytes(16),
+    leaseId: leaseId.length > 0 ? leaseId : randomBytes(IdBytes.lease),
     schedule,
     hold,
     asked,

@@ -9,6 +9,7 @@ import { ObjectNotFoundError, type StoreClient } from '@tray/object-store';
 import {
   ErrorType,
   errorWithInfo,
+  IdBytes,
   type ObjectManagerService,
   type ServerStreamCall,
   type ServiceHandlers,
@@ -17,8 +18,8 @@ import {
 import { checkId } from '../request-validation.js';
 
 export const CHUNK_BYTES = 5 * 1024 * 1024;
-export const OBJECT_ID_BYTES = 28;
-export const NODE_ID_BYTES = 28;
+export const OBJECT_ID_BYTES = IdBytes.object;
+export const NODE_ID_BYTES = IdBytes.node;
 
 export function objectManagerHandlers(
   nodeId: string,
