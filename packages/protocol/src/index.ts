@@ -7,6 +7,7 @@ export {
   ConnectionClosedError,
   type ErrorInfo,
   ErrorType,
+  errorTypeOf,
   errorWithInfo,
   ProtocolError,
   RemoteError,
@@ -30,6 +31,7 @@ export {
   tokenMatches,
 } from './framed/endpoint.js';
 export { DEFAULT_MAX_FRAME_BYTES, FrameError } from './framed/frame.js';
+export { PeerConnections, type PeerConnectionsOptions } from './framed/peer-connections.js';
 export {
   createGrpcClient,
   type GrpcCallOptions,
@@ -39,6 +41,7 @@ export {
   type ReplyStream,
   type TrayGrpcClient,
 } from './grpc/client.js';
+export { GrpcClients, rayletGrpcAddress } from './grpc/clients.js';
 export { preloadGrpc } from './grpc/grpc-js.js';
 export {
   createGrpcServer,
@@ -67,3 +70,13 @@ export {
   type ResponseOf,
 } from './method.js';
 export { processTls, resetProcessTls, type TlsConfig, tlsFromEnv } from './tls-config.js';
+export {
+  alreadyExists,
+  checkId,
+  checkLeaseId,
+  checkString,
+  invalidArgument,
+  notFound,
+  requireMessage,
+  requireName,
+} from './validation.js';

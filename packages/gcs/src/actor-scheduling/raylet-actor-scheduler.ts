@@ -14,11 +14,12 @@ import {
   type Connection,
   CoreWorkerService,
   connect,
-  createGrpcClient,
   ErrorType,
   errorWithInfo,
+  GrpcClients,
   IdBytes,
   NodeManagerService,
+  rayletGrpcAddress,
   type TrayGrpcClient,
   type tray,
 } from '@tray/protocol';
@@ -61,7 +62,7 @@ const LEASE_DEADLINE_MS = Number.POSITIVE_INFINITY;
 export class RayletActorScheduler implements ActorScheduler {
   /** The owner id of every lease the GCS takes (never a registered worker: never "dies"). */
   private readonly leaseOwnerId = randomBytes(IdBytes.worker);
-  private readonly raylets = new Map<string, TrayGrpcClient>();
+  private readonly raylets: GrpcClients;
   private readonly current = new Map<string, Incarnation>();
   private readonly owners: OwnerWatch;
   /** Per node (key): what to abort when the GCS marks it dead (leases asked of its raylet). */
@@ -70,6 +71,7 @@ export class RayletActorScheduler implements ActorScheduler {
 
   constructor(private readonly ctx: ActorSchedulingContext) {
     this.owners = new OwnerWatch(ctx.token, (owner) => ctx.ownerDied(owner));
+    this.raylets = new GrpcClients({ token: ctx.token });
   }
 
   async schedule(actor: tray.v1.ActorTableData): Promise<tray.v1.IAddress> {
@@ -222,8 +224,7 @@ export class RayletActorScheduler implements ActorScheduler {
     this.owners.close();
     for (const incarnation of this.current.values()) incarnation.connection?.close();
     this.current.clear();
-    for (const client of this.raylets.values()) client.close();
-    this.raylets.clear();
+    this.raylets.close();
   }
 
   /** Ask raylets for a dedicated worker until one grants it (infeasible: try others, then wait). */
@@ -313,13 +314,7 @@ export class RayletActorScheduler implements ActorScheduler {
   }
 
   private raylet(node: tray.v1.NodeInfo): TrayGrpcClient {
-    const address = `${node.nodeIp}:${node.rayletPort}`;
-    let client = this.raylets.get(address);
-    if (!client) {
-      client = createGrpcClient(address, { token: this.ctx.token });
-      this.raylets.set(address, client);
-    }
-    return client;
+    return this.raylets.get(rayletGrpcAddress(node));
   }
 
   private returnLease(incarnation: Incarnation): void {

@@ -7,7 +7,7 @@
 // a dead owner are useless). A request meant for another node (lease-placement.ts) is answered
 // at once with that node's address (spillback); one that no alive node could ever satisfy is
 // answered at once as infeasible, naming what is missing.
-import { type Connection, ErrorType, errorWithInfo, type tray } from '@tray/protocol';
+import { type Connection, ErrorType, errorWithInfo, invalidArgument, type tray } from '@tray/protocol';
 import {
   InvalidResourceError,
   type NodeResources,
@@ -15,7 +15,6 @@ import {
   ResourceSet,
   StrategyScheduler,
 } from '@tray/scheduler';
-import { invalid } from '../request-validation.js';
 import type { WorkerPool, WorkerProcess } from '../worker-pool.js';
 import type { ClusterNodes } from './cluster-view.js';
 import { type Placement, placeLease } from './lease-placement.js';
@@ -96,7 +95,7 @@ export class LeaseManager {
   private checkUnused(request: LeaseRequest): void {
     const key = request.leaseId.toString('hex');
     if (this.pending.has(key) || this.granted.has(key)) {
-      throw invalid(`lease_id ${key} is already in use on this node`);
+      throw invalidArgument(`lease_id ${key} is already in use on this node`);
     }
   }
 
@@ -109,7 +108,7 @@ export class LeaseManager {
         this.scheduler.policyFor(request.strategy),
       );
     } catch (err) {
-      if (err instanceof InvalidResourceError) throw invalid(err.message);
+      if (err instanceof InvalidResourceError) throw invalidArgument(err.message);
       throw err;
     }
   }
@@ -156,7 +155,7 @@ export class LeaseManager {
     const lease = this.granted.get(leaseId.toString('hex'));
     if (lease === undefined) return; // already reclaimed (worker died, owner gone): nothing to do
     if (workerId.length > 0 && !workerId.equals(lease.worker.workerId)) {
-      throw invalid(
+      throw invalidArgument(
         `lease ${leaseId.toString('hex')} was granted to another worker than ${workerId.toString('hex')}`,
       );
     }

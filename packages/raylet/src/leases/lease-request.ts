@@ -5,17 +5,9 @@
 // by default), as Ray does. A request into a placement-group bundle schedules with and holds
 // the bundle's renamed resources (`CPU_group_<index>_<pg>`, or `CPU_group_<pg>` for any bundle).
 import { createHash, randomBytes } from 'node:crypto';
-import { IdBytes, tray } from '@tray/protocol';
+import { checkId, checkLeaseId, checkString, IdBytes, invalidArgument, tray } from '@tray/protocol';
 import { bundleResources, InvalidResourceError, ResourceSet, type SchedulingStrategy } from '@tray/scheduler';
-import {
-  checkId,
-  checkLeaseId,
-  checkString,
-  invalid,
-  JOB_ID_BYTES,
-  toResourceSet,
-  WORKER_ID_BYTES,
-} from '../request-validation.js';
+import { toResourceSet } from '../request-validation.js';
 
 export interface LeaseRequest {
   leaseId: Buffer;
@@ -57,10 +49,10 @@ function strategyOf(message: tray.v1.SchedulingStrategy.$Properties | null | und
   if (pg) {
     const id = Buffer.from(pg.placementGroupId ?? new Uint8Array(0));
     if (id.length === 0 || id.length > 64)
-      throw invalid('scheduling_strategy.placement_group.placement_group_id must be 1 to 64 bytes');
+      throw invalidArgument('scheduling_strategy.placement_group.placement_group_id must be 1 to 64 bytes');
     const index = pg.bundleIndex ?? -1;
     if (!Number.isInteger(index) || index < -1)
-      throw invalid(`placement group bundle_index must be ≥ -1, got ${index}`);
+      throw invalidArgument(`placement group bundle_index must be ≥ -1, got ${index}`);
     return { kind: 'placement_group', placementGroupId: id.toString('hex'), bundleIndex: index };
   }
   return { kind: 'default' };
@@ -71,11 +63,11 @@ function envVarsOf(env: tray.v1.RuntimeEnv.$Properties | null | undefined): Reco
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(vars)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
-      throw invalid(
+      throw invalidArgument(
         `runtime_env.env_vars name ${JSON.stringify(name)} is not a valid environment variable name`,
       );
     if (name.startsWith('TRAY_'))
-      throw invalid(`runtime_env.env_vars must not set ${name}: TRAY_* variables belong to tray`);
+      throw invalidArgument(`runtime_env.env_vars must not set ${name}: TRAY_* variables belong to tray`);
     out[name] = checkString(value, `runtime_env.env_vars.${name}`, 1 << 16);
   }
   return out;
@@ -97,10 +89,11 @@ export function runtimeEnvHashOf(
 
 export function parseLeaseRequest(request: tray.v1.WorkerLeaseRequest): LeaseRequest {
   const task = request.task;
-  if (!task) throw invalid('RequestWorkerLease needs `task` (a representative task of the scheduling class)');
+  if (!task)
+    throw invalidArgument('RequestWorkerLease needs `task` (a representative task of the scheduling class)');
   checkId(task.taskId, IdBytes.task, 'task.task_id', true);
-  const jobId = checkId(task.jobId, JOB_ID_BYTES, 'task.job_id', true);
-  const owner = checkId(request.ownerAddress?.workerId, WORKER_ID_BYTES, 'owner_address.worker_id', true);
+  const jobId = checkId(task.jobId, IdBytes.job, 'task.job_id', true);
+  const owner = checkId(request.ownerAddress?.workerId, IdBytes.worker, 'owner_address.worker_id', true);
   const leaseId = checkLeaseId(request.leaseId, true);
   const required = toResourceSet(task.requiredResources, 'task.required_resources');
   const isActor = task.type === tray.v1.TaskType.ACTOR_CREATION_TASK;
@@ -151,7 +144,9 @@ function intoBundle(resources: ResourceSet, placementGroupId: string, bundleInde
     return bundleResources(resources, placementGroupId, bundleIndex);
   } catch (err) {
     if (err instanceof InvalidResourceError)
-      throw invalid(`a resource name is too long to be renamed for a placement-group bundle: ${err.message}`);
+      throw invalidArgument(
+        `a resource name is too long to be renamed for a placement-group bundle: ${err.message}`,
+      );
     throw err;
   }
 }

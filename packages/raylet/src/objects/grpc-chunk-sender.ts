@@ -7,6 +7,7 @@
 // object this store does not hold (or has not sealed) fails the call with NOT_FOUND.
 import { ObjectNotFoundError, type StoreClient } from '@tray/object-store';
 import {
+  checkId,
   ErrorType,
   errorWithInfo,
   IdBytes,
@@ -15,7 +16,6 @@ import {
   type ServiceHandlers,
   type tray,
 } from '@tray/protocol';
-import { checkId } from '../request-validation.js';
 
 export const CHUNK_BYTES = 5 * 1024 * 1024;
 export const OBJECT_ID_BYTES = IdBytes.object;

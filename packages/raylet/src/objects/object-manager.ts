@@ -8,8 +8,14 @@
 // cancels transfers in progress and disconnects from the store, which aborts what they were
 // writing, so a stopping raylet leaves no half-made object behind.
 import { StoreClient } from '@tray/object-store';
-import type { Connection, Message, ObjectManagerService, ServiceHandlers, tray } from '@tray/protocol';
-import { checkId } from '../request-validation.js';
+import {
+  type Connection,
+  checkId,
+  type Message,
+  type ObjectManagerService,
+  type ServiceHandlers,
+  type tray,
+} from '@tray/protocol';
 import { ObjectChunkServer } from './framed-chunk-sender.js';
 import { checkObjectIds, deleteHere, NODE_ID_BYTES, objectManagerHandlers } from './grpc-chunk-sender.js';
 import { NodeDirectory } from './node-directory.js';
