@@ -23,6 +23,13 @@ import {
   type TrayGrpcClient,
   type tray,
 } from '@tray/protocol';
+import {
+  type NodeView,
+  ResourceSet,
+  rankActorNodes,
+  type SchedulingStrategy,
+  validateResourceName,
+} from '@tray/scheduler';
 import type { ActorScheduler } from '../managers/actor-scheduler.js';
 import { bytesKey } from '../storage/storage.js';
 import { OwnerWatch } from './owner-watch.js';
@@ -269,28 +276,19 @@ export class RayletActorScheduler implements ActorScheduler {
     });
   }
 
-  /** Nodes to try, best first: the requested one, the owner's, then the freest. */
+  /** Nodes to try, best first: the requested one, the owner's, then the freest (@tray/scheduler). */
   private candidates(spec: tray.v1.ITaskSpec): tray.v1.NodeInfo[] {
     const alive = this.ctx.nodes();
-    const affinity = spec.schedulingStrategy?.nodeAffinity;
-    if (affinity?.nodeId && affinity.nodeId.length > 0) {
-      const wanted = alive.find((n) => bytesKey(n.node.nodeId) === bytesKey(affinity.nodeId!));
-      if (wanted) return [wanted.node];
-      if (!affinity.soft) return [];
-    }
+    const byKey = new Map(alive.map((n) => [bytesKey(n.node.nodeId), n.node]));
+    const views: NodeView[] = alive.map((n) => ({
+      nodeId: bytesKey(n.node.nodeId),
+      total: knownResources(n.node.totalResources?.quantities ?? {}),
+      available: knownResources(n.available),
+    }));
     const ownerNode = spec.callerAddress?.nodeId ? bytesKey(spec.callerAddress.nodeId) : '';
-    const cpu = (n: { available: Record<string, number> }) => n.available.CPU ?? 0;
-    const spread = Boolean(spec.schedulingStrategy?.spread);
-    return [...alive]
-      .sort((a, b) => {
-        if (!spread) {
-          const ao = bytesKey(a.node.nodeId) === ownerNode ? 1 : 0;
-          const bo = bytesKey(b.node.nodeId) === ownerNode ? 1 : 0;
-          if (ao !== bo) return bo - ao;
-        }
-        return cpu(b) - cpu(a);
-      })
-      .map((n) => n.node);
+    return rankActorNodes(actorStrategy(spec.schedulingStrategy), views, ownerNode).map(
+      (key) => byKey.get(key)!,
+    );
   }
 
   /** `call`, or a rejection as soon as the GCS marks `node` dead. */
@@ -349,5 +347,32 @@ export class RayletActorScheduler implements ActorScheduler {
       reason: how,
       actorId: actor.actorId,
     });
+  }
+}
+
+/** What the ranking needs of an actor's strategy: its node affinity, or SPREAD, or neither. */
+function actorStrategy(strategy: tray.v1.ISchedulingStrategy | null | undefined): SchedulingStrategy {
+  const affinity = strategy?.nodeAffinity;
+  if (affinity?.nodeId && affinity.nodeId.length > 0) {
+    return { kind: 'node_affinity', nodeId: bytesKey(affinity.nodeId), soft: Boolean(affinity.soft) };
+  }
+  return strategy?.spread ? { kind: 'spread' } : { kind: 'default' };
+}
+
+/** A node's resources as a ResourceSet: what is used up (≤ 0) or wrongly named is left out. */
+function knownResources(record: Record<string, number>): ResourceSet {
+  const known: Record<string, number> = {};
+  for (const [name, quantity] of Object.entries(record)) {
+    if (quantity > 0 && Number.isFinite(quantity) && isResourceName(name)) known[name] = quantity;
+  }
+  return ResourceSet.from(known);
+}
+
+function isResourceName(name: string): boolean {
+  try {
+    validateResourceName(name);
+    return true;
+  } catch {
+    return false;
   }
 }
