@@ -69,6 +69,17 @@ export {
   type RequestOf,
   type ResponseOf,
 } from './method.js';
+export {
+  type ActorCreationFields,
+  type ActorTaskFields,
+  actorCreationTaskSpec,
+  actorTaskSpec,
+  leaseTaskSpec,
+  type NormalTaskFields,
+  normalTaskSpec,
+  type TaskCaller,
+  taskAttempt,
+} from './task-spec.js';
 export { processTls, resetProcessTls, type TlsConfig, tlsFromEnv } from './tls-config.js';
 export {
   alreadyExists,

@@ -2,7 +2,7 @@
 // once (so bad arguments fail at `.remote()`), make the return refs, resolve top-level ref
 // arguments before the task is pushed (a failed one fails the task with the upstream error;
 // nested refs travel as refs), and cancel tasks wherever they stand.
-import { ErrorType, type tray } from '@tray/protocol';
+import { ErrorType, normalTaskSpec, type tray } from '@tray/protocol';
 import type { CoreWorker } from './core-worker.js';
 import { systemError } from './error-info.js';
 import { GeneratorStream, ObjectRefGenerator } from './generator.js';
@@ -84,26 +84,20 @@ export class TaskLauncher {
 
     const streaming = request.numReturns === 'streaming';
     const numReturns = streaming ? 0 : (request.numReturns as number);
-    const spec: tray.v1.ITaskSpec = {
+    const spec = normalTaskSpec(core, {
       taskId,
-      jobId: core.jobId,
-      parentTaskId: core.currentTaskId,
-      type: 0,
       function: request.descriptor,
       args: specArgs,
       numReturns,
       streaming,
-      requiredResources: { quantities: request.resources },
+      resources: request.resources,
       maxRetries: request.maxRetries,
       retryExceptions: request.retryExceptions,
       retryExceptionAllowlist: request.retryExceptionAllowlist,
       runtimeEnv: request.runtimeEnv,
       name: request.name,
-      callerAddress: core.address,
       schedulingStrategy: request.schedulingStrategy,
-      attemptNumber: 0,
-      depth: core.currentDepth + 1,
-    };
+    });
     const returnHexes: string[] = new Array(numReturns);
     for (let i = 0; i < numReturns; i++) returnHexes[i] = taskIdHex + returnIndexHex(i + 1);
     const task: PendingTask = {

@@ -18,9 +18,11 @@ import {
   errorWithInfo,
   GrpcClients,
   IdBytes,
+  leaseTaskSpec,
   NodeManagerService,
   rayletGrpcAddress,
   type TrayGrpcClient,
+  taskAttempt,
   type tray,
 } from '@tray/protocol';
 import {
@@ -131,7 +133,7 @@ export class RayletActorScheduler implements ActorScheduler {
     try {
       reply = await connection.request(CoreWorkerService.PushTask, {
         // The attempt number tells the new instance it is a restart.
-        task: { ...spec, attemptNumber: actor.numRestarts },
+        task: taskAttempt(spec, actor.numRestarts),
         intendedWorkerId: address.workerId,
         visibleDevices,
       });
@@ -248,7 +250,7 @@ export class RayletActorScheduler implements ActorScheduler {
             this.raylet(node).call(
               NodeManagerService.RequestWorkerLease,
               {
-                task: { ...spec, args: [] },
+                task: leaseTaskSpec(spec),
                 ownerAddress: { workerId: this.leaseOwnerId },
                 leaseId: incarnation.leaseId,
               },
