@@ -4,7 +4,7 @@
 // The class's code is described for shipping once, at definition time, like a remote function's,
 // and an actor class can itself travel inside values.
 import { randomBytes } from 'node:crypto';
-import { actorCreationTaskSpec } from '@tray/protocol';
+import { actorCreationTaskSpec, IdBytes } from '@tray/protocol';
 import type { RemoteArgs } from '../api/remote-function.js';
 import { RemoteFunction } from '../api/remote-function.js';
 import { requireCore } from '../api/state.js';
@@ -71,7 +71,10 @@ export class ActorClass<
     }
     const o = this.#options;
     const resolved = resolveActorOptions(o);
-    const actorId = Buffer.concat([randomBytes(12), core.jobId.subarray(0, 4)]);
+    const actorId = Buffer.concat([
+      randomBytes(IdBytes.actor - IdBytes.job),
+      core.jobId.subarray(0, IdBytes.job),
+    ]);
     const callArgs = buildCallArgs(core, args, `${name} constructor`);
     const spec = actorCreationTaskSpec(core, {
       taskId: newTaskId(core.jobId),

@@ -6,7 +6,7 @@ import { ErrorType, normalTaskSpec, type tray } from '@tray/protocol';
 import type { CoreWorker } from './core-worker.js';
 import { systemError } from './error-info.js';
 import { GeneratorStream, ObjectRefGenerator } from './generator.js';
-import { hex, newTaskId, objectIdOf, taskIdOfObject } from './ids.js';
+import { hex, newTaskId, objectIdOf, TASK_ID_BYTES, taskIdOfObject } from './ids.js';
 import { checkArgRef, isObjectRef, ObjectRef } from './object-ref.js';
 import { INLINE_LIMIT_BYTES } from './object-storage.js';
 import type { SpecTemplate } from './push-encoding.js';
@@ -192,7 +192,9 @@ export class TaskLauncher {
 
 const NO_ARG_REFS: string[] = [];
 const ARGUMENT_LABELS = Array.from({ length: 16 }, (_, i) => `argument ${i + 1}`);
-const INDEX_HEX = Array.from({ length: 16 }, (_, i) => hex(objectIdOf(Buffer.alloc(24), i).subarray(24)));
+const INDEX_HEX = Array.from({ length: 16 }, (_, i) =>
+  hex(objectIdOf(Buffer.alloc(TASK_ID_BYTES), i).subarray(TASK_ID_BYTES)),
+);
 
 /** "argument 3": how serialization errors name an argument (no string built per call). */
 function argumentLabel(i: number): string {
@@ -201,7 +203,7 @@ function argumentLabel(i: number): string {
 
 /** The hex of an object id's 4-byte little-endian index (a return id is its task id's hex + this). */
 function returnIndexHex(index: number): string {
-  return INDEX_HEX[index] ?? hex(objectIdOf(Buffer.alloc(24), index).subarray(24));
+  return INDEX_HEX[index] ?? hex(objectIdOf(Buffer.alloc(TASK_ID_BYTES), index).subarray(TASK_ID_BYTES));
 }
 
 /** Tasks of one class share leases: same resources, code, runtime env and strategy. */
