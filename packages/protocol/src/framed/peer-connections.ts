@@ -22,8 +22,11 @@ export interface PeerConnectionsOptions {
   destroyOnClose?: boolean;
 }
 
-const hex = (bytes: Uint8Array) =>
-  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+function hex(bytes: Uint8Array): string {
+  return Buffer.isBuffer(bytes)
+    ? bytes.toString('hex')
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
 
 export class PeerConnections {
   private readonly open = new Map<string, Promise<Connection>>();
