@@ -5,6 +5,7 @@ import {
   ActorInfoGcsService,
   InternalKVGcsService,
   InternalPubSubGcsService,
+  invalidArgument,
   JobInfoGcsService,
   NodeInfoGcsService,
   NodeResourceInfoGcsService,
@@ -15,7 +16,6 @@ import {
   WorkerInfoGcsService,
 } from '@tray/protocol';
 import type { GcsManagers } from './gcs-managers.js';
-import { invalidArgument } from './request-validation.js';
 
 /** The reply of a call whose reply message has no fields, once `done` has settled. */
 async function empty(done: Promise<void> | void): Promise<Record<string, never>> {

@@ -2,15 +2,23 @@
 // CommitBundleResources and CancelResourceReserve on each node's gRPC port, one client per
 // node kept until the GCS closes. Calls are bounded by a deadline so a hung raylet cannot stall
 // placement: a prepare that does not answer counts as failed (the group stays PENDING).
-import { createGrpcClient, NodeManagerService, type TrayGrpcClient, type tray } from '@tray/protocol';
+import {
+  GrpcClients,
+  NodeManagerService,
+  rayletGrpcAddress,
+  type TrayGrpcClient,
+  type tray,
+} from '@tray/protocol';
 import type { BundleReserver, BundleSpec } from './managers/bundle-reserver.js';
 
 const CALL_DEADLINE_MS = 10_000;
 
 export class RayletBundleReserver implements BundleReserver {
-  private readonly clients = new Map<string, TrayGrpcClient>();
+  private readonly clients: GrpcClients;
 
-  constructor(private readonly token: string) {}
+  constructor(token: string) {
+    this.clients = new GrpcClients({ token, retries: 0, deadlineMs: CALL_DEADLINE_MS });
+  }
 
   async prepare(node: tray.v1.NodeInfo, bundles: BundleSpec[]): Promise<boolean> {
     const reply = await this.client(node).call(
@@ -38,17 +46,10 @@ export class RayletBundleReserver implements BundleReserver {
   }
 
   close(): void {
-    for (const client of this.clients.values()) client.close();
-    this.clients.clear();
+    this.clients.close();
   }
 
   private client(node: tray.v1.NodeInfo): TrayGrpcClient {
-    const address = `${node.nodeIp}:${node.rayletPort}`;
-    let client = this.clients.get(address);
-    if (!client) {
-      client = createGrpcClient(address, { token: this.token, retries: 0, deadlineMs: CALL_DEADLINE_MS });
-      this.clients.set(address, client);
-    }
-    return client;
+    return this.clients.get(rayletGrpcAddress(node));
   }
 }

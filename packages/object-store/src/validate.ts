@@ -1,6 +1,8 @@
 // Argument checks for everything that crosses into the store: the public API checks the
 // caller's arguments, the server checks what arrives over the socket. C++ trusts both.
-export const OBJECT_ID_BYTES = 28;
+import { IdBytes } from '@tray/protocol';
+
+export const OBJECT_ID_BYTES = IdBytes.object;
 
 function describe(value: unknown): string {
   if (value === null) return 'null';

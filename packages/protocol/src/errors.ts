@@ -67,18 +67,35 @@ const CODE_TO_TYPE: Record<string, tray.v1.ErrorType> = {
   OUT_OF_DISK: ErrorType.OUT_OF_DISK,
 };
 
+function carriedInfo(err: unknown): ErrorInfo | undefined {
+  if (err && typeof err === 'object' && 'errorInfo' in err) return (err as CarriesErrorInfo).errorInfo;
+  return undefined;
+}
+
+/**
+ * The ErrorType `err` travels as, by its code, never its name: the ErrorInfo it carries, a
+ * RemoteError's type, its `code` (the object store's OBJECT_STORE_FULL, Node's
+ * ERR_INVALID_ARG_TYPE, ...), INVALID_ARGUMENT for a TypeError or RangeError, else INTERNAL. The
+ * one place an error is translated to the wire's vocabulary (e.g. "is the store full?").
+ */
+export function errorTypeOf(err: unknown): tray.v1.ErrorType {
+  const info = carriedInfo(err);
+  if (info) return info.type ?? ErrorType.ERROR_UNKNOWN;
+  if (err instanceof RemoteError) return err.type;
+  if (!(err instanceof Error)) return ErrorType.INTERNAL;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && code in CODE_TO_TYPE) return CODE_TO_TYPE[code]!;
+  if (err instanceof TypeError || err instanceof RangeError) return ErrorType.INVALID_ARGUMENT;
+  return ErrorType.INTERNAL;
+}
+
 /** What the other side is told about an error thrown by a handler. */
 export function toErrorInfo(err: unknown): ErrorInfo {
-  if (err && typeof err === 'object' && 'errorInfo' in err && (err as CarriesErrorInfo).errorInfo) {
-    return (err as CarriesErrorInfo).errorInfo;
-  }
+  const info = carriedInfo(err);
+  if (info) return info;
   if (err instanceof RemoteError) return err.info;
   if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    let type: tray.v1.ErrorType = ErrorType.INTERNAL;
-    if (typeof code === 'string' && code in CODE_TO_TYPE) type = CODE_TO_TYPE[code]!;
-    else if (err instanceof TypeError || err instanceof RangeError) type = ErrorType.INVALID_ARGUMENT;
-    return { type, message: err.message, errorClass: err.name, stack: err.stack ?? '' };
+    return { type: errorTypeOf(err), message: err.message, errorClass: err.name, stack: err.stack ?? '' };
   }
   return { type: ErrorType.INTERNAL, message: String(err) };
 }

@@ -7,6 +7,7 @@ export {
   ConnectionClosedError,
   type ErrorInfo,
   ErrorType,
+  errorTypeOf,
   errorWithInfo,
   ProtocolError,
   RemoteError,
@@ -30,6 +31,7 @@ export {
   tokenMatches,
 } from './framed/endpoint.js';
 export { DEFAULT_MAX_FRAME_BYTES, FrameError } from './framed/frame.js';
+export { PeerConnections, type PeerConnectionsOptions } from './framed/peer-connections.js';
 export {
   createGrpcClient,
   type GrpcCallOptions,
@@ -39,6 +41,7 @@ export {
   type ReplyStream,
   type TrayGrpcClient,
 } from './grpc/client.js';
+export { GrpcClients, rayletGrpcAddress } from './grpc/clients.js';
 export { preloadGrpc } from './grpc/grpc-js.js';
 export {
   createGrpcServer,
@@ -55,6 +58,7 @@ export {
 } from './grpc/server.js';
 export { type ServiceTable, serviceDefinition } from './grpc/service.js';
 export { ERROR_TRAILER } from './grpc/status.js';
+export { IdBytes, type IdKind } from './ids.js';
 export {
   defineMethod,
   type Message,
@@ -65,4 +69,25 @@ export {
   type RequestOf,
   type ResponseOf,
 } from './method.js';
+export {
+  type ActorCreationFields,
+  type ActorTaskFields,
+  actorCreationTaskSpec,
+  actorTaskSpec,
+  leaseTaskSpec,
+  type NormalTaskFields,
+  normalTaskSpec,
+  type TaskCaller,
+  taskAttempt,
+} from './task-spec.js';
 export { processTls, resetProcessTls, type TlsConfig, tlsFromEnv } from './tls-config.js';
+export {
+  alreadyExists,
+  checkId,
+  checkLeaseId,
+  checkString,
+  invalidArgument,
+  notFound,
+  requireMessage,
+  requireName,
+} from './validation.js';

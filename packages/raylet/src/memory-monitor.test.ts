@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { GrantedLease } from './lease-manager.js';
+import type { GrantedLease } from './leases/lease-manager.js';
 import { chooseVictim, MemoryMonitor } from './memory-monitor.js';
 import { readNodeMemory } from './node-memory.js';
 import { resolveOptions } from './options.js';

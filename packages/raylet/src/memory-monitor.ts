@@ -6,7 +6,7 @@
 // task within its OOM budget (core's oom-retries.ts, Ray's task_oom_retries), or fails it with
 // OutOfMemoryError, worded with the memory seen. One kill at a time: the next waits until that worker is gone
 // and memory is read again.
-import type { GrantedLease } from './lease-manager.js';
+import type { GrantedLease } from './leases/lease-manager.js';
 import type { NodeMemory } from './node-memory.js';
 
 export interface MemoryMonitorOptions {

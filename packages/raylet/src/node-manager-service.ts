@@ -4,26 +4,23 @@
 // is validated before it touches the pool or the leases.
 import {
   type Connection,
+  checkId,
+  checkLeaseId,
+  checkString,
   ErrorType,
   errorWithInfo,
+  IdBytes,
+  invalidArgument,
   type Message,
   NodeManagerService,
   type ServiceHandlers,
   type tray,
 } from '@tray/protocol';
 import type { NodeResources } from '@tray/scheduler';
-import type { BundleReservations } from './bundle-reservations.js';
-import { parseBundleSpec, parseBundleSpecs } from './bundle-spec.js';
-import type { LeaseManager } from './lease-manager.js';
-import { parseLeaseRequest } from './lease-request.js';
-import {
-  checkId,
-  checkLeaseId,
-  checkString,
-  invalid,
-  JOB_ID_BYTES,
-  WORKER_ID_BYTES,
-} from './request-validation.js';
+import type { BundleReservations } from './bundles/bundle-reservations.js';
+import { parseBundleSpec, parseBundleSpecs } from './bundles/bundle-spec.js';
+import type { LeaseManager } from './leases/lease-manager.js';
+import { parseLeaseRequest } from './leases/lease-request.js';
 import type { WorkerLogs } from './worker-logs.js';
 import type { WorkerPool, WorkerProcess } from './worker-pool.js';
 
@@ -59,7 +56,7 @@ export interface NodeManagerContext {
   /** The newest worker deaths (GetNodeStats reports them: the GCS words actor deaths with them). */
   deadWorkers?: readonly DeadWorker[];
   requestShutdown: (reason: string) => void;
-  /** The object manager's PullObject (object-manager.ts); absent: PullObject is UNAVAILABLE. */
+  /** The object manager's PullObject (objects/object-manager.ts); absent: PullObject is UNAVAILABLE. */
   objects?: {
     pull(req: tray.v1.PullObjectRequest): Promise<Message<tray.v1.PullObjectReply>>;
     free(req: tray.v1.FreeObjectsOnNodeRequest): Promise<Message<tray.v1.FreeObjectsOnNodeReply>>;
@@ -80,7 +77,9 @@ export class NodeManagerHandlers {
     const c = connection;
     c.handle(NodeManagerService.RegisterWorker, (req) => {
       if (tcp)
-        throw invalid('RegisterWorker is only served on the raylet socket of the node, not its TCP port');
+        throw invalidArgument(
+          'RegisterWorker is only served on the raylet socket of the node, not its TCP port',
+        );
       return this.registerWorker(req, c);
     });
     c.handle(NodeManagerService.RequestWorkerLease, (req) => this.requestWorkerLease(req, c));
@@ -95,7 +94,9 @@ export class NodeManagerHandlers {
     return {
       ...this.shared(),
       RegisterWorker: () => {
-        throw invalid('RegisterWorker is only served on the raylet socket of the node (framed transport)');
+        throw invalidArgument(
+          'RegisterWorker is only served on the raylet socket of the node (framed transport)',
+        );
       },
       // The GCS (actor creation) chose this node itself: its requests are granted or rejected
       // here, never sent on (as if `grant_or_reject` were set).
@@ -108,7 +109,7 @@ export class NodeManagerHandlers {
     return {
       ReturnWorkerLease: (req: tray.v1.ReturnWorkerLeaseRequest): Message<tray.v1.ReturnWorkerLeaseReply> => {
         const leaseId = checkLeaseId(req.leaseId, false);
-        const workerId = checkId(req.workerId, WORKER_ID_BYTES, 'worker_id', true);
+        const workerId = checkId(req.workerId, IdBytes.worker, 'worker_id', true);
         ctx.leases.return(leaseId, workerId, req.disconnectWorker);
         return {};
       },
@@ -130,11 +131,13 @@ export class NodeManagerHandlers {
       PrestartWorkers: (req: tray.v1.PrestartWorkersRequest): Message<tray.v1.PrestartWorkersReply> => {
         const n = req.numWorkers;
         if (!Number.isInteger(n) || n < 0 || n > ctx.pool.maxWorkers) {
-          throw invalid(`num_workers must be a whole number from 0 to ${ctx.pool.maxWorkers}, got ${n}`);
+          throw invalidArgument(
+            `num_workers must be a whole number from 0 to ${ctx.pool.maxWorkers}, got ${n}`,
+          );
         }
         const hash = checkString(req.runtimeEnvHash, 'runtime_env_hash', 128);
         if (hash !== '')
-          throw invalid(
+          throw invalidArgument(
             'PrestartWorkers supports only the default runtime environment (runtime_env_hash "")',
           );
         ctx.pool.prestart(n);
@@ -180,7 +183,7 @@ export class NodeManagerHandlers {
       GetWorkerFailureCause: (
         req: tray.v1.GetWorkerFailureCauseRequest,
       ): Message<tray.v1.GetWorkerFailureCauseReply> => {
-        const workerId = checkId(req.workerId, WORKER_ID_BYTES, 'worker_id');
+        const workerId = checkId(req.workerId, IdBytes.worker, 'worker_id');
         const dead = ctx.deadWorkers ?? [];
         for (let i = dead.length - 1; i >= 0; i--) {
           const d = dead[i]!;
@@ -213,7 +216,7 @@ export class NodeManagerHandlers {
   }
 
   private workerById(bytes: Uint8Array): WorkerProcess | undefined {
-    const id = checkId(bytes, WORKER_ID_BYTES, 'worker_id');
+    const id = checkId(bytes, IdBytes.worker, 'worker_id');
     return this.ctx.pool.workers.get(id.toString('hex'));
   }
 
@@ -222,11 +225,11 @@ export class NodeManagerHandlers {
     connection: Connection,
   ): Message<tray.v1.RegisterWorkerReply> {
     const ctx = this.ctx;
-    const workerId = checkId(req.workerId, WORKER_ID_BYTES, 'worker_id');
+    const workerId = checkId(req.workerId, IdBytes.worker, 'worker_id');
     if (!Number.isInteger(req.pid) || req.pid <= 0)
-      throw invalid(`pid must be a positive integer, got ${req.pid}`);
+      throw invalidArgument(`pid must be a positive integer, got ${req.pid}`);
     if (connection.context !== undefined)
-      throw invalid('this connection already registered a worker or driver');
+      throw invalidArgument('this connection already registered a worker or driver');
     const address = req.address ?? {};
     checkString(address.socketPath ?? '', 'address.socket_path', 1024);
     const reply = {
@@ -236,7 +239,7 @@ export class NodeManagerHandlers {
       sessionDir: ctx.sessionDir,
     };
     if (req.isDriver) {
-      const jobId = checkId(req.jobId, JOB_ID_BYTES, 'job_id');
+      const jobId = checkId(req.jobId, IdBytes.job, 'job_id');
       const driver: Driver = { workerId, jobId, pid: req.pid, connection };
       connection.context = driver;
       ctx.drivers.add(driver);

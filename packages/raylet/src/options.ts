@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
+import { IdBytes } from '@tray/protocol';
 import { ResourceSet } from '@tray/scheduler';
 
 export interface RayletOptions {
@@ -89,7 +90,7 @@ export interface ResolvedOptions {
 }
 
 const MiB = 1024 * 1024;
-export const NODE_ID_BYTES = 28;
+export const NODE_ID_BYTES = IdBytes.node;
 
 /** Ray's default object store size: 30% of RAM, at least 75 MiB, at most 200 GB. */
 export function defaultObjectStoreMemory(): number {

@@ -14,17 +14,17 @@ import {
   type TrayGrpcServer,
 } from '@tray/protocol';
 import { NodeResources } from '@tray/scheduler';
-import { BundleReservations } from './bundle-reservations.js';
-import { ClusterView } from './cluster-view.js';
+import { BundleReservations } from './bundles/bundle-reservations.js';
 import { GcsRegistration } from './gcs-registration.js';
-import { LeaseManager } from './lease-manager.js';
+import { ClusterView } from './leases/cluster-view.js';
+import { LeaseManager } from './leases/lease-manager.js';
 import { MemoryMonitor } from './memory-monitor.js';
 import { type DeadWorker, type Driver, NodeManagerHandlers } from './node-manager-service.js';
 import { readNodeMemory } from './node-memory.js';
-import { ObjectManager } from './object-manager.js';
+import { ObjectManager } from './objects/object-manager.js';
+import { type HostedStore, startObjectStore } from './objects/store-host.js';
 import { type RayletOptions, resolveOptions } from './options.js';
 import { recordSessionGcsAddress } from './session.js';
-import { type HostedStore, startObjectStore } from './store-host.js';
 import { WorkerLogs } from './worker-logs.js';
 import { WorkerPool, type WorkerProcess } from './worker-pool.js';
 

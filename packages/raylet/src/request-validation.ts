@@ -1,40 +1,8 @@
-// Checks on what arrives from the network, before the raylet acts on it. A bad request gets an
-// INVALID_ARGUMENT error that says which field was wrong and what it should be; the raylet
-// keeps serving and nothing it holds changes.
-import { ErrorType, errorWithInfo, type tray } from '@tray/protocol';
+// The raylet's one check of its own on what arrives from the network (the others are
+// @tray/protocol's, shared with the GCS): a proto ResourceSet as a scheduler ResourceSet. A bad
+// one is an INVALID_ARGUMENT that names the field and what was wrong with it.
+import { invalidArgument, type tray } from '@tray/protocol';
 import { InvalidResourceError, ResourceSet } from '@tray/scheduler';
-
-export const WORKER_ID_BYTES = 28;
-export const JOB_ID_BYTES = 4;
-export const MAX_LEASE_ID_BYTES = 64;
-
-export function invalid(message: string): Error {
-  return errorWithInfo({ type: ErrorType.INVALID_ARGUMENT, message });
-}
-
-/** `bytes` must hold exactly `length` bytes (or be empty when `optional`). */
-export function checkId(
-  bytes: Uint8Array | null | undefined,
-  length: number,
-  field: string,
-  optional = false,
-): Buffer {
-  const buf = Buffer.from(bytes ?? new Uint8Array(0));
-  if (optional && buf.length === 0) return buf;
-  if (buf.length !== length) {
-    throw invalid(`${field} must be ${length} bytes, got ${buf.length}`);
-  }
-  return buf;
-}
-
-export function checkLeaseId(bytes: Uint8Array | null | undefined, optional: boolean): Buffer {
-  const buf = Buffer.from(bytes ?? new Uint8Array(0));
-  if (buf.length === 0 && optional) return buf;
-  if (buf.length === 0 || buf.length > MAX_LEASE_ID_BYTES) {
-    throw invalid(`lease_id must be 1 to ${MAX_LEASE_ID_BYTES} bytes, got ${buf.length}`);
-  }
-  return buf;
-}
 
 /** A proto ResourceSet as a validated scheduler ResourceSet. */
 export function toResourceSet(
@@ -44,13 +12,7 @@ export function toResourceSet(
   try {
     return ResourceSet.from(message?.quantities ?? {}, field);
   } catch (err) {
-    if (err instanceof InvalidResourceError) throw invalid(err.message);
+    if (err instanceof InvalidResourceError) throw invalidArgument(err.message);
     throw err;
   }
-}
-
-export function checkString(value: unknown, field: string, max = 4096): string {
-  if (typeof value !== 'string' || value.length > max)
-    throw invalid(`${field} must be a string of at most ${max} characters`);
-  return value;
 }

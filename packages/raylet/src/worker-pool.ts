@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { type Connection, CoreWorkerService, type tray } from '@tray/protocol';
+import { type Connection, CoreWorkerService, IdBytes, type tray } from '@tray/protocol';
 import type { ResolvedOptions } from './options.js';
 
 export type WorkerState = 'starting' | 'idle' | 'leased' | 'dead';
@@ -139,7 +139,7 @@ export class WorkerPool {
         return undefined;
       }
     }
-    const workerId = randomBytes(28);
+    const workerId = randomBytes(IdBytes.worker);
     const startupToken = randomBytes(16).toString('hex');
     const o = this.options;
     const child = spawn(process.execPath, [...o.workerExecArgv, o.workerEntry], {

@@ -10,6 +10,7 @@
 
 import type { GcsClient } from '@tray/gcs';
 import {
+  actorTaskSpec,
   type Connection,
   CoreWorkerService,
   ErrorType,
@@ -105,24 +106,16 @@ export class ActorCaller {
     }
     const a = buildCallArgs(core, args, name);
     const taskId = newTaskId(core.jobId);
-    const spec: tray.v1.ITaskSpec = {
+    const spec = actorTaskSpec(core, {
       taskId,
-      jobId: core.jobId,
-      parentTaskId: core.currentTaskId,
-      type: trayProto.v1.TaskType.ACTOR_TASK,
-      function: { name },
-      args: a.args,
-      numReturns: 1,
       name,
-      callerAddress: core.address,
+      args: a.args,
       actorId: this.id,
       methodName: method,
       sequenceNumber: this.sequence++,
       callerId: core.workerId,
       concurrencyGroup: options.concurrencyGroup ?? '',
-      attemptNumber: 0,
-      depth: core.currentDepth + 1,
-    };
+    });
     const returnId = objectIdOf(taskId, 1);
     const returnHex = hex(returnId);
     const task: PendingTask = {

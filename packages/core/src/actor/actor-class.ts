@@ -4,7 +4,7 @@
 // The class's code is described for shipping once, at definition time, like a remote function's,
 // and an actor class can itself travel inside values.
 import { randomBytes } from 'node:crypto';
-import { tray } from '@tray/protocol';
+import { actorCreationTaskSpec, IdBytes } from '@tray/protocol';
 import type { RemoteArgs } from '../api/remote-function.js';
 import { RemoteFunction } from '../api/remote-function.js';
 import { requireCore } from '../api/state.js';
@@ -73,29 +73,26 @@ export class ActorClass<
     }
     const o = this.#options;
     const resolved = resolveActorOptions(o);
-    const actorId = Buffer.concat([randomBytes(12), core.jobId.subarray(0, 4)]);
+    const actorId = Buffer.concat([
+      randomBytes(IdBytes.actor - IdBytes.job),
+      core.jobId.subarray(0, IdBytes.job),
+    ]);
     const callArgs = buildCallArgs(core, args, `${name} constructor`);
-    const spec: tray.v1.ITaskSpec = {
+    const spec = actorCreationTaskSpec(core, {
       taskId: newTaskId(core.jobId),
-      jobId: core.jobId,
-      parentTaskId: core.currentTaskId,
-      type: tray.v1.TaskType.ACTOR_CREATION_TASK,
       function: this.#code.descriptor(core),
       args: callArgs.args,
-      numReturns: 0,
-      requiredResources: { quantities: resolved.required },
+      resources: resolved.required,
       runtimeEnv: resolved.runtimeEnv,
       schedulingStrategy: resolved.schedulingStrategy,
       name,
-      callerAddress: core.address,
       actorCreation: {
         ...resolved.creation,
         actorId,
         namespace: o.namespace ?? '',
         placementResources: resolved.placement ? { quantities: resolved.placement } : undefined,
       },
-      depth: core.currentDepth + 1,
-    };
+    });
     // The arguments stay referenced while the actor may be restarted (its creation task reruns).
     core.refs.addSubmitted(callArgs.refOwners);
     const captureRefs = spec.function!.captureRefs;

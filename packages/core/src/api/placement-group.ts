@@ -6,7 +6,7 @@
 // `tray.getPlacementGroup(name)` finds a named group from any driver or worker.
 import { randomBytes } from 'node:crypto';
 import type { GcsClient } from '@tray/gcs';
-import { ErrorType, tray as proto, RemoteError } from '@tray/protocol';
+import { ErrorType, IdBytes, tray as proto, RemoteError } from '@tray/protocol';
 import { ActorRuntime } from '../actor/actor-runtime.js';
 import { hex, JOB_ID_BYTES } from '../runtime/ids.js';
 import { describeValue } from './describe-value.js';
@@ -37,7 +37,7 @@ export interface GetPlacementGroupOptions {
 const STRATEGIES: readonly PlacementStrategy[] = ['PACK', 'SPREAD', 'STRICT_PACK', 'STRICT_SPREAD'];
 const OPTION_KEYS = new Set(['strategy', 'name', 'namespace', 'lifetime']);
 /** Ray's PlacementGroupID: 14 unique bytes and the creating job's 4. */
-const UNIQUE_BYTES = 14;
+const UNIQUE_BYTES = IdBytes.placementGroup - IdBytes.job;
 const PLACEMENT_GROUP_BRAND = Symbol.for('tray.PlacementGroup');
 const READY_ROUND_MS = 60_000;
 

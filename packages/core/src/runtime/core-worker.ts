@@ -8,9 +8,11 @@ import {
   type Connection,
   CoreWorkerService,
   ErrorType,
+  errorTypeOf,
   type FramedServer,
   listen,
   NodeManagerService,
+  PeerConnections,
   RemoteError,
   type tray,
 } from '@tray/protocol';
@@ -23,7 +25,6 @@ import { ObjectFetcher } from './object-fetcher.js';
 import { ObjectRef, setRefTracker } from './object-ref.js';
 import { ObjectStorage } from './object-storage.js';
 import { serveOwnerMethods } from './owner-service.js';
-import { PeerConnections } from './peer-connections.js';
 import { type RefEntry, ReferenceCounter } from './reference-counter.js';
 import {
   deserialize,
@@ -449,7 +450,7 @@ export class CoreWorker {
 }
 
 function storeError(err: Error): tray.v1.IErrorInfo {
-  const full = err.name === 'ObjectStoreFullError';
+  const full = errorTypeOf(err) === ErrorType.OBJECT_STORE_FULL;
   return {
     type: full ? ErrorType.OBJECT_STORE_FULL : ErrorType.INTERNAL,
     message: `could not write the object into the node's store: ${err.message}`,

@@ -3,11 +3,12 @@
 // NodeID and WorkerID 28 random bytes. Task ids are a per-process random prefix and a counter,
 // so making one costs no system call.
 import { randomBytes } from 'node:crypto';
+import { IdBytes } from '@tray/protocol';
 
-export const JOB_ID_BYTES = 4;
-export const TASK_ID_BYTES = 24;
-export const OBJECT_ID_BYTES = 28;
-export const UNIQUE_ID_BYTES = 28;
+export const JOB_ID_BYTES = IdBytes.job;
+export const TASK_ID_BYTES = IdBytes.task;
+export const OBJECT_ID_BYTES = IdBytes.object;
+export const UNIQUE_ID_BYTES = IdBytes.worker;
 /** Object indexes at or above this belong to `put` objects of the task. */
 export const PUT_INDEX_BASE = 2 ** 31;
 

@@ -5,9 +5,8 @@
 // closes the connections to nodes the GCS marked dead: leases there are retried on live nodes
 // (task-submitter.ts), tasks within maxRetries, and actor callers ask the GCS where their actor
 // went. A process talking only to its own node asks nothing.
-import { tray } from '@tray/protocol';
+import { type PeerConnections, tray } from '@tray/protocol';
 import { hex } from './ids.js';
-import type { PeerConnections } from './peer-connections.js';
 
 export const NODE_WATCH_PERIOD_MS = 1000;
 

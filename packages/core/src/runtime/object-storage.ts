@@ -2,6 +2,7 @@
 // max_direct_call_object_size) travel inline and live in their owner's memory store; larger
 // ones are written once into the node's shared-memory store and read back as zero-copy views.
 import type { StoreClient } from '@tray/object-store';
+import { ErrorType, errorTypeOf } from '@tray/protocol';
 import { ObjectStoreFullError } from '../errors.js';
 import type { SerializedValue } from './serialization.js';
 
@@ -32,7 +33,7 @@ export class ObjectStorage {
     try {
       created = await store.create(id, value.size, 0, { primary: true });
     } catch (err) {
-      if ((err as Error).name === 'ObjectStoreFullError') {
+      if (errorTypeOf(err) === ErrorType.OBJECT_STORE_FULL) {
         throw new ObjectStoreFullError(`the node's object store is full: ${(err as Error).message}`);
       }
       throw err;

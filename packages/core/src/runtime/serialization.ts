@@ -12,7 +12,7 @@
 // Layout: 'TRY1' | u32 header length | u32 buffer count | f64 length per buffer | pad to 8 |
 //         v8 payload (refs, functions, value, error fields) | pad | buffer 0 | pad | buffer 1 ...
 import * as v8 from 'node:v8';
-import type { tray } from '@tray/protocol';
+import { IdBytes, type tray } from '@tray/protocol';
 import { SerializationError } from '../errors.js';
 import { isObjectRef, type ObjectRef } from './object-ref.js';
 import { decodePrimitive, encodePrimitive, isPrimitiveEncoding } from './primitive-codec.js';
@@ -101,7 +101,7 @@ interface RefTable {
   fromGenerator: Uint8Array;
 }
 
-const ID_BYTES = 28;
+const ID_BYTES = IdBytes.object;
 
 function packRefs(refs: readonly ObjectRef<unknown>[], codec: ValueCodec): RefTable {
   const owners: OwnerRecord[] = [];

@@ -2,11 +2,11 @@
 // once (so bad arguments fail at `.remote()`), make the return refs, resolve top-level ref
 // arguments before the task is pushed (a failed one fails the task with the upstream error;
 // nested refs travel as refs), and cancel tasks wherever they stand.
-import { ErrorType, type tray } from '@tray/protocol';
+import { ErrorType, normalTaskSpec, type tray } from '@tray/protocol';
 import type { CoreWorker } from './core-worker.js';
 import { systemError } from './error-info.js';
 import { GeneratorStream, ObjectRefGenerator } from './generator.js';
-import { hex, newTaskId, objectIdOf, taskIdOfObject } from './ids.js';
+import { hex, newTaskId, objectIdOf, TASK_ID_BYTES, taskIdOfObject } from './ids.js';
 import { checkArgRef, isObjectRef, ObjectRef } from './object-ref.js';
 import { INLINE_LIMIT_BYTES } from './object-storage.js';
 import type { SpecTemplate } from './push-encoding.js';
@@ -88,26 +88,20 @@ export class TaskLauncher {
 
     const streaming = request.numReturns === 'streaming';
     const numReturns = streaming ? 0 : (request.numReturns as number);
-    const spec: tray.v1.ITaskSpec = {
+    const spec = normalTaskSpec(core, {
       taskId,
-      jobId: core.jobId,
-      parentTaskId: core.currentTaskId,
-      type: 0,
       function: request.descriptor,
       args: specArgs,
       numReturns,
       streaming,
-      requiredResources: { quantities: request.resources },
+      resources: request.resources,
       maxRetries: request.maxRetries,
       retryExceptions: request.retryExceptions,
       retryExceptionAllowlist: request.retryExceptionAllowlist,
       runtimeEnv: request.runtimeEnv,
       name: request.name,
-      callerAddress: core.address,
       schedulingStrategy: request.schedulingStrategy,
-      attemptNumber: 0,
-      depth: core.currentDepth + 1,
-    };
+    });
     const returnHexes: string[] = new Array(numReturns);
     for (let i = 0; i < numReturns; i++) returnHexes[i] = taskIdHex + returnIndexHex(i + 1);
     const task: PendingTask = {
@@ -202,7 +196,9 @@ export class TaskLauncher {
 
 const NO_ARG_REFS: string[] = [];
 const ARGUMENT_LABELS = Array.from({ length: 16 }, (_, i) => `argument ${i + 1}`);
-const INDEX_HEX = Array.from({ length: 16 }, (_, i) => hex(objectIdOf(Buffer.alloc(24), i).subarray(24)));
+const INDEX_HEX = Array.from({ length: 16 }, (_, i) =>
+  hex(objectIdOf(Buffer.alloc(TASK_ID_BYTES), i).subarray(TASK_ID_BYTES)),
+);
 
 /** "argument 3": how serialization errors name an argument (no string built per call). */
 function argumentLabel(i: number): string {
@@ -211,7 +207,7 @@ function argumentLabel(i: number): string {
 
 /** The hex of an object id's 4-byte little-endian index (a return id is its task id's hex + this). */
 function returnIndexHex(index: number): string {
-  return INDEX_HEX[index] ?? hex(objectIdOf(Buffer.alloc(24), index).subarray(24));
+  return INDEX_HEX[index] ?? hex(objectIdOf(Buffer.alloc(TASK_ID_BYTES), index).subarray(TASK_ID_BYTES));
 }
 
 /** Tasks of one class share leases: same resources, code, runtime env and strategy. */

@@ -12,10 +12,10 @@ import {
   CoreWorkerService,
   ErrorType,
   NodeManagerService,
+  type PeerConnections,
   RemoteError,
   tray,
 } from '@tray/protocol';
-import type { PeerConnections } from './peer-connections.js';
 import { encodeLeaseFields, encodePushTask } from './push-encoding.js';
 import { PUSH_TASK } from './push-reply.js';
 import type { PendingTask, TaskManager } from './task-manager.js';

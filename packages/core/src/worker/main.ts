@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { GcsClient } from '@tray/gcs';
 import { StoreClient } from '@tray/object-store';
-import { CoreWorkerService, connect, NodeManagerService } from '@tray/protocol';
+import { CoreWorkerService, connect, IdBytes, NodeManagerService } from '@tray/protocol';
 import { decodeRemote, encodeRemote } from '../actor/remote-codec.js';
 import { setState } from '../api/state.js';
 import * as api from '../index.js';
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   let core: CoreWorker | undefined;
   core = new CoreWorker({
     mode: 'worker',
-    jobId: Buffer.alloc(4),
+    jobId: Buffer.alloc(IdBytes.job),
     workerId,
     nodeId,
     socketPath,

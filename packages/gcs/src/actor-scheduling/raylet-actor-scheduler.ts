@@ -18,13 +18,24 @@ import {
   type Connection,
   CoreWorkerService,
   connect,
-  createGrpcClient,
   ErrorType,
   errorWithInfo,
+  GrpcClients,
+  IdBytes,
+  leaseTaskSpec,
   NodeManagerService,
+  rayletGrpcAddress,
   type TrayGrpcClient,
+  taskAttempt,
   tray,
 } from '@tray/protocol';
+import {
+  type NodeView,
+  ResourceSet,
+  rankActorNodes,
+  type SchedulingStrategy,
+  validateResourceName,
+} from '@tray/scheduler';
 import type { ActorScheduler } from '../managers/actor-scheduler.js';
 import { bytesKey } from '../storage/storage.js';
 import { OwnerWatch } from './owner-watch.js';
@@ -67,8 +78,8 @@ const LEASE_DEADLINE_MS = Number.POSITIVE_INFINITY;
 
 export class RayletActorScheduler implements ActorScheduler {
   /** The owner id of every lease the GCS takes (never a registered worker: never "dies"). */
-  private readonly leaseOwnerId = randomBytes(28);
-  private readonly raylets = new Map<string, TrayGrpcClient>();
+  private readonly leaseOwnerId = randomBytes(IdBytes.worker);
+  private readonly raylets: GrpcClients;
   private readonly current = new Map<string, Incarnation>();
   private readonly owners: OwnerWatch;
   /** Per node (key): what to abort when the GCS marks it dead (leases asked of its raylet). */
@@ -79,6 +90,7 @@ export class RayletActorScheduler implements ActorScheduler {
 
   constructor(private readonly ctx: ActorSchedulingContext) {
     this.owners = new OwnerWatch(ctx.token, (owner) => ctx.ownerDied(owner));
+    this.raylets = new GrpcClients({ token: ctx.token });
   }
 
   async schedule(actor: tray.v1.ActorTableData): Promise<tray.v1.IAddress> {
@@ -90,7 +102,7 @@ export class RayletActorScheduler implements ActorScheduler {
     }
     const incarnation: Incarnation = {
       actorKey: key,
-      leaseId: randomBytes(16),
+      leaseId: randomBytes(IdBytes.lease),
       stopped: false,
       creating: true,
     };
@@ -131,7 +143,7 @@ export class RayletActorScheduler implements ActorScheduler {
     try {
       reply = await connection.request(CoreWorkerService.PushTask, {
         // The attempt number tells the new instance it is a restart.
-        task: { ...spec, attemptNumber: actor.numRestarts },
+        task: taskAttempt(spec, actor.numRestarts),
         intendedWorkerId: address.workerId,
         visibleDevices,
       });
@@ -262,8 +274,7 @@ export class RayletActorScheduler implements ActorScheduler {
     this.owners.close();
     for (const incarnation of this.current.values()) incarnation.connection?.close();
     this.current.clear();
-    for (const client of this.raylets.values()) client.close();
-    this.raylets.clear();
+    this.raylets.close();
   }
 
   /** Ask raylets for a dedicated worker until one grants it (infeasible: try others, then wait). */
@@ -283,7 +294,7 @@ export class RayletActorScheduler implements ActorScheduler {
             this.raylet(node).call(
               NodeManagerService.RequestWorkerLease,
               {
-                task: { ...spec, args: [] },
+                task: leaseTaskSpec(spec),
                 ownerAddress: { workerId: this.leaseOwnerId },
                 leaseId: incarnation.leaseId,
               },
@@ -302,7 +313,7 @@ export class RayletActorScheduler implements ActorScheduler {
         if (addressTarget(reply.workerAddress, false) !== undefined) return reply;
         lastReason = reply.failureMessage || 'no worker was granted';
       }
-      incarnation.leaseId = randomBytes(16);
+      incarnation.leaseId = randomBytes(IdBytes.lease);
       await new Promise((resolve) => setTimeout(resolve, INFEASIBLE_RETRY_MS).unref());
     }
     throw errorWithInfo({
@@ -329,28 +340,19 @@ export class RayletActorScheduler implements ActorScheduler {
     });
   }
 
-  /** Nodes to try, best first: the requested one, the owner's, then the freest. */
+  /** Nodes to try, best first: the requested one, the owner's, then the freest (@tray/scheduler). */
   private candidates(spec: tray.v1.ITaskSpec): tray.v1.NodeInfo[] {
     const alive = this.ctx.nodes();
-    const affinity = spec.schedulingStrategy?.nodeAffinity;
-    if (affinity?.nodeId && affinity.nodeId.length > 0) {
-      const wanted = alive.find((n) => bytesKey(n.node.nodeId) === bytesKey(affinity.nodeId!));
-      if (wanted) return [wanted.node];
-      if (!affinity.soft) return [];
-    }
+    const byKey = new Map(alive.map((n) => [bytesKey(n.node.nodeId), n.node]));
+    const views: NodeView[] = alive.map((n) => ({
+      nodeId: bytesKey(n.node.nodeId),
+      total: knownResources(n.node.totalResources?.quantities ?? {}),
+      available: knownResources(n.available),
+    }));
     const ownerNode = spec.callerAddress?.nodeId ? bytesKey(spec.callerAddress.nodeId) : '';
-    const cpu = (n: { available: Record<string, number> }) => n.available.CPU ?? 0;
-    const spread = Boolean(spec.schedulingStrategy?.spread);
-    return [...alive]
-      .sort((a, b) => {
-        if (!spread) {
-          const ao = bytesKey(a.node.nodeId) === ownerNode ? 1 : 0;
-          const bo = bytesKey(b.node.nodeId) === ownerNode ? 1 : 0;
-          if (ao !== bo) return bo - ao;
-        }
-        return cpu(b) - cpu(a);
-      })
-      .map((n) => n.node);
+    return rankActorNodes(actorStrategy(spec.schedulingStrategy), views, ownerNode).map(
+      (key) => byKey.get(key)!,
+    );
   }
 
   /** `call`, or a rejection as soon as the GCS marks `node` dead. */
@@ -374,13 +376,7 @@ export class RayletActorScheduler implements ActorScheduler {
   }
 
   private raylet(node: tray.v1.NodeInfo): TrayGrpcClient {
-    const address = `${node.nodeIp}:${node.rayletPort}`;
-    let client = this.raylets.get(address);
-    if (!client) {
-      client = createGrpcClient(address, { token: this.ctx.token });
-      this.raylets.set(address, client);
-    }
-    return client;
+    return this.raylets.get(rayletGrpcAddress(node));
   }
 
   private returnLease(incarnation: Incarnation): void {
@@ -415,5 +411,32 @@ export class RayletActorScheduler implements ActorScheduler {
       reason: how,
       actorId: actor.actorId,
     });
+  }
+}
+
+/** What the ranking needs of an actor's strategy: its node affinity, or SPREAD, or neither. */
+function actorStrategy(strategy: tray.v1.ISchedulingStrategy | null | undefined): SchedulingStrategy {
+  const affinity = strategy?.nodeAffinity;
+  if (affinity?.nodeId && affinity.nodeId.length > 0) {
+    return { kind: 'node_affinity', nodeId: bytesKey(affinity.nodeId), soft: Boolean(affinity.soft) };
+  }
+  return strategy?.spread ? { kind: 'spread' } : { kind: 'default' };
+}
+
+/** A node's resources as a ResourceSet: what is used up (≤ 0) or wrongly named is left out. */
+function knownResources(record: Record<string, number>): ResourceSet {
+  const known: Record<string, number> = {};
+  for (const [name, quantity] of Object.entries(record)) {
+    if (quantity > 0 && Number.isFinite(quantity) && isResourceName(name)) known[name] = quantity;
+  }
+  return ResourceSet.from(known);
+}
+
+function isResourceName(name: string): boolean {
+  try {
+    validateResourceName(name);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -6,18 +6,20 @@
 // that dies while creating the actor is one more restart (counted against maxRestarts), as in
 // Ray; only a creation that cannot succeed (constructor threw, owner gone, lease refused) is
 // final. CreateActor answers once the actor is ALIVE or DEAD, however many attempts that takes.
-import { ErrorType, errorWithInfo, toErrorInfo, tray } from '@tray/protocol';
-import { Channel, type Publisher } from '../pubsub.js';
 import {
   alreadyExists,
-  IdLength,
+  checkId,
+  ErrorType,
+  errorWithInfo,
+  IdBytes,
   invalidArgument,
   notFound,
-  optionalId,
-  requireId,
   requireMessage,
   requireName,
-} from '../request-validation.js';
+  toErrorInfo,
+  tray,
+} from '@tray/protocol';
+import { Channel, type Publisher } from '../pubsub.js';
 import { PersistedTable } from '../storage/persisted-table.js';
 import { bytesKey, type GcsStorage, Tables } from '../storage/storage.js';
 import type { ActorScheduler } from './actor-scheduler.js';
@@ -141,7 +143,7 @@ export class ActorManager {
   }
 
   get(request: tray.v1.GetActorInfoRequest): Actor {
-    const key = bytesKey(requireId(request.actorId, IdLength.actor, 'actor_id'));
+    const key = bytesKey(checkId(request.actorId, IdBytes.actor, 'actor_id'));
     const actor = this.table.get(key);
     if (!actor) throw notFound(`actor ${key} does not exist`);
     return actor;
@@ -165,7 +167,7 @@ export class ActorManager {
   }
 
   getAll(request: tray.v1.GetAllActorInfoRequest): Actor[] {
-    optionalId(request.jobId, IdLength.job, 'job_id');
+    checkId(request.jobId, IdBytes.job, 'job_id', true);
     const job = request.jobId.length > 0 ? bytesKey(request.jobId) : undefined;
     return [...this.table.values()].filter((a) => job === undefined || bytesKey(a.jobId) === job);
   }
@@ -293,15 +295,15 @@ export class ActorManager {
         `creation_task.type must be ACTOR_CREATION_TASK, got ${tray.v1.TaskType[t.type] ?? t.type}`,
       );
     }
-    requireId(t.jobId, IdLength.job, 'creation_task.job_id');
-    optionalId(t.taskId, IdLength.task, 'creation_task.task_id');
+    checkId(t.jobId, IdBytes.job, 'creation_task.job_id');
+    checkId(t.taskId, IdBytes.task, 'creation_task.task_id', true);
     const spec = tray.v1.ActorCreationSpec.create(
       requireMessage(t.actorCreation, 'creation_task.actor_creation'),
     );
     t.actorCreation = spec;
-    requireId(spec.actorId, IdLength.actor, 'creation_task.actor_creation.actor_id');
-    optionalId(t.callerAddress?.workerId, IdLength.worker, 'creation_task.caller_address.worker_id');
-    optionalId(t.callerAddress?.nodeId, IdLength.node, 'creation_task.caller_address.node_id');
+    checkId(spec.actorId, IdBytes.actor, 'creation_task.actor_creation.actor_id');
+    checkId(t.callerAddress?.workerId, IdBytes.worker, 'creation_task.caller_address.worker_id', true);
+    checkId(t.callerAddress?.nodeId, IdBytes.node, 'creation_task.caller_address.node_id', true);
     return t;
   }
 

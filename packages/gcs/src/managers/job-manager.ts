@@ -2,9 +2,8 @@
 // order (Ray's JobID::FromInt), from a durable counter so a restarted GCS never reuses one.
 // A job ends when its driver says so (MarkJobFinished) or when its driver is gone: its worker
 // reported dead or its node dead. Every change is published on JOB_CHANNEL keyed by job id.
-import { tray } from '@tray/protocol';
+import { checkId, IdBytes, notFound, requireMessage, tray } from '@tray/protocol';
 import { Channel, type Publisher } from '../pubsub.js';
-import { IdLength, notFound, optionalId, requireId, requireMessage } from '../request-validation.js';
 import { PersistedTable } from '../storage/persisted-table.js';
 import { bytesKey, type GcsStorage, Tables } from '../storage/storage.js';
 
@@ -14,7 +13,7 @@ export type JobFinishedListener = (job: JobTableData) => void;
 
 /** The 4-byte id of the `n`th job. */
 export function jobIdFromInt(n: number): Uint8Array {
-  const id = Buffer.alloc(IdLength.job);
+  const id = Buffer.alloc(IdBytes.job);
   id.writeUInt32LE(n);
   return id;
 }
@@ -46,9 +45,9 @@ export class JobManager {
 
   async addJob(request: tray.v1.AddJobRequest): Promise<void> {
     const job = requireMessage(request.job, 'job');
-    const jobId = requireId(job.jobId, IdLength.job, 'job.job_id');
-    optionalId(job.driverAddress?.workerId, IdLength.worker, 'job.driver_address.worker_id');
-    optionalId(job.driverAddress?.nodeId, IdLength.node, 'job.driver_address.node_id');
+    const jobId = checkId(job.jobId, IdBytes.job, 'job.job_id');
+    checkId(job.driverAddress?.workerId, IdBytes.worker, 'job.driver_address.worker_id', true);
+    checkId(job.driverAddress?.nodeId, IdBytes.node, 'job.driver_address.node_id', true);
     const row = tray.v1.JobTableData.create({
       ...job,
       isDead: false,
@@ -60,7 +59,7 @@ export class JobManager {
   }
 
   async markFinished(request: tray.v1.MarkJobFinishedRequest): Promise<void> {
-    const key = bytesKey(requireId(request.jobId, IdLength.job, 'job_id'));
+    const key = bytesKey(checkId(request.jobId, IdBytes.job, 'job_id'));
     if (!this.table.has(key)) throw notFound(`job ${key} was never added`);
     await this.finish(key);
   }

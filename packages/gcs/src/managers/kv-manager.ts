@@ -2,8 +2,7 @@
 // function tables, runtime-env URIs, cluster metadata. Keys live in the storage's `kv` table as
 // `hex(namespace) ":" hex(key)`, so a key prefix is a storage-key prefix and namespaces never
 // collide. An empty namespace is a namespace like any other.
-import type { tray } from '@tray/protocol';
-import { invalidArgument } from '../request-validation.js';
+import { invalidArgument, type tray } from '@tray/protocol';
 import { bytesKey, type GcsStorage, keyBytes, Tables } from '../storage/storage.js';
 
 function nsPrefix(namespace: string): string {

@@ -99,7 +99,7 @@ describe('nodes', () => {
     await expectError(
       m.nodes.register(tray.v1.RegisterNodeRequest.create({ node: { nodeId: id(5, 1), nodeIp: 'x' } })),
       ErrorType.INVALID_ARGUMENT,
-      /node.node_id must be 28 bytes long, got 5/,
+      /node.node_id must be 28 bytes, got 5/,
     );
   });
 

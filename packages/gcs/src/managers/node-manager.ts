@@ -1,17 +1,19 @@
 // The node table (NodeInfoGcsService): raylets register here, the health checker decides when
 // one is dead, and every change of a node's state is published on NODE_INFO_CHANNEL keyed by
 // node id. Other managers learn of dead nodes through `onNodeDead`.
-import { ErrorType, errorWithInfo, tray } from '@tray/protocol';
-import { Channel, type Publisher } from '../pubsub.js';
 import {
-  checkResources,
-  IdLength,
+  checkId,
+  ErrorType,
+  errorWithInfo,
+  IdBytes,
   invalidArgument,
   notFound,
-  requireId,
   requireMessage,
   requireName,
-} from '../request-validation.js';
+  tray,
+} from '@tray/protocol';
+import { Channel, type Publisher } from '../pubsub.js';
+import { checkResources } from '../request-validation.js';
 import { PersistedTable } from '../storage/persisted-table.js';
 import { bytesKey, type GcsStorage, Tables } from '../storage/storage.js';
 import { type HealthCheckOptions, NodeHealthChecker, type NodeProbe } from './node-health-checker.js';
@@ -68,7 +70,7 @@ export class NodeManager {
 
   async register(request: tray.v1.RegisterNodeRequest): Promise<void> {
     const node = tray.v1.NodeInfo.create(requireMessage(request.node, 'node'));
-    const nodeId = requireId(node.nodeId, IdLength.node, 'node.node_id');
+    const nodeId = checkId(node.nodeId, IdBytes.node, 'node.node_id');
     requireName(node.nodeIp, 'node.node_ip');
     checkResources(node.totalResources, 'node.total_resources');
     if (node.rayletPort < 0 || node.rayletPort > 65535) {
@@ -104,14 +106,14 @@ export class NodeManager {
   }
 
   async unregister(request: tray.v1.UnregisterNodeRequest): Promise<void> {
-    const key = bytesKey(requireId(request.nodeId, IdLength.node, 'node_id'));
+    const key = bytesKey(checkId(request.nodeId, IdBytes.node, 'node_id'));
     if (!this.table.has(key)) throw notFound(`node ${key} is not registered`);
     await this.markDead(key, request.reason || 'the raylet unregistered (shut down)');
   }
 
   /** Records that a node is being drained; the raylet unregisters when it has drained. */
   async drain(request: tray.v1.DrainNodeRequest): Promise<boolean> {
-    const key = bytesKey(requireId(request.nodeId, IdLength.node, 'node_id'));
+    const key = bytesKey(checkId(request.nodeId, IdBytes.node, 'node_id'));
     const node = this.table.get(key);
     if (!node || node.state !== State.ALIVE) return false;
     this.draining.add(key);
@@ -136,7 +138,7 @@ export class NodeManager {
 
   checkAlive(request: tray.v1.CheckAliveRequest): boolean[] {
     return request.nodeIds.map((id, i) => {
-      requireId(id, IdLength.node, `node_ids[${i}]`);
+      checkId(id, IdBytes.node, `node_ids[${i}]`);
       return this.table.get(bytesKey(id))?.state === State.ALIVE;
     });
   }

@@ -1,8 +1,8 @@
 // Node resources (NodeResourceInfoGcsService): each raylet's heartbeat carries its total and
 // available resources; the GCS keeps the latest of each alive node for schedulers and
 // `tray status`. Kept in memory only: raylets resend them every heartbeat.
-import type { tray } from '@tray/protocol';
-import { checkResources, IdLength, requireId } from '../request-validation.js';
+import { checkId, IdBytes, type tray } from '@tray/protocol';
+import { checkResources } from '../request-validation.js';
 import { bytesKey } from '../storage/storage.js';
 import type { NodeManager } from './node-manager.js';
 
@@ -20,7 +20,7 @@ export class NodeResourceManager {
   }
 
   reportHeartbeat(request: tray.v1.ReportHeartbeatRequest): void {
-    const nodeId = requireId(request.nodeId, IdLength.node, 'node_id');
+    const nodeId = checkId(request.nodeId, IdBytes.node, 'node_id');
     checkResources(request.available, 'available');
     checkResources(request.total, 'total');
     this.nodes.heartbeat(nodeId);

@@ -6,18 +6,17 @@
 // raylets. A group that loses a node goes RESCHEDULING: its other bundles are cancelled and the
 // whole group is placed again. Placement runs one group at a time. Every state change is
 // published on PLACEMENT_GROUP_CHANNEL keyed by group id.
-import { tray } from '@tray/protocol';
-import { Channel, type Publisher } from '../pubsub.js';
 import {
   alreadyExists,
-  checkResources,
-  IdLength,
+  checkId,
+  IdBytes,
   invalidArgument,
   notFound,
-  optionalId,
-  requireId,
   requireMessage,
-} from '../request-validation.js';
+  tray,
+} from '@tray/protocol';
+import { Channel, type Publisher } from '../pubsub.js';
+import { checkResources } from '../request-validation.js';
 import { PersistedTable } from '../storage/persisted-table.js';
 import { bytesKey, type GcsStorage, keyBytes, Tables } from '../storage/storage.js';
 import { acceptingReserver, type BundleReserver, type BundleSpec } from './bundle-reserver.js';
@@ -93,12 +92,8 @@ export class PlacementGroupManager {
     const group = tray.v1.PlacementGroupTableData.create(
       requireMessage(request.placementGroup, 'placement_group'),
     );
-    const id = requireId(
-      group.placementGroupId,
-      IdLength.placementGroup,
-      'placement_group.placement_group_id',
-    );
-    optionalId(group.creatorJobId, IdLength.job, 'placement_group.creator_job_id');
+    const id = checkId(group.placementGroupId, IdBytes.placementGroup, 'placement_group.placement_group_id');
+    checkId(group.creatorJobId, IdBytes.job, 'placement_group.creator_job_id', true);
     if (group.bundles.length === 0) throw invalidArgument('placement_group.bundles must not be empty');
     group.bundles.forEach((bundle, i) => {
       checkResources(bundle.resources, `placement_group.bundles[${i}].resources`);
@@ -140,7 +135,7 @@ export class PlacementGroupManager {
   }
 
   async remove(request: tray.v1.RemovePlacementGroupRequest): Promise<void> {
-    const key = bytesKey(requireId(request.placementGroupId, IdLength.placementGroup, 'placement_group_id'));
+    const key = bytesKey(checkId(request.placementGroupId, IdBytes.placementGroup, 'placement_group_id'));
     const group = this.table.get(key);
     if (!group) throw notFound(`placement group ${key} does not exist`);
     if (group.state === State.REMOVED) return;
@@ -157,7 +152,7 @@ export class PlacementGroupManager {
   }
 
   get(request: tray.v1.GetPlacementGroupRequest): PlacementGroup {
-    const key = bytesKey(requireId(request.placementGroupId, IdLength.placementGroup, 'placement_group_id'));
+    const key = bytesKey(checkId(request.placementGroupId, IdBytes.placementGroup, 'placement_group_id'));
     const group = this.table.get(key);
     if (!group) throw notFound(`placement group ${key} does not exist`);
     return group;

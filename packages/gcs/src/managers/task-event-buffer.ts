@@ -2,8 +2,7 @@
 // `tray timeline` and the dashboard. Kept in memory, at most `maxPerJob` per job: when a job's
 // buffer is full its oldest event is dropped and counted, so memory stays bounded however
 // many tasks run. Not persisted (Ray's GCS does not persist them either).
-import type { tray } from '@tray/protocol';
-import { IdLength, invalidArgument, optionalId, requireId } from '../request-validation.js';
+import { checkId, IdBytes, invalidArgument, type tray } from '@tray/protocol';
 import { bytesKey } from '../storage/storage.js';
 
 interface JobEvents {
@@ -24,9 +23,9 @@ export class TaskEventBuffer {
 
   add(request: tray.v1.AddTaskEventDataRequest): void {
     request.events.forEach((event, i) => {
-      requireId(event.taskId, IdLength.task, `events[${i}].task_id`);
-      requireId(event.jobId, IdLength.job, `events[${i}].job_id`);
-      optionalId(event.actorId, IdLength.actor, `events[${i}].actor_id`);
+      checkId(event.taskId, IdBytes.task, `events[${i}].task_id`);
+      checkId(event.jobId, IdBytes.job, `events[${i}].job_id`);
+      checkId(event.actorId, IdBytes.actor, `events[${i}].actor_id`, true);
     });
     for (const event of request.events) {
       const key = bytesKey(event.jobId);
@@ -44,7 +43,7 @@ export class TaskEventBuffer {
 
   /** Events of one job (or all jobs when `jobId` is empty), oldest first, at most `limit` (0: all). */
   get(request: tray.v1.GetTaskEventsRequest): { events: tray.v1.ITaskEvent[]; numDropped: number } {
-    optionalId(request.jobId, IdLength.job, 'job_id');
+    checkId(request.jobId, IdBytes.job, 'job_id', true);
     if (request.limit < 0) throw invalidArgument(`limit must be >= 0, got ${request.limit}`);
     const jobs =
       request.jobId.length > 0

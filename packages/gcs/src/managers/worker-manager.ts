@@ -1,9 +1,8 @@
 // The worker table (WorkerInfoGcsService): workers and drivers recorded as they start, and
 // their deaths as raylets report them. A death is published on WORKER_FAILURE_CHANNEL keyed by
 // worker id; owners use it to fail their objects and the job manager to end a dead driver's job.
-import { tray } from '@tray/protocol';
+import { checkId, IdBytes, requireMessage, tray } from '@tray/protocol';
 import { Channel, type Publisher } from '../pubsub.js';
-import { IdLength, optionalId, requireId, requireMessage } from '../request-validation.js';
 import { PersistedTable } from '../storage/persisted-table.js';
 import { bytesKey, type GcsStorage, Tables } from '../storage/storage.js';
 
@@ -68,9 +67,9 @@ export class WorkerManager {
   private validate(worker: tray.v1.IWorkerTableData | null | undefined): WorkerTableData {
     const w = tray.v1.WorkerTableData.create(requireMessage(worker, 'worker'));
     const address = requireMessage(w.address, 'worker.address');
-    requireId(address.workerId, IdLength.worker, 'worker.address.worker_id');
-    optionalId(address.nodeId, IdLength.node, 'worker.address.node_id');
-    optionalId(w.jobId, IdLength.job, 'worker.job_id');
+    checkId(address.workerId, IdBytes.worker, 'worker.address.worker_id');
+    checkId(address.nodeId, IdBytes.node, 'worker.address.node_id', true);
+    checkId(w.jobId, IdBytes.job, 'worker.job_id', true);
     return w;
   }
 }

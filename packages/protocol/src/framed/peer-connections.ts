@@ -1,9 +1,32 @@
-// Connections to other tray processes (owners, leased workers, actors; other nodes' raylets),
-// one per peer and shared by everything this process sends it. A peer on this node is reached
-// over its Unix socket; a peer on another node over TCP at its address's ip and port (every
-// core worker listens on both, core-worker.ts; raylets too).
-import { addressTarget, type Connection, connect, type Target, type tray } from '@tray/protocol';
-import { hex } from './ids.js';
+// Connections to other tray processes over the framed transport, one per peer and shared by
+// everything this process sends it: core workers keep one for owners, leased workers and actors
+// and one for other nodes' raylets; a raylet one for the raylets it fetches objects from. A peer
+// on this node is reached over its Unix socket, a peer on another node over TCP at its address's
+// ip and port (addressTarget). A connection is opened on first use and forgotten when it closes
+// (or fails to open), so the next use opens a fresh one.
+import type { tray } from '../../generated/proto.js';
+import { addressTarget } from './address-target.js';
+import type { Connection } from './connection.js';
+import { connect, type Target } from './endpoint.js';
+
+export interface PeerConnectionsOptions {
+  /** How long opening a connection may take (default: connect's, 10 s). */
+  connectTimeoutMs?: number;
+  /** TCP keep-alive on every connection, so a peer whose host vanished (no FIN, no RST) is noticed. */
+  keepAliveMs?: number;
+  /** The connection's name in its errors (default `<kind> at <host:port or socket>`). */
+  label?: (key: string, address: tray.v1.IAddress) => string;
+  /** What `get` rejects with once `close()` was called. */
+  closedError?: () => Error;
+  /** `close()` cuts the connections at once instead of flushing them first. */
+  destroyOnClose?: boolean;
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.isBuffer(bytes)
+    ? bytes.toString('hex')
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
 
 export class PeerConnections {
   private readonly open = new Map<string, Promise<Connection>>();
@@ -19,15 +42,24 @@ export class PeerConnections {
     private readonly nodeIdHex: string,
     /** What the peers are, for errors and logs ("worker", "raylet"). */
     private readonly kind = 'worker',
+    private readonly options: PeerConnectionsOptions = {},
   ) {}
 
   /** The connection to the process at `address` (opened on first use). */
   get(address: tray.v1.IAddress): Promise<Connection> {
-    if (this.closed) return Promise.reject(new Error('this tray process is shutting down'));
+    if (this.closed) {
+      return Promise.reject(this.options.closedError?.() ?? new Error('this tray process is shutting down'));
+    }
     const { key, target } = this.route(address);
     let pending = this.open.get(key);
     if (pending === undefined) {
-      pending = connect(target, { token: this.token, label: `${this.kind} at ${key}` }).then((c) => {
+      const { connectTimeoutMs, keepAliveMs, label } = this.options;
+      pending = connect(target, {
+        token: this.token,
+        label: label ? label(key, address) : `${this.kind} at ${key}`,
+        ...(connectTimeoutMs === undefined ? {} : { timeoutMs: connectTimeoutMs }),
+      }).then((c) => {
+        if (keepAliveMs !== undefined) c.socket.setKeepAlive(true, keepAliveMs);
         this.opened(c);
         c.on('close', () => this.forget(key, pending));
         return c;
@@ -63,12 +95,6 @@ export class PeerConnections {
     return closed;
   }
 
-  private forget(key: string, pending: Promise<Connection> | undefined): void {
-    if (this.open.get(key) !== pending) return;
-    this.open.delete(key);
-    this.remote.delete(key);
-  }
-
   /**
    * Use `connection` (opened by the peer at `address`, e.g. an owner pushing tasks) for this
    * peer too, unless one is open already: what this process sends the owner then travels in order
@@ -82,11 +108,20 @@ export class PeerConnections {
     connection.on('close', () => this.forget(key, ready));
   }
 
+  /** Close every connection: the requests on them fail with ConnectionClosedError. */
   close(): void {
     this.closed = true;
-    for (const pending of this.open.values()) pending.then((c) => c.close()).catch(() => {});
+    const destroy = this.options.destroyOnClose === true;
+    for (const pending of this.open.values())
+      pending.then((c) => (destroy ? c.destroy() : c.close())).catch(() => {});
     this.open.clear();
     this.remote.clear();
+  }
+
+  private forget(key: string, pending: Promise<Connection> | undefined): void {
+    if (this.open.get(key) !== pending) return;
+    this.open.delete(key);
+    this.remote.delete(key);
   }
 
   /** Where `address` is reached from here, and the key its connection is kept under. */

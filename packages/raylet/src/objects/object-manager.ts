@@ -1,19 +1,25 @@
 // The raylet's object manager: moves objects between nodes' stores. It owns a store client of
 // its own node's store (the raylet reads and writes objects through it like any client), the
 // sending half (NodeManagerService.GetObjectChunk on the raylet's framed listeners:
-// object-chunk-server.ts; ObjectManagerService.PullObjectChunks on its gRPC port:
-// object-chunk-sender.ts) and
+// framed-chunk-sender.ts; ObjectManagerService.PullObjectChunks on its gRPC port:
+// grpc-chunk-sender.ts) and
 // the receiving half (NodeManagerService.PullObject: object-puller.ts), and freeing: an owner's
 // FreeObjects deletes this node's copies and has the primaries' node delete them. Promises: `close()`
 // cancels transfers in progress and disconnects from the store, which aborts what they were
 // writing, so a stopping raylet leaves no half-made object behind.
 import { StoreClient } from '@tray/object-store';
-import type { Connection, Message, ObjectManagerService, ServiceHandlers, tray } from '@tray/protocol';
+import {
+  type Connection,
+  checkId,
+  type Message,
+  type ObjectManagerService,
+  type ServiceHandlers,
+  type tray,
+} from '@tray/protocol';
+import { ObjectChunkServer } from './framed-chunk-sender.js';
+import { checkObjectIds, deleteHere, NODE_ID_BYTES, objectManagerHandlers } from './grpc-chunk-sender.js';
 import { NodeDirectory } from './node-directory.js';
-import { checkObjectIds, deleteHere, NODE_ID_BYTES, objectManagerHandlers } from './object-chunk-sender.js';
-import { ObjectChunkServer } from './object-chunk-server.js';
 import { ObjectPuller } from './object-puller.js';
-import { checkId } from './request-validation.js';
 
 export interface ObjectManagerOptions {
   nodeId: Buffer;

@@ -7,18 +7,19 @@
 // object this store does not hold (or has not sealed) fails the call with NOT_FOUND.
 import { ObjectNotFoundError, type StoreClient } from '@tray/object-store';
 import {
+  checkId,
   ErrorType,
   errorWithInfo,
+  IdBytes,
   type ObjectManagerService,
   type ServerStreamCall,
   type ServiceHandlers,
   type tray,
 } from '@tray/protocol';
-import { checkId } from './request-validation.js';
 
 export const CHUNK_BYTES = 5 * 1024 * 1024;
-export const OBJECT_ID_BYTES = 28;
-export const NODE_ID_BYTES = 28;
+export const OBJECT_ID_BYTES = IdBytes.object;
+export const NODE_ID_BYTES = IdBytes.node;
 
 export function objectManagerHandlers(
   nodeId: string,

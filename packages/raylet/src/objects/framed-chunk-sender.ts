@@ -10,14 +10,14 @@
 import { ObjectNotFoundError, type StoreClient, type StoreObject } from '@tray/object-store';
 import {
   type Connection,
+  checkId,
   ErrorType,
   errorWithInfo,
   type MethodDef,
   NodeManagerService,
   tray,
 } from '@tray/protocol';
-import { NODE_ID_BYTES, OBJECT_ID_BYTES } from './object-chunk-sender.js';
-import { checkId } from './request-validation.js';
+import { NODE_ID_BYTES, OBJECT_ID_BYTES } from './grpc-chunk-sender.js';
 
 export { NODE_ID_BYTES, OBJECT_ID_BYTES };
 export const MIN_CHUNK_BYTES = 64 * 1024;
@@ -68,12 +68,13 @@ export class ObjectChunkServer {
     checkId(req.nodeId, NODE_ID_BYTES, 'node_id', true);
     const chunkBytes = req.chunkBytes === 0 ? DEFAULT_CHUNK_BYTES : req.chunkBytes;
     if (!Number.isSafeInteger(chunkBytes) || chunkBytes < MIN_CHUNK_BYTES || chunkBytes > MAX_CHUNK_BYTES) {
-      throw invalid(
+      throw invalidArgument(
         `chunk_bytes must be 0 or from ${MIN_CHUNK_BYTES} to ${MAX_CHUNK_BYTES}, got ${req.chunkBytes}`,
       );
     }
     const index = req.chunkIndex;
-    if (!Number.isSafeInteger(index) || index < 0) throw invalid(`chunk_index ${index} is out of range`);
+    if (!Number.isSafeInteger(index) || index < 0)
+      throw invalidArgument(`chunk_index ${index} is out of range`);
     const hex = id.toString('hex');
     let entry: Held;
     let object: StoreObject;
@@ -90,7 +91,7 @@ export class ObjectChunkServer {
     const total = dataSize + metadataSize;
     const numChunks = Math.max(1, Math.ceil(total / chunkBytes));
     if (index >= numChunks) {
-      throw invalid(
+      throw invalidArgument(
         `chunk_index ${index} is out of range: object ${hex} (${total} bytes) has ${numChunks} chunks of ${chunkBytes} bytes`,
       );
     }
@@ -106,7 +107,7 @@ export class ObjectChunkServer {
 
   private hold(held: HeldObjects, id: Buffer, hex: string, chunkBytes: number): Held {
     if (held.size >= MAX_HELD_PER_CONNECTION) {
-      throw invalid(
+      throw invalidArgument(
         `this connection already has ${held.size} objects in transfer (at most ${MAX_HELD_PER_CONNECTION})`,
       );
     }
@@ -154,7 +155,7 @@ export class ObjectChunkServer {
   }
 }
 
-function invalid(message: string) {
+function invalidArgument(message: string) {
   return errorWithInfo({ type: ErrorType.INVALID_ARGUMENT, message });
 }
 

@@ -3,12 +3,11 @@
 // bundle index, resources with valid names and quantities whose renamed forms
 // (`CPU_group_<index>_<pg>`, `CPU_group_<pg>`) are valid names too, and a node id that is
 // empty or this node's. A bad field is an INVALID_ARGUMENT naming it.
-import type { tray } from '@tray/protocol';
+import { checkId, IdBytes, invalidArgument, type tray } from '@tray/protocol';
 import { bundleResources, InvalidResourceError, type ResourceSet } from '@tray/scheduler';
-import { checkId, invalid, toResourceSet } from './request-validation.js';
+import { toResourceSet } from '../request-validation.js';
 
-export const PLACEMENT_GROUP_ID_BYTES = 18;
-const NODE_ID_BYTES = 28;
+export const PLACEMENT_GROUP_ID_BYTES = IdBytes.placementGroup;
 /** More bundles than this in one group is surely a mistake (Ray groups have a handful). */
 export const MAX_BUNDLE_INDEX = 9999;
 
@@ -36,7 +35,7 @@ export function parseBundleSpec(
   localNodeId: Buffer,
   needResources = true,
 ): BundleSpec {
-  if (!spec) throw invalid(`${field} is required (a BundleSpec)`);
+  if (!spec) throw invalidArgument(`${field} is required (a BundleSpec)`);
   const placementGroupId = checkId(
     spec.placementGroupId,
     PLACEMENT_GROUP_ID_BYTES,
@@ -44,21 +43,23 @@ export function parseBundleSpec(
   );
   const index = spec.bundleIndex ?? 0;
   if (!Number.isInteger(index) || index < 0 || index > MAX_BUNDLE_INDEX) {
-    throw invalid(`${field}.bundle_index must be a whole number from 0 to ${MAX_BUNDLE_INDEX}, got ${index}`);
+    throw invalidArgument(
+      `${field}.bundle_index must be a whole number from 0 to ${MAX_BUNDLE_INDEX}, got ${index}`,
+    );
   }
-  const nodeId = checkId(spec.nodeId, NODE_ID_BYTES, `${field}.node_id`, true);
+  const nodeId = checkId(spec.nodeId, IdBytes.node, `${field}.node_id`, true);
   if (nodeId.length > 0 && !nodeId.equals(localNodeId)) {
-    throw invalid(
+    throw invalidArgument(
       `${field}.node_id is ${nodeId.toString('hex')} but this raylet is node ${localNodeId.toString('hex')}: send the bundle to its own node`,
     );
   }
   const resources = toResourceSet(spec.resources, `${field}.resources`);
   if (needResources && resources.isEmpty) {
-    throw invalid(`${field}.resources must ask for at least one resource with a quantity above 0`);
+    throw invalidArgument(`${field}.resources must ask for at least one resource with a quantity above 0`);
   }
   for (const name of resources.names) {
     if (/_group_/.test(name)) {
-      throw invalid(
+      throw invalidArgument(
         `${field}.resources names "${name}", a placement-group resource: a bundle reserves the node's own resources (CPU, GPU, memory, custom)`,
       );
     }
@@ -76,7 +77,7 @@ export function parseBundleSpec(
     };
   } catch (err) {
     if (err instanceof InvalidResourceError) {
-      throw invalid(
+      throw invalidArgument(
         `${field}.resources: a resource name is too long to be renamed for a bundle: ${err.message}`,
       );
     }
@@ -89,12 +90,14 @@ export function parseBundleSpecs(
   specs: tray.v1.BundleSpec.$Properties[] | null | undefined,
   localNodeId: Buffer,
 ): BundleSpec[] {
-  if (!specs || specs.length === 0) throw invalid('bundles must list at least one BundleSpec');
+  if (!specs || specs.length === 0) throw invalidArgument('bundles must list at least one BundleSpec');
   const seen = new Set<string>();
   return specs.map((spec, i) => {
     const bundle = parseBundleSpec(spec, `bundles[${i}]`, localNodeId);
     if (seen.has(bundle.key)) {
-      throw invalid(`bundles[${i}] repeats bundle ${bundle.index} of placement group ${bundle.pgHex}`);
+      throw invalidArgument(
+        `bundles[${i}] repeats bundle ${bundle.index} of placement group ${bundle.pgHex}`,
+      );
     }
     seen.add(bundle.key);
     return bundle;

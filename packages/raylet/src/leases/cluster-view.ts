@@ -7,6 +7,7 @@
 // a node entry that does not make sense is skipped, never trusted.
 import {
   createGrpcClient,
+  IdBytes,
   NodeInfoGcsService,
   NodeResourceInfoGcsService,
   type TrayGrpcClient,
@@ -36,8 +37,6 @@ export interface ClusterViewOptions {
   refreshMs?: number;
 }
 
-const NODE_ID_BYTES = 28;
-
 function resourcesOf(message: tray.v1.IResourceSet | null | undefined): ResourceSet | undefined {
   try {
     return ResourceSet.from(message?.quantities ?? {});
@@ -54,10 +53,10 @@ export function parseClusterNodes(
 ): RemoteNode[] {
   const usageById = new Map<string, tray.v1.INodeResources>();
   for (const u of usage)
-    if (u.nodeId?.length === NODE_ID_BYTES) usageById.set(Buffer.from(u.nodeId).toString('hex'), u);
+    if (u.nodeId?.length === IdBytes.node) usageById.set(Buffer.from(u.nodeId).toString('hex'), u);
   const nodes: RemoteNode[] = [];
   for (const info of infos) {
-    if (info.nodeId?.length !== NODE_ID_BYTES) continue;
+    if (info.nodeId?.length !== IdBytes.node) continue;
     const nodeId = Buffer.from(info.nodeId).toString('hex');
     if (nodeId === localNodeId || (info.state ?? 0) !== tray.v1.NodeInfo.State.ALIVE) continue;
     const port = info.rayletFramedPort ?? 0;

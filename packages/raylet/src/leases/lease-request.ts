@@ -5,17 +5,9 @@
 // by default), as Ray does. A request into a placement-group bundle schedules with and holds
 // the bundle's renamed resources (`CPU_group_<index>_<pg>`, or `CPU_group_<pg>` for any bundle).
 import { createHash, randomBytes } from 'node:crypto';
-import { tray } from '@tray/protocol';
+import { checkId, checkLeaseId, checkString, IdBytes, invalidArgument, tray } from '@tray/protocol';
 import { bundleResources, InvalidResourceError, ResourceSet, type SchedulingStrategy } from '@tray/scheduler';
-import {
-  checkId,
-  checkLeaseId,
-  checkString,
-  invalid,
-  JOB_ID_BYTES,
-  toResourceSet,
-  WORKER_ID_BYTES,
-} from './request-validation.js';
+import { toResourceSet } from '../request-validation.js';
 
 export interface LeaseRequest {
   leaseId: Buffer;
@@ -45,25 +37,23 @@ export interface LeaseRequest {
   classKey: string;
 }
 
-const TASK_ID_BYTES = 24;
-const ACTOR_ID_BYTES = 16;
 const DEFAULT_ACTOR_PLACEMENT = ResourceSet.from({ CPU: 1 });
 
 function strategyOf(message: tray.v1.SchedulingStrategy.$Properties | null | undefined): SchedulingStrategy {
   if (message?.spread) return { kind: 'spread' };
   const affinity = message?.nodeAffinity;
   if (affinity) {
-    const nodeId = checkId(affinity.nodeId, 28, 'scheduling_strategy.node_affinity.node_id');
+    const nodeId = checkId(affinity.nodeId, IdBytes.node, 'scheduling_strategy.node_affinity.node_id');
     return { kind: 'node_affinity', nodeId: nodeId.toString('hex'), soft: Boolean(affinity.soft) };
   }
   const pg = message?.placementGroup;
   if (pg) {
     const id = Buffer.from(pg.placementGroupId ?? new Uint8Array(0));
     if (id.length === 0 || id.length > 64)
-      throw invalid('scheduling_strategy.placement_group.placement_group_id must be 1 to 64 bytes');
+      throw invalidArgument('scheduling_strategy.placement_group.placement_group_id must be 1 to 64 bytes');
     const index = pg.bundleIndex ?? -1;
     if (!Number.isInteger(index) || index < -1)
-      throw invalid(`placement group bundle_index must be ≥ -1, got ${index}`);
+      throw invalidArgument(`placement group bundle_index must be ≥ -1, got ${index}`);
     return { kind: 'placement_group', placementGroupId: id.toString('hex'), bundleIndex: index };
   }
   return { kind: 'default' };
@@ -74,11 +64,11 @@ function envVarsOf(env: tray.v1.RuntimeEnv.$Properties | null | undefined): Reco
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(vars)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
-      throw invalid(
+      throw invalidArgument(
         `runtime_env.env_vars name ${JSON.stringify(name)} is not a valid environment variable name`,
       );
     if (name.startsWith('TRAY_'))
-      throw invalid(`runtime_env.env_vars must not set ${name}: TRAY_* variables belong to tray`);
+      throw invalidArgument(`runtime_env.env_vars must not set ${name}: TRAY_* variables belong to tray`);
     out[name] = checkString(value, `runtime_env.env_vars.${name}`, 1 << 16);
   }
   return out;
@@ -100,10 +90,11 @@ export function runtimeEnvHashOf(
 
 export function parseLeaseRequest(request: tray.v1.WorkerLeaseRequest): LeaseRequest {
   const task = request.task;
-  if (!task) throw invalid('RequestWorkerLease needs `task` (a representative task of the scheduling class)');
-  checkId(task.taskId, TASK_ID_BYTES, 'task.task_id', true);
-  const jobId = checkId(task.jobId, JOB_ID_BYTES, 'task.job_id', true);
-  const owner = checkId(request.ownerAddress?.workerId, WORKER_ID_BYTES, 'owner_address.worker_id', true);
+  if (!task)
+    throw invalidArgument('RequestWorkerLease needs `task` (a representative task of the scheduling class)');
+  checkId(task.taskId, IdBytes.task, 'task.task_id', true);
+  const jobId = checkId(task.jobId, IdBytes.job, 'task.job_id', true);
+  const owner = checkId(request.ownerAddress?.workerId, IdBytes.worker, 'owner_address.worker_id', true);
   const leaseId = checkLeaseId(request.leaseId, true);
   const required = toResourceSet(task.requiredResources, 'task.required_resources');
   const isActor = task.type === tray.v1.TaskType.ACTOR_CREATION_TASK;
@@ -111,7 +102,7 @@ export function parseLeaseRequest(request: tray.v1.WorkerLeaseRequest): LeaseReq
   let actorId: Buffer | undefined;
   if (isActor) {
     const creation = task.actorCreation;
-    actorId = checkId(creation?.actorId, ACTOR_ID_BYTES, 'task.actor_creation.actor_id', true);
+    actorId = checkId(creation?.actorId, IdBytes.actor, 'task.actor_creation.actor_id', true);
     // Absent: Ray's default (1 CPU to schedule). Present, even empty: exactly that.
     const placement = creation?.placementResources
       ? toResourceSet(creation.placementResources, 'task.actor_creation.placement_resources')
@@ -129,7 +120,7 @@ export function parseLeaseRequest(request: tray.v1.WorkerLeaseRequest): LeaseReq
   const runtimeEnvHash = runtimeEnvHashOf(request.runtimeEnvHash, task.runtimeEnv, envVars);
   const taskName = checkString(task.name || task.function?.name || '', 'task.name', 1024);
   return {
-    leaseId: leaseId.length > 0 ? leaseId : randomBytes(16),
+    leaseId: leaseId.length > 0 ? leaseId : randomBytes(IdBytes.lease),
     schedule,
     hold,
     asked,
@@ -155,7 +146,9 @@ function intoBundle(resources: ResourceSet, placementGroupId: string, bundleInde
     return bundleResources(resources, placementGroupId, bundleIndex);
   } catch (err) {
     if (err instanceof InvalidResourceError)
-      throw invalid(`a resource name is too long to be renamed for a placement-group bundle: ${err.message}`);
+      throw invalidArgument(
+        `a resource name is too long to be renamed for a placement-group bundle: ${err.message}`,
+      );
     throw err;
   }
 }

@@ -7,7 +7,7 @@
 // a dead owner are useless). A request meant for another node (lease-placement.ts) is answered
 // at once with that node's address (spillback); one that no alive node could ever satisfy is
 // answered at once as infeasible, naming what is missing.
-import { type Connection, ErrorType, errorWithInfo, type Message, type tray } from '@tray/protocol';
+import { type Connection, ErrorType, errorWithInfo, invalidArgument, type tray } from '@tray/protocol';
 import {
   InvalidResourceError,
   type NodeResources,
@@ -15,20 +15,11 @@ import {
   ResourceSet,
   StrategyScheduler,
 } from '@tray/scheduler';
+import type { WorkerPool, WorkerProcess } from '../worker-pool.js';
 import type { ClusterNodes } from './cluster-view.js';
 import { type Placement, placeLease } from './lease-placement.js';
+import { LeaseQueues, type LeaseReply, type PendingLease } from './lease-queues.js';
 import type { LeaseRequest } from './lease-request.js';
-import { invalid } from './request-validation.js';
-import type { WorkerPool, WorkerProcess } from './worker-pool.js';
-
-type LeaseReply = Message<tray.v1.WorkerLeaseReply>;
-
-interface PendingLease {
-  request: LeaseRequest;
-  ownerConnection: Connection | undefined;
-  resolve: (reply: LeaseReply) => void;
-  reject: (err: Error) => void;
-}
 
 export interface GrantedLease {
   readonly request: LeaseRequest;
@@ -46,8 +37,7 @@ const INFEASIBLE_MEMORY_MS = 10_000;
 const MAX_STARTUP_FAILURES = 3;
 
 export class LeaseManager {
-  private readonly queues = new Map<string, PendingLease[]>();
-  private readonly pendingById = new Map<string, PendingLease>();
+  private readonly pending = new LeaseQueues();
   readonly granted = new Map<string, GrantedLease>();
   private readonly byWorker = new Map<WorkerProcess, GrantedLease>();
   private readonly watched = new WeakSet<Connection>();
@@ -70,7 +60,7 @@ export class LeaseManager {
   ) {}
 
   get pendingCount(): number {
-    return this.pendingById.size;
+    return this.pending.size;
   }
 
   get infeasibleCount(): number {
@@ -104,8 +94,8 @@ export class LeaseManager {
 
   private checkUnused(request: LeaseRequest): void {
     const key = request.leaseId.toString('hex');
-    if (this.pendingById.has(key) || this.granted.has(key)) {
-      throw invalid(`lease_id ${key} is already in use on this node`);
+    if (this.pending.has(key) || this.granted.has(key)) {
+      throw invalidArgument(`lease_id ${key} is already in use on this node`);
     }
   }
 
@@ -118,7 +108,7 @@ export class LeaseManager {
         this.scheduler.policyFor(request.strategy),
       );
     } catch (err) {
-      if (err instanceof InvalidResourceError) throw invalid(err.message);
+      if (err instanceof InvalidResourceError) throw invalidArgument(err.message);
       throw err;
     }
   }
@@ -128,7 +118,6 @@ export class LeaseManager {
     ownerConnection: Connection | undefined,
     placement: Placement,
   ): Promise<LeaseReply> {
-    const key = request.leaseId.toString('hex');
     if (placement.kind === 'infeasible') {
       this.infeasibleSeen.set(request.classKey, Date.now());
       return Promise.resolve({
@@ -143,20 +132,16 @@ export class LeaseManager {
     }
     if (ownerConnection) this.watch(ownerConnection);
     return new Promise<LeaseReply>((resolve, reject) => {
-      const pending: PendingLease = { request, ownerConnection, resolve, reject };
-      this.pendingById.set(key, pending);
-      let queue = this.queues.get(request.classKey);
-      if (queue === undefined) this.queues.set(request.classKey, (queue = []));
-      queue.push(pending);
+      this.pending.add({ request, ownerConnection, resolve, reject });
       this.dispatch();
     });
   }
 
   /** Cancel a request that is still queued; false if it was granted or is unknown. */
   cancel(leaseId: Buffer): boolean {
-    const pending = this.pendingById.get(leaseId.toString('hex'));
+    const pending = this.pending.get(leaseId.toString('hex'));
     if (pending === undefined) return false;
-    this.dropPending(pending);
+    this.pending.drop(pending);
     pending.resolve({
       canceled: true,
       leaseId: pending.request.leaseId,
@@ -170,7 +155,7 @@ export class LeaseManager {
     const lease = this.granted.get(leaseId.toString('hex'));
     if (lease === undefined) return; // already reclaimed (worker died, owner gone): nothing to do
     if (workerId.length > 0 && !workerId.equals(lease.worker.workerId)) {
-      throw invalid(
+      throw invalidArgument(
         `lease ${leaseId.toString('hex')} was granted to another worker than ${workerId.toString('hex')}`,
       );
     }
@@ -196,12 +181,12 @@ export class LeaseManager {
 
   /** The owner (a driver or worker, or the connection it asked on) is gone. */
   ownerGone(ownerWorkerId: string | undefined, connection: Connection | undefined): void {
-    for (const pending of [...this.pendingById.values()]) {
+    for (const pending of this.pending.all()) {
       const mine =
         (connection !== undefined && pending.ownerConnection === connection) ||
         (ownerWorkerId !== undefined && pending.request.ownerWorkerId === ownerWorkerId);
       if (!mine) continue;
-      this.dropPending(pending);
+      this.pending.drop(pending);
       pending.resolve({
         canceled: true,
         leaseId: pending.request.leaseId,
@@ -263,10 +248,10 @@ export class LeaseManager {
 
   /** Queued requests this node can no longer ever serve (their bundle is gone) are answered infeasible. */
   failInfeasible(): void {
-    for (const pending of [...this.pendingById.values()]) {
+    for (const pending of this.pending.all()) {
       const { request } = pending;
       if (this.resources.isFeasible(request.schedule) && this.resources.isFeasible(request.hold)) continue;
-      this.dropPending(pending);
+      this.pending.drop(pending);
       this.infeasibleSeen.set(request.classKey, Date.now());
       const missing = request.schedule.add(request.hold).missingFrom(this.resources.total);
       pending.resolve({
@@ -319,8 +304,8 @@ export class LeaseManager {
 
   /** Reply to every queued request (the raylet is shutting down). */
   close(): void {
-    for (const pending of [...this.pendingById.values()]) {
-      this.dropPending(pending);
+    for (const pending of this.pending.all()) {
+      this.pending.drop(pending);
       pending.resolve({
         canceled: true,
         leaseId: pending.request.leaseId,
@@ -331,26 +316,7 @@ export class LeaseManager {
 
   private dispatchOnce(): void {
     const wanted = new Map<string, number>();
-    /** Classes whose first request cannot be served now (no resources, or no idle worker). */
-    const blocked = new Set<string>();
-    let granted = true;
-    while (granted) {
-      granted = false;
-      for (const [key, queue] of [...this.queues]) {
-        if (blocked.has(key)) continue;
-        const pending = queue[0];
-        if (pending !== undefined && this.grantFirst(pending, wanted)) {
-          queue.shift();
-          granted = true;
-          // Its next request waits for the other classes' turn.
-          this.queues.delete(key);
-          if (queue.length > 0) this.queues.set(key, queue);
-        } else {
-          blocked.add(key);
-          if (queue.length === 0) this.queues.delete(key);
-        }
-      }
-    }
+    this.pending.rounds((pending) => this.grantFirst(pending, wanted));
   }
 
   /** Grant `pending` (the first of its class) if resources and a worker allow; else start one. */
@@ -384,9 +350,9 @@ export class LeaseManager {
       `worker processes${env ? ` for runtime environment ${env}` : ''} exited before registering with the raylet ` +
       `${count} times in a row (last: pid ${last.pid}, ${how}); see logs/worker-${last.pid}.err in the session directory` +
       (env ? ' and check the runtime environment' : ' and check the workerEntry script');
-    for (const pending of [...this.pendingById.values()]) {
+    for (const pending of this.pending.all()) {
       if (pending.request.runtimeEnvHash !== env) continue;
-      this.dropPending(pending);
+      this.pending.drop(pending);
       pending.reject(errorWithInfo({ type: ErrorType.RUNTIME_ENV_SETUP_FAILED, message }));
     }
     this.pool.forgetStartupFailures(env);
@@ -394,7 +360,7 @@ export class LeaseManager {
 
   private grant(pending: PendingLease, worker: WorkerProcess): void {
     const { request } = pending;
-    this.pendingById.delete(request.leaseId.toString('hex'));
+    this.pending.granted(pending);
     const grant = this.resources.acquire(request.hold)!;
     const lease: GrantedLease = {
       request,
@@ -432,15 +398,6 @@ export class LeaseManager {
     this.byWorker.delete(lease.worker);
     for (const grant of lease.grants) this.resources.release(grant);
     lease.grants = [];
-  }
-
-  private dropPending(pending: PendingLease): void {
-    this.pendingById.delete(pending.request.leaseId.toString('hex'));
-    const queue = this.queues.get(pending.request.classKey);
-    if (queue === undefined) return;
-    const i = queue.indexOf(pending);
-    if (i >= 0) queue.splice(i, 1);
-    if (queue.length === 0) this.queues.delete(pending.request.classKey);
   }
 
   private watch(connection: Connection): void {

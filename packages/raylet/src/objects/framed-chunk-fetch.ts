@@ -1,20 +1,12 @@
-// The receiving half of a transfer over the framed transport: one cached, token-authenticated
-// connection per peer raylet (its framed TCP port), and `fetchObject`, which asks a peer for an
+// The receiving half of a transfer over the framed transport (over a connection to the peer
+// raylet's framed TCP port, @tray/protocol's PeerConnections): `fetchObject`, which asks a peer for an
 // object's chunks with NodeManagerService.GetObjectChunk, several in flight at once (a window),
 // and writes each straight into the object being created, at its offset. Promises: every chunk
 // is checked against the first (same object, sizes and count, exactly the bytes of its slot)
 // before it is written; after a failure nothing more is written (late replies are dropped), so
 // the caller can abort the creation at once; a peer that stops answering fails the transfer
 // after `timeoutMs` per chunk and its connection is dropped from the cache.
-import {
-  type Connection,
-  connect,
-  ErrorType,
-  errorWithInfo,
-  NodeManagerService,
-  RequestTimeoutError,
-  type tray,
-} from '@tray/protocol';
+import { type Connection, NodeManagerService, RequestTimeoutError, type tray } from '@tray/protocol';
 import { badChunk, checkChunkHead } from './chunk-checks.js';
 
 export interface FetchOptions {
@@ -114,48 +106,5 @@ function checkChunk(
   const length = Math.min(chunkBytes, total - index * chunkBytes);
   if (chunk.data.byteLength !== length) {
     throw badChunk(node, id, `chunk ${index} holds ${chunk.data.byteLength} bytes where ${length} were due`);
-  }
-}
-
-/** One framed connection per peer raylet, opened on first use and forgotten when it closes. */
-export class PeerConnections {
-  private readonly open = new Map<string, Promise<Connection>>();
-  private closed = false;
-
-  constructor(private readonly token: string) {}
-
-  get(nodeId: string, target: { host: string; port: number }): Promise<Connection> {
-    if (this.closed) {
-      return Promise.reject(
-        errorWithInfo({ type: ErrorType.UNAVAILABLE, message: 'the raylet is stopping' }),
-      );
-    }
-    const key = `${nodeId}@${target.host}:${target.port}`;
-    let connection = this.open.get(key);
-    if (connection === undefined) {
-      connection = connect(target, { token: this.token, label: `raylet of node ${nodeId}`, timeoutMs: 5000 });
-      this.open.set(key, connection);
-      connection.then(
-        (c) => {
-          // A peer whose host vanishes (no FIN, no RST) is noticed instead of waited on forever.
-          c.socket.setKeepAlive(true, 10_000);
-          c.once('close', () => this.open.get(key) === connection && this.open.delete(key));
-          if (this.closed) c.destroy();
-        },
-        () => this.open.get(key) === connection && this.open.delete(key),
-      );
-    }
-    return connection;
-  }
-
-  /** Close every connection: the requests on them fail with ConnectionClosedError. */
-  close(): void {
-    this.closed = true;
-    for (const connection of this.open.values())
-      connection.then(
-        (c) => c.destroy(),
-        () => {},
-      );
-    this.open.clear();
   }
 }

@@ -4,10 +4,9 @@
 // `<R>_group_<pg>` in the node's total and available resources; cancel undoes either, killing
 // the workers leased on the bundle's resources first (Ray kills the tasks and actors of a
 // removed group). Every step is idempotent per (group, bundle index), so the GCS may retry.
-import { ErrorType, errorWithInfo } from '@tray/protocol';
+import { ErrorType, errorWithInfo, invalidArgument } from '@tray/protocol';
 import { InvalidResourceError, type NodeResources, type ResourceGrant } from '@tray/scheduler';
 import type { BundleSpec } from './bundle-spec.js';
-import { invalid } from './request-validation.js';
 
 interface Reservation {
   bundle: BundleSpec;
@@ -120,7 +119,7 @@ export class BundleReservations {
   private checkSameResources(bundle: BundleSpec): void {
     const existing = this.reservations.get(bundle.key);
     if (existing && !existing.bundle.resources.equals(bundle.resources)) {
-      throw invalid(
+      throw invalidArgument(
         `bundle ${bundle.index} of placement group ${bundle.pgHex} is already reserved here with ${existing.bundle.resources}, not ${bundle.resources}`,
       );
     }

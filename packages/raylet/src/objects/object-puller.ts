@@ -9,19 +9,18 @@
 // fails or breaks off (the peer died, sent a bad chunk, the raylet stops) aborts the creation,
 // so nothing half-written stays in the store; every failure is a typed error saying what
 // failed (see raylet.proto, PullObjectRequest).
-import {
-  type CreatedObject,
-  ObjectExistsError,
-  ObjectStoreFullError,
-  type StoreClient,
-} from '@tray/object-store';
+import { type CreatedObject, ObjectExistsError, type StoreClient } from '@tray/object-store';
 import {
   ConnectionClosedError,
-  createGrpcClient,
+  checkId,
   ErrorType,
+  errorTypeOf,
   errorWithInfo,
+  GrpcClients,
+  IdBytes,
   type Message,
   ObjectManagerService,
+  PeerConnections,
   RemoteError,
   type ReplyStream,
   RequestTimeoutError,
@@ -29,10 +28,9 @@ import {
   type tray,
 } from '@tray/protocol';
 import { badChunk, checkChunkHead } from './chunk-checks.js';
-import { fetchObject, PeerConnections } from './framed-chunk-fetch.js';
+import { fetchObject } from './framed-chunk-fetch.js';
+import { DEFAULT_CHUNK_BYTES, NODE_ID_BYTES, OBJECT_ID_BYTES } from './framed-chunk-sender.js';
 import type { NodeDirectory, PeerNode } from './node-directory.js';
-import { DEFAULT_CHUNK_BYTES, NODE_ID_BYTES, OBJECT_ID_BYTES } from './object-chunk-server.js';
-import { checkId, WORKER_ID_BYTES } from './request-validation.js';
 
 export interface ObjectPullerOptions {
   nodeId: Buffer;
@@ -63,7 +61,7 @@ const ANSWERS = new Set<number>([
 
 export class ObjectPuller {
   private readonly inflight = new Map<string, Promise<void>>();
-  private readonly peers = new Map<string, TrayGrpcClient>();
+  private readonly peers: GrpcClients;
   private readonly streams = new Set<ReplyStream<tray.v1.ObjectChunk>>();
   private readonly connections: PeerConnections;
   private readonly nodeHex: string;
@@ -71,7 +69,19 @@ export class ObjectPuller {
 
   constructor(private readonly o: ObjectPullerOptions) {
     this.nodeHex = o.nodeId.toString('hex');
-    this.connections = new PeerConnections(o.token);
+    this.connections = new PeerConnections(o.token, () => {}, this.nodeHex, 'raylet', {
+      connectTimeoutMs: 5000,
+      // A peer whose host vanishes (no FIN, no RST) is noticed instead of waited on forever.
+      keepAliveMs: 10_000,
+      label: (_key, address) => `raylet of node ${Buffer.from(address.nodeId ?? []).toString('hex')}`,
+      closedError: () => errorWithInfo({ type: ErrorType.UNAVAILABLE, message: 'the raylet is stopping' }),
+      destroyOnClose: true,
+    });
+    this.peers = new GrpcClients({
+      token: o.token,
+      // A peer that stops answering mid-transfer is noticed instead of waited on forever.
+      channelOptions: { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 },
+    });
   }
 
   /** Pulls in progress (tests and diagnostics). */
@@ -83,7 +93,7 @@ export class ObjectPuller {
     const id = checkId(req.objectId, OBJECT_ID_BYTES, 'object_id');
     const node = checkId(req.nodeId, NODE_ID_BYTES, 'node_id').toString('hex');
     if (req.ownerAddress) {
-      checkId(req.ownerAddress.workerId, WORKER_ID_BYTES, 'owner_address.worker_id', true);
+      checkId(req.ownerAddress.workerId, IdBytes.worker, 'owner_address.worker_id', true);
       checkId(req.ownerAddress.nodeId, NODE_ID_BYTES, 'owner_address.node_id', true);
     }
     if (this.o.store === undefined) {
@@ -108,8 +118,7 @@ export class ObjectPuller {
     this.closed = true;
     for (const stream of this.streams) stream.cancel();
     this.connections.close();
-    for (const client of this.peers.values()) client.close();
-    this.peers.clear();
+    this.peers.close();
     this.o.directory.close();
   }
 
@@ -132,7 +141,8 @@ export class ObjectPuller {
   }
 
   private async transferFramed(store: StoreClient, id: Buffer, peer: PeerNode): Promise<void> {
-    const connection = await this.connections.get(peer.nodeId, peer.framed).catch((err: Error) => {
+    const address = { nodeId: Buffer.from(peer.nodeId, 'hex'), ip: peer.framed.host, port: peer.framed.port };
+    const connection = await this.connections.get(address).catch((err: Error) => {
       throw new ConnectionClosedError(err.message);
     });
     let created = false;
@@ -232,10 +242,10 @@ export class ObjectPuller {
           message: `object ${hex} is being created in the store of node ${this.nodeHex} by another client, which did not seal it`,
         });
       }
-      if (err instanceof ObjectStoreFullError) {
+      if (errorTypeOf(err) === ErrorType.OBJECT_STORE_FULL) {
         throw errorWithInfo({
           type: ErrorType.OBJECT_STORE_FULL,
-          message: `no room for object ${hex} (${size} bytes) in the store of node ${this.nodeHex}: ${err.message}`,
+          message: `no room for object ${hex} (${size} bytes) in the store of node ${this.nodeHex}: ${(err as Error).message}`,
         });
       }
       throw err;
@@ -271,16 +281,7 @@ export class ObjectPuller {
   }
 
   private peer(address: string): TrayGrpcClient {
-    let client = this.peers.get(address);
-    if (client === undefined) {
-      client = createGrpcClient(address, {
-        token: this.o.token,
-        // A peer that stops answering mid-transfer is noticed instead of waited on forever.
-        channelOptions: { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 },
-      });
-      this.peers.set(address, client);
-    }
-    return client;
+    return this.peers.get(address);
   }
 }
 
