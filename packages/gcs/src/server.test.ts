@@ -191,7 +191,7 @@ describe('GCS child process', () => {
 
   it('exits when its parent dies', async () => {
     const intermediate = fork(
-      fileURLToPath(new URL('./testing/intermediate-parent.mjs', import.meta.url)),
+      fileURLToPath(new URL('./fixtures/intermediate-parent.mjs', import.meta.url)),
       [GCS_MAIN],
       {
         stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
