@@ -33,7 +33,7 @@ export function isAlive(pid: number): boolean {
 export interface KillOptions {
   /** Default SIGKILL. */
   signal?: NodeJS.Signals;
-  /** How long to wait for them to be gone; default 30 s. */
+  /** How long to wait for them to be gone; default 20 s. */
   timeoutMs?: number;
 }
 

@@ -4,7 +4,7 @@
 // never happened. An error the condition throws ends the wait at once.
 
 export interface WaitOptions {
-  /** How long to wait before failing, ms; default 30 s (generous: the machine may be loaded). */
+  /** How long to wait before failing, ms; default 20 s (below the test timeouts: the error names what was awaited). */
   timeoutMs?: number;
   /** Time between polls, ms; default 20. */
   intervalMs?: number;
@@ -12,7 +12,7 @@ export interface WaitOptions {
   what?: string;
 }
 
-export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_TIMEOUT_MS = 20_000;
 
 export async function waitFor<T>(
   condition: () => T | Promise<T>,
