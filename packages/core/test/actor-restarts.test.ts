@@ -160,8 +160,9 @@ describe('actor restarts under SIGKILL', () => {
     const stuck = actor.holdForever.remote();
     const doomed = Array.from({ length: 50 }, (_, n) => actor.add.remote(n));
     kill(second);
-    for (const ref of [stuck, ...doomed]) {
-      const err = await tray.get(ref).catch((e) => e);
+    const refs: tray.ObjectRef<unknown>[] = [stuck, ...doomed];
+    for (const ref of refs) {
+      const err: any = await tray.get(ref).catch((e) => e);
       expect(err).toBeInstanceOf(tray.ActorDiedError);
       expect(String(err.message)).toMatch(/killed by signal SIGKILL/);
     }

@@ -105,7 +105,9 @@ export const tmpdir = os.tmpdir();
  * (`__vite_ssr_import_1__`), which remote code cannot see; functions that use `tray` inside are
  * written as text so they reach the worker as a user would write them.
  */
-export function remoteSource<F extends (...args: any[]) => any>(source: string): F {
+export function remoteSource<F extends ((...args: any[]) => any) | (abstract new (...args: any[]) => any)>(
+  source: string,
+): F {
   return new Function(`return (${source});`)() as F;
 }
 
