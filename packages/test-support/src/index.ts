@@ -20,6 +20,7 @@ export {
 export { type RedisServer, startRedisServer } from './redis-server.js';
 export {
   type Driver,
+  resultOf,
   runScript,
   runSource,
   type ScriptOptions,

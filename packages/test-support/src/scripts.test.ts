@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { isAlive } from './processes.js';
-import { runScript, runSource, startDriver } from './scripts.js';
+import { resultOf, runScript, runSource, startDriver } from './scripts.js';
 import { waitFor } from './wait.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'tray-scripts-test-'));
@@ -61,4 +61,13 @@ it("reads a driver's lines as it prints them, and how it ended", async () => {
   const end = await driver.exited;
   expect(end.code).toBe(5);
   await expect(driver.line('NEVER ')).rejects.toThrow('the driver exited before printing "NEVER "');
+});
+
+it("reads a driver's RESULT line as JSON, and says what it printed when there is none", async () => {
+  const run = await runSource(
+    `console.log('noise'); console.log('RESULT ' + JSON.stringify({ ok: [1, 2] }));`,
+  );
+  expect(resultOf(run)).toEqual({ ok: [1, 2] });
+  const none = await runSource(`console.error('it broke'); process.exit(2);`);
+  expect(() => resultOf(none)).toThrow(/no RESULT line \(exit 2\)[\s\S]*stderr: it broke/);
 });

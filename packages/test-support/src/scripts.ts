@@ -143,3 +143,17 @@ export function startDriver(source: string, options: Omit<ScriptOptions, 'timeou
     });
   return { child, pid: child.pid!, line, exited, output: () => ({ stdout, stderr }) };
 }
+
+/**
+ * The JSON a driver printed on its `RESULT ` line (tray's test drivers report what they saw that
+ * way); throws with the exit code and all the output when there is none.
+ */
+export function resultOf(run: Pick<ScriptRun, 'code' | 'stdout' | 'stderr'>, prefix = 'RESULT '): unknown {
+  const line = run.stdout.split('\n').find((l) => l.startsWith(prefix));
+  if (line === undefined) {
+    throw new Error(
+      `no ${prefix.trim()} line (exit ${run.code})\nstdout: ${run.stdout}\nstderr: ${run.stderr}`,
+    );
+  }
+  return JSON.parse(line.slice(prefix.length));
+}
