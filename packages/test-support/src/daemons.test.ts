@@ -4,7 +4,8 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
 import { type Daemon, killDaemons, startDaemon } from './daemons.js';
-import { isAlive } from './processes.js';
+import { childPids, commandLine, isAlive } from './processes.js';
+import { waitFor } from './wait.js';
 
 const MAIN = fileURLToPath(new URL('./fixtures/daemon.mjs', import.meta.url));
 const daemons: Daemon[] = [];
@@ -41,4 +42,16 @@ it('fails the start with the exit code and stderr of a daemon that exited', asyn
   const err = await startDaemon(MAIN, { mode: 'crash' }, { name: 'the fixture' }).catch((e: Error) => e);
   expect((err as Error).message).toMatch(/the fixture exited during startup \(3\)/);
   expect((err as Error).message).toContain('crashing on purpose');
+});
+
+it('kills a daemon that is not ready by the startup deadline, and says so', async () => {
+  const err = await startDaemon(
+    MAIN,
+    { mode: 'silent' },
+    { name: 'the fixture', startupTimeoutMs: 1000 },
+  ).catch((e: Error) => e);
+  expect((err as Error).message).toBe('the fixture was not ready within 1000 ms');
+  await waitFor(() => !childPids(process.pid).some((pid) => commandLine(pid).includes('daemon.mjs')), {
+    what: 'the silent daemon to be killed',
+  });
 });

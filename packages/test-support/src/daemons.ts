@@ -15,6 +15,8 @@ export interface DaemonOptions {
   execArgv?: string[];
   /** The daemon's stdout: dropped by default. stderr is always kept for `stderr()` and errors. */
   stdout?: 'ignore' | 'inherit';
+  /** A daemon not ready by then is SIGKILLed and the start fails; default 60 s. */
+  startupTimeoutMs?: number;
 }
 
 export interface Daemon<Ready = Record<string, any>> {
@@ -49,14 +51,18 @@ export function startDaemon<Ready = Record<string, any>>(
     if (!gone()) child.kill(signal);
     await exited;
   };
+  const startupTimeoutMs = settings.startupTimeoutMs ?? 60_000;
   return new Promise((resolve, reject) => {
     const fail = (why: string) => {
+      clearTimeout(timer);
       void end('SIGKILL');
       reject(new Error(`${name} ${why}${stderr ? `\nstderr: ${stderr}` : ''}`));
     };
+    const timer = setTimeout(() => fail(`was not ready within ${startupTimeoutMs} ms`), startupTimeoutMs);
     child.once('exit', (code, signal) => fail(`exited during startup (${signal ?? code})`));
     child.on('message', (message: any) => {
       if (message?.type === 'ready') {
+        clearTimeout(timer);
         const { type: _type, ...ready } = message;
         resolve({
           child,

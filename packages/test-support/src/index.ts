@@ -15,6 +15,7 @@ export {
   isAlive,
   type KillOptions,
   killAndWait,
+  processesWithEnv,
   rssBytes,
 } from './processes.js';
 export { type RedisServer, startRedisServer } from './redis-server.js';

@@ -1,6 +1,6 @@
 // Processes by pid, on real processes: a child that starts a grandchild is found as child and
-// descendant with its command line and memory, both are alive, killAndWait ends both; bad pids
-// are refused.
+// descendant with its command line and memory, both are alive, killAndWait ends both; a child
+// is found by a variable of its environment; bad pids are refused.
 import { spawn } from 'node:child_process';
 import { afterEach, expect, it } from 'vitest';
 import {
@@ -10,6 +10,7 @@ import {
   descendants,
   isAlive,
   killAndWait,
+  processesWithEnv,
   rssBytes,
 } from './processes.js';
 import { waitFor } from './wait.js';
@@ -52,6 +53,21 @@ it('finds children, descendants, command lines and memory, and kills them all', 
   expect(isAlive(grandchild)).toBe(false);
   expect(commandLine(parent.pid)).toBe('');
   await killAndWait(parent.pid); // already gone: nothing to do
+});
+
+it('finds the processes whose environment has a variable set to a value', async () => {
+  const mark = `tray-test-${process.pid}-${Date.now()}`;
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
+    env: { ...process.env, TRAY_TEST_MARK: mark },
+    stdio: 'ignore',
+  });
+  started.push(child.pid!);
+  await waitFor(() => processesWithEnv('TRAY_TEST_MARK', mark).includes(child.pid!), {
+    what: 'the marked child',
+  });
+  expect(processesWithEnv('TRAY_TEST_MARK', mark)).toEqual([child.pid]);
+  await killAndWait(child.pid!);
+  expect(processesWithEnv('TRAY_TEST_MARK', mark)).toEqual([]);
 });
 
 it('refuses a pid that is not a positive integer', () => {

@@ -101,6 +101,23 @@ export function childPidsMatching(pid: number, pattern: RegExp): number[] {
   return childPids(pid).filter((child) => pattern.test(commandLine(child)));
 }
 
+/**
+ * Every live process whose environment has `name=value` (e.g. the private TMPDIR a test gave a
+ * cluster: `tray start` passes its environment down to every daemon and worker).
+ */
+export function processesWithEnv(name: string, value: string): number[] {
+  const needle = `${name}=${value}`;
+  const found: number[] = [];
+  for (const [pid] of parents()) {
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(needle)) found.push(pid);
+    } catch {
+      // Gone meanwhile, or another user's.
+    }
+  }
+  return found;
+}
+
 /** Resident memory of `pid` in bytes (VmRSS of /proc/<pid>/status). */
 export function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
