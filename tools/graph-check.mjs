@@ -35,8 +35,12 @@ export const ALLOWED = {
 
 /** Packages for tests only: any package may use them, as a devDependency, from test files. */
 export const TEST_ONLY = new Set(['test-support']);
-/** A test file: under a test/ folder, or named *.test.* / *.test-d.*. */
-const TEST_FILE = /(?:^|[\\/])test[\\/]|\.test(?:-d)?\.[cm]?[jt]sx?$/;
+/**
+ * A test file: under a test/ or fixtures/ folder, named *.test.* / *.test-d.*, or a test-support.*
+ * file of helpers beside unit tests (protocol's src/framed/test-support.ts).
+ */
+const TEST_FILE =
+  /(?:^|[\\/])(?:test|fixtures)[\\/]|\.test(?:-d)?\.[cm]?[jt]sx?$|(?:^|[\\/])test-support\.[cm]?[jt]sx?$/;
 
 const SCOPE = '@tray/';
 const SOURCE = /\.(?:[cm]?[jt]sx?)$/;
@@ -106,7 +110,7 @@ export function check({ packages, edges }) {
     if (TEST_ONLY.has(to)) {
       if (!forTests) {
         problems.push(
-          `@tray/${to} is for tests only: ${where} uses it outside a test. List it in devDependencies and import it only from test files (test/ or *.test.ts).`,
+          `@tray/${to} is for tests only: ${where} uses it outside a test. List it in devDependencies and import it only from test files (test/, fixtures/, *.test.ts or test-support.ts).`,
         );
       }
       continue;

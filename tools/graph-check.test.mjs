@@ -106,6 +106,7 @@ test('every package may use @tray/test-support from its tests, as a devDependenc
       files: {
         'src/a.test.ts': "import { waitFor } from '@tray/test-support';\n",
         'test/helpers.ts': "import { waitFor } from '@tray/test-support';\n",
+        'src/test-support.ts': "export { waitFor } from '@tray/test-support';\n",
       },
     },
   });
