@@ -22,10 +22,10 @@ import {
   type ServerStreamCall,
   type tray,
 } from '@tray/protocol';
-import { waitFor } from '@tray/test-support';
+import { cleanUp, onCleanup, waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startNode, type TestNode, TOKEN } from '../../packages/raylet/test/harness.js';
-import { cleanUp, onCleanup, startGcs } from './gcs.js';
+import { startGcs } from './gcs.js';
 
 const MiB = 1024 * 1024;
 afterEach(cleanUp);

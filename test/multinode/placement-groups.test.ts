@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { GcsClient } from '@tray/gcs';
 import { tray } from '@tray/protocol';
-import { isAlive, track, waitFor } from '@tray/test-support';
+import { cleanUp, isAlive, onCleanup, track, waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   pushTask,
@@ -16,7 +16,7 @@ import {
   type TestNode,
   TOKEN,
 } from '../../packages/raylet/test/harness.js';
-import { cleanUp, onCleanup, startGcs } from './gcs.js';
+import { startGcs } from './gcs.js';
 
 const State = tray.v1.PlacementGroupTableData.State;
 afterEach(cleanUp);

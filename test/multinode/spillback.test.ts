@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { GcsServer } from '@tray/gcs';
 import { type Connection, connect, createGrpcClient, NodeManagerService, tray } from '@tray/protocol';
-import { isAlive, track, waitFor } from '@tray/test-support';
+import { cleanUp, isAlive, onCleanup, track, waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   JOB_ID,
@@ -19,7 +19,7 @@ import {
   type TestNode,
   TOKEN,
 } from '../../packages/raylet/test/harness.js';
-import { cleanUp, onCleanup, startGcs } from './gcs.js';
+import { startGcs } from './gcs.js';
 
 afterEach(cleanUp);
 
