@@ -3,6 +3,8 @@
 // Reads every packages/*/package.json (all dependency kinds) and every `@tray/*` import in each
 // package's sources, and exits 1 naming the package, the import and the allowed direction when
 // one points the wrong way, names a package missing from the layer table, or closes a cycle.
+// @tray/test-support (private) sits below every package and imports none: any package may use
+// it, but only as a devDependency and only from its tests, so nothing published needs it.
 //   node tools/graph-check.mjs [workspace root]     (default: this repository)
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -15,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 const BELOW_CORE = ['protocol', 'object-store', 'scheduler', 'gcs', 'raylet', 'runtime-env'];
 const CORE_AND_BELOW = ['core', ...BELOW_CORE];
 export const ALLOWED = {
+  'test-support': [],
   protocol: [],
   'object-store': ['protocol'],
   scheduler: ['protocol'],
@@ -29,6 +32,15 @@ export const ALLOWED = {
   serve: CORE_AND_BELOW,
   train: CORE_AND_BELOW,
 };
+
+/** Packages for tests only: any package may use them, as a devDependency, from test files. */
+export const TEST_ONLY = new Set(['test-support']);
+/**
+ * A test file: under a test/ or fixtures/ folder, named *.test.* / *.test-d.*, or a test-support.*
+ * file of helpers beside unit tests (protocol's src/framed/test-support.ts).
+ */
+const TEST_FILE =
+  /(?:^|[\\/])(?:test|fixtures)[\\/]|\.test(?:-d)?\.[cm]?[jt]sx?$|(?:^|[\\/])test-support\.[cm]?[jt]sx?$/;
 
 const SCOPE = '@tray/';
 const SOURCE = /\.(?:[cm]?[jt]sx?)$/;
@@ -66,6 +78,7 @@ export function collectEdges(root) {
             from,
             to: dep.slice(SCOPE.length),
             where: `${relative(root, manifestPath)} (${kind})`,
+            forTests: kind === 'devDependencies',
           });
         }
       }
@@ -75,7 +88,8 @@ export function collectEdges(root) {
       for (const match of text.matchAll(IMPORT)) {
         const to = match[1].slice(SCOPE.length);
         const line = text.slice(0, match.index).split('\n').length;
-        edges.push({ from, to, where: `${relative(root, file)}:${line}` });
+        const where = `${relative(root, file)}:${line}`;
+        edges.push({ from, to, where, forTests: TEST_FILE.test(relative(packagesDir, file)) });
       }
     }
   }
@@ -92,7 +106,15 @@ export function check({ packages, edges }) {
       );
     }
   }
-  for (const { from, to, where } of edges) {
+  for (const { from, to, where, forTests } of edges) {
+    if (TEST_ONLY.has(to)) {
+      if (!forTests) {
+        problems.push(
+          `@tray/${to} is for tests only: ${where} uses it outside a test. List it in devDependencies and import it only from test files (test/, fixtures/, *.test.ts or test-support.ts).`,
+        );
+      }
+      continue;
+    }
     const allowed = ALLOWED[from];
     if (allowed === undefined || allowed.includes(to)) continue;
     const may = allowed.length ? allowed.map((p) => `@tray/${p}`).join(', ') : 'no other @tray package';

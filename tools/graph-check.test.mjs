@@ -20,10 +20,14 @@ after(() => {
 function workspace(packages) {
   const root = mkdtempSync(join(tmpdir(), 'graph-check-'));
   roots.push(root);
-  for (const [name, { deps = {}, files = {} }] of Object.entries(packages)) {
+  for (const [name, { deps = {}, devDeps = {}, files = {} }] of Object.entries(packages)) {
     const dir = join(root, 'packages', name);
     mkdirSync(join(dir, 'src'), { recursive: true });
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `@tray/${name}`, dependencies: deps }));
+    mkdirSync(join(dir, 'test'), { recursive: true });
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify({ name: `@tray/${name}`, dependencies: deps, devDependencies: devDeps }),
+    );
     for (const [path, text] of Object.entries(files)) writeFileSync(join(dir, path), text);
   }
   return root;
@@ -92,4 +96,38 @@ test('cycles are reported even among packages the table does not know', () => {
     ],
   });
   assert.deepEqual(problems, ['dependency cycle: @tray/x → @tray/y → @tray/z → @tray/x']);
+});
+
+test('every package may use @tray/test-support from its tests, as a devDependency', () => {
+  const root = workspace({
+    'test-support': { files: { 'src/index.ts': 'export const waitFor = 1;\n' } },
+    protocol: {
+      devDeps: { '@tray/test-support': '0.0.0' },
+      files: {
+        'src/a.test.ts': "import { waitFor } from '@tray/test-support';\n",
+        'test/helpers.ts': "import { waitFor } from '@tray/test-support';\n",
+        'src/test-support.ts': "export { waitFor } from '@tray/test-support';\n",
+      },
+    },
+  });
+  const result = run(root);
+  assert.equal(result.status, 0, result.stderr);
+});
+
+test('@tray/test-support outside tests, or as a dependency, fails; it imports no @tray package', () => {
+  const root = workspace({
+    'test-support': { files: { 'src/index.ts': "import { x } from '@tray/protocol';\n" } },
+    protocol: {
+      deps: { '@tray/test-support': '0.0.0' },
+      files: { 'src/index.ts': "export { waitFor } from '@tray/test-support';\n" },
+    },
+  });
+  const result = run(root);
+  assert.equal(result.status, 1);
+  assert.match(
+    result.stderr,
+    /@tray\/test-support is for tests only: packages\/protocol\/package\.json \(dependencies\) uses it outside a test/,
+  );
+  assert.match(result.stderr, /@tray\/test-support is for tests only: packages\/protocol\/src\/index\.ts:1/);
+  assert.match(result.stderr, /@tray\/test-support must not depend on @tray\/protocol/);
 });

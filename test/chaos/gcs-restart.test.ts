@@ -6,9 +6,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { isAlive, type RedisServer, startRedisServer, waitFor } from '@tray/test-support';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { alive, TestCluster, tray, until } from '../../packages/cli/test/cli-process.js';
-import { type RedisServer, startRedisServer } from '../../packages/cli/test/redis-server.js';
+import { TestCluster, tray } from '../../packages/cli/test/cli-process.js';
 
 const WAVES = 40;
 const TASKS_PER_WAVE = 50;
@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await redis?.stop();
-  expect(alive(redis.pid)).toBe(false);
+  expect(isAlive(redis.pid)).toBe(false);
 });
 afterEach(() => {
   if (driver && driver.exitCode === null && driver.signalCode === null) driver.kill('SIGKILL');
@@ -96,15 +96,21 @@ it('restarts the GCS mid-run while tasks and actor calls flow: every result righ
 
   const gcsPids = [first.pids.gcs];
   for (const wave of KILL_AFTER_WAVES) {
-    expect(await until(() => reached(wave), 120_000), `wave ${wave} never came\n${stderr}`).toBe(true);
+    const came = await waitFor(() => reached(wave), { timeoutMs: 120_000 }).then(
+      () => true,
+      () => false,
+    );
+    expect(came, `wave ${wave} never came\n${stderr}`).toBe(true);
     const victim = readRecord(tmp).pids.gcs;
     process.kill(victim, 'SIGKILL');
     // The supervisor records the restarted GCS's pid once it is ready.
-    const back = await until(() => {
-      const now = readRecord(tmp).pids.gcs;
-      return now !== victim && alive(now);
-    }, 60_000);
-    expect(back, `the GCS killed after wave ${wave} did not come back`).toBe(true);
+    await waitFor(
+      () => {
+        const now = readRecord(tmp).pids.gcs;
+        return now !== victim && isAlive(now);
+      },
+      { timeoutMs: 60_000, what: `the GCS killed after wave ${wave} to come back` },
+    );
     gcsPids.push(readRecord(tmp).pids.gcs);
   }
   expect(await exited, `the driver failed\n${stderr}`).toBe(0);
@@ -125,7 +131,10 @@ it('restarts the GCS mid-run while tasks and actor calls flow: every result righ
   cluster.started.push(...workers);
   expect((await tray(['stop'], tmp)).code).toBe(0);
   const everything = [first.pids.supervisor, first.pids.raylet, ...gcsPids, ...workers];
-  expect(await until(() => everything.every((pid) => !alive(pid)), 30_000)).toBe(true);
+  await waitFor(() => everything.every((pid) => !isAlive(pid)), {
+    timeoutMs: 30_000,
+    what: 'every process of the cluster to exit',
+  });
   expect(redis.keys(`tray:${path.basename(first.sessionDir)}:*`)).toEqual([]);
   process.stdout.write(
     `gcs-restart chaos: ${KILL_AFTER_WAVES.length} GCS kills, ${result.tasks} tasks, ` +

@@ -1,8 +1,8 @@
 // Chaos for the test/chaos scenarios: a killer that SIGKILLs one random process from a list
 // every few hundred milliseconds, until a deadline or a kill budget is reached, and counts what
 // it killed. What to kill comes from a provider (workers of a raylet, a raylet, a GCS…), so each
-// scenario says what it hunts; the process helpers below read /proc (Linux) to find them.
-import { readdirSync, readFileSync } from 'node:fs';
+// scenario says what it hunts (the pids come from @tray/test-support, which reads /proc).
+import { childPids, childPidsMatching } from '@tray/test-support';
 
 export interface KillerOptions {
   /** The pids that may be killed now (asked before every kill). */
@@ -63,57 +63,10 @@ export function startKiller(options: KillerOptions): Killer {
   };
 }
 
-/** The live children of `parentPid` (from /proc/<pid>/stat; zombies are not counted). */
-export function childPids(parentPid: number): number[] {
-  const children: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // it exited while we looked
-    }
-    // pid (comm) state ppid …: comm may contain spaces and parentheses, so parse after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] !== 'Z' && Number(fields[1]) === parentPid) children.push(Number(entry));
-  }
-  return children;
-}
-
-/** The command line of `pid`, or '' when it is gone. */
-export function commandLine(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-  } catch {
-    return '';
-  }
-}
-
-/** The children of `parentPid` whose command line matches `pattern` (e.g. /raylet/). */
-export function childPidsMatching(parentPid: number, pattern: RegExp): number[] {
-  return childPids(parentPid).filter((pid) => pattern.test(commandLine(pid)));
-}
-
 /**
  * Workers of the raylets this process started (`tray.init()` forks the raylet, which spawns
  * the workers): every child of every raylet child of `driverPid`.
  */
 export function localWorkerPids(driverPid = process.pid): number[] {
   return childPidsMatching(driverPid, /raylet/).flatMap((raylet) => childPids(raylet));
-}
-
-/** Whether `pid` is still running (a zombie not yet reaped counts as gone). */
-export function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
 }

@@ -6,10 +6,11 @@
 // must hold: every task returns its value, every actor call is answered and the actor answers
 // again from the head, the GCS reports B dead (tray.nodes()), the group's bundle that was on B is
 // placed again on the head, and no process of either node is left once the head is stopped.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { childPids, processesWithEnv, removeStoreSegments, runScript, waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -22,21 +23,15 @@ const raylets: number[] = [];
 afterEach(async () => {
   for (const d of drivers.splice(0)) if (d.exitCode === null && d.signalCode === null) d.kill('SIGKILL');
   for (const dir of dirs) for (const pid of processesOf(dir)) kill(pid);
-  await until(
-    "the nodes' processes to exit",
-    () => dirs.every((dir) => processesOf(dir).length === 0),
-    10_000,
-  );
+  await waitFor(() => dirs.every((dir) => processesOf(dir).length === 0), {
+    what: "the nodes' processes to exit",
+    timeoutMs: 10_000,
+    intervalMs: 100,
+  });
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   // A SIGKILLed raylet cannot remove its store's shared-memory segment: remove it for it.
-  for (const pid of raylets.splice(0)) removeSegments(pid);
+  removeStoreSegments(raylets.splice(0));
 });
-
-function removeSegments(rayletPid: number): void {
-  for (const name of readdirSync('/dev/shm')) {
-    if (name.startsWith(`tray-store-${rayletPid}-`)) rmSync(path.join('/dev/shm', name), { force: true });
-  }
-}
 
 function kill(pid: number): void {
   try {
@@ -47,56 +42,17 @@ function kill(pid: number): void {
 }
 
 /** Every live process started under this TMPDIR (`tray start` passes its environment down). */
-function processesOf(tmpdir: string): number[] {
-  const needle = `TMPDIR=${tmpdir}\0`;
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const env = readFileSync(`/proc/${entry}/environ`, 'latin1');
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-      if (env.includes(needle) && !/\) Z /.test(stat)) found.push(Number(entry));
-    } catch {
-      // gone meanwhile, or not ours
-    }
-  }
-  return found;
-}
+const processesOf = (tmpdir: string) => processesWithEnv('TMPDIR', tmpdir);
 
-/** The processes whose parent is `pid` (a raylet's workers). */
-function childrenOf(pid: number): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) found.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
-
-async function until(what: string, condition: () => boolean, deadlineMs: number): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-function trayCli(args: string[], tmpdir: string, extraEnv: Record<string, string> = {}) {
-  const { TRAY_ADDRESS: _a, TRAY_TOKEN: _t, ...env } = process.env;
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: { ...env, ...extraEnv, TMPDIR: tmpdir }, timeout: 120_000 },
-      (err, stdout, stderr) => resolve({ code: err ? Number(err.code) || 1 : 0, stdout, stderr }),
-    );
+/** `tray` as a user runs it, with a private TMPDIR and without the machine's cluster settings. */
+async function trayCli(args: string[], tmpdir: string, extraEnv: Record<string, string> = {}) {
+  const run = await runScript(BIN, {
+    args,
+    cwd: process.cwd(),
+    env: { TRAY_ADDRESS: undefined, TRAY_TOKEN: undefined, ...extraEnv, TMPDIR: tmpdir },
+    timeoutMs: 120_000,
   });
+  return { code: run.code ?? 1, stdout: run.stdout, stderr: run.stderr };
 }
 
 interface NodeRecord {
@@ -237,11 +193,7 @@ describe('chaos: a worker node dies mid-run', () => {
           stdout += d;
           if (killedPids.length === 0 && stdout.includes('KILL\n')) {
             const raylet = nodeB.record.pids.raylet;
-            killedPids = [
-              ...(wholeNode ? [nodeB.record.pids.supervisor] : []),
-              raylet,
-              ...childrenOf(raylet),
-            ];
+            killedPids = [...(wholeNode ? [nodeB.record.pids.supervisor] : []), raylet, ...childPids(raylet)];
             for (const pid of killedPids) kill(pid);
             driver.stdin.end('killed\n');
             resolve();
@@ -271,10 +223,18 @@ describe('chaos: a worker node dies mid-run', () => {
       expect(stderr).not.toMatch(/cannot lease a worker/);
 
       // Node B's supervisor (if it lived) saw its raylet die, told the GCS and exited; nothing of B is left.
-      await until('node B to leave no process', () => processesOf(nodeB.tmpdir).length === 0, 30_000);
+      await waitFor(() => processesOf(nodeB.tmpdir).length === 0, {
+        what: 'node B to leave no process',
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      });
       const stop = await trayCli(['stop'], headNode.tmpdir);
       expect(stop.code, stop.stdout + stop.stderr).toBe(0);
-      await until('the head to leave no process', () => processesOf(headNode.tmpdir).length === 0, 30_000);
+      await waitFor(() => processesOf(headNode.tmpdir).length === 0, {
+        what: 'the head to leave no process',
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      });
       console.log(
         `node death chaos (${_what}): ${Date.now() - started} ms; killed ${killedPids.length} processes of node B ` +
           `(${wholeNode ? 'supervisor, ' : ''}raylet, workers); ` +

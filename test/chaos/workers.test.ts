@@ -5,8 +5,9 @@
 // with no gap, and a new incarnation starts no later than the first call not yet answered (calls
 // are resent at least once, so one may run twice); resources back to their totals; no worker left.
 import * as tray from '@tray/core';
+import { isAlive, waitFor } from '@tray/test-support';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { isRunning, localWorkerPids, startKiller } from './killer.js';
+import { localWorkerPids, startKiller } from './killer.js';
 
 const TASKS = 2000;
 const CALLS = 1000;
@@ -25,7 +26,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await tray.shutdown();
   for (const pid of seen) {
-    if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   }
 });
 
@@ -36,16 +37,6 @@ class Numbered {
     const end = Date.now() + 20;
     while (Date.now() < end);
     return [n, process.pid, this.ran++];
-  }
-}
-
-async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
@@ -126,12 +117,19 @@ it(
         const available = await tray.availableResources();
         return Object.entries(total).every(([name, amount]) => available[name] === amount);
       },
-      `available resources to return to ${JSON.stringify(total)}`,
-      60_000,
+      {
+        what: `available resources to return to ${JSON.stringify(total)}`,
+        timeoutMs: 60_000,
+        intervalMs: 100,
+      },
     );
     for (const pid of localWorkerPids()) seen.add(pid);
     await tray.shutdown();
-    await waitFor(() => [...seen].every((pid) => !isRunning(pid)), 'every worker process to exit', 30_000);
+    await waitFor(() => [...seen].every((pid) => !isAlive(pid)), {
+      what: 'every worker process to exit',
+      intervalMs: 100,
+      timeoutMs: 30_000,
+    });
     console.log(
       `chaos/workers: ${kills} workers killed (${actorKills} aimed at the actor), ` +
         `${startOf.size} actor incarnations answered calls, ` +

@@ -1,25 +1,25 @@
 // Every program in examples/ runs on a fresh local cluster and prints what its comments promise.
 import path from 'node:path';
+import { runScript } from '@tray/test-support';
 import { describe, expect, it } from 'vitest';
-import { runDriver } from './run-driver.js';
 
 const example = (name: string) => path.resolve(import.meta.dirname, '..', '..', 'examples', name);
 
 describe('examples', () => {
   it('quickstart.mjs prints the four squares', async () => {
-    const run = await runDriver(example('quickstart.mjs'));
+    const run = await runScript(example('quickstart.mjs'));
     expect(run.stdout.trim()).toBe('[ 0, 1, 4, 9 ]');
     expect(run.code).toBe(0);
   });
 
   it('placement-groups.mjs: tasks in the two bundles, a task outside waits until removal', async () => {
-    const run = await runDriver(example('placement-groups.mjs'));
+    const run = await runScript(example('placement-groups.mjs'));
     expect(run.stdout.trim().split('\n')).toEqual(['[ 9, 16 ]', '0', '25']);
     expect(run.code).toBe(0);
   });
 
   it('counters.mjs: four actors, each incremented three times', async () => {
-    const run = await runDriver(example('counters.mjs'));
+    const run = await runScript(example('counters.mjs'));
     expect(run.stdout.trim()).toBe('[ 3, 3, 3, 3 ]');
     expect(run.code).toBe(0);
   });

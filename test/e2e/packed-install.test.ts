@@ -11,6 +11,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { isAlive, waitFor } from '@tray/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Packed, Project, packAll } from './packed-project.js';
 
@@ -41,24 +42,6 @@ function project(name: string): Project {
   const created = new Project(name);
   projects.push(created);
   return created;
-}
-
-async function until(condition: () => boolean, deadlineMs: number): Promise<boolean> {
-  const end = Date.now() + deadlineMs;
-  while (!condition()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return true;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 beforeAll(() => {
@@ -136,7 +119,11 @@ describe('the packed packages, installed as a user installs them', () => {
     const stop = await app.npx(['tray', 'stop']);
     expect(stop.stdout).toContain('stopped the tray node');
     expect(stop.code).toBe(0);
-    expect(await until(() => !pids.some(alive), 30_000)).toBe(true);
+    await waitFor(() => !pids.some(isAlive), {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      what: 'the node to exit',
+    });
   });
 
   it('npm install of @tray/scheduler alone: its resource arithmetic works, from ESM and CommonJS', {

@@ -5,9 +5,10 @@
 // script, no NODE_PATH) and a private TMPDIR. Every process that got that TMPDIR is found by
 // pid in /proc and killed in cleanup, whatever the test did.
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { processesWithEnv } from '@tray/test-support';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -102,16 +103,7 @@ export class Project {
 
   /** Pids of the processes whose environment has this project's TMPDIR. */
   processes(): number[] {
-    const mark = `TMPDIR=${this.tmp}`;
-    const pids: number[] = [];
-    for (const entry of readdirSync('/proc')) {
-      const pid = Number(entry);
-      if (!Number.isInteger(pid) || pid === process.pid) continue;
-      try {
-        if (readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(mark)) pids.push(pid);
-      } catch {}
-    }
-    return pids;
+    return processesWithEnv('TMPDIR', this.tmp).filter((pid) => pid !== process.pid);
   }
 
   cleanUp(): void {

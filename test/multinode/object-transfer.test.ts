@@ -22,9 +22,10 @@ import {
   type ServerStreamCall,
   type tray,
 } from '@tray/protocol';
+import { cleanUp, onCleanup, waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startNode, type TestNode, TOKEN, waitFor } from '../../packages/raylet/test/harness.js';
-import { cleanUp, onCleanup, startGcs } from './gcs.js';
+import { startNode, type TestNode, TOKEN } from '../../packages/raylet/test/harness.js';
+import { startGcs } from './gcs.js';
 
 const MiB = 1024 * 1024;
 afterEach(cleanUp);
@@ -257,10 +258,9 @@ describe('moving objects between nodes', () => {
     ]);
     const second = await ask(c, 1, { objectId: held.id });
     expect(Buffer.concat([first.data, second.data]).equals(held.data)).toBe(true);
-    await waitFor(
-      'the deferred delete once the transfer let go',
-      async () => !(await a.store.contains(held.id)),
-    );
+    await waitFor(async () => !(await a.store.contains(held.id)), {
+      what: 'the deferred delete once the transfer let go',
+    });
   });
 
   it('answers bad pulls with errors that say what failed, and keeps serving', async () => {
@@ -349,10 +349,9 @@ describe('moving objects between nodes', () => {
       ),
     );
     // B created the object, wrote chunk 0, and has more chunks asked for at once (a window).
-    await waitFor(
-      'B to write chunk 0 and ask for the next ones',
-      async () => asked.length > 2 && (await b.store.stats()).usedBytes >= data.length,
-    );
+    await waitFor(async () => asked.length > 2 && (await b.store.stats()).usedBytes >= data.length, {
+      what: 'B to write chunk 0 and ask for the next ones',
+    });
     await gcsClient.call(NodeInfoGcsService.UnregisterNode, { nodeId: fakeId, reason: 'test kills it' });
     await fake.close();
 
@@ -436,10 +435,9 @@ describe('moving objects between nodes', () => {
       ),
     );
     // B created the object and wrote the first chunk into it.
-    await waitFor(
-      'B to start writing the object',
-      async () => streaming && (await b.store.stats()).usedBytes >= data.length,
-    );
+    await waitFor(async () => streaming && (await b.store.stats()).usedBytes >= data.length, {
+      what: 'B to start writing the object',
+    });
     expect(calls).toBe(1);
     // The peer leaves the cluster and its process dies with the stream open.
     await gcsClient.call(NodeInfoGcsService.UnregisterNode, { nodeId: fakeId, reason: 'test kills it' });

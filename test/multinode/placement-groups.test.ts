@@ -5,9 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { GcsClient } from '@tray/gcs';
 import { tray } from '@tray/protocol';
+import { cleanUp, isAlive, onCleanup, track, waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  isAlive,
   pushTask,
   requestLease,
   returnLease,
@@ -15,10 +15,8 @@ import {
   stats,
   type TestNode,
   TOKEN,
-  track,
-  waitFor,
 } from '../../packages/raylet/test/harness.js';
-import { cleanUp, onCleanup, startGcs } from './gcs.js';
+import { startGcs } from './gcs.js';
 
 const State = tray.v1.PlacementGroupTableData.State;
 afterEach(cleanUp);
@@ -80,13 +78,16 @@ describe('placement groups reserved on the raylets', () => {
       available: bundleResources,
     });
     // The GCS hears it too (what clusterResources()/availableResources() read).
-    await waitFor('the GCS to see the bundles', async () => {
-      const [usage] = await client.getAllResourceUsage();
-      return (
-        cpus(usage?.available?.quantities)[`CPU_group_${hex}`] === 2 &&
-        !cpus(usage?.available?.quantities).CPU
-      );
-    });
+    await waitFor(
+      async () => {
+        const [usage] = await client.getAllResourceUsage();
+        return (
+          cpus(usage?.available?.quantities)[`CPU_group_${hex}`] === 2 &&
+          !cpus(usage?.available?.quantities).CPU
+        );
+      },
+      { what: 'the GCS to see the bundles' },
+    );
 
     const inBundle = await requestLease(node.driver, { bundle: { placementGroupId: id, index: 0 } });
     expect(inBundle.workerPid).toBeGreaterThan(0);
@@ -94,14 +95,16 @@ describe('placement groups reserved on the raylets', () => {
     expect((await nodeResources(node)).available[`CPU_group_0_${hex}`]).toBeUndefined();
 
     const plain = track(requestLease(node.driver, { resources: { CPU: 1 } }));
-    await waitFor('the plain lease to queue', async () => (await stats(node.driver)).numPendingLeases === 1);
+    await waitFor(async () => (await stats(node.driver)).numPendingLeases === 1, {
+      what: 'the plain lease to queue',
+    });
     expect(plain.done).toBe(false);
 
     await client.removePlacementGroup(id);
-    const granted = await waitFor('the plain lease', () => plain.value);
+    const granted = await waitFor(() => plain.value, { what: 'the plain lease' });
     expect(granted.workerPid).toBeGreaterThan(0);
     // The bundle's worker was killed with the group; the plain lease holds one of the 2 CPUs.
-    await waitFor('the bundle worker to die', () => !isAlive(inBundle.workerPid));
+    await waitFor(() => !isAlive(inBundle.workerPid), { what: 'the bundle worker to die' });
     expect(await nodeResources(node)).toEqual({ total: { CPU: 2 }, available: { CPU: 1 } });
     expect((await client.getPlacementGroup(id)).state).toBe(State.REMOVED);
     // A lease for the removed group's bundle is infeasible, saying why.
@@ -142,7 +145,9 @@ describe('placement groups reserved on the raylets', () => {
     const [a, b] = nodes as [TestNode, TestNode];
     // One node is busy: STRICT_SPREAD needs both, so whichever was prepared is cancelled.
     const busy = await requestLease(b.driver, { resources: { CPU: 1 } });
-    await waitFor('both nodes in the GCS', async () => (await client.getAllNodeInfo()).length === 2);
+    await waitFor(async () => (await client.getAllNodeInfo()).length === 2, {
+      what: 'both nodes in the GCS',
+    });
     const group = createGroup(client, [{ CPU: 1 }, { CPU: 1 }], tray.v1.PlacementStrategy.STRICT_SPREAD);
     await group.created;
     expect((await client.getPlacementGroup(group.id)).state).toBe(State.PENDING);

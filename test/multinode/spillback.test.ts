@@ -7,9 +7,9 @@
 import { randomBytes } from 'node:crypto';
 import type { GcsServer } from '@tray/gcs';
 import { type Connection, connect, createGrpcClient, NodeManagerService, tray } from '@tray/protocol';
+import { cleanUp, isAlive, onCleanup, track, waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  isAlive,
   JOB_ID,
   pushTask,
   requestLease,
@@ -18,10 +18,8 @@ import {
   stats,
   type TestNode,
   TOKEN,
-  track,
-  waitFor,
 } from '../../packages/raylet/test/harness.js';
-import { cleanUp, onCleanup, startGcs } from './gcs.js';
+import { startGcs } from './gcs.js';
 
 afterEach(cleanUp);
 
@@ -109,13 +107,12 @@ describe('leases on other nodes (spillback)', () => {
     const toB = await overTcp({ ip: '127.0.0.1', port: b.raylet.framedPort });
     const first = await forwardedLease(toB, { nodeB: 1 });
     const second = track(forwardedLease(toB, { nodeB: 1 }));
-    await waitFor(
-      'the second request to queue on B',
-      async () => (await stats(b.driver)).numPendingLeases === 1,
-    );
+    await waitFor(async () => (await stats(b.driver)).numPendingLeases === 1, {
+      what: 'the second request to queue on B',
+    });
     expect(second.done).toBe(false);
     await returnLease(toB, first);
-    const granted = await waitFor('the queued lease on B', () => second.value);
+    const granted = await waitFor(() => second.value, { what: 'the queued lease on B' });
     expect(granted.retryAtRayletAddress).toBeFalsy();
     expect(await workerPids(b)).toContain(granted.workerPid);
     await returnLease(toB, granted);
@@ -182,11 +179,12 @@ describe('leases on other nodes (spillback)', () => {
       }),
     ).rejects.toThrow(/only served on the raylet socket/);
     toB.close();
-    await waitFor('the worker of the dropped lease to be killed', () => !isAlive(granted.workerPid));
-    await waitFor(
-      'nodeB to be free again',
-      async () => (await stats(b.driver)).available?.quantities?.nodeB === 1,
-    );
+    await waitFor(() => !isAlive(granted.workerPid), {
+      what: 'the worker of the dropped lease to be killed',
+    });
+    await waitFor(async () => (await stats(b.driver)).available?.quantities?.nodeB === 1, {
+      what: 'nodeB to be free again',
+    });
     await expect(
       connect({ host: '127.0.0.1', port: b.raylet.framedPort }, { token: 'wrong' }).then((c) =>
         c.request(NodeManagerService.GetNodeStats, {}),

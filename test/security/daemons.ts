@@ -1,21 +1,21 @@
 // What the security tests share: a real GCS and raylet, each its own child process (forked from
 // their `main` entries as `tray.init()` and `tray start` do), so a test can watch one's memory
-// (`rssBytes`) and kill it; and cleanup by pid after each test, even when it failed.
-import { type ChildProcess, fork } from 'node:child_process';
+// (@tray/test-support's `rssBytes`) and kill it; and cleanup by pid after each test, even when it failed.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { removeStaleFiles } from '@tray/raylet/session';
+import { type Daemon, killDaemons as killDaemonProcesses, startDaemon as start } from '@tray/test-support';
 
 const require = createRequire(import.meta.url);
 export const FIXTURE_WORKER = fileURLToPath(
   new URL('../../packages/raylet/test/fixtures/worker.mjs', import.meta.url),
 );
 
-const children = new Set<ChildProcess>();
+const daemons = new Set<Daemon>();
 const dirs = new Set<string>();
 
 /**
@@ -23,50 +23,18 @@ const dirs = new Set<string>();
  * shared-memory segments of the raylets killed (a SIGKILLed raylet cannot remove its own).
  */
 export async function killDaemons(): Promise<void> {
-  await Promise.all(
-    [...children].map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          children.delete(child);
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          child.once('exit', () => resolve());
-          child.kill('SIGKILL');
-        }),
-    ),
-  );
+  await killDaemonProcesses(daemons);
+  daemons.clear();
   await removeStaleFiles({ keepSessions: true });
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   dirs.clear();
 }
 
-export interface Daemon {
-  child: ChildProcess;
-  ready: any;
-}
-
 /** Fork `@tray/<pkg>/main` with `options` and wait for its `ready` message. */
-export function startDaemon(
-  pkg: 'gcs' | 'raylet',
-  options: object,
-  env: NodeJS.ProcessEnv = {},
-): Promise<Daemon> {
-  const child = fork(require.resolve(`@tray/${pkg}/main`), [], {
-    env: { ...process.env, ...env, TRAY_DAEMON_OPTIONS: JSON.stringify(options) },
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    execArgv: [],
-  });
-  children.add(child);
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code, signal) =>
-      reject(new Error(`the ${pkg} exited during startup (${signal ?? code}): ${stderr}`)),
-    );
-    child.on('message', (message: any) => {
-      if (message?.type === 'ready') resolve({ child, ready: message });
-      else if (message?.type === 'error') reject(new Error(`the ${pkg} could not start: ${message.message}`));
-    });
-  });
+export async function startDaemon(pkg: 'gcs' | 'raylet', options: object, env: NodeJS.ProcessEnv = {}) {
+  const daemon = await start<any>(require.resolve(`@tray/${pkg}/main`), options, { env, name: `the ${pkg}` });
+  daemons.add(daemon);
+  return daemon;
 }
 
 export function sessionDir(): string {
@@ -96,12 +64,4 @@ export async function startNode(extra: { gcs?: object; raylet?: object; env?: No
     extra.env,
   );
   return { gcs, raylet };
-}
-
-/** Resident memory of a process, from /proc. */
-export function rssBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]);
-  if (!Number.isFinite(kib)) throw new Error(`no VmRSS for pid ${pid}`);
-  return kib * 1024;
 }

@@ -1,11 +1,3 @@
-// What processes killed on this machine leave behind, and the cluster token on this machine:
-// - a driver SIGKILLed alone leaves nothing: its embedded head's raylet removes the session;
-// - a raylet and its driver SIGKILLed leave the raylet's /dev/shm segment and the session
-//   directory (sockets, logs); the next `tray.init()` removes both;
-// - `tray stop` removes the segment of a raylet that was SIGKILLed;
-// - `tray.init({ address })` without a token uses a local session's token only for that
-//   session's own GCS address: an unrelated server at another address never receives it.
-import { execFile } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -15,13 +7,13 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createGrpcServer, NodeInfoGcsService } from '@tray/protocol';
 import { removeStaleFiles } from '@tray/raylet/session';
+import { childPids, freePort, isAlive, runScript, storeSegments, waitFor } from '@tray/test-support';
 import { afterEach, expect, it } from 'vitest';
-import { alive, childPids, killDrivers, killLater, startDriver } from './drivers.js';
+import { killDrivers, killLater, startDriver } from './drivers.js';
 
 const tmpDirs: string[] = [];
 const cleanups: (() => unknown)[] = [];
@@ -39,19 +31,7 @@ function privateTmp(): string {
   return dir;
 }
 
-function segmentsOf(pid: number): string[] {
-  return readdirSync('/dev/shm')
-    .filter((name) => name.startsWith(`tray-store-${pid}-`))
-    .map((name) => `/dev/shm/${name}`);
-}
-
-async function waitUntil(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const segmentsOf = (pid: number) => storeSegments(pid);
 
 const HOLD = `
 const tray = await import('@tray/core');
@@ -76,7 +56,10 @@ it('the next tray.init() removes the segment and session a SIGKILLed raylet and 
 
   process.kill(raylet!, 'SIGKILL');
   process.kill(driverPid, 'SIGKILL');
-  await waitUntil('the driver and its daemons to exit', () => ![driverPid, ...daemons].some(alive));
+  await waitFor(() => ![driverPid, ...daemons].some(isAlive), {
+    what: 'the driver and its daemons to exit',
+    intervalMs: 50,
+  });
   // What they could not clean up themselves:
   expect(existsSync(segment)).toBe(true);
   expect(existsSync(sessionDir)).toBe(true);
@@ -105,34 +88,19 @@ it('a driver SIGKILLed alone leaves no session directory or socket: its raylet r
   expect(segments).toHaveLength(1);
 
   process.kill(driverPid, 'SIGKILL');
-  await waitUntil('the daemons to exit', () => !daemons.some(alive));
+  await waitFor(() => !daemons.some(isAlive), { what: 'the daemons to exit', intervalMs: 50 });
   expect(existsSync(sessionDir)).toBe(false);
   expect(existsSync(segments[0]!)).toBe(false);
 }, 120_000);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 const BIN = path.resolve(import.meta.dirname, '..', '..', 'packages', 'cli', 'dist', 'bin.js');
 
-function trayCli(args: string[], tmp: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: { ...process.env, TMPDIR: tmp }, timeout: 60_000 },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+async function trayCli(
+  args: string[],
+  tmp: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const run = await runScript(BIN, { args, cwd: process.cwd(), env: { TMPDIR: tmp }, timeoutMs: 60_000 });
+  return { code: run.code ?? 1, stdout: run.stdout, stderr: run.stderr };
 }
 
 it('tray stop removes the shared-memory segment of a raylet that was SIGKILLed', async () => {
@@ -149,7 +117,7 @@ it('tray stop removes the shared-memory segment of a raylet that was SIGKILLed',
   const segment = segmentsOf(record.pids.raylet)[0];
   expect(segment).toBeDefined();
   process.kill(record.pids.raylet, 'SIGKILL');
-  await waitUntil('the raylet to exit', () => !alive(record.pids.raylet));
+  await waitFor(() => !isAlive(record.pids.raylet), { what: 'the raylet to exit', intervalMs: 50 });
   expect(existsSync(segment!)).toBe(true);
 
   const stopped = await trayCli(['stop'], tmp);

@@ -9,8 +9,9 @@ import {
   ObjectManagerService,
   RemoteError,
 } from '@tray/protocol';
+import { rssBytes } from '@tray/test-support';
 import { afterEach, expect, it } from 'vitest';
-import { killDaemons, rssBytes, startNode, TOKEN } from './daemons.js';
+import { killDaemons, startNode, TOKEN } from './daemons.js';
 
 afterEach(killDaemons);
 

@@ -1,17 +1,10 @@
-// A two-node cluster on TLS, built as a user builds one: `tray start --head --tls-cert …` and
-// `tray start --address … --tls-cert …` (each node its own TMPDIR, so its own sessions and
-// store), with certificates this test makes with openssl. A driver with the same TLS
-// environment runs a task on the other node and moves objects both ways between the stores (gRPC
-// to the GCS, framed TCP to the other raylet and worker, all over TLS) and an actor placed there; a driver without TLS, or
-// one that trusts another CA, is refused with an error that says so.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { connect, createGrpcClient, NodeInfoGcsService, NodeManagerService } from '@tray/protocol';
+import { freePort, makeTestCerts, runScript } from '@tray/test-support';
 import { afterEach, expect, it } from 'vitest';
-import { makeCerts, tlsEnv } from './certs.js';
+import { tlsEnv } from './certs.js';
 import { killDrivers, killLater, startDriver } from './drivers.js';
 
 const BIN = path.resolve(import.meta.dirname, '..', '..', 'packages', 'cli', 'dist', 'bin.js');
@@ -30,27 +23,12 @@ function tempDir(): string {
   return dir;
 }
 
-function trayCli(args: string[], tmp: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: { ...process.env, TMPDIR: tmp }, timeout: 120_000 },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+async function trayCli(
+  args: string[],
+  tmp: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const run = await runScript(BIN, { args, cwd: process.cwd(), env: { TMPDIR: tmp }, timeoutMs: 120_000 });
+  return { code: run.code ?? 1, stdout: run.stdout, stderr: run.stderr };
 }
 
 async function startNode(args: string[], tmp: string) {
@@ -96,8 +74,8 @@ process.exit(0);
 
 it('runs a task on the other node and moves objects between nodes over TLS; refuses plain text and a wrong CA', async () => {
   const certDir = tempDir();
-  const certs = makeCerts(certDir, 'cluster');
-  const wrong = makeCerts(certDir, 'stranger');
+  const certs = makeTestCerts(certDir, 'cluster');
+  const wrong = makeTestCerts(certDir, 'stranger');
   const tlsFlags = ['--tls-cert', certs.cert, '--tls-key', certs.key, '--tls-ca', certs.ca];
   const headTmp = tempDir();
   const port = await freePort();
@@ -150,7 +128,7 @@ it('runs a task on the other node and moves objects between nodes over TLS; refu
   gcs.close();
   expect(nodes).toHaveLength(2);
   for (const node of nodes) {
-    const target = { host: node.nodeIp, port: node.rayletFramedPort };
+    const target = { host: node.nodeIp!, port: node.rayletFramedPort! };
     const secure = await connect(target, { token, tls: pem });
     expect((await secure.request(NodeManagerService.GetNodeStats, {})).workers).toBeDefined();
     secure.close();

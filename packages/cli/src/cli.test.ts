@@ -1,9 +1,11 @@
 // The `tray` bin as a user runs it: a real child process per command, real daemons, a private
 // TMPDIR per test so current_cluster.json and sessions never touch the machine's own.
+
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { isAlive, waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
-import { alive, driver, TestCluster, tray, until } from '../test/cli-process.js';
+import { driver, TestCluster, tray } from '../test/cli-process.js';
 
 const cluster = new TestCluster();
 const started = cluster.started;
@@ -125,7 +127,10 @@ describe('tray start / status / stop', () => {
 
     const stop = await tray(['stop'], tmp);
     expect(stop.code).toBe(0);
-    expect(await until(() => [...pids, ...workers].every((pid) => !alive(pid)), 20_000)).toBe(true);
+    await waitFor(() => [...pids, ...workers].every((pid) => !isAlive(pid)), {
+      timeoutMs: 20_000,
+      what: 'the cluster and its workers to exit',
+    });
     expect(existsSync(path.join(tmp, 'tray', 'current_cluster.json'))).toBe(false);
     expect(readdirSync(path.join(record.sessionDir, 'sockets'))).toEqual([]);
 

@@ -1,14 +1,18 @@
 // The `tray` bin and drivers as a user runs them, for the CLI's tests: a real child process per
-// command, a private TMPDIR per test (so current_cluster.json and sessions never touch the
-// machine's own), and cleanup of every daemon a test started.
-import { execFile } from 'node:child_process';
+// command (@tray/test-support's runScript/runSource), without the machine's own cluster settings
+// (TRAY_ADDRESS, TRAY_TOKEN), a private TMPDIR per test (so current_cluster.json and sessions
+// never touch the machine's own), and cleanup of every daemon a test started.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { removeStaleFiles } from '@tray/raylet/session';
+import { killAndWait, runScript, runSource } from '@tray/test-support';
 
 export const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
+
+/** The machine's own cluster settings must not leak in. */
+const NO_CLUSTER = { TRAY_ADDRESS: undefined, TRAY_TOKEN: undefined };
 
 export interface Run {
   code: number;
@@ -16,56 +20,33 @@ export interface Run {
   stderr: string;
 }
 
-export function tray(
+export async function tray(
   args: string[],
   tmpdir: string,
   timeoutMs = 120_000,
   extraEnv: Record<string, string> = {},
 ): Promise<Run> {
-  // The machine's own cluster settings must not leak in.
-  const { TRAY_ADDRESS: _address, TRAY_TOKEN: _token, ...env } = process.env;
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: { ...env, ...extraEnv, TMPDIR: tmpdir }, timeout: timeoutMs },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
+  const run = await runScript(BIN, {
+    args,
+    cwd: process.cwd(),
+    env: { ...NO_CLUSTER, ...extraEnv, TMPDIR: tmpdir },
+    timeoutMs,
   });
+  return { code: run.code ?? 1, stdout: run.stdout, stderr: run.stderr };
 }
 
 /** Run an ES module driver from this package's directory (so it resolves @tray/core). */
-export function driver(source: string, extraEnv: Record<string, string>, timeoutMs = 60_000): Promise<Run> {
-  const { TRAY_ADDRESS: _address, TRAY_TOKEN: _token, ...env } = process.env;
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--input-type=module', '-e', source],
-      { env: { ...env, ...extraEnv }, cwd: path.join(path.dirname(BIN), '..'), timeout: timeoutMs },
-      (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr }),
-    );
+export async function driver(
+  source: string,
+  extraEnv: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<Run> {
+  const run = await runSource(source, {
+    cwd: path.join(path.dirname(BIN), '..'),
+    env: { ...NO_CLUSTER, ...extraEnv },
+    timeoutMs,
   });
-}
-
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export async function until(condition: () => boolean, deadlineMs: number): Promise<boolean> {
-  const end = Date.now() + deadlineMs;
-  while (!condition()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
+  return { code: run.code ?? 1, stdout: run.stdout, stderr: run.stderr };
 }
 
 /** Temp dirs and daemon pids of the current test, cleaned up by `cleanUp` (call it afterEach). */
@@ -84,10 +65,12 @@ export class TestCluster {
    * the test itself killed) could not remove: a SIGKILLed raylet leaves its /dev/shm file.
    */
   async cleanUp(): Promise<void> {
+    // Both lists are taken before the first await: a caller that does not await this (afterEach
+    // in node-death.test.ts) must not have the next test's directories removed.
     const pids = this.started.splice(0);
-    for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
-    await until(() => !pids.some(alive), 10_000);
-    for (const dir of this.dirs.splice(0)) {
+    const dirs = this.dirs.splice(0);
+    await killAndWait(pids, { timeoutMs: 10_000 });
+    for (const dir of dirs) {
       await removeStaleFiles({ tmpDir: dir, keepSessions: true });
       rmSync(dir, { recursive: true, force: true });
     }

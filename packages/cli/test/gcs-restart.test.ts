@@ -6,9 +6,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { isAlive, type RedisServer, startRedisServer, waitFor } from '@tray/test-support';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { alive, BIN, driver, TestCluster, tray, until } from './cli-process.js';
-import { type RedisServer, startRedisServer } from './redis-server.js';
+import { BIN, driver, TestCluster, tray } from './cli-process.js';
 
 const cluster = new TestCluster();
 const drivers: ChildProcess[] = [];
@@ -30,7 +30,7 @@ afterEach(() => {
       cluster.started.push(...Object.values(record.pids), ...workerPids(record));
     } catch {}
   }
-  for (const pid of cluster.started) if (alive(pid)) process.kill(pid, 'SIGCONT');
+  for (const pid of cluster.started) if (isAlive(pid)) process.kill(pid, 'SIGCONT');
   cluster.cleanUp();
 });
 
@@ -83,9 +83,11 @@ function startDriver(tmp: string, record: Record, env: NodeJS.ProcessEnv = {}) {
     child,
     send: (command: string) => child.stdin!.write(`${command}\n`),
     async step(name: string, deadlineMs = 60_000) {
-      const found = await until(
-        () => lines.some((l) => l.step === name) || child.exitCode !== null,
-        deadlineMs,
+      const found = await waitFor(() => lines.some((l) => l.step === name) || child.exitCode !== null, {
+        timeoutMs: deadlineMs,
+      }).then(
+        () => true,
+        () => false,
       );
       const line = lines.find((l) => l.step === name);
       if (!found || line === undefined) {
@@ -103,22 +105,12 @@ function startDriver(tmp: string, record: Record, env: NodeJS.ProcessEnv = {}) {
   };
 }
 
-/** Gone, or dead and not yet reaped by its (stopped) parent. */
-function dead(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8')
-      .replace(/^.*\) /s, '')
-      .startsWith('Z');
-  } catch {
-    return true;
-  }
-}
-
 /** Stop the supervisor (so it cannot restart the GCS yet) and SIGKILL the GCS. */
 async function killGcsAndHoldRestart(record: Record): Promise<void> {
   process.kill(record.pids.supervisor, 'SIGSTOP');
   process.kill(record.pids.gcs, 'SIGKILL');
-  expect(await until(() => dead(record.pids.gcs), 10_000)).toBe(true);
+  // Gone, or dead and not yet reaped by its (stopped) parent: isAlive counts a zombie as exited.
+  await waitFor(() => !isAlive(record.pids.gcs), { timeoutMs: 10_000, what: 'the GCS to die' });
 }
 
 function workerPids(record: Record): number[] {
@@ -140,7 +132,7 @@ describe('tray start --head --redis-address: the GCS restarts and the cluster go
     const during = await driver.step('outage');
     // Existing actors, a stored object and a new task: all answered with no GCS at all.
     expect(during).toMatchObject({ named: [2, 3, 4], detached: 2, stored: { hello: 'world' }, task: 49 });
-    expect(dead(record.pids.gcs)).toBe(true);
+    expect(isAlive(record.pids.gcs)).toBe(false);
 
     // Let the supervisor restart the GCS: the actor submitted during the outage gets created.
     process.kill(record.pids.supervisor, 'SIGCONT');
@@ -148,7 +140,7 @@ describe('tray start --head --redis-address: the GCS restarts and the cluster go
     const restarted = readRecord(tmp);
     cluster.started.push(restarted.pids.gcs);
     expect(restarted.pids.gcs).not.toBe(record.pids.gcs);
-    expect(alive(restarted.pids.gcs)).toBe(true);
+    expect(isAlive(restarted.pids.gcs)).toBe(true);
     expect(restarted.gcsAddress).toBe(record.gcsAddress);
     expect(readFileSync(path.join(record.sessionDir, 'logs', 'supervisor.out'), 'utf8')).toMatch(
       /the GCS exited on its own \(SIGKILL\); restarting it[\s\S]*GCS restarted at/,
@@ -177,7 +169,10 @@ describe('tray start --head --redis-address: the GCS restarts and the cluster go
       expect.arrayContaining([`${prefix}table:actors`, `${prefix}table:nodes`]),
     );
     expect((await tray(['stop'], tmp)).code).toBe(0);
-    expect(await until(() => everything.every((pid) => !alive(pid)), 20_000)).toBe(true);
+    await waitFor(() => everything.every((pid) => !isAlive(pid)), {
+      timeoutMs: 20_000,
+      what: 'every process of the cluster to exit',
+    });
     expect(redis.keys(`${prefix}*`)).toEqual([]);
   }, 180_000);
 
@@ -255,12 +250,12 @@ describe('tray start --head --redis-address: the GCS restarts and the cluster go
       150_000,
     );
     const ctors = () => readdirSync(marks).filter((f) => f.startsWith('ctor-'));
-    expect(await until(() => ctors().length > 0, 60_000), 'the first constructor never started').toBe(true);
+    await waitFor(() => ctors().length > 0, { timeoutMs: 60_000, what: 'the first constructor to start' });
     const [first] = ctors();
     const firstPid = Number(first!.slice('ctor-'.length));
     cluster.started.push(firstPid);
     process.kill(record.pids.gcs, 'SIGKILL');
-    expect(await until(() => dead(record.pids.gcs), 10_000)).toBe(true);
+    await waitFor(() => !isAlive(record.pids.gcs), { timeoutMs: 10_000, what: 'the GCS to die' });
     writeFileSync(path.join(marks, 'go'), '');
 
     const result = await run;
@@ -272,7 +267,7 @@ describe('tray start --head --redis-address: the GCS restarts and the cluster go
     // raylet when the new GCS released the leases of its predecessor.
     expect(ctors().sort()).toEqual([first, `ctor-${pid}`].sort());
     expect(pid).not.toBe(firstPid);
-    expect(await until(() => !alive(firstPid), 20_000), 'the first worker is still alive').toBe(true);
+    await waitFor(() => !isAlive(firstPid), { timeoutMs: 20_000, what: 'the first worker to exit' });
     expect(readFileSync(path.join(record.sessionDir, 'logs', 'gcs.out'), 'utf8')).toMatch(
       /released 1 actor lease\(s\) of the previous GCS/,
     );
@@ -287,7 +282,10 @@ describe('tray start --head --redis-address: the GCS restarts and the cluster go
     const record = await startHead(tmp, false);
     process.kill(record.pids.gcs, 'SIGKILL');
     const pids = [record.pids.supervisor, record.pids.raylet, record.pids.gcs];
-    expect(await until(() => pids.every((pid) => !alive(pid)), 30_000)).toBe(true);
+    await waitFor(() => pids.every((pid) => !isAlive(pid)), {
+      timeoutMs: 30_000,
+      what: 'every process of both clusters to exit',
+    });
     expect(readFileSync(path.join(record.sessionDir, 'logs', 'supervisor.out'), 'utf8')).toMatch(
       /the GCS exited on its own \(SIGKILL\); its tables were in memory \(no --redis-address\), so the cluster is lost/,
     );

@@ -2,13 +2,14 @@
 // (--node-ip-address) is where its raylet and workers listen and what the GCS records, and a
 // raylet that dies on that node is reported dead by the node's supervisor at once, with how it
 // died, instead of after the GCS's health checks run out (about 15 s).
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { GcsClient } from '@tray/gcs';
 import { tray as proto } from '@tray/protocol';
+import { isAlive, killAndWait, removeStoreSegments, waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
-import { alive, driver, TestCluster, tray, until } from './cli-process.js';
+import { driver, TestCluster, tray } from './cli-process.js';
 
 const cluster = new TestCluster();
 const clients: GcsClient[] = [];
@@ -18,10 +19,8 @@ afterEach(async () => {
   cluster.cleanUp();
   // A SIGKILLed raylet cannot remove its store's shared-memory segment: remove it for it.
   for (const pid of raylets.splice(0)) {
-    await until(() => !alive(pid), 10_000);
-    for (const name of readdirSync('/dev/shm')) {
-      if (name.startsWith(`tray-store-${pid}-`)) rmSync(path.join('/dev/shm', name), { force: true });
-    }
+    await killAndWait(pid, { timeoutMs: 10_000 });
+    removeStoreSegments(pid);
   }
 });
 
@@ -197,7 +196,10 @@ describe('a raylet that dies', () => {
         `the raylet process \\(pid ${b.record.pids.raylet}\\) was killed by SIGKILL; reported by its node's supervisor`,
       ),
     );
-    expect(await until(() => !alive(b.record.pids.supervisor), 30_000)).toBe(true);
+    await waitFor(() => !isAlive(b.record.pids.supervisor), {
+      timeoutMs: 30_000,
+      what: "node B's supervisor to exit",
+    });
     // The head is unaffected.
     const headInfo = (await gcs.getAllNodeInfo()).find(
       (n) => Buffer.from(n.nodeId).toString('hex') === head.record.nodeId,
@@ -325,7 +327,10 @@ describe('a node that freezes', () => {
       // Once the task runs on B, freeze B's raylet and its workers (its supervisor stays up, so
       // nothing reports the node's death but the health checks).
       const started = await Promise.race([
-        until(() => existsSync(marker), 60_000).then((ok) => ({ ok, ended: undefined })),
+        waitFor(() => existsSync(marker), { timeoutMs: 60_000 }).then(
+          () => ({ ok: true, ended: undefined }),
+          () => ({ ok: false, ended: undefined }),
+        ),
         run.then((ended) => ({ ok: existsSync(marker), ended })),
       ]);
       expect(started.ok, `the task never ran on B\n${started.ended?.stdout}\n${started.ended?.stderr}`).toBe(
@@ -338,7 +343,7 @@ describe('a node that freezes', () => {
         .map(Number);
       expect(workersOfB).toContain(Number(readFileSync(marker, 'utf8')));
       for (const pid of [b.record.pids.raylet, ...workersOfB]) {
-        if (alive(pid)) {
+        if (isAlive(pid)) {
           process.kill(pid, 'SIGSTOP');
           frozen.push(pid);
         }
@@ -349,7 +354,7 @@ describe('a node that freezes', () => {
       expect(stdout).toContain(`RESULT ${head.record.nodeId}`);
       expect(stderr).toMatch(new RegExp(`node ${b.record.nodeId.slice(0, 12)} is dead`));
     } finally {
-      for (const pid of frozen) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      for (const pid of frozen) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     }
   });
 });

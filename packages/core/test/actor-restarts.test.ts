@@ -16,10 +16,11 @@ import {
 import path from 'node:path';
 import { GcsClient } from '@tray/gcs';
 import { tray as trayProto } from '@tray/protocol';
+import { isAlive, waitFor } from '@tray/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentState } from '../src/api/state.js';
 import * as tray from '../src/index.js';
-import { isAlive, remoteSource, tmpdir, waitFor } from './helpers.js';
+import { remoteSource, tmpdir } from './helpers.js';
 
 const NAMESPACE = 'actor-restarts';
 let dir = '';
@@ -114,7 +115,10 @@ describe('actor restarts under SIGKILL', () => {
     const KILLS = 20;
     for (let k = 0; k < KILLS; k++) {
       // Incarnation k has started its constructor.
-      const pid = (await waitFor(() => log.pids()[k], `incarnation ${k} to start`, 60_000))!;
+      const pid = (await waitFor(() => log.pids()[k], {
+        what: `incarnation ${k} to start`,
+        timeoutMs: 60_000,
+      }))!;
       // Even rounds kill it in its constructor; odd rounds once it has answered a call.
       if (k % 2 === 1) expect(await tray.get(actor.pid.remote())).toBe(pid);
       calls.push(actor.add.remote(k));
@@ -160,8 +164,9 @@ describe('actor restarts under SIGKILL', () => {
     const stuck = actor.holdForever.remote();
     const doomed = Array.from({ length: 50 }, (_, n) => actor.add.remote(n));
     kill(second);
-    for (const ref of [stuck, ...doomed]) {
-      const err = await tray.get(ref).catch((e) => e);
+    const refs: tray.ObjectRef<unknown>[] = [stuck, ...doomed];
+    for (const ref of refs) {
+      const err: any = await tray.get(ref).catch((e) => e);
       expect(err).toBeInstanceOf(tray.ActorDiedError);
       expect(String(err.message)).toMatch(/killed by signal SIGKILL/);
     }
@@ -190,7 +195,7 @@ describe('actor restarts under SIGKILL', () => {
         }`),
       );
       const answer = lateCaller.remote(ready, go);
-      await waitFor(() => existsSync(ready), 'the task to start');
+      await waitFor(() => existsSync(ready), { what: 'the task to start' });
       // With the raylet stopped the GCS cannot learn how the worker ended for a while (its
       // GetNodeStats waits), so it still lists the actor ALIVE at the dead worker when the
       // task asks, and the task's connection to that worker is refused.
@@ -205,8 +210,7 @@ describe('actor restarts under SIGKILL', () => {
           const info = await gcs.getNamedActorInfo('refreshed', NAMESPACE);
           return info.state !== trayProto.v1.ActorTableData.State.ALIVE;
         },
-        'the GCS to notice the death',
-        60_000,
+        { what: 'the GCS to notice the death', timeoutMs: 60_000 },
       );
       process.kill(raylet, 'SIGCONT');
       stoppedRaylet = 0;

@@ -3,13 +3,14 @@
 // groups, constructor failures, crashes with restarts and retries, maxPendingCalls, and actors
 // outliving (detached) or dying with (non-detached) a creator in another driver process.
 import { spawn } from 'node:child_process';
+import { isAlive, runScript, waitFor } from '@tray/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentState } from '../src/api/state.js';
 import * as tray from '../src/index.js';
 
 type ActorHandleOf<C> = tray.ActorHandle<C>;
 
-import { isAlive, remoteSource, runScript, waitFor, writeDriverScript } from './helpers.js';
+import { remoteSource, writeDriverScript } from './helpers.js';
 
 beforeAll(async () => {
   await tray.init({ numCpus: 2, namespace: 'actors-test' });
@@ -155,14 +156,17 @@ describe('actors', () => {
     expect(await tray.get(phoenix.restarted.remote())).toBe(false);
     await tray.kill(phoenix, { noRestart: false });
     expect(
-      await waitFor(async () => {
-        try {
-          return (await tray.get(phoenix.restarted.remote())) ? 'restarted' : undefined;
-        } catch (e) {
-          if (e instanceof tray.ActorUnavailableError) return undefined;
-          throw e;
-        }
-      }, 'the actor to come back'),
+      await waitFor(
+        async () => {
+          try {
+            return (await tray.get(phoenix.restarted.remote())) ? 'restarted' : undefined;
+          } catch (e) {
+            if (e instanceof tray.ActorUnavailableError) return undefined;
+            throw e;
+          }
+        },
+        { what: 'the actor to come back' },
+      ),
     ).toBe('restarted');
   });
 
@@ -272,10 +276,13 @@ describe('actors', () => {
     const firstRef = PidActor.remote().pid.remote();
     gc!();
     const first = await tray.get(firstRef);
-    await waitFor(() => {
-      gc!();
-      return !isAlive(first);
-    }, 'the unreferenced actor to exit');
+    await waitFor(
+      () => {
+        gc!();
+        return !isAlive(first);
+      },
+      { what: 'the unreferenced actor to exit' },
+    );
 
     // Dropped together: one whose handle was passed to a task, a named one, a detached one, and
     // a plain one. Once the plain one is gone, the others' handles were collected in the driver.
@@ -298,15 +305,21 @@ describe('actors', () => {
     const takesHandle = tray.remote((h: unknown) => typeof h);
     expect(await tray.get(takesHandle.remote(passed))).toBe('object');
     passed = named = detached = plain = undefined;
-    await waitFor(() => {
-      gc!();
-      return !isAlive(pids[3]!);
-    }, 'the plain actor to exit');
+    await waitFor(
+      () => {
+        gc!();
+        return !isAlive(pids[3]!);
+      },
+      { what: 'the plain actor to exit' },
+    );
     // The passed handle's copy in the task's worker is gone too once that worker collected it.
-    await waitFor(() => {
-      gc!();
-      return !isAlive(pids[0]!);
-    }, 'the actor whose handle was passed to a task to exit');
+    await waitFor(
+      () => {
+        gc!();
+        return !isAlive(pids[0]!);
+      },
+      { what: 'the actor whose handle was passed to a task to exit' },
+    );
     expect([1, 2, 4].map((i) => isAlive(pids[i]!))).toEqual([true, true, true]);
     expect(await tray.get(method.remote())).toBe(pids[4]);
     const again = await tray.getActor<Pid>('kept-by-name');
@@ -337,7 +350,7 @@ describe('actors', () => {
           () => false,
           () => true,
         ),
-      'the killed actor to lose its name',
+      { what: 'the killed actor to lose its name' },
     );
   });
 
@@ -354,17 +367,19 @@ describe('actors', () => {
     const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
-    const pid = Number((await waitFor(() => /PID (\d+)/.exec(out), 'the child to print its actor pid'))[1]);
+    const pid = Number(
+      (await waitFor(() => /PID (\d+)/.exec(out), { what: 'the child to print its actor pid' }))[1],
+    );
     expect(isAlive(pid)).toBe(true);
     child.kill('SIGKILL');
-    await waitFor(() => !isAlive(pid), "the actor's worker to exit after its owner was killed");
+    await waitFor(() => !isAlive(pid), { what: "the actor's worker to exit after its owner was killed" });
     const handle = await waitFor(
       () =>
         tray.getActor('owned', { namespace: 'owned' }).then(
           () => false,
           () => true,
         ),
-      'the dead actor to lose its name',
+      { what: 'the dead actor to lose its name' },
     );
     expect(handle).toBe(true);
   });

@@ -5,8 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { rootCertificates } from 'node:tls';
+import { runScript } from '@tray/test-support';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runScript, writeDriverScript } from './helpers.js';
+import { writeDriverScript } from './helpers.js';
 
 const temps: string[] = [];
 afterAll(() => {
@@ -28,7 +29,7 @@ describe('the head node init() starts', () => {
       await tray.shutdown();
     `);
     temps.push(path.dirname(file));
-    const run = await runScript(file, { NODE_EXTRA_CA_CERTS: certFile });
+    const run = await runScript(file, { env: { NODE_EXTRA_CA_CERTS: certFile } });
     expect(run.stderr).not.toMatch(/Error/);
     expect(run.code).toBe(0);
     const line = run.stdout.split('\n').find((l) => l.startsWith('{'));

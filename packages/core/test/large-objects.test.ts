@@ -2,16 +2,9 @@
 // fails on the ref it was given to (never as an unhandled rejection that kills the driver);
 // one of 2 GiB + 4 KiB goes through the store to a task and back as Ray's would. The drivers
 // are real programs: their exit code says whether they survived.
+import { resultOf, runScript } from '@tray/test-support';
 import { describe, expect, it } from 'vitest';
-import { type RunResult, runScript, writeDriverScript } from './helpers.js';
-
-/** The JSON a driver printed on its RESULT line. */
-function resultOf(run: RunResult): unknown {
-  const line = run.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  if (!line)
-    throw new Error(`no RESULT line (exit ${run.code})\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
-  return JSON.parse(line.slice('RESULT '.length));
-}
+import { writeDriverScript } from './helpers.js';
 
 describe('arguments larger than the store', () => {
   it('fail on the returned ref with ObjectStoreFullError naming both sizes; the driver lives on', async () => {
@@ -35,7 +28,7 @@ describe('arguments larger than the store', () => {
       console.log('RESULT ' + JSON.stringify({ task, call, after, unhandled }));
       await tray.shutdown();
     `);
-    const run = await runScript(file, {}, 120_000);
+    const run = await runScript(file, { timeoutMs: 120_000 });
     expect(run.code, run.stderr).toBe(0);
     const result = resultOf(run) as Record<string, { name: string; message: string }>;
     for (const failed of [result.task!, result.call!]) {
@@ -71,7 +64,7 @@ describe('objects of 2 GiB and more', () => {
       console.log('RESULT ' + JSON.stringify({ got, expected: { length: 2 * GiB + 4096, sum, last: 7 } }));
       await tray.shutdown();
     `);
-    const run = await runScript(file, {}, 240_000);
+    const run = await runScript(file, { timeoutMs: 240_000 });
     expect(run.code, run.stderr).toBe(0);
     const { got, expected } = resultOf(run) as { got: unknown; expected: unknown };
     expect(got).toEqual(expected);

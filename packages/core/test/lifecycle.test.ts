@@ -3,9 +3,10 @@
 // (and can be turned off), a driver script ends without shutdown(), and the README quickstart.
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { descendants, isAlive, runScript, waitFor } from '@tray/test-support';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tray from '../src/index.js';
-import { descendants, isAlive, PACKAGE_DIR, runScript, waitFor, writeDriverScript } from './helpers.js';
+import { PACKAGE_DIR, writeDriverScript } from './helpers.js';
 
 const scripts: string[] = [];
 afterAll(() => {
@@ -55,7 +56,7 @@ describe('init and shutdown', () => {
     expect((error as Error).message).toMatch(/shut down before the task finished/);
     await tray.shutdown(); // idempotent
     expect(tray.isInitialized()).toBe(false);
-    await waitFor(() => started.every((p) => !isAlive(p)), 'the cluster processes to exit');
+    await waitFor(() => started.every((p) => !isAlive(p)), { what: 'the cluster processes to exit' });
     expect(() => square.remote(1)).toThrow(/not initialized/);
   });
 
@@ -75,14 +76,20 @@ describe('init and shutdown', () => {
     });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
-    await waitFor(() => out.includes('READY'), 'the driver to start its cluster', 40_000);
+    await waitFor(() => out.includes('READY'), {
+      what: 'the driver to start its cluster',
+      timeoutMs: 40_000,
+    });
     const tree = descendants(child.pid!);
     expect(tree.length).toBeGreaterThanOrEqual(3);
     const segmentsBefore = readdirSync('/dev/shm').filter((f) =>
       tree.some((p) => f.startsWith(`tray-store-${p}-`)),
     );
     child.kill('SIGKILL');
-    await waitFor(() => tree.every((p) => !isAlive(p)), 'gcs, raylet and workers to exit', 20_000);
+    await waitFor(() => tree.every((p) => !isAlive(p)), {
+      what: 'gcs, raylet and workers to exit',
+      timeoutMs: 20_000,
+    });
     const left = readdirSync('/dev/shm').filter((f) => tree.some((p) => f.startsWith(`tray-store-${p}-`)));
     expect(left).toEqual([]);
     expect(segmentsBefore.every((f) => !existsSync(path.join('/dev/shm', f)))).toBe(true);
@@ -116,11 +123,10 @@ describe('joining a running cluster', () => {
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     try {
-      const first = await waitFor(
-        () => out.split('\n').find((l) => l.startsWith('{')),
-        'the head driver',
-        40_000,
-      );
+      const first = await waitFor(() => out.split('\n').find((l) => l.startsWith('{')), {
+        what: 'the head driver',
+        timeoutMs: 40_000,
+      });
       const { address, sessionDir } = JSON.parse(first) as { address: string; sessionDir: string };
       const token = readFileSync(path.join(sessionDir, 'token'), 'utf8');
       await tray.init({ address, token });
@@ -142,7 +148,9 @@ describe('joining a running cluster', () => {
       await expect(tray.init({ address, token: 'wrong' })).rejects.toThrow();
       expect(tray.isInitialized()).toBe(false);
       child.stdin.write('check\n');
-      await waitFor(() => out.includes('STILL 15'), 'the head driver to run a task after the joiners left');
+      await waitFor(() => out.includes('STILL 15'), {
+        what: 'the head driver to run a task after the joiners left',
+      });
     } finally {
       child.kill('SIGKILL');
     }

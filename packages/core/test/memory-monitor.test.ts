@@ -7,8 +7,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readNodeMemory } from '@tray/raylet';
+import { isAlive, resultOf, runScript, waitFor } from '@tray/test-support';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isAlive, type RunResult, runScript, waitFor, writeDriverScript } from './helpers.js';
+import { writeDriverScript } from './helpers.js';
 
 const GiB = 1024 ** 3;
 const attemptsDir = mkdtempSync(path.join(os.tmpdir(), 'tray-oom-'));
@@ -22,13 +23,6 @@ afterAll(() => {
   }
   rmSync(attemptsDir, { recursive: true, force: true });
 });
-
-function resultOf(run: RunResult): unknown {
-  const line = run.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  if (!line)
-    throw new Error(`no RESULT line (exit ${run.code})\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
-  return JSON.parse(line.slice('RESULT '.length));
-}
 
 describe('memory monitor', () => {
   it('kills the worker of a task that allocates past the threshold: retried when it can be, else OutOfMemoryError', async () => {
@@ -60,7 +54,7 @@ describe('memory monitor', () => {
       console.log('RESULT ' + JSON.stringify({ once, retried }));
       await tray.shutdown();
     `);
-    const run = await runScript(file, {}, 180_000);
+    const run = await runScript(file, { timeoutMs: 180_000 });
     const attempts = readdirSync(attemptsDir);
     for (const f of attempts) started.push(Number(readFileSync(path.join(attemptsDir, f), 'utf8')));
     expect(run.code, run.stderr).toBe(0);
@@ -78,7 +72,7 @@ describe('memory monitor', () => {
     expect(retried.value.attempt).toBeGreaterThanOrEqual(1);
     expect(attempts.filter((f) => f.startsWith('retried-')).length).toBe(retried.value.attempt + 1);
     // No worker outlived the driver.
-    await waitFor(() => started.every((pid) => !isAlive(pid)), 'every worker to be gone');
+    await waitFor(() => started.every((pid) => !isAlive(pid)), { what: 'every worker to be gone' });
   });
 
   it('retries OOM kills within their own budget (TRAY_TASK_OOM_RETRIES), not maxRetries, then fails with OutOfMemoryError', async () => {

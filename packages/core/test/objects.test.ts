@@ -3,9 +3,10 @@
 // is dropped (GC'd refs count), and an error that says what was expected for every bad call.
 import { readFileSync } from 'node:fs';
 import { mappedAddress, type StoreClient } from '@tray/object-store';
+import { waitFor } from '@tray/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tray from '../src/index.js';
-import { connectNodeStore, waitFor } from './helpers.js';
+import { connectNodeStore } from './helpers.js';
 
 let store: StoreClient;
 
@@ -106,14 +107,17 @@ describe('reference counting', () => {
     expect(gc, 'tests run with --expose-gc').toBeDefined();
     // Objects of earlier tests are freed as their refs are collected: wait until that settled.
     let before = -1;
-    await waitFor(async () => {
-      gc!();
-      await new Promise((r) => setTimeout(r, 20));
-      const used = (await store.stats()).usedBytes;
-      const settled = used === before;
-      before = used;
-      return settled;
-    }, 'the store to settle');
+    await waitFor(
+      async () => {
+        gc!();
+        await new Promise((r) => setTimeout(r, 20));
+        const used = (await store.stats()).usedBytes;
+        const settled = used === before;
+        before = used;
+        return settled;
+      },
+      { what: 'the store to settle' },
+    );
     let ref: tray.ObjectRef<Uint8Array> | undefined = await tray.put(new Uint8Array(8 * 1024 * 1024));
     expect((await store.stats()).usedBytes).toBeGreaterThanOrEqual(before + 8 * 1024 * 1024);
     // A pending task holding it keeps it alive after the driver drops its own ref.
@@ -121,11 +125,14 @@ describe('reference counting', () => {
     const lenRef = len.remote(ref);
     ref = undefined;
     expect(await tray.get(lenRef)).toBe(8 * 1024 * 1024);
-    await waitFor(async () => {
-      gc!();
-      await new Promise((r) => setImmediate(r));
-      return (await store.stats()).usedBytes < before + 8 * 1024 * 1024;
-    }, 'the store memory to be freed');
+    await waitFor(
+      async () => {
+        gc!();
+        await new Promise((r) => setImmediate(r));
+        return (await store.stats()).usedBytes < before + 8 * 1024 * 1024;
+      },
+      { what: 'the store memory to be freed' },
+    );
   });
 });
 

@@ -2,9 +2,10 @@
 // to (and read by) the caller; cancelling a chain's head cancels the chain; recursive cancel
 // reaches the tasks a cancelled task submitted; a non-forced cancel of a running task makes it
 // TaskCancelledError and is visible to the task through getRuntimeContext().isCanceled().
+import { isAlive, waitFor } from '@tray/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tray from '../src/index.js';
-import { isAlive, remoteSource, waitFor } from './helpers.js';
+import { remoteSource } from './helpers.js';
 
 beforeAll(async () => {
   await tray.init({ numCpus: 2 });
@@ -65,7 +66,7 @@ describe('cancellation', () => {
     await expect(tray.get(ref, { timeoutMs: 300 })).rejects.toBeInstanceOf(tray.GetTimeoutError);
     await tray.cancel(ref);
     await expect(tray.get(ref)).rejects.toBeInstanceOf(tray.TaskCancelledError);
-    await waitFor(() => existsSync(marker), 'the task to notice the cancellation');
+    await waitFor(() => existsSync(marker), { what: 'the task to notice the cancellation' });
     rmSync(marker, { force: true });
   });
 
@@ -85,14 +86,13 @@ describe('cancellation', () => {
       { captures: { child } },
     );
     const ref = parent.remote(marker);
-    await waitFor(
-      () => existsSync(marker) && readFileSync(marker, 'utf8').length > 0,
-      'the child task to start',
-    );
+    await waitFor(() => existsSync(marker) && readFileSync(marker, 'utf8').length > 0, {
+      what: 'the child task to start',
+    });
     const childPid = Number(readFileSync(marker, 'utf8'));
     await tray.cancel(ref, { force: true, recursive: true });
     await expect(tray.get(ref)).rejects.toBeInstanceOf(tray.TaskCancelledError);
-    await waitFor(() => !isAlive(childPid), "the child task's worker to be killed");
+    await waitFor(() => !isAlive(childPid), { what: "the child task's worker to be killed" });
     rmSync(marker, { force: true });
   });
 });

@@ -2,9 +2,9 @@
 // tasks cannot take their CPUs), tasks and actors run inside a bundle, removal gives the CPUs
 // back, named groups are found, a group larger than the cluster stays pending, and bad input is
 // refused with errors that say what to fix.
+import { waitFor } from '@tray/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tray from '../src/index.js';
-import { waitFor } from './helpers.js';
 
 beforeAll(async () => {
   await tray.init({ numCpus: 2, namespace: 'pg-test' });
@@ -23,10 +23,13 @@ describe('placement groups', () => {
     await pg.ready();
     expect(await pg.wait(1000)).toBe(true);
 
-    const available = await waitFor(async () => {
-      const a = await tray.availableResources();
-      return (a.CPU ?? 0) === 0 ? a : undefined;
-    }, 'the reserved CPUs to leave the pool');
+    const available = await waitFor(
+      async () => {
+        const a = await tray.availableResources();
+        return (a.CPU ?? 0) === 0 ? a : undefined;
+      },
+      { what: 'the reserved CPUs to leave the pool' },
+    );
     expect(available[`CPU_group_${pg.id}`]).toBe(2);
     const total = await tray.clusterResources();
     expect(total[`CPU_group_0_${pg.id}`]).toBe(1);
@@ -47,10 +50,13 @@ describe('placement groups', () => {
     // ...until the group is removed.
     await tray.removePlacementGroup(pg);
     expect(typeof (await tray.get(plain, { timeoutMs: 30_000 }))).toBe('number');
-    const after = await waitFor(async () => {
-      const a = await tray.availableResources();
-      return a[`CPU_group_${pg.id}`] === undefined ? a : undefined;
-    }, 'the group resources to go away');
+    const after = await waitFor(
+      async () => {
+        const a = await tray.availableResources();
+        return a[`CPU_group_${pg.id}`] === undefined ? a : undefined;
+      },
+      { what: 'the group resources to go away' },
+    );
     expect(after.CPU).toBeGreaterThan(0);
     await expect(pg.ready()).rejects.toThrow(/was removed/);
   });

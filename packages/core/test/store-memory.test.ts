@@ -2,18 +2,11 @@
 // them must never see ObjectStoreFullError only because V8's collector has not run yet. The
 // drivers here are real programs (started without --expose-gc, calling no gc()): when the
 // store finds no room it has its clients collect their garbage and tries again.
+import { resultOf, runScript } from '@tray/test-support';
 import { describe, expect, it } from 'vitest';
-import { type RunResult, runScript, writeDriverScript } from './helpers.js';
+import { writeDriverScript } from './helpers.js';
 
 const MiB = 1024 * 1024;
-
-/** The JSON a driver printed on its RESULT line. */
-function resultOf(run: RunResult): unknown {
-  const line = run.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  if (!line)
-    throw new Error(`no RESULT line (exit ${run.code})\nstdout: ${run.stdout}\nstderr: ${run.stderr}`);
-  return JSON.parse(line.slice('RESULT '.length));
-}
 
 describe('views that nobody can reach', () => {
   it('10x the store in 4 MiB objects, read back twice by the driver: every read succeeds, byte-correct', async () => {
@@ -40,7 +33,7 @@ describe('views that nobody can reach', () => {
       console.log('RESULT ' + JSON.stringify({ correct, failures: failures.slice(0, 5), failed: failures.length }));
       await tray.shutdown();
     `);
-    const run = await runScript(file, {}, 180_000);
+    const run = await runScript(file, { timeoutMs: 180_000 });
     expect(run.code, run.stderr).toBe(0);
     expect(resultOf(run)).toEqual({ correct: 320, failures: [], failed: 0 });
   });
@@ -72,7 +65,7 @@ describe('views that nobody can reach', () => {
       console.log('RESULT ' + JSON.stringify({ correct, failures: failures.slice(0, 5), failed: failures.length }));
       await tray.shutdown();
     `);
-    const run = await runScript(file, {}, 180_000);
+    const run = await runScript(file, { timeoutMs: 180_000 });
     expect(run.code, run.stderr).toBe(0);
     expect(resultOf(run)).toEqual({ correct: 320, failures: [], failed: 0 });
   });

@@ -146,7 +146,7 @@ describe('task errors', () => {
       throw new TypeError('upstream broke');
     });
     const use = tray.remote((x: unknown) => x);
-    const err = await tray.get(use.remote(fail.remote())).catch((e) => e);
+    const err: any = await tray.get(use.remote(fail.remote())).catch((e) => e);
     expect(err).toBeInstanceOf(TypeError);
     expect(err.cause.message).toBe('upstream broke');
   });

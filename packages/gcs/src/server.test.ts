@@ -2,12 +2,25 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createGrpcServer, ErrorType, NodeManagerService, RemoteError, tray } from '@tray/protocol';
+import {
+  type Daemon,
+  isAlive,
+  killAndWait,
+  type RedisServer,
+  startDaemon,
+  startRedisServer,
+  waitFor,
+} from '@tray/test-support';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GcsClient } from './client.js';
-import { exited, GCS_MAIN, type GcsChild, startGcsChild, waitFor } from './testing/gcs-child.js';
-import { type RedisServer, startRedisServer } from './testing/redis-server.js';
 
+const GCS_MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const TOKEN = 'test-token';
+
+/** The built GCS as a child process, started as raylets' parents start it. */
+function startGcsChild(options: object): Promise<Daemon<{ address: string }>> {
+  return startDaemon(GCS_MAIN, options, { name: 'the GCS' });
+}
 const id = (length: number, fill: number) => new Uint8Array(length).fill(fill);
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -16,10 +29,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function gcs(options: object = {}): Promise<{ child: GcsChild; client: GcsClient }> {
+async function gcs(options: object = {}): Promise<{ child: Daemon<{ address: string }>; client: GcsClient }> {
   const child = await startGcsChild({ token: TOKEN, ...options });
   cleanups.push(() => child.stop());
-  const client = new GcsClient(child.address, { token: TOKEN });
+  const client = new GcsClient(child.ready.address, { token: TOKEN });
   cleanups.push(() => client.close());
   return { child, client };
 }
@@ -44,10 +57,10 @@ function actorTask(actor: number, name: string, namespace: string) {
 describe('GCS child process', () => {
   it('requires the cluster token', async () => {
     const { child } = await gcs();
-    const wrong = new GcsClient(child.address, { token: 'not-the-token', retries: 0 });
+    const wrong = new GcsClient(child.ready.address, { token: 'not-the-token', retries: 0 });
     cleanups.push(() => wrong.close());
     expect((await rejection(wrong.getNextJobId())).type).toBe(ErrorType.UNAUTHENTICATED);
-    const none = new GcsClient(child.address, { token: undefined as unknown as string, retries: 0 });
+    const none = new GcsClient(child.ready.address, { token: undefined as unknown as string, retries: 0 });
     cleanups.push(() => none.close());
     expect((await rejection(none.kvGet('ns', 'k'))).type).toBe(ErrorType.UNAUTHENTICATED);
   });
@@ -88,9 +101,9 @@ describe('GCS child process', () => {
     await client.registerNode({ nodeId, nodeIp: '127.0.0.1', totalResources: { quantities: { CPU: 2 } } });
     await client.reportHeartbeat({ nodeId, available: { quantities: { CPU: 1 } } });
     expect((await client.getAllResourceUsage())[0].available!.quantities).toEqual({ CPU: 1 });
-    await waitFor('the node to be published DEAD', () =>
-      nodes.some((m) => m.node?.state === tray.v1.NodeInfo.State.DEAD),
-    );
+    await waitFor(() => nodes.some((m) => m.node?.state === tray.v1.NodeInfo.State.DEAD), {
+      what: 'the node to be published DEAD',
+    });
     expect(nodes.map((m) => m.node!.state)).toEqual([
       tray.v1.NodeInfo.State.ALIVE,
       tray.v1.NodeInfo.State.DEAD,
@@ -116,12 +129,12 @@ describe('GCS child process', () => {
     const nodeId = id(28, 4);
     await client.registerNode({ nodeId, nodeIp: '127.0.0.1', rayletPort });
     // No heartbeats at all: more probes than the failure threshold, and the node is still alive.
-    await waitFor('six probes', () => probes >= 6);
+    await waitFor(() => probes >= 6, { what: 'six probes' });
     expect(await client.checkAlive([nodeId])).toEqual([true]);
     await raylet.close(0);
-    await waitFor('the node to be published DEAD', () =>
-      nodes.some((m) => m.node?.state === tray.v1.NodeInfo.State.DEAD),
-    );
+    await waitFor(() => nodes.some((m) => m.node?.state === tray.v1.NodeInfo.State.DEAD), {
+      what: 'the node to be published DEAD',
+    });
     expect(await client.checkAlive([nodeId])).toEqual([false]);
   });
 
@@ -144,7 +157,7 @@ describe('GCS child process', () => {
 
   it('pubsub delivers every message of the subscribed channels, in order', async () => {
     const { client, child } = await gcs();
-    const publisher = new GcsClient(child.address, { token: TOKEN });
+    const publisher = new GcsClient(child.ready.address, { token: TOKEN });
     cleanups.push(() => publisher.close());
     const got: tray.v1.PubMessage[] = [];
     const unsubscribe = await client.subscribe([tray.v1.ChannelType.ERROR_INFO_CHANNEL], (m) => got.push(m));
@@ -157,7 +170,7 @@ describe('GCS child process', () => {
       ]).flat();
       await publisher.publish(batch);
     }
-    await waitFor(`${total} messages`, () => got.length >= total);
+    await waitFor(() => got.length >= total, { what: `${total} messages` });
     expect(got.map((m) => m.error!.message)).toEqual(Array.from({ length: total }, (_, i) => `m${i}`));
     const seq = got.map((m) => m.sequenceId);
     expect(seq.every((s, i) => i === 0 || s > seq[i - 1])).toBe(true);
@@ -191,35 +204,21 @@ describe('GCS child process', () => {
 
   it('exits when its parent dies', async () => {
     const intermediate = fork(
-      fileURLToPath(new URL('./testing/intermediate-parent.mjs', import.meta.url)),
+      fileURLToPath(new URL('./fixtures/intermediate-parent.mjs', import.meta.url)),
       [GCS_MAIN],
       {
         stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       },
     );
-    cleanups.push(() => {
-      intermediate.kill('SIGKILL');
-      return exited(intermediate);
-    });
+    cleanups.push(() => killAndWait(intermediate.pid!));
     const ready = await new Promise<{ gcsPid: number; type: string; address: string }>((resolve) =>
       intermediate.once('message', resolve as (m: unknown) => void),
     );
     expect(ready.type).toBe('ready');
-    const isRunning = () => {
-      try {
-        process.kill(ready.gcsPid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    cleanups.push(() => {
-      if (isRunning()) process.kill(ready.gcsPid, 'SIGKILL');
-    });
-    expect(isRunning()).toBe(true);
-    intermediate.kill('SIGKILL');
-    await exited(intermediate);
-    await waitFor('the orphaned GCS to exit', () => !isRunning());
+    cleanups.push(() => killAndWait(ready.gcsPid));
+    expect(isAlive(ready.gcsPid)).toBe(true);
+    await killAndWait(intermediate.pid!);
+    await waitFor(() => !isAlive(ready.gcsPid), { what: 'the orphaned GCS to exit' });
   });
 
   it('fails to start with a clear message on bad options', async () => {

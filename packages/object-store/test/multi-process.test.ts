@@ -2,9 +2,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pattern } from './fixtures/pattern.mjs';
-import { hexId, type Proc, type ServerProc, startClient, startServer, waitFor } from './processes.js';
+import { hexId, type Proc, type ServerProc, startClient, startServer } from './processes.js';
 
 const digest = (bytes: Uint8Array) => createHash('sha1').update(bytes).digest('hex');
 const MiB = 1 << 20;
@@ -89,7 +90,7 @@ describe('clients that die', () => {
     await reader.call('hold', { hex: hexId(4, 2) });
     expect((await s.stats()).numPinned).toBe(2);
     await reader.kill('SIGKILL');
-    await waitFor('references released', async () => (await s.stats()).numPinned === 0);
+    await waitFor(async () => (await s.stats()).numPinned === 0, { what: 'references released' });
     expect(await writer.call('digest', { hex: hexId(4, 2) })).toBe(digest(pattern(2, 20_000)));
   });
 
@@ -99,7 +100,7 @@ describe('clients that die', () => {
     await creator.call('create', { hex: hexId(5, 1), size: 4 * MiB });
     expect((await s.stats()).usedBytes).toBeGreaterThanOrEqual(4 * MiB);
     await creator.kill('SIGKILL');
-    await waitFor('creation aborted', async () => (await s.stats()).usedBytes === 0);
+    await waitFor(async () => (await s.stats()).usedBytes === 0, { what: 'creation aborted' });
     // The id is free again.
     await other.call('put', { hex: hexId(5, 1), seed: 3, size: 100 });
     expect(await other.call('digest', { hex: hexId(5, 1) })).toBe(digest(pattern(3, 100)));

@@ -1,5 +1,5 @@
 // Real processes for the multi-process tests: a store server and store clients as forked
-// fixture scripts, driven over IPC. No sleeps: waitFor polls a condition until a deadline.
+// fixture scripts, driven over IPC (tests wait on conditions with @tray/test-support's waitFor).
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -93,17 +93,6 @@ export async function startServer(options: Record<string, unknown> = {}): Promis
 
 export async function startClient(socketPath: string): Promise<Proc> {
   return (await spawn('store-client.mjs', [socketPath])).proc;
-}
-
-/** Polls `check` until it returns a truthy value; fails with `what` at the deadline. */
-export async function waitFor<T>(what: string, check: () => Promise<T> | T, deadlineMs = 10_000): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
 }
 
 /** A 28-byte object id as hex: `tag` in the first bytes, `n` in the last four. */

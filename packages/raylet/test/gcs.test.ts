@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import {
   createGrpcClient,
@@ -11,9 +10,10 @@ import {
   NodeResourceInfoGcsService,
   type tray,
 } from '@tray/protocol';
+import { freePort, waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Raylet, startRaylet } from '../src/index.js';
-import { FIXTURE_WORKER, makeSessionDir, TOKEN, waitFor } from './harness.js';
+import { FIXTURE_WORKER, makeSessionDir, TOKEN } from './harness.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -61,7 +61,7 @@ describe('the raylet in a cluster', () => {
     expect(node.rayletSocket).toBe(raylet.socketPath);
     expect(node.isHead).toBe(true);
     expect(node.totalResources?.quantities).toMatchObject({ CPU: 2, special: 3 });
-    const beat = await waitFor('a heartbeat', () => beats[0]);
+    const beat = await waitFor(() => beats[0], { what: 'a heartbeat' });
     expect(beat.available?.quantities).toMatchObject({ CPU: 2, special: 3 });
 
     const client = createGrpcClient(`127.0.0.1:${raylet.grpcPort}`, { token: TOKEN });
@@ -109,7 +109,9 @@ describe('the raylet in a cluster', () => {
     }).then((r) => (raylet = r));
     cleanups.push(() => starting.then((r) => r.stop()));
     // The raylet serves its socket, then waits for the GCS.
-    await waitFor('the raylet socket', () => existsSync(path.join(sessionDir, 'sockets', 'raylet')));
+    await waitFor(() => existsSync(path.join(sessionDir, 'sockets', 'raylet')), {
+      what: 'the raylet socket',
+    });
     expect(raylet).toBeUndefined();
     const gcs = createGrpcServer({ token: TOKEN });
     gcs.addService(NodeInfoGcsService, {
@@ -126,15 +128,3 @@ describe('the raylet in a cluster', () => {
     expect(registered.map((n) => Buffer.from(n.nodeId!).toString('hex'))).toEqual([started.nodeId]);
   });
 });
-
-/** A loopback port nobody listens on (bound then released). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}

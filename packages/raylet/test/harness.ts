@@ -1,5 +1,7 @@
-// Shared by the raylet's tests: a session directory, a raylet started in this process with the
-// fixture worker, a driver connection, lease requests, and waiting on conditions.
+// Shared by the raylet's tests (and test/multinode's): a session directory, a raylet started in
+// this process with the fixture worker, a driver connection, lease requests and returns, and
+// tasks pushed to leased workers. What is not the raylet's (waiting on conditions, pids) comes
+// from @tray/test-support.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -126,38 +128,4 @@ export async function pushTask(reply: tray.v1.WorkerLeaseReply, name: string): P
 
 export function stats(conn: Connection) {
   return conn.request(NodeManagerService.GetNodeStats, {});
-}
-
-/** Poll `check` until it returns a truthy value, or fail after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | Promise<T>,
-  timeoutMs = 15_000,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Settled state of a promise without waiting for it. */
-export function track<T>(promise: Promise<T>) {
-  const state: { done: boolean; value?: T; error?: unknown } = { done: false };
-  promise.then(
-    (value) => Object.assign(state, { done: true, value }),
-    (error) => Object.assign(state, { done: true, error }),
-  );
-  return state;
 }

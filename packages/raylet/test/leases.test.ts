@@ -1,15 +1,6 @@
+import { isAlive, track, waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  isAlive,
-  pushTask,
-  requestLease,
-  returnLease,
-  startNode,
-  stats,
-  type TestNode,
-  track,
-  waitFor,
-} from './harness.js';
+import { pushTask, requestLease, returnLease, startNode, stats, type TestNode } from './harness.js';
 
 let node: TestNode | undefined;
 afterEach(async () => {
@@ -39,14 +30,13 @@ describe('worker leases', () => {
     const a = await requestLease(node.driver);
     const b = await requestLease(node.driver);
     const c = track(requestLease(node.driver));
-    await waitFor(
-      'the third request to queue',
-      async () => (await stats(node!.driver)).numPendingLeases === 1,
-    );
+    await waitFor(async () => (await stats(node!.driver)).numPendingLeases === 1, {
+      what: 'the third request to queue',
+    });
     expect(c.done).toBe(false);
     expect((await stats(node.driver)).available?.quantities?.CPU ?? 0).toBe(0);
     await returnLease(node.driver, a);
-    const third = (await waitFor('the third lease', () => c.value))!;
+    const third = (await waitFor(() => c.value, { what: 'the third lease' }))!;
     expect(third.workerPid).toBeGreaterThan(0);
     await returnLease(node.driver, b);
     await returnLease(node.driver, third);
@@ -58,16 +48,18 @@ describe('worker leases', () => {
     const first = await requestLease(node.driver);
     const tasks = [track(requestLease(node.driver)), track(requestLease(node.driver))];
     const actor = track(requestLease(node.driver, { resources: {}, actor: {} }));
-    await waitFor('three requests to queue', async () => (await stats(node!.driver)).numPendingLeases === 3);
+    await waitFor(async () => (await stats(node!.driver)).numPendingLeases === 3, {
+      what: 'three requests to queue',
+    });
     await returnLease(node.driver, first);
-    const second = (await waitFor('the next task lease', () => tasks[0]!.value))!;
+    const second = (await waitFor(() => tasks[0]!.value, { what: 'the next task lease' }))!;
     await returnLease(node.driver, second);
     // The actor's class had its turn before the tasks' class got a second grant.
-    const placed = (await waitFor('the actor lease', () => actor.value))!;
+    const placed = (await waitFor(() => actor.value, { what: 'the actor lease' }))!;
     expect(placed.workerPid).toBeGreaterThan(0);
     expect(tasks[1]!.done).toBe(false);
     await returnLease(node.driver, placed);
-    await returnLease(node.driver, (await waitFor('the last task lease', () => tasks[1]!.value))!);
+    await returnLease(node.driver, (await waitFor(() => tasks[1]!.value, { what: 'the last task lease' }))!);
   });
 
   it('answers an impossible request at once, naming the missing resource', async () => {
@@ -105,7 +97,9 @@ describe('worker leases', () => {
     await requestLease(node.driver);
     const leaseId = Buffer.from('queued-lease');
     const queued = requestLease(node.driver, { leaseId });
-    await waitFor('the request to queue', async () => (await stats(node!.driver)).numPendingLeases === 1);
+    await waitFor(async () => (await stats(node!.driver)).numPendingLeases === 1, {
+      what: 'the request to queue',
+    });
     const { NodeManagerService } = await import('@tray/protocol');
     const cancel = await node.driver.request(NodeManagerService.CancelWorkerLease, { leaseId });
     expect(cancel.success).toBe(true);
@@ -120,7 +114,7 @@ describe('worker leases', () => {
     const task = await requestLease(node.driver);
     expect(task.workerPid).not.toBe(actor.workerPid);
     await returnLease(node.driver, actor);
-    await waitFor('the actor worker to be killed', () => !isAlive(actor.workerPid));
+    await waitFor(() => !isAlive(actor.workerPid), { what: 'the actor worker to be killed' });
   });
 
   it("releases a restarted GCS's predecessor's actor leases (gRPC), keeping the workers it names", {

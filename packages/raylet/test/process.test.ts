@@ -3,8 +3,9 @@ import { existsSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { connect, NodeManagerService } from '@tray/protocol';
+import { isAlive, waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FIXTURE_WORKER, isAlive, makeSessionDir, TOKEN, waitFor } from './harness.js';
+import { FIXTURE_WORKER, makeSessionDir, TOKEN } from './harness.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const INTERMEDIATE = fileURLToPath(new URL('./fixtures/intermediate.mjs', import.meta.url));
@@ -27,10 +28,13 @@ function options(sessionDir: string) {
 async function workerPidsOf(socketPath: string): Promise<number[]> {
   const c = await connect(socketPath, { token: TOKEN });
   try {
-    return await waitFor('both prestarted workers to register', async () => {
-      const s = await c.request(NodeManagerService.GetNodeStats, {});
-      return s.workers.length === 2 ? s.workers.map((w) => w.pid as number) : undefined;
-    });
+    return await waitFor(
+      async () => {
+        const s = await c.request(NodeManagerService.GetNodeStats, {});
+        return s.workers.length === 2 ? s.workers.map((w) => w.pid as number) : undefined;
+      },
+      { what: 'both prestarted workers to register' },
+    );
   } finally {
     c.close();
   }
@@ -62,13 +66,12 @@ describe('@tray/raylet/main', () => {
     expect(existsSync(ready.storeSocketPath)).toBe(true);
     const pids = await workerPidsOf(ready.socketPath);
     parent.kill('SIGKILL');
-    await waitFor('the raylet and its workers to exit', () =>
-      [ready.rayletPid, ...pids].every((p) => !isAlive(p)),
-    );
-    await waitFor(
-      'the sockets to be removed',
-      () => !existsSync(ready.socketPath) && !existsSync(ready.storeSocketPath),
-    );
+    await waitFor(() => [ready.rayletPid, ...pids].every((p) => !isAlive(p)), {
+      what: 'the raylet and its workers to exit',
+    });
+    await waitFor(() => !existsSync(ready.socketPath) && !existsSync(ready.storeSocketPath), {
+      what: 'the sockets to be removed',
+    });
   });
 
   it('stops with its workers on SIGTERM', async () => {
@@ -83,7 +86,7 @@ describe('@tray/raylet/main', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    await waitFor('its workers to exit', () => pids.every((p) => !isAlive(p)));
+    await waitFor(() => pids.every((p) => !isAlive(p)), { what: 'its workers to exit' });
   });
 
   it('says what is wrong with its options and exits 1', async () => {

@@ -2,19 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect, ErrorType, NodeManagerService, RemoteError, type tray } from '@tray/protocol';
+import { isAlive, track, waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  connectDriver,
-  isAlive,
-  pushTask,
-  requestLease,
-  startNode,
-  stats,
-  type TestNode,
-  TOKEN,
-  track,
-  waitFor,
-} from './harness.js';
+import { connectDriver, pushTask, requestLease, startNode, stats, type TestNode, TOKEN } from './harness.js';
 
 let node: TestNode | undefined;
 afterEach(async () => {
@@ -30,17 +20,19 @@ describe('worker lifecycle', () => {
     node = await startNode({ numCpus: 2 });
     const lease = await requestLease(node.driver);
     await expect(pushTask(lease, 'exit:3')).rejects.toThrow(/closed/);
-    await waitFor('the crashed worker to be recorded', () =>
-      node!.raylet.deadWorkers.find((d) => d.pid === lease.workerPid && d.code === 3),
-    );
-    await waitFor(
-      'the CPU to come back',
-      async () => (await stats(node!.driver)).available?.quantities?.CPU === 2,
-    );
-    const pids = await waitFor('a replacement worker', async () => {
-      const p = await workerPids(node!);
-      return p.length === 2 && !p.includes(lease.workerPid) ? p : undefined;
+    await waitFor(() => node!.raylet.deadWorkers.find((d) => d.pid === lease.workerPid && d.code === 3), {
+      what: 'the crashed worker to be recorded',
     });
+    await waitFor(async () => (await stats(node!.driver)).available?.quantities?.CPU === 2, {
+      what: 'the CPU to come back',
+    });
+    const pids = await waitFor(
+      async () => {
+        const p = await workerPids(node!);
+        return p.length === 2 && !p.includes(lease.workerPid) ? p : undefined;
+      },
+      { what: 'a replacement worker' },
+    );
     expect(pids).not.toContain(lease.workerPid);
   });
 
@@ -50,11 +42,10 @@ describe('worker lifecycle', () => {
     const lease = await requestLease(other.connection, { ownerId: other.workerId });
     expect(isAlive(lease.workerPid)).toBe(true);
     other.connection.close();
-    await waitFor('the owner’s worker to die', () => !isAlive(lease.workerPid));
-    await waitFor(
-      'its CPU to return',
-      async () => (await stats(node!.driver)).available?.quantities?.CPU === 2,
-    );
+    await waitFor(() => !isAlive(lease.workerPid), { what: 'the owner’s worker to die' });
+    await waitFor(async () => (await stats(node!.driver)).available?.quantities?.CPU === 2, {
+      what: 'its CPU to return',
+    });
   });
 
   it('kills the workers leased to a worker that dies (nested tasks of a dead owner)', async () => {
@@ -63,22 +54,24 @@ describe('worker lifecycle', () => {
     const parentId = Buffer.from(parent.workerAddress!.workerId!);
     const nested = await requestLease(node.driver, { ownerId: parentId });
     await expect(pushTask(parent, 'exit:1')).rejects.toThrow(/closed/);
-    await waitFor('the dead owner’s nested worker to die', () => !isAlive(nested.workerPid));
-    await waitFor(
-      'both CPUs to return',
-      async () => (await stats(node!.driver)).available?.quantities?.CPU === 2,
-    );
+    await waitFor(() => !isAlive(nested.workerPid), { what: 'the dead owner’s nested worker to die' });
+    await waitFor(async () => (await stats(node!.driver)).available?.quantities?.CPU === 2, {
+      what: 'both CPUs to return',
+    });
   });
 
   it('stops on ShutdownRaylet, with its workers', async () => {
     node = await startNode({ numCpus: 1 });
-    const pids = await waitFor('the prestarted worker', async () => {
-      const p = await workerPids(node!);
-      return p.length === 1 ? p : undefined;
-    });
+    const pids = await waitFor(
+      async () => {
+        const p = await workerPids(node!);
+        return p.length === 1 ? p : undefined;
+      },
+      { what: 'the prestarted worker' },
+    );
     await node.driver.request(NodeManagerService.ShutdownRaylet, { graceful: true });
     await node.raylet.stopped;
-    await waitFor('the worker to exit', () => !isAlive(pids[0]!));
+    await waitFor(() => !isAlive(pids[0]!), { what: 'the worker to exit' });
   });
 
   it('forwards what a task prints to its driver, with the worker pid, and writes it to the log file', async () => {
@@ -88,22 +81,25 @@ describe('worker lifecycle', () => {
     const lease = await requestLease(node.driver);
     await pushTask(lease, 'print:hello from a task');
     await pushTask(lease, 'stderr:oops');
-    const out = await waitFor('stdout to reach the driver', () =>
-      got.find((m) => !m.isErr && m.lines.includes('hello from a task')),
-    );
+    const out = await waitFor(() => got.find((m) => !m.isErr && m.lines.includes('hello from a task')), {
+      what: 'stdout to reach the driver',
+    });
     expect(out!.pid).toBe(lease.workerPid);
-    const err = await waitFor('stderr to reach the driver', () =>
-      got.find((m) => m.isErr && m.lines.includes('oops')),
-    );
+    const err = await waitFor(() => got.find((m) => m.isErr && m.lines.includes('oops')), {
+      what: 'stderr to reach the driver',
+    });
     expect(err!.pid).toBe(lease.workerPid);
     const file = path.join(node.sessionDir, 'logs', `worker-${lease.workerPid}.out`);
-    await waitFor('the log file', () => {
-      try {
-        return readFileSync(file, 'utf8').includes('hello from a task\n');
-      } catch {
-        return false;
-      }
-    });
+    await waitFor(
+      () => {
+        try {
+          return readFileSync(file, 'utf8').includes('hello from a task\n');
+        } catch {
+          return false;
+        }
+      },
+      { what: 'the log file' },
+    );
   });
 
   it('does not forward output when logToDriver is off', async () => {
@@ -113,13 +109,16 @@ describe('worker lifecycle', () => {
     const lease = await requestLease(node.driver);
     await pushTask(lease, 'print:quiet');
     const file = path.join(node.sessionDir, 'logs', `worker-${lease.workerPid}.out`);
-    await waitFor('the log file', () => {
-      try {
-        return readFileSync(file, 'utf8').includes('quiet\n');
-      } catch {
-        return false;
-      }
-    });
+    await waitFor(
+      () => {
+        try {
+          return readFileSync(file, 'utf8').includes('quiet\n');
+        } catch {
+          return false;
+        }
+      },
+      { what: 'the log file' },
+    );
     // The line reached the raylet (it is in the file) and the driver got nothing.
     expect(got).toEqual([]);
   });
@@ -128,14 +127,13 @@ describe('worker lifecycle', () => {
     node = await startNode({ numCpus: 1 });
     const parent = await requestLease(node.driver);
     const child = track(requestLease(node.driver));
-    await waitFor(
-      'the nested request to queue',
-      async () => (await stats(node!.driver)).numPendingLeases === 1,
-    );
+    await waitFor(async () => (await stats(node!.driver)).numPendingLeases === 1, {
+      what: 'the nested request to queue',
+    });
     await node.driver.request(NodeManagerService.NotifyWorkerBlocked, {
       workerId: parent.workerAddress!.workerId,
     });
-    const nested = (await waitFor('the nested lease', () => child.value))!;
+    const nested = (await waitFor(() => child.value, { what: 'the nested lease' }))!;
     expect(nested.workerPid).not.toBe(parent.workerPid);
     await node.driver.request(NodeManagerService.NotifyWorkerUnblocked, {
       workerId: parent.workerAddress!.workerId,
@@ -166,24 +164,27 @@ describe('worker pool', () => {
     const leaseId = randomBytes(16);
     const lease = track(requestLease(node.driver, { leaseId, envVars: { FIXTURE_SIGKILL_AT_START: '1' } }));
     await waitFor(
-      'four workers killed before registering',
       async () => (await stats(node!.driver)).deadWorkers.filter((d) => d.signal === 'SIGKILL').length >= 4,
+      { what: 'four workers killed before registering' },
     );
     // Three startup failures would have failed the lease: these were not counted.
     expect(lease.done).toBe(false);
     await node.driver.request(NodeManagerService.CancelWorkerLease, { leaseId });
-    expect((await waitFor('the cancelled lease', () => lease.value))!.canceled).toBe(true);
+    expect((await waitFor(() => lease.value, { what: 'the cancelled lease' }))!.canceled).toBe(true);
   });
 
   it('stops idle workers beyond the soft limit after the idle timeout', async () => {
     node = await startNode({ numCpus: 1, idleWorkerTimeoutMs: 100 });
-    const [prestarted] = await waitFor('the prestarted worker', async () => {
-      const p = await workerPids(node!);
-      return p.length === 1 ? p : undefined;
-    });
+    const [prestarted] = await waitFor(
+      async () => {
+        const p = await workerPids(node!);
+        return p.length === 1 ? p : undefined;
+      },
+      { what: 'the prestarted worker' },
+    );
     const extra = await requestLease(node.driver, { envVars: { FOO: 'x' } });
     await node.driver.request(NodeManagerService.ReturnWorkerLease, { leaseId: extra.leaseId });
-    await waitFor('the extra idle worker to be stopped', () => !isAlive(extra.workerPid));
+    await waitFor(() => !isAlive(extra.workerPid), { what: 'the extra idle worker to be stopped' });
     // The older, default worker is kept (not killed and respawned).
     expect(await workerPids(node)).toEqual([prestarted]);
   });

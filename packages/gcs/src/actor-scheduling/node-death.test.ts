@@ -3,6 +3,7 @@
 // the health checks mark that node dead, the lease is given up and the actor is created on the
 // node that is left. Real sockets throughout: the GCS in this process over gRPC, the two raylets
 // as gRPC servers (one that hangs, one that grants), the granted worker as a framed server.
+
 import { randomBytes } from 'node:crypto';
 import {
   CoreWorkerService,
@@ -12,6 +13,7 @@ import {
   NodeManagerService,
   tray,
 } from '@tray/protocol';
+import { waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GcsClient } from '../client.js';
 import { startGcsServer } from '../server.js';
@@ -21,14 +23,6 @@ const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function until(what: string, condition: () => boolean | Promise<boolean>, deadlineMs = 30_000) {
-  const end = Date.now() + deadlineMs;
-  while (!(await condition())) {
-    if (Date.now() > end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('the GCS creating an actor when a node dies', () => {
   it('gives up a lease its dead node never answered and creates the actor on a live node', {
@@ -92,8 +86,10 @@ describe('the GCS creating an actor when a node dies', () => {
     };
     await client.registerActor(spec);
     const created = client.createActor(spec);
-    await until('the lease request to node A', () => askedA > 0);
-    await until('node A to be marked dead', async () => (await client.checkAlive([nodeA]))[0] === false);
+    await waitFor(() => askedA > 0, { what: 'the lease request to node A' });
+    await waitFor(async () => (await client.checkAlive([nodeA]))[0] === false, {
+      what: 'node A to be marked dead',
+    });
 
     const address = await created;
     expect(Buffer.from(address.workerId ?? []).toString('hex')).toBe(workerId.toString('hex'));

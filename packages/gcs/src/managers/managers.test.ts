@@ -1,9 +1,9 @@
 // Unit tests of the managers over in-memory storage, as the GCS wires them (GcsManagers).
 import { ErrorType, tray } from '@tray/protocol';
+import { waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GcsManagers } from '../gcs-managers.js';
 import { MemoryStorage } from '../storage/memory-storage.js';
-import { waitFor } from '../testing/gcs-child.js';
 import type { ActorScheduler } from './actor-scheduler.js';
 
 const open: GcsManagers[] = [];
@@ -73,9 +73,9 @@ describe('nodes', () => {
       5,
     );
     try {
-      await waitFor('the silent node to die', () =>
-        published.some((p) => p.node?.state === tray.v1.NodeInfo.State.DEAD),
-      );
+      await waitFor(() => published.some((p) => p.node?.state === tray.v1.NodeInfo.State.DEAD), {
+        what: 'the silent node to die',
+      });
     } finally {
       clearInterval(heartbeat);
     }
@@ -133,7 +133,7 @@ describe('jobs', () => {
         worker: { address: { workerId: driver }, isDriver: true },
       }),
     );
-    await waitFor('the job to end', () => m.jobs.getAll()[0].isDead);
+    await waitFor(() => m.jobs.getAll()[0].isDead, { what: 'the job to end' });
     expect(published.map((p) => p.job!.isDead)).toEqual([false, true]);
   });
 });
@@ -247,9 +247,9 @@ describe('actors', () => {
       tray.v1.ReportWorkerFailureRequest.create({ worker: { address: { workerId: id(28, 9) } } }),
     );
     await waitFor(
-      'the owned actor to die',
       () =>
         m.actors.get(tray.v1.GetActorInfoRequest.create({ actorId: id(16, 1) })).state === ActorState.DEAD,
+      { what: 'the owned actor to die' },
     );
     const dead = m.actors.get(tray.v1.GetActorInfoRequest.create({ actorId: id(16, 1) }));
     expect(dead.deathCause!.type).toBe(ErrorType.OWNER_DIED);
@@ -271,10 +271,10 @@ describe('actors', () => {
     await first.actors.register(tray.v1.RegisterActorRequest.create({ creationTask: task }));
     void first.actors.create(tray.v1.CreateActorRequest.create({ creationTask: task }));
     await waitFor(
-      'the first GCS to record the creation under way',
       () =>
         first.actors.get(tray.v1.GetActorInfoRequest.create({ actorId: id(16, 7) })).state ===
         ActorState.PENDING_CREATION,
+      { what: 'the first GCS to record the creation under way' },
     );
     first.close();
 
@@ -310,12 +310,12 @@ describe('actors', () => {
     const forever = creationTask(1, { maxRestarts: -1 });
     await m.actors.register(tray.v1.RegisterActorRequest.create({ creationTask: forever }));
     const created = m.actors.create(tray.v1.CreateActorRequest.create({ creationTask: forever }));
-    await waitFor('the first attempt', () => attempts.length === 1);
+    await waitFor(() => attempts.length === 1, { what: 'the first attempt' });
     // Killed with restart while creating: the first attempt's late success must not count.
     await m.actors.kill(tray.v1.KillActorViaGcsRequest.create({ actorId: id(16, 1), noRestart: false }));
-    await waitFor('the second attempt', () => attempts.length === 2);
+    await waitFor(() => attempts.length === 2, { what: 'the second attempt' });
     attempts[1]!.reject(workerDied());
-    await waitFor('the third attempt', () => attempts.length === 3);
+    await waitFor(() => attempts.length === 3, { what: 'the third attempt' });
     attempts[0]!.resolve({ workerId: id(28, 100) });
     attempts[2]!.resolve({ workerId: id(28, 102) });
     expect((await created).workerId).toEqual(id(28, 102));
@@ -325,9 +325,9 @@ describe('actors', () => {
     const once = creationTask(2, { maxRestarts: 1 });
     await m.actors.register(tray.v1.RegisterActorRequest.create({ creationTask: once }));
     const doomed = m.actors.create(tray.v1.CreateActorRequest.create({ creationTask: once }));
-    await waitFor('its first attempt', () => attempts.length === 4);
+    await waitFor(() => attempts.length === 4, { what: 'its first attempt' });
     attempts[3]!.reject(workerDied());
-    await waitFor('its restart', () => attempts.length === 5);
+    await waitFor(() => attempts.length === 5, { what: 'its restart' });
     attempts[4]!.reject(workerDied());
     await expectError(doomed, ErrorType.ACTOR_DIED, /its creation failed: its worker died while creating it/);
     expect(get(2).state).toBe(ActorState.DEAD);

@@ -4,10 +4,10 @@
 // cancels what was prepared and leaves the group PENDING until a retry succeeds, and removal
 // cancels every bundle on its node, even one removed while it was being reserved.
 import { tray } from '@tray/protocol';
+import { waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GcsManagers } from '../gcs-managers.js';
 import { MemoryStorage } from '../storage/memory-storage.js';
-import { waitFor } from '../testing/gcs-child.js';
 import type { BundleReserver, BundleSpec } from './bundle-reserver.js';
 
 const State = tray.v1.PlacementGroupTableData.State;
@@ -110,11 +110,11 @@ describe('placement-group reservation', () => {
     reserver.gate = new Promise((resolve) => (open = resolve));
     const pg = id(18, 8);
     const creating = create(m, pg);
-    await waitFor('the first prepare', () => reserver.started === 1);
+    await waitFor(() => reserver.started === 1, { what: 'the first prepare' });
     await m.placementGroups.remove(tray.v1.RemovePlacementGroupRequest.create({ placementGroupId: pg }));
     open();
     await creating;
-    await waitFor('the bundles to be cancelled', () => reserver.calls.length === 4);
+    await waitFor(() => reserver.calls.length === 4, { what: 'the bundles to be cancelled' });
     expect(reserver.calls).toEqual([
       'prepare node1 [0]',
       'prepare node2 [1]',

@@ -1,6 +1,6 @@
 // The GcsStorage contract, run against both implementations (Redis: a real redis-server).
+import { type RedisServer, startRedisServer } from '@tray/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisServer, startRedisServer } from '../testing/redis-server.js';
 import { MemoryStorage } from './memory-storage.js';
 import { RedisStorage } from './redis-storage.js';
 import type { GcsStorage } from './storage.js';

@@ -1,10 +1,11 @@
 // A peer process SIGKILLed while it holds requests: every pending request must reject with
 // ConnectionClosedError, over Unix sockets and TCP, and nothing may hang.
+import { waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InternalKVGcsService } from '../../generated/services.js';
 import { ConnectionClosedError } from '../errors.js';
 import { connect } from './endpoint.js';
-import { Cleanup, forkPeer, socketPath, waitFor } from './test-support.js';
+import { Cleanup, forkPeer, socketPath } from './test-support.js';
 
 const TOKEN = 'peer-death-token';
 const cleanup = new Cleanup();
@@ -28,7 +29,7 @@ describe.each([
       ),
     );
     // Kill the peer only once it holds every request: they are truly in flight.
-    await waitFor(() => peer.held() === held, `the peer to hold ${held} requests`);
+    await waitFor(() => peer.held() === held, { what: `the peer to hold ${held} requests` });
     const closed = new Promise((resolve) => c.once('close', resolve));
     peer.child.kill('SIGKILL');
 

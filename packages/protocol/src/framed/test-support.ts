@@ -1,17 +1,12 @@
-// What the framed-transport tests share: fresh socket paths, servers and connections that are
-// closed after each test, a condition wait with a deadline, and the forked peer process.
+// What the framed-transport tests share beyond @tray/test-support: servers and connections
+// closed after each test, fresh socket paths, and the forked peer process.
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Cleanup as BaseCleanup } from '@tray/test-support';
 import type { Connection } from './connection.js';
 import type { FramedServer } from './endpoint.js';
 
-export class Cleanup {
-  private readonly steps: (() => unknown)[] = [];
-  add(step: () => unknown): void {
-    this.steps.push(step);
-  }
+export class Cleanup extends BaseCleanup {
   server(server: FramedServer): FramedServer {
     this.add(() => server.close());
     return server;
@@ -20,25 +15,11 @@ export class Cleanup {
     this.add(() => connection.destroy());
     return connection;
   }
-  async run(): Promise<void> {
-    for (const step of this.steps.splice(0).reverse()) await step();
-  }
 }
 
 /** A Unix socket path in a fresh temporary directory (removed on cleanup). */
 export function socketPath(cleanup: Cleanup, name = 'sock'): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tray-framed-'));
-  cleanup.add(() => rmSync(dir, { recursive: true, force: true }));
-  return join(dir, name);
-}
-
-/** Resolve once `condition()` holds; reject when it has not by the deadline. */
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  return join(cleanup.tempDir('tray-framed-'), name);
 }
 
 export interface PeerProcess {

@@ -1,11 +1,11 @@
-// The framed transport over TCP with mutual TLS, using certificates this test makes with openssl
-// (a CA and a certificate it signed for 127.0.0.1): requests go through, a plain-text client is
-// refused, a client that trusts another CA is refused with an error that says TLS and why, and
-// Unix sockets stay plain.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// The framed transport over TCP with mutual TLS, using certificates made with openssl for this
+// test (makeTestCerts: a CA and a certificate it signed for 127.0.0.1): requests go through, a
+// plain-text client is refused, a client that trusts another CA is refused with an error that
+// says TLS and why, and Unix sockets stay plain.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { makeTestCerts } from '@tray/test-support';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { InternalKVGcsService } from '../../generated/services.js';
 import type { TlsConfig } from '../tls-config.js';
@@ -20,47 +20,10 @@ let dir: string;
 let good: TlsConfig;
 let other: TlsConfig;
 
+/** The certificates of @tray/test-support's makeTestCerts, read as the TLS config takes them. */
 function makeCerts(name: string): TlsConfig {
-  const file = (suffix: string) => path.join(dir, `${name}-${suffix}`);
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  const run = (args: string[]) => execFileSync('/usr/bin/openssl', args, { stdio: 'pipe' });
-  run([
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    file('ca.key'),
-    '-out',
-    file('ca.pem'),
-    '-days',
-    '2',
-    '-subj',
-    `/CN=${name}`,
-  ]);
-  run(['req', ...ec, '-keyout', file('key.pem'), '-out', file('csr.pem'), '-subj', '/CN=127.0.0.1']);
-  writeFileSync(file('ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n');
-  run([
-    'x509',
-    '-req',
-    '-in',
-    file('csr.pem'),
-    '-CA',
-    file('ca.pem'),
-    '-CAkey',
-    file('ca.key'),
-    '-CAcreateserial',
-    '-out',
-    file('cert.pem'),
-    '-days',
-    '2',
-    '-extfile',
-    file('ext'),
-  ]);
-  return {
-    cert: readFileSync(file('cert.pem')),
-    key: readFileSync(file('key.pem')),
-    ca: readFileSync(file('ca.pem')),
-  };
+  const files = makeTestCerts(dir, name);
+  return { cert: readFileSync(files.cert), key: readFileSync(files.key), ca: readFileSync(files.ca) };
 }
 
 beforeAll(() => {

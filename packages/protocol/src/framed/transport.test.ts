@@ -2,6 +2,7 @@
 // notifications, and a server that survives peers sending oversized frames or garbage.
 import { randomBytes } from 'node:crypto';
 import { createConnection, type Socket } from 'node:net';
+import { waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tray } from '../../generated/proto.js';
 import { InternalKVGcsService } from '../../generated/services.js';
@@ -15,7 +16,7 @@ import {
 import type { Connection } from './connection.js';
 import { connect, type FramedServer, type ListenOptions, listen, type Target } from './endpoint.js';
 import { encodeFrame, FrameKind } from './frame.js';
-import { Cleanup, socketPath, waitFor } from './test-support.js';
+import { Cleanup, socketPath } from './test-support.js';
 
 const { InternalKVGet, InternalKVPut, InternalKVDel, InternalKVKeys, InternalKVExists } =
   InternalKVGcsService;
@@ -126,7 +127,7 @@ describe.each(transports)('framed transport over %s', (_name, target) => {
     const hung = new Promise<Error | null>((resolve) =>
       c.requestCallback(InternalKVKeys, InternalKVKeys.encodeRequest({}), (err) => resolve(err), 0),
     );
-    await waitFor(() => server.connections.size === 1, 'the server sees the client');
+    await waitFor(() => server.connections.size === 1, { what: 'the server sees the client' });
     for (const peer of server.connections) peer.destroy();
     expect(await hung).toBeInstanceOf(ConnectionClosedError);
     let calledBack = false;
@@ -219,11 +220,11 @@ describe.each(transports)('framed transport over %s', (_name, target) => {
       fromServer.push(req.namespace);
     });
     for (let i = 0; i < 100; i++) expect(c.notify(InternalKVPut, { namespace: `n${i}` })).toBe(true);
-    await waitFor(() => notified.length === 100, 'the server to receive 100 notifications');
+    await waitFor(() => notified.length === 100, { what: 'the server to receive 100 notifications' });
     expect(notified).toEqual(Array.from({ length: 100 }, (_, i) => `n${i}`));
     const [serverSide] = server.connections;
     serverSide!.notify(InternalKVPut, { namespace: 'back' });
-    await waitFor(() => fromServer.length === 1, 'the client to receive a notification');
+    await waitFor(() => fromServer.length === 1, { what: 'the client to receive a notification' });
     expect(fromServer).toEqual(['back']);
   });
 
@@ -282,14 +283,14 @@ describe.each(transports)('framed transport over %s', (_name, target) => {
     expect(info.type).toBe(ErrorType.UNAUTHENTICATED);
     expect(info.message).toMatch(/cluster token/);
     expect((await good.request(InternalKVGet, { key: Buffer.from('alive') })).found).toBe(true);
-    await waitFor(() => server.connections.size === 1, 'the server to drop the bad connections');
+    await waitFor(() => server.connections.size === 1, { what: 'the server to drop the bad connections' });
   });
 
   it('fails pending requests with ConnectionClosedError when the server closes', async () => {
     const { server } = await kvServer(target());
     const c = await client(server.address);
     const pending = Array.from({ length: 100 }, () => c.request(InternalKVKeys, {}).catch((e: unknown) => e));
-    await waitFor(() => server.connections.size === 1, 'the server to accept');
+    await waitFor(() => server.connections.size === 1, { what: 'the server to accept' });
     // Make sure the requests reached the server before it goes away.
     await c.request(InternalKVGet, {});
     await server.close();

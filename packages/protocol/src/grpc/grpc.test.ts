@@ -1,6 +1,6 @@
 // The gRPC helpers against real grpc-js servers on loopback: token auth, the ErrorInfo trailer,
 // deadlines, server streaming and retries against a server that comes up late.
-import { createServer } from 'node:net';
+import { freePort } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tray } from '../../generated/proto.js';
 import { InternalKVGcsService, InternalPubSubGcsService } from '../../generated/services.js';
@@ -368,15 +368,3 @@ describe('gRPC reconnect window', () => {
     expect(retried).toBe(false);
   });
 });
-
-/** A loopback port nobody listens on (bound then released). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}

@@ -1,26 +1,19 @@
-// A real redis-server for the CLI's tests: a free loopback port, no persistence files, answered
-// PING before use, killed by pid in `stop`. Fails loudly when redis-server is not installed (the
-// tests must not skip).
+// A real redis-server for the tests of Redis-backed GCS storage: on a free loopback port, without
+// persistence files, used only after it answered PING, killed by pid in `stop`. It fails loudly
+// when redis-server is not installed: those tests must run, never skip.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
+import { freePort } from './ports.js';
+import { waitFor } from './wait.js';
 
 export interface RedisServer {
   url: string;
+  port: number;
   pid: number;
   /** The keys matching a glob pattern (redis-cli --scan). */
   keys(pattern: string): string[];
+  /** SIGKILL it and wait until it has exited. */
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** One PING over a raw socket; true on +PONG. */
@@ -45,7 +38,9 @@ export async function startRedisServer(): Promise<RedisServer> {
   try {
     execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
   } catch {
-    throw new Error('redis-server is not on PATH: these tests need it (apt-get install -y redis-server)');
+    throw new Error(
+      'redis-server is not on PATH: these tests need it. Install it: apt-get install -y redis-server',
+    );
   }
   const port = await freePort();
   const child: ChildProcess = spawn(
@@ -53,24 +48,27 @@ export async function startRedisServer(): Promise<RedisServer> {
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
     { stdio: 'ignore' },
   );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const gone = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await gone;
-    }
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
   };
-  const deadline = Date.now() + 20_000;
-  while (!(await ping(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`redis-server on port ${port} did not answer PING (exit ${child.exitCode})`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null)
+          throw new Error(`redis-server on port ${port} exited with ${child.exitCode}`);
+        return ping(port);
+      },
+      { what: `redis-server on port ${port} to answer PING` },
+    );
+  } catch (err) {
+    await stop();
+    throw err;
   }
   const keys = (pattern: string) =>
     execFileSync('redis-cli', ['-p', String(port), '--scan', '--pattern', pattern], { encoding: 'utf8' })
       .split('\n')
       .filter((key) => key.length > 0);
-  return { url: `redis://127.0.0.1:${port}`, pid: child.pid as number, keys, stop };
+  return { url: `redis://127.0.0.1:${port}`, port, pid: child.pid!, keys, stop };
 }
