@@ -161,20 +161,16 @@ describe('a raylet that dies', () => {
       { TRAY_ADDRESS: head.record.gcsAddress, TRAY_TOKEN: head.token, NODE_B: b.record.nodeId, MARKS: marks },
       120_000,
     );
-    expect(
-      await until(() => existsSync(path.join(marks, 'submitted')), 60_000),
-      'the driver never submitted',
-    ).toBe(true);
+    await waitFor(() => existsSync(path.join(marks, 'submitted')), {
+      timeoutMs: 60_000,
+      what: 'the driver to submit its pinned actor',
+    });
     // Its creation is under way (a lease asked of B) before B is killed.
     const waitingState = async () => (await gcs.getAllActorInfo()).find((a) => a.name === 'waiting')?.state;
-    const pendingEnd = Date.now() + 30_000;
-    while (
-      (await waitingState()) !== proto.v1.ActorTableData.State.PENDING_CREATION &&
-      Date.now() < pendingEnd
-    ) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(await waitingState()).toBe(proto.v1.ActorTableData.State.PENDING_CREATION);
+    await waitFor(async () => (await waitingState()) === proto.v1.ActorTableData.State.PENDING_CREATION, {
+      timeoutMs: 30_000,
+      what: 'the pinned actor to be PENDING_CREATION',
+    });
 
     process.kill(b.record.pids.raylet, 'SIGKILL');
     const killedAt = Date.now();

@@ -149,7 +149,7 @@ describe('an actor with hard node affinity', () => {
     const waiting = await pinnedActor();
     const created = client.createActor(waiting.spec);
     created.catch(() => {});
-    await until('the lease request to the pinned node', () => asked > 0);
+    await waitFor(() => asked > 0, { what: 'the lease request to the pinned node' });
 
     const hex = nodeId.toString('hex');
     const named = new RegExp(`must run on node ${hex} \\(hard node affinity, soft: false\\), which is dead`);
