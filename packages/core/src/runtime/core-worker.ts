@@ -24,16 +24,11 @@ import { ObjectStorage } from './object-storage.js';
 import { serveOwnerMethods } from './owner-service.js';
 import { PeerConnections } from './peer-connections.js';
 import { type RefEntry, ReferenceCounter } from './reference-counter.js';
-import {
-  deserialize,
-  type OwnerRecord,
-  type SerializedValue,
-  serialize,
-  type ValueCodec,
-} from './serialization.js';
+import { deserialize, type SerializedValue, serialize } from './serialization.js';
 import { TaskLauncher } from './task-launcher.js';
 import { TaskManager } from './task-manager.js';
 import { TaskSubmitter } from './task-submitter.js';
+import type { OwnerRecord, ValueCodec } from './value-codec.js';
 
 /** How remote functions, actor classes and handles travel (ValueCodec's encodeFunction, decodeFunction). */
 export interface FunctionCodec {
