@@ -17,8 +17,8 @@ import path from 'node:path';
 import { GcsClient } from '@tray/gcs';
 import { tray as trayProto } from '@tray/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { currentState } from '../src/api/state.js';
 import * as tray from '../src/index.js';
+import { currentState } from '../src/process/state.js';
 import { isAlive, remoteSource, tmpdir, waitFor } from './helpers.js';
 
 const NAMESPACE = 'actor-restarts';

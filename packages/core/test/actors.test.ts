@@ -4,8 +4,8 @@
 // outliving (detached) or dying with (non-detached) a creator in another driver process.
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { currentState } from '../src/api/state.js';
 import * as tray from '../src/index.js';
+import { currentState } from '../src/process/state.js';
 
 type ActorHandleOf<C> = tray.ActorHandle<C>;
 

@@ -3,7 +3,7 @@
 // with noRestart: false it restarts if its maxRestarts allow).
 import { ErrorType, RemoteError } from '@tray/protocol';
 import { describeValue } from '../api/describe-value.js';
-import { requireCore } from '../api/state.js';
+import { requireCore } from '../process/state.js';
 import { hex } from '../runtime/ids.js';
 import { type ActorHandle, handleInternals, makeActorHandle } from './actor-handle.js';
 import { ActorRuntime } from './actor-runtime.js';

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { tray } from '@tray/protocol';
 import type { RemoteArgs } from '../api/remote-function.js';
 import { RemoteFunction } from '../api/remote-function.js';
-import { requireCore } from '../api/state.js';
+import { requireCore } from '../process/state.js';
 import type { CoreWorker } from '../runtime/core-worker.js';
 import { hex, newTaskId } from '../runtime/ids.js';
 import { REMOTE_FUNCTION_BRAND } from '../runtime/value-walk.js';

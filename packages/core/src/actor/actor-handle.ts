@@ -5,7 +5,7 @@
 // does not have fails at `.remote()`. Handles travel inside values and arguments as the actor's
 // id (the receiver asks the GCS where the actor is) and the ref that counts its handles.
 import type { RemoteArgs } from '../api/remote-function.js';
-import { requireCore } from '../api/state.js';
+import { requireCore } from '../process/state.js';
 import type { ObjectRef } from '../runtime/object-ref.js';
 import { REMOTE_FUNCTION_BRAND } from '../runtime/value-walk.js';
 import type { ActorCaller, CallOptions } from './actor-caller.js';

@@ -5,7 +5,7 @@
 // job table for their job's.
 import { GcsClient } from '@tray/gcs';
 import { ErrorType, RemoteError, type tray } from '@tray/protocol';
-import { currentState } from '../api/state.js';
+import { currentState } from '../process/state.js';
 import type { CoreWorker } from '../runtime/core-worker.js';
 import { hex, objectIdOf } from '../runtime/ids.js';
 import { ObjectRef } from '../runtime/object-ref.js';

@@ -17,9 +17,9 @@ import {
 import { currentActor } from '../actor/actor-context.js';
 import { connectDriver } from '../driver/driver.js';
 import { type HeadNode, startHeadNode } from '../driver/head-node.js';
+import { currentState, requireCore, setState } from '../process/state.js';
 import { hex } from '../runtime/ids.js';
 import { describeValue } from './describe-value.js';
-import { currentState, requireCore, setState } from './state.js';
 import { type RuntimeEnvOptions, resolveTaskOptions } from './task-options.js';
 
 export interface InitOptions {

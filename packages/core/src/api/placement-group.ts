@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto';
 import type { GcsClient } from '@tray/gcs';
 import { ErrorType, tray as proto, RemoteError } from '@tray/protocol';
 import { ActorRuntime } from '../actor/actor-runtime.js';
+import { requireCore } from '../process/state.js';
 import { hex, JOB_ID_BYTES } from '../runtime/ids.js';
 import { describeValue } from './describe-value.js';
-import { requireCore } from './state.js';
 
 /** Ray's strategies: PACK (default) and SPREAD are best effort, the STRICT ones are not. */
 export type PlacementStrategy = 'PACK' | 'SPREAD' | 'STRICT_PACK' | 'STRICT_SPREAD';

@@ -7,7 +7,7 @@ import { GcsClient } from '@tray/gcs';
 import { StoreClient } from '@tray/object-store';
 import { type Connection, connect, NodeManagerService } from '@tray/protocol';
 import { decodeRemote, encodeRemote } from '../actor/remote-codec.js';
-import type { TrayState } from '../api/state.js';
+import type { TrayState } from '../process/state.js';
 import { CoreWorker } from '../runtime/core-worker.js';
 import { hex, randomUniqueId } from '../runtime/ids.js';
 import { printWorkerLogs } from './log-printer.js';
