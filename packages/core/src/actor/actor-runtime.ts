@@ -63,7 +63,7 @@ export class ActorRuntime {
    * The ref that counts the handles of the actor `spec` creates (Ray's out-of-scope termination):
    * an object id of the creation task (index 1; the task has no returns) owned here and counted
    * like any ref — every handle holds it, a handle that travels carries it and its receiver
-   * borrows it (actor/remote-codec.ts), a value that holds a handle contains it. When its last
+   * borrows it (api/actor/remote-codec.ts), a value that holds a handle contains it. When its last
    * reference anywhere is gone the actor is stopped, after the calls already made from here.
    */
   countHandles(spec: tray.v1.ITaskSpec, caller: ActorCaller): ObjectRef<unknown> {

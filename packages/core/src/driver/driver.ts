@@ -6,7 +6,7 @@ import path from 'node:path';
 import { GcsClient } from '@tray/gcs';
 import { StoreClient } from '@tray/object-store';
 import { type Connection, connect, NodeManagerService } from '@tray/protocol';
-import { decodeRemote, encodeRemote } from '../actor/remote-codec.js';
+import { decodeRemote, encodeRemote } from '../api/actor/remote-codec.js';
 import type { TrayState } from '../process/state.js';
 import { CoreWorker } from '../runtime/core-worker.js';
 import { hex, randomUniqueId } from '../runtime/ids.js';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { GcsClient } from '@tray/gcs';
 import { StoreClient } from '@tray/object-store';
 import { connect, NodeManagerService } from '@tray/protocol';
-import { decodeRemote, encodeRemote } from '../actor/remote-codec.js';
+import { decodeRemote, encodeRemote } from '../api/actor/remote-codec.js';
 import * as api from '../index.js';
 import { setState } from '../process/state.js';
 import { CoreWorker } from '../runtime/core-worker.js';

@@ -4,10 +4,11 @@
 // and — for an actor stopped when its handles are gone — the ref that counts its handles, listed
 // with the value's refs: the receiver borrows it like any ref, so its owner (the actor's
 // creator) knows the handle is held there until the receiver drops it.
-import { RemoteFunction } from '../api/remote-function.js';
-import { SerializationError } from '../errors.js';
-import type { CoreWorker } from '../runtime/core-worker.js';
-import type { ObjectRef } from '../runtime/object-ref.js';
+
+import { SerializationError } from '../../errors.js';
+import type { CoreWorker } from '../../runtime/core-worker.js';
+import type { ObjectRef } from '../../runtime/object-ref.js';
+import { RemoteFunction } from '../remote-function.js';
 import { ActorClass, type ActorClassWire } from './actor-class.js';
 import { type ActorIdentity, handleInternals, makeActorHandle } from './actor-handle.js';
 

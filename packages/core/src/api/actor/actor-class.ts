@@ -5,16 +5,16 @@
 // and an actor class can itself travel inside values.
 import { randomBytes } from 'node:crypto';
 import { tray } from '@tray/protocol';
-import type { RemoteArgs } from '../api/remote-function.js';
-import { RemoteFunction } from '../api/remote-function.js';
-import { requireCore } from '../process/state.js';
-import type { CoreWorker } from '../runtime/core-worker.js';
-import { hex, newTaskId } from '../runtime/ids.js';
-import { REMOTE_FUNCTION_BRAND } from '../runtime/value-walk.js';
+import { ActorRuntime } from '../../actor/actor-runtime.js';
+import { buildCallArgs, resolveCallArgs } from '../../actor/call-args.js';
+import { requireCore } from '../../process/state.js';
+import type { CoreWorker } from '../../runtime/core-worker.js';
+import { hex, newTaskId } from '../../runtime/ids.js';
+import { REMOTE_FUNCTION_BRAND } from '../../runtime/value-walk.js';
+import type { RemoteArgs } from '../remote-function.js';
+import { RemoteFunction } from '../remote-function.js';
 import { type ActorHandle, makeActorHandle } from './actor-handle.js';
 import { type ActorOptions, checkActorOptions, resolveActorOptions } from './actor-options.js';
-import { ActorRuntime } from './actor-runtime.js';
-import { buildCallArgs, resolveCallArgs } from './call-args.js';
 
 /** How an actor class travels inside values. */
 export interface ActorClassWire {
