@@ -19,6 +19,7 @@ import { connectDriver } from '../driver/driver.js';
 import { type HeadNode, startHeadNode } from '../driver/head-node.js';
 import { currentState, requireCore, setState } from '../process/state.js';
 import { hex } from '../runtime/ids.js';
+import { remoteCodec } from './actor/remote-codec.js';
 import { describeValue } from './describe-value.js';
 import { type RuntimeEnvOptions, resolveTaskOptions } from './task-options.js';
 
@@ -192,6 +193,7 @@ async function doInit(o: InitOptions): Promise<void> {
         nodeId: Buffer.from(head.raylet.nodeId, 'hex'),
         namespace,
         logToDriver,
+        functions: remoteCodec,
       });
       driver.state.core.defaultRuntimeEnv = jobRuntimeEnv(o.runtimeEnv);
       const h = head;
@@ -248,6 +250,7 @@ async function doInit(o: InitOptions): Promise<void> {
     nodeIp: local.nodeIp || undefined,
     namespace,
     logToDriver,
+    functions: remoteCodec,
   });
   driver.state.core.defaultRuntimeEnv = jobRuntimeEnv(o.runtimeEnv);
   driver.state.stop = driver.close;

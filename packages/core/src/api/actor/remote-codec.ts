@@ -6,7 +6,7 @@
 // creator) knows the handle is held there until the receiver drops it.
 
 import { SerializationError } from '../../errors.js';
-import type { CoreWorker } from '../../runtime/core-worker.js';
+import type { CoreWorker, FunctionCodec } from '../../runtime/core-worker.js';
 import type { ObjectRef } from '../../runtime/object-ref.js';
 import { RemoteFunction } from '../remote-function.js';
 import { ActorClass, type ActorClassWire } from './actor-class.js';
@@ -48,4 +48,12 @@ export function decodeRemote(data: unknown, refs: readonly ObjectRef<unknown>[])
     if ('actorClass' in data) return ActorClass.fromWire(data as ActorClassWire);
   }
   return RemoteFunction.fromWire(data);
+}
+
+/** How a process's core worker (made after its codec, so given as `core`) carries these values. */
+export function remoteCodec(core: () => CoreWorker): FunctionCodec {
+  return {
+    encode: (fn, addRef) => encodeRemote(fn, core(), addRef),
+    decode: (data, refs) => decodeRemote(data, refs),
+  };
 }
