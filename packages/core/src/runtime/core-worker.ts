@@ -3,7 +3,6 @@
 // leases, fetches values (its own, borrowed ones from their owners, large ones from the node's
 // store) and serves CoreWorkerService to its peers. The user API (src/api) calls into it.
 
-import type { StoreClient } from '@tray/object-store';
 import {
   type Connection,
   CoreWorkerService,
@@ -14,13 +13,16 @@ import {
   RemoteError,
   type tray,
 } from '@tray/protocol';
+import { BorrowUpdates } from './borrow-updates.js';
+import type { CoreWorkerOptions } from './core-worker-options.js';
 import { errorFromInfo, systemError } from './error-info.js';
 import { hex, newTaskId, objectIdOf, PUT_INDEX_BASE } from './ids.js';
 import { MemoryStore } from './memory-store.js';
-import { NodeDeathWatch, type NodeTable } from './node-death-watch.js';
+import { NodeDeathWatch } from './node-death-watch.js';
 import { ObjectFetcher } from './object-fetcher.js';
 import { ObjectRef, setRefTracker } from './object-ref.js';
-import { ObjectStorage } from './object-storage.js';
+import { ObjectStorage, storeError } from './object-storage.js';
+import { decodeOwner, encodeOwner } from './owner-records.js';
 import { serveOwnerMethods } from './owner-service.js';
 import { PeerConnections } from './peer-connections.js';
 import { type RefEntry, ReferenceCounter } from './reference-counter.js';
@@ -28,34 +30,9 @@ import { deserialize, type SerializedValue, serialize } from './serialization.js
 import { TaskLauncher } from './task-launcher.js';
 import { TaskManager } from './task-manager.js';
 import { TaskSubmitter } from './task-submitter.js';
-import type { OwnerRecord, ValueCodec } from './value-codec.js';
+import type { ValueCodec } from './value-codec.js';
 
-/** How remote functions, actor classes and handles travel (ValueCodec's encodeFunction, decodeFunction). */
-export interface FunctionCodec {
-  encode(fn: object, addRef: (ref: ObjectRef<unknown>) => number): unknown;
-  decode(data: unknown, refs: readonly ObjectRef<unknown>[]): unknown;
-}
-
-export interface CoreWorkerOptions {
-  mode: 'driver' | 'worker';
-  jobId: Buffer;
-  workerId: Buffer;
-  nodeId: Buffer;
-  /** Where this process serves CoreWorkerService (sockets/w-<hex8>). */
-  socketPath: string;
-  /** The node's IP, where peers on other nodes reach this process (default: TRAY_NODE_IP, else 127.0.0.1). */
-  host?: string;
-  token: string;
-  raylet: Connection;
-  store: StoreClient | undefined;
-  workingDir: string;
-  namespace: string;
-  functions: FunctionCodec;
-  /** How warnings reach the user (the driver's stderr). */
-  warn?: (message: string) => void;
-  /** The GCS's node table: with it, connections to nodes the GCS marked dead are closed (node-death-watch.ts). */
-  nodes?: NodeTable;
-}
+export type { CoreWorkerOptions, FunctionCodec } from './core-worker-options.js';
 
 export class CoreWorker {
   readonly mode: 'driver' | 'worker';
@@ -95,11 +72,8 @@ export class CoreWorker {
   /** Other nodes' raylets this process leased workers from (spillback). */
   private readonly remoteRaylets: PeerConnections;
   private shutDown = false;
-  private readonly borrowUpdates = new Map<
-    string,
-    { owner: tray.v1.IAddress; add: Buffer[]; remove: Buffer[] }
-  >();
-  private borrowFlushScheduled = false;
+  /** Borrows started and ended, told to their owners once per tick (borrow-updates.ts). */
+  private readonly borrowUpdates = new BorrowUpdates(this);
 
   constructor(options: CoreWorkerOptions) {
     this.mode = options.mode;
@@ -119,10 +93,10 @@ export class CoreWorker {
     this.refs = new ReferenceCounter(
       {
         freeOwned: (idHex, entry) => this.freeOwned(idHex, entry),
-        borrowStarted: (idHex, entry) => this.queueBorrowUpdate(idHex, entry, true),
+        borrowStarted: (idHex, entry) => this.borrowUpdates.queue(idHex, entry, true),
         borrowEnded: (idHex, entry) => {
           this.memoryStore.delete(idHex);
-          this.queueBorrowUpdate(idHex, entry, false);
+          this.borrowUpdates.queue(idHex, entry, false);
         },
       },
       (owner) => owner === undefined || (owner.workerId != null && hex(owner.workerId) === this.workerIdHex),
@@ -333,44 +307,6 @@ export class CoreWorker {
       .catch(() => {}); // that node is gone, and its store with it
   }
 
-  // ---- borrowing --------------------------------------------------------------------------
-
-  /** Tell owners (batched per tick) that this process started or stopped borrowing objects. */
-  private queueBorrowUpdate(idHex: string, entry: RefEntry, add: boolean): void {
-    const owner = entry.ownerAddress;
-    if (this.shutDown || !(owner?.socketPath || owner?.port)) return;
-    if (add) entry.registeredWithOwner = true;
-    const key = hex(owner.workerId ?? new Uint8Array(0));
-    let batch = this.borrowUpdates.get(key);
-    if (batch === undefined) {
-      batch = { owner, add: [], remove: [] };
-      this.borrowUpdates.set(key, batch);
-    }
-    (add ? batch.add : batch.remove).push(Buffer.from(idHex, 'hex'));
-    if (!this.borrowFlushScheduled) {
-      this.borrowFlushScheduled = true;
-      queueMicrotask(() => this.flushBorrowUpdates());
-    }
-  }
-
-  private flushBorrowUpdates(): void {
-    this.borrowFlushScheduled = false;
-    const batches = [...this.borrowUpdates.values()];
-    this.borrowUpdates.clear();
-    for (const b of batches) {
-      this.peers
-        .get(b.owner)
-        .then((c) =>
-          c.notify(CoreWorkerService.UpdateBorrowers, {
-            addObjectIds: b.add,
-            removeObjectIds: b.remove,
-            borrowerAddress: this.address,
-          }),
-        )
-        .catch(() => {});
-    }
-  }
-
   // ---- keeping a driver alive ----------------------------------------------------------------
 
   private busy = 0;
@@ -440,46 +376,4 @@ export class CoreWorker {
     await Promise.all([this.server?.close(), this.tcpServer?.close()]);
     await this.storage.close().catch(() => {});
   }
-}
-
-function storeError(err: Error): tray.v1.IErrorInfo {
-  const full = err.name === 'ObjectStoreFullError';
-  return {
-    type: full ? ErrorType.OBJECT_STORE_FULL : ErrorType.INTERNAL,
-    message: `could not write the object into the node's store: ${err.message}`,
-  };
-}
-
-const ownerRecords = new WeakMap<tray.v1.IAddress, OwnerRecord>();
-
-function encodeOwner(owner: tray.v1.IAddress): OwnerRecord {
-  let record = ownerRecords.get(owner);
-  if (record === undefined) {
-    record = {
-      nodeId: owner.nodeId ? hex(owner.nodeId) : undefined,
-      workerId: owner.workerId ? hex(owner.workerId) : undefined,
-      ip: owner.ip ?? undefined,
-      port: owner.port ?? undefined,
-      socketPath: owner.socketPath ?? undefined,
-    };
-    ownerRecords.set(owner, record);
-  }
-  return record;
-}
-
-/** The owner's address; one object per owner, so refs of one owner share it. */
-function decodeOwner(o: OwnerRecord, owners: Map<string, tray.v1.IAddress>): tray.v1.IAddress {
-  const key = `${o.workerId}|${o.socketPath}|${o.ip}|${o.port}`;
-  let owner = owners.get(key);
-  if (owner === undefined) {
-    owner = {
-      nodeId: o.nodeId ? Buffer.from(o.nodeId, 'hex') : undefined,
-      workerId: o.workerId ? Buffer.from(o.workerId, 'hex') : undefined,
-      ip: o.ip,
-      port: o.port,
-      socketPath: o.socketPath,
-    };
-    owners.set(key, owner);
-  }
-  return owner;
 }
