@@ -1,11 +1,11 @@
 // @tray/core: the public API of API.md. `import * as tray from '@tray/core'` (ESM) and
 // `require('@tray/core')` (CJS) both give exactly these names.
 
-export { type GetActorOptions, getActor, type KillOptions, kill } from './actor/actor-api.js';
-export { ActorClass } from './actor/actor-class.js';
 export { exitActor } from './actor/actor-context.js';
-export type { ActorHandle, ActorMethod, ActorMethodOptions } from './actor/actor-handle.js';
-export type { ActorOptions, ConcurrencyGroupOption } from './actor/actor-options.js';
+export { type GetActorOptions, getActor, type KillOptions, kill } from './api/actor/actor-api.js';
+export { ActorClass } from './api/actor/actor-class.js';
+export type { ActorHandle, ActorMethod, ActorMethodOptions } from './api/actor/actor-handle.js';
+export type { ActorOptions, ConcurrencyGroupOption } from './api/actor/actor-options.js';
 export {
   availableResources,
   clusterResources,

@@ -18,8 +18,8 @@ import { GcsClient } from '@tray/gcs';
 import { tray as trayProto } from '@tray/protocol';
 import { isAlive, waitFor } from '@tray/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { currentState } from '../src/api/state.js';
 import * as tray from '../src/index.js';
+import { currentState } from '../src/process/state.js';
 import { remoteSource, tmpdir } from './helpers.js';
 
 const NAMESPACE = 'actor-restarts';

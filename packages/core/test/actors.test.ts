@@ -5,8 +5,8 @@
 import { spawn } from 'node:child_process';
 import { isAlive, runScript, waitFor } from '@tray/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { currentState } from '../src/api/state.js';
 import * as tray from '../src/index.js';
+import { currentState } from '../src/process/state.js';
 
 type ActorHandleOf<C> = tray.ActorHandle<C>;
 

@@ -106,11 +106,10 @@ describe('memory monitor', () => {
       console.log('RESULT ' + JSON.stringify({ twice, always }));
       await tray.shutdown();
     `);
-    const run = await runScript(
-      file,
-      { TRAY_TASK_OOM_RETRIES: '2', TRAY_TASK_OOM_RETRY_DELAY_BASE_MS: '10' },
-      180_000,
-    );
+    const run = await runScript(file, {
+      env: { TRAY_TASK_OOM_RETRIES: '2', TRAY_TASK_OOM_RETRY_DELAY_BASE_MS: '10' },
+      timeoutMs: 180_000,
+    });
     const attempts = readdirSync(attemptsDir);
     for (const f of attempts) started.push(Number(readFileSync(path.join(attemptsDir, f), 'utf8')));
     expect(run.code, run.stderr).toBe(0);
@@ -124,7 +123,7 @@ describe('memory monitor', () => {
     expect(always.message).toMatch(/hog-always/);
     expect(always.message).toMatch(/no OOM retries left \(TRAY_TASK_OOM_RETRIES=2\)/);
     expect(attempts.filter((f) => f.startsWith('always-'))).toHaveLength(3);
-    await waitFor(() => started.every((pid) => !isAlive(pid)), 'every worker to be gone');
+    await waitFor(() => started.every((pid) => !isAlive(pid)), { what: 'every worker to be gone' });
   });
 
   it('refuses a TRAY_TASK_OOM_RETRIES that is not a whole number, naming it', async () => {
@@ -133,7 +132,7 @@ describe('memory monitor', () => {
       try { await tray.init({ numCpus: 1 }); console.log('RESULT "started"'); await tray.shutdown(); }
       catch (err) { console.log('RESULT ' + JSON.stringify(err.message)); }
     `);
-    const run = await runScript(file, { TRAY_TASK_OOM_RETRIES: 'lots' }, 60_000);
+    const run = await runScript(file, { env: { TRAY_TASK_OOM_RETRIES: 'lots' }, timeoutMs: 60_000 });
     expect(run.code, run.stderr).toBe(0);
     expect(resultOf(run)).toMatch(
       /TRAY_TASK_OOM_RETRIES must be a whole number ≥ -1 \(-1: no limit\), got 'lots'/,

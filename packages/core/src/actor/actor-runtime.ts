@@ -1,11 +1,11 @@
-// A process's side of the actor table (one per core worker): its GCS client, one ActorCaller per
+// A process's side of the actor table (one per core worker): one ActorCaller per
 // actor it calls (handles of one actor share it, so calls stay in order), actor creation
 // (RegisterActor — names per namespace, getIfExists — then CreateActor, answered once the
 // constructor ran), named lookups and tray.kill. Drivers know their namespace; workers ask the
 // job table for their job's.
-import { GcsClient } from '@tray/gcs';
+import type { GcsClient } from '@tray/gcs';
 import { ErrorType, RemoteError, type tray } from '@tray/protocol';
-import { currentState } from '../api/state.js';
+import { processGcs } from '../process/gcs.js';
 import type { CoreWorker } from '../runtime/core-worker.js';
 import { hex, objectIdOf } from '../runtime/ids.js';
 import { ObjectRef } from '../runtime/object-ref.js';
@@ -23,13 +23,9 @@ export interface CallerSettings {
 export class ActorRuntime {
   readonly gcs: GcsClient;
   private readonly callers = new Map<string, ActorCaller>();
-  private jobNamespace: Promise<string> | undefined;
 
   private constructor(private readonly core: CoreWorker) {
-    const address = currentState()?.gcsAddress ?? process.env.TRAY_GCS_ADDRESS;
-    if (!address) throw new Error('actors need the GCS address; this process was not started by tray');
-    this.gcs = new GcsClient(address, { token: core.token });
-    core.onShutdown(() => this.gcs.close());
+    this.gcs = processGcs(core).client;
   }
 
   static of(core: CoreWorker): ActorRuntime {
@@ -63,7 +59,7 @@ export class ActorRuntime {
    * The ref that counts the handles of the actor `spec` creates (Ray's out-of-scope termination):
    * an object id of the creation task (index 1; the task has no returns) owned here and counted
    * like any ref — every handle holds it, a handle that travels carries it and its receiver
-   * borrows it (actor/remote-codec.ts), a value that holds a handle contains it. When its last
+   * borrows it (api/actor/remote-codec.ts), a value that holds a handle contains it. When its last
    * reference anywhere is gone the actor is stopped, after the calls already made from here.
    */
   countHandles(spec: tray.v1.ITaskSpec, caller: ActorCaller): ObjectRef<unknown> {
@@ -86,12 +82,7 @@ export class ActorRuntime {
 
   /** The namespace of this process's job (tray.init({ namespace }) or an anonymous one). */
   namespace(): Promise<string> {
-    if (this.core.namespace) return Promise.resolve(this.core.namespace);
-    this.jobNamespace ??= this.gcs.getAllJobInfo().then((jobs) => {
-      const mine = jobs.find((j) => hex(j.jobId) === hex(this.core.jobId));
-      return mine?.namespace || `anonymous_job_${hex(this.core.jobId)}`;
-    });
-    return this.jobNamespace;
+    return processGcs(this.core).namespace();
   }
 
   /**

@@ -17,10 +17,11 @@ import {
 import { currentActor } from '../actor/actor-context.js';
 import { connectDriver } from '../driver/driver.js';
 import { type HeadNode, startHeadNode } from '../driver/head-node.js';
+import { currentState, requireCore, setState } from '../process/state.js';
 import { hex } from '../runtime/ids.js';
 import { oomRetryPolicy } from '../runtime/oom-retries.js';
+import { remoteCodec } from './actor/remote-codec.js';
 import { describeValue } from './describe-value.js';
-import { currentState, requireCore, setState } from './state.js';
 import { type RuntimeEnvOptions, resolveTaskOptions } from './task-options.js';
 
 export interface InitOptions {
@@ -194,6 +195,7 @@ async function doInit(o: InitOptions): Promise<void> {
         nodeId: Buffer.from(head.raylet.nodeId, 'hex'),
         namespace,
         logToDriver,
+        functions: remoteCodec,
       });
       driver.state.core.defaultRuntimeEnv = jobRuntimeEnv(o.runtimeEnv);
       const h = head;
@@ -250,6 +252,7 @@ async function doInit(o: InitOptions): Promise<void> {
     nodeIp: local.nodeIp || undefined,
     namespace,
     logToDriver,
+    functions: remoteCodec,
   });
   driver.state.core.defaultRuntimeEnv = jobRuntimeEnv(o.runtimeEnv);
   driver.state.stop = driver.close;

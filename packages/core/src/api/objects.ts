@@ -1,10 +1,10 @@
 // put, get, wait and cancel of API.md: argument checks that say what was expected, then the
 // core worker of this process does the work.
 
+import { requireCore } from '../process/state.js';
 import { ObjectRefGenerator } from '../runtime/generator.js';
 import { invalidRefReason, isObjectRef, type ObjectRef } from '../runtime/object-ref.js';
 import { describeValue } from './describe-value.js';
-import { requireCore } from './state.js';
 
 export interface GetOptions {
   /** Give up after this many milliseconds with GetTimeoutError. */

@@ -7,10 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import type { GcsClient } from '@tray/gcs';
 import { ErrorType, IdBytes, tray as proto, RemoteError } from '@tray/protocol';
-import { ActorRuntime } from '../actor/actor-runtime.js';
+import { processGcs } from '../process/gcs.js';
+import { requireCore } from '../process/state.js';
 import { hex, JOB_ID_BYTES } from '../runtime/ids.js';
 import { describeValue } from './describe-value.js';
-import { requireCore } from './state.js';
 
 /** Ray's strategies: PACK (default) and SPREAD are best effort, the STRICT ones are not. */
 export type PlacementStrategy = 'PACK' | 'SPREAD' | 'STRICT_PACK' | 'STRICT_SPREAD';
@@ -132,12 +132,12 @@ export function placementGroup(bundles: Bundle[], options: PlacementGroupOptions
   checkOptions(where, options);
   const strategy = options.strategy ?? 'PACK';
   const id = Buffer.concat([randomBytes(UNIQUE_BYTES), core.jobId.subarray(0, JOB_ID_BYTES)]);
-  const runtime = ActorRuntime.of(core);
+  const gcs = processGcs(core);
   const registered = core.keepAlive(
     (async () => {
-      const namespace = options.namespace ?? (await runtime.namespace());
+      const namespace = options.namespace ?? (await gcs.namespace());
       try {
-        await runtime.gcs.createPlacementGroup({
+        await gcs.client.createPlacementGroup({
           placementGroupId: id,
           name: options.name ?? '',
           namespace,
@@ -155,7 +155,7 @@ export function placementGroup(bundles: Bundle[], options: PlacementGroupOptions
   // The outcome is reported by ready(), wait() and removePlacementGroup; not one of them called
   // is not an unhandled rejection.
   registered.catch(() => {});
-  return new PlacementGroup(hex(id), bundles, strategy, options.name ?? '', runtime.gcs, registered);
+  return new PlacementGroup(hex(id), bundles, strategy, options.name ?? '', gcs.client, registered);
 }
 
 /** Give the group's bundles back; tasks and actors running in them are stopped. */
@@ -171,7 +171,7 @@ export async function removePlacementGroup(pg: PlacementGroup): Promise<void> {
   } catch {
     return; // never created: nothing to give back
   }
-  await core.keepAlive(ActorRuntime.of(core).gcs.removePlacementGroup(Buffer.from(pg.id, 'hex')));
+  await core.keepAlive(processGcs(core).client.removePlacementGroup(Buffer.from(pg.id, 'hex')));
 }
 
 /** The live placement group named `name` (in this job's namespace unless given). */
@@ -191,18 +191,18 @@ export async function getPlacementGroup(
   ) {
     throw new TypeError(`${where}: options may only have namespace`);
   }
-  const runtime = ActorRuntime.of(core);
-  const namespace = options.namespace ?? (await core.keepAlive(runtime.namespace()));
+  const gcs = processGcs(core);
+  const namespace = options.namespace ?? (await core.keepAlive(gcs.namespace()));
   let row: proto.v1.PlacementGroupTableData;
   try {
-    row = await core.keepAlive(runtime.gcs.getNamedPlacementGroup(name, namespace));
+    row = await core.keepAlive(gcs.client.getNamedPlacementGroup(name, namespace));
   } catch (err) {
     if (err instanceof RemoteError && err.info.type === ErrorType.NOT_FOUND) {
       throw new Error(`${where}: no placement group named '${name}' in namespace '${namespace}'`);
     }
     throw err;
   }
-  return fromTableRow(row, runtime.gcs);
+  return fromTableRow(row, gcs.client);
 }
 
 function fromTableRow(row: proto.v1.PlacementGroupTableData, gcs: GcsClient): PlacementGroup {

@@ -4,13 +4,13 @@
 // function can itself travel inside values and captures (it serializes as its shipped code).
 import type { tray } from '@tray/protocol';
 import { SerializationError } from '../errors.js';
+import { requireCore } from '../process/state.js';
 import type { CoreWorker } from '../runtime/core-worker.js';
 import type { ObjectRefGenerator } from '../runtime/generator.js';
 import type { ObjectRef } from '../runtime/object-ref.js';
 import type { TaskRequest } from '../runtime/task-launcher.js';
 import { REMOTE_FUNCTION_BRAND } from '../runtime/value-walk.js';
 import type { ShippedCode } from '../shipping/index.js';
-import { requireCore } from './state.js';
 import { checkTaskOptions, resolveTaskOptions, type TaskOptions } from './task-options.js';
 
 /** Each parameter may also be given as a ref to a value of its type. */

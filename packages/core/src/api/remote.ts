@@ -1,9 +1,10 @@
 // tray.remote(fn, options): turn a function into a RemoteFunction. The function's code is
 // described for shipping now (free identifiers checked: an error names each one and the fix);
 // task options given here are the defaults of every call.
-import { ActorClass, methodNamesOf } from '../actor/actor-class.js';
-import { type ActorOptions, CLASS_DEFINITION_KEYS, checkActorOptions } from '../actor/actor-options.js';
+
 import { describeRemote } from '../shipping/index.js';
+import { ActorClass, methodNamesOf } from './actor/actor-class.js';
+import { type ActorOptions, CLASS_DEFINITION_KEYS, checkActorOptions } from './actor/actor-options.js';
 import { describeValue } from './describe-value.js';
 import { maxArguments } from './parameters.js';
 import { RemoteFunction } from './remote-function.js';
@@ -54,7 +55,7 @@ export function remote(fn: any, options?: any): any {
   return new RemoteFunction(code, taskOptions, maxArguments(fn));
 }
 
-/** tray.remote(Class): an actor class (actor/actor-class.ts). */
+/** tray.remote(Class): an actor class (api/actor/actor-class.ts). */
 function remoteClass(cls: Function, options: unknown): ActorClass {
   const checked = checkActorOptions(options, 'tray.remote', true) as RemoteClassOptions;
   const actorOptions: ActorOptions = {};

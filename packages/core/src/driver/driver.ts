@@ -6,9 +6,8 @@ import path from 'node:path';
 import { GcsClient } from '@tray/gcs';
 import { StoreClient } from '@tray/object-store';
 import { type Connection, connect, NodeManagerService } from '@tray/protocol';
-import { decodeRemote, encodeRemote } from '../actor/remote-codec.js';
-import type { TrayState } from '../api/state.js';
-import { CoreWorker } from '../runtime/core-worker.js';
+import type { TrayState } from '../process/state.js';
+import { CoreWorker, type FunctionCodec } from '../runtime/core-worker.js';
 import { hex, randomUniqueId } from '../runtime/ids.js';
 import { printWorkerLogs } from './log-printer.js';
 
@@ -24,6 +23,8 @@ export interface DriverOptions {
   namespace: string;
   logToDriver: boolean;
   runtimeEnv?: unknown;
+  /** How remote functions, actor classes and handles travel in values (the user API's remoteCodec). */
+  functions: (core: () => CoreWorker) => FunctionCodec;
 }
 
 export async function connectDriver(
@@ -59,10 +60,7 @@ export async function connectDriver(
       store,
       workingDir: process.cwd(),
       namespace: options.namespace,
-      functions: {
-        encode: (fn, addRef) => encodeRemote(fn, core!, addRef),
-        decode: (data, refs) => decodeRemote(data, refs),
-      },
+      functions: options.functions(() => core!),
       nodes: () => gcs.getAllNodeInfo(),
     });
     await core.listen();

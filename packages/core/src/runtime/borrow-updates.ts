@@ -9,9 +9,8 @@
 // - `whenAcknowledged()` tells a worker when the adds made so far are recorded, and it answers the
 //   task that made them only then: the caller ends its own hold on the task's arguments after the
 //   reply, so a ref forwarded from borrower to borrower is never unaccounted for at its owner.
-import { CoreWorkerService, type tray } from '@tray/protocol';
+import { CoreWorkerService, type PeerConnections, type tray } from '@tray/protocol';
 import { hex } from './ids.js';
-import type { PeerConnections } from './peer-connections.js';
 
 /** How often an add is tried before it is given up, and the first pause between tries. */
 const ADD_ATTEMPTS = 5;

@@ -3,7 +3,6 @@
 // leases, fetches values (its own, borrowed ones from their owners, large ones from the node's
 // store) and serves CoreWorkerService to its peers. The user API (src/api) calls into it.
 
-import type { StoreClient } from '@tray/object-store';
 import {
   type Connection,
   CoreWorkerService,
@@ -17,52 +16,24 @@ import {
   type tray,
 } from '@tray/protocol';
 import { BorrowUpdates } from './borrow-updates.js';
+import type { CoreWorkerOptions } from './core-worker-options.js';
 import { errorFromInfo, systemError } from './error-info.js';
 import { hex, newTaskId, objectIdOf, PUT_INDEX_BASE } from './ids.js';
 import { MemoryStore } from './memory-store.js';
-import { NodeDeathWatch, type NodeTable } from './node-death-watch.js';
+import { NodeDeathWatch } from './node-death-watch.js';
 import { ObjectFetcher } from './object-fetcher.js';
 import { ObjectRef, setRefTracker } from './object-ref.js';
-import { ObjectStorage } from './object-storage.js';
+import { ObjectStorage, storeError } from './object-storage.js';
+import { decodeOwner, encodeOwner } from './owner-records.js';
 import { serveOwnerMethods } from './owner-service.js';
 import { type RefEntry, ReferenceCounter } from './reference-counter.js';
-import {
-  deserialize,
-  type OwnerRecord,
-  type SerializedValue,
-  serialize,
-  type ValueCodec,
-} from './serialization.js';
+import { deserialize, type SerializedValue, serialize } from './serialization.js';
 import { TaskLauncher } from './task-launcher.js';
 import { TaskManager } from './task-manager.js';
 import { TaskSubmitter } from './task-submitter.js';
+import type { ValueCodec } from './value-codec.js';
 
-/** How remote functions, actor classes and handles travel (ValueCodec's encodeFunction, decodeFunction). */
-export interface FunctionCodec {
-  encode(fn: object, addRef: (ref: ObjectRef<unknown>) => number): unknown;
-  decode(data: unknown, refs: readonly ObjectRef<unknown>[]): unknown;
-}
-
-export interface CoreWorkerOptions {
-  mode: 'driver' | 'worker';
-  jobId: Buffer;
-  workerId: Buffer;
-  nodeId: Buffer;
-  /** Where this process serves CoreWorkerService (sockets/w-<hex8>). */
-  socketPath: string;
-  /** The node's IP, where peers on other nodes reach this process (default: TRAY_NODE_IP, else 127.0.0.1). */
-  host?: string;
-  token: string;
-  raylet: Connection;
-  store: StoreClient | undefined;
-  workingDir: string;
-  namespace: string;
-  functions: FunctionCodec;
-  /** How warnings reach the user (the driver's stderr). */
-  warn?: (message: string) => void;
-  /** The GCS's node table: with it, connections to nodes the GCS marked dead are closed (node-death-watch.ts). */
-  nodes?: NodeTable;
-}
+export type { CoreWorkerOptions, FunctionCodec } from './core-worker-options.js';
 
 export class CoreWorker {
   readonly mode: 'driver' | 'worker';
@@ -447,46 +418,4 @@ export class CoreWorker {
     await Promise.all([this.server?.close(), this.tcpServer?.close()]);
     await this.storage.close().catch(() => {});
   }
-}
-
-function storeError(err: Error): tray.v1.IErrorInfo {
-  const full = errorTypeOf(err) === ErrorType.OBJECT_STORE_FULL;
-  return {
-    type: full ? ErrorType.OBJECT_STORE_FULL : ErrorType.INTERNAL,
-    message: `could not write the object into the node's store: ${err.message}`,
-  };
-}
-
-const ownerRecords = new WeakMap<tray.v1.IAddress, OwnerRecord>();
-
-function encodeOwner(owner: tray.v1.IAddress): OwnerRecord {
-  let record = ownerRecords.get(owner);
-  if (record === undefined) {
-    record = {
-      nodeId: owner.nodeId ? hex(owner.nodeId) : undefined,
-      workerId: owner.workerId ? hex(owner.workerId) : undefined,
-      ip: owner.ip ?? undefined,
-      port: owner.port ?? undefined,
-      socketPath: owner.socketPath ?? undefined,
-    };
-    ownerRecords.set(owner, record);
-  }
-  return record;
-}
-
-/** The owner's address; one object per owner, so refs of one owner share it. */
-function decodeOwner(o: OwnerRecord, owners: Map<string, tray.v1.IAddress>): tray.v1.IAddress {
-  const key = `${o.workerId}|${o.socketPath}|${o.ip}|${o.port}`;
-  let owner = owners.get(key);
-  if (owner === undefined) {
-    owner = {
-      nodeId: o.nodeId ? Buffer.from(o.nodeId, 'hex') : undefined,
-      workerId: o.workerId ? Buffer.from(o.workerId, 'hex') : undefined,
-      ip: o.ip,
-      port: o.port,
-      socketPath: o.socketPath,
-    };
-    owners.set(key, owner);
-  }
-  return owner;
 }

@@ -18,7 +18,8 @@ import {
   TrayError,
   WorkerCrashedError,
 } from '../errors.js';
-import { deserialize, serialize, type ValueCodec } from './serialization.js';
+import { deserialize, serialize } from './serialization.js';
+import type { ValueCodec } from './value-codec.js';
 
 /** What a worker reports for a task that threw `thrown`. */
 export function errorInfoFromThrown(

@@ -4,17 +4,39 @@
 // the typed errors of API.md). get() and wait() of API.md are built here.
 import { CoreWorkerService, ErrorType, RemoteError, type tray } from '@tray/protocol';
 import { GetTimeoutError, ObjectLostError } from '../errors.js';
-import type { CoreWorker } from './core-worker.js';
 import { errorFromInfo, systemError } from './error-info.js';
 import { hex } from './ids.js';
-import type { StoredObject } from './memory-store.js';
+import type { MemoryStore, StoredObject } from './memory-store.js';
 import type { ObjectRef } from './object-ref.js';
-import { storedFromValue } from './task-manager.js';
+import type { PeerConnections } from '@tray/protocol';
+import type { ReferenceCounter } from './reference-counter.js';
+import { storedFromValue, type TaskManager } from './task-manager.js';
+import type { ValueCodec } from './value-codec.js';
+
+/** What getting objects needs of its process (the core worker gives itself). */
+export interface FetcherContext {
+  readonly address: tray.v1.IAddress;
+  readonly workerIdHex: string;
+  readonly memoryStore: MemoryStore;
+  readonly refs: ReferenceCounter;
+  /** Lost objects this process owns are made again (lineage reconstruction). */
+  readonly tasks: TaskManager;
+  /** Connections to the owners of borrowed objects. */
+  readonly peers: PeerConnections;
+  readonly codec: ValueCodec;
+  deserialize(bytes: Uint8Array): unknown;
+  /** The bytes of an object in a node's store (pulled to this node first when elsewhere). */
+  readStored(id: Uint8Array, where: Uint8Array | null | undefined): Promise<Uint8Array | undefined>;
+  /** A driver stays alive while the user waits. */
+  keepAlive<T>(promise: Promise<T>): Promise<T>;
+  /** A worker gives back its CPU while it waits. */
+  whileBlocked<T>(promise: Promise<T>): Promise<T>;
+}
 
 export class ObjectFetcher {
   private readonly inFlight = new Map<string, Promise<StoredObject>>();
 
-  constructor(private readonly core: CoreWorker) {}
+  constructor(private readonly core: FetcherContext) {}
 
   private owns(ref: ObjectRef<unknown>): boolean {
     if (ref.ownerAddress === this.core.address) return true;

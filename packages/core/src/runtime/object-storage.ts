@@ -2,7 +2,7 @@
 // max_direct_call_object_size) travel inline and live in their owner's memory store; larger
 // ones are written once into the node's shared-memory store and read back as zero-copy views.
 import type { StoreClient } from '@tray/object-store';
-import { ErrorType, errorTypeOf } from '@tray/protocol';
+import { ErrorType, errorTypeOf, type tray } from '@tray/protocol';
 import { ObjectStoreFullError } from '../errors.js';
 import type { SerializedValue } from './serialization.js';
 
@@ -67,4 +67,13 @@ export class ObjectStorage {
   async close(): Promise<void> {
     await this.store?.close();
   }
+}
+
+/** The error a value's object carries when writing it into the node's store failed. */
+export function storeError(err: Error): tray.v1.IErrorInfo {
+  const full = errorTypeOf(err) === ErrorType.OBJECT_STORE_FULL;
+  return {
+    type: full ? ErrorType.OBJECT_STORE_FULL : ErrorType.INTERNAL,
+    message: `could not write the object into the node's store: ${err.message}`,
+  };
 }

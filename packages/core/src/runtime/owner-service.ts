@@ -3,12 +3,24 @@
 // items they yield (ReportGeneratorItemReturns), and peers ask to free objects (DeleteObjects).
 // A borrower whose connection closes stops borrowing everything.
 import { type Connection, CoreWorkerService, ErrorType, RemoteError, type tray } from '@tray/protocol';
-import type { CoreWorker } from './core-worker.js';
 import { hex } from './ids.js';
 import { collectGarbage } from './local-gc.js';
-import { storedFromValue } from './task-manager.js';
+import type { MemoryStore } from './memory-store.js';
+import type { ReferenceCounter } from './reference-counter.js';
+import { storedFromValue, type TaskManager } from './task-manager.js';
 
-export function serveOwnerMethods(core: CoreWorker, connection: Connection): void {
+/** What serving the owner's methods needs of its process (the core worker gives itself). */
+export interface OwnerContext {
+  readonly address: tray.v1.IAddress;
+  readonly nodeId: Buffer;
+  readonly memoryStore: MemoryStore;
+  readonly refs: ReferenceCounter;
+  /** Streaming generators' tasks, whose items are reported here. */
+  readonly tasks: TaskManager;
+  readonly isShutDown: boolean;
+}
+
+export function serveOwnerMethods(core: OwnerContext, connection: Connection): void {
   connection.handle(CoreWorkerService.GetObjectStatus, async (req) => {
     const idHex = hex(req.objectId);
     if (!core.memoryStore.has(idHex) && !core.refs.has(idHex)) {

@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { SerializationError } from '../errors.js';
 import { ObjectRef } from './object-ref.js';
-import { deserialize, serialize, type ValueCodec } from './serialization.js';
+import { deserialize, serialize } from './serialization.js';
+import type { ValueCodec } from './value-codec.js';
 
 const codec: ValueCodec = {
   encodeOwner: () => ({ workerId: 'ab' }),

@@ -16,6 +16,7 @@ import { IdBytes, type tray } from '@tray/protocol';
 import { SerializationError } from '../errors.js';
 import { isObjectRef, type ObjectRef } from './object-ref.js';
 import { decodePrimitive, encodePrimitive, isPrimitiveEncoding } from './primitive-codec.js';
+import type { ErrorFields, OwnerRecord, ValueCodec } from './value-codec.js';
 import { type PreparedValue, prepareValue } from './value-walk.js';
 
 const MAGIC = 0x31595254; // 'TRY1' little-endian
@@ -68,29 +69,6 @@ function makeView(
   };
   if (Ctor === undefined) throw new SerializationError(`corrupt value: unknown view type ${type}`);
   return new Ctor(buffer, offset, byteLength / Ctor.BYTES_PER_ELEMENT);
-}
-
-/** The owner of refs as it travels inside a value (once per owner per value). */
-export interface OwnerRecord {
-  nodeId?: string;
-  workerId?: string;
-  ip?: string;
-  port?: number;
-  socketPath?: string;
-}
-
-/** How refs and remote functions cross the boundary; the core worker provides it. */
-export interface ValueCodec {
-  /** `address` undefined: the serializing process owns the ref. */
-  encodeOwner(address: tray.v1.IAddress | undefined): OwnerRecord;
-  decodeRef(id: Buffer, owner: OwnerRecord, fromGenerator: boolean): ObjectRef<unknown>;
-  /**
-   * The wire form of a remote function, actor class or actor handle. `addRef` lists a ref the
-   * value carries with it (an actor handle's) and gives its index in the value's refs.
-   */
-  encodeFunction(fn: object, addRef: (ref: ObjectRef<unknown>) => number): unknown;
-  /** `refs`: the value's refs (what encodeFunction's `addRef` indexes). */
-  decodeFunction(data: unknown, refs: readonly ObjectRef<unknown>[]): unknown;
 }
 
 /** The refs of a value, packed: ids back to back, an owner index and a generator flag each. */
@@ -334,16 +312,6 @@ export function deserialize(input: Uint8Array, codec: ValueCodec): unknown {
   const fields = d.readValue() as ErrorFields[];
   for (let i = 0; i < fields.length; i++) rebuildError(d.errors[i]!, fields[i]!);
   return value;
-}
-
-/** What is kept of an error: enough to rebuild it as its own class where that is a global. */
-export interface ErrorFields {
-  name: string;
-  message: string;
-  stack?: string;
-  hasCause: boolean;
-  cause?: unknown;
-  props: Record<string, unknown>;
 }
 
 function rebuildError(target: Error, fields: ErrorFields): void {

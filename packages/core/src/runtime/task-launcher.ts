@@ -3,14 +3,38 @@
 // arguments before the task is pushed (a failed one fails the task with the upstream error;
 // nested refs travel as refs), and cancel tasks wherever they stand.
 import { ErrorType, normalTaskSpec, type tray } from '@tray/protocol';
-import type { CoreWorker } from './core-worker.js';
 import { systemError } from './error-info.js';
 import { GeneratorStream, ObjectRefGenerator } from './generator.js';
 import { hex, newTaskId, objectIdOf, TASK_ID_BYTES, taskIdOfObject } from './ids.js';
+import type { ObjectFetcher } from './object-fetcher.js';
 import { checkArgRef, isObjectRef, ObjectRef } from './object-ref.js';
-import { INLINE_LIMIT_BYTES } from './object-storage.js';
+import { INLINE_LIMIT_BYTES, type ObjectStorage } from './object-storage.js';
 import type { SpecTemplate } from './push-encoding.js';
-import type { PendingTask } from './task-manager.js';
+import type { ReferenceCounter } from './reference-counter.js';
+import type { SerializedValue } from './serialization.js';
+import type { PendingTask, TaskManager } from './task-manager.js';
+import type { TaskSubmitter } from './task-submitter.js';
+
+/** What launching and cancelling tasks needs of its process (the core worker gives itself). */
+export interface LauncherContext {
+  readonly jobId: Buffer;
+  readonly address: tray.v1.IAddress;
+  /** The task submitting (the parent of what it submits) and its depth in the task tree. */
+  readonly currentTaskId: Buffer;
+  readonly currentDepth: number;
+  readonly refs: ReferenceCounter;
+  readonly storage: ObjectStorage;
+  readonly tasks: TaskManager;
+  readonly submitter: TaskSubmitter;
+  /** Top-level ref arguments are resolved before the task is queued. */
+  readonly fetcher: ObjectFetcher;
+  serialize(value: unknown, label: string): SerializedValue;
+  /** A new id for an object owned here (a large argument put into the store). */
+  nextPutId(): Buffer;
+  storeSerialized(value: SerializedValue, id: Buffer): { ref: ObjectRef<unknown>; stored: Promise<void> };
+  /** A driver stays alive while the user waits (on a streaming generator's next item). */
+  keepAlive<T>(promise: Promise<T>): Promise<T>;
+}
 
 export interface TaskRequest {
   descriptor: tray.v1.IFunctionDescriptor;
@@ -38,7 +62,7 @@ export interface Submitted {
 export class TaskLauncher {
   private readonly templates = new WeakMap<object, SpecTemplate>();
 
-  constructor(private readonly core: CoreWorker) {}
+  constructor(private readonly core: LauncherContext) {}
 
   /** Submit a task; `args` (default: request.args) lets a caller reuse one request object. */
   submit(request: TaskRequest, args: readonly unknown[] = request.args): Submitted {

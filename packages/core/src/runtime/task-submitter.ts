@@ -18,23 +18,17 @@ import {
 } from '@tray/protocol';
 import { encodeLeaseFields, encodePushTask } from './push-encoding.js';
 import { PUSH_TASK } from './push-reply.js';
+import {
+  FRESH_REPLY_MS,
+  failureCause,
+  giveBack,
+  INITIAL_TASKS_IN_FLIGHT,
+  type Lease,
+  replied,
+  type SchedulingQueue,
+} from './submitter-leases.js';
 import type { PendingTask, TaskManager } from './task-manager.js';
 
-/**
- * Pipelining: with a deep backlog a worker is sent more tasks before it answered the first, so
- * it never idles waiting for the next one to travel, and tasks and replies travel many to a
- * write. The window is sized from how fast the worker's replies come back: enough tasks for
- * about PIPELINE_BUDGET_MS at that pace (the pace includes the round trip, so the worker's own
- * work queued is less), between 1 (slow tasks: no quick task waits long behind one) and
- * MAX_TASKS_IN_FLIGHT_PER_WORKER; a new lease starts at INITIAL_TASKS_IN_FLIGHT. With a short
- * queue each worker gets one task at a time, so a quick task never waits behind a slow one while
- * another worker could take it.
- */
-const INITIAL_TASKS_IN_FLIGHT = 4;
-const MAX_TASKS_IN_FLIGHT_PER_WORKER = 256;
-const PIPELINE_BUDGET_MS = 8;
-/** A reply this recent means the worker is busy with quick tasks (pipelining a shallow queue is fine). */
-const FRESH_REPLY_MS = 1;
 /** Lease requests outstanding per scheduling class. */
 const MAX_PENDING_LEASE_REQUESTS = 10;
 const INFEASIBLE_RETRY_MS = 1000;
@@ -45,43 +39,6 @@ const SPILLBACK_RETRY_MS = 500;
  * time (get(f.remote()) in a loop) reuses its worker instead of asking the raylet each time.
  */
 const IDLE_LEASE_MS = 20;
-/** How long a dead worker's raylet is given to say why it died before the task fails without it. */
-const FAILURE_CAUSE_TIMEOUT_MS = 5_000;
-
-interface Lease {
-  queue: SchedulingQueue;
-  /** The raylet that granted the lease (this node's, or another's after a spillback). */
-  raylet: Connection;
-  leaseId: Uint8Array;
-  workerId: Uint8Array;
-  connection: Connection;
-  inFlight: Set<PendingTask>;
-  /** Pipelining window (tasks in flight) when the backlog is deep. */
-  window: number;
-  /** This pump's window for the lease (its window, or 1: see pump). */
-  cap: number;
-  /** When its worker last replied (performance.now()). */
-  lastReplyAt: number;
-  /** Estimated milliseconds the worker spends per task (moving average of reply intervals). */
-  serviceMs: number;
-  /** When the worker last started on fresh work: its last reply, or a push to it while idle. */
-  lastEventAt: number;
-  visibleDevices: Record<string, string>;
-  /** The PushTaskRequest fields of this lease, encoded once. */
-  leaseFields: Uint8Array;
-  returned: boolean;
-  onClose?: () => void;
-  idleTimer?: NodeJS.Timeout;
-}
-
-interface SchedulingQueue {
-  key: string;
-  tasks: PendingTask[];
-  leases: Set<Lease>;
-  requesting: number;
-  warnedInfeasible: boolean;
-  retryTimer: NodeJS.Timeout | undefined;
-}
 
 export interface SubmitterContext {
   raylet: Connection;
@@ -273,7 +230,7 @@ export class TaskSubmitter {
   private leaseReplied(q: SchedulingQueue, reply: tray.v1.WorkerLeaseReply, raylet: Connection): void {
     q.requesting--;
     if (this.closed) {
-      if (reply.leaseId?.length) this.giveBack(raylet, reply.leaseId, reply.workerAddress?.workerId, false);
+      if (reply.leaseId?.length) giveBack(raylet, reply.leaseId, reply.workerAddress?.workerId, false);
       return;
     }
     const spillback = reply.retryAtRayletAddress;
@@ -344,7 +301,7 @@ export class TaskSubmitter {
       },
       () => {
         // The worker died between the grant and the connect: hand the lease back and retry.
-        this.giveBack(raylet, reply.leaseId, address.workerId, true);
+        giveBack(raylet, reply.leaseId, address.workerId, true);
         this.pump(q);
       },
     );
@@ -402,7 +359,7 @@ export class TaskSubmitter {
       // The connection failed (its replies are settled before its 'close' event): the lease is
       // gone for every task on it, before this one is retried elsewhere.
       this.leaseLost(q, lease);
-      this.ctx.tasks.workerDied(task, err.message, () => this.failureCause(lease));
+      this.ctx.tasks.workerDied(task, err.message, () => failureCause(lease));
     }
     this.pump(q);
   };
@@ -412,9 +369,9 @@ export class TaskSubmitter {
     lease.returned = true;
     if (lease.onClose) lease.connection.off('close', lease.onClose);
     q.leases.delete(lease);
-    this.giveBack(lease.raylet, lease.leaseId, lease.workerId, true);
+    giveBack(lease.raylet, lease.leaseId, lease.workerId, true);
     for (const task of lease.inFlight)
-      this.ctx.tasks.workerDied(task, 'its connection closed', () => this.failureCause(lease));
+      this.ctx.tasks.workerDied(task, 'its connection closed', () => failureCause(lease));
     lease.inFlight.clear();
     this.pump(q);
   }
@@ -425,42 +382,6 @@ export class TaskSubmitter {
     if (lease.idleTimer !== undefined) clearTimeout(lease.idleTimer);
     if (lease.onClose) lease.connection.off('close', lease.onClose);
     q.leases.delete(lease);
-    this.giveBack(lease.raylet, lease.leaseId, lease.workerId, disconnect);
+    giveBack(lease.raylet, lease.leaseId, lease.workerId, disconnect);
   }
-
-  /** What the lease's raylet knows of its worker's death (GetWorkerFailureCause). */
-  private async failureCause(lease: Lease): Promise<tray.v1.IErrorInfo | null | undefined> {
-    const reply = await lease.raylet.request(
-      NodeManagerService.GetWorkerFailureCause,
-      { workerId: lease.workerId },
-      { timeoutMs: FAILURE_CAUSE_TIMEOUT_MS },
-    );
-    return reply.failureCause;
-  }
-
-  private giveBack(
-    raylet: Connection,
-    leaseId: Uint8Array,
-    workerId: Uint8Array | null | undefined,
-    disconnect: boolean,
-  ): void {
-    raylet
-      .request(NodeManagerService.ReturnWorkerLease, {
-        leaseId,
-        workerId: workerId ?? undefined,
-        disconnectWorker: disconnect,
-      })
-      .catch(() => {});
-  }
-}
-
-/** A reply came from the lease's worker: update its pace and its pipelining window. */
-function replied(lease: Lease): void {
-  const now = performance.now();
-  const interval = now - lease.lastEventAt;
-  lease.lastEventAt = now;
-  lease.lastReplyAt = now;
-  lease.serviceMs = lease.serviceMs === 0 ? interval : lease.serviceMs * 0.75 + interval * 0.25;
-  const fit = Math.floor(PIPELINE_BUDGET_MS / Math.max(lease.serviceMs, 0.001));
-  lease.window = Math.max(1, Math.min(MAX_TASKS_IN_FLIGHT_PER_WORKER, fit));
 }

@@ -5,7 +5,7 @@
 // plain data (and large arrays of numbers) is never copied.
 import { SerializationError } from '../errors.js';
 import { isObjectRef, type ObjectRef } from './object-ref.js';
-import type { ErrorFields, ValueCodec } from './serialization.js';
+import type { ErrorFields, ValueCodec } from './value-codec.js';
 
 const REMOTE_FUNCTION_BRAND = Symbol.for('tray.RemoteFunction');
 

@@ -7,9 +7,9 @@ import path from 'node:path';
 import type { GcsClient } from '@tray/gcs';
 import { StoreClient } from '@tray/object-store';
 import { CoreWorkerService, connect, IdBytes, NodeManagerService } from '@tray/protocol';
-import { decodeRemote, encodeRemote } from '../actor/remote-codec.js';
-import { setState } from '../api/state.js';
+import { remoteCodec } from '../api/actor/remote-codec.js';
 import * as api from '../index.js';
+import { setState } from '../process/state.js';
 import { CoreWorker } from '../runtime/core-worker.js';
 import { collectWhenIdle } from '../runtime/local-gc.js';
 import { ActorExecutor } from './actor-executor.js';
@@ -53,10 +53,7 @@ async function main(): Promise<void> {
     store,
     workingDir: process.cwd(),
     namespace: '',
-    functions: {
-      encode: (fn, addRef) => encodeRemote(fn, core!, addRef),
-      decode: (data, refs) => decodeRemote(data, refs),
-    },
+    functions: remoteCodec(() => core!),
     nodes: async () => (await gcs()).getAllNodeInfo(),
   });
   const executor = new TaskExecutor(core, api);

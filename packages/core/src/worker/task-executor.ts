@@ -3,13 +3,14 @@
 // devices and the task's env vars, run it (sync, async, or an async generator streaming its
 // items to the owner), and answer with the returns — small ones inline, large ones written into
 // the node's store — or with the error the task threw.
-import { createHash } from 'node:crypto';
 import { type Connection, CoreWorkerService, type Message, type tray } from '@tray/protocol';
 import type { CoreWorker } from '../runtime/core-worker.js';
 import { errorInfoFromThrown } from '../runtime/error-info.js';
 import { hex, objectIdOf } from '../runtime/ids.js';
-import { loadRemote, type ShippedCode } from '../shipping/index.js';
+import { loadRemote } from '../shipping/index.js';
+import { functionKey, shippedCodeOf } from './function-descriptor.js';
 import { isPromise, isThenable, type MaybePromise } from './maybe-promise.js';
+import { applyEnv } from './task-env.js';
 
 type Reply = Message<tray.v1.PushTaskReply>;
 
@@ -347,19 +348,6 @@ export class TaskExecutor {
 
 const EMPTY = new Uint8Array(0);
 
-/** Which loaded function a descriptor names: its code, working dir and captured values. */
-function functionKey(d: tray.v1.IFunctionDescriptor): string {
-  const captures = d.captures;
-  let capturesKey = '';
-  if (captures && captures.length > 0) {
-    capturesKey =
-      captures.length <= 96
-        ? Buffer.from(captures.buffer, captures.byteOffset, captures.byteLength).toString('base64')
-        : createHash('sha1').update(captures).digest('hex');
-  }
-  return `${hex(d.hash ?? EMPTY)}:${d.workingDir ?? ''}:${capturesKey}`;
-}
-
 function workerFailed(err: unknown): Reply {
   return {
     returnObjects: [
@@ -378,50 +366,4 @@ function failure(spec: tray.v1.ITaskSpec, name: string, err: unknown, core: Core
   for (let i = 0; i < numReturns; i++)
     returnObjects.push({ objectId: objectIdOf(spec.taskId!, i + 1), error });
   return { returnObjects, isApplicationError: true };
-}
-
-function shippedCodeOf(d: tray.v1.IFunctionDescriptor): ShippedCode {
-  const common = {
-    kind: d.kind === 1 ? ('class' as const) : ('function' as const),
-    name: d.name ?? '',
-    arity: d.arity ?? 0,
-    hash: hex(d.hash ?? new Uint8Array(0)),
-    captures: {},
-  };
-  if (d.moduleUrl) {
-    return { ...common, by: 'reference', moduleUrl: d.moduleUrl, exportName: d.exportName ?? '' };
-  }
-  return { ...common, by: 'value', source: d.source ?? '', strict: d.strict ?? false };
-}
-
-/** Set CUDA_VISIBLE_DEVICES and the task's env vars; returns how to undo it. */
-function applyEnv(
-  devices: Record<string, string> | undefined,
-  envVars: Record<string, string> | null | undefined,
-): () => void {
-  // The common case (no devices, no env vars, none set before) touches process.env once.
-  const cuda = devices?.CUDA_VISIBLE_DEVICES;
-  if (process.env.CUDA_VISIBLE_DEVICES === cuda && (envVars == null || isEmpty(envVars)))
-    return NOTHING_TO_RESTORE;
-  const saved = new Map<string, string | undefined>();
-  const set = (name: string, value: string | undefined) => {
-    if (!saved.has(name)) saved.set(name, process.env[name]);
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  };
-  set('CUDA_VISIBLE_DEVICES', devices?.CUDA_VISIBLE_DEVICES);
-  for (const [k, v] of Object.entries(envVars ?? {})) set(k, v);
-  return () => {
-    for (const [k, v] of saved) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  };
-}
-
-const NOTHING_TO_RESTORE = () => {};
-
-function isEmpty(record: Record<string, string>): boolean {
-  for (const _ in record) return false;
-  return true;
 }

@@ -14,16 +14,8 @@ import {
   toErrorInfo,
 } from '../errors.js';
 import type { Message, MethodDef } from '../method.js';
-import {
-  DEFAULT_MAX_FRAME_BYTES,
-  type Frame,
-  FrameDecoder,
-  type FrameError,
-  FrameKind,
-  HEADER_BYTES,
-  writeFrame,
-  writeFrameHeader,
-} from './frame.js';
+import { DEFAULT_MAX_FRAME_BYTES, type Frame, FrameDecoder, type FrameError, FrameKind } from './frame.js';
+import { FrameWriter } from './frame-writer.js';
 
 export interface ConnectionOptions {
   /** Largest payload accepted in one frame. */
@@ -68,17 +60,6 @@ interface Pending {
 }
 
 const MAX_REQUEST_ID = 0xffffffff;
-/** Frames, or bytes, that are written at once rather than at the end of the tick. */
-const FLUSH_FRAMES = 64;
-const FLUSH_BYTES = 64 * 1024;
-/**
- * Frames waiting longer than this go out with the next send: a run of slow synchronous work
- * (an actor's queued sync calls of 20 ms each, run back to back in one tick) answers each call
- * one call later instead of 64 calls later.
- */
-const FLUSH_AFTER_MS = 2;
-/** Payloads this large are written as they are, not copied into the frame buffer. */
-const LARGE_PAYLOAD_BYTES = 64 * 1024;
 
 export class Connection extends EventEmitter {
   private readonly decoder: FrameDecoder;
@@ -86,22 +67,12 @@ export class Connection extends EventEmitter {
   private readonly handlers = new Map<number, HandlerEntry>();
   private readonly maxConcurrentHandlers: number;
   private nextId = 1;
-  // Frames waiting for this tick's write, as parallel lists (no buffer per frame): flush writes
-  // every header and payload into one buffer.
-  private readonly outKinds: number[] = [];
-  private readonly outMethods: number[] = [];
-  private readonly outIds: number[] = [];
-  private readonly outPayloads: Uint8Array[] = [];
-  private outBytes = 0;
-  /** How many queued payloads are large enough to be written as they are (see flush). */
-  private outLarge = 0;
-  private flushScheduled = false;
-  /** When the oldest frame not yet written was queued (performance.now()). */
-  private firstQueuedAt = 0;
   private activeHandlers = 0;
   private paused = false;
   private closeError: Error | undefined;
   private readonly frames: Frame[] = [];
+  /** Frames sent in one tick go out in one write (frame-writer.ts). */
+  private readonly writer: FrameWriter;
   private authenticator: ((token: Buffer) => boolean) | undefined;
   /** Free-form label for errors and logs ("raylet", "store client 1234"...). */
   label: string;
@@ -117,6 +88,7 @@ export class Connection extends EventEmitter {
     this.label = label;
     this.decoder = new FrameDecoder(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
     this.maxConcurrentHandlers = options.maxConcurrentHandlers ?? 65_536;
+    this.writer = new FrameWriter(socket);
     socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.shutdown(err));
@@ -235,25 +207,25 @@ export class Connection extends EventEmitter {
       }, timeoutMs);
     }
     this.pending.set(id, entry);
-    this.enqueue(FrameKind.REQUEST, entry.method.id, id, payload);
+    this.writer.enqueue(FrameKind.REQUEST, entry.method.id, id, payload);
   }
 
   /** Send a one-way message. Returns false if the connection is closed. */
   notify<Req>(method: MethodDef<Req, any>, message: Message<Req>): boolean {
     if (this.closeError) return false;
-    this.enqueue(FrameKind.NOTIFY, method.id, 0, method.encodeRequest(message));
+    this.writer.enqueue(FrameKind.NOTIFY, method.id, 0, method.encodeRequest(message));
     return true;
   }
 
   /** Send the HELLO frame that carries the cluster token. */
   hello(token: string): void {
-    this.enqueue(FrameKind.HELLO, 0, 0, Buffer.from(token, 'utf8'));
+    this.writer.enqueue(FrameKind.HELLO, 0, 0, Buffer.from(token, 'utf8'));
   }
 
   /** Close the connection; pending requests fail with ConnectionClosedError. */
   close(): void {
     if (this.closeError) return;
-    this.flush();
+    this.writer.flush();
     this.socket.end();
     this.shutdown(undefined);
     // A peer that does not finish the close promptly is cut off.
@@ -264,97 +236,6 @@ export class Connection extends EventEmitter {
   destroy(): void {
     this.socket.destroy();
     this.shutdown(undefined);
-  }
-
-  private enqueue(kind: FrameKind, method: number, requestId: number, payload: Uint8Array): void {
-    this.outKinds.push(kind);
-    this.outMethods.push(method);
-    this.outIds.push(requestId);
-    this.outPayloads.push(payload);
-    this.outBytes += HEADER_BYTES + payload.length;
-    if (payload.length >= LARGE_PAYLOAD_BYTES) this.outLarge++;
-    const now = performance.now();
-    if (this.outKinds.length === 1) this.firstQueuedAt = now;
-    if (
-      this.outKinds.length >= FLUSH_FRAMES ||
-      this.outBytes >= FLUSH_BYTES ||
-      now - this.firstQueuedAt >= FLUSH_AFTER_MS
-    ) {
-      // A long synchronous run of sends (a loop submitting thousands of tasks) goes out in
-      // pieces as it runs, so the peer starts on the first ones while the rest are made.
-      this.flush();
-      return;
-    }
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(this.flushBound);
-    }
-  }
-
-  private readonly flushBound = () => this.flush();
-
-  /**
-   * One buffer holding frames [from, to) whole — `bytes` of them — and, when `headerOf` ≥ 0, the
-   * header alone of frame `headerOf` last.
-   */
-  private packFrames(from: number, to: number, bytes: number, headerOf: number): Buffer {
-    const out = Buffer.allocUnsafe(bytes + (headerOf >= 0 ? HEADER_BYTES : 0));
-    let at = 0;
-    for (let i = from; i < to; i++) {
-      at = writeFrame(out, at, this.outKinds[i]!, this.outMethods[i]!, this.outIds[i]!, this.outPayloads[i]!);
-    }
-    if (headerOf >= 0) {
-      writeFrameHeader(
-        out,
-        at,
-        this.outKinds[headerOf]!,
-        this.outMethods[headerOf]!,
-        this.outIds[headerOf]!,
-        this.outPayloads[headerOf]!.length,
-      );
-    }
-    return out;
-  }
-
-  /**
-   * Large payloads are handed to the socket as they are, not copied into the write buffer: the
-   * small frames before one (and its header) go out packed, then the payload itself, all corked
-   * into one writev.
-   */
-  private writeWithLargePayloads(count: number): void {
-    const socket = this.socket;
-    socket.cork();
-    let runStart = 0;
-    let runBytes = 0;
-    for (let i = 0; i < count; i++) {
-      const payload = this.outPayloads[i]!;
-      if (payload.length < LARGE_PAYLOAD_BYTES) {
-        runBytes += HEADER_BYTES + payload.length;
-        continue;
-      }
-      socket.write(this.packFrames(runStart, i, runBytes, i));
-      socket.write(payload);
-      runStart = i + 1;
-      runBytes = 0;
-    }
-    if (runStart < count) socket.write(this.packFrames(runStart, count, runBytes, -1));
-    socket.uncork();
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    const count = this.outKinds.length;
-    if (count === 0) return;
-    if (!this.socket.destroyed) {
-      if (this.outLarge === 0) this.socket.write(this.packFrames(0, count, this.outBytes, -1));
-      else this.writeWithLargePayloads(count);
-    }
-    this.outLarge = 0;
-    this.outKinds.length = 0;
-    this.outMethods.length = 0;
-    this.outIds.length = 0;
-    this.outPayloads.length = 0;
-    this.outBytes = 0;
   }
 
   private onData(chunk: Buffer): void {
@@ -506,13 +387,13 @@ export class Connection extends EventEmitter {
       });
       return;
     }
-    this.enqueue(FrameKind.RESPONSE, frame.method, frame.requestId, payload);
+    this.writer.enqueue(FrameKind.RESPONSE, frame.method, frame.requestId, payload);
   }
 
   private replyError(frame: Frame, info: ErrorInfo): void {
     if (this.closeError) return;
     const payload = tray.v1.ErrorInfo.encode(info).finish();
-    this.enqueue(FrameKind.ERROR, frame.method, frame.requestId, payload);
+    this.writer.enqueue(FrameKind.ERROR, frame.method, frame.requestId, payload);
   }
 
   private trackHandler(delta: number): void {
@@ -530,8 +411,8 @@ export class Connection extends EventEmitter {
   private protocolViolation(err: Error, type: tray.v1.ErrorType = ErrorType.INVALID_ARGUMENT): void {
     if (this.closeError) return;
     const payload = tray.v1.ErrorInfo.encode({ type, message: err.message }).finish();
-    this.enqueue(FrameKind.ERROR, 0, 0, payload);
-    this.flush();
+    this.writer.enqueue(FrameKind.ERROR, 0, 0, payload);
+    this.writer.flush();
     this.emit('protocolError', err);
     this.socket.end();
     this.shutdown(new ConnectionClosedError(`${this.label}: ${err.message}`));

@@ -2,11 +2,11 @@
 // from any driver or worker of the cluster) and tray.kill (stops an actor through the GCS;
 // with noRestart: false it restarts if its maxRestarts allow).
 import { ErrorType, RemoteError } from '@tray/protocol';
-import { describeValue } from '../api/describe-value.js';
-import { requireCore } from '../api/state.js';
-import { hex } from '../runtime/ids.js';
+import { ActorRuntime } from '../../actor/actor-runtime.js';
+import { requireCore } from '../../process/state.js';
+import { hex } from '../../runtime/ids.js';
+import { describeValue } from '../describe-value.js';
 import { type ActorHandle, handleInternals, makeActorHandle } from './actor-handle.js';
-import { ActorRuntime } from './actor-runtime.js';
 
 export interface GetActorOptions {
   /** Default: this job's namespace. */

@@ -4,10 +4,11 @@
 // and — for an actor stopped when its handles are gone — the ref that counts its handles, listed
 // with the value's refs: the receiver borrows it like any ref, so its owner (the actor's
 // creator) knows the handle is held there until the receiver drops it.
-import { RemoteFunction } from '../api/remote-function.js';
-import { SerializationError } from '../errors.js';
-import type { CoreWorker } from '../runtime/core-worker.js';
-import type { ObjectRef } from '../runtime/object-ref.js';
+
+import { SerializationError } from '../../errors.js';
+import type { CoreWorker, FunctionCodec } from '../../runtime/core-worker.js';
+import type { ObjectRef } from '../../runtime/object-ref.js';
+import { RemoteFunction } from '../remote-function.js';
 import { ActorClass, type ActorClassWire } from './actor-class.js';
 import { type ActorIdentity, handleInternals, makeActorHandle } from './actor-handle.js';
 
@@ -47,4 +48,12 @@ export function decodeRemote(data: unknown, refs: readonly ObjectRef<unknown>[])
     if ('actorClass' in data) return ActorClass.fromWire(data as ActorClassWire, refs);
   }
   return RemoteFunction.fromWire(data, refs);
+}
+
+/** How a process's core worker (made after its codec, so given as `core`) carries these values. */
+export function remoteCodec(core: () => CoreWorker): FunctionCodec {
+  return {
+    encode: (fn, addRef) => encodeRemote(fn, core(), addRef),
+    decode: (data, refs) => decodeRemote(data, refs),
+  };
 }

@@ -1,7 +1,7 @@
 // Types of the actor API: handles are typed from the class, results are awaited, and wrong
 // method names or arguments do not compile.
 import { expectTypeOf, test } from 'vitest';
-import * as tray from '../index.js';
+import * as tray from '../../index.js';
 
 class Counter {
   n = 0;

@@ -4,12 +4,13 @@
 // Proxy over the actor's identity, so any method name works; when the class is known, a name it
 // does not have fails at `.remote()`. Handles travel inside values and arguments as the actor's
 // id (the receiver asks the GCS where the actor is) and the ref that counts its handles.
-import type { RemoteArgs } from '../api/remote-function.js';
-import { requireCore } from '../api/state.js';
-import type { ObjectRef } from '../runtime/object-ref.js';
-import { REMOTE_FUNCTION_BRAND } from '../runtime/value-walk.js';
-import type { ActorCaller, CallOptions } from './actor-caller.js';
-import { ActorRuntime } from './actor-runtime.js';
+
+import type { ActorCaller, CallOptions } from '../../actor/actor-caller.js';
+import { ActorRuntime } from '../../actor/actor-runtime.js';
+import { requireCore } from '../../process/state.js';
+import type { ObjectRef } from '../../runtime/object-ref.js';
+import { REMOTE_FUNCTION_BRAND } from '../../runtime/value-walk.js';
+import type { RemoteArgs } from '../remote-function.js';
 
 /** Options of one call. */
 export interface ActorMethodOptions {

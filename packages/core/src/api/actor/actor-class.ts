@@ -5,18 +5,18 @@
 // and an actor class can itself travel inside values.
 import { randomBytes } from 'node:crypto';
 import { actorCreationTaskSpec, IdBytes } from '@tray/protocol';
-import type { RemoteArgs } from '../api/remote-function.js';
-import { RemoteFunction } from '../api/remote-function.js';
-import { requireCore } from '../api/state.js';
-import type { CoreWorker } from '../runtime/core-worker.js';
-import { hex, newTaskId } from '../runtime/ids.js';
-import type { ObjectRef } from '../runtime/object-ref.js';
-import { captureRefOwners } from '../runtime/task-launcher.js';
-import { REMOTE_FUNCTION_BRAND } from '../runtime/value-walk.js';
+import { ActorRuntime } from '../../actor/actor-runtime.js';
+import { buildCallArgs, resolveCallArgs } from '../../actor/call-args.js';
+import { requireCore } from '../../process/state.js';
+import type { CoreWorker } from '../../runtime/core-worker.js';
+import { hex, newTaskId } from '../../runtime/ids.js';
+import type { ObjectRef } from '../../runtime/object-ref.js';
+import { captureRefOwners } from '../../runtime/task-launcher.js';
+import { REMOTE_FUNCTION_BRAND } from '../../runtime/value-walk.js';
+import type { RemoteArgs } from '../remote-function.js';
+import { RemoteFunction } from '../remote-function.js';
 import { type ActorHandle, makeActorHandle } from './actor-handle.js';
 import { type ActorOptions, checkActorOptions, resolveActorOptions } from './actor-options.js';
-import { ActorRuntime } from './actor-runtime.js';
-import { buildCallArgs, resolveCallArgs } from './call-args.js';
 
 /** How an actor class travels inside values. */
 export interface ActorClassWire {

@@ -3,13 +3,13 @@
 // schedule and 0 while running, maxRestarts 0, maxTaskRetries 0, maxConcurrency 1, unlimited
 // pending calls. Resource, strategy and runtime-env options are checked as task options are.
 import type { tray } from '@tray/protocol';
-import { describeValue } from '../api/describe-value.js';
+import { describeValue } from '../describe-value.js';
 import {
   checkTaskOptions,
   type RuntimeEnvOptions,
   resolveTaskOptions,
   type SchedulingStrategy,
-} from '../api/task-options.js';
+} from '../task-options.js';
 
 /**
  * A concurrency group: a limit on how many calls of its methods run at once. `{ io: 2 }` is a

@@ -1,0 +1,34 @@
+// The environment a task runs in inside its worker (task-executor.ts): the lease's visible
+// devices (CUDA_VISIBLE_DEVICES) and the task's env vars, set for the task and put back after.
+
+/** Set CUDA_VISIBLE_DEVICES and the task's env vars; returns how to undo it. */
+export function applyEnv(
+  devices: Record<string, string> | undefined,
+  envVars: Record<string, string> | null | undefined,
+): () => void {
+  // The common case (no devices, no env vars, none set before) touches process.env once.
+  const cuda = devices?.CUDA_VISIBLE_DEVICES;
+  if (process.env.CUDA_VISIBLE_DEVICES === cuda && (envVars == null || isEmpty(envVars)))
+    return NOTHING_TO_RESTORE;
+  const saved = new Map<string, string | undefined>();
+  const set = (name: string, value: string | undefined) => {
+    if (!saved.has(name)) saved.set(name, process.env[name]);
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  };
+  set('CUDA_VISIBLE_DEVICES', devices?.CUDA_VISIBLE_DEVICES);
+  for (const [k, v] of Object.entries(envVars ?? {})) set(k, v);
+  return () => {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}
+
+const NOTHING_TO_RESTORE = () => {};
+
+function isEmpty(record: Record<string, string>): boolean {
+  for (const _ in record) return false;
+  return true;
+}
