@@ -6,9 +6,10 @@
 // a borrower's reply waits until the owner acknowledged the borrow, and a registration with an
 // owner that is gone is reported, not dropped silently (reading then fails with OwnerDiedError).
 import type { StoreClient } from '@tray/object-store';
+import { isAlive, waitFor } from '@tray/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tray from '../src/index.js';
-import { connectNodeStore, isAlive, remoteSource, waitFor } from './helpers.js';
+import { connectNodeStore, remoteSource } from './helpers.js';
 
 let store: StoreClient;
 const gc = (globalThis as { gc?: () => void }).gc!;
@@ -35,8 +36,7 @@ async function storeObjects(expected: number, what: string): Promise<void> {
       seen = (await store.stats()).numObjects;
       return seen === expected;
     },
-    what,
-    60_000,
+    { what, timeoutMs: 60_000 },
   ).catch((err: Error) => {
     throw new Error(`${err.message} (the store holds ${seen} objects, expected ${expected})`);
   });
@@ -48,15 +48,15 @@ interface Link {
   /** Keep the ref in `box` (a nested argument). */
   hold(box: Box): boolean;
   /** Put the held ref inside a put object, hand that to `next`, then drop both. */
-  passInPut(next: Link): Promise<boolean>;
+  passInPut(next: tray.ActorHandle<Link>): Promise<boolean>;
   /** `next` reads a put object and keeps the ref inside it. */
   holdFromPut(outer: { put: tray.ObjectRef<Box> }): Promise<boolean>;
   /** Return the held ref and drop it. */
   give(): Box;
   /** Ask `from` to give its ref, and keep it. */
-  takeFrom(from: Link): Promise<boolean>;
+  takeFrom(from: tray.ActorHandle<Link>): Promise<boolean>;
   /** takeFrom, then SIGKILL the giver (pid) at once. */
-  takeFromAndKill(from: Link, pid: number): Promise<boolean>;
+  takeFromAndKill(from: tray.ActorHandle<Link>, pid: number): Promise<boolean>;
   read(): Promise<number>;
   drop(): boolean;
   pid(): number;
@@ -156,7 +156,7 @@ describe('a forwarder that dies as it passes the ref on', () => {
       ref = undefined;
       gc();
       expect(await tray.get(d.takeFromAndKill.remote(c, pid))).toBe(true);
-      await waitFor(() => !isAlive(pid), 'the forwarder to die');
+      await waitFor(() => !isAlive(pid), { what: 'the forwarder to die' });
       gc();
       expect(await tray.get(d.read.remote())).toBe(2 * round);
       expect(await tray.get(d.drop.remote())).toBe(true);
@@ -209,7 +209,7 @@ describe('borrow registrations', () => {
     const makerPid = await tray.get(maker.pid.remote());
     const box = await tray.get(maker.make.remote());
     process.kill(makerPid, 'SIGKILL');
-    await waitFor(() => !isAlive(makerPid), 'the owner to die');
+    await waitFor(() => !isAlive(makerPid), { what: 'the owner to die' });
     const borrower = tray.remote(LinkClass).remote();
     // The borrower's registration fails: its call is still answered (after its retries)...
     expect(await tray.get(borrower.hold.remote(box))).toBe(true);

@@ -3,9 +3,10 @@
 // those objects are lost to their borrowers and never leave the store (as Ray's workers, it
 // refuses the raylet's Exit). Once the borrower drops the objects, their owners free them.
 import type { StoreClient } from '@tray/object-store';
+import { isAlive, waitFor } from '@tray/test-support';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import * as tray from '../src/index.js';
-import { connectNodeStore, isAlive, remoteSource, waitFor } from './helpers.js';
+import { connectNodeStore, remoteSource } from './helpers.js';
 
 let store: StoreClient;
 const gc = (globalThis as { gc?: () => void }).gc!;
@@ -52,18 +53,20 @@ it('an idle worker that owns an object a borrower holds is not stopped, and free
     make.remote(gate, true, i + 1),
   );
   const plainRef = make.remote(gate, false, 0);
-  await waitFor(
-    async () => (await tray.get(gate.count.remote())) === OWNERS + 1,
-    'every task to wait on the gate',
-    60_000,
-  );
+  await waitFor(async () => (await tray.get(gate.count.remote())) === OWNERS + 1, {
+    what: 'every task to wait on the gate',
+    timeoutMs: 60_000,
+  });
   await tray.get(gate.open.remote());
   let made: Made[] | undefined = await tray.get(refs);
   const { pid: plainPid } = await tray.get(plainRef);
   const ownerPids = made.map((m) => m.pid);
   expect(new Set([...ownerPids, plainPid]).size).toBe(OWNERS + 1);
   // The worker that owns nothing is stopped as the idle timeout passes; the owners stay.
-  await waitFor(() => !isAlive(plainPid), 'the idle worker that owns nothing to be stopped', 60_000);
+  await waitFor(() => !isAlive(plainPid), {
+    what: 'the idle worker that owns nothing to be stopped',
+    timeoutMs: 60_000,
+  });
   expect(ownerPids.filter(isAlive)).toEqual(ownerPids);
   expect(await Promise.all(made.map(async (m) => (await tray.get(m.ref!))[0]))).toEqual([1, 2, 3]);
   // Dropped by the driver: the owners, still there, free their objects.
@@ -74,7 +77,6 @@ it('an idle worker that owns an object a borrower holds is not stopped, and free
       gc();
       return (await store.stats()).numObjects === baseline;
     },
-    'the owners to free their objects once the driver dropped them',
-    60_000,
+    { what: 'the owners to free their objects once the driver dropped them', timeoutMs: 60_000 },
   );
 }, 240_000);

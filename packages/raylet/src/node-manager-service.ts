@@ -123,7 +123,7 @@ export class NodeManagerHandlers {
       ): Message<tray.v1.ReleaseUnusedActorWorkersReply> => {
         const inUse = new Set(
           req.workerIdsInUse.map((id, i) =>
-            checkId(id, WORKER_ID_BYTES, `worker_ids_in_use[${i}]`).toString('hex'),
+            checkId(id, IdBytes.worker, `worker_ids_in_use[${i}]`).toString('hex'),
           ),
         );
         return { released: ctx.leases.releaseUnusedActorWorkers(inUse) };

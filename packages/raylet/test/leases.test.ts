@@ -136,17 +136,16 @@ describe('worker leases', () => {
       const kept = await requestLease(gcs, actor);
       const stale = await requestLease(gcs, actor);
       const queued = requestLease(gcs, actor);
-      await waitFor(
-        'the third lease to queue',
-        async () => (await stats(node!.driver)).numPendingLeases === 1,
-      );
+      await waitFor(async () => (await stats(node!.driver)).numPendingLeases === 1, {
+        what: 'the third lease to queue',
+      });
 
       const reply = await grpc.call(NodeManagerService.ReleaseUnusedActorWorkers, {
         workerIdsInUse: [kept.workerAddress!.workerId!],
       });
       expect(reply.released).toBe(2);
       expect((await queued).canceled).toBe(true);
-      await waitFor('the stale worker to be killed', () => !isAlive(stale.workerPid));
+      await waitFor(() => !isAlive(stale.workerPid), { what: 'the stale worker to be killed' });
       expect(isAlive(kept.workerPid)).toBe(true);
       expect(isAlive(own.workerPid)).toBe(true);
       expect((await stats(node.driver)).available?.quantities?.CPU).toBe(1);

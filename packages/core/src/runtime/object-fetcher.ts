@@ -2,13 +2,14 @@
 // from its owner with GetObjectStatus when it borrows it), then turn it into a value (inline
 // bytes deserialized, large ones read from the node's store as zero-copy views, errors thrown as
 // the typed errors of API.md). get() and wait() of API.md are built here.
+
+import type { PeerConnections } from '@tray/protocol';
 import { CoreWorkerService, ErrorType, RemoteError, type tray } from '@tray/protocol';
 import { GetTimeoutError, ObjectLostError } from '../errors.js';
 import { errorFromInfo, systemError } from './error-info.js';
 import { hex } from './ids.js';
 import type { MemoryStore, StoredObject } from './memory-store.js';
 import type { ObjectRef } from './object-ref.js';
-import type { PeerConnections } from '@tray/protocol';
 import type { ReferenceCounter } from './reference-counter.js';
 import { storedFromValue, type TaskManager } from './task-manager.js';
 import type { ValueCodec } from './value-codec.js';

@@ -1,11 +1,13 @@
 // PeerConnections against real framed servers on loopback: one connection per peer, shared;
 // a peer on this node over its socket, on another node over TCP; a closed connection or a node
 // the GCS marked dead is forgotten so the next use connects again; nothing opens after close().
+
+import { waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionClosedError } from '../errors.js';
 import { type FramedServer, listen } from './endpoint.js';
 import { PeerConnections } from './peer-connections.js';
-import { Cleanup, socketPath, waitFor } from './test-support.js';
+import { Cleanup, socketPath } from './test-support.js';
 
 const TOKEN = 'peer-connections-token';
 const HERE = 'aa'.repeat(28);
@@ -42,10 +44,9 @@ describe('PeerConnections', () => {
     const c = await peers.get(there);
     expect(c).not.toBe(a);
     expect(opened).toEqual([`worker at ${socket}`, `worker at 127.0.0.1:${tcpPort(remote)}`]);
-    await waitFor(
-      () => local.connections.size === 1 && remote.connections.size === 1,
-      'both servers to see one',
-    );
+    await waitFor(() => local.connections.size === 1 && remote.connections.size === 1, {
+      what: 'both servers to see one',
+    });
     expect(peers.remoteNodes()).toEqual(new Set([THERE]));
   });
 
@@ -56,11 +57,11 @@ describe('PeerConnections', () => {
     const there = { nodeId: Buffer.from(THERE, 'hex'), ip: '127.0.0.1', port: tcpPort(remote) };
     const first = await peers.get(there);
     for (const c of remote.connections) c.destroy();
-    await waitFor(() => first.closed, 'the first connection to close');
+    await waitFor(() => first.closed, { what: 'the first connection to close' });
     const second = await peers.get(there);
     expect(second).not.toBe(first);
     expect(peers.closeNode(THERE)).toBe(1);
-    await waitFor(() => second.closed, 'closeNode to close the connection');
+    await waitFor(() => second.closed, { what: 'closeNode to close the connection' });
     expect(peers.remoteNodes()).toEqual(new Set());
   });
 
@@ -76,7 +77,7 @@ describe('PeerConnections', () => {
       nodeId: Buffer.from(THERE, 'hex'),
     });
     peers.close();
-    await waitFor(() => open.closed, 'close() to cut the open connection');
+    await waitFor(() => open.closed, { what: 'close() to cut the open connection' });
     await expect(peers.get({ ip: '127.0.0.1', port: tcpPort(remote) })).rejects.toThrow(
       'the raylet is stopping',
     );

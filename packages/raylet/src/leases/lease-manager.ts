@@ -212,9 +212,9 @@ export class LeaseManager {
    */
   releaseUnusedActorWorkers(inUse: ReadonlySet<string>): number {
     let released = 0;
-    for (const pending of [...this.pendingById.values()]) {
+    for (const pending of this.pending.all()) {
       if (!pending.request.isActor || pending.ownerConnection !== undefined) continue;
-      this.dropPending(pending);
+      this.pending.drop(pending);
       pending.resolve({
         canceled: true,
         leaseId: pending.request.leaseId,
