@@ -7,7 +7,6 @@ import {
   type Connection,
   CoreWorkerService,
   ErrorType,
-  errorTypeOf,
   type FramedServer,
   listen,
   NodeManagerService,
