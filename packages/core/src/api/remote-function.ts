@@ -9,7 +9,7 @@ import type { ObjectRef } from '../runtime/object-ref.js';
 import type { TaskRequest } from '../runtime/task-launcher.js';
 import { REMOTE_FUNCTION_BRAND } from '../runtime/value-walk.js';
 import type { ShippedCode } from '../shipping/index.js';
-import { requireCore } from './state.js';
+import { currentState, requireCore } from './state.js';
 import { checkTaskOptions, resolveTaskOptions, type TaskOptions } from './task-options.js';
 
 /** Each parameter may also be given as a ref to a value of its type. */
@@ -96,6 +96,26 @@ export class RemoteFunction<F extends (...args: any[]) => any = (...args: any[])
       this.#maxArgs,
       this.#captureBytes,
     );
+  }
+
+  /**
+   * The function itself, loaded into this worker process the way a task of it would get it
+   * (compiled once per process; `tray`, `require` and captures bound). For libraries that run
+   * user code inside their own tasks, e.g. @tray/data's map operators. Only in workers: a driver
+   * already has the function it gave to tray.remote().
+   */
+  local(): Promise<F> {
+    const core = requireCore(`${this.#code.name || 'remote function'}.local()`);
+    const load = currentState()?.loadFunction;
+    if (load === undefined) {
+      return Promise.reject(
+        new Error(
+          `${this.#code.name || 'remote function'}.local(): only available inside a worker process ` +
+            '(a task or an actor); in the driver, call the function you gave to tray.remote().',
+        ),
+      );
+    }
+    return load(this.descriptor(core)) as Promise<F>;
   }
 
   /** The function's name. */
