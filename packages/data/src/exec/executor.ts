@@ -1,0 +1,292 @@
+// The streaming executor: runs a plan as a chain of operators, each an async generator of block
+// refs. A block flows downstream as an ObjectRef as soon as its task finishes; an operator keeps
+// at most a few tasks in flight per CPU it may use (fewer with `concurrency`), and launches a new
+// one only while the blocks produced and not yet consumed fit the store budget (a fraction of the
+// cluster's object store, Ray's default 0.5), so a dataset much larger than the store streams
+// through it. Consecutive task stages with equal resources run fused, in the task that reads or
+// produced their input. All-to-all operators (shuffle, sort, groupBy) wait for all their input.
+import * as tray from '@tray/core';
+import { DataContext } from '../context.js';
+import type { AnyReadTask, BuiltinReadTask } from '../sources/datasource.js';
+import { type Stage, UserCodeError } from '../stages.js';
+import type { TaskOutput } from '../worker/tasks.js';
+import { runActorStage } from './actor-pool.js';
+import type { BlockRef, Compute, PlanNode } from './plan.js';
+import { sameCompute } from './plan.js';
+import { remoteTask } from './remote.js';
+import { type OperatorStats, Stats } from './stats.js';
+
+/** Shared by the operators of one execution: the cluster's size and the store budget. */
+export class Execution {
+  readonly stats = new Stats();
+  private outstanding = 0;
+  erroredBlocks = 0;
+
+  constructor(
+    readonly cpus: number,
+    readonly budgetBytes: number,
+    readonly context: DataContext,
+  ) {}
+
+  static async start(): Promise<Execution> {
+    const resources = await tray.clusterResources();
+    const context = DataContext.getCurrent();
+    const store = resources.object_store_memory ?? 2 ** 30;
+    return new Execution(Math.max(1, resources.CPU ?? 1), store * context.objectStoreMemoryFraction, context);
+  }
+
+  /** Room for another task's output in the store budget (always, when nothing is in flight). */
+  hasRoom(inFlight: number): boolean {
+    return inFlight === 0 || this.outstanding < this.budgetBytes;
+  }
+
+  /** Counts a produced block against the budget; the returned function gives it back (once). */
+  track(bytes: number): () => void {
+    this.outstanding += bytes;
+    let released = false;
+    return () => {
+      if (!released) {
+        released = true;
+        this.outstanding -= bytes;
+      }
+    };
+  }
+
+  /** Tasks of this shape that may run at once: the CPUs they fit on, twice over to hide latency. */
+  maxInFlight(compute: Compute): number {
+    const perTask = compute.numCpus ?? 1;
+    const fit = perTask > 0 ? Math.max(1, Math.floor(this.cpus / perTask)) : this.cpus;
+    const cap = typeof compute.concurrency === 'number' ? compute.concurrency : Number.POSITIVE_INFINITY;
+    return Math.max(1, Math.min(fit * 2, cap));
+  }
+}
+
+/** A fused chain of task stages over a read or over another operator's blocks. */
+type Physical =
+  | { kind: 'read'; node: Extract<PlanNode, { op: 'read' }>; stages: Stage[]; compute: Compute }
+  | { kind: 'map'; input: PlanNode; stages: Stage[]; compute: Compute }
+  | { kind: 'other'; node: PlanNode };
+
+function fuse(node: PlanNode): Physical {
+  if (node.op !== 'stage')
+    return node.op === 'read' ? { kind: 'read', node, stages: [], compute: {} } : { kind: 'other', node };
+  const below = fuse(node.input);
+  if (
+    (below.kind === 'read' || below.kind === 'map') &&
+    (below.stages.length === 0 || sameCompute(below.compute, node.compute))
+  ) {
+    return { ...below, stages: [...below.stages, node.stage], compute: node.compute };
+  }
+  return { kind: 'map', input: node.input, stages: [node.stage], compute: node.compute };
+}
+
+export function execute(node: PlanNode, exec: Execution): AsyncGenerator<BlockRef> {
+  const p = fuse(node);
+  if (p.kind === 'read') return runRead(p.node, p.stages, p.compute, exec);
+  if (p.kind === 'map') return runMap(execute(p.input, exec), p.stages, p.compute, exec);
+  return runOther(p.node, exec);
+}
+
+async function* runOther(node: PlanNode, exec: Execution): AsyncGenerator<BlockRef> {
+  switch (node.op) {
+    case 'blocks': {
+      const stats = exec.stats.operator(node.name);
+      for (const b of await node.blocks()) {
+        stats.record(b.meta);
+        yield b;
+      }
+      stats.finish();
+      return;
+    }
+    case 'actorStage':
+      yield* runActorStage(execute(node.input, exec), node.stage, node.compute, exec);
+      return;
+    case 'limit':
+      yield* runLimit(execute(node.input, exec), node.n, exec);
+      return;
+    case 'allToAll': {
+      const input: BlockRef[] = [];
+      for await (const b of execute(node.input, exec)) input.push(b);
+      const stats = exec.stats.operator(node.name);
+      const output = await node.run(input);
+      for (const b of input) b.release?.();
+      for (const b of output) stats.record(b.meta);
+      stats.finish();
+      yield* output;
+      return;
+    }
+    case 'union':
+      for (const input of node.inputs) yield* execute(input, exec);
+      return;
+    default:
+      throw new Error(`@tray/data: cannot execute plan node ${node.op}`);
+  }
+}
+
+function taskOptions(compute: Compute, name: string) {
+  return { numReturns: 2 as const, numCpus: compute.numCpus ?? 1, resources: compute.resources, name };
+}
+
+function opName(base: string, stages: Stage[]): string {
+  return [base, ...stages.map((s) => s.name)].join('->');
+}
+
+async function* runRead(
+  node: Extract<PlanNode, { op: 'read' }>,
+  stages: Stage[],
+  compute: Compute,
+  exec: Execution,
+): AsyncGenerator<BlockRef> {
+  const parallelism = node.parallelism ?? Math.max(exec.context.minReadParallelism, exec.cpus * 2);
+  const tasks = await node.plan(parallelism);
+  const name = opName(node.name, stages);
+  const stats = exec.stats.operator(name);
+  const options = taskOptions(compute, name);
+  const run = remoteTask('runRead').options(options);
+  yield* ordered(tasks, exec.maxInFlight(compute), exec, stats, (task: AnyReadTask) => {
+    const read =
+      'builtin' in task ? remoteTask((task as BuiltinReadTask).builtin as never) : asRemote(task.read);
+    return run.remote(read, task.args, stages, task.source) as unknown as [
+      tray.ObjectRef<Uint8Array>,
+      tray.ObjectRef<TaskOutput[1]>,
+    ];
+  });
+}
+
+function asRemote(fn: unknown): tray.RemoteFunction {
+  if (fn instanceof tray.RemoteFunction) return fn;
+  if (typeof fn !== 'function') throw new TypeError(`a ReadTask's read must be a function, got ${typeof fn}`);
+  return tray.remote(fn as (...args: any[]) => any);
+}
+
+async function* runMap(
+  input: AsyncGenerator<BlockRef>,
+  stages: Stage[],
+  compute: Compute,
+  exec: Execution,
+): AsyncGenerator<BlockRef> {
+  const name = opName('Map', stages).replace(/^Map->/, '');
+  const stats = exec.stats.operator(name);
+  const run = remoteTask('runMap').options(taskOptions(compute, name));
+  yield* ordered(
+    input,
+    exec.maxInFlight(compute),
+    exec,
+    stats,
+    (b: BlockRef) => run.remote(b.block, stages) as never,
+    (b) => b.release?.(),
+  );
+}
+
+type Launched = [tray.ObjectRef<Uint8Array>, tray.ObjectRef<TaskOutput[1]>];
+
+/**
+ * Runs `launch` over the inputs with at most `cap` tasks in flight and the store budget
+ * respected, yielding outputs in input order. An input is released once its task finished.
+ */
+export async function* ordered<I>(
+  inputs: Iterable<I> | AsyncIterable<I>,
+  cap: number,
+  exec: Execution,
+  stats: OperatorStats,
+  launch: (input: I, index: number) => Launched,
+  done?: (input: I) => void,
+): AsyncGenerator<BlockRef> {
+  const iterator = (
+    Symbol.asyncIterator in inputs
+      ? inputs[Symbol.asyncIterator]()
+      : (inputs as Iterable<I>)[Symbol.iterator]()
+  ) as AsyncIterator<I> | Iterator<I>;
+  const pending: Promise<BlockRef | undefined>[] = [];
+  let exhausted = false;
+  let index = 0;
+  const fill = async () => {
+    while (!exhausted && pending.length < cap && exec.hasRoom(pending.length)) {
+      const next = await iterator.next();
+      if (next.done) {
+        exhausted = true;
+        break;
+      }
+      const input = next.value;
+      const [block, metaRef] = launch(input, index++);
+      pending.push(
+        finished(metaRef, stats.name, exec).then((meta) => {
+          done?.(input);
+          if (meta === undefined) return undefined;
+          stats.record(meta);
+          return { block, meta, release: exec.track(meta.sizeBytes) };
+        }),
+      );
+    }
+  };
+  try {
+    await fill();
+    while (pending.length > 0) {
+      const out = await pending.shift()!;
+      await fill();
+      if (out !== undefined) yield out;
+    }
+    stats.finish();
+  } finally {
+    await iterator.return?.();
+  }
+}
+
+/** The task's metadata once it finished; a user-code failure becomes a UserCodeError. */
+async function finished(metaRef: tray.ObjectRef<TaskOutput[1]>, operator: string, exec: Execution) {
+  try {
+    return await tray.get(metaRef);
+  } catch (error) {
+    const max = exec.context.maxErroredBlocks;
+    if (max < 0 || exec.erroredBlocks < max) {
+      exec.erroredBlocks++;
+      return undefined;
+    }
+    throw asDataError(error, operator);
+  }
+}
+
+/** A task's error as the user should see it: the UserCodeError it carried, else unchanged. */
+export function asDataError(error: unknown, operator: string): unknown {
+  const cause = (error as { cause?: unknown })?.cause;
+  if (cause instanceof Error && cause.name === 'UserCodeError') {
+    return new UserCodeError((cause as { operator?: string }).operator ?? operator, cause.message, {
+      cause: error,
+    });
+  }
+  // A source's own failure (a missing file, a malformed line) already names its path.
+  if (cause instanceof Error && /^(read|write)\w+: /.test(cause.message))
+    return new Error(cause.message, { cause: error });
+  return error;
+}
+
+async function* runLimit(
+  input: AsyncGenerator<BlockRef>,
+  n: number,
+  exec: Execution,
+): AsyncGenerator<BlockRef> {
+  const stats = exec.stats.operator(`Limit(${n})`);
+  let left = n;
+  if (left <= 0) {
+    await input.return(undefined);
+    return;
+  }
+  for await (const b of input) {
+    if (b.meta.numRows <= left) {
+      left -= b.meta.numRows;
+      stats.record(b.meta);
+      yield b;
+    } else {
+      const slice = remoteTask('sliceBlocks')
+        .options({ numReturns: 2, name: 'Limit' })
+        .remote([[0, left]], b.block) as unknown as Launched;
+      const meta = await tray.get(slice[1]);
+      b.release?.();
+      left = 0;
+      stats.record(meta);
+      yield { block: slice[0], meta, release: exec.track(meta.sizeBytes) };
+    }
+    if (left === 0) break;
+  }
+  stats.finish();
+}
