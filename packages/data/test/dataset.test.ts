@@ -31,7 +31,9 @@ describe('transforms', () => {
       .map((r) => ({ id: r.id, sq: r.id * r.id }))
       .filter((r) => r.id % 3 === 0)
       .flatMap((r) => [r, { id: -r.id, sq: r.sq }])
-      .mapBatches((b) => ({ ...b, half: Array.from(b.sq as ArrayLike<number>, (v) => v / 2) }), { batchSize: 7 })
+      .mapBatches((b) => ({ ...b, half: Array.from(b.sq as ArrayLike<number>, (v) => v / 2) }), {
+        batchSize: 7,
+      })
       .addColumn('neg', (b) => Array.from(b.id as ArrayLike<number>, (v) => -v))
       .dropColumns(['sq']);
     const expected = [];
@@ -52,12 +54,16 @@ describe('transforms', () => {
   it('mapBatches hands each batch format and iterBatches cuts batches of batchSize', async () => {
     const rows = await data
       .range(10, { overrideNumBlocks: 2 })
-      .mapBatches((b) => b.map((r: { id: number }) => ({ id: r.id, tag: `r${r.id}` })), { batchFormat: 'rows' })
+      .mapBatches((b) => b.map((r: { id: number }) => ({ id: r.id, tag: `r${r.id}` })), {
+        batchFormat: 'rows',
+      })
       .mapBatches((t) => t.select(['tag']), { batchFormat: 'arrow' })
       .takeAll();
     expect(rows).toEqual(Array.from({ length: 10 }, (_, i) => ({ tag: `r${i}` })));
     const sizes: number[] = [];
-    for await (const batch of data.range(1000, { overrideNumBlocks: 3 }).iterBatches({ batchSize: 256, batchFormat: 'columns' })) {
+    for await (const batch of data
+      .range(1000, { overrideNumBlocks: 3 })
+      .iterBatches({ batchSize: 256, batchFormat: 'columns' })) {
       sizes.push((batch as { id: Int32Array }).id.length);
     }
     expect(sizes).toEqual([256, 256, 256, 232]);
@@ -110,11 +116,20 @@ describe('all-to-all', () => {
     for (const r of items) groups.set(r.k, [...(groups.get(r.k) ?? []), r.v]);
     const keys = [...groups.keys()].sort();
     const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-    const std = (xs: number[]) => Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
-    expect(await ds.groupBy('k').count().takeAll()).toEqual(keys.map((k) => ({ k, 'count()': groups.get(k)!.length })));
+    const std = (xs: number[]) =>
+      Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
+    expect(await ds.groupBy('k').count().takeAll()).toEqual(
+      keys.map((k) => ({ k, 'count()': groups.get(k)!.length })),
+    );
     const agg = await ds
       .groupBy('k')
-      .aggregate({ fn: 'sum', on: 'v' }, { fn: 'min', on: 'v' }, { fn: 'max', on: 'v' }, { fn: 'mean', on: 'v' }, { fn: 'std', on: 'v' })
+      .aggregate(
+        { fn: 'sum', on: 'v' },
+        { fn: 'min', on: 'v' },
+        { fn: 'max', on: 'v' },
+        { fn: 'mean', on: 'v' },
+        { fn: 'std', on: 'v' },
+      )
       .takeAll();
     expect(agg.map((r) => r.k)).toEqual(keys);
     for (const row of agg) {
@@ -125,7 +140,10 @@ describe('all-to-all', () => {
       expect(row['mean(v)']).toBeCloseTo(mean(xs), 9);
       expect(row['std(v)']).toBeCloseTo(std(xs), 9);
     }
-    const firsts = await ds.groupBy('k').mapGroups((g) => ({ k: [g.k[0]], n: [g.v.length] })).takeAll();
+    const firsts = await ds
+      .groupBy('k')
+      .mapGroups((g) => ({ k: [g.k[0]], n: [g.v.length] }))
+      .takeAll();
     expect(firsts).toEqual(keys.map((k) => ({ k, n: groups.get(k)!.length })));
   });
 
@@ -186,7 +204,10 @@ describe('files', () => {
       { a: 3, b: 'r' },
     ]);
     expect(await data.readJson(path.join(json, '*.jsonl')).count()).toBe(2);
-    expect(await data.readText(path.join(csv, 'b.csv')).takeAll()).toEqual([{ text: 'name,n,ok' }, { text: 'w,3,true' }]);
+    expect(await data.readText(path.join(csv, 'b.csv')).takeAll()).toEqual([
+      { text: 'name,n,ok' },
+      { text: 'w,3,true' },
+    ]);
     const bin = await data.readBinaryFiles(path.join(json, 'b.json'), { includePaths: true }).takeAll();
     expect(Buffer.from(bin[0]!.bytes).toString()).toBe('[{"a":3,"b":"r"}]');
     const csvOut = await data.readCsv(csv).writeCsv(path.join(dir, 'csv-out'));
@@ -207,7 +228,11 @@ describe('actor pools', () => {
         this.weight = weight;
       }
       call(batch: { id: Int32Array }) {
-        return { id: batch.id, y: Array.from(batch.id, (v) => v * this.weight), pid: Array.from(batch.id, () => process.pid) };
+        return {
+          id: batch.id,
+          y: Array.from(batch.id, (v) => v * this.weight),
+          pid: Array.from(batch.id, () => process.pid),
+        };
       }
     }
     const rows = await data
@@ -232,7 +257,9 @@ describe('bad input', () => {
       (e) => e,
     );
     expect(error).toBeInstanceOf(data.UserCodeError);
-    expect(error.message).toMatch(/Map\(explode\) failed: the user function threw RangeError: id 13 is unlucky/);
+    expect(error.message).toMatch(
+      /Map\(explode\) failed: the user function threw RangeError: id 13 is unlucky/,
+    );
     expect(error.message).toMatch(/on a batch of 10 rows starting with \[\{"id":10\}/);
   });
 
@@ -255,11 +282,19 @@ describe('bad input', () => {
     writeFileSync(file, 'a,b\n1,2\n3\n');
     await expect(data.readCsv(file).takeAll()).rejects.toThrow(new RegExp(`readCsv: ${file}: .*line 3`));
     const missing = path.join(dir, 'nope', 'x.parquet');
-    await expect(data.readParquet(missing).takeAll()).rejects.toThrow(`readParquet: no such file or directory: ${missing}`);
+    await expect(data.readParquet(missing).takeAll()).rejects.toThrow(
+      `readParquet: no such file or directory: ${missing}`,
+    );
     const pq = path.join(dir, 'pq1');
-    await expect(data.readParquet(pq, { columns: ['zzz'] }).takeAll()).rejects.toThrow(/column "zzz" is not in .*pq1.*its columns: i, f/);
-    await expect(data.range(3).selectColumns(['nope']).takeAll()).rejects.toThrow(/no column "nope" in the dataset; its columns are "id"/);
-    expect(() => data.range(3).mapBatches((b) => b, { batchFormat: 'pandas' as never })).toThrow(/batchFormat must be one of arrow, columns, rows/);
+    await expect(data.readParquet(pq, { columns: ['zzz'] }).takeAll()).rejects.toThrow(
+      /column "zzz" is not in .*pq1.*its columns: i, f/,
+    );
+    await expect(data.range(3).selectColumns(['nope']).takeAll()).rejects.toThrow(
+      /no column "nope" in the dataset; its columns are "id"/,
+    );
+    expect(() => data.range(3).mapBatches((b) => b, { batchFormat: 'pandas' as never })).toThrow(
+      /batchFormat must be one of arrow, columns, rows/,
+    );
     const leaked = 5;
     expect(() => data.range(3).map((r) => ({ x: r.id + leaked }))).toThrow(/`leaked`.*captures/);
   });

@@ -20,6 +20,8 @@ import { type OperatorStats, Stats } from './stats.js';
 export class Execution {
   readonly stats = new Stats();
   private outstanding = 0;
+  private produced = 0;
+  private producedBytes = 0;
   erroredBlocks = 0;
 
   constructor(
@@ -35,14 +37,29 @@ export class Execution {
     return new Execution(Math.max(1, resources.CPU ?? 1), store * context.objectStoreMemoryFraction, context);
   }
 
-  /** Room for another task's output in the store budget (always, when nothing is in flight). */
+  /**
+   * Room for another task's output: the blocks produced and not yet consumed, plus the expected
+   * output of the tasks in flight (at the average block size so far), stay under the budget.
+   * Always true when nothing is in flight, so every operator makes progress.
+   */
   hasRoom(inFlight: number): boolean {
-    return inFlight === 0 || this.outstanding < this.budgetBytes;
+    return inFlight === 0 || this.outstanding + (inFlight + 1) * this.averageBlock() <= this.budgetBytes;
+  }
+
+  /** Bytes of produced blocks not yet consumed. */
+  get outstandingBytes(): number {
+    return this.outstanding;
+  }
+
+  private averageBlock(): number {
+    return this.produced === 0 ? 0 : this.producedBytes / this.produced;
   }
 
   /** Counts a produced block against the budget; the returned function gives it back (once). */
   track(bytes: number): () => void {
     this.outstanding += bytes;
+    this.produced++;
+    this.producedBytes += bytes;
     let released = false;
     return () => {
       if (!released) {
