@@ -11,6 +11,13 @@ export class DataContext {
   maxErroredBlocks = 0;
   /** Default read parallelism floor (Ray reads into at least 200 blocks when the data is big enough). */
   minReadParallelism = 200;
+  /**
+   * How read and map tasks are placed: 'SPREAD' (Ray Data's default) spreads them over the
+   * cluster's nodes; a map task whose input block is over largeArgsThreshold uses 'DEFAULT'
+   * (prefer the node that holds the block).
+   */
+  schedulingStrategy: 'SPREAD' | 'DEFAULT' = 'SPREAD';
+  largeArgsThreshold = 50 * 1024 * 1024;
   /** Print one line per operator as a dataset finishes (rows, blocks, time). */
   verboseProgress = false;
 

@@ -97,7 +97,7 @@ describe('all-to-all', () => {
   const items = Array.from({ length: 500 }, (_, i) => ({ k: `g${(i * 7) % 13}`, v: (i * 37) % 101, i }));
 
   it('randomShuffle is a seeded permutation and sort matches Array.prototype.sort', async () => {
-    const ds = data.fromItems(items, { overrideNumBlocks: 5 });
+    const ds = data.fromItems<(typeof items)[number]>(items, { overrideNumBlocks: 5 });
     const once = (await ds.randomShuffle({ seed: 42 }).takeAll()).map((r) => r.i);
     const again = (await ds.randomShuffle({ seed: 42 }).takeAll()).map((r) => r.i);
     expect(once).toEqual(again);
@@ -111,7 +111,7 @@ describe('all-to-all', () => {
   });
 
   it('groupBy aggregations equal the same aggregation in plain JS', async () => {
-    const ds = data.fromItems(items, { overrideNumBlocks: 4 });
+    const ds = data.fromItems<(typeof items)[number]>(items, { overrideNumBlocks: 4 });
     const groups = new Map<string, number[]>();
     for (const r of items) groups.set(r.k, [...(groups.get(r.k) ?? []), r.v]);
     const keys = [...groups.keys()].sort();

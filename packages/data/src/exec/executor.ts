@@ -140,8 +140,14 @@ async function* runOther(node: PlanNode, exec: Execution): AsyncGenerator<BlockR
   }
 }
 
-function taskOptions(compute: Compute, name: string) {
-  return { numReturns: 2 as const, numCpus: compute.numCpus ?? 1, resources: compute.resources, name };
+function taskOptions(compute: Compute, name: string, schedulingStrategy: 'SPREAD' | 'DEFAULT') {
+  return {
+    numReturns: 2 as const,
+    numCpus: compute.numCpus ?? 1,
+    resources: compute.resources,
+    name,
+    schedulingStrategy,
+  };
 }
 
 function opName(base: string, stages: Stage[]): string {
@@ -158,8 +164,7 @@ async function* runRead(
   const tasks = await node.plan(parallelism);
   const name = opName(node.name, stages);
   const stats = exec.stats.operator(name);
-  const options = taskOptions(compute, name);
-  const run = remoteTask('runRead').options(options);
+  const run = remoteTask('runRead').options(taskOptions(compute, name, exec.context.schedulingStrategy));
   yield* ordered(tasks, exec.maxInFlight(compute), exec, stats, (task: AnyReadTask) => {
     const read =
       'builtin' in task ? remoteTask((task as BuiltinReadTask).builtin as never) : asRemote(task.read);
@@ -184,15 +189,11 @@ async function* runMap(
 ): AsyncGenerator<BlockRef> {
   const name = opName('Map', stages).replace(/^Map->/, '');
   const stats = exec.stats.operator(name);
-  const run = remoteTask('runMap').options(taskOptions(compute, name));
-  yield* ordered(
-    input,
-    exec.maxInFlight(compute),
-    exec,
-    stats,
-    (b: BlockRef) => run.remote(b.block, stages) as never,
-    (b) => b.release?.(),
-  );
+  const spread = remoteTask('runMap').options(taskOptions(compute, name, exec.context.schedulingStrategy));
+  const local = remoteTask('runMap').options(taskOptions(compute, name, 'DEFAULT'));
+  const launch = (b: BlockRef) =>
+    (b.meta.sizeBytes > exec.context.largeArgsThreshold ? local : spread).remote(b.block, stages) as never;
+  yield* ordered(input, exec.maxInFlight(compute), exec, stats, launch, (b) => b.release?.());
 }
 
 type Launched = [tray.ObjectRef<Uint8Array>, tray.ObjectRef<TaskOutput[1]>];
