@@ -413,15 +413,21 @@ export class Dataset<T extends Row = Row> {
     })) as string[];
   }
 
+  /**
+   * Writes through a write stage fused into the tasks that make the blocks (no extra pass over
+   * the store), one call per block; returns each call's result in block order.
+   */
   private async writeWith(write: tray.RemoteFunction, options: unknown): Promise<unknown[]> {
-    const run = remoteTask('runWrite').options({ name: 'Write' });
-    const pending: tray.ObjectRef<unknown>[] = [];
-    let index = 0;
-    for await (const b of this.blocks()) {
-      pending.push(run.remote(write, b.block, index++, options) as tray.ObjectRef<unknown>);
-      b.release?.();
-    }
-    return tray.get(pending);
+    const stage: Stage = { kind: 'write', name: 'Write', fn: write, sinkOptions: options };
+    const written = new Dataset({ op: 'stage', input: this.plan, stage, compute: this.lastCompute() });
+    const results = (await written.takeAll()).map((r) => JSON.parse(r.result as string));
+    this.lastStats = written.lastStats;
+    return results;
+  }
+
+  /** The resources of the last task stage, so a write fuses into it. */
+  private lastCompute(): Compute {
+    return this.plan.op === 'stage' ? this.plan.compute : {};
   }
 
   private stage<U extends Row>(

@@ -4,7 +4,7 @@
 // Consecutive task stages are fused into one task (Ray's operator fusion), so a block is read,
 // transformed and stored once instead of once per transform.
 import type { ActorClass, RemoteFunction } from '@tray/core';
-import { Table } from 'apache-arrow';
+import { Table, Utf8, vectorFromArray } from 'apache-arrow';
 import {
   type BatchFormat,
   columnsToTable,
@@ -25,7 +25,8 @@ export type StageKind =
   | 'filter'
   | 'addColumn'
   | 'dropColumns'
-  | 'selectColumns';
+  | 'selectColumns'
+  | 'write';
 
 export interface Stage {
   kind: StageKind;
@@ -40,6 +41,8 @@ export interface Stage {
   columns?: string[];
   /** Extra arguments after the batch or row (Ray's fn_args). */
   fnArgs?: unknown[];
+  /** write: the sink's options, handed to its write function. */
+  sinkOptions?: unknown;
 }
 
 /** A mapBatches stage whose function is a class, run on an actor pool. */
@@ -65,18 +68,31 @@ export async function applyStages(
   table: Table,
   stages: Stage[],
   load: (stage: Stage) => Promise<LoadedFn | undefined>,
+  index = 0,
 ): Promise<Table> {
   let current = table;
   for (const stage of stages) {
     const fn = await load(stage);
-    current = await applyStage(current, stage, fn);
+    current = await applyStage(current, stage, fn, index);
   }
   return current;
 }
 
-export async function applyStage(table: Table, stage: Stage, fn: LoadedFn | undefined): Promise<Table> {
+/** `index` is the block's position in the dataset (file names of writes use it). */
+export async function applyStage(
+  table: Table,
+  stage: Stage,
+  fn: LoadedFn | undefined,
+  index = 0,
+): Promise<Table> {
   const extra = stage.fnArgs ?? [];
   switch (stage.kind) {
+    case 'write': {
+      // A sink's write, fused into the task that made the block: the block becomes one row
+      // holding what the write returned (a file path for the built-in sinks).
+      const result = await fn!(table, { index, options: stage.sinkOptions });
+      return new Table({ result: vectorFromArray([JSON.stringify(result ?? null)], new Utf8()) });
+    }
     case 'selectColumns':
       return selectColumns(table, stage.columns!, stage.name);
     case 'dropColumns': {

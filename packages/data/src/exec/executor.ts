@@ -165,10 +165,10 @@ async function* runRead(
   const name = opName(node.name, stages);
   const stats = exec.stats.operator(name);
   const run = remoteTask('runRead').options(taskOptions(compute, name, exec.context.schedulingStrategy));
-  yield* ordered(tasks, exec.maxInFlight(compute), exec, stats, (task: AnyReadTask) => {
+  yield* ordered(tasks, exec.maxInFlight(compute), exec, stats, (task: AnyReadTask, index) => {
     const read =
       'builtin' in task ? remoteTask((task as BuiltinReadTask).builtin as never) : asRemote(task.read);
-    return run.remote(read, task.args, stages, task.source) as unknown as [
+    return run.remote(read, task.args, stages, task.source, index) as unknown as [
       tray.ObjectRef<Uint8Array>,
       tray.ObjectRef<TaskOutput[1]>,
     ];
@@ -191,8 +191,12 @@ async function* runMap(
   const stats = exec.stats.operator(name);
   const spread = remoteTask('runMap').options(taskOptions(compute, name, exec.context.schedulingStrategy));
   const local = remoteTask('runMap').options(taskOptions(compute, name, 'DEFAULT'));
-  const launch = (b: BlockRef) =>
-    (b.meta.sizeBytes > exec.context.largeArgsThreshold ? local : spread).remote(b.block, stages) as never;
+  const launch = (b: BlockRef, index: number) =>
+    (b.meta.sizeBytes > exec.context.largeArgsThreshold ? local : spread).remote(
+      b.block,
+      stages,
+      index,
+    ) as never;
   yield* ordered(input, exec.maxInFlight(compute), exec, stats, launch, (b) => b.release?.());
 }
 
@@ -227,14 +231,15 @@ export async function* ordered<I>(
       }
       const input = next.value;
       const [block, metaRef] = launch(input, index++);
-      pending.push(
-        finished(metaRef, stats.name, exec).then((meta) => {
-          done?.(input);
-          if (meta === undefined) return undefined;
-          stats.record(meta);
-          return { block, meta, release: exec.track(meta.sizeBytes) };
-        }),
-      );
+      const result = finished(metaRef, stats.name, exec).then((meta) => {
+        done?.(input);
+        if (meta === undefined) return undefined;
+        stats.record(meta);
+        return { block, meta, release: exec.track(meta.sizeBytes) };
+      });
+      // Awaited in order below; until then a failure must not count as unhandled.
+      result.catch(() => undefined);
+      pending.push(result);
     }
   };
   try {

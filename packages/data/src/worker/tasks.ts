@@ -35,6 +35,7 @@ export async function runRead(
   args: unknown,
   stages: Stage[],
   source: string,
+  index = 0,
 ): Promise<TaskOutput> {
   const started = Date.now();
   const fn = (await read.local()) as (args: unknown) => unknown;
@@ -51,7 +52,7 @@ export async function runRead(
   } else {
     tables.push(fromBatch(produced, 'arrow', undefined, `the read of ${source}`));
   }
-  const table = await applyStages(concatTables(tables), stages, loadStage);
+  const table = await applyStages(concatTables(tables), stages, loadStage, index);
   return output(table, started, source);
 }
 
@@ -60,21 +61,10 @@ function isIterableOfBatches(value: object): boolean {
 }
 
 /** A map task: one block through the fused stages. */
-export async function runMap(block: Uint8Array, stages: Stage[]): Promise<TaskOutput> {
+export async function runMap(block: Uint8Array, stages: Stage[], index = 0): Promise<TaskOutput> {
   const started = Date.now();
-  const table = await applyStages(decodeBlock(block), stages, loadStage);
+  const table = await applyStages(decodeBlock(block), stages, loadStage, index);
   return output(table, started);
-}
-
-/** Runs a Datasink's write for one block; returns what the write returned. */
-export async function runWrite(
-  write: RemoteFunction,
-  block: Uint8Array,
-  index: number,
-  options: unknown,
-): Promise<unknown> {
-  const fn = (await write.local()) as (table: Table, ctx: { index: number; options: unknown }) => unknown;
-  return fn(decodeBlock(block), { index, options });
 }
 
 /**
