@@ -18,8 +18,11 @@ export class DataContext {
    */
   schedulingStrategy: 'SPREAD' | 'DEFAULT' = 'SPREAD';
   largeArgsThreshold = 50 * 1024 * 1024;
-  /** Print one line per operator as a dataset finishes (rows, blocks, time). */
-  verboseProgress = false;
+  /**
+   * Show progress per operator on stderr: redrawn lines on a terminal, one plain line per
+   * finished operator otherwise (Ray's enable_progress_bars, on by default).
+   */
+  enableProgressBars = true;
 
   private static current: DataContext | undefined;
   static getCurrent(): DataContext {

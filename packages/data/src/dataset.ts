@@ -384,7 +384,11 @@ export class Dataset<T extends Row = Row> {
     return (async function* () {
       const exec = await Execution.start();
       self.lastStats = exec.stats;
-      yield* execute(self.plan, exec);
+      try {
+        yield* execute(self.plan, exec);
+      } finally {
+        exec.progress?.stop();
+      }
     })();
   }
 

@@ -218,6 +218,63 @@ describe('files', () => {
   });
 });
 
+describe('custom sources and sinks', () => {
+  it('a Datasource plans read tasks the workers run, and a Datasink gets one write per block', async () => {
+    const source: data.Datasource = {
+      name: 'ReadSquares',
+      getReadTasks: (parallelism) =>
+        Array.from({ length: Math.min(parallelism, 4) }, (_, piece) => ({
+          read: (args: { piece: number }) =>
+            [0, 1, 2].map((k) => ({ n: args.piece * 3 + k, sq: (args.piece * 3 + k) ** 2 })),
+          args: { piece },
+          source: `squares piece ${piece}`,
+          numRows: 3,
+        })),
+    };
+    const ds = data.readDatasource(source, { overrideNumBlocks: 4 });
+    expect(await ds.count()).toBe(12);
+    expect(await ds.takeAll()).toEqual(Array.from({ length: 12 }, (_, n) => ({ n, sq: n * n })));
+    const out = path.join(dir, 'sink');
+    let completed: unknown[] = [];
+    const sink: data.Datasink = {
+      name: 'CountLines',
+      options: { dir: out },
+      write: (block, ctx) => {
+        const fs = require('node:fs');
+        const o = ctx.options as { dir: string };
+        fs.mkdirSync(o.dir, { recursive: true });
+        fs.writeFileSync(require('node:path').join(o.dir, `block-${ctx.index}.txt`), String(block.numRows));
+        return block.numRows;
+      },
+      onWriteComplete: (results) => {
+        completed = results;
+      },
+    };
+    expect(await ds.filter((r) => (r.n as number) % 2 === 0).write(sink)).toEqual([2, 1, 2, 1]);
+    expect(completed).toEqual([2, 1, 2, 1]);
+    expect(readdirSync(out).sort()).toEqual(['block-0.txt', 'block-1.txt', 'block-2.txt', 'block-3.txt']);
+  });
+
+  it('iterBatches with a local shuffle buffer yields every row once, shuffled, in batches of batchSize', async () => {
+    const ids: number[] = [];
+    const sizes: number[] = [];
+    const ds = data.range(300, { overrideNumBlocks: 3 });
+    for await (const batch of ds.iterBatches({
+      batchSize: 64,
+      localShuffleBufferSize: 128,
+      localShuffleSeed: 5,
+      batchFormat: 'rows',
+    })) {
+      const rows = batch as { id: number }[];
+      sizes.push(rows.length);
+      ids.push(...rows.map((r) => r.id));
+    }
+    expect(ids).not.toEqual([...Array(300).keys()]);
+    expect([...ids].sort((a, b) => a - b)).toEqual([...Array(300).keys()]);
+    expect(sizes.slice(0, -1).every((n) => n === 64)).toBe(true);
+  });
+});
+
 describe('actor pools', () => {
   it('mapBatches with a class builds its state once per actor and uses every actor', async () => {
     const log = path.join(dir, 'constructed.log');
@@ -243,6 +300,28 @@ describe('actor pools', () => {
     const constructed = readFileSync(log, 'utf8').trim().split('\n');
     expect(constructed).toHaveLength(2);
     expect(new Set(rows.map((r) => String(r.pid)))).toEqual(new Set(constructed));
+  });
+
+  it('an autoscaling pool [1, 3] grows past its minimum while blocks wait, and stays within its maximum', async () => {
+    const log = path.join(dir, 'autoscale.log');
+    class Slow {
+      constructor(logFile: string) {
+        require('node:fs').appendFileSync(logFile, `${process.pid}\n`);
+      }
+      call(batch: { id: Int32Array }) {
+        const until = Date.now() + 100;
+        while (Date.now() < until) {}
+        return { id: batch.id };
+      }
+    }
+    const rows = await data
+      .range(120, { overrideNumBlocks: 12 })
+      .mapBatches(Slow, { concurrency: [1, 3], fnConstructorArgs: [log], numCpus: 1 })
+      .takeAll();
+    expect(rows.map((r) => r.id)).toEqual([...Array(120).keys()]);
+    const actors = readFileSync(log, 'utf8').trim().split('\n');
+    expect(actors.length).toBeGreaterThan(1);
+    expect(actors.length).toBeLessThanOrEqual(3);
   });
 });
 

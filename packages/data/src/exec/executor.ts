@@ -13,6 +13,7 @@ import type { TaskOutput } from '../worker/tasks.js';
 import { runActorStage } from './actor-pool.js';
 import type { BlockRef, Compute, PlanNode } from './plan.js';
 import { sameCompute } from './plan.js';
+import { Progress } from './progress.js';
 import { remoteTask } from './remote.js';
 import { type OperatorStats, Stats } from './stats.js';
 
@@ -34,8 +35,19 @@ export class Execution {
     const resources = await tray.clusterResources();
     const context = DataContext.getCurrent();
     const store = resources.object_store_memory ?? 2 ** 30;
-    return new Execution(Math.max(1, resources.CPU ?? 1), store * context.objectStoreMemoryFraction, context);
+    const exec = new Execution(
+      Math.max(1, resources.CPU ?? 1),
+      store * context.objectStoreMemoryFraction,
+      context,
+    );
+    const progress = new Progress(context.enableProgressBars);
+    exec.stats.onStart = (op) => progress.add(op);
+    exec.stats.onFinish = (op) => progress.finished(op);
+    exec.progress = progress;
+    return exec;
   }
+
+  progress: Progress | undefined;
 
   /**
    * Room for another task's output: the blocks produced and not yet consumed, plus the expected

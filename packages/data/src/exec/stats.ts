@@ -10,7 +10,10 @@ export class OperatorStats {
   readonly started = Date.now();
   ended: number | undefined;
 
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    private readonly onFinish?: (op: OperatorStats) => void,
+  ) {}
 
   record(meta: BlockMeta): void {
     this.blocks++;
@@ -20,7 +23,9 @@ export class OperatorStats {
   }
 
   finish(): void {
-    this.ended ??= Date.now();
+    if (this.ended !== undefined) return;
+    this.ended = Date.now();
+    this.onFinish?.(this);
   }
 
   get wallMs(): number {
@@ -30,10 +35,14 @@ export class OperatorStats {
 
 export class Stats {
   readonly operators: OperatorStats[] = [];
+  /** Told of each operator as it starts and finishes (the progress display). */
+  onStart?: (op: OperatorStats) => void;
+  onFinish?: (op: OperatorStats) => void;
 
   operator(name: string): OperatorStats {
-    const op = new OperatorStats(name);
+    const op = new OperatorStats(name, (o) => this.onFinish?.(o));
     this.operators.push(op);
+    this.onStart?.(op);
     return op;
   }
 
