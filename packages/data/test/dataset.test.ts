@@ -69,6 +69,24 @@ describe('transforms', () => {
     expect(sizes).toEqual([256, 256, 256, 232]);
   });
 
+  it('a task whose output exceeds targetMaxBlockSize streams it out as several blocks', async () => {
+    const ctx = data.DataContext.getCurrent();
+    const saved = ctx.targetMaxBlockSize;
+    ctx.targetMaxBlockSize = 4096;
+    try {
+      const ds = await data
+        .range(4000, { overrideNumBlocks: 1 })
+        .map((r) => ({ id: r.id, x: r.id * 0.5 }))
+        .materialize();
+      const blocks = await ds.materializedBlocks();
+      expect(blocks.length).toBeGreaterThan(1);
+      expect(blocks.every((b) => b.meta.sizeBytes <= 4096 * 1.5)).toBe(true);
+      expect((await ds.takeAll()).map((r) => r.id)).toEqual([...Array(4000).keys()]);
+    } finally {
+      ctx.targetMaxBlockSize = saved;
+    }
+  });
+
   it('union, zip, split, streamingSplit and trainTestSplit partition the rows', async () => {
     const a = data.range(10, { overrideNumBlocks: 2 });
     expect((await a.union(data.range(3)).takeAll()).map((r) => r.id)).toEqual([...Array(10).keys(), 0, 1, 2]);

@@ -154,7 +154,7 @@ async function* runOther(node: PlanNode, exec: Execution): AsyncGenerator<BlockR
 
 function taskOptions(compute: Compute, name: string, schedulingStrategy: 'SPREAD' | 'DEFAULT') {
   return {
-    numReturns: 2 as const,
+    numReturns: 'streaming' as const,
     numCpus: compute.numCpus ?? 1,
     resources: compute.resources,
     name,
@@ -176,14 +176,14 @@ async function* runRead(
   const tasks = await node.plan(parallelism);
   const name = opName(node.name, stages);
   const stats = exec.stats.operator(name);
-  const run = remoteTask('runRead').options(taskOptions(compute, name, exec.context.schedulingStrategy));
+  const run = remoteTask('runReadStreaming').options(
+    taskOptions(compute, name, exec.context.schedulingStrategy),
+  );
+  const max = exec.context.targetMaxBlockSize;
   yield* ordered(tasks, exec.maxInFlight(compute), exec, stats, (task: AnyReadTask, index) => {
     const read =
       'builtin' in task ? remoteTask((task as BuiltinReadTask).builtin as never) : asRemote(task.read);
-    return run.remote(read, task.args, stages, task.source, index) as unknown as [
-      tray.ObjectRef<Uint8Array>,
-      tray.ObjectRef<TaskOutput[1]>,
-    ];
+    return run.remote(read, task.args, stages, task.source, index, max) as unknown as Launched;
   });
 }
 
@@ -201,14 +201,18 @@ async function* runMap(
 ): AsyncGenerator<BlockRef> {
   const name = opName('Map', stages).replace(/^Map->/, '');
   const stats = exec.stats.operator(name);
-  const spread = remoteTask('runMap').options(taskOptions(compute, name, exec.context.schedulingStrategy));
-  const local = remoteTask('runMap').options(taskOptions(compute, name, 'DEFAULT'));
+  const spread = remoteTask('runMapStreaming').options(
+    taskOptions(compute, name, exec.context.schedulingStrategy),
+  );
+  const local = remoteTask('runMapStreaming').options(taskOptions(compute, name, 'DEFAULT'));
+  const max = exec.context.targetMaxBlockSize;
   const launch = (b: BlockRef, index: number) =>
     (b.meta.sizeBytes > exec.context.largeArgsThreshold ? local : spread).remote(
       b.block,
       stages,
       index,
-    ) as never;
+      max,
+    ) as unknown as Launched;
   yield* ordered(input, exec.maxInFlight(compute), exec, stats, launch, (b) => b.release?.());
 }
 
@@ -231,7 +235,7 @@ export async function* ordered<I>(
       ? inputs[Symbol.asyncIterator]()
       : (inputs as Iterable<I>)[Symbol.iterator]()
   ) as AsyncIterator<I> | Iterator<I>;
-  const pending: Promise<BlockRef | undefined>[] = [];
+  const pending: Promise<BlockRef[]>[] = [];
   let exhausted = false;
   let index = 0;
   const fill = async () => {
@@ -242,12 +246,9 @@ export async function* ordered<I>(
         break;
       }
       const input = next.value;
-      const [block, metaRef] = launch(input, index++);
-      const result = finished(metaRef, stats.name, exec).then((meta) => {
+      const result = outputsOf(launch(input, index++), stats, exec).then((blocks) => {
         done?.(input);
-        if (meta === undefined) return undefined;
-        stats.record(meta);
-        return { block, meta, release: exec.track(meta.sizeBytes) };
+        return blocks;
       });
       // Awaited in order below; until then a failure must not count as unhandled.
       result.catch(() => undefined);
@@ -259,12 +260,40 @@ export async function* ordered<I>(
     while (pending.length > 0) {
       const out = await pending.shift()!;
       await fill();
-      if (out !== undefined) yield out;
+      yield* out;
     }
     stats.finish();
   } finally {
     await iterator.return?.();
   }
+}
+
+/** Every block a streaming task yielded, with its metadata (empty when its failure is skipped). */
+async function outputsOf(refs: Launched, stats: OperatorStats, exec: Execution): Promise<BlockRef[]> {
+  const out: BlockRef[] = [];
+  let block: tray.ObjectRef<Uint8Array> | undefined;
+  try {
+    for await (const ref of refs) {
+      if (block === undefined) {
+        block = ref as tray.ObjectRef<Uint8Array>;
+        continue;
+      }
+      const meta = await finished(ref as tray.ObjectRef<TaskOutput[1]>, stats.name, exec);
+      if (meta === undefined) return [];
+      stats.record(meta);
+      out.push({ block, meta, release: exec.track(meta.sizeBytes) });
+      block = undefined;
+    }
+  } catch (error) {
+    for (const b of out) b.release?.();
+    throw error;
+  }
+  // A failed generator yields one last ref whose get throws: that was `block`.
+  if (block !== undefined && (await finished(block as never, stats.name, exec)) === undefined) {
+    for (const b of out) b.release?.();
+    return [];
+  }
+  return out;
 }
 
 /** The task's metadata once it finished; a user-code failure becomes a UserCodeError. */

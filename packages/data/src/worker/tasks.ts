@@ -60,6 +60,52 @@ function isIterableOfBatches(value: object): boolean {
   return Symbol.iterator in value && !('schema' in value);
 }
 
+/**
+ * The streaming forms of the read and map tasks (numReturns 'streaming'): they yield block,
+ * metadata, block, metadata... so an output above `maxBlockBytes` (Ray's 128 MiB target)
+ * leaves the task as several blocks, each stored as soon as it is yielded.
+ */
+export async function* runReadStreaming(
+  read: RemoteFunction,
+  args: unknown,
+  stages: Stage[],
+  source: string,
+  index: number,
+  maxBlockBytes: number,
+): AsyncGenerator<Uint8Array | BlockMeta> {
+  const started = Date.now();
+  const [bytes] = await runRead(read, args, stages, source, index);
+  yield* split(decodeBlock(bytes), bytes, maxBlockBytes, started, source);
+}
+
+export async function* runMapStreaming(
+  block: Uint8Array,
+  stages: Stage[],
+  index: number,
+  maxBlockBytes: number,
+): AsyncGenerator<Uint8Array | BlockMeta> {
+  const started = Date.now();
+  const table = await applyStages(decodeBlock(block), stages, loadStage, index);
+  yield* split(table, encodeBlock(table), maxBlockBytes, started);
+}
+
+function* split(table: Table, bytes: Uint8Array, maxBlockBytes: number, started: number, source?: string) {
+  const parts = Math.max(1, Math.ceil(bytes.byteLength / maxBlockBytes));
+  if (parts === 1 || table.numRows < 2) {
+    const meta = metaOf(table, bytes, source);
+    meta.execMs = Date.now() - started;
+    yield bytes;
+    yield meta;
+    return;
+  }
+  const rows = Math.ceil(table.numRows / parts);
+  for (let start = 0; start < table.numRows; start += rows) {
+    const [partBytes, meta] = output(table.slice(start, start + rows), started, source);
+    yield partBytes;
+    yield meta;
+  }
+}
+
 /** A map task: one block through the fused stages. */
 export async function runMap(block: Uint8Array, stages: Stage[], index = 0): Promise<TaskOutput> {
   const started = Date.now();
