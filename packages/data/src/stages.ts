@@ -4,10 +4,9 @@
 // Consecutive task stages are fused into one task (Ray's operator fusion), so a block is read,
 // transformed and stored once instead of once per transform.
 import type { ActorClass, RemoteFunction } from '@tray/core';
-import { Table, Utf8, vectorFromArray } from 'apache-arrow';
+import { makeVector, Table, Utf8, vectorFromArray } from 'apache-arrow';
 import {
   type BatchFormat,
-  columnsToTable,
   concatTables,
   fromBatch,
   type Row,
@@ -205,16 +204,29 @@ function missingColumns(table: Table, columns: string[], where: string): void {
 }
 
 /** The rows at `indices`, in that order, keeping column types. */
-export function takeIndices(table: Table, indices: number[]): Table {
-  if (indices.length === table.numRows && indices.every((v, i) => v === i)) return table;
+export function takeIndices(table: Table, indices: ArrayLike<number>): Table {
+  if (
+    indices.length === table.numRows &&
+    Array.prototype.every.call(indices, (v: number, i: number) => v === i)
+  ) {
+    return table;
+  }
+  if (table.schema.fields.length === 0) return table;
   const vectors: Record<string, import('apache-arrow').Vector> = {};
   for (const field of table.schema.fields) {
     const column = table.getChild(field.name)!;
+    const id = field.type.typeId as number;
+    if (column.nullCount === 0 && (id === 2 || id === 3)) {
+      // Numbers without nulls: gather straight between typed arrays.
+      const source = column.toArray() as Float64Array;
+      const out = new (source.constructor as Float64ArrayConstructor)(indices.length);
+      for (let i = 0; i < indices.length; i++) out[i] = source[indices[i]!]!;
+      vectors[field.name] = makeVector(out);
+      continue;
+    }
     const values = new Array(indices.length);
     for (let i = 0; i < indices.length; i++) values[i] = column.get(indices[i]!);
     vectors[field.name] = toVector(values, field.type);
   }
-  if (table.schema.fields.length === 0) return table;
-  const out = columnsToTable({}, undefined, '');
-  return Object.keys(vectors).length === 0 ? out : new Table(vectors);
+  return new Table(vectors);
 }

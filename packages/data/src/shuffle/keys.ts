@@ -46,3 +46,16 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** One numeric key column without nulls, as its typed array (the fast path of sort and groupBy). */
+export function numericKey(table: Table, columns: string[]): ArrayLike<number> | undefined {
+  if (columns.length !== 1) return undefined;
+  const v = table.getChild(columns[0]!);
+  if (v === null || v.nullCount > 0) return undefined;
+  const id = v.type.typeId as number;
+  if (id !== 2 && id !== 3) return undefined;
+  const values = v.toArray();
+  return values instanceof BigInt64Array || values instanceof BigUint64Array
+    ? undefined
+    : (values as ArrayLike<number>);
+}

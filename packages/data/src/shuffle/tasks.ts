@@ -16,7 +16,7 @@ import {
 } from '../block.js';
 import { guarded, type Stage, takeIndices } from '../stages.js';
 import type { TaskOutput } from '../worker/tasks.js';
-import { compareKeys, type KeyValue, keysOf, seededRandom } from './keys.js';
+import { compareKeys, type KeyValue, keysOf, numericKey, seededRandom } from './keys.js';
 
 export type MapSpec =
   | { kind: 'random'; seed: number }
@@ -76,11 +76,15 @@ function partitionOf(key: KeyValue[], boundaries: KeyValue[][], descending: bool
 /** A sample of the key values of one block (sort boundaries come from these). */
 export function sampleKeys(block: Uint8Array, key: string[], k: number): KeyValue[][] {
   const table = decodeBlock(block);
+  const n = table.numRows;
+  const picks =
+    n <= k
+      ? Array.from({ length: n }, (_, i) => i)
+      : Array.from({ length: k }, (_, i) => Math.floor(((i + 0.5) * n) / k));
+  const fast = numericKey(table, key);
+  if (fast !== undefined) return picks.map((i) => [fast[i]!]);
   const keys = keysOf(table, key, 'sort');
-  if (keys.length <= k) return keys;
-  const out: KeyValue[][] = [];
-  for (let i = 0; i < k; i++) out.push(keys[Math.floor(((i + 0.5) * keys.length) / k)]!);
-  return out;
+  return picks.map((i) => keys[i]!);
 }
 
 export async function shuffleReduce(
@@ -113,6 +117,12 @@ export async function shuffleReduce(
 }
 
 function sortedOrder(table: Table, key: string[], descending: boolean): number[] {
+  const fast = numericKey(table, key);
+  if (fast !== undefined) {
+    const order = Array.from({ length: fast.length }, (_, i) => i);
+    const sign = descending ? -1 : 1;
+    return order.sort((a, b) => sign * (fast[a]! - fast[b]!) || a - b);
+  }
   const keys = keysOf(table, key, 'sort');
   const order = Array.from({ length: keys.length }, (_, i) => i);
   // Stable: equal keys keep their input order.
