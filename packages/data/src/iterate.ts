@@ -90,21 +90,52 @@ export async function* batchesOf(
   o: ReturnType<typeof checkIterOptions>,
 ): AsyncGenerator<Batch> {
   const size = o.batchSize === undefined ? 256 : o.batchSize;
-  const random = o.localShuffleBufferSize ? seededRandom(o.localShuffleSeed ?? Date.now()) : undefined;
+  if (o.localShuffleBufferSize) {
+    yield* shuffledBatchesOf(tables, o, size);
+    return;
+  }
+  // Batches are slices of the blocks (no copy); only a batch that spans two blocks is joined.
+  let carry: Table | undefined;
+  for await (const table of tables) {
+    if (table.numRows === 0) continue;
+    if (size === null) {
+      yield toBatch(table, o.batchFormat);
+      continue;
+    }
+    let offset = 0;
+    if (carry !== undefined) {
+      const need = size - carry.numRows;
+      if (table.numRows < need) {
+        carry = concatTables([carry, table]);
+        continue;
+      }
+      yield toBatch(concatTables([carry, table.slice(0, need)]), o.batchFormat);
+      carry = undefined;
+      offset = need;
+    }
+    for (; offset + size <= table.numRows; offset += size)
+      yield toBatch(table.slice(offset, offset + size), o.batchFormat);
+    if (offset < table.numRows) carry = table.slice(offset);
+  }
+  if (carry !== undefined && !o.dropLast) yield toBatch(carry, o.batchFormat);
+}
+
+/** Batches drawn at random from a buffer of at least localShuffleBufferSize rows. */
+async function* shuffledBatchesOf(
+  tables: AsyncIterable<Table>,
+  o: ReturnType<typeof checkIterOptions>,
+  size: number | null,
+): AsyncGenerator<Batch> {
+  const random = seededRandom(o.localShuffleSeed ?? Date.now());
   let buffer: Table[] = [];
   let buffered = 0;
   const minBuffer = Math.max(o.localShuffleBufferSize ?? 0, size ?? 0);
   for await (const table of tables) {
     if (table.numRows === 0) continue;
-    if (size === null && random === undefined) {
-      yield toBatch(table, o.batchFormat);
-      continue;
-    }
     buffer.push(table);
     buffered += table.numRows;
     while (buffered >= minBuffer && buffered >= (size ?? 1)) {
-      let all = concatTables(buffer);
-      if (random !== undefined) all = shuffled(all, random);
+      const all = shuffled(concatTables(buffer), random);
       const take = size ?? all.numRows;
       yield toBatch(all.slice(0, take), o.batchFormat);
       const rest = all.slice(take);
@@ -112,9 +143,8 @@ export async function* batchesOf(
       buffered = rest.numRows;
     }
   }
-  if (buffered > 0 && !(o.dropLast && size !== null && buffered < size)) {
-    let all = concatTables(buffer);
-    if (random !== undefined) all = shuffled(all, random);
+  if (buffered > 0) {
+    const all = shuffled(concatTables(buffer), random);
     for (let start = 0; start < all.numRows; start += size ?? all.numRows) {
       const part = all.slice(start, start + (size ?? all.numRows));
       if (o.dropLast && size !== null && part.numRows < size) break;

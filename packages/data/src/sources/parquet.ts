@@ -16,6 +16,8 @@ interface Piece {
   path: string;
   rowGroups: number[];
   columns?: string[];
+  /** Rows in these row groups: read as one record batch (the reader's default is 1,024 rows). */
+  rows?: number;
 }
 
 export async function parquetTasks(
@@ -71,7 +73,7 @@ export async function parquetTasks(
   }
   return pieces.map((p) => ({
     builtin: 'readParquetPiece',
-    args: { path: p.path, rowGroups: p.rowGroups, columns: options.columns },
+    args: { path: p.path, rowGroups: p.rowGroups, columns: options.columns, rows: p.rows },
     source:
       p.rowGroups.length === groups.filter((g) => g.path === p.path).length
         ? p.path
@@ -84,7 +86,9 @@ export async function readParquetPiece(piece: Piece): Promise<Table> {
   const pw = await import('parquet-wasm');
   const pf = await pw.ParquetFile.fromFile(await openAsBlob(piece.path));
   try {
-    const wasmTable = await pf.read({ rowGroups: piece.rowGroups, columns: piece.columns });
+    // One record batch per block: slicing batches and reading columns as typed arrays stay cheap.
+    const batchSize = Math.max(1024, piece.rows ?? 0);
+    const wasmTable = await pf.read({ rowGroups: piece.rowGroups, columns: piece.columns, batchSize });
     const table = tableFromIPC(wasmTable.intoIPCStream());
     return piece.columns === undefined ? table : table.select(piece.columns);
   } catch (error) {
