@@ -68,7 +68,9 @@ function writeInputs(dir) {
 function singleProcess(inDir, outDir) {
   mkdirSync(outDir, { recursive: true });
   for (const name of readdirSync(inDir).sort()) {
-    const table = tableFromIPC(pw.readParquet(readFileSync(path.join(inDir, name))).intoIPCStream());
+    // One record batch per file, as @tray/data's read tasks ask for (the reader's default is 1,024 rows).
+    const bytes = readFileSync(path.join(inDir, name));
+    const table = tableFromIPC(pw.readParquet(bytes, { batchSize: 1 << 30 }).intoIPCStream());
     const out = transform({ x: table.getChild('x').toArray(), y: table.getChild('y').toArray() });
     const result = new Table({ x: makeVector(out.x), y: makeVector(out.y), z: makeVector(out.z) });
     writeFileSync(
