@@ -21,7 +21,9 @@ afterAll(async () => {
   await tray.shutdown();
 });
 
-it('a pipeline 10x the object store streams through half of it, without spilling', async () => {
+it('a pipeline 10x the object store streams through half of it, without spilling', {
+  timeout: 300_000,
+}, async () => {
   const blocks = 320;
   const rowsPerBlock = 128;
   const ds = data
