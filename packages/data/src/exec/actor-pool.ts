@@ -1,14 +1,19 @@
 // mapBatches over a class: an actor pool. Each actor constructs the user's class once (so a
 // model or other state loads once per actor) and maps blocks with its call(batch). The pool
-// starts at its minimum size and adds an actor whenever every actor is busy and blocks wait, up
-// to its maximum (`concurrency: n` is a fixed pool of n); the actors are killed when the input
-// is done. Output keeps input order.
+// starts at its minimum size and scales as Ray's does: up by one actor (to its maximum) when
+// the blocks in flight per actor reach 2.0 and none is free, down by one idle actor (to its
+// minimum) when they fall under 0.5; `concurrency: n` is a fixed pool of n. The actors are
+// killed when the input is done. Output keeps input order.
 import * as tray from '@tray/core';
 import type { BlockMeta } from '../block.js';
 import type { ActorStage } from '../stages.js';
 import { asDataError, type Execution } from './executor.js';
 import type { BlockRef, Compute } from './plan.js';
 import { mapBatchesActor } from './remote.js';
+
+/** Ray's actor-pool autoscaling thresholds (blocks in flight per actor). */
+const SCALE_UP_UTILIZATION = 2.0;
+const SCALE_DOWN_UTILIZATION = 0.5;
 
 interface PoolActor {
   handle: tray.ActorHandle<import('../worker/tasks.js').MapBatchesActor>;
@@ -42,20 +47,36 @@ export async function* runActorStage(
     actors.push(actor);
     return actor;
   };
-  for (let i = 0; i < Math.max(1, min); i++) spawn();
+  for (let i = 0; i < Math.max(1, min); i++) spawn().ready.catch(() => undefined);
   const waiters: (() => void)[] = [];
+  /** Blocks handed to the pool and not yet mapped (waiting for an actor or running). */
+  let inFlight = 0;
   const acquire = async (): Promise<PoolActor> => {
     for (;;) {
       const free = actors.find((a) => a.busy === 0);
       if (free) return free;
-      if (actors.length < max) return spawn();
+      if (actors.length < max && inFlight / actors.length >= SCALE_UP_UTILIZATION) return spawn();
       await new Promise<void>((resolve) => waiters.push(resolve));
     }
+  };
+  const scaleDown = () => {
+    if (actors.length <= Math.max(1, min) || inFlight / actors.length >= SCALE_DOWN_UTILIZATION) return;
+    const idle = actors.findIndex((a) => a.busy === 0);
+    if (idle < 0) return;
+    const [gone] = actors.splice(idle, 1);
+    tray.kill(gone!.handle).catch(() => undefined);
   };
   let seq = 0;
   const pending: Promise<BlockRef>[] = [];
   const launch = async (b: BlockRef): Promise<BlockRef> => {
-    const actor = await acquire();
+    inFlight++;
+    let actor: PoolActor;
+    try {
+      actor = await acquire();
+    } catch (error) {
+      inFlight--;
+      throw error;
+    }
     actor.busy++;
     try {
       await actor.ready.catch((error) => {
@@ -76,6 +97,8 @@ export async function* runActorStage(
       return { block, meta: meta!, release: exec.track(meta!.sizeBytes) };
     } finally {
       actor.busy--;
+      inFlight--;
+      scaleDown();
       waiters.shift()?.();
     }
   };
