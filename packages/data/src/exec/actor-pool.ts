@@ -2,7 +2,7 @@
 // model or other state loads once per actor) and maps blocks with its call(batch). The pool
 // starts at its minimum size and scales as Ray's does: up by one actor (to its maximum) when
 // the blocks in flight per actor reach 2.0 and none is free, down by one idle actor (to its
-// minimum) when they fall under 0.5; `concurrency: n` is a fixed pool of n. The actors are
+// minimum) when they fall under 0.5 once the input is done; `concurrency: n` is a fixed pool. The actors are
 // killed when the input is done. Output keeps input order.
 import * as tray from '@tray/core';
 import type { BlockMeta } from '../block.js';
@@ -59,8 +59,12 @@ export async function* runActorStage(
       await new Promise<void>((resolve) => waiters.push(resolve));
     }
   };
+  // Scaling down waits until the input is done (no block will come to need the actor again),
+  // so a pool does not kill and rebuild actors, and their state, in the middle of a run.
+  let inputDone = false;
   const scaleDown = () => {
-    if (actors.length <= Math.max(1, min) || inFlight / actors.length >= SCALE_DOWN_UTILIZATION) return;
+    if (!inputDone || actors.length <= Math.max(1, min) || inFlight / actors.length >= SCALE_DOWN_UTILIZATION)
+      return;
     const idle = actors.findIndex((a) => a.busy === 0);
     if (idle < 0) return;
     const [gone] = actors.splice(idle, 1);
@@ -110,6 +114,8 @@ export async function* runActorStage(
       // Keep every actor fed, with one more block queued per actor.
       while (pending.length >= max * 2) yield await pending.shift()!;
     }
+    inputDone = true;
+    scaleDown();
     while (pending.length > 0) yield await pending.shift()!;
     stats.finish();
   } finally {
