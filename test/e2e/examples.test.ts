@@ -18,6 +18,12 @@ describe('examples', () => {
     expect(run.code).toBe(0);
   });
 
+  it('data-pipeline.mjs: four Parquet files, and the mean id of each bucket', async () => {
+    const run = await runDriver(example('data-pipeline.mjs'));
+    expect(run.stdout.trim().split('\n'), run.stderr).toEqual(['4', '[ 498, 499, 500, 501 ]']);
+    expect(run.code).toBe(0);
+  });
+
   it('counters.mjs: four actors, each incremented three times', async () => {
     const run = await runScript(example('counters.mjs'));
     expect(run.stdout.trim()).toBe('[ 3, 3, 3, 3 ]');

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// `npm run bench`: runs every benchmark of tools/bench (transport, store, peers, multinode — those present)
+// `npm run bench`: runs every benchmark of tools/bench (transport, store, peers, multinode, data, data-shuffle — those present)
 // and `tray microbenchmark`, one after the other, each with `--json`; keeps each one's last JSON
 // line and writes tools/bench/results/<YYYY-MM-DD>.json (UTC date) with the machine described, so
 // a regression shows in review. Prints a summary: issue 6's targets (value, target, met) and the
 // ratios. A benchmark that fails (non-zero exit, no JSON line, over its deadline) is reported as
 // failed and the others still run; the exit code is then 1.
-//   --only NAME[,NAME]  run only these (transport, store, peers, multinode, microbenchmark); the others'
+//   --only NAME[,NAME]  run only these (transport, store, peers, multinode, data, data-shuffle, microbenchmark); the others'
 //                       results already in today's file are kept
 //   --quick             shorter rounds where a benchmark supports them (numbers are rougher)
 // Children's output goes to stderr as they run; the summary goes to stdout.
@@ -29,6 +29,8 @@ const BENCHMARKS = [
     quick: ['--rounds', '1', '--round-ms', '1000', '--warmup-ms', '200', '--init-samples', '1'],
   },
   { name: 'multinode', file: 'multinode.mjs', quick: ['--rounds', '1'] },
+  { name: 'data', file: 'data-map.mjs', quick: ['--mib', '64', '--rounds', '1'] },
+  { name: 'data-shuffle', file: 'data-shuffle.mjs', quick: ['--mib', '16'] },
   {
     name: 'microbenchmark',
     // `npx tray microbenchmark`, without npx: the workspace's own bin, never a registry lookup.
@@ -71,6 +73,9 @@ const RATIOS = [
   { label: 'piscina tasks/s (peers)', at: ['peers', 'piscina_tasks_per_s'] },
   { label: 'object transfer between nodes / memcpy', at: ['multinode', 'head_to_b_vs_memcpy'] },
   { label: 'tasks on another node / on the head', at: ['multinode', 'remote_vs_local_tasks'] },
+  { label: '@tray/data parquet map / single process (issue 13 target 1.6)', at: ['data', 'ratio'] },
+  { label: '@tray/data sort / single-process sort', at: ['data-shuffle', 'sort_ratio'] },
+  { label: '@tray/data iterBatches / reading the files directly', at: ['data-shuffle', 'iter_ratio'] },
 ];
 
 function ratio(a, b) {

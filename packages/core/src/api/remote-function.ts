@@ -4,7 +4,7 @@
 // function can itself travel inside values and captures (it serializes as its shipped code).
 import type { tray } from '@tray/protocol';
 import { SerializationError } from '../errors.js';
-import { requireCore } from '../process/state.js';
+import { currentState, requireCore } from '../process/state.js';
 import type { CoreWorker } from '../runtime/core-worker.js';
 import type { ObjectRefGenerator } from '../runtime/generator.js';
 import type { ObjectRef } from '../runtime/object-ref.js';
@@ -105,6 +105,26 @@ export class RemoteFunction<F extends (...args: any[]) => any = (...args: any[])
   options<O extends TaskOptions>(options: O): RemoteFunction<F, O extends { numReturns: infer M } ? M : N> {
     const checked = checkTaskOptions(options, `${this.#code.name || 'remote function'}.options()`);
     return new RemoteFunction(this.#code, { ...this.#options, ...checked }, this.#maxArgs, this.#captured);
+  }
+
+  /**
+   * The function itself, loaded into this worker process the way a task of it would get it
+   * (compiled once per process; `tray`, `require` and captures bound). For libraries that run
+   * user code inside their own tasks, e.g. @tray/data's map operators. Only in workers: a driver
+   * already has the function it gave to tray.remote().
+   */
+  local(): Promise<F> {
+    const core = requireCore(`${this.#code.name || 'remote function'}.local()`);
+    const load = currentState()?.loadFunction;
+    if (load === undefined) {
+      return Promise.reject(
+        new Error(
+          `${this.#code.name || 'remote function'}.local(): only available inside a worker process ` +
+            '(a task or an actor); in the driver, call the function you gave to tray.remote().',
+        ),
+      );
+    }
+    return load(this.descriptor(core)) as Promise<F>;
   }
 
   /** The function's name. */

@@ -15,6 +15,11 @@ export interface TrayState {
   };
   /** Worker processes: true when the owner asked to cancel the running task. */
   isCanceled(): boolean;
+  /**
+   * Worker processes: load shipped code into this process as a task of it would run it
+   * (compiled once per code and captures). Undefined in drivers.
+   */
+  loadFunction?: (descriptor: import('@tray/protocol').tray.v1.IFunctionDescriptor) => Promise<Function>;
   /** Stops what init started (drivers); undefined in workers. */
   stop?: () => Promise<void>;
 }

@@ -83,6 +83,7 @@ async function main(): Promise<void> {
       resources: async () => (await gcs()).getAllResourceUsage(),
     },
     isCanceled: () => executor.currentCancelled,
+    loadFunction: (descriptor) => executor.load(descriptor),
   });
   await core.listen();
   const reply = await raylet.request(NodeManagerService.RegisterWorker, {

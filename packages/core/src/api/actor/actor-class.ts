@@ -62,6 +62,14 @@ export class ActorClass<
     return this.#code.name;
   }
 
+  /**
+   * The class itself, loaded into this worker process as an actor of it would get it (see
+   * RemoteFunction.local): for libraries that construct user classes inside their own actors.
+   */
+  local(): Promise<C> {
+    return this.#code.local() as unknown as Promise<C>;
+  }
+
   /** Create an actor running `new C(...args)`; its handle is usable at once. */
   remote(...args: RemoteArgs<ConstructorParameters<C>>): ActorHandle<InstanceType<C>> {
     const name = this.#code.name || 'Actor';

@@ -1,0 +1,124 @@
+// mapBatches over a class: an actor pool. Each actor constructs the user's class once (so a
+// model or other state loads once per actor) and maps blocks with its call(batch). The pool
+// starts at its minimum size and scales as Ray's does: up by one actor (to its maximum) when
+// the blocks in flight per actor reach 2.0 and none is free, down by one idle actor (to its
+// minimum) when they fall under 0.5 once the input is done; `concurrency: n` is a fixed pool. The actors are
+// killed when the input is done. Output keeps input order.
+import * as tray from '@tray/core';
+import type { BlockMeta } from '../block.js';
+import type { ActorStage } from '../stages.js';
+import { asDataError, type Execution } from './executor.js';
+import type { BlockRef, Compute } from './plan.js';
+import { mapBatchesActor } from './remote.js';
+
+/** Ray's actor-pool autoscaling thresholds (blocks in flight per actor). */
+const SCALE_UP_UTILIZATION = 2.0;
+const SCALE_DOWN_UTILIZATION = 0.5;
+
+interface PoolActor {
+  handle: tray.ActorHandle<import('../worker/tasks.js').MapBatchesActor>;
+  ready: Promise<unknown>;
+  busy: number;
+}
+
+export async function* runActorStage(
+  input: AsyncGenerator<BlockRef>,
+  stage: ActorStage,
+  compute: Compute,
+  exec: Execution,
+): AsyncGenerator<BlockRef> {
+  const [min, max] = Array.isArray(compute.concurrency)
+    ? compute.concurrency
+    : [compute.concurrency ?? 1, compute.concurrency ?? 1];
+  const stats = exec.stats.operator(stage.name);
+  const cls = mapBatchesActor().options({
+    numCpus: compute.numCpus ?? 1,
+    resources: compute.resources,
+    maxConcurrency: 1,
+  });
+  const actors: PoolActor[] = [];
+  const spawn = () => {
+    const handle = cls.remote() as PoolActor['handle'];
+    const actor = {
+      handle,
+      ready: tray.get(handle.init.remote(stage.cls, stage.fnConstructorArgs)),
+      busy: 0,
+    };
+    actors.push(actor);
+    return actor;
+  };
+  for (let i = 0; i < Math.max(1, min); i++) spawn().ready.catch(() => undefined);
+  const waiters: (() => void)[] = [];
+  /** Blocks handed to the pool and not yet mapped (waiting for an actor or running). */
+  let inFlight = 0;
+  const acquire = async (): Promise<PoolActor> => {
+    for (;;) {
+      const free = actors.find((a) => a.busy === 0);
+      if (free) return free;
+      if (actors.length < max && inFlight / actors.length >= SCALE_UP_UTILIZATION) return spawn();
+      await new Promise<void>((resolve) => waiters.push(resolve));
+    }
+  };
+  // Scaling down waits until the input is done (no block will come to need the actor again),
+  // so a pool does not kill and rebuild actors, and their state, in the middle of a run.
+  let inputDone = false;
+  const scaleDown = () => {
+    if (!inputDone || actors.length <= Math.max(1, min) || inFlight / actors.length >= SCALE_DOWN_UTILIZATION)
+      return;
+    const idle = actors.findIndex((a) => a.busy === 0);
+    if (idle < 0) return;
+    const [gone] = actors.splice(idle, 1);
+    tray.kill(gone!.handle).catch(() => undefined);
+  };
+  let seq = 0;
+  const pending: Promise<BlockRef>[] = [];
+  const launch = async (b: BlockRef): Promise<BlockRef> => {
+    inFlight++;
+    let actor: PoolActor;
+    try {
+      actor = await acquire();
+    } catch (error) {
+      inFlight--;
+      throw error;
+    }
+    actor.busy++;
+    try {
+      await actor.ready.catch((error) => {
+        throw asDataError(error, stage.name);
+      });
+      const n = seq++;
+      const block = actor.handle.map.remote(b.block, stage, n) as unknown as tray.ObjectRef<Uint8Array>;
+      const meta = (await tray.get(actor.handle.meta.remote(n)).catch(async (error) => {
+        // meta() ran after map(); map's own error is the one to show.
+        await tray.get(block).catch((mapError) => {
+          throw asDataError(mapError, stage.name);
+        });
+        throw error;
+      })) as BlockMeta | undefined;
+      if (meta === undefined) await tray.get(block).catch((e) => Promise.reject(asDataError(e, stage.name)));
+      b.release?.();
+      stats.record(meta!);
+      return { block, meta: meta!, release: exec.track(meta!.sizeBytes) };
+    } finally {
+      actor.busy--;
+      inFlight--;
+      scaleDown();
+      waiters.shift()?.();
+    }
+  };
+  try {
+    for await (const b of input) {
+      const launched = launch(b);
+      launched.catch(() => undefined); // awaited below, in order
+      pending.push(launched);
+      // Keep every actor fed, with one more block queued per actor.
+      while (pending.length >= max * 2) yield await pending.shift()!;
+    }
+    inputDone = true;
+    scaleDown();
+    while (pending.length > 0) yield await pending.shift()!;
+    stats.finish();
+  } finally {
+    for (const a of actors) await tray.kill(a.handle).catch(() => undefined);
+  }
+}

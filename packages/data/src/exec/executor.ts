@@ -1,0 +1,356 @@
+// The streaming executor: runs a plan as a chain of operators, each an async generator of block
+// refs. A block flows downstream as an ObjectRef as soon as its task finishes; an operator keeps
+// at most a few tasks in flight per CPU it may use (fewer with `concurrency`), and launches a new
+// one only while the blocks produced and not yet consumed fit the store budget (a fraction of the
+// cluster's object store, Ray's default 0.5), so a dataset much larger than the store streams
+// through it. Consecutive task stages with equal resources run fused, in the task that reads or
+// produced their input. All-to-all operators (shuffle, sort, groupBy) wait for all their input.
+import * as tray from '@tray/core';
+import { DataContext } from '../context.js';
+import type { AnyReadTask, BuiltinReadTask } from '../sources/datasource.js';
+import { type Stage, UserCodeError } from '../stages.js';
+import type { TaskOutput } from '../worker/tasks.js';
+import { runActorStage } from './actor-pool.js';
+import type { BlockRef, Compute, PlanNode } from './plan.js';
+import { sameCompute } from './plan.js';
+import { Progress } from './progress.js';
+import { remoteTask } from './remote.js';
+import { type OperatorStats, Stats } from './stats.js';
+
+/** Shared by the operators of one execution: the cluster's size and the store budget. */
+export class Execution {
+  readonly stats = new Stats();
+  private outstanding = 0;
+  private produced = 0;
+  private producedBytes = 0;
+  erroredBlocks = 0;
+
+  constructor(
+    readonly cpus: number,
+    readonly budgetBytes: number,
+    readonly context: DataContext,
+  ) {}
+
+  static async start(): Promise<Execution> {
+    const resources = await tray.clusterResources();
+    const context = DataContext.getCurrent();
+    const store = resources.object_store_memory ?? 2 ** 30;
+    const exec = new Execution(
+      Math.max(1, resources.CPU ?? 1),
+      store * context.objectStoreMemoryFraction,
+      context,
+    );
+    const progress = new Progress(context.enableProgressBars);
+    exec.stats.onStart = (op) => progress.add(op);
+    exec.stats.onFinish = (op) => progress.finished(op);
+    exec.progress = progress;
+    return exec;
+  }
+
+  progress: Progress | undefined;
+
+  /**
+   * Room for another task's output: the blocks produced and not yet consumed, plus the expected
+   * output of the tasks in flight (at the average block size so far), stay under the budget.
+   * Always true when nothing is in flight, so every operator makes progress.
+   */
+  hasRoom(inFlight: number): boolean {
+    return inFlight === 0 || this.outstanding + (inFlight + 1) * this.averageBlock() <= this.budgetBytes;
+  }
+
+  /** Bytes of produced blocks not yet consumed. */
+  get outstandingBytes(): number {
+    return this.outstanding;
+  }
+
+  private averageBlock(): number {
+    return this.produced === 0 ? 0 : this.producedBytes / this.produced;
+  }
+
+  /** Counts a produced block against the budget; the returned function gives it back (once). */
+  track(bytes: number): () => void {
+    this.outstanding += bytes;
+    this.produced++;
+    this.producedBytes += bytes;
+    let released = false;
+    return () => {
+      if (!released) {
+        released = true;
+        this.outstanding -= bytes;
+      }
+    };
+  }
+
+  /** Tasks of this shape that may run at once: the CPUs they fit on, twice over to hide latency. */
+  maxInFlight(compute: Compute): number {
+    const perTask = compute.numCpus ?? 1;
+    const fit = perTask > 0 ? Math.max(1, Math.floor(this.cpus / perTask)) : this.cpus;
+    const cap = typeof compute.concurrency === 'number' ? compute.concurrency : Number.POSITIVE_INFINITY;
+    return Math.max(1, Math.min(fit * 2, cap));
+  }
+}
+
+/** A fused chain of task stages over a read or over another operator's blocks. */
+type Physical =
+  | { kind: 'read'; node: Extract<PlanNode, { op: 'read' }>; stages: Stage[]; compute: Compute }
+  | { kind: 'map'; input: PlanNode; stages: Stage[]; compute: Compute }
+  | { kind: 'other'; node: PlanNode };
+
+function fuse(node: PlanNode): Physical {
+  if (node.op !== 'stage')
+    return node.op === 'read' ? { kind: 'read', node, stages: [], compute: {} } : { kind: 'other', node };
+  const below = fuse(node.input);
+  if (
+    (below.kind === 'read' || below.kind === 'map') &&
+    (below.stages.length === 0 || sameCompute(below.compute, node.compute))
+  ) {
+    return { ...below, stages: [...below.stages, node.stage], compute: node.compute };
+  }
+  return { kind: 'map', input: node.input, stages: [node.stage], compute: node.compute };
+}
+
+export function execute(node: PlanNode, exec: Execution): AsyncGenerator<BlockRef> {
+  const p = fuse(node);
+  if (p.kind === 'read') return runRead(p.node, p.stages, p.compute, exec);
+  if (p.kind === 'map') return runMap(execute(p.input, exec), p.stages, p.compute, exec);
+  return runOther(p.node, exec);
+}
+
+async function* runOther(node: PlanNode, exec: Execution): AsyncGenerator<BlockRef> {
+  switch (node.op) {
+    case 'blocks': {
+      const stats = exec.stats.operator(node.name);
+      for (const b of await node.blocks()) {
+        stats.record(b.meta);
+        yield b;
+      }
+      stats.finish();
+      return;
+    }
+    case 'actorStage':
+      yield* runActorStage(execute(node.input, exec), node.stage, node.compute, exec);
+      return;
+    case 'limit':
+      yield* runLimit(execute(node.input, exec), node.n, exec);
+      return;
+    case 'allToAll': {
+      const input: BlockRef[] = [];
+      for await (const b of execute(node.input, exec)) input.push(b);
+      const stats = exec.stats.operator(node.name);
+      const output = await node.run(input);
+      for (const b of input) b.release?.();
+      for (const b of output) stats.record(b.meta);
+      stats.finish();
+      yield* output;
+      return;
+    }
+    case 'union':
+      for (const input of node.inputs) yield* execute(input, exec);
+      return;
+    default:
+      throw new Error(`@tray/data: cannot execute plan node ${node.op}`);
+  }
+}
+
+function taskOptions(compute: Compute, name: string, schedulingStrategy: 'SPREAD' | 'DEFAULT') {
+  return {
+    numReturns: 'streaming' as const,
+    numCpus: compute.numCpus ?? 1,
+    resources: compute.resources,
+    name,
+    schedulingStrategy,
+  };
+}
+
+function opName(base: string, stages: Stage[]): string {
+  return [base, ...stages.map((s) => s.name)].join('->');
+}
+
+async function* runRead(
+  node: Extract<PlanNode, { op: 'read' }>,
+  stages: Stage[],
+  compute: Compute,
+  exec: Execution,
+): AsyncGenerator<BlockRef> {
+  const parallelism = node.parallelism ?? Math.max(exec.context.minReadParallelism, exec.cpus * 2);
+  const tasks = await node.plan(parallelism);
+  const name = opName(node.name, stages);
+  const stats = exec.stats.operator(name);
+  const run = remoteTask('runReadStreaming').options(
+    taskOptions(compute, name, exec.context.schedulingStrategy),
+  );
+  const max = exec.context.targetMaxBlockSize;
+  yield* ordered(tasks, exec.maxInFlight(compute), exec, stats, (task: AnyReadTask, index) => {
+    const read =
+      'builtin' in task ? remoteTask((task as BuiltinReadTask).builtin as never) : asRemote(task.read);
+    return run.remote(read, task.args, stages, task.source, index, max) as unknown as Launched;
+  });
+}
+
+function asRemote(fn: unknown): tray.RemoteFunction {
+  if (fn instanceof tray.RemoteFunction) return fn;
+  if (typeof fn !== 'function') throw new TypeError(`a ReadTask's read must be a function, got ${typeof fn}`);
+  return tray.remote(fn as (...args: any[]) => any);
+}
+
+async function* runMap(
+  input: AsyncGenerator<BlockRef>,
+  stages: Stage[],
+  compute: Compute,
+  exec: Execution,
+): AsyncGenerator<BlockRef> {
+  const name = opName('Map', stages).replace(/^Map->/, '');
+  const stats = exec.stats.operator(name);
+  const spread = remoteTask('runMapStreaming').options(
+    taskOptions(compute, name, exec.context.schedulingStrategy),
+  );
+  const local = remoteTask('runMapStreaming').options(taskOptions(compute, name, 'DEFAULT'));
+  const max = exec.context.targetMaxBlockSize;
+  const launch = (b: BlockRef, index: number) =>
+    (b.meta.sizeBytes > exec.context.largeArgsThreshold ? local : spread).remote(
+      b.block,
+      stages,
+      index,
+      max,
+    ) as unknown as Launched;
+  yield* ordered(input, exec.maxInFlight(compute), exec, stats, launch, (b) => b.release?.());
+}
+
+type Launched = [tray.ObjectRef<Uint8Array>, tray.ObjectRef<TaskOutput[1]>];
+
+/**
+ * Runs `launch` over the inputs with at most `cap` tasks in flight and the store budget
+ * respected, yielding outputs in input order. An input is released once its task finished.
+ */
+export async function* ordered<I>(
+  inputs: Iterable<I> | AsyncIterable<I>,
+  cap: number,
+  exec: Execution,
+  stats: OperatorStats,
+  launch: (input: I, index: number) => Launched,
+  done?: (input: I) => void,
+): AsyncGenerator<BlockRef> {
+  const iterator = (
+    Symbol.asyncIterator in inputs
+      ? inputs[Symbol.asyncIterator]()
+      : (inputs as Iterable<I>)[Symbol.iterator]()
+  ) as AsyncIterator<I> | Iterator<I>;
+  const pending: Promise<BlockRef[]>[] = [];
+  let exhausted = false;
+  let index = 0;
+  const fill = async () => {
+    while (!exhausted && pending.length < cap && exec.hasRoom(pending.length)) {
+      const next = await iterator.next();
+      if (next.done) {
+        exhausted = true;
+        break;
+      }
+      const input = next.value;
+      const result = outputsOf(launch(input, index++), stats, exec).then((blocks) => {
+        done?.(input);
+        return blocks;
+      });
+      // Awaited in order below; until then a failure must not count as unhandled.
+      result.catch(() => undefined);
+      pending.push(result);
+    }
+  };
+  try {
+    await fill();
+    while (pending.length > 0) {
+      const out = await pending.shift()!;
+      await fill();
+      yield* out;
+    }
+    stats.finish();
+  } finally {
+    await iterator.return?.();
+  }
+}
+
+/** Every block a streaming task yielded, with its metadata (empty when its failure is skipped). */
+async function outputsOf(refs: Launched, stats: OperatorStats, exec: Execution): Promise<BlockRef[]> {
+  const out: BlockRef[] = [];
+  let block: tray.ObjectRef<Uint8Array> | undefined;
+  try {
+    for await (const ref of refs) {
+      if (block === undefined) {
+        block = ref as tray.ObjectRef<Uint8Array>;
+        continue;
+      }
+      const meta = await finished(ref as tray.ObjectRef<TaskOutput[1]>, stats.name, exec);
+      if (meta === undefined) return [];
+      stats.record(meta);
+      out.push({ block, meta, release: exec.track(meta.sizeBytes) });
+      block = undefined;
+    }
+  } catch (error) {
+    for (const b of out) b.release?.();
+    throw error;
+  }
+  // A failed generator yields one last ref whose get throws: that was `block`.
+  if (block !== undefined && (await finished(block as never, stats.name, exec)) === undefined) {
+    for (const b of out) b.release?.();
+    return [];
+  }
+  return out;
+}
+
+/** The task's metadata once it finished; a user-code failure becomes a UserCodeError. */
+async function finished(metaRef: tray.ObjectRef<TaskOutput[1]>, operator: string, exec: Execution) {
+  try {
+    return await tray.get(metaRef);
+  } catch (error) {
+    const max = exec.context.maxErroredBlocks;
+    if (max < 0 || exec.erroredBlocks < max) {
+      exec.erroredBlocks++;
+      return undefined;
+    }
+    throw asDataError(error, operator);
+  }
+}
+
+/** A task's error as the user should see it: the UserCodeError it carried, else unchanged. */
+export function asDataError(error: unknown, operator: string): unknown {
+  const cause = (error as { cause?: unknown })?.cause;
+  if (cause instanceof Error && cause.name === 'UserCodeError') {
+    return new UserCodeError((cause as { operator?: string }).operator ?? operator, cause.message, {
+      cause: error,
+    });
+  }
+  // A source's own failure (a missing file, a malformed line) already names its path.
+  if (cause instanceof Error && /^(read|write)\w+: /.test(cause.message))
+    return new Error(cause.message, { cause: error });
+  return error;
+}
+
+async function* runLimit(
+  input: AsyncGenerator<BlockRef>,
+  n: number,
+  exec: Execution,
+): AsyncGenerator<BlockRef> {
+  const stats = exec.stats.operator(`Limit(${n})`);
+  let left = n;
+  if (left <= 0) {
+    await input.return(undefined);
+    return;
+  }
+  for await (const b of input) {
+    if (b.meta.numRows <= left) {
+      left -= b.meta.numRows;
+      stats.record(b.meta);
+      yield b;
+    } else {
+      const slice = remoteTask('sliceBlocks')
+        .options({ numReturns: 2, name: 'Limit' })
+        .remote([[0, left]], b.block) as unknown as Launched;
+      const meta = await tray.get(slice[1]);
+      b.release?.();
+      left = 0;
+      stats.record(meta);
+      yield { block: slice[0], meta, release: exec.track(meta.sizeBytes) };
+    }
+    if (left === 0) break;
+  }
+  stats.finish();
+}

@@ -1,0 +1,84 @@
+// groupBy(key): aggregations per distinct key (count, sum, min, max, mean, std, aggregate) and
+// mapGroups. Runs as a sort-based shuffle (shuffle/plan.ts): rows are range-partitioned by key,
+// so each group lands whole in one reducer and the result comes out sorted by key, as Ray's does.
+
+import * as tray from '@tray/core';
+import type { BatchFormat, Row } from './block.js';
+import type { Dataset } from './dataset.js';
+import { boundaries, mapReduce } from './shuffle/plan.js';
+import type { Aggregation, ReduceSpec } from './shuffle/tasks.js';
+
+export type { Aggregation };
+
+export class GroupedData {
+  constructor(
+    private readonly dataset: Dataset,
+    private readonly key: string[],
+  ) {}
+
+  count(): Dataset<Row> {
+    return this.aggregate({ fn: 'count' });
+  }
+  sum(on: string): Dataset<Row> {
+    return this.aggregate({ fn: 'sum', on });
+  }
+  min(on: string): Dataset<Row> {
+    return this.aggregate({ fn: 'min', on });
+  }
+  max(on: string): Dataset<Row> {
+    return this.aggregate({ fn: 'max', on });
+  }
+  mean(on: string): Dataset<Row> {
+    return this.aggregate({ fn: 'mean', on });
+  }
+  /** Sample standard deviation (ddof 1, as Ray's default). */
+  std(on: string, options: { ddof?: number } = {}): Dataset<Row> {
+    return this.aggregate({ fn: 'std', on, ddof: options.ddof ?? 1 });
+  }
+
+  /** Several aggregations at once: one output column each, named like "sum(x)" and "count()". */
+  aggregate(...aggs: Aggregation[]): Dataset<Row> {
+    for (const a of aggs) {
+      if (!['count', 'sum', 'min', 'max', 'mean', 'std'].includes(a?.fn)) {
+        throw new TypeError(
+          `groupBy().aggregate: unknown aggregation ${JSON.stringify(a)}; use count, sum, min, max, mean or std`,
+        );
+      }
+      if (a.fn !== 'count' && typeof a.on !== 'string')
+        throw new TypeError(
+          `groupBy().aggregate: ${a.fn} needs the column to aggregate, { fn: '${a.fn}', on: 'col' }`,
+        );
+    }
+    return this.shuffle(`Aggregate(${this.key.join(', ')})`, { kind: 'aggregate', key: this.key, aggs });
+  }
+
+  /** fn(batch of one group) → a batch; batchFormat 'columns' (default), 'rows' or 'arrow'. */
+  mapGroups(
+    fn: (batch: any) => unknown,
+    options: { batchFormat?: BatchFormat; captures?: Record<string, unknown> } = {},
+  ): Dataset<Row> {
+    const name = `MapGroups(${fn.name || 'fn'})`;
+    const remote = tray.remote(fn, { captures: options.captures });
+    return this.shuffle(name, {
+      kind: 'mapGroups',
+      key: this.key,
+      fn: remote,
+      batchFormat: options.batchFormat ?? 'columns',
+      name,
+    });
+  }
+
+  private shuffle(name: string, reduce: ReduceSpec): Dataset<Row> {
+    const key = this.key;
+    return this.dataset.allToAll(name, async (input) => {
+      const bounds = await boundaries(input, key, Math.max(1, input.length), false);
+      return mapReduce(
+        input,
+        bounds.length + 1,
+        { kind: 'range', key, boundaries: bounds, descending: false },
+        reduce,
+        name,
+      );
+    });
+  }
+}

@@ -1,0 +1,181 @@
+// Consuming a dataset in the driver: blocks from the executor, fetched (a zero-copy view of the
+// store when the block is on this node) and re-cut into batches of `batchSize` rows, with an
+// optional local shuffle buffer, prefetching the next blocks while the caller works on a batch.
+import * as tray from '@tray/core';
+import type { Table } from 'apache-arrow';
+import {
+  BATCH_FORMATS,
+  type Batch,
+  type BatchFormat,
+  concatTables,
+  decodeBlock,
+  type Row,
+  toBatch,
+  toRows,
+} from './block.js';
+import type { BlockRef } from './exec/plan.js';
+import { seededRandom } from './shuffle/keys.js';
+import { takeIndices } from './stages.js';
+
+export interface IterBatchesOptions {
+  /** Rows per batch (default 256); null gives whole blocks. */
+  batchSize?: number | null;
+  /** 'columns' (default), 'rows' or 'arrow'. */
+  batchFormat?: BatchFormat;
+  /** Blocks fetched ahead of the one being cut into batches (default 1). */
+  prefetchBatches?: number;
+  /** Shuffle rows within a buffer of this many rows before batching. */
+  localShuffleBufferSize?: number;
+  localShuffleSeed?: number;
+  /** Drop a last batch smaller than batchSize. */
+  dropLast?: boolean;
+}
+
+export function checkIterOptions(
+  o: IterBatchesOptions,
+  where: string,
+): Required<Pick<IterBatchesOptions, 'batchFormat'>> & IterBatchesOptions {
+  if (o === null || typeof o !== 'object') throw new TypeError(`${where}: options must be an object`);
+  const format = o.batchFormat ?? 'columns';
+  if (!BATCH_FORMATS.includes(format)) {
+    throw new TypeError(
+      `${where}: batchFormat must be one of ${BATCH_FORMATS.join(', ')}; got ${JSON.stringify(o.batchFormat)}`,
+    );
+  }
+  if (
+    o.batchSize !== undefined &&
+    o.batchSize !== null &&
+    !(Number.isInteger(o.batchSize) && o.batchSize > 0)
+  ) {
+    throw new TypeError(
+      `${where}: batchSize must be a positive integer or null (whole blocks); got ${o.batchSize}`,
+    );
+  }
+  return { ...o, batchFormat: format };
+}
+
+/** The tables of the blocks, in order, fetching up to `prefetch` blocks ahead. */
+export async function* tablesOf(blocks: AsyncIterable<BlockRef>, prefetch: number): AsyncGenerator<Table> {
+  const queue: { ref: BlockRef; bytes: Promise<Uint8Array> }[] = [];
+  const iterator = blocks[Symbol.asyncIterator]();
+  let exhausted = false;
+  const fill = async () => {
+    while (!exhausted && queue.length <= prefetch) {
+      const next = await iterator.next();
+      if (next.done) {
+        exhausted = true;
+        return;
+      }
+      const bytes = tray.get(next.value.block);
+      bytes.catch(() => undefined);
+      queue.push({ ref: next.value, bytes });
+    }
+  };
+  try {
+    await fill();
+    while (queue.length > 0) {
+      const head = queue.shift()!;
+      const table = decodeBlock(await head.bytes);
+      await fill();
+      yield table;
+      head.ref.release?.();
+    }
+  } finally {
+    await iterator.return?.(undefined);
+  }
+}
+
+export async function* batchesOf(
+  tables: AsyncIterable<Table>,
+  o: ReturnType<typeof checkIterOptions>,
+): AsyncGenerator<Batch> {
+  const size = o.batchSize === undefined ? 256 : o.batchSize;
+  if (o.localShuffleBufferSize) {
+    yield* shuffledBatchesOf(tables, o, size);
+    return;
+  }
+  // Batches are slices of the blocks (no copy); only a batch that spans two blocks is joined.
+  let carry: Table | undefined;
+  for await (const table of tables) {
+    if (table.numRows === 0) continue;
+    if (size === null) {
+      yield toBatch(table, o.batchFormat);
+      continue;
+    }
+    let offset = 0;
+    if (carry !== undefined) {
+      const need = size - carry.numRows;
+      if (table.numRows < need) {
+        carry = concatTables([carry, table]);
+        continue;
+      }
+      yield toBatch(concatTables([carry, table.slice(0, need)]), o.batchFormat);
+      carry = undefined;
+      offset = need;
+    }
+    for (; offset + size <= table.numRows; offset += size)
+      yield toBatch(table.slice(offset, offset + size), o.batchFormat);
+    if (offset < table.numRows) carry = table.slice(offset);
+  }
+  if (carry !== undefined && !o.dropLast) yield toBatch(carry, o.batchFormat);
+}
+
+/** Batches drawn at random from a buffer of at least localShuffleBufferSize rows. */
+async function* shuffledBatchesOf(
+  tables: AsyncIterable<Table>,
+  o: ReturnType<typeof checkIterOptions>,
+  size: number | null,
+): AsyncGenerator<Batch> {
+  const random = seededRandom(o.localShuffleSeed ?? Date.now());
+  let buffer: Table[] = [];
+  let buffered = 0;
+  const minBuffer = Math.max(o.localShuffleBufferSize ?? 0, size ?? 0);
+  for await (const table of tables) {
+    if (table.numRows === 0) continue;
+    buffer.push(table);
+    buffered += table.numRows;
+    while (buffered >= minBuffer && buffered >= (size ?? 1)) {
+      const all = shuffled(concatTables(buffer), random);
+      const take = size ?? all.numRows;
+      yield toBatch(all.slice(0, take), o.batchFormat);
+      const rest = all.slice(take);
+      buffer = rest.numRows > 0 ? [rest] : [];
+      buffered = rest.numRows;
+    }
+  }
+  if (buffered > 0) {
+    const all = shuffled(concatTables(buffer), random);
+    for (let start = 0; start < all.numRows; start += size ?? all.numRows) {
+      const part = all.slice(start, start + (size ?? all.numRows));
+      if (o.dropLast && size !== null && part.numRows < size) break;
+      yield toBatch(part, o.batchFormat);
+    }
+  }
+}
+
+function shuffled(table: Table, random: () => number): Table {
+  const order = Array.from({ length: table.numRows }, (_, i) => i);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return takeIndices(table, order);
+}
+
+export async function* rowsOf(tables: AsyncIterable<Table>): AsyncGenerator<Row> {
+  for await (const table of tables) yield* toRows(table);
+}
+
+/** An iterator over a part of a dataset (what split and streamingSplit hand out). */
+export class DataIterator {
+  constructor(private readonly blocks: () => AsyncIterable<BlockRef>) {}
+
+  iterBatches(options: IterBatchesOptions = {}): AsyncGenerator<Batch> {
+    const o = checkIterOptions(options, 'iterBatches');
+    return batchesOf(tablesOf(this.blocks(), o.prefetchBatches ?? 1), o);
+  }
+
+  iterRows(): AsyncGenerator<Row> {
+    return rowsOf(tablesOf(this.blocks(), 1));
+  }
+}

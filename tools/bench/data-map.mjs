@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+// @tray/data batch-map throughput against the best single-process Node pipeline with the same
+// libraries, in one run on the same files: read Parquet → a numeric transform per batch
+// (z = 2x + y over float64 columns) → write Parquet. The peer reads each file with parquet-wasm,
+// transforms the Arrow columns in place of a new table and writes it back, one file after the
+// other in this process. @tray/data runs readParquet(dir).mapBatches(fn).writeParquet(out) on a
+// local cluster of --cpus CPUs (fused into one task per file). Both are timed after a warm-up
+// (the cluster's workers loaded; the peer's WebAssembly compiled); the ratio is peer time / data
+// time (> 1: data is faster). Prints a table; `--json` also prints one JSON line last:
+//   { data_mib_per_s, single_process_mib_per_s, ratio, input_mib, files, cpus }
+// Options: --mib 256 (input size, in-memory Arrow bytes) --files 8 --cpus 2 --rounds 2.
+// Needs the built workspace (`npm run build`).
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import * as tray from '@tray/core';
+import * as data from '@tray/data';
+import { makeVector, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
+import * as pw from 'parquet-wasm';
+
+function option(name, fallback) {
+  const at = process.argv.indexOf(name);
+  if (at < 0) return fallback;
+  const value = Number(process.argv[at + 1]);
+  if (!Number.isInteger(value) || value < 1) {
+    console.error(`${name} must be a whole number ≥ 1, got '${process.argv[at + 1] ?? ''}'`);
+    console.error(
+      'usage: node tools/bench/data-map.mjs [--json] [--mib 256] [--files 8] [--cpus 2] [--rounds 2]',
+    );
+    process.exit(2);
+  }
+  return value;
+}
+
+const MIB = option('--mib', 256);
+const FILES = option('--files', 8);
+const CPUS = option('--cpus', 2);
+const ROUNDS = option('--rounds', 2);
+const json = process.argv.includes('--json');
+const BYTES_PER_ROW = 16; // x and y, float64
+
+function transform(batch) {
+  const x = batch.x;
+  const y = batch.y;
+  const z = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) z[i] = 2 * x[i] + y[i];
+  return { x, y, z };
+}
+
+function writeInputs(dir) {
+  const rows = Math.floor((MIB * 2 ** 20) / BYTES_PER_ROW / FILES);
+  for (let f = 0; f < FILES; f++) {
+    const x = new Float64Array(rows);
+    const y = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) {
+      x[i] = (i * 0.5 + f) % 1000;
+      y[i] = (i % 97) * 0.25;
+    }
+    const table = new Table({ x: makeVector(x), y: makeVector(y) });
+    writeFileSync(
+      path.join(dir, `in_${f}.parquet`),
+      pw.writeParquet(pw.Table.fromIPCStream(tableToIPC(table, 'stream'))),
+    );
+  }
+  return rows * FILES;
+}
+
+function singleProcess(inDir, outDir) {
+  mkdirSync(outDir, { recursive: true });
+  for (const name of readdirSync(inDir).sort()) {
+    // One record batch per file, as @tray/data's read tasks ask for (the reader's default is 1,024 rows).
+    const bytes = readFileSync(path.join(inDir, name));
+    const table = tableFromIPC(pw.readParquet(bytes, { batchSize: 1 << 30 }).intoIPCStream());
+    const out = transform({ x: table.getChild('x').toArray(), y: table.getChild('y').toArray() });
+    const result = new Table({ x: makeVector(out.x), y: makeVector(out.y), z: makeVector(out.z) });
+    writeFileSync(
+      path.join(outDir, name),
+      pw.writeParquet(pw.Table.fromIPCStream(tableToIPC(result, 'stream'))),
+    );
+  }
+}
+
+async function withData(inDir, outDir) {
+  await data.readParquet(inDir).mapBatches(transform, { batchFormat: 'columns' }).writeParquet(outDir);
+}
+
+async function timed(fn) {
+  const start = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+const work = mkdtempSync(path.join(tmpdir(), 'tray-bench-data-'));
+try {
+  const inDir = path.join(work, 'in');
+  mkdirSync(inDir);
+  const rows = writeInputs(inDir);
+  const inputMib = (rows * BYTES_PER_ROW) / 2 ** 20;
+  await tray.init({ numCpus: CPUS, objectStoreMemory: Math.max(256, MIB * 2) * 2 ** 20 });
+  // Warm-up: workers started and parquet-wasm compiled in them; the peer's copy compiled here.
+  await withData(inDir, path.join(work, 'warm-data'));
+  singleProcess(inDir, path.join(work, 'warm-peer'));
+  const peerTimes = [];
+  const dataTimes = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    peerTimes.push(await timed(() => singleProcess(inDir, path.join(work, `peer-${r}`))));
+    dataTimes.push(await timed(() => withData(inDir, path.join(work, `data-${r}`))));
+    rmSync(path.join(work, `peer-${r}`), { recursive: true, force: true });
+    rmSync(path.join(work, `data-${r}`), { recursive: true, force: true });
+  }
+  await tray.shutdown();
+  const best = (xs) => Math.min(...xs);
+  const result = {
+    data_mib_per_s: Math.round(inputMib / best(dataTimes)),
+    single_process_mib_per_s: Math.round(inputMib / best(peerTimes)),
+    ratio: Number((best(peerTimes) / best(dataTimes)).toFixed(2)),
+    input_mib: Math.round(inputMib),
+    files: FILES,
+    cpus: CPUS,
+    machine_cpus: cpus().length,
+    loadavg_1m: Number(loadavg()[0].toFixed(2)),
+  };
+  console.log('pipeline: readParquet -> mapBatches(z = 2x + y) -> writeParquet');
+  console.log(
+    `  @tray/data (${CPUS} CPUs)      ${result.data_mib_per_s} MiB/s  (best of ${ROUNDS}: ${best(dataTimes).toFixed(2)} s)`,
+  );
+  console.log(
+    `  single process, same libs ${result.single_process_mib_per_s} MiB/s  (best of ${ROUNDS}: ${best(peerTimes).toFixed(2)} s)`,
+  );
+  console.log(
+    `  ratio ${result.ratio}x over ${result.input_mib} MiB in ${FILES} files (load ${result.loadavg_1m})`,
+  );
+  if (json) console.log(JSON.stringify(result));
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
