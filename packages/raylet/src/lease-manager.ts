@@ -19,6 +19,7 @@ import type { ClusterNodes } from './cluster-view.js';
 import { type Placement, placeLease } from './lease-placement.js';
 import type { LeaseRequest } from './lease-request.js';
 import { invalid } from './request-validation.js';
+import { RuntimeEnvStarter } from './runtime-env-starter.js';
 import type { WorkerPool, WorkerProcess } from './worker-pool.js';
 
 type LeaseReply = Message<tray.v1.WorkerLeaseReply>;
@@ -58,6 +59,8 @@ export class LeaseManager {
   /** Requests answered with another node's address (spillback), for stats and tests. */
   spilledCount = 0;
   private grants = 0;
+  /** Sets runtime envs up before their workers start (the raylet gives it its agent). */
+  envs: RuntimeEnvStarter;
 
   constructor(
     private readonly nodeId: string,
@@ -67,7 +70,17 @@ export class LeaseManager {
     private readonly onResourcesChanged: () => void = () => {},
     /** The other nodes (none without a GCS: every request stays here or is infeasible). */
     private readonly cluster?: ClusterNodes,
-  ) {}
+  ) {
+    this.envs = this.starter(undefined);
+  }
+
+  /** A starter of workers whose envs `agent` sets up. */
+  starter(agent: ConstructorParameters<typeof RuntimeEnvStarter>[0]): RuntimeEnvStarter {
+    return new RuntimeEnvStarter(agent, this.pool, {
+      failed: (hash, message) => this.failEnv(hash, message),
+      settled: () => this.dispatch(),
+    });
+  }
 
   get pendingCount(): number {
     return this.pendingById.size;
@@ -340,7 +353,7 @@ export class LeaseManager {
       const need = (wanted.get(env) ?? 0) + 1;
       wanted.set(env, need);
       const canStart = request.isActor || this.pool.sharedWorkerCount < this.pool.maxWorkers;
-      if (canStart && this.pool.startingCount(env) < need) this.pool.start(env, request.envVars);
+      if (canStart && this.envs.starting(env) < need) this.envs.start(request);
       return false;
     }
     this.grant(pending, worker);
@@ -355,12 +368,17 @@ export class LeaseManager {
       `worker processes${env ? ` for runtime environment ${env}` : ''} exited before registering with the raylet ` +
       `${count} times in a row (last: pid ${last.pid}, ${how}); see logs/worker-${last.pid}.err in the session directory` +
       (env ? ' and check the runtime environment' : ' and check the workerEntry script');
+    this.failEnv(env, message);
+    this.pool.forgetStartupFailures(env);
+  }
+
+  /** Every lease waiting for a worker of `env` fails with RuntimeEnvSetupError(message). */
+  private failEnv(env: string, message: string): void {
     for (const pending of [...this.pendingById.values()]) {
       if (pending.request.runtimeEnvHash !== env) continue;
       this.dropPending(pending);
       pending.reject(errorWithInfo({ type: ErrorType.RUNTIME_ENV_SETUP_FAILED, message }));
     }
-    this.pool.forgetStartupFailures(env);
   }
 
   private grant(pending: PendingLease, worker: WorkerProcess): void {

@@ -11,6 +11,7 @@ import {
   type ServiceHandlers,
   type tray,
 } from '@tray/protocol';
+import type { PluginRegistry, RuntimeEnvAgent } from '@tray/runtime-env';
 import type { NodeResources } from '@tray/scheduler';
 import type { BundleReservations } from './bundle-reservations.js';
 import { parseBundleSpec, parseBundleSpecs } from './bundle-spec.js';
@@ -59,6 +60,10 @@ export interface NodeManagerContext {
   /** The newest worker deaths (GetNodeStats reports them: the GCS words actor deaths with them). */
   deadWorkers?: readonly DeadWorker[];
   requestShutdown: (reason: string) => void;
+  /** The runtime-env plugins lease requests are checked with. */
+  runtimeEnvs?: PluginRegistry;
+  /** The node's runtime-env agent (GetNodeStats reports its cache). */
+  runtimeEnvAgent?: RuntimeEnvAgent;
   /** The object manager's PullObject (object-manager.ts); absent: PullObject is UNAVAILABLE. */
   objects?: {
     pull(req: tray.v1.PullObjectRequest): Promise<Message<tray.v1.PullObjectReply>>;
@@ -260,7 +265,7 @@ export class NodeManagerHandlers {
     connection: Connection | undefined,
     neverSpill = false,
   ): Promise<Message<tray.v1.WorkerLeaseReply>> {
-    const request = parseLeaseRequest(req);
+    const request = parseLeaseRequest(req, this.ctx.runtimeEnvs);
     if (neverSpill) request.forwarded = true;
     return this.ctx.leases.request(request, connection);
   }

@@ -23,6 +23,7 @@ import { type DeadWorker, type Driver, NodeManagerHandlers } from './node-manage
 import { readNodeMemory } from './node-memory.js';
 import { ObjectManager } from './object-manager.js';
 import { type RayletOptions, resolveOptions } from './options.js';
+import { createRuntimeEnvAgent } from './runtime-env-agent.js';
 import { recordSessionGcsAddress } from './session.js';
 import { type HostedStore, startObjectStore } from './store-host.js';
 import { WorkerLogs } from './worker-logs.js';
@@ -107,6 +108,10 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
     }
     leases = new LeaseManager(nodeIdHex, resources, pool, undefined, cluster);
     cleanups.push(() => leases!.close());
+    // The runtime-env agent: sets envs up before their workers start (runtime-env-agent.ts).
+    const envAgent = await createRuntimeEnvAgent(o);
+    cleanups.push(() => envAgent.close());
+    leases.envs = leases.starter(envAgent.agent);
     const monitor = new MemoryMonitor({
       threshold: o.memoryUsageThreshold,
       refreshMs: o.memoryMonitorRefreshMs,
@@ -147,6 +152,8 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
       deadWorkers,
       requestShutdown: (reason) => void stop(reason),
       objects,
+      runtimeEnvs: envAgent.registry,
+      runtimeEnvAgent: envAgent.agent,
     });
 
     const framed: FramedServer = await listen(

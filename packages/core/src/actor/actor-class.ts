@@ -10,6 +10,7 @@ import { RemoteFunction } from '../api/remote-function.js';
 import { requireCore } from '../api/state.js';
 import type { CoreWorker } from '../runtime/core-worker.js';
 import { hex, newTaskId } from '../runtime/ids.js';
+import { specRuntimeEnv, uploadsDone } from '../runtime/runtime-env.js';
 import { REMOTE_FUNCTION_BRAND } from '../runtime/value-walk.js';
 import { type ActorHandle, makeActorHandle } from './actor-handle.js';
 import { type ActorOptions, checkActorOptions, resolveActorOptions } from './actor-options.js';
@@ -82,7 +83,7 @@ export class ActorClass<
       args: callArgs.args,
       numReturns: 0,
       requiredResources: { quantities: resolved.required },
-      runtimeEnv: resolved.runtimeEnv,
+      runtimeEnv: specRuntimeEnv(core, core.defaultRuntimeEnv, resolved.runtimeEnv),
       schedulingStrategy: resolved.schedulingStrategy,
       name,
       callerAddress: core.address,
@@ -105,7 +106,18 @@ export class ActorClass<
     };
     const runtime = ActorRuntime.of(core);
     const caller = runtime.caller(actorId, identity);
-    const argsReady = resolveCallArgs(core, callArgs.args, callArgs.dependencies);
+    const uploaded = uploadsDone(core, spec.runtimeEnv);
+    const argsAlone = resolveCallArgs(core, callArgs.args, callArgs.dependencies);
+    const argsReady =
+      uploaded === undefined
+        ? argsAlone
+        : uploaded.then(
+            () => argsAlone,
+            (err: Error): tray.v1.IErrorInfo => ({
+              type: tray.v1.ErrorType.RUNTIME_ENV_SETUP_FAILED,
+              message: err.message,
+            }),
+          );
     void runtime.create(spec, caller, o.getIfExists === true, argsReady).then(() => {
       callArgs.keepAlive.length = 0;
     });

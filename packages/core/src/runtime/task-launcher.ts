@@ -10,6 +10,7 @@ import { hex, newTaskId, objectIdOf, taskIdOfObject } from './ids.js';
 import { checkArgRef, isObjectRef, ObjectRef } from './object-ref.js';
 import { INLINE_LIMIT_BYTES } from './object-storage.js';
 import type { SpecTemplate } from './push-encoding.js';
+import { uploadsDone } from './runtime-env.js';
 import type { PendingTask } from './task-manager.js';
 
 export interface TaskRequest {
@@ -140,7 +141,21 @@ export class TaskLauncher {
       generator = new ObjectRefGenerator(task.stream, task.taskIdHex);
     }
     core.tasks.add(task);
-    if (dependencies === undefined) core.submitter.submit(task);
+    const uploaded = uploadsDone(core, spec.runtimeEnv);
+    if (uploaded !== undefined) {
+      // The env's packages are still going to the GCS: submit once they are there.
+      uploaded.then(
+        () => {
+          if (task.status !== 'resolving') return;
+          if (dependencies === undefined) core.submitter.submit(task);
+          else void this.resolveDependencies(task, dependencies, keepAlive ?? []);
+        },
+        (err: Error) => {
+          if (task.status === 'resolving')
+            core.tasks.failed(task, systemError(ErrorType.RUNTIME_ENV_SETUP_FAILED, err.message));
+        },
+      );
+    } else if (dependencies === undefined) core.submitter.submit(task);
     else void this.resolveDependencies(task, dependencies, keepAlive ?? []);
     return { refs, generator };
   }
