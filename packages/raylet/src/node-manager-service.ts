@@ -270,6 +270,23 @@ export class NodeManagerHandlers {
     return this.ctx.leases.request(request, connection);
   }
 
+  private runtimeEnvStats(): Pick<
+    tray.v1.GetNodeStatsReply.$Properties,
+    'runtimeEnvCache' | 'runtimeEnvCreated'
+  > {
+    const stats = this.ctx.runtimeEnvAgent?.stats();
+    if (stats === undefined) return {};
+    return {
+      runtimeEnvCache: stats.entries.map((e) => ({
+        uri: e.uri,
+        plugin: e.plugin,
+        bytes: e.bytes,
+        refs: e.refs,
+      })),
+      runtimeEnvCreated: stats.created,
+    };
+  }
+
   private stats(): Message<tray.v1.GetNodeStatsReply> {
     const ctx = this.ctx;
     const workers: tray.v1.WorkerStats.$Properties[] = [];
@@ -297,6 +314,7 @@ export class NodeManagerHandlers {
         signal: d.signal ?? '',
         reason: d.reason,
       })),
+      ...this.runtimeEnvStats(),
     };
   }
 }
