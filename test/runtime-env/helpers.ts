@@ -15,6 +15,8 @@ export const CORE = pathToFileURL(path.join(ROOT, 'packages', 'core', 'dist', 'i
 
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
+/** `tray start` nodes: stopped first, and their raylets' store segments removed. */
+const nodes: { tmp: string; raylet: number }[] = [];
 
 /** A fresh TMPDIR for this test's processes. */
 export function tmpdir(): string {
@@ -26,9 +28,15 @@ export function tmpdir(): string {
 /** For afterEach: SIGKILL what the test left (by TMPDIR), remove its dirs and store segments. */
 export async function cleanUp(): Promise<void> {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  const started = nodes.splice(0);
+  await Promise.all(started.map((n) => trayCli(['stop', '--grace-ms', '5000'], n.tmp)));
   for (const dir of dirs) for (const pid of processesOf(dir)) kill(pid);
   await waitFor("the test's processes to exit", () => dirs.every((d) => processesOf(d).length === 0), 15_000);
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  for (const { raylet } of started) {
+    for (const name of readdirSync('/dev/shm'))
+      if (name.startsWith(`tray-store-${raylet}-`)) rmSync(path.join('/dev/shm', name), { force: true });
+  }
 }
 
 function kill(pid: number): void {
@@ -154,6 +162,7 @@ export async function startNode(args: string[], env: Record<string, string> = {}
   const run = await trayCli(['start', ...args], tmp, env);
   if (run.code !== 0) throw new Error(`tray start ${args.join(' ')} failed: ${run.stderr}${run.stdout}`);
   const record: NodeRecord = JSON.parse(readFileSync(path.join(tmp, 'tray', 'current_cluster.json'), 'utf8'));
+  nodes.push({ tmp, raylet: record.pids.raylet });
   return { tmp, record, token: readFileSync(record.tokenFile, 'utf8').trim() };
 }
 

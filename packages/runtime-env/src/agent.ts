@@ -44,6 +44,8 @@ export class RuntimeEnvAgent {
   readonly cache: UriCache;
   private readonly creating = new Map<string, Promise<void>>();
   private created = 0;
+  /** URIs that setups under way will take references on: never collected meanwhile. */
+  private readonly wanted = new Map<string, number>();
   private collecting: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: AgentOptions) {
@@ -76,6 +78,7 @@ export class RuntimeEnvAgent {
     const timer = setTimeout(() => abort.abort(), setupTimeoutMs);
     timer.unref();
     const held: string[] = [];
+    const wanting: string[] = [];
     const release = () => {
       for (const uri of held.splice(0)) this.cache.unref(uri);
       this.collect();
@@ -88,6 +91,8 @@ export class RuntimeEnvAgent {
         const uris = plugin.uris(env[plugin.name]);
         urisOf.set(plugin.name, uris);
         for (const uri of uris) {
+          this.wanted.set(uri, (this.wanted.get(uri) ?? 0) + 1);
+          wanting.push(uri);
           work.push(
             this.ensure(uri, plugin.name, env[plugin.name], abort.signal).then(() => {
               this.cache.ref(uri);
@@ -123,6 +128,12 @@ export class RuntimeEnvAgent {
       throw err instanceof RuntimeEnvSetupFailure ? err : new RuntimeEnvSetupFailure((err as Error).message);
     } finally {
       clearTimeout(timer);
+      for (const uri of wanting) {
+        const n = (this.wanted.get(uri) ?? 1) - 1;
+        if (n <= 0) this.wanted.delete(uri);
+        else this.wanted.set(uri, n);
+      }
+      this.collect();
     }
   }
 
@@ -137,7 +148,6 @@ export class RuntimeEnvAgent {
         .then((bytes) => {
           this.created++;
           this.cache.add(uri, plugin, bytes);
-          this.collect();
         })
         .finally(() => this.creating.delete(uri));
       this.creating.set(uri, pending);
@@ -146,7 +156,9 @@ export class RuntimeEnvAgent {
   }
 
   private collect(): void {
-    this.collecting = this.collecting.then(() => this.cache.collect()).catch(() => {});
+    this.collecting = this.collecting
+      .then(() => this.cache.collect((uri) => this.wanted.has(uri)))
+      .catch(() => {});
   }
 
   /** Resolves when the collections started so far are done (tests). */

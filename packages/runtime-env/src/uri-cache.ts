@@ -63,7 +63,7 @@ export class UriCache {
   }
 
   /** Delete unused entries, least recently used first, until the cache fits its limit. */
-  async collect(): Promise<string[]> {
+  async collect(keep: (uri: string) => boolean = () => false): Promise<string[]> {
     let total = this.totalBytes;
     if (total <= this.limitBytes) return [];
     const unused = [...this.entries.values()]
@@ -72,8 +72,8 @@ export class UriCache {
     const deleted: string[] = [];
     for (const e of unused) {
       if (total <= this.limitBytes) break;
-      // Taken while we waited: keep it.
-      if (e.refs > 0) continue;
+      // Taken while we waited, or wanted by a setup under way: keep it.
+      if (e.refs > 0 || keep(e.uri)) continue;
       this.entries.delete(e.uri);
       total -= e.bytes;
       deleted.push(e.uri);
