@@ -5,7 +5,7 @@
 // a regression shows in review. Prints a summary: issue 6's targets (value, target, met) and the
 // ratios. A benchmark that fails (non-zero exit, no JSON line, over its deadline) is reported as
 // failed and the others still run; the exit code is then 1.
-//   --only NAME[,NAME]  run only these (transport, store, peers, multinode, microbenchmark); the others'
+//   --only NAME[,NAME]  run only these (transport, store, peers, multinode, runtime-env, microbenchmark); the others'
 //                       results already in today's file are kept
 //   --quick             shorter rounds where a benchmark supports them (numbers are rougher)
 // Children's output goes to stderr as they run; the summary goes to stdout.
@@ -29,6 +29,7 @@ const BENCHMARKS = [
     quick: ['--rounds', '1', '--round-ms', '1000', '--warmup-ms', '200', '--init-samples', '1'],
   },
   { name: 'multinode', file: 'multinode.mjs', quick: ['--rounds', '1'] },
+  { name: 'runtime-env', file: 'runtime-env.mjs', quick: ['--rounds', '1'] },
   {
     name: 'microbenchmark',
     // `npx tray microbenchmark`, without npx: the workspace's own bin, never a registry lookup.
