@@ -52,6 +52,7 @@ describe('runtime envs across nodes', () => {
     mkdirSync(path.join(app, 'project'), { recursive: true });
     writeFileSync(path.join(app, 'project', 'where.js'), "module.exports = 'project file';");
     packPackage(app, 'trayenv-chunk', '1.0.0', "module.exports = { version: '1.0.0' };");
+    packPackage(app, 'trayenv-chunk', '2.0.0', "module.exports = { version: '2.0.0' };");
 
     const head = await startNode([
       '--head',

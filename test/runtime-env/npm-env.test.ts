@@ -98,8 +98,11 @@ let unknown;
 try { plain.options({ runtimeEnv: { pip: ['x'] } }).remote(); unknown = 'accepted'; } catch (e) { unknown = err(e); }
 let internal;
 try { plain.options({ runtimeEnv: { envVars: { TRAY_TOKEN: 'x' } } }); internal = 'accepted'; } catch (e) { internal = err(e); }
+class Holder { v() { return 1; } }
+const BadActor = tray.remote(Holder).options({ runtimeEnv: { npm: ['./broken-1.0.0.tgz'] } });
+const actorResult = await tray.get(BadActor.remote().v.remote()).then(() => 'ran', err);
 const after = await tray.get(plain.remote());
-console.log('RESULT ' + JSON.stringify({ brokenResult, othersResult, missing, tooBig, badOption, unknown, internal, after }));
+console.log('RESULT ' + JSON.stringify({ brokenResult, othersResult, missing, tooBig, badOption, unknown, internal, actorResult, after }));
 await tray.shutdown();
 `,
       { TRAY_RUNTIME_ENV_MAX_PACKAGE_BYTES: '10000' },
@@ -122,6 +125,11 @@ await tray.shutdown();
     });
     expect(r.unknown.message).toMatch(/unknown field "pip" \(known: envVars, workingDir/);
     expect(r.internal.message).toMatch(/must not set TRAY_TOKEN/);
+    // An actor whose env fails dies (ActorDiedError, as Ray's), saying why.
+    expect(r.actorResult.name).toBe('ActorDiedError');
+    expect(r.actorResult.message).toMatch(
+      /runtime env could not be set up on this node: npm install .*broken-1\.0\.0\.tgz failed/,
+    );
     expect(r.after).toBe('ok');
     expect(run.code).toBe(0);
   });

@@ -11,6 +11,7 @@ import {
   listen,
   NodeManagerService,
   ObjectManagerService,
+  RuntimeEnvService,
   type TrayGrpcServer,
 } from '@tray/protocol';
 import { NodeResources } from '@tray/scheduler';
@@ -24,6 +25,7 @@ import { readNodeMemory } from './node-memory.js';
 import { ObjectManager } from './object-manager.js';
 import { type RayletOptions, resolveOptions } from './options.js';
 import { createRuntimeEnvAgent } from './runtime-env-agent.js';
+import { runtimeEnvHandlers } from './runtime-env-service.js';
 import { recordSessionGcsAddress } from './session.js';
 import { type HostedStore, startObjectStore } from './store-host.js';
 import { WorkerLogs } from './worker-logs.js';
@@ -185,6 +187,7 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
     const grpc: TrayGrpcServer = createGrpcServer({ token: o.token });
     grpc.addService(NodeManagerService, handlers.grpcHandlers());
     grpc.addService(ObjectManagerService, objects.grpcHandlers());
+    grpc.addService(RuntimeEnvService, runtimeEnvHandlers(envAgent.agent, envAgent.registry));
     const grpcPort = await grpc.listen(o.host, o.grpcPort);
     cleanups.push(() => grpc.close(200));
 

@@ -19,7 +19,13 @@ import { connectDriver } from '../driver/driver.js';
 import { type HeadNode, startHeadNode } from '../driver/head-node.js';
 import type { CoreWorker } from '../runtime/core-worker.js';
 import { hex } from '../runtime/ids.js';
-import { runtimeEnvPlugins, setPackageGcs, specRuntimeEnv, uploadsDone } from '../runtime/runtime-env.js';
+import {
+  installEagerly,
+  runtimeEnvPlugins,
+  setPackageGcs,
+  specRuntimeEnv,
+  uploadsDone,
+} from '../runtime/runtime-env.js';
 import { describeValue } from './describe-value.js';
 import { currentState, requireCore, setState } from './state.js';
 import type { RuntimeEnvOptions } from './task-options.js';
@@ -300,6 +306,7 @@ async function jobRuntimeEnv(core: CoreWorker, env: RuntimeEnvOptions | undefine
   if (env === undefined) return undefined;
   const spec = specRuntimeEnv(core, undefined, env, { gcsAddress });
   await uploadsDone(core, spec);
+  installEagerly(core, spec, gcsAddress);
   return spec;
 }
 

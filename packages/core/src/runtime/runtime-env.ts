@@ -4,8 +4,9 @@
 // hash — and turned into the RuntimeEnv of a task spec. Uploads run in the background; a task
 // whose env has uploads under way is submitted when they are done (task-launcher.ts).
 import { GcsClient } from '@tray/gcs';
-import type { tray } from '@tray/protocol';
+import { createGrpcClient, RuntimeEnvService, type TrayGrpcClient, type tray } from '@tray/protocol';
 import {
+  configOf,
   mergeRuntimeEnvs,
   PluginRegistry,
   packageUri,
@@ -121,6 +122,55 @@ export function specRuntimeEnv(
     throw new RuntimeEnvSetupError((err as Error).message);
   }
   return toSpecEnv(mergeRuntimeEnvs(envValueOf(base), prepared));
+}
+
+/**
+ * Ray's eager_install (config.eagerInstall, default true): ask every alive node to set the
+ * job's env up now, in the background (a failure shows when a task needs the env).
+ */
+export function installEagerly(
+  core: CoreWorker,
+  env: tray.v1.IRuntimeEnv | undefined,
+  gcsAddress: string,
+): void {
+  const serialized = env?.serialized;
+  if (!serialized) return;
+  const value = JSON.parse(serialized) as RuntimeEnvValue;
+  const config = configOf(value);
+  if (!config.eagerInstall) return;
+  const u = uploads(core);
+  const gcs = gcsOf(core, u, gcsAddress);
+  const clients: TrayGrpcClient[] = [];
+  core.onShutdown(() => {
+    for (const c of clients.splice(0)) c.close();
+  });
+  void gcs
+    .getAllNodeInfo()
+    .then((nodes) =>
+      Promise.allSettled(
+        nodes
+          .filter((n) => n.state === 0)
+          .map((n) => {
+            const client = createGrpcClient(`${n.nodeIp}:${n.rayletPort}`, {
+              token: core.token,
+              retries: 0,
+              deadlineMs: config.setupTimeoutMs,
+            });
+            clients.push(client);
+            return client
+              .call(RuntimeEnvService.GetOrCreateRuntimeEnv, {
+                serializedRuntimeEnv: serialized,
+                jobId: core.jobId,
+              })
+              .finally(() => {
+                const i = clients.indexOf(client);
+                if (i >= 0) clients.splice(i, 1);
+                client.close();
+              });
+          }),
+      ),
+    )
+    .catch(() => {});
 }
 
 const URI = /tray-pkg:\/\/[0-9a-f]{40}/g;
