@@ -22,7 +22,8 @@ tray start --address HOST:PORT [--token-file FILE] [--num-cpus N] ...
   stop: `tray stop [--grace-ms 15000]
   Stops the node 'tray start' started on this machine (SIGTERM, then SIGKILL after --grace-ms).`,
   status: `tray status [--address HOST:PORT] [--token-file FILE] [--json]
-  Lists the cluster's nodes, alive or dead, with their available / total resources.
+  Lists the cluster's nodes, alive or dead, with their available / total resources and what
+  each alive node's runtime-env cache holds.
   Default cluster: TRAY_ADDRESS/TRAY_TOKEN, else the node 'tray start' started here.`,
   microbenchmark: `tray microbenchmark [--json] [--filter SUBSTRING] [--rounds 4] [--round-ms 2000] [--warmup-ms 1000]
   Runs Ray's microbenchmark keys against tray's public API on a local cluster and prints
