@@ -15,7 +15,7 @@ afterEach(() => {
 function gated() {
   let open!: () => void;
   const gate = new Promise<void>((r) => (open = r));
-  const counts = { created: 0, deleted: 0 };
+  const counts = { created: 0, deleted: 0, tries: 0 };
   const plugin: RuntimeEnvPlugin<string> = {
     name: 'slow',
     priority: 20,
@@ -26,6 +26,7 @@ function gated() {
     uris: (v) => [`slow://${v}`],
     async create(_uri, value) {
       await gate;
+      counts.tries++;
       if (value === 'fail') throw new RuntimeEnvSetupFailure('slow: the build of "fail" broke (line 3)');
       counts.created++;
       return 10;
@@ -41,7 +42,7 @@ function gated() {
   return { plugin, counts, open };
 }
 
-function agent(plugin: RuntimeEnvPlugin, limit?: number) {
+function agent(plugin: RuntimeEnvPlugin, limit?: number, badEnvTtlMs?: number) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tray-agent-test-'));
   dirs.push(dir);
   return new RuntimeEnvAgent({
@@ -53,6 +54,8 @@ function agent(plugin: RuntimeEnvPlugin, limit?: number) {
       throw new Error('no packages here');
     },
     cacheLimitBytes: limit,
+    retryIntervalMs: 10,
+    badEnvTtlMs,
   });
 }
 
@@ -82,12 +85,24 @@ describe('RuntimeEnvAgent', () => {
     expect(counts.created).toBe(2);
   });
 
-  it("fails a setup with the plugin's message, or after setupTimeoutMs", async () => {
-    const { plugin, open } = gated();
+  it("tries a failing create 3 times, fails with the plugin's message, and fails that env at once for a while", async () => {
+    const { plugin, counts, open } = gated();
     const a = agent(plugin);
     const failing = a.setup(JSON.stringify({ slow: 'fail' }));
     open();
     await expect(failing).rejects.toThrow(/slow: the build of "fail" broke \(line 3\)/);
+    expect(counts.tries).toBe(3);
+    // Remembered (Ray's bad runtime env cache): no new tries.
+    await expect(a.setup(JSON.stringify({ slow: 'fail' }))).rejects.toThrow(/broke \(line 3\)/);
+    expect(counts.tries).toBe(3);
+    // Past the time it is remembered, it is tried again.
+    const b = agent(plugin, undefined, 0);
+    await expect(b.setup(JSON.stringify({ slow: 'fail' }))).rejects.toThrow(/broke/);
+    await expect(b.setup(JSON.stringify({ slow: 'fail' }))).rejects.toThrow(/broke/);
+    expect(counts.tries).toBe(9);
+  });
+
+  it('fails a setup after setupTimeoutMs', async () => {
     const never = gated();
     const b = agent(never.plugin);
     const slow = b.setup(JSON.stringify({ slow: 'y', config: { setupTimeoutMs: 50 } }));

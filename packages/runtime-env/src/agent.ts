@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import {
   emptyContext,
   type PluginNodeContext,
+  type RuntimeEnvPlugin,
   RuntimeEnvSetupFailure,
   type WorkerStartContext,
 } from './plugin.js';
@@ -24,6 +25,17 @@ export interface AgentOptions {
   installPaths: string[];
   fetchPackage(uri: string): Promise<Buffer>;
   cacheLimitBytes?: number;
+  /** Tries of a failing create (Ray's RUNTIME_ENV_RETRY_TIMES: 3; env TRAY_RUNTIME_ENV_RETRY_TIMES). */
+  retryTimes?: number;
+  /** Pause between them, ms (Ray's 1000; env TRAY_RUNTIME_ENV_RETRY_INTERVAL_MS). */
+  retryIntervalMs?: number;
+  /** A failed env fails at once for this long, ms (Ray's 10 min; env TRAY_RUNTIME_ENV_BAD_CACHE_TTL_MS). */
+  badEnvTtlMs?: number;
+}
+
+function fromEnv(name: string, fallback: number): number {
+  const n = Number(process.env[name]);
+  return process.env[name] && Number.isFinite(n) && n >= 0 ? n : fallback;
 }
 
 export interface PreparedEnv {
@@ -46,9 +58,17 @@ export class RuntimeEnvAgent {
   private created = 0;
   /** URIs that setups under way will take references on: never collected meanwhile. */
   private readonly wanted = new Map<string, number>();
+  /** Envs whose setup failed: their message, and when (Ray's bad runtime env cache). */
+  private readonly bad = new Map<string, { message: string; at: number }>();
+  private readonly retryTimes: number;
+  private readonly retryIntervalMs: number;
+  private readonly badEnvTtlMs: number;
   private collecting: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: AgentOptions) {
+    this.retryTimes = Math.max(1, o.retryTimes ?? fromEnv('TRAY_RUNTIME_ENV_RETRY_TIMES', 3));
+    this.retryIntervalMs = o.retryIntervalMs ?? fromEnv('TRAY_RUNTIME_ENV_RETRY_INTERVAL_MS', 1000);
+    this.badEnvTtlMs = o.badEnvTtlMs ?? fromEnv('TRAY_RUNTIME_ENV_BAD_CACHE_TTL_MS', 600_000);
     this.cache = new UriCache(o.cacheLimitBytes ?? DEFAULT_CACHE_LIMIT_BYTES, async (entry) => {
       const plugin = o.registry.get(entry.plugin);
       await plugin?.delete(entry.uri, this.nodeContext(entry.plugin, new AbortController().signal));
@@ -73,6 +93,11 @@ export class RuntimeEnvAgent {
    */
   async setup(serialized: string): Promise<PreparedEnv> {
     const env = parseRuntimeEnv(serialized, this.o.registry);
+    const failed = this.bad.get(serialized);
+    if (failed !== undefined) {
+      if (Date.now() - failed.at < this.badEnvTtlMs) throw new RuntimeEnvSetupFailure(failed.message);
+      this.bad.delete(serialized);
+    }
     const { setupTimeoutMs } = configOf(env);
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), setupTimeoutMs);
@@ -125,7 +150,10 @@ export class RuntimeEnvAgent {
       return { context, release };
     } catch (err) {
       release();
-      throw err instanceof RuntimeEnvSetupFailure ? err : new RuntimeEnvSetupFailure((err as Error).message);
+      const failure =
+        err instanceof RuntimeEnvSetupFailure ? err : new RuntimeEnvSetupFailure((err as Error).message);
+      this.bad.set(serialized, { message: failure.message, at: Date.now() });
+      throw failure;
     } finally {
       clearTimeout(timer);
       for (const uri of wanting) {
@@ -143,8 +171,7 @@ export class RuntimeEnvAgent {
     let pending = this.creating.get(uri);
     if (pending === undefined) {
       const p = this.o.registry.get(plugin)!;
-      pending = p
-        .create(uri, value, this.nodeContext(plugin, signal))
+      pending = this.createWithRetries(p, uri, value, this.nodeContext(plugin, signal))
         .then((bytes) => {
           this.created++;
           this.cache.add(uri, plugin, bytes);
@@ -153,6 +180,24 @@ export class RuntimeEnvAgent {
       this.creating.set(uri, pending);
     }
     return pending;
+  }
+
+  /** Ray's retries: a failing create is tried again after a pause, unless the setup was given up. */
+  private async createWithRetries(
+    plugin: RuntimeEnvPlugin,
+    uri: string,
+    value: unknown,
+    ctx: PluginNodeContext,
+  ): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await plugin.create(uri, value, ctx);
+      } catch (err) {
+        if (attempt >= this.retryTimes || ctx.signal.aborted) throw err;
+        await new Promise((r) => setTimeout(r, this.retryIntervalMs).unref());
+        if (ctx.signal.aborted) throw err;
+      }
+    }
   }
 
   private collect(): void {
