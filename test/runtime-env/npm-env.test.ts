@@ -135,6 +135,38 @@ await tray.shutdown();
   });
 });
 
+describe('operator plugins', () => {
+  it("tray.init({ runtimeEnvPlugins }) gives a local cluster's raylet the plugin too", async () => {
+    const tmp = tmpdir();
+    const app = path.join(tmp, 'app');
+    mkdirSync(app);
+    writeFileSync(
+      path.join(app, 'shout.mjs'),
+      "export default { name: 'shout', priority: 20, validate(v) { if (typeof v !== 'string') throw new TypeError('runtimeEnv.shout must be a string'); return v; }, uris: () => [], create: async () => 0, modifyContext(u, v, c) { c.env.SHOUTED = v.toUpperCase() + '!'; }, delete: async () => 0 };",
+    );
+    const run = await runDriver(
+      app,
+      tmp,
+      `
+await tray.init({ numCpus: 1, runtimeEnvPlugins: ['./shout.mjs'] });
+const f = tray.remote(() => process.env.SHOUTED ?? null);
+const shouted = await tray.get(f.options({ runtimeEnv: { shout: 'hello' } }).remote());
+const plain = await tray.get(f.remote());
+let bad;
+try { f.options({ runtimeEnv: { shout: 3 } }).remote(); bad = 'accepted'; } catch (e) { bad = e.message; }
+console.log('RESULT ' + JSON.stringify({ shouted, plain, bad }));
+await tray.shutdown();
+`,
+    );
+    expect(resultOf(run)).toEqual({
+      shouted: 'HELLO!',
+      plain: null,
+      bad: 'fn.options(): runtimeEnv.shout must be a string',
+    });
+    expect(run.code).toBe(0);
+  });
+});
+
 describe('workingDir and modules', () => {
   it('workers start in the packed working dir, without its ignored files, and import from it', async () => {
     const tmp = tmpdir();
