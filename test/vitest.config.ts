@@ -6,7 +6,13 @@ import { defineConfig } from 'vitest/config';
 // servers (unauthenticated floods, stale files, TLS).
 export default defineConfig({
   test: {
-    include: ['e2e/**/*.test.ts', 'multinode/**/*.test.ts', 'chaos/**/*.test.ts', 'security/**/*.test.ts'],
+    include: [
+      'e2e/**/*.test.ts',
+      'multinode/**/*.test.ts',
+      'chaos/**/*.test.ts',
+      'security/**/*.test.ts',
+      'runtime-env/**/*.test.ts',
+    ],
     testTimeout: 90_000,
     hookTimeout: 60_000,
     fileParallelism: false,

@@ -19,7 +19,7 @@ describe('examples', () => {
   });
 
   it('data-pipeline.mjs: four Parquet files, and the mean id of each bucket', async () => {
-    const run = await runDriver(example('data-pipeline.mjs'));
+    const run = await runScript(example('data-pipeline.mjs'), { timeoutMs: 120_000 });
     expect(run.stdout.trim().split('\n'), run.stderr).toEqual(['4', '[ 498, 499, 500, 501 ]']);
     expect(run.code).toBe(0);
   });

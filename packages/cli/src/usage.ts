@@ -4,6 +4,7 @@ const commands: Record<string, string> = {
            [--resources '{"name": amount}'] [--object-store-memory BYTES] [--block]
            [--redis-address redis://HOST:PORT [--redis-password PASSWORD]]
            [--memory-usage-threshold 0.95] [--memory-monitor-refresh-ms 250]
+           [--runtime-env-plugins ./plugin.mjs,...]
 tray start --address HOST:PORT [--token-file FILE] [--num-cpus N] ...
   Starts this machine's node in the background: a GCS and a raylet (--head), or a raylet that
   joins the cluster whose GCS is at --address (token from --token-file or TRAY_TOKEN).
@@ -13,13 +14,16 @@ tray start --address HOST:PORT [--token-file FILE] [--num-cpus N] ...
   dead GCS stops the node (its state is gone).
   The memory monitor kills the newest retriable task's worker when the node uses more than
   --memory-usage-threshold of its memory (env TRAY_MEMORY_USAGE_THRESHOLD; refresh 0: off).
+  --runtime-env-plugins loads runtime-env plugins (files exporting a RuntimeEnvPlugin of
+  @tray/runtime-env) into the node's raylet: tasks' runtimeEnv may then use their fields.
   --tls-cert FILE --tls-key FILE --tls-ca FILE (PEM): the node talks mutual TLS over TCP (gRPC and
   the framed transport); drivers and other nodes need the same via TRAY_USE_TLS=1,
   TRAY_TLS_SERVER_CERT, TRAY_TLS_SERVER_KEY and TRAY_TLS_CA_CERT (the flags set these).`,
   stop: `tray stop [--grace-ms 15000]
   Stops the node 'tray start' started on this machine (SIGTERM, then SIGKILL after --grace-ms).`,
   status: `tray status [--address HOST:PORT] [--token-file FILE] [--json]
-  Lists the cluster's nodes, alive or dead, with their available / total resources.
+  Lists the cluster's nodes, alive or dead, with their available / total resources and what
+  each alive node's runtime-env cache holds.
   Default cluster: TRAY_ADDRESS/TRAY_TOKEN, else the node 'tray start' started here.`,
   microbenchmark: `tray microbenchmark [--json] [--filter SUBSTRING] [--rounds 4] [--round-ms 2000] [--warmup-ms 1000]
   Runs Ray's microbenchmark keys against tray's public API on a local cluster and prints

@@ -26,6 +26,9 @@ export type Columns = Record<string, ArrayLike<unknown>>;
 export type Batch = Table | Columns | Row[];
 
 /** What the executor knows about a block without reading it. */
+/** What a task that makes a block returns: the block's Arrow IPC bytes and its metadata. */
+export type TaskOutput = [Uint8Array, BlockMeta];
+
 export interface BlockMeta {
   numRows: number;
   sizeBytes: number;

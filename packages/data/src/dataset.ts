@@ -5,7 +5,8 @@ import * as tray from '@tray/core';
 import type { Schema } from 'apache-arrow';
 import type { Batch, BatchFormat, Row } from './block.js';
 import { BATCH_FORMATS } from './block.js';
-import { Execution, execute } from './exec/executor.js';
+import { Execution } from './exec/execution.js';
+import { execute } from './exec/executor.js';
 import type { BlockRef, Compute, PlanNode } from './exec/plan.js';
 import { describePlan } from './exec/plan.js';
 import { remoteTask } from './exec/remote.js';
@@ -188,7 +189,7 @@ export class Dataset<T extends Row = Row> {
     });
   }
 
-  groupBy(key: string | string[]): GroupedData {
+  groupBy(key: string | string[]): GroupedData<Dataset<Row>> {
     return new GroupedData(this as Dataset, keyList(key, 'groupBy'));
   }
 

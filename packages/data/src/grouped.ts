@@ -3,41 +3,50 @@
 // so each group lands whole in one reducer and the result comes out sorted by key, as Ray's does.
 
 import * as tray from '@tray/core';
-import type { BatchFormat, Row } from './block.js';
-import type { Dataset } from './dataset.js';
+import type { BatchFormat } from './block.js';
+import type { BlockRef } from './exec/plan.js';
 import { boundaries, mapReduce } from './shuffle/plan.js';
 import type { Aggregation, ReduceSpec } from './shuffle/tasks.js';
 
 export type { Aggregation };
 
-export class GroupedData {
+/**
+ * What grouping needs of the dataset it groups (dataset.ts gives itself): an all-to-all step
+ * that makes the dataset `D` of the aggregated rows.
+ */
+export interface GroupSource<D> {
+  allToAll(name: string, run: (input: BlockRef[]) => Promise<BlockRef[]>): D;
+}
+
+/** A dataset grouped by key; `D` is the dataset of rows each aggregation returns. */
+export class GroupedData<D = unknown> {
   constructor(
-    private readonly dataset: Dataset,
+    private readonly dataset: GroupSource<D>,
     private readonly key: string[],
   ) {}
 
-  count(): Dataset<Row> {
+  count(): D {
     return this.aggregate({ fn: 'count' });
   }
-  sum(on: string): Dataset<Row> {
+  sum(on: string): D {
     return this.aggregate({ fn: 'sum', on });
   }
-  min(on: string): Dataset<Row> {
+  min(on: string): D {
     return this.aggregate({ fn: 'min', on });
   }
-  max(on: string): Dataset<Row> {
+  max(on: string): D {
     return this.aggregate({ fn: 'max', on });
   }
-  mean(on: string): Dataset<Row> {
+  mean(on: string): D {
     return this.aggregate({ fn: 'mean', on });
   }
   /** Sample standard deviation (ddof 1, as Ray's default). */
-  std(on: string, options: { ddof?: number } = {}): Dataset<Row> {
+  std(on: string, options: { ddof?: number } = {}): D {
     return this.aggregate({ fn: 'std', on, ddof: options.ddof ?? 1 });
   }
 
   /** Several aggregations at once: one output column each, named like "sum(x)" and "count()". */
-  aggregate(...aggs: Aggregation[]): Dataset<Row> {
+  aggregate(...aggs: Aggregation[]): D {
     for (const a of aggs) {
       if (!['count', 'sum', 'min', 'max', 'mean', 'std'].includes(a?.fn)) {
         throw new TypeError(
@@ -56,7 +65,7 @@ export class GroupedData {
   mapGroups(
     fn: (batch: any) => unknown,
     options: { batchFormat?: BatchFormat; captures?: Record<string, unknown> } = {},
-  ): Dataset<Row> {
+  ): D {
     const name = `MapGroups(${fn.name || 'fn'})`;
     const remote = tray.remote(fn, { captures: options.captures });
     return this.shuffle(name, {
@@ -68,7 +77,7 @@ export class GroupedData {
     });
   }
 
-  private shuffle(name: string, reduce: ReduceSpec): Dataset<Row> {
+  private shuffle(name: string, reduce: ReduceSpec): D {
     const key = this.key;
     return this.dataset.allToAll(name, async (input) => {
       const bounds = await boundaries(input, key, Math.max(1, input.length), false);

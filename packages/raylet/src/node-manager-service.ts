@@ -16,6 +16,7 @@ import {
   type ServiceHandlers,
   type tray,
 } from '@tray/protocol';
+import type { PluginRegistry, RuntimeEnvAgent } from '@tray/runtime-env';
 import type { NodeResources } from '@tray/scheduler';
 import type { BundleReservations } from './bundles/bundle-reservations.js';
 import { parseBundleSpec, parseBundleSpecs } from './bundles/bundle-spec.js';
@@ -56,6 +57,10 @@ export interface NodeManagerContext {
   /** The newest worker deaths (GetNodeStats reports them: the GCS words actor deaths with them). */
   deadWorkers?: readonly DeadWorker[];
   requestShutdown: (reason: string) => void;
+  /** The runtime-env plugins lease requests are checked with. */
+  runtimeEnvs?: PluginRegistry;
+  /** The node's runtime-env agent (GetNodeStats reports its cache). */
+  runtimeEnvAgent?: RuntimeEnvAgent;
   /** The object manager's PullObject (objects/object-manager.ts); absent: PullObject is UNAVAILABLE. */
   objects?: {
     pull(req: tray.v1.PullObjectRequest): Promise<Message<tray.v1.PullObjectReply>>;
@@ -273,9 +278,26 @@ export class NodeManagerHandlers {
     connection: Connection | undefined,
     neverSpill = false,
   ): Promise<Message<tray.v1.WorkerLeaseReply>> {
-    const request = parseLeaseRequest(req);
+    const request = parseLeaseRequest(req, this.ctx.runtimeEnvs);
     if (neverSpill) request.forwarded = true;
     return this.ctx.leases.request(request, connection);
+  }
+
+  private runtimeEnvStats(): Pick<
+    tray.v1.GetNodeStatsReply.$Properties,
+    'runtimeEnvCache' | 'runtimeEnvCreated'
+  > {
+    const stats = this.ctx.runtimeEnvAgent?.stats();
+    if (stats === undefined) return {};
+    return {
+      runtimeEnvCache: stats.entries.map((e) => ({
+        uri: e.uri,
+        plugin: e.plugin,
+        bytes: e.bytes,
+        refs: e.refs,
+      })),
+      runtimeEnvCreated: stats.created,
+    };
   }
 
   private stats(): Message<tray.v1.GetNodeStatsReply> {
@@ -305,6 +327,7 @@ export class NodeManagerHandlers {
         signal: d.signal ?? '',
         reason: d.reason,
       })),
+      ...this.runtimeEnvStats(),
     };
   }
 }

@@ -63,6 +63,13 @@ export interface RayletOptions {
   memoryUsageThreshold?: number;
   /** How often the memory monitor reads memory, ms (default 250; 0: off; env TRAY_MEMORY_MONITOR_REFRESH_MS). */
   memoryMonitorRefreshMs?: number;
+  /** Files of operator runtime-env plugins (`tray start --runtime-env-plugins`), loaded at start. */
+  runtimeEnvPlugins?: string[];
+  /**
+   * Bytes the node's runtime-env cache may hold before unused entries are deleted (default
+   * 10 GiB, Ray's; env TRAY_RUNTIME_ENV_CACHE_BYTES).
+   */
+  runtimeEnvCacheBytes?: number;
 }
 
 export interface ResolvedOptions {
@@ -87,6 +94,8 @@ export interface ResolvedOptions {
   gcsConnectTimeoutMs: number;
   memoryUsageThreshold: number;
   memoryMonitorRefreshMs: number;
+  runtimeEnvPlugins: string[];
+  runtimeEnvCacheBytes: number;
 }
 
 const MiB = 1024 * 1024;
@@ -209,5 +218,18 @@ export function resolveOptions(options: RayletOptions): ResolvedOptions {
       'memoryMonitorRefreshMs (or TRAY_MEMORY_MONITOR_REFRESH_MS)',
       250,
     ),
+    runtimeEnvPlugins: pluginFiles(options.runtimeEnvPlugins),
+    runtimeEnvCacheBytes: count(
+      fromEnv(options.runtimeEnvCacheBytes, 'TRAY_RUNTIME_ENV_CACHE_BYTES'),
+      'runtimeEnvCacheBytes (or TRAY_RUNTIME_ENV_CACHE_BYTES)',
+      10 * 1024 ** 3,
+    ),
   };
+}
+
+function pluginFiles(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === ''))
+    throw new TypeError('raylet option runtimeEnvPlugins must be an array of plugin file paths');
+  return value as string[];
 }

@@ -11,6 +11,7 @@ import {
   listen,
   NodeManagerService,
   ObjectManagerService,
+  RuntimeEnvService,
   type TrayGrpcServer,
 } from '@tray/protocol';
 import { NodeResources } from '@tray/scheduler';
@@ -24,6 +25,8 @@ import { readNodeMemory } from './node-memory.js';
 import { ObjectManager } from './objects/object-manager.js';
 import { type HostedStore, startObjectStore } from './objects/store-host.js';
 import { type RayletOptions, resolveOptions } from './options.js';
+import { createRuntimeEnvAgent } from './runtime-env/runtime-env-agent.js';
+import { runtimeEnvHandlers } from './runtime-env/runtime-env-service.js';
 import { recordSessionGcsAddress } from './session.js';
 import { WorkerLogs } from './worker-logs.js';
 import { WorkerPool, type WorkerProcess } from './worker-pool.js';
@@ -107,6 +110,10 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
     }
     leases = new LeaseManager(nodeIdHex, resources, pool, undefined, cluster);
     cleanups.push(() => leases!.close());
+    // The runtime-env agent: sets envs up before their workers start (runtime-env-agent.ts).
+    const envAgent = await createRuntimeEnvAgent(o);
+    cleanups.push(() => envAgent.close());
+    leases.envs = leases.starter(envAgent.agent);
     const monitor = new MemoryMonitor({
       threshold: o.memoryUsageThreshold,
       refreshMs: o.memoryMonitorRefreshMs,
@@ -147,6 +154,8 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
       deadWorkers,
       requestShutdown: (reason) => void stop(reason),
       objects,
+      runtimeEnvs: envAgent.registry,
+      runtimeEnvAgent: envAgent.agent,
     });
 
     const framed: FramedServer = await listen(
@@ -178,6 +187,7 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
     const grpc: TrayGrpcServer = createGrpcServer({ token: o.token });
     grpc.addService(NodeManagerService, handlers.grpcHandlers());
     grpc.addService(ObjectManagerService, objects.grpcHandlers());
+    grpc.addService(RuntimeEnvService, runtimeEnvHandlers(envAgent.agent, envAgent.registry));
     const grpcPort = await grpc.listen(o.host, o.grpcPort);
     cleanups.push(() => grpc.close(200));
 

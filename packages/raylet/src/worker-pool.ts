@@ -9,6 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { type Connection, CoreWorkerService, IdBytes, type tray } from '@tray/protocol';
+import { MODULE_PATHS_ENV, WORKING_DIR_ENV, type WorkerStartContext } from '@tray/runtime-env';
 import type { ResolvedOptions } from './options.js';
 
 export type WorkerState = 'starting' | 'idle' | 'leased' | 'dead';
@@ -37,6 +38,8 @@ export class WorkerProcess {
   actorId: Buffer | undefined;
   /** The pool asked it to exit (idle beyond the soft limit) and waits for its answer. */
   askedToExit = false;
+  /** Gives back the runtime env's cache references when the worker is gone. */
+  onGone: (() => void) | undefined;
 
   constructor(
     readonly workerId: Buffer,
@@ -105,9 +108,9 @@ export class WorkerPool {
   }
 
   /** Start `count` workers of a runtime environment (and keep that many default ones warm). */
-  prestart(count: number, runtimeEnvHash = '', envVars: Record<string, string> = {}): void {
-    if (runtimeEnvHash === '') this.warmTarget = Math.max(this.warmTarget, count);
-    for (let i = 0; i < count; i++) this.start(runtimeEnvHash, envVars);
+  prestart(count: number): void {
+    this.warmTarget = Math.max(this.warmTarget, count);
+    for (let i = 0; i < count; i++) this.start('');
   }
 
   /** Number of live workers that are not dedicated to actors. */
@@ -127,28 +130,43 @@ export class WorkerPool {
   /**
    * Spawn a worker. After workers of this env died before registering, starts are spaced out
    * (100 ms doubling to 5 s) so that a broken worker script cannot make the raylet spin.
+   * `context` (from the runtime-env agent) says how a worker of the env starts; `onGone` runs
+   * once when it is gone (or was never started).
    */
-  start(runtimeEnvHash: string, envVars: Record<string, string>): WorkerProcess | undefined {
-    if (this.closed) return undefined;
+  start(
+    runtimeEnvHash: string,
+    context?: WorkerStartContext,
+    onGone?: () => void,
+  ): WorkerProcess | undefined {
+    if (this.closed) {
+      onGone?.();
+      return undefined;
+    }
     const failures = this.startFailures.get(runtimeEnvHash);
     if (failures !== undefined) {
       const wait = Math.min(5000, 100 * 2 ** (failures.count - 1));
       const at = (failures.last.exitedAt ?? 0) + wait;
       if (Date.now() < at) {
         this.retryLater(at - Date.now());
+        onGone?.();
         return undefined;
       }
     }
     const workerId = randomBytes(IdBytes.worker);
     const startupToken = randomBytes(16).toString('hex');
     const o = this.options;
-    const child = spawn(process.execPath, [...o.workerExecArgv, o.workerEntry], {
+    const node = context?.nodeExecPath ?? process.execPath;
+    const [command, ...prefix] = [...(context?.commandPrefix ?? []), node];
+    const child = spawn(command!, [...prefix, ...o.workerExecArgv, o.workerEntry], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      cwd: path.dirname(o.workerEntry),
+      cwd: context?.cwd ?? path.dirname(o.workerEntry),
       env: {
         ...process.env,
         ...o.workerEnv,
-        ...envVars,
+        ...context?.env,
+        [WORKING_DIR_ENV]: context?.workingDir ?? '',
+        [MODULE_PATHS_ENV]:
+          context && context.modulePaths.length > 0 ? JSON.stringify(context.modulePaths) : '',
         TRAY_RAYLET_SOCKET: this.env.rayletSocket,
         TRAY_STORE_SOCKET: this.env.storeSocket,
         TRAY_GCS_ADDRESS: o.gcsAddress ?? '',
@@ -163,6 +181,7 @@ export class WorkerPool {
       },
     });
     const worker = new WorkerProcess(workerId, startupToken, runtimeEnvHash, child);
+    worker.onGone = onGone;
     child.on('error', () => this.died(worker, { code: null, signal: null, reason: 'could not be spawned' }));
     child.on('exit', (code, signal) => {
       this.running.delete(child);
@@ -271,6 +290,9 @@ export class WorkerPool {
     }
     worker.state = 'dead';
     worker.exit = exit;
+    const gone = worker.onGone;
+    worker.onGone = undefined;
+    gone?.();
     // A worker whose connection closed is usually exiting: let it, to learn its exit code.
     if (exit.reason === 'its raylet connection closed') setTimeout(() => worker.kill(), 1000).unref();
     else worker.kill();
@@ -289,7 +311,7 @@ export class WorkerPool {
   private keepWarm(): void {
     let alive = 0;
     for (const w of this.workers.values()) if (!w.dedicated && w.runtimeEnvHash === '') alive++;
-    for (; alive < this.warmTarget; alive++) this.start('', {});
+    for (; alive < this.warmTarget; alive++) this.start('');
   }
 
   /** Idle workers beyond the soft limit (numCpus) that idled past the timeout are stopped. */

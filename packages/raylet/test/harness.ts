@@ -68,6 +68,8 @@ export interface LeaseOptions {
   ownerId?: Buffer;
   actor?: { placement?: Record<string, number> };
   envVars?: Record<string, string>;
+  /** A whole runtime env as its canonical JSON (RuntimeEnv.serialized). */
+  runtimeEnv?: string;
   leaseId?: Buffer;
   /** Schedule into this bundle of a placement group (index -1: any bundle). */
   bundle?: { placementGroupId: Buffer; index: number };
@@ -84,7 +86,10 @@ export function requestLease(
       jobId: JOB_ID,
       type: options.actor ? tray.v1.TaskType.ACTOR_CREATION_TASK : tray.v1.TaskType.NORMAL_TASK,
       requiredResources: { quantities: options.resources ?? { CPU: 1 } },
-      runtimeEnv: options.envVars ? { envVars: options.envVars } : undefined,
+      runtimeEnv:
+        options.envVars || options.runtimeEnv
+          ? { envVars: options.envVars, serialized: options.runtimeEnv }
+          : undefined,
       schedulingStrategy: options.bundle
         ? {
             placementGroup: {

@@ -218,7 +218,15 @@ describe('bad input', () => {
       /worker_id must be 28 bytes/,
     );
     await expectInvalid(d.request(NodeManagerService.PrestartWorkers, { numWorkers: 1e6 }), /num_workers/);
-    await expectInvalid(requestLease(d, { envVars: { TRAY_TOKEN: 'x' } }), /TRAY_\* variables/);
+    await expectInvalid(
+      requestLease(d, { envVars: { TRAY_TOKEN: 'x' } }),
+      /must not set TRAY_TOKEN: tray sets it/,
+    );
+    await expectInvalid(
+      requestLease(d, { runtimeEnv: '{"npm":"not-a-list"}' }),
+      /task.runtime_env: runtimeEnv.npm must be a non-empty array/,
+    );
+    await expectInvalid(requestLease(d, { runtimeEnv: '{"nope":1}' }), /unknown field "nope"/);
     const s = await stats(d);
     expect(s.available?.quantities?.CPU).toBe(1);
     expect(s.numPendingLeases).toBe(0);

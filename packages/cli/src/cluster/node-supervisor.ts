@@ -40,6 +40,8 @@ export interface SupervisorOptions {
   /** The raylet's memory monitor (absent: its env var, else Ray's 0.95 and 250 ms). */
   memoryUsageThreshold?: number;
   memoryMonitorRefreshMs?: number;
+  /** Runtime-env plugin files the raylet loads (absolute paths). */
+  runtimeEnvPlugins?: string[];
 }
 
 export interface SupervisorReady {
@@ -251,6 +253,7 @@ async function main(): Promise<void> {
       objectStoreMemory: options.objectStoreMemory,
       memoryUsageThreshold: options.memoryUsageThreshold,
       memoryMonitorRefreshMs: options.memoryMonitorRefreshMs,
+      runtimeEnvPlugins: options.runtimeEnvPlugins,
       workerEntry: workerEntry(),
       isHead: options.head,
     },

@@ -2,7 +2,7 @@
 // the GCS at --address — under a detached supervisor, so the node outlives the command. Records
 // it in current_cluster.json and prints how to connect and how to stop.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { tlsFromEnv } from '@tray/protocol';
@@ -32,6 +32,7 @@ export const startFlags: Record<string, FlagSpec> = {
   'object-store-memory': { kind: 'count', min: 1 },
   'memory-usage-threshold': { kind: 'number' },
   'memory-monitor-refresh-ms': { kind: 'count' },
+  'runtime-env-plugins': { kind: 'string' },
   'token-file': { kind: 'string' },
   'redis-address': { kind: 'string' },
   'redis-password': { kind: 'string' },
@@ -67,6 +68,22 @@ function tlsEnv(flags: Record<string, unknown>): NodeJS.ProcessEnv {
     throw new UsageError((err as Error).message, 'start');
   }
   return env;
+}
+
+/** --runtime-env-plugins a.mjs,b.mjs: absolute paths of files that exist. */
+function pluginFiles(list: string | undefined): string[] | undefined {
+  if (list === undefined) return undefined;
+  const files = list
+    .split(',')
+    .map((f) => f.trim())
+    .filter((f) => f !== '');
+  if (files.length === 0)
+    throw new UsageError('--runtime-env-plugins needs plugin file paths (comma-separated)', 'start');
+  return files.map((f) => {
+    const abs = path.resolve(f);
+    if (!existsSync(abs)) throw new UsageError(`--runtime-env-plugins: ${abs} does not exist`, 'start');
+    return abs;
+  });
 }
 
 const READY_TIMEOUT_MS = 90_000;
@@ -148,6 +165,7 @@ export async function start(argv: string[], out: NodeJS.WritableStream): Promise
         : parseRedisAddress(String(flags.redisAddress), redisPassword, session.dir),
     memoryUsageThreshold: threshold,
     memoryMonitorRefreshMs: flags.memoryMonitorRefreshMs as number | undefined,
+    runtimeEnvPlugins: pluginFiles(flags.runtimeEnvPlugins as string | undefined),
   };
   const logFile = path.join(session.logsDir, 'supervisor.out');
   const log = openSync(logFile, 'a');

@@ -1,9 +1,10 @@
 // `tray status`: the cluster's nodes as the GCS sees them — alive or dead, and each node's
-// resources (available / total). Finds the GCS and token from --address/--token-file, the
+// resources (available / total) — and what each alive node's runtime-env cache holds (its
+// raylet's GetNodeStats). Finds the GCS and token from --address/--token-file, the
 // TRAY_ADDRESS/TRAY_TOKEN env vars, or the node `tray start` left on this machine.
 import { readFileSync } from 'node:fs';
 import { GcsClient } from '@tray/gcs';
-import { tray } from '@tray/protocol';
+import { createGrpcClient, NodeManagerService, tray } from '@tray/protocol';
 import { readCurrentCluster } from '../cluster/current-cluster.js';
 import { type FlagSpec, parseFlags } from '../flags.js';
 import { UsageError } from '../usage-error.js';
@@ -22,6 +23,8 @@ export interface NodeStatus {
   deathReason?: string;
   total: Record<string, number>;
   available: Record<string, number>;
+  /** The node's runtime-env cache (absent when its raylet did not answer). */
+  runtimeEnvCache?: { uri: string; plugin: string; bytes: number; refs: number }[];
 }
 
 export async function status(argv: string[], out: NodeJS.WritableStream): Promise<number> {
@@ -34,6 +37,7 @@ export async function status(argv: string[], out: NodeJS.WritableStream): Promis
   const gcs = new GcsClient(address, { token, deadlineMs: 5_000, retries: 2, reconnectTimeoutMs: 0 });
   try {
     const nodes = await readNodes(gcs);
+    await Promise.all(nodes.filter((n) => n.alive).map((n) => addRuntimeEnvCache(n, token)));
     if (flags.json) out.write(`${JSON.stringify({ gcsAddress: address, nodes })}\n`);
     else out.write(formatStatus(address, nodes));
     return 0;
@@ -96,6 +100,24 @@ async function readNodes(gcs: GcsClient): Promise<NodeStatus[]> {
   });
 }
 
+/** The node's runtime-env cache from its raylet; left out if the raylet does not answer. */
+async function addRuntimeEnvCache(node: NodeStatus, token: string): Promise<void> {
+  const client = createGrpcClient(node.address, { token, deadlineMs: 5_000, retries: 1 });
+  try {
+    const stats = await client.call(NodeManagerService.GetNodeStats, {});
+    node.runtimeEnvCache = (stats.runtimeEnvCache ?? []).map((e) => ({
+      uri: e.uri ?? '',
+      plugin: e.plugin ?? '',
+      bytes: Number(e.bytes ?? 0),
+      refs: e.refs ?? 0,
+    }));
+  } catch {
+    // an old or unreachable raylet: status still shows what the GCS knows
+  } finally {
+    client.close();
+  }
+}
+
 function amount(name: string, value: number): string {
   if (name === 'memory' || name === 'object_store_memory') return `${(value / 2 ** 30).toFixed(2)} GiB`;
   return Number.isInteger(value) ? String(value) : value.toFixed(2);
@@ -114,6 +136,18 @@ export function formatStatus(address: string, nodes: NodeStatus[]): string {
       lines.push(
         `    ${name.padEnd(22)} ${free === undefined ? '?' : amount(name, free)} / ${amount(name, total)} available`,
       );
+    }
+    const cache = node.runtimeEnvCache;
+    if (cache !== undefined && cache.length > 0) {
+      const bytes = cache.reduce((n, e) => n + e.bytes, 0);
+      lines.push(
+        `    runtime env cache: ${cache.length} entr${cache.length === 1 ? 'y' : 'ies'}, ${(bytes / 2 ** 20).toFixed(2)} MiB`,
+      );
+      for (const e of cache) {
+        lines.push(
+          `      ${e.plugin.padEnd(12)} ${e.uri}  ${(e.bytes / 1024).toFixed(1)} KiB, used by ${e.refs} worker(s)`,
+        );
+      }
     }
   }
   lines.push('');

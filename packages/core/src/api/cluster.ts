@@ -18,11 +18,19 @@ import { currentActor } from '../actor/actor-context.js';
 import { connectDriver } from '../driver/driver.js';
 import { type HeadNode, startHeadNode } from '../driver/head-node.js';
 import { currentState, requireCore, setState } from '../process/state.js';
+import type { CoreWorker } from '../runtime/core-worker.js';
 import { hex } from '../runtime/ids.js';
 import { oomRetryPolicy } from '../runtime/oom-retries.js';
+import {
+  installEagerly,
+  runtimeEnvPlugins,
+  setPackageGcs,
+  specRuntimeEnv,
+  uploadsDone,
+} from '../runtime/runtime-env.js';
 import { remoteCodec } from './actor/remote-codec.js';
 import { describeValue } from './describe-value.js';
-import { type RuntimeEnvOptions, resolveTaskOptions } from './task-options.js';
+import type { RuntimeEnvOptions } from './task-options.js';
 
 export interface InitOptions {
   /** `host:port` of a running cluster's GCS (or env TRAY_ADDRESS); omitted: start one here. */
@@ -36,6 +44,12 @@ export interface InitOptions {
   objectStoreMemory?: number;
   namespace?: string;
   runtimeEnv?: RuntimeEnvOptions;
+  /**
+   * Files of runtime-env plugins (each exporting a RuntimeEnvPlugin of @tray/runtime-env): this
+   * driver checks envs with them and a local cluster's raylet sets them up. A cluster started
+   * with `tray start` loads its own (`--runtime-env-plugins`).
+   */
+  runtimeEnvPlugins?: string[];
   /** Print what tasks print, prefixed with the worker (default true). */
   logToDriver?: boolean;
   /**
@@ -76,6 +90,7 @@ const INIT_KEYS = [
   'objectStoreMemory',
   'namespace',
   'runtimeEnv',
+  'runtimeEnvPlugins',
   'logToDriver',
   'memoryUsageThreshold',
   'memoryMonitorRefreshMs',
@@ -134,6 +149,17 @@ function checkInitOptions(options: unknown): InitOptions {
       }
     }
   }
+  if (
+    o.runtimeEnvPlugins !== undefined &&
+    !(
+      Array.isArray(o.runtimeEnvPlugins) &&
+      o.runtimeEnvPlugins.every((f) => typeof f === 'string' && f !== '')
+    )
+  ) {
+    fail(
+      `runtimeEnvPlugins must be an array of plugin file paths, got ${describeValue(o.runtimeEnvPlugins)}`,
+    );
+  }
   if (o.runtimeEnv !== undefined && (o.runtimeEnv === null || typeof o.runtimeEnv !== 'object')) {
     fail(`runtimeEnv must be an object, got ${describeValue(o.runtimeEnv)}`);
   }
@@ -168,6 +194,8 @@ async function doInit(o: InitOptions): Promise<void> {
   const namespace = o.namespace ?? `anonymous_${process.pid}`;
   const logToDriver = o.logToDriver ?? true;
   oomRetryPolicy(); // a bad TRAY_TASK_OOM_RETRIES* is refused before anything starts
+  const pluginFiles = (o.runtimeEnvPlugins ?? []).map((f) => path.resolve(f));
+  await loadRuntimeEnvPlugins(pluginFiles);
   if (address === undefined) {
     // What killed nodes and drivers on this machine left (segments, sessions) goes first.
     await removeStaleFiles();
@@ -185,6 +213,7 @@ async function doInit(o: InitOptions): Promise<void> {
         memoryUsageThreshold: o.memoryUsageThreshold,
         memoryMonitorRefreshMs: o.memoryMonitorRefreshMs,
         logToDriver,
+        runtimeEnvPlugins: pluginFiles,
       });
       const driver = await connectDriver({
         gcsAddress: head.gcsAddress,
@@ -197,8 +226,17 @@ async function doInit(o: InitOptions): Promise<void> {
         logToDriver,
         functions: remoteCodec,
       });
-      driver.state.core.defaultRuntimeEnv = jobRuntimeEnv(o.runtimeEnv);
       const h = head;
+      try {
+        driver.state.core.defaultRuntimeEnv = await jobRuntimeEnv(
+          driver.state.core,
+          o.runtimeEnv,
+          head.gcsAddress,
+        );
+      } catch (err) {
+        await driver.close();
+        throw err;
+      }
       driver.state.stop = async () => {
         await driver.close();
         await h.stop();
@@ -254,14 +292,36 @@ async function doInit(o: InitOptions): Promise<void> {
     logToDriver,
     functions: remoteCodec,
   });
-  driver.state.core.defaultRuntimeEnv = jobRuntimeEnv(o.runtimeEnv);
+  try {
+    driver.state.core.defaultRuntimeEnv = await jobRuntimeEnv(driver.state.core, o.runtimeEnv, address);
+  } catch (err) {
+    await driver.close();
+    throw err;
+  }
   driver.state.stop = driver.close;
   setState(driver.state);
 }
 
-/** The job's runtime env (init's runtimeEnv): every task of the job starts from it. */
-function jobRuntimeEnv(env: RuntimeEnvOptions | undefined) {
-  return env === undefined ? undefined : resolveTaskOptions({ runtimeEnv: env }).runtimeEnv;
+/**
+ * The job's runtime env (init's runtimeEnv): every task and actor of the job starts from it.
+ * Its packages are in the GCS when init returns.
+ */
+async function jobRuntimeEnv(core: CoreWorker, env: RuntimeEnvOptions | undefined, gcsAddress: string) {
+  setPackageGcs(core, gcsAddress);
+  if (env === undefined) return undefined;
+  const spec = specRuntimeEnv(core, undefined, env, { gcsAddress });
+  await uploadsDone(core, spec);
+  installEagerly(core, spec, gcsAddress);
+  return spec;
+}
+
+const loadedPluginFiles = new Set<string>();
+
+/** Load plugin files once per process (a second init with the same files is fine). */
+async function loadRuntimeEnvPlugins(files: string[]): Promise<void> {
+  const fresh = files.filter((f) => !loadedPluginFiles.has(f));
+  await runtimeEnvPlugins.load(fresh);
+  for (const f of fresh) loadedPluginFiles.add(f);
 }
 
 /**

@@ -8,6 +8,7 @@ import { currentState, requireCore } from '../process/state.js';
 import type { CoreWorker } from '../runtime/core-worker.js';
 import type { ObjectRefGenerator } from '../runtime/generator.js';
 import type { ObjectRef } from '../runtime/object-ref.js';
+import { specRuntimeEnv } from '../runtime/runtime-env.js';
 import type { TaskRequest } from '../runtime/task-launcher.js';
 import { REMOTE_FUNCTION_BRAND } from '../runtime/value-walk.js';
 import type { ShippedCode } from '../shipping/index.js';
@@ -172,7 +173,7 @@ export class RemoteFunction<F extends (...args: any[]) => any = (...args: any[])
       maxRetries: opts.maxRetries,
       retryExceptions: opts.retryExceptions,
       retryExceptionAllowlist: opts.retryExceptionAllowlist,
-      runtimeEnv: mergeRuntimeEnv(core.defaultRuntimeEnv, opts.runtimeEnv),
+      runtimeEnv: specRuntimeEnv(core, core.defaultRuntimeEnv, opts.runtimeEnv),
       schedulingStrategy: opts.schedulingStrategy,
       args: [],
       template: undefined,
@@ -247,19 +248,4 @@ interface CachedTemplate {
   workingDir: string;
   defaultRuntimeEnv: tray.v1.IRuntimeEnv | undefined;
   template: TaskTemplate;
-}
-
-/** A task's runtime env over the one it inherits: env vars merged, the rest replaced when set. */
-function mergeRuntimeEnv(
-  base: tray.v1.IRuntimeEnv | undefined,
-  own: tray.v1.IRuntimeEnv | undefined,
-): tray.v1.IRuntimeEnv | undefined {
-  if (base === undefined) return own;
-  if (own === undefined) return base;
-  const merged = {
-    envVars: { ...(base.envVars ?? {}), ...(own.envVars ?? {}) },
-    workingDir: own.workingDir || base.workingDir || '',
-    npm: own.npm && own.npm.length > 0 ? own.npm : (base.npm ?? []),
-  };
-  return { ...merged, serialized: JSON.stringify(merged) };
 }

@@ -2,6 +2,7 @@
 // that say what was expected, defaults (Ray's: 1 CPU, 3 retries for crashes, exceptions not
 // retried) and how they become the resources and fields of a task spec.
 import type { tray } from '@tray/protocol';
+import { runtimeEnvPlugins } from '../runtime/runtime-env.js';
 import { describeValue } from './describe-value.js';
 import {
   type PlacementGroup,
@@ -16,10 +17,24 @@ export type SchedulingStrategy =
   /** Run in a bundle of the group (`bundleIndex` -1 or left out: any of its bundles). */
   | { placementGroup: PlacementGroup; bundleIndex?: number };
 
+/** A runtime env (API.md; @tray/runtime-env's plugins check each field). */
 export interface RuntimeEnvOptions {
   envVars?: Record<string, string>;
+  /** A local directory: packed, uploaded once, and the workers' current directory. */
   workingDir?: string;
-  npm?: string[];
+  /** Gitignore-like patterns left out of workingDir and modules (with their .trayignore). */
+  excludes?: string[];
+  /** Local package directories importable by their names. */
+  modules?: string[];
+  /** Package specs ('name@version', local .tgz files or package directories). */
+  npm?: string[] | { packages: string[] };
+  /** The Node release the worker runs on ('22'). */
+  nodeVersion?: string;
+  /** Run the worker in a bubblewrap sandbox that sees only what it is given. */
+  container?: true | { bind?: string[]; image?: string };
+  config?: { setupTimeoutMs?: number; eagerInstall?: boolean };
+  /** Fields of operator plugins (`runtimeEnvPlugins`). */
+  [field: string]: unknown;
 }
 
 export interface TaskOptions {
@@ -140,21 +155,16 @@ function checkRuntimeEnv(where: string, env: unknown): void {
   if (env === null || typeof env !== 'object' || Array.isArray(env)) {
     fail(where, `runtimeEnv must be an object, got ${describeValue(env)}`);
   }
-  const e = env as Record<string, unknown>;
-  if (e.envVars !== undefined) {
-    if (e.envVars === null || typeof e.envVars !== 'object') {
-      fail(where, `runtimeEnv.envVars must be an object of string values, got ${describeValue(e.envVars)}`);
+  // Fields of built-in plugins are checked now; an operator's plugin fields when the env is
+  // first used (runtime/runtime-env.ts), as tray.init loads those plugins.
+  for (const [field, value] of Object.entries(env as Record<string, unknown>)) {
+    const plugin = runtimeEnvPlugins.get(field);
+    if (plugin === undefined || value === undefined) continue;
+    try {
+      plugin.validate(value);
+    } catch (err) {
+      fail(where, (err as Error).message);
     }
-    for (const [k, v] of Object.entries(e.envVars as object)) {
-      if (typeof v !== 'string')
-        fail(where, `runtimeEnv.envVars.${k} must be a string, got ${describeValue(v)}`);
-    }
-  }
-  if (e.workingDir !== undefined && typeof e.workingDir !== 'string') {
-    fail(where, `runtimeEnv.workingDir must be a string, got ${describeValue(e.workingDir)}`);
-  }
-  if (e.npm !== undefined && !(Array.isArray(e.npm) && e.npm.every((x) => typeof x === 'string'))) {
-    fail(where, `runtimeEnv.npm must be an array of package names, got ${describeValue(e.npm)}`);
   }
 }
 
@@ -165,7 +175,8 @@ export interface ResolvedTaskOptions {
   retryExceptions: boolean;
   retryExceptionAllowlist: string[];
   numReturns: number | 'streaming';
-  runtimeEnv: tray.v1.IRuntimeEnv | undefined;
+  /** As given: checked, prepared and merged by runtime/runtime-env.ts. */
+  runtimeEnv: RuntimeEnvOptions | undefined;
   schedulingStrategy: tray.v1.ISchedulingStrategy | undefined;
   name: string | undefined;
 }
@@ -178,15 +189,7 @@ export function resolveTaskOptions(o: TaskOptions): ResolvedTaskOptions {
   if (o.memory) resources.memory = o.memory;
   for (const [k, v] of Object.entries(o.resources ?? {})) if (v > 0) resources[k] = v;
   const retry = o.retryExceptions ?? false;
-  let runtimeEnv: tray.v1.IRuntimeEnv | undefined;
-  if (o.runtimeEnv !== undefined) {
-    runtimeEnv = {
-      envVars: o.runtimeEnv.envVars ?? {},
-      workingDir: o.runtimeEnv.workingDir ?? '',
-      npm: o.runtimeEnv.npm ?? [],
-      serialized: JSON.stringify(o.runtimeEnv),
-    };
-  }
+  const runtimeEnv = o.runtimeEnv;
   let schedulingStrategy: tray.v1.ISchedulingStrategy | undefined;
   const s = o.schedulingStrategy;
   if (s === 'SPREAD') schedulingStrategy = { spread: true };

@@ -24,6 +24,8 @@ export interface HeadNodeOptions {
   memoryUsageThreshold?: number;
   memoryMonitorRefreshMs?: number;
   logToDriver: boolean;
+  /** Runtime-env plugin files for the raylet (absolute paths). */
+  runtimeEnvPlugins?: string[];
 }
 
 export interface RayletAddresses {
@@ -181,6 +183,7 @@ export async function startHeadNode(options: HeadNodeOptions): Promise<HeadNode>
         objectStoreMemory: options.objectStoreMemory,
         memoryUsageThreshold: options.memoryUsageThreshold,
         memoryMonitorRefreshMs: options.memoryMonitorRefreshMs,
+        runtimeEnvPlugins: options.runtimeEnvPlugins,
         workerEntry: workerEntryPath(),
         workerEnv,
         prestartWorkers: options.numCpus,

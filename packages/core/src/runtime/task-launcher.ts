@@ -11,6 +11,7 @@ import { checkArgRef, isObjectRef, ObjectRef } from './object-ref.js';
 import { INLINE_LIMIT_BYTES, type ObjectStorage } from './object-storage.js';
 import type { SpecTemplate } from './push-encoding.js';
 import type { ReferenceCounter } from './reference-counter.js';
+import { uploadsDone } from './runtime-env.js';
 import type { SerializedValue } from './serialization.js';
 import type { PendingTask, TaskManager } from './task-manager.js';
 import type { TaskSubmitter } from './task-submitter.js';
@@ -162,7 +163,21 @@ export class TaskLauncher {
       generator = new ObjectRefGenerator(task.stream, task.taskIdHex);
     }
     core.tasks.add(task);
-    if (dependencies === undefined) core.submitter.submit(task);
+    const uploaded = uploadsDone(core, spec.runtimeEnv);
+    if (uploaded !== undefined) {
+      // The env's packages are still going to the GCS: submit once they are there.
+      uploaded.then(
+        () => {
+          if (task.status !== 'resolving') return;
+          if (dependencies === undefined) core.submitter.submit(task);
+          else void this.resolveDependencies(task, dependencies, keepAlive ?? []);
+        },
+        (err: Error) => {
+          if (task.status === 'resolving')
+            core.tasks.failed(task, systemError(ErrorType.RUNTIME_ENV_SETUP_FAILED, err.message));
+        },
+      );
+    } else if (dependencies === undefined) core.submitter.submit(task);
     else void this.resolveDependencies(task, dependencies, keepAlive ?? []);
     return { refs, generator };
   }

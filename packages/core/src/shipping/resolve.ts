@@ -10,14 +10,63 @@ import { pathToFileURL } from 'node:url';
 
 const requires = new Map<string, NodeJS.Require>();
 
+/**
+ * The runtime env's module paths (its npm set, its modules), set by the raylet in
+ * TRAY_RUNTIME_ENV_MODULE_PATHS: searched before the working directory.
+ */
+function envModulePaths(): string[] {
+  const raw = process.env.TRAY_RUNTIME_ENV_MODULE_PATHS;
+  if (!raw) return [];
+  try {
+    const paths = JSON.parse(raw);
+    return Array.isArray(paths) ? paths.filter((p): p is string => typeof p === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
 /** A `require` that resolves from `workingDir` (one per directory per process). */
 export function requireFrom(workingDir: string): NodeJS.Require {
   const dir = resolve(workingDir);
   let req = requires.get(dir);
   if (!req) {
-    req = createRequire(join(dir, '[tray remote code].js'));
+    const base = createRequire(join(dir, '[tray remote code].js'));
+    const paths = envModulePaths();
+    req = paths.length === 0 ? base : layered(base, paths);
     requires.set(dir, req);
   }
+  return req;
+}
+
+/** `base` with bare names looked up in `paths`' node_modules first (first match wins). */
+function layered(base: NodeJS.Require, paths: string[]): NodeJS.Require {
+  const resolveFirst = (id: string): string => {
+    const bare = !(
+      id.startsWith('.') ||
+      isAbsolute(id) ||
+      id.startsWith('node:') ||
+      builtinModules.includes(id)
+    );
+    if (bare) {
+      for (const p of paths) {
+        try {
+          return base.resolve(id, { paths: [p] });
+        } catch {}
+      }
+    }
+    return base.resolve(id);
+  };
+  const req = ((id: string) => base(resolveFirst(id))) as NodeJS.Require;
+  const resolveFn = ((id: string, options?: { paths?: string[] }) =>
+    options?.paths ? base.resolve(id, options) : resolveFirst(id)) as NodeJS.RequireResolve;
+  resolveFn.paths = (id: string) => {
+    const rest = base.resolve.paths(id);
+    return rest === null ? null : [...paths.map((p) => join(p, 'node_modules')), ...rest];
+  };
+  req.resolve = resolveFn;
+  req.cache = base.cache;
+  req.extensions = base.extensions;
+  req.main = base.main;
   return req;
 }
 

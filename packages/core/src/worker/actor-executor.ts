@@ -82,7 +82,9 @@ export class ActorExecutor {
       process.env.CUDA_VISIBLE_DEVICES = request.visibleDevices.CUDA_VISIBLE_DEVICES;
     for (const [k, v] of Object.entries(spec.runtimeEnv?.envVars ?? {})) process.env[k] = v;
     if (spec.jobId && spec.jobId.length > 0) core.jobId = Buffer.from(spec.jobId);
-    if (spec.function?.workingDir) core.workingDir = spec.function.workingDir;
+    // A runtime env's working dir (this worker's cwd) replaces the driver's directory.
+    if (spec.function?.workingDir && !process.env.TRAY_RUNTIME_ENV_WORKING_DIR)
+      core.workingDir = spec.function.workingDir;
     core.currentTaskId = Buffer.from(spec.taskId!);
     core.currentDepth = spec.depth ?? 1;
     const actorId = Buffer.from(creation.actorId!);

@@ -147,7 +147,9 @@ export class TaskExecutor {
     // Tasks this task submits inherit its runtime env (Ray's semantics).
     core.defaultRuntimeEnv = spec.runtimeEnv ?? undefined;
     if (spec.jobId && spec.jobId.length > 0) core.jobId = Buffer.from(spec.jobId);
-    if (spec.function?.workingDir) core.workingDir = spec.function.workingDir;
+    // A runtime env's working dir (this worker's cwd) replaces the driver's directory.
+    if (spec.function?.workingDir && !process.env.TRAY_RUNTIME_ENV_WORKING_DIR)
+      core.workingDir = spec.function.workingDir;
     let out: MaybePromise<Reply>;
     try {
       const fn = spec.streaming ? undefined : this.loadedFunctions.get(functionKey(spec.function!));
@@ -330,7 +332,7 @@ export class TaskExecutor {
       const values = captures.length > 0 ? (this.core.deserialize(captures) as Record<string, unknown>) : {};
       loaded = loadRemote(code, {
         tray: this.api,
-        workingDir: descriptor.workingDir || process.cwd(),
+        workingDir: process.env.TRAY_RUNTIME_ENV_WORKING_DIR || descriptor.workingDir || process.cwd(),
         captures: values,
       });
       if (holdsRefs) return loaded;

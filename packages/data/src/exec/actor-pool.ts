@@ -7,7 +7,7 @@
 import * as tray from '@tray/core';
 import type { BlockMeta } from '../block.js';
 import type { ActorStage } from '../stages.js';
-import { asDataError, type Execution } from './executor.js';
+import { asDataError, type Execution } from './execution.js';
 import type { BlockRef, Compute } from './plan.js';
 import { mapBatchesActor } from './remote.js';
 

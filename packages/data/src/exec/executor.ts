@@ -6,89 +6,15 @@
 // through it. Consecutive task stages with equal resources run fused, in the task that reads or
 // produced their input. All-to-all operators (shuffle, sort, groupBy) wait for all their input.
 import * as tray from '@tray/core';
-import { DataContext } from '../context.js';
+import type { TaskOutput } from '../block.js';
 import type { AnyReadTask, BuiltinReadTask } from '../sources/datasource.js';
-import { type Stage, UserCodeError } from '../stages.js';
-import type { TaskOutput } from '../worker/tasks.js';
+import type { Stage } from '../stages.js';
 import { runActorStage } from './actor-pool.js';
+import { asDataError, type Execution } from './execution.js';
 import type { BlockRef, Compute, PlanNode } from './plan.js';
 import { sameCompute } from './plan.js';
-import { Progress } from './progress.js';
 import { remoteTask } from './remote.js';
-import { type OperatorStats, Stats } from './stats.js';
-
-/** Shared by the operators of one execution: the cluster's size and the store budget. */
-export class Execution {
-  readonly stats = new Stats();
-  private outstanding = 0;
-  private produced = 0;
-  private producedBytes = 0;
-  erroredBlocks = 0;
-
-  constructor(
-    readonly cpus: number,
-    readonly budgetBytes: number,
-    readonly context: DataContext,
-  ) {}
-
-  static async start(): Promise<Execution> {
-    const resources = await tray.clusterResources();
-    const context = DataContext.getCurrent();
-    const store = resources.object_store_memory ?? 2 ** 30;
-    const exec = new Execution(
-      Math.max(1, resources.CPU ?? 1),
-      store * context.objectStoreMemoryFraction,
-      context,
-    );
-    const progress = new Progress(context.enableProgressBars);
-    exec.stats.onStart = (op) => progress.add(op);
-    exec.stats.onFinish = (op) => progress.finished(op);
-    exec.progress = progress;
-    return exec;
-  }
-
-  progress: Progress | undefined;
-
-  /**
-   * Room for another task's output: the blocks produced and not yet consumed, plus the expected
-   * output of the tasks in flight (at the average block size so far), stay under the budget.
-   * Always true when nothing is in flight, so every operator makes progress.
-   */
-  hasRoom(inFlight: number): boolean {
-    return inFlight === 0 || this.outstanding + (inFlight + 1) * this.averageBlock() <= this.budgetBytes;
-  }
-
-  /** Bytes of produced blocks not yet consumed. */
-  get outstandingBytes(): number {
-    return this.outstanding;
-  }
-
-  private averageBlock(): number {
-    return this.produced === 0 ? 0 : this.producedBytes / this.produced;
-  }
-
-  /** Counts a produced block against the budget; the returned function gives it back (once). */
-  track(bytes: number): () => void {
-    this.outstanding += bytes;
-    this.produced++;
-    this.producedBytes += bytes;
-    let released = false;
-    return () => {
-      if (!released) {
-        released = true;
-        this.outstanding -= bytes;
-      }
-    };
-  }
-
-  /** Tasks of this shape that may run at once: the CPUs they fit on, twice over to hide latency. */
-  maxInFlight(compute: Compute): number {
-    const perTask = compute.numCpus ?? 1;
-    const fit = perTask > 0 ? Math.max(1, Math.floor(this.cpus / perTask)) : this.cpus;
-    const cap = typeof compute.concurrency === 'number' ? compute.concurrency : Number.POSITIVE_INFINITY;
-    return Math.max(1, Math.min(fit * 2, cap));
-  }
-}
+import type { OperatorStats } from './stats.js';
 
 /** A fused chain of task stages over a read or over another operator's blocks. */
 type Physical =
@@ -308,20 +234,6 @@ async function finished(metaRef: tray.ObjectRef<TaskOutput[1]>, operator: string
     }
     throw asDataError(error, operator);
   }
-}
-
-/** A task's error as the user should see it: the UserCodeError it carried, else unchanged. */
-export function asDataError(error: unknown, operator: string): unknown {
-  const cause = (error as { cause?: unknown })?.cause;
-  if (cause instanceof Error && cause.name === 'UserCodeError') {
-    return new UserCodeError((cause as { operator?: string }).operator ?? operator, cause.message, {
-      cause: error,
-    });
-  }
-  // A source's own failure (a missing file, a malformed line) already names its path.
-  if (cause instanceof Error && /^(read|write)\w+: /.test(cause.message))
-    return new Error(cause.message, { cause: error });
-  return error;
 }
 
 async function* runLimit(

@@ -4,6 +4,7 @@
 // blocks (repartition without shuffle, split) and zipping aligned blocks.
 import type { RemoteFunction } from '@tray/core';
 import { Table, type Vector } from 'apache-arrow';
+import type { TaskOutput } from '../block.js';
 import {
   type BatchFormat,
   concatTables,
@@ -15,7 +16,6 @@ import {
   toBatch,
 } from '../block.js';
 import { guarded, type Stage, takeIndices } from '../stages.js';
-import type { TaskOutput } from '../worker/tasks.js';
 import { compareKeys, type KeyValue, keysOf, numericKey, seededRandom } from './keys.js';
 
 export type MapSpec =

@@ -4,9 +4,18 @@
 // Arrow IPC bytes (stored out of band in the object store) and its metadata, as two returns.
 import type { ActorClass, RemoteFunction } from '@tray/core';
 import type { Table } from 'apache-arrow';
-import { type BlockMeta, concatTables, decodeBlock, encodeBlock, fromBatch, metaOf } from '../block.js';
+import {
+  type BlockMeta,
+  concatTables,
+  decodeBlock,
+  encodeBlock,
+  fromBatch,
+  metaOf,
+  type TaskOutput,
+} from '../block.js';
 import { type ActorStage, applyStages, type LoadedFn, mapBatches, type Stage } from '../stages.js';
 
+export type { TaskOutput } from '../block.js';
 export { sampleKeys, shuffleMap, shuffleReduce, sliceBlocks, zipBlocks } from '../shuffle/tasks.js';
 export { writeCsvBlock, writeJsonBlock, writeParquetBlock } from '../sinks/files.js';
 export { readBinaryPiece } from '../sources/binary.js';
@@ -15,8 +24,6 @@ export { readJsonPiece } from '../sources/json.js';
 export { readParquetPiece } from '../sources/parquet.js';
 export { readRangePiece } from '../sources/range.js';
 export { readTextPiece } from '../sources/text.js';
-
-export type TaskOutput = [Uint8Array, BlockMeta];
 
 async function loadStage(stage: Stage): Promise<LoadedFn | undefined> {
   return stage.fn === undefined ? undefined : ((await stage.fn.local()) as LoadedFn);

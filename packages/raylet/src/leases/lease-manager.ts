@@ -20,6 +20,7 @@ import type { ClusterNodes } from './cluster-view.js';
 import { type Placement, placeLease } from './lease-placement.js';
 import { LeaseQueues, type LeaseReply, type PendingLease } from './lease-queues.js';
 import type { LeaseRequest } from './lease-request.js';
+import { RuntimeEnvStarter } from './runtime-env-starter.js';
 
 export interface GrantedLease {
   readonly request: LeaseRequest;
@@ -48,6 +49,8 @@ export class LeaseManager {
   /** Requests answered with another node's address (spillback), for stats and tests. */
   spilledCount = 0;
   private grants = 0;
+  /** Sets runtime envs up before their workers start (the raylet gives it its agent). */
+  envs: RuntimeEnvStarter;
 
   constructor(
     private readonly nodeId: string,
@@ -57,7 +60,17 @@ export class LeaseManager {
     private readonly onResourcesChanged: () => void = () => {},
     /** The other nodes (none without a GCS: every request stays here or is infeasible). */
     private readonly cluster?: ClusterNodes,
-  ) {}
+  ) {
+    this.envs = this.starter(undefined);
+  }
+
+  /** A starter of workers whose envs `agent` sets up. */
+  starter(agent: ConstructorParameters<typeof RuntimeEnvStarter>[0]): RuntimeEnvStarter {
+    return new RuntimeEnvStarter(agent, this.pool, {
+      failed: (hash, message) => this.failEnv(hash, message),
+      settled: () => this.dispatch(),
+    });
+  }
 
   get pendingCount(): number {
     return this.pending.size;
@@ -335,7 +348,7 @@ export class LeaseManager {
       const need = (wanted.get(env) ?? 0) + 1;
       wanted.set(env, need);
       const canStart = request.isActor || this.pool.sharedWorkerCount < this.pool.maxWorkers;
-      if (canStart && this.pool.startingCount(env) < need) this.pool.start(env, request.envVars);
+      if (canStart && this.envs.starting(env) < need) this.envs.start(request);
       return false;
     }
     this.grant(pending, worker);
@@ -350,12 +363,17 @@ export class LeaseManager {
       `worker processes${env ? ` for runtime environment ${env}` : ''} exited before registering with the raylet ` +
       `${count} times in a row (last: pid ${last.pid}, ${how}); see logs/worker-${last.pid}.err in the session directory` +
       (env ? ' and check the runtime environment' : ' and check the workerEntry script');
+    this.failEnv(env, message);
+    this.pool.forgetStartupFailures(env);
+  }
+
+  /** Every lease waiting for a worker of `env` fails with RuntimeEnvSetupError(message). */
+  private failEnv(env: string, message: string): void {
     for (const pending of this.pending.all()) {
       if (pending.request.runtimeEnvHash !== env) continue;
       this.pending.drop(pending);
       pending.reject(errorWithInfo({ type: ErrorType.RUNTIME_ENV_SETUP_FAILED, message }));
     }
-    this.pool.forgetStartupFailures(env);
   }
 
   private grant(pending: PendingLease, worker: WorkerProcess): void {

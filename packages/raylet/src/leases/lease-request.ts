@@ -6,6 +6,7 @@
 // the bundle's renamed resources (`CPU_group_<index>_<pg>`, or `CPU_group_<pg>` for any bundle).
 import { createHash, randomBytes } from 'node:crypto';
 import { checkId, checkLeaseId, checkString, IdBytes, invalidArgument, tray } from '@tray/protocol';
+import { INTERNAL_ENV_VARS, type PluginRegistry, parseRuntimeEnv, runtimeEnvHash } from '@tray/runtime-env';
 import { bundleResources, InvalidResourceError, ResourceSet, type SchedulingStrategy } from '@tray/scheduler';
 import { toResourceSet } from '../request-validation.js';
 
@@ -21,6 +22,8 @@ export interface LeaseRequest {
   actorId: Buffer | undefined;
   strategy: SchedulingStrategy;
   runtimeEnvHash: string;
+  /** The env's canonical JSON, checked by the plugins ("" for the default env). */
+  runtimeEnv: string;
   envVars: Record<string, string>;
   jobId: Buffer;
   ownerWorkerId: string;
@@ -67,8 +70,8 @@ function envVarsOf(env: tray.v1.RuntimeEnv.$Properties | null | undefined): Reco
       throw invalidArgument(
         `runtime_env.env_vars name ${JSON.stringify(name)} is not a valid environment variable name`,
       );
-    if (name.startsWith('TRAY_'))
-      throw invalidArgument(`runtime_env.env_vars must not set ${name}: TRAY_* variables belong to tray`);
+    if (INTERNAL_ENV_VARS.has(name))
+      throw invalidArgument(`runtime_env.env_vars must not set ${name}: tray sets it in every worker`);
     out[name] = checkString(value, `runtime_env.env_vars.${name}`, 1 << 16);
   }
   return out;
@@ -88,7 +91,25 @@ export function runtimeEnvHashOf(
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
-export function parseLeaseRequest(request: tray.v1.WorkerLeaseRequest): LeaseRequest {
+/** The env's serialized form, checked by the registry's plugins ("" when there is none). */
+function serializedEnvOf(
+  env: tray.v1.RuntimeEnv.$Properties | null | undefined,
+  registry: PluginRegistry | undefined,
+): string {
+  const serialized = env?.serialized ?? '';
+  if (serialized === '' || registry === undefined) return '';
+  try {
+    parseRuntimeEnv(serialized, registry);
+  } catch (err) {
+    throw invalidArgument(`task.runtime_env: ${(err as Error).message}`);
+  }
+  return serialized;
+}
+
+export function parseLeaseRequest(
+  request: tray.v1.WorkerLeaseRequest,
+  registry?: PluginRegistry,
+): LeaseRequest {
   const task = request.task;
   if (!task)
     throw invalidArgument('RequestWorkerLease needs `task` (a representative task of the scheduling class)');
@@ -117,7 +138,11 @@ export function parseLeaseRequest(request: tray.v1.WorkerLeaseRequest): LeaseReq
     hold = intoBundle(hold, strategy.placementGroupId, strategy.bundleIndex);
   }
   const envVars = envVarsOf(task.runtimeEnv);
-  const runtimeEnvHash = runtimeEnvHashOf(request.runtimeEnvHash, task.runtimeEnv, envVars);
+  const runtimeEnv = serializedEnvOf(task.runtimeEnv, registry);
+  const runtimeEnvHash =
+    runtimeEnv !== ''
+      ? hashOf(runtimeEnv)
+      : runtimeEnvHashOf(request.runtimeEnvHash, task.runtimeEnv, envVars);
   const taskName = checkString(task.name || task.function?.name || '', 'task.name', 1024);
   return {
     leaseId: leaseId.length > 0 ? leaseId : randomBytes(IdBytes.lease),
@@ -128,6 +153,7 @@ export function parseLeaseRequest(request: tray.v1.WorkerLeaseRequest): LeaseReq
     actorId: actorId && actorId.length > 0 ? actorId : undefined,
     strategy,
     runtimeEnvHash,
+    runtimeEnv,
     envVars,
     jobId,
     ownerWorkerId: owner.toString('hex'),
@@ -140,6 +166,8 @@ export function parseLeaseRequest(request: tray.v1.WorkerLeaseRequest): LeaseReq
     classKey: `${isActor ? 'actor' : 'task'}|${schedule}|${hold}|${runtimeEnvHash}`,
   };
 }
+
+const hashOf = runtimeEnvHash;
 
 function intoBundle(resources: ResourceSet, placementGroupId: string, bundleIndex: number): ResourceSet {
   try {

@@ -4,13 +4,14 @@
 // The class's code is described for shipping once, at definition time, like a remote function's,
 // and an actor class can itself travel inside values.
 import { randomBytes } from 'node:crypto';
-import { actorCreationTaskSpec, IdBytes } from '@tray/protocol';
+import { actorCreationTaskSpec, ErrorType, IdBytes, type tray } from '@tray/protocol';
 import { ActorRuntime } from '../../actor/actor-runtime.js';
 import { buildCallArgs, resolveCallArgs } from '../../actor/call-args.js';
 import { requireCore } from '../../process/state.js';
 import type { CoreWorker } from '../../runtime/core-worker.js';
 import { hex, newTaskId } from '../../runtime/ids.js';
 import type { ObjectRef } from '../../runtime/object-ref.js';
+import { specRuntimeEnv, uploadsDone } from '../../runtime/runtime-env.js';
 import { captureRefOwners } from '../../runtime/task-launcher.js';
 import { REMOTE_FUNCTION_BRAND } from '../../runtime/value-walk.js';
 import type { RemoteArgs } from '../remote-function.js';
@@ -91,7 +92,7 @@ export class ActorClass<
       function: this.#code.descriptor(core),
       args: callArgs.args,
       resources: resolved.required,
-      runtimeEnv: resolved.runtimeEnv,
+      runtimeEnv: specRuntimeEnv(core, core.defaultRuntimeEnv, resolved.runtimeEnv),
       schedulingStrategy: resolved.schedulingStrategy,
       name,
       actorCreation: {
@@ -114,7 +115,18 @@ export class ActorClass<
     };
     const runtime = ActorRuntime.of(core);
     const caller = runtime.caller(actorId, identity);
-    const argsReady = resolveCallArgs(core, callArgs.args, callArgs.dependencies);
+    const uploaded = uploadsDone(core, spec.runtimeEnv);
+    const argsAlone = resolveCallArgs(core, callArgs.args, callArgs.dependencies);
+    const argsReady =
+      uploaded === undefined
+        ? argsAlone
+        : uploaded.then(
+            () => argsAlone,
+            (err: Error): tray.v1.IErrorInfo => ({
+              type: ErrorType.RUNTIME_ENV_SETUP_FAILED,
+              message: err.message,
+            }),
+          );
     void runtime.create(spec, caller, o.getIfExists === true, argsReady).then(() => {
       callArgs.keepAlive.length = 0;
     });

@@ -153,7 +153,7 @@ export interface ResolvedActorOptions {
   required: Record<string, number>;
   /** Absent: schedule with Ray's default (1 CPU). */
   placement: Record<string, number> | undefined;
-  runtimeEnv: tray.v1.IRuntimeEnv | undefined;
+  runtimeEnv: RuntimeEnvOptions | undefined;
   schedulingStrategy: tray.v1.ISchedulingStrategy | undefined;
   creation: Omit<tray.v1.IActorCreationSpec, 'actorId' | 'namespace' | 'placementResources'>;
 }
