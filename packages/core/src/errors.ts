@@ -113,7 +113,10 @@ export class GetTimeoutError extends TrayError {}
 named(GetTimeoutError, 'GetTimeoutError');
 export class TaskCancelledError extends TrayError {}
 named(TaskCancelledError, 'TaskCancelledError');
-export class ObjectStoreFullError extends TrayError {}
+export class ObjectStoreFullError extends TrayError {
+  /** The object store's code for it (@tray/object-store's ObjectStoreFullError has the same): how it is recognised. */
+  readonly code = 'OBJECT_STORE_FULL';
+}
 named(ObjectStoreFullError, 'ObjectStoreFullError');
 export class OutOfMemoryError extends TrayError {}
 named(OutOfMemoryError, 'OutOfMemoryError');
