@@ -235,3 +235,16 @@ describe('bad input', () => {
     await expect(tray.init(7 as never)).rejects.toThrow(/options must be an object/);
   });
 });
+
+// Last: its store objects must not move the reference-counting test's baseline.
+describe('large strings', () => {
+  it('round-trips strings too large to travel inline exactly, from put and from a task', async () => {
+    // Over the 100 KiB inline limit, so they live in the store; lengths whose encoding is not a
+    // multiple of 8, in one-byte and two-byte UTF-8.
+    const echo = tray.remote((s: string) => s);
+    for (const s of ['x'.repeat(300_001), 'é'.repeat(100_003), `${'ab'.repeat(70_000)}!`]) {
+      expect(await tray.get(await tray.put(s))).toBe(s);
+      expect(await tray.get(echo.remote(s))).toBe(s);
+    }
+  });
+});

@@ -125,10 +125,13 @@ export class SerializedValue {
     readonly refs: readonly ObjectRef<unknown>[],
   ) {}
 
+  /** Bytes of the laid-out value: buffers start 8-aligned; nothing pads the end (a primitive's
+   *  header is the whole value, and its reader takes every byte it is given). */
   get size(): number {
-    let size = align8(this.header.length);
-    for (const b of this.buffers) size = align8(size + b.byteLength);
-    return size;
+    if (this.buffers.length === 0) return this.header.length;
+    let end = align8(this.header.length);
+    for (const b of this.buffers) end = align8(end) + b.byteLength;
+    return end;
   }
 
   /** Lay the value out into `target` (at least `size` bytes): one copy per buffer. */
