@@ -59,6 +59,7 @@ beforeAll(() => {
   }
   const copied = JSON.parse(readFileSync(path.join(root, 'cli', 'package.json'), 'utf8'));
   delete copied.dependencies;
+  delete copied.devDependencies;
   writeFileSync(path.join(root, 'cli', 'package.json'), JSON.stringify(copied));
 });
 
