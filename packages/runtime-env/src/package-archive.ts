@@ -133,8 +133,11 @@ export function packDirectory(
 
 /** Pack one file (a local npm tarball) as a package holding just it. */
 export function packFile(file: string): PackedDir {
-  const data = readFileSync(file);
-  const name = file.split(/[\\/]/).pop()!;
+  return packBytes(file.split(/[\\/]/).pop()!, readFileSync(file));
+}
+
+/** One file named `name` holding `data`, as a package (a lockfile the driver rewrote). */
+export function packBytes(name: string, data: Buffer): PackedDir {
   const entry: FileEntry = { path: name, mode: 0o644, size: data.length };
   const hash = createHash('sha256')
     .update(`${name}\0${data.length}\0`)

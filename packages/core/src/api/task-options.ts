@@ -26,8 +26,11 @@ export interface RuntimeEnvOptions {
   excludes?: string[];
   /** Local package directories importable by their names. */
   modules?: string[];
-  /** Package specs ('name@version', local .tgz files or package directories). */
-  npm?: string[] | { packages: string[] };
+  /**
+   * Package specs ('name@version', local .tgz files or package directories); with `lockfile`
+   * (a package-lock.json's path) the node installs them with `npm ci` from it.
+   */
+  npm?: string[] | { packages: string[]; lockfile?: string };
   /** The Node release the worker runs on ('22'). */
   nodeVersion?: string;
   /** Run the worker in a bubblewrap sandbox that sees only what it is given. */
