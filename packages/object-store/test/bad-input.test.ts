@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { connect, RemoteError, StoreService } from '@tray/protocol';
+import { connect, ErrorType, RemoteError, StoreService } from '@tray/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ObjectExistsError,
@@ -128,6 +128,7 @@ describe('raw messages on the socket', () => {
     for (const call of bad) {
       const err = await call().catch((e) => e);
       expect(err).toBeInstanceOf(RemoteError);
+      expect((err as RemoteError).type).toBe(ErrorType.INVALID_ARGUMENT);
       expect((err as RemoteError).info.message).toMatch(/objectId|objectIds|dataSize/);
     }
     // Releasing what it never held is harmless.

@@ -82,12 +82,21 @@ export {
 } from './task-spec.js';
 export { processTls, resetProcessTls, type TlsConfig, tlsFromEnv } from './tls-config.js';
 export {
+  type ArgumentErrors,
   alreadyExists,
+  apiErrors,
+  checkByteCount,
+  checkBytesLike,
   checkId,
+  checkIdBytes,
+  checkIdList,
   checkLeaseId,
   checkString,
+  checkTimeoutMs,
+  describeValue,
   invalidArgument,
   notFound,
   requireMessage,
   requireName,
+  wireErrors,
 } from './validation.js';

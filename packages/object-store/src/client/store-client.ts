@@ -7,18 +7,10 @@
 // When the store runs out of room it may ask this client to collect garbage (CollectGarbage):
 // views the program dropped give their objects back before the store refuses a create or a
 // restore, so no caller sees ObjectStoreFullError only because the collector had not run yet.
-import { type Connection, connect, StoreService } from '@tray/protocol';
+import { apiErrors, type Connection, checkBytesLike, connect, StoreService } from '@tray/protocol';
 import { fromRemote, ObjectExistsError, ObjectNotFoundError } from '../errors.js';
 import { loadNative, type NativeAddon, type NativeStats } from '../native.js';
-import {
-  asBytes,
-  checkBytes,
-  checkObjectId,
-  checkObjectIds,
-  checkSize,
-  checkTimeout,
-  idKey,
-} from '../validate.js';
+import { asBytes, checkObjectId, checkObjectIds, checkSize, checkTimeout, idKey } from '../validate.js';
 import { collectGarbage } from './collect-garbage.js';
 import { HeldObjects, type StoreObject } from './held-objects.js';
 
@@ -166,8 +158,8 @@ export class StoreClient {
     options: CreateOptions = {},
   ): Promise<void> {
     checkObjectId(id);
-    checkBytes(data, 'data');
-    if (metadata !== undefined) checkBytes(metadata, 'metadata');
+    checkBytesLike(data, 'data', apiErrors);
+    if (metadata !== undefined) checkBytesLike(metadata, 'metadata', apiErrors);
     const bytes = asBytes(data);
     const meta = metadata === undefined ? undefined : asBytes(metadata);
     const created = await this.create(id, bytes.byteLength, meta?.byteLength ?? 0, options);

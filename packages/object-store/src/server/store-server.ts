@@ -13,7 +13,16 @@
 import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Connection, type FramedServer, listen, StoreService, type tray } from '@tray/protocol';
+import {
+  apiErrors,
+  type Connection,
+  checkByteCount,
+  type FramedServer,
+  listen,
+  StoreService,
+  type tray,
+  wireErrors,
+} from '@tray/protocol';
 import { ObjectNotFoundError } from '../errors.js';
 import { loadNative, type NativeStats, type NativeStore, type NativeStoreInfo } from '../native.js';
 import { checkObjectId, checkObjectIds, checkSize, checkTimeout } from '../validate.js';
@@ -83,7 +92,7 @@ export class StoreServer {
     if (typeof options?.socketPath !== 'string' || options.socketPath === '') {
       throw new TypeError('socketPath must be a non-empty string (a Unix socket path)');
     }
-    checkSize(options.capacity, 'capacity', Number.MAX_SAFE_INTEGER);
+    checkByteCount(options.capacity, 'capacity', Number.MAX_SAFE_INTEGER, apiErrors);
     if (options.capacity < 4096)
       throw new RangeError(`capacity must be at least 4096 bytes, got ${options.capacity}`);
     const quiet = options.collectionQuietMs;
@@ -181,16 +190,16 @@ export class StoreServer {
     });
 
     connection.handle(StoreService.Create, (req) => {
-      checkObjectId(req.objectId, 'objectId');
-      checkSize(req.dataSize, 'dataSize', capacity);
-      checkSize(req.metadataSize, 'metadataSize', capacity);
+      checkObjectId(req.objectId, 'objectId', wireErrors);
+      checkSize(req.dataSize, 'dataSize', capacity, wireErrors);
+      checkSize(req.metadataSize, 'metadataSize', capacity, wireErrors);
       return this.collection.withRoom(() => ({
         offset: store.create(req.objectId, req.dataSize, req.metadataSize, req.primary, client.id),
       }));
     });
 
     const seal = (req: tray.v1.StoreSealRequest) => {
-      checkObjectId(req.objectId, 'objectId');
+      checkObjectId(req.objectId, 'objectId', wireErrors);
       store.seal(req.objectId);
       this.waiters.sealed(req.objectId, (waiting) => locate(req.objectId, waiting));
       return {};
@@ -205,8 +214,8 @@ export class StoreServer {
     };
 
     connection.handle(StoreService.Get, (req) => {
-      checkObjectIds(req.objectIds, 'objectIds');
-      const timeoutMs = checkTimeout(req.timeoutMs);
+      checkObjectIds(req.objectIds, 'objectIds', wireErrors);
+      const timeoutMs = checkTimeout(req.timeoutMs, 'timeoutMs', wireErrors);
       return this.collection.withRoom(() => serveGet(req, timeoutMs));
     });
 
@@ -249,7 +258,7 @@ export class StoreServer {
     };
 
     const release = (req: tray.v1.StoreReleaseRequest) => {
-      checkObjectIds(req.objectIds, 'objectIds');
+      checkObjectIds(req.objectIds, 'objectIds', wireErrors);
       for (const id of req.objectIds) store.release(id, client.id);
       this.collection.released(req.objectIds.length);
       return {};
@@ -258,7 +267,7 @@ export class StoreServer {
     connection.handleNotify(StoreService.Release, release);
 
     connection.handle(StoreService.Delete, (req) => {
-      checkObjectIds(req.objectIds, 'objectIds');
+      checkObjectIds(req.objectIds, 'objectIds', wireErrors);
       const deferred: Uint8Array[] = [];
       let failure: unknown;
       for (const id of req.objectIds) {
@@ -275,12 +284,12 @@ export class StoreServer {
     });
 
     connection.handle(StoreService.Contains, (req) => {
-      checkObjectId(req.objectId, 'objectId');
+      checkObjectId(req.objectId, 'objectId', wireErrors);
       return { sealed: store.contains(req.objectId) };
     });
 
     connection.handle(StoreService.Abort, (req) => {
-      checkObjectId(req.objectId, 'objectId');
+      checkObjectId(req.objectId, 'objectId', wireErrors);
       store.abort(req.objectId, client.id);
       return {};
     });

@@ -5,17 +5,11 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { tray } from '../../generated/proto.js';
-import {
-  ConnectionClosedError,
-  type ErrorInfo,
-  ErrorType,
-  RemoteError,
-  RequestTimeoutError,
-  toErrorInfo,
-} from '../errors.js';
+import { ConnectionClosedError, type ErrorInfo, ErrorType, toErrorInfo } from '../errors.js';
 import type { Message, MethodDef } from '../method.js';
 import { DEFAULT_MAX_FRAME_BYTES, type Frame, FrameDecoder, type FrameError, FrameKind } from './frame.js';
 import { FrameWriter } from './frame-writer.js';
+import { decodeErrorInfo, type Pending, PendingRequests, settleEntry } from './pending-requests.js';
 
 export interface ConnectionOptions {
   /** Largest payload accepted in one frame. */
@@ -48,25 +42,12 @@ export type ReplyCallback<Res, C> = (
   connection: Connection,
 ) => void;
 
-/** A request waiting for its reply: a promise's functions, or a callback and its context. */
-interface Pending {
-  connection: Connection;
-  method: MethodDef<any, any>;
-  resolve: ((value: any) => void) | undefined;
-  reject: ((err: Error) => void) | undefined;
-  callback: ReplyCallback<any, any> | undefined;
-  context: unknown;
-  timer: NodeJS.Timeout | undefined;
-}
-
-const MAX_REQUEST_ID = 0xffffffff;
-
 export class Connection extends EventEmitter {
   private readonly decoder: FrameDecoder;
-  private readonly pending = new Map<number, Pending>();
+  /** Requests sent and waiting for their replies (pending-requests.ts). */
+  private readonly pending = new PendingRequests<Connection>();
   private readonly handlers = new Map<number, HandlerEntry>();
   private readonly maxConcurrentHandlers: number;
-  private nextId = 1;
   private activeHandlers = 0;
   private paused = false;
   private closeError: Error | undefined;
@@ -156,7 +137,7 @@ export class Connection extends EventEmitter {
   ): Promise<Res> {
     if (this.closeError) return Promise.reject(this.closedError(method.name));
     return new Promise<Res>((resolve, reject) => {
-      const entry: Pending = {
+      const entry: Pending<Connection> = {
         connection: this,
         method,
         resolve,
@@ -180,7 +161,7 @@ export class Connection extends EventEmitter {
     callback: ReplyCallback<Res, C>,
     context: C,
   ): void {
-    const entry: Pending = {
+    const entry: Pending<Connection> = {
       connection: this,
       method,
       resolve: undefined,
@@ -197,16 +178,8 @@ export class Connection extends EventEmitter {
     this.send(entry, payload, undefined);
   }
 
-  private send(entry: Pending, payload: Uint8Array, timeoutMs: number | undefined): void {
-    const id = this.nextId;
-    this.nextId = id === MAX_REQUEST_ID ? 1 : id + 1;
-    if (timeoutMs !== undefined && timeoutMs >= 0) {
-      entry.timer = setTimeout(() => {
-        if (this.pending.delete(id))
-          settleEntry(entry, new RequestTimeoutError(entry.method.name, timeoutMs), undefined);
-      }, timeoutMs);
-    }
-    this.pending.set(id, entry);
+  private send(entry: Pending<Connection>, payload: Uint8Array, timeoutMs: number | undefined): void {
+    const id = this.pending.add(entry, timeoutMs);
     this.writer.enqueue(FrameKind.REQUEST, entry.method.id, id, payload);
   }
 
@@ -297,29 +270,7 @@ export class Connection extends EventEmitter {
       this.shutdown(new ConnectionClosedError(decodeErrorInfo(frame.payload).message ?? 'rejected by peer'));
       return;
     }
-    const entry = this.pending.get(frame.requestId);
-    if (entry === undefined) return; // timed out already
-    this.pending.delete(frame.requestId);
-    if (entry.timer) clearTimeout(entry.timer);
-    if (frame.kind === FrameKind.ERROR) {
-      settleEntry(entry, new RemoteError(decodeErrorInfo(frame.payload)), undefined);
-      return;
-    }
-    let value: unknown;
-    try {
-      value = entry.method.decodeResponse(frame.payload);
-    } catch (err) {
-      settleEntry(
-        entry,
-        new RemoteError({
-          type: ErrorType.INTERNAL,
-          message: `undecodable ${entry.method.name} reply: ${(err as Error).message}`,
-        }),
-        undefined,
-      );
-      return;
-    }
-    settleEntry(entry, null, value);
+    this.pending.settle(frame);
   }
 
   private serve(frame: Frame): void {
@@ -429,38 +380,8 @@ export class Connection extends EventEmitter {
   private shutdown(err: Error | undefined): void {
     if (this.closeError) return;
     this.closeError = err ?? new ConnectionClosedError('closed');
-    for (const [id, entry] of this.pending) {
-      this.pending.delete(id);
-      if (entry.timer) clearTimeout(entry.timer);
-      settleEntry(entry, this.closedError(entry.method.name), undefined);
-    }
+    this.pending.failAll((method) => this.closedError(method));
     this.emit('close', err);
-  }
-}
-
-/** Hands a request its outcome: its promise, or its callback (whose errors surface as uncaught). */
-function settleEntry(entry: Pending, err: Error | null, value: unknown): void {
-  const callback = entry.callback;
-  if (callback === undefined) {
-    if (err === null) entry.resolve!(value);
-    else entry.reject!(err);
-    return;
-  }
-  try {
-    callback(err, value, entry.context, entry.connection);
-  } catch (thrown) {
-    // A bug in the caller's callback must not cost the other replies of this read.
-    process.nextTick(() => {
-      throw thrown;
-    });
-  }
-}
-
-function decodeErrorInfo(payload: Buffer): ErrorInfo {
-  try {
-    return tray.v1.ErrorInfo.decode(payload);
-  } catch {
-    return { type: ErrorType.INTERNAL, message: 'the peer sent an undecodable error' };
   }
 }
 
