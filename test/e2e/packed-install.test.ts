@@ -80,10 +80,12 @@ describe('the packed packages, installed as a user installs them', () => {
     expect(app.trayPackages()).toEqual([
       'cli',
       'core',
+      'data',
       'gcs',
       'object-store',
       'protocol',
       'raylet',
+      'runtime-env',
       'scheduler',
     ]);
 

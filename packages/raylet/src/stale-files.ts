@@ -7,7 +7,7 @@
 // these names carries the pid of the process that made it: a file is stale when it is this user's
 // and that process is gone (a session also stays while anything serves its raylet socket: the
 // process that made it may have exited after starting the node, as `tray start` does).
-import { lstatSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,15 +33,30 @@ const SEGMENT = /^tray-store-(\d+)-\d+$/;
 const SPILL_DIR = /^tray-spill-(\d+)$/;
 const SESSION = /^session_\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d_(\d+)(?:_\d+)?$/;
 
-/** True while a process with this pid exists (of any user). */
+/**
+ * True while a process with this pid runs (of any user). A zombie has exited: it holds no memory
+ * and no files, only waits for its parent to reap it (a SIGKILLed driver's raylet can stay one).
+ */
 export function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+  return !isZombie(pid);
+}
+
+/** The state field of /proc/<pid>/stat (after the parenthesised command name) is Z or X. */
+function isZombie(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false; // no /proc (not Linux): existing has to do
+  }
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state === 'Z' || state === 'X';
 }
 
 /** Entries of `dir` whose name matches `pattern`, are this user's, and whose pid is gone. */
