@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 // Each test runs drivers as child processes, each starting its own cluster, or several raylets
-// with a real GCS in this process (multinode/, using the raylet package's test harness): one
+// with a real GCS in this process (multinode/, through @tray/raylet/testing): one
 // file at a time. chaos/ kills real processes of a real cluster while work runs; security/ attacks real
 // servers (unauthenticated floods, stale files, TLS).
 export default defineConfig({

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isAlive, type RedisServer, startRedisServer, waitFor } from '@tray/test-support';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { TestCluster, tray } from '../../packages/cli/test/cli-process.js';
+import { TestCluster, tray } from './tray-cli.js';
 
 const WAVES = 40;
 const TASKS_PER_WAVE = 50;

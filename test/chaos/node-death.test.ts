@@ -10,11 +10,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { childPids, processesWithEnv, removeStoreSegments, runScript, waitFor } from '@tray/test-support';
+import { childPids, processesWithEnv, removeStoreSegments, waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
+import { tray } from './tray-cli.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const BIN = path.join(ROOT, 'packages', 'cli', 'dist', 'bin.js');
 
 const dirs: string[] = [];
 const drivers: ChildProcess[] = [];
@@ -44,16 +44,8 @@ function kill(pid: number): void {
 /** Every live process started under this TMPDIR (`tray start` passes its environment down). */
 const processesOf = (tmpdir: string) => processesWithEnv('TMPDIR', tmpdir);
 
-/** `tray` as a user runs it, with a private TMPDIR and without the machine's cluster settings. */
-async function trayCli(args: string[], tmpdir: string, extraEnv: Record<string, string> = {}) {
-  const run = await runScript(BIN, {
-    args,
-    cwd: process.cwd(),
-    env: { TRAY_ADDRESS: undefined, TRAY_TOKEN: undefined, ...extraEnv, TMPDIR: tmpdir },
-    timeoutMs: 120_000,
-  });
-  return { code: run.code ?? 1, stdout: run.stdout, stderr: run.stderr };
-}
+const trayCli = (args: string[], tmpdir: string, extraEnv: Record<string, string> = {}) =>
+  tray(args, tmpdir, 120_000, extraEnv);
 
 interface NodeRecord {
   gcsAddress: string;

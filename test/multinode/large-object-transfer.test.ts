@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { StoreClient } from '@tray/object-store';
 import { NodeManagerService } from '@tray/protocol';
+import { startNode } from '@tray/raylet/testing';
 import { cleanUp, onCleanup } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startNode } from '../../packages/raylet/test/harness.js';
 import { startGcs } from './gcs.js';
 
 const MiB = 1024 * 1024;

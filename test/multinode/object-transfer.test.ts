@@ -22,9 +22,9 @@ import {
   type ServerStreamCall,
   type tray,
 } from '@tray/protocol';
+import { startNode, type TestNode, TEST_TOKEN as TOKEN } from '@tray/raylet/testing';
 import { cleanUp, onCleanup, waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startNode, type TestNode, TOKEN } from '../../packages/raylet/test/harness.js';
 import { startGcs } from './gcs.js';
 
 const MiB = 1024 * 1024;

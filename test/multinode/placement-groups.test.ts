@@ -5,17 +5,17 @@
 import { randomBytes } from 'node:crypto';
 import { GcsClient } from '@tray/gcs';
 import { tray } from '@tray/protocol';
-import { cleanUp, isAlive, onCleanup, track, waitFor } from '@tray/test-support';
-import { afterEach, describe, expect, it } from 'vitest';
 import {
   pushTask,
   requestLease,
   returnLease,
   startNode,
-  stats,
+  nodeStats as stats,
   type TestNode,
-  TOKEN,
-} from '../../packages/raylet/test/harness.js';
+  TEST_TOKEN as TOKEN,
+} from '@tray/raylet/testing';
+import { cleanUp, isAlive, onCleanup, track, waitFor } from '@tray/test-support';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startGcs } from './gcs.js';
 
 const State = tray.v1.PlacementGroupTableData.State;

@@ -7,18 +7,18 @@
 import { randomBytes } from 'node:crypto';
 import type { GcsServer } from '@tray/gcs';
 import { type Connection, connect, createGrpcClient, NodeManagerService, tray } from '@tray/protocol';
-import { cleanUp, isAlive, onCleanup, track, waitFor } from '@tray/test-support';
-import { afterEach, describe, expect, it } from 'vitest';
 import {
-  JOB_ID,
+  TEST_JOB_ID as JOB_ID,
   pushTask,
   requestLease,
   returnLease,
   startNode,
-  stats,
+  nodeStats as stats,
   type TestNode,
-  TOKEN,
-} from '../../packages/raylet/test/harness.js';
+  TEST_TOKEN as TOKEN,
+} from '@tray/raylet/testing';
+import { cleanUp, isAlive, onCleanup, track, waitFor } from '@tray/test-support';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startGcs } from './gcs.js';
 
 afterEach(cleanUp);

@@ -6,14 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { removeStaleFiles } from '@tray/raylet/session';
+import { STUB_WORKER } from '@tray/raylet/testing';
 import { type Daemon, killDaemons as killDaemonProcesses, startDaemon as start } from '@tray/test-support';
 
 const require = createRequire(import.meta.url);
-export const FIXTURE_WORKER = fileURLToPath(
-  new URL('../../packages/raylet/test/fixtures/worker.mjs', import.meta.url),
-);
 
 const daemons = new Set<Daemon>();
 const dirs = new Set<string>();
@@ -56,7 +53,7 @@ export async function startNode(extra: { gcs?: object; raylet?: object; env?: No
       sessionDir: sessionDir(),
       numCpus: 1,
       objectStoreMemory: 32 * 1024 * 1024,
-      workerEntry: FIXTURE_WORKER,
+      workerEntry: STUB_WORKER,
       prestartWorkers: 0,
       isHead: true,
       ...extra.raylet,

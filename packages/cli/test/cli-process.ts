@@ -2,12 +2,10 @@
 // command (@tray/test-support's runScript/runSource), without the machine's own cluster settings
 // (TRAY_ADDRESS, TRAY_TOKEN), a private TMPDIR per test (so current_cluster.json and sessions
 // never touch the machine's own), and cleanup of every daemon a test started.
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { removeStaleFiles } from '@tray/raylet/session';
-import { killAndWait, runScript, runSource } from '@tray/test-support';
+import { ClusterHomes, runScript, runSource } from '@tray/test-support';
 
 export const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
 
@@ -49,30 +47,16 @@ export async function driver(
   return { code: run.code ?? 1, stdout: run.stdout, stderr: run.stderr };
 }
 
-/** Temp dirs and daemon pids of the current test, cleaned up by `cleanUp` (call it afterEach). */
-export class TestCluster {
-  private readonly dirs: string[] = [];
-  readonly started: number[] = [];
-
-  tempDir(): string {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'tray-cli-test-'));
-    this.dirs.push(dir);
-    return dir;
-  }
-
-  /**
-   * SIGKILL what the test started, then remove the shared-memory segments those raylets (and any
-   * the test itself killed) could not remove: a SIGKILLed raylet leaves its /dev/shm file.
-   */
-  async cleanUp(): Promise<void> {
-    // Both lists are taken before the first await: a caller that does not await this (afterEach
-    // in node-death.test.ts) must not have the next test's directories removed.
-    const pids = this.started.splice(0);
-    const dirs = this.dirs.splice(0);
-    await killAndWait(pids, { timeoutMs: 10_000 });
-    for (const dir of dirs) {
-      await removeStaleFiles({ tmpDir: dir, keepSessions: true });
-      rmSync(dir, { recursive: true, force: true });
-    }
+/**
+ * Temp dirs (each a TMPDIR for `tray start`) and daemon pids of the current test, cleaned up by
+ * `cleanUp` (call it afterEach): SIGKILL what the test started, then remove the shared-memory
+ * segments those raylets (and any the test itself killed) could not remove.
+ */
+export class TestCluster extends ClusterHomes {
+  constructor() {
+    super({
+      prefix: 'tray-cli-test-',
+      removeLeftovers: (dir) => removeStaleFiles({ tmpDir: dir, keepSessions: true }),
+    });
   }
 }

@@ -5,6 +5,7 @@
 
 export { makeTestCerts, type TestCerts } from './certs.js';
 export { Cleanup, cleanUp, onCleanup, tempDir } from './cleanup.js';
+export { ClusterHomes, type ClusterHomesOptions } from './cluster-homes.js';
 export { type Daemon, type DaemonOptions, killDaemons, startDaemon } from './daemons.js';
 export { freePort } from './ports.js';
 export {
