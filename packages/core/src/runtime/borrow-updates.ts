@@ -11,6 +11,7 @@
 //   reply, so a ref forwarded from borrower to borrower is never unaccounted for at its owner.
 import { CoreWorkerService, type PeerConnections, type tray } from '@tray/protocol';
 import { hex } from './ids.js';
+import type { RefEntry } from './reference-counter.js';
 
 /** How often an add is tried before it is given up, and the first pause between tries. */
 const ADD_ATTEMPTS = 5;
@@ -24,6 +25,16 @@ interface Batch {
   remove: Buffer[];
 }
 
+/** What telling owners about borrows needs of its process (the core worker gives itself). */
+export interface BorrowContext {
+  readonly peers: PeerConnections;
+  readonly address: tray.v1.IAddress;
+  readonly workerIdHex: string;
+  readonly isShutDown: boolean;
+  /** The refs this process holds: a discarded value's refs it holds itself stay borrowed. */
+  readonly refs: { has(idHex: string): boolean };
+}
+
 export class BorrowUpdates {
   private readonly batches = new Map<string, Batch>();
   private flushScheduled = false;
@@ -35,10 +46,45 @@ export class BorrowUpdates {
   private closed = false;
 
   constructor(
-    private readonly peers: PeerConnections,
-    private readonly self: tray.v1.IAddress,
+    private readonly core: BorrowContext,
     private readonly warn: (message: string) => void,
   ) {}
+
+  /** This process started (add) or stopped borrowing the object `idHex` whose entry is `entry`. */
+  borrow(idHex: string, entry: RefEntry, add: boolean): void {
+    const owner = entry.ownerAddress;
+    if (this.core.isShutDown || !(owner?.socketPath || owner?.port)) return;
+    if (add) entry.registeredWithOwner = true;
+    this.queue(owner, Buffer.from(idHex, 'hex'), add);
+  }
+
+  /**
+   * A borrowed ref goes back to `caller` in a task's returned value: register the caller as a
+   * borrower with the ref's owner before the reply (which then waits for the acknowledgement), so
+   * this process's own remove, sent once it drops the ref, cannot reach the owner first. Unneeded
+   * when the caller is the owner: the ref is its own.
+   */
+  borrowForCaller(id: Uint8Array, entry: RefEntry, caller: tray.v1.IAddress): void {
+    const owner = entry.ownerAddress;
+    if (this.core.isShutDown || !(owner?.socketPath || owner?.port) || !caller.workerId?.length) return;
+    if (owner.workerId?.length && Buffer.compare(owner.workerId, caller.workerId) === 0) return;
+    this.queue(owner, Buffer.from(id), true, caller);
+  }
+
+  /**
+   * A returned value that contains refs reached this process after its ref was dropped: it is
+   * discarded, and the borrows its worker registered for this process (borrowForCaller, or the
+   * worker's own objects) are ended, except where this process borrows the same ids itself.
+   */
+  releaseDiscarded(nested: readonly tray.v1.IObjectReference[]): void {
+    for (const r of nested) {
+      const owner = r.ownerAddress;
+      if (!r.objectId?.length || !(owner?.socketPath || owner?.port) || this.core.refs.has(hex(r.objectId)))
+        continue;
+      if (owner.workerId?.length && hex(owner.workerId) === this.core.workerIdHex) continue;
+      this.queue(owner, Buffer.from(r.objectId), false);
+    }
+  }
 
   /**
    * Queue `add` (or remove) of object `id` of the owner at `owner`, borrowed by this process, or
@@ -46,7 +92,7 @@ export class BorrowUpdates {
    */
   queue(owner: tray.v1.IAddress, id: Buffer, add: boolean, forCaller?: tray.v1.IAddress): void {
     if (this.closed) return;
-    const borrower = forCaller ?? this.self;
+    const borrower = forCaller ?? this.core.address;
     const key = `${hex(owner.workerId ?? EMPTY)}|${forCaller ? hex(forCaller.workerId ?? EMPTY) : ''}`;
     let batch = this.batches.get(key);
     if (batch === undefined) {
@@ -114,7 +160,7 @@ export class BorrowUpdates {
   }
 
   private async send(b: Batch, add: Buffer[], remove: Buffer[]): Promise<void> {
-    const connection = await this.peers.get(b.owner);
+    const connection = await this.core.peers.get(b.owner);
     await connection.request(CoreWorkerService.UpdateBorrowers, {
       addObjectIds: add,
       removeObjectIds: remove,

@@ -93,10 +93,10 @@ export class CoreWorker {
     this.refs = new ReferenceCounter(
       {
         freeOwned: (idHex, entry) => this.freeOwned(idHex, entry),
-        borrowStarted: (idHex, entry) => this.queueBorrowUpdate(idHex, entry, true),
+        borrowStarted: (idHex, entry) => this.borrows.borrow(idHex, entry, true),
         borrowEnded: (idHex, entry) => {
           this.memoryStore.delete(idHex);
-          this.queueBorrowUpdate(idHex, entry, false);
+          this.borrows.borrow(idHex, entry, false);
         },
       },
       (owner) => owner === undefined || (owner.workerId != null && hex(owner.workerId) === this.workerIdHex),
@@ -111,7 +111,7 @@ export class CoreWorker {
     };
     this.peers = new PeerConnections(options.token, (c) => this.serve(c), hex(options.nodeId));
     const warn = options.warn ?? ((m: string) => process.stderr.write(`${m}\n`));
-    this.borrows = new BorrowUpdates(this.peers, this.address, warn);
+    this.borrows = new BorrowUpdates(this, warn);
     // A driver's connections never keep it alive (see serve()).
     this.remoteRaylets = new PeerConnections(
       options.token,
@@ -126,7 +126,7 @@ export class CoreWorker {
       resubmit: (task) => this.submitter.submit(task, true),
       discard: (value) => {
         if (value.inPlasma && value.objectId) this.storage.delete([Buffer.from(value.objectId)]);
-        if (value.nestedRefs && value.nestedRefs.length > 0) this.releaseDiscarded(value.nestedRefs);
+        if (value.nestedRefs && value.nestedRefs.length > 0) this.borrows.releaseDiscarded(value.nestedRefs);
       },
     });
     this.submitter = new TaskSubmitter({
@@ -307,44 +307,6 @@ export class CoreWorker {
     this.raylet
       .request(NodeManagerService.FreeObjects, { objectIds: [id], nodeId: stored.nodeId })
       .catch(() => {}); // that node is gone, and its store with it
-  }
-
-  // ---- borrowing --------------------------------------------------------------------------
-
-  /** Tell owners (batched per tick) that this process started or stopped borrowing objects. */
-  private queueBorrowUpdate(idHex: string, entry: RefEntry, add: boolean): void {
-    const owner = entry.ownerAddress;
-    if (this.shutDown || !(owner?.socketPath || owner?.port)) return;
-    if (add) entry.registeredWithOwner = true;
-    this.borrows.queue(owner, Buffer.from(idHex, 'hex'), add);
-  }
-
-  /**
-   * A borrowed ref goes back to `caller` in a task's returned value: register the caller as a
-   * borrower with the ref's owner before the reply (which then waits for the acknowledgement), so
-   * this process's own remove, sent once it drops the ref, cannot reach the owner first. Unneeded
-   * when the caller is the owner: the ref is its own.
-   */
-  borrowForCaller(id: Uint8Array, entry: RefEntry, caller: tray.v1.IAddress): void {
-    const owner = entry.ownerAddress;
-    if (this.shutDown || !(owner?.socketPath || owner?.port) || !caller.workerId?.length) return;
-    if (owner.workerId?.length && Buffer.compare(owner.workerId, caller.workerId) === 0) return;
-    this.borrows.queue(owner, Buffer.from(id), true, caller);
-  }
-
-  /**
-   * A returned value that contains refs reached this process after its ref was dropped: it is
-   * discarded, and the borrows its worker registered for this process (borrowForCaller, or the
-   * worker's own objects) are ended, except where this process borrows the same ids itself.
-   */
-  releaseDiscarded(nested: readonly tray.v1.IObjectReference[]): void {
-    for (const r of nested) {
-      const owner = r.ownerAddress;
-      if (!r.objectId?.length || !(owner?.socketPath || owner?.port) || this.refs.has(hex(r.objectId)))
-        continue;
-      if (owner.workerId?.length && hex(owner.workerId) === this.workerIdHex) continue;
-      this.borrows.queue(owner, Buffer.from(r.objectId), false);
-    }
   }
 
   // ---- keeping a driver alive ----------------------------------------------------------------

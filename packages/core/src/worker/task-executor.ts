@@ -275,7 +275,7 @@ export class TaskExecutor {
       if (caller !== undefined) {
         const entry = core.refs.get(r.hex());
         if (entry?.owned) core.refs.addBorrower(r.hex(), caller);
-        else if (entry !== undefined) core.borrowForCaller(r.id, entry, spec.callerAddress!);
+        else if (entry !== undefined) core.borrows.borrowForCaller(r.id, entry, spec.callerAddress!);
       }
       return { objectId: r.id, ownerAddress: r.ownerAddress ?? core.address };
     });
