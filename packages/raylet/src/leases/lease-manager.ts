@@ -8,30 +8,17 @@
 // at once with that node's address (spillback); one that no alive node could ever satisfy is
 // answered at once as infeasible, naming what is missing.
 import { type Connection, ErrorType, errorWithInfo, invalidArgument, type tray } from '@tray/protocol';
-import {
-  InvalidResourceError,
-  type NodeResources,
-  type ResourceGrant,
-  ResourceSet,
-  StrategyScheduler,
-} from '@tray/scheduler';
+import { InvalidResourceError, type NodeResources, StrategyScheduler } from '@tray/scheduler';
 import type { WorkerPool, WorkerProcess } from '../worker-pool.js';
+import { lendCpu, takeCpuBack } from './blocked-cpu.js';
 import type { ClusterNodes } from './cluster-view.js';
 import { type Placement, placeLease } from './lease-placement.js';
-import { LeaseQueues, type LeaseReply, type PendingLease } from './lease-queues.js';
+import { type GrantedLease, LeaseQueues, type LeaseReply, type PendingLease } from './lease-queues.js';
+
+export type { GrantedLease } from './lease-queues.js';
+
 import type { LeaseRequest } from './lease-request.js';
 import { RuntimeEnvStarter } from './runtime-env-starter.js';
-
-export interface GrantedLease {
-  readonly request: LeaseRequest;
-  readonly worker: WorkerProcess;
-  readonly ownerConnection: Connection | undefined;
-  /** What the lease holds now (its CPU leaves while the worker is blocked). */
-  grants: ResourceGrant[];
-  blockedCpu: number;
-  /** Order of grants on this node (larger: newer). */
-  readonly grantedAt: number;
-}
 
 const INFEASIBLE_MEMORY_MS = 10_000;
 /** Workers of one runtime env dying this many times in a row before registering fail its leases. */
@@ -154,12 +141,7 @@ export class LeaseManager {
   cancel(leaseId: Buffer): boolean {
     const pending = this.pending.get(leaseId.toString('hex'));
     if (pending === undefined) return false;
-    this.pending.drop(pending);
-    pending.resolve({
-      canceled: true,
-      leaseId: pending.request.leaseId,
-      failureMessage: 'lease request cancelled',
-    });
+    this.cancelQueued(pending, 'lease request cancelled');
     return true;
   }
 
@@ -199,12 +181,7 @@ export class LeaseManager {
         (connection !== undefined && pending.ownerConnection === connection) ||
         (ownerWorkerId !== undefined && pending.request.ownerWorkerId === ownerWorkerId);
       if (!mine) continue;
-      this.pending.drop(pending);
-      pending.resolve({
-        canceled: true,
-        leaseId: pending.request.leaseId,
-        failureMessage: 'the lease owner is gone',
-      });
+      this.cancelQueued(pending, 'the lease owner is gone');
     }
     for (const lease of [...this.granted.values()]) {
       const mine =
@@ -227,12 +204,7 @@ export class LeaseManager {
     let released = 0;
     for (const pending of this.pending.all()) {
       if (!pending.request.isActor || pending.ownerConnection !== undefined) continue;
-      this.pending.drop(pending);
-      pending.resolve({
-        canceled: true,
-        leaseId: pending.request.leaseId,
-        failureMessage: 'the GCS that asked for it restarted',
-      });
+      this.cancelQueued(pending, 'the GCS that asked for it restarted');
       released++;
     }
     for (const lease of [...this.granted.values()]) {
@@ -278,24 +250,13 @@ export class LeaseManager {
   /** The worker waits on other tasks: its CPU is lent to the node. */
   workerBlocked(worker: WorkerProcess): void {
     const lease = this.byWorker.get(worker);
-    if (lease === undefined || lease.blockedCpu > 0) return;
-    let cpu = 0;
-    for (const grant of lease.grants) cpu += grant.resources.get('CPU');
-    if (cpu === 0) return;
-    const cpuOnly = ResourceSet.from({ CPU: cpu });
-    lease.grants = lease.grants.map((g) => ({ ...g, resources: g.resources.pick(['CPU'], true) }));
-    this.resources.release({ resources: cpuOnly, instanceIds: {}, shares: {} });
-    lease.blockedCpu = cpu;
-    this.changed();
+    if (lease !== undefined && lendCpu(lease, this.resources)) this.changed();
   }
 
   /** The worker runs again: it takes its CPU back, even if that oversubscribes the node. */
   workerUnblocked(worker: WorkerProcess): void {
     const lease = this.byWorker.get(worker);
-    if (lease === undefined || lease.blockedCpu === 0) return;
-    lease.grants.push(this.resources.forceAcquire({ CPU: lease.blockedCpu }));
-    lease.blockedCpu = 0;
-    this.onResourcesChanged();
+    if (lease !== undefined && takeCpuBack(lease, this.resources)) this.onResourcesChanged();
   }
 
   /** Grant what can be granted now. Safe to call at any time. */
@@ -318,13 +279,14 @@ export class LeaseManager {
   /** Reply to every queued request (the raylet is shutting down). */
   close(): void {
     for (const pending of this.pending.all()) {
-      this.pending.drop(pending);
-      pending.resolve({
-        canceled: true,
-        leaseId: pending.request.leaseId,
-        failureMessage: 'the raylet is shutting down',
-      });
+      this.cancelQueued(pending, 'the raylet is shutting down');
     }
+  }
+
+  /** Take a queued request out and answer it as canceled, saying why. */
+  private cancelQueued(pending: PendingLease, why: string): void {
+    this.pending.drop(pending);
+    pending.resolve({ canceled: true, leaseId: pending.request.leaseId, failureMessage: why });
   }
 
   private dispatchOnce(): void {

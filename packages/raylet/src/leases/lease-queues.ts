@@ -3,6 +3,8 @@
 // cannot starve an actor's restart of the CPU it needs). The lease manager decides whether the
 // first request of a class can be granted; this keeps the queues and the turns.
 import type { Connection, Message, tray } from '@tray/protocol';
+import type { ResourceGrant } from '@tray/scheduler';
+import type { WorkerProcess } from '../worker-pool.js';
 import type { LeaseRequest } from './lease-request.js';
 
 export type LeaseReply = Message<tray.v1.WorkerLeaseReply>;
@@ -12,6 +14,17 @@ export interface PendingLease {
   ownerConnection: Connection | undefined;
   resolve: (reply: LeaseReply) => void;
   reject: (err: Error) => void;
+}
+
+export interface GrantedLease {
+  readonly request: LeaseRequest;
+  readonly worker: WorkerProcess;
+  readonly ownerConnection: Connection | undefined;
+  /** What the lease holds now (its CPU leaves while the worker is blocked). */
+  grants: ResourceGrant[];
+  blockedCpu: number;
+  /** Order of grants on this node (larger: newer). */
+  readonly grantedAt: number;
 }
 
 export class LeaseQueues {
