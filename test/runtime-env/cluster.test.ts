@@ -6,17 +6,9 @@
 // a node whose cache limit is tiny, an env nobody uses any more is deleted from its cache.
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  cleanUp,
-  nodeStats,
-  packPackage,
-  resultOf,
-  runDriver,
-  startNode,
-  tmpdir,
-  waitFor,
-} from './helpers.js';
+import { cleanUp, nodeStats, packPackage, resultOf, runDriver, startNode, tmpdir } from './helpers.js';
 
 afterEach(cleanUp);
 
@@ -114,12 +106,15 @@ console.log('RESULT ' + JSON.stringify(await tray.get(probe.options(on(${JSON.st
     expect(Number(afterSecond.get(head.record.nodeId)!.runtimeEnvCreated)).toBe(headCreated);
 
     // Node B: once its env's worker idled out, the env's entries go (the limit is 1 byte).
-    const cacheOfB = await waitFor('node B to collect its unused env', async () => {
-      const cache = (await nodeStats(head.record.gcsAddress, head.token)).get(
-        b.record.nodeId,
-      )!.runtimeEnvCache;
-      return cache.length === 0 ? cache : undefined;
-    });
+    const cacheOfB = await waitFor(
+      async () => {
+        const cache = (await nodeStats(head.record.gcsAddress, head.token)).get(
+          b.record.nodeId,
+        )!.runtimeEnvCache;
+        return cache.length === 0 ? cache : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 100, what: 'node B to collect its unused env' },
+    );
     expect(cacheOfB).toEqual([]);
     // ...and from its disk: the unpacked working dir and the npm set are gone.
     const cacheDirs = readdirSync(path.join(b.tmp, 'tray'))

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { GcsClient } from '@tray/gcs';
 import { createGrpcClient, NodeManagerService, type tray } from '@tray/protocol';
+import { processesWithEnv, waitFor } from '@tray/test-support';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const BIN = path.join(ROOT, 'packages', 'cli', 'dist', 'bin.js');
@@ -30,8 +31,11 @@ export async function cleanUp(): Promise<void> {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   const started = nodes.splice(0);
   await Promise.all(started.map((n) => trayCli(['stop', '--grace-ms', '5000'], n.tmp)));
-  for (const dir of dirs) for (const pid of processesOf(dir)) kill(pid);
-  await waitFor("the test's processes to exit", () => dirs.every((d) => processesOf(d).length === 0), 15_000);
+  for (const dir of dirs) for (const pid of processesWithEnv('TMPDIR', dir)) kill(pid);
+  await waitFor(() => dirs.every((d) => processesWithEnv('TMPDIR', d).length === 0), {
+    timeoutMs: 15_000,
+    what: "the test's processes to exit",
+  });
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   for (const { raylet } of started) {
     for (const name of readdirSync('/dev/shm'))
@@ -43,31 +47,6 @@ function kill(pid: number): void {
   try {
     process.kill(pid, 'SIGKILL');
   } catch {}
-}
-
-/** Live processes started under `dir` as TMPDIR. */
-export function processesOf(dir: string): number[] {
-  const needle = `TMPDIR=${dir}\0`;
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const env = readFileSync(`/proc/${entry}/environ`, 'latin1');
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-      if (env.includes(needle) && !/\) Z /.test(stat)) found.push(Number(entry));
-    } catch {}
-  }
-  return found;
-}
-
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, deadlineMs = 60_000): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** `npm pack` a package {name, version} whose index.js is `source`; returns the tarball path. */
