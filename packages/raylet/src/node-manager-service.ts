@@ -16,12 +16,13 @@ import {
   type ServiceHandlers,
   type tray,
 } from '@tray/protocol';
-import type { PluginRegistry, RuntimeEnvAgent } from '@tray/runtime-env';
+import type { PluginRegistry } from '@tray/runtime-env';
 import type { NodeResources } from '@tray/scheduler';
 import type { BundleReservations } from './bundles/bundle-reservations.js';
 import { parseBundleSpec, parseBundleSpecs } from './bundles/bundle-spec.js';
 import type { LeaseManager } from './leases/lease-manager.js';
 import { parseLeaseRequest } from './leases/lease-request.js';
+import type { RuntimeEnvAgentProcess } from './runtime-env/agent-process.js';
 import type { WorkerLogs } from './worker-logs.js';
 import type { WorkerPool, WorkerProcess } from './worker-pool.js';
 
@@ -59,8 +60,10 @@ export interface NodeManagerContext {
   requestShutdown: (reason: string) => void;
   /** The runtime-env plugins lease requests are checked with. */
   runtimeEnvs?: PluginRegistry;
-  /** The node's runtime-env agent (GetNodeStats reports its cache). */
-  runtimeEnvAgent?: RuntimeEnvAgent;
+  /** The node's runtime-env agent process (GetNodeStats reports its cache and pid). */
+  runtimeEnvAgent?: RuntimeEnvAgentProcess;
+  /** A driver's connection closed: its job is over on this node. */
+  driverGone?(driver: Driver): void;
   /** The object manager's PullObject (objects/object-manager.ts); absent: PullObject is UNAVAILABLE. */
   objects?: {
     pull(req: tray.v1.PullObjectRequest): Promise<Message<tray.v1.PullObjectReply>>;
@@ -148,7 +151,7 @@ export class NodeManagerHandlers {
         ctx.pool.prestart(n);
         return {};
       },
-      GetNodeStats: (): Message<tray.v1.GetNodeStatsReply> => this.stats(),
+      GetNodeStats: (): Promise<Message<tray.v1.GetNodeStatsReply>> => this.stats(),
       ShutdownRaylet: (): Message<tray.v1.ShutdownRayletReply> => {
         setImmediate(() => ctx.requestShutdown('ShutdownRaylet was requested'));
         return {};
@@ -252,6 +255,7 @@ export class NodeManagerHandlers {
       connection.on('close', () => {
         ctx.drivers.delete(driver);
         ctx.leases.ownerGone(workerId.toString('hex'), connection);
+        ctx.driverGone?.(driver);
       });
       return { ...reply, jobId };
     }
@@ -283,24 +287,32 @@ export class NodeManagerHandlers {
     return this.ctx.leases.request(request, connection);
   }
 
-  private runtimeEnvStats(): Pick<
-    tray.v1.GetNodeStatsReply.$Properties,
-    'runtimeEnvCache' | 'runtimeEnvCreated'
+  private async runtimeEnvStats(): Promise<
+    Pick<
+      tray.v1.GetNodeStatsReply.$Properties,
+      'runtimeEnvCache' | 'runtimeEnvCreated' | 'runtimeEnvAgentPid' | 'runtimeEnvAgentRestarts'
+    >
   > {
-    const stats = this.ctx.runtimeEnvAgent?.stats();
-    if (stats === undefined) return {};
+    const agent = this.ctx.runtimeEnvAgent;
+    if (agent === undefined) return {};
+    const info = await agent.info();
     return {
-      runtimeEnvCache: stats.entries.map((e) => ({
-        uri: e.uri,
-        plugin: e.plugin,
-        bytes: e.bytes,
-        refs: e.refs,
-      })),
-      runtimeEnvCreated: stats.created,
+      runtimeEnvAgentPid: agent.pid ?? 0,
+      runtimeEnvAgentRestarts: agent.restartCount,
+      ...(info && {
+        runtimeEnvCache: info.entries.map((e) => ({
+          uri: e.uri,
+          plugin: e.plugin,
+          bytes: e.bytes,
+          refs: e.refs,
+        })),
+        runtimeEnvCreated: info.created,
+      }),
     };
   }
 
-  private stats(): Message<tray.v1.GetNodeStatsReply> {
+  private async stats(): Promise<Message<tray.v1.GetNodeStatsReply>> {
+    const runtimeEnv = await this.runtimeEnvStats();
     const ctx = this.ctx;
     const workers: tray.v1.WorkerStats.$Properties[] = [];
     for (const w of ctx.pool.workers.values()) {
@@ -327,7 +339,7 @@ export class NodeManagerHandlers {
         signal: d.signal ?? '',
         reason: d.reason,
       })),
-      ...this.runtimeEnvStats(),
+      ...runtimeEnv,
     };
   }
 }

@@ -14,6 +14,7 @@ import {
   RuntimeEnvService,
   type TrayGrpcServer,
 } from '@tray/protocol';
+import { PluginRegistry } from '@tray/runtime-env';
 import { NodeResources } from '@tray/scheduler';
 import { BundleReservations } from './bundles/bundle-reservations.js';
 import { GcsRegistration } from './gcs-registration.js';
@@ -25,8 +26,9 @@ import { readNodeMemory } from './node-memory.js';
 import { ObjectManager } from './objects/object-manager.js';
 import { type HostedStore, startObjectStore } from './objects/store-host.js';
 import { type RayletOptions, resolveOptions } from './options.js';
-import { createRuntimeEnvAgent } from './runtime-env/runtime-env-agent.js';
-import { runtimeEnvHandlers } from './runtime-env/runtime-env-service.js';
+import { RuntimeEnvAgentProcess } from './runtime-env/agent-process.js';
+import { watchFinishedJobs } from './runtime-env/job-watch.js';
+import { jobReference, runtimeEnvHandlers } from './runtime-env/runtime-env-service.js';
 import { recordSessionGcsAddress } from './session.js';
 import { WorkerLogs } from './worker-logs.js';
 import { WorkerPool, type WorkerProcess } from './worker-pool.js';
@@ -110,10 +112,35 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
     }
     leases = new LeaseManager(nodeIdHex, resources, pool, undefined, cluster);
     cleanups.push(() => leases!.close());
-    // The runtime-env agent: sets envs up before their workers start (runtime-env-agent.ts).
-    const envAgent = await createRuntimeEnvAgent(o);
-    cleanups.push(() => envAgent.close());
-    leases.envs = leases.starter(envAgent.agent);
+    // The runtime-env agent, a process of its own: sets envs up before their workers start
+    // (runtime-env/agent-process.ts). The raylet checks lease requests' envs with the same plugins.
+    const envPlugins = new PluginRegistry();
+    await envPlugins.load(o.runtimeEnvPlugins);
+    const envAgent = new RuntimeEnvAgentProcess({
+      sessionDir: o.sessionDir,
+      nodeId: nodeIdHex,
+      gcsAddress: o.gcsAddress,
+      token: o.token,
+      runtimeEnvPlugins: o.runtimeEnvPlugins,
+      runtimeEnvCacheBytes: o.runtimeEnvCacheBytes,
+      workerEntry: o.workerEntry,
+    });
+    const killAgent = () => envAgent.killNow();
+    process.on('exit', killAgent);
+    cleanups.push(() => {
+      process.off('exit', killAgent);
+      return envAgent.close();
+    });
+    leases.envs = leases.starter(envAgent);
+    // A job over (here or anywhere): its eager-install reference and its idle env workers go.
+    const jobEnded = (jobId: Uint8Array) => {
+      void envAgent.release(jobReference(jobId));
+      pool.jobFinished(jobId);
+    };
+    if (o.gcsAddress) {
+      const jobs = watchFinishedJobs(o.gcsAddress, o.token, jobEnded);
+      cleanups.push(() => jobs.close());
+    }
     const monitor = new MemoryMonitor({
       threshold: o.memoryUsageThreshold,
       refreshMs: o.memoryMonitorRefreshMs,
@@ -154,8 +181,9 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
       deadWorkers,
       requestShutdown: (reason) => void stop(reason),
       objects,
-      runtimeEnvs: envAgent.registry,
-      runtimeEnvAgent: envAgent.agent,
+      runtimeEnvs: envPlugins,
+      runtimeEnvAgent: envAgent,
+      driverGone: (driver) => jobEnded(driver.jobId),
     });
 
     const framed: FramedServer = await listen(
@@ -187,7 +215,7 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
     const grpc: TrayGrpcServer = createGrpcServer({ token: o.token });
     grpc.addService(NodeManagerService, handlers.grpcHandlers());
     grpc.addService(ObjectManagerService, objects.grpcHandlers());
-    grpc.addService(RuntimeEnvService, runtimeEnvHandlers(envAgent.agent, envAgent.registry));
+    grpc.addService(RuntimeEnvService, runtimeEnvHandlers(envAgent, envPlugins));
     const grpcPort = await grpc.listen(o.host, o.grpcPort);
     cleanups.push(() => grpc.close(200));
 

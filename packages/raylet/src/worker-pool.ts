@@ -314,6 +314,24 @@ export class WorkerPool {
     for (; alive < this.warmTarget; alive++) this.start('');
   }
 
+  /**
+   * A job ended on this node (its driver's connection closed): its idle workers of runtime envs
+   * go, as Ray's pool stops a finished job's workers, so that their envs' cache references are
+   * given back. Default-env workers stay warm for the next job.
+   */
+  jobFinished(jobId: Uint8Array): number {
+    let n = 0;
+    for (const list of this.idle.values()) {
+      for (const w of [...list]) {
+        if (w.runtimeEnvHash !== '' && w.jobId !== undefined && Buffer.from(jobId).equals(w.jobId)) {
+          this.kill(w, 'its job finished');
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
   /** Idle workers beyond the soft limit (numCpus) that idled past the timeout are stopped. */
   private reapIdle(): void {
     const softLimit = Math.max(Math.ceil(this.options.numCpus), this.warmTarget);

@@ -1,8 +1,10 @@
-// The node's runtime-env agent (it runs inside the raylet): sets an env up before a worker of
-// it starts — each plugin's URIs created once (concurrent setups of one URI share the work),
-// within the env's setupTimeoutMs — and gives the worker's start context. Every setup takes a
-// reference on the env's URIs, which its worker gives back when it dies; the cache then
-// collects unused URIs, least recently used first, once it is over its size limit.
+// The node's runtime-env agent (the agent process of each node runs one): sets an env up
+// before a worker of it starts — each plugin's URIs created once (concurrent setups of one URI
+// share the work), within the env's setupTimeoutMs — and gives the worker's start context.
+// Every setup takes a reference on the env's URIs, which its holder (a worker, a job) gives
+// back; the cache then collects unused URIs, least recently used first, once it is over its
+// size limit. A setup that times out kills its commands' process groups, abandons the
+// creations it started and has their plugins delete what they made, so the next try starts clean.
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -13,6 +15,7 @@ import {
   type WorkerStartContext,
 } from './plugin.js';
 import type { PluginRegistry } from './registry.js';
+import { runCommand } from './run-command.js';
 import { configOf, parseRuntimeEnv } from './runtime-env.js';
 import { type CacheEntry, DEFAULT_CACHE_LIMIT_BYTES, UriCache } from './uri-cache.js';
 
@@ -55,6 +58,8 @@ export interface AgentStats {
 export class RuntimeEnvAgent {
   readonly cache: UriCache;
   private readonly creating = new Map<string, Promise<void>>();
+  /** The signal each creation under way was started with (its setup's), and its plugin. */
+  private readonly creatingSignal = new Map<string, { signal: AbortSignal; plugin: string }>();
   private created = 0;
   /** URIs that setups under way will take references on: never collected meanwhile. */
   private readonly wanted = new Map<string, number>();
@@ -84,6 +89,8 @@ export class RuntimeEnvAgent {
       installPaths: this.o.installPaths,
       fetchPackage: (uri) => this.o.fetchPackage(uri),
       signal,
+      run: (command, args, options = {}) =>
+        runCommand(command, args, { cwd: options.cwd ?? cacheDir, env: options.env, signal }),
     };
   }
 
@@ -150,6 +157,7 @@ export class RuntimeEnvAgent {
       return { context, release };
     } catch (err) {
       release();
+      if (abort.signal.aborted) await this.abandon(abort.signal);
       const failure =
         err instanceof RuntimeEnvSetupFailure ? err : new RuntimeEnvSetupFailure((err as Error).message);
       this.bad.set(serialized, { message: failure.message, at: Date.now() });
@@ -171,15 +179,49 @@ export class RuntimeEnvAgent {
     let pending = this.creating.get(uri);
     if (pending === undefined) {
       const p = this.o.registry.get(plugin)!;
-      pending = this.createWithRetries(p, uri, value, this.nodeContext(plugin, signal))
-        .then((bytes) => {
-          this.created++;
-          this.cache.add(uri, plugin, bytes);
-        })
-        .finally(() => this.creating.delete(uri));
-      this.creating.set(uri, pending);
+      const created: Promise<void> = this.createWithRetries(
+        p,
+        uri,
+        value,
+        this.nodeContext(plugin, signal),
+      ).then((bytes) => {
+        // An abandoned creation (its setup timed out) that finishes late is not cached.
+        if (this.creating.get(uri) !== created) return;
+        this.created++;
+        this.cache.add(uri, plugin, bytes);
+      });
+      pending = created.finally(() => {
+        if (this.creating.get(uri) === created) {
+          this.creating.delete(uri);
+          this.creatingSignal.delete(uri);
+        }
+      });
+      this.creating.set(uri, created);
+      this.creatingSignal.set(uri, { signal, plugin });
     }
     return pending;
+  }
+
+  /**
+   * A setup timed out: the creations it started are given up — their commands' process groups
+   * were killed by `signal` — and their plugins delete what they made (partial directories),
+   * so that the next setup of those URIs starts clean instead of waiting on a hung one.
+   */
+  private async abandon(signal: AbortSignal): Promise<void> {
+    const given = [...this.creatingSignal].filter(([, c]) => c.signal === signal);
+    for (const [uri] of given) {
+      this.creating.delete(uri);
+      this.creatingSignal.delete(uri);
+    }
+    await Promise.all(
+      given.map(async ([uri, c]) => {
+        try {
+          await this.o.registry
+            .get(c.plugin)
+            ?.delete(uri, this.nodeContext(c.plugin, new AbortController().signal));
+        } catch {}
+      }),
+    );
   }
 
   /** Ray's retries: a failing create is tried again after a pause, unless the setup was given up. */

@@ -23,6 +23,13 @@ export {
 export { NODE_PACKAGES_ENV } from './plugins/node-version.js';
 export { BUILTIN_PLUGINS, PluginRegistry, RESERVED_FIELDS } from './registry.js';
 export {
+  type CommandResult,
+  killCommands,
+  killRecordedGroups,
+  recordCommandGroups,
+  runCommand,
+} from './run-command.js';
+export {
   configOf,
   DEFAULT_SETUP_TIMEOUT_MS,
   mergeRuntimeEnvs,

@@ -52,6 +52,15 @@ export interface PluginNodeContext {
   installPaths: string[];
   /** Give up: the env's setup timed out. */
   signal: AbortSignal;
+  /**
+   * Run a setup command (no shell) in a process group of its own, killed whole when the setup
+   * is given up (timeout) or the agent exits; resolves with its exit and output.
+   */
+  run(
+    command: string,
+    args: string[],
+    options?: { cwd?: string; env?: NodeJS.ProcessEnv },
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>;
 }
 
 /** What the driver gives a plugin's `prepare`. */

@@ -1,7 +1,10 @@
-// Running a setup command (npm) for a plugin: no shell, output kept for the error message,
-// killed when the env's setup is given up (timeout), and the bytes a directory holds.
-import { spawn } from 'node:child_process';
-import { lstatSync, readdirSync } from 'node:fs';
+// Running a setup command (npm, tar, a plugin's own) for a plugin: no shell, output kept for
+// the error message, in a process group of its own that is killed whole when the env's setup
+// is given up (timeout) or the agent exits — npm's own children go with it — and the bytes a
+// directory holds. With `recordCommandGroups(dir)` each live group has a file `<dir>/<pgid>`,
+// so that whoever restarts a SIGKILLed agent can kill the groups it left behind.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface CommandResult {
@@ -10,17 +13,69 @@ export interface CommandResult {
   output: string;
 }
 
+let groupDir: string | undefined;
+const live = new Set<ChildProcess>();
+
+/** Record every setup command's process group as a file in `dir` while it lives. */
+export function recordCommandGroups(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  groupDir = dir;
+}
+
+function killGroup(pgid: number | undefined): void {
+  if (pgid === undefined || pgid <= 0) return;
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {}
+}
+
+/** SIGKILL every setup command's process group still running (the agent is exiting). */
+export function killCommands(): void {
+  for (const child of live) killGroup(child.pid);
+}
+
+/** Kill the groups `recordCommandGroups(dir)` recorded (their agent died) and remove the records. */
+export function killRecordedGroups(dir: string): number[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const killed: number[] = [];
+  for (const name of names) {
+    const pgid = Number(name);
+    if (Number.isInteger(pgid) && pgid > 0) {
+      killGroup(pgid);
+      killed.push(pgid);
+    }
+    rmSync(join(dir, name), { force: true });
+  }
+  return killed;
+}
+
 export function runCommand(
   command: string,
   args: string[],
   options: { cwd: string; signal: AbortSignal; env?: NodeJS.ProcessEnv },
 ): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
+    if (options.signal.aborted) {
+      reject(new Error(`${command} was not started: the setup was given up`));
+      return;
+    }
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
+    const record =
+      groupDir !== undefined && child.pid !== undefined ? join(groupDir, String(child.pid)) : undefined;
+    if (child.pid !== undefined) {
+      live.add(child);
+      if (record !== undefined) writeFileSync(record, `${command}\n`);
+    }
     let output = '';
     const keep = (chunk: Buffer) => {
       output += chunk.toString('utf8');
@@ -28,14 +83,20 @@ export function runCommand(
     };
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
-    const abort = () => child.kill('SIGKILL');
+    // The whole group: npm's children (node-gyp, git, tar) too.
+    const abort = () => killGroup(child.pid);
     options.signal.addEventListener('abort', abort, { once: true });
-    child.on('error', (err) => {
+    const done = () => {
       options.signal.removeEventListener('abort', abort);
+      live.delete(child);
+      if (record !== undefined) rmSync(record, { force: true });
+    };
+    child.on('error', (err) => {
+      done();
       reject(new Error(`could not run ${command}: ${err.message}`));
     });
     child.on('close', (code, signal) => {
-      options.signal.removeEventListener('abort', abort);
+      done();
       resolve({ code, signal, output });
     });
   });

@@ -1,8 +1,8 @@
 // Between the lease manager and the worker pool for leases of a non-default runtime env: the
-// node's runtime-env agent sets the env up first (in the background: other leases go on), then
+// node's runtime-env agent process sets the env up first (in the background: other leases go on), then
 // the worker starts with the agent's context and holds the env's cache references until it is
 // gone. A setup that fails fails the leases waiting for that env, with the plugin's message.
-import type { RuntimeEnvAgent, WorkerStartContext } from '@tray/runtime-env';
+import type { PreparedEnv, WorkerStartContext } from '@tray/runtime-env';
 import type { WorkerPool } from '../worker-pool.js';
 import type { LeaseRequest } from './lease-request.js';
 
@@ -11,7 +11,8 @@ export class RuntimeEnvStarter {
   private readonly setting = new Map<string, number>();
 
   constructor(
-    private readonly agent: RuntimeEnvAgent | undefined,
+    /** The node's agent (its process, runtime-env/agent-process.ts). */
+    private readonly agent: { setup(serialized: string): Promise<PreparedEnv> } | undefined,
     private readonly pool: WorkerPool,
     private readonly events: {
       /** The env could not be set up: fail its pending leases. */

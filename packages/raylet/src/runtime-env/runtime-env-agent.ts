@@ -1,11 +1,23 @@
-// The raylet's runtime-env agent: the plugin registry (built-ins plus the operator's files),
-// the node's cache under <session>/runtime_resources/<node id>, and packages fetched from the
-// GCS's KV. Runs in the raylet's process (Ray runs it as a separate agent process; here a
-// setup is asynchronous I/O and child processes such as npm, which never block the raylet).
+// The node's runtime-env agent as the agent process builds it (agent-main.ts): the plugin
+// registry (built-ins plus the operator's files), the node's cache under
+// <session>/runtime_resources/<node id>, and packages fetched from the GCS's KV.
+import { readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createGrpcClient, InternalKVGcsService } from '@tray/protocol';
 import { downloadPackage, PluginRegistry, parsePackageUri, RuntimeEnvAgent } from '@tray/runtime-env';
-import type { ResolvedOptions } from '../options.js';
+
+/** What the raylet gives its agent process (TRAY_AGENT_OPTIONS, JSON). */
+export interface AgentProcessOptions {
+  sessionDir: string;
+  /** Hex node id. */
+  nodeId: string;
+  gcsAddress: string | undefined;
+  token: string;
+  runtimeEnvPlugins: string[];
+  runtimeEnvCacheBytes: number;
+  /** The worker entry (tray's installation is found from it, for sandboxes). */
+  workerEntry: string;
+}
 
 export interface HostedAgent {
   registry: PluginRegistry;
@@ -22,7 +34,35 @@ function installRoot(workerEntry: string): string {
   return marker > 0 ? workerEntry.slice(0, marker) : dirname(workerEntry);
 }
 
-export async function createRuntimeEnvAgent(o: ResolvedOptions): Promise<HostedAgent> {
+/** The node's cache directory (one per node of a session). */
+export function cacheDirOf(sessionDir: string, nodeIdHex: string): string {
+  return join(sessionDir, 'runtime_resources', nodeIdHex.slice(0, 12));
+}
+
+/**
+ * Remove what a killed agent left half-made: `<uri dir>.tmp-*` directories of its setups. The
+ * complete entries stay (a restarted agent finds them: plugins reuse what they completed).
+ */
+function removePartials(cacheDir: string): void {
+  let plugins: string[];
+  try {
+    plugins = readdirSync(cacheDir);
+  } catch {
+    return;
+  }
+  for (const plugin of plugins) {
+    let names: string[];
+    try {
+      names = readdirSync(join(cacheDir, plugin));
+    } catch {
+      continue;
+    }
+    for (const name of names)
+      if (name.includes('.tmp-')) rmSync(join(cacheDir, plugin, name), { recursive: true, force: true });
+  }
+}
+
+export async function createRuntimeEnvAgent(o: AgentProcessOptions): Promise<HostedAgent> {
   const registry = new PluginRegistry();
   await registry.load(o.runtimeEnvPlugins);
   const client = o.gcsAddress ? createGrpcClient(o.gcsAddress, { token: o.token }) : undefined;
@@ -37,9 +77,11 @@ export async function createRuntimeEnvAgent(o: ResolvedOptions): Promise<HostedA
     kvPut: async () => false,
     kvExists: async () => false,
   };
+  const cacheDir = cacheDirOf(o.sessionDir, o.nodeId);
+  removePartials(cacheDir);
   const agent = new RuntimeEnvAgent({
     registry,
-    cacheDir: join(o.sessionDir, 'runtime_resources', o.nodeId.toString('hex').slice(0, 12)),
+    cacheDir,
     sessionDir: o.sessionDir,
     installPaths: [installRoot(o.workerEntry)],
     cacheLimitBytes: o.runtimeEnvCacheBytes,
@@ -51,4 +93,9 @@ export async function createRuntimeEnvAgent(o: ResolvedOptions): Promise<HostedA
     },
   });
   return { registry, agent, close: () => client?.close() };
+}
+
+/** Where the agent records its setup commands' process groups (killed if the agent dies). */
+export function setupGroupsDirOf(sessionDir: string, nodeIdHex: string): string {
+  return join(sessionDir, 'runtime_env_agent', nodeIdHex.slice(0, 12), 'setup-groups');
 }

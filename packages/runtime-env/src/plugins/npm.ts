@@ -41,6 +41,8 @@ const COMPLETE = '.tray-complete';
 const LOCAL_DIR_SUFFIX = 'dir';
 
 function isLocalSpec(spec: string): boolean {
+  // A tarball URL (https://host/pkg-1.0.0.tgz) is npm's to fetch, however it ends.
+  if (/^(https?|git\+[a-z]+|git):\/\//i.test(spec)) return false;
   return (
     spec.startsWith('.') ||
     spec.startsWith('/') ||
