@@ -2,12 +2,21 @@
 // gone, a job that installed its env eagerly holds one until the job ends. On a node whose
 // cache limit is 1 byte, two jobs with different npm envs: when job A ends (its driver exits),
 // A's npm set is deleted from the cache and from disk, while job B's, in use by B's actor, is
-// kept; when B ends too, B's goes.
+// kept; when B ends too, B's goes. `tray status` shows both entries and the agent meanwhile.
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanUp, nodeStats, packPackage, resultOf, runDriver, startNode, tmpdir } from './helpers.js';
+import {
+  cleanUp,
+  nodeStats,
+  packPackage,
+  resultOf,
+  runDriver,
+  startNode,
+  tmpdir,
+  trayCli,
+} from './helpers.js';
 
 afterEach(cleanUp);
 
@@ -84,9 +93,13 @@ console.log('RESULT ' + JSON.stringify(await tray.get(holder.which.remote())));
       { timeoutMs: 90_000, what: "job A's env to be set up" },
     );
     const dirOf = (uri: string) => path.join(npmDir, uri.slice('npm://'.length));
-    // Both in use: both kept, however small the limit.
+    // Both in use: both kept, however small the limit; tray status shows them and the agent.
     expect(existsSync(dirOf(uriA))).toBe(true);
     expect(existsSync(dirOf(uriB!))).toBe(true);
+    const status = await trayCli(['status'], head.tmp);
+    expect(status.stdout).toMatch(/runtime-env agent: pid \d+\n/);
+    for (const uri of [uriA, uriB!])
+      expect(status.stdout).toMatch(new RegExp(`npm +${uri} .* [1-9]\\d* reference`));
 
     writeFileSync(gateA, '');
     expect(resultOf(await jobA)).toBe('a');

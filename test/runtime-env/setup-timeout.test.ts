@@ -88,6 +88,13 @@ describe('hung runtime-env setups', () => {
     const sleepPid = Number(readFileSync(path.join(marks, 'sleep-pid'), 'utf8'));
     expect(sleepPid).toBeGreaterThan(0);
     expect(isAlive(sleepPid)).toBe(false);
+    // tray.shutdown() took the local cluster's agent process with it.
+    const agents = () =>
+      processesWithEnv('TMPDIR', tmp).filter((pid) => commandLine(pid).includes('agent-main'));
+    await waitFor(() => agents().length === 0, {
+      timeoutMs: 15_000,
+      what: 'no runtime-env agent left after shutdown',
+    });
   });
 
   it('npm fetching from a server that never answers: npm is killed at the timeout and its partial install removed', async () => {

@@ -25,6 +25,8 @@ export interface NodeStatus {
   available: Record<string, number>;
   /** The node's runtime-env cache (absent when its raylet did not answer). */
   runtimeEnvCache?: { uri: string; plugin: string; bytes: number; refs: number }[];
+  /** The node's runtime-env agent process (0: restarting or given up) and its restarts in a row. */
+  runtimeEnvAgent?: { pid: number; restarts: number };
 }
 
 export async function status(argv: string[], out: NodeJS.WritableStream): Promise<number> {
@@ -111,6 +113,10 @@ async function addRuntimeEnvCache(node: NodeStatus, token: string): Promise<void
       bytes: Number(e.bytes ?? 0),
       refs: e.refs ?? 0,
     }));
+    node.runtimeEnvAgent = {
+      pid: stats.runtimeEnvAgentPid ?? 0,
+      restarts: stats.runtimeEnvAgentRestarts ?? 0,
+    };
   } catch {
     // an old or unreachable raylet: status still shows what the GCS knows
   } finally {
@@ -137,6 +143,11 @@ export function formatStatus(address: string, nodes: NodeStatus[]): string {
         `    ${name.padEnd(22)} ${free === undefined ? '?' : amount(name, free)} / ${amount(name, total)} available`,
       );
     }
+    const agent = node.runtimeEnvAgent;
+    if (agent !== undefined) {
+      const restarts = agent.restarts > 0 ? `, restarted ${agent.restarts} time(s) in a row` : '';
+      lines.push(`    runtime-env agent: ${agent.pid > 0 ? `pid ${agent.pid}` : 'not running'}${restarts}`);
+    }
     const cache = node.runtimeEnvCache;
     if (cache !== undefined && cache.length > 0) {
       const bytes = cache.reduce((n, e) => n + e.bytes, 0);
@@ -145,7 +156,7 @@ export function formatStatus(address: string, nodes: NodeStatus[]): string {
       );
       for (const e of cache) {
         lines.push(
-          `      ${e.plugin.padEnd(12)} ${e.uri}  ${(e.bytes / 1024).toFixed(1)} KiB, used by ${e.refs} worker(s)`,
+          `      ${e.plugin.padEnd(12)} ${e.uri}  ${(e.bytes / 1024).toFixed(1)} KiB, ${e.refs} reference(s) (workers, jobs)`,
         );
       }
     }
