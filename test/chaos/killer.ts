@@ -2,7 +2,7 @@
 // every few hundred milliseconds, until a deadline or a kill budget is reached, and counts what
 // it killed. What to kill comes from a provider (workers of a raylet, a raylet, a GCS…), so each
 // scenario says what it hunts (the pids come from @tray/test-support, which reads /proc).
-import { childPids, childPidsMatching } from '@tray/test-support';
+import { childPids, childPidsMatching, commandLine } from '@tray/test-support';
 
 export interface KillerOptions {
   /** The pids that may be killed now (asked before every kill). */
@@ -65,8 +65,10 @@ export function startKiller(options: KillerOptions): Killer {
 
 /**
  * Workers of the raylets this process started (`tray.init()` forks the raylet, which spawns
- * the workers): every child of every raylet child of `driverPid`.
+ * the workers): every child of every raylet child of `driverPid` but its runtime-env agent.
  */
 export function localWorkerPids(driverPid = process.pid): number[] {
-  return childPidsMatching(driverPid, /raylet/).flatMap((raylet) => childPids(raylet));
+  return childPidsMatching(driverPid, /raylet/).flatMap((raylet) =>
+    childPids(raylet).filter((pid) => !/runtime-env[/\\]agent-main/.test(commandLine(pid))),
+  );
 }
