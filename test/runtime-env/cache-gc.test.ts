@@ -3,6 +3,8 @@
 // cache limit is 1 byte, two jobs with different npm envs: when job A ends (its driver exits),
 // A's npm set is deleted from the cache and from disk, while job B's, in use by B's actor, is
 // kept; when B ends too, B's goes. `tray status` shows both entries and the agent meanwhile.
+// And on a second node that a job's driver never connected to, the job's eager install is held
+// by the job until the GCS publishes it ended (JOB_CHANNEL), then deleted.
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from '@tray/test-support';
@@ -118,6 +120,42 @@ console.log('RESULT ' + JSON.stringify(await tray.get(holder.which.remote())));
     await waitFor(async () => (await cache()).length === 0 && readdirSync(npmDir).length === 0, {
       timeoutMs: 30_000,
       what: "job B's npm set to be collected once B ended",
+    });
+  });
+
+  it("gives back a job's eager-install reference on a node its driver never connected to, when the GCS says the job ended", async () => {
+    const app = tmpdir();
+    packPackage(app, 'trayenv-c', '1.0.0', "module.exports = 'c';");
+    const head = await startNode(['--head', '--port', '0', '--num-cpus', '1']);
+    const b = await startNode(['--address', head.record.gcsAddress, '--num-cpus', '1'], {
+      TRAY_TOKEN: head.token,
+      TRAY_RUNTIME_ENV_CACHE_BYTES: '1',
+    });
+    const cacheOfB = async () =>
+      (await nodeStats(head.record.gcsAddress, head.token)).get(b.record.nodeId)!.runtimeEnvCache;
+    const gate = path.join(app, 'gate');
+    // The job's env is set up on every node at init (eagerInstall); no task of it runs on B.
+    const job = runDriver(
+      app,
+      head.tmp,
+      driver(
+        head.record.gcsAddress,
+        gate,
+        ", runtimeEnv: { npm: ['./trayenv-c-1.0.0.tgz'] }",
+        "console.log('RESULT 1');",
+      ),
+      { TRAY_TOKEN: head.token },
+    );
+    // Held by the job alone: kept on B although B's limit is 1 byte.
+    const held = await waitFor(
+      async () => (await cacheOfB()).find((e) => e.plugin === 'npm' && e.refs === 1),
+      { timeoutMs: 90_000, what: "the job's env to be installed eagerly on node B" },
+    );
+    writeFileSync(gate, '');
+    expect(resultOf(await job)).toBe(1);
+    await waitFor(async () => !(await cacheOfB()).some((e) => e.uri === held.uri), {
+      timeoutMs: 30_000,
+      what: "node B to give the ended job's reference back and delete its env",
     });
   });
 });
