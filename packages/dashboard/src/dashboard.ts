@@ -1,0 +1,104 @@
+// The dashboard in the calling process: joins the cluster (a GCS client, and a tray driver for
+// the job supervisor actors), registers every route group on one Router, and serves them over
+// HTTP on the head's loopback address. `main.ts` runs this as the head's dashboard process.
+import { GcsClient } from '@tray/gcs';
+import type { DashboardContext } from './server/context.js';
+import { registerLoginRoutes } from './server/login-routes.js';
+import { ROUTE_GROUPS } from './server/route-groups.js';
+import { Router } from './server/router.js';
+import { startHttpServer } from './server/server.js';
+
+export interface DashboardOptions {
+  /** `host:port` of the cluster's GCS. */
+  gcsAddress: string;
+  /** The cluster token: every route requires it. */
+  token: string;
+  /** The head node's session directory. */
+  sessionDir: string;
+  /** Default 127.0.0.1 (Ray's --dashboard-host default). */
+  host?: string;
+  /** Default 8265; 0 = any free port. A taken port is tried again one higher (portAttempts). */
+  port?: number;
+  portAttempts?: number;
+  /** Join the cluster as a tray driver (needed to run jobs; default true). */
+  joinCluster?: boolean;
+  log?: (message: string) => void;
+}
+
+export interface Dashboard {
+  host: string;
+  port: number;
+  /** `http://host:port` */
+  url: string;
+  /** Set when the port is not the one asked for, saying why. */
+  portNote?: string;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_DASHBOARD_PORT = 8265;
+
+export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
+  const log = options.log ?? (() => {});
+  const host = options.host ?? '127.0.0.1';
+  const gcs = new GcsClient(options.gcsAddress, { token: options.token });
+  const cleanups: (() => Promise<void> | void)[] = [];
+  let url = '';
+  const ctx: DashboardContext = {
+    gcs,
+    gcsAddress: options.gcsAddress,
+    sessionDir: options.sessionDir,
+    url: () => url,
+    log,
+    onClose: (cleanup) => cleanups.push(cleanup),
+  };
+  let joined = false;
+  const leave = async () => {
+    for (const cleanup of cleanups.reverse()) {
+      await Promise.resolve()
+        .then(cleanup)
+        .catch((err) => log(`cleanup failed: ${(err as Error).message}`));
+    }
+    if (joined) {
+      const tray = await import('@tray/core');
+      await tray.shutdown().catch((err) => log(`leaving the cluster failed: ${(err as Error).message}`));
+    }
+    gcs.close();
+  };
+  try {
+    if (options.joinCluster ?? true) {
+      const tray = await import('@tray/core');
+      await tray.init({
+        address: options.gcsAddress,
+        token: options.token,
+        namespace: '_tray_dashboard',
+        logToDriver: false,
+      });
+      joined = true;
+    }
+    const router = new Router();
+    const server = await startHttpServer({
+      host,
+      port: options.port ?? DEFAULT_DASHBOARD_PORT,
+      portAttempts: options.portAttempts,
+      token: options.token,
+      router,
+      log,
+    });
+    registerLoginRoutes(router, server.gate);
+    for (const group of ROUTE_GROUPS) await group(router, ctx);
+    url = `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`;
+    return {
+      host,
+      port: server.port,
+      url,
+      portNote: server.portNote,
+      async close() {
+        await server.close();
+        await leave();
+      },
+    };
+  } catch (err) {
+    await leave();
+    throw err;
+  }
+}

@@ -1,0 +1,2 @@
+// The job supervisor actor: filled in by the jobs commit.
+export class JobSupervisor {}
