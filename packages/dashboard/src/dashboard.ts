@@ -1,8 +1,10 @@
-// The dashboard in the calling process: joins the cluster (a GCS client, and a tray driver for
-// the job supervisor actors), registers every route group on one Router, and serves them over
+// The dashboard in the calling process: joins the cluster (a GCS client at once, and a tray driver
+// for the job supervisor actors when a route first needs one), registers every route group on one Router, and serves them over
 // HTTP on the head's loopback address. `main.ts` runs this as the head's dashboard process.
+import type * as Tray from '@tray/core';
 import { GcsClient } from '@tray/gcs';
 import type { DashboardContext } from './server/context.js';
+import { HttpError } from './server/http-error.js';
 import { registerLoginRoutes } from './server/login-routes.js';
 import { ROUTE_GROUPS } from './server/route-groups.js';
 import { Router } from './server/router.js';
@@ -20,7 +22,9 @@ export interface DashboardOptions {
   /** Default 8265; 0 = any free port. A taken port is tried again one higher (portAttempts). */
   port?: number;
   portAttempts?: number;
-  /** Join the cluster as a tray driver (needed to run jobs; default true). */
+  /** Past portAttempts taken ports, take any free one (tray.init()'s embedded dashboard). */
+  anyPortAfterAttempts?: boolean;
+  /** Join the cluster as a tray driver when a route needs one (to run jobs; default true). */
   joinCluster?: boolean;
   log?: (message: string) => void;
 }
@@ -36,6 +40,8 @@ export interface Dashboard {
 }
 
 export const DEFAULT_DASHBOARD_PORT = 8265;
+/** GCS KV namespace of the dashboard's URL (key `url`). */
+export const DASHBOARD_KV_NAMESPACE = 'dashboard';
 
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const log = options.log ?? (() => {});
@@ -50,22 +56,26 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     url: () => url,
     log,
     onClose: (cleanup) => cleanups.push(cleanup),
+    driver: () => Promise.reject(new Error('not yet')),
   };
-  let joined = false;
+  let joining: Promise<typeof Tray> | undefined;
   const leave = async () => {
     for (const cleanup of cleanups.reverse()) {
       await Promise.resolve()
         .then(cleanup)
         .catch((err) => log(`cleanup failed: ${(err as Error).message}`));
     }
-    if (joined) {
-      const tray = await import('@tray/core');
-      await tray.shutdown().catch((err) => log(`leaving the cluster failed: ${(err as Error).message}`));
+    if (joining) {
+      const tray = await joining.catch(() => undefined);
+      await tray?.shutdown().catch((err) => log(`leaving the cluster failed: ${(err as Error).message}`));
     }
     gcs.close();
   };
-  try {
-    if (options.joinCluster ?? true) {
+  ctx.driver = () => {
+    if (!(options.joinCluster ?? true)) {
+      return Promise.reject(new HttpError(503, 'this dashboard was started without joining the cluster'));
+    }
+    joining ??= (async () => {
       const tray = await import('@tray/core');
       await tray.init({
         address: options.gcsAddress,
@@ -73,13 +83,22 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         namespace: '_tray_dashboard',
         logToDriver: false,
       });
-      joined = true;
-    }
+      log('joined the cluster as a driver');
+      return tray;
+    })();
+    // A failed join is tried again by the next request.
+    joining.catch(() => {
+      joining = undefined;
+    });
+    return joining;
+  };
+  try {
     const router = new Router();
     const server = await startHttpServer({
       host,
       port: options.port ?? DEFAULT_DASHBOARD_PORT,
       portAttempts: options.portAttempts,
+      anyPortAfterAttempts: options.anyPortAfterAttempts,
       token: options.token,
       router,
       log,
@@ -87,6 +106,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     registerLoginRoutes(router, server.gate);
     for (const group of ROUTE_GROUPS) await group(router, ctx);
     url = `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`;
+    // Where `tray status` and `tray job` find the dashboard of a cluster they know the GCS of.
+    await gcs.kvPut(DASHBOARD_KV_NAMESPACE, 'url', url);
     return {
       host,
       port: server.port,

@@ -7,6 +7,15 @@ export {
   DEFAULT_DASHBOARD_PORT,
   startDashboard,
 } from './dashboard.js';
+export {
+  JobApiError,
+  type JobInfo,
+  type JobStatus,
+  JobSubmissionClient,
+  type JobSubmissionClientOptions,
+  type SubmitJobOptions,
+} from './jobs/client.js';
+export type { JobDetails } from './jobs/job-info.js';
 export type { DashboardContext, RouteGroup } from './server/context.js';
 export { badRequest, HttpError, notFound } from './server/http-error.js';
 export { DEFAULT_BODY_LIMIT, readJson, sendJson, sendText } from './server/http-io.js';

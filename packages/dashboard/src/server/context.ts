@@ -1,6 +1,7 @@
 // What every route group gets: the cluster it serves (GCS client and address, the session
-// directory), the process's tray driver (joined with tray.init({ address })), a logger that never
+// directory), the process's tray driver (joined with tray.init({ address }) on first use), a logger that never
 // sees the token, and a place to register cleanups that run when the dashboard stops.
+import type * as Tray from '@tray/core';
 import type { GcsClient } from '@tray/gcs';
 import type { Router } from './router.js';
 
@@ -13,6 +14,8 @@ export interface DashboardContext {
   /** The `http://host:port` the dashboard serves on (known once it listens). */
   url(): string;
   log(message: string): void;
+  /** This process's tray driver, joined on first use (tray.init({ address })), e.g. to create actors. */
+  driver(): Promise<typeof Tray>;
   /** Runs when the dashboard stops (after the server stopped accepting requests). */
   onClose(cleanup: () => Promise<void> | void): void;
 }

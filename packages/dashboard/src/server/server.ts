@@ -19,6 +19,8 @@ export interface HttpServerOptions {
   router: Router;
   /** Ports tried from `port` up when it is taken (default 10; 1 = only `port`). */
   portAttempts?: number;
+  /** After portAttempts taken ports, take any free one instead of failing (tray.init()'s). */
+  anyPortAfterAttempts?: boolean;
   log?: (message: string) => void;
 }
 
@@ -136,6 +138,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Dashb
       break;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE' && attempt >= attempts && options.anyPortAfterAttempts && port !== 0) {
+        port = 0;
+        continue;
+      }
       if (code !== 'EADDRINUSE' || attempt >= attempts) {
         const tried = attempt > 1 ? ` (tried ports ${options.port}-${port})` : '';
         throw new Error(
@@ -149,7 +155,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Dashb
   }
   const bound = (server.address() as { port: number }).port;
   if (options.port !== 0 && bound !== options.port) {
-    portNote = `port ${options.port} was in use, so the dashboard took the next free one, ${bound}`;
+    portNote =
+      port === 0
+        ? `ports ${options.port}-${options.port + attempts - 1} were in use, so the dashboard took a free one, ${bound}`
+        : `port ${options.port} was in use, so the dashboard took the next free one, ${bound}`;
   }
   return {
     host: options.host,
