@@ -28,8 +28,9 @@ export function LoginPrompt({ message, onLoggedIn }: { message?: string; onLogge
     <main class="login" data-testid="login">
       <h1>tray dashboard</h1>
       <p>
-        This cluster needs its token. It is in the <code>token</code> file of the head node’s session
-        directory; <code>tray start --head</code> prints a link that carries it.
+        This cluster needs its token: the <code>token</code> file in the head node’s session directory (
+        <code>tray start --head</code> prints where it is). Paste it here, or open this page as{' '}
+        <code>{`${location.origin}/#token=<token>`}</code>.
       </p>
       <form onSubmit={submit}>
         <label>

@@ -41,7 +41,7 @@ export function TimeChart({
           value: format ? (_: uPlot, v: number | null) => (v === null ? '' : format(v)) : undefined,
         })),
       ],
-      axes: [{}, { values: format ? (_: uPlot, ticks: number[]) => ticks.map(format) : undefined, size: 70 }],
+      axes: [{}, { values: format ? (_: uPlot, ticks: number[]) => ticks.map(format) : undefined, size: 84 }],
     };
     plot.current = new uPlot(opts, [times, ...series.map((s) => s.values)] as uPlot.AlignedData, el);
     const onResize = () => plot.current?.setSize({ width: Math.max(320, el.clientWidth), height: 220 });
