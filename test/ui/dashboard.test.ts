@@ -196,6 +196,22 @@ describe('the dashboard web UI in Chromium', () => {
     await shot(page, 'jobs');
   });
 
+  it('stops a running job from its page', async () => {
+    const submitted = await fetch(`${base}/api/jobs/`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ entrypoint: 'echo waiting-to-be-stopped; sleep 300' }),
+    });
+    expect(submitted.status).toBe(200);
+    const { submission_id: id } = (await submitted.json()) as { submission_id: string };
+    await page.goto(`${base}/#/jobs/${encodeURIComponent(id)}`);
+    await waitForText(page, '[data-testid=job-log]', /waiting-to-be-stopped/);
+    await waitForText(page, '[data-testid=job-status]', /RUNNING/);
+    await page.click('[data-testid=stop-job]');
+    await waitForText(page, '[data-testid=job-status]', /STOPPED/);
+    expect(await page.$('[data-testid=stop-job]')).toBeNull();
+  });
+
   it('renders every other page, with its data or a "not available" note, and no script error', async () => {
     const pages: Array<[hash: string, name: string, ready: string]> = [
       ['#/actors', 'actors', '[data-testid=actors], .empty, [data-testid=not-available]'],

@@ -26,8 +26,11 @@ function fromMap(map: Map<string, number>): Record<string, number> | undefined {
   return Object.fromEntries([...map].map(([k, v]) => [k || 'total', v]));
 }
 
+/** A node's series name: its address, and its id's start when several nodes share one address. */
 function nodeLabel(labels: Record<string, string>): string {
-  return labels.NodeAddress ?? labels.ip ?? labels.instance ?? labels.NodeId ?? 'node';
+  const address = labels.NodeAddress ?? labels.ip ?? labels.instance;
+  const id = labels.NodeId?.slice(0, 8);
+  return [address, id].filter(Boolean).join(' ') || 'node';
 }
 
 async function fromMetrics(text: string): Promise<Sample['charts']> {

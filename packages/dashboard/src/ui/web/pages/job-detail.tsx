@@ -114,6 +114,7 @@ export function JobDetail({ id }: { id: string }) {
             {!finished && (
               <button
                 type="button"
+                data-testid="stop-job"
                 onClick={() =>
                   stopJob(id).then(
                     () => job.reload(),
