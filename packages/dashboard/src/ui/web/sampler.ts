@@ -6,7 +6,7 @@
 import { getText, NotAvailable } from './api.js';
 import { parsePrometheus, sumBy } from './prometheus.js';
 import { Ring } from './ring.js';
-import { summarize } from './state.js';
+import { summarize, summaryObjectTotals, summaryStateCounts } from './state.js';
 
 export type ChartId = 'tasks' | 'actors' | 'objectStore' | 'nodeCpu' | 'nodeMemory';
 
@@ -49,19 +49,6 @@ async function fromMetrics(text: string): Promise<Sample['charts']> {
   };
 }
 
-/** Adds up `state_counts` over Ray's summary shape { node_id_to_summary: { cluster: { summary } } }. */
-function stateCounts(summary: Record<string, unknown>): Record<string, number> | undefined {
-  const cluster = (summary.node_id_to_summary as Record<string, any> | undefined)?.cluster;
-  const groups = cluster?.summary as Record<string, { state_counts?: Record<string, number> }> | undefined;
-  if (!groups) return undefined;
-  const counts: Record<string, number> = {};
-  for (const group of Object.values(groups)) {
-    for (const [state, n] of Object.entries(group.state_counts ?? {}))
-      counts[state] = (counts[state] ?? 0) + n;
-  }
-  return counts;
-}
-
 async function fromStateApi(): Promise<Sample['charts']> {
   const [tasks, actors, objects] = await Promise.allSettled([
     summarize('tasks'),
@@ -69,13 +56,11 @@ async function fromStateApi(): Promise<Sample['charts']> {
     summarize('objects'),
   ]);
   const charts: Sample['charts'] = {};
-  if (tasks.status === 'fulfilled') charts.tasks = stateCounts(tasks.value);
-  if (actors.status === 'fulfilled') charts.actors = stateCounts(actors.value);
+  if (tasks.status === 'fulfilled') charts.tasks = summaryStateCounts(tasks.value);
+  if (actors.status === 'fulfilled') charts.actors = summaryStateCounts(actors.value);
   if (objects.status === 'fulfilled') {
-    const cluster = (objects.value.node_id_to_summary as Record<string, any> | undefined)?.cluster;
-    const groups = Object.values((cluster?.summary ?? {}) as Record<string, { total_size_mb?: number }>);
-    if (cluster)
-      charts.objectStore = { used: groups.reduce((n, g) => n + (g.total_size_mb ?? 0) * 2 ** 20, 0) };
+    const totals = summaryObjectTotals(objects.value);
+    if (totals) charts.objectStore = { used: totals.bytes };
   }
   return charts;
 }

@@ -154,3 +154,40 @@ export interface ObjectRow {
   ip?: string;
   pid?: number;
 }
+
+type ClusterSummary = {
+  summary?: Record<
+    string,
+    { state_counts?: Record<string, number>; total_objects?: number; total_size_mb?: number }
+  >;
+  total_objects?: number;
+  total_size_mb?: number;
+};
+
+function clusterOf(summary: Record<string, unknown>): ClusterSummary | undefined {
+  return (summary.node_id_to_summary as Record<string, ClusterSummary> | undefined)?.cluster;
+}
+
+/** The states' counts over all groups of Ray's task or actor summary ({ FINISHED: 10, RUNNING: 2 }). */
+export function summaryStateCounts(summary: Record<string, unknown>): Record<string, number> | undefined {
+  const groups = clusterOf(summary)?.summary;
+  if (!groups) return undefined;
+  const counts: Record<string, number> = {};
+  for (const group of Object.values(groups)) {
+    for (const [state, n] of Object.entries(group.state_counts ?? {}))
+      counts[state] = (counts[state] ?? 0) + n;
+  }
+  return counts;
+}
+
+/** Objects and their bytes in Ray's object summary: its cluster totals, or the sum of its groups. */
+export function summaryObjectTotals(
+  summary: Record<string, unknown>,
+): { count: number; bytes: number } | undefined {
+  const cluster = clusterOf(summary);
+  if (!cluster) return undefined;
+  const groups = Object.values(cluster.summary ?? {});
+  const count = cluster.total_objects ?? groups.reduce((n, g) => n + (g.total_objects ?? 0), 0);
+  const mb = cluster.total_size_mb ?? groups.reduce((n, g) => n + (g.total_size_mb ?? 0), 0);
+  return { count, bytes: mb * 2 ** 20 };
+}

@@ -4,18 +4,15 @@ import { addResources, formatBytes, formatResources, formatTime, shortId } from 
 import { ErrorNote, Loaded, StatePill } from '../components/status.js';
 import { Table } from '../components/table.js';
 import { usePoll } from '../hooks.js';
-import { listState, type NodeRow, summarize } from '../state.js';
+import { listState, type NodeRow, summarize, summaryObjectTotals } from '../state.js';
 
 function ObjectStoreUse({ capacity }: { capacity: number }) {
   const objects = usePoll(() => summarize('objects'), 5000);
   if (objects.error) return <ErrorNote error={objects.error} />;
-  const cluster = (objects.data?.node_id_to_summary as Record<string, any> | undefined)?.cluster;
-  if (!cluster) return <p class="note">Loading…</p>;
-  const groups = Object.values(
-    (cluster.summary ?? {}) as Record<string, { total_objects?: number; total_size_mb?: number }>,
-  );
-  const count = groups.reduce((n, g) => n + (g.total_objects ?? 0), 0);
-  const used = groups.reduce((n, g) => n + (g.total_size_mb ?? 0) * 2 ** 20, 0);
+  if (!objects.data) return <p class="note">Loading…</p>;
+  const totals = summaryObjectTotals(objects.data);
+  if (!totals) return <p class="note not-available">The objects summary has no cluster totals.</p>;
+  const { count, bytes: used } = totals;
   return (
     <p data-testid="object-store">
       {count} objects, {formatBytes(used)} of {formatBytes(capacity)}
