@@ -190,6 +190,10 @@ describe('the dashboard web UI in Chromium', () => {
     await waitForText(page, '[data-testid=job-log]', /ui-line-2/);
     await waitForText(page, '[data-testid=job-status]', /SUCCEEDED/);
     await shot(page, 'job');
+    // Opened again after the end, the page shows the whole log.
+    await page.reload();
+    await waitForText(page, '[data-testid=job-log]', /ui-line-1\s+ui-line-2/);
+    await waitForText(page, '[data-testid=job-status]', /SUCCEEDED/);
 
     await page.goto(`${base}/#/jobs`);
     await waitForText(page, '[data-testid=jobs]', new RegExp(`${id}[\\s\\S]*SUCCEEDED`));
