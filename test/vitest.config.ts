@@ -12,6 +12,7 @@ export default defineConfig({
       'chaos/**/*.test.ts',
       'security/**/*.test.ts',
       'runtime-env/**/*.test.ts',
+      'jobs/**/*.test.ts',
     ],
     testTimeout: 90_000,
     hookTimeout: 60_000,
