@@ -13,6 +13,7 @@ export default defineConfig({
       'chaos/**/*.test.ts',
       'security/**/*.test.ts',
       'runtime-env/**/*.test.ts',
+      'jobs/**/*.test.ts',
       'ui/**/*.test.ts',
     ],
     testTimeout: 90_000,
