@@ -5,6 +5,7 @@ const commands: Record<string, string> = {
            [--redis-address redis://HOST:PORT [--redis-password PASSWORD]]
            [--memory-usage-threshold 0.95] [--memory-monitor-refresh-ms 250]
            [--runtime-env-plugins ./plugin.mjs,...]
+           [--dashboard-port 8265] [--dashboard-host 127.0.0.1] [--include-dashboard true|false]
 tray start --address HOST:PORT [--token-file FILE] [--num-cpus N] ...
   Starts this machine's node in the background: a GCS and a raylet (--head), or a raylet that
   joins the cluster whose GCS is at --address (token from --token-file or TRAY_TOKEN).
@@ -16,6 +17,8 @@ tray start --address HOST:PORT [--token-file FILE] [--num-cpus N] ...
   --memory-usage-threshold of its memory (env TRAY_MEMORY_USAGE_THRESHOLD; refresh 0: off).
   --runtime-env-plugins loads runtime-env plugins (files exporting a RuntimeEnvPlugin of
   @tray/runtime-env) into the node's raylet: tasks' runtimeEnv may then use their fields.
+  The head runs the dashboard (Jobs API, every request needs the token) on --dashboard-host
+  (default 127.0.0.1: this machine only) and --dashboard-port (taken: the next free one; 0: any).
   --tls-cert FILE --tls-key FILE --tls-ca FILE (PEM): the node talks mutual TLS over TCP (gRPC and
   the framed transport); drivers and other nodes need the same via TRAY_USE_TLS=1,
   TRAY_TLS_SERVER_CERT, TRAY_TLS_SERVER_KEY and TRAY_TLS_CA_CERT (the flags set these).`,
@@ -25,6 +28,17 @@ tray start --address HOST:PORT [--token-file FILE] [--num-cpus N] ...
   Lists the cluster's nodes, alive or dead, with their available / total resources and what
   each alive node's runtime-env cache holds.
   Default cluster: TRAY_ADDRESS/TRAY_TOKEN, else the node 'tray start' started here.`,
+  job: `tray job submit [--address http://127.0.0.1:8265] [--working-dir DIR] [--runtime-env-json JSON]
+           [--runtime-env FILE.json] [--submission-id ID] [--metadata-json JSON] [--no-wait]
+           [--entrypoint-num-cpus N] [--entrypoint-num-gpus N] [--entrypoint-memory BYTES]
+           [--entrypoint-resources '{"name": amount}'] -- <entrypoint command>
+tray job status|logs [--follow]|stop [--no-wait]|delete <submission id> [--address URL]
+tray job list [--json] [--address URL]
+  Runs a shell command as a job on the cluster (Ray's Jobs API on the head's dashboard):
+  submit follows its log until it ends and exits 0 if it SUCCEEDED, else with its exit code
+  (1 without one). --working-dir is uploaded and becomes the job's cwd.
+  Dashboard: --address, else TRAY_ADDRESS if it is an http:// URL, else the head 'tray start'
+  started here. Token: TRAY_TOKEN, else that head's token file.`,
   microbenchmark: `tray microbenchmark [--json] [--filter SUBSTRING] [--rounds 4] [--round-ms 2000] [--warmup-ms 1000]
   Runs Ray's microbenchmark keys against tray's public API on a local cluster and prints
   them beside Ray's published numbers. --json also prints one JSON line {key: ops/s} last.`,
