@@ -4,7 +4,7 @@ const commands: Record<string, string> = {
            [--resources '{"name": amount}'] [--object-store-memory BYTES] [--block]
            [--redis-address redis://HOST:PORT [--redis-password PASSWORD]]
            [--memory-usage-threshold 0.95] [--memory-monitor-refresh-ms 250]
-           [--runtime-env-plugins ./plugin.mjs,...]
+           [--runtime-env-plugins ./plugin.mjs,...] [--metrics-export-port PORT]
 tray start --address HOST:PORT [--token-file FILE] [--num-cpus N] ...
   Starts this machine's node in the background: a GCS and a raylet (--head), or a raylet that
   joins the cluster whose GCS is at --address (token from --token-file or TRAY_TOKEN).
@@ -16,6 +16,9 @@ tray start --address HOST:PORT [--token-file FILE] [--num-cpus N] ...
   --memory-usage-threshold of its memory (env TRAY_MEMORY_USAGE_THRESHOLD; refresh 0: off).
   --runtime-env-plugins loads runtime-env plugins (files exporting a RuntimeEnvPlugin of
   @tray/runtime-env) into the node's raylet: tasks' runtimeEnv may then use their fields.
+  --metrics-export-port: where the raylet serves Prometheus /metrics on the node's address
+  (default: a free port; scrapes send the cluster token as Authorization: Bearer). The head
+  lists every node's in <session>/prom_metrics_service_discovery.json. TRAY_METRICS=0: off.
   --tls-cert FILE --tls-key FILE --tls-ca FILE (PEM): the node talks mutual TLS over TCP (gRPC and
   the framed transport); drivers and other nodes need the same via TRAY_USE_TLS=1,
   TRAY_TLS_SERVER_CERT, TRAY_TLS_SERVER_KEY and TRAY_TLS_CA_CERT (the flags set these).`,
