@@ -28,6 +28,11 @@ tray start --address HOST:PORT [--token-file FILE] [--num-cpus N] ...
   Lists the cluster's nodes, alive or dead, with their available / total resources and what
   each alive node's runtime-env cache holds.
   Default cluster: TRAY_ADDRESS/TRAY_TOKEN, else the node 'tray start' started here.`,
+  metrics: `tray metrics launch-prometheus [--port 9090] [--host 127.0.0.1] [--scrape-interval 10s]
+           [--session-dir DIR] [--prometheus PATH]
+  Writes a prometheus.yml for the head's session (<session>/metrics/prometheus/) that scrapes
+  every node through <session>/prom_metrics_service_discovery.json with the cluster token, and
+  runs the installed \`prometheus\` on it until Ctrl-C (Debian: apt install prometheus).`,
   microbenchmark: `tray microbenchmark [--json] [--filter SUBSTRING] [--rounds 4] [--round-ms 2000] [--warmup-ms 1000]
   Runs Ray's microbenchmark keys against tray's public API on a local cluster and prints
   them beside Ray's published numbers. --json also prints one JSON line {key: ops/s} last.`,

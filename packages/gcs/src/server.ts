@@ -48,7 +48,7 @@ export interface GcsServerOptions {
    * (namespace `metrics`, key `gcs`) and in the service-discovery file.
    */
   metricsExportPort?: number;
-  /** Serve the metrics endpoint (default true). */
+  /** Serve the metrics endpoint (default true; env TRAY_METRICS=0 or off turns it off). */
   metrics?: boolean;
   /**
    * The head's session directory: the GCS keeps `prom_metrics_service_discovery.json` there
@@ -84,6 +84,12 @@ function checkOptions(options: GcsServerOptions): void {
   }
 }
 
+/** `metrics`, else TRAY_METRICS (0/off/false: off), else on. */
+function metricsOn(metrics: boolean | undefined): boolean {
+  if (metrics !== undefined) return metrics;
+  return !['0', 'off', 'false'].includes((process.env.TRAY_METRICS ?? '').trim().toLowerCase());
+}
+
 async function openStorage(storage: GcsServerOptions['storage']): Promise<GcsStorage> {
   if (storage === undefined || storage === 'memory') return new MemoryStorage();
   return RedisStorage.connect(storage);
@@ -97,12 +103,12 @@ export async function startGcsServer(options: GcsServerOptions): Promise<GcsServ
   const storage = await openStorage(options.storage);
   const probe = new RayletProbe(options.token);
   let managers: GcsManagers | undefined;
+  const withMetrics = metricsOn(options.metrics);
   let metrics: ReturnType<typeof gcsMetrics> | undefined;
   let endpoint: MetricsEndpoint | undefined;
   const server = createGrpcServer({
     token: options.token,
-    onCallFinished:
-      options.metrics === false ? undefined : (method, ms, ok) => metrics?.callFinished(method, ms, ok),
+    onCallFinished: withMetrics ? (method, ms, ok) => metrics?.callFinished(method, ms, ok) : undefined,
   });
   try {
     managers = new GcsManagers(storage, {
@@ -127,7 +133,7 @@ export async function startGcsServer(options: GcsServerOptions): Promise<GcsServ
     const port = await server.listen(host, options.port ?? 0);
     const m = managers;
     let metricsAddress: string | undefined;
-    if (options.metrics !== false) {
+    if (withMetrics) {
       const sessionName = options.sessionDir ? path.basename(options.sessionDir) : undefined;
       const registry = (metrics = gcsMetrics(m, sessionName)).registry;
       endpoint = await serveMetrics({
