@@ -14,6 +14,7 @@ export default defineConfig({
       'security/**/*.test.ts',
       'runtime-env/**/*.test.ts',
       'metrics/**/*.test.ts',
+      'jobs/**/*.test.ts',
     ],
     testTimeout: 90_000,
     hookTimeout: 60_000,

@@ -25,13 +25,22 @@ export const ALLOWED = {
   gcs: ['protocol', 'object-store', 'scheduler'],
   raylet: ['protocol', 'object-store', 'scheduler', 'runtime-env'],
   core: BELOW_CORE,
-  cli: CORE_AND_BELOW,
+  // The CLI is the user's front end to the dashboard's APIs too (`tray job`, over its REST API).
+  cli: [...CORE_AND_BELOW, 'dashboard'],
   dashboard: CORE_AND_BELOW,
   data: CORE_AND_BELOW,
   tune: CORE_AND_BELOW,
   serve: CORE_AND_BELOW,
   train: CORE_AND_BELOW,
 };
+
+/**
+ * "Launches the process of": a package that starts another's process entry (`<pkg>/main`), found
+ * at run time with `require.resolve` only if it is installed, and never imports its code. Such an
+ * edge is allowed against the layers and is no dependency for cycles. tray.init() starts the
+ * dashboard unless includeDashboard: false (as Ray's ray.init() does when ray[default] is there).
+ */
+export const LAUNCHES = { core: ['dashboard'] };
 
 /** Packages for tests only: any package may use them, as a devDependency, from test files. */
 export const TEST_ONLY = new Set(['test-support']);
@@ -47,6 +56,8 @@ const SOURCE = /\.(?:[cm]?[jt]sx?)$/;
 const SKIP_DIRS = new Set(['node_modules', 'dist', 'build', 'generated', 'coverage', '.turbo']);
 // import … from '@tray/x' · import '@tray/x' · export … from '@tray/x' · import('@tray/x') · require('@tray/x')
 const IMPORT = /(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\s*\(\s*)['"](@tray\/[a-z0-9-]+)(?:\/[^'"]*)?['"]/g;
+// require.resolve('@tray/x/main'): a process entry located, not imported (see LAUNCHES)
+const RESOLVE = /\brequire\.resolve\s*\(\s*['"](@tray\/[a-z0-9-]+)(?:\/[^'"]*)?['"]/g;
 
 function sourceFiles(dir, out = []) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -91,6 +102,15 @@ export function collectEdges(root) {
         const where = `${relative(root, file)}:${line}`;
         edges.push({ from, to, where, forTests: TEST_FILE.test(relative(packagesDir, file)) });
       }
+      for (const match of text.matchAll(RESOLVE)) {
+        const lineStart = text.lastIndexOf('\n', match.index) + 1;
+        const before = text.slice(lineStart, match.index).trim();
+        if (before.startsWith('//') || before.startsWith('*')) continue; // a comment naming it
+        const to = match[1].slice(SCOPE.length);
+        const line = text.slice(0, match.index).split('\n').length;
+        const where = `${relative(root, file)}:${line} (require.resolve)`;
+        edges.push({ from, to, where, forTests: TEST_FILE.test(relative(packagesDir, file)), launch: true });
+      }
     }
   }
   return { packages, edges: edges.filter((e) => e.from !== e.to) };
@@ -106,7 +126,8 @@ export function check({ packages, edges }) {
       );
     }
   }
-  for (const { from, to, where, forTests } of edges) {
+  for (const { from, to, where, forTests, launch } of edges) {
+    if (launch && LAUNCHES[from]?.includes(to)) continue;
     if (TEST_ONLY.has(to)) {
       if (!forTests) {
         problems.push(
@@ -127,7 +148,8 @@ export function check({ packages, edges }) {
   }
   // Cycles among the edges that exist, whatever the table says.
   const graph = new Map();
-  for (const { from, to } of edges) {
+  for (const { from, to, launch } of edges) {
+    if (launch) continue;
     if (!graph.has(from)) graph.set(from, new Set());
     graph.get(from).add(to);
   }

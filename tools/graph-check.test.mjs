@@ -131,3 +131,31 @@ test('@tray/test-support outside tests, or as a dependency, fails; it imports no
   assert.match(result.stderr, /@tray\/test-support is for tests only: packages\/protocol\/src\/index\.ts:1/);
   assert.match(result.stderr, /@tray\/test-support must not depend on @tray\/protocol/);
 });
+
+test("core may locate the dashboard's process entry (LAUNCHES), but not import it, and that is no cycle", () => {
+  const launches = workspace({
+    core: { files: { 'src/head.ts': "const entry = require.resolve('@tray/dashboard/main');\n" } },
+    dashboard: { deps: { '@tray/core': '0.1.0' }, files: { 'src/index.ts': "import '@tray/core';\n" } },
+  });
+  const ok = run(launches);
+  assert.equal(ok.status, 0, ok.stderr);
+  const imports = workspace({
+    core: { files: { 'src/head.ts': "import { startDashboard } from '@tray/dashboard';\n" } },
+    dashboard: { deps: { '@tray/core': '0.1.0' } },
+  });
+  const bad = run(imports);
+  assert.equal(bad.status, 1);
+  assert.match(
+    bad.stderr,
+    /@tray\/core must not depend on @tray\/dashboard: packages\/core\/src\/head\.ts:1/,
+  );
+  assert.match(bad.stderr, /dependency cycle/);
+  // Another package locating a process it may not use is still refused.
+  const other = workspace({
+    scheduler: { files: { 'src/x.ts': "require.resolve('@tray/gcs/main');\n" } },
+    gcs: {},
+  });
+  const refused = run(other);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /@tray\/scheduler must not depend on @tray\/gcs: .*\(require\.resolve\)/);
+});

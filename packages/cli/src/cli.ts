@@ -1,5 +1,6 @@
 // Runs one `tray` command line: dispatches to the command, turns a UsageError into the usage text
 // and exit code 2, and any other failure into its message and exit code 1.
+import { job } from './commands/job.js';
 import { metrics } from './commands/metrics.js';
 import { microbenchmark } from './commands/microbenchmark.js';
 import { start } from './commands/start.js';
@@ -10,7 +11,7 @@ import { UsageError } from './usage-error.js';
 
 type Command = (argv: string[], out: NodeJS.WritableStream) => Promise<number>;
 
-const run: Record<string, Command> = { start, stop, status, microbenchmark, metrics };
+const run: Record<string, Command> = { start, stop, status, job, microbenchmark, metrics };
 
 export async function runCli(
   argv: string[],
@@ -26,7 +27,8 @@ export async function runCli(
     err.write(`tray: unknown command '${name}'\n${usage()}`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  const own = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (own.includes('--help') || own.includes('-h')) {
     out.write(usage(name));
     return 0;
   }

@@ -5,6 +5,7 @@ const commands: Record<string, string> = {
            [--redis-address redis://HOST:PORT [--redis-password PASSWORD]]
            [--memory-usage-threshold 0.95] [--memory-monitor-refresh-ms 250]
            [--runtime-env-plugins ./plugin.mjs,...] [--metrics-export-port PORT]
+           [--dashboard-port 8265] [--dashboard-host 127.0.0.1] [--include-dashboard true|false]
 tray start --address HOST:PORT [--token-file FILE] [--num-cpus N] ...
   Starts this machine's node in the background: a GCS and a raylet (--head), or a raylet that
   joins the cluster whose GCS is at --address (token from --token-file or TRAY_TOKEN).
@@ -19,6 +20,8 @@ tray start --address HOST:PORT [--token-file FILE] [--num-cpus N] ...
   --metrics-export-port: where the raylet serves Prometheus /metrics on the node's address
   (default: a free port; scrapes send the cluster token as Authorization: Bearer). The head
   lists every node's in <session>/prom_metrics_service_discovery.json. TRAY_METRICS=0: off.
+  The head runs the dashboard (Jobs API, every request needs the token) on --dashboard-host
+  (default 127.0.0.1: this machine only) and --dashboard-port (taken: the next free one; 0: any).
   --tls-cert FILE --tls-key FILE --tls-ca FILE (PEM): the node talks mutual TLS over TCP (gRPC and
   the framed transport); drivers and other nodes need the same via TRAY_USE_TLS=1,
   TRAY_TLS_SERVER_CERT, TRAY_TLS_SERVER_KEY and TRAY_TLS_CA_CERT (the flags set these).`,
@@ -33,6 +36,17 @@ tray start --address HOST:PORT [--token-file FILE] [--num-cpus N] ...
   Writes a prometheus.yml for the head's session (<session>/metrics/prometheus/) that scrapes
   every node through <session>/prom_metrics_service_discovery.json with the cluster token, and
   runs the installed \`prometheus\` on it until Ctrl-C (Debian: apt install prometheus).`,
+  job: `tray job submit [--address http://127.0.0.1:8265] [--working-dir DIR] [--runtime-env-json JSON]
+           [--runtime-env FILE.json] [--submission-id ID] [--metadata-json JSON] [--no-wait]
+           [--entrypoint-num-cpus N] [--entrypoint-num-gpus N] [--entrypoint-memory BYTES]
+           [--entrypoint-resources '{"name": amount}'] -- <entrypoint command>
+tray job status|logs [--follow]|stop [--no-wait]|delete <submission id> [--address URL]
+tray job list [--json] [--address URL]
+  Runs a shell command as a job on the cluster (Ray's Jobs API on the head's dashboard):
+  submit follows its log until it ends and exits 0 if it SUCCEEDED, else with its exit code
+  (1 without one). --working-dir is uploaded and becomes the job's cwd.
+  Dashboard: --address, else TRAY_ADDRESS if it is an http:// URL, else the head 'tray start'
+  started here. Token: TRAY_TOKEN, else that head's token file.`,
   microbenchmark: `tray microbenchmark [--json] [--filter SUBSTRING] [--rounds 4] [--round-ms 2000] [--warmup-ms 1000]
   Runs Ray's microbenchmark keys against tray's public API on a local cluster and prints
   them beside Ray's published numbers. --json also prints one JSON line {key: ops/s} last.`,

@@ -9,6 +9,7 @@ export type { ActorOptions, ConcurrencyGroupOption } from './api/actor/actor-opt
 export {
   availableResources,
   clusterResources,
+  dashboardUrl,
   getRuntimeContext,
   type InitOptions,
   init,

@@ -11,6 +11,8 @@ export interface ClusterPids {
   supervisor: number;
   gcs?: number;
   raylet: number;
+  /** The head's dashboard process (absent with --include-dashboard false). */
+  dashboard?: number;
 }
 
 export interface CurrentCluster {
@@ -21,6 +23,8 @@ export interface CurrentCluster {
   head: boolean;
   nodeId: string;
   pids: ClusterPids;
+  /** `http://host:port` of the head's dashboard. */
+  dashboardUrl?: string;
   /** The Redis holding the GCS's tables (--redis-address; its password is never written here). */
   redis?: string;
 }
@@ -61,7 +65,9 @@ export function removeCurrentCluster(): void {
 }
 
 export function allPids(pids: ClusterPids): number[] {
-  return [pids.supervisor, pids.gcs, pids.raylet].filter((pid): pid is number => typeof pid === 'number');
+  return [pids.supervisor, pids.gcs, pids.raylet, pids.dashboard].filter(
+    (pid): pid is number => typeof pid === 'number',
+  );
 }
 
 export function isAlive(pid: number): boolean {

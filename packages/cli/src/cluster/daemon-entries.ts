@@ -1,4 +1,4 @@
-// Where the scripts that `tray start` runs live: the GCS and raylet `main` entries
+// Where the scripts that `tray start` runs live: the GCS, raylet and dashboard `main` entries
 // (docs/processes.md), core's worker entry (handed to the raylet), and this package's node
 // supervisor. Resolved from the installed packages, never from their internals.
 import { createRequire } from 'node:module';
@@ -13,6 +13,11 @@ export function gcsMain(): string {
 
 export function rayletMain(): string {
   return require.resolve('@tray/raylet/main');
+}
+
+/** The dashboard process (@tray/dashboard/main), run on the head node. */
+export function dashboardMain(): string {
+  return require.resolve('@tray/dashboard/main');
 }
 
 /** Core's `dist/worker/main.js`; the path is computed even before core is built (the raylet checks). */

@@ -11,14 +11,16 @@
 // new pid); without Redis its state is gone, so the node stops as Ray's cluster would. If the
 // raylet dies on its own, the supervisor reports it to the GCS (UnregisterNode with how it
 // ended, which marks the node dead at once), stops the GCS and exits 1. When the head node
-// stops, its cluster's keys are deleted from Redis.
+// stops, its cluster's keys are deleted from Redis. On the head it then forks the dashboard
+// (@tray/dashboard/main, unless --include-dashboard false) and restarts it whenever it dies: it
+// keeps nothing of its own (jobs are in the GCS KV), so a new one carries on.
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GcsClient } from '@tray/gcs';
 import { type ClusterPids, readCurrentCluster, writeCurrentCluster } from './current-cluster.js';
 import { forkDaemon } from './daemon-child.js';
-import { gcsMain, rayletMain, workerEntry } from './daemon-entries.js';
+import { dashboardMain, gcsMain, rayletMain, workerEntry } from './daemon-entries.js';
 import type { RedisSettings } from './redis-address.js';
 
 export interface SupervisorOptions {
@@ -44,6 +46,8 @@ export interface SupervisorOptions {
   runtimeEnvPlugins?: string[];
   /** The raylet's Prometheus port on nodeIp (absent: a free one, or TRAY_METRICS_EXPORT_PORT). */
   metricsExportPort?: number;
+  /** Head only: start the dashboard there (absent: none). */
+  dashboard?: { host: string; port: number };
 }
 
 export interface SupervisorReady {
@@ -51,6 +55,13 @@ export interface SupervisorReady {
   gcsAddress: string;
   nodeId: string;
   pids: ClusterPids;
+  dashboardUrl?: string;
+}
+
+interface DashboardReady {
+  url: string;
+  port: number;
+  portNote?: string;
 }
 
 const STOP_DEADLINE_MS = 10_000;
@@ -175,7 +186,7 @@ async function restartGcs(start: GcsStart, why: string): Promise<void> {
     try {
       const gcs = await forkGcs(start);
       log(`GCS restarted at ${gcs.address} (pid ${gcs.pid})`);
-      recordGcsPid(gcs.pid);
+      recordPid('gcs', gcs.pid);
       return;
     } catch (err) {
       log(`restarting the GCS failed (attempt ${attempt + 1}): ${(err as Error).message}`);
@@ -183,14 +194,49 @@ async function restartGcs(start: GcsStart, why: string): Promise<void> {
   }
 }
 
-/** `tray stop` signals the pids in current_cluster.json: keep the GCS's current. */
-function recordGcsPid(pid: number): void {
+/** `tray stop` signals the pids in current_cluster.json: keep the GCS's and dashboard's current. */
+function recordPid(name: 'gcs' | 'dashboard', pid: number): void {
   try {
     const record = readCurrentCluster();
     if (record?.pids.supervisor !== process.pid) return;
-    writeCurrentCluster({ ...record, pids: { ...record.pids, gcs: pid } });
+    writeCurrentCluster({ ...record, pids: { ...record.pids, [name]: pid } });
   } catch (err) {
     log(`cannot update current_cluster.json: ${(err as Error).message}`);
+  }
+}
+
+interface DashboardStart {
+  options: object;
+  logFile: string;
+}
+
+async function forkDashboard(start: DashboardStart): Promise<{ ready: DashboardReady; pid: number }> {
+  const dashboard = await forkDaemon<DashboardReady>(
+    'dashboard',
+    dashboardMain(),
+    start.options,
+    start.logFile,
+  );
+  watch('dashboard', dashboard.child, (why) => void restartDashboard(start, why));
+  if (dashboard.ready.portNote) log(dashboard.ready.portNote);
+  return { ready: dashboard.ready, pid: dashboard.child.pid as number };
+}
+
+/** The dashboard holds no state of its own (jobs are in the GCS KV): a new one carries on. */
+async function restartDashboard(start: DashboardStart, why: string): Promise<void> {
+  log(`${why}; restarting it`);
+  for (let attempt = 0; !stopping; attempt++) {
+    const wait = RESTART_BACKOFF_MS[Math.min(attempt, RESTART_BACKOFF_MS.length - 1)]!;
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (stopping) return;
+    try {
+      const dashboard = await forkDashboard(start);
+      log(`dashboard restarted at ${dashboard.ready.url} (pid ${dashboard.pid})`);
+      recordPid('dashboard', dashboard.pid);
+      return;
+    } catch (err) {
+      log(`restarting the dashboard failed (attempt ${attempt + 1}): ${(err as Error).message}`);
+    }
   }
 }
 
@@ -267,11 +313,28 @@ async function main(): Promise<void> {
   registered = { gcsAddress, token, nodeId: String(raylet.ready.nodeId) };
   watch('raylet', raylet.child);
   log(`raylet ready, node ${raylet.ready.nodeId} (pid ${raylet.child.pid})`);
+  let dashboard: { ready: DashboardReady; pid: number } | undefined;
+  if (options.head && options.dashboard) {
+    const start: DashboardStart = {
+      options: { gcsAddress, token, sessionDir: options.sessionDir, ...options.dashboard },
+      logFile: path.join(logs, 'dashboard.out'),
+    };
+    dashboard = await forkDashboard(start);
+    // A restart comes back where clients look: the port this one got.
+    start.options = { ...start.options, port: dashboard.ready.port, portAttempts: 1 };
+    log(`dashboard ready at ${dashboard.ready.url} (pid ${dashboard.pid})`);
+  }
   const ready: SupervisorReady = {
     type: 'ready',
     gcsAddress,
     nodeId: String(raylet.ready.nodeId),
-    pids: { supervisor: process.pid, gcs: gcsPid, raylet: raylet.child.pid as number },
+    pids: {
+      supervisor: process.pid,
+      gcs: gcsPid,
+      raylet: raylet.child.pid as number,
+      ...(dashboard ? { dashboard: dashboard.pid } : {}),
+    },
+    ...(dashboard ? { dashboardUrl: dashboard.ready.url } : {}),
   };
   send(ready);
 }

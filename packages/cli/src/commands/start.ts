@@ -41,7 +41,45 @@ export const startFlags: Record<string, FlagSpec> = {
   'tls-cert': { kind: 'string' },
   'tls-key': { kind: 'string' },
   'tls-ca': { kind: 'string' },
+  'dashboard-port': { kind: 'port' },
+  'dashboard-host': { kind: 'string' },
+  'include-dashboard': { kind: 'string' },
 };
+
+/**
+ * --include-dashboard true|false (Ray's flag; default true on the head), --dashboard-host
+ * (default 127.0.0.1: only this machine can reach it) and --dashboard-port (default 8265; a taken
+ * one moves to the next free port, 0 = any). Undefined: no dashboard.
+ */
+function dashboardOptions(flags: Record<string, unknown>): SupervisorOptions['dashboard'] {
+  const include = flags.includeDashboard as string | undefined;
+  if (include !== undefined && include !== 'true' && include !== 'false') {
+    throw new UsageError(`--include-dashboard takes true or false, got '${include}'`, 'start');
+  }
+  const given = flags.dashboardPort !== undefined || flags.dashboardHost !== undefined;
+  if (!flags.head) {
+    if (given || include !== undefined) {
+      throw new UsageError(
+        'the dashboard runs on the head node: use --dashboard-* flags with --head',
+        'start',
+      );
+    }
+    return undefined;
+  }
+  if (include === 'false') {
+    if (given)
+      throw new UsageError('--dashboard-port/--dashboard-host with --include-dashboard false', 'start');
+    return undefined;
+  }
+  const host = (flags.dashboardHost as string | undefined) ?? '127.0.0.1';
+  if (isIP(host) === 0 && host !== 'localhost') {
+    throw new UsageError(
+      `--dashboard-host must be an IP address to bind (e.g. 127.0.0.1 or 0.0.0.0), got '${host}'`,
+      'start',
+    );
+  }
+  return { host, port: (flags.dashboardPort as number | undefined) ?? 8265 };
+}
 
 /**
  * --tls-cert/--tls-key/--tls-ca (all three, or none): the node's daemons and workers speak mutual
@@ -125,6 +163,7 @@ export async function start(argv: string[], out: NodeJS.WritableStream): Promise
   }
 
   const tls = tlsEnv(flags);
+  const dashboard = dashboardOptions(flags);
   const existing = readCurrentCluster();
   if (existing) {
     if (allPids(existing.pids).some(isNodeProcess)) {
@@ -168,6 +207,7 @@ export async function start(argv: string[], out: NodeJS.WritableStream): Promise
     memoryMonitorRefreshMs: flags.memoryMonitorRefreshMs as number | undefined,
     runtimeEnvPlugins: pluginFiles(flags.runtimeEnvPlugins as string | undefined),
     metricsExportPort: flags.metricsExportPort as number | undefined,
+    dashboard,
   };
   const logFile = path.join(session.logsDir, 'supervisor.out');
   const log = openSync(logFile, 'a');
@@ -192,6 +232,7 @@ export async function start(argv: string[], out: NodeJS.WritableStream): Promise
     head: options.head,
     nodeId: ready.nodeId,
     pids: ready.pids,
+    ...(ready.dashboardUrl ? { dashboardUrl: ready.dashboardUrl } : {}),
     ...(options.redis ? { redis: options.redis.url } : {}),
   };
   writeCurrentCluster(record);
@@ -265,6 +306,9 @@ function connectHelp(record: CurrentCluster): string {
       ? `tray head node started; GCS at ${record.gcsAddress}`
       : `tray node joined the GCS at ${record.gcsAddress}`,
     ...(record.redis ? [`  GCS state in Redis at ${record.redis} (the GCS restarts if it dies)`] : []),
+    ...(record.dashboardUrl
+      ? [`  dashboard: ${record.dashboardUrl} (every request needs the token: Authorization: Bearer)`]
+      : []),
     `  node id:  ${record.nodeId}`,
     `  session:  ${record.sessionDir}`,
     `  token:    ${record.tokenFile} (mode 0600; other machines join with --token-file or TRAY_TOKEN)`,
@@ -273,6 +317,7 @@ function connectHelp(record: CurrentCluster): string {
     `  await tray.init({ address: '${record.gcsAddress}' })   // or TRAY_ADDRESS=${record.gcsAddress}`,
     'Add a node on another machine:',
     `  tray start --address ${record.gcsAddress} --token-file <copy of the token file>`,
+    ...(record.dashboardUrl ? ['Submit a job:', `  tray job submit -- node my-script.mjs`] : []),
     'Inspect and stop:',
     '  tray status',
     '  tray stop',

@@ -1,7 +1,8 @@
 // `tray status`: the cluster's nodes as the GCS sees them — alive or dead, and each node's
 // resources (available / total) — and what each alive node's runtime-env cache holds (its
 // raylet's GetNodeStats). Finds the GCS and token from --address/--token-file, the
-// TRAY_ADDRESS/TRAY_TOKEN env vars, or the node `tray start` left on this machine.
+// TRAY_ADDRESS/TRAY_TOKEN env vars, or the node `tray start` left on this machine. Shows the
+// head's dashboard too: the URL it recorded in the GCS KV, and whether it answers.
 import { readFileSync } from 'node:fs';
 import { GcsClient } from '@tray/gcs';
 import { createGrpcClient, NodeManagerService, tray } from '@tray/protocol';
@@ -38,8 +39,9 @@ export async function status(argv: string[], out: NodeJS.WritableStream): Promis
   try {
     const nodes = await readNodes(gcs);
     await Promise.all(nodes.filter((n) => n.alive).map((n) => addRuntimeEnvCache(n, token)));
-    if (flags.json) out.write(`${JSON.stringify({ gcsAddress: address, nodes })}\n`);
-    else out.write(formatStatus(address, nodes));
+    const dashboard = await readDashboard(gcs, token);
+    if (flags.json) out.write(`${JSON.stringify({ gcsAddress: address, nodes, dashboard })}\n`);
+    else out.write(formatStatus(address, nodes, dashboard));
     return 0;
   } catch (err) {
     throw new Error(`cannot reach the GCS at ${address}: ${(err as Error).message}`);
@@ -75,6 +77,28 @@ function findCluster(
       'status',
     );
   return { address: gcsAddress, token };
+}
+
+export interface DashboardStatus {
+  url: string;
+  /** Whether GET /api/version answered with the token. */
+  up: boolean;
+}
+
+/** The URL the dashboard recorded in the GCS KV (namespace `dashboard`, key `url`), if any. */
+async function readDashboard(gcs: GcsClient, token: string): Promise<DashboardStatus | undefined> {
+  const raw = await gcs.kvGet('dashboard', 'url');
+  if (raw === undefined) return undefined;
+  const url = Buffer.from(raw).toString('utf8');
+  try {
+    const reply = await fetch(`${url}/api/version`, {
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(3000),
+    });
+    return { url, up: reply.ok };
+  } catch {
+    return { url, up: false };
+  }
 }
 
 async function readNodes(gcs: GcsClient): Promise<NodeStatus[]> {
@@ -123,9 +147,11 @@ function amount(name: string, value: number): string {
   return Number.isInteger(value) ? String(value) : value.toFixed(2);
 }
 
-export function formatStatus(address: string, nodes: NodeStatus[]): string {
+export function formatStatus(address: string, nodes: NodeStatus[], dashboard?: DashboardStatus): string {
   const alive = nodes.filter((n) => n.alive).length;
-  const lines = [`GCS ${address}: ${alive} alive node(s), ${nodes.length - alive} dead`, ''];
+  const lines = [`GCS ${address}: ${alive} alive node(s), ${nodes.length - alive} dead`];
+  if (dashboard) lines.push(`dashboard ${dashboard.url}  ${dashboard.up ? 'UP' : 'NOT ANSWERING'}`);
+  lines.push('');
   for (const node of nodes) {
     const role = node.isHead ? ' (head)' : '';
     const state = node.alive ? 'ALIVE' : `DEAD${node.deathReason ? `: ${node.deathReason}` : ''}`;

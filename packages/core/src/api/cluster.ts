@@ -59,6 +59,15 @@ export interface InitOptions {
   memoryUsageThreshold?: number;
   /** How often the memory monitor looks, ms (default 250; 0 turns it off). A local cluster only. */
   memoryMonitorRefreshMs?: number;
+  /**
+   * Start the dashboard with a local cluster (default true; needs @tray/dashboard installed, as
+   * Ray's needs ray[default]). It starts in the background; see dashboardUrl().
+   */
+  includeDashboard?: boolean;
+  /** The dashboard's address to bind (default 127.0.0.1). A local cluster only. */
+  dashboardHost?: string;
+  /** The dashboard's port (default 8265; taken → the next free, then any). A local cluster only. */
+  dashboardPort?: number;
 }
 
 export interface NodeInfo {
@@ -94,6 +103,9 @@ const INIT_KEYS = [
   'logToDriver',
   'memoryUsageThreshold',
   'memoryMonitorRefreshMs',
+  'includeDashboard',
+  'dashboardHost',
+  'dashboardPort',
 ];
 
 function checkInitOptions(options: unknown): InitOptions {
@@ -136,8 +148,21 @@ function checkInitOptions(options: unknown): InitOptions {
   if (o.address !== undefined && !/^[^:\s]+:\d+$/.test(o.address as string)) {
     fail(`address must be "host:port" (the GCS of a running cluster), got ${JSON.stringify(o.address)}`);
   }
-  if (o.logToDriver !== undefined && typeof o.logToDriver !== 'boolean') {
-    fail(`logToDriver must be a boolean, got ${describeValue(o.logToDriver)}`);
+  for (const k of ['logToDriver', 'includeDashboard']) {
+    if (o[k] !== undefined && typeof o[k] !== 'boolean')
+      fail(`${k} must be a boolean, got ${describeValue(o[k])}`);
+  }
+  if (o.dashboardHost !== undefined && (typeof o.dashboardHost !== 'string' || o.dashboardHost === '')) {
+    fail(
+      `dashboardHost must be an address to bind (e.g. "127.0.0.1"), got ${describeValue(o.dashboardHost)}`,
+    );
+  }
+  const port = o.dashboardPort;
+  if (
+    port !== undefined &&
+    (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535)
+  ) {
+    fail(`dashboardPort must be a port number 0-65535 (0: any free port), got ${describeValue(port)}`);
   }
   if (o.resources !== undefined) {
     if (o.resources === null || typeof o.resources !== 'object' || Array.isArray(o.resources)) {
@@ -167,6 +192,17 @@ function checkInitOptions(options: unknown): InitOptions {
 }
 
 let starting: Promise<void> | undefined;
+/** The local cluster's dashboard URL (tray.init() without an address). */
+let localDashboardUrl: Promise<string | undefined> = Promise.resolve(undefined);
+
+/**
+ * The URL of the dashboard tray.init() started with its local cluster, once it serves;
+ * undefined when there is none (includeDashboard: false, @tray/dashboard not installed, it
+ * failed to start, or this driver joined a cluster at an address).
+ */
+export function dashboardUrl(): Promise<string | undefined> {
+  return localDashboardUrl;
+}
 
 /** How long tray.init({ address }) waits for an unreachable GCS before failing. */
 const FIRST_CONTACT_MS = 5_000;
@@ -214,7 +250,12 @@ async function doInit(o: InitOptions): Promise<void> {
         memoryMonitorRefreshMs: o.memoryMonitorRefreshMs,
         logToDriver,
         runtimeEnvPlugins: pluginFiles,
+        dashboard:
+          o.includeDashboard === false
+            ? undefined
+            : { host: o.dashboardHost ?? '127.0.0.1', port: o.dashboardPort ?? 8265 },
       });
+      localDashboardUrl = head.dashboardUrl;
       const driver = await connectDriver({
         gcsAddress: head.gcsAddress,
         token: session.token,
@@ -238,6 +279,7 @@ async function doInit(o: InitOptions): Promise<void> {
         throw err;
       }
       driver.state.stop = async () => {
+        localDashboardUrl = Promise.resolve(undefined);
         await driver.close();
         await h.stop();
         if (!process.env.TRAY_KEEP_SESSION) rmSync(session.dir, { recursive: true, force: true });

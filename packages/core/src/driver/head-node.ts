@@ -4,7 +4,10 @@
 // picked here first, so the raylet (and the workers it prestarts) know the GCS address while it
 // is still starting; the raylet waits for it to register. Their output goes to the session's
 // logs/. They exit when the driver's IPC channel goes away, so a driver that crashes leaves
-// nothing behind; stop() ends them in order.
+// nothing behind; stop() ends them in order. With `dashboard` set and @tray/dashboard installed
+// (core never imports it: its process entry is located at run time, graph-check's LAUNCHES), the
+// dashboard process starts once the raylet is ready, in the background: init does not wait
+// for it, and one that cannot start is a warning, not a failed init.
 import { type ChildProcess, fork } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -26,6 +29,8 @@ export interface HeadNodeOptions {
   logToDriver: boolean;
   /** Runtime-env plugin files for the raylet (absolute paths). */
   runtimeEnvPlugins?: string[];
+  /** Start the dashboard (if @tray/dashboard is installed) on host:port; absent: none. */
+  dashboard?: { host: string; port: number };
 }
 
 export interface RayletAddresses {
@@ -39,6 +44,8 @@ export interface HeadNode {
   gcsAddress: string;
   raylet: RayletAddresses;
   pids: number[];
+  /** Resolves with the dashboard's URL once it serves (undefined: none, or it failed). */
+  dashboardUrl: Promise<string | undefined>;
   stop(): Promise<void>;
 }
 
@@ -66,6 +73,15 @@ function daemonEntry(specifier: string): string {
     return require.resolve(specifier);
   } catch (err) {
     throw new Error(`cannot find ${specifier} (is it installed and built?): ${(err as Error).message}`);
+  }
+}
+
+/** @tray/dashboard's process entry if that package is installed (it is optional, as ray[default]). */
+function dashboardEntry(): string | undefined {
+  try {
+    return createRequire(import.meta.url).resolve('@tray/dashboard/main');
+  } catch {
+    return undefined;
   }
 }
 
@@ -154,6 +170,41 @@ function daemonEnv(): { env: NodeJS.ProcessEnv; workerEnv: Record<string, string
   return { env, workerEnv: extraCaCerts ? { NODE_EXTRA_CA_CERTS: extraCaCerts } : {} };
 }
 
+/** Ports tried from the asked one before the dashboard takes any free port (parallel inits). */
+const DASHBOARD_PORT_ATTEMPTS = 10;
+
+function startDashboard(
+  options: HeadNodeOptions,
+  gcsAddress: string,
+  env: NodeJS.ProcessEnv,
+): Daemon | undefined {
+  if (!options.dashboard) return undefined;
+  const entry = dashboardEntry();
+  if (entry === undefined) return undefined;
+  const logFile = path.join(options.sessionDir, 'logs', 'dashboard.out');
+  const daemon = startDaemon(
+    'the dashboard',
+    entry,
+    {
+      gcsAddress,
+      token: options.token,
+      sessionDir: options.sessionDir,
+      host: options.dashboard.host,
+      port: options.dashboard.port,
+      portAttempts: DASHBOARD_PORT_ATTEMPTS,
+      anyPortAfterAttempts: true,
+    },
+    logFile,
+    env,
+  );
+  daemon.ready.catch((err: Error) => {
+    process.stderr.write(
+      `tray.init: the dashboard did not start (the cluster runs without it): ${err.message}\n`,
+    );
+  });
+  return daemon;
+}
+
 /**
  * The GCS and the raylet start at the same time: the GCS on a loopback port chosen here, the
  * raylet (and the workers it prestarts) told that address while the GCS boots; the raylet
@@ -230,16 +281,25 @@ export async function startHeadNode(options: HeadNodeOptions): Promise<HeadNode>
       await stopChild(gcs.child);
       throw err;
     }
+    const dashboard = startDashboard(options, gcsReady.address, env);
     // The children must not keep the driver alive; they exit when it does.
-    for (const c of [gcs.child, raylet.child]) {
+    for (const c of [gcs.child, raylet.child, ...(dashboard ? [dashboard.child] : [])]) {
       c.unref();
       (c.channel as { unref?: () => void } | undefined)?.unref?.();
     }
     return {
       gcsAddress: gcsReady.address,
       raylet: rayletReady,
-      pids: [gcs.child.pid!, raylet.child.pid!],
+      pids: [gcs.child.pid!, raylet.child.pid!, ...(dashboard ? [dashboard.child.pid!] : [])],
+      dashboardUrl: dashboard
+        ? dashboard.ready.then(
+            (ready: { url: string }) => ready.url,
+            () => undefined,
+          )
+        : Promise.resolve(undefined),
       async stop() {
+        // The dashboard first: it may be a driver of this cluster.
+        if (dashboard) await stopChild(dashboard.child);
         await stopChild(raylet.child);
         await stopChild(gcs.child);
       },
