@@ -4,7 +4,7 @@
 // prom_metrics_service_discovery.json with the token file and runs the Debian `prometheus`.
 // The series are then read back through Prometheus' HTTP API (/api/v1/query): both raylets and
 // the GCS are up (so the token was accepted), and the tasks the driver ran show in the leases
-// granted. Afterwards every process started under the test's TMPDIRs is SIGKILLed by pid.
+// granted; the head's dashboard /metrics has the cluster-wide series. Afterwards every process started under the test's TMPDIRs is SIGKILLed by pid.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -16,6 +16,7 @@ import {
   removeStoreSegments,
   resultOf,
   runSource,
+  scrapeMetrics,
   waitFor,
 } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -49,6 +50,7 @@ function kill(pid: number): void {
 
 interface NodeRecord {
   gcsAddress: string;
+  dashboardUrl?: string;
   sessionDir: string;
   tokenFile: string;
   nodeId: string;
@@ -91,7 +93,7 @@ async function query(port: number, promql: string): Promise<PromVector[]> {
 
 describe('Prometheus scrapes a two-node cluster', () => {
   it('finds every node through the service-discovery file, with the token, and serves their series back', async () => {
-    const head = await startNode(['--head', '--port', '0', '--num-cpus', '1']);
+    const head = await startNode(['--head', '--port', '0', '--num-cpus', '1', '--dashboard-port', '0']);
     const token = readFileSync(head.record.tokenFile, 'utf8').trim();
     const worker = await startNode([
       '--address',
@@ -165,5 +167,11 @@ describe('Prometheus scrapes a two-node cluster', () => {
     expect(Number(registered[0]!.value[1])).toBe(2);
     const alive = await query(port, 'ray_gcs_nodes_count{State="ALIVE"}');
     expect(Number(alive[0]!.value[1])).toBe(2);
+
+    // The head's dashboard serves the cluster-wide series: both nodes' CPUs, the GCS's tables.
+    const cluster = await scrapeMetrics(`${head.record.dashboardUrl}/metrics`, token);
+    const cpus = cluster.find('ray_cluster_resources', { Name: 'CPU' }).reduce((a, v) => a + v.value, 0);
+    expect(cpus).toBe(2);
+    expect(cluster.find('ray_gcs_nodes_count', { State: 'ALIVE' })[0]?.value).toBe(2);
   });
 });
