@@ -34,6 +34,16 @@ describe('tray: usage errors', () => {
       /configure the head's GCS; use them with --head/,
     ],
     [
+      ['start', '--head', '--include-dashboard', 'maybe'],
+      /--include-dashboard takes true or false, got 'maybe'/,
+    ],
+    [['start', '--head', '--dashboard-host', 'my-box'], /--dashboard-host must be an IP address to bind/],
+    [
+      ['start', '--address', '127.0.0.1:6380', '--dashboard-port', '9000'],
+      /the dashboard runs on the head node/,
+    ],
+    [['job', 'status'], /tray job status takes one job id[\s\S]*usage: tray job submit/],
+    [
       ['microbenchmark', '--rounds', '0'],
       /--rounds must be a whole number ≥ 1[\s\S]*usage: tray microbenchmark/,
     ],
@@ -85,7 +95,10 @@ describe('tray start / status / stop', () => {
     const record = JSON.parse(readFileSync(path.join(tmp, 'tray', 'current_cluster.json'), 'utf8'));
     const pids: number[] = Object.values(record.pids as Record<string, number>);
     started.push(...pids);
-    expect(pids).toHaveLength(3);
+    // The supervisor, the GCS, the raylet and the dashboard (default port 8265, or the next free).
+    expect(Object.keys(record.pids).sort()).toEqual(['dashboard', 'gcs', 'raylet', 'supervisor']);
+    expect(record.dashboardUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(start.stdout).toContain(`dashboard: ${record.dashboardUrl}`);
     expect(start.stdout).toContain(`tray.init({ address: '${record.gcsAddress}' })`);
     expect(start.stdout).toContain('tray stop');
     expect(statSync(record.tokenFile).mode & 0o777).toBe(0o600);
@@ -101,6 +114,7 @@ describe('tray start / status / stop', () => {
     expect(nodes[0].available).toMatchObject({ CPU: 1, custom: 2 });
     const table = await tray(['status'], tmp);
     expect(table.stdout).toMatch(/1 alive node\(s\), 0 dead[\s\S]*ALIVE[\s\S]*custom\s+2 \/ 2 available/);
+    expect(table.stdout).toContain(`dashboard ${record.dashboardUrl}  UP`);
 
     // A driver on this machine joins with nothing but TRAY_ADDRESS: the token comes from the
     // record `tray start` wrote, and its tasks run on the node's workers.

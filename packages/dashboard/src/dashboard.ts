@@ -52,6 +52,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const ctx: DashboardContext = {
     gcs,
     gcsAddress: options.gcsAddress,
+    token: options.token,
     sessionDir: options.sessionDir,
     url: () => url,
     log,

@@ -27,8 +27,9 @@ async function main(): Promise<void> {
   let options: DashboardOptions;
   try {
     options = JSON.parse(raw);
-  } catch (err) {
-    return fail(`TRAY_DAEMON_OPTIONS is not valid JSON: ${(err as Error).message}`);
+  } catch {
+    // Not the parser's message: it quotes the text, which holds the token.
+    return fail('TRAY_DAEMON_OPTIONS is not valid JSON');
   }
   for (const key of ['gcsAddress', 'token', 'sessionDir'] as const) {
     if (typeof options[key] !== 'string' || options[key] === '') {

@@ -56,6 +56,8 @@ export interface SupervisorReady {
   nodeId: string;
   pids: ClusterPids;
   dashboardUrl?: string;
+  /** Why the dashboard is not on the port asked for, if it is not. */
+  dashboardNote?: string;
 }
 
 interface DashboardReady {
@@ -316,12 +318,25 @@ async function main(): Promise<void> {
   let dashboard: { ready: DashboardReady; pid: number } | undefined;
   if (options.head && options.dashboard) {
     const start: DashboardStart = {
-      options: { gcsAddress, token, sessionDir: options.sessionDir, ...options.dashboard },
+      // Past 10 taken ports from the one asked for, any free one (said in the output) rather than
+      // no node: on a shared machine many clusters may start at once.
+      options: {
+        gcsAddress,
+        token,
+        sessionDir: options.sessionDir,
+        ...options.dashboard,
+        anyPortAfterAttempts: true,
+      },
       logFile: path.join(logs, 'dashboard.out'),
     };
     dashboard = await forkDashboard(start);
     // A restart comes back where clients look: the port this one got.
-    start.options = { ...start.options, port: dashboard.ready.port, portAttempts: 1 };
+    start.options = {
+      ...start.options,
+      port: dashboard.ready.port,
+      portAttempts: 1,
+      anyPortAfterAttempts: false,
+    };
     log(`dashboard ready at ${dashboard.ready.url} (pid ${dashboard.pid})`);
   }
   const ready: SupervisorReady = {
@@ -335,6 +350,7 @@ async function main(): Promise<void> {
       ...(dashboard ? { dashboard: dashboard.pid } : {}),
     },
     ...(dashboard ? { dashboardUrl: dashboard.ready.url } : {}),
+    ...(dashboard?.ready.portNote ? { dashboardNote: dashboard.ready.portNote } : {}),
   };
   send(ready);
 }

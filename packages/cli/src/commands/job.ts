@@ -126,6 +126,16 @@ export async function job(argv: string[], out: NodeJS.WritableStream): Promise<n
   const positional: string[] = [];
   while (flagArgs.length > 0 && !flagArgs[0]!.startsWith('--')) positional.push(flagArgs.shift()!);
   const flags = parseFlags('job', flagArgs, jobFlags[command]!);
+  // The command line is checked before anything is looked up or sent.
+  if (command === 'submit' && positional.length + afterDash.length === 0) {
+    throw new UsageError('tray job submit needs an entrypoint: tray job submit -- <command>', 'job');
+  }
+  if (command !== 'submit' && afterDash.length > 0) {
+    throw new UsageError(`tray job ${command} takes no '--' arguments`, 'job');
+  }
+  if (command !== 'submit' && command !== 'list') oneId(command, positional);
+  if (command === 'list' && positional.length > 0)
+    throw new UsageError('tray job list takes no job id', 'job');
   const target = jobTarget(flags.address as string | undefined);
   const client = new JobSubmissionClient(target.address, { token: target.token });
 

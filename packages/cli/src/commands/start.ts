@@ -237,6 +237,7 @@ export async function start(argv: string[], out: NodeJS.WritableStream): Promise
   };
   writeCurrentCluster(record);
   out.write(connectHelp(record));
+  if (ready.dashboardNote) out.write(`note: ${ready.dashboardNote}\n`);
 
   if (!flags.block) {
     supervisor.disconnect();

@@ -177,6 +177,7 @@ function startDashboard(
   options: HeadNodeOptions,
   gcsAddress: string,
   env: NodeJS.ProcessEnv,
+  stopping: { now: boolean },
 ): Daemon | undefined {
   if (!options.dashboard) return undefined;
   const entry = dashboardEntry();
@@ -198,6 +199,8 @@ function startDashboard(
     env,
   );
   daemon.ready.catch((err: Error) => {
+    // Stopped with its cluster before it was up (a short script): nothing to warn about.
+    if (stopping.now) return;
     process.stderr.write(
       `tray.init: the dashboard did not start (the cluster runs without it): ${err.message}\n`,
     );
@@ -281,7 +284,8 @@ export async function startHeadNode(options: HeadNodeOptions): Promise<HeadNode>
       await stopChild(gcs.child);
       throw err;
     }
-    const dashboard = startDashboard(options, gcsReady.address, env);
+    const stopping = { now: false };
+    const dashboard = startDashboard(options, gcsReady.address, env, stopping);
     // The children must not keep the driver alive; they exit when it does.
     for (const c of [gcs.child, raylet.child, ...(dashboard ? [dashboard.child] : [])]) {
       c.unref();
@@ -299,6 +303,7 @@ export async function startHeadNode(options: HeadNodeOptions): Promise<HeadNode>
         : Promise.resolve(undefined),
       async stop() {
         // The dashboard first: it may be a driver of this cluster.
+        stopping.now = true;
         if (dashboard) await stopChild(dashboard.child);
         await stopChild(raylet.child);
         await stopChild(gcs.child);

@@ -9,6 +9,11 @@ export interface DashboardContext {
   gcs: GcsClient;
   /** `host:port` of the GCS. */
   gcsAddress: string;
+  /**
+   * The cluster token, for calls to the cluster's own servers (a raylet's gRPC, say). Never log
+   * it, put it in a response, or send it anywhere else.
+   */
+  token: string;
   /** The head node's session directory (logs/ holds the job logs). */
   sessionDir: string;
   /** The `http://host:port` the dashboard serves on (known once it listens). */
