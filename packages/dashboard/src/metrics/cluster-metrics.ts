@@ -1,10 +1,9 @@
 // The head's cluster-wide Prometheus series, served at the dashboard's `GET /metrics`: what the
-// GCS exports (its tables by state and RPC latencies, fetched from its own endpoint, whose
-// address the GCS keeps in the KV as metrics/gcs) followed by the dashboard's own series over the
-// whole cluster — resources summed over the alive nodes (`ray_cluster_resources{Name,State}`) and
+// GCS exports (its tables by state and RPC latencies, read with the cluster token from its own
+// endpoint, whose address the GCS keeps in the KV as metrics/gcs) followed by the dashboard's
+// own series over the whole cluster — resources summed over the alive nodes (`ray_cluster_resources{Name,State}`) and
 // the nodes that serve metrics. Per-node series stay on each raylet: Prometheus scrapes those
 // through the service-discovery file, so nothing here is scraped twice.
-import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import path from 'node:path';
@@ -48,7 +47,6 @@ function fetchText(url: string, token: string): Promise<string> {
 
 export class ClusterMetrics {
   private readonly registry = new Registry();
-  private token: string | undefined;
 
   constructor(private readonly ctx: DashboardContext) {
     this.registry.setDefaultLabels({ Component: 'dashboard', SessionName: path.basename(ctx.sessionDir) });
@@ -86,19 +84,6 @@ export class ClusterMetrics {
     });
   }
 
-  /** The session's token (the head's `token` file), for the GCS's endpoint. */
-  private sessionToken(): string {
-    if (this.token === undefined) {
-      const file = path.join(this.ctx.sessionDir, 'token');
-      try {
-        this.token = readFileSync(file, 'utf8').trim();
-      } catch (err) {
-        throw new HttpError(503, `cannot read the cluster token at ${file}: ${(err as Error).message}`);
-      }
-    }
-    return this.token;
-  }
-
   get contentType(): string {
     return this.registry.contentType;
   }
@@ -112,9 +97,8 @@ export class ClusterMetrics {
     const url = `${scheme}://${Buffer.from(address).toString('utf8')}/metrics`;
     let gcsText: string;
     try {
-      gcsText = await fetchText(url, this.sessionToken());
+      gcsText = await fetchText(url, this.ctx.token);
     } catch (err) {
-      if (err instanceof HttpError) throw err;
       throw new HttpError(502, `the GCS's metrics could not be read: ${(err as Error).message}`);
     }
     const own = await this.registry.metrics();
