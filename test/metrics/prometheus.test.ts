@@ -173,5 +173,5 @@ describe('Prometheus scrapes a two-node cluster', () => {
     const cpus = cluster.find('ray_cluster_resources', { Name: 'CPU' }).reduce((a, v) => a + v.value, 0);
     expect(cpus).toBe(2);
     expect(cluster.find('ray_gcs_nodes_count', { State: 'ALIVE' })[0]?.value).toBe(2);
-  });
+  }, 180_000); // two `tray start`s, a driver and Prometheus' first scrapes: slow on a loaded machine
 });
