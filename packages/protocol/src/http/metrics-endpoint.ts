@@ -13,7 +13,7 @@ import {
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tokenMatches } from '../framed/endpoint.js';
-import { processTls } from '../tls-config.js';
+import { processTls, type TlsConfig } from '../tls-config.js';
 
 export interface MetricsEndpointOptions {
   /** Interface to bind (the node's address; loopback unless told otherwise). */
@@ -24,8 +24,8 @@ export interface MetricsEndpointOptions {
   token: string;
   /** The exposition text and its content type (prom-client's `registry.metrics()`, `.contentType`). */
   collect: () => Promise<{ contentType: string; body: string }>;
-  /** Serve HTTPS with this process's mutual TLS (default: when TRAY_USE_TLS says so); false: plain HTTP. */
-  tls?: false;
+  /** HTTPS with client certificates: this config, else the process's (TRAY_USE_TLS); false: plain HTTP. */
+  tls?: TlsConfig | false;
 }
 
 export interface MetricsEndpoint {
@@ -82,7 +82,7 @@ export function serveMetrics(options: MetricsEndpointOptions): Promise<MetricsEn
       (err) => refuse(res, 500, `collecting the metrics failed: ${(err as Error).message}`),
     );
   };
-  const tls = options.tls === false ? undefined : processTls();
+  const tls = options.tls === false ? undefined : (options.tls ?? processTls());
   const server: Server = tls
     ? createHttpsServer(
         { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: true },
