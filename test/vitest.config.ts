@@ -3,8 +3,8 @@ import { defineConfig } from 'vitest/config';
 // Each test runs drivers as child processes, each starting its own cluster, or several raylets
 // with a real GCS in this process (multinode/, through @tray/raylet/testing): one
 // file at a time. chaos/ kills real processes of a real cluster while work runs; security/ attacks real
-// servers (unauthenticated floods, stale files, TLS); ui/ drives the
-// dashboard's web UI in a real headless Chromium.
+// servers (unauthenticated floods, stale files, TLS); metrics/ scrapes a real cluster with a real
+// Prometheus; ui/ drives the dashboard's web UI in a real headless Chromium.
 export default defineConfig({
   test: {
     include: [
@@ -13,6 +13,7 @@ export default defineConfig({
       'chaos/**/*.test.ts',
       'security/**/*.test.ts',
       'runtime-env/**/*.test.ts',
+      'metrics/**/*.test.ts',
       'jobs/**/*.test.ts',
       'ui/**/*.test.ts',
     ],

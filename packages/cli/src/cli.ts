@@ -1,6 +1,7 @@
 // Runs one `tray` command line: dispatches to the command, turns a UsageError into the usage text
 // and exit code 2, and any other failure into its message and exit code 1.
 import { job } from './commands/job.js';
+import { metrics } from './commands/metrics.js';
 import { microbenchmark } from './commands/microbenchmark.js';
 import { start } from './commands/start.js';
 import { status } from './commands/status.js';
@@ -10,7 +11,7 @@ import { UsageError } from './usage-error.js';
 
 type Command = (argv: string[], out: NodeJS.WritableStream) => Promise<number>;
 
-const run: Record<string, Command> = { start, stop, status, job, microbenchmark };
+const run: Record<string, Command> = { start, stop, status, job, microbenchmark, metrics };
 
 export async function runCli(
   argv: string[],

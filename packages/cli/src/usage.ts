@@ -4,7 +4,7 @@ const commands: Record<string, string> = {
            [--resources '{"name": amount}'] [--object-store-memory BYTES] [--block]
            [--redis-address redis://HOST:PORT [--redis-password PASSWORD]]
            [--memory-usage-threshold 0.95] [--memory-monitor-refresh-ms 250]
-           [--runtime-env-plugins ./plugin.mjs,...]
+           [--runtime-env-plugins ./plugin.mjs,...] [--metrics-export-port PORT]
            [--dashboard-port 8265] [--dashboard-host 127.0.0.1] [--include-dashboard true|false]
 tray start --address HOST:PORT [--token-file FILE] [--num-cpus N] ...
   Starts this machine's node in the background: a GCS and a raylet (--head), or a raylet that
@@ -17,6 +17,9 @@ tray start --address HOST:PORT [--token-file FILE] [--num-cpus N] ...
   --memory-usage-threshold of its memory (env TRAY_MEMORY_USAGE_THRESHOLD; refresh 0: off).
   --runtime-env-plugins loads runtime-env plugins (files exporting a RuntimeEnvPlugin of
   @tray/runtime-env) into the node's raylet: tasks' runtimeEnv may then use their fields.
+  --metrics-export-port: where the raylet serves Prometheus /metrics on the node's address
+  (default: a free port; scrapes send the cluster token as Authorization: Bearer). The head
+  lists every node's in <session>/prom_metrics_service_discovery.json. TRAY_METRICS=0: off.
   The head runs the dashboard (Jobs API, every request needs the token) on --dashboard-host
   (default 127.0.0.1: this machine only) and --dashboard-port (taken: the next free one; 0: any).
   --tls-cert FILE --tls-key FILE --tls-ca FILE (PEM): the node talks mutual TLS over TCP (gRPC and
@@ -28,6 +31,11 @@ tray start --address HOST:PORT [--token-file FILE] [--num-cpus N] ...
   Lists the cluster's nodes, alive or dead, with their available / total resources and what
   each alive node's runtime-env cache holds.
   Default cluster: TRAY_ADDRESS/TRAY_TOKEN, else the node 'tray start' started here.`,
+  metrics: `tray metrics launch-prometheus [--port 9090] [--host 127.0.0.1] [--scrape-interval 10s]
+           [--session-dir DIR] [--prometheus PATH]
+  Writes a prometheus.yml for the head's session (<session>/metrics/prometheus/) that scrapes
+  every node through <session>/prom_metrics_service_discovery.json with the cluster token, and
+  runs the installed \`prometheus\` on it until Ctrl-C (Debian: apt install prometheus).`,
   job: `tray job submit [--address http://127.0.0.1:8265] [--working-dir DIR] [--runtime-env-json JSON]
            [--runtime-env FILE.json] [--submission-id ID] [--metadata-json JSON] [--no-wait]
            [--entrypoint-num-cpus N] [--entrypoint-num-gpus N] [--entrypoint-memory BYTES]

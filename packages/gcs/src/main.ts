@@ -1,5 +1,5 @@
 // The GCS as a child process (docs/processes.md): options come as JSON in TRAY_DAEMON_OPTIONS;
-// it answers its parent over IPC with `{ type: 'ready', address }` or `{ type: 'error', message }`,
+// it answers its parent over IPC with `{ type: 'ready', address, metricsAddress }` or `{ type: 'error', message }`,
 // and exits when the IPC channel disconnects (the parent died), on SIGTERM and on SIGINT,
 // closing the server and its storage first.
 import { healthCheckFromEnv } from './health-check-env.js';
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     return;
   }
   log(`listening on ${server.address}`);
-  await send({ type: 'ready', address: server.address });
+  await send({ type: 'ready', address: server.address, metricsAddress: server.metricsAddress });
 }
 
 void main();

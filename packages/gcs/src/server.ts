@@ -1,12 +1,15 @@
 // Starts the GCS in this process: opens its storage, loads the tables, and serves every
 // gcs.proto service over gRPC behind the cluster token. `close` stops serving, the health
 // checks and the storage, in that order.
-import { createGrpcServer } from '@tray/protocol';
+import path from 'node:path';
+import { createGrpcServer, type MetricsEndpoint, serveMetrics } from '@tray/protocol';
 import { scheduleOnRaylets } from './actor-scheduling/wiring.js';
 import { GcsManagers } from './gcs-managers.js';
 import { addGcsServices } from './grpc-services.js';
 import type { ActorScheduler } from './managers/actor-scheduler.js';
 import { DEFAULT_HEALTH_CHECK, type HealthCheckOptions } from './managers/node-health-checker.js';
+import { gcsMetrics } from './metrics/gcs-metrics.js';
+import { ServiceDiscoveryFile } from './metrics/service-discovery.js';
 import { RayletBundleReserver } from './raylet-bundle-reserver.js';
 import { RayletProbe } from './raylet-probe.js';
 import { MemoryStorage } from './storage/memory-storage.js';
@@ -39,12 +42,28 @@ export interface GcsServerOptions {
   bundleReservation?: 'raylets' | 'none';
   /** Where the GCS reports background problems (default: stderr with a `[gcs]` prefix). */
   log?: (message: string) => void;
+  /**
+   * Port on `host` of the GCS's Prometheus endpoint (`GET /metrics`, the cluster token as
+   * `Authorization: Bearer`); default 0: any free port. Its `host:port` is in the internal KV
+   * (namespace `metrics`, key `gcs`) and in the service-discovery file.
+   */
+  metricsExportPort?: number;
+  /** Serve the metrics endpoint (default true; env TRAY_METRICS=0 or off turns it off). */
+  metrics?: boolean;
+  /**
+   * The head's session directory: the GCS keeps `prom_metrics_service_discovery.json` there
+   * (every node's metrics endpoint, for Prometheus' file_sd_configs) and labels its series with
+   * its name (SessionName).
+   */
+  sessionDir?: string;
 }
 
 export interface GcsServer {
   /** `host:port` as clients should dial it. */
   readonly address: string;
   readonly port: number;
+  /** `host:port` of the Prometheus endpoint (undefined: metrics are off). */
+  readonly metricsAddress: string | undefined;
   /** Installs (or replaces) what creates actors. */
   setActorScheduler(scheduler: ActorScheduler | undefined): void;
   close(): Promise<void>;
@@ -65,6 +84,12 @@ function checkOptions(options: GcsServerOptions): void {
   }
 }
 
+/** `metrics`, else TRAY_METRICS (0/off/false: off), else on. */
+function metricsOn(metrics: boolean | undefined): boolean {
+  if (metrics !== undefined) return metrics;
+  return !['0', 'off', 'false'].includes((process.env.TRAY_METRICS ?? '').trim().toLowerCase());
+}
+
 async function openStorage(storage: GcsServerOptions['storage']): Promise<GcsStorage> {
   if (storage === undefined || storage === 'memory') return new MemoryStorage();
   return RedisStorage.connect(storage);
@@ -78,7 +103,13 @@ export async function startGcsServer(options: GcsServerOptions): Promise<GcsServ
   const storage = await openStorage(options.storage);
   const probe = new RayletProbe(options.token);
   let managers: GcsManagers | undefined;
-  const server = createGrpcServer({ token: options.token });
+  const withMetrics = metricsOn(options.metrics);
+  let metrics: ReturnType<typeof gcsMetrics> | undefined;
+  let endpoint: MetricsEndpoint | undefined;
+  const server = createGrpcServer({
+    token: options.token,
+    onCallFinished: withMetrics ? (method, ms, ok) => metrics?.callFinished(method, ms, ok) : undefined,
+  });
   try {
     managers = new GcsManagers(storage, {
       healthCheck,
@@ -101,10 +132,31 @@ export async function startGcsServer(options: GcsServerOptions): Promise<GcsServ
     addGcsServices(server, managers);
     const port = await server.listen(host, options.port ?? 0);
     const m = managers;
+    let metricsAddress: string | undefined;
+    if (withMetrics) {
+      const sessionName = options.sessionDir ? path.basename(options.sessionDir) : undefined;
+      const registry = (metrics = gcsMetrics(m, sessionName)).registry;
+      endpoint = await serveMetrics({
+        host,
+        port: options.metricsExportPort ?? 0,
+        token: options.token,
+        collect: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+      });
+      metricsAddress = `${host.includes(':') ? `[${host}]` : host}:${endpoint.port}`;
+      await m.kv.put({
+        namespace: 'metrics',
+        key: Buffer.from('gcs'),
+        value: Buffer.from(metricsAddress),
+        overwrite: true,
+      });
+    }
+    if (options.sessionDir) new ServiceDiscoveryFile(options.sessionDir, m.nodes, metricsAddress, log);
+    const metricsEndpoint = endpoint;
     let closing: Promise<void> | undefined;
     return {
       address: `${host.includes(':') ? `[${host}]` : host}:${port}`,
       port,
+      metricsAddress,
       setActorScheduler: (scheduler) => m.actors.setScheduler(scheduler),
       close: () =>
         (closing ??= (async () => {
@@ -112,6 +164,7 @@ export async function startGcsServer(options: GcsServerOptions): Promise<GcsServ
           rayletScheduler?.close();
           bundleReserver?.close();
           await server.close();
+          await metricsEndpoint?.close();
           probe.close();
           await storage.close();
         })()),
@@ -120,6 +173,7 @@ export async function startGcsServer(options: GcsServerOptions): Promise<GcsServ
     managers?.close();
     probe.close();
     await server.close().catch(() => {});
+    await endpoint?.close().catch(() => {});
     await storage.close().catch(() => {});
     throw err;
   }

@@ -58,6 +58,11 @@ export {
 } from './grpc/server.js';
 export { type ServiceTable, serviceDefinition } from './grpc/service.js';
 export { ERROR_TRAILER } from './grpc/status.js';
+export {
+  type MetricsEndpoint,
+  type MetricsEndpointOptions,
+  serveMetrics,
+} from './http/metrics-endpoint.js';
 export { IdBytes, type IdKind } from './ids.js';
 export {
   defineMethod,

@@ -23,6 +23,8 @@ export interface NodeRegistrationInfo {
   grpcPort: number;
   /** TCP port of the framed NodeManagerService (NodeInfo.raylet_framed_port). */
   framedPort: number;
+  /** Port of the node's Prometheus endpoint (NodeInfo.metrics_export_port; 0 = none). */
+  metricsPort?: number;
   rayletSocket: string;
   storeSocket: string;
   isHead: boolean;
@@ -80,6 +82,7 @@ export class GcsRegistration {
           nodeIp: info.host,
           rayletPort: info.grpcPort,
           rayletFramedPort: info.framedPort,
+          metricsExportPort: info.metricsPort ?? 0,
           rayletSocket: info.rayletSocket,
           storeSocket: info.storeSocket,
           totalResources: { quantities: info.total().toRecord() },

@@ -1,6 +1,6 @@
 // The raylet as a child process (docs/processes.md): options come as JSON in
 // TRAY_DAEMON_OPTIONS; when serving, it sends one IPC message {type:'ready', nodeId,
-// socketPath, storeSocketPath, grpcPort, framedPort} (or {type:'error', message} and exits 1). It stops —
+// socketPath, storeSocketPath, grpcPort, framedPort, metricsPort} (or {type:'error', message} and exits 1). It stops —
 // killing its workers — when its IPC channel disconnects (the parent died), on SIGTERM/SIGINT,
 // or on ShutdownRaylet.
 import { rmSync } from 'node:fs';
@@ -67,6 +67,7 @@ async function main(): Promise<void> {
     storeSocketPath: raylet.storeSocketPath,
     grpcPort: raylet.grpcPort,
     framedPort: raylet.framedPort,
+    metricsPort: raylet.metricsPort,
   });
 }
 

@@ -70,6 +70,13 @@ export interface RayletOptions {
    * 10 GiB, Ray's; env TRAY_RUNTIME_ENV_CACHE_BYTES).
    */
   runtimeEnvCacheBytes?: number;
+  /**
+   * Port on `host` of the node's Prometheus endpoint, `GET /metrics` behind the cluster token
+   * (default 0: any free port; env TRAY_METRICS_EXPORT_PORT). Advertised in the GCS node info.
+   */
+  metricsExportPort?: number;
+  /** Serve the metrics endpoint (default true; env TRAY_METRICS=0 or off turns it off). */
+  metrics?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -96,6 +103,8 @@ export interface ResolvedOptions {
   memoryMonitorRefreshMs: number;
   runtimeEnvPlugins: string[];
   runtimeEnvCacheBytes: number;
+  /** undefined: no metrics endpoint. */
+  metricsExportPort: number | undefined;
 }
 
 const MiB = 1024 * 1024;
@@ -224,7 +233,25 @@ export function resolveOptions(options: RayletOptions): ResolvedOptions {
       'runtimeEnvCacheBytes (or TRAY_RUNTIME_ENV_CACHE_BYTES)',
       10 * 1024 ** 3,
     ),
+    metricsExportPort: metricsEnabled(options.metrics)
+      ? port(
+          fromEnv(options.metricsExportPort, 'TRAY_METRICS_EXPORT_PORT'),
+          'metricsExportPort (or TRAY_METRICS_EXPORT_PORT)',
+        )
+      : undefined,
   };
+}
+
+function metricsEnabled(value: unknown): boolean {
+  if (value !== undefined && value !== null) {
+    if (typeof value !== 'boolean')
+      throw new TypeError(`raylet option metrics must be true or false, got ${String(value)}`);
+    return value;
+  }
+  const text = (process.env.TRAY_METRICS ?? '').trim().toLowerCase();
+  if (text === '' || text === '1' || text === 'on' || text === 'true') return true;
+  if (text === '0' || text === 'off' || text === 'false') return false;
+  throw new TypeError(`TRAY_METRICS must be 1/on or 0/off, got ${JSON.stringify(process.env.TRAY_METRICS)}`);
 }
 
 function pluginFiles(value: unknown): string[] {

@@ -12,6 +12,7 @@ import {
   NodeManagerService,
   ObjectManagerService,
   RuntimeEnvService,
+  serveMetrics,
   type TrayGrpcServer,
 } from '@tray/protocol';
 import { PluginRegistry } from '@tray/runtime-env';
@@ -21,6 +22,7 @@ import { GcsRegistration } from './gcs-registration.js';
 import { ClusterView } from './leases/cluster-view.js';
 import { LeaseManager } from './leases/lease-manager.js';
 import { MemoryMonitor } from './memory-monitor.js';
+import { nodeMetrics } from './metrics/node-metrics.js';
 import { type DeadWorker, type Driver, NodeManagerHandlers } from './node-manager-service.js';
 import { readNodeMemory } from './node-memory.js';
 import { ObjectManager } from './objects/object-manager.js';
@@ -41,6 +43,8 @@ export interface Raylet {
   readonly grpcPort: number;
   /** TCP port of the framed NodeManagerService (leases for other nodes' drivers and workers). */
   readonly framedPort: number;
+  /** Port of the Prometheus endpoint (`http://host:port/metrics`, token required); 0 = off. */
+  readonly metricsPort: number;
   /** Resolves when the raylet stopped (by `stop()` or ShutdownRaylet). */
   readonly stopped: Promise<void>;
   /** Exit records of the workers that died, newest last (for stats and tests). */
@@ -218,6 +222,26 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
     grpc.addService(RuntimeEnvService, runtimeEnvHandlers(envAgent, envPlugins));
     const grpcPort = await grpc.listen(o.host, o.grpcPort);
     cleanups.push(() => grpc.close(200));
+    let metricsPort = 0;
+    if (o.metricsExportPort !== undefined) {
+      const registry = nodeMetrics({
+        sessionName: path.basename(o.sessionDir),
+        nodeAddress: o.host,
+        nodeId: nodeIdHex,
+        leases,
+        pool,
+        store,
+        resources,
+      });
+      const endpoint = await serveMetrics({
+        host: o.host,
+        port: o.metricsExportPort,
+        token: o.token,
+        collect: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+      });
+      cleanups.push(() => endpoint.close());
+      metricsPort = endpoint.port;
+    }
 
     if (o.gcsAddress) {
       registration = await GcsRegistration.register({
@@ -227,6 +251,7 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
         host: o.host,
         grpcPort,
         framedPort,
+        metricsPort,
         rayletSocket,
         storeSocket,
         isHead: o.isHead,
@@ -243,6 +268,7 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
       storeSocketPath: storeSocket,
       grpcPort,
       framedPort,
+      metricsPort,
       stopped,
       deadWorkers,
       stop,

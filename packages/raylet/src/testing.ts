@@ -103,6 +103,8 @@ export async function connectDriver(raylet: Raylet, jobId = TEST_JOB_ID, token =
 
 export interface LeaseOptions {
   resources?: Record<string, number>;
+  /** The task's name (what the node's metrics show as Name). */
+  name?: string;
   ownerId?: Buffer;
   actor?: { placement?: Record<string, number> };
   envVars?: Record<string, string>;
@@ -123,6 +125,7 @@ export function requestLease(
     task: {
       taskId: randomBytes(24),
       jobId: TEST_JOB_ID,
+      name: options.name,
       type: options.actor ? tray.v1.TaskType.ACTOR_CREATION_TASK : tray.v1.TaskType.NORMAL_TASK,
       requiredResources: { quantities: options.resources ?? { CPU: 1 } },
       runtimeEnv:

@@ -7,6 +7,7 @@ export { makeTestCerts, type TestCerts } from './certs.js';
 export { Cleanup, cleanUp, onCleanup, tempDir } from './cleanup.js';
 export { ClusterHomes, type ClusterHomesOptions } from './cluster-homes.js';
 export { type Daemon, type DaemonOptions, killDaemons, startDaemon } from './daemons.js';
+export { parseMetrics, type Sample, type Scrape, scrapeMetrics } from './metrics-text.js';
 export { freePort } from './ports.js';
 export {
   childPids,

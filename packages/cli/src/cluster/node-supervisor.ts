@@ -44,6 +44,8 @@ export interface SupervisorOptions {
   memoryMonitorRefreshMs?: number;
   /** Runtime-env plugin files the raylet loads (absolute paths). */
   runtimeEnvPlugins?: string[];
+  /** The raylet's Prometheus port on nodeIp (absent: a free one, or TRAY_METRICS_EXPORT_PORT). */
+  metricsExportPort?: number;
   /** Head only: start the dashboard there (absent: none). */
   dashboard?: { host: string; port: number };
 }
@@ -258,6 +260,8 @@ async function main(): Promise<void> {
       host: options.gcsHost ?? '127.0.0.1',
       port: options.gcsPort ?? 6380,
       token,
+      // It keeps the session's prom_metrics_service_discovery.json and labels its series with it.
+      sessionDir: options.sessionDir,
       ...(redis
         ? { storage: { redisUrl: redis.url, keyPrefix: redis.keyPrefix, password: redis.password } }
         : {}),
@@ -302,6 +306,7 @@ async function main(): Promise<void> {
       memoryUsageThreshold: options.memoryUsageThreshold,
       memoryMonitorRefreshMs: options.memoryMonitorRefreshMs,
       runtimeEnvPlugins: options.runtimeEnvPlugins,
+      metricsExportPort: options.metricsExportPort,
       workerEntry: workerEntry(),
       isHead: options.head,
     },

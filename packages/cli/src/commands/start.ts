@@ -33,6 +33,7 @@ export const startFlags: Record<string, FlagSpec> = {
   'memory-usage-threshold': { kind: 'number' },
   'memory-monitor-refresh-ms': { kind: 'count' },
   'runtime-env-plugins': { kind: 'string' },
+  'metrics-export-port': { kind: 'port' },
   'token-file': { kind: 'string' },
   'redis-address': { kind: 'string' },
   'redis-password': { kind: 'string' },
@@ -205,6 +206,7 @@ export async function start(argv: string[], out: NodeJS.WritableStream): Promise
     memoryUsageThreshold: threshold,
     memoryMonitorRefreshMs: flags.memoryMonitorRefreshMs as number | undefined,
     runtimeEnvPlugins: pluginFiles(flags.runtimeEnvPlugins as string | undefined),
+    metricsExportPort: flags.metricsExportPort as number | undefined,
     dashboard,
   };
   const logFile = path.join(session.logsDir, 'supervisor.out');

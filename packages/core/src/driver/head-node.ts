@@ -220,7 +220,14 @@ export async function startHeadNode(options: HeadNodeOptions): Promise<HeadNode>
   const rayletEntry = daemonEntry('@tray/raylet/main');
   const { env, workerEnv } = daemonEnv();
   const startGcs = (port: number) =>
-    startDaemon('the GCS', gcsEntry, { token: options.token, port }, path.join(logs, 'gcs.out'), env);
+    startDaemon(
+      'the GCS',
+      gcsEntry,
+      // sessionDir: it keeps the session's prom_metrics_service_discovery.json.
+      { token: options.token, port, sessionDir: options.sessionDir },
+      path.join(logs, 'gcs.out'),
+      env,
+    );
   const startRaylet = (gcsAddress: string) =>
     startDaemon(
       'the raylet',

@@ -1,6 +1,7 @@
 // Every route group the dashboard serves, in one list: a feature adds its `src/<feature>/routes.ts`
 // and one line here. Order matters only for duplicate routes, which the router refuses.
 import { jobRoutes } from '../jobs/routes.js';
+import { metricsRoutes } from '../metrics/routes.js';
 import { uiRoutes } from '../ui/routes.js';
 import { versionRoutes } from '../version/routes.js';
 import type { RouteGroup } from './context.js';
@@ -9,5 +10,6 @@ export const ROUTE_GROUPS: RouteGroup[] = [
   versionRoutes,
   jobRoutes,
   uiRoutes,
-  // state API (src/state/routes.ts), metrics (src/metrics/routes.ts)
+  metricsRoutes,
+  // state API (src/state/routes.ts)
 ];

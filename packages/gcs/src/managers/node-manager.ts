@@ -83,6 +83,10 @@ export class NodeManager {
     ) {
       throw invalidArgument(`node.raylet_framed_port must be 0..65535, got ${node.rayletFramedPort}`);
     }
+    const metricsPort = node.metricsExportPort ?? 0;
+    if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) {
+      throw invalidArgument(`node.metrics_export_port must be 0..65535, got ${metricsPort}`);
+    }
     const key = bytesKey(nodeId);
     const existing = this.table.get(key);
     if (existing?.state === State.DEAD) {

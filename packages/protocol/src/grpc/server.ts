@@ -42,6 +42,11 @@ export interface GrpcServerOptions {
   maxReceiveMessageBytes?: number;
   /** Extra grpc-js channel options. */
   channelOptions?: Record<string, unknown>;
+  /**
+   * Told when a unary call's handler answered: the method's name (`Service.Method`), how long
+   * the handler took in ms, and whether it succeeded (the GCS's RPC latency histogram).
+   */
+  onCallFinished?: (method: string, ms: number, ok: boolean) => void;
 }
 
 /** What a control-plane gRPC server accepts in one request message unless told otherwise. */
@@ -138,8 +143,17 @@ export function createGrpcServer(options: GrpcServerOptions = {}): TrayGrpcServe
     ...(expected !== undefined ? { interceptors: [authInterceptor] } : {}),
   } as Record<string, unknown>);
 
+  const finished = options.onCallFinished;
   const wrapUnary =
-    (fn: UnaryHandler<any, any>) => (call: ServerUnaryCall<any, any>, callback: sendUnaryData<any>) => {
+    (fn: UnaryHandler<any, any>, method: string) =>
+    (call: ServerUnaryCall<any, any>, reply: sendUnaryData<any>) => {
+      const started = finished ? performance.now() : 0;
+      const callback: sendUnaryData<any> = finished
+        ? (err, value) => {
+            finished(method, performance.now() - started, err === null);
+            reply(err, value);
+          }
+        : reply;
       const denied = rejectAuth(call.metadata);
       if (denied !== undefined) {
         callback(unauthenticated(denied));
@@ -195,7 +209,7 @@ export function createGrpcServer(options: GrpcServerOptions = {}): TrayGrpcServe
         implementation[name] =
           method.kind === 'server-stream'
             ? wrapStream(fn as ServerStreamHandler<any, any>)
-            : wrapUnary(fn as UnaryHandler<any, any>);
+            : wrapUnary(fn as UnaryHandler<any, any>, method.name);
       }
       for (const name of Object.keys(handlers)) {
         if (!(name in service)) {

@@ -38,6 +38,8 @@ export class LeaseManager {
   private grants = 0;
   /** Sets runtime envs up before their workers start (the raylet gives it its agent). */
   envs: RuntimeEnvStarter;
+  /** Told of each grant and how long its request waited in ms (the node's metrics). */
+  onGranted?: (waitMs: number, lease: GrantedLease) => void;
 
   constructor(
     private readonly nodeId: string,
@@ -61,6 +63,16 @@ export class LeaseManager {
 
   get pendingCount(): number {
     return this.pending.size;
+  }
+
+  /** Leases granted on this node since it started. */
+  get grantCount(): number {
+    return this.grants;
+  }
+
+  /** The requests queued now (a snapshot). */
+  queued(): PendingLease[] {
+    return this.pending.all();
   }
 
   get infeasibleCount(): number {
@@ -132,7 +144,7 @@ export class LeaseManager {
     }
     if (ownerConnection) this.watch(ownerConnection);
     return new Promise<LeaseReply>((resolve, reject) => {
-      this.pending.add({ request, ownerConnection, resolve, reject });
+      this.pending.add({ request, ownerConnection, resolve, reject, queuedAt: performance.now() });
       this.dispatch();
     });
   }
@@ -363,6 +375,7 @@ export class LeaseManager {
     for (const [name, quantity] of grant.resources.entries()) {
       instances.push({ name, quantity, ids: grant.instanceIds[name] ?? [] });
     }
+    this.onGranted?.(performance.now() - pending.queuedAt, lease);
     pending.resolve({
       workerAddress: worker.address,
       leaseId: request.leaseId,

@@ -14,6 +14,8 @@ export interface PendingLease {
   ownerConnection: Connection | undefined;
   resolve: (reply: LeaseReply) => void;
   reject: (err: Error) => void;
+  /** performance.now() when it was queued (the scheduling-latency histogram starts here). */
+  queuedAt: number;
 }
 
 export interface GrantedLease {

@@ -2,10 +2,12 @@
 // raylet thread): @tray/object-store's StoreServer on `<sessionDir>/sockets/store`. Turned off
 // with `objectStore: false` (tests of scheduling alone), in which case workers get the path
 // but nothing listens there.
-import { StoreServer } from '@tray/object-store';
+import { StoreServer, type StoreStats } from '@tray/object-store';
 
 export interface HostedStore {
   readonly socketPath: string;
+  /** The store's counters now (undefined when the node hosts no store). */
+  stats(): StoreStats | undefined;
   close(): Promise<void>;
 }
 
@@ -14,7 +16,7 @@ export async function startObjectStore(
   capacity: number,
   enabled: boolean,
 ): Promise<HostedStore> {
-  if (!enabled) return { socketPath, close: async () => {} };
+  if (!enabled) return { socketPath, stats: () => undefined, close: async () => {} };
   const server = await StoreServer.start({ socketPath, capacity });
-  return { socketPath, close: () => server.close() };
+  return { socketPath, stats: () => server.stats(), close: () => server.close() };
 }
