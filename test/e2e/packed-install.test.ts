@@ -80,6 +80,7 @@ describe('the packed packages, installed as a user installs them', () => {
     expect(app.trayPackages()).toEqual([
       'cli',
       'core',
+      'dashboard',
       'data',
       'gcs',
       'object-store',
@@ -112,6 +113,8 @@ describe('the packed packages, installed as a user installs them', () => {
     const status = await app.npx(['tray', 'status']);
     expect(status.stdout).toContain(`GCS ${record.gcsAddress}: 1 alive node(s), 0 dead`);
     expect(status.stdout).toContain(`node ${record.nodeId} (head)`);
+    // The head's dashboard came with @tray/cli (its dependency) and answers.
+    expect(status.stdout).toContain(`dashboard ${record.dashboardUrl}  UP`);
     expect(status.code).toBe(0);
 
     const joined = await app.node(QUICKSTART, 90_000, { TRAY_ADDRESS: record.gcsAddress });

@@ -69,6 +69,8 @@ describe('the Jobs API on a tray start --head cluster', () => {
       metadata: { owner: 'jobs-api.test' },
     });
     expect(info.endTime).toBeGreaterThanOrEqual(info.startTime!);
+    // job_id is the job of the tray driver the entrypoint started (Ray's JobDetails.job_id).
+    expect(info.jobId).toMatch(/^[0-9a-f]{8}$/);
     expect(await client.getJobLogs(id)).toBe(tailed);
     // The wire is Ray's: snake_case JobDetails.
     const raw = await fetch(`${head.url}/api/jobs/${id}`, {
@@ -92,6 +94,7 @@ describe('the Jobs API on a tray start --head cluster', () => {
     const info = await finished(id);
     expect(info.status).toBe('FAILED');
     expect(info.driverExitCode).toBe(3);
+    expect(info.jobId).toBeNull(); // it started no tray driver
     expect(info.message).toMatch(/exit code 3/);
     expect(info.message).toContain('something broke');
     expect(await client.getJobLogs(id)).toBe('something broke\n');

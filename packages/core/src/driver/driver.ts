@@ -80,6 +80,8 @@ export async function connectDriver(
         namespace: options.namespace,
         startTimeMs: Date.now(),
         entrypoint: process.argv.slice(1).join(' '),
+        // Set in a Jobs API entrypoint's environment: links this driver's job to the submission.
+        jobSubmissionId: process.env.TRAY_JOB_SUBMISSION_ID ?? '',
       }),
     ]);
   } catch (err) {

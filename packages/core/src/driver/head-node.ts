@@ -12,6 +12,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { preloadGrpc } from '@tray/protocol';
@@ -198,6 +199,10 @@ function startDashboard(
     logFile,
     env,
   );
+  // It serves people, not the driver: on a busy machine it must not slow the driver's own start.
+  try {
+    os.setPriority(daemon.child.pid!, 10);
+  } catch {}
   daemon.ready.catch((err: Error) => {
     // Stopped with its cluster before it was up (a short script): nothing to warn about.
     if (stopping.now) return;

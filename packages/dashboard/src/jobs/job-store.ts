@@ -11,16 +11,16 @@ const PREFIX = 'info:';
 type Kv = Pick<GcsClient, 'kvGet' | 'kvPut' | 'kvDel' | 'kvKeys'>;
 
 export class JobStore {
-  constructor(private readonly kv: Kv) {}
+  constructor(readonly gcs: Kv & Pick<GcsClient, 'getAllJobInfo'>) {}
 
   async get(id: string): Promise<StoredJob | undefined> {
-    const raw = await this.kv.kvGet(JOBS_KV_NAMESPACE, PREFIX + id);
+    const raw = await this.gcs.kvGet(JOBS_KV_NAMESPACE, PREFIX + id);
     return raw === undefined ? undefined : (JSON.parse(Buffer.from(raw).toString('utf8')) as StoredJob);
   }
 
   /** Stores a new job; false (nothing written) if the id is taken. */
   async create(job: StoredJob): Promise<boolean> {
-    return this.kv.kvPut(JOBS_KV_NAMESPACE, PREFIX + job.submission_id, JSON.stringify(job), false);
+    return this.gcs.kvPut(JOBS_KV_NAMESPACE, PREFIX + job.submission_id, JSON.stringify(job), false);
   }
 
   /** Applies `change` unless the job is gone or already terminal; resolves the record after. */
@@ -29,12 +29,12 @@ export class JobStore {
     if (job === undefined) return undefined;
     if (isTerminal(job.status)) return job;
     const next = { ...job, ...change };
-    await this.kv.kvPut(JOBS_KV_NAMESPACE, PREFIX + id, JSON.stringify(next));
+    await this.gcs.kvPut(JOBS_KV_NAMESPACE, PREFIX + id, JSON.stringify(next));
     return next;
   }
 
   async list(): Promise<StoredJob[]> {
-    const keys = await this.kv.kvKeys(JOBS_KV_NAMESPACE, PREFIX);
+    const keys = await this.gcs.kvKeys(JOBS_KV_NAMESPACE, PREFIX);
     const jobs = await Promise.all(
       keys.map((k) => this.get(Buffer.from(k).toString('utf8').slice(PREFIX.length))),
     );
@@ -44,6 +44,6 @@ export class JobStore {
   }
 
   async delete(id: string): Promise<boolean> {
-    return (await this.kv.kvDel(JOBS_KV_NAMESPACE, PREFIX + id)) > 0;
+    return (await this.gcs.kvDel(JOBS_KV_NAMESPACE, PREFIX + id)) > 0;
   }
 }

@@ -66,6 +66,34 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   } catch {}
 }
 
+/** How often a running entrypoint's tray driver is looked for (its job_id). */
+const LINK_POLL_MS = 1000;
+
+/**
+ * Ray's JobDetails.job_id: the job of the tray driver the entrypoint started, if it started one
+ * (the GCS job whose job_submission_id is this submission: the driver took it from
+ * TRAY_JOB_SUBMISSION_ID). Looked for while the entrypoint runs, and once more after it ended.
+ */
+async function linkDriverJob(
+  gcs: Pick<GcsClient, 'getAllJobInfo'>,
+  store: JobStore,
+  id: string,
+  running: () => boolean,
+): Promise<void> {
+  for (;;) {
+    const last = !running();
+    try {
+      const job = (await gcs.getAllJobInfo()).find((j) => j.jobSubmissionId === id);
+      if (job) {
+        await store.update(id, { job_id: Buffer.from(job.jobId).toString('hex') });
+        return;
+      }
+    } catch {}
+    if (last) return;
+    await new Promise((r) => setTimeout(r, LINK_POLL_MS));
+  }
+}
+
 /** The entrypoint's environment: the worker's, without what makes a process a tray worker. */
 function entrypointEnv(spec: SupervisorSpec): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -142,7 +170,16 @@ export class JobSupervisor {
         driver_node_id: process.env.TRAY_NODE_ID ?? null,
       });
     }
+    let exited = false;
+    void done.then(() => {
+      exited = true;
+    });
+    const linking =
+      child.pid !== undefined
+        ? linkDriverJob(store.gcs, store, spec.submissionId, () => !exited)
+        : Promise.resolve();
     const { code, signal, error } = await done;
+    await linking;
     if (error)
       return {
         status: 'FAILED',
