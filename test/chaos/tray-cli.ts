@@ -6,21 +6,12 @@
 // (@tray/test-support's ClusterHomes with @tray/raylet/session's removeStaleFiles). The CLI's
 // own tests run the same bin the same way (packages/cli/test/cli-process.ts).
 import { removeStaleFiles } from '@tray/raylet/session';
-import { type CliRun, ClusterHomes, packageBin, runCli } from '@tray/test-support';
+import { ClusterHomes, packageBin, runCli } from '@tray/test-support';
 
 const BIN = packageBin('@tray/cli', import.meta.url, 'tray');
 
-export type Run = CliRun;
-
-/** Run `tray <args>` with TMPDIR `tmpdir` and no TRAY_ADDRESS/TRAY_TOKEN of the machine's. */
-export function tray(
-  args: string[],
-  tmpdir: string,
-  timeoutMs?: number,
-  extraEnv?: Record<string, string>,
-): Promise<Run> {
-  return runCli(BIN, args, tmpdir, timeoutMs, extraEnv);
-}
+/** `tray(args, tmpdir, timeoutMs?, extraEnv?)`: `tray <args>` with TMPDIR `tmpdir` (runCli). */
+export const tray = runCli.bind(undefined, BIN);
 
 /** Temp dirs (TMPDIRs for `tray start`) and pids of the current test; call cleanUp afterEach. */
 export class TestCluster extends ClusterHomes {

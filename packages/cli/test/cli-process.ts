@@ -12,23 +12,15 @@ export const BIN = packageBin('@tray/cli', import.meta.url, 'tray');
 /** The machine's own cluster settings must not leak in. */
 const NO_CLUSTER = { TRAY_ADDRESS: undefined, TRAY_TOKEN: undefined };
 
-export type Run = CliRun;
-
-export function tray(
-  args: string[],
-  tmpdir: string,
-  timeoutMs?: number,
-  extraEnv?: Record<string, string>,
-): Promise<Run> {
-  return runCli(BIN, args, tmpdir, timeoutMs, extraEnv);
-}
+/** `tray(args, tmpdir, timeoutMs?, extraEnv?)`: `tray <args>` with TMPDIR `tmpdir` (runCli). */
+export const tray = runCli.bind(undefined, BIN);
 
 /** Run an ES module driver from this package's directory (so it resolves @tray/core). */
 export async function driver(
   source: string,
   extraEnv: Record<string, string>,
   timeoutMs = 60_000,
-): Promise<Run> {
+): Promise<CliRun> {
   const run = await runSource(source, {
     cwd: path.join(path.dirname(BIN), '..'),
     env: { ...NO_CLUSTER, ...extraEnv },
