@@ -8,10 +8,10 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { packageBin } from '@tray/test-support';
 import { afterEach, expect, it } from 'vitest';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const BIN = path.join(ROOT, 'packages', 'cli', 'dist', 'bin.js');
+const BIN = packageBin('@tray/cli', import.meta.url, 'tray');
 const dirs: string[] = [];
 
 afterEach(async () => {

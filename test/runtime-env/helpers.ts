@@ -8,10 +8,10 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { GcsClient } from '@tray/gcs';
 import { createGrpcClient, NodeManagerService, type tray } from '@tray/protocol';
-import { processesWithEnv, waitFor } from '@tray/test-support';
+import { packageBin, processesWithEnv, waitFor } from '@tray/test-support';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const BIN = path.join(ROOT, 'packages', 'cli', 'dist', 'bin.js');
+const BIN = packageBin('@tray/cli', import.meta.url, 'tray');
 export const CORE = pathToFileURL(path.join(ROOT, 'packages', 'core', 'dist', 'index.js')).href;
 
 const dirs: string[] = [];

@@ -11,7 +11,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { createGrpcServer, NodeInfoGcsService } from '@tray/protocol';
 import { removeStaleFiles } from '@tray/raylet/session';
-import { childPids, freePort, isAlive, runScript, storeSegments, waitFor } from '@tray/test-support';
+import {
+  type CliRun,
+  childPids,
+  freePort,
+  isAlive,
+  packageBin,
+  runCli,
+  storeSegments,
+  waitFor,
+} from '@tray/test-support';
 import { afterEach, expect, it } from 'vitest';
 import { killDrivers, killLater, startDriver } from './drivers.js';
 
@@ -93,14 +102,10 @@ it('a driver SIGKILLed alone leaves no session directory or socket: its raylet r
   expect(existsSync(segments[0]!)).toBe(false);
 }, 120_000);
 
-const BIN = path.resolve(import.meta.dirname, '..', '..', 'packages', 'cli', 'dist', 'bin.js');
+const BIN = packageBin('@tray/cli', import.meta.url, 'tray');
 
-async function trayCli(
-  args: string[],
-  tmp: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const run = await runScript(BIN, { args, cwd: process.cwd(), env: { TMPDIR: tmp }, timeoutMs: 60_000 });
-  return { code: run.code ?? 1, stdout: run.stdout, stderr: run.stderr };
+function trayCli(args: string[], tmp: string): Promise<CliRun> {
+  return runCli(BIN, args, tmp, 60_000);
 }
 
 it('tray stop removes the shared-memory segment of a raylet that was SIGKILLed', async () => {

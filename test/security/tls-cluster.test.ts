@@ -2,12 +2,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { connect, createGrpcClient, NodeInfoGcsService, NodeManagerService } from '@tray/protocol';
-import { freePort, makeTestCerts, runScript } from '@tray/test-support';
+import { type CliRun, freePort, makeTestCerts, packageBin, runCli } from '@tray/test-support';
 import { afterEach, expect, it } from 'vitest';
 import { tlsEnv } from './certs.js';
 import { killDrivers, killLater, startDriver } from './drivers.js';
 
-const BIN = path.resolve(import.meta.dirname, '..', '..', 'packages', 'cli', 'dist', 'bin.js');
+const BIN = packageBin('@tray/cli', import.meta.url, 'tray');
 const tmpDirs: string[] = [];
 const stops: string[] = [];
 
@@ -23,12 +23,8 @@ function tempDir(): string {
   return dir;
 }
 
-async function trayCli(
-  args: string[],
-  tmp: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const run = await runScript(BIN, { args, cwd: process.cwd(), env: { TMPDIR: tmp }, timeoutMs: 120_000 });
-  return { code: run.code ?? 1, stdout: run.stdout, stderr: run.stderr };
+function trayCli(args: string[], tmp: string): Promise<CliRun> {
+  return runCli(BIN, args, tmp, 120_000);
 }
 
 async function startNode(args: string[], tmp: string) {

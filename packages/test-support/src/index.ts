@@ -3,6 +3,7 @@
 // in the package graph (tools/graph-check.mjs); what needs a package's code takes it as an
 // argument (a daemon's main script, a directory).
 
+export { type CliRun, packageBin, runCli } from './bins.js';
 export { makeTestCerts, type TestCerts } from './certs.js';
 export { Cleanup, cleanUp, onCleanup, tempDir } from './cleanup.js';
 export { ClusterHomes, type ClusterHomesOptions } from './cluster-homes.js';

@@ -19,6 +19,7 @@ import type { CoreWorker } from '../runtime/core-worker.js';
 import { errorInfoFromThrown } from '../runtime/error-info.js';
 import { hex, objectIdOf } from '../runtime/ids.js';
 import { isPromise, isThenable, type MaybePromise } from './maybe-promise.js';
+import { RUNTIME_ENV_WORKING_DIR } from './task-env.js';
 import type { TaskExecutor } from './task-executor.js';
 
 type Reply = Message<tray.v1.PushTaskReply>;
@@ -83,8 +84,7 @@ export class ActorExecutor {
     for (const [k, v] of Object.entries(spec.runtimeEnv?.envVars ?? {})) process.env[k] = v;
     if (spec.jobId && spec.jobId.length > 0) core.jobId = Buffer.from(spec.jobId);
     // A runtime env's working dir (this worker's cwd) replaces the driver's directory.
-    if (spec.function?.workingDir && !process.env.TRAY_RUNTIME_ENV_WORKING_DIR)
-      core.workingDir = spec.function.workingDir;
+    if (spec.function?.workingDir && !RUNTIME_ENV_WORKING_DIR) core.workingDir = spec.function.workingDir;
     core.currentTaskId = Buffer.from(spec.taskId!);
     core.currentDepth = spec.depth ?? 1;
     const actorId = Buffer.from(creation.actorId!);

@@ -1,5 +1,14 @@
 // The environment a task runs in inside its worker (task-executor.ts): the lease's visible
-// devices (CUDA_VISIBLE_DEVICES) and the task's env vars, set for the task and put back after.
+// devices (CUDA_VISIBLE_DEVICES) and the task's env vars, set for the task and put back after;
+// and the runtime env's working dir the raylet started this worker in.
+
+/**
+ * The runtime env's working dir on this node (TRAY_RUNTIME_ENV_WORKING_DIR, '' without one). The
+ * raylet sets it when it starts the worker and nothing changes it after (a runtime env's envVars
+ * may not set tray's own variables), so it is read once: a process.env read costs about a
+ * microsecond, and every task asks.
+ */
+export const RUNTIME_ENV_WORKING_DIR = process.env.TRAY_RUNTIME_ENV_WORKING_DIR ?? '';
 
 /** Set CUDA_VISIBLE_DEVICES and the task's env vars; returns how to undo it. */
 export function applyEnv(

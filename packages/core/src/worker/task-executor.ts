@@ -10,7 +10,7 @@ import { hex, objectIdOf } from '../runtime/ids.js';
 import { loadRemote } from '../shipping/index.js';
 import { functionKey, shippedCodeOf } from './function-descriptor.js';
 import { isPromise, isThenable, type MaybePromise } from './maybe-promise.js';
-import { applyEnv } from './task-env.js';
+import { applyEnv, RUNTIME_ENV_WORKING_DIR } from './task-env.js';
 
 type Reply = Message<tray.v1.PushTaskReply>;
 
@@ -148,8 +148,7 @@ export class TaskExecutor {
     core.defaultRuntimeEnv = spec.runtimeEnv ?? undefined;
     if (spec.jobId && spec.jobId.length > 0) core.jobId = Buffer.from(spec.jobId);
     // A runtime env's working dir (this worker's cwd) replaces the driver's directory.
-    if (spec.function?.workingDir && !process.env.TRAY_RUNTIME_ENV_WORKING_DIR)
-      core.workingDir = spec.function.workingDir;
+    if (spec.function?.workingDir && !RUNTIME_ENV_WORKING_DIR) core.workingDir = spec.function.workingDir;
     let out: MaybePromise<Reply>;
     try {
       const fn = spec.streaming ? undefined : this.loadedFunctions.get(functionKey(spec.function!));
@@ -332,7 +331,7 @@ export class TaskExecutor {
       const values = captures.length > 0 ? (this.core.deserialize(captures) as Record<string, unknown>) : {};
       loaded = loadRemote(code, {
         tray: this.api,
-        workingDir: process.env.TRAY_RUNTIME_ENV_WORKING_DIR || descriptor.workingDir || process.cwd(),
+        workingDir: RUNTIME_ENV_WORKING_DIR || descriptor.workingDir || process.cwd(),
         captures: values,
       });
       if (holdsRefs) return loaded;

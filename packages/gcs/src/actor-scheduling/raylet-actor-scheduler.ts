@@ -1,17 +1,17 @@
 // The GCS's ActorScheduler (Ray's GcsActorScheduler): creates an actor by leasing a dedicated
-// worker from a raylet over gRPC — as the lease's owner itself, so the raylet never ties the
-// worker to the actor's creator — pushing the creation task to the worker over the framed
-// transport, and keeping that connection open: its closing is the actor's death (the exit code
-// or signal comes from the raylet's GetNodeStats). Killing returns the lease, which makes the
-// raylet kill the worker. Owners of non-detached actors are watched (owner-watch.ts). A worker
-// that dies (or cannot be reached) before the constructor answered fails the attempt with
-// WORKER_DIED, which the actor manager counts as a restart; other failures are final (among
-// them hard node affinity to a node the GCS marked dead, which never comes back). A GCS
-// restarted on durable storage adopts the ALIVE actors it finds: it connects to their workers
-// again (no lease of its own: killing one asks the worker to exit). Before it leases anything
-// from a node, it has that node's raylet drop the actor leases its predecessor took and nobody
-// will return (ReleaseUnusedActorWorkers with the workers of the actors it adopted there), so a
-// creation cut short by the GCS's death holds no worker or resources.
+// worker from a raylet over gRPC (asking nodes in actor-nodes.ts's order) — as the lease's owner
+// itself, so the raylet never ties the worker to the actor's creator — pushing the creation task to
+// the worker over the framed transport, and keeping that connection open: its closing is the
+// actor's death (the exit code or signal comes from the raylet's GetNodeStats). Killing returns the
+// lease, which makes the raylet kill the worker. Owners of non-detached actors are watched
+// (owner-watch.ts). A worker that dies (or cannot be reached) before the constructor answered fails
+// the attempt with WORKER_DIED, which the actor manager counts as a restart; other failures are
+// final (among them hard node affinity to a node the GCS marked dead, which never comes back). A
+// GCS restarted on durable storage adopts the ALIVE actors it finds: it connects to their workers
+// again (no lease of its own: killing one asks the worker to exit). Before it leases anything from
+// a node, it has that node's raylet drop the actor leases its predecessor took and nobody will
+// return (ReleaseUnusedActorWorkers with the workers of the actors it adopted there), so a creation
+// cut short by the GCS's death holds no worker or resources.
 import { randomBytes } from 'node:crypto';
 import {
   addressTarget,
@@ -27,17 +27,11 @@ import {
   rayletGrpcAddress,
   type TrayGrpcClient,
   taskAttempt,
-  tray,
+  type tray,
 } from '@tray/protocol';
-import {
-  type NodeView,
-  ResourceSet,
-  rankActorNodes,
-  type SchedulingStrategy,
-  validateResourceName,
-} from '@tray/scheduler';
 import type { ActorScheduler } from '../managers/actor-scheduler.js';
 import { bytesKey } from '../storage/storage.js';
+import { actorCandidates, failIfPinnedToDeadNode } from './actor-nodes.js';
 import { OwnerWatch } from './owner-watch.js';
 import { describeWorkerExit } from './worker-exit.js';
 
@@ -281,8 +275,8 @@ export class RayletActorScheduler implements ActorScheduler {
   private async lease(incarnation: Incarnation, spec: tray.v1.ITaskSpec): Promise<tray.v1.WorkerLeaseReply> {
     let lastReason = '';
     while (!incarnation.stopped && !this.closed) {
-      this.failIfPinnedToDeadNode(spec);
-      for (const node of this.candidates(spec)) {
+      failIfPinnedToDeadNode(spec, (nodeId) => this.ctx.node?.(nodeId));
+      for (const node of actorCandidates(spec, this.ctx.nodes())) {
         if (incarnation.stopped) break;
         incarnation.node = node;
         let reply: tray.v1.WorkerLeaseReply;
@@ -320,39 +314,6 @@ export class RayletActorScheduler implements ActorScheduler {
       type: ErrorType.ACTOR_DIED,
       message: `it was killed before it was scheduled${lastReason ? ` (${lastReason})` : ''}`,
     });
-  }
-
-  /**
-   * As in Ray, an actor with hard node affinity (soft: false) to a node the GCS marked dead can
-   * never be created: its creation fails (final, not a restart) naming the node. A node the table
-   * does not know yet is waited for, as one that is alive but full.
-   */
-  private failIfPinnedToDeadNode(spec: tray.v1.ITaskSpec): void {
-    const affinity = spec.schedulingStrategy?.nodeAffinity;
-    if (!affinity?.nodeId?.length || affinity.soft) return;
-    const node = this.ctx.node?.(affinity.nodeId);
-    if (node?.state !== tray.v1.NodeInfo.State.DEAD) return;
-    throw errorWithInfo({
-      type: ErrorType.ACTOR_DIED,
-      message:
-        `it must run on node ${bytesKey(affinity.nodeId)} (hard node affinity, soft: false), which is dead: ` +
-        `${node.deathReason || 'the GCS marked it dead'}. Use soft: true to let it run elsewhere`,
-    });
-  }
-
-  /** Nodes to try, best first: the requested one, the owner's, then the freest (@tray/scheduler). */
-  private candidates(spec: tray.v1.ITaskSpec): tray.v1.NodeInfo[] {
-    const alive = this.ctx.nodes();
-    const byKey = new Map(alive.map((n) => [bytesKey(n.node.nodeId), n.node]));
-    const views: NodeView[] = alive.map((n) => ({
-      nodeId: bytesKey(n.node.nodeId),
-      total: knownResources(n.node.totalResources?.quantities ?? {}),
-      available: knownResources(n.available),
-    }));
-    const ownerNode = spec.callerAddress?.nodeId ? bytesKey(spec.callerAddress.nodeId) : '';
-    return rankActorNodes(actorStrategy(spec.schedulingStrategy), views, ownerNode).map(
-      (key) => byKey.get(key)!,
-    );
   }
 
   /** `call`, or a rejection as soon as the GCS marks `node` dead. */
@@ -411,32 +372,5 @@ export class RayletActorScheduler implements ActorScheduler {
       reason: how,
       actorId: actor.actorId,
     });
-  }
-}
-
-/** What the ranking needs of an actor's strategy: its node affinity, or SPREAD, or neither. */
-function actorStrategy(strategy: tray.v1.ISchedulingStrategy | null | undefined): SchedulingStrategy {
-  const affinity = strategy?.nodeAffinity;
-  if (affinity?.nodeId && affinity.nodeId.length > 0) {
-    return { kind: 'node_affinity', nodeId: bytesKey(affinity.nodeId), soft: Boolean(affinity.soft) };
-  }
-  return strategy?.spread ? { kind: 'spread' } : { kind: 'default' };
-}
-
-/** A node's resources as a ResourceSet: what is used up (≤ 0) or wrongly named is left out. */
-function knownResources(record: Record<string, number>): ResourceSet {
-  const known: Record<string, number> = {};
-  for (const [name, quantity] of Object.entries(record)) {
-    if (quantity > 0 && Number.isFinite(quantity) && isResourceName(name)) known[name] = quantity;
-  }
-  return ResourceSet.from(known);
-}
-
-function isResourceName(name: string): boolean {
-  try {
-    validateResourceName(name);
-    return true;
-  } catch {
-    return false;
   }
 }
