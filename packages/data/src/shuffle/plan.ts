@@ -5,6 +5,7 @@ import * as tray from '@tray/core';
 import type { BlockMeta } from '../block.js';
 import type { BlockRef } from '../exec/plan.js';
 import { remoteTask } from '../exec/remote.js';
+import { totalRows } from '../options.js';
 import { compareKeys, type KeyValue } from './keys.js';
 import type { MapSpec, ReduceSpec } from './tasks.js';
 
@@ -82,6 +83,25 @@ export async function reblock(input: BlockRef[], sizes: number[]): Promise<Block
     pairs.push(task.remote(ranges, ...blocks) as unknown as Pair);
   }
   return collect(pairs, 'Repartition');
+}
+
+/** Blocks of `left` with the rows of `right` side by side (equal row counts; a clash gets "_1"). */
+export async function zipBlocks(left: BlockRef[], right: BlockRef[]): Promise<BlockRef[]> {
+  const total = totalRows(left);
+  if (totalRows(right) !== total) {
+    throw new Error(
+      `zip: the datasets have ${total} and ${totalRows(right)} rows; zip needs equal row counts`,
+    );
+  }
+  const aligned = await reblock(
+    right,
+    left.map((b) => b.meta.numRows),
+  );
+  const task = remoteTask('zipBlocks').options({ numReturns: 2, name: 'Zip' });
+  return collect(
+    left.map((b, i) => task.remote(b.block, aligned[i]!.block) as unknown as Pair),
+    'Zip',
+  );
 }
 
 /** n near-equal row counts summing to total. */
