@@ -31,6 +31,7 @@ import {
   randomSeed,
   totalRows,
 } from './options.js';
+import { withoutSource } from './schema.js';
 import { boundaries, evenSizes, mapReduce, reblock, zipBlocks } from './shuffle/plan.js';
 import type { Datasink } from './sinks/datasink.js';
 import { split, streamingSplit, trainTestSplit } from './splits.js';
@@ -250,7 +251,7 @@ export class Dataset<T extends Row = Row> {
 
   async schema(): Promise<Schema | undefined> {
     for await (const table of tablesOf(this.blocks(), 0))
-      if (table.schema.fields.length > 0) return table.schema;
+      if (table.schema.fields.length > 0) return withoutSource(table).schema;
     return undefined;
   }
 

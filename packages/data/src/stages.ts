@@ -16,6 +16,7 @@ import {
   toRows,
   toVector,
 } from './block.js';
+import { keepMetadata } from './schema.js';
 
 export type StageKind =
   | 'map'
@@ -228,5 +229,5 @@ export function takeIndices(table: Table, indices: ArrayLike<number>): Table {
     for (let i = 0; i < indices.length; i++) values[i] = column.get(indices[i]!);
     vectors[field.name] = toVector(values, field.type);
   }
-  return new Table(vectors);
+  return keepMetadata(new Table(vectors), table);
 }

@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
 import { encodeBlock, toRows } from '../block.js';
+import { withoutSource } from '../schema.js';
 import { parquetBytes } from '../sources/parquet.js';
 import type { WriteContext } from './datasink.js';
 
@@ -21,7 +22,7 @@ function target(ctx: WriteContext, ext: string): string {
 
 export async function writeParquetBlock(table: Table, ctx: WriteContext): Promise<string> {
   const file = target(ctx, 'parquet');
-  writeFileSync(file, await parquetBytes(encodeBlock(table)));
+  writeFileSync(file, await parquetBytes(encodeBlock(withoutSource(table))));
   return file;
 }
 

@@ -13,6 +13,7 @@ import {
   metaOf,
   type TaskOutput,
 } from '../block.js';
+import { withSource } from '../schema.js';
 import { type ActorStage, applyStages, type LoadedFn, mapBatches, type Stage } from '../stages.js';
 
 export type { TaskOutput } from '../block.js';
@@ -60,7 +61,7 @@ export async function runRead(
     tables.push(fromBatch(produced, 'arrow', undefined, `the read of ${source}`));
   }
   const table = await applyStages(concatTables(tables), stages, loadStage, index);
-  return output(table, started, source);
+  return output(withSource(table, source), started, source);
 }
 
 function isIterableOfBatches(value: object): boolean {
