@@ -1,5 +1,5 @@
 // The built-in file sinks: writeParquet, writeCsv, writeJson (JSON lines). One file per block,
-// named <prefix>_<block index, 6 digits>.<ext> in the output directory, so a rerun overwrites
+// named <prefix>_<task index, 6 digits>[_<part>].<ext> in the output directory, so a rerun overwrites
 // rather than duplicates and the files sort in dataset order.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -17,7 +17,8 @@ export interface FileSinkOptions {
 function target(ctx: WriteContext, ext: string): string {
   const o = ctx.options as FileSinkOptions;
   mkdirSync(o.dir, { recursive: true });
-  return path.join(o.dir, `${o.prefix}_${String(ctx.index).padStart(6, '0')}.${ext}`);
+  const part = ctx.part > 0 ? `_${String(ctx.part).padStart(4, '0')}` : '';
+  return path.join(o.dir, `${o.prefix}_${String(ctx.index).padStart(6, '0')}${part}.${ext}`);
 }
 
 export async function writeParquetBlock(table: Table, ctx: WriteContext): Promise<string> {
