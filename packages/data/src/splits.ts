@@ -1,9 +1,11 @@
 // Splitting a dataset among consumers: split (n materialized parts), streamingSplit (n
 // iterators over one streaming execution, e.g. one per training worker) and trainTestSplit.
+
+import * as tray from '@tray/core';
 import type { Row } from './block.js';
 import { type Dataset, fromBlocks } from './dataset.js';
-import type { BlockRef } from './exec/plan.js';
-import { DataIterator } from './iterate.js';
+import { splitCoordinator } from './exec/remote.js';
+import { type DataIterator, SplitIterator } from './iterate.js';
 import { positiveInt, totalRows } from './options.js';
 import { evenSizes, reblock } from './shuffle/plan.js';
 
@@ -22,8 +24,11 @@ export async function split<T extends Row>(
 }
 
 /**
- * n iterators that share one streaming execution: each block goes to whichever iterator asks
- * next. With equal, the dataset is materialized first and each gets exactly total/n rows.
+ * n iterators that share one streaming execution, through a coordinator actor
+ * (worker/split-coordinator.ts): each block goes to whichever iterator asks next, or, with
+ * equal, so that every iterator gets exactly floor(total / n) rows. The execution starts when
+ * the first iterator asks, runs at the consumers' pace, and the iterators may be passed to
+ * tasks or actors in other processes (DataIterator.from there). One pass over the data.
  */
 export function streamingSplit<T extends Row>(
   ds: Dataset<T>,
@@ -31,41 +36,32 @@ export function streamingSplit<T extends Row>(
   options: { equal?: boolean },
 ): DataIterator[] {
   positiveInt(n, 'streamingSplit: n');
-  if (options.equal) {
-    const parts = split(ds, n, { equal: true });
-    return Array.from(
-      { length: n },
-      (_, i) =>
-        new DataIterator(() =>
-          (async function* () {
-            yield* await (await parts)[i]!.materializedBlocks();
-          })(),
-        ),
-    );
-  }
-  let shared: AsyncGenerator<BlockRef> | undefined;
-  let chain: Promise<unknown> = Promise.resolve();
-  const next = () => {
-    const result = chain.then(async () => {
-      shared ??= ds.blocks();
-      return shared.next();
-    });
-    chain = result.catch(() => undefined);
-    return result;
+  const coordinator = splitCoordinator()
+    .options({ numCpus: 0, maxConcurrency: 2 * n + 8, name: 'SplitCoordinator' })
+    .remote() as SplitIterator['coordinator'];
+  const feed = async () => {
+    await tray.get(coordinator.init.remote(n, options.equal === true));
+    await tray.get(coordinator.started.remote());
+    try {
+      for await (const b of ds.blocks()) {
+        await tray.get(coordinator.offer.remote({ block: b.block, meta: b.meta }));
+        b.release?.();
+      }
+      await tray.get(coordinator.finish.remote());
+    } catch (error) {
+      await tray.get(coordinator.finish.remote(messageOf(error)));
+      return;
+    }
+    await tray.get(coordinator.drained.remote());
+    await tray.kill(coordinator);
   };
-  return Array.from(
-    { length: n },
-    () =>
-      new DataIterator(() =>
-        (async function* () {
-          for (;;) {
-            const r = await next();
-            if (r.done) return;
-            yield r.value;
-          }
-        })(),
-      ),
-  );
+  // Ends with the coordinator; a driver that shuts down first ends it with a rejection.
+  feed().catch(() => undefined);
+  return Array.from({ length: n }, (_, i) => new SplitIterator(coordinator, i));
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** [train, test]: the last floor(count × testSize) rows (after an optional shuffle) are the test set. */

@@ -25,6 +25,7 @@ export { readJsonPiece } from '../sources/json.js';
 export { readParquetPiece } from '../sources/parquet.js';
 export { readRangePiece } from '../sources/range.js';
 export { readTextPiece } from '../sources/text.js';
+export { SplitCoordinator, type SplitItem } from './split-coordinator.js';
 
 async function loadStage(stage: Stage): Promise<LoadedFn | undefined> {
   return stage.fn === undefined ? undefined : ((await stage.fn.local()) as LoadedFn);
