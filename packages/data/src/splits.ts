@@ -38,9 +38,8 @@ export function streamingSplit<T extends Row>(
   positiveInt(n, 'streamingSplit: n');
   const coordinator = splitCoordinator()
     .options({ numCpus: 0, maxConcurrency: 2 * n + 8, name: 'SplitCoordinator' })
-    .remote() as SplitIterator['coordinator'];
+    .remote(n, options.equal === true) as SplitIterator['coordinator'];
   const feed = async () => {
-    await tray.get(coordinator.init.remote(n, options.equal === true));
     await tray.get(coordinator.started.remote());
     try {
       for await (const b of ds.blocks()) {
@@ -64,11 +63,16 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+export interface SplitOptions {
+  shuffle?: boolean;
+  seed?: number;
+}
+
 /** [train, test]: the last floor(count × testSize) rows (after an optional shuffle) are the test set. */
 export async function trainTestSplit<T extends Row>(
   ds: Dataset<T>,
   testSize: number,
-  options: { shuffle?: boolean; seed?: number },
+  options: SplitOptions,
 ): Promise<[Dataset<T>, Dataset<T>]> {
   if (!(typeof testSize === 'number' && testSize > 0 && testSize < 1)) {
     throw new TypeError(`trainTestSplit: testSize must be a fraction between 0 and 1; got ${testSize}`);

@@ -30,11 +30,11 @@ export interface SplitItem extends Buffered {
 const COLLECT_EVERY = 4;
 
 export class SplitCoordinator {
-  private n = 1;
-  private equal = false;
+  private readonly n: number;
+  private readonly equal: boolean;
   private readonly buffer: Buffered[] = [];
   private bufferedRows = 0;
-  private given: number[] = [];
+  private readonly given: number[];
   /** Rows of the largest block seen: the slack allowed between splits. */
   private blockRows = 0;
   private done = false;
@@ -48,11 +48,11 @@ export class SplitCoordinator {
     this.start = resolve;
   });
 
-  init(n: number, equal: boolean): true {
+  /** Given at creation, so they are set before any consumer's call arrives. */
+  constructor(n: number, equal: boolean) {
     this.n = n;
     this.equal = equal;
     this.given = new Array(n).fill(0);
-    return true;
   }
 
   /** Resolves when the first consumer asks: the driver starts the execution then. */
