@@ -5,6 +5,7 @@ import * as tray from '@tray/core';
 import type { Schema } from 'apache-arrow';
 import type { Batch, BatchFormat, Row } from './block.js';
 import { BATCH_FORMATS } from './block.js';
+import { collectSoon } from './exec/collect.js';
 import { Execution } from './exec/execution.js';
 import { execute } from './exec/executor.js';
 import type { BlockRef, Compute, PlanNode } from './exec/plan.js';
@@ -34,7 +35,7 @@ import {
 import { withoutSource } from './schema.js';
 import { boundaries, evenSizes, mapReduce, reblock, zipBlocks } from './shuffle/plan.js';
 import type { Datasink } from './sinks/datasink.js';
-import { split, streamingSplit, trainTestSplit } from './splits.js';
+import { type SplitOptions, split, streamingSplit, trainTestSplit } from './splits.js';
 import type { ActorStage, Stage, StageKind } from './stages.js';
 
 export type { MapBatchesOptions, MapOptions } from './options.js';
@@ -209,16 +210,13 @@ export class Dataset<T extends Row = Row> {
     return split(this, n, options);
   }
 
-  /** n iterators that share one streaming execution (splits.ts says how). */
+  /** n iterators over one streaming execution, for consumers anywhere (splits.ts). */
   streamingSplit(n: number, options: { equal?: boolean } = {}): DataIterator[] {
     return streamingSplit(this, n, options);
   }
 
   /** [train, test]: the last floor(count × testSize) rows (after an optional shuffle) are the test set. */
-  trainTestSplit(
-    testSize: number,
-    options: { shuffle?: boolean; seed?: number } = {},
-  ): Promise<[Dataset<T>, Dataset<T>]> {
+  trainTestSplit(testSize: number, options: SplitOptions = {}): Promise<[Dataset<T>, Dataset<T>]> {
     return trainTestSplit(this, testSize, options);
   }
 
@@ -316,6 +314,7 @@ export class Dataset<T extends Row = Row> {
         yield* execute(self.plan, exec);
       } finally {
         exec.progress?.stop();
+        collectSoon();
       }
     })();
   }

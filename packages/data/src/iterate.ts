@@ -13,6 +13,7 @@ import {
   toBatch,
   toRows,
 } from './block.js';
+import { collectSoon } from './exec/collect.js';
 import type { BlockRef } from './exec/plan.js';
 import { seededRandom } from './shuffle/keys.js';
 import { takeIndices } from './stages.js';
@@ -82,6 +83,8 @@ export async function* tablesOf(blocks: AsyncIterable<BlockRef>, prefetch: numbe
     }
   } finally {
     await iterator.return?.(undefined);
+    // The consumer is done with every block: their store objects go once the refs are collected.
+    collectSoon();
   }
 }
 
@@ -222,7 +225,10 @@ export class SplitIterator extends DataIterator {
     let next = ask();
     for (;;) {
       const item = (await next) as import('./worker/split-coordinator.js').SplitItem | null;
-      if (item === null) return;
+      if (item === null) {
+        collectSoon();
+        return;
+      }
       next = ask();
       const table = decodeBlock(await tray.get(item.block));
       yield item.range === undefined ? table : table.slice(item.range[0], item.range[1]);

@@ -10,6 +10,7 @@ import type { TaskOutput } from '../block.js';
 import type { AnyReadTask, BuiltinReadTask } from '../sources/datasource.js';
 import type { Stage } from '../stages.js';
 import { runActorStage } from './actor-pool.js';
+import { collectSoon } from './collect.js';
 import { asDataError, type Execution } from './execution.js';
 import type { BlockRef, Compute, PlanNode } from './plan.js';
 import { sameCompute } from './plan.js';
@@ -65,9 +66,15 @@ async function* runOther(node: PlanNode, exec: Execution): AsyncGenerator<BlockR
       const stats = exec.stats.operator(node.name);
       const output = await node.run(input);
       for (const b of input) b.release?.();
+      input.length = 0;
+      collectSoon();
       for (const b of output) stats.record(b.meta);
       stats.finish();
-      yield* output;
+      // Handed out one by one, counted against the budget until consumed, and not kept here.
+      while (output.length > 0) {
+        const b = output.shift()!;
+        yield { block: b.block, meta: b.meta, release: exec.track(b.meta.sizeBytes) };
+      }
       return;
     }
     case 'union':
