@@ -158,6 +158,30 @@ describe('all-to-all', () => {
       expect(row['mean(v)']).toBeCloseTo(mean(xs), 9);
       expect(row['std(v)']).toBeCloseTo(std(xs), 9);
     }
+    // A user-defined aggregation (init / accumulateRow / merge / finalize): the mean and the
+    // distinct values of v, accumulated per map part and merged in the reducer.
+    const meanAndDistinct = new data.AggregateFn<{ s: number; n: number; seen: number[] }, string>({
+      name: 'mean_and_distinct(v)',
+      init: () => ({ s: 0, n: 0, seen: [] }),
+      accumulateRow: (acc, row) => ({
+        s: acc.s + (row.v as number),
+        n: acc.n + 1,
+        seen: acc.seen.includes(row.v as number) ? acc.seen : [...acc.seen, row.v as number],
+      }),
+      merge: (a, b) => ({ s: a.s + b.s, n: a.n + b.n, seen: [...new Set([...a.seen, ...b.seen])] }),
+      finalize: (acc) => `${(acc.s / acc.n).toFixed(6)}/${acc.seen.length}`,
+    });
+    const custom = await ds.groupBy('k').aggregate(meanAndDistinct, { fn: 'count' }).takeAll();
+    expect(custom).toEqual(
+      keys.map((k) => ({
+        k,
+        'mean_and_distinct(v)': `${mean(groups.get(k)!).toFixed(6)}/${new Set(groups.get(k)).size}`,
+        'count()': groups.get(k)!.length,
+      })),
+    );
+    expect(() => new data.AggregateFn({ name: 'x', init: () => 0 } as never)).toThrow(
+      /AggregateFn\(x\): accumulateRow must be a function/,
+    );
     const firsts = await ds
       .groupBy('k')
       .mapGroups((g) => ({ k: [g.k[0]], n: [g.v.length] }))
