@@ -69,7 +69,10 @@ function peerSort(parts) {
     value.set(t.getChild('value').toArray(), at);
     at += t.numRows;
   }
-  const order = new Uint32Array(ROWS).map((_, i) => i).sort((a, b) => key[a] - key[b]);
+  // V8 sorts a typed array with a comparator only up to 2^27 elements; past that, a plain array.
+  const indices = ROWS <= 2 ** 26 ? new Uint32Array(ROWS) : new Array(ROWS);
+  for (let i = 0; i < ROWS; i++) indices[i] = i;
+  const order = indices.sort((a, b) => key[a] - key[b]);
   const k = new Float64Array(ROWS);
   const v = new Float64Array(ROWS);
   for (let i = 0; i < ROWS; i++) {
@@ -116,8 +119,13 @@ try {
 
   const shuffle = await withPeak(store, () => timed(() => ds.randomShuffle({ seed: 7 }).count()));
   const shufflePeak = shuffle.peak();
+  // Each number as soon as it is measured: a long run that fails later keeps them.
+  console.log(
+    `  (randomShuffle ${shuffle.seconds.toFixed(1)} s, store peak ${Math.round(shufflePeak / 2 ** 20)} MiB)`,
+  );
   const sort = await withPeak(store, () => timed(() => ds.sort('key').count()));
   const sortPeak = sort.peak();
+  console.log(`  (sort ${sort.seconds.toFixed(1)} s, store peak ${Math.round(sortPeak / 2 ** 20)} MiB)`);
   const peer = await timed(() => peerSort(parts));
 
   // iterBatches over Parquet files against reading them here.
