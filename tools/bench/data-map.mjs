@@ -6,9 +6,14 @@
 // other in this process. @tray/data runs readParquet(dir).mapBatches(fn).writeParquet(out) on a
 // local cluster of --cpus CPUs (fused into one task per file). Both are timed after a warm-up
 // (the cluster's workers loaded; the peer's WebAssembly compiled); the ratio is peer time / data
-// time (> 1: data is faster). Prints a table; `--json` also prints one JSON line last:
-//   { data_mib_per_s, single_process_mib_per_s, ratio, input_mib, files, cpus }
+// time (> 1: data is faster). DuckDB's Node bindings (@duckdb/node-api, a devDependency: prebuilt
+// binaries as optional dependencies, no install script) run the same query with as many
+// threads — COPY (SELECT x, y, 2 * x + y AS z FROM read_parquet(...)) TO ... (FORMAT parquet) —
+// as a third peer (duckdb_ratio = DuckDB time / data time). Prints a table; `--json` also
+// prints one JSON line last:
+//   { data_mib_per_s, single_process_mib_per_s, ratio, duckdb_mib_per_s, duckdb_ratio, ... }
 // Options: --mib 256 (input size, in-memory Arrow bytes) --files 8 --cpus 2 --rounds 2.
+// TRAY_BENCH_ISSUE_SIZES=1 makes the default --mib 1024 (issue 13's size) and --files 16.
 // Needs the built workspace (`npm run build`).
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -32,8 +37,10 @@ function option(name, fallback) {
   return value;
 }
 
-const MIB = option('--mib', 256);
-const FILES = option('--files', 8);
+// biome-ignore lint/suspicious/noUndeclaredEnvVars: read by this script, not a build input
+const ISSUE_SIZES = process.env.TRAY_BENCH_ISSUE_SIZES === '1';
+const MIB = option('--mib', ISSUE_SIZES ? 1024 : 256);
+const FILES = option('--files', ISSUE_SIZES ? 16 : 8);
 const CPUS = option('--cpus', 2);
 const ROUNDS = option('--rounds', 2);
 const json = process.argv.includes('--json');
@@ -80,6 +87,32 @@ function singleProcess(inDir, outDir) {
   }
 }
 
+/** DuckDB doing the same read -> transform -> write, or undefined when it is not installed. */
+async function duckdbPeer() {
+  let duckdb;
+  try {
+    duckdb = await import('@duckdb/node-api');
+  } catch {
+    return undefined;
+  }
+  const instance = await duckdb.DuckDBInstance.create(':memory:', { threads: String(CPUS) });
+  const conn = await instance.connect();
+  return {
+    run: async (inDir, outDir) => {
+      mkdirSync(outDir, { recursive: true });
+      const from = path.join(inDir, '*.parquet').replaceAll("'", "''");
+      const to = outDir.replaceAll("'", "''");
+      await conn.run(
+        `COPY (SELECT x, y, 2 * x + y AS z FROM read_parquet('${from}')) TO '${to}' (FORMAT parquet, PER_THREAD_OUTPUT true, OVERWRITE_OR_IGNORE true)`,
+      );
+    },
+    close: () => {
+      conn.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
 async function withData(inDir, outDir) {
   await data.readParquet(inDir).mapBatches(transform, { batchFormat: 'columns' }).writeParquet(outDir);
 }
@@ -100,20 +133,28 @@ try {
   // Warm-up: workers started and parquet-wasm compiled in them; the peer's copy compiled here.
   await withData(inDir, path.join(work, 'warm-data'));
   singleProcess(inDir, path.join(work, 'warm-peer'));
+  rmSync(path.join(work, 'warm-data'), { recursive: true, force: true });
+  rmSync(path.join(work, 'warm-peer'), { recursive: true, force: true });
+  const duck = await duckdbPeer();
   const peerTimes = [];
   const dataTimes = [];
+  const duckTimes = [];
   for (let r = 0; r < ROUNDS; r++) {
     peerTimes.push(await timed(() => singleProcess(inDir, path.join(work, `peer-${r}`))));
     dataTimes.push(await timed(() => withData(inDir, path.join(work, `data-${r}`))));
-    rmSync(path.join(work, `peer-${r}`), { recursive: true, force: true });
-    rmSync(path.join(work, `data-${r}`), { recursive: true, force: true });
+    if (duck) duckTimes.push(await timed(() => duck.run(inDir, path.join(work, `duck-${r}`))));
+    for (const d of ['peer', 'data', 'duck'])
+      rmSync(path.join(work, `${d}-${r}`), { recursive: true, force: true });
   }
+  duck?.close();
   await tray.shutdown();
   const best = (xs) => Math.min(...xs);
   const result = {
     data_mib_per_s: Math.round(inputMib / best(dataTimes)),
     single_process_mib_per_s: Math.round(inputMib / best(peerTimes)),
     ratio: Number((best(peerTimes) / best(dataTimes)).toFixed(2)),
+    duckdb_mib_per_s: duck ? Math.round(inputMib / best(duckTimes)) : null,
+    duckdb_ratio: duck ? Number((best(duckTimes) / best(dataTimes)).toFixed(2)) : null,
     input_mib: Math.round(inputMib),
     files: FILES,
     cpus: CPUS,
@@ -127,6 +168,11 @@ try {
   console.log(
     `  single process, same libs ${result.single_process_mib_per_s} MiB/s  (best of ${ROUNDS}: ${best(peerTimes).toFixed(2)} s)`,
   );
+  if (duck)
+    console.log(
+      `  DuckDB (${CPUS} threads)      ${result.duckdb_mib_per_s} MiB/s  (best of ${ROUNDS}: ${best(duckTimes).toFixed(2)} s; data / DuckDB ${result.duckdb_ratio}x)`,
+    );
+  else console.log('  DuckDB: @duckdb/node-api is not installed (npm install), not measured');
   console.log(
     `  ratio ${result.ratio}x over ${result.input_mib} MiB in ${FILES} files (load ${result.loadavg_1m})`,
   );

@@ -8,7 +8,9 @@
 //   - iterBatches({ batchSize: 256 }) over Parquet files, in batches/s, against reading the same
 //     files with parquet-wasm in this process and slicing them into 256-row batches.
 // Ratios are peer time / data time (> 1: data is faster). `--json` prints one JSON line last.
-// Options: --mib 64 --blocks 8 --cpus 2. Needs the built workspace (`npm run build`).
+// Options: --mib 64 --blocks 8 --cpus 2 --iter-mib (default: --mib, at most 128: iterBatches
+// goes over the first rows only). TRAY_BENCH_ISSUE_SIZES=1 makes the default --mib 2048 (issue
+// 13's size) and --blocks 16. Needs the built workspace (`npm run build`).
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,14 +26,19 @@ function option(name, fallback) {
   const value = Number(process.argv[at + 1]);
   if (!Number.isInteger(value) || value < 1) {
     console.error(`${name} must be a whole number ≥ 1, got '${process.argv[at + 1] ?? ''}'`);
-    console.error('usage: node tools/bench/data-shuffle.mjs [--json] [--mib 64] [--blocks 8] [--cpus 2]');
+    console.error(
+      'usage: node tools/bench/data-shuffle.mjs [--json] [--mib 64] [--blocks 8] [--cpus 2] [--iter-mib 64]',
+    );
     process.exit(2);
   }
   return value;
 }
 
-const MIB = option('--mib', 64);
-const BLOCKS = option('--blocks', 8);
+// biome-ignore lint/suspicious/noUndeclaredEnvVars: read by this script, not a build input
+const ISSUE_SIZES = process.env.TRAY_BENCH_ISSUE_SIZES === '1';
+const MIB = option('--mib', ISSUE_SIZES ? 2048 : 64);
+const BLOCKS = option('--blocks', ISSUE_SIZES ? 16 : 8);
+const ITER_MIB = option('--iter-mib', Math.min(MIB, 128));
 const CPUS = option('--cpus', 2);
 const json = process.argv.includes('--json');
 const ROWS = Math.floor((MIB * 2 ** 20) / 16);
@@ -62,7 +69,10 @@ function peerSort(parts) {
     value.set(t.getChild('value').toArray(), at);
     at += t.numRows;
   }
-  const order = new Uint32Array(ROWS).map((_, i) => i).sort((a, b) => key[a] - key[b]);
+  // V8 sorts a typed array with a comparator only up to 2^27 elements; past that, a plain array.
+  const indices = ROWS <= 2 ** 26 ? new Uint32Array(ROWS) : new Array(ROWS);
+  for (let i = 0; i < ROWS; i++) indices[i] = i;
+  const order = indices.sort((a, b) => key[a] - key[b]);
   const k = new Float64Array(ROWS);
   const v = new Float64Array(ROWS);
   for (let i = 0; i < ROWS; i++) {
@@ -98,7 +108,9 @@ async function withPeak(store, fn) {
 const work = mkdtempSync(path.join(tmpdir(), 'tray-bench-shuffle-'));
 try {
   const parts = tables();
-  await tray.init({ numCpus: CPUS, objectStoreMemory: Math.max(256, MIB * 6) * 2 ** 20 });
+  // Input, map parts and output of a shuffle fit three times the input (the input stays: it is
+  // a materialized dataset).
+  await tray.init({ numCpus: CPUS, objectStoreMemory: Math.max(256, MIB * 3) * 2 ** 20 });
   // biome-ignore lint/suspicious/noUndeclaredEnvVars: set by the raylet in its workers, not a build input
   const socket = await tray.get(tray.remote(() => process.env.TRAY_STORE_SOCKET ?? '').remote());
   const store = await StoreClient.connect(socket);
@@ -107,14 +119,20 @@ try {
 
   const shuffle = await withPeak(store, () => timed(() => ds.randomShuffle({ seed: 7 }).count()));
   const shufflePeak = shuffle.peak();
+  // Each number as soon as it is measured: a long run that fails later keeps them.
+  console.log(
+    `  (randomShuffle ${shuffle.seconds.toFixed(1)} s, store peak ${Math.round(shufflePeak / 2 ** 20)} MiB)`,
+  );
   const sort = await withPeak(store, () => timed(() => ds.sort('key').count()));
   const sortPeak = sort.peak();
+  console.log(`  (sort ${sort.seconds.toFixed(1)} s, store peak ${Math.round(sortPeak / 2 ** 20)} MiB)`);
   const peer = await timed(() => peerSort(parts));
 
   // iterBatches over Parquet files against reading them here.
   const files = path.join(work, 'pq');
   mkdirSync(files);
-  await ds.writeParquet(files);
+  const iterRows = Math.floor((ITER_MIB * 2 ** 20) / 16);
+  await ds.limit(iterRows).writeParquet(files);
   const iter = await timed(async () => {
     let n = 0;
     for await (const _ of data.readParquet(files).iterBatches({ batchSize: 256, batchFormat: 'arrow' })) n++;
@@ -149,6 +167,7 @@ try {
     direct_batches_per_s: Math.round(direct.result / direct.seconds),
     iter_ratio: Number((direct.seconds / iter.seconds).toFixed(2)),
     input_mib: MIB,
+    iter_input_mib: ITER_MIB,
     blocks: BLOCKS,
     cpus: CPUS,
     loadavg_1m: Number(loadavg()[0].toFixed(2)),
@@ -162,7 +181,7 @@ try {
     `  single-process sort ${result.single_process_sort_mib_per_s} MiB/s  (ratio ${result.sort_ratio}x)`,
   );
   console.log(
-    `  iterBatches(256) ${result.iter_batches_per_s} batches/s vs reading the files here ${result.direct_batches_per_s} (ratio ${result.iter_ratio}x)`,
+    `  iterBatches(256) over ${ITER_MIB} MiB of Parquet ${result.iter_batches_per_s} batches/s vs reading the files here ${result.direct_batches_per_s} (ratio ${result.iter_ratio}x)`,
   );
   if (json) console.log(JSON.stringify(result));
 } finally {

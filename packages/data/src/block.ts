@@ -18,6 +18,7 @@ import {
   type Vector,
   vectorFromArray,
 } from 'apache-arrow';
+import { sourceOf, unifySchemas, withoutSource } from './schema.js';
 
 /** What user code receives and returns for a batch. */
 export type BatchFormat = 'arrow' | 'columns' | 'rows';
@@ -245,7 +246,10 @@ export function concatTables(tables: Table[]): Table {
   const nonEmpty = tables.filter((t) => t.numRows > 0);
   if (nonEmpty.length === 0) return tables[0] ?? new Table();
   if (nonEmpty.length === 1) return nonEmpty[0]!;
-  return nonEmpty[0]!.concat(...nonEmpty.slice(1));
+  const [first, ...rest] = unifySchemas(nonEmpty);
+  const joined = first!.concat(...rest);
+  // A block joined from several files has no one source.
+  return rest.every((t) => sourceOf(t) === sourceOf(first!)) ? joined : withoutSource(joined);
 }
 
 /** The first rows of a batch, as text short enough for an error message. */

@@ -5,6 +5,7 @@ import * as tray from '@tray/core';
 import type { Schema } from 'apache-arrow';
 import type { Batch, BatchFormat, Row } from './block.js';
 import { BATCH_FORMATS } from './block.js';
+import { collectSoon } from './exec/collect.js';
 import { Execution } from './exec/execution.js';
 import { execute } from './exec/executor.js';
 import type { BlockRef, Compute, PlanNode } from './exec/plan.js';
@@ -15,30 +16,29 @@ import { GroupedData } from './grouped.js';
 import {
   batchesOf,
   checkIterOptions,
-  DataIterator,
+  type DataIterator,
   type IterBatchesOptions,
   rowsOf,
   tablesOf,
 } from './iterate.js';
-import { boundaries, evenSizes, mapReduce, reblock } from './shuffle/plan.js';
+import {
+  checkOptions,
+  computeOf,
+  keyList,
+  type MapBatchesOptions,
+  type MapOptions,
+  positiveInt,
+  randomPrefix,
+  randomSeed,
+  totalRows,
+} from './options.js';
+import { withoutSource } from './schema.js';
+import { boundaries, evenSizes, mapReduce, reblock, zipBlocks } from './shuffle/plan.js';
 import type { Datasink } from './sinks/datasink.js';
+import { type SplitOptions, split, streamingSplit, trainTestSplit } from './splits.js';
 import type { ActorStage, Stage, StageKind } from './stages.js';
 
-export interface MapOptions extends Compute {
-  /** Values the function's source refers to (as tray.remote's captures). */
-  captures?: Record<string, unknown>;
-  /** Extra arguments passed after the row or batch. */
-  fnArgs?: unknown[];
-}
-
-export interface MapBatchesOptions extends MapOptions {
-  /** Rows per call; null (default) gives whole blocks. */
-  batchSize?: number | null;
-  /** 'columns' (default: Record<string, TypedArray | unknown[]>), 'rows' or 'arrow'. */
-  batchFormat?: BatchFormat;
-  /** A class: the arguments of its constructor, once per actor. */
-  fnConstructorArgs?: unknown[];
-}
+export type { MapBatchesOptions, MapOptions } from './options.js';
 
 type UserFn = (...args: any[]) => unknown;
 
@@ -199,100 +199,25 @@ export class Dataset<T extends Row = Row> {
 
   /** Rows side by side with the rows of `other` (equal row counts); a clashing name gets "_1". */
   zip(other: Dataset): Dataset<Row> {
-    return this.allToAll('Zip', async (left) => {
-      const right = await other.materializedBlocks();
-      const total = totalRows(left);
-      if (totalRows(right) !== total) {
-        throw new Error(
-          `zip: the datasets have ${total} and ${totalRows(right)} rows; zip needs equal row counts`,
-        );
-      }
-      const aligned = await reblock(
-        right,
-        left.map((b) => b.meta.numRows),
-      );
-      const task = remoteTask('zipBlocks').options({ numReturns: 2, name: 'Zip' });
-      const pairs = left.map(
-        (b, i) =>
-          task.remote(b.block, aligned[i]!.block) as unknown as [
-            tray.ObjectRef<Uint8Array>,
-            tray.ObjectRef<BlockRef['meta']>,
-          ],
-      );
-      const metas = await tray.get(pairs.map((p) => p[1]));
-      return pairs.map((p, i) => ({ block: p[0], meta: metas[i]! }));
-    }) as Dataset<Row>;
+    return this.allToAll('Zip', async (left) =>
+      zipBlocks(left, await other.materializedBlocks()),
+    ) as Dataset<Row>;
   }
 
-  // ---- splitting ----
-
+  // ---- splitting (splits.ts) ----
   /** n materialized datasets of near-equal rows (exactly equal, dropping the rest, with equal). */
-  async split(n: number, options: { equal?: boolean } = {}): Promise<Dataset<T>[]> {
-    positiveInt(n, 'split: n');
-    const blocks = await this.materializedBlocks();
-    const total = totalRows(blocks);
-    const sizes = options.equal ? new Array(n).fill(Math.floor(total / n)) : evenSizes(total, n);
-    const parts = await reblock(blocks, sizes);
-    return parts.map((b, i) => fromBlocks<T>([b], `Split(${i})`));
+  split(n: number, options: { equal?: boolean } = {}): Promise<Dataset<T>[]> {
+    return split(this, n, options);
   }
 
-  /**
-   * n iterators that share one streaming execution: each block goes to whichever iterator asks
-   * next. With equal, the dataset is materialized first and each gets exactly total/n rows.
-   */
+  /** n iterators over one streaming execution, for consumers anywhere (splits.ts). */
   streamingSplit(n: number, options: { equal?: boolean } = {}): DataIterator[] {
-    positiveInt(n, 'streamingSplit: n');
-    if (options.equal) {
-      const parts = this.split(n, { equal: true });
-      return Array.from(
-        { length: n },
-        (_, i) =>
-          new DataIterator(() =>
-            (async function* () {
-              yield* await (await parts)[i]!.materializedBlocks();
-            })(),
-          ),
-      );
-    }
-    let shared: AsyncGenerator<BlockRef> | undefined;
-    let chain: Promise<unknown> = Promise.resolve();
-    const next = () => {
-      const result = chain.then(async () => {
-        shared ??= this.blocks();
-        return shared.next();
-      });
-      chain = result.catch(() => undefined);
-      return result;
-    };
-    return Array.from(
-      { length: n },
-      () =>
-        new DataIterator(() =>
-          (async function* () {
-            for (;;) {
-              const r = await next();
-              if (r.done) return;
-              yield r.value;
-            }
-          })(),
-        ),
-    );
+    return streamingSplit(this, n, options);
   }
 
   /** [train, test]: the last floor(count × testSize) rows (after an optional shuffle) are the test set. */
-  async trainTestSplit(
-    testSize: number,
-    options: { shuffle?: boolean; seed?: number } = {},
-  ): Promise<[Dataset<T>, Dataset<T>]> {
-    if (!(typeof testSize === 'number' && testSize > 0 && testSize < 1)) {
-      throw new TypeError(`trainTestSplit: testSize must be a fraction between 0 and 1; got ${testSize}`);
-    }
-    const source = options.shuffle ? this.randomShuffle({ seed: options.seed }) : this;
-    const blocks = await source.materializedBlocks();
-    const total = totalRows(blocks);
-    const test = Math.floor(total * testSize);
-    const [train, testBlock] = await reblock(blocks, [total - test, test]);
-    return [fromBlocks<T>([train!], 'TrainSplit'), fromBlocks<T>([testBlock!], 'TestSplit')];
+  trainTestSplit(testSize: number, options: SplitOptions = {}): Promise<[Dataset<T>, Dataset<T>]> {
+    return trainTestSplit(this, testSize, options);
   }
 
   // ---- consumption (runs the plan) ----
@@ -324,7 +249,7 @@ export class Dataset<T extends Row = Row> {
 
   async schema(): Promise<Schema | undefined> {
     for await (const table of tablesOf(this.blocks(), 0))
-      if (table.schema.fields.length > 0) return table.schema;
+      if (table.schema.fields.length > 0) return withoutSource(table).schema;
     return undefined;
   }
 
@@ -389,6 +314,7 @@ export class Dataset<T extends Row = Row> {
         yield* execute(self.plan, exec);
       } finally {
         exec.progress?.stop();
+        collectSoon();
       }
     })();
   }
@@ -471,66 +397,4 @@ export function fromBlocks<T extends Row = Row>(blocks: BlockRef[], name: string
   const ds = new Dataset<T>({ op: 'blocks', name, blocks: async () => blocks });
   if (stats) (ds as unknown as { lastStats: Stats }).lastStats = stats;
   return ds;
-}
-
-function computeOf(o: MapOptions): Compute {
-  return { numCpus: o.numCpus, resources: o.resources, concurrency: o.concurrency };
-}
-
-const OPTION_KEYS = new Set([
-  'numCpus',
-  'resources',
-  'concurrency',
-  'captures',
-  'fnArgs',
-  'batchSize',
-  'batchFormat',
-  'fnConstructorArgs',
-]);
-
-function checkOptions(o: MapOptions, where: string): void {
-  if (o === null || typeof o !== 'object') throw new TypeError(`${where}: options must be an object`);
-  for (const k of Object.keys(o)) {
-    if (!OPTION_KEYS.has(k))
-      throw new TypeError(`${where}: unknown option "${k}"; the options are ${[...OPTION_KEYS].join(', ')}`);
-  }
-  if (o.numCpus !== undefined && !(typeof o.numCpus === 'number' && o.numCpus >= 0)) {
-    throw new TypeError(`${where}: numCpus must be a non-negative number; got ${o.numCpus}`);
-  }
-  const c = o.concurrency;
-  if (
-    c !== undefined &&
-    !(Number.isInteger(c) && (c as number) > 0) &&
-    !(Array.isArray(c) && c.length === 2 && c[0] >= 1 && c[1] >= c[0])
-  ) {
-    throw new TypeError(
-      `${where}: concurrency must be a positive integer or [min, max] with 1 <= min <= max; got ${JSON.stringify(c)}`,
-    );
-  }
-}
-
-function keyList(key: string | string[], where: string): string[] {
-  const keys = typeof key === 'string' ? [key] : key;
-  if (!Array.isArray(keys) || keys.length === 0 || keys.some((k) => typeof k !== 'string' || k === '')) {
-    throw new TypeError(
-      `${where}: key must be a column name or a non-empty array of them; got ${JSON.stringify(key)}`,
-    );
-  }
-  return keys;
-}
-
-function positiveInt(n: number, what: string): void {
-  if (!(Number.isInteger(n) && n > 0)) throw new TypeError(`${what} must be a positive integer; got ${n}`);
-}
-
-export function totalRows(blocks: BlockRef[]): number {
-  return blocks.reduce((s, b) => s + b.meta.numRows, 0);
-}
-
-function randomSeed(): number {
-  return Math.floor(Math.random() * 2 ** 31);
-}
-
-function randomPrefix(): string {
-  return Math.random().toString(16).slice(2, 10).padEnd(8, '0');
 }

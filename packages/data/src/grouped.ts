@@ -5,6 +5,7 @@
 import * as tray from '@tray/core';
 import type { BatchFormat } from './block.js';
 import type { BlockRef } from './exec/plan.js';
+import { AggregateFn, type ShippedAggregateFn } from './shuffle/aggregate-fn.js';
 import { boundaries, mapReduce } from './shuffle/plan.js';
 import type { Aggregation, ReduceSpec } from './shuffle/tasks.js';
 
@@ -45,20 +46,33 @@ export class GroupedData<D = unknown> {
     return this.aggregate({ fn: 'std', on, ddof: options.ddof ?? 1 });
   }
 
-  /** Several aggregations at once: one output column each, named like "sum(x)" and "count()". */
-  aggregate(...aggs: Aggregation[]): D {
+  /**
+   * Several aggregations at once: one output column each, named like "sum(x)" and "count()",
+   * or an AggregateFn of the user's (init/accumulateRow/merge/finalize), named by its name.
+   */
+  aggregate(...aggs: (Aggregation | AggregateFn)[]): D {
+    const specs: (Aggregation | ShippedAggregateFn)[] = [];
     for (const a of aggs) {
+      if (a instanceof AggregateFn) {
+        specs.push(a.shipped);
+        continue;
+      }
       if (!['count', 'sum', 'min', 'max', 'mean', 'std'].includes(a?.fn)) {
         throw new TypeError(
-          `groupBy().aggregate: unknown aggregation ${JSON.stringify(a)}; use count, sum, min, max, mean or std`,
+          `groupBy().aggregate: unknown aggregation ${JSON.stringify(a)}; use count, sum, min, max, mean or std, or an AggregateFn`,
         );
       }
       if (a.fn !== 'count' && typeof a.on !== 'string')
         throw new TypeError(
           `groupBy().aggregate: ${a.fn} needs the column to aggregate, { fn: '${a.fn}', on: 'col' }`,
         );
+      specs.push(a);
     }
-    return this.shuffle(`Aggregate(${this.key.join(', ')})`, { kind: 'aggregate', key: this.key, aggs });
+    return this.shuffle(`Aggregate(${this.key.join(', ')})`, {
+      kind: 'aggregate',
+      key: this.key,
+      aggs: specs,
+    });
   }
 
   /** fn(batch of one group) → a batch; batchFormat 'columns' (default), 'rows' or 'arrow'. */

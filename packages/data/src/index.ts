@@ -17,6 +17,7 @@ export {
   readParquet,
   readText,
 } from './read.js';
+export { AggregateFn, type AggregateFnOptions } from './shuffle/aggregate-fn.js';
 export type { Datasink, WriteContext } from './sinks/datasink.js';
 export type { ReadCsvOptions } from './sources/csv.js';
 export type { Datasource, ReadTask } from './sources/datasource.js';

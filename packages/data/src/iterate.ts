@@ -13,6 +13,7 @@ import {
   toBatch,
   toRows,
 } from './block.js';
+import { collectSoon } from './exec/collect.js';
 import type { BlockRef } from './exec/plan.js';
 import { seededRandom } from './shuffle/keys.js';
 import { takeIndices } from './stages.js';
@@ -82,6 +83,8 @@ export async function* tablesOf(blocks: AsyncIterable<BlockRef>, prefetch: numbe
     }
   } finally {
     await iterator.return?.(undefined);
+    // The consumer is done with every block: their store objects go once the refs are collected.
+    collectSoon();
   }
 }
 
@@ -168,14 +171,67 @@ export async function* rowsOf(tables: AsyncIterable<Table>): AsyncGenerator<Row>
 
 /** An iterator over a part of a dataset (what split and streamingSplit hand out). */
 export class DataIterator {
-  constructor(private readonly blocks: () => AsyncIterable<BlockRef>) {}
+  constructor(private readonly blocks?: () => AsyncIterable<BlockRef>) {}
+
+  /**
+   * The iterator again after it travelled to another process as a task's or actor's argument
+   * (a value loses its class on the way): `DataIterator.from(it).iterBatches()`. Only
+   * streamingSplit's iterators can travel; they share their execution through an actor.
+   */
+  static from(value: unknown): DataIterator {
+    if (value instanceof DataIterator) return value;
+    const v = value as { coordinator?: unknown; split?: unknown } | null;
+    if (v !== null && typeof v === 'object' && v.coordinator !== undefined && Number.isInteger(v.split))
+      return new SplitIterator(v.coordinator as SplitIterator['coordinator'], v.split as number);
+    throw new TypeError(
+      "DataIterator.from: expected a DataIterator, or one of streamingSplit's iterators passed to this process",
+    );
+  }
 
   iterBatches(options: IterBatchesOptions = {}): AsyncGenerator<Batch> {
     const o = checkIterOptions(options, 'iterBatches');
-    return batchesOf(tablesOf(this.blocks(), o.prefetchBatches ?? 1), o);
+    return batchesOf(this.tables(o.prefetchBatches ?? 1), o);
   }
 
   iterRows(): AsyncGenerator<Row> {
-    return rowsOf(tablesOf(this.blocks(), 1));
+    return rowsOf(this.tables(1));
+  }
+
+  protected tables(prefetch: number): AsyncGenerator<Table> {
+    if (this.blocks === undefined) throw new Error('DataIterator: this iterator has no blocks');
+    return tablesOf(this.blocks(), prefetch);
+  }
+}
+
+/**
+ * One of streamingSplit's n iterators: it asks the split coordinator actor for its split's
+ * next block (whole, or a row range of it), one ahead of the batch being used. Its fields are
+ * plain values and an actor handle, so it can be passed to a task or actor in another process.
+ */
+export class SplitIterator extends DataIterator {
+  constructor(
+    readonly coordinator: tray.ActorHandle<import('./worker/split-coordinator.js').SplitCoordinator>,
+    readonly split: number,
+  ) {
+    super();
+  }
+
+  protected override async *tables(): AsyncGenerator<Table> {
+    const ask = () => {
+      const p = tray.get(this.coordinator.next.remote(this.split));
+      p.catch(() => undefined);
+      return p;
+    };
+    let next = ask();
+    for (;;) {
+      const item = (await next) as import('./worker/split-coordinator.js').SplitItem | null;
+      if (item === null) {
+        collectSoon();
+        return;
+      }
+      next = ask();
+      const table = decodeBlock(await tray.get(item.block));
+      yield item.range === undefined ? table : table.slice(item.range[0], item.range[1]);
+    }
   }
 }

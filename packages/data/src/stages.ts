@@ -16,6 +16,7 @@ import {
   toRows,
   toVector,
 } from './block.js';
+import { keepMetadata } from './schema.js';
 
 export type StageKind =
   | 'map'
@@ -68,28 +69,33 @@ export async function applyStages(
   stages: Stage[],
   load: (stage: Stage) => Promise<LoadedFn | undefined>,
   index = 0,
+  part = 0,
 ): Promise<Table> {
   let current = table;
   for (const stage of stages) {
     const fn = await load(stage);
-    current = await applyStage(current, stage, fn, index);
+    current = await applyStage(current, stage, fn, index, part);
   }
   return current;
 }
 
-/** `index` is the block's position in the dataset (file names of writes use it). */
+/**
+ * `index` is the position in the dataset of the task that made the block, `part` the block's
+ * position among that task's blocks (a read of a big file makes several): writes name files by them.
+ */
 export async function applyStage(
   table: Table,
   stage: Stage,
   fn: LoadedFn | undefined,
   index = 0,
+  part = 0,
 ): Promise<Table> {
   const extra = stage.fnArgs ?? [];
   switch (stage.kind) {
     case 'write': {
       // A sink's write, fused into the task that made the block: the block becomes one row
       // holding what the write returned (a file path for the built-in sinks).
-      const result = await fn!(table, { index, options: stage.sinkOptions });
+      const result = await fn!(table, { index, part, options: stage.sinkOptions });
       return new Table({ result: vectorFromArray([JSON.stringify(result ?? null)], new Utf8()) });
     }
     case 'selectColumns':
@@ -228,5 +234,5 @@ export function takeIndices(table: Table, indices: ArrayLike<number>): Table {
     for (let i = 0; i < indices.length; i++) values[i] = column.get(indices[i]!);
     vectors[field.name] = toVector(values, field.type);
   }
-  return new Table(vectors);
+  return keepMetadata(new Table(vectors), table);
 }

@@ -3,7 +3,7 @@
 // (including a Parquet round trip that rewrites the same bytes), shuffles, sorts and groupBy
 // checked against single-process computations, an actor pool that builds its state once per
 // actor, and bad input (a throwing function, a malformed CSV line, missing files and columns).
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tray from '@tray/core';
@@ -158,6 +158,30 @@ describe('all-to-all', () => {
       expect(row['mean(v)']).toBeCloseTo(mean(xs), 9);
       expect(row['std(v)']).toBeCloseTo(std(xs), 9);
     }
+    // A user-defined aggregation (init / accumulateRow / merge / finalize): the mean and the
+    // distinct values of v, accumulated per map part and merged in the reducer.
+    const meanAndDistinct = new data.AggregateFn<{ s: number; n: number; seen: number[] }, string>({
+      name: 'mean_and_distinct(v)',
+      init: () => ({ s: 0, n: 0, seen: [] }),
+      accumulateRow: (acc, row) => ({
+        s: acc.s + (row.v as number),
+        n: acc.n + 1,
+        seen: acc.seen.includes(row.v as number) ? acc.seen : [...acc.seen, row.v as number],
+      }),
+      merge: (a, b) => ({ s: a.s + b.s, n: a.n + b.n, seen: [...new Set([...a.seen, ...b.seen])] }),
+      finalize: (acc) => `${(acc.s / acc.n).toFixed(6)}/${acc.seen.length}`,
+    });
+    const custom = await ds.groupBy('k').aggregate(meanAndDistinct, { fn: 'count' }).takeAll();
+    expect(custom).toEqual(
+      keys.map((k) => ({
+        k,
+        'mean_and_distinct(v)': `${mean(groups.get(k)!).toFixed(6)}/${new Set(groups.get(k)).size}`,
+        'count()': groups.get(k)!.length,
+      })),
+    );
+    expect(() => new data.AggregateFn({ name: 'x', init: () => 0 } as never)).toThrow(
+      /AggregateFn\(x\): accumulateRow must be a function/,
+    );
     const firsts = await ds
       .groupBy('k')
       .mapGroups((g) => ({ k: [g.k[0]], n: [g.v.length] }))
@@ -394,6 +418,61 @@ describe('bad input', () => {
     );
     const leaked = 5;
     expect(() => data.range(3).map((r) => ({ x: r.id + leaked }))).toThrow(/`leaked`.*captures/);
+  });
+});
+
+describe('bad schemas', () => {
+  it('files whose columns or types disagree fail where their blocks are joined, naming both paths', async () => {
+    const csvDir = path.join(dir, 'disagree-csv');
+    mkdirSync(csvDir);
+    writeFileSync(path.join(csvDir, 'a.csv'), 'a,b\n1,2\n3,4\n');
+    writeFileSync(path.join(csvDir, 'b.csv'), 'a,c\n1,x\n3,y\n');
+    const a = path.join(csvDir, 'a.csv');
+    const b = path.join(csvDir, 'b.csv');
+    const columns = new RegExp(
+      `schema mismatch: ${a} \\(a: Int32, b: Int32\\) and ${b} \\(a: Int32, c: Utf8\\).*"b" only in the first; "c" only in the second`,
+    );
+    // A batch that spans both files (joined in the driver), and a sort whose reducers each get
+    // rows of both (the keys overlap).
+    await expect(
+      (async () => {
+        for await (const _ of data.readCsv(csvDir).iterBatches({ batchSize: 4 }));
+      })(),
+    ).rejects.toThrow(columns);
+    await expect(data.readCsv(csvDir).sort('a').takeAll()).rejects.toThrow(columns);
+
+    const jsonDir = path.join(dir, 'disagree-json');
+    mkdirSync(jsonDir);
+    writeFileSync(path.join(jsonDir, 'a.jsonl'), '{"k":1,"v":2}\n');
+    writeFileSync(path.join(jsonDir, 'b.jsonl'), '{"k":"one","v":3}\n');
+    await expect(data.readJson(jsonDir).repartition(1).takeAll()).rejects.toThrow(
+      new RegExp(
+        `${path.join(jsonDir, 'a.jsonl')} .* and ${path.join(jsonDir, 'b.jsonl')} .*column "k" is Float64 in the first and Utf8 in the second`,
+      ),
+    );
+
+    // Whole numbers in one file and decimals in another are one numeric column.
+    const numDir = path.join(dir, 'numeric-csv');
+    mkdirSync(numDir);
+    writeFileSync(path.join(numDir, 'a.csv'), 'x\n1\n2\n');
+    writeFileSync(path.join(numDir, 'b.csv'), 'x\n0.5\n');
+    expect((await data.readCsv(numDir).sort('x').takeAll()).map((r) => r.x)).toEqual([0.5, 1, 2]);
+  });
+
+  it('a file that is not Parquet, and missing CSV, JSON and text files, name the path', async () => {
+    const fake = path.join(dir, 'fake.parquet');
+    writeFileSync(fake, 'these bytes are not parquet');
+    await expect(data.readParquet(fake).takeAll()).rejects.toThrow(
+      `readParquet: ${fake} is not a readable Parquet file`,
+    );
+    for (const [read, name] of [
+      [data.readCsv, 'readCsv'],
+      [data.readJson, 'readJson'],
+      [data.readText, 'readText'],
+    ] as const) {
+      const missing = path.join(dir, 'absent', `x.${name}`);
+      await expect(read(missing).takeAll()).rejects.toThrow(`${name}: no such file or directory: ${missing}`);
+    }
   });
 });
 

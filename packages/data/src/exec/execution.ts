@@ -4,6 +4,7 @@
 import * as tray from '@tray/core';
 import { DataContext } from '../context.js';
 import { UserCodeError } from '../stages.js';
+import { ReleaseCollector } from './collect.js';
 import type { Compute } from './plan.js';
 import { Progress } from './progress.js';
 import { Stats } from './stats.js';
@@ -58,7 +59,11 @@ export class Execution {
     return this.produced === 0 ? 0 : this.producedBytes / this.produced;
   }
 
-  /** Counts a produced block against the budget; the returned function gives it back (once). */
+  /**
+   * Counts a produced block against the budget; the returned function gives it back (once).
+   * Every quarter of the budget given back, the driver's heap is collected so that the store
+   * objects of the released blocks are freed (collect.ts says why).
+   */
   track(bytes: number): () => void {
     this.outstanding += bytes;
     this.produced++;
@@ -68,9 +73,13 @@ export class Execution {
       if (!released) {
         released = true;
         this.outstanding -= bytes;
+        this.collector ??= new ReleaseCollector(Math.max(1, this.budgetBytes / 4));
+        this.collector.released(bytes);
       }
     };
   }
+
+  private collector: ReleaseCollector | undefined;
 
   /** Tasks of this shape that may run at once: the CPUs they fit on, twice over to hide latency. */
   maxInFlight(compute: Compute): number {

@@ -10,6 +10,7 @@ import type { TaskOutput } from '../block.js';
 import type { AnyReadTask, BuiltinReadTask } from '../sources/datasource.js';
 import type { Stage } from '../stages.js';
 import { runActorStage } from './actor-pool.js';
+import { collectSoon } from './collect.js';
 import { asDataError, type Execution } from './execution.js';
 import type { BlockRef, Compute, PlanNode } from './plan.js';
 import { sameCompute } from './plan.js';
@@ -65,9 +66,15 @@ async function* runOther(node: PlanNode, exec: Execution): AsyncGenerator<BlockR
       const stats = exec.stats.operator(node.name);
       const output = await node.run(input);
       for (const b of input) b.release?.();
+      input.length = 0;
+      collectSoon();
       for (const b of output) stats.record(b.meta);
       stats.finish();
-      yield* output;
+      // Handed out one by one, counted against the budget until consumed, and not kept here.
+      while (output.length > 0) {
+        const b = output.shift()!;
+        yield { block: b.block, meta: b.meta, release: exec.track(b.meta.sizeBytes) };
+      }
       return;
     }
     case 'union':
@@ -146,7 +153,9 @@ type Launched = [tray.ObjectRef<Uint8Array>, tray.ObjectRef<TaskOutput[1]>];
 
 /**
  * Runs `launch` over the inputs with at most `cap` tasks in flight and the store budget
- * respected, yielding outputs in input order. An input is released once its task finished.
+ * respected, yielding outputs in input order, each block as soon as its task reported it (a
+ * read of a big file streams its blocks downstream while it goes on reading). An input is
+ * released once its task finished.
  */
 export async function* ordered<I>(
   inputs: Iterable<I> | AsyncIterable<I>,
@@ -161,7 +170,7 @@ export async function* ordered<I>(
       ? inputs[Symbol.asyncIterator]()
       : (inputs as Iterable<I>)[Symbol.iterator]()
   ) as AsyncIterator<I> | Iterator<I>;
-  const pending: Promise<BlockRef[]>[] = [];
+  const pending: TaskBlocks[] = [];
   let exhausted = false;
   let index = 0;
   const fill = async () => {
@@ -172,54 +181,92 @@ export async function* ordered<I>(
         break;
       }
       const input = next.value;
-      const result = outputsOf(launch(input, index++), stats, exec).then((blocks) => {
-        done?.(input);
-        return blocks;
-      });
-      // Awaited in order below; until then a failure must not count as unhandled.
-      result.catch(() => undefined);
-      pending.push(result);
+      pending.push(new TaskBlocks(launch(input, index++), stats, exec, () => done?.(input)));
     }
   };
   try {
     await fill();
     while (pending.length > 0) {
-      const out = await pending.shift()!;
+      for (;;) {
+        const b = await pending[0]!.next();
+        if (b === undefined) break;
+        yield b;
+        await fill();
+      }
+      pending.shift();
       await fill();
-      yield* out;
     }
     stats.finish();
   } finally {
+    for (const p of pending) p.discard();
     await iterator.return?.();
   }
 }
 
-/** Every block a streaming task yielded, with its metadata (empty when its failure is skipped). */
-async function outputsOf(refs: Launched, stats: OperatorStats, exec: Execution): Promise<BlockRef[]> {
-  const out: BlockRef[] = [];
-  let block: tray.ObjectRef<Uint8Array> | undefined;
-  try {
+/**
+ * The blocks of one streaming task, collected in the background as the task reports them and
+ * handed out in order by next() (undefined at the end). A failure the context lets skip
+ * (maxErroredBlocks) ends the task's blocks early; the blocks it had not handed out are dropped.
+ */
+class TaskBlocks {
+  private readonly queue: BlockRef[] = [];
+  private finished = false;
+  private error: unknown;
+  private wake: (() => void) | undefined;
+
+  constructor(refs: Launched, stats: OperatorStats, exec: Execution, onDone: () => void) {
+    this.collect(refs, stats, exec)
+      .catch((error) => {
+        this.error = error;
+      })
+      .finally(() => {
+        this.finished = true;
+        onDone();
+        this.wake?.();
+      });
+  }
+
+  private async collect(refs: Launched, stats: OperatorStats, exec: Execution): Promise<void> {
+    let block: tray.ObjectRef<Uint8Array> | undefined;
     for await (const ref of refs) {
       if (block === undefined) {
         block = ref as tray.ObjectRef<Uint8Array>;
         continue;
       }
       const meta = await finished(ref as tray.ObjectRef<TaskOutput[1]>, stats.name, exec);
-      if (meta === undefined) return [];
+      if (meta === undefined) return this.discard();
       stats.record(meta);
-      out.push({ block, meta, release: exec.track(meta.sizeBytes) });
+      this.queue.push({ block, meta, release: exec.track(meta.sizeBytes) });
+      this.wake?.();
       block = undefined;
     }
-  } catch (error) {
-    for (const b of out) b.release?.();
-    throw error;
+    // A failed generator yields one last ref whose get throws: that was `block`.
+    if (block !== undefined && (await finished(block as never, stats.name, exec)) === undefined)
+      this.discard();
   }
-  // A failed generator yields one last ref whose get throws: that was `block`.
-  if (block !== undefined && (await finished(block as never, stats.name, exec)) === undefined) {
-    for (const b of out) b.release?.();
-    return [];
+
+  async next(): Promise<BlockRef | undefined> {
+    for (;;) {
+      if (this.queue.length > 0) return this.queue.shift();
+      if (this.finished) {
+        if (this.error !== undefined) {
+          const error = this.error;
+          this.error = undefined;
+          throw error;
+        }
+        return undefined;
+      }
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      this.wake = undefined;
+    }
   }
-  return out;
+
+  /** Gives back the budget of blocks never handed out. */
+  discard(): void {
+    for (const b of this.queue.splice(0)) b.release?.();
+  }
 }
 
 /** The task's metadata once it finished; a user-code failure becomes a UserCodeError. */

@@ -1,4 +1,4 @@
-// The library's own remote functions and actor class, shipped by reference to
+// The library's own remote functions and actor classes, shipped by reference to
 // dist/worker/tasks.js (workers import that module once; tasks carry only arguments). Made on
 // first use, since tray.remote needs nothing from the cluster but the definitions are per process.
 import * as tray from '@tray/core';
@@ -29,4 +29,14 @@ let actorClass: tray.ActorClass<typeof tasks.MapBatchesActor> | undefined;
 export function mapBatchesActor(): tray.ActorClass<typeof tasks.MapBatchesActor> {
   actorClass ??= tray.remote(tasks.MapBatchesActor, { module: TASKS_MODULE, exportName: 'MapBatchesActor' });
   return actorClass;
+}
+
+let coordinatorClass: tray.ActorClass<typeof tasks.SplitCoordinator> | undefined;
+
+export function splitCoordinator(): tray.ActorClass<typeof tasks.SplitCoordinator> {
+  coordinatorClass ??= tray.remote(tasks.SplitCoordinator, {
+    module: TASKS_MODULE,
+    exportName: 'SplitCoordinator',
+  });
+  return coordinatorClass;
 }

@@ -3,8 +3,10 @@
 // keys to pick range boundaries, so output block i holds keys below those of block i + 1.
 import * as tray from '@tray/core';
 import type { BlockMeta } from '../block.js';
+import { collectSoon } from '../exec/collect.js';
 import type { BlockRef } from '../exec/plan.js';
 import { remoteTask } from '../exec/remote.js';
+import { totalRows } from '../options.js';
 import { compareKeys, type KeyValue } from './keys.js';
 import type { MapSpec, ReduceSpec } from './tasks.js';
 
@@ -16,7 +18,10 @@ async function collect(pairs: Pair[], operator: string): Promise<BlockRef[]> {
   return pairs.map((p, i) => ({ block: p[0], meta: metas[i]! }));
 }
 
-/** Map every block into n parts, then reduce part i of every block into output block i. */
+/**
+ * Map every block into n parts, then reduce part i of every block into output block i. Takes
+ * the input over: its blocks are released and the array emptied once the map tasks hold them.
+ */
 export async function mapReduce(
   input: BlockRef[],
   n: number,
@@ -30,10 +35,19 @@ export async function mapReduce(
     const out = mapTask.remote(b.block, map, n, i) as unknown;
     return (n === 1 ? [out] : out) as tray.ObjectRef<Uint8Array>[];
   });
+  // The driver lets go of each stage's blocks as soon as the next stage's tasks hold them: an
+  // input block is freed when its map task ends, a map part when its reducer ends, instead of
+  // all of them staying in the store until the driver's refs are collected.
+  for (const b of input) b.release?.();
+  input.length = 0;
   const reduceTask = remoteTask('shuffleReduce').options({ numReturns: 2, name: `${name}Reduce` });
   const pairs: Pair[] = [];
-  for (let r = 0; r < n; r++)
+  for (let r = 0; r < n; r++) {
     pairs.push(reduceTask.remote(reduce, r, ...parts.map((p) => p[r]!)) as unknown as Pair);
+    for (const p of parts) p[r] = undefined as never;
+  }
+  parts.length = 0;
+  collectSoon();
   return collect(pairs, name);
 }
 
@@ -82,6 +96,25 @@ export async function reblock(input: BlockRef[], sizes: number[]): Promise<Block
     pairs.push(task.remote(ranges, ...blocks) as unknown as Pair);
   }
   return collect(pairs, 'Repartition');
+}
+
+/** Blocks of `left` with the rows of `right` side by side (equal row counts; a clash gets "_1"). */
+export async function zipBlocks(left: BlockRef[], right: BlockRef[]): Promise<BlockRef[]> {
+  const total = totalRows(left);
+  if (totalRows(right) !== total) {
+    throw new Error(
+      `zip: the datasets have ${total} and ${totalRows(right)} rows; zip needs equal row counts`,
+    );
+  }
+  const aligned = await reblock(
+    right,
+    left.map((b) => b.meta.numRows),
+  );
+  const task = remoteTask('zipBlocks').options({ numReturns: 2, name: 'Zip' });
+  return collect(
+    left.map((b, i) => task.remote(b.block, aligned[i]!.block) as unknown as Pair),
+    'Zip',
+  );
 }
 
 /** n near-equal row counts summing to total. */

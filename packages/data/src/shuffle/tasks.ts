@@ -14,8 +14,10 @@ import {
   type Row,
   rowsToTable,
   toBatch,
+  toRows,
 } from '../block.js';
 import { guarded, type Stage, takeIndices } from '../stages.js';
+import { loadAggregateFn, type ShippedAggregateFn } from './aggregate-fn.js';
 import { compareKeys, type KeyValue, keysOf, numericKey, seededRandom } from './keys.js';
 
 export type MapSpec =
@@ -32,7 +34,7 @@ export interface Aggregation {
 export type ReduceSpec =
   | { kind: 'random'; seed: number }
   | { kind: 'sort'; key: string[]; descending: boolean }
-  | { kind: 'aggregate'; key: string[]; aggs: Aggregation[] }
+  | { kind: 'aggregate'; key: string[]; aggs: (Aggregation | ShippedAggregateFn)[] }
   | { kind: 'mapGroups'; key: string[]; fn: RemoteFunction; batchFormat: BatchFormat; name: string }
   | { kind: 'concat' };
 
@@ -93,7 +95,8 @@ export async function shuffleReduce(
   ...parts: Uint8Array[]
 ): Promise<TaskOutput> {
   const started = Date.now();
-  const table = concatTables(parts.map(decodeBlock));
+  const decoded = parts.map(decodeBlock);
+  const table = concatTables(decoded);
   let out: Table;
   if (spec.kind === 'random') {
     const random = seededRandom(spec.seed * 7919 + index + 1);
@@ -106,7 +109,7 @@ export async function shuffleReduce(
   } else if (spec.kind === 'sort') {
     out = takeIndices(table, sortedOrder(table, spec.key, spec.descending));
   } else if (spec.kind === 'aggregate') {
-    out = aggregate(table, spec.key, spec.aggs);
+    out = await aggregate(table, decoded, spec.key, spec.aggs);
   } else if (spec.kind === 'mapGroups') {
     out = await mapGroups(table, spec);
   } else {
@@ -134,7 +137,7 @@ function groups(table: Table, key: string[]): { key: KeyValue[]; rows: number[] 
   const keys = keysOf(table, key, 'groupBy');
   const byKey = new Map<string, { key: KeyValue[]; rows: number[] }>();
   for (let i = 0; i < keys.length; i++) {
-    const id = JSON.stringify(keys[i], (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
+    const id = groupId(keys[i]!);
     let g = byKey.get(id);
     if (g === undefined) byKey.set(id, (g = { key: keys[i]!, rows: [] }));
     g.rows.push(i);
@@ -142,11 +145,16 @@ function groups(table: Table, key: string[]): { key: KeyValue[]; rows: number[] 
   return [...byKey.values()].sort((a, b) => compareKeys(a.key, b.key, false));
 }
 
-function aggregate(table: Table, key: string[], aggs: Aggregation[]): Table {
+async function aggregate(
+  table: Table,
+  parts: Table[],
+  key: string[],
+  aggs: (Aggregation | ShippedAggregateFn)[],
+): Promise<Table> {
   const rows: Row[] = [];
   const columns = new Map<string, Vector>();
   for (const a of aggs) {
-    if (a.on !== undefined && !columns.has(a.on)) {
+    if (!isUdf(a) && a.on !== undefined && !columns.has(a.on)) {
       const v = table.getChild(a.on);
       if (v === null)
         throw new Error(
@@ -155,16 +163,59 @@ function aggregate(table: Table, key: string[], aggs: Aggregation[]): Table {
       columns.set(a.on, v);
     }
   }
+  const udfs = new Map<ShippedAggregateFn, Map<string, unknown>>();
+  for (const a of aggs) if (isUdf(a)) udfs.set(a, await udfResults(a, parts, key));
   for (const g of groups(table, key)) {
     const row: Row = {};
     key.forEach((k, i) => {
       row[k] = g.key[i];
     });
-    for (const a of aggs)
-      row[aggName(a)] = aggregateOne(a, a.on === undefined ? undefined : columns.get(a.on)!, g.rows);
+    for (const a of aggs) {
+      if (isUdf(a)) row[a.name] = udfs.get(a)!.get(groupId(g.key));
+      else row[aggName(a)] = aggregateOne(a, a.on === undefined ? undefined : columns.get(a.on)!, g.rows);
+    }
     rows.push(row);
   }
   return rowsToTable(rows, table.schema, 'groupBy');
+}
+
+/** A user AggregateFn per group: accumulated per map part, the parts merged, then finalized. */
+async function udfResults(
+  a: ShippedAggregateFn,
+  parts: Table[],
+  key: string[],
+): Promise<Map<string, unknown>> {
+  const fn = await loadAggregateFn(a);
+  const call = async <R>(what: string, f: () => R): Promise<R> => {
+    try {
+      return await f();
+    } catch (error) {
+      throw new Error(`AggregateFn(${a.name}): ${what} threw ${(error as Error)?.message ?? error}`, {
+        cause: error,
+      });
+    }
+  };
+  const merged = new Map<string, unknown>();
+  for (const part of parts) {
+    if (part.numRows === 0) continue;
+    const rows = toRows(part);
+    for (const g of groups(part, key)) {
+      let acc = await call('init', () => fn.init(g.key));
+      for (const r of g.rows) acc = await call('accumulateRow', () => fn.accumulateRow(acc, rows[r]!));
+      const id = groupId(g.key);
+      merged.set(id, merged.has(id) ? await call('merge', () => fn.merge(merged.get(id), acc)) : acc);
+    }
+  }
+  for (const [id, acc] of merged) merged.set(id, await call('finalize', () => fn.finalize(acc)));
+  return merged;
+}
+
+function isUdf(a: Aggregation | ShippedAggregateFn): a is ShippedAggregateFn {
+  return (a as ShippedAggregateFn).kind === 'udf';
+}
+
+function groupId(key: KeyValue[]): string {
+  return JSON.stringify(key, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
 }
 
 export function aggName(a: Aggregation): string {

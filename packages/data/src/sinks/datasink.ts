@@ -5,8 +5,13 @@ import type { RemoteFunction } from '@tray/core';
 import type { Table } from 'apache-arrow';
 
 export interface WriteContext {
-  /** The block's position in the dataset (0-based): file names use it. */
+  /** The position in the dataset (0-based) of the task that made the block: file names use it. */
   index: number;
+  /**
+   * The block's position among its task's blocks (0 unless a read of a big file streamed out
+   * several): index and part together name the block.
+   */
+  part: number;
   /** The sink's `options`, as given. */
   options: unknown;
 }

@@ -1,10 +1,11 @@
 // The built-in file sinks: writeParquet, writeCsv, writeJson (JSON lines). One file per block,
-// named <prefix>_<block index, 6 digits>.<ext> in the output directory, so a rerun overwrites
+// named <prefix>_<task index, 6 digits>[_<part>].<ext> in the output directory, so a rerun overwrites
 // rather than duplicates and the files sort in dataset order.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Table } from 'apache-arrow';
 import { encodeBlock, toRows } from '../block.js';
+import { withoutSource } from '../schema.js';
 import { parquetBytes } from '../sources/parquet.js';
 import type { WriteContext } from './datasink.js';
 
@@ -16,12 +17,13 @@ export interface FileSinkOptions {
 function target(ctx: WriteContext, ext: string): string {
   const o = ctx.options as FileSinkOptions;
   mkdirSync(o.dir, { recursive: true });
-  return path.join(o.dir, `${o.prefix}_${String(ctx.index).padStart(6, '0')}.${ext}`);
+  const part = ctx.part > 0 ? `_${String(ctx.part).padStart(4, '0')}` : '';
+  return path.join(o.dir, `${o.prefix}_${String(ctx.index).padStart(6, '0')}${part}.${ext}`);
 }
 
 export async function writeParquetBlock(table: Table, ctx: WriteContext): Promise<string> {
   const file = target(ctx, 'parquet');
-  writeFileSync(file, await parquetBytes(encodeBlock(table)));
+  writeFileSync(file, await parquetBytes(encodeBlock(withoutSource(table))));
   return file;
 }
 

@@ -3,7 +3,7 @@
 // reference (exec/remote.ts), so a task carries only its arguments. Each returns a block as
 // Arrow IPC bytes (stored out of band in the object store) and its metadata, as two returns.
 import type { ActorClass, RemoteFunction } from '@tray/core';
-import type { Table } from 'apache-arrow';
+import type { Data, Table } from 'apache-arrow';
 import {
   type BlockMeta,
   concatTables,
@@ -13,6 +13,7 @@ import {
   metaOf,
   type TaskOutput,
 } from '../block.js';
+import { withSource } from '../schema.js';
 import { type ActorStage, applyStages, type LoadedFn, mapBatches, type Stage } from '../stages.js';
 
 export type { TaskOutput } from '../block.js';
@@ -24,6 +25,7 @@ export { readJsonPiece } from '../sources/json.js';
 export { readParquetPiece } from '../sources/parquet.js';
 export { readRangePiece } from '../sources/range.js';
 export { readTextPiece } from '../sources/text.js';
+export { SplitCoordinator, type SplitItem } from './split-coordinator.js';
 
 async function loadStage(stage: Stage): Promise<LoadedFn | undefined> {
   return stage.fn === undefined ? undefined : ((await stage.fn.local()) as LoadedFn);
@@ -36,41 +38,13 @@ export function output(table: Table, started: number, source?: string): TaskOutp
   return [bytes, meta];
 }
 
-/** A read task: the datasource's read function for one piece, then the fused stages. */
-export async function runRead(
-  read: RemoteFunction,
-  args: unknown,
-  stages: Stage[],
-  source: string,
-  index = 0,
-): Promise<TaskOutput> {
-  const started = Date.now();
-  const fn = (await read.local()) as (args: unknown) => unknown;
-  const produced = await fn(args);
-  const tables: Table[] = [];
-  if (
-    produced !== null &&
-    typeof produced === 'object' &&
-    !Array.isArray(produced) &&
-    (Symbol.asyncIterator in produced || isIterableOfBatches(produced))
-  ) {
-    for await (const part of produced as AsyncIterable<unknown>)
-      tables.push(fromBatch(part, 'arrow', undefined, `the read of ${source}`));
-  } else {
-    tables.push(fromBatch(produced, 'arrow', undefined, `the read of ${source}`));
-  }
-  const table = await applyStages(concatTables(tables), stages, loadStage, index);
-  return output(table, started, source);
-}
-
-function isIterableOfBatches(value: object): boolean {
-  return Symbol.iterator in value && !('schema' in value);
-}
-
 /**
- * The streaming forms of the read and map tasks (numReturns 'streaming'): they yield block,
- * metadata, block, metadata... so an output above `maxBlockBytes` (Ray's 128 MiB target)
- * leaves the task as several blocks, each stored as soon as it is yielded.
+ * A read task (numReturns 'streaming'): the datasource's read function for one piece, then the
+ * fused stages. What the read returns may be one batch or an (async) iterable of them (the
+ * built-in CSV, JSON lines and text readers yield a batch per chunk of the file): batches are
+ * gathered up to `maxBlockBytes` (Ray's 128 MiB target), and each such block goes through the
+ * stages and leaves the task as soon as it is full, so a file larger than the store streams.
+ * Yields block, metadata, block, metadata...
  */
 export async function* runReadStreaming(
   read: RemoteFunction,
@@ -80,9 +54,54 @@ export async function* runReadStreaming(
   index: number,
   maxBlockBytes: number,
 ): AsyncGenerator<Uint8Array | BlockMeta> {
-  const started = Date.now();
-  const [bytes] = await runRead(read, args, stages, source, index);
-  yield* split(decodeBlock(bytes), bytes, maxBlockBytes, started, source);
+  let started = Date.now();
+  const fn = (await read.local()) as (args: unknown) => unknown;
+  const produced = await fn(args);
+  let part = 0;
+  let buffered: Table[] = [];
+  let bytes = 0;
+  const flush = async function* () {
+    const table = await applyStages(concatTables(buffered), stages, loadStage, index, part++);
+    buffered = [];
+    bytes = 0;
+    const out = withSource(table, source);
+    yield* split(out, encodeBlock(out), maxBlockBytes, started, source);
+    started = Date.now();
+  };
+  const where = `the read of ${source}`;
+  if (
+    produced !== null &&
+    typeof produced === 'object' &&
+    !Array.isArray(produced) &&
+    (Symbol.asyncIterator in produced || isIterableOfBatches(produced))
+  ) {
+    for await (const piece of produced as AsyncIterable<unknown>) {
+      const table = fromBatch(piece, 'arrow', buffered[0]?.schema, where);
+      buffered.push(table);
+      bytes += tableBytes(table);
+      if (bytes >= maxBlockBytes) yield* flush();
+    }
+    if (buffered.length > 0 || part === 0) yield* flush();
+  } else {
+    buffered.push(fromBatch(produced, 'arrow', undefined, where));
+    yield* flush();
+  }
+}
+
+function isIterableOfBatches(value: object): boolean {
+  return Symbol.iterator in value && !('schema' in value);
+}
+
+/** The bytes of a table's column buffers (about its Arrow IPC size, without encoding it). */
+function tableBytes(table: Table): number {
+  let total = 0;
+  const add = (d: Data): void => {
+    total +=
+      (d.values?.byteLength ?? 0) + (d.valueOffsets?.byteLength ?? 0) + (d.nullBitmap?.byteLength ?? 0);
+    for (const c of d.children) add(c);
+  };
+  for (const batch of table.batches) add(batch.data);
+  return total;
 }
 
 export async function* runMapStreaming(

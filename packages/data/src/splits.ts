@@ -1,0 +1,86 @@
+// Splitting a dataset among consumers: split (n materialized parts), streamingSplit (n
+// iterators over one streaming execution, e.g. one per training worker) and trainTestSplit.
+
+import * as tray from '@tray/core';
+import type { Row } from './block.js';
+import { type Dataset, fromBlocks } from './dataset.js';
+import { splitCoordinator } from './exec/remote.js';
+import { type DataIterator, SplitIterator } from './iterate.js';
+import { positiveInt, totalRows } from './options.js';
+import { evenSizes, reblock } from './shuffle/plan.js';
+
+/** n materialized datasets of near-equal rows (exactly equal, dropping the rest, with equal). */
+export async function split<T extends Row>(
+  ds: Dataset<T>,
+  n: number,
+  options: { equal?: boolean },
+): Promise<Dataset<T>[]> {
+  positiveInt(n, 'split: n');
+  const blocks = await ds.materializedBlocks();
+  const total = totalRows(blocks);
+  const sizes = options.equal ? new Array(n).fill(Math.floor(total / n)) : evenSizes(total, n);
+  const parts = await reblock(blocks, sizes);
+  return parts.map((b, i) => fromBlocks<T>([b], `Split(${i})`));
+}
+
+/**
+ * n iterators that share one streaming execution, through a coordinator actor
+ * (worker/split-coordinator.ts): each block goes to whichever iterator asks next, or, with
+ * equal, so that every iterator gets exactly floor(total / n) rows. The execution starts when
+ * the first iterator asks, runs at the consumers' pace, and the iterators may be passed to
+ * tasks or actors in other processes (DataIterator.from there). One pass over the data.
+ */
+export function streamingSplit<T extends Row>(
+  ds: Dataset<T>,
+  n: number,
+  options: { equal?: boolean },
+): DataIterator[] {
+  positiveInt(n, 'streamingSplit: n');
+  const coordinator = splitCoordinator()
+    .options({ numCpus: 0, maxConcurrency: 2 * n + 8, name: 'SplitCoordinator' })
+    .remote(n, options.equal === true) as SplitIterator['coordinator'];
+  const feed = async () => {
+    await tray.get(coordinator.started.remote());
+    try {
+      for await (const b of ds.blocks()) {
+        await tray.get(coordinator.offer.remote({ block: b.block, meta: b.meta }));
+        b.release?.();
+      }
+      await tray.get(coordinator.finish.remote());
+    } catch (error) {
+      await tray.get(coordinator.finish.remote(messageOf(error)));
+      return;
+    }
+    await tray.get(coordinator.drained.remote());
+    await tray.kill(coordinator);
+  };
+  // Ends with the coordinator; a driver that shuts down first ends it with a rejection.
+  feed().catch(() => undefined);
+  return Array.from({ length: n }, (_, i) => new SplitIterator(coordinator, i));
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export interface SplitOptions {
+  shuffle?: boolean;
+  seed?: number;
+}
+
+/** [train, test]: the last floor(count × testSize) rows (after an optional shuffle) are the test set. */
+export async function trainTestSplit<T extends Row>(
+  ds: Dataset<T>,
+  testSize: number,
+  options: SplitOptions,
+): Promise<[Dataset<T>, Dataset<T>]> {
+  if (!(typeof testSize === 'number' && testSize > 0 && testSize < 1)) {
+    throw new TypeError(`trainTestSplit: testSize must be a fraction between 0 and 1; got ${testSize}`);
+  }
+  const source = options.shuffle ? ds.randomShuffle({ seed: options.seed }) : ds;
+  const blocks = await source.materializedBlocks();
+  const total = totalRows(blocks);
+  const test = Math.floor(total * testSize);
+  const [train, testBlock] = await reblock(blocks, [total - test, test]);
+  return [fromBlocks<T>([train!], 'TrainSplit'), fromBlocks<T>([testBlock!], 'TestSplit')];
+}
