@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 // Each test runs drivers as child processes, each starting its own cluster, or several raylets
 // with a real GCS in this process (multinode/, through @tray/raylet/testing): one
 // file at a time. chaos/ kills real processes of a real cluster while work runs; security/ attacks real
-// servers (unauthenticated floods, stale files, TLS).
+// servers (unauthenticated floods, stale files, TLS); state/ asks the dashboard's state API about
+// a real cluster.
 export default defineConfig({
   test: {
     include: [
@@ -12,6 +13,7 @@ export default defineConfig({
       'chaos/**/*.test.ts',
       'security/**/*.test.ts',
       'runtime-env/**/*.test.ts',
+      'state/**/*.test.ts',
     ],
     testTimeout: 90_000,
     hookTimeout: 60_000,

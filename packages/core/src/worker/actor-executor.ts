@@ -68,6 +68,9 @@ export class ActorExecutor {
     if (type === trayProto.v1.TaskType.ACTOR_CREATION_TASK) {
       const events = this.core.taskEvents;
       if (!events.enabled) return this.create(request);
+      // This worker's tasks are over (it is the actor's now): what it ran is reported at once,
+      // not left for a timer that an actor killed with its job may never see.
+      void events.flush();
       events.executor(request.task!, 'RUNNING');
       return this.create(request).then((reply) => this.ended(request.task!, reply));
     }

@@ -1,11 +1,13 @@
 // Every route group the dashboard serves, in one list: a feature adds its `src/<feature>/routes.ts`
 // and one line here. Order matters only for duplicate routes, which the router refuses.
 import { jobRoutes } from '../jobs/routes.js';
+import { stateRoutes } from '../state/routes.js';
 import { versionRoutes } from '../version/routes.js';
 import type { RouteGroup } from './context.js';
 
 export const ROUTE_GROUPS: RouteGroup[] = [
   versionRoutes,
   jobRoutes,
-  // state API (src/state/routes.ts), metrics (src/metrics/routes.ts), web UI (src/ui/routes.ts)
+  stateRoutes,
+  // metrics (src/metrics/routes.ts), web UI (src/ui/routes.ts)
 ];
