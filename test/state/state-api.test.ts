@@ -191,4 +191,45 @@ describe('the state API on a real cluster', () => {
     }
     expect((body as any[]).some((e) => e.ph === 'M' && e.name === 'process_name')).toBe(true);
   });
+
+  it('tray list / summary / get / logs / timeline print what the state API says', {
+    timeout: 60_000,
+  }, async () => {
+    const env = { TRAY_TOKEN: token };
+    const cli = (args: string[]) => tray([...args, '--address', base], tmp, 60_000, env);
+    const failed = await cli(['list', 'tasks', '--filter', 'state=FAILED']);
+    expect(failed.code).toBe(0);
+    const [header, ...lines] = failed.stdout.trim().split('\n');
+    expect(header).toMatch(/^TASK_ID\s+ATTEMPT\S*\s+NAME\s+STATE/);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/explode\s+FAILED/);
+    for (const line of failed.stdout.split('\n')) expect(line.length).toBeLessThanOrEqual(120);
+    const json = await cli([
+      'list',
+      'tasks',
+      '--filter',
+      'func_or_class_name=square',
+      '--format',
+      'json',
+      '--limit',
+      '3',
+    ]);
+    expect(JSON.parse(json.stdout)).toHaveLength(3);
+    const summary = await cli(['summary', 'tasks']);
+    expect(summary.code).toBe(0);
+    expect(summary.stdout).toMatch(new RegExp(`square\\s+NORMAL_TASK\\s+${SQUARES}`));
+    const [square] = JSON.parse(json.stdout);
+    const one = await cli(['get', 'tasks', square.task_id]);
+    expect(one.stdout).toContain(`task_id: ${square.task_id}`);
+    const log = await cli(['logs', '--task-id', square.task_id]);
+    expect(log.stdout).toMatch(/hello from square/);
+    const file = path.join(tmp, 'trace.json');
+    const written = await cli(['timeline', '--output', file]);
+    expect(written.code).toBe(0);
+    const trace = JSON.parse(readFileSync(file, 'utf8'));
+    expect(trace.filter((e: { ph: string }) => e.ph === 'X').length).toBeGreaterThanOrEqual(SQUARES);
+    const bad = await cli(['list', 'tasks', '--filter', 'colour=red']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/cannot filter on 'colour'/);
+  });
 });

@@ -2,6 +2,7 @@
 // and exit code 2, and any other failure into its message and exit code 1.
 import { microbenchmark } from './commands/microbenchmark.js';
 import { start } from './commands/start.js';
+import { get, list, logs, summary, timeline } from './commands/state.js';
 import { status } from './commands/status.js';
 import { stop } from './commands/stop.js';
 import { isCommand, usage } from './usage.js';
@@ -9,7 +10,17 @@ import { UsageError } from './usage-error.js';
 
 type Command = (argv: string[], out: NodeJS.WritableStream) => Promise<number>;
 
-const run: Record<string, Command> = { start, stop, status, microbenchmark };
+const run: Record<string, Command> = {
+  start,
+  stop,
+  status,
+  microbenchmark,
+  list,
+  get,
+  summary,
+  logs,
+  timeline,
+};
 
 export async function runCli(
   argv: string[],
