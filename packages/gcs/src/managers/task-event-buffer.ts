@@ -70,20 +70,50 @@ function eventsOfRows(rows: tray.v1.ITaskEventRows): tray.v1.ITaskEvent[] {
       throw invalidArgument(`rows.node[${i}] is not an index of rows.node_ids: ${node}`);
     const attempt = rows.attempts![i]!;
     if (attempt < 0) throw invalidArgument(`rows.attempts[${i}] must be >= 0`);
-    const event: tray.v1.ITaskEvent = {
-      ...info,
+    // Plain objects of one shape (a spread of a decoded message is many times slower).
+    out[i] = {
       taskId: ids.subarray(i * IdBytes.task, (i + 1) * IdBytes.task),
-      attemptNumber: attempt,
+      jobId: info.jobId,
+      name: info.name,
       state,
       timestampMs: rows.timestampsMs![i]!,
-      stateTransitions: [],
+      nodeId: node >= 0 ? nodeIds[node] : info.nodeId,
+      workerId: info.workerId,
+      attemptNumber: attempt,
+      error: errors.get(i),
+      actorId: info.actorId,
+      type: info.type,
+      funcOrClassName: info.funcOrClassName,
+      parentTaskId: info.parentTaskId,
+      workerPid: info.workerPid,
+      stateTransitions: undefined,
+      requiredResources: info.requiredResources,
     };
-    if (node >= 0) event.nodeId = nodeIds[node];
-    const error = errors.get(i);
-    if (error) event.error = error;
-    out[i] = event;
   }
   return out;
+}
+
+/** A record of its own: ids copied (not views of the request's buffer, which they would keep). */
+function newRecord(e: tray.v1.ITaskEvent, transitions: tray.v1.ITaskStateTransition[]): tray.v1.ITaskEvent {
+  const copy = (b: Uint8Array | null | undefined) => (b?.length ? b.slice() : undefined);
+  return {
+    taskId: copy(e.taskId),
+    jobId: copy(e.jobId),
+    name: e.name ?? '',
+    state: e.state,
+    timestampMs: e.timestampMs,
+    nodeId: copy(e.nodeId),
+    workerId: copy(e.workerId),
+    attemptNumber: e.attemptNumber ?? 0,
+    error: e.error ?? undefined,
+    actorId: copy(e.actorId),
+    type: e.type ?? '',
+    funcOrClassName: e.funcOrClassName ?? '',
+    parentTaskId: copy(e.parentTaskId),
+    workerPid: e.workerPid ?? 0,
+    stateTransitions: transitions,
+    requiredResources: e.requiredResources ?? undefined,
+  };
 }
 
 interface JobTasks {
@@ -151,7 +181,7 @@ export class TaskEventBuffer {
         job.attempts.delete(job.attempts.keys().next().value!);
         job.evicted += 1;
       }
-      job.attempts.set(key, { ...event, stateTransitions: transitions });
+      job.attempts.set(key, newRecord(event, transitions));
       return;
     }
     for (const t of transitions) record.stateTransitions!.push(t);
