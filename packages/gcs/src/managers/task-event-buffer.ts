@@ -47,7 +47,9 @@ function eventsOfRows(rows: tray.v1.ITaskEventRows): tray.v1.ITaskEvent[] {
     if (info.type && !TASK_TYPES.has(info.type))
       throw invalidArgument(`rows.infos[${i}].type is not a task type: '${info.type}'`);
   });
-  nodeIds.forEach((id, i) => checkId(id, IdBytes.node, `rows.node_ids[${i}]`));
+  nodeIds.forEach((id, i) => {
+    checkId(id, IdBytes.node, `rows.node_ids[${i}]`);
+  });
   const errorRows = rows.errorRows ?? [];
   if (errorRows.length !== (rows.errors?.length ?? 0))
     throw invalidArgument('rows.error_rows and rows.errors must be as long');
