@@ -4,7 +4,8 @@ import { defineConfig } from 'vitest/config';
 // with a real GCS in this process (multinode/, through @tray/raylet/testing): one
 // file at a time. chaos/ kills real processes of a real cluster while work runs; security/ attacks real
 // servers (unauthenticated floods, stale files, TLS); metrics/ scrapes a real cluster with a real
-// Prometheus; ui/ drives the dashboard's web UI in a real headless Chromium.
+// Prometheus; ui/ drives the dashboard's web UI in a real headless Chromium; state/ asks the
+// dashboard's state API about a real cluster.
 export default defineConfig({
   test: {
     include: [
@@ -16,6 +17,7 @@ export default defineConfig({
       'metrics/**/*.test.ts',
       'jobs/**/*.test.ts',
       'ui/**/*.test.ts',
+      'state/**/*.test.ts',
     ],
     testTimeout: 90_000,
     hookTimeout: 60_000,

@@ -4,6 +4,7 @@ import { job } from './commands/job.js';
 import { metrics } from './commands/metrics.js';
 import { microbenchmark } from './commands/microbenchmark.js';
 import { start } from './commands/start.js';
+import { get, list, logs, summary, timeline } from './commands/state.js';
 import { status } from './commands/status.js';
 import { stop } from './commands/stop.js';
 import { isCommand, usage } from './usage.js';
@@ -11,7 +12,19 @@ import { UsageError } from './usage-error.js';
 
 type Command = (argv: string[], out: NodeJS.WritableStream) => Promise<number>;
 
-const run: Record<string, Command> = { start, stop, status, job, microbenchmark, metrics };
+const run: Record<string, Command> = {
+  start,
+  stop,
+  status,
+  job,
+  microbenchmark,
+  metrics,
+  list,
+  get,
+  summary,
+  logs,
+  timeline,
+};
 
 export async function runCli(
   argv: string[],

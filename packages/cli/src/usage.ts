@@ -47,6 +47,18 @@ tray job list [--json] [--address URL]
   (1 without one). --working-dir is uploaded and becomes the job's cwd.
   Dashboard: --address, else TRAY_ADDRESS if it is an http:// URL, else the head 'tray start'
   started here. Token: TRAY_TOKEN, else that head's token file.`,
+  list: `tray list nodes|actors|tasks|jobs|workers|placement-groups [--filter KEY=VALUE]... [--filter KEY!=VALUE]
+          [--limit 100] [--detail] [--format table|json|yaml] [--address http://HOST:8265] [--token-file FILE]
+  Lists what the cluster has, from the dashboard's state API (default http://127.0.0.1:8265, or
+  TRAY_DASHBOARD_ADDRESS; token from TRAY_TOKEN or the node 'tray start' started here).`,
+  get: `tray get nodes|actors|tasks|jobs|workers|placement-groups ID [--format yaml|json]
+  Everything the state API knows of one node, actor, task (each attempt), job, worker or group.`,
+  summary: `tray summary tasks|actors [--format table|json|yaml]
+  Counts by state: tasks per function, actors per class.`,
+  logs: `tray logs [--glob 'worker-*'] | --filename NAME | --task-id ID | --actor-id ID | --pid PID [--err] [--tail N]
+  Lists the head node's log files, or prints one (a task's or actor's worker log; --err: stderr).`,
+  timeline: `tray timeline [--output FILE] [--job-id ID]
+  Writes the tasks that ran as a Chrome trace (JSON) that Perfetto and chrome://tracing open.`,
   microbenchmark: `tray microbenchmark [--json] [--filter SUBSTRING] [--rounds 4] [--round-ms 2000] [--warmup-ms 1000]
   Runs Ray's microbenchmark keys against tray's public API on a local cluster and prints
   them beside Ray's published numbers. --json also prints one JSON line {key: ops/s} last.`,

@@ -197,6 +197,9 @@ export class GcsClient {
     return (await this.grpc.call(PlacementGroupInfoGcsService.GetPlacementGroup, { placementGroupId }))
       .placementGroup as tray.v1.PlacementGroupTableData;
   }
+  async getAllPlacementGroups(): Promise<tray.v1.IPlacementGroupTableData[]> {
+    return (await this.grpc.call(PlacementGroupInfoGcsService.GetAllPlacementGroup, {})).placementGroups;
+  }
   async getNamedPlacementGroup(name: string, namespace: string): Promise<tray.v1.PlacementGroupTableData> {
     return (await this.grpc.call(PlacementGroupInfoGcsService.GetNamedPlacementGroup, { name, namespace }))
       .placementGroup as tray.v1.PlacementGroupTableData;
@@ -211,8 +214,13 @@ export class GcsClient {
   }
 
   // ---- task events
-  async addTaskEvents(events: tray.v1.ITaskEvent[]): Promise<void> {
-    await this.grpc.call(TaskInfoGcsService.AddTaskEventData, { events });
+  /** State changes as columns (what core workers send; TaskEventRows in gcs.proto). */
+  async addTaskEventRows(rows: tray.v1.ITaskEventRows, numDropped = 0): Promise<void> {
+    await this.grpc.call(TaskInfoGcsService.AddTaskEventData, { rows, numDropped });
+  }
+  /** `numDropped`: events the caller dropped since its last report (its buffer was full). */
+  async addTaskEvents(events: tray.v1.ITaskEvent[], numDropped = 0): Promise<void> {
+    await this.grpc.call(TaskInfoGcsService.AddTaskEventData, { events, numDropped });
   }
   async getTaskEvents(jobId?: Uint8Array, limit = 0): Promise<tray.v1.IGetTaskEventsReply> {
     return this.grpc.call(TaskInfoGcsService.GetTaskEvents, { jobId, limit });

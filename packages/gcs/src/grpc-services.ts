@@ -76,6 +76,7 @@ export function addGcsServices(server: TrayGrpcServer, m: GcsManagers): void {
     CreatePlacementGroup: (req) => empty(m.placementGroups.create(req)),
     RemovePlacementGroup: (req) => empty(m.placementGroups.remove(req)),
     GetPlacementGroup: (req) => ({ placementGroup: m.placementGroups.get(req) }),
+    GetAllPlacementGroup: () => ({ placementGroups: m.placementGroups.all() }),
     GetNamedPlacementGroup: (req) => ({ placementGroup: m.placementGroups.getNamed(req) }),
     WaitPlacementGroupUntilReady: async (req) => ({ ready: await m.placementGroups.waitUntilReady(req) }),
   });

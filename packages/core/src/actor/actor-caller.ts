@@ -133,6 +133,7 @@ export class ActorCaller {
     core.refs.addOwned(returnHex, core.address);
     const ref = new ObjectRef(returnId, core.address, false, returnHex);
     core.tasks.add(task);
+    core.tasks.events?.owner(spec, 'PENDING_ARGS_AVAIL');
     const call: Call = {
       task,
       ready: a.dependencies.length === 0,
@@ -270,6 +271,7 @@ export class ActorCaller {
   private send(connection: Connection, call: Call): void {
     const task = call.task;
     task.status = 'running';
+    this.core.tasks.events?.owner(task.spec, 'SUBMITTED_TO_WORKER');
     this.inFlight.set(task, call);
     task.onCancel = (_task, force, recursive) => {
       connection

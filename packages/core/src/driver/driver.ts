@@ -62,6 +62,7 @@ export async function connectDriver(
       namespace: options.namespace,
       functions: options.functions(() => core!),
       nodes: () => gcs.getAllNodeInfo(),
+      taskEvents: (rows, dropped) => gcs.addTaskEventRows(rows, dropped),
     });
     await core.listen();
     if (options.logToDriver) rayletConn.handleNotify(NodeManagerService.PublishLogs, printWorkerLogs);

@@ -5,6 +5,7 @@ import type { StoreClient } from '@tray/object-store';
 import type { Connection } from '@tray/protocol';
 import type { NodeTable } from './node-death-watch.js';
 import type { ObjectRef } from './object-ref.js';
+import type { TaskEventSink } from './task-events.js';
 
 /** How remote functions, actor classes and handles travel (ValueCodec's encodeFunction, decodeFunction). */
 export interface FunctionCodec {
@@ -31,4 +32,6 @@ export interface CoreWorkerOptions {
   warn?: (message: string) => void;
   /** The GCS's node table: with it, connections to nodes the GCS marked dead are closed (node-death-watch.ts). */
   nodes?: NodeTable;
+  /** Where task events go in batches (the GCS's AddTaskEventData; absent: none are reported). */
+  taskEvents?: TaskEventSink;
 }

@@ -27,6 +27,7 @@ import { decodeOwner, encodeOwner } from './owner-records.js';
 import { serveOwnerMethods } from './owner-service.js';
 import { type RefEntry, ReferenceCounter } from './reference-counter.js';
 import { deserialize, type SerializedValue, serialize } from './serialization.js';
+import { TaskEvents } from './task-events.js';
 import { TaskLauncher } from './task-launcher.js';
 import { TaskManager } from './task-manager.js';
 import { TaskSubmitter } from './task-submitter.js';
@@ -54,6 +55,8 @@ export class CoreWorker {
   readonly fetcher: ObjectFetcher;
   readonly launcher: TaskLauncher;
   readonly codec: ValueCodec;
+  /** State changes of the tasks this process owns and runs, reported to the GCS (task-events.ts). */
+  readonly taskEvents: TaskEvents;
   /** The task running now (workers), or the driver's own task id. */
   currentTaskId: Buffer;
   /** Depth of the running task in the task tree (the driver is 0). */
@@ -90,6 +93,8 @@ export class CoreWorker {
     this.currentTaskId = newTaskId(options.jobId);
     this.putTaskId = newTaskId(options.jobId);
     this.storage = new ObjectStorage(options.store);
+    this.taskEvents = new TaskEvents({ workerId: options.workerId, nodeId: options.nodeId });
+    if (options.taskEvents) this.taskEvents.reportTo(options.taskEvents);
     this.refs = new ReferenceCounter(
       {
         freeOwned: (idHex, entry) => this.freeOwned(idHex, entry),
@@ -129,6 +134,7 @@ export class CoreWorker {
         if (value.nestedRefs && value.nestedRefs.length > 0) this.borrows.releaseDiscarded(value.nestedRefs);
       },
     });
+    if (this.taskEvents.enabled) this.tasks.events = this.taskEvents;
     this.submitter = new TaskSubmitter({
       raylet: options.raylet,
       remoteRaylet: (address) => this.remoteRaylets.get(address),
@@ -374,6 +380,7 @@ export class CoreWorker {
       type: ErrorType.ERROR_UNKNOWN,
       message: 'tray was shut down before the task finished',
     });
+    await this.taskEvents.close();
     this.peers.close();
     this.remoteRaylets.close();
     await Promise.all([this.server?.close(), this.tcpServer?.close()]);

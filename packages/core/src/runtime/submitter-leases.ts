@@ -26,6 +26,8 @@ export interface Lease {
   raylet: Connection;
   leaseId: Uint8Array;
   workerId: Uint8Array;
+  /** The node its worker runs on. */
+  nodeId: Uint8Array | undefined;
   connection: Connection;
   inFlight: Set<PendingTask>;
   /** Pipelining window (tasks in flight) when the backlog is deep. */

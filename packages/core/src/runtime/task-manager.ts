@@ -11,6 +11,7 @@ import { type OomRetryPolicy, oomRetryDelayMs, oomRetryPolicy } from './oom-retr
 import type { SpecTemplate } from './push-encoding.js';
 import { InlineReturn } from './push-reply.js';
 import type { ReferenceCounter } from './reference-counter.js';
+import type { TaskEvents } from './task-events.js';
 
 export type TaskStatus = 'resolving' | 'queued' | 'running' | 'done';
 
@@ -55,6 +56,8 @@ export class TaskManager {
   private readonly tasks = new Map<string, PendingTask>();
   /** Finished tasks whose returns live in other nodes' stores, by return id (hex). */
   private readonly lineage = new Map<string, PendingTask>();
+  /** Where the owner's view of each task's state changes goes (task-events.ts; set by the core worker). */
+  events: TaskEvents | undefined;
 
   constructor(
     private readonly memoryStore: MemoryStore,
@@ -70,6 +73,7 @@ export class TaskManager {
 
   add(task: PendingTask): void {
     this.tasks.set(task.taskIdHex, task);
+    if (task.status === 'resolving') this.events?.owner(task.spec, 'PENDING_ARGS_AVAIL');
   }
 
   get(taskIdHex: string): PendingTask | undefined {
@@ -93,8 +97,12 @@ export class TaskManager {
       return;
     }
     if (reply.isApplicationError && this.retriesException(task, reply)) {
-      this.retry(task);
+      this.retry(task, true, reply.returnObjects[0]?.error ?? undefined);
       return;
+    }
+    if (this.events !== undefined) {
+      const error = reply.returnObjects[0]?.error ?? undefined;
+      this.events.owner(task.spec, error ? 'FAILED' : 'FINISHED', undefined, error);
     }
     if (task.stream !== undefined) {
       const error = reply.returnObjects[0]?.error;
@@ -165,7 +173,7 @@ export class TaskManager {
       task.oomRetriesLeft ??= this.oomPolicy.retries;
       if (task.oomRetriesLeft !== 0) {
         if (task.oomRetriesLeft > 0) task.oomRetriesLeft--;
-        this.retry(task, false);
+        this.retry(task, false, info);
         return;
       }
       const limit = `no OOM retries left (TRAY_TASK_OOM_RETRIES=${this.oomPolicy.retries})`;
@@ -176,7 +184,11 @@ export class TaskManager {
       return;
     }
     if (!oom && task.retriesLeft !== 0 && task.stream === undefined) {
-      this.retry(task);
+      this.retry(
+        task,
+        true,
+        systemError(ErrorType.WORKER_DIED, `the worker running task ${task.name} died (${why})`),
+      );
       return;
     }
     this.failed(
@@ -198,6 +210,7 @@ export class TaskManager {
   /** Every return of the task becomes `error`. */
   failed(task: PendingTask, error: tray.v1.IErrorInfo): void {
     if (task.status === 'done') return;
+    this.events?.owner(task.spec, 'FAILED', undefined, error);
     if (task.stream !== undefined) this.failStream(task, error);
     else {
       for (const idHex of task.returnHexes) this.store(idHex, { error });
@@ -225,8 +238,12 @@ export class TaskManager {
     return task.spec.retryExceptions === true;
   }
 
-  /** Runs the task again: a crash uses up one of maxRetries; an OOM kill waits its backoff. */
-  private retry(task: PendingTask, countsAgainstMaxRetries = true): void {
+  /**
+   * Runs the task again: a crash uses up one of maxRetries; an OOM kill waits its backoff. The
+   * attempt that ended is reported FAILED with `error` (a rerun of a finished one: no error).
+   */
+  private retry(task: PendingTask, countsAgainstMaxRetries = true, error?: tray.v1.IErrorInfo): void {
+    if (error !== undefined) this.events?.owner(task.spec, 'FAILED', undefined, error);
     if (countsAgainstMaxRetries && task.retriesLeft > 0) task.retriesLeft--;
     task.spec.attemptNumber = (task.spec.attemptNumber ?? 0) + 1;
     task.status = 'queued';

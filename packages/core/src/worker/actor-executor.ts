@@ -18,6 +18,7 @@ import { ActorRuntime } from '../actor/actor-runtime.js';
 import type { CoreWorker } from '../runtime/core-worker.js';
 import { errorInfoFromThrown } from '../runtime/error-info.js';
 import { hex, objectIdOf } from '../runtime/ids.js';
+import { endState } from '../runtime/task-events.js';
 import { isPromise, isThenable, type MaybePromise } from './maybe-promise.js';
 import { RUNTIME_ENV_WORKING_DIR } from './task-env.js';
 import type { TaskExecutor } from './task-executor.js';
@@ -65,9 +66,24 @@ export class ActorExecutor {
 
   private push(request: tray.v1.PushTaskRequest, connection: Connection): MaybePromise<Reply> {
     const type = request.task?.type ?? trayProto.v1.TaskType.NORMAL_TASK;
-    if (type === trayProto.v1.TaskType.ACTOR_CREATION_TASK) return this.create(request);
+    if (type === trayProto.v1.TaskType.ACTOR_CREATION_TASK) {
+      const events = this.core.taskEvents;
+      if (!events.enabled) return this.create(request);
+      // This worker's tasks are over (it is the actor's now): what it ran is reported at once,
+      // not left for a timer that an actor killed with its job may never see.
+      void events.flush();
+      events.executor(request.task!, 'RUNNING');
+      return this.create(request).then((reply) => this.ended(request.task!, reply));
+    }
     if (type === trayProto.v1.TaskType.ACTOR_TASK) return this.call(request.task!);
     return this.tasks.push(request, connection);
+  }
+
+  /** Report how a creation or call ended (task events), and pass its reply on. */
+  private ended(spec: tray.v1.ITaskSpec, reply: Reply): Reply {
+    const { state, error } = endState(reply);
+    this.core.taskEvents.executor(spec, state, error);
+    return reply;
   }
 
   private async create(request: tray.v1.PushTaskRequest): Promise<Reply> {
@@ -154,15 +170,17 @@ export class ActorExecutor {
   /** Run a call in group `g`; when it is done, the group's queue moves on. */
   private start(g: ConcurrencyGroup, spec: tray.v1.ITaskSpec): MaybePromise<Reply> {
     g.running++;
+    const events = this.core.taskEvents.enabled;
+    if (events) this.core.taskEvents.executor(spec, 'RUNNING');
     const out = this.run(spec);
     if (!isPromise(out)) {
       g.running--;
-      return out;
+      return events ? this.ended(spec, out) : out;
     }
     return out.then((reply) => {
       g.running--;
       this.drain(g);
-      return reply;
+      return events ? this.ended(spec, reply) : reply;
     });
   }
 
@@ -243,13 +261,20 @@ export class ActorExecutor {
     for (const g of this.groups.values()) {
       for (const queued of g.queue.splice(0)) queued.resolve(errorReply(queued.spec, this.exitInfo));
     }
-    setTimeout(() => process.exit(0), EXIT_FLUSH_MS);
+    this.exitSoon();
   }
 
   private kill(request: tray.v1.KillActorRequest): Message<tray.v1.KillActorReply> {
     if (request.forceKill) setImmediate(() => process.exit(1));
-    else setTimeout(() => process.exit(0), EXIT_FLUSH_MS);
+    else this.exitSoon();
     return {};
+  }
+
+  /** Exit once the replies are out and the last task events are sent (at most 1 s for those). */
+  private exitSoon(): void {
+    setTimeout(() => {
+      void this.core.taskEvents.close(1000).finally(() => process.exit(0));
+    }, EXIT_FLUSH_MS);
   }
 }
 

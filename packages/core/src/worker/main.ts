@@ -55,6 +55,7 @@ async function main(): Promise<void> {
     namespace: '',
     functions: remoteCodec(() => core!),
     nodes: async () => (await gcs()).getAllNodeInfo(),
+    taskEvents: async (rows, dropped) => (await gcs()).addTaskEventRows(rows, dropped),
   });
   const executor = new TaskExecutor(core, api);
   const actors = new ActorExecutor(core, executor);

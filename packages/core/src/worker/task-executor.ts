@@ -7,6 +7,7 @@ import { type Connection, CoreWorkerService, type Message, type tray } from '@tr
 import type { CoreWorker } from '../runtime/core-worker.js';
 import { errorInfoFromThrown } from '../runtime/error-info.js';
 import { hex, objectIdOf } from '../runtime/ids.js';
+import { endState } from '../runtime/task-events.js';
 import { loadRemote } from '../shipping/index.js';
 import { functionKey, shippedCodeOf } from './function-descriptor.js';
 import { isPromise, isThenable, type MaybePromise } from './maybe-promise.js';
@@ -96,6 +97,8 @@ export class TaskExecutor {
   /** Run `q` now (nothing else is running); the next queued task starts when it is done. */
   private run(q: Queued): MaybePromise<Reply> {
     this.running = q;
+    const events = this.core.taskEvents;
+    if (events.enabled) events.executor(q.request.task!, 'RUNNING');
     let out: MaybePromise<Reply>;
     try {
       out = this.execute(q);
@@ -104,6 +107,7 @@ export class TaskExecutor {
     }
     if (!isPromise(out)) {
       this.running = undefined;
+      if (events.enabled) this.ended(q, out);
       return this.finalReply(q, out);
     }
     return out.then(
@@ -114,8 +118,14 @@ export class TaskExecutor {
 
   private ran(q: Queued, reply: Reply): MaybePromise<Reply> {
     this.running = undefined;
+    if (this.core.taskEvents.enabled) this.ended(q, reply);
     this.drain();
     return this.finalReply(q, reply);
+  }
+
+  private ended(q: Queued, reply: Reply): void {
+    const { state, error } = endState(reply);
+    this.core.taskEvents.executor(q.request.task!, state, error);
   }
 
   /**

@@ -169,18 +169,100 @@ describe('kv', () => {
 });
 
 describe('task events', () => {
-  it('keeps the newest events per job and counts the dropped ones', () => {
+  it('keeps the newest task attempts per job and counts the evicted ones', () => {
     const m = managers();
     const events = Array.from({ length: 12 }, (_, i) => ({
       taskId: id(24, i),
       jobId: id(4, 1),
       name: `t${i}`,
+      state: 'PENDING_ARGS_AVAIL',
     }));
     const buffer = new (m.taskEvents.constructor as any)(10);
-    buffer.add(tray.v1.AddTaskEventDataRequest.create({ events }));
+    buffer.add(tray.v1.AddTaskEventDataRequest.create({ events, numDropped: 3 }));
     const got = buffer.get(tray.v1.GetTaskEventsRequest.create({ jobId: id(4, 1) }));
-    expect(got.numDropped).toBe(2);
+    expect(got.numDropped).toBe(2 + 3);
     expect(got.events.map((e: tray.v1.ITaskEvent) => e.name)).toEqual(events.slice(2).map((e) => e.name));
+  });
+
+  it("merges an attempt's owner and executor events into one record with its transitions", () => {
+    const m = managers();
+    const base = { taskId: id(24, 7), jobId: id(4, 1), attemptNumber: 0 };
+    const worker = id(28, 9);
+    m.taskEvents.add(
+      tray.v1.AddTaskEventDataRequest.create({
+        events: [
+          { ...base, state: 'PENDING_ARGS_AVAIL', timestampMs: 1, name: 'f', type: 'NORMAL_TASK' },
+          // The executor's FAILED arrives before the owner's SUBMITTED_TO_WORKER: the state stays FAILED.
+          { ...base, state: 'RUNNING', timestampMs: 3, workerId: worker, nodeId: id(28, 2), workerPid: 42 },
+          { ...base, state: 'FAILED', timestampMs: 4, error: { type: 1, message: 'boom' } },
+          { ...base, state: 'SUBMITTED_TO_WORKER', timestampMs: 2, nodeId: id(28, 2) },
+        ],
+      }),
+    );
+    const [record] = m.taskEvents.get(tray.v1.GetTaskEventsRequest.create({})).events;
+    expect(record!.state).toBe('FAILED');
+    expect(record!.name).toBe('f');
+    expect(record!.workerPid).toBe(42);
+    expect(Buffer.from(record!.workerId!)).toEqual(Buffer.from(worker));
+    expect(record!.error!.message).toBe('boom');
+    expect(record!.stateTransitions!.map((t) => t.state)).toEqual([
+      'PENDING_ARGS_AVAIL',
+      'RUNNING',
+      'FAILED',
+      'SUBMITTED_TO_WORKER',
+    ]);
+  });
+
+  it('merges rows sent as columns, and refuses a row whose index points nowhere', () => {
+    const m = managers();
+    const taskIds = new Uint8Array(48);
+    taskIds.fill(5, 0, 24);
+    taskIds.fill(6, 24, 48);
+    const infos = [{ jobId: id(4, 1), name: 'g', funcOrClassName: 'g', type: 'NORMAL_TASK' }];
+    expect(() =>
+      m.taskEvents.add(
+        tray.v1.AddTaskEventDataRequest.create({
+          rows: {
+            taskIds,
+            attempts: [0, 0],
+            states: [1, 4],
+            timestampsMs: [10, 20],
+            info: [0, 0],
+            node: [0, 0],
+          },
+        }),
+      ),
+    ).toThrow(/rows\.info\[0\] is not an index of rows\.infos/);
+    expect(m.taskEvents.get(tray.v1.GetTaskEventsRequest.create({})).events).toHaveLength(0);
+    m.taskEvents.add(
+      tray.v1.AddTaskEventDataRequest.create({
+        rows: {
+          taskIds,
+          attempts: [0, 0],
+          states: [1, 4],
+          timestampsMs: [10, 20],
+          info: [0, 0],
+          node: [0, 0],
+          infos,
+        },
+      }),
+    );
+    const got = m.taskEvents.get(tray.v1.GetTaskEventsRequest.create({})).events;
+    expect(got.map((e) => [e.name, e.state])).toEqual([
+      ['g', 'PENDING_NODE_ASSIGNMENT'],
+      ['g', 'FINISHED'],
+    ]);
+  });
+
+  it('refuses an unknown state with the states it knows', () => {
+    const m = managers();
+    expect(() =>
+      m.taskEvents.add(
+        tray.v1.AddTaskEventDataRequest.create({
+          events: [{ taskId: id(24, 1), jobId: id(4, 1), state: 'DONE' }],
+        }),
+      ),
+    ).toThrow(/events\[0\]\.state must be one of PENDING_ARGS_AVAIL.*got 'DONE'/);
   });
 });
 

@@ -158,6 +158,10 @@ export class PlacementGroupManager {
     return group;
   }
 
+  all(): PlacementGroup[] {
+    return [...this.table.values()];
+  }
+
   getNamed(request: tray.v1.GetNamedPlacementGroupRequest): PlacementGroup {
     if (!request.name) throw invalidArgument('name is required and must be a non-empty string');
     const group = this.findNamed(request.name, request.namespace);

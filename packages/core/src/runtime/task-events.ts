@@ -1,0 +1,317 @@
+// Task events: each state change of a task this process owns (PENDING_ARGS_AVAIL,
+// PENDING_NODE_ASSIGNMENT, SUBMITTED_TO_WORKER, and FINISHED/FAILED as the owner saw it) or runs
+// (RUNNING, FINISHED, FAILED) is noted in a bounded buffer and sent to the GCS in one batch every
+// TRAY_TASK_EVENTS_REPORT_INTERVAL_MS (Ray's task_events_report_interval_ms: 1000; 0 turns
+// reporting off). A full buffer drops new changes and counts them, a report is never awaited on
+// the hot path, and the GCS is told how many were dropped.
+//
+// The buffer is columns (typed arrays, and indexes into a small table of what tasks share), and
+// it travels as columns (TaskEventRows: packed arrays): noting a change allocates nothing and a
+// report encodes a few arrays, not a message per change. Objects kept until the report would be
+// promoted by the GC and cost the hot path more than the noting itself. A task's id is copied
+// into the id column; nothing of a spec is held (an owner's row points at a descriptor shared by
+// the tasks of one remote function, parent and job; the GCS merges rows into its records).
+import type { tray } from '@tray/protocol';
+
+export type TaskState =
+  | 'PENDING_ARGS_AVAIL'
+  | 'PENDING_NODE_ASSIGNMENT'
+  | 'SUBMITTED_TO_WORKER'
+  | 'RUNNING'
+  | 'FINISHED'
+  | 'FAILED';
+
+const STATES: TaskState[] = [
+  'PENDING_ARGS_AVAIL',
+  'PENDING_NODE_ASSIGNMENT',
+  'SUBMITTED_TO_WORKER',
+  'RUNNING',
+  'FINISHED',
+  'FAILED',
+];
+const STATE_INDEX = new Map(STATES.map((s, i) => [s, i]));
+
+/** Where a batch goes (the GCS's AddTaskEventData). */
+export type TaskEventSink = (rows: tray.v1.ITaskEventRows, numDropped: number) => Promise<void>;
+
+const TYPES = ['NORMAL_TASK', 'ACTOR_CREATION_TASK', 'ACTOR_TASK'];
+/** Ray's task_events_max_num_task_events_in_buffer (per worker). */
+const DEFAULT_MAX_BUFFERED = 100_000;
+const DEFAULT_INTERVAL_MS = 1000;
+const TASK_ID_BYTES = 24;
+const FIRST_CAPACITY = 1024;
+
+/** TRAY_TASK_EVENTS_REPORT_INTERVAL_MS; a bad value throws a RangeError naming the variable. */
+export function reportIntervalMs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.TRAY_TASK_EVENTS_REPORT_INTERVAL_MS;
+  if (raw === undefined || raw.trim() === '') return DEFAULT_INTERVAL_MS;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new RangeError(
+      `TRAY_TASK_EVENTS_REPORT_INTERVAL_MS must be a whole number of milliseconds ≥ 0 (0 turns task events off), got '${raw}'`,
+    );
+  }
+  return value;
+}
+
+/** The state a task ended in, from the executor's reply (an error in a return: FAILED). */
+export function endState(reply: {
+  returnObjects?: ({ error?: tray.v1.IErrorInfo | null } | null)[] | null;
+}): { state: TaskState; error: tray.v1.IErrorInfo | undefined } {
+  const error = reply.returnObjects?.[0]?.error ?? undefined;
+  return { state: error ? 'FAILED' : 'FINISHED', error };
+}
+
+interface Descriptor {
+  info: tray.v1.ITaskEvent;
+  index: number;
+  name: string | null | undefined;
+  type: number;
+  jobId: Uint8Array | null | undefined;
+  actorId: Uint8Array | null | undefined;
+  parent: Uint8Array | null | undefined;
+  resources: Record<string, number> | null | undefined;
+}
+
+export class TaskEvents {
+  readonly enabled: boolean;
+  private n = 0;
+  private capacity = 0;
+  private ids = new Uint8Array(0);
+  private attempts = new Int32Array(0);
+  private states = new Int32Array(0);
+  private times = new Float64Array(0);
+  private info = new Int32Array(0);
+  private node = new Int32Array(0);
+  /** This batch's descriptors (`infos`), and the owner's by remote function for reuse. */
+  private infos: tray.v1.ITaskEvent[] = [];
+  private byFunction = new Map<unknown, Descriptor>();
+  private executorInfo = new Map<string, number>();
+  private nodeIds: Uint8Array[] = [];
+  private lastNode: Uint8Array | undefined;
+  private lastNodeIndex = -1;
+  private errorRows: number[] = [];
+  private errors: tray.v1.IErrorInfo[] = [];
+  private dropped = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private sending: Promise<void> | undefined;
+  private sink: TaskEventSink | undefined;
+
+  constructor(
+    private readonly self: { workerId: Uint8Array; nodeId: Uint8Array },
+    readonly intervalMs = reportIntervalMs(),
+    private readonly maxBuffered = DEFAULT_MAX_BUFFERED,
+  ) {
+    this.enabled = intervalMs > 0;
+  }
+
+  /** Start reporting to `sink` (the process's GCS client). */
+  reportTo(sink: TaskEventSink): void {
+    if (!this.enabled) return;
+    this.sink = sink;
+    this.timer ??= setInterval(() => void this.flush(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** The owner saw `spec` reach `state` (`nodeId`: where it was sent). */
+  owner(spec: tray.v1.ITaskSpec, state: TaskState, nodeId?: Uint8Array, error?: tray.v1.IErrorInfo): void {
+    if (!this.enabled) return;
+    const i = this.row(spec, state, error);
+    if (i < 0) return;
+    this.info[i] = this.ownerInfo(spec);
+    this.node[i] = nodeId?.length ? this.nodeIndex(nodeId) + 1 : 0;
+  }
+
+  /** This process (the executor) ran `spec` to `state`. */
+  executor(spec: tray.v1.ITaskSpec, state: TaskState, error?: tray.v1.IErrorInfo): void {
+    if (!this.enabled) return;
+    const i = this.row(spec, state, error);
+    if (i < 0) return;
+    this.info[i] = this.executorIndex(spec.jobId);
+    this.node[i] = 0;
+  }
+
+  private row(spec: tray.v1.ITaskSpec, state: TaskState, error: tray.v1.IErrorInfo | undefined): number {
+    if (this.n >= this.maxBuffered || !spec.taskId || spec.taskId.length !== TASK_ID_BYTES) {
+      this.dropped++;
+      return -1;
+    }
+    if (this.n === this.capacity) this.grow();
+    const i = this.n++;
+    this.ids.set(spec.taskId, i * TASK_ID_BYTES);
+    this.attempts[i] = spec.attemptNumber ?? 0;
+    this.states[i] = STATE_INDEX.get(state)!;
+    this.times[i] = Date.now();
+    if (error) {
+      this.errorRows.push(i);
+      this.errors.push({ type: error.type, message: error.message, errorClass: error.errorClass });
+    }
+    return i;
+  }
+
+  private grow(): void {
+    const capacity = Math.min(this.maxBuffered, Math.max(FIRST_CAPACITY, this.capacity * 2));
+    const ids = new Uint8Array(capacity * TASK_ID_BYTES);
+    ids.set(this.ids);
+    this.ids = ids;
+    const attempts = new Int32Array(capacity);
+    attempts.set(this.attempts);
+    this.attempts = attempts;
+    const states = new Int32Array(capacity);
+    states.set(this.states);
+    this.states = states;
+    const times = new Float64Array(capacity);
+    times.set(this.times);
+    this.times = times;
+    const info = new Int32Array(capacity);
+    info.set(this.info);
+    this.info = info;
+    const node = new Int32Array(capacity);
+    node.set(this.node);
+    this.node = node;
+    this.capacity = capacity;
+  }
+
+  /** The descriptor of an owner's task: shared by the tasks of one function, parent and job. */
+  private ownerInfo(spec: tray.v1.ITaskSpec): number {
+    const key = spec.function ?? spec.name;
+    const actorId = spec.actorId?.length ? spec.actorId : spec.actorCreation?.actorId;
+    const resources = spec.requiredResources?.quantities;
+    const d = this.byFunction.get(key);
+    if (
+      d !== undefined &&
+      d.name === spec.name &&
+      d.type === (spec.type ?? 0) &&
+      d.jobId === spec.jobId &&
+      d.actorId === actorId &&
+      d.parent === spec.parentTaskId &&
+      d.resources === resources
+    ) {
+      if (d.index < 0) {
+        d.index = this.infos.length;
+        this.infos.push(d.info);
+      }
+      return d.index;
+    }
+    const fn = spec.function?.name ?? '';
+    const info: tray.v1.ITaskEvent = {
+      jobId: spec.jobId,
+      name: spec.name || fn,
+      type: TYPES[spec.type ?? 0] ?? 'NORMAL_TASK',
+      // Actor calls' descriptors are named Class.method already.
+      funcOrClassName: fn || spec.name || '',
+      requiredResources: { ...(resources ?? {}) },
+    };
+    if (actorId?.length) info.actorId = actorId;
+    if (spec.parentTaskId?.length) info.parentTaskId = spec.parentTaskId;
+    const index = this.infos.length;
+    this.infos.push(info);
+    this.byFunction.set(key, {
+      info,
+      index,
+      name: spec.name,
+      type: spec.type ?? 0,
+      jobId: spec.jobId,
+      actorId,
+      parent: spec.parentTaskId,
+      resources,
+    });
+    return index;
+  }
+
+  /** The executor's descriptor for a job (its worker, node and pid). */
+  private executorIndex(jobId: Uint8Array | null | undefined): number {
+    const key = jobId?.length
+      ? Buffer.from(jobId.buffer, jobId.byteOffset, jobId.length).toString('hex')
+      : '';
+    let index = this.executorInfo.get(key);
+    if (index === undefined) {
+      index = this.infos.length;
+      this.infos.push({
+        jobId: jobId?.slice(),
+        workerId: this.self.workerId,
+        nodeId: this.self.nodeId,
+        workerPid: process.pid,
+      });
+      this.executorInfo.set(key, index);
+    }
+    return index;
+  }
+
+  private nodeIndex(nodeId: Uint8Array): number {
+    if (nodeId === this.lastNode) return this.lastNodeIndex;
+    let index = this.nodeIds.findIndex((n) => Buffer.compare(n, nodeId) === 0);
+    if (index < 0) {
+      index = this.nodeIds.length;
+      this.nodeIds.push(nodeId);
+    }
+    this.lastNode = nodeId;
+    this.lastNodeIndex = index;
+    return index;
+  }
+
+  /** Send what is buffered (one report at a time; a failed one counts its changes as dropped). */
+  flush(): Promise<void> {
+    if (this.sending !== undefined || this.sink === undefined) return this.sending ?? Promise.resolve();
+    if (this.n === 0 && this.dropped === 0) return Promise.resolve();
+    const changes = this.n;
+    const rows = this.drain();
+    const dropped = this.dropped;
+    this.dropped = 0;
+    this.sending = this.sink(rows, dropped)
+      .catch(() => {
+        this.dropped += changes + dropped;
+      })
+      .finally(() => {
+        this.sending = undefined;
+      });
+    return this.sending;
+  }
+
+  /** The buffered rows as TaskEventRows (copies); the buffer is emptied. */
+  private drain(): tray.v1.ITaskEventRows {
+    const n = this.n;
+    const rows: tray.v1.ITaskEventRows = {
+      taskIds: this.ids.slice(0, n * TASK_ID_BYTES),
+      attempts: Array.from(this.attempts.subarray(0, n)),
+      states: Array.from(this.states.subarray(0, n)),
+      timestampsMs: Array.from(this.times.subarray(0, n)),
+      info: Array.from(this.info.subarray(0, n)),
+      infos: this.infos,
+      node: Array.from(this.node.subarray(0, n)),
+      nodeIds: this.nodeIds,
+      errorRows: this.errorRows,
+      errors: this.errors,
+    };
+    this.n = 0;
+    this.infos = [];
+    for (const d of this.byFunction.values()) d.index = -1;
+    // A long-lived process submits from many parents: the table starts again now and then.
+    if (this.byFunction.size > 1000) this.byFunction.clear();
+    this.executorInfo.clear();
+    this.nodeIds = [];
+    this.lastNode = undefined;
+    this.errorRows = [];
+    this.errors = [];
+    return rows;
+  }
+
+  /** Stop the timer and send the last batch (waits at most `timeoutMs`). */
+  async close(timeoutMs = 2000): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.sink === undefined) return;
+    let timeout: NodeJS.Timeout | undefined;
+    await Promise.race([
+      (async () => {
+        await this.sending;
+        await this.flush();
+      })(),
+      new Promise<void>((resolve) => {
+        timeout = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timeout);
+    this.sink = undefined;
+  }
+}

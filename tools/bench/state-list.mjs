@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+// The state API's list of 10,000 tasks (issue 12, target < 1 s): a real GCS (in this process,
+// on loopback) is sent the task events of 10,000 tasks of one job the way core workers send
+// them (TaskEventRows over AddTaskEventData: the owner's four changes and the executor's two per
+// task), then the dashboard's HTTP server (also here, on loopback) is asked
+// GET /api/v0/tasks?limit=10000 and the time to the parsed reply is measured, `--rounds` times.
+//   node tools/bench/state-list.mjs [--rounds 5] [--json]
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const { startGcsServer, GcsClient } = await import(path.join(root, 'packages/gcs/dist/index.js'));
+const { startDashboard } = await import(path.join(root, 'packages/dashboard/dist/index.js'));
+const args = process.argv.slice(2);
+const at = args.indexOf('--rounds');
+const rounds = at >= 0 && Number(args[at + 1]) > 0 ? Number(args[at + 1]) : 5;
+const json = args.includes('--json');
+const TASKS = 10_000;
+
+const token = 'b'.repeat(64);
+const sessionDir = mkdtempSync(path.join(os.tmpdir(), 'tray-bench-state-'));
+const gcs = await startGcsServer({ token, port: 0, log: () => {} });
+const client = new GcsClient(gcs.address, { token });
+const dashboard = await startDashboard({
+  gcsAddress: gcs.address,
+  token,
+  sessionDir,
+  port: 0,
+  joinCluster: false,
+});
+try {
+  const jobId = Buffer.from([0, 0, 0, 1]);
+  const node = Buffer.alloc(28, 7);
+  const owner = {
+    jobId,
+    name: 'f',
+    funcOrClassName: 'f',
+    type: 'NORMAL_TASK',
+    requiredResources: { CPU: 1 },
+  };
+  const executor = { jobId, workerId: Buffer.alloc(28, 9), nodeId: node, workerPid: 4242 };
+  const rows = {
+    taskIds: Buffer.alloc(TASKS * 6 * 24),
+    attempts: [],
+    states: [],
+    timestampsMs: [],
+    info: [],
+    node: [],
+  };
+  const now = Date.now();
+  let r = 0;
+  for (let t = 0; t < TASKS; t++) {
+    for (const [state, info, nodeIndex] of [
+      [0, 0, 0],
+      [1, 0, 0],
+      [2, 0, 1],
+      [3, 1, 0],
+      [4, 1, 0],
+      [4, 0, 0],
+    ]) {
+      rows.taskIds.writeUInt32BE(t, r * 24 + 20);
+      rows.attempts.push(0);
+      rows.states.push(state);
+      rows.timestampsMs.push(now + t + state);
+      rows.info.push(info);
+      rows.node.push(nodeIndex);
+      r++;
+    }
+  }
+  await client.addTaskEventRows({ ...rows, infos: [owner, executor], nodeIds: [node] });
+  const times = [];
+  let listed = 0;
+  for (let i = 0; i < rounds; i++) {
+    const t0 = performance.now();
+    const res = await fetch(`${dashboard.url}/api/v0/tasks?limit=${TASKS}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const body = await res.json();
+    times.push(performance.now() - t0);
+    listed = body.data.result.result.length;
+  }
+  times.sort((a, b) => a - b);
+  const result = {
+    tasks_listed: listed,
+    median_ms: Math.round(times[Math.floor(times.length / 2)]),
+    max_ms: Math.round(times.at(-1)),
+  };
+  if (json) process.stdout.write(`${JSON.stringify({ state_list: result })}\n`);
+  else
+    console.log(
+      `GET /api/v0/tasks?limit=${TASKS}: ${listed} tasks, median ${result.median_ms} ms, max ${result.max_ms} ms`,
+    );
+} finally {
+  await dashboard.close();
+  client.close();
+  await gcs.close();
+  rmSync(sessionDir, { recursive: true, force: true });
+}
