@@ -8,10 +8,12 @@
 // As Ray's worker-side TaskEventBuffer, the buffer holds ONE row per task attempt per report: a
 // map from the task's spec (the object the owner or executor already holds, checked against its
 // attempt number) to a row of columns (typed arrays: a timestamp per state, the indexes of the
-// owner's and the executor's descriptors, the node it was sent to). Noting a change is a map
-// lookup and a field write or two; a task's id is not copied until the report, which copies the
-// ids into one packed column and encodes the batch (TaskEventRows) at once. Descriptors are shared
-// by the tasks of one remote function, parent and job (owner) or one job (executor).
+// owner's and the executor's descriptors, the node it was sent to). Noting a change is a lookup
+// and a field write or two; an attempt's id goes once into a preallocated column (no object; a
+// spec or an id view kept until the report would keep its request's buffer and be promoted by the
+// GC), and the report copies the columns and encodes the batch (TaskEventRows) at once.
+// Descriptors are shared by the tasks of one remote function, parent and job (owner) or one job
+// (executor).
 import type { tray } from '@tray/protocol';
 
 export type TaskState =
@@ -92,8 +94,11 @@ export class TaskEvents {
   private changes = 0;
   /** The row of a spec's current attempt; emptied at each report. */
   private byTask = new Map<tray.v1.ITaskSpec, number>();
-  /** Row i's task id: the spec's own bytes, copied at the report. */
-  private idRefs: Uint8Array[] = [];
+  /** Row i's task id: ids[24i, 24i + 24). */
+  private ids = new Uint8Array(0);
+  /** The spec noted last and its row (the executor's lookup, and the owner's shortcut). */
+  private lastSpec: tray.v1.ITaskSpec | undefined;
+  private lastRow = -1;
   private attempts = new Int32Array(0);
   /** NUM_STATES timestamps per row (0: not reached). */
   private times = new Float64Array(0);
@@ -136,24 +141,38 @@ export class TaskEvents {
   /** The owner saw `spec` reach `state` (`nodeId`: where it was sent). */
   owner(spec: tray.v1.ITaskSpec, state: TaskState, nodeId?: Uint8Array, error?: tray.v1.IErrorInfo): void {
     if (!this.enabled) return;
-    const i = this.row(spec, state, error);
+    const i = this.row(spec, state, error, true);
     if (i < 0) return;
     if (this.ownerInfos[i]! < 0) this.ownerInfos[i] = this.ownerInfo(spec);
     if (nodeId?.length) this.node[i] = this.nodeIndex(nodeId) + 1;
+    // An attempt that ended is not looked up again: the spec is not held until the report.
+    if (state === 'FINISHED' || state === 'FAILED') this.byTask.delete(spec);
   }
 
   /** This process (the executor) ran `spec` to `state`. */
   executor(spec: tray.v1.ITaskSpec, state: TaskState, error?: tray.v1.IErrorInfo): void {
     if (!this.enabled) return;
-    const i = this.row(spec, state, error);
+    const i = this.row(spec, state, error, false);
     if (i < 0) return;
     if (this.execInfos[i]! < 0) this.execInfos[i] = this.executorIndex(spec.jobId);
+    if (state === 'FINISHED' || state === 'FAILED') this.lastSpec = undefined;
   }
 
-  /** The row of `spec`'s attempt with `state`'s time noted (-1: dropped). */
-  private row(spec: tray.v1.ITaskSpec, state: TaskState, error: tray.v1.IErrorInfo | undefined): number {
+  /**
+   * The row of `spec`'s attempt with `state`'s time noted (-1: dropped). The owner's rows are
+   * found by spec (a map); the executor runs a task from RUNNING to its end, so its rows are found
+   * by the last spec it noted (a task run concurrently with others may take a second row, which
+   * the GCS merges like any other). Neither holds a spec past the attempt's end: a spec decoded
+   * from a request holds views of the request's buffer.
+   */
+  private row(
+    spec: tray.v1.ITaskSpec,
+    state: TaskState,
+    error: tray.v1.IErrorInfo | undefined,
+    owner: boolean,
+  ): number {
     const attempt = spec.attemptNumber ?? 0;
-    let i = this.byTask.get(spec);
+    let i = spec === this.lastSpec ? this.lastRow : owner ? this.byTask.get(spec) : undefined;
     if (i === undefined || this.attempts[i] !== attempt) {
       if (this.n >= this.maxBuffered || !spec.taskId || spec.taskId.length !== TASK_ID_BYTES) {
         this.dropped++;
@@ -161,13 +180,16 @@ export class TaskEvents {
       }
       if (this.n === this.capacity) this.grow();
       i = this.n++;
-      this.idRefs[i] = spec.taskId;
+      // 24 bytes into the preallocated column: no object, and nothing of the spec kept.
+      this.ids.set(spec.taskId, i * TASK_ID_BYTES);
       this.attempts[i] = attempt;
       this.ownerInfos[i] = -1;
       this.execInfos[i] = -1;
       this.node[i] = 0;
-      this.byTask.set(spec, i);
+      if (owner) this.byTask.set(spec, i);
     }
+    this.lastSpec = spec;
+    this.lastRow = i;
     this.changes++;
     const k = i * NUM_STATES + SLOT[state];
     // The first time an attempt reached a state is the one kept.
@@ -181,6 +203,9 @@ export class TaskEvents {
 
   private grow(): void {
     const capacity = Math.min(this.maxBuffered, Math.max(FIRST_CAPACITY, this.capacity * 2));
+    const ids = new Uint8Array(capacity * TASK_ID_BYTES);
+    ids.set(this.ids);
+    this.ids = ids;
     const attempts = new Int32Array(capacity);
     attempts.set(this.attempts);
     this.attempts = attempts;
@@ -304,18 +329,16 @@ export class TaskEvents {
    */
   private drain(): tray.v1.ITaskEventRows {
     const n = this.n;
-    const ids = new Uint8Array(n * TASK_ID_BYTES);
     const info = new Array<number>(n);
     const execInfo = new Array<number>(n);
     for (let i = 0; i < n; i++) {
-      ids.set(this.idRefs[i]!, i * TASK_ID_BYTES);
       const owner = this.ownerInfos[i]!;
       const exec = this.execInfos[i]!;
       info[i] = owner >= 0 ? owner : exec;
       execInfo[i] = owner >= 0 && exec >= 0 ? exec + 1 : 0;
     }
     const rows: tray.v1.ITaskEventRows = {
-      taskIds: ids,
+      taskIds: this.ids.slice(0, n * TASK_ID_BYTES),
       attempts: Array.from(this.attempts.subarray(0, n)),
       stateTimesMs: Array.from(this.times.subarray(0, n * NUM_STATES)),
       info,
@@ -327,8 +350,8 @@ export class TaskEvents {
       errors: this.errors,
     };
     this.times.fill(0, 0, n * NUM_STATES);
-    this.idRefs.length = 0;
     this.byTask.clear();
+    this.lastSpec = undefined;
     this.n = 0;
     this.changes = 0;
     this.infos = [];

@@ -232,7 +232,10 @@ export class TaskEventBuffer {
     infos: Info[],
     nodeIds: (Uint8Array | undefined)[],
   ): void {
-    const ids = rows.taskIds!;
+    // One hex view of the ids; new records' ids are views of one copy of the column (a copy per
+    // record allocates a buffer each).
+    const ids = Buffer.from(rows.taskIds!.buffer, rows.taskIds!.byteOffset, rows.taskIds!.length);
+    let copied: Uint8Array | undefined;
     const times = rows.stateTimesMs!;
     const execInfo = rows.execInfo?.length ? rows.execInfo : undefined;
     const errors = new Map<number, tray.v1.IErrorInfo>();
@@ -242,9 +245,9 @@ export class TaskEventBuffer {
     for (let i = 0; i < n; i++) {
       const info = infos[rows.info![i]!]!;
       const attempt = rows.attempts![i]!;
-      const id = ids.subarray(i * IdBytes.task, (i + 1) * IdBytes.task);
+      const from = i * IdBytes.task;
       const job = this.jobTasks(info.jobKey);
-      const key = `${bytesKey(id)}:${attempt}`;
+      const key = `${ids.toString('hex', from, from + IdBytes.task)}:${attempt}`;
       let record = job.attempts.get(key);
       if (record === undefined) {
         if (job.attempts.size >= this.maxPerJob) {
@@ -252,7 +255,7 @@ export class TaskEventBuffer {
         }
         job.order.push(key);
         record = {
-          taskId: id.slice(),
+          taskId: (copied ??= Uint8Array.from(ids)).subarray(from, from + IdBytes.task),
           jobId: info.jobId,
           name: '',
           state: undefined,
