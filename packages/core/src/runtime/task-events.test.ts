@@ -1,5 +1,5 @@
-// The task-event buffer of a core worker: changes of one attempt travel as one TaskEvent with
-// its transitions, a full buffer drops and counts (and says so in the next report), a report
+// The task-event buffer of a core worker: the changes of one attempt travel as one row (a
+// timestamp per state reached), a full buffer drops and counts (and says so in the next report), a report
 // that fails counts its events as dropped, and an interval of 0 notes nothing.
 import type { tray } from '@tray/protocol';
 import { describe, expect, it } from 'vitest';
@@ -36,7 +36,7 @@ const STATES = [
 ];
 
 describe('task events in a core worker', () => {
-  it('sends the changes as columns: ids, states in order, and a descriptor per side', async () => {
+  it('sends one row per attempt: its id, when it reached each state, and a descriptor per side', async () => {
     const events = new TaskEvents(self, 60_000);
     const { reports, sink } = collecting();
     events.reportTo(sink);
@@ -47,26 +47,35 @@ describe('task events in a core worker', () => {
     events.executor(s, 'RUNNING');
     events.executor(s, 'FAILED', { type: 1, message: 'boom' });
     events.owner(spec(4), 'PENDING_ARGS_AVAIL');
+    // A retry is an attempt of its own.
+    events.owner({ ...s, attemptNumber: 1 }, 'PENDING_ARGS_AVAIL');
     await events.flush();
     const rows = reports[0]!.rows;
-    expect(rows.taskIds!.length).toBe(6 * 24);
-    expect(rows.states!.map((i) => STATES[i])).toEqual([
+    expect(rows.taskIds!.length).toBe(3 * 24);
+    expect(Array.from(rows.taskIds!.subarray(0, 24))).toEqual(Array.from(s.taskId!));
+    expect(rows.attempts).toEqual([0, 0, 1]);
+    const reached = (row: number) =>
+      STATES.filter((_, k) => rows.stateTimesMs![row * STATES.length + k]! > 0);
+    expect(reached(0)).toEqual([
       'PENDING_ARGS_AVAIL',
       'PENDING_NODE_ASSIGNMENT',
       'SUBMITTED_TO_WORKER',
       'RUNNING',
       'FAILED',
-      'PENDING_ARGS_AVAIL',
     ]);
-    // Two tasks of one function from one parent share the owner's descriptor.
-    expect(rows.info).toEqual([0, 0, 0, 1, 1, 0]);
+    expect(reached(1)).toEqual(['PENDING_ARGS_AVAIL']);
+    expect(reached(2)).toEqual(['PENDING_ARGS_AVAIL']);
+    // Two tasks of one function from one parent share the owner's descriptor; the first row has
+    // the executor's too.
+    expect(rows.info).toEqual([0, 0, 0]);
+    expect(rows.execInfo).toEqual([2, 0, 0]);
     const [owner, executor] = rows.infos!;
     expect(owner!.funcOrClassName).toBe('f');
     expect(owner!.requiredResources).toEqual({ CPU: 1 });
     expect(owner!.workerId).toBeUndefined();
     expect(executor!.workerPid).toBe(process.pid);
-    expect(rows.node).toEqual([0, 0, 1, 0, 0, 0]);
-    expect(rows.errorRows).toEqual([4]);
+    expect(rows.node).toEqual([1, 0, 0]);
+    expect(rows.errorRows).toEqual([0]);
     expect(rows.errors![0]!.message).toBe('boom');
     await events.close();
   });

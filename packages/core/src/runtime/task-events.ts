@@ -2,15 +2,18 @@
 // PENDING_NODE_ASSIGNMENT, SUBMITTED_TO_WORKER, and FINISHED/FAILED as the owner saw it) or runs
 // (RUNNING, FINISHED, FAILED) is noted in a bounded buffer and sent to the GCS in one batch every
 // TRAY_TASK_EVENTS_REPORT_INTERVAL_MS (Ray's task_events_report_interval_ms: 1000; 0 turns
-// reporting off). A full buffer drops new changes and counts them, a report is never awaited on
-// the hot path, and the GCS is told how many were dropped.
+// reporting off). A full buffer drops new attempts and counts their changes, a report is never
+// awaited on the hot path, and the GCS is told how many were dropped.
 //
-// The buffer is columns (typed arrays, and indexes into a small table of what tasks share), and
-// it travels as columns (TaskEventRows: packed arrays): noting a change allocates nothing and a
-// report encodes a few arrays, not a message per change. Objects kept until the report would be
-// promoted by the GC and cost the hot path more than the noting itself. A task's id is copied
-// into the id column; nothing of a spec is held (an owner's row points at a descriptor shared by
-// the tasks of one remote function, parent and job; the GCS merges rows into its records).
+// As Ray's worker-side TaskEventBuffer, the buffer holds ONE row per task attempt per report: a
+// map from the task's spec (the object the owner or executor already holds, checked against its
+// attempt number) to a row of columns (typed arrays: a timestamp per state, the indexes of the
+// owner's and the executor's descriptors, the node it was sent to). Noting a change is a lookup
+// and a field write or two; an attempt's id goes once into a preallocated column (no object; a
+// spec or an id view kept until the report would keep its request's buffer and be promoted by the
+// GC), and the report copies the columns and encodes the batch (TaskEventRows) at once.
+// Descriptors are shared by the tasks of one remote function, parent and job (owner) or one job
+// (executor).
 import type { tray } from '@tray/protocol';
 
 export type TaskState =
@@ -29,7 +32,16 @@ const STATES: TaskState[] = [
   'FINISHED',
   'FAILED',
 ];
-const STATE_INDEX = new Map(STATES.map((s, i) => [s, i]));
+const NUM_STATES = STATES.length;
+/** A state's slot in a row's timestamps (a plain object: cheaper than a Map on the hot path). */
+const SLOT: Record<TaskState, number> = {
+  PENDING_ARGS_AVAIL: 0,
+  PENDING_NODE_ASSIGNMENT: 1,
+  SUBMITTED_TO_WORKER: 2,
+  RUNNING: 3,
+  FINISHED: 4,
+  FAILED: 5,
+};
 
 /** Where a batch goes (the GCS's AddTaskEventData). */
 export type TaskEventSink = (rows: tray.v1.ITaskEventRows, numDropped: number) => Promise<void>;
@@ -75,18 +87,30 @@ interface Descriptor {
 
 export class TaskEvents {
   readonly enabled: boolean;
+  /** Rows (task attempts) in this batch. */
   private n = 0;
   private capacity = 0;
+  /** Changes noted in this batch (what a failed report counts as dropped). */
+  private changes = 0;
+  /** The row of a spec's current attempt; emptied at each report. */
+  private byTask = new Map<tray.v1.ITaskSpec, number>();
+  /** Row i's task id: ids[24i, 24i + 24). */
   private ids = new Uint8Array(0);
+  /** The spec noted last and its row (the executor's lookup, and the owner's shortcut). */
+  private lastSpec: tray.v1.ITaskSpec | undefined;
+  private lastRow = -1;
   private attempts = new Int32Array(0);
-  private states = new Int32Array(0);
+  /** NUM_STATES timestamps per row (0: not reached). */
   private times = new Float64Array(0);
-  private info = new Int32Array(0);
+  /** Indexes into `infos` (-1: none yet). */
+  private ownerInfos = new Int32Array(0);
+  private execInfos = new Int32Array(0);
   private node = new Int32Array(0);
   /** This batch's descriptors (`infos`), and the owner's by remote function for reuse. */
   private infos: tray.v1.ITaskEvent[] = [];
   private byFunction = new Map<unknown, Descriptor>();
-  private executorInfo = new Map<string, number>();
+  private lastJob: Uint8Array | undefined;
+  private lastJobIndex = -1;
   private nodeIds: Uint8Array[] = [];
   private lastNode: Uint8Array | undefined;
   private lastNodeIndex = -1;
@@ -100,6 +124,7 @@ export class TaskEvents {
   constructor(
     private readonly self: { workerId: Uint8Array; nodeId: Uint8Array },
     readonly intervalMs = reportIntervalMs(),
+    /** Task attempts per batch (Ray's task_events_max_num_task_events_in_buffer). */
     private readonly maxBuffered = DEFAULT_MAX_BUFFERED,
   ) {
     this.enabled = intervalMs > 0;
@@ -116,33 +141,60 @@ export class TaskEvents {
   /** The owner saw `spec` reach `state` (`nodeId`: where it was sent). */
   owner(spec: tray.v1.ITaskSpec, state: TaskState, nodeId?: Uint8Array, error?: tray.v1.IErrorInfo): void {
     if (!this.enabled) return;
-    const i = this.row(spec, state, error);
+    const i = this.row(spec, state, error, true);
     if (i < 0) return;
-    this.info[i] = this.ownerInfo(spec);
-    this.node[i] = nodeId?.length ? this.nodeIndex(nodeId) + 1 : 0;
+    if (this.ownerInfos[i]! < 0) this.ownerInfos[i] = this.ownerInfo(spec);
+    if (nodeId?.length) this.node[i] = this.nodeIndex(nodeId) + 1;
+    // An attempt that ended is not looked up again: the spec is not held until the report.
+    if (state === 'FINISHED' || state === 'FAILED') this.byTask.delete(spec);
   }
 
   /** This process (the executor) ran `spec` to `state`. */
   executor(spec: tray.v1.ITaskSpec, state: TaskState, error?: tray.v1.IErrorInfo): void {
     if (!this.enabled) return;
-    const i = this.row(spec, state, error);
+    const i = this.row(spec, state, error, false);
     if (i < 0) return;
-    this.info[i] = this.executorIndex(spec.jobId);
-    this.node[i] = 0;
+    if (this.execInfos[i]! < 0) this.execInfos[i] = this.executorIndex(spec.jobId);
+    if (state === 'FINISHED' || state === 'FAILED') this.lastSpec = undefined;
   }
 
-  private row(spec: tray.v1.ITaskSpec, state: TaskState, error: tray.v1.IErrorInfo | undefined): number {
-    if (this.n >= this.maxBuffered || !spec.taskId || spec.taskId.length !== TASK_ID_BYTES) {
-      this.dropped++;
-      return -1;
+  /**
+   * The row of `spec`'s attempt with `state`'s time noted (-1: dropped). The owner's rows are
+   * found by spec (a map); the executor runs a task from RUNNING to its end, so its rows are found
+   * by the last spec it noted (a task run concurrently with others may take a second row, which
+   * the GCS merges like any other). Neither holds a spec past the attempt's end: a spec decoded
+   * from a request holds views of the request's buffer.
+   */
+  private row(
+    spec: tray.v1.ITaskSpec,
+    state: TaskState,
+    error: tray.v1.IErrorInfo | undefined,
+    owner: boolean,
+  ): number {
+    const attempt = spec.attemptNumber ?? 0;
+    let i = spec === this.lastSpec ? this.lastRow : owner ? this.byTask.get(spec) : undefined;
+    if (i === undefined || this.attempts[i] !== attempt) {
+      if (this.n >= this.maxBuffered || !spec.taskId || spec.taskId.length !== TASK_ID_BYTES) {
+        this.dropped++;
+        return -1;
+      }
+      if (this.n === this.capacity) this.grow();
+      i = this.n++;
+      // 24 bytes into the preallocated column: no object, and nothing of the spec kept.
+      this.ids.set(spec.taskId, i * TASK_ID_BYTES);
+      this.attempts[i] = attempt;
+      this.ownerInfos[i] = -1;
+      this.execInfos[i] = -1;
+      this.node[i] = 0;
+      if (owner) this.byTask.set(spec, i);
     }
-    if (this.n === this.capacity) this.grow();
-    const i = this.n++;
-    this.ids.set(spec.taskId, i * TASK_ID_BYTES);
-    this.attempts[i] = spec.attemptNumber ?? 0;
-    this.states[i] = STATE_INDEX.get(state)!;
-    this.times[i] = Date.now();
-    if (error) {
+    this.lastSpec = spec;
+    this.lastRow = i;
+    this.changes++;
+    const k = i * NUM_STATES + SLOT[state];
+    // The first time an attempt reached a state is the one kept.
+    if (this.times[k] === 0) this.times[k] = Date.now();
+    if (error && (this.errorRows.length === 0 || this.errorRows[this.errorRows.length - 1] !== i)) {
       this.errorRows.push(i);
       this.errors.push({ type: error.type, message: error.message, errorClass: error.errorClass });
     }
@@ -157,15 +209,15 @@ export class TaskEvents {
     const attempts = new Int32Array(capacity);
     attempts.set(this.attempts);
     this.attempts = attempts;
-    const states = new Int32Array(capacity);
-    states.set(this.states);
-    this.states = states;
-    const times = new Float64Array(capacity);
+    const times = new Float64Array(capacity * NUM_STATES);
     times.set(this.times);
     this.times = times;
-    const info = new Int32Array(capacity);
-    info.set(this.info);
-    this.info = info;
+    const ownerInfos = new Int32Array(capacity);
+    ownerInfos.set(this.ownerInfos);
+    this.ownerInfos = ownerInfos;
+    const execInfos = new Int32Array(capacity);
+    execInfos.set(this.execInfos);
+    this.execInfos = execInfos;
     const node = new Int32Array(capacity);
     node.set(this.node);
     this.node = node;
@@ -221,11 +273,10 @@ export class TaskEvents {
 
   /** The executor's descriptor for a job (its worker, node and pid). */
   private executorIndex(jobId: Uint8Array | null | undefined): number {
-    const key = jobId?.length
-      ? Buffer.from(jobId.buffer, jobId.byteOffset, jobId.length).toString('hex')
-      : '';
-    let index = this.executorInfo.get(key);
-    if (index === undefined) {
+    const last = this.lastJob;
+    if (last !== undefined && jobId && sameBytes(last, jobId)) return this.lastJobIndex;
+    let index = this.infos.findIndex((d) => d.workerId !== undefined && sameBytes(d.jobId, jobId));
+    if (index < 0) {
       index = this.infos.length;
       this.infos.push({
         jobId: jobId?.slice(),
@@ -233,7 +284,10 @@ export class TaskEvents {
         nodeId: this.self.nodeId,
         workerPid: process.pid,
       });
-      this.executorInfo.set(key, index);
+    }
+    if (jobId) {
+      this.lastJob = jobId;
+      this.lastJobIndex = index;
     }
     return index;
   }
@@ -254,7 +308,7 @@ export class TaskEvents {
   flush(): Promise<void> {
     if (this.sending !== undefined || this.sink === undefined) return this.sending ?? Promise.resolve();
     if (this.n === 0 && this.dropped === 0) return Promise.resolve();
-    const changes = this.n;
+    const changes = this.changes;
     const rows = this.drain();
     const dropped = this.dropped;
     this.dropped = 0;
@@ -268,27 +322,43 @@ export class TaskEvents {
     return this.sending;
   }
 
-  /** The buffered rows as TaskEventRows (copies); the buffer is emptied. */
+  /**
+   * The buffered attempts as TaskEventRows (copies; one row per attempt: `info` the owner's
+   * descriptor or else the executor's, `exec_info` the executor's + 1 when a row has both); the
+   * buffer is emptied.
+   */
   private drain(): tray.v1.ITaskEventRows {
     const n = this.n;
+    const info = new Array<number>(n);
+    const execInfo = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      const owner = this.ownerInfos[i]!;
+      const exec = this.execInfos[i]!;
+      info[i] = owner >= 0 ? owner : exec;
+      execInfo[i] = owner >= 0 && exec >= 0 ? exec + 1 : 0;
+    }
     const rows: tray.v1.ITaskEventRows = {
       taskIds: this.ids.slice(0, n * TASK_ID_BYTES),
       attempts: Array.from(this.attempts.subarray(0, n)),
-      states: Array.from(this.states.subarray(0, n)),
-      timestampsMs: Array.from(this.times.subarray(0, n)),
-      info: Array.from(this.info.subarray(0, n)),
+      stateTimesMs: Array.from(this.times.subarray(0, n * NUM_STATES)),
+      info,
+      execInfo,
       infos: this.infos,
       node: Array.from(this.node.subarray(0, n)),
       nodeIds: this.nodeIds,
       errorRows: this.errorRows,
       errors: this.errors,
     };
+    this.times.fill(0, 0, n * NUM_STATES);
+    this.byTask.clear();
+    this.lastSpec = undefined;
     this.n = 0;
+    this.changes = 0;
     this.infos = [];
     for (const d of this.byFunction.values()) d.index = -1;
     // A long-lived process submits from many parents: the table starts again now and then.
     if (this.byFunction.size > 1000) this.byFunction.clear();
-    this.executorInfo.clear();
+    this.lastJob = undefined;
     this.nodeIds = [];
     this.lastNode = undefined;
     this.errorRows = [];
@@ -314,4 +384,11 @@ export class TaskEvents {
     clearTimeout(timeout);
     this.sink = undefined;
   }
+}
+
+function sameBytes(a: Uint8Array | null | undefined, b: Uint8Array | null | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -254,6 +254,79 @@ describe('task events', () => {
     ]);
   });
 
+  it("merges an attempt's rows (one per side and report, a time per state) into one record", () => {
+    const m = managers();
+    const taskIds = new Uint8Array(24).fill(8);
+    const at = (times: Record<number, number>) => Array.from({ length: 6 }, (_, s) => times[s] ?? 0);
+    const worker = id(28, 9);
+    // The owner's row: pending, assigned, sent to node 3; and later its FAILED with the error.
+    m.taskEvents.add(
+      tray.v1.AddTaskEventDataRequest.create({
+        rows: {
+          taskIds,
+          attempts: [0],
+          stateTimesMs: at({ 0: 1, 1: 2, 2: 3 }),
+          info: [0],
+          node: [1],
+          nodeIds: [id(28, 3)],
+          infos: [
+            {
+              jobId: id(4, 1),
+              name: 'h',
+              funcOrClassName: 'h',
+              type: 'NORMAL_TASK',
+              requiredResources: { CPU: 1 },
+            },
+          ],
+        },
+      }),
+    );
+    m.taskEvents.add(
+      tray.v1.AddTaskEventDataRequest.create({
+        rows: {
+          taskIds,
+          attempts: [0],
+          stateTimesMs: at({ 3: 4, 5: 5 }),
+          info: [0],
+          node: [0],
+          infos: [{ jobId: id(4, 1), workerId: worker, nodeId: id(28, 3), workerPid: 42 }],
+          errorRows: [0],
+          errors: [{ type: 1, message: 'boom' }],
+        },
+      }),
+    );
+    const [record, ...rest] = m.taskEvents.get(tray.v1.GetTaskEventsRequest.create({})).events;
+    expect(rest).toHaveLength(0);
+    expect(record!.state).toBe('FAILED');
+    expect(record!.name).toBe('h');
+    expect(record!.requiredResources).toEqual({ CPU: 1 });
+    expect(record!.workerPid).toBe(42);
+    expect(Buffer.from(record!.workerId!)).toEqual(Buffer.from(worker));
+    expect(Buffer.from(record!.nodeId!)).toEqual(Buffer.from(id(28, 3)));
+    expect(record!.error!.message).toBe('boom');
+    expect(record!.stateTransitions!.map((t) => [t.state, t.timestampMs])).toEqual([
+      ['PENDING_ARGS_AVAIL', 1],
+      ['PENDING_NODE_ASSIGNMENT', 2],
+      ['SUBMITTED_TO_WORKER', 3],
+      ['RUNNING', 4],
+      ['FAILED', 5],
+    ]);
+    expect(() =>
+      m.taskEvents.add(
+        tray.v1.AddTaskEventDataRequest.create({
+          rows: {
+            taskIds,
+            attempts: [0],
+            stateTimesMs: [1, 2],
+            info: [0],
+            node: [0],
+            infos: [{ jobId: id(4, 1) }],
+          },
+        }),
+      ),
+    ).toThrow(/rows\.state_times_ms must have 6 entries per row \(6\), got 2/);
+  });
+
   it('refuses an unknown state with the states it knows', () => {
     const m = managers();
     expect(() =>
