@@ -11,7 +11,6 @@ export {
   clusterResources,
   dashboardUrl,
   getRuntimeContext,
-  type InitOptions,
   init,
   isInitialized,
   type NodeInfo,
@@ -19,6 +18,7 @@ export {
   type RuntimeContext,
   shutdown,
 } from './api/cluster.js';
+export type { InitOptions } from './api/init-options.js';
 export {
   type CancelOptions,
   cancel,

@@ -207,7 +207,7 @@ export class Dataset<T extends Row = Row> {
   // ---- splitting (splits.ts) ----
   /** n materialized datasets of near-equal rows (exactly equal, dropping the rest, with equal). */
   split(n: number, options: { equal?: boolean } = {}): Promise<Dataset<T>[]> {
-    return split(this, n, options);
+    return split(this, n, options, (b, name) => fromBlocks<T>(b, name));
   }
 
   /** n iterators over one streaming execution, for consumers anywhere (splits.ts). */
@@ -217,7 +217,7 @@ export class Dataset<T extends Row = Row> {
 
   /** [train, test]: the last floor(count × testSize) rows (after an optional shuffle) are the test set. */
   trainTestSplit(testSize: number, options: SplitOptions = {}): Promise<[Dataset<T>, Dataset<T>]> {
-    return trainTestSplit(this, testSize, options);
+    return trainTestSplit(this, testSize, options, (b, name) => fromBlocks<T>(b, name));
   }
 
   // ---- consumption (runs the plan) ----

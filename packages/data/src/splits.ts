@@ -2,25 +2,36 @@
 // iterators over one streaming execution, e.g. one per training worker) and trainTestSplit.
 
 import * as tray from '@tray/core';
-import type { Row } from './block.js';
-import { type Dataset, fromBlocks } from './dataset.js';
+import type { BlockRef } from './exec/plan.js';
 import { splitCoordinator } from './exec/remote.js';
 import { type DataIterator, SplitIterator } from './iterate.js';
 import { positiveInt, totalRows } from './options.js';
 import { evenSizes, reblock } from './shuffle/plan.js';
 
+/**
+ * What splitting needs of a dataset: dataset.ts's Dataset has it, and passes its fromBlocks as
+ * `make` (declared here, so that this file does not import dataset.ts: no import circle).
+ */
+export interface SplitSource {
+  blocks(): AsyncIterable<BlockRef>;
+  materializedBlocks(): Promise<BlockRef[]>;
+  randomShuffle(options: { seed?: number }): SplitSource;
+}
+export type MakeDataset<D> = (blocks: BlockRef[], name: string) => D;
+
 /** n materialized datasets of near-equal rows (exactly equal, dropping the rest, with equal). */
-export async function split<T extends Row>(
-  ds: Dataset<T>,
+export async function split<D>(
+  ds: SplitSource,
   n: number,
   options: { equal?: boolean },
-): Promise<Dataset<T>[]> {
+  make: MakeDataset<D>,
+): Promise<D[]> {
   positiveInt(n, 'split: n');
   const blocks = await ds.materializedBlocks();
   const total = totalRows(blocks);
   const sizes = options.equal ? new Array(n).fill(Math.floor(total / n)) : evenSizes(total, n);
   const parts = await reblock(blocks, sizes);
-  return parts.map((b, i) => fromBlocks<T>([b], `Split(${i})`));
+  return parts.map((b, i) => make([b], `Split(${i})`));
 }
 
 /**
@@ -30,11 +41,7 @@ export async function split<T extends Row>(
  * the first iterator asks, runs at the consumers' pace, and the iterators may be passed to
  * tasks or actors in other processes (DataIterator.from there). One pass over the data.
  */
-export function streamingSplit<T extends Row>(
-  ds: Dataset<T>,
-  n: number,
-  options: { equal?: boolean },
-): DataIterator[] {
+export function streamingSplit(ds: SplitSource, n: number, options: { equal?: boolean }): DataIterator[] {
   positiveInt(n, 'streamingSplit: n');
   const coordinator = splitCoordinator()
     .options({ numCpus: 0, maxConcurrency: 2 * n + 8, name: 'SplitCoordinator' })
@@ -69,11 +76,12 @@ export interface SplitOptions {
 }
 
 /** [train, test]: the last floor(count × testSize) rows (after an optional shuffle) are the test set. */
-export async function trainTestSplit<T extends Row>(
-  ds: Dataset<T>,
+export async function trainTestSplit<D>(
+  ds: SplitSource,
   testSize: number,
   options: SplitOptions,
-): Promise<[Dataset<T>, Dataset<T>]> {
+  make: MakeDataset<D>,
+): Promise<[D, D]> {
   if (!(typeof testSize === 'number' && testSize > 0 && testSize < 1)) {
     throw new TypeError(`trainTestSplit: testSize must be a fraction between 0 and 1; got ${testSize}`);
   }
@@ -82,5 +90,5 @@ export async function trainTestSplit<T extends Row>(
   const total = totalRows(blocks);
   const test = Math.floor(total * testSize);
   const [train, testBlock] = await reblock(blocks, [total - test, test]);
-  return [fromBlocks<T>([train!], 'TrainSplit'), fromBlocks<T>([testBlock!], 'TestSplit')];
+  return [make([train!], 'TrainSplit'), make([testBlock!], 'TestSplit')];
 }
