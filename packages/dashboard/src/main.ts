@@ -2,22 +2,16 @@
 // (DashboardOptions); answers its parent over IPC with `{ type: 'ready', host, port, url,
 // portNote? }` or `{ type: 'error', message }`, and exits when the IPC channel disconnects (its
 // parent died), on SIGTERM and on SIGINT, closing the server and leaving the cluster first.
+import { sendToParent } from '@tray/protocol';
 import { type Dashboard, type DashboardOptions, startDashboard } from './dashboard.js';
 
 function log(message: string): void {
   process.stderr.write(`[dashboard ${new Date().toISOString()}] ${message}\n`);
 }
 
-function send(message: object): Promise<void> {
-  return new Promise((resolve) => {
-    if (!process.send || !process.connected) return resolve();
-    process.send(message, undefined, {}, () => resolve());
-  });
-}
-
 async function fail(message: string): Promise<never> {
   log(message);
-  await send({ type: 'error', message });
+  await sendToParent({ type: 'error', message });
   process.exit(1);
 }
 
@@ -61,7 +55,7 @@ async function main(): Promise<void> {
   if (stopping) return;
   if (dashboard.portNote) log(dashboard.portNote);
   log(`serving on ${dashboard.url}`);
-  await send({
+  await sendToParent({
     type: 'ready',
     host: dashboard.host,
     port: dashboard.port,

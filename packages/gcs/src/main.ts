@@ -2,6 +2,7 @@
 // it answers its parent over IPC with `{ type: 'ready', address, metricsAddress }` or `{ type: 'error', message }`,
 // and exits when the IPC channel disconnects (the parent died), on SIGTERM and on SIGINT,
 // closing the server and its storage first.
+import { sendToParent } from '@tray/protocol';
 import { healthCheckFromEnv } from './health-check-env.js';
 import { type GcsServer, type GcsServerOptions, startGcsServer } from './server.js';
 
@@ -9,16 +10,9 @@ function log(message: string): void {
   process.stderr.write(`[gcs] ${message}\n`);
 }
 
-function send(message: object): Promise<void> {
-  return new Promise((resolve) => {
-    if (!process.send || !process.connected) return resolve();
-    process.send(message, undefined, {}, () => resolve());
-  });
-}
-
 async function fail(message: string): Promise<never> {
   log(message);
-  await send({ type: 'error', message });
+  await sendToParent({ type: 'error', message });
   process.exit(1);
 }
 
@@ -65,7 +59,7 @@ async function main(): Promise<void> {
     return;
   }
   log(`listening on ${server.address}`);
-  await send({ type: 'ready', address: server.address, metricsAddress: server.metricsAddress });
+  await sendToParent({ type: 'ready', address: server.address, metricsAddress: server.metricsAddress });
 }
 
 void main();

@@ -3,12 +3,10 @@
 // socketPath, storeSocketPath, grpcPort, framedPort, metricsPort} (or {type:'error', message} and exits 1). It stops —
 // killing its workers — when its IPC channel disconnects (the parent died), on SIGTERM/SIGINT,
 // or on ShutdownRaylet.
-import { rmSync } from 'node:fs';
-import { type Raylet, startRaylet } from './raylet.js';
 
-function send(message: object): void {
-  if (process.send && process.connected) process.send(message);
-}
+import { rmSync } from 'node:fs';
+import { sendToParent } from '@tray/protocol';
+import { type Raylet, startRaylet } from './raylet.js';
 
 /** The session directory to remove on exit (options.removeSessionOnExit), if any. */
 let sessionToRemove: string | undefined;
@@ -47,7 +45,7 @@ async function main(): Promise<void> {
   try {
     options = JSON.parse(process.env.TRAY_DAEMON_OPTIONS ?? '');
   } catch {
-    send({ type: 'error', message: 'TRAY_DAEMON_OPTIONS must hold the raylet options as JSON' });
+    void sendToParent({ type: 'error', message: 'TRAY_DAEMON_OPTIONS must hold the raylet options as JSON' });
     return void exit(1);
   }
   const o = options as Parameters<typeof startRaylet>[0];
@@ -55,12 +53,12 @@ async function main(): Promise<void> {
   try {
     raylet = await startRaylet(o);
   } catch (err) {
-    send({ type: 'error', message: (err as Error).message });
+    void sendToParent({ type: 'error', message: (err as Error).message });
     return void exit(1);
   }
   if (exiting) return void raylet.stop();
   raylet.stopped.then(() => void exit(0));
-  send({
+  void sendToParent({
     type: 'ready',
     nodeId: raylet.nodeId,
     socketPath: raylet.socketPath,

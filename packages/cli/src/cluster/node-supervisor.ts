@@ -14,10 +14,12 @@
 // stops, its cluster's keys are deleted from Redis. On the head it then forks the dashboard
 // (@tray/dashboard/main, unless --include-dashboard false) and restarts it whenever it dies: it
 // keeps nothing of its own (jobs are in the GCS KV), so a new one carries on.
+
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GcsClient } from '@tray/gcs';
+import { sendToParent } from '@tray/protocol';
 import { type ClusterPids, readCurrentCluster, writeCurrentCluster } from './current-cluster.js';
 import { forkDaemon } from './daemon-child.js';
 import { dashboardMain, gcsMain, rayletMain, workerEntry } from './daemon-entries.js';
@@ -74,10 +76,6 @@ const REPORT_DEADLINE_MS = 5000;
 
 function log(message: string): void {
   process.stdout.write(`[tray node ${new Date().toISOString()}] ${message}\n`);
-}
-
-function send(message: object): void {
-  if (process.send && process.connected) process.send(message);
 }
 
 const children: { name: string; child: ChildProcess }[] = [];
@@ -352,11 +350,11 @@ async function main(): Promise<void> {
     ...(dashboard ? { dashboardUrl: dashboard.ready.url } : {}),
     ...(dashboard?.ready.portNote ? { dashboardNote: dashboard.ready.portNote } : {}),
   };
-  send(ready);
+  void sendToParent(ready);
 }
 
 main().catch((err: Error) => {
   log(`cannot start: ${err.message}`);
-  send({ type: 'error', message: err.message });
+  void sendToParent({ type: 'error', message: err.message });
   void stopAll('start failed', 1);
 });

@@ -4,14 +4,10 @@
 // {type:'ready', port} (or {type:'error', message} and exits 1). npm installs and unpacking
 // run here, never on the raylet's event loop. It exits — killing its setup commands' process
 // groups — when its IPC channel disconnects (the raylet died) or on SIGTERM/SIGINT.
-import { createGrpcServer, RuntimeEnvAgentService, type TrayGrpcServer } from '@tray/protocol';
+import { createGrpcServer, RuntimeEnvAgentService, sendToParent, type TrayGrpcServer } from '@tray/protocol';
 import { killCommands, recordCommandGroups } from '@tray/runtime-env';
 import { agentHandlers } from './agent-service.js';
 import { type AgentProcessOptions, createRuntimeEnvAgent, setupGroupsDirOf } from './runtime-env-agent.js';
-
-function send(message: object): void {
-  if (process.send && process.connected) process.send(message);
-}
 
 function parseOptions(raw: string | undefined): AgentProcessOptions {
   let o: Partial<AgentProcessOptions>;
@@ -55,9 +51,9 @@ async function main(): Promise<void> {
     server = createGrpcServer({ token: o.token, tls: false });
     server.addService(RuntimeEnvAgentService, agentHandlers(hosted.agent, hosted.registry));
     const port = await server.listen('127.0.0.1', 0);
-    send({ type: 'ready', port });
+    void sendToParent({ type: 'ready', port });
   } catch (err) {
-    send({ type: 'error', message: (err as Error).message });
+    void sendToParent({ type: 'error', message: (err as Error).message });
     exit(1);
   }
 }
