@@ -31,7 +31,7 @@ export const ALLOWED = {
   data: CORE_AND_BELOW,
   tune: CORE_AND_BELOW,
   serve: CORE_AND_BELOW,
-  train: CORE_AND_BELOW,
+  train: [...CORE_AND_BELOW, 'data'],
 };
 
 /**

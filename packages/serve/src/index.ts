@@ -1,0 +1,3 @@
+// @tray/serve: Ray Serve for tray. `import * as serve from '@tray/serve'` gives these names
+// (LIBRARIES.md's Serve section).
+export { BackPressureError, DeploymentUnavailableError, RequestTimeoutError } from './errors.js';

@@ -1,0 +1,36 @@
+// The collective operations among the workers of one group (what PyTorch's process group gives
+// Ray Train). A group is made by every member calling initCollectiveGroup with the same name and
+// world size and its own rank; data moves member to member, never through the driver. Every
+// operation is called by every member in the same order; one whose peer has died rejects on
+// every member with CollectiveGroupError naming the dead rank, promptly (no hang).
+
+export type ReduceOp = 'sum' | 'mean' | 'min' | 'max';
+
+/** The tensors collectives move: flat typed arrays of 32- or 64-bit floats. */
+export type Tensor = Float32Array | Float64Array;
+
+export interface CollectiveGroupSpec {
+  /** Unique per group (the trainer uses its run name and attempt). */
+  name: string;
+  worldSize: number;
+  rank: number;
+  /** How long to wait for every member to join (default 60 s). */
+  timeoutMs?: number;
+}
+
+export interface CollectiveGroup {
+  readonly name: string;
+  readonly rank: number;
+  readonly worldSize: number;
+  /** Elementwise reduction across members; every member gets the result (a new array). */
+  allReduce<T extends Tensor>(tensor: T, options?: { op?: ReduceOp }): Promise<T>;
+  /** `srcRank`'s tensor on every member (others pass a tensor of the same length and type). */
+  broadcast<T extends Tensor>(tensor: T, options?: { srcRank?: number }): Promise<T>;
+  /** Every member's tensor, in rank order. */
+  allGather<T extends Tensor>(tensor: T): Promise<T[]>;
+  /** The reduction of every member's tensor, member r keeping the r-th of worldSize near-equal parts. */
+  reduceScatter<T extends Tensor>(tensor: T, options?: { op?: ReduceOp }): Promise<T>;
+  barrier(): Promise<void>;
+  /** Closes this member's connections; later calls reject. */
+  destroy(): Promise<void>;
+}
