@@ -1,6 +1,7 @@
 // @tray/tune: Ray Tune for tray. `import * as tune from '@tray/tune'` gives these names
 // (LIBRARIES.md's Tune section).
 
+export { FIFOScheduler } from './schedulers/fifo.js';
 export type {
   SchedulerContext,
   SchedulerDecision,
@@ -8,5 +9,29 @@ export type {
   TrialStatus,
   TrialView,
 } from './schedulers/trial-scheduler.js';
+export { BasicVariantGenerator, type BasicVariantGeneratorOptions } from './search/basic-variant.js';
+export { Random } from './search/random.js';
 export { FINISHED, type Searcher, type SearchProperties } from './search/searcher.js';
+export {
+  CategoricalDomain,
+  choice,
+  Domain,
+  FloatDomain,
+  FunctionDomain,
+  GridSearch,
+  gridSearch,
+  IntegerDomain,
+  lograndint,
+  loguniform,
+  qlograndint,
+  qloguniform,
+  qrandint,
+  qrandn,
+  quniform,
+  randint,
+  randn,
+  type SampleSpec,
+  sampleFrom,
+  uniform,
+} from './search/space.js';
 export type { Mode, TrialConfig, TrialResult } from './types.js';
