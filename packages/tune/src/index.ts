@@ -1,6 +1,11 @@
 // @tray/tune: Ray Tune for tray. `import * as tune from '@tray/tune'` gives these names
 // (LIBRARIES.md's Tune section).
 
+export {
+  ASHAScheduler,
+  type ASHASchedulerOptions,
+  AsyncHyperBandScheduler,
+} from './schedulers/async-hyperband.js';
 export { FIFOScheduler } from './schedulers/fifo.js';
 export type {
   SchedulerContext,
@@ -10,7 +15,9 @@ export type {
   TrialView,
 } from './schedulers/trial-scheduler.js';
 export { BasicVariantGenerator, type BasicVariantGeneratorOptions } from './search/basic-variant.js';
+export { ConcurrencyLimiter, type ConcurrencyLimiterOptions } from './search/concurrency-limiter.js';
 export { Random } from './search/random.js';
+export { Repeater, type RepeaterOptions, TRIAL_INDEX } from './search/repeater.js';
 export { FINISHED, type Searcher, type SearchProperties } from './search/searcher.js';
 export {
   CategoricalDomain,
