@@ -41,4 +41,5 @@ export {
   sampleFrom,
   uniform,
 } from './search/space.js';
+export { TPESearch, type TPESearchOptions } from './search/tpe.js';
 export type { Mode, TrialConfig, TrialResult } from './types.js';
