@@ -7,6 +7,7 @@ export {
   AsyncHyperBandScheduler,
 } from './schedulers/async-hyperband.js';
 export { FIFOScheduler } from './schedulers/fifo.js';
+export { MedianStoppingRule, type MedianStoppingRuleOptions } from './schedulers/median-stopping.js';
 export type {
   SchedulerContext,
   SchedulerDecision,
