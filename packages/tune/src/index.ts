@@ -8,6 +8,8 @@ export {
 } from './schedulers/async-hyperband.js';
 export { FIFOScheduler } from './schedulers/fifo.js';
 export { MedianStoppingRule, type MedianStoppingRuleOptions } from './schedulers/median-stopping.js';
+export { PopulationBasedTraining, type PopulationBasedTrainingOptions } from './schedulers/pbt.js';
+export type { Mutation, Mutations } from './schedulers/pbt-explore.js';
 export type {
   SchedulerContext,
   SchedulerDecision,
