@@ -7,6 +7,7 @@ export {
   AsyncHyperBandScheduler,
 } from './schedulers/async-hyperband.js';
 export { FIFOScheduler } from './schedulers/fifo.js';
+export { HyperBandScheduler, type HyperBandSchedulerOptions } from './schedulers/hyperband.js';
 export { MedianStoppingRule, type MedianStoppingRuleOptions } from './schedulers/median-stopping.js';
 export { PopulationBasedTraining, type PopulationBasedTrainingOptions } from './schedulers/pbt.js';
 export type { Mutation, Mutations } from './schedulers/pbt-explore.js';
