@@ -141,6 +141,24 @@ describe('BasicVariantGenerator', () => {
     expect(() => restored.restoreState({ kind: 'TPESearch' })).toThrow(/not a state this generator saved/);
   });
 
+  it("pointsToEvaluate come first, each in place of one sample; a grid they do not fix is still expanded (Ray's count)", () => {
+    const g = new BasicVariantGenerator({ pointsToEvaluate: [{ b: 0.5 }, { a: 7, b: 0.25, n: { c: 'x' } }] });
+    g.setSearchProperties(
+      props({ a: gridSearch([1, 2]), b: uniform(0, 1), n: { c: choice(['x', 'y']), d: 1 } }, 3),
+    );
+    // point 1: grid a × {b: 0.5} = 2; point 2 fixes a: 1; numSamples 3 − 2 points = 1 sample × grid 2 = 2
+    expect(g.totalSamples).toBe(5);
+    const configs = drain(g);
+    expect(configs.slice(0, 3).map((c) => [c.a, c.b])).toEqual([
+      [1, 0.5],
+      [2, 0.5],
+      [7, 0.25],
+    ]);
+    expect(configs[2]!.n).toEqual({ c: 'x', d: 1 });
+    expect(configs.slice(3).map((c) => c.a)).toEqual([1, 2]);
+    expect(configs.slice(3).every((c) => c.b !== 0.5 && c.b !== 0.25)).toBe(true);
+  });
+
   it('maxConcurrent holds suggestions (null) until a trial completes', () => {
     const g = new BasicVariantGenerator({ maxConcurrent: 2 });
     g.setSearchProperties(props({ a: uniform(0, 1) }, 3));

@@ -2,7 +2,9 @@
 // grid's variants numSamples times over (all of the grid for sample 0, then all for sample 1, ...,
 // the grid in Ray's order), every other Domain sampled afresh for each variant from one seeded
 // source. FINISHED once numSamples × grid configs are out (numSamples -1: never, as Ray's
-// "infinite" samples; the Tuner's stop or time budget ends it).
+// "infinite" samples; the Tuner's stop or time budget ends it). pointsToEvaluate come first, each
+// taking the place of one of the numSamples (as Ray's): its values replace the space's leaves at
+// the same paths, the rest is sampled, and a grid it does not fix is still expanded.
 import type { TrialConfig, TrialResult } from '../types.js';
 import { Random } from './random.js';
 import { FINISHED, type Searcher, type SearchProperties } from './searcher.js';
@@ -13,6 +15,26 @@ export interface BasicVariantGeneratorOptions {
   seed?: number;
   /** At most this many trials out at once (suggest returns null at the limit); 0 for no limit (Ray's default). */
   maxConcurrent?: number;
+  /** Configs to run first, partial or whole (Ray's points_to_evaluate). */
+  pointsToEvaluate?: Record<string, unknown>[];
+}
+
+/** A run of variants from one space: a point's (the space with the point's values in) or the space's own. */
+interface Segment {
+  space: Record<string, unknown>;
+  grid: GridVar[];
+  count: number;
+}
+
+/** space with point's values put at the same paths (nested objects merged, anything else replaced). */
+function withPoint(space: Record<string, unknown>, point: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...space };
+  for (const [k, v] of Object.entries(point)) {
+    const here = space[k];
+    const grid = isPlainObject(here) && Object.keys(here).length === 1 && 'grid_search' in here;
+    out[k] = isPlainObject(v) && isPlainObject(here) && !grid ? withPoint(here, v) : v;
+  }
+  return out;
 }
 
 interface SavedState {
@@ -23,8 +45,7 @@ interface SavedState {
 }
 
 export class BasicVariantGenerator implements Searcher {
-  private space: Record<string, unknown> = {};
-  private grid: GridVar[] = [];
+  private segments: Segment[] = [];
   private total = 0;
   private suggested = 0;
   private rng: Random | undefined;
@@ -40,6 +61,10 @@ export class BasicVariantGenerator implements Searcher {
       );
     }
     this.maxConcurrent = m;
+    const points = options.pointsToEvaluate ?? [];
+    if (!Array.isArray(points) || !points.every(isPlainObject)) {
+      throw new TypeError('BasicVariantGenerator: pointsToEvaluate must be a list of config objects');
+    }
   }
 
   setSearchProperties(props: SearchProperties): boolean {
@@ -52,9 +77,16 @@ export class BasicVariantGenerator implements Searcher {
     if (!(Number.isInteger(n) && (n >= 1 || n === -1))) {
       throw new RangeError(`numSamples must be a positive integer (or -1 for no limit), got ${n}`);
     }
-    this.space = props.paramSpace;
-    this.grid = gridVars(this.space);
-    this.total = n === -1 ? Number.POSITIVE_INFINITY : n * gridCount(this.grid);
+    const points = this.options.pointsToEvaluate ?? [];
+    this.segments = points.map((p) => {
+      const space = withPoint(props.paramSpace, p);
+      const grid = gridVars(space);
+      return { space, grid, count: gridCount(grid) };
+    });
+    const grid = gridVars(props.paramSpace);
+    const rest = n === -1 ? Number.POSITIVE_INFINITY : Math.max(n - points.length, 0);
+    this.segments.push({ space: props.paramSpace, grid, count: rest * gridCount(grid) });
+    this.total = this.segments.reduce((a, g) => a + g.count, 0);
     this.rng ??= new Random(this.options.seed ?? props.seed);
     this.configured = true;
     return true;
@@ -69,8 +101,13 @@ export class BasicVariantGenerator implements Searcher {
     if (!this.configured) throw new Error('BasicVariantGenerator.suggest before setSearchProperties');
     if (this.suggested >= this.total) return FINISHED;
     if (this.maxConcurrent > 0 && this.live.size >= this.maxConcurrent) return null;
-    const n = gridCount(this.grid);
-    const config = resolveConfig(this.space, gridVariant(this.grid, this.suggested % n), this.rng!);
+    let k = this.suggested;
+    let seg = this.segments[0]!;
+    for (seg of this.segments) {
+      if (k < seg.count) break;
+      k -= seg.count;
+    }
+    const config = resolveConfig(seg.space, gridVariant(seg.grid, k % gridCount(seg.grid)), this.rng!);
     this.suggested++;
     this.live.add(trialId);
     return config;
