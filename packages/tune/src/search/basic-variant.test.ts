@@ -178,6 +178,9 @@ describe('BasicVariantGenerator', () => {
     expect(() => new BasicVariantGenerator().setSearchProperties(props({}, 0))).toThrow(
       /numSamples must be a positive integer/,
     );
+    const none = new BasicVariantGenerator();
+    none.setSearchProperties(props(undefined as any, 2));
+    expect(drain(none)).toEqual([{}, {}]);
     expect(() => new BasicVariantGenerator().setSearchProperties(props([] as any))).toThrow(
       /paramSpace must be a plain object/,
     );

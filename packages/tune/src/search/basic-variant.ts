@@ -68,6 +68,7 @@ export class BasicVariantGenerator implements Searcher {
   }
 
   setSearchProperties(props: SearchProperties): boolean {
+    props = { ...props, paramSpace: props.paramSpace ?? {} }; // no paramSpace: one empty config, as Ray's {}
     if (!isPlainObject(props.paramSpace)) {
       throw new TypeError(
         'BasicVariantGenerator: paramSpace must be a plain object of values and tune.* domains',

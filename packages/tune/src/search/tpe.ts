@@ -93,7 +93,7 @@ export class TPESearch implements Searcher {
     if (props.mode && this.mode && props.mode !== this.mode) return false;
     this.metric ||= props.metric;
     this.mode ??= checkMode('TPESearch', props.mode);
-    if (this.options.space === undefined) this.setSpace(props.paramSpace);
+    if (this.options.space === undefined) this.setSpace(props.paramSpace ?? {});
     const n = props.numSamples;
     if (!(Number.isInteger(n) && (n >= 1 || n === -1))) {
       throw new RangeError(`numSamples must be a positive integer (or -1 for no limit), got ${n}`);
