@@ -97,8 +97,10 @@ export class HyperBandScheduler implements TrialScheduler {
   }
 
   onTrialResult(ctx: SchedulerContext, trial: TrialView, result: TrialResult): SchedulerDecision {
-    const bracket = this.trialBracket.get(trial.id);
-    if (bracket === undefined || !bracket.live.has(trial.id)) return 'STOP'; // halved away already
+    // A trial never added (a Tuner restored without this scheduler's state) joins a bracket now.
+    if (!this.trialBracket.has(trial.id)) this.onTrialAdd(ctx, trial);
+    const bracket = this.trialBracket.get(trial.id)!;
+    if (!bracket.live.has(trial.id)) return 'STOP'; // halved away already
     bracket.update(trial.id, {
       t: readNumber('HyperBandScheduler', result, this.timeAttr),
       score: this.target.score(result),
