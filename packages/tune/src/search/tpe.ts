@@ -168,7 +168,11 @@ export class TPESearch implements Searcher {
     });
   }
 
-  private fromModel(): AxisValue[] {
+  /** The fitted models, kept until the next completion (suggestions between completions share them). */
+  private models: { fitted: number; models: DimensionModel[] } | undefined;
+
+  private fit(): DimensionModel[] {
+    if (this.models?.fitted === this.observations.length) return this.models.models;
     const sorted = [...this.observations].sort((a, b) => a.loss - b.loss);
     const nGood = Math.min(Math.max(1, Math.floor(this.gamma(sorted.length))), sorted.length - 1 || 1);
     const good = sorted.slice(0, nGood);
@@ -182,6 +186,12 @@ export class TPESearch implements Searcher {
           this.priorWeight,
         ),
     );
+    this.models = { fitted: this.observations.length, models };
+    return models;
+  }
+
+  private fromModel(): AxisValue[] {
+    const models = this.fit();
     let best: AxisValue[] = [];
     let bestScore = Number.NEGATIVE_INFINITY;
     for (let c = 0; c < this.nCandidates; c++) {
@@ -229,6 +239,7 @@ export class TPESearch implements Searcher {
     if (s.rng !== undefined) this.rng = Random.fromState(s.rng);
     this.suggested = s.suggested!;
     this.observations = s.observations.map((o) => ({ x: [...o.x], loss: o.loss }));
+    this.models = undefined;
     this.pending.clear();
     for (const [id, x] of s.pending ?? []) this.pending.set(id, x);
   }
