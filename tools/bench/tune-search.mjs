@@ -5,8 +5,10 @@
 // 25th–75th percentile spread, against Branin's known minimum 0.397887. 2) The cost per reported
 // result (µs) of each scheduler, and of each searcher per trial (suggest + complete), for --trials
 // trials × --results results each, fed 10 trials at a time, iteration by iteration, as a Tuner
-// with 10 concurrent trials would.
+// with 10 concurrent trials would. Costs are CPU time of this process (user + system), which a
+// loaded shared machine inflates far less than wall time; wall time is printed beside it.
 //   node tools/bench/tune-search.mjs [--seeds 10] [--trials 1000] [--results 100] [--json]
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -73,6 +75,15 @@ function pct(xs, p) {
 }
 const round = (v, d = 4) => Math.round(v * 10 ** d) / 10 ** d;
 
+/** Runs fn; returns its result with the CPU and wall microseconds it took. */
+function timed(fn) {
+  const cpu0 = process.cpuUsage();
+  const wall0 = process.hrtime.bigint();
+  const value = fn();
+  const cpu = process.cpuUsage(cpu0);
+  return { value, cpuUs: cpu.user + cpu.system, wallUs: Number(process.hrtime.bigint() - wall0) / 1000 };
+}
+
 const quality = {};
 for (const n of [20, 50, 100]) {
   for (const [name, make] of [
@@ -109,51 +120,55 @@ function schedulerCost(make) {
   s.setSearchProperties('loss', 'min');
   const ctx = context();
   let results = 0;
-  const started = process.hrtime.bigint();
-  for (let first = 0; first < TRIALS; first += 10) {
-    const batch = [];
-    for (let k = first; k < Math.min(first + 10, TRIALS); k++) {
-      const id = `t${k}`;
-      const view = { id, config: { lr: 0.01 + (k % 97) / 1000 }, status: 'RUNNING', hasCheckpoint: true };
-      ctx.views.set(id, view);
-      s.onTrialAdd(ctx, view);
-      batch.push({ id, quality: (k * 7919) % 1000 });
-    }
-    for (let i = 1; i <= RESULTS; i++) {
-      let freed = false;
-      let running = false;
+  const { cpuUs, wallUs } = timed(() => {
+    for (let first = 0; first < TRIALS; first += 10) {
+      const batch = [];
+      for (let k = first; k < Math.min(first + 10, TRIALS); k++) {
+        const id = `t${k}`;
+        const view = { id, config: { lr: 0.01 + (k % 97) / 1000 }, status: 'RUNNING', hasCheckpoint: true };
+        ctx.views.set(id, view);
+        s.onTrialAdd(ctx, view);
+        batch.push({ id, quality: (k * 7919) % 1000 });
+      }
+      for (let i = 1; i <= RESULTS; i++) {
+        let freed = false;
+        let running = false;
+        for (const t of batch) {
+          const v = ctx.views.get(t.id);
+          if (v.status !== 'RUNNING') continue;
+          running = true;
+          const d = s.onTrialResult(ctx, v, { ...base(t.id, i), loss: t.quality / i });
+          results++;
+          if (d === 'STOP') ctx.views.set(t.id, { ...v, status: 'TERMINATED' });
+          else if (d === 'PAUSE') ctx.views.set(t.id, { ...v, status: 'PAUSED' });
+          else if (typeof d === 'object') ctx.views.set(t.id, { ...v, config: d.exploit.config });
+          if (d !== 'CONTINUE' && typeof d !== 'object') freed = true;
+        }
+        // what a Tuner does when trials pause or stop: run what the scheduler picks for the freed slots
+        if (freed) {
+          for (
+            let pick = s.chooseTrialToRun(ctx);
+            pick && pick.status !== 'RUNNING';
+            pick = s.chooseTrialToRun(ctx)
+          ) {
+            ctx.views.set(pick.id, { ...pick, status: 'RUNNING' });
+          }
+        } else if (!running) break;
+      }
       for (const t of batch) {
         const v = ctx.views.get(t.id);
-        if (v.status !== 'RUNNING') continue;
-        running = true;
-        const d = s.onTrialResult(ctx, v, { ...base(t.id, i), loss: t.quality / i });
-        results++;
-        if (d === 'STOP') ctx.views.set(t.id, { ...v, status: 'TERMINATED' });
-        else if (d === 'PAUSE') ctx.views.set(t.id, { ...v, status: 'PAUSED' });
-        else if (typeof d === 'object') ctx.views.set(t.id, { ...v, config: d.exploit.config });
-        if (d !== 'CONTINUE' && typeof d !== 'object') freed = true;
-      }
-      // what a Tuner does when trials pause or stop: run what the scheduler picks for the freed slots
-      if (freed) {
-        for (
-          let pick = s.chooseTrialToRun(ctx);
-          pick && pick.status !== 'RUNNING';
-          pick = s.chooseTrialToRun(ctx)
-        ) {
-          ctx.views.set(pick.id, { ...pick, status: 'RUNNING' });
+        if (v.status === 'RUNNING' || v.status === 'PAUSED') {
+          ctx.views.set(t.id, { ...v, status: 'TERMINATED' });
+          s.onTrialComplete(ctx, ctx.views.get(t.id), undefined);
         }
-      } else if (!running) break;
-    }
-    for (const t of batch) {
-      const v = ctx.views.get(t.id);
-      if (v.status === 'RUNNING' || v.status === 'PAUSED') {
-        ctx.views.set(t.id, { ...v, status: 'TERMINATED' });
-        s.onTrialComplete(ctx, ctx.views.get(t.id), undefined);
       }
     }
-  }
-  const us = Number(process.hrtime.bigint() - started) / 1000;
-  return { us_per_result: round(us / results, 3), results };
+  });
+  return {
+    us_per_result: round(cpuUs / results, 3),
+    wall_us_per_result: round(wallUs / results, 3),
+    results,
+  };
 }
 
 /** suggest + onTrialComplete for TRIALS trials; µs per trial. */
@@ -166,13 +181,14 @@ function searcherCost(make) {
     numSamples: TRIALS,
     seed: 1,
   });
-  const started = process.hrtime.bigint();
-  for (let i = 0; i < TRIALS; i++) {
-    const id = `t${i}`;
-    const c = s.suggest(id);
-    s.onTrialComplete(id, { ...base(id, 1), loss: branin(c) });
-  }
-  return { us_per_trial: round(Number(process.hrtime.bigint() - started) / 1000 / TRIALS, 2) };
+  const { cpuUs, wallUs } = timed(() => {
+    for (let i = 0; i < TRIALS; i++) {
+      const id = `t${i}`;
+      const c = s.suggest(id);
+      s.onTrialComplete(id, { ...base(id, 1), loss: branin(c) });
+    }
+  });
+  return { us_per_trial: round(cpuUs / TRIALS, 2), wall_us_per_trial: round(wallUs / TRIALS, 2) };
 }
 
 const schedulers = {
@@ -207,8 +223,15 @@ const out = {
   scheduler_us_per_result: Object.fromEntries(
     Object.entries(schedulers).map(([k, v]) => [k, v.us_per_result]),
   ),
+  scheduler_wall_us_per_result: Object.fromEntries(
+    Object.entries(schedulers).map(([k, v]) => [k, v.wall_us_per_result]),
+  ),
   scheduler_results: Object.fromEntries(Object.entries(schedulers).map(([k, v]) => [k, v.results])),
   searcher_us_per_trial: Object.fromEntries(Object.entries(searchers).map(([k, v]) => [k, v.us_per_trial])),
+  searcher_wall_us_per_trial: Object.fromEntries(
+    Object.entries(searchers).map(([k, v]) => [k, v.wall_us_per_trial]),
+  ),
+  load_1m: Math.round(os.loadavg()[0] * 100) / 100,
 };
 
 if (!json) {
@@ -222,8 +245,12 @@ if (!json) {
   }
   console.log(`scheduler cost per result, ${TRIALS} trials × up to ${RESULTS} results:`);
   for (const [k, v] of Object.entries(schedulers))
-    console.log(`  ${k.padEnd(16)} ${v.us_per_result} µs (${v.results} results)`);
+    console.log(
+      `  ${k.padEnd(16)} ${v.us_per_result} µs CPU (${v.wall_us_per_result} µs wall; ${v.results} results)`,
+    );
   console.log('searcher cost per trial (suggest + complete):');
-  for (const [k, v] of Object.entries(searchers)) console.log(`  ${k.padEnd(16)} ${v.us_per_trial} µs`);
+  for (const [k, v] of Object.entries(searchers)) {
+    console.log(`  ${k.padEnd(16)} ${v.us_per_trial} µs CPU (${v.wall_us_per_trial} µs wall)`);
+  }
 }
 console.log(JSON.stringify(out));
