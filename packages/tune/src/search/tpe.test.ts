@@ -125,6 +125,23 @@ describe('TPESearch', () => {
     expect(mean(tpe.map((r) => r.best))).toBeLessThan(mean(rnd));
   });
 
+  it('constantLiar: configs suggested while others run spread out instead of repeating the same spot', () => {
+    const space = { x: uniform(0, 100) };
+    const spread = (liar: boolean) => {
+      const s = new TPESearch({ nStartupTrials: 10, constantLiar: liar });
+      s.setSearchProperties({ metric: 'loss', mode: 'min', paramSpace: space, numSamples: 30, seed: 8 });
+      for (let i = 0; i < 10; i++) {
+        const c = s.suggest(`s${i}`) as TrialConfig;
+        s.onTrialComplete(`s${i}`, res(`s${i}`, { loss: Math.abs((c.x as number) - 40) }));
+      }
+      // 8 suggestions at once, none completed (8 trials running in parallel)
+      const xs = Array.from({ length: 8 }, (_, i) => (s.suggest(`p${i}`) as TrialConfig).x as number);
+      const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+      return Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
+    };
+    expect(spread(true)).toBeGreaterThan(spread(false));
+  });
+
   it('is reproducible per seed, and a restored searcher continues the same sequence', () => {
     const space = { x: uniform(0, 1), k: choice([1, 2, 3]) };
     const f = (c: TrialConfig) => (c.x as number) + (c.k as number);

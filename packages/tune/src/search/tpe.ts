@@ -37,6 +37,11 @@ export interface TPESearchOptions {
   gamma?: number | ((n: number) => number);
   /** Weight of the prior component of every estimator (1, as both). */
   priorWeight?: number;
+  /**
+   * Count trials still running as bad ones (Optuna's constant_liar), so configs suggested while
+   * others run spread out instead of piling onto the same spot. Off by default, as Optuna's.
+   */
+  constantLiar?: boolean;
   seed?: number;
 }
 
@@ -169,14 +174,18 @@ export class TPESearch implements Searcher {
   }
 
   /** The fitted models, kept until the next completion (suggestions between completions share them). */
-  private models: { fitted: number; models: DimensionModel[] } | undefined;
+  private models: { fitted: string; models: DimensionModel[] } | undefined;
 
   private fit(): DimensionModel[] {
-    if (this.models?.fitted === this.observations.length) return this.models.models;
+    const liar = this.options.constantLiar === true;
+    // Refit after a completion (and, lying, after each suggestion: the pending set changed).
+    const fitted = `${this.observations.length}:${liar ? this.pending.size : 0}`;
+    if (this.models?.fitted === fitted) return this.models.models;
     const sorted = [...this.observations].sort((a, b) => a.loss - b.loss);
     const nGood = Math.min(Math.max(1, Math.floor(this.gamma(sorted.length))), sorted.length - 1 || 1);
     const good = sorted.slice(0, nGood);
     const bad = sorted.slice(nGood);
+    if (liar) for (const x of this.pending.values()) bad.push({ x, loss: Number.POSITIVE_INFINITY });
     const models = this.dims.map(
       (d, i) =>
         new DimensionModel(
@@ -186,7 +195,7 @@ export class TPESearch implements Searcher {
           this.priorWeight,
         ),
     );
-    this.models = { fitted: this.observations.length, models };
+    this.models = { fitted, models };
     return models;
   }
 
