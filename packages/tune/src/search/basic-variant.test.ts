@@ -159,6 +159,26 @@ describe('BasicVariantGenerator', () => {
     expect(configs.slice(3).every((c) => c.b !== 0.5 && c.b !== 0.25)).toBe(true);
   });
 
+  it("constantGridSearch keeps the random leaves across a sample's grid variants, fresh for the next sample", () => {
+    const g = new BasicVariantGenerator({ constantGridSearch: true });
+    g.setSearchProperties(
+      props(
+        {
+          a: gridSearch([1, 2, 3]),
+          u: uniform(0, 1),
+          d: sampleFrom((s) => (s.config.a as number) + (s.config.u as number)),
+        },
+        2,
+      ),
+    );
+    const c = drain(g);
+    expect(c.map((x) => x.a)).toEqual([1, 2, 3, 1, 2, 3]);
+    expect(new Set(c.slice(0, 3).map((x) => x.u)).size).toBe(1);
+    expect(new Set(c.slice(3).map((x) => x.u)).size).toBe(1);
+    expect(c[3]!.u).not.toBe(c[0]!.u);
+    for (const x of c) expect(x.d).toBe(x.a + x.u);
+  });
+
   it('maxConcurrent holds suggestions (null) until a trial completes', () => {
     const g = new BasicVariantGenerator({ maxConcurrent: 2 });
     g.setSearchProperties(props({ a: uniform(0, 1) }, 3));

@@ -4,11 +4,21 @@
 // source. FINISHED once numSamples × grid configs are out (numSamples -1: never, as Ray's
 // "infinite" samples; the Tuner's stop or time budget ends it). pointsToEvaluate come first, each
 // taking the place of one of the numSamples (as Ray's): its values replace the space's leaves at
-// the same paths, the rest is sampled, and a grid it does not fix is still expanded.
+// the same paths, the rest is sampled, and a grid it does not fix is still expanded. With
+// constantGridSearch the random leaves are drawn once per sample and shared by its grid variants.
 import type { TrialConfig, TrialResult } from '../types.js';
 import { Random } from './random.js';
 import { FINISHED, type Searcher, type SearchProperties } from './searcher.js';
-import { type GridVar, gridCount, gridVariant, gridVars, isPlainObject, resolveConfig } from './variants.js';
+import { Domain, FunctionDomain } from './space.js';
+import {
+  type GridVar,
+  gridCount,
+  gridVariant,
+  gridVars,
+  isPlainObject,
+  resolveConfig,
+  spaceLeaves,
+} from './variants.js';
 
 export interface BasicVariantGeneratorOptions {
   /** Seed of every draw; else SearchProperties.seed; else unseeded. */
@@ -17,6 +27,12 @@ export interface BasicVariantGeneratorOptions {
   maxConcurrent?: number;
   /** Configs to run first, partial or whole (Ray's points_to_evaluate). */
   pointsToEvaluate?: Record<string, unknown>[];
+  /**
+   * Draw the random leaves once per sample and keep them across that sample's grid variants
+   * (Ray's constant_grid_search), so the grid is compared at equal random values. sampleFrom
+   * leaves are still computed per variant.
+   */
+  constantGridSearch?: boolean;
 }
 
 /** A run of variants from one space: a point's (the space with the point's values in) or the space's own. */
@@ -24,6 +40,15 @@ interface Segment {
   space: Record<string, unknown>;
   grid: GridVar[];
   count: number;
+}
+
+/** One draw of every Domain leaf of space that is not a sampleFrom (those depend on the variant). */
+function drawLeaves(space: Record<string, unknown>, rng: Random): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  for (const l of spaceLeaves(space)) {
+    if (l.leaf instanceof Domain && !(l.leaf instanceof FunctionDomain)) out.set(l.key, l.leaf.sample(rng));
+  }
+  return out;
 }
 
 /** space with point's values put at the same paths (nested objects merged, anything else replaced). */
@@ -42,6 +67,7 @@ interface SavedState {
   rng: unknown;
   suggested: number;
   live: string[];
+  constants?: [string, unknown][];
 }
 
 export class BasicVariantGenerator implements Searcher {
@@ -50,6 +76,8 @@ export class BasicVariantGenerator implements Searcher {
   private suggested = 0;
   private rng: Random | undefined;
   private readonly live = new Set<string>();
+  /** constantGridSearch: the random leaves drawn for the current sample, by path key. */
+  private constants = new Map<string, unknown>();
   private readonly maxConcurrent: number;
   private configured = false;
 
@@ -108,7 +136,13 @@ export class BasicVariantGenerator implements Searcher {
       if (k < seg.count) break;
       k -= seg.count;
     }
-    const config = resolveConfig(seg.space, gridVariant(seg.grid, k % gridCount(seg.grid)), this.rng!);
+    const variant = k % gridCount(seg.grid);
+    const fixed = gridVariant(seg.grid, variant);
+    if (this.options.constantGridSearch) {
+      if (variant === 0) this.constants = drawLeaves(seg.space, this.rng!);
+      for (const [key, v] of this.constants) if (!fixed.has(key)) fixed.set(key, v);
+    }
+    const config = resolveConfig(seg.space, fixed, this.rng!);
     this.suggested++;
     this.live.add(trialId);
     return config;
@@ -138,5 +172,6 @@ export class BasicVariantGenerator implements Searcher {
     this.suggested = s.suggested!;
     this.live.clear();
     for (const id of s.live) this.live.add(id);
+    this.constants = new Map(s.constants ?? []);
   }
 }
