@@ -114,6 +114,10 @@ describe('PopulationBasedTraining', () => {
     expect(
       () => new PopulationBasedTraining({ hyperparamMutations: { a: [1] }, quantileFraction: 0.6 }),
     ).toThrow(/between 0 and 0.5/);
+    expect(
+      () =>
+        new PopulationBasedTraining({ hyperparamMutations: { a: [1] }, perturbationInterval: '60' as any }),
+    ).toThrow(/perturbationInterval must be a finite number, got "60"/);
     const p = new PopulationBasedTraining({
       metric: 'loss',
       mode: 'min',
