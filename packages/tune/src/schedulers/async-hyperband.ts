@@ -107,6 +107,7 @@ export class AsyncHyperBandScheduler implements TrialScheduler {
 
   onTrialAdd(_ctx: SchedulerContext, trial: TrialView): void {
     this.target.check();
+    if (this.trialBracket.has(trial.id)) return; // added again (a restore): keeps its bracket
     let index = 0;
     if (this.brackets.length > 1) {
       const sizes = this.brackets.map((b) => b.length);

@@ -77,6 +77,7 @@ export class HyperBandScheduler implements TrialScheduler {
 
   onTrialAdd(_ctx: SchedulerContext, trial: TrialView): void {
     this.target.check();
+    if (this.trialBracket.has(trial.id)) return; // added again (a restore): keeps its bracket
     if (this.current === null || this.current.filled()) {
       let band = this.bands[this.bandIdx]!;
       for (;;) {

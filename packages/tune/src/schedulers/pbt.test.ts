@@ -171,6 +171,9 @@ describe('PopulationBasedTraining', () => {
     a.onTrialResult(ctx, ctx.get('x'), result('x', 1, { loss: 9 }, 10));
     const b = make();
     b.restoreState(JSON.parse(JSON.stringify(a.saveState())));
+    // a restoring Tuner may add its trials again: the clocks stay
+    b.onTrialAdd(ctx, ctx.get('x'));
+    b.onTrialAdd(ctx, ctx.get('y'));
     ctx.set('y', { hasCheckpoint: true });
     // y at t = 10 scores −1, x kept −9: lower [x], upper [y]; y's own result is not an exploit
     expect(b.onTrialResult(ctx, ctx.get('y'), result('y', 1, { loss: 1 }, 10))).toBe('CONTINUE');

@@ -110,7 +110,8 @@ export class PopulationBasedTraining implements TrialScheduler {
         );
       }
     }
-    this.state.set(trial.id, { lastPerturbationTime: 0, lastTrainTime: 0 });
+    // Added again (a restore): keeps its perturbation clock.
+    if (!this.state.has(trial.id)) this.state.set(trial.id, { lastPerturbationTime: 0, lastTrainTime: 0 });
   }
 
   onTrialResult(ctx: SchedulerContext, trial: TrialView, result: TrialResult): SchedulerDecision {
