@@ -354,6 +354,11 @@ export class ServeController implements ControllerMethods {
     return a === undefined || a.deleting ? undefined : a.spec.ingress;
   }
 
+  /** The controller's process id (tests and tools that watch it). */
+  getPid(): number {
+    return process.pid;
+  }
+
   getProxyOptions(): ProxyManagerOptions {
     return this.#proxyOptions;
   }
