@@ -136,6 +136,43 @@ describe('handles', () => {
     expect((await serve.status()).applications.broken).toBeUndefined();
   });
 
+  it('publishes the route table and the status record for the proxy and the dashboard', async () => {
+    const controller = await tray.getActor<any>('SERVE_CONTROLLER_ACTOR', { namespace: 'serve' });
+    const table = (await tray.get(controller.getRouteTable.remote())) as serve.RouteTable;
+    expect(table.routes).toContainEqual({ routePrefix: '/calc', app: 'calc', ingress: 'Ingress' });
+    expect(typeof table.version).toBe('number');
+    const record = await tray.experimental.internalKv.get('status', { namespace: 'serve' });
+    const written = JSON.parse(Buffer.from(record!).toString()) as serve.ServeStatus;
+    expect(written.applications.calc?.deployments.Adder?.status).toBe('HEALTHY');
+  });
+
+  it('rejects requests beyond maxQueuedRequests with BackPressureError', async () => {
+    const Narrow = serve.deployment(
+      class Narrow {
+        async slow(ms: number) {
+          await new Promise((r) => setTimeout(r, ms));
+          return 'done';
+        }
+      },
+      { maxOngoingRequests: 1, maxQueuedRequests: 2, actorOptions: { numCpus: 0 } },
+    );
+    const handle = await serve.run(Narrow.bind(), { name: 'narrow', routePrefix: '/narrow' });
+    expect(await handle.slow.remote(1)).toBe('done');
+    const settled = await Promise.allSettled(
+      Array.from({ length: 6 }, () => handle.slow.remote(300).result()),
+    );
+    const rejected = settled
+      .filter((r) => r.status === 'rejected')
+      .map((r) => (r as PromiseRejectedResult).reason);
+    expect(settled.filter((r) => r.status === 'fulfilled').length).toBeGreaterThanOrEqual(1);
+    expect(rejected.length).toBeGreaterThanOrEqual(1);
+    for (const error of rejected) {
+      expect(error).toBeInstanceOf(serve.BackPressureError);
+      expect((error as Error).message).toMatch(/maxQueuedRequests 2/);
+    }
+    await serve.delete('narrow');
+  });
+
   it('refuses bad options at definition time', () => {
     expect(() => serve.deployment(class A {}, { maxOngoingRequests: 0 })).toThrow(
       /maxOngoingRequests must be an integer >= 1/,
