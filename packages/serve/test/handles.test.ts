@@ -173,6 +173,18 @@ describe('handles', () => {
     await serve.delete('narrow');
   });
 
+  it('serves a function deployment and refuses other HTTP options while serve runs', async () => {
+    const greet = serve.deployment((name: string) => `hello ${name}`, {
+      name: 'greet',
+      actorOptions: { numCpus: 0 },
+    });
+    const handle = await serve.run(greet.bind(), { name: 'greeter', routePrefix: null });
+    expect(await handle.remote('tray')).toBe('hello tray');
+    await expect(handle.missing.remote()).rejects.toThrow(/greet has no method "missing"/);
+    await expect(serve.start({ http: { port: 8123 } })).rejects.toThrow(/serve already runs in this cluster/);
+    await serve.delete('greeter');
+  });
+
   it('refuses bad options at definition time', () => {
     expect(() => serve.deployment(class A {}, { maxOngoingRequests: 0 })).toThrow(
       /maxOngoingRequests must be an integer >= 1/,

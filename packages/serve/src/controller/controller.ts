@@ -100,8 +100,12 @@ export class ServeController implements ControllerMethods {
         for (const r of d.replicas) {
           try {
             const actor = (await tray.getActor(r.actorName, { namespace: 'serve' })) as any;
-            await tray.get(actor.getMetadata.remote(), { timeoutMs: 5_000 });
-            state.adopt(r, actor);
+            const meta = (await tray.get(actor.getMetadata.remote(), { timeoutMs: 5_000 })) as unknown as {
+              initialized: boolean;
+            };
+            // A replica the old controller was still starting never got its code: replace it.
+            if (meta.initialized) state.adopt(r, actor);
+            else await tray.kill(actor, { noRestart: true });
           } catch {
             // gone with the old controller's time: the loop starts a replacement
           }

@@ -201,7 +201,7 @@ export class Router {
               '(deleted, or never deployed); serve.run the application first',
           );
         }
-        if (info.status === 'DEPLOY_FAILED') {
+        if (info.status === 'DEPLOY_FAILED' && info.replicas.length === 0) {
           throw new DeploymentUnavailableError(
             `deployment ${JSON.stringify(this.deployment)} of application ${JSON.stringify(this.app)} failed to deploy: ${info.message}`,
           );
