@@ -132,6 +132,17 @@ describe('handles', () => {
     await expect(serve.getDeploymentHandle('Broken', 'broken').remote()).rejects.toThrow(
       serve.DeploymentUnavailableError,
     );
+    // Fixed code under the same names deploys over the failed version.
+    const Fixed = serve.deployment(
+      class Broken {
+        ok() {
+          return 'fixed';
+        }
+      },
+      { actorOptions: { numCpus: 0 } },
+    );
+    const fixed = await serve.run(Fixed.bind(), { name: 'broken', routePrefix: '/broken' });
+    expect(await fixed.ok.remote()).toBe('fixed');
     await serve.delete('broken');
     expect((await serve.status()).applications.broken).toBeUndefined();
   });

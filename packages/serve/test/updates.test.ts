@@ -37,8 +37,21 @@ describe('updates', () => {
     await load.waitForMore(40, 'v1 answers');
     const oldPids = new Set(load.results.map((r) => r.pid));
 
+    // Sample the running replicas while the update rolls: never fewer than the five asked for.
+    const running: number[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const d = (await serve.status()).applications.model?.deployments.Model;
+        if (d !== undefined) running.push(d.replicaStates.RUNNING ?? 0);
+      }
+    })();
     await serve.run(versioned('v2').bind(), { name: 'model', routePrefix: '/model' });
     await waitForDeployment('model', 'Model', (s) => s.status === 'HEALTHY', 'the update to finish');
+    sampling = false;
+    await sampler;
+    expect(running.length).toBeGreaterThan(0);
+    expect(Math.min(...running)).toBeGreaterThanOrEqual(5);
     await load.waitForMore(40, 'answers after the update');
     await load.stop();
 
@@ -98,5 +111,23 @@ describe('updates', () => {
     await serve.delete('slow');
     expect(await inFlight).toBe('finished');
     expect((await serve.status()).applications.slow).toBeUndefined();
+  });
+
+  it('starts afresh after serve.shutdown()', async () => {
+    await serve.shutdown();
+    expect(await serve.status()).toEqual({ proxies: {}, applications: {} });
+    expect(
+      await tray.experimental.internalKv.get('controller-checkpoint', { namespace: 'serve' }),
+    ).toBeUndefined();
+    const Again = serve.deployment(
+      class Again {
+        hi() {
+          return 'again';
+        }
+      },
+      { actorOptions: { numCpus: 0 } },
+    );
+    const handle = await serve.run(Again.bind(), { name: 'again', routePrefix: '/again' });
+    expect(await handle.hi.remote()).toBe('again');
   });
 });
