@@ -211,3 +211,16 @@ describe('handles', () => {
     );
   });
 });
+
+describe('the controller', () => {
+  it('refuses a malformed application spec sent straight to it, naming the field', async () => {
+    const controller = await tray.getActor<any>('SERVE_CONTROLLER_ACTOR', { namespace: 'serve' });
+    await expect(
+      tray.get(controller.deployApplication.remote({ name: '', deployments: [] })),
+    ).rejects.toThrow(/application name must be a non-empty string/);
+    await expect(
+      tray.get(controller.deployApplication.remote({ name: 'x', routePrefix: 'nope', deployments: [] })),
+    ).rejects.toThrow(/routePrefix must start with '\/'/);
+    expect((await serve.status()).applications.calc?.status).toBe('RUNNING');
+  });
+});

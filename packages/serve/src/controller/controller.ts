@@ -27,6 +27,7 @@ import type {
   RoutingInfo,
   ServeStatus,
 } from './types.js';
+import { checkAppSpec, checkListen, checkMetrics } from './validate.js';
 
 export const CONTROL_LOOP_MS = 100;
 const CODE_STORE_NAME = 'SERVE_CODE_STORE';
@@ -199,6 +200,7 @@ export class ServeController implements ControllerMethods {
   // ---- what the API asks -------------------------------------------------------------------
 
   async deployApplication(spec: AppSpec): Promise<void> {
+    checkAppSpec(spec);
     await this.#ready;
     for (const other of this.#apps.values()) {
       if (
@@ -240,6 +242,8 @@ export class ServeController implements ControllerMethods {
   }
 
   async deleteApplication(name: string): Promise<void> {
+    if (typeof name !== 'string')
+      throw new TypeError('serve controller: deleteApplication takes an application name');
     await this.#ready;
     const app = this.#apps.get(name);
     if (app === undefined) return;
@@ -269,6 +273,7 @@ export class ServeController implements ControllerMethods {
     knownVersion: number,
     waitMs: number,
   ): Promise<RoutingInfo> {
+    checkListen(app, deployment, knownVersion, waitMs);
     await this.#ready;
     const deadline = Date.now() + waitMs;
     for (;;) {
@@ -302,6 +307,7 @@ export class ServeController implements ControllerMethods {
   }
 
   recordHandleMetrics(m: HandleMetrics): void {
+    if (!checkMetrics(m)) return;
     const d = this.#apps.get(m.app)?.deployments.get(m.deployment);
     d?.autoscaler?.queued.record(m.handleId, Date.now(), m.queued);
   }
