@@ -47,7 +47,8 @@ describe('updates', () => {
       }
     })();
     await serve.run(versioned('v2').bind(), { name: 'model', routePrefix: '/model' });
-    await waitForDeployment('model', 'Model', (s) => s.status === 'HEALTHY', 'the update to finish');
+    // Five one-at-a-time replacements: generous, the machine may be loaded.
+    await waitForDeployment('model', 'Model', (s) => s.status === 'HEALTHY', 'the update to finish', 240_000);
     sampling = false;
     await sampler;
     expect(running.length).toBeGreaterThan(0);
@@ -63,7 +64,7 @@ describe('updates', () => {
     expect(load.results.slice(-20).some((r) => oldPids.has(r.pid))).toBe(false);
     const s = (await serve.status()).applications.model!.deployments.Model!;
     expect(s.replicaStates).toEqual({ RUNNING: 5 });
-  });
+  }, 360_000);
 
   it('reconfigures in place when only userConfig changes', async () => {
     const Configured = serve.deployment(
