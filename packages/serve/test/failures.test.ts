@@ -68,7 +68,7 @@ describe('failures', () => {
 
   it('replaces a replica whose checkHealth fails', async () => {
     const Flaky = serve.deployment(
-      source<new () => object>(`class Flaky {
+      source(`class Flaky {
         healthy = true;
         pid() { return process.pid; }
         breakIt() { this.healthy = false; }

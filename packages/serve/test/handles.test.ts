@@ -6,11 +6,7 @@
 import * as tray from '@tray/core';
 import * as serve from '@tray/serve';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-/** Classes as source text: vitest rewrites `require` and imports in test files, remote code must not see that. */
-function source<T>(text: string): T {
-  return new Function(`return (${text});`)() as T;
-}
+import { source } from './helpers.js';
 
 beforeAll(async () => {
   await tray.init({ numCpus: 4, namespace: 'serve-handles-test' });
@@ -93,7 +89,7 @@ describe('handles', () => {
   it('batches calls: each caller gets its own result, the method sees batches, an error fails its batch', async () => {
     // A long wait: a batch leaves only when full, so the batches below are exactly the calls sent together.
     const Batched = serve.deployment(
-      source<new () => object>(`class Batched {
+      source(`class Batched {
         sizes = [];
         square = require('@tray/serve').batch(async function (xs) {
           this.sizes.push(xs.length);
@@ -194,7 +190,9 @@ describe('handles', () => {
     });
     const handle = await serve.run(greet.bind(), { name: 'greeter', routePrefix: null });
     expect(await handle.remote('tray')).toBe('hello tray');
-    await expect(handle.missing.remote()).rejects.toThrow(/greet has no method "missing"/);
+    await expect((handle as serve.DeploymentHandle).missing.remote()).rejects.toThrow(
+      /greet has no method "missing"/,
+    );
     await expect(serve.start({ http: { port: 8123 } })).rejects.toThrow(/serve already runs in this cluster/);
     await serve.delete('greeter');
   });

@@ -4,7 +4,7 @@
 import * as serve from '@tray/serve';
 import { waitFor } from '@tray/test-support';
 
-export function source<T>(text: string): T {
+export function source<T = any>(text: string): T {
   return new Function(`return (${text});`)() as T;
 }
 

@@ -19,7 +19,7 @@ afterAll(async () => {
 
 function versioned(version: string) {
   return serve.deployment(
-    source<new () => object>(`class Model {
+    source(`class Model {
       async predict(ms) {
         await new Promise((r) => setTimeout(r, ms));
         return { version: ${JSON.stringify(version)}, pid: process.pid };
@@ -68,7 +68,7 @@ describe('updates', () => {
 
   it('reconfigures in place when only userConfig changes', async () => {
     const Configured = serve.deployment(
-      source<new () => object>(`class Configured {
+      source(`class Configured {
         threshold = 0;
         reconfigure(config) { this.threshold = config.threshold; }
         get() { return { threshold: this.threshold, pid: process.pid }; }
