@@ -2,7 +2,8 @@
 // handle-driven load — its requests are retried on the other replica and the controller starts
 // a replacement; a replica whose checkHealth() starts failing is replaced; and the controller
 // SIGKILLed — it is restarted, recovers its applications from the GCS KV checkpoint, keeps the
-// live replicas (same pids), and takes new deployments.
+// live replicas (same pids), replaces a killed one with the recovered code, and takes new
+// deployments.
 import * as tray from '@tray/core';
 import * as serve from '@tray/serve';
 import { waitFor } from '@tray/test-support';
@@ -122,6 +123,17 @@ describe('failures', () => {
     // The same replicas: the restarted controller re-found them instead of starting new ones.
     expect(new Set(load.results.slice(-20)).size).toBeLessThanOrEqual(2);
     for (const pid of new Set(load.results.slice(-20))) expect(replicaPids.has(pid)).toBe(true);
+
+    // A replacement needs the code, which the restarted controller took back from its code store.
+    const victim = load.results[load.results.length - 1]!;
+    process.kill(victim, 'SIGKILL');
+    await waitFor(
+      async () => {
+        const pid = (await handle.work.remote(1)) as number;
+        return !replicaPids.has(pid) ? pid : undefined;
+      },
+      { what: 'a replica started by the restarted controller', timeoutMs: 90_000 },
+    );
 
     const Echo = serve.deployment(
       class Echo {
