@@ -146,4 +146,37 @@ describe('failures', () => {
     const echo = await serve.run(Echo.bind(), { name: 'echo', routePrefix: '/echo' });
     expect(await echo.echo.remote('after restart')).toBe('echo after restart');
   });
+
+  it('keeps serving when the code store is lost with the controller, and says so once a replica cannot start', async () => {
+    const handle = serve.getDeploymentHandle('Sleeper', 'sleepy');
+    const store = await tray.getActor<any>('SERVE_CODE_STORE', { namespace: 'serve' });
+    await tray.kill(store, { noRestart: true });
+    const controller = await tray.getActor<any>('SERVE_CONTROLLER_ACTOR', { namespace: 'serve' });
+    const controllerPid = (await tray.get(controller.getPid.remote())) as number;
+    process.kill(controllerPid, 'SIGKILL');
+    await waitFor(() => !alive(controllerPid), { what: 'the controller to exit' });
+
+    const pids = new Set<number>();
+    for (let i = 0; i < 20; i++) pids.add((await handle.work.remote(1)) as number);
+    const victim = [...pids][0]!;
+    process.kill(victim, 'SIGKILL');
+    const failed = await waitForDeployment(
+      'sleepy',
+      'Sleeper',
+      (s) => s.status === 'DEPLOY_FAILED',
+      'the deployment to report its lost code',
+    );
+    expect(failed.message).toMatch(/code of this deployment was lost.*serve\.run the application again/);
+    // The surviving replica still answers.
+    expect(pids.has((await handle.work.remote(1)) as number)).toBe(true);
+
+    // Deploying again brings the code back and the deployment to its two replicas.
+    await serve.run(Sleeper.bind(), { name: 'sleepy', routePrefix: '/sleepy' });
+    await waitForDeployment(
+      'sleepy',
+      'Sleeper',
+      (s) => s.status === 'HEALTHY' && s.replicaStates.RUNNING === 2,
+      'two replicas again',
+    );
+  });
 });

@@ -86,15 +86,20 @@ export class ServeController implements ControllerMethods {
       const code = (await tray.get(store.get.remote(app.name))) as unknown as
         | Record<string, CodeOf>
         | undefined;
-      if (code === undefined) continue;
+      if (code === undefined) {
+        console.error(
+          `serve controller: the code of application ${app.name} is gone (SERVE_CODE_STORE was lost); ` +
+            'its live replicas keep serving, new ones cannot start until it is deployed again',
+        );
+      }
       const entry: App = {
         spec: { name: app.name, routePrefix: app.routePrefix, ingress: app.ingress },
         deployments: new Map(),
         deleting: app.deleting,
       };
       for (const d of app.deployments) {
-        const c = code[d.name];
-        if (c === undefined) continue;
+        // Without its code a deployment still routes to its live replicas; starting one fails clearly.
+        const c = code?.[d.name] ?? { code: undefined as never, initArgs: [] };
         const state = new DeploymentState(app.name, { ...d, ...c }, CONTROL_LOOP_MS, () => this.#wake());
         state.target = d.target;
         state.deleting = app.deleting;

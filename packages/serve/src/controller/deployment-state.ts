@@ -90,10 +90,10 @@ export class DeploymentState {
     const codeChanged = spec.codeVersion !== this.spec.codeVersion;
     const hadAutoscaling = this.spec.options.autoscalingConfig !== undefined;
     this.spec = spec;
-    if (codeChanged) {
+    if (codeChanged) this.#everRan = false;
+    if (codeChanged || this.status === 'DEPLOY_FAILED') {
+      // A deploy of new code, or again after a failure, gets its three constructor attempts anew.
       this.#failures = 0;
-      this.#everRan = false;
-      if (this.status === 'DEPLOY_FAILED') this.status = 'UPDATING';
       this.message = '';
     }
     const c = spec.options.autoscalingConfig;
@@ -102,7 +102,7 @@ export class DeploymentState {
     else this.target = Math.min(c.maxReplicas, Math.max(c.minReplicas, this.target));
     this.#makeAutoscaler();
     // Until the next ticks see the new spec through, the deployment is updating (serve.run waits on it).
-    if (this.status !== 'DEPLOY_FAILED') this.status = 'UPDATING';
+    this.status = 'UPDATING';
     this.#routingChanged();
     this.dirty = true;
   }
@@ -220,6 +220,13 @@ export class DeploymentState {
   }
 
   #start(): void {
+    if (this.spec.code === undefined) {
+      this.status = 'DEPLOY_FAILED';
+      this.message =
+        'the code of this deployment was lost with the SERVE_CODE_STORE actor; serve.run the application again';
+      this.#routingChanged();
+      return;
+    }
     const id = randomBytes(4).toString('hex');
     const actorName = `SERVE_REPLICA::${this.app}#${this.spec.name}#${id}`;
     const o = this.spec.options;
