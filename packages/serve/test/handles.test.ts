@@ -78,6 +78,7 @@ describe('handles', () => {
 
     const status = await serve.status();
     expect(status.applications.calc?.status).toBe('RUNNING');
+    expect(status.applications.calc!.lastDeployedTimeMs).toBeLessThanOrEqual(Date.now());
     expect(Object.keys(status.applications.calc!.deployments).sort()).toEqual([
       'Adder',
       'Doubler',

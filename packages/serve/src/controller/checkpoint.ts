@@ -18,6 +18,7 @@ export interface SavedDeployment extends Omit<DeploymentSpec, 'code' | 'initArgs
 
 export interface SavedApp extends Omit<AppSpec, 'deployments'> {
   deleting: boolean;
+  deployedAt?: number;
   deployments: SavedDeployment[];
 }
 
