@@ -198,7 +198,7 @@ describe('handles', () => {
     await serve.delete('greeter');
   });
 
-  it('refuses bad options at definition time', () => {
+  it('refuses bad options at definition time', async () => {
     expect(() => serve.deployment(class A {}, { maxOngoingRequests: 0 })).toThrow(
       /maxOngoingRequests must be an integer >= 1/,
     );
@@ -210,6 +210,12 @@ describe('handles', () => {
     ).toThrow(/minReplicas \(3\) is more than maxReplicas \(2\)/);
     expect(() => serve.deployment(class A {}, { numReplica: 2 } as never)).toThrow(
       /numReplica is not a deployment option/,
+    );
+    await expect(serve.run(serve.deployment(class A {}).bind(), { route: '/' } as never)).rejects.toThrow(
+      /route is not an option \(known: name, routePrefix, blocking\)/,
+    );
+    await expect(serve.run(serve.deployment(class A {}).bind(), { routePrefix: 'api' })).rejects.toThrow(
+      /routePrefix must start with '\/'/,
     );
   });
 });

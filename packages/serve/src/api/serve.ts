@@ -145,6 +145,13 @@ export async function run<T>(app: Application<T>, options: RunOptions = {}): Pro
   if (!(app instanceof Application)) {
     throw new TypeError('serve.run expects an application: a deployment bound with .bind(...args)');
   }
+  if (options === null || typeof options !== 'object')
+    throw new TypeError('serve.run(app, options): options must be an object');
+  for (const key of Object.keys(options)) {
+    if (key !== 'name' && key !== 'routePrefix' && key !== 'blocking') {
+      throw new TypeError(`serve.run: ${key} is not an option (known: name, routePrefix, blocking)`);
+    }
+  }
   const name = options.name ?? 'default';
   if (typeof name !== 'string' || name === '')
     throw new TypeError('serve.run: name must be a non-empty string');
