@@ -38,7 +38,9 @@ type Replica = tray.ActorHandle<ReplicaMethods>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The replica died (not: the user's method threw, which may rethrow such an error as a TaskError). */
 function isDeathError(error: unknown): boolean {
+  if (error instanceof tray.TaskError) return false;
   return (
     error instanceof tray.ActorDiedError ||
     error instanceof tray.ActorUnavailableError ||
