@@ -19,6 +19,7 @@ export {
   shutdown,
 } from './api/cluster.js';
 export type { InitOptions } from './api/init-options.js';
+export { experimental, type KvValue } from './api/internal-kv.js';
 export {
   type CancelOptions,
   cancel,

@@ -1,0 +1,318 @@
+// The handle's router, one per deployment per process: keeps the deployment's replica list
+// current by long-polling the controller, and assigns each request to a replica by power of two
+// choices — two random replicas, the one with the shorter queue (queue lengths come back with
+// every reply and from probes of replicas not heard from lately). A replica at
+// maxOngoingRequests answers `rejected` and the router tries again with Ray's backoff (25 ms
+// doubling up to 500 ms); a replica that died is dropped and the request retried on another.
+// Requests waiting here count against maxQueuedRequests (BackPressureError beyond it), and
+// queued plus ongoing counts are pushed to the controller for autoscaling — at once when a
+// request waits at zero replicas, so a deployment scaled to zero comes back.
+import { randomBytes } from 'node:crypto';
+import * as tray from '@tray/core';
+import type {
+  HandleMetrics,
+  ReplicaMethods,
+  RequestReply,
+  RoutingInfo,
+  StreamStart,
+} from '../controller/types.js';
+import { BackPressureError, DeploymentUnavailableError } from '../errors.js';
+import { callController, controller } from './controller-client.js';
+
+const BACKOFF_START_MS = 25;
+const BACKOFF_MAX_MS = 500;
+/** Queue lengths older than this are probed before they are trusted. */
+const QUEUE_LEN_FRESH_MS = 1_000;
+const PROBE_TIMEOUT_MS = 1_000;
+/** How long the router keeps polling for changes after its last request. */
+const IDLE_AFTER_MS = 5_000;
+const LONG_POLL_MS = 3_000;
+/** How long a request waits for a replica of a deployment that has none. */
+const NO_REPLICA_WAIT_MS = 60_000;
+
+type Replica = tray.ActorHandle<ReplicaMethods>;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function isDeathError(error: unknown): boolean {
+  return (
+    error instanceof tray.ActorDiedError ||
+    error instanceof tray.ActorUnavailableError ||
+    error instanceof tray.WorkerCrashedError
+  );
+}
+
+export class Router {
+  readonly handleId = randomBytes(6).toString('hex');
+  #info: RoutingInfo | undefined;
+  #fetching: Promise<void> | undefined;
+  #changed: Array<() => void> = [];
+  readonly #actors = new Map<string, Promise<Replica>>();
+  readonly #queueLen = new Map<string, { len: number; at: number }>();
+  readonly #dead = new Set<string>();
+  #queued = 0;
+  #ongoing = 0;
+  #lastUsed = 0;
+  #polling = false;
+  #lastReport = 0;
+  #reportTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly app: string,
+    readonly deployment: string,
+  ) {}
+
+  // ---- the replica list --------------------------------------------------------------------
+
+  async #fetch(known: number, waitMs: number): Promise<void> {
+    const info = await callController((c) =>
+      c.listenRouting.remote(this.app, this.deployment, known, waitMs),
+    );
+    if (this.#info === undefined || info.version !== this.#info.version) {
+      this.#info = info;
+      const live = new Set(info.replicas.map((r) => r.replicaId));
+      for (const id of this.#actors.keys()) if (!live.has(id)) this.#actors.delete(id);
+      for (const id of this.#dead) if (!live.has(id)) this.#dead.delete(id);
+      for (const wake of this.#changed.splice(0)) wake();
+    }
+  }
+
+  async #ensureInfo(): Promise<RoutingInfo> {
+    this.#lastUsed = Date.now();
+    if (this.#info === undefined || !this.#polling) {
+      this.#fetching ??= this.#fetch(-1, 0).finally(() => (this.#fetching = undefined));
+      await this.#fetching;
+      this.#startPolling();
+    }
+    return this.#info!;
+  }
+
+  #startPolling(): void {
+    if (this.#polling) return;
+    this.#polling = true;
+    void (async () => {
+      while (Date.now() - this.#lastUsed < IDLE_AFTER_MS || this.#queued + this.#ongoing > 0) {
+        try {
+          await this.#fetch(this.#info?.version ?? -1, LONG_POLL_MS);
+        } catch {
+          await sleep(200); // the controller is restarting: try again
+        }
+      }
+      this.#polling = false;
+    })();
+  }
+
+  #waitForChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#changed.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  #actor(id: string, name: string): Promise<Replica> {
+    let actor = this.#actors.get(id);
+    if (actor === undefined) {
+      actor = tray.getActor<ReplicaMethods>(name, { namespace: 'serve' }) as Promise<Replica>;
+      actor.catch(() => {
+        this.#actors.delete(id);
+        this.#dead.add(id);
+      });
+      this.#actors.set(id, actor);
+    }
+    return actor;
+  }
+
+  // ---- choosing a replica ------------------------------------------------------------------
+
+  async #lengthOf(id: string, actor: Replica): Promise<number> {
+    const known = this.#queueLen.get(id);
+    if (known !== undefined && Date.now() - known.at < QUEUE_LEN_FRESH_MS) return known.len;
+    try {
+      const len = await tray.get(actor.getNumOngoingRequests.remote(), { timeoutMs: PROBE_TIMEOUT_MS });
+      this.#queueLen.set(id, { len, at: Date.now() });
+      return len;
+    } catch (error) {
+      if (isDeathError(error)) this.#dead.add(id);
+      return Number.POSITIVE_INFINITY;
+    }
+  }
+
+  /** Power of two choices among the live replicas; undefined when all probed are full. */
+  async #choose(info: RoutingInfo): Promise<{ id: string; actor: Replica } | undefined> {
+    const live = info.replicas.filter((r) => !this.#dead.has(r.replicaId));
+    if (live.length === 0) return undefined;
+    const a = live[Math.floor(Math.random() * live.length)]!;
+    let b = a;
+    if (live.length > 1) {
+      do b = live[Math.floor(Math.random() * live.length)]!;
+      while (b === a);
+    }
+    let ra: { id: string; actor: Replica };
+    let rb: { id: string; actor: Replica };
+    try {
+      ra = { id: a.replicaId, actor: await this.#actor(a.replicaId, a.actorName) };
+      rb = b === a ? ra : { id: b.replicaId, actor: await this.#actor(b.replicaId, b.actorName) };
+    } catch {
+      return undefined; // a replica already gone: marked dead, the next round picks others
+    }
+    const [la, lb] = await Promise.all([this.#lengthOf(ra.id, ra.actor), this.#lengthOf(rb.id, rb.actor)]);
+    const best = la <= lb ? { r: ra, len: la } : { r: rb, len: lb };
+    if (best.len >= info.maxOngoingRequests) return undefined;
+    // Count the request against the replica until its reply says otherwise.
+    this.#queueLen.set(best.r.id, { len: best.len + 1, at: this.#queueLen.get(best.r.id)?.at ?? Date.now() });
+    return best.r;
+  }
+
+  // ---- assigning requests ------------------------------------------------------------------
+
+  /**
+   * Sends one request to a replica, retrying elsewhere on rejection or replica death; `send`
+   * makes the call on the chosen replica.
+   */
+  async assign<R extends RequestReply | StreamStart>(
+    send: (actor: Replica) => tray.ObjectRef<R>,
+  ): Promise<R> {
+    let info = await this.#ensureInfo();
+    if (info.maxQueuedRequests !== -1 && this.#queued >= info.maxQueuedRequests) {
+      throw new BackPressureError(
+        `${this.app}/${this.deployment}: ${this.#queued} requests are already queued in this handle ` +
+          `(maxQueuedRequests ${info.maxQueuedRequests}); retry later or raise maxQueuedRequests`,
+      );
+    }
+    this.#queued++;
+    let queued = true;
+    const unqueue = () => {
+      if (queued) {
+        queued = false;
+        this.#queued--;
+      }
+    };
+    let backoff = BACKOFF_START_MS;
+    const noReplicaSince = { at: 0 };
+    try {
+      for (;;) {
+        info = this.#info!;
+        if (!info.exists) {
+          throw new DeploymentUnavailableError(
+            `deployment ${JSON.stringify(this.deployment)} of application ${JSON.stringify(this.app)} does not exist ` +
+              '(deleted, or never deployed); serve.run the application first',
+          );
+        }
+        if (info.status === 'DEPLOY_FAILED') {
+          throw new DeploymentUnavailableError(
+            `deployment ${JSON.stringify(this.deployment)} of application ${JSON.stringify(this.app)} failed to deploy: ${info.message}`,
+          );
+        }
+        const chosen = await this.#choose(info);
+        if (chosen === undefined) {
+          if (info.replicas.filter((r) => !this.#dead.has(r.replicaId)).length === 0) {
+            // No replica at all: tell the controller a request waits (scale from zero), then wait for one.
+            noReplicaSince.at ||= Date.now();
+            if (Date.now() - noReplicaSince.at > NO_REPLICA_WAIT_MS) {
+              throw new DeploymentUnavailableError(
+                `deployment ${JSON.stringify(this.deployment)} of application ${JSON.stringify(this.app)} has had no ` +
+                  `running replica for ${NO_REPLICA_WAIT_MS / 1000} s (status ${info.status}${info.message ? `: ${info.message}` : ''})`,
+              );
+            }
+            this.#report(true);
+            await this.#waitForChange(BACKOFF_MAX_MS);
+            continue;
+          }
+          await sleep(backoff);
+          backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+          continue;
+        }
+        noReplicaSince.at = 0;
+        unqueue();
+        this.#ongoing++;
+        let reply: R;
+        try {
+          reply = await tray.get(send(chosen.actor));
+        } catch (error) {
+          if (isDeathError(error)) {
+            // The replica died with the request on it: drop it and send the request elsewhere.
+            this.#dead.add(chosen.id);
+            this.#queueLen.delete(chosen.id);
+            this.#queued++;
+            queued = true;
+            continue;
+          }
+          throw error;
+        } finally {
+          this.#ongoing--;
+        }
+        this.#queueLen.set(chosen.id, { len: reply.ongoing, at: Date.now() });
+        if (!reply.rejected) return reply;
+        this.#queued++;
+        queued = true;
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+      }
+    } finally {
+      unqueue();
+      this.#report(false);
+    }
+  }
+
+  /** Called when a streamed request ends (its items were counted as ongoing meanwhile). */
+  streamStarted(): () => void {
+    this.#ongoing++;
+    let done = false;
+    return () => {
+      if (!done) {
+        done = true;
+        this.#ongoing--;
+      }
+    };
+  }
+
+  // ---- metrics for autoscaling ---------------------------------------------------------------
+
+  /** Pushes queued/ongoing counts at the deployment's metrics interval (or now, when urgent). */
+  #report(urgent: boolean): void {
+    const interval = this.#info?.metricsIntervalMs;
+    if (interval === undefined) return;
+    const due = this.#lastReport + interval;
+    if (urgent || Date.now() >= due) {
+      this.#sendReport();
+    } else if (this.#reportTimer === undefined) {
+      this.#reportTimer = setTimeout(() => {
+        this.#reportTimer = undefined;
+        this.#sendReport();
+      }, due - Date.now());
+      this.#reportTimer.unref();
+    }
+  }
+
+  #sendReport(): void {
+    this.#lastReport = Date.now();
+    const metrics: HandleMetrics = {
+      handleId: this.handleId,
+      app: this.app,
+      deployment: this.deployment,
+      queued: this.#queued,
+      ongoing: this.#ongoing,
+    };
+    void controller()
+      .then((c) => c.recordHandleMetrics.remote(metrics))
+      .catch(() => {});
+    // Keep reporting while busy, so the controller sees the load continue and then stop.
+    if (this.#queued + this.#ongoing > 0) this.#report(false);
+  }
+}
+
+const routers = new Map<string, Router>();
+
+/** The process's router for a deployment. */
+export function routerFor(app: string, deployment: string): Router {
+  const key = `${app}\u0000${deployment}`;
+  let router = routers.get(key);
+  if (router === undefined) {
+    router = new Router(app, deployment);
+    routers.set(key, router);
+  }
+  return router;
+}

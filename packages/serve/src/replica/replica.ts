@@ -1,0 +1,218 @@
+// The replica actor: one instance of the user's deployment class (or its function) inside a
+// named detached actor the controller created. It enforces maxOngoingRequests itself (a request
+// beyond it is answered `rejected`, and the router tries another replica), answers queue-length
+// probes, runs streaming methods as pull-based streams (actor calls return one value, so a
+// stream is started and then drained by `nextItems`), dispatches wire.ts's HTTP_METHOD to
+// serveHttp, checks health through the user's checkHealth(), reconfigures in place, and drains
+// its in-flight requests before it is stopped.
+
+import type { DeploymentCode } from '../api/deployment.js';
+import type { ReplicaMethods, RequestReply, StreamStart } from '../controller/types.js';
+import { decodeArgs } from '../handle/decode-args.js';
+import { serveHttp } from '../http/replica-http.js';
+import { HTTP_METHOD, type SerializedRequest } from '../http/wire.js';
+
+export interface ReplicaConfig {
+  app: string;
+  deployment: string;
+  replicaId: string;
+  maxOngoingRequests: number;
+}
+
+export interface InitSpec {
+  kind: 'class' | 'function';
+  code: DeploymentCode;
+  initArgs: unknown[];
+  userConfig: unknown;
+}
+
+interface Stream {
+  items: unknown[];
+  done: boolean;
+  error: unknown;
+  wake: (() => void) | undefined;
+  resume: (() => void) | undefined;
+  cancelled: boolean;
+}
+
+/** Items a stream buffers before its generator is paused until the caller pulls. */
+const STREAM_BUFFER = 64;
+
+type UserInstance = Record<string, unknown> & {
+  checkHealth?: () => unknown;
+  reconfigure?: (c: unknown) => unknown;
+};
+
+export class ServeReplica implements ReplicaMethods {
+  readonly #config: ReplicaConfig;
+  #instance: UserInstance | undefined;
+  #ongoing = 0;
+  #nextStream = 1;
+  readonly #streams = new Map<number, Stream>();
+  #draining = false;
+
+  constructor(config: ReplicaConfig) {
+    this.#config = config;
+  }
+
+  /** Loads the user's code and constructs it; a constructor that throws fails this call. */
+  async initialize(spec: InitSpec): Promise<{ pid: number }> {
+    const loaded = (await spec.code.local()) as unknown;
+    const args = decodeArgs(spec.initArgs);
+    if (spec.kind === 'class') {
+      this.#instance = new (loaded as new (...a: unknown[]) => UserInstance)(...args);
+    } else {
+      const fn = loaded as (...a: unknown[]) => unknown;
+      this.#instance = { __call__: (...a: unknown[]) => fn(...a) };
+    }
+    if (spec.userConfig !== undefined) await this.reconfigure(spec.userConfig);
+    return { pid: process.pid };
+  }
+
+  /** The user's reconfigure(userConfig), in place (Ray's lightweight update). */
+  async reconfigure(userConfig: unknown, maxOngoingRequests?: number): Promise<void> {
+    if (maxOngoingRequests !== undefined) this.#config.maxOngoingRequests = maxOngoingRequests;
+    if (userConfig === undefined) return;
+    const instance = this.#instance!;
+    if (typeof instance.reconfigure !== 'function') {
+      throw new TypeError(
+        `${this.#config.deployment}: userConfig is set but the deployment has no reconfigure(userConfig) method`,
+      );
+    }
+    await instance.reconfigure(userConfig);
+  }
+
+  getNumOngoingRequests(): number {
+    return this.#ongoing;
+  }
+
+  getMetadata(): { replicaId: string; pid: number } {
+    return { replicaId: this.#config.replicaId, pid: process.pid };
+  }
+
+  async checkHealth(): Promise<void> {
+    const instance = this.#instance;
+    if (instance === undefined) throw new Error('the replica is not initialized');
+    if (typeof instance.checkHealth === 'function') await instance.checkHealth();
+  }
+
+  #method(name: string): (...args: unknown[]) => unknown {
+    const instance = this.#instance;
+    if (instance === undefined) throw new Error(`${this.#config.deployment}: the replica is not initialized`);
+    if (name === HTTP_METHOD) {
+      return (request: unknown) => serveHttp(instance as never, request as SerializedRequest);
+    }
+    const fn = instance[name];
+    if (typeof fn !== 'function') {
+      throw new TypeError(
+        `${this.#config.deployment} has no method ${JSON.stringify(name)}` +
+          (name === '__call__'
+            ? ' (handle.remote() calls __call__; call handle.<method>.remote() instead)'
+            : ''),
+      );
+    }
+    return (fn as (...a: unknown[]) => unknown).bind(instance);
+  }
+
+  #accepts(): boolean {
+    return !this.#draining && this.#ongoing < this.#config.maxOngoingRequests;
+  }
+
+  /** One request: the method's result, or `rejected` when the replica is at maxOngoingRequests. */
+  async handleRequest(method: string, ...args: unknown[]): Promise<RequestReply> {
+    if (!this.#accepts()) return { rejected: true, ongoing: this.#ongoing };
+    this.#ongoing++;
+    try {
+      const value = await this.#method(method)(...decodeArgs(args));
+      return { rejected: false, value, ongoing: this.#ongoing - 1 };
+    } finally {
+      this.#ongoing--;
+    }
+  }
+
+  /** Starts a streaming call of an (async) generator method; drain it with nextItems. */
+  async startStream(method: string, ...args: unknown[]): Promise<StreamStart> {
+    if (!this.#accepts()) return { rejected: true, ongoing: this.#ongoing };
+    const produced = this.#method(method)(...decodeArgs(args)) as AsyncIterable<unknown> | Iterable<unknown>;
+    if (
+      produced === null ||
+      typeof produced !== 'object' ||
+      !(Symbol.asyncIterator in produced || Symbol.iterator in produced)
+    ) {
+      throw new TypeError(
+        `${this.#config.deployment}.${method} was called with stream: true but did not return a generator`,
+      );
+    }
+    const id = this.#nextStream++;
+    const stream: Stream = {
+      items: [],
+      done: false,
+      error: undefined,
+      wake: undefined,
+      resume: undefined,
+      cancelled: false,
+    };
+    this.#streams.set(id, stream);
+    this.#ongoing++;
+    void (async () => {
+      try {
+        for await (const item of produced as AsyncIterable<unknown>) {
+          if (stream.cancelled) break;
+          stream.items.push(item);
+          stream.wake?.();
+          if (stream.items.length >= STREAM_BUFFER) await new Promise<void>((r) => (stream.resume = r));
+        }
+      } catch (error) {
+        stream.error = error;
+      } finally {
+        stream.done = true;
+        this.#ongoing--;
+        stream.wake?.();
+      }
+    })();
+    return { rejected: false, streamId: id, ongoing: this.#ongoing };
+  }
+
+  /** The items produced since the last pull (waits for at least one, or the end). */
+  async nextItems(streamId: number): Promise<{ items: unknown[]; done: boolean }> {
+    const stream = this.#streams.get(streamId);
+    if (stream === undefined)
+      throw new Error(`stream ${streamId} is unknown to this replica (already finished?)`);
+    while (stream.items.length === 0 && !stream.done) {
+      await new Promise<void>((r) => (stream.wake = r));
+      stream.wake = undefined;
+    }
+    const items = stream.items.splice(0);
+    const resume = stream.resume;
+    stream.resume = undefined;
+    resume?.();
+    if (!stream.done) return { items, done: false };
+    // Done: deliver what came before an error first; the next pull raises it.
+    if (stream.error !== undefined && items.length > 0) return { items, done: false };
+    this.#streams.delete(streamId);
+    if (stream.error !== undefined) throw stream.error;
+    return { items, done: true };
+  }
+
+  /** The caller stopped reading: stop the generator at its next item. */
+  cancelStream(streamId: number): void {
+    const stream = this.#streams.get(streamId);
+    if (stream === undefined) return;
+    stream.cancelled = true;
+    stream.resume?.();
+    this.#streams.delete(streamId);
+  }
+
+  /**
+   * Graceful shutdown: take no new requests, and wait (checking every `loopMs`) until the
+   * in-flight ones are done or `timeoutMs` has passed; the controller then kills the actor.
+   */
+  async prepareForShutdown(timeoutMs: number, loopMs: number): Promise<number> {
+    this.#draining = true;
+    const deadline = Date.now() + timeoutMs;
+    while (this.#ongoing > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, Math.min(loopMs, Math.max(1, deadline - Date.now()))));
+    }
+    return this.#ongoing;
+  }
+}

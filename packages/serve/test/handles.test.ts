@@ -1,0 +1,153 @@
+// Serve's handles on a real local cluster (controller, replicas and the driver are separate
+// processes): a three-deployment composition called through handles, a DeploymentResponse passed
+// on without awaiting, streaming through a handle, a method that throws (the caller gets the
+// error, the replica keeps serving), batching (the batch sizes the method saw), and a deployment
+// whose constructor throws (DEPLOY_FAILED with its message, the other application unaffected).
+import * as tray from '@tray/core';
+import * as serve from '@tray/serve';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/** Classes as source text: vitest rewrites `require` and imports in test files, remote code must not see that. */
+function source<T>(text: string): T {
+  return new Function(`return (${text});`)() as T;
+}
+
+beforeAll(async () => {
+  await tray.init({ numCpus: 4, namespace: 'serve-handles-test' });
+});
+
+afterAll(async () => {
+  await serve.shutdown().catch(() => {});
+  await tray.shutdown();
+});
+
+const Adder = serve.deployment(
+  class Adder {
+    constructor(private by: number) {}
+    add(x: number) {
+      return x + this.by;
+    }
+    fail(message: string) {
+      throw new RangeError(message);
+    }
+    async *count(n: number) {
+      for (let i = 0; i < n; i++) yield { i, pid: process.pid };
+    }
+  },
+  { actorOptions: { numCpus: 0 } },
+);
+
+const Doubler = serve.deployment(
+  class Doubler {
+    double(x: number) {
+      return x * 2;
+    }
+  },
+  { actorOptions: { numCpus: 0 } },
+);
+
+const Ingress = serve.deployment(
+  class Ingress {
+    constructor(
+      private adder: any,
+      private doubler: any,
+    ) {}
+    async compute(x: number) {
+      // The adder's response goes to the doubler without being awaited here.
+      return await this.doubler.double.remote(this.adder.add.remote(x));
+    }
+  },
+  { actorOptions: { numCpus: 0 } },
+);
+
+describe('handles', () => {
+  it('compose three deployments, pass responses on, stream, and carry a method error', async () => {
+    const handle = await serve.run(Ingress.bind(Adder.bind(10), Doubler.bind()), {
+      name: 'calc',
+      routePrefix: '/calc',
+    });
+    expect(await handle.compute.remote(1)).toBe(22);
+    expect(await Promise.all([1, 2, 3].map((x) => handle.compute.remote(x)))).toEqual([22, 24, 26]);
+
+    const adder = serve.getDeploymentHandle('Adder', 'calc');
+    const doubler = serve.getDeploymentHandle('Doubler', 'calc');
+    expect(await doubler.double.remote(adder.add.remote(5))).toBe(30);
+
+    const items: Array<{ i: number }> = [];
+    for await (const item of adder.options({ methodName: 'count', stream: true }).remote(5)) items.push(item);
+    expect(items.map((x) => x.i)).toEqual([0, 1, 2, 3, 4]);
+
+    await expect(adder.fail.remote('bad input')).rejects.toThrow(/bad input/);
+    expect(await adder.add.remote(1)).toBe(11);
+
+    const status = await serve.status();
+    expect(status.applications.calc?.status).toBe('RUNNING');
+    expect(Object.keys(status.applications.calc!.deployments).sort()).toEqual([
+      'Adder',
+      'Doubler',
+      'Ingress',
+    ]);
+    expect((await serve.getAppHandle('calc')).deploymentName).toBe('Ingress');
+  });
+
+  it('batches calls: each caller gets its own result and the method sees batches', async () => {
+    const Batched = serve.deployment(
+      source<new () => object>(`class Batched {
+        sizes = [];
+        square = require('@tray/serve').batch(async function (xs) {
+          this.sizes.push(xs.length);
+          await new Promise((r) => setTimeout(r, 20));
+          return xs.map((x) => x * x);
+        }, { maxBatchSize: 4, batchWaitTimeoutMs: 50 });
+        seen() { return this.sizes; }
+      }`),
+      { maxOngoingRequests: 16, actorOptions: { numCpus: 0 } },
+    );
+    const handle = await serve.run(Batched.bind(), { name: 'batched', routePrefix: '/batched' });
+    const inputs = Array.from({ length: 12 }, (_, i) => i);
+    expect(await Promise.all(inputs.map((x) => handle.square.remote(x)))).toEqual(inputs.map((x) => x * x));
+    const sizes = (await handle.seen.remote()) as number[];
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(12);
+    expect(Math.max(...sizes)).toBe(4);
+    expect(sizes.length).toBeLessThan(12);
+  });
+
+  it('marks a deployment whose constructor throws DEPLOY_FAILED and leaves other applications serving', async () => {
+    const Broken = serve.deployment(
+      class Broken {
+        constructor() {
+          throw new Error('model file missing');
+        }
+      },
+      { actorOptions: { numCpus: 0 } },
+    );
+    await expect(serve.run(Broken.bind(), { name: 'broken', routePrefix: '/broken' })).rejects.toThrow(
+      /failed to deploy.*model file missing/,
+    );
+    const status = await serve.status();
+    expect(status.applications.broken?.status).toBe('DEPLOY_FAILED');
+    expect(status.applications.broken?.deployments.Broken?.message).toMatch(/model file missing/);
+    expect(status.applications.calc?.status).toBe('RUNNING');
+    expect(await serve.getDeploymentHandle('Adder', 'calc').add.remote(1)).toBe(11);
+    await expect(serve.getDeploymentHandle('Broken', 'broken').remote()).rejects.toThrow(
+      serve.DeploymentUnavailableError,
+    );
+    await serve.delete('broken');
+    expect((await serve.status()).applications.broken).toBeUndefined();
+  });
+
+  it('refuses bad options at definition time', () => {
+    expect(() => serve.deployment(class A {}, { maxOngoingRequests: 0 })).toThrow(
+      /maxOngoingRequests must be an integer >= 1/,
+    );
+    expect(() =>
+      serve.deployment(class A {}, { numReplicas: 2, autoscalingConfig: { maxReplicas: 3 } }),
+    ).toThrow(/exclude each other/);
+    expect(() =>
+      serve.deployment(class A {}, { autoscalingConfig: { minReplicas: 3, maxReplicas: 2 } }),
+    ).toThrow(/minReplicas \(3\) is more than maxReplicas \(2\)/);
+    expect(() => serve.deployment(class A {}, { numReplica: 2 } as never)).toThrow(
+      /numReplica is not a deployment option/,
+    );
+  });
+});
