@@ -28,6 +28,7 @@ const Named = serve.deployment(
 const Misc = serve.deployment(
   class Misc {
     release: (() => void) | undefined;
+    seen = 0;
     async fetch(req: Request): Promise<Response> {
       const path = new URL(req.url).pathname;
       if (path === '/r/boom') throw new Error('the model file is missing');
@@ -53,6 +54,17 @@ const Misc = serve.deployment(
           { highWaterMark: 0 },
         );
         return new Response(body, { headers: { 'content-type': 'text/plain' } });
+      }
+      if (path === '/r/seen') return new Response(String(this.seen));
+      if (path === '/r/upload') {
+        // Counts the body as it arrives, so the client can see it read before the upload ends.
+        const reader = (req.body as ReadableStream<Uint8Array>).getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          this.seen += value.byteLength;
+        }
+        return new Response(`got ${this.seen}`);
       }
       if (path === '/r/big') {
         const got = new Uint8Array(await req.arrayBuffer());
@@ -182,6 +194,37 @@ describe('the serve HTTP proxy', () => {
       expect(decoder.decode(value)).toBe(`chunk${i};`);
     }
     expect((await reader.read()).done).toBe(true);
+  });
+
+  it('streams a chunked upload: the replica reads the first part before the client sends the rest', async () => {
+    const reply = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/r/upload',
+          method: 'POST',
+          headers: { 'transfer-encoding': 'chunked' },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode as number, text }));
+        },
+      );
+      req.on('error', reject);
+      req.write('a'.repeat(1000));
+      // The rest goes only once the replica has counted the first 1000 bytes.
+      waitFor(async () => (await get('/r/seen')).text === '1000', {
+        timeoutMs: 30_000,
+        what: 'the replica to read the first chunk',
+      }).then(() => {
+        req.write('b'.repeat(2000));
+        req.end('c'.repeat(500));
+      }, reject);
+    });
+    expect(await reply).toEqual({ status: 200, text: 'got 3500' });
   });
 
   it('carries a 4 MiB body to the replica and a 4 MiB answer back (through the object store)', async () => {

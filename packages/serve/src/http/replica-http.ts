@@ -4,7 +4,13 @@
 // the replica down; an error after the head went out can only end the stream (the proxy then
 // cuts the connection, which is how a client learns a streamed body broke).
 import * as tray from '@tray/core';
-import { LARGE_BODY_BYTES, type ResponseHead, type ResponseItem, type SerializedRequest } from './wire.js';
+import {
+  type BodyStreamSource,
+  LARGE_BODY_BYTES,
+  type ResponseHead,
+  type ResponseItem,
+  type SerializedRequest,
+} from './wire.js';
 
 export interface FetchHandler {
   fetch(request: Request): Response | Promise<Response>;
@@ -66,14 +72,49 @@ export async function toWebRequest(
   request: SerializedRequest,
   store: BodyStore = trayStore,
 ): Promise<Request> {
-  const body = request.bodyRef !== undefined ? await store.get(request.bodyRef) : (request.body ?? null);
   const method = request.method.toUpperCase();
+  if (request.bodyStream !== undefined && method !== 'GET' && method !== 'HEAD') {
+    return new Request(request.url, {
+      method,
+      headers: request.headers,
+      body: pulledBody(request.bodyStream),
+      duplex: 'half',
+    } as RequestInit);
+  }
+  const body = request.bodyRef !== undefined ? await store.get(request.bodyRef) : (request.body ?? null);
   const hasBody = body !== null && body.byteLength > 0 && method !== 'GET' && method !== 'HEAD';
   return new Request(request.url, {
     method,
     headers: request.headers,
     body: hasBody ? body : null,
   });
+}
+
+type BodySource = tray.ActorHandle<{ receiveBody(id: string): Uint8Array | null }>;
+const proxies = new Map<string, Promise<BodySource>>();
+
+/** A streamed request body: each read pulls what the proxy has received of it since the last. */
+function pulledBody(source: BodyStreamSource): ReadableStream<Uint8Array> {
+  const key = `${source.namespace}\0${source.proxy}`;
+  let proxy = proxies.get(key);
+  if (proxy === undefined) {
+    proxy = tray.getActor<{ receiveBody(id: string): Uint8Array | null }>(source.proxy, {
+      namespace: source.namespace,
+    });
+    proxies.set(key, proxy);
+    proxy.catch(() => proxies.delete(key));
+  }
+  const handle = proxy;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const chunk = await tray.get((await handle).receiveBody.remote(source.id));
+        if (chunk === null) controller.close();
+        else controller.enqueue(chunk);
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 function responseHead(response: Response): ResponseHead {

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { ObjectRef } from '@tray/core';
 import {
+  type BodyStreamSource,
   LARGE_BODY_BYTES,
   type ResponseHead,
   type ResponseItem,
@@ -36,6 +37,19 @@ export interface ProxyServerOptions {
   /** Puts a large body in the object store, and reads a large response chunk back. */
   put(bytes: Uint8Array): Promise<ObjectRef<Uint8Array>>;
   get(ref: ObjectRef<Uint8Array>): Promise<Uint8Array>;
+  /**
+   * The proxy actor replicas pull streamed bodies from (its receiveBody calls pullBody). Without
+   * it every body is read whole before the request is sent.
+   */
+  bodyStreams?: { proxy: string; namespace: string };
+}
+
+/** A chunked upload being streamed to a replica: read from the socket as the replica pulls. */
+interface OpenBody {
+  req: IncomingMessage;
+  size: number;
+  tooLarge: boolean;
+  ended: boolean;
 }
 
 /** Errors that mean "no replica can take this now": the client should retry. */
@@ -55,6 +69,8 @@ class BodyTooLarge extends Error {}
 export class ProxyServer {
   private readonly server: Server;
   private readonly maxBody: number;
+  private readonly openBodies = new Map<string, OpenBody>();
+  private nextBodyId = 0;
   /** Requests answered since start, for status and tests. */
   requests = 0;
 
@@ -127,7 +143,27 @@ export class ProxyServer {
     res.on('close', () => {
       if (!res.writableFinished) abort.abort();
     });
+    let streamed: string | undefined;
     try {
+      const request: SerializedRequest = {
+        method: req.method ?? 'GET',
+        url: url.href,
+        headers: headerPairs(req),
+        routePrefix: route.routePrefix,
+        body: null,
+      };
+      const chunked =
+        req.headers['content-length'] === undefined && req.headers['transfer-encoding'] !== undefined;
+      if (chunked && this.options.bodyStreams !== undefined) {
+        streamed = String(this.nextBodyId++);
+        const open: OpenBody = { req, size: 0, tooLarge: false, ended: false };
+        req.once('end', () => (open.ended = true));
+        this.openBodies.set(streamed, open);
+        request.bodyStream = { ...this.options.bodyStreams, id: streamed } satisfies BodyStreamSource;
+        await this.forward(route, request, res, abort.signal, open);
+        this.requests++;
+        return;
+      }
       let body: Uint8Array | null;
       try {
         body = await this.readBody(req, abort.signal);
@@ -143,13 +179,6 @@ export class ProxyServer {
         throw error;
       }
       if (abort.signal.aborted) return;
-      const request: SerializedRequest = {
-        method: req.method ?? 'GET',
-        url: url.href,
-        headers: headerPairs(req),
-        routePrefix: route.routePrefix,
-        body: null,
-      };
       if (body !== null && body.byteLength >= LARGE_BODY_BYTES)
         request.bodyRef = await this.options.put(body);
       else request.body = body;
@@ -157,9 +186,48 @@ export class ProxyServer {
       this.requests++;
     } catch (error) {
       if (timedOut || abort.signal.aborted) return;
+      if (error instanceof BodyTooLarge && !res.headersSent) {
+        text(res, 413, `${error.message} (the limit is http.maxRequestBodyBytes = ${this.maxBody}).`, true);
+        return;
+      }
       fail(res, error);
     } finally {
       clearTimeout(timer);
+      if (streamed !== undefined) this.openBodies.delete(streamed);
+    }
+  }
+
+  /**
+   * The next part of a streamed body (what has arrived since the last pull, waiting for some),
+   * null at its end. Past maxRequestBodyBytes it throws, and the request is answered 413.
+   */
+  async pullBody(id: string): Promise<Uint8Array | null> {
+    const open = this.openBodies.get(id);
+    if (open === undefined)
+      throw new Error(`no streamed request body ${id} in this proxy (the request ended)`);
+    for (;;) {
+      const chunk = open.req.read() as Buffer | null;
+      if (chunk !== null) {
+        open.size += chunk.byteLength;
+        if (open.size > this.maxBody) {
+          open.tooLarge = true;
+          open.req.resume();
+          throw new BodyTooLarge(`The request body is over ${this.maxBody} bytes`);
+        }
+        return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      }
+      if (open.ended || open.req.destroyed) return null;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          open.req.off('readable', done);
+          open.req.off('end', done);
+          open.req.off('close', done);
+          resolve();
+        };
+        open.req.on('readable', done);
+        open.req.on('end', done);
+        open.req.on('close', done);
+      });
     }
   }
 
@@ -186,11 +254,19 @@ export class ProxyServer {
     return new Uint8Array(all.buffer, all.byteOffset, all.byteLength);
   }
 
-  private async forward(route: Route, request: SerializedRequest, res: ServerResponse, signal: AbortSignal) {
+  private async forward(
+    route: Route,
+    request: SerializedRequest,
+    res: ServerResponse,
+    signal: AbortSignal,
+    open?: OpenBody,
+  ) {
     let head: ResponseHead | undefined;
     for await (const item of this.options.call(route, request, signal)) {
       if (signal.aborted) return;
       if (head === undefined) {
+        // The replica's answer to a body it could not read whole is the limit's 413.
+        if (open?.tooLarge) throw new BodyTooLarge(`The request body is over ${this.maxBody} bytes`);
         head = item as ResponseHead;
         if (typeof head?.status !== 'number' || !Array.isArray(head.headers)) {
           throw new Error(`the ingress ${route.ingress} answered without a response head`);

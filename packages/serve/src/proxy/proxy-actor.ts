@@ -22,6 +22,9 @@ export interface ProxyConfig {
   keepAliveTimeoutMs?: number;
   /** How often the route table is asked for (default 500 ms). */
   routePollMs?: number;
+  /** This actor's name and namespace, where replicas pull streamed request bodies from. */
+  actorName?: string;
+  namespace?: string;
 }
 
 export interface ProxyReady {
@@ -66,6 +69,8 @@ export class ServeProxy {
       call: (route, request, signal) => this.#call(route, request, signal),
       put: (bytes) => tray.put(bytes),
       get: (ref) => tray.get(ref),
+      bodyStreams:
+        c.actorName === undefined ? undefined : { proxy: c.actorName, namespace: c.namespace ?? 'serve' },
     });
     await this.#poll();
     let port: number;
@@ -96,6 +101,12 @@ export class ServeProxy {
       requests: this.#server.requests,
       pollError: this.#lastPollError ?? null,
     };
+  }
+
+  /** The next part of a streamed request body, null at its end (replicas call this). */
+  receiveBody(id: string): Promise<Uint8Array | null> {
+    if (this.#server === undefined) throw new Error('the serve proxy is not listening');
+    return this.#server.pullBody(String(id));
   }
 
   /** Stops polling and closes the server (open connections are cut). */

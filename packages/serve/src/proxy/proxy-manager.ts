@@ -114,6 +114,8 @@ export class ProxyManager {
       requestTimeoutMs: http.requestTimeoutMs,
       maxRequestBodyBytes: http.maxRequestBodyBytes,
       keepAliveTimeoutMs: http.keepAliveTimeoutMs,
+      actorName: PROXY_NAME_PREFIX + nodeId,
+      namespace: SERVE_NAMESPACE,
     };
     const handle = ProxyActor.options({
       name: PROXY_NAME_PREFIX + nodeId,
