@@ -132,8 +132,68 @@ describe('handles', () => {
     await expect(serve.getDeploymentHandle('Broken', 'broken').remote()).rejects.toThrow(
       serve.DeploymentUnavailableError,
     );
+    // Fixed code under the same names deploys over the failed version.
+    const Fixed = serve.deployment(
+      class Broken {
+        ok() {
+          return 'fixed';
+        }
+      },
+      { actorOptions: { numCpus: 0 } },
+    );
+    const fixed = await serve.run(Fixed.bind(), { name: 'broken', routePrefix: '/broken' });
+    expect(await fixed.ok.remote()).toBe('fixed');
     await serve.delete('broken');
     expect((await serve.status()).applications.broken).toBeUndefined();
+  });
+
+  it('publishes the route table and the status record for the proxy and the dashboard', async () => {
+    const controller = await tray.getActor<any>('SERVE_CONTROLLER_ACTOR', { namespace: 'serve' });
+    const table = (await tray.get(controller.getRouteTable.remote())) as serve.RouteTable;
+    expect(table.routes).toContainEqual({ routePrefix: '/calc', app: 'calc', ingress: 'Ingress' });
+    expect(typeof table.version).toBe('number');
+    const record = await tray.experimental.internalKv.get('status', { namespace: 'serve' });
+    const written = JSON.parse(Buffer.from(record!).toString()) as serve.ServeStatus;
+    expect(written.applications.calc?.deployments.Adder?.status).toBe('HEALTHY');
+  });
+
+  it('rejects requests beyond maxQueuedRequests with BackPressureError', async () => {
+    const Narrow = serve.deployment(
+      class Narrow {
+        async slow(ms: number) {
+          await new Promise((r) => setTimeout(r, ms));
+          return 'done';
+        }
+      },
+      { maxOngoingRequests: 1, maxQueuedRequests: 2, actorOptions: { numCpus: 0 } },
+    );
+    const handle = await serve.run(Narrow.bind(), { name: 'narrow', routePrefix: '/narrow' });
+    expect(await handle.slow.remote(1)).toBe('done');
+    const settled = await Promise.allSettled(
+      Array.from({ length: 6 }, () => handle.slow.remote(300).result()),
+    );
+    const rejected = settled
+      .filter((r) => r.status === 'rejected')
+      .map((r) => (r as PromiseRejectedResult).reason);
+    expect(settled.filter((r) => r.status === 'fulfilled').length).toBeGreaterThanOrEqual(1);
+    expect(rejected.length).toBeGreaterThanOrEqual(1);
+    for (const error of rejected) {
+      expect(error).toBeInstanceOf(serve.BackPressureError);
+      expect((error as Error).message).toMatch(/maxQueuedRequests 2/);
+    }
+    await serve.delete('narrow');
+  });
+
+  it('serves a function deployment and refuses other HTTP options while serve runs', async () => {
+    const greet = serve.deployment((name: string) => `hello ${name}`, {
+      name: 'greet',
+      actorOptions: { numCpus: 0 },
+    });
+    const handle = await serve.run(greet.bind(), { name: 'greeter', routePrefix: null });
+    expect(await handle.remote('tray')).toBe('hello tray');
+    await expect(handle.missing.remote()).rejects.toThrow(/greet has no method "missing"/);
+    await expect(serve.start({ http: { port: 8123 } })).rejects.toThrow(/serve already runs in this cluster/);
+    await serve.delete('greeter');
   });
 
   it('refuses bad options at definition time', () => {
@@ -149,5 +209,18 @@ describe('handles', () => {
     expect(() => serve.deployment(class A {}, { numReplica: 2 } as never)).toThrow(
       /numReplica is not a deployment option/,
     );
+  });
+});
+
+describe('the controller', () => {
+  it('refuses a malformed application spec sent straight to it, naming the field', async () => {
+    const controller = await tray.getActor<any>('SERVE_CONTROLLER_ACTOR', { namespace: 'serve' });
+    await expect(
+      tray.get(controller.deployApplication.remote({ name: '', deployments: [] })),
+    ).rejects.toThrow(/application name must be a non-empty string/);
+    await expect(
+      tray.get(controller.deployApplication.remote({ name: 'x', routePrefix: 'nope', deployments: [] })),
+    ).rejects.toThrow(/routePrefix must start with '\/'/);
+    expect((await serve.status()).applications.calc?.status).toBe('RUNNING');
   });
 });

@@ -34,11 +34,23 @@ export interface RunOptions {
 /** Starts serve's controller in the cluster (the one already running is kept). */
 export async function start(options: StartOptions = {}): Promise<void> {
   const proxy: ProxyManagerOptions = checkpointedProxyOptions(options);
+  let running: Awaited<ReturnType<typeof controller>> | undefined;
   try {
-    await controller();
-    return;
+    running = await controller();
   } catch {
     // not running yet: create it
+  }
+  if (running !== undefined) {
+    if (options.http !== undefined || options.proxyLocation !== undefined) {
+      const current = await callController((c) => c.getProxyOptions.remote());
+      if (JSON.stringify(current) !== JSON.stringify(proxy)) {
+        throw new Error(
+          `serve.start: serve already runs in this cluster with ${JSON.stringify(current)}; ` +
+            'call serve.shutdown() first to start it with other HTTP options',
+        );
+      }
+    }
+    return;
   }
   forgetController();
   const created = controllerClass()

@@ -27,6 +27,7 @@ import type {
   RoutingInfo,
   ServeStatus,
 } from './types.js';
+import { checkAppSpec, checkListen, checkMetrics } from './validate.js';
 
 export const CONTROL_LOOP_MS = 100;
 const CODE_STORE_NAME = 'SERVE_CODE_STORE';
@@ -100,8 +101,12 @@ export class ServeController implements ControllerMethods {
         for (const r of d.replicas) {
           try {
             const actor = (await tray.getActor(r.actorName, { namespace: 'serve' })) as any;
-            await tray.get(actor.getMetadata.remote(), { timeoutMs: 5_000 });
-            state.adopt(r, actor);
+            const meta = (await tray.get(actor.getMetadata.remote(), { timeoutMs: 5_000 })) as unknown as {
+              initialized: boolean;
+            };
+            // A replica the old controller was still starting never got its code: replace it.
+            if (meta.initialized) state.adopt(r, actor);
+            else await tray.kill(actor, { noRestart: true });
           } catch {
             // gone with the old controller's time: the loop starts a replacement
           }
@@ -195,6 +200,7 @@ export class ServeController implements ControllerMethods {
   // ---- what the API asks -------------------------------------------------------------------
 
   async deployApplication(spec: AppSpec): Promise<void> {
+    checkAppSpec(spec);
     await this.#ready;
     for (const other of this.#apps.values()) {
       if (
@@ -236,6 +242,8 @@ export class ServeController implements ControllerMethods {
   }
 
   async deleteApplication(name: string): Promise<void> {
+    if (typeof name !== 'string')
+      throw new TypeError('serve controller: deleteApplication takes an application name');
     await this.#ready;
     const app = this.#apps.get(name);
     if (app === undefined) return;
@@ -265,6 +273,7 @@ export class ServeController implements ControllerMethods {
     knownVersion: number,
     waitMs: number,
   ): Promise<RoutingInfo> {
+    checkListen(app, deployment, knownVersion, waitMs);
     await this.#ready;
     const deadline = Date.now() + waitMs;
     for (;;) {
@@ -298,6 +307,7 @@ export class ServeController implements ControllerMethods {
   }
 
   recordHandleMetrics(m: HandleMetrics): void {
+    if (!checkMetrics(m)) return;
     const d = this.#apps.get(m.app)?.deployments.get(m.deployment);
     d?.autoscaler?.queued.record(m.handleId, Date.now(), m.queued);
   }
@@ -352,6 +362,11 @@ export class ServeController implements ControllerMethods {
     await this.#ready;
     const a = this.#apps.get(app);
     return a === undefined || a.deleting ? undefined : a.spec.ingress;
+  }
+
+  /** The controller's process id (tests and tools that watch it). */
+  getPid(): number {
+    return process.pid;
   }
 
   getProxyOptions(): ProxyManagerOptions {

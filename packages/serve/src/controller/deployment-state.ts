@@ -101,6 +101,8 @@ export class DeploymentState {
     else if (!hadAutoscaling) this.target = c.initialReplicas;
     else this.target = Math.min(c.maxReplicas, Math.max(c.minReplicas, this.target));
     this.#makeAutoscaler();
+    // Until the next ticks see the new spec through, the deployment is updating (serve.run waits on it).
+    if (this.status !== 'DEPLOY_FAILED') this.status = 'UPDATING';
     this.#routingChanged();
     this.dirty = true;
   }
@@ -391,7 +393,12 @@ export class DeploymentState {
     if (this.status === 'DEPLOY_FAILED') return;
     const current = this.#current();
     const running = current.filter((r) => r.state === 'RUNNING').length;
-    const settled = this.#old().length === 0 && running === this.target && current.length === this.target;
+    const key = lightKeyOf(this.spec);
+    const settled =
+      this.#old().length === 0 &&
+      running === this.target &&
+      current.length === this.target &&
+      current.every((r) => r.lightKey === key);
     let status: DeploymentStatusName;
     if (now < this.#unhealthyUntil && !settled) status = 'UNHEALTHY';
     else if (settled) status = 'HEALTHY';

@@ -24,9 +24,13 @@ const BACKOFF_MAX_MS = 500;
 /** Queue lengths older than this are probed before they are trusted. */
 const QUEUE_LEN_FRESH_MS = 1_000;
 const PROBE_TIMEOUT_MS = 1_000;
-/** How long the router keeps polling for changes after its last request. */
-const IDLE_AFTER_MS = 5_000;
-const LONG_POLL_MS = 3_000;
+/**
+ * How long a driver's router keeps polling for changes after its last request: a driver waiting
+ * on tray stays alive, so polling stops soon after the script's last call and the script can end
+ * (the next request fetches the replica list afresh). Routers inside actors poll all along.
+ */
+const DRIVER_IDLE_AFTER_MS = 1_000;
+const LONG_POLL_MS = 1_000;
 /** How long a request waits for a replica of a deployment that has none. */
 const NO_REPLICA_WAIT_MS = 60_000;
 
@@ -91,7 +95,12 @@ export class Router {
     if (this.#polling) return;
     this.#polling = true;
     void (async () => {
-      while (Date.now() - this.#lastUsed < IDLE_AFTER_MS || this.#queued + this.#ongoing > 0) {
+      const inActor = tray.getRuntimeContext().actorId !== undefined;
+      while (
+        inActor ||
+        Date.now() - this.#lastUsed < DRIVER_IDLE_AFTER_MS ||
+        this.#queued + this.#ongoing > 0
+      ) {
         try {
           await this.#fetch(this.#info?.version ?? -1, LONG_POLL_MS);
         } catch {
@@ -201,7 +210,7 @@ export class Router {
               '(deleted, or never deployed); serve.run the application first',
           );
         }
-        if (info.status === 'DEPLOY_FAILED') {
+        if (info.status === 'DEPLOY_FAILED' && info.replicas.length === 0) {
           throw new DeploymentUnavailableError(
             `deployment ${JSON.stringify(this.deployment)} of application ${JSON.stringify(this.app)} failed to deploy: ${info.message}`,
           );

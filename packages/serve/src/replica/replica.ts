@@ -86,8 +86,8 @@ export class ServeReplica implements ReplicaMethods {
     return this.#ongoing;
   }
 
-  getMetadata(): { replicaId: string; pid: number } {
-    return { replicaId: this.#config.replicaId, pid: process.pid };
+  getMetadata(): { replicaId: string; pid: number; initialized: boolean } {
+    return { replicaId: this.#config.replicaId, pid: process.pid, initialized: this.#instance !== undefined };
   }
 
   async checkHealth(): Promise<void> {
