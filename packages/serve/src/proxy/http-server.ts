@@ -64,7 +64,19 @@ const HOP_BY_HOP = new Set([
   'trailer',
 ]);
 
-class BodyTooLarge extends Error {}
+class BodyTooLarge extends Error {
+  /**
+   * Known from Content-Length before reading: the rest is drained and the connection kept, so
+   * the client, still sending, reads the 413 (a bounded amount: the length it declared). A body
+   * found too large while counting a chunked upload has no bound: its connection is closed.
+   */
+  constructor(
+    message: string,
+    readonly declared = false,
+  ) {
+    super(message);
+  }
+}
 
 export class ProxyServer {
   private readonly server: Server;
@@ -173,7 +185,7 @@ export class ProxyServer {
             res,
             413,
             `${error.message} (the limit is http.maxRequestBodyBytes = ${this.maxBody}).`,
-            true,
+            !error.declared,
           );
         }
         throw error;
@@ -236,7 +248,7 @@ export class ProxyServer {
     const declared = Number(req.headers['content-length'] ?? Number.NaN);
     if (declared > this.maxBody) {
       req.resume();
-      throw new BodyTooLarge(`The request body is ${declared} bytes`);
+      throw new BodyTooLarge(`The request body is ${declared} bytes`, true);
     }
     const chunks: Buffer[] = [];
     let size = 0;
