@@ -1,6 +1,7 @@
 // `tray serve` as a user runs it against a `tray start --head` cluster: deploy a config file
 // (Ray's snake_case schema, an app builder with args, a per-deployment override), the app answers
-// over HTTP and outlives the CLI; `tray serve status` prints Ray's YAML; a second node started
+// over HTTP and outlives the CLI; `tray serve status` prints Ray's YAML and the head's dashboard
+// serves /api/serve/applications/ from the controller's record; a second node started
 // later (`tray start --address`, its own loopback IP) gets its own proxy (EveryNode) that serves
 // the same routes; a bad config is refused naming the field; `tray serve build` writes a config;
 // `tray serve shutdown` stops it all. Every process both nodes started is gone at the end.
@@ -75,10 +76,9 @@ it('deploy, status, a node joining later (EveryNode), build and shutdown through
   const headDir = mkdtempSync(path.join(os.tmpdir(), 'tray-serve-head-'));
   const nodeDir = mkdtempSync(path.join(os.tmpdir(), 'tray-serve-b-'));
   dirs.push(headDir, nodeDir);
-  const head = await tray(
-    ['start', '--head', '--port', '0', '--num-cpus', '2', '--include-dashboard', 'false'],
-    { TMPDIR: headDir },
-  );
+  const head = await tray(['start', '--head', '--port', '0', '--num-cpus', '2', '--dashboard-port', '0'], {
+    TMPDIR: headDir,
+  });
   expect(head.code, head.stderr).toBe(0);
   const record = JSON.parse(readFileSync(path.join(headDir, 'tray', 'current_cluster.json'), 'utf8'));
   const token = readFileSync(record.tokenFile, 'utf8').trim();
@@ -123,6 +123,23 @@ applications:
   );
   expect(Object.values(running.proxies)).toEqual(['HEALTHY']);
   expect(running.applications.greet.deployments.Greeter.status).toBe('HEALTHY');
+  // The head's dashboard shows the same, in Ray's ServeInstanceDetails shape.
+  const details = await waitFor(
+    async () => {
+      const res = await fetch(`${record.dashboardUrl}/api/serve/applications/`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const body = res.ok ? ((await res.json()) as any) : undefined;
+      return body?.applications?.greet?.status === 'RUNNING' ? body : undefined;
+    },
+    { timeoutMs: 30_000, what: "the dashboard's serve view to show greet RUNNING" },
+  );
+  expect(details.applications.greet).toMatchObject({ name: 'greet', route_prefix: '/greet' });
+  expect(details.applications.greet.deployments.Greeter).toMatchObject({
+    name: 'Greeter',
+    status: 'HEALTHY',
+  });
+  expect(Object.values(details.proxies).map((p: any) => p.status)).toEqual(['HEALTHY']);
 
   // A node that joins later gets a proxy of its own, bound to its own loopback address.
   const second = await tray(
