@@ -213,6 +213,53 @@ describe('ProxyServer', () => {
     expect(seen[1]?.body?.byteLength).toBe(LARGE_BODY_BYTES - 1);
   });
 
+  it('streams a chunked upload to the ingress as it pulls, and 413s one that goes past the limit', async () => {
+    // The ingress here pulls the body the way a replica does through the proxy actor's receiveBody.
+    let server: ProxyServer | undefined;
+    const pulls: number[] = [];
+    const matcher = new RouteMatcher([{ routePrefix: '/', app: 'app', ingress: 'S' }]);
+    const started = await start({}, [], {
+      maxRequestBodyBytes: 1000,
+      bodyStreams: { proxy: 'SERVE_PROXY_ACTOR-test', namespace: 'serve' },
+      routes: () => matcher,
+      call: async function* (_route, req) {
+        expect(req.body).toBeNull();
+        expect(req.bodyStream).toMatchObject({ proxy: 'SERVE_PROXY_ACTOR-test', namespace: 'serve' });
+        let total = 0;
+        for (;;) {
+          const chunk = await (server as ProxyServer).pullBody((req.bodyStream as { id: string }).id);
+          if (chunk === null) break;
+          pulls.push(chunk.byteLength);
+          total += chunk.byteLength;
+        }
+        yield { status: 200, headers: [] };
+        yield new TextEncoder().encode(`got ${total}`);
+      },
+    });
+    server = started.server;
+    const chunked = (sizes: number[]) =>
+      new ReadableStream({
+        start(c) {
+          for (const n of sizes) c.enqueue(new Uint8Array(n));
+          c.close();
+        },
+      });
+    const ok = await fetch(`${started.base}/up`, {
+      method: 'POST',
+      body: chunked([300, 300, 300]),
+      duplex: 'half',
+    } as RequestInit);
+    expect(await ok.text()).toBe('got 900');
+    expect(pulls.reduce((a, b) => a + b, 0)).toBe(900);
+    const over = await fetch(`${started.base}/up`, {
+      method: 'POST',
+      body: chunked([400, 400, 400]),
+      duplex: 'half',
+    } as RequestInit);
+    expect(over.status).toBe(413);
+    expect(await over.text()).toContain('http.maxRequestBodyBytes = 1000');
+  });
+
   it('keeps connections alive: sequential requests on a keep-alive agent reuse one socket', async () => {
     const { port } = await start({ app: named('app') }, [{ routePrefix: '/', app: 'app', ingress: 'S' }]);
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
