@@ -5,7 +5,7 @@
 // (actors, serve, serve, actors, ...) so load drifts into both; added per hop = (serve − actors)
 // / 3 at p50 and p99. (2) A batched method's throughput against the same method unbatched, at a
 // fixed per-call cost (a 2 ms CPU spin per call of the method, whatever the batch size), under
-// 32 concurrent callers.
+// 32 concurrent callers. Also one hop alone: driver → replica against driver → actor.
 //   node tools/bench/serve-handles.mjs [--rounds 4] [--requests 300] [--seconds 3] [--json]
 import os from 'node:os';
 import * as tray from '@tray/core';
@@ -76,18 +76,35 @@ try {
   const handle = await serve.run(A.bind(B.bind(C.bind())), { name: 'chain', routePrefix: null });
   const serveCall = (i) => handle.run.remote(i);
 
-  for (const call of [actorCall, serveCall]) await timeCalls(call); // warm up both
-  const actorMs = [];
-  const serveMs = [];
-  for (let r = 0; r < rounds; r++) {
-    for (const which of r % 2 === 0 ? ['actors', 'serve'] : ['serve', 'actors']) {
-      const ms = await timeCalls(which === 'actors' ? actorCall : serveCall);
-      (which === 'actors' ? actorMs : serveMs).push(...ms);
-      process.stderr.write(
-        `round ${r + 1} ${which.padEnd(6)} p50 ${pct(ms, 50).toFixed(3)} ms p99 ${pct(ms, 99).toFixed(3)} ms\n`,
-      );
+  // One hop, driver → replica against driver → actor (the leaf of each chain).
+  const leafHandle = serve.getDeploymentHandle('C', 'chain');
+  const oneActor = (i) => tray.get(c.run.remote(i));
+  const oneServe = (i) => leafHandle.run.remote(i);
+
+  /** Interleaved rounds of two call paths (actors first in odd rounds): [actor ms, serve ms]. */
+  async function interleaved(label, actors, served) {
+    for (const call of [actors, served]) await timeCalls(call); // warm up both
+    const aMs = [];
+    const sMs = [];
+    for (let r = 0; r < rounds; r++) {
+      for (const which of r % 2 === 0 ? ['actors', 'serve'] : ['serve', 'actors']) {
+        const ms = await timeCalls(which === 'actors' ? actors : served);
+        (which === 'actors' ? aMs : sMs).push(...ms);
+        process.stderr.write(
+          `${label} round ${r + 1} ${which} p50 ${pct(ms, 50).toFixed(3)} ms p99 ${pct(ms, 99).toFixed(3)} ms\n`,
+        );
+      }
     }
+    return [aMs, sMs];
   }
+  const [oneActorMs, oneServeMs] = await interleaved('one hop', oneActor, oneServe);
+  const oneHop = {
+    actor_p50_ms: pct(oneActorMs, 50),
+    serve_p50_ms: pct(oneServeMs, 50),
+    added_p50_us: Math.round((pct(oneServeMs, 50) - pct(oneActorMs, 50)) * 1000),
+    added_p99_us: Math.round((pct(oneServeMs, 99) - pct(oneActorMs, 99)) * 1000),
+  };
+  const [actorMs, serveMs] = await interleaved('chain', actorCall, serveCall);
   const hops = 3;
   const chain = {
     requests_per_side: actorMs.length,
@@ -151,7 +168,7 @@ try {
     model: os.cpus()[0]?.model,
     loadavg: os.loadavg().map((l) => l.toFixed(2)),
   };
-  const result = { machine, chain, batching };
+  const result = { machine, one_hop: oneHop, chain, batching };
   if (json) process.stdout.write(`${JSON.stringify({ serve_handles: result })}\n`);
   else console.log(JSON.stringify(result, null, 2));
   await serve.shutdown();

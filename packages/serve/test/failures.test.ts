@@ -2,7 +2,8 @@
 // handle-driven load — its requests are retried on the other replica and the controller starts
 // a replacement; a replica whose checkHealth() starts failing is replaced; and the controller
 // SIGKILLed — it is restarted, recovers its applications from the GCS KV checkpoint, keeps the
-// live replicas (same pids), and takes new deployments.
+// live replicas (same pids), replaces a killed one with the recovered code, and takes new
+// deployments.
 import * as tray from '@tray/core';
 import * as serve from '@tray/serve';
 import { waitFor } from '@tray/test-support';
@@ -68,7 +69,7 @@ describe('failures', () => {
 
   it('replaces a replica whose checkHealth fails', async () => {
     const Flaky = serve.deployment(
-      source<new () => object>(`class Flaky {
+      source(`class Flaky {
         healthy = true;
         pid() { return process.pid; }
         breakIt() { this.healthy = false; }
@@ -123,6 +124,17 @@ describe('failures', () => {
     expect(new Set(load.results.slice(-20)).size).toBeLessThanOrEqual(2);
     for (const pid of new Set(load.results.slice(-20))) expect(replicaPids.has(pid)).toBe(true);
 
+    // A replacement needs the code, which the restarted controller took back from its code store.
+    const victim = load.results[load.results.length - 1]!;
+    process.kill(victim, 'SIGKILL');
+    await waitFor(
+      async () => {
+        const pid = (await handle.work.remote(1)) as number;
+        return !replicaPids.has(pid) ? pid : undefined;
+      },
+      { what: 'a replica started by the restarted controller', timeoutMs: 90_000 },
+    );
+
     const Echo = serve.deployment(
       class Echo {
         echo(s: string) {
@@ -133,5 +145,38 @@ describe('failures', () => {
     );
     const echo = await serve.run(Echo.bind(), { name: 'echo', routePrefix: '/echo' });
     expect(await echo.echo.remote('after restart')).toBe('echo after restart');
+  });
+
+  it('keeps serving when the code store is lost with the controller, and says so once a replica cannot start', async () => {
+    const handle = serve.getDeploymentHandle('Sleeper', 'sleepy');
+    const store = await tray.getActor<any>('SERVE_CODE_STORE', { namespace: 'serve' });
+    await tray.kill(store, { noRestart: true });
+    const controller = await tray.getActor<any>('SERVE_CONTROLLER_ACTOR', { namespace: 'serve' });
+    const controllerPid = (await tray.get(controller.getPid.remote())) as number;
+    process.kill(controllerPid, 'SIGKILL');
+    await waitFor(() => !alive(controllerPid), { what: 'the controller to exit' });
+
+    const pids = new Set<number>();
+    for (let i = 0; i < 20; i++) pids.add((await handle.work.remote(1)) as number);
+    const victim = [...pids][0]!;
+    process.kill(victim, 'SIGKILL');
+    const failed = await waitForDeployment(
+      'sleepy',
+      'Sleeper',
+      (s) => s.status === 'DEPLOY_FAILED',
+      'the deployment to report its lost code',
+    );
+    expect(failed.message).toMatch(/code of this deployment was lost.*serve\.run the application again/);
+    // The surviving replica still answers.
+    expect(pids.has((await handle.work.remote(1)) as number)).toBe(true);
+
+    // Deploying again brings the code back and the deployment to its two replicas.
+    await serve.run(Sleeper.bind(), { name: 'sleepy', routePrefix: '/sleepy' });
+    await waitForDeployment(
+      'sleepy',
+      'Sleeper',
+      (s) => s.status === 'HEALTHY' && s.replicaStates.RUNNING === 2,
+      'two replicas again',
+    );
   });
 });

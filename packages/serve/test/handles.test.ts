@@ -6,11 +6,7 @@
 import * as tray from '@tray/core';
 import * as serve from '@tray/serve';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-/** Classes as source text: vitest rewrites `require` and imports in test files, remote code must not see that. */
-function source<T>(text: string): T {
-  return new Function(`return (${text});`)() as T;
-}
+import { source } from './helpers.js';
 
 beforeAll(async () => {
   await tray.init({ numCpus: 4, namespace: 'serve-handles-test' });
@@ -82,6 +78,7 @@ describe('handles', () => {
 
     const status = await serve.status();
     expect(status.applications.calc?.status).toBe('RUNNING');
+    expect(status.applications.calc!.lastDeployedTimeMs).toBeLessThanOrEqual(Date.now());
     expect(Object.keys(status.applications.calc!.deployments).sort()).toEqual([
       'Adder',
       'Doubler',
@@ -90,15 +87,16 @@ describe('handles', () => {
     expect((await serve.getAppHandle('calc')).deploymentName).toBe('Ingress');
   });
 
-  it('batches calls: each caller gets its own result and the method sees batches', async () => {
+  it('batches calls: each caller gets its own result, the method sees batches, an error fails its batch', async () => {
+    // A long wait: a batch leaves only when full, so the batches below are exactly the calls sent together.
     const Batched = serve.deployment(
-      source<new () => object>(`class Batched {
+      source(`class Batched {
         sizes = [];
         square = require('@tray/serve').batch(async function (xs) {
           this.sizes.push(xs.length);
-          await new Promise((r) => setTimeout(r, 20));
+          if (xs.some((x) => x < 0)) throw new RangeError('negative input in batch');
           return xs.map((x) => x * x);
-        }, { maxBatchSize: 4, batchWaitTimeoutMs: 50 });
+        }, { maxBatchSize: 4, batchWaitTimeoutMs: 30000 });
         seen() { return this.sizes; }
       }`),
       { maxOngoingRequests: 16, actorOptions: { numCpus: 0 } },
@@ -106,10 +104,12 @@ describe('handles', () => {
     const handle = await serve.run(Batched.bind(), { name: 'batched', routePrefix: '/batched' });
     const inputs = Array.from({ length: 12 }, (_, i) => i);
     expect(await Promise.all(inputs.map((x) => handle.square.remote(x)))).toEqual(inputs.map((x) => x * x));
-    const sizes = (await handle.seen.remote()) as number[];
-    expect(sizes.reduce((a, b) => a + b, 0)).toBe(12);
-    expect(Math.max(...sizes)).toBe(4);
-    expect(sizes.length).toBeLessThan(12);
+    expect(await handle.seen.remote()).toEqual([4, 4, 4]);
+
+    const failing = await Promise.allSettled([1, 2, -3, 4].map((x) => handle.square.remote(x).result()));
+    expect(failing.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
+    expect(String((failing[0] as PromiseRejectedResult).reason)).toMatch(/negative input in batch/);
+    expect(await Promise.all([5, 6, 7, 8].map((x) => handle.square.remote(x)))).toEqual([25, 36, 49, 64]);
   });
 
   it('marks a deployment whose constructor throws DEPLOY_FAILED and leaves other applications serving', async () => {
@@ -191,7 +191,9 @@ describe('handles', () => {
     });
     const handle = await serve.run(greet.bind(), { name: 'greeter', routePrefix: null });
     expect(await handle.remote('tray')).toBe('hello tray');
-    await expect(handle.missing.remote()).rejects.toThrow(/greet has no method "missing"/);
+    await expect((handle as serve.DeploymentHandle).missing.remote()).rejects.toThrow(
+      /greet has no method "missing"/,
+    );
     await expect(serve.start({ http: { port: 8123 } })).rejects.toThrow(/serve already runs in this cluster/);
     await serve.delete('greeter');
   });

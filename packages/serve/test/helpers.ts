@@ -4,7 +4,7 @@
 import * as serve from '@tray/serve';
 import { waitFor } from '@tray/test-support';
 
-export function source<T>(text: string): T {
+export function source<T = any>(text: string): T {
   return new Function(`return (${text});`)() as T;
 }
 
@@ -35,7 +35,7 @@ export function startLoad<T>(call: () => PromiseLike<T>, concurrency: number): L
     failures,
     async waitForMore(n, what) {
       const from = results.length;
-      await waitFor(() => results.length >= from + n || undefined, { what, timeoutMs: 90_000 });
+      await waitFor(() => results.length >= from + n || undefined, { what, timeoutMs: 120_000 });
     },
     async stop() {
       running = false;
@@ -50,12 +50,13 @@ export async function waitForDeployment(
   deployment: string,
   check: (s: serve.DeploymentStatus) => boolean,
   what: string,
+  timeoutMs = 90_000,
 ): Promise<serve.DeploymentStatus> {
   return waitFor(
     async () => {
       const s = (await serve.status()).applications[app]?.deployments[deployment];
       return s !== undefined && check(s) ? s : undefined;
     },
-    { what, timeoutMs: 90_000 },
+    { what, timeoutMs },
   );
 }

@@ -62,13 +62,16 @@ export class Deployment<T = unknown> {
   }
 
   /** An application whose ingress is this deployment constructed with `args`. */
-  bind(...args: unknown[]): Application {
-    return new Application(this as Deployment, args);
+  bind(...args: unknown[]): Application<T> {
+    return new Application<T>(this as Deployment, args);
   }
 }
 
 /** A bound deployment: the ingress of an application, or an argument of another binding. */
-export class Application {
+export class Application<T = unknown> {
+  /** @internal Only carries T for the handle serve.run returns. */
+  declare readonly __type?: T;
+
   /** @internal */
   constructor(
     readonly deployment: Deployment,

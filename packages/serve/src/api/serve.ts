@@ -72,7 +72,7 @@ function sourceHash(d: Deployment): string {
 }
 
 /** The application graph as the controller's spec: every deployment once, bindings as handle markers. */
-function buildSpec(app: Application, name: string, routePrefix: string | null): AppSpec {
+function buildSpec(app: Application<unknown>, name: string, routePrefix: string | null): AppSpec {
   const specs = new Map<string, { deployment: Deployment; spec: DeploymentSpec }>();
   const visit = (node: Application): void => {
     const d = node.deployment;
@@ -141,7 +141,7 @@ function checkRoutePrefix(prefix: unknown): string | null {
 }
 
 /** Deploys `app` (again: an update) and returns a handle to its ingress deployment. */
-export async function run(app: Application, options: RunOptions = {}): Promise<DeploymentHandle> {
+export async function run<T>(app: Application<T>, options: RunOptions = {}): Promise<DeploymentHandle<T>> {
   if (!(app instanceof Application)) {
     throw new TypeError('serve.run expects an application: a deployment bound with .bind(...args)');
   }
@@ -153,7 +153,7 @@ export async function run(app: Application, options: RunOptions = {}): Promise<D
   await start();
   await callController((c) => c.deployApplication.remote(spec));
   if (options.blocking !== false) await waitForApp(name);
-  return makeHandle(spec.ingress, name, {});
+  return makeHandle<T>(spec.ingress, name, {});
 }
 
 /** Waits until the application is RUNNING; throws its message when it failed to deploy. */
@@ -169,11 +169,11 @@ async function waitForApp(name: string): Promise<void> {
   }
 }
 
-export function getDeploymentHandle(deployment: string, app = 'default'): DeploymentHandle {
+export function getDeploymentHandle<T = any>(deployment: string, app = 'default'): DeploymentHandle<T> {
   if (typeof deployment !== 'string' || deployment === '') {
     throw new TypeError('serve.getDeploymentHandle(deployment, app): deployment must be a deployment name');
   }
-  return makeHandle(deployment, app, {});
+  return makeHandle<T>(deployment, app, {});
 }
 
 /** A handle to the ingress deployment of application `app`. */

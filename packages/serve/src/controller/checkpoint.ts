@@ -4,7 +4,7 @@
 // as one JSON record written each time it changes, for the dashboard.
 import * as tray from '@tray/core';
 import type { ProxyManagerOptions } from '../proxy/proxy-manager.js';
-import type { ReplicaCheckpoint } from './deployment-state.js';
+import type { ReplicaCheckpoint } from './replica-record.js';
 import type { AppSpec, DeploymentSpec } from './types.js';
 
 export const KV_NAMESPACE = 'serve';
@@ -18,6 +18,7 @@ export interface SavedDeployment extends Omit<DeploymentSpec, 'code' | 'initArgs
 
 export interface SavedApp extends Omit<AppSpec, 'deployments'> {
   deleting: boolean;
+  deployedAt?: number;
   deployments: SavedDeployment[];
 }
 

@@ -36,6 +36,8 @@ interface App {
   spec: Omit<AppSpec, 'deployments'>;
   deployments: Map<string, DeploymentState>;
   deleting: boolean;
+  /** When serve.run last deployed it (Ray's last_deployed_time_s, in ms). */
+  deployedAt: number;
 }
 
 export class ServeController implements ControllerMethods {
@@ -86,15 +88,21 @@ export class ServeController implements ControllerMethods {
       const code = (await tray.get(store.get.remote(app.name))) as unknown as
         | Record<string, CodeOf>
         | undefined;
-      if (code === undefined) continue;
+      if (code === undefined) {
+        console.error(
+          `serve controller: the code of application ${app.name} is gone (SERVE_CODE_STORE was lost); ` +
+            'its live replicas keep serving, new ones cannot start until it is deployed again',
+        );
+      }
       const entry: App = {
         spec: { name: app.name, routePrefix: app.routePrefix, ingress: app.ingress },
         deployments: new Map(),
         deleting: app.deleting,
+        deployedAt: app.deployedAt ?? Date.now(),
       };
       for (const d of app.deployments) {
-        const c = code[d.name];
-        if (c === undefined) continue;
+        // Without its code a deployment still routes to its live replicas; starting one fails clearly.
+        const c = code?.[d.name] ?? { code: undefined as never, initArgs: [] };
         const state = new DeploymentState(app.name, { ...d, ...c }, CONTROL_LOOP_MS, () => this.#wake());
         state.target = d.target;
         state.deleting = app.deleting;
@@ -124,6 +132,7 @@ export class ServeController implements ControllerMethods {
       apps: [...this.#apps.values()].map((a) => ({
         ...a.spec,
         deleting: a.deleting,
+        deployedAt: a.deployedAt,
         deployments: [...a.deployments.values()].map((d) => {
           const { code: _code, initArgs: _args, ...rest } = d.spec;
           return { ...rest, target: d.target, replicas: d.checkpoint() };
@@ -225,10 +234,12 @@ export class ServeController implements ControllerMethods {
         spec: { name: spec.name, routePrefix: spec.routePrefix, ingress: spec.ingress },
         deployments: new Map(),
         deleting: false,
+        deployedAt: Date.now(),
       };
       this.#apps.set(spec.name, app);
     }
     app.spec = { name: spec.name, routePrefix: spec.routePrefix, ingress: spec.ingress };
+    app.deployedAt = Date.now();
     const names = new Set(spec.deployments.map((d) => d.name));
     for (const [name, d] of app.deployments) if (!names.has(name)) d.deleting = true;
     for (const d of spec.deployments) {
@@ -336,7 +347,13 @@ export class ServeController implements ControllerMethods {
         }
       }
       if (app.deleting) status = 'DELETING';
-      applications[name] = { status, message, routePrefix: app.spec.routePrefix, deployments };
+      applications[name] = {
+        status,
+        message,
+        routePrefix: app.spec.routePrefix,
+        lastDeployedTimeMs: app.deployedAt,
+        deployments,
+      };
     }
     const proxies: Record<string, string> = {};
     for (const p of this.#proxy.status()) proxies[p.nodeId] = p.status;

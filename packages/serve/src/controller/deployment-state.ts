@@ -7,8 +7,15 @@
 // requests. `reconcile()` is called on every control-loop tick and never waits on a replica.
 import { randomBytes } from 'node:crypto';
 import * as tray from '@tray/core';
-import { replicaClass } from '../exec/remote.js';
 import { Autoscaler } from './autoscaling.js';
+import {
+  type Actor,
+  createReplicaActor,
+  describeError,
+  lightKeyOf,
+  type ReplicaCheckpoint,
+  type ReplicaRecord,
+} from './replica-record.js';
 import type {
   DeploymentSpec,
   DeploymentStatus,
@@ -21,39 +28,8 @@ import type {
 /** Constructor failures of one version (with none running) that mark the deployment DEPLOY_FAILED. */
 const MAX_CONSTRUCTOR_FAILURES = 3;
 
-type Actor = ReturnType<ReturnType<typeof replicaClass>['remote']>;
-
-export interface ReplicaRecord {
-  id: string;
-  actorName: string;
-  actor: Actor;
-  codeVersion: string;
-  /** userConfig and maxOngoingRequests the replica runs with (JSON). */
-  lightKey: string;
-  state: ReplicaStateName;
-  healthPending: boolean;
-  lastHealthAt: number;
-}
-
-/** What of a replica is checkpointed (the controller re-finds it by name after a restart). */
-export interface ReplicaCheckpoint {
-  id: string;
-  actorName: string;
-  codeVersion: string;
-  lightKey: string;
-}
-
 let versionCounter = Date.now();
 const nextVersion = () => ++versionCounter;
-
-function lightKeyOf(spec: DeploymentSpec): string {
-  return JSON.stringify([spec.options.userConfig ?? null, spec.options.maxOngoingRequests]);
-}
-
-function describeError(error: unknown): string {
-  if (error instanceof tray.TaskError && error.cause instanceof Error) return error.cause.message;
-  return error instanceof Error ? error.message : String(error);
-}
 
 export class DeploymentState {
   readonly replicas = new Map<string, ReplicaRecord>();
@@ -90,10 +66,10 @@ export class DeploymentState {
     const codeChanged = spec.codeVersion !== this.spec.codeVersion;
     const hadAutoscaling = this.spec.options.autoscalingConfig !== undefined;
     this.spec = spec;
-    if (codeChanged) {
+    if (codeChanged) this.#everRan = false;
+    if (codeChanged || this.status === 'DEPLOY_FAILED') {
+      // A deploy of new code, or again after a failure, gets its three constructor attempts anew.
       this.#failures = 0;
-      this.#everRan = false;
-      if (this.status === 'DEPLOY_FAILED') this.status = 'UPDATING';
       this.message = '';
     }
     const c = spec.options.autoscalingConfig;
@@ -102,7 +78,7 @@ export class DeploymentState {
     else this.target = Math.min(c.maxReplicas, Math.max(c.minReplicas, this.target));
     this.#makeAutoscaler();
     // Until the next ticks see the new spec through, the deployment is updating (serve.run waits on it).
-    if (this.status !== 'DEPLOY_FAILED') this.status = 'UPDATING';
+    this.status = 'UPDATING';
     this.#routingChanged();
     this.dirty = true;
   }
@@ -220,29 +196,15 @@ export class DeploymentState {
   }
 
   #start(): void {
+    if (this.spec.code === undefined) {
+      this.status = 'DEPLOY_FAILED';
+      this.message =
+        'the code of this deployment was lost with the SERVE_CODE_STORE actor; serve.run the application again';
+      this.#routingChanged();
+      return;
+    }
     const id = randomBytes(4).toString('hex');
-    const actorName = `SERVE_REPLICA::${this.app}#${this.spec.name}#${id}`;
-    const o = this.spec.options;
-    const ao = o.actorOptions;
-    const actor = replicaClass()
-      .options({
-        name: actorName,
-        namespace: 'serve',
-        lifetime: 'detached',
-        maxRestarts: 0,
-        maxConcurrency: o.maxOngoingRequests + 1000,
-        ...(ao.numCpus !== undefined ? { numCpus: ao.numCpus } : {}),
-        ...(ao.numGpus !== undefined ? { numGpus: ao.numGpus } : {}),
-        ...(ao.memory !== undefined ? { memory: ao.memory } : {}),
-        ...(ao.resources !== undefined ? { resources: ao.resources } : {}),
-        ...(ao.runtimeEnv !== undefined ? { runtimeEnv: ao.runtimeEnv as never } : {}),
-      })
-      .remote({
-        app: this.app,
-        deployment: this.spec.name,
-        replicaId: id,
-        maxOngoingRequests: o.maxOngoingRequests,
-      }) as Actor;
+    const { actorName, actor } = createReplicaActor(this.app, this.spec, id);
     const record: ReplicaRecord = {
       id,
       actorName,

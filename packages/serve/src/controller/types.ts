@@ -89,6 +89,8 @@ export interface ApplicationStatus {
   status: ApplicationStatusName;
   message: string;
   routePrefix: string | null;
+  /** When the application was last deployed (ms since the epoch; Ray's last_deployed_time_s). */
+  lastDeployedTimeMs: number;
   deployments: Record<string, DeploymentStatus>;
 }
 

@@ -29,6 +29,11 @@ type MethodsOf<T> = T extends abstract new (
     ? never
     : T;
 
+/**
+ * A handle to a deployment of class (or function) type T: its methods typed from the class when T
+ * is known (`serve.run` of a typed application, `getDeploymentHandle<typeof Cls>`), any method
+ * name when it is not.
+ */
 export type DeploymentHandle<T = any> = {
   readonly deploymentName: string;
   readonly appName: string;
@@ -43,7 +48,7 @@ export type DeploymentHandle<T = any> = {
         ): DeploymentResponse<Awaited<R>> & DeploymentResponseGenerator<any>;
       }
     : never;
-} & Record<string, HandleMethod>;
+} & (0 extends 1 & T ? Record<string, HandleMethod> : unknown);
 
 const NOT_METHODS = new Set(['then', 'toJSON', 'constructor', 'asymmetricMatch', '$$typeof', 'nodeType']);
 

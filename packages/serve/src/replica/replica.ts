@@ -33,10 +33,13 @@ interface Stream {
   wake: (() => void) | undefined;
   resume: (() => void) | undefined;
   cancelled: boolean;
+  lastPull: number;
 }
 
 /** Items a stream buffers before its generator is paused until the caller pulls. */
 const STREAM_BUFFER = 64;
+/** A stream nobody pulled from for this long (its caller died or dropped it) is cancelled. */
+const STREAM_IDLE_MS = 60_000;
 
 type UserInstance = Record<string, unknown> & {
   checkHealth?: () => unknown;
@@ -151,7 +154,9 @@ export class ServeReplica implements ReplicaMethods {
       wake: undefined,
       resume: undefined,
       cancelled: false,
+      lastPull: Date.now(),
     };
+    this.#sweepStreams();
     this.#streams.set(id, stream);
     this.#ongoing++;
     void (async () => {
@@ -192,6 +197,24 @@ export class ServeReplica implements ReplicaMethods {
     this.#streams.delete(streamId);
     if (stream.error !== undefined) throw stream.error;
     return { items, done: true };
+  }
+
+  #sweeper: NodeJS.Timeout | undefined;
+
+  /** While streams are open, cancel those nobody pulled from for STREAM_IDLE_MS. */
+  #sweepStreams(): void {
+    if (this.#sweeper !== undefined) return;
+    this.#sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const [id, stream] of this.#streams) {
+        if (now - stream.lastPull > STREAM_IDLE_MS && stream.wake === undefined) this.cancelStream(id);
+      }
+      if (this.#streams.size === 0) {
+        clearInterval(this.#sweeper);
+        this.#sweeper = undefined;
+      }
+    }, STREAM_IDLE_MS / 4);
+    this.#sweeper.unref();
   }
 
   /** The caller stopped reading: stop the generator at its next item. */
