@@ -18,6 +18,7 @@ export default defineConfig({
       'jobs/**/*.test.ts',
       'ui/**/*.test.ts',
       'state/**/*.test.ts',
+      'serve/**/*.test.ts',
     ],
     testTimeout: 90_000,
     hookTimeout: 60_000,

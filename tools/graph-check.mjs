@@ -39,8 +39,10 @@ export const ALLOWED = {
  * at run time with `require.resolve` only if it is installed, and never imports its code. Such an
  * edge is allowed against the layers and is no dependency for cycles. tray.init() starts the
  * dashboard unless includeDashboard: false (as Ray's ray.init() does when ray[default] is there).
+ * `tray serve ...` runs @tray/serve's ./cli process when @tray/serve is installed (Ray's `serve`
+ * command comes with ray[serve]), and says `npm install @tray/serve` when it is not.
  */
-export const LAUNCHES = { core: ['dashboard'] };
+export const LAUNCHES = { core: ['dashboard'], cli: ['serve'] };
 
 /** Packages for tests only: any package may use them, as a devDependency, from test files. */
 export const TEST_ONLY = new Set(['test-support']);

@@ -18,7 +18,7 @@ const attw = path.join(path.dirname(require.resolve('@arethetypeswrong/cli/packa
 
 // Entries that are processes' scripts (forked with `node`, never imported): ESM only by design,
 // so a `require` of them rightly finds ESM; attw checks them without that rule.
-const PROCESS_SCRIPTS = new Set(['./main', './worker/main']);
+const PROCESS_SCRIPTS = new Set(['./main', './worker/main', './cli']);
 
 function runAttw(file, entrypointArgs) {
   const args = [

@@ -3,6 +3,7 @@
 import { job } from './commands/job.js';
 import { metrics } from './commands/metrics.js';
 import { microbenchmark } from './commands/microbenchmark.js';
+import { serve } from './commands/serve.js';
 import { start } from './commands/start.js';
 import { get, list, logs, summary, timeline } from './commands/state.js';
 import { status } from './commands/status.js';
@@ -24,6 +25,7 @@ const run: Record<string, Command> = {
   summary,
   logs,
   timeline,
+  serve,
 };
 
 export async function runCli(

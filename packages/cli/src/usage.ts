@@ -59,6 +59,13 @@ tray job list [--json] [--address URL]
   Lists the head node's log files, or prints one (a task's or actor's worker log; --err: stderr).`,
   timeline: `tray timeline [--output FILE] [--job-id ID]
   Writes the tasks that ran as a Chrome trace (JSON) that Perfetto and chrome://tracing open.`,
+  serve: `tray serve deploy CONFIG.yaml | status | shutdown [-y] [--address HOST:PORT]
+tray serve build path/to/app.mjs:exportName ... [-o config.yaml]
+  Ray Serve's CLI (needs @tray/serve installed: npm install @tray/serve). deploy runs the
+  applications of a serve config file (Ray's schema) in the cluster and returns; status prints
+  the proxies and applications (YAML, Ray's shape); shutdown stops them all; build writes a
+  config for app modules. Cluster: --address, else TRAY_ADDRESS, else the node 'tray start'
+  started here (token: TRAY_TOKEN, else that node's token file).`,
   microbenchmark: `tray microbenchmark [--json] [--filter SUBSTRING] [--rounds 4] [--round-ms 2000] [--warmup-ms 1000]
   Runs Ray's microbenchmark keys against tray's public API on a local cluster and prints
   them beside Ray's published numbers. --json also prints one JSON line {key: ops/s} last.`,

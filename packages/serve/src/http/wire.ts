@@ -24,6 +24,20 @@ export interface SerializedRequest {
   body: Uint8Array | null;
   /** A body of at least LARGE_BODY_BYTES, put in the object store by the proxy. */
   bodyRef?: ObjectRef<Uint8Array>;
+  /**
+   * A body the proxy streams as the client sends it (a chunked upload): the replica pulls its
+   * chunks by calling `receiveBody(id)` on the named proxy actor until it answers null.
+   */
+  bodyStream?: BodyStreamSource;
+}
+
+/** Where a streamed request body is pulled from (Ray's proxy receive_asgi_messages). */
+export interface BodyStreamSource {
+  /** The proxy actor's name and namespace (tray.getActor). */
+  proxy: string;
+  namespace: string;
+  /** The request's id in that proxy. */
+  id: string;
 }
 
 export interface ResponseHead {
