@@ -4,15 +4,24 @@
 // node's actor worker alive with its node, job, actor and pid, and the `tray list workers` table),
 // and the side node's log files through its raylet (`/api/v0/logs?node_id=`, a file's tail by
 // name and by actor id, and a stream that follows what the actor keeps printing), with a path in
-// a file name refused. Afterwards every process started under the test's TMPDIRs is SIGKILLed by
-// pid, even when the test fails.
+// a file name refused; `tray logs --node-id --follow` prints new lines. Afterwards every process
+// started under the test's TMPDIRs (the CLI's too) is SIGKILLed by pid, even when the test fails.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { processesWithEnv, removeStoreSegments, resultOf, runSource, waitFor } from '@tray/test-support';
+import {
+  packageBin,
+  processesWithEnv,
+  removeStoreSegments,
+  resultOf,
+  runSource,
+  waitFor,
+} from '@tray/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tray } from '../chaos/tray-cli.js';
 
+const BIN = packageBin('@tray/cli', import.meta.url, 'tray');
 const dirs: string[] = [];
 const raylets: number[] = [];
 
@@ -162,6 +171,25 @@ describe('state of the nodes through the head dashboard', () => {
     );
     expect(cli.code).toBe(0);
     expect(cli.stdout).toMatch(/^tick \d+\n$/);
+    // tray logs --follow: the tail, then new lines, until the CLI is stopped (SIGKILLed by pid).
+    const follow = spawn(
+      process.execPath,
+      [BIN, 'logs', '--node-id', side.record.nodeId, '--filename', file, '--tail', '1', '--follow'],
+      {
+        env: { ...process.env, TMPDIR: head.tmpdir, TRAY_ADDRESS: '', TRAY_TOKEN: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let followed = '';
+    follow.stdout.on('data', (d) => (followed += d));
+    try {
+      await waitFor(() => ([...followed.matchAll(/tick \d+/g)].length >= 3 ? true : undefined), {
+        what: 'three ticks through tray logs --follow',
+        timeoutMs: 30_000,
+      });
+    } finally {
+      follow.kill('SIGKILL');
+    }
     // A stream: the last line, then lines printed after the request.
     const controller = new AbortController();
     const res = await fetch(

@@ -25,6 +25,34 @@ export function dashboardCa(ca?: string | Buffer): string | Buffer | undefined {
   }
 }
 
+/**
+ * GET `url` and hand each chunk of the body to `onData` as it comes (a followed log); resolves
+ * with the status when the server ends the body, rejects when the request fails.
+ */
+export function dashboardStream(
+  url: string,
+  options: { headers?: Record<string, string>; ca?: string | Buffer },
+  onData: (chunk: Buffer) => void,
+): Promise<{ status: number; text: string }> {
+  const target = new URL(url);
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(
+      target,
+      { headers: options.headers, ...(target.protocol === 'https:' && options.ca ? { ca: options.ca } : {}) },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        const failed: Buffer[] = [];
+        res.on('data', (c: Buffer) => (status === 200 ? onData(c) : failed.push(c)));
+        res.on('end', () => resolve({ status, text: Buffer.concat(failed).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 export function dashboardRequest(
   url: string,
   options: {
