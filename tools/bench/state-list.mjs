@@ -72,11 +72,11 @@ try {
     elapsed.push(performance.now() - t0);
     listed = body.data.result.result.length;
   }
-  times.sort((a, b) => a - b);
+  elapsed.sort((a, b) => a - b);
   const result = {
     tasks_listed: listed,
-    median_ms: Math.round(times[Math.floor(times.length / 2)]),
-    max_ms: Math.round(times.at(-1)),
+    median_ms: Math.round(elapsed[Math.floor(elapsed.length / 2)]),
+    max_ms: Math.round(elapsed.at(-1)),
   };
   if (json) process.stdout.write(`${JSON.stringify({ state_list: result })}\n`);
   else
