@@ -8,6 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { JobSubmissionClient } from '@tray/dashboard';
+import { packDirectory } from '@tray/runtime-env';
 import { isAlive, waitFor } from '@tray/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobsHead } from './head.js';
@@ -144,6 +145,36 @@ describe('the Jobs API on a tray start --head cluster', () => {
     expect(info.runtimeEnv).toMatchObject({
       working_dir: expect.stringMatching(/^tray-pkg:\/\/[0-9a-f]{40}$/),
     });
+  });
+
+  it('an uploaded package is stored only under the hash its contents have (a mismatch is a 400)', async () => {
+    const dir = path.join(head.tmp, 'pkg');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'a.txt'), 'the real contents');
+    const packed = packDirectory(dir);
+    const put = (hash: string, body: Buffer) =>
+      fetch(`${head.url}/api/packages/tray-pkg/${hash}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${head.token}` },
+        body: new Uint8Array(body),
+      });
+    // Another directory's archive under this hash: refused, naming both hashes.
+    writeFileSync(path.join(dir, 'a.txt'), 'other contents');
+    const other = packDirectory(dir);
+    const wrong = await put(packed.hash, other.archive);
+    expect(wrong.status).toBe(400);
+    expect((await wrong.json()).error).toContain(`hash to ${other.hash}, not ${packed.hash}`);
+    const garbage = await put(packed.hash, Buffer.from('not gzip at all'));
+    expect(garbage.status).toBe(400);
+    expect((await garbage.json()).error).toMatch(/not a tray package archive/);
+    // Nothing was stored under the hash; the right archive then is.
+    const missing = await fetch(`${head.url}/api/packages/tray-pkg/${packed.hash}`, {
+      headers: { authorization: `Bearer ${head.token}` },
+    });
+    expect(missing.status).toBe(404);
+    const right = await put(packed.hash, packed.archive);
+    expect(right.status).toBe(200);
+    expect(await right.json()).toEqual({ uploaded: true, uri: `tray-pkg://${packed.hash}` });
   });
 
   it('job records survive the dashboard process being SIGKILLed: a restarted one carries on', async () => {

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The state API's list of 10,000 tasks (issue 12, target < 1 s): a real GCS (in this process,
 // on loopback) is sent the task events of 10,000 tasks of one job the way core workers send
-// them (TaskEventRows over AddTaskEventData: the owner's four changes and the executor's two per
-// task), then the dashboard's HTTP server (also here, on loopback) is asked
+// them (TaskEventRows over AddTaskEventData: per task a row with the owner's four changes and
+// one with the executor's two), then the dashboard's HTTP server (also here, on loopback) is asked
 // GET /api/v0/tasks?limit=10000 and the time to the parsed reply is measured, `--rounds` times.
 //   node tools/bench/state-list.mjs [--rounds 5] [--json]
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const { startGcsServer, GcsClient } = await import(path.join(root, 'packages/gcs/dist/index.js'));
+const { TaskEventRow: R } = await import(path.join(root, 'packages/protocol/dist/index.js'));
 const { startDashboard } = await import(path.join(root, 'packages/dashboard/dist/index.js'));
 const args = process.argv.slice(2);
 const at = args.indexOf('--rounds');
@@ -41,36 +42,26 @@ try {
     requiredResources: { CPU: 1 },
   };
   const executor = { jobId, workerId: Buffer.alloc(28, 9), nodeId: node, workerPid: 4242 };
-  const rows = {
-    taskIds: Buffer.alloc(TASKS * 6 * 24),
-    attempts: [],
-    states: [],
-    timestampsMs: [],
-    info: [],
-    node: [],
-  };
+  // One row per side per task (TaskEventRow's layout): the owner's three changes and its end,
+  // the executor's two.
+  const attemptRows = new Uint8Array(TASKS * 2 * R.bytes);
+  const ints = new Int32Array(attemptRows.buffer);
+  const times = new Float64Array(attemptRows.buffer);
   const now = Date.now();
-  let r = 0;
   for (let t = 0; t < TASKS; t++) {
-    for (const [state, info, nodeIndex] of [
-      [0, 0, 0],
-      [1, 0, 0],
-      [2, 0, 1],
-      [3, 1, 0],
-      [4, 1, 0],
-      [4, 0, 0],
+    for (const [side, states] of [
+      [0, [0, 1, 2, 4]],
+      [1, [3, 4]],
     ]) {
-      rows.taskIds.writeUInt32BE(t, r * 24 + 20);
-      rows.attempts.push(0);
-      rows.states.push(state);
-      rows.timestampsMs.push(now + t + state);
-      rows.info.push(info);
-      rows.node.push(nodeIndex);
-      r++;
+      const r = t * 2 + side;
+      new DataView(attemptRows.buffer).setUint32(r * R.bytes + 20, t);
+      ints[r * R.int32s + R.info] = side;
+      ints[r * R.int32s + R.node] = side === 0 ? 1 : 0;
+      for (const state of states) times[r * R.float64s + R.times + state] = now + t + state;
     }
   }
-  await client.addTaskEventRows({ ...rows, infos: [owner, executor], nodeIds: [node] });
-  const times = [];
+  await client.addTaskEventRows({ attemptRows, infos: [owner, executor], nodeIds: [node] });
+  const elapsed = [];
   let listed = 0;
   for (let i = 0; i < rounds; i++) {
     const t0 = performance.now();
@@ -78,14 +69,14 @@ try {
       headers: { authorization: `Bearer ${token}` },
     });
     const body = await res.json();
-    times.push(performance.now() - t0);
+    elapsed.push(performance.now() - t0);
     listed = body.data.result.result.length;
   }
-  times.sort((a, b) => a - b);
+  elapsed.sort((a, b) => a - b);
   const result = {
     tasks_listed: listed,
-    median_ms: Math.round(times[Math.floor(times.length / 2)]),
-    max_ms: Math.round(times.at(-1)),
+    median_ms: Math.round(elapsed[Math.floor(elapsed.length / 2)]),
+    max_ms: Math.round(elapsed.at(-1)),
   };
   if (json) process.stdout.write(`${JSON.stringify({ state_list: result })}\n`);
   else

@@ -55,8 +55,9 @@ tray job list [--json] [--address URL]
   Everything the state API knows of one node, actor, task (each attempt), job, worker or group.`,
   summary: `tray summary tasks|actors [--format table|json|yaml]
   Counts by state: tasks per function, actors per class.`,
-  logs: `tray logs [--glob 'worker-*'] | --filename NAME | --task-id ID | --actor-id ID | --pid PID [--err] [--tail N]
-  Lists the head node's log files, or prints one (a task's or actor's worker log; --err: stderr).`,
+  logs: `tray logs [--node-id ID] [--glob 'worker-*'] | --filename NAME | --task-id ID | --actor-id ID | --pid PID [--err] [--tail N] [--follow]
+  Lists a node's log files (the head's without --node-id), or prints one (a task's or actor's worker
+  log, found on its node; --err: stderr; --follow: then what is appended, until Ctrl-C).`,
   timeline: `tray timeline [--output FILE] [--job-id ID]
   Writes the tasks that ran as a Chrome trace (JSON) that Perfetto and chrome://tracing open.`,
   serve: `tray serve deploy CONFIG.yaml | status | shutdown [-y] [--address HOST:PORT]

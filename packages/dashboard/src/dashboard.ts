@@ -1,8 +1,11 @@
 // The dashboard in the calling process: joins the cluster (a GCS client at once, and a tray driver
 // for the job supervisor actors when a route first needs one), registers every route group on one Router, and serves them over
-// HTTP on the head's loopback address. `main.ts` runs this as the head's dashboard process.
+// HTTP on the head's loopback address — HTTPS with the node's certificate when the cluster runs
+// with TLS (`tray start --tls-*`: TRAY_USE_TLS and its files), or with `tls` given. `main.ts`
+// runs this as the head's dashboard process.
 import type * as Tray from '@tray/core';
 import { GcsClient } from '@tray/gcs';
+import { processTls } from '@tray/protocol';
 import type { DashboardContext } from './server/context.js';
 import { HttpError } from './server/http-error.js';
 import { registerLoginRoutes } from './server/login-routes.js';
@@ -27,12 +30,14 @@ export interface DashboardOptions {
   /** Join the cluster as a tray driver when a route needs one (to run jobs; default true). */
   joinCluster?: boolean;
   log?: (message: string) => void;
+  /** HTTPS with this PEM certificate and key (default: the cluster's, when it uses TLS; false: HTTP). */
+  tls?: { cert: Buffer; key: Buffer } | false;
 }
 
 export interface Dashboard {
   host: string;
   port: number;
-  /** `http://host:port` */
+  /** `http://host:port`, or `https://` */
   url: string;
   /** Set when the port is not the one asked for, saying why. */
   portNote?: string;
@@ -46,6 +51,7 @@ export const DASHBOARD_KV_NAMESPACE = 'dashboard';
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const log = options.log ?? (() => {});
   const host = options.host ?? '127.0.0.1';
+  const tls = options.tls === false ? undefined : (options.tls ?? processTls());
   const gcs = new GcsClient(options.gcsAddress, { token: options.token });
   const cleanups: (() => Promise<void> | void)[] = [];
   let url = '';
@@ -103,10 +109,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       token: options.token,
       router,
       log,
+      ...(tls ? { tls } : {}),
     });
     registerLoginRoutes(router, server.gate);
     for (const group of ROUTE_GROUPS) await group(router, ctx);
-    url = `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`;
+    url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${server.port}`;
     // Where `tray status` and `tray job` find the dashboard of a cluster they know the GCS of.
     await gcs.kvPut(DASHBOARD_KV_NAMESPACE, 'url', url);
     return {

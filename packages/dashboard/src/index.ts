@@ -15,6 +15,7 @@ export {
   type JobSubmissionClientOptions,
   type SubmitJobOptions,
 } from './jobs/client.js';
+export { type DashboardReply, dashboardCa, dashboardRequest, dashboardStream } from './jobs/http-request.js';
 export type { JobDetails } from './jobs/job-info.js';
 export type { DashboardContext, RouteGroup } from './server/context.js';
 export { badRequest, HttpError, notFound } from './server/http-error.js';

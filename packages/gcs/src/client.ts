@@ -218,10 +218,6 @@ export class GcsClient {
   async addTaskEventRows(rows: tray.v1.ITaskEventRows, numDropped = 0): Promise<void> {
     await this.grpc.call(TaskInfoGcsService.AddTaskEventData, { rows, numDropped });
   }
-  /** `numDropped`: events the caller dropped since its last report (its buffer was full). */
-  async addTaskEvents(events: tray.v1.ITaskEvent[], numDropped = 0): Promise<void> {
-    await this.grpc.call(TaskInfoGcsService.AddTaskEventData, { events, numDropped });
-  }
   async getTaskEvents(jobId?: Uint8Array, limit = 0): Promise<tray.v1.IGetTaskEventsReply> {
     return this.grpc.call(TaskInfoGcsService.GetTaskEvents, { jobId, limit });
   }

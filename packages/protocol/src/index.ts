@@ -75,6 +75,7 @@ export {
   type RequestOf,
   type ResponseOf,
 } from './method.js';
+export { TASK_EVENT_STATES, TaskEventRow } from './task-event-rows.js';
 export {
   type ActorCreationFields,
   type ActorTaskFields,

@@ -2,6 +2,7 @@
 // the drivers and workers of this node: they register there, and their connection is their
 // lifetime) and over gRPC (for the GCS and other nodes: no registration there). Every request
 // is validated before it touches the pool or the leases.
+import path from 'node:path';
 import {
   type Connection,
   checkId,
@@ -22,6 +23,7 @@ import type { BundleReservations } from './bundles/bundle-reservations.js';
 import { parseBundleSpec, parseBundleSpecs } from './bundles/bundle-spec.js';
 import type { LeaseManager } from './leases/lease-manager.js';
 import { parseLeaseRequest } from './leases/lease-request.js';
+import { listLogFiles, readLog } from './log-files.js';
 import type { RuntimeEnvAgentProcess } from './runtime-env/agent-process.js';
 import type { WorkerLogs } from './worker-logs.js';
 import type { WorkerPool, WorkerProcess } from './worker-pool.js';
@@ -41,6 +43,9 @@ export interface DeadWorker {
   signal: string | null;
   reason: string;
   cause?: tray.v1.IErrorInfo;
+  jobId?: Buffer;
+  actorId?: Buffer;
+  endTimeMs?: number;
 }
 
 export interface NodeManagerContext {
@@ -188,6 +193,11 @@ export class NodeManagerHandlers {
         return {};
       },
       GlobalGC: (): Message<tray.v1.GlobalGCReply> => ({}),
+      ListLogs: async (req: tray.v1.ListLogsRequest): Promise<Message<tray.v1.ListLogsReply>> => ({
+        files: await listLogFiles(path.join(ctx.sessionDir, 'logs'), req.glob),
+      }),
+      GetLog: (req: tray.v1.GetLogRequest): Promise<Message<tray.v1.GetLogReply>> =>
+        readLog(path.join(ctx.sessionDir, 'logs'), req),
       GetWorkerFailureCause: (
         req: tray.v1.GetWorkerFailureCauseRequest,
       ): Message<tray.v1.GetWorkerFailureCauseReply> => {
@@ -322,9 +332,11 @@ export class NodeManagerHandlers {
         isDriver: false,
         leased: w.state === 'leased',
         actorId: w.actorId ?? new Uint8Array(0),
+        jobId: w.jobId ?? new Uint8Array(0),
       });
     }
-    for (const d of ctx.drivers) workers.push({ pid: d.pid, workerId: d.workerId, isDriver: true });
+    for (const d of ctx.drivers)
+      workers.push({ pid: d.pid, workerId: d.workerId, isDriver: true, jobId: d.jobId });
     return {
       workers,
       total: { quantities: ctx.resources.total.toRecord() },
@@ -338,6 +350,9 @@ export class NodeManagerHandlers {
         exitCode: d.code ?? 0,
         signal: d.signal ?? '',
         reason: d.reason,
+        jobId: d.jobId ?? new Uint8Array(0),
+        actorId: d.actorId ?? new Uint8Array(0),
+        endTimeMs: d.endTimeMs ?? 0,
       })),
       ...runtimeEnv,
     };

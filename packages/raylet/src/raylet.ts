@@ -96,7 +96,15 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
         onRetry: () => leases?.dispatch(),
         onDeath: (w: WorkerProcess) => {
           // The record is the worker's own: an exit code that arrives after the death updates it.
-          deadWorkers.push(Object.assign(w.exit!, { pid: w.pid, workerId: w.workerId }));
+          deadWorkers.push(
+            Object.assign(w.exit!, {
+              pid: w.pid,
+              workerId: w.workerId,
+              jobId: w.jobId,
+              actorId: w.actorId,
+              endTimeMs: w.exitedAt,
+            }),
+          );
           if (deadWorkers.length > 1000) deadWorkers.shift();
           leases?.workerDied(w);
         },

@@ -4,6 +4,7 @@
 export { type AgentOptions, type AgentStats, type PreparedEnv, RuntimeEnvAgent } from './agent.js';
 export { INTERNAL_ENV_VARS, MODULE_PATHS_ENV, WORKING_DIR_ENV } from './internal-env.js';
 export {
+  archiveContentHashes,
   DEFAULT_MAX_PACKAGE_BYTES,
   type PackedDir,
   packDirectory,

@@ -176,3 +176,52 @@ export function unpackArchive(archive: Buffer, dest: string): number {
   }
   return bytes;
 }
+
+/**
+ * The hashes an archive's contents have (what packDir, or packBytes for one file, names it by):
+ * a server that stores an upload under a hash checks it is one of these. Throws on an archive
+ * that is not one of ours.
+ */
+export function archiveContentHashes(archive: Buffer): string[] {
+  let raw: Buffer;
+  try {
+    // Bounded: a small upload must not inflate without limit (a header's worth over the files).
+    raw = gunzipSync(archive, { maxOutputLength: DEFAULT_MAX_PACKAGE_BYTES + (16 << 20) });
+  } catch (err) {
+    throw new Error(
+      `the package does not inflate (not a tray client's gzip archive, or too big): ${(err as Error).message}`,
+    );
+  }
+  if (raw.length < 4) throw new Error('runtime-env package: truncated archive');
+  const headerLength = raw.readUInt32BE(0);
+  if (4 + headerLength > raw.length) throw new Error('runtime-env package: truncated header');
+  let files: FileEntry[];
+  try {
+    files = JSON.parse(raw.subarray(4, 4 + headerLength).toString('utf8')) as FileEntry[];
+  } catch {
+    throw new Error('runtime-env package: the header is not JSON');
+  }
+  if (!Array.isArray(files)) throw new Error('runtime-env package: the header is not a file list');
+  const dir = createHash('sha256');
+  let offset = 4 + headerLength;
+  for (const f of files) {
+    if (typeof f?.path !== 'string' || !Number.isInteger(f.size) || f.size < 0 || !Number.isInteger(f.mode))
+      throw new Error('runtime-env package: a malformed file entry');
+    if (offset + f.size > raw.length) throw new Error(`runtime-env package: ${f.path} is truncated`);
+    const data = raw.subarray(offset, offset + f.size);
+    dir.update(`${f.path}\0${f.mode}\0${data.length}\0`).update(data);
+    offset += f.size;
+  }
+  const hashes = [dir.digest('hex').slice(0, 40)];
+  if (files.length === 1) {
+    const data = raw.subarray(4 + headerLength, 4 + headerLength + files[0]!.size);
+    hashes.push(
+      createHash('sha256')
+        .update(`${files[0]!.path}\0${data.length}\0`)
+        .update(data)
+        .digest('hex')
+        .slice(0, 40),
+    );
+  }
+  return hashes;
+}

@@ -3,7 +3,7 @@
 // printed as a table that fits the terminal, or as JSON or YAML.
 import { writeFileSync } from 'node:fs';
 import { type FlagSpec, parseFlags } from '../flags.js';
-import { type Dashboard, findDashboard, getState } from '../state/dashboard-client.js';
+import { type Dashboard, findDashboard, followState, getState } from '../state/dashboard-client.js';
 import { table, yaml } from '../state/format.js';
 import { UsageError } from '../usage-error.js';
 
@@ -177,6 +177,7 @@ export async function logs(argv: string[], out: NodeJS.WritableStream): Promise<
     err: { kind: 'boolean' },
     tail: { kind: 'count', min: 1 },
     glob: { kind: 'string' },
+    follow: { kind: 'boolean' },
   });
   const dashboard = dashboardOf('logs', flags);
   const query = new URLSearchParams();
@@ -199,6 +200,11 @@ export async function logs(argv: string[], out: NodeJS.WritableStream): Promise<
   query.set(key, String(value));
   if (flags.err) query.set('suffix', 'err');
   if (flags.tail !== undefined) query.set('lines', String(flags.tail));
+  if (flags.follow) {
+    // The tail, then what is appended, until the dashboard ends the stream (or Ctrl-C).
+    await followState(dashboard, `/api/v0/logs/stream?${query}`, (chunk) => out.write(chunk));
+    return 0;
+  }
   out.write(String(await getState(dashboard, `/api/v0/logs/file?${query}`)));
   return 0;
 }

@@ -3,7 +3,9 @@
 // raylet's GetNodeStats). Finds the GCS and token from --address/--token-file, the
 // TRAY_ADDRESS/TRAY_TOKEN env vars, or the node `tray start` left on this machine. Shows the
 // head's dashboard too: the URL it recorded in the GCS KV, and whether it answers.
+
 import { readFileSync } from 'node:fs';
+import { dashboardCa, dashboardRequest } from '@tray/dashboard';
 import { GcsClient } from '@tray/gcs';
 import { createGrpcClient, NodeManagerService, tray } from '@tray/protocol';
 import { readCurrentCluster } from '../cluster/current-cluster.js';
@@ -93,11 +95,12 @@ async function readDashboard(gcs: GcsClient, token: string): Promise<DashboardSt
   if (raw === undefined) return undefined;
   const url = Buffer.from(raw).toString('utf8');
   try {
-    const reply = await fetch(`${url}/api/version`, {
+    const reply = await dashboardRequest(`${url}/api/version`, {
       headers: { authorization: `Bearer ${token}` },
-      signal: AbortSignal.timeout(3000),
+      ca: dashboardCa(),
+      timeoutMs: 3000,
     });
-    return { url, up: reply.ok };
+    return { url, up: reply.status === 200 };
   } catch {
     return { url, up: false };
   }

@@ -5,6 +5,7 @@
 // for its own dashboard: a token is never sent to another address). A reply that is not a
 // success is an Error carrying the server's message.
 import { readFileSync } from 'node:fs';
+import { dashboardCa, dashboardRequest, dashboardStream } from '@tray/dashboard';
 import { readCurrentCluster } from '../cluster/current-cluster.js';
 import { UsageError } from '../usage-error.js';
 
@@ -51,19 +52,46 @@ export function findDashboard(
 
 /** GET `route` (with its query); JSON replies parsed, text ones as text. */
 export async function getState(dashboard: Dashboard, route: string): Promise<unknown> {
-  let res: Response;
+  let res: Awaited<ReturnType<typeof dashboardRequest>>;
   try {
-    res = await fetch(`${dashboard.url}${route}`, {
+    // An https:// dashboard (a cluster with TLS) is trusted through TRAY_TLS_CA_CERT's CA.
+    res = await dashboardRequest(`${dashboard.url}${route}`, {
       headers: { authorization: `Bearer ${dashboard.token}` },
+      ca: dashboardCa(),
     });
   } catch (err) {
     throw new Error(
-      `cannot reach the dashboard at ${dashboard.url} (${(err as Error).cause ?? (err as Error).message}); ` +
-        'give its address with --address http://HOST:PORT',
+      `cannot reach the dashboard at ${dashboard.url} (${(err as Error).message}); ` +
+        'give its address with --address http://HOST:PORT (and TRAY_TLS_CA_CERT for an https:// one)',
     );
   }
-  const text = await res.text();
-  const json = res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : undefined;
-  if (!res.ok) throw new Error(json?.error ?? `${res.status} ${text}`);
+  const text = res.body.toString('utf8');
+  const json = String(res.headers['content-type'] ?? '').includes('json') ? JSON.parse(text) : undefined;
+  if (res.status < 200 || res.status >= 300) throw new Error(json?.error ?? `${res.status} ${text}`);
   return json ?? text;
+}
+
+/** GET a streaming `route` (a followed log), each chunk to `onData`; a refusal is an Error with its message. */
+export async function followState(
+  dashboard: Dashboard,
+  route: string,
+  onData: (chunk: Buffer) => void,
+): Promise<void> {
+  let res: { status: number; text: string };
+  try {
+    res = await dashboardStream(
+      `${dashboard.url}${route}`,
+      { headers: { authorization: `Bearer ${dashboard.token}` }, ca: dashboardCa() },
+      onData,
+    );
+  } catch (err) {
+    throw new Error(`cannot reach the dashboard at ${dashboard.url} (${(err as Error).message})`);
+  }
+  if (res.status !== 200) {
+    let message = res.text;
+    try {
+      message = JSON.parse(res.text).error ?? message;
+    } catch {}
+    throw new Error(message || `${res.status}`);
+  }
 }

@@ -128,12 +128,13 @@ export class ActorCaller {
       status: 'queued',
       cancelled: false,
       schedulingKey: '',
+      eventsRow: -1,
     };
     core.refs.addSubmitted(a.refOwners);
     core.refs.addOwned(returnHex, core.address);
     const ref = new ObjectRef(returnId, core.address, false, returnHex);
     core.tasks.add(task);
-    core.tasks.events?.owner(spec, 'PENDING_ARGS_AVAIL');
+    core.tasks.events?.owner(task, 'PENDING_ARGS_AVAIL');
     const call: Call = {
       task,
       ready: a.dependencies.length === 0,
@@ -271,7 +272,7 @@ export class ActorCaller {
   private send(connection: Connection, call: Call): void {
     const task = call.task;
     task.status = 'running';
-    this.core.tasks.events?.owner(task.spec, 'SUBMITTED_TO_WORKER');
+    this.core.tasks.events?.owner(task, 'SUBMITTED_TO_WORKER');
     this.inFlight.set(task, call);
     task.onCancel = (_task, force, recursive) => {
       connection

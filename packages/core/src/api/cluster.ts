@@ -208,13 +208,36 @@ async function doInit(o: InitOptions): Promise<void> {
  * The job's runtime env (init's runtimeEnv): every task and actor of the job starts from it.
  * Its packages are in the GCS when init returns.
  */
-async function jobRuntimeEnv(core: CoreWorker, env: RuntimeEnvOptions | undefined, gcsAddress: string) {
+async function jobRuntimeEnv(core: CoreWorker, given: RuntimeEnvOptions | undefined, gcsAddress: string) {
   setPackageGcs(core, gcsAddress);
+  const env = withSubmittedJobEnv(given);
   if (env === undefined) return undefined;
   const spec = specRuntimeEnv(core, undefined, env, { gcsAddress });
   await uploadsDone(core, spec);
   installEagerly(core, spec, gcsAddress);
   return spec;
+}
+
+/**
+ * A job entrypoint's driver (TRAY_JOB_RUNTIME_ENV, set by the job's supervisor) takes the job's
+ * runtime env as its own, as Ray's job-level runtime env: the fields tray.init() gives win, and
+ * env vars are merged.
+ */
+function withSubmittedJobEnv(given: RuntimeEnvOptions | undefined): RuntimeEnvOptions | undefined {
+  const raw = process.env.TRAY_JOB_RUNTIME_ENV;
+  if (!raw) return given;
+  let job: RuntimeEnvOptions;
+  try {
+    job = JSON.parse(raw);
+  } catch (err) {
+    throw new Error(
+      `TRAY_JOB_RUNTIME_ENV is not JSON (it is the job's runtime env): ${(err as Error).message}`,
+    );
+  }
+  if (job === null || typeof job !== 'object' || Array.isArray(job))
+    throw new Error('TRAY_JOB_RUNTIME_ENV must be a JSON object (the job runtime env)');
+  if (given === undefined) return job;
+  return { ...job, ...given, envVars: { ...job.envVars, ...given.envVars } };
 }
 
 const loadedPluginFiles = new Set<string>();

@@ -1,9 +1,9 @@
 // The task-event buffer of a core worker: the changes of one attempt travel as one row (a
 // timestamp per state reached), a full buffer drops and counts (and says so in the next report), a report
 // that fails counts its events as dropped, and an interval of 0 notes nothing.
-import type { tray } from '@tray/protocol';
+import { TaskEventRow as R, TASK_EVENT_STATES, type tray } from '@tray/protocol';
 import { describe, expect, it } from 'vitest';
-import { reportIntervalMs, TaskEvents } from './task-events.js';
+import { type OwnedTask, reportIntervalMs, TaskEvents } from './task-events.js';
 
 const self = { workerId: new Uint8Array(28).fill(1), nodeId: new Uint8Array(28).fill(2) };
 // What the tasks of one remote function share (the launcher's template).
@@ -18,6 +18,25 @@ const spec = (i: number): tray.v1.ITaskSpec => ({
   requiredResources: resources,
 });
 
+const STATES = TASK_EVENT_STATES;
+const task = (s: tray.v1.ITaskSpec): OwnedTask => ({ spec: s, eventsRow: -1 });
+
+/** A report's rows read back from the wire's layout (TaskEventRow). */
+function decoded(rows: tray.v1.ITaskEventRows) {
+  const bytes = Uint8Array.from(rows.attemptRows!);
+  const ints = new Int32Array(bytes.buffer);
+  const times = new Float64Array(bytes.buffer);
+  return Array.from({ length: bytes.length / R.bytes }, (_, i) => ({
+    taskId: Array.from(bytes.subarray(i * R.bytes, i * R.bytes + 24)),
+    attempt: ints[i * R.int32s + R.attempt],
+    info: ints[i * R.int32s + R.info],
+    execInfo: ints[i * R.int32s + R.execInfo],
+    node: ints[i * R.int32s + R.node],
+    reached: STATES.filter((_, k) => times[i * R.float64s + R.times + k]! > 0),
+    times: Array.from(times.subarray(i * R.float64s + R.times, i * R.float64s + R.times + 6)),
+  }));
+}
+
 function collecting() {
   const reports: { rows: tray.v1.ITaskEventRows; dropped: number }[] = [];
   const sink = async (rows: tray.v1.ITaskEventRows, dropped: number) => {
@@ -26,57 +45,74 @@ function collecting() {
   return { reports, sink };
 }
 
-const STATES = [
-  'PENDING_ARGS_AVAIL',
-  'PENDING_NODE_ASSIGNMENT',
-  'SUBMITTED_TO_WORKER',
-  'RUNNING',
-  'FINISHED',
-  'FAILED',
-];
-
 describe('task events in a core worker', () => {
   it('sends one row per attempt: its id, when it reached each state, and a descriptor per side', async () => {
     const events = new TaskEvents(self, 60_000);
     const { reports, sink } = collecting();
     events.reportTo(sink);
     const s = spec(3);
-    events.owner(s, 'PENDING_ARGS_AVAIL');
-    events.owner(s, 'PENDING_NODE_ASSIGNMENT');
-    events.owner(s, 'SUBMITTED_TO_WORKER', self.nodeId);
+    const t = task(s);
+    events.owner(t, 'PENDING_ARGS_AVAIL');
+    events.owner(t, 'PENDING_NODE_ASSIGNMENT');
+    events.owner(t, 'SUBMITTED_TO_WORKER', self.nodeId);
     events.executor(s, 'RUNNING');
     events.executor(s, 'FAILED', { type: 1, message: 'boom' });
-    events.owner(spec(4), 'PENDING_ARGS_AVAIL');
+    events.owner(task(spec(4)), 'PENDING_ARGS_AVAIL');
     // A retry is an attempt of its own.
-    events.owner({ ...s, attemptNumber: 1 }, 'PENDING_ARGS_AVAIL');
+    t.spec = { ...s, attemptNumber: 1 };
+    events.owner(t, 'PENDING_ARGS_AVAIL');
     await events.flush();
     const rows = reports[0]!.rows;
-    expect(rows.taskIds!.length).toBe(3 * 24);
-    expect(Array.from(rows.taskIds!.subarray(0, 24))).toEqual(Array.from(s.taskId!));
-    expect(rows.attempts).toEqual([0, 0, 1]);
-    const reached = (row: number) =>
-      STATES.filter((_, k) => rows.stateTimesMs![row * STATES.length + k]! > 0);
-    expect(reached(0)).toEqual([
+    const got = decoded(rows);
+    expect(got).toHaveLength(3);
+    expect(got[0]!.taskId).toEqual(Array.from(s.taskId!));
+    expect(got.map((r) => r.attempt)).toEqual([0, 0, 1]);
+    expect(got[0]!.reached).toEqual([
       'PENDING_ARGS_AVAIL',
       'PENDING_NODE_ASSIGNMENT',
       'SUBMITTED_TO_WORKER',
       'RUNNING',
       'FAILED',
     ]);
-    expect(reached(1)).toEqual(['PENDING_ARGS_AVAIL']);
-    expect(reached(2)).toEqual(['PENDING_ARGS_AVAIL']);
+    expect(got[1]!.reached).toEqual(['PENDING_ARGS_AVAIL']);
+    expect(got[2]!.reached).toEqual(['PENDING_ARGS_AVAIL']);
     // Two tasks of one function from one parent share the owner's descriptor; the first row has
     // the executor's too.
-    expect(rows.info).toEqual([0, 0, 0]);
-    expect(rows.execInfo).toEqual([2, 0, 0]);
+    expect(got.map((r) => r.info)).toEqual([0, 0, 0]);
+    expect(got.map((r) => r.execInfo)).toEqual([2, 0, 0]);
     const [owner, executor] = rows.infos!;
     expect(owner!.funcOrClassName).toBe('f');
     expect(owner!.requiredResources).toEqual({ CPU: 1 });
     expect(owner!.workerId).toBeUndefined();
     expect(executor!.workerPid).toBe(process.pid);
-    expect(rows.node).toEqual([1, 0, 0]);
+    expect(got.map((r) => r.node)).toEqual([1, 0, 0]);
     expect(rows.errorRows).toEqual([0]);
     expect(rows.errors![0]!.message).toBe('boom');
+    await events.close();
+  });
+
+  it('stamps changes with the time they happened, and gives a task noted after a report a new row', async () => {
+    const events = new TaskEvents(self, 60_000);
+    const { reports, sink } = collecting();
+    events.reportTo(sink);
+    const t = task(spec(5));
+    const before = Date.now();
+    events.owner(t, 'PENDING_ARGS_AVAIL');
+    await events.flush();
+    // A later turn: the clock is read again.
+    await new Promise((r) => setTimeout(r, 20));
+    events.owner(t, 'SUBMITTED_TO_WORKER');
+    events.owner(t, 'FINISHED');
+    await events.flush();
+    const [first] = decoded(reports[0]!.rows);
+    const [second, ...more] = decoded(reports[1]!.rows);
+    expect(more).toHaveLength(0);
+    expect(first!.reached).toEqual(['PENDING_ARGS_AVAIL']);
+    expect(second!.reached).toEqual(['SUBMITTED_TO_WORKER', 'FINISHED']);
+    expect(second!.taskId).toEqual(first!.taskId);
+    expect(first!.times[0]).toBeGreaterThanOrEqual(before);
+    expect(second!.times[2]).toBeGreaterThanOrEqual(first!.times[0]! + 20);
+    expect(second!.times[4]).toBeLessThanOrEqual(Date.now());
     await events.close();
   });
 
@@ -84,9 +120,9 @@ describe('task events in a core worker', () => {
     const events = new TaskEvents(self, 60_000, 3);
     const { reports, sink } = collecting();
     events.reportTo(sink);
-    for (let i = 0; i < 5; i++) events.owner(spec(i), 'PENDING_ARGS_AVAIL');
+    for (let i = 0; i < 5; i++) events.owner(task(spec(i)), 'PENDING_ARGS_AVAIL');
     await events.flush();
-    expect(reports[0]!.rows.taskIds!.length).toBe(3 * 24);
+    expect(decoded(reports[0]!.rows)).toHaveLength(3);
     expect(reports[0]!.dropped).toBe(2);
     await events.close();
   });
@@ -99,8 +135,8 @@ describe('task events in a core worker', () => {
       if (fail) throw new Error('GCS unavailable');
       reports.push(dropped);
     });
-    events.owner(spec(1), 'PENDING_ARGS_AVAIL');
-    events.owner(spec(2), 'PENDING_ARGS_AVAIL');
+    events.owner(task(spec(1)), 'PENDING_ARGS_AVAIL');
+    events.owner(task(spec(2)), 'PENDING_ARGS_AVAIL');
     await events.flush();
     fail = false;
     await events.flush();

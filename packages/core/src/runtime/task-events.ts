@@ -5,16 +5,17 @@
 // reporting off). A full buffer drops new attempts and counts their changes, a report is never
 // awaited on the hot path, and the GCS is told how many were dropped.
 //
-// As Ray's worker-side TaskEventBuffer, the buffer holds ONE row per task attempt per report: a
-// map from the task's spec (the object the owner or executor already holds, checked against its
-// attempt number) to a row of columns (typed arrays: a timestamp per state, the indexes of the
-// owner's and the executor's descriptors, the node it was sent to). Noting a change is a lookup
-// and a field write or two; an attempt's id goes once into a preallocated column (no object; a
-// spec or an id view kept until the report would keep its request's buffer and be promoted by the
-// GC), and the report copies the columns and encodes the batch (TaskEventRows) at once.
+// As Ray's worker-side TaskEventBuffer, the buffer holds ONE row per task attempt per report,
+// written in place into the wire's row layout (TaskEventRows.attempt_rows, TaskEventRow in
+// @tray/protocol): the attempt's id, its descriptors' indexes, where it was sent and a timestamp
+// per state, in one ArrayBuffer with Int32 and Float64 views. A row is found from the spec (the
+// object the owner or executor already holds; a map, checked against its attempt number), and
+// noting a change is a lookup and a field write or two; no object is made per attempt, and a
+// report is one copy of the rows' bytes (no array element per field to encode). Nothing of a spec
+// is kept past its attempt's end: a spec decoded from a request holds views of its buffer.
 // Descriptors are shared by the tasks of one remote function, parent and job (owner) or one job
 // (executor).
-import type { tray } from '@tray/protocol';
+import { TaskEventRow as R, type tray } from '@tray/protocol';
 
 export type TaskState =
   | 'PENDING_ARGS_AVAIL'
@@ -24,15 +25,6 @@ export type TaskState =
   | 'FINISHED'
   | 'FAILED';
 
-const STATES: TaskState[] = [
-  'PENDING_ARGS_AVAIL',
-  'PENDING_NODE_ASSIGNMENT',
-  'SUBMITTED_TO_WORKER',
-  'RUNNING',
-  'FINISHED',
-  'FAILED',
-];
-const NUM_STATES = STATES.length;
 /** A state's slot in a row's timestamps (a plain object: cheaper than a Map on the hot path). */
 const SLOT: Record<TaskState, number> = {
   PENDING_ARGS_AVAIL: 0,
@@ -42,6 +34,36 @@ const SLOT: Record<TaskState, number> = {
   FINISHED: 4,
   FAILED: 5,
 };
+
+/** A task the owner notes changes of: its spec, and where its row is (-1 at first). */
+export interface OwnedTask {
+  spec: tray.v1.ITaskSpec;
+  eventsRow: number;
+}
+
+/**
+ * Now, in ms. Date.now() is a runtime call (~90 ns, more than the rest of noting a change); the
+ * changes of one burst (a loop of submissions, the replies handled in one turn) share a reading,
+ * at most CLOCK_REUSE of them, and the next microtask reads the clock afresh.
+ */
+const CLOCK_REUSE = 32;
+let clockMs = 0;
+let clockLeft = 0;
+let clockResetQueued = false;
+const resetClock = () => {
+  clockLeft = 0;
+  clockResetQueued = false;
+};
+function nowMs(): number {
+  if (clockLeft-- > 0) return clockMs;
+  clockMs = Date.now();
+  clockLeft = CLOCK_REUSE - 1;
+  if (!clockResetQueued) {
+    clockResetQueued = true;
+    queueMicrotask(resetClock);
+  }
+  return clockMs;
+}
 
 /** Where a batch goes (the GCS's AddTaskEventData). */
 export type TaskEventSink = (rows: tray.v1.ITaskEventRows, numDropped: number) => Promise<void>;
@@ -92,20 +114,15 @@ export class TaskEvents {
   private capacity = 0;
   /** Changes noted in this batch (what a failed report counts as dropped). */
   private changes = 0;
-  /** The row of a spec's current attempt; emptied at each report. */
-  private byTask = new Map<tray.v1.ITaskSpec, number>();
-  /** Row i's task id: ids[24i, 24i + 24). */
-  private ids = new Uint8Array(0);
-  /** The spec noted last and its row (the executor's lookup, and the owner's shortcut). */
+  /** Rows made before this batch (an owned task's `eventsRow` minus this: its row here). */
+  private first = 0;
+  /** The rows (R.bytes each), and Int32 and Float64 views of the same memory. */
+  private bytes = new Uint8Array(0);
+  private ints = new Int32Array(0);
+  private times = new Float64Array(0);
+  /** The spec noted last and its row (the executor's lookup). */
   private lastSpec: tray.v1.ITaskSpec | undefined;
   private lastRow = -1;
-  private attempts = new Int32Array(0);
-  /** NUM_STATES timestamps per row (0: not reached). */
-  private times = new Float64Array(0);
-  /** Indexes into `infos` (-1: none yet). */
-  private ownerInfos = new Int32Array(0);
-  private execInfos = new Int32Array(0);
-  private node = new Int32Array(0);
   /** This batch's descriptors (`infos`), and the owner's by remote function for reuse. */
   private infos: tray.v1.ITaskEvent[] = [];
   private byFunction = new Map<unknown, Descriptor>();
@@ -138,89 +155,92 @@ export class TaskEvents {
     this.timer.unref();
   }
 
-  /** The owner saw `spec` reach `state` (`nodeId`: where it was sent). */
-  owner(spec: tray.v1.ITaskSpec, state: TaskState, nodeId?: Uint8Array, error?: tray.v1.IErrorInfo): void {
+  /** The owner saw its task reach `state` (`nodeId`: where it was sent). */
+  owner(task: OwnedTask, state: TaskState, nodeId?: Uint8Array, error?: tray.v1.IErrorInfo): void {
     if (!this.enabled) return;
-    const i = this.row(spec, state, error, true);
-    if (i < 0) return;
-    if (this.ownerInfos[i]! < 0) this.ownerInfos[i] = this.ownerInfo(spec);
-    if (nodeId?.length) this.node[i] = this.nodeIndex(nodeId) + 1;
-    // An attempt that ended is not looked up again: the spec is not held until the report.
-    if (state === 'FINISHED' || state === 'FAILED') this.byTask.delete(spec);
-  }
-
-  /** This process (the executor) ran `spec` to `state`. */
-  executor(spec: tray.v1.ITaskSpec, state: TaskState, error?: tray.v1.IErrorInfo): void {
-    if (!this.enabled) return;
-    const i = this.row(spec, state, error, false);
-    if (i < 0) return;
-    if (this.execInfos[i]! < 0) this.execInfos[i] = this.executorIndex(spec.jobId);
-    if (state === 'FINISHED' || state === 'FAILED') this.lastSpec = undefined;
+    const spec = task.spec;
+    // The task holds its row as a count of rows ever made: in this batch if at least `first`.
+    let i = task.eventsRow - this.first;
+    if (i < 0 || this.ints[i * R.int32s + R.attempt] !== (spec.attemptNumber ?? 0)) {
+      i = this.newRow(spec);
+      if (i < 0) return;
+      task.eventsRow = this.first + i;
+    }
+    this.reached(i, state, error);
+    const b = i * R.int32s;
+    // While buffered, the info slot holds the owner's descriptor and exec_info the executor's
+    // (-1: none yet); drain() turns them into the wire's meaning.
+    if (this.ints[b + R.info]! < 0) this.ints[b + R.info] = this.ownerInfo(spec);
+    if (nodeId?.length) this.ints[b + R.node] = this.nodeIndex(nodeId) + 1;
+    // A task this process also runs (the executor's lookup finds the owner's row).
+    this.lastSpec = state === 'FINISHED' || state === 'FAILED' ? undefined : spec;
+    this.lastRow = i;
   }
 
   /**
-   * The row of `spec`'s attempt with `state`'s time noted (-1: dropped). The owner's rows are
-   * found by spec (a map); the executor runs a task from RUNNING to its end, so its rows are found
-   * by the last spec it noted (a task run concurrently with others may take a second row, which
-   * the GCS merges like any other). Neither holds a spec past the attempt's end: a spec decoded
-   * from a request holds views of the request's buffer.
+   * This process (the executor) ran `spec` to `state`. It runs a task from RUNNING to its end, so
+   * its row is the last spec's (a task run concurrently with others may take a second row, which
+   * the GCS merges like any other); the spec is not kept past its end (a spec decoded from a
+   * request holds views of the request's buffer).
    */
-  private row(
-    spec: tray.v1.ITaskSpec,
-    state: TaskState,
-    error: tray.v1.IErrorInfo | undefined,
-    owner: boolean,
-  ): number {
-    const attempt = spec.attemptNumber ?? 0;
-    let i = spec === this.lastSpec ? this.lastRow : owner ? this.byTask.get(spec) : undefined;
-    if (i === undefined || this.attempts[i] !== attempt) {
-      if (this.n >= this.maxBuffered || !spec.taskId || spec.taskId.length !== TASK_ID_BYTES) {
-        this.dropped++;
-        return -1;
-      }
-      if (this.n === this.capacity) this.grow();
-      i = this.n++;
-      // 24 bytes into the preallocated column: no object, and nothing of the spec kept.
-      this.ids.set(spec.taskId, i * TASK_ID_BYTES);
-      this.attempts[i] = attempt;
-      this.ownerInfos[i] = -1;
-      this.execInfos[i] = -1;
-      this.node[i] = 0;
-      if (owner) this.byTask.set(spec, i);
+  executor(spec: tray.v1.ITaskSpec, state: TaskState, error?: tray.v1.IErrorInfo): void {
+    if (!this.enabled) return;
+    let i = this.lastRow;
+    if (spec !== this.lastSpec || this.ints[i * R.int32s + R.attempt] !== (spec.attemptNumber ?? 0)) {
+      i = this.newRow(spec);
+      if (i < 0) return;
+      this.lastSpec = spec;
+      this.lastRow = i;
     }
-    this.lastSpec = spec;
-    this.lastRow = i;
+    this.reached(i, state, error);
+    const k = i * R.int32s + R.execInfo;
+    if (this.ints[k]! < 0) this.ints[k] = this.executorIndex(spec.jobId);
+    if (state === 'FINISHED' || state === 'FAILED') this.lastSpec = undefined;
+  }
+
+  /** A new row for `spec`'s attempt (-1: dropped, the buffer is full). */
+  private newRow(spec: tray.v1.ITaskSpec): number {
+    const id = spec.taskId;
+    if (this.n >= this.maxBuffered || !id || id.length !== TASK_ID_BYTES) {
+      this.dropped++;
+      return -1;
+    }
+    if (this.n === this.capacity) this.grow();
+    const i = this.n++;
+    // 24 bytes into the row: no object, and nothing of the spec kept. (Plain loops and stores:
+    // TypedArray set() and fill() are calls that cost more than these few writes.)
+    const bytes = this.bytes;
+    for (let k = 0, at = i * R.bytes + R.taskId; k < TASK_ID_BYTES; k++) bytes[at + k] = id[k]!;
+    const b = i * R.int32s;
+    const ints = this.ints;
+    ints[b + R.attempt] = spec.attemptNumber ?? 0;
+    ints[b + R.info] = -1;
+    ints[b + R.execInfo] = -1;
+    ints[b + R.node] = 0;
+    const t = i * R.float64s + R.times;
+    const times = this.times;
+    times[t] = times[t + 1] = times[t + 2] = times[t + 3] = times[t + 4] = times[t + 5] = 0;
+    return i;
+  }
+
+  /** Row `i` reached `state` now (the first time an attempt reached a state is the one kept). */
+  private reached(i: number, state: TaskState, error: tray.v1.IErrorInfo | undefined): void {
     this.changes++;
-    const k = i * NUM_STATES + SLOT[state];
-    // The first time an attempt reached a state is the one kept.
-    if (this.times[k] === 0) this.times[k] = Date.now();
+    const k = i * R.float64s + R.times + SLOT[state];
+    if (this.times[k] === 0) this.times[k] = nowMs();
     if (error && (this.errorRows.length === 0 || this.errorRows[this.errorRows.length - 1] !== i)) {
       this.errorRows.push(i);
       this.errors.push({ type: error.type, message: error.message, errorClass: error.errorClass });
     }
-    return i;
   }
 
   private grow(): void {
     const capacity = Math.min(this.maxBuffered, Math.max(FIRST_CAPACITY, this.capacity * 2));
-    const ids = new Uint8Array(capacity * TASK_ID_BYTES);
-    ids.set(this.ids);
-    this.ids = ids;
-    const attempts = new Int32Array(capacity);
-    attempts.set(this.attempts);
-    this.attempts = attempts;
-    const times = new Float64Array(capacity * NUM_STATES);
-    times.set(this.times);
-    this.times = times;
-    const ownerInfos = new Int32Array(capacity);
-    ownerInfos.set(this.ownerInfos);
-    this.ownerInfos = ownerInfos;
-    const execInfos = new Int32Array(capacity);
-    execInfos.set(this.execInfos);
-    this.execInfos = execInfos;
-    const node = new Int32Array(capacity);
-    node.set(this.node);
-    this.node = node;
+    const bytes = new Uint8Array(capacity * R.bytes);
+    bytes.set(this.bytes);
+    this.bytes = bytes;
+    this.ints = new Int32Array(bytes.buffer);
+    this.times = new Float64Array(bytes.buffer);
     this.capacity = capacity;
   }
 
@@ -323,34 +343,26 @@ export class TaskEvents {
   }
 
   /**
-   * The buffered attempts as TaskEventRows (copies; one row per attempt: `info` the owner's
-   * descriptor or else the executor's, `exec_info` the executor's + 1 when a row has both); the
-   * buffer is emptied.
+   * The buffered attempts as TaskEventRows (a copy of the rows; `info` the owner's descriptor or
+   * else the executor's, `exec_info` the executor's + 1 when a row has both); the buffer is emptied.
    */
   private drain(): tray.v1.ITaskEventRows {
     const n = this.n;
-    const info = new Array<number>(n);
-    const execInfo = new Array<number>(n);
-    for (let i = 0; i < n; i++) {
-      const owner = this.ownerInfos[i]!;
-      const exec = this.execInfos[i]!;
-      info[i] = owner >= 0 ? owner : exec;
-      execInfo[i] = owner >= 0 && exec >= 0 ? exec + 1 : 0;
+    const ints = this.ints;
+    for (let b = 0; b < n * R.int32s; b += R.int32s) {
+      const owner = ints[b + R.info]!;
+      const exec = ints[b + R.execInfo]!;
+      ints[b + R.info] = owner >= 0 ? owner : exec;
+      ints[b + R.execInfo] = owner >= 0 && exec >= 0 ? exec + 1 : 0;
     }
     const rows: tray.v1.ITaskEventRows = {
-      taskIds: this.ids.slice(0, n * TASK_ID_BYTES),
-      attempts: Array.from(this.attempts.subarray(0, n)),
-      stateTimesMs: Array.from(this.times.subarray(0, n * NUM_STATES)),
-      info,
-      execInfo,
+      attemptRows: this.bytes.slice(0, n * R.bytes),
       infos: this.infos,
-      node: Array.from(this.node.subarray(0, n)),
       nodeIds: this.nodeIds,
       errorRows: this.errorRows,
       errors: this.errors,
     };
-    this.times.fill(0, 0, n * NUM_STATES);
-    this.byTask.clear();
+    this.first += n;
     this.lastSpec = undefined;
     this.n = 0;
     this.changes = 0;

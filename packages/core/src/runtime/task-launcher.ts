@@ -139,6 +139,7 @@ export class TaskLauncher {
       status: 'resolving',
       cancelled: false,
       schedulingKey: '',
+      eventsRow: -1,
     };
     if (request.template !== undefined) {
       let template = this.templates.get(request.template);

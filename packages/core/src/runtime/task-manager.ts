@@ -29,6 +29,8 @@ export interface PendingTask {
   status: TaskStatus;
   cancelled: boolean;
   schedulingKey: string;
+  /** Task events' row of this task's attempt (TaskEvents.owner's to set; -1 at first). */
+  eventsRow: number;
   /** What the task shares with others of its remote function (encoded once). */
   template?: SpecTemplate;
   stream?: GeneratorStream;
@@ -73,7 +75,7 @@ export class TaskManager {
 
   add(task: PendingTask): void {
     this.tasks.set(task.taskIdHex, task);
-    if (task.status === 'resolving') this.events?.owner(task.spec, 'PENDING_ARGS_AVAIL');
+    if (task.status === 'resolving') this.events?.owner(task, 'PENDING_ARGS_AVAIL');
   }
 
   get(taskIdHex: string): PendingTask | undefined {
@@ -102,7 +104,7 @@ export class TaskManager {
     }
     if (this.events !== undefined) {
       const error = reply.returnObjects[0]?.error ?? undefined;
-      this.events.owner(task.spec, error ? 'FAILED' : 'FINISHED', undefined, error);
+      this.events.owner(task, error ? 'FAILED' : 'FINISHED', undefined, error);
     }
     if (task.stream !== undefined) {
       const error = reply.returnObjects[0]?.error;
@@ -210,7 +212,7 @@ export class TaskManager {
   /** Every return of the task becomes `error`. */
   failed(task: PendingTask, error: tray.v1.IErrorInfo): void {
     if (task.status === 'done') return;
-    this.events?.owner(task.spec, 'FAILED', undefined, error);
+    this.events?.owner(task, 'FAILED', undefined, error);
     if (task.stream !== undefined) this.failStream(task, error);
     else {
       for (const idHex of task.returnHexes) this.store(idHex, { error });
@@ -243,7 +245,7 @@ export class TaskManager {
    * attempt that ended is reported FAILED with `error` (a rerun of a finished one: no error).
    */
   private retry(task: PendingTask, countsAgainstMaxRetries = true, error?: tray.v1.IErrorInfo): void {
-    if (error !== undefined) this.events?.owner(task.spec, 'FAILED', undefined, error);
+    if (error !== undefined) this.events?.owner(task, 'FAILED', undefined, error);
     if (countsAgainstMaxRetries && task.retriesLeft > 0) task.retriesLeft--;
     task.spec.attemptNumber = (task.spec.attemptNumber ?? 0) + 1;
     task.status = 'queued';

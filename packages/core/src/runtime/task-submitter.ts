@@ -64,7 +64,7 @@ export class TaskSubmitter {
     if (this.closed) return;
     const q = this.queueFor(task.schedulingKey);
     task.status = 'queued';
-    this.ctx.tasks.events?.owner(task.spec, 'PENDING_NODE_ASSIGNMENT');
+    this.ctx.tasks.events?.owner(task, 'PENDING_NODE_ASSIGNMENT');
     task.onCancel = this.cancelQueued;
     if (front) q.tasks.unshift(task);
     else q.tasks.push(task);
@@ -324,7 +324,7 @@ export class TaskSubmitter {
       lease.idleTimer = undefined;
     }
     task.status = 'running';
-    this.ctx.tasks.events?.owner(task.spec, 'SUBMITTED_TO_WORKER', lease.nodeId);
+    this.ctx.tasks.events?.owner(task, 'SUBMITTED_TO_WORKER', lease.nodeId);
     if (lease.inFlight.size === 0) lease.lastEventAt = performance.now();
     lease.inFlight.add(task);
     task.runningOn = lease;

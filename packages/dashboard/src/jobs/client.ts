@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { packageUri, packDirectory } from '@tray/runtime-env';
 import { WebSocket } from 'ws';
+import { dashboardCa, dashboardRequest } from './http-request.js';
 import type { JobDetails, JobStatus } from './job-info.js';
 
 export type { JobStatus };
@@ -16,6 +17,8 @@ export interface JobSubmissionClientOptions {
   token?: string;
   /** Extra headers on every request. */
   headers?: Record<string, string>;
+  /** PEM CA that signed an https:// dashboard's certificate (default: TRAY_TLS_CA_CERT's file). */
+  ca?: string | Buffer;
 }
 
 export interface SubmitJobOptions {
@@ -99,6 +102,7 @@ export class JobSubmissionClient {
   readonly address: string;
   private readonly token: string | undefined;
   private readonly headers: Record<string, string>;
+  private readonly ca: string | Buffer | undefined;
 
   constructor(address: string, options: JobSubmissionClientOptions = {}) {
     let url: URL;
@@ -117,6 +121,7 @@ export class JobSubmissionClient {
     this.address = url.origin;
     this.token = options.token ?? process.env.TRAY_TOKEN;
     this.headers = options.headers ?? {};
+    this.ca = dashboardCa(options.ca);
   }
 
   private authHeaders(): Record<string, string> {
@@ -124,9 +129,9 @@ export class JobSubmissionClient {
   }
 
   private async request<T>(method: string, route: string, body?: unknown, raw?: Buffer): Promise<T> {
-    let reply: Response;
+    let reply: Awaited<ReturnType<typeof dashboardRequest>>;
     try {
-      reply = await fetch(`${this.address}${route}`, {
+      reply = await dashboardRequest(`${this.address}${route}`, {
         method,
         headers: {
           ...this.authHeaders(),
@@ -134,19 +139,19 @@ export class JobSubmissionClient {
           ...(raw !== undefined ? { 'content-type': 'application/octet-stream' } : {}),
         },
         body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+        ca: this.ca,
       });
     } catch (err) {
-      const cause = (err as { cause?: Error }).cause?.message ?? (err as Error).message;
-      throw new Error(`cannot reach the dashboard at ${this.address}: ${cause}`);
+      throw new Error(`cannot reach the dashboard at ${this.address}: ${(err as Error).message}`);
     }
-    const text = await reply.text();
+    const text = reply.body.toString('utf8');
     let value: unknown;
     try {
       value = text === '' ? undefined : JSON.parse(text);
     } catch {
       value = text;
     }
-    if (!reply.ok) {
+    if (reply.status < 200 || reply.status >= 300) {
       const message = (value as { error?: string } | undefined)?.error ?? String(text || reply.statusText);
       const hint =
         reply.status === 401 && !this.token ? ' (no token was sent: pass { token } or set TRAY_TOKEN)' : '';
@@ -243,7 +248,7 @@ export class JobSubmissionClient {
   /** The job's log as it grows, from its start; ends when the job has ended. */
   async *tailJobLogs(id: string): AsyncGenerator<string, void, undefined> {
     const url = `${this.address.replace(/^http/, 'ws')}/api/jobs/${encodeURIComponent(id)}/logs/tail`;
-    const socket = new WebSocket(url, { headers: this.authHeaders() });
+    const socket = new WebSocket(url, { headers: this.authHeaders(), ...(this.ca ? { ca: this.ca } : {}) });
     const queue: string[] = [];
     let done = false;
     let failure: Error | undefined;

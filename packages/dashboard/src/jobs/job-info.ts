@@ -35,12 +35,14 @@ export interface JobDetails {
 /** What the GCS KV holds: the details plus where the log is (never shown by the API). */
 export interface StoredJob extends JobDetails {
   _log_path?: string;
-  /** The entrypoint's process group while it runs (its shell's pid). */
+  /** The entrypoint's process group while it runs (its wrapper's pid). */
   _pgid?: number;
+  /** A stop was asked for: however the supervisor ends now, the job is STOPPED. */
+  _stop_requested?: boolean;
 }
 
 export function publicDetails(job: StoredJob): JobDetails {
-  const { _log_path, _pgid, ...details } = job;
+  const { _log_path, _pgid, _stop_requested, ...details } = job;
   return details;
 }
 

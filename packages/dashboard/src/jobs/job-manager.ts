@@ -121,6 +121,7 @@ export class JobManager {
       entrypoint: sub.entrypoint,
       envVars,
       stopGraceMs: this.graceMs,
+      ...(runtimeEnv ? { runtimeEnv: runtimeEnv as Record<string, unknown> } : {}),
     });
     // The supervisor records the outcome itself; this only catches it never getting to run.
     tray.get(outcome).catch((err: Error) => void this.failJob(id, err.message, errorType(err.message)));
@@ -137,19 +138,23 @@ export class JobManager {
   async stop(id: string): Promise<boolean> {
     const job = await this.get(id);
     if (isTerminal(job.status)) return false;
+    // Said first: a supervisor that dies of this stop (or a lost reply) ends the job STOPPED, not
+    // FAILED — failJob reads it (without it, a stop under load raced the death's FAILED).
+    await this.store.update(id, { _stop_requested: true });
     const tray = await this.driver();
     let handle: Tray.ActorHandle<JobSupervisor> | undefined;
     try {
       handle = await tray.getActor<JobSupervisor>(supervisorName(id), { namespace: SUPERVISOR_NAMESPACE });
     } catch {}
     if (handle === undefined || job.status === 'PENDING') {
-      // Not running yet (or its supervisor is gone): end the supervisor, the job is stopped.
-      if (handle) await tray.kill(handle, { noRestart: true }).catch(() => {});
+      // Not running yet (or its supervisor is gone): the job is stopped, then its supervisor
+      // ended (its entrypoint, if it just started one, dies with it).
       await this.store.update(id, {
         status: 'STOPPED',
         message: 'Job was intentionally stopped.',
         end_time: Date.now(),
       });
+      if (handle) await tray.kill(handle, { noRestart: true }).catch(() => {});
       return true;
     }
     try {
@@ -177,6 +182,14 @@ export class JobManager {
     try {
       const job = await this.store.get(id);
       if (!job || isTerminal(job.status)) return;
+      if (job._stop_requested) {
+        await this.store.update(id, {
+          status: 'STOPPED',
+          message: 'Job was intentionally stopped.',
+          end_time: Date.now(),
+        });
+        return;
+      }
       this.log(`job ${id} failed: ${message.split('\n')[0]}`);
       await this.store.update(id, { status: 'FAILED', message, error_type: type, end_time: Date.now() });
     } catch (err) {

@@ -4,7 +4,12 @@
 // the WebSocket /api/jobs/{id}/logs/tail (text messages, closed when the job ended), and the
 // package upload the client uses for a working_dir: GET|PUT /api/packages/tray-pkg/{hash}.
 
-import { DEFAULT_MAX_PACKAGE_BYTES, PACKAGE_KV_NAMESPACE, uploadPackage } from '@tray/runtime-env';
+import {
+  archiveContentHashes,
+  DEFAULT_MAX_PACKAGE_BYTES,
+  PACKAGE_KV_NAMESPACE,
+  uploadPackage,
+} from '@tray/runtime-env';
 import type { WebSocket } from 'ws';
 import type { RouteGroup } from '../server/context.js';
 import { badRequest, notFound } from '../server/http-error.js';
@@ -61,6 +66,18 @@ export const jobRoutes: RouteGroup = (router, ctx) => {
       const hash = packageHash(req.params.hash);
       const archive = await readBody(req.raw, DEFAULT_MAX_PACKAGE_BYTES + (1 << 20));
       if (archive.length === 0) throw badRequest('the package body is empty: PUT the packed archive');
+      // Stored under the hash its contents have, or not at all: a package named by one hash and
+      // holding other files would run under a name that lies (and be shared by that name).
+      let hashes: string[];
+      try {
+        hashes = archiveContentHashes(archive);
+      } catch (err) {
+        throw badRequest(`the package is not a tray package archive: ${(err as Error).message}`);
+      }
+      if (!hashes.includes(hash))
+        throw badRequest(
+          `the package's contents hash to ${hashes[0]}, not ${hash}: PUT it under the hash its contents have (the client's packDirectory gives it)`,
+        );
       const uploaded = await uploadPackage(ctx.gcs, hash, archive);
       sendJson(res, 200, { uploaded, uri: `tray-pkg://${hash}` });
     },

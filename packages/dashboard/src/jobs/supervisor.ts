@@ -6,6 +6,12 @@
 // writes RUNNING and the final status to the job's record in the GCS KV itself, so the job's
 // state does not depend on the dashboard living, then ends the actor. stop() sends SIGTERM to
 // the whole group, and SIGKILL once the grace period passed with any of it still alive.
+//
+// The group's leader is a small Node wrapper (ENTRYPOINT_WRAPPER) that runs the shell and holds
+// a pipe from this worker: if the supervisor's worker dies however it dies (SIGKILL included),
+// the pipe closes and the wrapper SIGKILLs the whole group, so no entrypoint outlives its
+// supervisor. The entrypoint's environment carries the job's runtime env
+// (TRAY_JOB_RUNTIME_ENV), which a tray.init() inside takes as its job's (Ray's job-level env).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
@@ -23,7 +29,30 @@ export interface SupervisorSpec {
   envVars: Record<string, string>;
   /** SIGTERM → SIGKILL grace period of stop(), ms. */
   stopGraceMs: number;
+  /** The job's runtime env as tray.init takes it (undefined: none). */
+  runtimeEnv?: Record<string, unknown>;
 }
+
+/**
+ * The process group's leader: runs `/bin/sh -c <argv[1]>` in its own group, ignores the signals a
+ * stop sends (it leaves with the shell's exit code or signal), and SIGKILLs the group when its
+ * stdin — a pipe whose other end only the supervisor holds — closes.
+ */
+const ENTRYPOINT_WRAPPER = `
+const { spawn } = require('node:child_process');
+for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(s, () => {});
+const child = spawn('/bin/sh', ['-c', process.argv[1]], { stdio: ['ignore', 'inherit', 'inherit'] });
+child.on('exit', (code, signal) => {
+  if (signal) {
+    process.removeAllListeners(signal);
+    process.kill(process.pid, signal);
+  }
+  process.exit(code ?? 1);
+});
+process.stdin.on('close', () => process.kill(-process.pid, 'SIGKILL'));
+process.stdin.on('end', () => process.kill(-process.pid, 'SIGKILL'));
+process.stdin.resume();
+`;
 
 export interface JobOutcome {
   status: JobStatus;
@@ -106,6 +135,7 @@ function entrypointEnv(spec: SupervisorSpec): NodeJS.ProcessEnv {
     ...spec.envVars,
     TRAY_ADDRESS: process.env.TRAY_GCS_ADDRESS,
     TRAY_JOB_SUBMISSION_ID: spec.submissionId,
+    ...(spec.runtimeEnv ? { TRAY_JOB_RUNTIME_ENV: JSON.stringify(spec.runtimeEnv) } : {}),
   };
 }
 
@@ -144,10 +174,11 @@ export class JobSupervisor {
     const fd = openSync(logPath, 'a', 0o600);
     let child: ChildProcess;
     try {
-      child = spawn('/bin/sh', ['-c', spec.entrypoint], {
+      child = spawn(process.execPath, ['-e', ENTRYPOINT_WRAPPER, spec.entrypoint], {
         cwd: process.cwd(),
         env: entrypointEnv(spec),
-        stdio: ['ignore', fd, fd],
+        // stdin: the pipe that ties the group to this process's life (never written).
+        stdio: ['pipe', fd, fd],
         detached: true,
       });
     } finally {

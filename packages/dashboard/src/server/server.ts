@@ -4,6 +4,7 @@
 // taken is tried again one higher, up to `portAttempts` times, and the caller is told which port
 // it got and why (Ray's dashboard fails instead; tray.init() in parallel tests must not).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { TokenGate } from './auth.js';
@@ -22,6 +23,8 @@ export interface HttpServerOptions {
   /** After portAttempts taken ports, take any free one instead of failing (tray.init()'s). */
   anyPortAfterAttempts?: boolean;
   log?: (message: string) => void;
+  /** Serve HTTPS with this certificate and key (PEM) instead of HTTP. */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 export interface DashboardHttpServer {
@@ -69,7 +72,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Dashb
     else res.destroy();
   };
 
-  const server: Server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = parseUrl(req);
     if (url === undefined) return sendJson(res, 400, { error: `bad request URL: ${req.url}` });
     const { match, methods } = router.match(req.method ?? 'GET', url.pathname);
@@ -93,7 +96,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Dashb
     Promise.resolve()
       .then(() => match.route.handler!(toRequest(req, url, match), res))
       .catch((err) => fail(res, err));
-  });
+  };
+  const server: Server | HttpsServer = options.tls
+    ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handle)
+    : createServer(handle);
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const refuse = (status: number, message: string) => {

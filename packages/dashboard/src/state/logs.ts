@@ -1,8 +1,8 @@
 // `/api/v0/logs` (the log files of a node, by category) and `/api/v0/logs/file` (one file, or the
 // log of a worker, actor or task, its last `lines` lines). The head's files are read from its
-// session directory's logs/ (worker-<pid>.out|.err, raylet.out, gcs.out, ...). File names are
-// checked: a plain name in logs/, never a path.
-import { readdir, readFile, stat } from 'node:fs/promises';
+// session directory's logs/ (worker-<pid>.out|.err, raylet.out, gcs.out, ...); other nodes' through
+// their raylets (node-logs.ts). File names are checked: a plain name in logs/, never a path.
+import { open, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { badRequest, HttpError, notFound } from '../server/http-error.js';
 
@@ -16,6 +16,13 @@ function category(name: string): string {
   if (name.startsWith('gcs')) return 'gcs_server';
   if (name.startsWith('job-')) return 'job';
   return 'misc';
+}
+
+/** File names by category (Ray's /api/v0/logs result). */
+export function byCategory(names: string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const n of names) (out[category(n)] ??= []).push(n);
+  return out;
 }
 
 export async function listLogs(logsDir: string, glob: string | null): Promise<Record<string, string[]>> {
@@ -34,9 +41,7 @@ export async function listLogs(logsDir: string, glob: string | null): Promise<Re
     );
     names = names.filter((n) => pattern.test(n));
   }
-  const out: Record<string, string[]> = {};
-  for (const n of names) (out[category(n)] ??= []).push(n);
-  return out;
+  return byCategory(names);
 }
 
 export function checkFilename(name: string): string {
@@ -71,4 +76,24 @@ export async function tailFile(logsDir: string, name: string, lines: number): Pr
   const all = text.endsWith('\n') ? text.slice(0, -1).split('\n') : text.split('\n');
   const tail = all.slice(Math.max(0, all.length - lines));
   return tail.length === 0 || (tail.length === 1 && tail[0] === '') ? '' : `${tail.join('\n')}\n`;
+}
+
+/** The bytes of logs/<name> from `offset` on (at most 1 MiB), and where they end. */
+export async function readFrom(
+  logsDir: string,
+  name: string,
+  offset: number,
+): Promise<{ data: Buffer; end: number }> {
+  const file = await open(path.join(logsDir, checkFilename(name)), 'r').catch(() => {
+    throw notFound(`no log file '${name}' on this node (see GET /api/v0/logs for the files)`);
+  });
+  try {
+    const size = (await file.stat()).size;
+    const from = Math.min(offset, size);
+    const data = Buffer.alloc(Math.min(1 << 20, size - from));
+    const { bytesRead } = await file.read(data, 0, data.length, from);
+    return { data: data.subarray(0, bytesRead), end: from + bytesRead };
+  } finally {
+    await file.close();
+  }
 }

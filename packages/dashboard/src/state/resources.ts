@@ -3,7 +3,8 @@
 // per task attempt). Each resource names its columns (what `filter` may use) and the columns a
 // list shows without `detail`.
 import type { GcsClient } from '@tray/gcs';
-import { tray } from '@tray/protocol';
+import { NodeManagerService, tray } from '@tray/protocol';
+import type { Raylets } from './raylets.js';
 
 export type Row = Record<string, unknown>;
 
@@ -14,7 +15,8 @@ export interface Resource {
   defaults: readonly string[];
   /** The id column (`tray get <resource> <id>`). */
   id: string;
-  rows(gcs: GcsClient): Promise<Row[]>;
+  /** Its rows, from the GCS (and the raylets, for what only nodes know). */
+  rows(gcs: GcsClient, raylets?: Raylets): Promise<Row[]>;
 }
 
 const hex = (b: Uint8Array | null | undefined): string =>
@@ -208,29 +210,90 @@ export const RESOURCES: Record<string, Resource> = {
       'ip',
       'pid',
       'job_id',
+      'actor_id',
       'start_time_ms',
       'end_time_ms',
     ],
-    defaults: ['worker_id', 'is_alive', 'worker_type', 'exit_type', 'node_id', 'ip', 'pid'],
+    defaults: [
+      'worker_id',
+      'is_alive',
+      'worker_type',
+      'exit_type',
+      'node_id',
+      'ip',
+      'pid',
+      'job_id',
+      'actor_id',
+    ],
     id: 'worker_id',
-    async rows(gcs) {
-      return (await gcs.getAllWorkerInfo()).map((w) => ({
-        worker_id: hex(w.address?.workerId),
-        is_alive: w.isAlive,
-        worker_type: w.isDriver ? 'DRIVER' : 'WORKER',
-        exit_type: w.isAlive
-          ? null
-          : w.exitDetail
-            ? (tray.v1.ErrorType[w.exitDetail.type ?? 0] ?? 'SYSTEM_ERROR')
-            : 'INTENDED_USER_EXIT',
-        exit_detail: w.exitDetail?.message || null,
-        node_id: hex(w.address?.nodeId),
-        ip: w.address?.ip ?? '',
-        pid: w.pid,
-        job_id: hex(w.jobId) || null,
-        start_time_ms: num(w.startTimeMs),
-        end_time_ms: num(w.endTimeMs) || null,
-      }));
+    async rows(gcs, raylets) {
+      // The GCS's worker table, then each node's raylet: its processes now (alive) and the
+      // newest of those that ended (it keeps 1,000), which say more than the table.
+      const byId = new Map<string, Row>();
+      for (const w of await gcs.getAllWorkerInfo()) {
+        byId.set(hex(w.address?.workerId), {
+          worker_id: hex(w.address?.workerId),
+          is_alive: w.isAlive,
+          worker_type: w.isDriver ? 'DRIVER' : 'WORKER',
+          exit_type: w.isAlive
+            ? null
+            : w.exitDetail
+              ? (tray.v1.ErrorType[w.exitDetail.type ?? 0] ?? 'SYSTEM_ERROR')
+              : 'INTENDED_USER_EXIT',
+          exit_detail: w.exitDetail?.message || null,
+          node_id: hex(w.address?.nodeId),
+          ip: w.address?.ip ?? '',
+          pid: w.pid,
+          job_id: hex(w.jobId) || null,
+          actor_id: null,
+          start_time_ms: num(w.startTimeMs),
+          end_time_ms: num(w.endTimeMs) || null,
+        });
+      }
+      if (raylets === undefined) return [...byId.values()];
+      const answers = await raylets.each((client) => client.call(NodeManagerService.GetNodeStats, {}));
+      for (const { nodeId, nodeIp, value } of answers) {
+        if (!value) continue;
+        for (const d of value.deadWorkers ?? []) {
+          const id = hex(d.workerId);
+          if (!id || byId.get(id)?.is_alive === false) continue;
+          const how = d.hasExitCode ? `exit code ${d.exitCode}` : d.signal ? `signal ${d.signal}` : '';
+          byId.set(id, {
+            ...byId.get(id),
+            worker_id: id,
+            is_alive: false,
+            worker_type: 'WORKER',
+            exit_type: d.hasExitCode && d.exitCode === 0 ? 'INTENDED_SYSTEM_EXIT' : 'SYSTEM_ERROR',
+            exit_detail: [d.reason, how].filter(Boolean).join(', ') || null,
+            node_id: nodeId,
+            ip: nodeIp,
+            pid: d.pid,
+            job_id: hex(d.jobId) || null,
+            actor_id: hex(d.actorId) || null,
+            start_time_ms: byId.get(id)?.start_time_ms ?? null,
+            end_time_ms: num(d.endTimeMs) || null,
+          });
+        }
+        for (const w of value.workers ?? []) {
+          const id = hex(w.workerId);
+          byId.set(id, {
+            ...byId.get(id),
+            worker_id: id,
+            is_alive: true,
+            worker_type: w.isDriver ? 'DRIVER' : 'WORKER',
+            exit_type: null,
+            exit_detail: null,
+            node_id: nodeId,
+            ip: nodeIp,
+            pid: w.pid,
+            job_id: hex(w.jobId) || null,
+            actor_id: hex(w.actorId) || null,
+            start_time_ms: byId.get(id)?.start_time_ms ?? null,
+            end_time_ms: null,
+          });
+        }
+      }
+      return [...byId.values()];
     },
   },
   placement_groups: {

@@ -1,13 +1,16 @@
 // The state API's routes (Ray's `/api/v0/...`): lists of nodes, actors, tasks, jobs, workers and
 // placement groups with `filter`, `limit` and `detail`; summaries of tasks and actors; the task
-// timeline as a Chrome trace; the head node's log files. Replies are Ray's envelope
+// timeline as a Chrome trace; every node's log files (the head's read here, the others' through
+// their raylets), one file's tail or a stream of it. Replies are Ray's envelope
 // `{ result: true, msg, data: { result: ... } }`; a bad parameter is a 400 saying what to send.
 import path from 'node:path';
 import type { DashboardContext, RouteGroup } from '../server/context.js';
 import { badRequest, HttpError, notFound } from '../server/http-error.js';
 import { sendJson, sendText } from '../server/http-io.js';
-import { listLogs, parseLines, tailFile } from './logs.js';
+import { parseLines } from './logs.js';
+import { localLogs, type NodeLogs, remoteLogs } from './node-logs.js';
 import { applyQuery, envelope, parseListQuery } from './query.js';
+import { Raylets } from './raylets.js';
 import { RESOURCES, type Row } from './resources.js';
 import { summarizeActors, summarizeTasks } from './summary.js';
 import { chromeTrace } from './timeline.js';
@@ -25,32 +28,26 @@ const OBJECTS_NOT_SERVED =
   'objects are not listed yet: the state API has no source for them (each owner keeps its own objects); ' +
   'see the task, actor and node lists';
 
-/** The head node's id (its logs are the ones this dashboard can read). */
+/** The head node's id (its logs are read here; every other node's through its raylet). */
 async function headNodeId(ctx: DashboardContext): Promise<string> {
   const nodes = await RESOURCES.nodes!.rows(ctx.gcs);
   return String(nodes.find((n) => n.is_head_node && n.state === 'ALIVE')?.node_id ?? '');
 }
 
-async function checkNode(ctx: DashboardContext, params: URLSearchParams): Promise<void> {
-  const asked = params.get('node_id');
-  if (asked === null || asked === '') return;
-  checkHexId('node_id', asked);
-  const head = await headNodeId(ctx);
-  if (asked !== head) {
-    throw new HttpError(
-      501,
-      `logs of node ${asked} are not served: this dashboard reads the head node's (${head}) logs only`,
-    );
-  }
-}
-
-/** Which file `/api/v0/logs/file` means: a filename, or the log of a task, actor or worker pid. */
-async function logFileFor(ctx: DashboardContext, params: URLSearchParams): Promise<string> {
+/** Which log `/api/v0/logs/file|stream` means: the node and a filename (or a task's, actor's or pid's). */
+async function logFileFor(
+  ctx: DashboardContext,
+  raylets: Raylets,
+  params: URLSearchParams,
+): Promise<{ nodeId: string | null; filename: string }> {
   const suffix = params.get('suffix') ?? 'out';
   if (suffix !== 'out' && suffix !== 'err') throw badRequest(`suffix must be out or err, got '${suffix}'`);
+  const asked = params.get('node_id') || null;
+  if (asked) checkHexId('node_id', asked);
   const filename = params.get('filename');
-  if (filename) return filename;
+  if (filename) return { nodeId: asked, filename };
   let pid: unknown = params.get('pid');
+  let nodeId = asked;
   if (pid !== null) {
     if (!/^\d+$/.test(String(pid))) throw badRequest(`pid must be a process id (digits), got '${pid}'`);
   } else if (params.get('task_id')) {
@@ -58,26 +55,40 @@ async function logFileFor(ctx: DashboardContext, params: URLSearchParams): Promi
     const rows = (await RESOURCES.tasks!.rows(ctx.gcs)).filter((t) => t.task_id === taskId && t.worker_pid);
     if (rows.length === 0) throw notFound(`task ${taskId} has no worker that ran it (yet)`);
     pid = rows[rows.length - 1]!.worker_pid;
+    nodeId ??= (rows[rows.length - 1]!.node_id as string | null) ?? null;
   } else if (params.get('actor_id')) {
     const actorId = checkHexId('actor_id', params.get('actor_id')!);
     const actor = (await RESOURCES.actors!.rows(ctx.gcs)).find((a) => a.actor_id === actorId);
     if (!actor) throw notFound(`no actor ${actorId}`);
-    if (!actor.pid) throw notFound(`actor ${actorId} has no worker process (yet)`);
-    pid = actor.pid;
+    // Its worker process as the nodes' raylets know it (the GCS's record may have no pid).
+    const workers = (await RESOURCES.workers!.rows(ctx.gcs, raylets)).filter((w) => w.actor_id === actorId);
+    const worker = workers.find((w) => w.is_alive) ?? workers[workers.length - 1];
+    pid = worker?.pid ?? actor.pid;
+    if (!pid) throw notFound(`actor ${actorId} has no worker process (yet)`);
+    nodeId ??= ((worker?.node_id ?? actor.node_id) as string | null) ?? null;
   } else {
     throw badRequest(
       'say which log: filename, task_id, actor_id or pid (and node_id for a file of another node)',
     );
   }
-  return `worker-${pid}.${suffix}`;
+  return { nodeId, filename: `worker-${pid}.${suffix}` };
 }
+
+const FOLLOW_POLL_MS = 500;
 
 export const stateRoutes: RouteGroup = (router, ctx) => {
   const logsDir = path.join(ctx.sessionDir, 'logs');
+  const raylets = new Raylets(ctx.gcs, ctx.token);
+  ctx.onClose(() => raylets.close());
+  /** The logs of `nodeId` (absent: the head's). */
+  const logsOf = async (nodeId: string | null): Promise<NodeLogs> => {
+    if (nodeId === null || nodeId === (await headNodeId(ctx))) return localLogs(logsDir);
+    return remoteLogs(raylets, nodeId);
+  };
   for (const [name, resource] of Object.entries(RESOURCES)) {
     router.get(`/api/v0/${name}`, async (req, res) => {
       const query = parseListQuery(req.url.searchParams, resource.columns);
-      const rows = await resource.rows(ctx.gcs);
+      const rows = await resource.rows(ctx.gcs, raylets);
       sendJson(res, 200, envelope(applyQuery(rows, query, resource.defaults)));
     });
   }
@@ -105,13 +116,42 @@ export const stateRoutes: RouteGroup = (router, ctx) => {
     sendJson(res, 200, chromeTrace(tasks));
   });
   router.get('/api/v0/logs', async (req, res) => {
-    await checkNode(ctx, req.url.searchParams);
-    sendJson(res, 200, envelope(await listLogs(logsDir, req.url.searchParams.get('glob'))));
+    const params = req.url.searchParams;
+    const nodeId = params.get('node_id') || null;
+    if (nodeId) checkHexId('node_id', nodeId);
+    sendJson(res, 200, envelope(await (await logsOf(nodeId)).list(params.get('glob'))));
   });
   router.get('/api/v0/logs/file', async (req, res) => {
     const params = req.url.searchParams;
-    await checkNode(ctx, params);
     const lines = parseLines(params.get('lines'));
-    sendText(res, 200, await tailFile(logsDir, await logFileFor(ctx, params), lines));
+    const { nodeId, filename } = await logFileFor(ctx, raylets, params);
+    sendText(res, 200, (await (await logsOf(nodeId)).tail(filename, lines)).text);
+  });
+  // The file's last `lines` lines, then what is appended to it, until the client goes away.
+  router.get('/api/v0/logs/stream', async (req, res) => {
+    const params = req.url.searchParams;
+    const lines = parseLines(params.get('lines'));
+    const { nodeId, filename } = await logFileFor(ctx, raylets, params);
+    const logs = await logsOf(nodeId);
+    const first = await logs.tail(filename, lines);
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+    res.write(first.text);
+    let offset = first.end;
+    let closed = false;
+    res.on('close', () => {
+      closed = true;
+    });
+    while (!closed) {
+      await new Promise((resolve) => setTimeout(resolve, FOLLOW_POLL_MS));
+      if (closed) break;
+      try {
+        const next = await logs.from(filename, offset);
+        if (next.data.length > 0) res.write(next.data);
+        offset = next.end;
+      } catch (err) {
+        res.end(`\n[tray: the log stopped: ${(err as Error).message}]\n`);
+        return;
+      }
+    }
   });
 };

@@ -1,5 +1,5 @@
 // Unit tests of the managers over in-memory storage, as the GCS wires them (GcsManagers).
-import { ErrorType, tray } from '@tray/protocol';
+import { ErrorType, TaskEventRow as R, tray } from '@tray/protocol';
 import { waitFor } from '@tray/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GcsManagers } from '../gcs-managers.js';
@@ -168,106 +168,101 @@ describe('kv', () => {
   });
 });
 
+/** TaskEventRows.attempt_rows (TaskEventRow's layout) from rows described as objects. */
+function attemptRows(
+  rows: {
+    taskId: Uint8Array;
+    attempt?: number;
+    info?: number;
+    exec?: number;
+    node?: number;
+    at?: Record<number, number>;
+  }[],
+): Uint8Array {
+  const bytes = new Uint8Array(rows.length * R.bytes);
+  const ints = new Int32Array(bytes.buffer);
+  const times = new Float64Array(bytes.buffer);
+  rows.forEach((r, i) => {
+    bytes.set(r.taskId, i * R.bytes);
+    ints[i * R.int32s + R.attempt] = r.attempt ?? 0;
+    ints[i * R.int32s + R.info] = r.info ?? 0;
+    ints[i * R.int32s + R.execInfo] = r.exec ?? 0;
+    ints[i * R.int32s + R.node] = r.node ?? 0;
+    for (const [state, t] of Object.entries(r.at ?? {})) times[i * R.float64s + R.times + Number(state)] = t;
+  });
+  return bytes;
+}
+
 describe('task events', () => {
+  const job = id(4, 1);
+  const owner = { jobId: job, name: 'g', funcOrClassName: 'g', type: 'NORMAL_TASK' };
+
   it('keeps the newest task attempts per job and counts the evicted ones', () => {
     const m = managers();
-    const events = Array.from({ length: 12 }, (_, i) => ({
-      taskId: id(24, i),
-      jobId: id(4, 1),
-      name: `t${i}`,
-      state: 'PENDING_ARGS_AVAIL',
-    }));
     const buffer = new (m.taskEvents.constructor as any)(10);
-    buffer.add(tray.v1.AddTaskEventDataRequest.create({ events, numDropped: 3 }));
-    const got = buffer.get(tray.v1.GetTaskEventsRequest.create({ jobId: id(4, 1) }));
-    expect(got.numDropped).toBe(2 + 3);
-    expect(got.events.map((e: tray.v1.ITaskEvent) => e.name)).toEqual(events.slice(2).map((e) => e.name));
-  });
-
-  it("merges an attempt's owner and executor events into one record with its transitions", () => {
-    const m = managers();
-    const base = { taskId: id(24, 7), jobId: id(4, 1), attemptNumber: 0 };
-    const worker = id(28, 9);
-    m.taskEvents.add(
+    // 12 attempts in two reports (the second one revisits a kept attempt): the oldest 2 go.
+    const rows = Array.from({ length: 12 }, (_, i) => ({ taskId: id(24, i + 1), at: { 0: 100 + i } }));
+    buffer.add(
       tray.v1.AddTaskEventDataRequest.create({
-        events: [
-          { ...base, state: 'PENDING_ARGS_AVAIL', timestampMs: 1, name: 'f', type: 'NORMAL_TASK' },
-          // The executor's FAILED arrives before the owner's SUBMITTED_TO_WORKER: the state stays FAILED.
-          { ...base, state: 'RUNNING', timestampMs: 3, workerId: worker, nodeId: id(28, 2), workerPid: 42 },
-          { ...base, state: 'FAILED', timestampMs: 4, error: { type: 1, message: 'boom' } },
-          { ...base, state: 'SUBMITTED_TO_WORKER', timestampMs: 2, nodeId: id(28, 2) },
-        ],
+        rows: { attemptRows: attemptRows(rows.slice(0, 8)), infos: [owner] },
+        numDropped: 3,
       }),
     );
-    const [record] = m.taskEvents.get(tray.v1.GetTaskEventsRequest.create({})).events;
-    expect(record!.state).toBe('FAILED');
-    expect(record!.name).toBe('f');
-    expect(record!.workerPid).toBe(42);
-    expect(Buffer.from(record!.workerId!)).toEqual(Buffer.from(worker));
-    expect(record!.error!.message).toBe('boom');
-    expect(record!.stateTransitions!.map((t) => t.state)).toEqual([
-      'PENDING_ARGS_AVAIL',
-      'RUNNING',
-      'FAILED',
-      'SUBMITTED_TO_WORKER',
-    ]);
-  });
-
-  it('merges rows sent as columns, and refuses a row whose index points nowhere', () => {
-    const m = managers();
-    const taskIds = new Uint8Array(48);
-    taskIds.fill(5, 0, 24);
-    taskIds.fill(6, 24, 48);
-    const infos = [{ jobId: id(4, 1), name: 'g', funcOrClassName: 'g', type: 'NORMAL_TASK' }];
-    expect(() =>
-      m.taskEvents.add(
-        tray.v1.AddTaskEventDataRequest.create({
-          rows: {
-            taskIds,
-            attempts: [0, 0],
-            states: [1, 4],
-            timestampsMs: [10, 20],
-            info: [0, 0],
-            node: [0, 0],
-          },
-        }),
-      ),
-    ).toThrow(/rows\.info\[0\] is not an index of rows\.infos/);
-    expect(m.taskEvents.get(tray.v1.GetTaskEventsRequest.create({})).events).toHaveLength(0);
-    m.taskEvents.add(
+    buffer.add(
       tray.v1.AddTaskEventDataRequest.create({
         rows: {
-          taskIds,
-          attempts: [0, 0],
-          states: [1, 4],
-          timestampsMs: [10, 20],
-          info: [0, 0],
-          node: [0, 0],
-          infos,
+          attemptRows: attemptRows([...rows.slice(8), { taskId: id(24, 12), at: { 4: 500 } }]),
+          infos: [owner],
         },
       }),
     );
-    const got = m.taskEvents.get(tray.v1.GetTaskEventsRequest.create({})).events;
-    expect(got.map((e) => [e.name, e.state])).toEqual([
-      ['g', 'PENDING_NODE_ASSIGNMENT'],
-      ['g', 'FINISHED'],
+    const got = buffer.get(tray.v1.GetTaskEventsRequest.create({ jobId: job }));
+    expect(got.numDropped).toBe(2 + 3);
+    expect(got.numTotal).toBe(10);
+    expect(got.events.map((e: tray.v1.ITaskEvent) => e.taskId![0])).toEqual([
+      3, 4, 5, 6, 7, 8, 9, 10, 11, 12,
     ]);
+    expect(got.events.at(-1).state).toBe('FINISHED');
+    // `limit`: the newest ones.
+    const newest = buffer.get(tray.v1.GetTaskEventsRequest.create({ jobId: job, limit: 3 }));
+    expect(newest.events.map((e: tray.v1.ITaskEvent) => e.taskId![0])).toEqual([10, 11, 12]);
+    expect(newest.numTotal).toBe(10);
+  });
+
+  it('keeps thousands of attempts through evictions and finds each again (the index stays whole)', () => {
+    const m = managers();
+    const buffer = new (m.taskEvents.constructor as any)(1000);
+    const taskId = (k: number) => {
+      const b = new Uint8Array(24);
+      new DataView(b.buffer).setUint32(0, k);
+      return b;
+    };
+    for (let r = 0; r < 5; r++) {
+      const rows = Array.from({ length: 1000 }, (_, i) => ({ taskId: taskId(r * 1000 + i), at: { 0: 1 } }));
+      buffer.add(
+        tray.v1.AddTaskEventDataRequest.create({ rows: { attemptRows: attemptRows(rows), infos: [owner] } }),
+      );
+    }
+    // The executor's rows of the last 1,000 find the owner's records: still 1,000, all FINISHED.
+    const ends = Array.from({ length: 1000 }, (_, i) => ({ taskId: taskId(4000 + i), at: { 4: 2 } }));
+    buffer.add(
+      tray.v1.AddTaskEventDataRequest.create({ rows: { attemptRows: attemptRows(ends), infos: [owner] } }),
+    );
+    const got = buffer.get(tray.v1.GetTaskEventsRequest.create({}));
+    expect(got.numTotal).toBe(1000);
+    expect(got.numDropped).toBe(4000);
+    expect(new Set(got.events.map((e: tray.v1.ITaskEvent) => e.state))).toEqual(new Set(['FINISHED']));
   });
 
   it("merges an attempt's rows (one per side and report, a time per state) into one record", () => {
     const m = managers();
-    const taskIds = new Uint8Array(24).fill(8);
-    const at = (times: Record<number, number>) => Array.from({ length: 6 }, (_, s) => times[s] ?? 0);
+    const taskIds = id(24, 8);
     const worker = id(28, 9);
     // The owner's row: pending, assigned, sent to node 3; and later its FAILED with the error.
     m.taskEvents.add(
       tray.v1.AddTaskEventDataRequest.create({
         rows: {
-          taskIds,
-          attempts: [0],
-          stateTimesMs: at({ 0: 1, 1: 2, 2: 3 }),
-          info: [0],
-          node: [1],
+          attemptRows: attemptRows([{ taskId: taskIds, node: 1, at: { 0: 1, 1: 2, 2: 3 } }]),
           nodeIds: [id(28, 3)],
           infos: [
             {
@@ -284,11 +279,7 @@ describe('task events', () => {
     m.taskEvents.add(
       tray.v1.AddTaskEventDataRequest.create({
         rows: {
-          taskIds,
-          attempts: [0],
-          stateTimesMs: at({ 3: 4, 5: 5 }),
-          info: [0],
-          node: [0],
+          attemptRows: attemptRows([{ taskId: taskIds, at: { 3: 4, 5: 5 } }]),
           infos: [{ jobId: id(4, 1), workerId: worker, nodeId: id(28, 3), workerPid: 42 }],
           errorRows: [0],
           errors: [{ type: 1, message: 'boom' }],
@@ -311,31 +302,52 @@ describe('task events', () => {
       ['RUNNING', 4],
       ['FAILED', 5],
     ]);
-    expect(() =>
-      m.taskEvents.add(
-        tray.v1.AddTaskEventDataRequest.create({
-          rows: {
-            taskIds,
-            attempts: [0],
-            stateTimesMs: [1, 2],
-            info: [0],
-            node: [0],
-            infos: [{ jobId: id(4, 1) }],
-          },
-        }),
-      ),
-    ).toThrow(/rows\.state_times_ms must have 6 entries per row \(6\), got 2/);
   });
 
-  it('refuses an unknown state with the states it knows', () => {
+  it('a row with both sides, and a retry as an attempt of its own', () => {
     const m = managers();
-    expect(() =>
-      m.taskEvents.add(
-        tray.v1.AddTaskEventDataRequest.create({
-          events: [{ taskId: id(24, 1), jobId: id(4, 1), state: 'DONE' }],
-        }),
-      ),
-    ).toThrow(/events\[0\]\.state must be one of PENDING_ARGS_AVAIL.*got 'DONE'/);
+    const executor = { jobId: job, workerId: id(28, 9), nodeId: id(28, 3), workerPid: 7 };
+    m.taskEvents.add(
+      tray.v1.AddTaskEventDataRequest.create({
+        rows: {
+          attemptRows: attemptRows([
+            { taskId: id(24, 2), info: 0, exec: 2, at: { 0: 1, 3: 2, 4: 3 } },
+            { taskId: id(24, 2), attempt: 1, info: 0, at: { 0: 4 } },
+          ]),
+          infos: [owner, executor],
+        },
+      }),
+    );
+    const events = m.taskEvents.get(tray.v1.GetTaskEventsRequest.create({})).events;
+    expect(events.map((e) => [e.attemptNumber, e.state, e.name, e.workerPid])).toEqual([
+      [0, 'FINISHED', 'g', 7],
+      [1, 'PENDING_ARGS_AVAIL', 'g', 0],
+    ]);
+  });
+
+  it('refuses rows that are not whole, point nowhere or hold no time, naming the field', () => {
+    const m = managers();
+    const add = (rows: tray.v1.ITaskEventRows) => () =>
+      m.taskEvents.add(tray.v1.AddTaskEventDataRequest.create({ rows }));
+    expect(add({ attemptRows: new Uint8Array(87), infos: [owner] })).toThrow(
+      /rows\.attempt_rows must be 88 bytes per row, got 87 bytes/,
+    );
+    expect(add({ attemptRows: attemptRows([{ taskId: id(24, 1), info: 1 }]), infos: [owner] })).toThrow(
+      /rows\.attempt_rows\[0\]\.info is not an index of rows\.infos: 1/,
+    );
+    expect(add({ attemptRows: attemptRows([{ taskId: id(24, 1), node: 1 }]), infos: [owner] })).toThrow(
+      /rows\.attempt_rows\[0\]\.node is not an index of rows\.node_ids \+ 1: 1/,
+    );
+    expect(add({ attemptRows: attemptRows([{ taskId: id(24, 1), attempt: -1 }]), infos: [owner] })).toThrow(
+      /attempt must be >= 0, got -1/,
+    );
+    expect(
+      add({ attemptRows: attemptRows([{ taskId: id(24, 1), at: { 2: Number.NaN } }]), infos: [owner] }),
+    ).toThrow(/state time that is not a time in ms: NaN/);
+    expect(
+      add({ attemptRows: attemptRows([{ taskId: id(24, 1) }]), infos: [{ ...owner, type: 'JOB' }] }),
+    ).toThrow(/rows\.infos\[0\]\.type is not a task type: 'JOB'/);
+    expect(m.taskEvents.get(tray.v1.GetTaskEventsRequest.create({})).events).toHaveLength(0);
   });
 });
 
