@@ -63,6 +63,10 @@ const TARGETS = [
   },
   { label: 'init → first result (ms)', at: ['peers', 'init_to_first_result_ms'], max: 1000 },
   { label: 'tray / piscina tasks', at: ['peers', 'ratio'], min: 1.0 },
+  // Issue 17's, from the same runs.
+  { label: 'tray / piscina, batches, worst round (17)', at: ['peers', 'ratio_min'], min: 2.0 },
+  { label: 'tray / piscina, one at a time, worst (17)', at: ['peers', 'single_ratio_min'], min: 0.5 },
+  { label: 'init → first result, fresh process (17)', at: ['peers', 'init_to_first_result_ms'], max: 500 },
 ];
 
 /** Ratios worth reading beside the targets (no target of issue 6). */
