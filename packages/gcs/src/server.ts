@@ -8,7 +8,7 @@ import { GcsManagers } from './gcs-managers.js';
 import { addGcsServices } from './grpc-services.js';
 import type { ActorScheduler } from './managers/actor-scheduler.js';
 import { DEFAULT_HEALTH_CHECK, type HealthCheckOptions } from './managers/node-health-checker.js';
-import { gcsMetrics } from './metrics/gcs-metrics.js';
+import type { GcsMetrics } from './metrics/gcs-metrics.js';
 import { ServiceDiscoveryFile } from './metrics/service-discovery.js';
 import { RayletBundleReserver } from './raylet-bundle-reserver.js';
 import { RayletProbe } from './raylet-probe.js';
@@ -104,7 +104,7 @@ export async function startGcsServer(options: GcsServerOptions): Promise<GcsServ
   const probe = new RayletProbe(options.token);
   let managers: GcsManagers | undefined;
   const withMetrics = metricsOn(options.metrics);
-  let metrics: ReturnType<typeof gcsMetrics> | undefined;
+  let metrics: GcsMetrics | undefined;
   let endpoint: MetricsEndpoint | undefined;
   const server = createGrpcServer({
     token: options.token,
@@ -135,6 +135,10 @@ export async function startGcsServer(options: GcsServerOptions): Promise<GcsServ
     let metricsAddress: string | undefined;
     if (withMetrics) {
       const sessionName = options.sessionDir ? path.basename(options.sessionDir) : undefined;
+      // prom-client is loaded here, by a GCS that serves metrics, and not by every process that
+      // imports @tray/gcs: drivers and workers import it for GcsClient alone, and prom-client (with
+      // @opentelemetry/api) cost each of them 50-190 ms of CPU at start.
+      const { gcsMetrics } = await import('./metrics/gcs-metrics.js');
       const registry = (metrics = gcsMetrics(m, sessionName)).registry;
       endpoint = await serveMetrics({
         host,

@@ -22,7 +22,6 @@ import { GcsRegistration } from './gcs-registration.js';
 import { ClusterView } from './leases/cluster-view.js';
 import { LeaseManager } from './leases/lease-manager.js';
 import { MemoryMonitor } from './memory-monitor.js';
-import { nodeMetrics } from './metrics/node-metrics.js';
 import { type DeadWorker, type Driver, NodeManagerHandlers } from './node-manager-service.js';
 import { readNodeMemory } from './node-memory.js';
 import { ObjectManager } from './objects/object-manager.js';
@@ -224,6 +223,8 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
     cleanups.push(() => grpc.close(200));
     let metricsPort = 0;
     if (o.metricsExportPort !== undefined) {
+      // prom-client is loaded only by a raylet that serves metrics (as in @tray/gcs's server.ts).
+      const { nodeMetrics } = await import('./metrics/node-metrics.js');
       const registry = nodeMetrics({
         sessionName: path.basename(o.sessionDir),
         nodeAddress: o.host,
