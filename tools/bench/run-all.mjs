@@ -5,7 +5,7 @@
 // a regression shows in review. Prints a summary: issue 6's targets (value, target, met) and the
 // ratios. A benchmark that fails (non-zero exit, no JSON line, over its deadline) is reported as
 // failed and the others still run; the exit code is then 1.
-//   --only NAME[,NAME]  run only these (transport, store, peers, init, multinode, data, data-shuffle, runtime-env, microbenchmark); the others'
+//   --only NAME[,NAME]  run only these (transport, store, peers, init, multinode, data, data-shuffle, runtime-env, envelope, microbenchmark); the others'
 //                       results already in today's file are kept
 //   --quick             shorter rounds where a benchmark supports them (numbers are rougher)
 // Children's output goes to stderr as they run; the summary goes to stdout.
@@ -33,6 +33,7 @@ const BENCHMARKS = [
   { name: 'data', file: 'data-map.mjs', quick: ['--mib', '64', '--rounds', '1'] },
   { name: 'data-shuffle', file: 'data-shuffle.mjs', quick: ['--mib', '16'] },
   { name: 'runtime-env', file: 'runtime-env.mjs', quick: ['--rounds', '1'] },
+  { name: 'envelope', file: 'envelope.mjs', quick: ['--quick'] },
   {
     name: 'microbenchmark',
     // `npx tray microbenchmark`, without npx: the workspace's own bin, never a registry lookup.
