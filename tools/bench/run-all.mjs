@@ -5,7 +5,7 @@
 // a regression shows in review. Prints a summary: issue 6's targets (value, target, met) and the
 // ratios. A benchmark that fails (non-zero exit, no JSON line, over its deadline) is reported as
 // failed and the others still run; the exit code is then 1.
-//   --only NAME[,NAME]  run only these (transport, store, peers, init, multinode, data, data-shuffle, runtime-env, envelope, microbenchmark); the others'
+//   --only NAME[,NAME]  run only these (transport, store, put-get, peers, init, multinode, data, data-shuffle, runtime-env, envelope, microbenchmark); the others'
 //                       results already in today's file are kept
 //   --quick             shorter rounds where a benchmark supports them (numbers are rougher)
 // Children's output goes to stderr as they run; the summary goes to stdout.
@@ -28,6 +28,7 @@ const BENCHMARKS = [
     file: 'peers.mjs',
     quick: ['--rounds', '1', '--round-ms', '1000', '--warmup-ms', '200', '--init-samples', '1'],
   },
+  { name: 'put-get', file: 'put-get.mjs', quick: ['--rounds', '3'] },
   { name: 'init', file: 'init.mjs', quick: ['--samples', '1', '--repeats', '1'] },
   { name: 'multinode', file: 'multinode.mjs', quick: ['--rounds', '1'] },
   { name: 'data', file: 'data-map.mjs', quick: ['--mib', '64', '--rounds', '1'] },
@@ -66,6 +67,12 @@ const TARGETS = [
   { label: 'init → first result (ms)', at: ['peers', 'init_to_first_result_ms'], max: 1000 },
   { label: 'tray / piscina tasks', at: ['peers', 'ratio'], min: 1.0 },
   // Issue 17's, from the same runs.
+  {
+    label: 'put 800 MB / warm memcpy, median (17)',
+    value: (r) => r['put-get']?.put_vs_memcpy?.median,
+    min: 0.9,
+  },
+  { label: 'get 800 MB in the putting process, ms (17)', value: (r) => r['put-get']?.get_ms?.median, max: 1 },
   { label: 'tray / piscina, batches, worst round (17)', at: ['peers', 'ratio_min'], min: 2.0 },
   { label: 'tray / piscina, one at a time, worst (17)', at: ['peers', 'single_ratio_min'], min: 0.5 },
   {
