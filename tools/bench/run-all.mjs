@@ -91,6 +91,7 @@ const RATIOS = [
   { label: 'tray tasks/s (peers)', at: ['peers', 'tray_tasks_per_s'] },
   { label: 'piscina tasks/s (peers)', at: ['peers', 'piscina_tasks_per_s'] },
   { label: 'object transfer between nodes / memcpy', at: ['multinode', 'head_to_b_vs_memcpy'] },
+  { label: 'object transfer between nodes / raw TCP (17: ≥ 0.8)', at: ['multinode', 'head_to_b_vs_raw_tcp'] },
   { label: 'tasks on another node / on the head', at: ['multinode', 'remote_vs_local_tasks'] },
   { label: '@tray/data parquet map / single process (issue 13 target 1.6)', at: ['data', 'ratio'] },
   { label: '@tray/data sort / single-process sort', at: ['data-shuffle', 'sort_ratio'] },
