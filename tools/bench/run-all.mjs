@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// `npm run bench`: runs every benchmark of tools/bench (transport, store, peers, multinode, data, data-shuffle, runtime-env, tune-search, serve — those present)
+// `npm run bench`: runs every benchmark of tools/bench (transport, store, peers, put-get, init, multinode, data, data-shuffle, runtime-env, tune-search, serve, envelope — those present)
 // and `tray microbenchmark`, one after the other, each with `--json`; keeps each one's last JSON
 // line and writes tools/bench/results/<YYYY-MM-DD>.json (UTC date) with the machine described, so
 // a regression shows in review. Prints a summary: issue 6's targets (value, target, met) and the
 // ratios. A benchmark that fails (non-zero exit, no JSON line, over its deadline) is reported as
 // failed and the others still run; the exit code is then 1.
-//   --only NAME[,NAME]  run only these (transport, store, peers, multinode, data, data-shuffle, runtime-env, tune-search, serve, microbenchmark); the others'
+//   --only NAME[,NAME]  run only these (transport, store, peers, put-get, init, multinode, data, data-shuffle, runtime-env, tune-search, serve, envelope, microbenchmark); the others'
 //                       results already in today's file are kept
 //   --quick             shorter rounds where a benchmark supports them (numbers are rougher)
 // Children's output goes to stderr as they run; the summary goes to stdout.
@@ -28,12 +28,15 @@ const BENCHMARKS = [
     file: 'peers.mjs',
     quick: ['--rounds', '1', '--round-ms', '1000', '--warmup-ms', '200', '--init-samples', '1'],
   },
+  { name: 'put-get', file: 'put-get.mjs', quick: ['--rounds', '3'] },
+  { name: 'init', file: 'init.mjs', quick: ['--samples', '1', '--repeats', '1'] },
   { name: 'multinode', file: 'multinode.mjs', quick: ['--rounds', '1'] },
   { name: 'data', file: 'data-map.mjs', quick: ['--mib', '64', '--rounds', '1'] },
   { name: 'data-shuffle', file: 'data-shuffle.mjs', quick: ['--mib', '16'] },
   { name: 'runtime-env', file: 'runtime-env.mjs', quick: ['--rounds', '1'] },
   { name: 'tune-search', file: 'tune-search.mjs', quick: ['--seeds', '3', '--trials', '200'] },
   { name: 'serve', file: 'serve.mjs', quick: ['--seconds', '2'] },
+  { name: 'envelope', file: 'envelope.mjs', quick: ['--quick'] },
   {
     name: 'microbenchmark',
     // `npx tray microbenchmark`, without npx: the workspace's own bin, never a registry lookup.
@@ -65,6 +68,21 @@ const TARGETS = [
   },
   { label: 'init → first result (ms)', at: ['peers', 'init_to_first_result_ms'], max: 1000 },
   { label: 'tray / piscina tasks', at: ['peers', 'ratio'], min: 1.0 },
+  // Issue 17's, from the same runs.
+  {
+    label: 'put 800 MB / warm memcpy, median (17)',
+    value: (r) => r['put-get']?.put_vs_memcpy?.median,
+    min: 0.9,
+  },
+  { label: 'get 800 MB in the putting process, ms (17)', value: (r) => r['put-get']?.get_ms?.median, max: 1 },
+  { label: 'tray / piscina, batches, worst round (17)', at: ['peers', 'ratio_min'], min: 2.0 },
+  { label: 'tray / piscina, one at a time, worst (17)', at: ['peers', 'single_ratio_min'], min: 0.5 },
+  {
+    label: 'init → first result, fresh process (17)',
+    value: (r) => r.init?.fresh_ms?.median ?? r.peers?.init_to_first_result_ms,
+    max: 500,
+  },
+  { label: 'init → first result after shutdown (17)', value: (r) => r.init?.again_ms?.median, max: 400 },
 ];
 
 /** Ratios worth reading beside the targets (no target of issue 6). */
@@ -75,6 +93,7 @@ const RATIOS = [
   { label: 'tray tasks/s (peers)', at: ['peers', 'tray_tasks_per_s'] },
   { label: 'piscina tasks/s (peers)', at: ['peers', 'piscina_tasks_per_s'] },
   { label: 'object transfer between nodes / memcpy', at: ['multinode', 'head_to_b_vs_memcpy'] },
+  { label: 'object transfer between nodes / raw TCP (17: ≥ 0.8)', at: ['multinode', 'head_to_b_vs_raw_tcp'] },
   { label: 'tasks on another node / on the head', at: ['multinode', 'remote_vs_local_tasks'] },
   { label: '@tray/data parquet map / single process (issue 13 target 1.6)', at: ['data', 'ratio'] },
   { label: '@tray/data sort / single-process sort', at: ['data-shuffle', 'sort_ratio'] },

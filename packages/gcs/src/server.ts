@@ -8,7 +8,7 @@ import { GcsManagers } from './gcs-managers.js';
 import { addGcsServices } from './grpc-services.js';
 import type { ActorScheduler } from './managers/actor-scheduler.js';
 import { DEFAULT_HEALTH_CHECK, type HealthCheckOptions } from './managers/node-health-checker.js';
-import { gcsMetrics } from './metrics/gcs-metrics.js';
+import { DeferredGcsMetrics } from './metrics/deferred-metrics.js';
 import { ServiceDiscoveryFile } from './metrics/service-discovery.js';
 import { RayletBundleReserver } from './raylet-bundle-reserver.js';
 import { RayletProbe } from './raylet-probe.js';
@@ -51,6 +51,11 @@ export interface GcsServerOptions {
   /** Serve the metrics endpoint (default true; env TRAY_METRICS=0 or off turns it off). */
   metrics?: boolean;
   /**
+   * prom-client loads at the first scrape or this many ms after the start, whichever comes first
+   * (default 1000: off the start's path; metrics/deferred-metrics.ts).
+   */
+  metricsLoadAfterMs?: number;
+  /**
    * The head's session directory: the GCS keeps `prom_metrics_service_discovery.json` there
    * (every node's metrics endpoint, for Prometheus' file_sd_configs) and labels its series with
    * its name (SessionName).
@@ -82,6 +87,10 @@ function checkOptions(options: GcsServerOptions): void {
   if (storage !== 'memory' && (typeof storage !== 'object' || typeof storage.redisUrl !== 'string')) {
     throw new TypeError("options.storage must be 'memory' or { redisUrl: 'redis://host:port' }");
   }
+  const after = options.metricsLoadAfterMs;
+  if (after !== undefined && (typeof after !== 'number' || !(after >= 0) || after > 2 ** 31 - 1)) {
+    throw new RangeError(`options.metricsLoadAfterMs must be a number of ms from 0 to 2^31-1, got ${after}`);
+  }
 }
 
 /** `metrics`, else TRAY_METRICS (0/off/false: off), else on. */
@@ -104,7 +113,7 @@ export async function startGcsServer(options: GcsServerOptions): Promise<GcsServ
   const probe = new RayletProbe(options.token);
   let managers: GcsManagers | undefined;
   const withMetrics = metricsOn(options.metrics);
-  let metrics: ReturnType<typeof gcsMetrics> | undefined;
+  let metrics: DeferredGcsMetrics | undefined;
   let endpoint: MetricsEndpoint | undefined;
   const server = createGrpcServer({
     token: options.token,
@@ -135,12 +144,17 @@ export async function startGcsServer(options: GcsServerOptions): Promise<GcsServ
     let metricsAddress: string | undefined;
     if (withMetrics) {
       const sessionName = options.sessionDir ? path.basename(options.sessionDir) : undefined;
-      const registry = (metrics = gcsMetrics(m, sessionName)).registry;
+      // prom-client is loaded by a GCS that serves metrics, and after its start (deferred-metrics.ts),
+      // not by every process that imports @tray/gcs: drivers and workers import it for GcsClient alone.
+      const deferred = (metrics = new DeferredGcsMetrics(m, sessionName, options.metricsLoadAfterMs));
       endpoint = await serveMetrics({
         host,
         port: options.metricsExportPort ?? 0,
         token: options.token,
-        collect: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+        collect: async () => {
+          const { registry } = await deferred.load();
+          return { contentType: registry.contentType, body: await registry.metrics() };
+        },
       });
       metricsAddress = `${host.includes(':') ? `[${host}]` : host}:${endpoint.port}`;
       await m.kv.put({
@@ -165,12 +179,14 @@ export async function startGcsServer(options: GcsServerOptions): Promise<GcsServ
           bundleReserver?.close();
           await server.close();
           await metricsEndpoint?.close();
+          metrics?.close();
           probe.close();
           await storage.close();
         })()),
     };
   } catch (err) {
     managers?.close();
+    metrics?.close();
     probe.close();
     await server.close().catch(() => {});
     await endpoint?.close().catch(() => {});

@@ -22,7 +22,7 @@ import { GcsRegistration } from './gcs-registration.js';
 import { ClusterView } from './leases/cluster-view.js';
 import { LeaseManager } from './leases/lease-manager.js';
 import { MemoryMonitor } from './memory-monitor.js';
-import { nodeMetrics } from './metrics/node-metrics.js';
+import { DeferredNodeMetrics } from './metrics/deferred-metrics.js';
 import { type DeadWorker, type Driver, NodeManagerHandlers } from './node-manager-service.js';
 import { readNodeMemory } from './node-memory.js';
 import { ObjectManager } from './objects/object-manager.js';
@@ -232,7 +232,9 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
     cleanups.push(() => grpc.close(200));
     let metricsPort = 0;
     if (o.metricsExportPort !== undefined) {
-      const registry = nodeMetrics({
+      // prom-client is loaded only by a raylet that serves metrics, and after its start
+      // (metrics/deferred-metrics.ts).
+      const metrics = new DeferredNodeMetrics({
         sessionName: path.basename(o.sessionDir),
         nodeAddress: o.host,
         nodeId: nodeIdHex,
@@ -241,11 +243,15 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
         store,
         resources,
       });
+      cleanups.push(() => metrics.close());
       const endpoint = await serveMetrics({
         host: o.host,
         port: o.metricsExportPort,
         token: o.token,
-        collect: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+        collect: async () => {
+          const registry = await metrics.registry();
+          return { contentType: registry.contentType, body: await registry.metrics() };
+        },
       });
       cleanups.push(() => endpoint.close());
       metricsPort = endpoint.port;
