@@ -4,14 +4,12 @@ import type { Metrics } from './storage.js';
 
 const AUTO = new Set(['training_iteration', 'timestamp', 'time_total_s']);
 
-function format(value: unknown): string {
+/** A metric as shown: numbers to 5 digits, short strings and booleans; others (arrays, objects) not shown. */
+function format(value: unknown): string | undefined {
   if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toPrecision(5);
-  if (typeof value === 'string') return value;
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return String(value);
-  }
+  if (typeof value === 'boolean') return String(value);
+  if (typeof value === 'string') return value.length <= 40 ? value : `${value.slice(0, 37)}...`;
+  return undefined;
 }
 
 export class Progress {
@@ -30,7 +28,7 @@ export class Progress {
     const seconds = Math.max(1e-3, (now - this.last) / 1000);
     this.last = now;
     const shown = Object.entries(metrics)
-      .filter(([k]) => !AUTO.has(k))
+      .filter(([k, v]) => !AUTO.has(k) && format(v) !== undefined)
       .map(([k, v]) => `${k}=${format(v)}`)
       .join(' ');
     const label = `[train ${this.name}] iteration ${metrics.training_iteration}`;
