@@ -13,7 +13,7 @@ import type { ResolvedOptions } from './config.js';
 import { Progress } from './progress.js';
 import type { WorkerEvent, WorkerSetup } from './protocol.js';
 import { type Split, splitOnce } from './shards.js';
-import { CheckpointManager, type Metrics, partialDir, writeState } from './storage.js';
+import { CheckpointManager, type Metrics, partialDir, removePartials, writeState } from './storage.js';
 import { type Member, WorkerGroup } from './worker-group.js';
 
 /** A run that failed after its retries (Result.error), or a worker's error inside it. */
@@ -96,6 +96,7 @@ export class TrainRun {
   }
 
   private async attempt(attempt: number): Promise<Outcome> {
+    removePartials(this.runDir); // what workers of a failed attempt had copied
     let group: WorkerGroup;
     try {
       group = await WorkerGroup.start(this.o);
