@@ -82,6 +82,42 @@ describe('failures', () => {
     expect(path.basename(result.checkpoint!.path)).toBe('checkpoint_000002');
   });
 
+  it('restarts from the checkpoint when the loop throws, and reports the error once retries run out', async () => {
+    const storagePath = storageDir();
+    const throwing = loop(`async (config) => {
+      const fs = require('node:fs'); const os = require('node:os'); const path = require('node:path');
+      const ctx = train.getContext();
+      const start = train.getCheckpoint();
+      const from = start === undefined ? 0 : Number(fs.readFileSync(path.join(start.path, 'epoch'), 'utf8')) + 1;
+      for (let epoch = from; epoch < 4; epoch++) {
+        if (epoch === 2 && ctx.worldRank === 1 && ctx.attempt < config.throwIn) throw new RangeError('bad batch ' + epoch);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-'));
+        fs.writeFileSync(path.join(dir, 'epoch'), String(epoch));
+        await train.report({ epoch, attempt: ctx.attempt }, { checkpoint: train.Checkpoint.fromDirectory(dir) });
+        fs.rmSync(dir, { recursive: true });
+      }
+    }`);
+    const fit = (name: string, throwIn: number, maxFailures: number) =>
+      new train.DataParallelTrainer(throwing, {
+        trainLoopConfig: { throwIn },
+        scalingConfig: { numWorkers: 2 },
+        runConfig: { name, storagePath, failureConfig: { maxFailures }, verbose: false },
+      }).fit();
+    const recovered = await fit('throws-once', 1, -1);
+    expect(recovered.error).toBeUndefined();
+    expect(recovered.metricsHistory.map((m) => [m.epoch, m.attempt])).toEqual([
+      [0, 0],
+      [1, 0],
+      [2, 1],
+      [3, 1],
+    ]);
+    const failed = await fit('throws-always', 99, 2);
+    expect(failed.error).toBeInstanceOf(train.TrainingFailedError);
+    expect(failed.error!.message).toMatch(/^worker 1 \(pid \d+\): RangeError: bad batch 2$/);
+    // three attempts (maxFailures 2), each restarted from epoch 1's checkpoint
+    expect(failed.metricsHistory.map((m) => m.epoch)).toEqual([0, 1]);
+  });
+
   it('continues a run whose driver was SIGKILLed with resumeFromCheckpoint', async () => {
     const storagePath = storageDir();
     const driver = spawn(
