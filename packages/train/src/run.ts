@@ -124,7 +124,7 @@ export class TrainRun {
     const n = members.length;
     const base = this.restartFrom?.iteration ?? 0;
     this.iteration = base;
-    const groupName = `train-${this.o.name}-${this.runId}-${attempt}`;
+    const groupName = `train-${this.o.name.slice(0, 120)}-${this.runId}-${attempt}`;
     const datasetNames = Object.keys(this.o.datasets);
     const setup = (m: Member): WorkerSetup => ({
       loop: this.loop,
@@ -226,7 +226,9 @@ export class TrainRun {
         case 'error': {
           const error = new TrainingFailedError(`worker ${r} (pid ${m.pid}): ${e.name}: ${e.message}`);
           if (e.stack) error.stack = `${error.name}: ${error.message}\n  remote ${e.stack}`;
-          finish({ ok: false, error, retry: true });
+          // A collective fails on the survivors when a member dies: name the dead one as the cause.
+          const dead = e.name === 'CollectiveGroupError' ? await deadMember(members) : undefined;
+          finish({ ok: false, error: dead ?? error, retry: true });
           return false;
         }
       }
@@ -267,6 +269,18 @@ export class TrainRun {
     const { iterators } = await split;
     await tray.get(m.actor.deliver.remote(e.id, iterators[shared ? m.worldRank : 0]));
   }
+}
+
+/** The first member whose actor no longer answers (its death as a TrainingFailedError), if any. */
+async function deadMember(members: Member[]): Promise<TrainingFailedError | undefined> {
+  const answers = await Promise.allSettled(
+    members.map((m) => tray.get(m.actor.info.remote(), { timeoutMs: 10_000 })),
+  );
+  const at = answers.findIndex((a) => a.status === 'rejected');
+  if (at === -1) return undefined;
+  const m = members[at]!;
+  const reason = (answers[at] as PromiseRejectedResult).reason;
+  return failed(`worker ${m.worldRank} (pid ${m.pid}) failed: ${messageOf(reason)}`, reason);
 }
 
 function ordinal(k: number): string {

@@ -1,6 +1,8 @@
-// Failures on a real cluster: a training worker SIGKILLed (by pid) mid-training makes the whole
-// group restart from the latest checkpoint, with the same ranks, losing no epoch beyond it (and
-// with maxFailures 0 the run ends with Result.error set, not thrown); a driver SIGKILLed
+// Failures on a real cluster: a training worker SIGKILLed (by pid) mid-training, while its peer
+// waits in an allReduce with it, makes the whole group restart from the latest checkpoint, with
+// the same ranks, losing no epoch beyond it (and with maxFailures 0 the run ends with
+// Result.error set, not thrown, naming the killed worker); a loop that throws is retried the
+// same way; a driver SIGKILLed
 // mid-training leaves storage from which resumeFromCheckpoint continues the run.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -59,6 +61,7 @@ describe('failures', () => {
     // the restart began right after the last checkpoint (epoch 2): no epoch lost or repeated
     expect(h[3]!.from).toBe(3);
     expect(h.map((m) => m.training_iteration)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(h.every((m) => m.workers === 2)).toBe(true); // the new group's allReduce has both
     expect(new Set(h.slice(3).map((m) => m.pid)).has(h[0]!.pid)).toBe(false);
     expect(isAlive(victim)).toBe(false);
     expect(JSON.parse(readFileSync(path.join(result.checkpoint!.path, 'state.json'), 'utf8'))).toEqual({

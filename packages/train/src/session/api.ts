@@ -3,7 +3,7 @@
 // worker's Session (session.ts) and says clearly when called outside a training function.
 import { type Batch, DataIterator, type IterBatchesOptions, type Row } from '@tray/data';
 import { Checkpoint } from '../checkpoint.js';
-import type { CollectiveGroup, ReduceOp, Tensor } from '../collective/types.js';
+import type { CollectiveGroup, OpOptions, ReduceOp, Tensor } from '../collective/types.js';
 import type { TrainContextValues } from '../protocol.js';
 import { type Session, session } from './session.js';
 
@@ -84,28 +84,36 @@ class ShardIterator extends DataIterator {
   }
 }
 
+// The collectives of the attempt's group (every worker opened it before its loop started): a dead
+// member makes them reject with CollectiveGroupError on every worker, which fails the attempt.
 function group(where: string): CollectiveGroup {
   const g = session(where).group;
   if (g === undefined) throw new Error(`train.${where}(): this attempt has no collective group`);
   return g;
 }
 
-export function allReduce<T extends Tensor>(tensor: T, options?: { op?: ReduceOp }): Promise<T> {
+export function allReduce<T extends Tensor>(tensor: T, options?: { op?: ReduceOp } & OpOptions): Promise<T> {
   return group('allReduce').allReduce(tensor, options);
 }
 
-export function broadcast<T extends Tensor>(tensor: T, options?: { srcRank?: number }): Promise<T> {
+export function broadcast<T extends Tensor>(
+  tensor: T,
+  options?: { srcRank?: number } & OpOptions,
+): Promise<T> {
   return group('broadcast').broadcast(tensor, options);
 }
 
-export function allGather<T extends Tensor>(tensor: T): Promise<T[]> {
-  return group('allGather').allGather(tensor);
+export function allGather<T extends Tensor>(tensor: T, options?: OpOptions): Promise<T[]> {
+  return group('allGather').allGather(tensor, options);
 }
 
-export function reduceScatter<T extends Tensor>(tensor: T, options?: { op?: ReduceOp }): Promise<T> {
+export function reduceScatter<T extends Tensor>(
+  tensor: T,
+  options?: { op?: ReduceOp } & OpOptions,
+): Promise<T> {
   return group('reduceScatter').reduceScatter(tensor, options);
 }
 
-export function barrier(): Promise<void> {
-  return group('barrier').barrier();
+export function barrier(options?: OpOptions): Promise<void> {
+  return group('barrier').barrier(options);
 }

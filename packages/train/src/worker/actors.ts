@@ -13,6 +13,8 @@ import * as api from '../session/api.js';
 import { openGroup } from '../session/group.js';
 import { Session } from '../session/session.js';
 
+export { CollectiveRendezvous } from '../collective/rendezvous-actor.js';
+
 /** What `train` is inside a loop shipped by value. */
 const TRAIN_API = { ...api, Checkpoint };
 
@@ -34,6 +36,7 @@ export class TrainWorker {
     if (typeof loop !== 'function')
       throw new TypeError(`the training function is ${typeof loop}, not a function`);
     s.group = await openGroup(setup.groupName, setup.context.worldSize, setup.context.worldRank);
+    // the loop's collectives use the group; it closes with the worker (killed at the attempt's end)
     (async () => loop(setup.config))().then(
       () => s.emit({ type: 'done', reports: s.reports }),
       (error: unknown) => {

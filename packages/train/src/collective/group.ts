@@ -1,0 +1,375 @@
+// A connected collective group as one member sees it: the operations of types.ts over the peer
+// connections of a full mesh. Operations run one at a time in call order, each numbered (its
+// seq) so every frame names the operation it belongs to. Small tensors go direct (every member
+// sends its whole tensor to every other and reduces all of them); large ones as a reduce-scatter
+// then an all-gather, both all-to-all over the mesh (member r reduces part r, then sends it to
+// everyone), which moves 2(n-1)/n of the tensor per member and splits the arithmetic n ways.
+// Both reduce in rank order, so results are the same bits on every member and either way.
+// The first failure (a peer's connection closing, a bad frame, an abort from a peer, a timeout)
+// rejects the operation in flight and every later one, and tells the other peers why.
+import type { Server } from 'node:net';
+import { CollectiveGroupError } from './errors.js';
+import type { Expect, Peer } from './peer.js';
+import { bytesOf, combine, finish, like, partOffsets, REDUCE_OPS } from './reduce.js';
+import type { CollectiveGroup, OpOptions, ReduceOp, Tensor } from './types.js';
+import { DTYPE_NONE, dtypeOf, frameCount, kindCode, MAX_FRAME_BYTES, type OpKind } from './wire.js';
+
+/** Tensors up to this many bytes are exchanged whole (one round); larger ones reduce-scatter + all-gather. */
+export const DIRECT_MAX_BYTES = 64 * 1024;
+/** Step numbers of the all-gather phase start here (the reduce-scatter phase's start at 0). */
+const GATHER_STEPS = 0x80000000;
+
+export interface GroupInit {
+  name: string;
+  rank: number;
+  worldSize: number;
+  /** Default per-operation timeout, ms (none when undefined). */
+  opTimeoutMs?: number;
+}
+
+export class Group implements CollectiveGroup {
+  readonly name: string;
+  readonly rank: number;
+  readonly worldSize: number;
+  private readonly opTimeoutMs: number | undefined;
+  private readonly peers: (Peer | undefined)[];
+  private server: Server | undefined;
+  private seq = 0;
+  private chain: Promise<unknown> = Promise.resolve();
+  private current: string | undefined;
+  private broken: CollectiveGroupError | undefined;
+  private destroyed = false;
+
+  constructor(init: GroupInit) {
+    this.name = init.name;
+    this.rank = init.rank;
+    this.worldSize = init.worldSize;
+    this.opTimeoutMs = init.opTimeoutMs;
+    this.peers = new Array(init.worldSize).fill(undefined);
+  }
+
+  /** Connection setup (init.ts) adds each peer once authenticated, and the listening server. */
+  addPeer(peer: Peer): void {
+    this.peers[peer.rank] = peer;
+  }
+  setServer(server: Server): void {
+    this.server = server;
+  }
+  /** Whether the group failed (set by a peer closing, e.g. during setup). */
+  get failure(): CollectiveGroupError | undefined {
+    return this.broken;
+  }
+
+  /** A peer's connection failed: the group fails, naming `peerRank`. */
+  fail(peerRank: number | undefined, detail: string): void {
+    if (this.broken !== undefined || this.destroyed) return;
+    const who = peerRank === undefined ? '' : `rank ${peerRank}: `;
+    const err = new CollectiveGroupError(this.name, this.current ?? 'the group', peerRank, `${who}${detail}`);
+    this.broken = err;
+    for (const p of this.peers) p?.rejectAll(err);
+    for (const p of this.peers) if (p !== undefined && p.rank !== peerRank) p.abort(peerRank, err.message);
+  }
+
+  /** A peer aborted: its group failed, blaming `blamed`. */
+  aborted(peerRank: number, blamed: number | undefined, reason: string): void {
+    this.fail(blamed ?? peerRank, `(as rank ${peerRank} reports) ${reason}`);
+  }
+
+  private ordered<R>(
+    kind: OpKind,
+    options: OpOptions | undefined,
+    body: (seq: number, op: string) => Promise<R>,
+  ) {
+    const seq = ++this.seq;
+    const op = `${kind} #${seq}`;
+    const timeoutMs = options?.timeoutMs ?? this.opTimeoutMs;
+    if (timeoutMs !== undefined && !(timeoutMs > 0 && Number.isFinite(timeoutMs))) {
+      throw this.usage(kind, `timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
+    }
+    const result = this.chain.then(() => this.exec(seq, op, timeoutMs, body));
+    this.chain = result.catch(() => {});
+    return result;
+  }
+
+  private async exec<R>(
+    seq: number,
+    op: string,
+    timeoutMs: number | undefined,
+    body: (seq: number, op: string) => Promise<R>,
+  ) {
+    if (this.destroyed)
+      throw new CollectiveGroupError(this.name, op, undefined, 'the group was destroyed on this member');
+    if (this.broken !== undefined) {
+      throw new CollectiveGroupError(
+        this.name,
+        op,
+        this.broken.peerRank,
+        `the group failed earlier: ${this.broken.message}`,
+        {
+          cause: this.broken,
+        },
+      );
+    }
+    this.current = op;
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            const waiting = this.peers.find((p) => p !== undefined && p.pending > 0);
+            this.fail(
+              waiting?.rank,
+              `${op} timed out after ${timeoutMs} ms${waiting ? ' waiting for it' : ''}`,
+            );
+          }, timeoutMs);
+    try {
+      const result = await body(seq, op);
+      for (const p of this.peers) {
+        if (p === undefined) continue;
+        const extra = p.leftoverUpTo(seq);
+        if (extra !== undefined) this.fail(p.rank, `it sent ${extra}, which ${op} did not expect`);
+        p.doneSeq = seq;
+      }
+      if (this.broken !== undefined) throw this.broken;
+      return result;
+    } catch (err) {
+      // A send fails when its socket closed: report the group's failure, which names the rank.
+      if (this.broken !== undefined) throw this.broken;
+      if (this.destroyed)
+        throw new CollectiveGroupError(this.name, op, undefined, 'the group was destroyed on this member');
+      throw err;
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      this.current = undefined;
+    }
+  }
+
+  private usage(kind: string, detail: string): CollectiveGroupError {
+    return new CollectiveGroupError(this.name, kind, undefined, detail);
+  }
+
+  private checkTensor(kind: string, t: unknown): asserts t is Tensor {
+    if (!(t instanceof Float32Array || t instanceof Float64Array)) {
+      const got =
+        t === null ? 'null' : typeof t === 'object' ? (t.constructor?.name ?? 'an object') : typeof t;
+      throw this.usage(kind, `it takes a Float32Array or Float64Array, got ${got}`);
+    }
+  }
+
+  private checkOp(kind: string, op: unknown): ReduceOp {
+    if (op === undefined) return 'sum';
+    if (!REDUCE_OPS.includes(op as ReduceOp)) {
+      throw this.usage(kind, `op must be one of ${REDUCE_OPS.join(', ')}, got ${JSON.stringify(op)}`);
+    }
+    return op as ReduceOp;
+  }
+
+  private others(): Peer[] {
+    return this.peers.filter((p): p is Peer => p !== undefined);
+  }
+
+  /** Sends `bytes` to `peer` as frames from step `first`. */
+  private sendMsg(
+    peer: Peer,
+    seq: number,
+    kind: OpKind,
+    t: Tensor | undefined,
+    bytes: Uint8Array,
+    first = 0,
+  ) {
+    const sends: Promise<void>[] = [];
+    const frames = frameCount(bytes.length);
+    for (let i = 0; i < frames; i++) {
+      const body = bytes.subarray(i * MAX_FRAME_BYTES, Math.min(bytes.length, (i + 1) * MAX_FRAME_BYTES));
+      const header = {
+        kind: kindCode(kind),
+        dtype: t === undefined ? DTYPE_NONE : dtypeOf(t),
+        seq,
+        step: first + i,
+        byteLength: body.length,
+        elements: t?.length ?? 0,
+      };
+      sends.push(peer.send(header, body));
+    }
+    return sends;
+  }
+
+  /** Receives `dest.length` bytes from `peer` as frames from step `first`; `onFrame(i)` after frame i. */
+  private recvMsg(
+    peer: Peer,
+    seq: number,
+    expect: Expect,
+    dest: Uint8Array,
+    first = 0,
+    onFrame?: (i: number) => void,
+  ) {
+    const frames = frameCount(dest.length);
+    const recvs: Promise<void>[] = [];
+    for (let i = 0; i < frames; i++) {
+      const part = dest.subarray(i * MAX_FRAME_BYTES, Math.min(dest.length, (i + 1) * MAX_FRAME_BYTES));
+      const p = peer.recv(seq, first + i, expect, part);
+      recvs.push(onFrame ? p.then(() => onFrame(i)) : p);
+    }
+    return recvs;
+  }
+
+  private expect(kind: OpKind, t: Tensor | undefined, op: string): Expect {
+    return {
+      kind: kindCode(kind),
+      dtype: t === undefined ? DTYPE_NONE : dtypeOf(t),
+      elements: t?.length ?? 0,
+      byteLength: 0,
+      op,
+    };
+  }
+
+  /**
+   * Reduce-scatter: member r ends with the reduction of part r of every member's tensor (rank
+   * order), as a new array. Part r is the elements `part(r)`; frames are reduced as they arrive.
+   */
+  private async reduceParts<T extends Tensor>(
+    kind: OpKind,
+    t: T,
+    op: ReduceOp,
+    seq: number,
+    name: string,
+    part: (r: number) => [number, number],
+  ) {
+    const me = this.rank;
+    const n = this.worldSize;
+    const mine = t.subarray(...part(me)) as T;
+    const expect = this.expect(kind, t, name);
+    const io: Promise<void>[] = [];
+    for (const p of this.others())
+      io.push(...this.sendMsg(p, seq, kind, t, bytesOf(t.subarray(...part(p.rank)))));
+    const theirs: (T | undefined)[] = new Array(n).fill(undefined);
+    const acc = like(t, mine.length);
+    const perFrame = MAX_FRAME_BYTES / t.BYTES_PER_ELEMENT;
+    const arrived = new Array(frameCount(mine.byteLength)).fill(0);
+    const reduceFrame = (i: number): void => {
+      const a = i * perFrame;
+      const b = Math.min(mine.length, a + perFrame);
+      const slice = acc.subarray(a, b);
+      slice.set((me === 0 ? mine : theirs[0]!).subarray(a, b));
+      for (let r = 1; r < n; r++) combine(op, slice, (r === me ? mine : theirs[r]!).subarray(a, b));
+      finish(op, slice, n);
+    };
+    for (const p of this.others()) {
+      const buf = like(t, mine.length);
+      theirs[p.rank] = buf;
+      io.push(
+        ...this.recvMsg(p, seq, expect, bytesOf(buf), 0, (i) => {
+          if (++arrived[i] === n - 1) reduceFrame(i);
+        }),
+      );
+    }
+    if (n === 1) for (let i = 0; i < arrived.length; i++) reduceFrame(i);
+    await Promise.all(io);
+    return acc;
+  }
+
+  allReduce<T extends Tensor>(tensor: T, options?: { op?: ReduceOp } & OpOptions): Promise<T> {
+    this.checkTensor('allReduce', tensor);
+    const op = this.checkOp('allReduce', options?.op);
+    return this.ordered('allReduce', options, async (seq, name) => {
+      const n = this.worldSize;
+      if (tensor.byteLength <= DIRECT_MAX_BYTES || tensor.length < n) {
+        // Direct: everyone's whole tensor to everyone; each member reduces all of them.
+        return this.reduceParts('allReduce', tensor, op, seq, name, () => [0, tensor.length]);
+      }
+      const offsets = partOffsets(tensor.length, n);
+      const part = await this.reduceParts('allReduce', tensor, op, seq, name, (r) => [
+        offsets[r]!,
+        offsets[r + 1]!,
+      ]);
+      const result = like(tensor, tensor.length);
+      result.set(part, offsets[this.rank]!);
+      const expect = this.expect('allReduce', tensor, name);
+      const io: Promise<void>[] = [];
+      for (const p of this.others()) {
+        io.push(...this.sendMsg(p, seq, 'allReduce', tensor, bytesOf(part), GATHER_STEPS));
+        const dest = result.subarray(offsets[p.rank]!, offsets[p.rank + 1]!);
+        io.push(...this.recvMsg(p, seq, expect, bytesOf(dest), GATHER_STEPS));
+      }
+      await Promise.all(io);
+      return result;
+    });
+  }
+
+  reduceScatter<T extends Tensor>(tensor: T, options?: { op?: ReduceOp } & OpOptions): Promise<T> {
+    this.checkTensor('reduceScatter', tensor);
+    const op = this.checkOp('reduceScatter', options?.op);
+    return this.ordered('reduceScatter', options, (seq, name) => {
+      const offsets = partOffsets(tensor.length, this.worldSize);
+      return this.reduceParts('reduceScatter', tensor, op, seq, name, (r) => [offsets[r]!, offsets[r + 1]!]);
+    });
+  }
+
+  broadcast<T extends Tensor>(tensor: T, options?: { srcRank?: number } & OpOptions): Promise<T> {
+    this.checkTensor('broadcast', tensor);
+    const src = options?.srcRank ?? 0;
+    if (!Number.isInteger(src) || src < 0 || src >= this.worldSize) {
+      throw this.usage('broadcast', `srcRank must be an integer rank in [0, ${this.worldSize}), got ${src}`);
+    }
+    return this.ordered('broadcast', options, async (seq, name) => {
+      const result = like(tensor, tensor.length);
+      if (src === this.rank) {
+        result.set(tensor);
+        await Promise.all(
+          this.others().flatMap((p) => this.sendMsg(p, seq, 'broadcast', tensor, bytesOf(tensor))),
+        );
+      } else {
+        await Promise.all(
+          this.recvMsg(this.peers[src]!, seq, this.expect('broadcast', tensor, name), bytesOf(result)),
+        );
+      }
+      return result;
+    });
+  }
+
+  allGather<T extends Tensor>(tensor: T, options?: OpOptions): Promise<T[]> {
+    this.checkTensor('allGather', tensor);
+    return this.ordered('allGather', options, async (seq, name) => {
+      const out: T[] = [];
+      const io: Promise<void>[] = [];
+      const expect = this.expect('allGather', tensor, name);
+      for (let r = 0; r < this.worldSize; r++) {
+        const buf = like(tensor, tensor.length);
+        out.push(buf);
+        if (r === this.rank) buf.set(tensor);
+        else io.push(...this.recvMsg(this.peers[r]!, seq, expect, bytesOf(buf)));
+      }
+      for (const p of this.others()) io.push(...this.sendMsg(p, seq, 'allGather', tensor, bytesOf(tensor)));
+      await Promise.all(io);
+      return out;
+    });
+  }
+
+  barrier(options?: OpOptions): Promise<void> {
+    return this.ordered('barrier', options, async (seq, name) => {
+      const expect = this.expect('barrier', undefined, name);
+      const empty = new Uint8Array(0);
+      await Promise.all(
+        this.others().flatMap((p) => [
+          ...this.sendMsg(p, seq, 'barrier', undefined, empty),
+          ...this.recvMsg(p, seq, expect, empty),
+        ]),
+      );
+    });
+  }
+
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    const err = new CollectiveGroupError(
+      this.name,
+      this.current ?? 'the group',
+      undefined,
+      'the group was destroyed on this member',
+    );
+    for (const p of this.peers) {
+      p?.rejectAll(err);
+      p?.close();
+    }
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}

@@ -1,0 +1,168 @@
+// initCollectiveGroup: what every member calls to make a group. Listens on its node's address,
+// registers it with the group's rendezvous actor, then dials every lower rank and accepts every
+// higher one, authenticating each connection (handshake.ts). Resolves with the connected group
+// once it has a connection to every other member; rank 0 then removes the rendezvous actor.
+import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import * as tray from '@tray/core';
+import { CollectiveGroupError } from './errors.js';
+import { Group } from './group.js';
+import { acceptHandshake, dialHandshake, type HandshakeParams } from './handshake.js';
+import { Peer } from './peer.js';
+import { rendezvous } from './rendezvous.js';
+import type { CollectiveGroup, CollectiveGroupSpec } from './types.js';
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+const MAX_WORLD_SIZE = 4096;
+
+function checkSpec(spec: CollectiveGroupSpec): void {
+  const where = (detail: string) =>
+    new CollectiveGroupError(String(spec?.name), 'init', undefined, `bad CollectiveGroupSpec: ${detail}`);
+  if (typeof spec !== 'object' || spec === null) throw where('pass { name, worldSize, rank }');
+  if (typeof spec.name !== 'string' || spec.name.length === 0 || spec.name.length > 200) {
+    throw where(
+      `name must be a non-empty string of at most 200 characters, got ${JSON.stringify(spec.name)}`,
+    );
+  }
+  if (!Number.isInteger(spec.worldSize) || spec.worldSize < 1 || spec.worldSize > MAX_WORLD_SIZE) {
+    throw where(`worldSize must be an integer in [1, ${MAX_WORLD_SIZE}], got ${spec.worldSize}`);
+  }
+  if (!Number.isInteger(spec.rank) || spec.rank < 0 || spec.rank >= spec.worldSize) {
+    throw where(`rank must be an integer in [0, ${spec.worldSize}), got ${spec.rank}`);
+  }
+  for (const key of ['timeoutMs', 'opTimeoutMs'] as const) {
+    const v = spec[key];
+    if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) {
+      throw where(`${key} must be a positive number of milliseconds, got ${v}`);
+    }
+  }
+}
+
+/** The host of this process's node (its raylet's address): members listen there. */
+async function nodeHost(): Promise<string> {
+  const { nodeId } = tray.getRuntimeContext();
+  const node = (await tray.nodes()).find((n) => n.nodeId === nodeId);
+  if (node === undefined) return '127.0.0.1';
+  const host = node.address.slice(0, node.address.lastIndexOf(':'));
+  return host.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
+}
+
+function listen(host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer({ pauseOnConnect: false });
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+function dial(address: string): Promise<Socket> {
+  const at = address.lastIndexOf(':');
+  const host = address.slice(0, at).replace(/^\[(.*)\]$/, '$1');
+  const port = Number(address.slice(at + 1));
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ host, port });
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
+
+export async function initCollectiveGroup(spec: CollectiveGroupSpec): Promise<CollectiveGroup> {
+  checkSpec(spec);
+  const { name, rank, worldSize } = spec;
+  const timeoutMs = spec.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const group = new Group({ name, rank, worldSize, opTimeoutMs: spec.opTimeoutMs });
+  if (worldSize === 1) return group;
+  const fail = (peer: number | undefined, detail: string, cause?: unknown) =>
+    new CollectiveGroupError(name, 'init', peer, detail, { cause });
+  const deadline = Date.now() + timeoutMs;
+
+  const host = await nodeHost();
+  const server = await listen(host);
+  group.setServer(server);
+  const port = (server.address() as { port: number }).port;
+  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  // A peer may dial as soon as its own rendezvous answers, before ours does: hold its socket.
+  const early: Socket[] = [];
+  let onConnection: (socket: Socket) => void = (socket) => early.push(socket);
+  server.on('connection', (socket) => onConnection(socket));
+  try {
+    const { handle, joined } = await rendezvous(name, rank, worldSize, address, timeoutMs);
+    const params: HandshakeParams = {
+      name,
+      rank,
+      worldSize,
+      secret: Buffer.from(joined.secret, 'hex'),
+      timeoutMs: Math.max(1000, deadline - Date.now()),
+    };
+    const events = {
+      fail: (r: number, detail: string) => group.fail(r, detail),
+      abort: (r: number, blamed: number | undefined, reason: string) => group.aborted(r, blamed, reason),
+    };
+    const awaited = new Set<number>();
+    for (let r = rank + 1; r < worldSize; r++) awaited.add(r);
+    const accepted = new Promise<void>((resolve) => {
+      if (awaited.size === 0) resolve();
+      onConnection = (socket) => {
+        acceptHandshake(socket, params, (r) => awaited.has(r)).then(
+          ({ peerRank, leftover }) => {
+            if (!awaited.delete(peerRank)) return socket.destroy();
+            group.addPeer(new Peer(peerRank, socket, leftover, events));
+            if (awaited.size === 0) resolve();
+          },
+          () => {}, // a peer that failed the handshake was disconnected; the real one may still come
+        );
+      };
+      for (const socket of early.splice(0)) onConnection(socket);
+    });
+    const dialed = Promise.all(
+      joined.addresses.slice(0, rank).map(async (addr, r) => {
+        let socket: Socket;
+        try {
+          socket = await dial(addr);
+        } catch (err) {
+          throw fail(r, `cannot connect to rank ${r} at ${addr}: ${(err as Error).message}`, err);
+        }
+        try {
+          const leftover = await dialHandshake(socket, params, r);
+          group.addPeer(new Peer(r, socket, leftover, events));
+        } catch (err) {
+          throw fail(r, `the connection to rank ${r} at ${addr} failed: ${(err as Error).message}`, err);
+        }
+      }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => {
+          const missing = [...awaited];
+          reject(
+            fail(
+              missing[0],
+              `not connected to every member within ${timeoutMs} ms (ranks ${missing.join(', ') || 'below'} missing)`,
+            ),
+          );
+        },
+        Math.max(1, deadline - Date.now()),
+      );
+    });
+    try {
+      await Promise.race([Promise.all([accepted, dialed]), expired]);
+    } finally {
+      clearTimeout(timer);
+    }
+    server.close();
+    if (group.failure !== undefined) throw group.failure;
+    // Everyone has dialed rank 0, so everyone has read the rendezvous: it can go.
+    if (rank === 0) void tray.kill(handle, { noRestart: true }).catch(() => {});
+    return group;
+  } catch (err) {
+    for (const socket of early) socket.destroy();
+    await group.destroy();
+    throw err instanceof CollectiveGroupError ? err : fail(undefined, (err as Error).message, err);
+  }
+}
