@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 // the CPUs the workers got): rerun when the machine is quiet with `node tools/bench/train.mjs`.
 // Prints a table; `--json` also prints one JSON line last:
 //   { two_workers_samples_per_s, one_worker_samples_per_s, ratio, rounds, load_before, load_after, ... }
-// Options: --rounds 3 --epochs 4 --rows 8192 --batch 512 --hidden 256 --cpus 2.
+// Options: --rounds 3 --epochs 6 --rows 8192 --batch 512 --hidden 256 --cpus 2.
 // Needs the built workspace (`npm run build`).
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -25,7 +25,7 @@ function option(name, fallback) {
   if (!Number.isInteger(value) || value < 1) {
     console.error(`${name} must be a whole number ≥ 1, got '${process.argv[at + 1] ?? ''}'`);
     console.error(
-      'usage: node tools/bench/train.mjs [--json] [--rounds 3] [--epochs 4] [--rows 8192] [--batch 512] [--hidden 256] [--cpus 2]',
+      'usage: node tools/bench/train.mjs [--json] [--rounds 3] [--epochs 6] [--rows 8192] [--batch 512] [--hidden 256] [--cpus 2]',
     );
     process.exit(2);
   }
@@ -33,7 +33,7 @@ function option(name, fallback) {
 }
 
 const ROUNDS = option('--rounds', 3);
-const EPOCHS = Math.max(2, option('--epochs', 4));
+const EPOCHS = Math.max(2, option('--epochs', 6));
 const ROWS = option('--rows', 8192);
 const BATCH = option('--batch', 512);
 const HIDDEN = option('--hidden', 256);

@@ -42,7 +42,8 @@ export class Progress {
     if (this.enabled) this.out.write(`${text}\n`);
   }
 
-  message(text: string): void {
-    if (this.enabled) this.out.write(`[train ${this.name}] ${text}\n`);
+  /** A failed attempt and its restart: on stderr, also when not verbose (as Ray logs it). */
+  failure(text: string): void {
+    process.stderr.write(`[train ${this.name}] ${text}\n`);
   }
 }

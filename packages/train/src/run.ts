@@ -78,7 +78,7 @@ export class TrainRun {
         error = outcome.error;
         break;
       }
-      this.progress.message(
+      this.progress.failure(
         `attempt ${attempt} failed (${outcome.error.message}); restarting the group from ${
           this.restartFrom?.dir ?? 'the start'
         } (failure ${failures} of ${this.o.maxFailures === -1 ? 'unlimited' : this.o.maxFailures})`,
