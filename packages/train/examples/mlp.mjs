@@ -133,13 +133,20 @@ export async function trainMlp(config) {
     let lossSum = 0;
     for (let s = 0; s < steps; s++) {
       const start = s * batch + worldRank * slice;
-      let { loss, grad } = model.grad(data, start, start + slice);
+      const { loss, grad } = model.grad(data, start, start + slice);
+      let mean = grad;
+      let meanLoss = loss;
       if (worldSize > 1) {
-        grad = await train.allReduce(grad, { op: 'mean' });
-        loss = (await train.allReduce(new Float64Array([loss]), { op: 'mean' }))[0];
+        // one allReduce per step: the gradient with the slice's loss as one more element
+        const packed = new Float32Array(grad.length + 1);
+        packed.set(grad);
+        packed[grad.length] = loss;
+        const reduced = await train.allReduce(packed, { op: 'mean' });
+        mean = reduced.subarray(0, grad.length);
+        meanLoss = reduced[grad.length];
       }
-      model.step(grad, config.lr);
-      lossSum += loss;
+      model.step(mean, config.lr);
+      lossSum += meanLoss;
     }
     const last = epoch === config.epochs - 1;
     await train.report({
