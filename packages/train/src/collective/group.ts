@@ -66,8 +66,10 @@ export class Group implements CollectiveGroup {
     const who = peerRank === undefined ? '' : `rank ${peerRank}: `;
     const err = new CollectiveGroupError(this.name, this.current ?? 'the group', peerRank, `${who}${detail}`);
     this.broken = err;
+    // Tell every peer still connected why (a stuck peer too, so it fails rather than waits),
+    // then close: the group is over.
+    for (const p of this.peers) p?.abort(peerRank, err.message);
     for (const p of this.peers) p?.rejectAll(err);
-    for (const p of this.peers) if (p !== undefined && p.rank !== peerRank) p.abort(peerRank, err.message);
   }
 
   /** A peer aborted: its group failed, blaming `blamed`. */
