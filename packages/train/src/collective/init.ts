@@ -37,6 +37,22 @@ function checkSpec(spec: CollectiveGroupSpec): void {
   }
 }
 
+/** TRAY_COLLECTIVE_DIRECT_MAX_BYTES: where allReduce switches from direct exchange to reduce-scatter + all-gather. */
+function directMaxBytes(name: string): number | undefined {
+  const v = process.env.TRAY_COLLECTIVE_DIRECT_MAX_BYTES;
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new CollectiveGroupError(
+      name,
+      'init',
+      undefined,
+      `TRAY_COLLECTIVE_DIRECT_MAX_BYTES must be a number of bytes >= 0, got ${JSON.stringify(v)}`,
+    );
+  }
+  return n;
+}
+
 /** The host of this process's node (its raylet's address): members listen there. */
 async function nodeHost(): Promise<string> {
   const { nodeId } = tray.getRuntimeContext();
@@ -75,7 +91,13 @@ export async function initCollectiveGroup(spec: CollectiveGroupSpec): Promise<Co
   checkSpec(spec);
   const { name, rank, worldSize } = spec;
   const timeoutMs = spec.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const group = new Group({ name, rank, worldSize, opTimeoutMs: spec.opTimeoutMs });
+  const group = new Group({
+    name,
+    rank,
+    worldSize,
+    opTimeoutMs: spec.opTimeoutMs,
+    directMaxBytes: directMaxBytes(name),
+  });
   if (worldSize === 1) return group;
   const fail = (peer: number | undefined, detail: string, cause?: unknown) =>
     new CollectiveGroupError(name, 'init', peer, detail, { cause });
