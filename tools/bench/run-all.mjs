@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// `npm run bench`: runs every benchmark of tools/bench (transport, store, peers, multinode, data, data-shuffle, train — those present)
+// `npm run bench`: runs every benchmark of tools/bench (transport, store, peers, multinode, data, data-shuffle, collectives, train — those present)
 // and `tray microbenchmark`, one after the other, each with `--json`; keeps each one's last JSON
 // line and writes tools/bench/results/<YYYY-MM-DD>.json (UTC date) with the machine described, so
 // a regression shows in review. Prints a summary: issue 6's targets (value, target, met) and the
 // ratios. A benchmark that fails (non-zero exit, no JSON line, over its deadline) is reported as
 // failed and the others still run; the exit code is then 1.
-//   --only NAME[,NAME]  run only these (transport, store, peers, multinode, data, data-shuffle, runtime-env, train, microbenchmark); the others'
+//   --only NAME[,NAME]  run only these (transport, store, peers, multinode, data, data-shuffle, runtime-env, collectives, train, microbenchmark); the others'
 //                       results already in today's file are kept
 //   --quick             shorter rounds where a benchmark supports them (numbers are rougher)
 // Children's output goes to stderr as they run; the summary goes to stdout.
@@ -32,6 +32,7 @@ const BENCHMARKS = [
   { name: 'data', file: 'data-map.mjs', quick: ['--mib', '64', '--rounds', '1'] },
   { name: 'data-shuffle', file: 'data-shuffle.mjs', quick: ['--mib', '16'] },
   { name: 'runtime-env', file: 'runtime-env.mjs', quick: ['--rounds', '1'] },
+  { name: 'collectives', file: 'collectives.mjs', quick: ['--rounds', '1', '--max-mib', '64'] },
   { name: 'train', file: 'train.mjs', quick: ['--rounds', '1', '--epochs', '2'] },
   {
     name: 'microbenchmark',
@@ -64,6 +65,11 @@ const TARGETS = [
   },
   { label: 'init → first result (ms)', at: ['peers', 'init_to_first_result_ms'], max: 1000 },
   { label: 'tray / piscina tasks', at: ['peers', 'ratio'], min: 1.0 },
+  // Issue 15's collectives targets (2 workers): allReduce bus bandwidth / memcpy, and latency.
+  { label: 'allReduce >= 16 MiB bus bw / memcpy', at: ['collectives', 'min_ratio_16mib_up'], min: 0.5 },
+  { label: 'allReduce 1 KiB (µs)', at: ['collectives', 'latency_1kib_us'], max: 200 },
+  // Issue 15's training target: the tfjs MLP's samples/s on 2 workers against 1.
+  { label: 'train MLP samples/s, 2 workers / 1', at: ['train', 'ratio'], min: 1.6 },
 ];
 
 /** Ratios worth reading beside the targets (no target of issue 6). */
@@ -78,7 +84,6 @@ const RATIOS = [
   { label: '@tray/data parquet map / single process (issue 13 target 1.6)', at: ['data', 'ratio'] },
   { label: '@tray/data sort / single-process sort', at: ['data-shuffle', 'sort_ratio'] },
   { label: '@tray/data iterBatches / reading the files directly', at: ['data-shuffle', 'iter_ratio'] },
-  { label: '@tray/train MLP samples/s, 2 workers / 1 (issue 15 target 1.6)', at: ['train', 'ratio'] },
 ];
 
 function ratio(a, b) {

@@ -25,6 +25,8 @@ export interface GroupInit {
   worldSize: number;
   /** Default per-operation timeout, ms (none when undefined). */
   opTimeoutMs?: number;
+  /** Largest tensor exchanged direct (default DIRECT_MAX_BYTES; the benchmark varies it). */
+  directMaxBytes?: number;
 }
 
 export class Group implements CollectiveGroup {
@@ -39,12 +41,15 @@ export class Group implements CollectiveGroup {
   private current: string | undefined;
   private broken: CollectiveGroupError | undefined;
   private destroyed = false;
+  private readonly scratches: (ArrayBuffer | undefined)[] = [];
+  private readonly directMaxBytes: number;
 
   constructor(init: GroupInit) {
     this.name = init.name;
     this.rank = init.rank;
     this.worldSize = init.worldSize;
     this.opTimeoutMs = init.opTimeoutMs;
+    this.directMaxBytes = init.directMaxBytes ?? DIRECT_MAX_BYTES;
     this.peers = new Array(init.worldSize).fill(undefined);
   }
 
@@ -66,8 +71,10 @@ export class Group implements CollectiveGroup {
     const who = peerRank === undefined ? '' : `rank ${peerRank}: `;
     const err = new CollectiveGroupError(this.name, this.current ?? 'the group', peerRank, `${who}${detail}`);
     this.broken = err;
+    // Tell every peer still connected why (a stuck peer too, so it fails rather than waits),
+    // then close: the group is over.
+    for (const p of this.peers) p?.abort(peerRank, err.message);
     for (const p of this.peers) p?.rejectAll(err);
-    for (const p of this.peers) if (p !== undefined && p.rank !== peerRank) p.abort(peerRank, err.message);
   }
 
   /** A peer aborted: its group failed, blaming `blamed`. */
@@ -233,28 +240,29 @@ export class Group implements CollectiveGroup {
     seq: number,
     name: string,
     part: (r: number) => [number, number],
-  ) {
+    out: T,
+  ): Promise<void> {
     const me = this.rank;
     const n = this.worldSize;
     const mine = t.subarray(...part(me)) as T;
     const expect = this.expect(kind, t, name);
     const io: Promise<void>[] = [];
-    for (const p of this.others())
+    for (const p of this.others()) {
       io.push(...this.sendMsg(p, seq, kind, t, bytesOf(t.subarray(...part(p.rank)))));
+    }
     const theirs: (T | undefined)[] = new Array(n).fill(undefined);
-    const acc = like(t, mine.length);
     const perFrame = MAX_FRAME_BYTES / t.BYTES_PER_ELEMENT;
     const arrived = new Array(frameCount(mine.byteLength)).fill(0);
     const reduceFrame = (i: number): void => {
       const a = i * perFrame;
       const b = Math.min(mine.length, a + perFrame);
-      const slice = acc.subarray(a, b);
+      const slice = out.subarray(a, b);
       slice.set((me === 0 ? mine : theirs[0]!).subarray(a, b));
       for (let r = 1; r < n; r++) combine(op, slice, (r === me ? mine : theirs[r]!).subarray(a, b));
       finish(op, slice, n);
     };
     for (const p of this.others()) {
-      const buf = like(t, mine.length);
+      const buf = this.scratch(p.rank, t, mine.length);
       theirs[p.rank] = buf;
       io.push(
         ...this.recvMsg(p, seq, expect, bytesOf(buf), 0, (i) => {
@@ -264,7 +272,22 @@ export class Group implements CollectiveGroup {
     }
     if (n === 1) for (let i = 0; i < arrived.length; i++) reduceFrame(i);
     await Promise.all(io);
-    return acc;
+  }
+
+  /**
+   * A receive buffer for `peer`'s part, reused by later operations (they run one at a time):
+   * allocating (and page-faulting) fresh ones for every large allReduce cost more than the data.
+   */
+  private scratch<T extends Tensor>(peer: number, like: T, length: number): T {
+    const bytes = length * like.BYTES_PER_ELEMENT;
+    let buf = this.scratches[peer];
+    if (buf === undefined || buf.byteLength < bytes) {
+      buf = new ArrayBuffer(bytes);
+      this.scratches[peer] = buf;
+    }
+    return (
+      like instanceof Float32Array ? new Float32Array(buf, 0, length) : new Float64Array(buf, 0, length)
+    ) as T;
   }
 
   allReduce<T extends Tensor>(tensor: T, options?: { op?: ReduceOp } & OpOptions): Promise<T> {
@@ -272,25 +295,30 @@ export class Group implements CollectiveGroup {
     const op = this.checkOp('allReduce', options?.op);
     return this.ordered('allReduce', options, async (seq, name) => {
       const n = this.worldSize;
-      if (tensor.byteLength <= DIRECT_MAX_BYTES || tensor.length < n) {
+      const result = like(tensor, tensor.length);
+      if (tensor.byteLength <= this.directMaxBytes || tensor.length < n) {
         // Direct: everyone's whole tensor to everyone; each member reduces all of them.
-        return this.reduceParts('allReduce', tensor, op, seq, name, () => [0, tensor.length]);
+        await this.reduceParts('allReduce', tensor, op, seq, name, () => [0, tensor.length], result);
+        return result;
       }
       const offsets = partOffsets(tensor.length, n);
-      const part = await this.reduceParts('allReduce', tensor, op, seq, name, (r) => [
-        offsets[r]!,
-        offsets[r + 1]!,
-      ]);
-      const result = like(tensor, tensor.length);
-      result.set(part, offsets[this.rank]!);
+      const range = (r: number): [number, number] => [offsets[r]!, offsets[r + 1]!];
       const expect = this.expect('allReduce', tensor, name);
-      const io: Promise<void>[] = [];
+      // The other parts land in place; their receives are posted first, so a peer that finishes
+      // its part sooner does not have its frames held aside. (Handled now: if the reduce-scatter
+      // fails, these reject too, and an unhandled rejection would end the worker.)
+      const recvs: Promise<void>[] = [];
       for (const p of this.others()) {
-        io.push(...this.sendMsg(p, seq, 'allReduce', tensor, bytesOf(part), GATHER_STEPS));
-        const dest = result.subarray(offsets[p.rank]!, offsets[p.rank + 1]!);
-        io.push(...this.recvMsg(p, seq, expect, bytesOf(dest), GATHER_STEPS));
+        recvs.push(...this.recvMsg(p, seq, expect, bytesOf(result.subarray(...range(p.rank))), GATHER_STEPS));
       }
-      await Promise.all(io);
+      const gathered = Promise.all(recvs);
+      gathered.catch(() => {});
+      const part = result.subarray(...range(this.rank)) as T;
+      await this.reduceParts('allReduce', tensor, op, seq, name, range, part);
+      const sends = this.others().flatMap((p) =>
+        this.sendMsg(p, seq, 'allReduce', tensor, bytesOf(part), GATHER_STEPS),
+      );
+      await Promise.all([gathered, ...sends]);
       return result;
     });
   }
@@ -298,9 +326,19 @@ export class Group implements CollectiveGroup {
   reduceScatter<T extends Tensor>(tensor: T, options?: { op?: ReduceOp } & OpOptions): Promise<T> {
     this.checkTensor('reduceScatter', tensor);
     const op = this.checkOp('reduceScatter', options?.op);
-    return this.ordered('reduceScatter', options, (seq, name) => {
+    return this.ordered('reduceScatter', options, async (seq, name) => {
       const offsets = partOffsets(tensor.length, this.worldSize);
-      return this.reduceParts('reduceScatter', tensor, op, seq, name, (r) => [offsets[r]!, offsets[r + 1]!]);
+      const out = like(tensor, offsets[this.rank + 1]! - offsets[this.rank]!);
+      await this.reduceParts(
+        'reduceScatter',
+        tensor,
+        op,
+        seq,
+        name,
+        (r) => [offsets[r]!, offsets[r + 1]!],
+        out,
+      );
+      return out;
     });
   }
 

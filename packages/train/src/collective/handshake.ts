@@ -112,16 +112,19 @@ export interface Accepted {
 }
 
 /**
- * The listener's side. Resolves with the dialer's rank once it proved the secret; rejects (and
+ * The listener's side, from the moment a connection arrives: the challenge goes out at once, and
+ * the HELLO is checked once `ready` gives the secret (a peer may dial before this member's own
+ * rendezvous answered). Resolves with the dialer's rank once it proved the secret; rejects (and
  * destroys the socket) with what was wrong otherwise. `expected(rank)` says whether a dialer of
  * that rank is still awaited.
  */
 export async function acceptHandshake(
   socket: Socket,
-  p: HandshakeParams,
+  timeoutMs: number,
+  ready: Promise<HandshakeParams>,
   expected: (rank: number) => boolean,
 ): Promise<Accepted> {
-  const reader = new Reader(socket, p.timeoutMs);
+  const reader = new Reader(socket, timeoutMs);
   try {
     const nonceL = randomBytes(NONCE);
     const challenge = Buffer.alloc(CHALLENGE_BYTES);
@@ -130,6 +133,7 @@ export async function acceptHandshake(
     nonceL.copy(challenge, 8);
     socket.write(challenge);
     const hello = await reader.take(HELLO_BYTES);
+    const p = await ready;
     if (!hello.subarray(0, 4).equals(MAGIC))
       throw new Error('the peer is not a tray collective member (bad magic)');
     const rank = hello.readUInt32LE(4);

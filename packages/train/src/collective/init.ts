@@ -37,6 +37,22 @@ function checkSpec(spec: CollectiveGroupSpec): void {
   }
 }
 
+/** TRAY_COLLECTIVE_DIRECT_MAX_BYTES: where allReduce switches from direct exchange to reduce-scatter + all-gather. */
+function directMaxBytes(name: string): number | undefined {
+  const v = process.env.TRAY_COLLECTIVE_DIRECT_MAX_BYTES;
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new CollectiveGroupError(
+      name,
+      'init',
+      undefined,
+      `TRAY_COLLECTIVE_DIRECT_MAX_BYTES must be a number of bytes >= 0, got ${JSON.stringify(v)}`,
+    );
+  }
+  return n;
+}
+
 /** The host of this process's node (its raylet's address): members listen there. */
 async function nodeHost(): Promise<string> {
   const { nodeId } = tray.getRuntimeContext();
@@ -75,7 +91,13 @@ export async function initCollectiveGroup(spec: CollectiveGroupSpec): Promise<Co
   checkSpec(spec);
   const { name, rank, worldSize } = spec;
   const timeoutMs = spec.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const group = new Group({ name, rank, worldSize, opTimeoutMs: spec.opTimeoutMs });
+  const group = new Group({
+    name,
+    rank,
+    worldSize,
+    opTimeoutMs: spec.opTimeoutMs,
+    directMaxBytes: directMaxBytes(name),
+  });
   if (worldSize === 1) return group;
   const fail = (peer: number | undefined, detail: string, cause?: unknown) =>
     new CollectiveGroupError(name, 'init', peer, detail, { cause });
@@ -86,10 +108,40 @@ export async function initCollectiveGroup(spec: CollectiveGroupSpec): Promise<Co
   group.setServer(server);
   const port = (server.address() as { port: number }).port;
   const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  // A peer may dial as soon as its own rendezvous answers, before ours does: hold its socket.
-  const early: Socket[] = [];
-  let onConnection: (socket: Socket) => void = (socket) => early.push(socket);
-  server.on('connection', (socket) => onConnection(socket));
+  const events = {
+    fail: (r: number, detail: string) => group.fail(r, detail),
+    abort: (r: number, blamed: number | undefined, reason: string) => group.aborted(r, blamed, reason),
+  };
+  // Accept from the start: a peer may dial as soon as its own rendezvous answers, before ours
+  // does; its HELLO is checked once ours gives the secret.
+  let setParams: (p: HandshakeParams) => void = () => {};
+  let noParams: (err: Error) => void = () => {};
+  const ready = new Promise<HandshakeParams>((resolve, reject) => {
+    setParams = resolve;
+    noParams = reject;
+  });
+  ready.catch(() => {});
+  const awaited = new Set<number>();
+  for (let r = rank + 1; r < worldSize; r++) awaited.add(r);
+  const handshaking = new Set<Socket>();
+  let allAccepted: () => void = () => {};
+  const accepted = new Promise<void>((resolve) => {
+    allAccepted = resolve;
+    if (awaited.size === 0) resolve();
+  });
+  server.on('connection', (socket) => {
+    handshaking.add(socket);
+    acceptHandshake(socket, Math.max(1000, deadline - Date.now()), ready, (r) => awaited.has(r)).then(
+      ({ peerRank, leftover }) => {
+        handshaking.delete(socket);
+        if (!awaited.delete(peerRank)) return socket.destroy();
+        group.addPeer(new Peer(peerRank, socket, leftover, events));
+        if (awaited.size === 0) allAccepted();
+      },
+      // A peer that failed the handshake was disconnected; the real one may still come.
+      () => handshaking.delete(socket),
+    );
+  });
   try {
     const { handle, joined } = await rendezvous(name, rank, worldSize, address, timeoutMs);
     const params: HandshakeParams = {
@@ -99,26 +151,7 @@ export async function initCollectiveGroup(spec: CollectiveGroupSpec): Promise<Co
       secret: Buffer.from(joined.secret, 'hex'),
       timeoutMs: Math.max(1000, deadline - Date.now()),
     };
-    const events = {
-      fail: (r: number, detail: string) => group.fail(r, detail),
-      abort: (r: number, blamed: number | undefined, reason: string) => group.aborted(r, blamed, reason),
-    };
-    const awaited = new Set<number>();
-    for (let r = rank + 1; r < worldSize; r++) awaited.add(r);
-    const accepted = new Promise<void>((resolve) => {
-      if (awaited.size === 0) resolve();
-      onConnection = (socket) => {
-        acceptHandshake(socket, params, (r) => awaited.has(r)).then(
-          ({ peerRank, leftover }) => {
-            if (!awaited.delete(peerRank)) return socket.destroy();
-            group.addPeer(new Peer(peerRank, socket, leftover, events));
-            if (awaited.size === 0) resolve();
-          },
-          () => {}, // a peer that failed the handshake was disconnected; the real one may still come
-        );
-      };
-      for (const socket of early.splice(0)) onConnection(socket);
-    });
+    setParams(params);
     const dialed = Promise.all(
       joined.addresses.slice(0, rank).map(async (addr, r) => {
         let socket: Socket;
@@ -161,7 +194,8 @@ export async function initCollectiveGroup(spec: CollectiveGroupSpec): Promise<Co
     if (rank === 0) void tray.kill(handle, { noRestart: true }).catch(() => {});
     return group;
   } catch (err) {
-    for (const socket of early) socket.destroy();
+    noParams(err as Error);
+    for (const socket of handshaking) socket.destroy();
     await group.destroy();
     throw err instanceof CollectiveGroupError ? err : fail(undefined, (err as Error).message, err);
   }

@@ -234,8 +234,13 @@ export class Peer {
     this.early.clear();
   }
 
-  /** Sends an abort frame (best effort), then closes. */
+  /** Sends an abort frame (best effort) and closes; only closes a connection already failed. */
   abort(blamed: number | undefined, reason: string): void {
+    if (this.closed) {
+      this.socket.destroy();
+      return;
+    }
+    this.closed = true;
     const body = Buffer.from(reason.slice(0, 500), 'utf8');
     const h = {
       kind: ABORT_KIND,
