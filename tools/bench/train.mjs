@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 // first and the last epoch's report (epoch 0 is the warm-up: worker start, tfjs load, JIT), so
 // cluster start-up is not in it. Issue 15's target: 2 workers ≥ 1.6× 1 worker. The machine's
 // load average is printed before and after (on a shared machine the ratio is only as good as
-// the CPUs the workers got): rerun when the machine is quiet with `node tools/bench/train.mjs`.
+// the CPUs the workers got: each round prints the share of a CPU rank 0's process got): rerun
+// when the machine is quiet with `node tools/bench/train.mjs`.
 // Prints a table; `--json` also prints one JSON line last:
 //   { two_workers_samples_per_s, one_worker_samples_per_s, ratio, rounds, load_before, load_after, ... }
 // Options: --rounds 3 --epochs 6 --rows 8192 --batch 512 --hidden 256 --cpus 2.
@@ -57,12 +58,25 @@ async function run(numWorkers, round) {
   const h = result.metricsHistory;
   const seconds = h[h.length - 1].time_total_s - h[0].time_total_s;
   const samples = h.slice(1).reduce((t, m) => t + m.samples, 0);
-  return { samplesPerS: samples / seconds, finalLoss: h[h.length - 1].loss };
+  const compute = h.slice(1).reduce((t, m) => t + m.compute_s, 0);
+  const allReduce = h.slice(1).reduce((t, m) => t + m.allreduce_s, 0);
+  const cpu = h.slice(1).reduce((t, m) => t + m.cpu_s, 0);
+  return {
+    samplesPerS: samples / seconds,
+    finalLoss: h[h.length - 1].loss,
+    compute,
+    allReduce,
+    cpu,
+    seconds,
+  };
 }
 
 const loadBefore = loadavg()[0];
 await tray.init({ numCpus: CPUS });
 const rates = { 1: [], 2: [] };
+const allReduceShare = [];
+/** CPU-seconds per sample over all workers (rank 0's times numWorkers). */
+const cpuPerSample = { 1: [], 2: [] };
 try {
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? [2, 1] : [1, 2];
@@ -70,8 +84,12 @@ try {
       const r = await run(n, round);
       rates[n].push(r.samplesPerS);
       console.error(
-        `round ${round + 1}: ${n} worker(s) ${r.samplesPerS.toFixed(0)} samples/s (loss ${r.finalLoss.toFixed(4)})`,
+        `round ${round + 1}: ${n} worker(s) ${r.samplesPerS.toFixed(0)} samples/s (loss ${r.finalLoss.toFixed(4)}; ` +
+          `rank 0: ${r.compute.toFixed(2)} s in tfjs, ${r.allReduce.toFixed(2)} s in allReduce of ${r.seconds.toFixed(2)} s, ` +
+          `${r.cpu.toFixed(2)} CPU-s: ${((100 * r.cpu) / r.seconds).toFixed(0)}% of a CPU)`,
       );
+      if (n === 2) allReduceShare.push(r.allReduce / r.seconds);
+      cpuPerSample[n].push((n * r.cpu) / (r.samplesPerS * r.seconds));
     }
   }
 } finally {
@@ -89,6 +107,14 @@ console.log(
 console.log(`  2 workers: ${two.toFixed(0)} samples/s (median)`);
 console.log(`  1 worker:  ${one.toFixed(0)} samples/s (median)`);
 console.log(`  ratio 2/1: ${ratio.toFixed(2)} (target ≥ 1.6)`);
+const efficiency = median(cpuPerSample[1]) / median(cpuPerSample[2]);
+console.log(
+  `  CPU-s per sample, 1 worker / 2 workers: ${efficiency.toFixed(2)} (1.00: the work splits without overhead; ` +
+    'on a shared machine the wall-clock ratio is bounded by the CPU share the workers get)',
+);
+console.log(
+  `  share of a 2-worker run rank 0 spent waiting in allReduce: ${median(allReduceShare).toFixed(2)} (median)`,
+);
 console.log(
   `  load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after, on ${cpus().length} CPUs`,
 );
@@ -98,6 +124,8 @@ if (json) {
       two_workers_samples_per_s: two,
       one_worker_samples_per_s: one,
       ratio,
+      allreduce_share: median(allReduceShare),
+      cpu_efficiency: efficiency,
       rounds: ROUNDS,
       two_workers_rounds: rates[2],
       one_worker_rounds: rates[1],

@@ -117,8 +117,10 @@ export async function makeModel(params, hidden = HIDDEN) {
 
 /**
  * The training loop: config { rows, batchSize (global), epochs, lr, hidden, dataSeed, paramSeed }.
- * Reports { epoch, loss (mean over the epoch's global batches), samples } each epoch, and the
- * final parameters with the last report.
+ * Reports { epoch, loss (mean over the epoch's global batches), samples, compute_s and
+ * allreduce_s (rank 0's wall time in tfjs and waiting in allReduce), cpu_s (the CPU time its
+ * process got meanwhile) } each epoch, and the final
+ * parameters with the last report.
  */
 export async function trainMlp(config) {
   const { worldRank, worldSize } = train.getContext();
@@ -131,9 +133,14 @@ export async function trainMlp(config) {
   const steps = Math.floor(config.rows / batch);
   for (let epoch = 0; epoch < config.epochs; epoch++) {
     let lossSum = 0;
+    let computeMs = 0;
+    let allReduceMs = 0;
+    const cpuBefore = process.cpuUsage();
     for (let s = 0; s < steps; s++) {
       const start = s * batch + worldRank * slice;
+      const t0 = performance.now();
       const { loss, grad } = model.grad(data, start, start + slice);
+      const t1 = performance.now();
       let mean = grad;
       let meanLoss = loss;
       if (worldSize > 1) {
@@ -145,14 +152,21 @@ export async function trainMlp(config) {
         mean = reduced.subarray(0, grad.length);
         meanLoss = reduced[grad.length];
       }
+      const t2 = performance.now();
       model.step(mean, config.lr);
+      computeMs += t1 - t0 + (performance.now() - t2);
+      allReduceMs += t2 - t1;
       lossSum += meanLoss;
     }
+    const cpu = process.cpuUsage(cpuBefore);
     const last = epoch === config.epochs - 1;
     await train.report({
       epoch,
       loss: lossSum / steps,
       samples: steps * batch,
+      compute_s: computeMs / 1000,
+      allreduce_s: allReduceMs / 1000,
+      cpu_s: (cpu.user + cpu.system) / 1e6,
       ...(last ? { params: Array.from(model.params()) } : {}),
     });
   }
