@@ -24,15 +24,17 @@ export class TrainingFailedError extends Error {
 export interface Result {
   /** Rank 0's metrics of the last report (undefined if there was none). */
   metrics: Metrics | undefined;
-  /** The latest checkpoint (or the best by the score attribute, when one is configured). */
+  /** The latest checkpoint. */
   checkpoint: Checkpoint | undefined;
   /** The run's directory in storage. */
   path: string;
   /** Set, not thrown, when the run failed after its retries. */
   error: Error | undefined;
   metricsHistory: Metrics[];
-  /** Every checkpoint kept in storage, oldest first, with the metrics of its report. */
+  /** Every checkpoint kept in storage (numToKeep), oldest first, with the metrics of its report. */
   bestCheckpoints: [Checkpoint, Metrics][];
+  /** The kept checkpoint whose metrics have the highest ('max') or lowest ('min') `metric`. */
+  getBestCheckpoint(metric: string, mode: 'max' | 'min'): Checkpoint | undefined;
 }
 
 type Outcome = { ok: true } | { ok: false; error: Error; retry: boolean };
@@ -84,14 +86,19 @@ export class TrainRun {
         } (failure ${failures} of ${this.o.maxFailures === -1 ? 'unlimited' : this.o.maxFailures})`,
       );
     }
-    const best = this.checkpoints.best;
+    const latest = this.checkpoints.latest;
+    const kept: [Checkpoint, Metrics][] = this.checkpoints.kept.map((c) => [
+      new Checkpoint(c.path),
+      c.metrics,
+    ]);
     return {
       metrics: this.history[this.history.length - 1],
-      checkpoint: best === undefined ? undefined : new Checkpoint(best.path),
+      checkpoint: latest === undefined ? undefined : new Checkpoint(latest.path),
       path: this.runDir,
       error,
       metricsHistory: this.history,
-      bestCheckpoints: this.checkpoints.kept.map((c) => [new Checkpoint(c.path), c.metrics]),
+      bestCheckpoints: kept,
+      getBestCheckpoint: (metric, mode) => bestBy(kept, metric, mode),
     };
   }
 
@@ -269,6 +276,18 @@ export class TrainRun {
     const { iterators } = await split;
     await tray.get(m.actor.deliver.remote(e.id, iterators[shared ? m.worldRank : 0]));
   }
+}
+
+function bestBy(kept: [Checkpoint, Metrics][], metric: string, mode: 'max' | 'min'): Checkpoint | undefined {
+  if (mode !== 'max' && mode !== 'min')
+    throw new TypeError(`Result.getBestCheckpoint: mode must be 'max' or 'min'; got ${String(mode)}`);
+  let best: [Checkpoint, number] | undefined;
+  for (const [c, m] of kept) {
+    const v = m[metric];
+    if (typeof v !== 'number' || Number.isNaN(v)) continue;
+    if (best === undefined || (mode === 'max' ? v > best[1] : v < best[1])) best = [c, v];
+  }
+  return best?.[0];
 }
 
 /** The first member whose actor no longer answers (its death as a TrainingFailedError), if any. */

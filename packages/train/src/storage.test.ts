@@ -35,7 +35,7 @@ describe('CheckpointManager', () => {
     const m = new CheckpointManager(dir, 2, undefined, 'max');
     commitAll(m, dir, [5, 4, 3, 2]);
     expect(names(dir)).toEqual(['checkpoint_000002', 'checkpoint_000003']);
-    expect(m.best?.path).toBe(path.join(dir, 'checkpoint_000003'));
+    expect(m.latest?.path).toBe(path.join(dir, 'checkpoint_000003'));
   });
 
   it('keeps the lowest scores with order min, and always the latest', () => {
@@ -43,7 +43,7 @@ describe('CheckpointManager', () => {
     const m = new CheckpointManager(dir, 1, 'score', 'min');
     commitAll(m, dir, [3, 1, 2, 7]);
     expect(names(dir)).toEqual(['checkpoint_000001', 'checkpoint_000003']);
-    expect(m.best?.metrics.score).toBe(1);
+    expect(m.kept.map((c) => c.metrics.score)).toEqual([1, 7]);
     expect(m.latest?.metrics.score).toBe(7);
   });
 

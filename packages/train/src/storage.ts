@@ -80,12 +80,6 @@ export class CheckpointManager {
     return this.kept[this.kept.length - 1];
   }
 
-  /** The best kept checkpoint by the score attribute, else the latest. */
-  get best(): KeptCheckpoint | undefined {
-    if (this.scoreAttribute === undefined) return this.latest;
-    return [...this.kept].sort((a, b) => this.compare(a, b))[0] ?? this.latest;
-  }
-
   /** Best first; checkpoints without a numeric score come last, the newer first among equals. */
   private compare(a: KeptCheckpoint, b: KeptCheckpoint): number {
     const score = (c: KeptCheckpoint) => {

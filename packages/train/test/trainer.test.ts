@@ -185,8 +185,12 @@ describe('DataParallelTrainer', () => {
       .sort();
     // best two by score: 9 (index 1) and 5 (index 4, also the latest)
     expect(dirs).toEqual(['checkpoint_000001', 'checkpoint_000004']);
-    expect(result.checkpoint!.path).toBe(path.join(result.path, 'checkpoint_000001'));
-    expect(readdirSync(result.checkpoint!.path).sort()).toEqual(['w0', 'w1']);
+    // Result.checkpoint is the latest; the best is asked for by metric
+    expect(result.checkpoint!.path).toBe(path.join(result.path, 'checkpoint_000004'));
+    const best = result.getBestCheckpoint('score', 'max')!;
+    expect(best.path).toBe(path.join(result.path, 'checkpoint_000001'));
+    expect(result.getBestCheckpoint('score', 'min')!.path).toBe(result.checkpoint!.path);
+    expect(readdirSync(best.path).sort()).toEqual(['w0', 'w1']);
     expect(result.bestCheckpoints.map(([, m]) => m.score)).toEqual([9, 5]);
     expect(existsSync(path.join(result.path, 'checkpoint_000000'))).toBe(false);
   });
