@@ -1,11 +1,19 @@
 // The run directory's checkpoints on a real filesystem: numbering continues after what a run
 // directory holds, partial directories are complete only once renamed, and numToKeep keeps the
 // latest N (no score attribute) or the best N by score in either order, plus always the latest.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CheckpointManager, partialDir } from './storage.js';
+import { CheckpointManager, mergeInto, partialDir } from './storage.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -56,5 +64,27 @@ describe('CheckpointManager', () => {
     commitAll(m, dir, [1]);
     expect(names(dir)).toEqual(['checkpoint_000004', 'checkpoint_000005']);
     expect(readdirSync(path.join(dir, 'checkpoint_000005'))).toEqual(['f']);
+  });
+});
+
+describe('mergeInto', () => {
+  it('merges trees into one directory, the same name from two sources leaving one whole file', () => {
+    const root = runDir();
+    const a = path.join(root, 'a');
+    const b = path.join(root, 'b');
+    mkdirSync(path.join(a, 'sub'), { recursive: true });
+    mkdirSync(path.join(b, 'sub'), { recursive: true });
+    writeFileSync(path.join(a, 'same'), 'x'.repeat(1 << 20));
+    writeFileSync(path.join(b, 'same'), 'y'.repeat(1 << 20));
+    writeFileSync(path.join(a, 'sub', 'rank-0'), '0');
+    writeFileSync(path.join(b, 'sub', 'rank-1'), '1');
+    const dest = path.join(root, 'merged');
+    for (let i = 0; i < 20; i++) {
+      mergeInto(a, dest);
+      mergeInto(b, dest);
+    }
+    expect(names(dest)).toEqual(['same', 'sub']);
+    expect(names(path.join(dest, 'sub'))).toEqual(['rank-0', 'rank-1']);
+    expect(readFileSync(path.join(dest, 'same'), 'utf8')).toBe('y'.repeat(1 << 20));
   });
 });

@@ -3,7 +3,7 @@
 // the checkpoints kept), rewritten after every report so that a run whose driver died leaves what
 // a later resumeFromCheckpoint needs. Workers copy their files into a partial directory that the
 // driver renames once every worker has reported: a checkpoint directory is always complete.
-import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { removeDir } from './checkpoint.js';
 
@@ -36,6 +36,25 @@ export function nextCheckpointIndex(runDir: string): number {
     if (m) next = Math.max(next, Number(m[1]) + 1);
   }
   return next;
+}
+
+/**
+ * Copies the files under `src` into `dest`, which other workers fill at the same time: each file
+ * is copied to a name of its own and renamed into place, so two workers writing the same name
+ * never see each other's half-made file (the last rename wins, as Ray's merge does).
+ */
+export function mergeInto(src: string, dest: string): void {
+  mkdirSync(dest, { recursive: true });
+  for (const entry of readdirSync(src, { withFileTypes: true })) {
+    const from = path.join(src, entry.name);
+    const to = path.join(dest, entry.name);
+    if (entry.isDirectory()) mergeInto(from, to);
+    else if (entry.isFile()) {
+      const tmp = `${to}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+      copyFileSync(from, tmp);
+      renameSync(tmp, to);
+    }
+  }
 }
 
 /** Removes partial directories a run that died left behind. */

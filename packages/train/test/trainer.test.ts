@@ -155,7 +155,7 @@ describe('DataParallelTrainer', () => {
     expect(unequal.metricsHistory).toHaveLength(2);
   });
 
-  it('keeps numToKeep checkpoints, the best by the score attribute and the latest', async () => {
+  it('keeps numToKeep checkpoints, the best by the score attribute and the latest, merging same-named files whole', async () => {
     const storagePath = storageDir();
     const scores = [3, 9, 4, 1, 5];
     const result = await new train.DataParallelTrainer(
@@ -165,6 +165,8 @@ describe('DataParallelTrainer', () => {
         for (const [i, score] of config.scores.entries()) {
           const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ckpt-'));
           fs.writeFileSync(path.join(dir, 'w' + ctx.worldRank), String(i));
+          // the same name from both workers: the merged file is one worker's, whole
+          fs.writeFileSync(path.join(dir, 'shared'), String(ctx.worldRank).repeat(1 << 20));
           await train.report({ score, i }, { checkpoint: train.Checkpoint.fromDirectory(dir) });
           fs.rmSync(dir, { recursive: true });
         }
@@ -190,7 +192,9 @@ describe('DataParallelTrainer', () => {
     const best = result.getBestCheckpoint('score', 'max')!;
     expect(best.path).toBe(path.join(result.path, 'checkpoint_000001'));
     expect(result.getBestCheckpoint('score', 'min')!.path).toBe(result.checkpoint!.path);
-    expect(readdirSync(best.path).sort()).toEqual(['w0', 'w1']);
+    expect(readdirSync(best.path).sort()).toEqual(['shared', 'w0', 'w1']);
+    const shared = readFileSync(path.join(best.path, 'shared'), 'utf8');
+    expect([0, 1].map((r) => String(r).repeat(1 << 20))).toContain(shared);
     expect(result.bestCheckpoints.map(([, m]) => m.score)).toEqual([9, 5]);
     expect(existsSync(path.join(result.path, 'checkpoint_000000'))).toBe(false);
   });

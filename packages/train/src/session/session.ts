@@ -2,10 +2,9 @@
 // slot of globalThis under a registered symbol, so that every copy of this package a process
 // loads (the worker bundle, the ESM or CJS build a user's module imports) sees the same one.
 // The train API's top-level functions (session/api.ts) act on it.
-import { cpSync, mkdirSync } from 'node:fs';
 import type { CollectiveGroup } from '../collective/types.js';
 import type { TrainContextValues, WorkerEvent } from '../protocol.js';
-import { type Metrics, partialDir } from '../storage.js';
+import { type Metrics, mergeInto, partialDir } from '../storage.js';
 
 const SLOT = Symbol.for('@tray/train.session');
 
@@ -55,9 +54,7 @@ export class Session {
   async report(metrics: Metrics, checkpointDir: string | undefined): Promise<void> {
     const index = this.reports++;
     if (checkpointDir !== undefined) {
-      const dest = partialDir(this.context.trialDir, this.context.attempt, index);
-      mkdirSync(dest, { recursive: true });
-      cpSync(checkpointDir, dest, { recursive: true });
+      mergeInto(checkpointDir, partialDir(this.context.trialDir, this.context.attempt, index));
     }
     const acked = new Promise<void>((resolve, reject) => this.acks.set(index, { resolve, reject }));
     this.emit({ type: 'report', index, metrics, checkpoint: checkpointDir !== undefined });
