@@ -11,12 +11,14 @@
 //   --rounds N      interleaved rounds (default 5)
 //   --max-mib M     largest size (default 256)
 //   --workers N     group size (default 2)
+//   --store         also time the same allReduce through the object store (the alternative)
 // Needs the build: npm run build. The members run from this file (shipped by reference).
 import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 
 const coreUrl = new URL('../../packages/core/dist/index.js', import.meta.url);
 const trainUrl = new URL('../../packages/train/dist/index.js', import.meta.url);
+const storeUrl = new URL('../../packages/object-store/dist/index.js', import.meta.url);
 
 /** Each member: joins the group, then times operations when asked. */
 export class BenchMember {
@@ -48,8 +50,52 @@ export class BenchMember {
     return (performance.now() - start) / reps;
   }
 
+  /**
+   * The alternative measured against (--store): the same allReduce through the node's object
+   * store for 2 members on one node. Each writes its tensor into a store object, reduces its half
+   * from both (zero-copy views of the shared segment), writes that half into another object and
+   * copies the other half out of its peer's; a barrier, then each deletes its own objects.
+   */
+  async storeAllReduce(bytes, reps) {
+    const { StoreClient, OBJECT_ID_BYTES } = await import(storeUrl.href);
+    const { createHash } = await import('node:crypto');
+    // biome-ignore lint/correctness/noUndeclaredEnvVars: set by the raylet in every worker, not a build input
+    this.store ??= await StoreClient.connect(process.env.TRAY_STORE_SOCKET);
+    const g = this.group;
+    const t = this.tensor(bytes);
+    const id = (what, rank, i) =>
+      createHash('sha256')
+        .update(`${g.name}/${what}/${rank}/${i}/${bytes}`)
+        .digest()
+        .subarray(0, OBJECT_ID_BYTES);
+    const half = t.length / 2;
+    await g.barrier();
+    const start = performance.now();
+    for (let i = 0; i < reps; i++) {
+      const me = g.rank;
+      const peer = 1 - me;
+      await this.store.put(id('in', me, i), t);
+      const theirs = await this.store.get(id('in', peer, i), { timeoutMs: 60_000 });
+      const other = new Float32Array(theirs.buffer, theirs.data.byteOffset, t.length);
+      const result = new Float32Array(t.length);
+      const [a, b] = me === 0 ? [0, half] : [half, t.length];
+      const first = me === 0 ? t : other;
+      const second = me === 0 ? other : t;
+      for (let k = a; k < b; k++) result[k] = first[k] + second[k];
+      await this.store.put(id('out', me, i), result.subarray(a, b));
+      const done = await this.store.get(id('out', peer, i), { timeoutMs: 60_000 });
+      result.set(new Float32Array(done.buffer, done.data.byteOffset, half), me === 0 ? half : 0);
+      this.store.release(theirs);
+      this.store.release(done);
+      await g.barrier();
+      await this.store.delete([id('in', me, i), id('out', me, i)]);
+    }
+    return (performance.now() - start) / reps;
+  }
+
   async destroy() {
     await this.group?.destroy();
+    await this.store?.close();
   }
 }
 
@@ -68,7 +114,7 @@ function memcpy(bytes, reps, buffers) {
 }
 
 function parseArgs(argv) {
-  const o = { rounds: 5, maxMib: 256, workers: 2, json: false };
+  const o = { rounds: 5, maxMib: 256, workers: 2, json: false, store: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = () => {
@@ -77,10 +123,11 @@ function parseArgs(argv) {
       return v;
     };
     if (a === '--json') o.json = true;
+    else if (a === '--store') o.store = true;
     else if (a === '--rounds') o.rounds = num();
     else if (a === '--max-mib') o.maxMib = num();
     else if (a === '--workers') o.workers = num();
-    else throw new Error(`unknown option ${a} (use --rounds N, --max-mib M, --workers N, --json)`);
+    else throw new Error(`unknown option ${a} (use --rounds N, --max-mib M, --workers N, --store, --json)`);
   }
   return o;
 }
@@ -110,16 +157,21 @@ async function main() {
     const name = `bench-${process.pid}`;
     await tray.get(members.map((m, rank) => m.init.remote({ name, worldSize: o.workers, rank })));
     const reps = (bytes) => Math.max(1, Math.min(200, Math.floor(2 ** 24 / bytes)));
-    const times = new Map(sizes.map((b) => [b, { allReduce: [], memcpy: [] }]));
+    if (o.store && o.workers !== 2) throw new Error('--store measures 2 workers only');
+    const times = new Map(sizes.map((b) => [b, { allReduce: [], memcpy: [], store: [] }]));
     const buffers = new Map();
     // A warm-up pass (first-touch of every tensor and buffer), then the measured rounds.
     for (let round = -1; round < o.rounds; round++) {
       for (const bytes of sizes) {
         const ms = await tray.get(members.map((m) => m.allReduce.remote(bytes, reps(bytes))));
         const copy = memcpy(bytes, reps(bytes), buffers);
+        const viaStore = o.store
+          ? Math.max(...(await tray.get(members.map((m) => m.storeAllReduce.remote(bytes, reps(bytes))))))
+          : undefined;
         if (round < 0) continue;
         times.get(bytes).allReduce.push(Math.max(...ms));
         times.get(bytes).memcpy.push(copy);
+        if (viaStore !== undefined) times.get(bytes).store.push(viaStore);
       }
       if (!o.json && round >= 0) process.stderr.write(`round ${round + 1}/${o.rounds} done\n`);
     }
@@ -137,6 +189,7 @@ async function main() {
         memcpy_gbps: Math.round((bytes / (memcpyBest / 1000) / 1e9) * 1000) / 1000,
         ratio: Math.round((bus / best / (bytes / memcpyBest)) * 1000) / 1000,
         ratio_median: Math.round((bus / median(t.allReduce) / (bytes / median(t.memcpy))) * 1000) / 1000,
+        ...(o.store ? { store_us_min: Math.round(Math.min(...t.store) * 1000 * 10) / 10 } : {}),
       };
     });
     await tray.get(members.map((m) => m.destroy.remote()));
@@ -155,10 +208,12 @@ async function main() {
     console.log(
       `allReduce (sum, Float32Array) on ${n} workers, ${o.rounds} rounds; load ${result.load_before} → ${result.load_after} on ${result.cpus} CPUs`,
     );
-    console.log('size        min µs     median µs   bus GB/s   memcpy GB/s   ratio (min)   ratio (median)');
+    console.log(
+      `size        min µs     median µs   bus GB/s   memcpy GB/s   ratio (min)   ratio (median)${o.store ? '   via store min µs' : ''}`,
+    );
     for (const r of rows) {
       console.log(
-        `${label(r.bytes).padEnd(10)}${String(r.allreduce_us_min).padStart(10)}${String(r.allreduce_us_median).padStart(14)}${r.busbw_gbps.toFixed(3).padStart(11)}${r.memcpy_gbps.toFixed(2).padStart(14)}${r.ratio.toFixed(3).padStart(14)}${r.ratio_median.toFixed(3).padStart(17)}`,
+        `${label(r.bytes).padEnd(10)}${String(r.allreduce_us_min).padStart(10)}${String(r.allreduce_us_median).padStart(14)}${r.busbw_gbps.toFixed(3).padStart(11)}${r.memcpy_gbps.toFixed(2).padStart(14)}${r.ratio.toFixed(3).padStart(14)}${r.ratio_median.toFixed(3).padStart(17)}${o.store ? String(r.store_us_min).padStart(20) : ''}`,
       );
     }
     console.log(

@@ -87,12 +87,13 @@ export class Group implements CollectiveGroup {
     options: OpOptions | undefined,
     body: (seq: number, op: string) => Promise<R>,
   ) {
-    const seq = ++this.seq;
-    const op = `${kind} #${seq}`;
     const timeoutMs = options?.timeoutMs ?? this.opTimeoutMs;
     if (timeoutMs !== undefined && !(timeoutMs > 0 && Number.isFinite(timeoutMs))) {
       throw this.usage(kind, `timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
     }
+    // Numbered only once the call is valid, so a rejected call leaves members in step.
+    const seq = ++this.seq;
+    const op = `${kind} #${seq}`;
     const result = this.chain.then(() => this.exec(seq, op, timeoutMs, body));
     this.chain = result.catch(() => {});
     return result;
