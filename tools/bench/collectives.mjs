@@ -5,7 +5,9 @@
 // of moving the bytes on one machine. Rounds interleave every size and the memcpy, so load
 // changes hit all alike; min and median are reported.
 //   bus bandwidth = 2(n-1)/n · bytes / time (n = 2: bytes / time); ratio = bus bandwidth / memcpy
-// Issue 15's targets: ratio >= 0.5 for >= 16 MiB; 1 KiB allReduce < 200 µs.
+// Issue 15's targets: ratio >= 0.5 for >= 16 MiB; 1 KiB allReduce < 200 µs. The same rounds also
+// time the other algorithm (every tensor sent whole, "direct") to check where the library
+// switches (TRAY_COLLECTIVE_DIRECT_MAX_BYTES, default 64 KiB).
 // The machine's load average is printed with the numbers: on a shared machine wall times are
 // noisy, so rerun it when the machine is quiet:  node tools/bench/collectives.mjs [--json]
 //   --rounds N      interleaved rounds (default 5)
@@ -28,6 +30,14 @@ export class BenchMember {
   async init(spec) {
     const { initCollectiveGroup } = await import(trainUrl.href);
     this.group = await initCollectiveGroup(spec);
+    // The same members as a second group that sends every allReduce whole (the threshold is
+    // read when a group is made), so both algorithms are timed in the same rounds.
+    process.env.TRAY_COLLECTIVE_DIRECT_MAX_BYTES = String(2 ** 40);
+    try {
+      this.direct = await initCollectiveGroup({ ...spec, name: `${spec.name}-direct` });
+    } finally {
+      delete process.env.TRAY_COLLECTIVE_DIRECT_MAX_BYTES;
+    }
     return process.pid;
   }
 
@@ -41,12 +51,16 @@ export class BenchMember {
     return t;
   }
 
-  /** `reps` allReduces of `bytes` after a barrier: the time of each, ms (every member runs them). */
-  async allReduce(bytes, reps) {
+  /**
+   * `reps` allReduces of `bytes` after a barrier: the time of each, ms (every member runs them).
+   * `direct`: on the group that sends every tensor whole.
+   */
+  async allReduce(bytes, reps, direct = false) {
+    const g = direct ? this.direct : this.group;
     const t = this.tensor(bytes);
-    await this.group.barrier();
+    await g.barrier();
     const start = performance.now();
-    for (let i = 0; i < reps; i++) await this.group.allReduce(t, { op: 'sum' });
+    for (let i = 0; i < reps; i++) await g.allReduce(t, { op: 'sum' });
     return (performance.now() - start) / reps;
   }
 
@@ -95,6 +109,7 @@ export class BenchMember {
 
   async destroy() {
     await this.group?.destroy();
+    await this.direct?.destroy();
     await this.store?.close();
   }
 }
@@ -158,12 +173,13 @@ async function main() {
     await tray.get(members.map((m, rank) => m.init.remote({ name, worldSize: o.workers, rank })));
     const reps = (bytes) => Math.max(1, Math.min(200, Math.floor(2 ** 24 / bytes)));
     if (o.store && o.workers !== 2) throw new Error('--store measures 2 workers only');
-    const times = new Map(sizes.map((b) => [b, { allReduce: [], memcpy: [], store: [] }]));
+    const times = new Map(sizes.map((b) => [b, { allReduce: [], direct: [], memcpy: [], store: [] }]));
     const buffers = new Map();
     // A warm-up pass (first-touch of every tensor and buffer), then the measured rounds.
     for (let round = -1; round < o.rounds; round++) {
       for (const bytes of sizes) {
         const ms = await tray.get(members.map((m) => m.allReduce.remote(bytes, reps(bytes))));
+        const whole = await tray.get(members.map((m) => m.allReduce.remote(bytes, reps(bytes), true)));
         const copy = memcpy(bytes, reps(bytes), buffers);
         const viaStore = o.store
           ? Math.max(...(await tray.get(members.map((m) => m.storeAllReduce.remote(bytes, reps(bytes))))))
@@ -171,6 +187,7 @@ async function main() {
         if (round < 0) continue;
         times.get(bytes).allReduce.push(Math.max(...ms));
         times.get(bytes).memcpy.push(copy);
+        times.get(bytes).direct.push(Math.max(...whole));
         if (viaStore !== undefined) times.get(bytes).store.push(viaStore);
       }
       if (!o.json && round >= 0) process.stderr.write(`round ${round + 1}/${o.rounds} done\n`);
@@ -189,6 +206,7 @@ async function main() {
         memcpy_gbps: Math.round((bytes / (memcpyBest / 1000) / 1e9) * 1000) / 1000,
         ratio: Math.round((bus / best / (bytes / memcpyBest)) * 1000) / 1000,
         ratio_median: Math.round((bus / median(t.allReduce) / (bytes / median(t.memcpy))) * 1000) / 1000,
+        direct_us_min: Math.round(Math.min(...t.direct) * 1000 * 10) / 10,
         ...(o.store ? { store_us_min: Math.round(Math.min(...t.store) * 1000 * 10) / 10 } : {}),
       };
     });
@@ -209,11 +227,11 @@ async function main() {
       `allReduce (sum, Float32Array) on ${n} workers, ${o.rounds} rounds; load ${result.load_before} → ${result.load_after} on ${result.cpus} CPUs`,
     );
     console.log(
-      `size        min µs     median µs   bus GB/s   memcpy GB/s   ratio (min)   ratio (median)${o.store ? '   via store min µs' : ''}`,
+      `size        min µs     median µs   bus GB/s   memcpy GB/s   ratio (min)   ratio (median)   direct min µs${o.store ? '   via store min µs' : ''}`,
     );
     for (const r of rows) {
       console.log(
-        `${label(r.bytes).padEnd(10)}${String(r.allreduce_us_min).padStart(10)}${String(r.allreduce_us_median).padStart(14)}${r.busbw_gbps.toFixed(3).padStart(11)}${r.memcpy_gbps.toFixed(2).padStart(14)}${r.ratio.toFixed(3).padStart(14)}${r.ratio_median.toFixed(3).padStart(17)}${o.store ? String(r.store_us_min).padStart(20) : ''}`,
+        `${label(r.bytes).padEnd(10)}${String(r.allreduce_us_min).padStart(10)}${String(r.allreduce_us_median).padStart(14)}${r.busbw_gbps.toFixed(3).padStart(11)}${r.memcpy_gbps.toFixed(2).padStart(14)}${r.ratio.toFixed(3).padStart(14)}${r.ratio_median.toFixed(3).padStart(17)}${String(r.direct_us_min).padStart(16)}${o.store ? String(r.store_us_min).padStart(20) : ''}`,
       );
     }
     console.log(
