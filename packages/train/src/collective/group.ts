@@ -51,6 +51,10 @@ export class Group implements CollectiveGroup {
     this.opTimeoutMs = init.opTimeoutMs;
     this.directMaxBytes = init.directMaxBytes ?? DIRECT_MAX_BYTES;
     this.peers = new Array(init.worldSize).fill(undefined);
+    this.failed = new Promise<never>((_, reject) => {
+      this.rejectFailed = reject;
+    });
+    this.failed.catch(() => {}); // awaited only during setup
   }
 
   /** Connection setup (init.ts) adds each peer once authenticated, and the listening server. */
@@ -65,12 +69,17 @@ export class Group implements CollectiveGroup {
     return this.broken;
   }
 
+  /** Rejects when the group fails (for setup, which waits on more than receives). */
+  readonly failed: Promise<never>;
+  private rejectFailed: (err: CollectiveGroupError) => void = () => {};
+
   /** A peer's connection failed: the group fails, naming `peerRank`. */
   fail(peerRank: number | undefined, detail: string): void {
     if (this.broken !== undefined || this.destroyed) return;
     const who = peerRank === undefined ? '' : `rank ${peerRank}: `;
     const err = new CollectiveGroupError(this.name, this.current ?? 'the group', peerRank, `${who}${detail}`);
     this.broken = err;
+    this.rejectFailed(err);
     // Tell every peer still connected why (a stuck peer too, so it fails rather than waits),
     // then close: the group is over.
     for (const p of this.peers) p?.abort(peerRank, err.message);
