@@ -21,6 +21,9 @@ import { pathToFileURL } from 'node:url';
 const coreUrl = new URL('../../packages/core/dist/index.js', import.meta.url);
 const trainUrl = new URL('../../packages/train/dist/index.js', import.meta.url);
 const storeUrl = new URL('../../packages/object-store/dist/index.js', import.meta.url);
+/** Read at run time by @tray/train (the direct/split threshold) and set by the raylet (the store). */
+const DIRECT_ENV = 'TRAY_COLLECTIVE_DIRECT_MAX_BYTES';
+const STORE_ENV = 'TRAY_STORE_SOCKET';
 
 /** Each member: joins the group, then times operations when asked. */
 export class BenchMember {
@@ -32,11 +35,11 @@ export class BenchMember {
     this.group = await initCollectiveGroup(spec);
     // The same members as a second group that sends every allReduce whole (the threshold is
     // read when a group is made), so both algorithms are timed in the same rounds.
-    process.env.TRAY_COLLECTIVE_DIRECT_MAX_BYTES = String(2 ** 40);
+    process.env[DIRECT_ENV] = String(2 ** 40);
     try {
       this.direct = await initCollectiveGroup({ ...spec, name: `${spec.name}-direct` });
     } finally {
-      delete process.env.TRAY_COLLECTIVE_DIRECT_MAX_BYTES;
+      delete process.env[DIRECT_ENV];
     }
     return process.pid;
   }
@@ -73,8 +76,7 @@ export class BenchMember {
   async storeAllReduce(bytes, reps) {
     const { StoreClient, OBJECT_ID_BYTES } = await import(storeUrl.href);
     const { createHash } = await import('node:crypto');
-    // biome-ignore lint/correctness/noUndeclaredEnvVars: set by the raylet in every worker, not a build input
-    this.store ??= await StoreClient.connect(process.env.TRAY_STORE_SOCKET);
+    this.store ??= await StoreClient.connect(process.env[STORE_ENV]);
     const g = this.group;
     const t = this.tensor(bytes);
     const id = (what, rank, i) =>

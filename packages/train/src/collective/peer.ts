@@ -218,7 +218,10 @@ export class Peer {
   send(h: FrameHeader, body?: Uint8Array): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const done = (err?: Error | null): void => {
-        if (!err) return resolve();
+        if (!err) {
+          resolve();
+          return;
+        }
         // The group's error (naming this rank) first, so the operation rejects with it.
         this.fail(`writing to its connection failed (${err.message})`);
         reject(err);
