@@ -1,5 +1,6 @@
 // How a collective group fails, among real actors in their own worker processes: a peer that
-// does not know the group's secret is turned away while the real members still connect; a
+// does not know the group's secret is turned away while the real members still connect (and the
+// rendezvous actor is removed once they have); a
 // member SIGKILLed (by pid) while the others wait in an allReduce makes theirs reject, naming the
 // dead rank, on the socket's close (no timeout set), and every later operation too; a member
 // alive but stuck is caught by the per-operation timeout, and the stuck one is told why; one
@@ -87,6 +88,18 @@ it('a peer without the group secret is disconnected, and the real members still 
     [-3, -6, 8],
     [-3, -6, 8],
   ]);
+  // Once every member connected, rank 0 removed the rendezvous actor.
+  await waitFor(
+    async () => {
+      try {
+        await tray.getActor('tray.collective:auth');
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    { timeoutMs: 60_000, what: 'the rendezvous actor to be gone' },
+  );
 });
 
 it('a member SIGKILLed while the others wait in an allReduce fails theirs at once, naming it', async () => {
