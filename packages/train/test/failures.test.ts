@@ -1,9 +1,10 @@
 // How a collective group fails, among real actors in their own worker processes: a peer that
-// does not know the group's secret is turned away while the real members still connect; a
+// does not know the group's secret is turned away while the real members still connect (and the
+// rendezvous actor is removed once they have); a
 // member SIGKILLed (by pid) while the others wait in an allReduce makes theirs reject, naming the
 // dead rank, on the socket's close (no timeout set), and every later operation too; a member
-// alive but stuck is caught by the per-operation timeout, and the stuck one is told why; and no
-// member process outlives the cluster.
+// alive but stuck is caught by the per-operation timeout, and the stuck one is told why; one
+// that destroys its group fails its peers; and no member process outlives the cluster.
 import { connect } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -87,6 +88,18 @@ it('a peer without the group secret is disconnected, and the real members still 
     [-3, -6, 8],
     [-3, -6, 8],
   ]);
+  // Once every member connected, rank 0 removed the rendezvous actor.
+  await waitFor(
+    async () => {
+      try {
+        await tray.getActor('tray.collective:auth');
+        return false;
+      } catch {
+        return true;
+      }
+    },
+    { timeoutMs: 60_000, what: 'the rendezvous actor to be gone' },
+  );
 });
 
 it('a member SIGKILLed while the others wait in an allReduce fails theirs at once, naming it', async () => {
@@ -125,6 +138,18 @@ it('a member alive but stuck is caught by the per-operation timeout, and told so
   const late = await tray.get(m1!.run.remote('allReduce', 10, 'f32'), { timeoutMs: 60_000 });
   expect(late.error?.name).toBe('CollectiveGroupError');
   expect(late.error?.message).toMatch(/timed out after 1000 ms/);
+});
+
+it('a member that destroys its group fails its peers, naming it, and its own later calls', async () => {
+  const [m0, m1] = await makeGroup('destroy', 2);
+  await tray.get(m1!.destroy.remote());
+  const peer = await tray.get(m0!.barrier.remote(), { timeoutMs: 60_000 });
+  expect(peer.error?.peerRank).toBe(1);
+  expect(peer.error?.message).toMatch(
+    /'destroy': barrier #1 failed: .*rank 1: (its connection closed|writing to its connection failed)/,
+  );
+  const own = await tray.get(m1!.run.remote('allReduce', 4, 'f32'));
+  expect(own.error?.message).toMatch(/allReduce #1 failed: the group was destroyed on this member/);
 });
 
 it('after shutdown no member process is left', async () => {

@@ -9,10 +9,11 @@
 // rejects the operation in flight and every later one, and tells the other peers why.
 import type { Server } from 'node:net';
 import { CollectiveGroupError } from './errors.js';
-import type { Expect, Peer } from './peer.js';
+import { expectOf, recvMsg, sendMsg } from './messages.js';
+import type { Peer } from './peer.js';
 import { bytesOf, combine, finish, like, partOffsets, REDUCE_OPS } from './reduce.js';
 import type { CollectiveGroup, OpOptions, ReduceOp, Tensor } from './types.js';
-import { DTYPE_NONE, dtypeOf, frameCount, kindCode, MAX_FRAME_BYTES, type OpKind } from './wire.js';
+import { frameCount, MAX_FRAME_BYTES, type OpKind } from './wire.js';
 
 /** Tensors up to this many bytes are exchanged whole (one round); larger ones reduce-scatter + all-gather. */
 export const DIRECT_MAX_BYTES = 64 * 1024;
@@ -51,6 +52,10 @@ export class Group implements CollectiveGroup {
     this.opTimeoutMs = init.opTimeoutMs;
     this.directMaxBytes = init.directMaxBytes ?? DIRECT_MAX_BYTES;
     this.peers = new Array(init.worldSize).fill(undefined);
+    this.failed = new Promise<never>((_, reject) => {
+      this.rejectFailed = reject;
+    });
+    this.failed.catch(() => {}); // awaited only during setup
   }
 
   /** Connection setup (init.ts) adds each peer once authenticated, and the listening server. */
@@ -65,12 +70,17 @@ export class Group implements CollectiveGroup {
     return this.broken;
   }
 
+  /** Rejects when the group fails (for setup, which waits on more than receives). */
+  readonly failed: Promise<never>;
+  private rejectFailed: (err: CollectiveGroupError) => void = () => {};
+
   /** A peer's connection failed: the group fails, naming `peerRank`. */
   fail(peerRank: number | undefined, detail: string): void {
     if (this.broken !== undefined || this.destroyed) return;
     const who = peerRank === undefined ? '' : `rank ${peerRank}: `;
     const err = new CollectiveGroupError(this.name, this.current ?? 'the group', peerRank, `${who}${detail}`);
     this.broken = err;
+    this.rejectFailed(err);
     // Tell every peer still connected why (a stuck peer too, so it fails rather than waits),
     // then close: the group is over.
     for (const p of this.peers) p?.abort(peerRank, err.message);
@@ -87,12 +97,13 @@ export class Group implements CollectiveGroup {
     options: OpOptions | undefined,
     body: (seq: number, op: string) => Promise<R>,
   ) {
-    const seq = ++this.seq;
-    const op = `${kind} #${seq}`;
     const timeoutMs = options?.timeoutMs ?? this.opTimeoutMs;
     if (timeoutMs !== undefined && !(timeoutMs > 0 && Number.isFinite(timeoutMs))) {
       throw this.usage(kind, `timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
     }
+    // Numbered only once the call is valid, so a rejected call leaves members in step.
+    const seq = ++this.seq;
+    const op = `${kind} #${seq}`;
     const result = this.chain.then(() => this.exec(seq, op, timeoutMs, body));
     this.chain = result.catch(() => {});
     return result;
@@ -174,61 +185,6 @@ export class Group implements CollectiveGroup {
     return this.peers.filter((p): p is Peer => p !== undefined);
   }
 
-  /** Sends `bytes` to `peer` as frames from step `first`. */
-  private sendMsg(
-    peer: Peer,
-    seq: number,
-    kind: OpKind,
-    t: Tensor | undefined,
-    bytes: Uint8Array,
-    first = 0,
-  ) {
-    const sends: Promise<void>[] = [];
-    const frames = frameCount(bytes.length);
-    for (let i = 0; i < frames; i++) {
-      const body = bytes.subarray(i * MAX_FRAME_BYTES, Math.min(bytes.length, (i + 1) * MAX_FRAME_BYTES));
-      const header = {
-        kind: kindCode(kind),
-        dtype: t === undefined ? DTYPE_NONE : dtypeOf(t),
-        seq,
-        step: first + i,
-        byteLength: body.length,
-        elements: t?.length ?? 0,
-      };
-      sends.push(peer.send(header, body));
-    }
-    return sends;
-  }
-
-  /** Receives `dest.length` bytes from `peer` as frames from step `first`; `onFrame(i)` after frame i. */
-  private recvMsg(
-    peer: Peer,
-    seq: number,
-    expect: Expect,
-    dest: Uint8Array,
-    first = 0,
-    onFrame?: (i: number) => void,
-  ) {
-    const frames = frameCount(dest.length);
-    const recvs: Promise<void>[] = [];
-    for (let i = 0; i < frames; i++) {
-      const part = dest.subarray(i * MAX_FRAME_BYTES, Math.min(dest.length, (i + 1) * MAX_FRAME_BYTES));
-      const p = peer.recv(seq, first + i, expect, part);
-      recvs.push(onFrame ? p.then(() => onFrame(i)) : p);
-    }
-    return recvs;
-  }
-
-  private expect(kind: OpKind, t: Tensor | undefined, op: string): Expect {
-    return {
-      kind: kindCode(kind),
-      dtype: t === undefined ? DTYPE_NONE : dtypeOf(t),
-      elements: t?.length ?? 0,
-      byteLength: 0,
-      op,
-    };
-  }
-
   /**
    * Reduce-scatter: member r ends with the reduction of part r of every member's tensor (rank
    * order), as a new array. Part r is the elements `part(r)`; frames are reduced as they arrive.
@@ -245,10 +201,10 @@ export class Group implements CollectiveGroup {
     const me = this.rank;
     const n = this.worldSize;
     const mine = t.subarray(...part(me)) as T;
-    const expect = this.expect(kind, t, name);
+    const expect = expectOf(kind, t, name);
     const io: Promise<void>[] = [];
     for (const p of this.others()) {
-      io.push(...this.sendMsg(p, seq, kind, t, bytesOf(t.subarray(...part(p.rank)))));
+      io.push(...sendMsg(p, seq, kind, t, bytesOf(t.subarray(...part(p.rank)))));
     }
     const theirs: (T | undefined)[] = new Array(n).fill(undefined);
     const perFrame = MAX_FRAME_BYTES / t.BYTES_PER_ELEMENT;
@@ -265,7 +221,7 @@ export class Group implements CollectiveGroup {
       const buf = this.scratch(p.rank, t, mine.length);
       theirs[p.rank] = buf;
       io.push(
-        ...this.recvMsg(p, seq, expect, bytesOf(buf), 0, (i) => {
+        ...recvMsg(p, seq, expect, bytesOf(buf), 0, (i) => {
           if (++arrived[i] === n - 1) reduceFrame(i);
         }),
       );
@@ -303,20 +259,20 @@ export class Group implements CollectiveGroup {
       }
       const offsets = partOffsets(tensor.length, n);
       const range = (r: number): [number, number] => [offsets[r]!, offsets[r + 1]!];
-      const expect = this.expect('allReduce', tensor, name);
+      const expect = expectOf('allReduce', tensor, name);
       // The other parts land in place; their receives are posted first, so a peer that finishes
       // its part sooner does not have its frames held aside. (Handled now: if the reduce-scatter
       // fails, these reject too, and an unhandled rejection would end the worker.)
       const recvs: Promise<void>[] = [];
       for (const p of this.others()) {
-        recvs.push(...this.recvMsg(p, seq, expect, bytesOf(result.subarray(...range(p.rank))), GATHER_STEPS));
+        recvs.push(...recvMsg(p, seq, expect, bytesOf(result.subarray(...range(p.rank))), GATHER_STEPS));
       }
       const gathered = Promise.all(recvs);
       gathered.catch(() => {});
       const part = result.subarray(...range(this.rank)) as T;
       await this.reduceParts('allReduce', tensor, op, seq, name, range, part);
       const sends = this.others().flatMap((p) =>
-        this.sendMsg(p, seq, 'allReduce', tensor, bytesOf(part), GATHER_STEPS),
+        sendMsg(p, seq, 'allReduce', tensor, bytesOf(part), GATHER_STEPS),
       );
       await Promise.all([gathered, ...sends]);
       return result;
@@ -353,11 +309,11 @@ export class Group implements CollectiveGroup {
       if (src === this.rank) {
         result.set(tensor);
         await Promise.all(
-          this.others().flatMap((p) => this.sendMsg(p, seq, 'broadcast', tensor, bytesOf(tensor))),
+          this.others().flatMap((p) => sendMsg(p, seq, 'broadcast', tensor, bytesOf(tensor))),
         );
       } else {
         await Promise.all(
-          this.recvMsg(this.peers[src]!, seq, this.expect('broadcast', tensor, name), bytesOf(result)),
+          recvMsg(this.peers[src]!, seq, expectOf('broadcast', tensor, name), bytesOf(result)),
         );
       }
       return result;
@@ -369,14 +325,14 @@ export class Group implements CollectiveGroup {
     return this.ordered('allGather', options, async (seq, name) => {
       const out: T[] = [];
       const io: Promise<void>[] = [];
-      const expect = this.expect('allGather', tensor, name);
+      const expect = expectOf('allGather', tensor, name);
       for (let r = 0; r < this.worldSize; r++) {
         const buf = like(tensor, tensor.length);
         out.push(buf);
         if (r === this.rank) buf.set(tensor);
-        else io.push(...this.recvMsg(this.peers[r]!, seq, expect, bytesOf(buf)));
+        else io.push(...recvMsg(this.peers[r]!, seq, expect, bytesOf(buf)));
       }
-      for (const p of this.others()) io.push(...this.sendMsg(p, seq, 'allGather', tensor, bytesOf(tensor)));
+      for (const p of this.others()) io.push(...sendMsg(p, seq, 'allGather', tensor, bytesOf(tensor)));
       await Promise.all(io);
       return out;
     });
@@ -384,12 +340,12 @@ export class Group implements CollectiveGroup {
 
   barrier(options?: OpOptions): Promise<void> {
     return this.ordered('barrier', options, async (seq, name) => {
-      const expect = this.expect('barrier', undefined, name);
+      const expect = expectOf('barrier', undefined, name);
       const empty = new Uint8Array(0);
       await Promise.all(
         this.others().flatMap((p) => [
-          ...this.sendMsg(p, seq, 'barrier', undefined, empty),
-          ...this.recvMsg(p, seq, expect, empty),
+          ...sendMsg(p, seq, 'barrier', undefined, empty),
+          ...recvMsg(p, seq, expect, empty),
         ]),
       );
     });

@@ -184,7 +184,8 @@ export async function initCollectiveGroup(spec: CollectiveGroupSpec): Promise<Co
       );
     });
     try {
-      await Promise.race([Promise.all([accepted, dialed]), expired]);
+      // A peer dying meanwhile fails setup at once, naming it, rather than at the deadline.
+      await Promise.race([Promise.all([accepted, dialed]), expired, group.failed]);
     } finally {
       clearTimeout(timer);
     }

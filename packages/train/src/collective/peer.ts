@@ -48,6 +48,8 @@ export interface PeerEvents {
 }
 
 const key = (seq: number, step: number): string => `${seq}/${step}`;
+/** Frames with bodies up to this size are copied behind their header and written at once. */
+const SMALL_BODY_BYTES = 64 * 1024;
 
 export class Peer {
   private header = Buffer.alloc(HEADER_BYTES);
@@ -215,9 +217,20 @@ export class Peer {
   /** Sends one frame; resolves once the socket has taken it. */
   send(h: FrameHeader, body?: Uint8Array): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const done = (err?: Error | null): void => (err ? reject(err) : resolve());
+      const done = (err?: Error | null): void => {
+        if (!err) {
+          resolve();
+          return;
+        }
+        // The group's error (naming this rank) first, so the operation rejects with it.
+        this.fail(`writing to its connection failed (${err.message})`);
+        reject(err);
+      };
       if (body === undefined || body.length === 0) {
         this.socket.write(encodeHeader(h), done);
+      } else if (body.length <= SMALL_BODY_BYTES) {
+        // One write (one syscall) for a small frame: small operations are latency.
+        this.socket.write(Buffer.concat([encodeHeader(h), body]), done);
       } else {
         this.socket.write(encodeHeader(h));
         this.socket.write(body, done);
