@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// `npm run bench`: runs every benchmark of tools/bench (transport, store, peers, put-get, init, multinode, data, data-shuffle, runtime-env, tune-search, serve, envelope — those present)
+// `npm run bench`: runs every benchmark of tools/bench (transport, store, peers, put-get, init, multinode, data, data-shuffle, runtime-env, tune-search, serve, envelope, collectives, train — those present)
 // and `tray microbenchmark`, one after the other, each with `--json`; keeps each one's last JSON
 // line and writes tools/bench/results/<YYYY-MM-DD>.json (UTC date) with the machine described, so
 // a regression shows in review. Prints a summary: issue 6's targets (value, target, met) and the
 // ratios. A benchmark that fails (non-zero exit, no JSON line, over its deadline) is reported as
 // failed and the others still run; the exit code is then 1.
-//   --only NAME[,NAME]  run only these (transport, store, peers, put-get, init, multinode, data, data-shuffle, runtime-env, tune-search, serve, envelope, microbenchmark); the others'
+//   --only NAME[,NAME]  run only these (transport, store, peers, put-get, init, multinode, data, data-shuffle, runtime-env, tune-search, serve, envelope, collectives, train, microbenchmark); the others'
 //                       results already in today's file are kept
 //   --quick             shorter rounds where a benchmark supports them (numbers are rougher)
 // Children's output goes to stderr as they run; the summary goes to stdout.
@@ -37,6 +37,8 @@ const BENCHMARKS = [
   { name: 'tune-search', file: 'tune-search.mjs', quick: ['--seeds', '3', '--trials', '200'] },
   { name: 'serve', file: 'serve.mjs', quick: ['--seconds', '2'] },
   { name: 'envelope', file: 'envelope.mjs', quick: ['--quick'] },
+  { name: 'collectives', file: 'collectives.mjs', quick: ['--rounds', '1', '--max-mib', '64'] },
+  { name: 'train', file: 'train.mjs', quick: ['--rounds', '1', '--epochs', '2'] },
   {
     name: 'microbenchmark',
     // `npx tray microbenchmark`, without npx: the workspace's own bin, never a registry lookup.
@@ -83,6 +85,11 @@ const TARGETS = [
     max: 500,
   },
   { label: 'init → first result after shutdown (17)', value: (r) => r.init?.again_ms?.median, max: 400 },
+  // Issue 15's collectives targets (2 workers): allReduce bus bandwidth / memcpy, and latency.
+  { label: 'allReduce >= 16 MiB bus bw / memcpy', at: ['collectives', 'min_ratio_16mib_up'], min: 0.5 },
+  { label: 'allReduce 1 KiB (µs)', at: ['collectives', 'latency_1kib_us'], max: 200 },
+  // Issue 15's training target: the tfjs MLP's samples/s on 2 workers against 1.
+  { label: 'train MLP samples/s, 2 workers / 1', at: ['train', 'ratio'], min: 1.6 },
 ];
 
 /** Ratios worth reading beside the targets (no target of issue 6). */

@@ -1,3 +1,34 @@
 // @tray/train: Ray Train for tray. `import * as train from '@tray/train'` gives these names
 // (LIBRARIES.md's Train section).
-export type { CollectiveGroup, CollectiveGroupSpec, ReduceOp, Tensor } from './collective/types.js';
+export { Checkpoint } from './checkpoint.js';
+export { CollectiveGroupError } from './collective/errors.js';
+export { initCollectiveGroup } from './collective/init.js';
+export type {
+  CollectiveGroup,
+  CollectiveGroupSpec,
+  OpOptions,
+  ReduceOp,
+  Tensor,
+} from './collective/types.js';
+export type {
+  CheckpointConfig,
+  FailureConfig,
+  PlacementStrategy,
+  RunConfig,
+  ScalingConfig,
+  TrainerOptions,
+} from './config.js';
+export { type Result, TrainingFailedError } from './run.js';
+export {
+  allGather,
+  allReduce,
+  barrier,
+  broadcast,
+  getCheckpoint,
+  getContext,
+  getDatasetShard,
+  reduceScatter,
+  report,
+  type TrainContext,
+} from './session/api.js';
+export { DataParallelTrainer, type TrainLoop } from './trainer.js';

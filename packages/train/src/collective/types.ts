@@ -16,6 +16,18 @@ export interface CollectiveGroupSpec {
   rank: number;
   /** How long to wait for every member to join (default 60 s). */
   timeoutMs?: number;
+  /**
+   * Default timeout of every operation, ms (none by default: a dead member is noticed when its
+   * connection closes; this catches one that is alive but stuck). An operation that times out
+   * fails the group on every member, naming the rank it waited for.
+   */
+  opTimeoutMs?: number;
+}
+
+/** Options every operation takes. */
+export interface OpOptions {
+  /** This operation's timeout, ms (overrides the group's opTimeoutMs). */
+  timeoutMs?: number;
 }
 
 export interface CollectiveGroup {
@@ -23,14 +35,14 @@ export interface CollectiveGroup {
   readonly rank: number;
   readonly worldSize: number;
   /** Elementwise reduction across members; every member gets the result (a new array). */
-  allReduce<T extends Tensor>(tensor: T, options?: { op?: ReduceOp }): Promise<T>;
+  allReduce<T extends Tensor>(tensor: T, options?: { op?: ReduceOp } & OpOptions): Promise<T>;
   /** `srcRank`'s tensor on every member (others pass a tensor of the same length and type). */
-  broadcast<T extends Tensor>(tensor: T, options?: { srcRank?: number }): Promise<T>;
+  broadcast<T extends Tensor>(tensor: T, options?: { srcRank?: number } & OpOptions): Promise<T>;
   /** Every member's tensor, in rank order. */
-  allGather<T extends Tensor>(tensor: T): Promise<T[]>;
+  allGather<T extends Tensor>(tensor: T, options?: OpOptions): Promise<T[]>;
   /** The reduction of every member's tensor, member r keeping the r-th of worldSize near-equal parts. */
-  reduceScatter<T extends Tensor>(tensor: T, options?: { op?: ReduceOp }): Promise<T>;
-  barrier(): Promise<void>;
+  reduceScatter<T extends Tensor>(tensor: T, options?: { op?: ReduceOp } & OpOptions): Promise<T>;
+  barrier(options?: OpOptions): Promise<void>;
   /** Closes this member's connections; later calls reject. */
   destroy(): Promise<void>;
 }

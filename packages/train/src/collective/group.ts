@@ -1,0 +1,369 @@
+// A connected collective group as one member sees it: the operations of types.ts over the peer
+// connections of a full mesh. Operations run one at a time in call order, each numbered (its
+// seq) so every frame names the operation it belongs to. Small tensors go direct (every member
+// sends its whole tensor to every other and reduces all of them); large ones as a reduce-scatter
+// then an all-gather, both all-to-all over the mesh (member r reduces part r, then sends it to
+// everyone), which moves 2(n-1)/n of the tensor per member and splits the arithmetic n ways.
+// Both reduce in rank order, so results are the same bits on every member and either way.
+// The first failure (a peer's connection closing, a bad frame, an abort from a peer, a timeout)
+// rejects the operation in flight and every later one, and tells the other peers why.
+import type { Server } from 'node:net';
+import { CollectiveGroupError } from './errors.js';
+import { expectOf, recvMsg, sendMsg } from './messages.js';
+import type { Peer } from './peer.js';
+import { bytesOf, combine, finish, like, partOffsets, REDUCE_OPS } from './reduce.js';
+import type { CollectiveGroup, OpOptions, ReduceOp, Tensor } from './types.js';
+import { frameCount, MAX_FRAME_BYTES, type OpKind } from './wire.js';
+
+/** Tensors up to this many bytes are exchanged whole (one round); larger ones reduce-scatter + all-gather. */
+export const DIRECT_MAX_BYTES = 64 * 1024;
+/** Step numbers of the all-gather phase start here (the reduce-scatter phase's start at 0). */
+const GATHER_STEPS = 0x80000000;
+
+export interface GroupInit {
+  name: string;
+  rank: number;
+  worldSize: number;
+  /** Default per-operation timeout, ms (none when undefined). */
+  opTimeoutMs?: number;
+  /** Largest tensor exchanged direct (default DIRECT_MAX_BYTES; the benchmark varies it). */
+  directMaxBytes?: number;
+}
+
+export class Group implements CollectiveGroup {
+  readonly name: string;
+  readonly rank: number;
+  readonly worldSize: number;
+  private readonly opTimeoutMs: number | undefined;
+  private readonly peers: (Peer | undefined)[];
+  private server: Server | undefined;
+  private seq = 0;
+  private chain: Promise<unknown> = Promise.resolve();
+  private current: string | undefined;
+  private broken: CollectiveGroupError | undefined;
+  private destroyed = false;
+  private readonly scratches: (ArrayBuffer | undefined)[] = [];
+  private readonly directMaxBytes: number;
+
+  constructor(init: GroupInit) {
+    this.name = init.name;
+    this.rank = init.rank;
+    this.worldSize = init.worldSize;
+    this.opTimeoutMs = init.opTimeoutMs;
+    this.directMaxBytes = init.directMaxBytes ?? DIRECT_MAX_BYTES;
+    this.peers = new Array(init.worldSize).fill(undefined);
+    this.failed = new Promise<never>((_, reject) => {
+      this.rejectFailed = reject;
+    });
+    this.failed.catch(() => {}); // awaited only during setup
+  }
+
+  /** Connection setup (init.ts) adds each peer once authenticated, and the listening server. */
+  addPeer(peer: Peer): void {
+    this.peers[peer.rank] = peer;
+  }
+  setServer(server: Server): void {
+    this.server = server;
+  }
+  /** Whether the group failed (set by a peer closing, e.g. during setup). */
+  get failure(): CollectiveGroupError | undefined {
+    return this.broken;
+  }
+
+  /** Rejects when the group fails (for setup, which waits on more than receives). */
+  readonly failed: Promise<never>;
+  private rejectFailed: (err: CollectiveGroupError) => void = () => {};
+
+  /** A peer's connection failed: the group fails, naming `peerRank`. */
+  fail(peerRank: number | undefined, detail: string): void {
+    if (this.broken !== undefined || this.destroyed) return;
+    const who = peerRank === undefined ? '' : `rank ${peerRank}: `;
+    const err = new CollectiveGroupError(this.name, this.current ?? 'the group', peerRank, `${who}${detail}`);
+    this.broken = err;
+    this.rejectFailed(err);
+    // Tell every peer still connected why (a stuck peer too, so it fails rather than waits),
+    // then close: the group is over.
+    for (const p of this.peers) p?.abort(peerRank, err.message);
+    for (const p of this.peers) p?.rejectAll(err);
+  }
+
+  /** A peer aborted: its group failed, blaming `blamed`. */
+  aborted(peerRank: number, blamed: number | undefined, reason: string): void {
+    this.fail(blamed ?? peerRank, `(as rank ${peerRank} reports) ${reason}`);
+  }
+
+  private ordered<R>(
+    kind: OpKind,
+    options: OpOptions | undefined,
+    body: (seq: number, op: string) => Promise<R>,
+  ) {
+    const timeoutMs = options?.timeoutMs ?? this.opTimeoutMs;
+    if (timeoutMs !== undefined && !(timeoutMs > 0 && Number.isFinite(timeoutMs))) {
+      throw this.usage(kind, `timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
+    }
+    // Numbered only once the call is valid, so a rejected call leaves members in step.
+    const seq = ++this.seq;
+    const op = `${kind} #${seq}`;
+    const result = this.chain.then(() => this.exec(seq, op, timeoutMs, body));
+    this.chain = result.catch(() => {});
+    return result;
+  }
+
+  private async exec<R>(
+    seq: number,
+    op: string,
+    timeoutMs: number | undefined,
+    body: (seq: number, op: string) => Promise<R>,
+  ) {
+    if (this.destroyed)
+      throw new CollectiveGroupError(this.name, op, undefined, 'the group was destroyed on this member');
+    if (this.broken !== undefined) {
+      throw new CollectiveGroupError(
+        this.name,
+        op,
+        this.broken.peerRank,
+        `the group failed earlier: ${this.broken.message}`,
+        {
+          cause: this.broken,
+        },
+      );
+    }
+    this.current = op;
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            const waiting = this.peers.find((p) => p !== undefined && p.pending > 0);
+            this.fail(
+              waiting?.rank,
+              `${op} timed out after ${timeoutMs} ms${waiting ? ' waiting for it' : ''}`,
+            );
+          }, timeoutMs);
+    try {
+      const result = await body(seq, op);
+      for (const p of this.peers) {
+        if (p === undefined) continue;
+        const extra = p.leftoverUpTo(seq);
+        if (extra !== undefined) this.fail(p.rank, `it sent ${extra}, which ${op} did not expect`);
+        p.doneSeq = seq;
+      }
+      if (this.broken !== undefined) throw this.broken;
+      return result;
+    } catch (err) {
+      // A send fails when its socket closed: report the group's failure, which names the rank.
+      if (this.broken !== undefined) throw this.broken;
+      if (this.destroyed)
+        throw new CollectiveGroupError(this.name, op, undefined, 'the group was destroyed on this member');
+      throw err;
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      this.current = undefined;
+    }
+  }
+
+  private usage(kind: string, detail: string): CollectiveGroupError {
+    return new CollectiveGroupError(this.name, kind, undefined, detail);
+  }
+
+  private checkTensor(kind: string, t: unknown): asserts t is Tensor {
+    if (!(t instanceof Float32Array || t instanceof Float64Array)) {
+      const got =
+        t === null ? 'null' : typeof t === 'object' ? (t.constructor?.name ?? 'an object') : typeof t;
+      throw this.usage(kind, `it takes a Float32Array or Float64Array, got ${got}`);
+    }
+  }
+
+  private checkOp(kind: string, op: unknown): ReduceOp {
+    if (op === undefined) return 'sum';
+    if (!REDUCE_OPS.includes(op as ReduceOp)) {
+      throw this.usage(kind, `op must be one of ${REDUCE_OPS.join(', ')}, got ${JSON.stringify(op)}`);
+    }
+    return op as ReduceOp;
+  }
+
+  private others(): Peer[] {
+    return this.peers.filter((p): p is Peer => p !== undefined);
+  }
+
+  /**
+   * Reduce-scatter: member r ends with the reduction of part r of every member's tensor (rank
+   * order), as a new array. Part r is the elements `part(r)`; frames are reduced as they arrive.
+   */
+  private async reduceParts<T extends Tensor>(
+    kind: OpKind,
+    t: T,
+    op: ReduceOp,
+    seq: number,
+    name: string,
+    part: (r: number) => [number, number],
+    out: T,
+  ): Promise<void> {
+    const me = this.rank;
+    const n = this.worldSize;
+    const mine = t.subarray(...part(me)) as T;
+    const expect = expectOf(kind, t, name);
+    const io: Promise<void>[] = [];
+    for (const p of this.others()) {
+      io.push(...sendMsg(p, seq, kind, t, bytesOf(t.subarray(...part(p.rank)))));
+    }
+    const theirs: (T | undefined)[] = new Array(n).fill(undefined);
+    const perFrame = MAX_FRAME_BYTES / t.BYTES_PER_ELEMENT;
+    const arrived = new Array(frameCount(mine.byteLength)).fill(0);
+    const reduceFrame = (i: number): void => {
+      const a = i * perFrame;
+      const b = Math.min(mine.length, a + perFrame);
+      const slice = out.subarray(a, b);
+      slice.set((me === 0 ? mine : theirs[0]!).subarray(a, b));
+      for (let r = 1; r < n; r++) combine(op, slice, (r === me ? mine : theirs[r]!).subarray(a, b));
+      finish(op, slice, n);
+    };
+    for (const p of this.others()) {
+      const buf = this.scratch(p.rank, t, mine.length);
+      theirs[p.rank] = buf;
+      io.push(
+        ...recvMsg(p, seq, expect, bytesOf(buf), 0, (i) => {
+          if (++arrived[i] === n - 1) reduceFrame(i);
+        }),
+      );
+    }
+    if (n === 1) for (let i = 0; i < arrived.length; i++) reduceFrame(i);
+    await Promise.all(io);
+  }
+
+  /**
+   * A receive buffer for `peer`'s part, reused by later operations (they run one at a time):
+   * allocating (and page-faulting) fresh ones for every large allReduce cost more than the data.
+   */
+  private scratch<T extends Tensor>(peer: number, like: T, length: number): T {
+    const bytes = length * like.BYTES_PER_ELEMENT;
+    let buf = this.scratches[peer];
+    if (buf === undefined || buf.byteLength < bytes) {
+      buf = new ArrayBuffer(bytes);
+      this.scratches[peer] = buf;
+    }
+    return (
+      like instanceof Float32Array ? new Float32Array(buf, 0, length) : new Float64Array(buf, 0, length)
+    ) as T;
+  }
+
+  allReduce<T extends Tensor>(tensor: T, options?: { op?: ReduceOp } & OpOptions): Promise<T> {
+    this.checkTensor('allReduce', tensor);
+    const op = this.checkOp('allReduce', options?.op);
+    return this.ordered('allReduce', options, async (seq, name) => {
+      const n = this.worldSize;
+      const result = like(tensor, tensor.length);
+      if (tensor.byteLength <= this.directMaxBytes || tensor.length < n) {
+        // Direct: everyone's whole tensor to everyone; each member reduces all of them.
+        await this.reduceParts('allReduce', tensor, op, seq, name, () => [0, tensor.length], result);
+        return result;
+      }
+      const offsets = partOffsets(tensor.length, n);
+      const range = (r: number): [number, number] => [offsets[r]!, offsets[r + 1]!];
+      const expect = expectOf('allReduce', tensor, name);
+      // The other parts land in place; their receives are posted first, so a peer that finishes
+      // its part sooner does not have its frames held aside. (Handled now: if the reduce-scatter
+      // fails, these reject too, and an unhandled rejection would end the worker.)
+      const recvs: Promise<void>[] = [];
+      for (const p of this.others()) {
+        recvs.push(...recvMsg(p, seq, expect, bytesOf(result.subarray(...range(p.rank))), GATHER_STEPS));
+      }
+      const gathered = Promise.all(recvs);
+      gathered.catch(() => {});
+      const part = result.subarray(...range(this.rank)) as T;
+      await this.reduceParts('allReduce', tensor, op, seq, name, range, part);
+      const sends = this.others().flatMap((p) =>
+        sendMsg(p, seq, 'allReduce', tensor, bytesOf(part), GATHER_STEPS),
+      );
+      await Promise.all([gathered, ...sends]);
+      return result;
+    });
+  }
+
+  reduceScatter<T extends Tensor>(tensor: T, options?: { op?: ReduceOp } & OpOptions): Promise<T> {
+    this.checkTensor('reduceScatter', tensor);
+    const op = this.checkOp('reduceScatter', options?.op);
+    return this.ordered('reduceScatter', options, async (seq, name) => {
+      const offsets = partOffsets(tensor.length, this.worldSize);
+      const out = like(tensor, offsets[this.rank + 1]! - offsets[this.rank]!);
+      await this.reduceParts(
+        'reduceScatter',
+        tensor,
+        op,
+        seq,
+        name,
+        (r) => [offsets[r]!, offsets[r + 1]!],
+        out,
+      );
+      return out;
+    });
+  }
+
+  broadcast<T extends Tensor>(tensor: T, options?: { srcRank?: number } & OpOptions): Promise<T> {
+    this.checkTensor('broadcast', tensor);
+    const src = options?.srcRank ?? 0;
+    if (!Number.isInteger(src) || src < 0 || src >= this.worldSize) {
+      throw this.usage('broadcast', `srcRank must be an integer rank in [0, ${this.worldSize}), got ${src}`);
+    }
+    return this.ordered('broadcast', options, async (seq, name) => {
+      const result = like(tensor, tensor.length);
+      if (src === this.rank) {
+        result.set(tensor);
+        await Promise.all(
+          this.others().flatMap((p) => sendMsg(p, seq, 'broadcast', tensor, bytesOf(tensor))),
+        );
+      } else {
+        await Promise.all(
+          recvMsg(this.peers[src]!, seq, expectOf('broadcast', tensor, name), bytesOf(result)),
+        );
+      }
+      return result;
+    });
+  }
+
+  allGather<T extends Tensor>(tensor: T, options?: OpOptions): Promise<T[]> {
+    this.checkTensor('allGather', tensor);
+    return this.ordered('allGather', options, async (seq, name) => {
+      const out: T[] = [];
+      const io: Promise<void>[] = [];
+      const expect = expectOf('allGather', tensor, name);
+      for (let r = 0; r < this.worldSize; r++) {
+        const buf = like(tensor, tensor.length);
+        out.push(buf);
+        if (r === this.rank) buf.set(tensor);
+        else io.push(...recvMsg(this.peers[r]!, seq, expect, bytesOf(buf)));
+      }
+      for (const p of this.others()) io.push(...sendMsg(p, seq, 'allGather', tensor, bytesOf(tensor)));
+      await Promise.all(io);
+      return out;
+    });
+  }
+
+  barrier(options?: OpOptions): Promise<void> {
+    return this.ordered('barrier', options, async (seq, name) => {
+      const expect = expectOf('barrier', undefined, name);
+      const empty = new Uint8Array(0);
+      await Promise.all(
+        this.others().flatMap((p) => [
+          ...sendMsg(p, seq, 'barrier', undefined, empty),
+          ...recvMsg(p, seq, expect, empty),
+        ]),
+      );
+    });
+  }
+
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    const err = new CollectiveGroupError(
+      this.name,
+      this.current ?? 'the group',
+      undefined,
+      'the group was destroyed on this member',
+    );
+    for (const p of this.peers) {
+      p?.rejectAll(err);
+      p?.close();
+    }
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}

@@ -1,0 +1,67 @@
+// The rendezvous of one collective group: a named actor (created get-if-exists by whichever
+// member comes first) where each member registers the address it listens on and waits until all
+// worldSize members have; each then gets every address and the group's random secret, with which
+// the members authenticate their connections to each other (handshake.ts). It holds no data and
+// sees no operation; rank 0 kills it once every member has connected. Runs in a worker from
+// dist/worker/actors.js (re-exported there).
+import { randomBytes } from 'node:crypto';
+
+export interface Rendezvous {
+  /** Hex of the group's 32-byte secret. */
+  secret: string;
+  /** Every member's "host:port", by rank. */
+  addresses: string[];
+}
+
+const ADDRESS = /^[A-Za-z0-9.:[\]-]{1,255}:\d{1,5}$/;
+
+export class CollectiveRendezvous {
+  private readonly secret = randomBytes(32).toString('hex');
+  private worldSize = 0;
+  private addresses: (string | undefined)[] = [];
+  private waiters: (() => void)[] = [];
+
+  /** Registers `rank`'s address; resolves once every rank has registered. */
+  async join(rank: number, worldSize: number, address: string): Promise<Rendezvous> {
+    if (!Number.isInteger(worldSize) || worldSize < 1)
+      throw new Error(`worldSize must be a positive integer, got ${worldSize}`);
+    if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) {
+      throw new Error(`rank must be an integer in [0, ${worldSize}), got ${rank}`);
+    }
+    if (typeof address !== 'string' || !ADDRESS.test(address))
+      throw new Error(`rank ${rank} gave a malformed address ${JSON.stringify(address)}`);
+    if (this.worldSize === 0) {
+      this.worldSize = worldSize;
+      this.addresses = new Array(worldSize).fill(undefined);
+    } else if (worldSize !== this.worldSize) {
+      throw new Error(
+        `rank ${rank} joined with worldSize ${worldSize}, but the group was started with worldSize ${this.worldSize}`,
+      );
+    }
+    if (this.addresses[rank] !== undefined) {
+      throw new Error(
+        `rank ${rank} joined twice (two members were given the same rank, or a group name was reused)`,
+      );
+    }
+    this.addresses[rank] = address;
+    if (this.missing().length === 0) {
+      for (const wake of this.waiters) wake();
+      this.waiters = [];
+    } else {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    return { secret: this.secret, addresses: this.addresses as string[] };
+  }
+
+  /** The addresses registered so far, by rank (null: not yet); no secret. */
+  joined(): (string | null)[] {
+    return this.addresses.map((a) => a ?? null);
+  }
+
+  /** The ranks that have not joined yet (for a timeout's message). */
+  missing(): number[] {
+    const out: number[] = [];
+    for (let r = 0; r < this.worldSize; r++) if (this.addresses[r] === undefined) out.push(r);
+    return out;
+  }
+}

@@ -1,0 +1,253 @@
+#!/usr/bin/env node
+// allReduce among the members of a @tray/train collective group, on 2 workers (actors in their own
+// processes on a local cluster), for tensors of 1 KiB … 256 MiB, against a memcpy of the same size
+// (Buffer.copy into a destination already touched) measured in the same run: the physical limit
+// of moving the bytes on one machine. Rounds interleave every size and the memcpy, so load
+// changes hit all alike; min and median are reported.
+//   bus bandwidth = 2(n-1)/n · bytes / time (n = 2: bytes / time); ratio = bus bandwidth / memcpy
+// Issue 15's targets: ratio >= 0.5 for >= 16 MiB; 1 KiB allReduce < 200 µs. The same rounds also
+// time the other algorithm (every tensor sent whole, "direct") to check where the library
+// switches (TRAY_COLLECTIVE_DIRECT_MAX_BYTES, default 64 KiB).
+// The machine's load average is printed with the numbers: on a shared machine wall times are
+// noisy, so rerun it when the machine is quiet:  node tools/bench/collectives.mjs [--json]
+//   --rounds N      interleaved rounds (default 5)
+//   --max-mib M     largest size (default 256)
+//   --workers N     group size (default 2)
+//   --store         also time the same allReduce through the object store (the alternative)
+// Needs the build: npm run build. The members run from this file (shipped by reference).
+import { cpus, loadavg } from 'node:os';
+import { pathToFileURL } from 'node:url';
+
+const coreUrl = new URL('../../packages/core/dist/index.js', import.meta.url);
+const trainUrl = new URL('../../packages/train/dist/index.js', import.meta.url);
+const storeUrl = new URL('../../packages/object-store/dist/index.js', import.meta.url);
+/** Read at run time by @tray/train (the direct/split threshold) and set by the raylet (the store). */
+const DIRECT_ENV = 'TRAY_COLLECTIVE_DIRECT_MAX_BYTES';
+const STORE_ENV = 'TRAY_STORE_SOCKET';
+
+/** Each member: joins the group, then times operations when asked. */
+export class BenchMember {
+  group = undefined;
+  tensors = new Map();
+
+  async init(spec) {
+    const { initCollectiveGroup } = await import(trainUrl.href);
+    this.group = await initCollectiveGroup(spec);
+    // The same members as a second group that sends every allReduce whole (the threshold is
+    // read when a group is made), so both algorithms are timed in the same rounds.
+    process.env[DIRECT_ENV] = String(2 ** 40);
+    try {
+      this.direct = await initCollectiveGroup({ ...spec, name: `${spec.name}-direct` });
+    } finally {
+      delete process.env[DIRECT_ENV];
+    }
+    return process.pid;
+  }
+
+  tensor(bytes) {
+    let t = this.tensors.get(bytes);
+    if (t === undefined) {
+      t = new Float32Array(bytes / 4);
+      for (let i = 0; i < t.length; i++) t[i] = (i % 1000) / 7 + this.group.rank;
+      this.tensors.set(bytes, t);
+    }
+    return t;
+  }
+
+  /**
+   * `reps` allReduces of `bytes` after a barrier: the time of each, ms (every member runs them).
+   * `direct`: on the group that sends every tensor whole.
+   */
+  async allReduce(bytes, reps, direct = false) {
+    const g = direct ? this.direct : this.group;
+    const t = this.tensor(bytes);
+    await g.barrier();
+    const start = performance.now();
+    for (let i = 0; i < reps; i++) await g.allReduce(t, { op: 'sum' });
+    return (performance.now() - start) / reps;
+  }
+
+  /**
+   * The alternative measured against (--store): the same allReduce through the node's object
+   * store for 2 members on one node. Each writes its tensor into a store object, reduces its half
+   * from both (zero-copy views of the shared segment), writes that half into another object and
+   * copies the other half out of its peer's; a barrier, then each deletes its own objects.
+   */
+  async storeAllReduce(bytes, reps) {
+    const { StoreClient, OBJECT_ID_BYTES } = await import(storeUrl.href);
+    const { createHash } = await import('node:crypto');
+    this.store ??= await StoreClient.connect(process.env[STORE_ENV]);
+    const g = this.group;
+    const t = this.tensor(bytes);
+    const id = (what, rank, i) =>
+      createHash('sha256')
+        .update(`${g.name}/${what}/${rank}/${i}/${bytes}`)
+        .digest()
+        .subarray(0, OBJECT_ID_BYTES);
+    const half = t.length / 2;
+    await g.barrier();
+    const start = performance.now();
+    for (let i = 0; i < reps; i++) {
+      const me = g.rank;
+      const peer = 1 - me;
+      await this.store.put(id('in', me, i), t);
+      const theirs = await this.store.get(id('in', peer, i), { timeoutMs: 60_000 });
+      const other = new Float32Array(theirs.buffer, theirs.data.byteOffset, t.length);
+      const result = new Float32Array(t.length);
+      const [a, b] = me === 0 ? [0, half] : [half, t.length];
+      const first = me === 0 ? t : other;
+      const second = me === 0 ? other : t;
+      for (let k = a; k < b; k++) result[k] = first[k] + second[k];
+      await this.store.put(id('out', me, i), result.subarray(a, b));
+      const done = await this.store.get(id('out', peer, i), { timeoutMs: 60_000 });
+      result.set(new Float32Array(done.buffer, done.data.byteOffset, half), me === 0 ? half : 0);
+      this.store.release(theirs);
+      this.store.release(done);
+      await g.barrier();
+      await this.store.delete([id('in', me, i), id('out', me, i)]);
+    }
+    return (performance.now() - start) / reps;
+  }
+
+  async destroy() {
+    await this.group?.destroy();
+    await this.direct?.destroy();
+    await this.store?.close();
+  }
+}
+
+/** memcpy of `bytes` into a touched destination: ms per copy. */
+function memcpy(bytes, reps, buffers) {
+  let pair = buffers.get(bytes);
+  if (pair === undefined) {
+    pair = [Buffer.alloc(bytes, 1), Buffer.alloc(bytes, 2)];
+    buffers.set(bytes, pair);
+  }
+  const [src, dst] = pair;
+  src.copy(dst); // touch
+  const start = performance.now();
+  for (let i = 0; i < reps; i++) src.copy(dst);
+  return (performance.now() - start) / reps;
+}
+
+function parseArgs(argv) {
+  const o = { rounds: 5, maxMib: 256, workers: 2, json: false, store: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const num = () => {
+      const v = Number(argv[++i]);
+      if (!Number.isInteger(v) || v < 1) throw new Error(`${a} needs a positive integer, got ${argv[i]}`);
+      return v;
+    };
+    if (a === '--json') o.json = true;
+    else if (a === '--store') o.store = true;
+    else if (a === '--rounds') o.rounds = num();
+    else if (a === '--max-mib') o.maxMib = num();
+    else if (a === '--workers') o.workers = num();
+    else throw new Error(`unknown option ${a} (use --rounds N, --max-mib M, --workers N, --store, --json)`);
+  }
+  return o;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function label(bytes) {
+  return bytes >= 2 ** 20 ? `${bytes / 2 ** 20} MiB` : `${bytes / 1024} KiB`;
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  const tray = await import(coreUrl.href).catch((err) => {
+    console.error(`cannot load @tray/core (${err.message}); run: npm run build`);
+    process.exit(1);
+  });
+  const sizes = [];
+  for (let b = 1024; b <= o.maxMib * 2 ** 20; b *= 4) sizes.push(b);
+  const loadBefore = loadavg()[0];
+  await tray.init({ numCpus: o.workers, logToDriver: false });
+  try {
+    const Member = tray.remote(BenchMember, { module: import.meta.url, exportName: 'BenchMember' });
+    const members = Array.from({ length: o.workers }, () => Member.options({ numCpus: 1 }).remote());
+    const name = `bench-${process.pid}`;
+    await tray.get(members.map((m, rank) => m.init.remote({ name, worldSize: o.workers, rank })));
+    const reps = (bytes) => Math.max(1, Math.min(200, Math.floor(2 ** 24 / bytes)));
+    if (o.store && o.workers !== 2) throw new Error('--store measures 2 workers only');
+    const times = new Map(sizes.map((b) => [b, { allReduce: [], direct: [], memcpy: [], store: [] }]));
+    const buffers = new Map();
+    // A warm-up pass (first-touch of every tensor and buffer), then the measured rounds.
+    for (let round = -1; round < o.rounds; round++) {
+      for (const bytes of sizes) {
+        const ms = await tray.get(members.map((m) => m.allReduce.remote(bytes, reps(bytes))));
+        const whole = await tray.get(members.map((m) => m.allReduce.remote(bytes, reps(bytes), true)));
+        const copy = memcpy(bytes, reps(bytes), buffers);
+        const viaStore = o.store
+          ? Math.max(...(await tray.get(members.map((m) => m.storeAllReduce.remote(bytes, reps(bytes))))))
+          : undefined;
+        if (round < 0) continue;
+        times.get(bytes).allReduce.push(Math.max(...ms));
+        times.get(bytes).memcpy.push(copy);
+        times.get(bytes).direct.push(Math.max(...whole));
+        if (viaStore !== undefined) times.get(bytes).store.push(viaStore);
+      }
+      if (!o.json && round >= 0) process.stderr.write(`round ${round + 1}/${o.rounds} done\n`);
+    }
+    const n = o.workers;
+    const rows = sizes.map((bytes) => {
+      const t = times.get(bytes);
+      const best = Math.min(...t.allReduce);
+      const bus = ((2 * (n - 1)) / n) * bytes;
+      const memcpyBest = Math.min(...t.memcpy);
+      return {
+        bytes,
+        allreduce_us_min: Math.round(best * 1000 * 10) / 10,
+        allreduce_us_median: Math.round(median(t.allReduce) * 1000 * 10) / 10,
+        busbw_gbps: Math.round((bus / (best / 1000) / 1e9) * 1000) / 1000,
+        memcpy_gbps: Math.round((bytes / (memcpyBest / 1000) / 1e9) * 1000) / 1000,
+        ratio: Math.round((bus / best / (bytes / memcpyBest)) * 1000) / 1000,
+        ratio_median: Math.round((bus / median(t.allReduce) / (bytes / median(t.memcpy))) * 1000) / 1000,
+        direct_us_min: Math.round(Math.min(...t.direct) * 1000 * 10) / 10,
+        ...(o.store ? { store_us_min: Math.round(Math.min(...t.store) * 1000 * 10) / 10 } : {}),
+      };
+    });
+    await tray.get(members.map((m) => m.destroy.remote()));
+    const large = rows.filter((r) => r.bytes >= 16 * 2 ** 20);
+    const result = {
+      workers: n,
+      rounds: o.rounds,
+      load_before: Math.round(loadBefore * 100) / 100,
+      load_after: Math.round(loadavg()[0] * 100) / 100,
+      cpus: cpus().length,
+      sizes: rows,
+      latency_1kib_us: rows[0]?.allreduce_us_min,
+      min_ratio_16mib_up: large.length ? Math.min(...large.map((r) => r.ratio)) : undefined,
+      targets: { latency_1kib_us: '< 200', min_ratio_16mib_up: '>= 0.5' },
+    };
+    console.log(
+      `allReduce (sum, Float32Array) on ${n} workers, ${o.rounds} rounds; load ${result.load_before} → ${result.load_after} on ${result.cpus} CPUs`,
+    );
+    console.log(
+      `size        min µs     median µs   bus GB/s   memcpy GB/s   ratio (min)   ratio (median)   direct min µs${o.store ? '   via store min µs' : ''}`,
+    );
+    for (const r of rows) {
+      console.log(
+        `${label(r.bytes).padEnd(10)}${String(r.allreduce_us_min).padStart(10)}${String(r.allreduce_us_median).padStart(14)}${r.busbw_gbps.toFixed(3).padStart(11)}${r.memcpy_gbps.toFixed(2).padStart(14)}${r.ratio.toFixed(3).padStart(14)}${r.ratio_median.toFixed(3).padStart(17)}${String(r.direct_us_min).padStart(16)}${o.store ? String(r.store_us_min).padStart(20) : ''}`,
+      );
+    }
+    console.log(
+      `1 KiB latency ${result.latency_1kib_us} µs (target < 200); min ratio for >= 16 MiB ${result.min_ratio_16mib_up} (target >= 0.5)`,
+    );
+    if (o.json) console.log(JSON.stringify(result));
+  } finally {
+    await tray.shutdown();
+  }
+}
+
+if (process.argv[1] && pathToFileURL(process.argv[1]).href === import.meta.url) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
