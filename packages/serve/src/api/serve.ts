@@ -3,6 +3,7 @@
 // workers); the controller outlives the driver that started it (a detached actor).
 import { createHash, randomBytes } from 'node:crypto';
 import * as tray from '@tray/core';
+import type { ProxyManagerOptions } from '../config/proxy-options.js';
 import { checkpointedProxyOptions } from '../config/proxy-options.js';
 import type { AppSpec, DeploymentSpec, ServeStatus } from '../controller/types.js';
 import { controllerClass } from '../exec/controller-class.js';
@@ -15,7 +16,6 @@ import {
 } from '../handle/controller-client.js';
 import { type DeploymentHandle, makeHandle } from '../handle/handle.js';
 import { encodeArgs, handleMarker } from '../handle/identity.js';
-import type { ProxyManagerOptions } from '../proxy/proxy-manager.js';
 import { Application, type Deployment } from './deployment.js';
 
 export interface StartOptions {

@@ -1,11 +1,27 @@
 // serve.start's HTTP options: their defaults (Ray's: 127.0.0.1:8000 — loopback unless told
 // otherwise — and a proxy on every node) and their check.
-import type { ProxyManagerOptions } from '../proxy/proxy-manager.js';
+/** What the controller keeps and hands the ProxyManager: serve.start's options, checked. */
+export interface ProxyManagerOptions {
+  http: {
+    host: string;
+    port: number;
+    requestTimeoutMs?: number;
+    maxRequestBodyBytes?: number;
+    keepAliveTimeoutMs?: number;
+  };
+  proxyLocation: 'EveryNode' | 'HeadOnly' | 'Disabled';
+}
 
 const LOCATIONS = ['EveryNode', 'HeadOnly', 'Disabled'] as const;
 
 export function checkpointedProxyOptions(options: {
-  http?: { host?: string; port?: number; requestTimeoutMs?: number };
+  http?: {
+    host?: string;
+    port?: number;
+    requestTimeoutMs?: number;
+    maxRequestBodyBytes?: number;
+    keepAliveTimeoutMs?: number;
+  };
   proxyLocation?: string;
 }): ProxyManagerOptions {
   if (options === null || typeof options !== 'object')
@@ -24,6 +40,12 @@ export function checkpointedProxyOptions(options: {
   ) {
     throw new TypeError('serve.start: http.requestTimeoutMs must be a number of milliseconds > 0');
   }
+  for (const key of ['maxRequestBodyBytes', 'keepAliveTimeoutMs'] as const) {
+    const value = http[key];
+    if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
+      throw new TypeError(`serve.start: http.${key} must be an integer > 0, got ${JSON.stringify(value)}`);
+    }
+  }
   const proxyLocation = (options.proxyLocation ?? 'EveryNode') as ProxyManagerOptions['proxyLocation'];
   if (!LOCATIONS.includes(proxyLocation)) {
     throw new TypeError(
@@ -35,6 +57,8 @@ export function checkpointedProxyOptions(options: {
       host,
       port,
       ...(http.requestTimeoutMs !== undefined ? { requestTimeoutMs: http.requestTimeoutMs } : {}),
+      ...(http.maxRequestBodyBytes !== undefined ? { maxRequestBodyBytes: http.maxRequestBodyBytes } : {}),
+      ...(http.keepAliveTimeoutMs !== undefined ? { keepAliveTimeoutMs: http.keepAliveTimeoutMs } : {}),
     },
     proxyLocation,
   };

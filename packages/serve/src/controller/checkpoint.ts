@@ -3,7 +3,7 @@
 // controller recovers its applications and re-finds live replicas; and `status`, serve.status()
 // as one JSON record written each time it changes, for the dashboard.
 import * as tray from '@tray/core';
-import type { ProxyManagerOptions } from '../proxy/proxy-manager.js';
+import type { ProxyManagerOptions } from '../config/proxy-options.js';
 import type { ReplicaCheckpoint } from './replica-record.js';
 import type { AppSpec, DeploymentSpec } from './types.js';
 

@@ -6,9 +6,10 @@
 // On start it reads its checkpoint: after a restart it takes its applications back (their code
 // from the code store actor) and re-adopts the replicas that are still alive.
 import * as tray from '@tray/core';
+import type { ProxyManagerOptions } from '../config/proxy-options.js';
 import { codeStoreClass } from '../exec/remote.js';
 import type { RouteTable } from '../http/route-table.js';
-import { ProxyManager, type ProxyManagerOptions } from '../proxy/proxy-manager.js';
+import { ProxyManager } from '../proxy/proxy-manager.js';
 import {
   type Checkpoint,
   clearCheckpoint,

@@ -124,6 +124,6 @@ export interface ControllerMethods {
   getStatus(): Promise<ServeStatus>;
   getRouteTable(): Promise<import('../http/route-table.js').RouteTable>;
   getIngress(app: string): Promise<string | undefined>;
-  getProxyOptions(): import('../proxy/proxy-manager.js').ProxyManagerOptions;
+  getProxyOptions(): import('../config/proxy-options.js').ProxyManagerOptions;
   shutdown(): Promise<void>;
 }

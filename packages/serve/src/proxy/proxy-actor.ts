@@ -6,9 +6,8 @@
 // so the handle's router picks the replica, retries on another when one dies, and raises
 // BackPressureError / DeploymentUnavailableError that the HTTP side turns into 503s.
 import * as tray from '@tray/core';
-import { getDeploymentHandle } from '../api/serve.js';
 import { callController } from '../handle/controller-client.js';
-import type { DeploymentHandle } from '../handle/handle.js';
+import { type DeploymentHandle, makeHandle } from '../handle/handle.js';
 import { HTTP_METHOD, type ResponseItem, type SerializedRequest } from '../http/wire.js';
 import { ProxyServer } from './http-server.js';
 import { type Route, RouteMatcher, type RouteTable } from './route-table.js';
@@ -141,7 +140,7 @@ export class ServeProxy {
   #call(route: Route, request: SerializedRequest, signal: AbortSignal): AsyncIterable<ResponseItem> {
     let handle = this.#handles.get(key(route));
     if (handle === undefined) {
-      handle = getDeploymentHandle(route.ingress, route.app).options({
+      handle = makeHandle(route.ingress, route.app, {}).options({
         methodName: HTTP_METHOD,
         stream: true,
       });

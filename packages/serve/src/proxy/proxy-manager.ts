@@ -6,20 +6,12 @@
 // listens, HEALTHY while its health checks answer, UNHEALTHY when one fails (it is then killed
 // and started again on a later tick), DRAINING while it is stopped.
 import * as tray from '@tray/core';
+import type { ProxyManagerOptions } from '../config/proxy-options.js';
 import { ACTORS_MODULE } from '../exec/module-url.js';
 import { SERVE_NAMESPACE } from '../handle/controller-client.js';
 import { type ProxyConfig, type ProxyReady, ServeProxy } from './proxy-actor.js';
 
-export interface ProxyManagerOptions {
-  http: {
-    host: string;
-    port: number;
-    requestTimeoutMs?: number;
-    maxRequestBodyBytes?: number;
-    keepAliveTimeoutMs?: number;
-  };
-  proxyLocation: 'EveryNode' | 'HeadOnly' | 'Disabled';
-}
+export type { ProxyManagerOptions };
 
 export type ProxyStatus = 'STARTING' | 'HEALTHY' | 'UNHEALTHY' | 'DRAINING';
 
