@@ -3,6 +3,12 @@
 
 export { Checkpoint } from './checkpoint.js';
 export { type Result, ResultGrid, type Scope } from './result-grid.js';
+export {
+  ASHAScheduler,
+  type ASHASchedulerOptions,
+  AsyncHyperBandScheduler,
+} from './schedulers/async-hyperband.js';
+export { FIFOScheduler } from './schedulers/fifo.js';
 export type {
   SchedulerContext,
   SchedulerDecision,
@@ -10,7 +16,33 @@ export type {
   TrialStatus,
   TrialView,
 } from './schedulers/trial-scheduler.js';
+export { BasicVariantGenerator, type BasicVariantGeneratorOptions } from './search/basic-variant.js';
+export { ConcurrencyLimiter, type ConcurrencyLimiterOptions } from './search/concurrency-limiter.js';
+export { Random } from './search/random.js';
+export { Repeater, type RepeaterOptions, TRIAL_INDEX } from './search/repeater.js';
 export { FINISHED, type Searcher, type SearchProperties } from './search/searcher.js';
+export {
+  CategoricalDomain,
+  choice,
+  Domain,
+  FloatDomain,
+  FunctionDomain,
+  GridSearch,
+  gridSearch,
+  IntegerDomain,
+  lograndint,
+  loguniform,
+  qlograndint,
+  qloguniform,
+  qrandint,
+  qrandn,
+  quniform,
+  randint,
+  randn,
+  type SampleSpec,
+  sampleFrom,
+  uniform,
+} from './search/space.js';
 export { getCheckpoint, getContext, type ReportOptions, report, type TrialContext } from './session.js';
 export { type TrainableInput, withParameters, withResources } from './trainable/define.js';
 export { PlacementGroupFactory, type ResourceRequest } from './trainable/resources.js';

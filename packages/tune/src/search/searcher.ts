@@ -25,6 +25,9 @@ export interface Searcher {
   /**
    * The config for a new trial, `null` when it cannot suggest one now (try again after a trial
    * completes, e.g. a ConcurrencyLimiter at its limit), or FINISHED when it never will again.
+   * The searchers of this package return complete configs (paramSpace's constants copied, every
+   * Domain and sampleFrom resolved) and FINISHED once numSamples configs are out
+   * (BasicVariantGenerator: numSamples × the grid), so the Tuner asks until FINISHED.
    */
   suggest(trialId: string): TrialConfig | null | typeof FINISHED;
   /** An intermediate result of a trial this searcher suggested. */
