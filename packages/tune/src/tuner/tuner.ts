@@ -12,6 +12,7 @@ import { type Result, ResultGrid } from '../result-grid.js';
 import type { TrialScheduler } from '../schedulers/trial-scheduler.js';
 import type { Searcher } from '../search/searcher.js';
 import { type ExperimentState, hasState, readState, STATE_VERSION } from '../storage/experiment-state.js';
+import { decodeSpace, encodeSpace } from '../storage/param-space.js';
 import { readResults, truncateResults } from '../storage/trial-files.js';
 import {
   type DescribedTrainable,
@@ -89,7 +90,7 @@ export class Tuner {
     const state = readState(resolved);
     const o = state.options;
     const tuner = new Tuner(trainable, {
-      paramSpace: opts.paramSpace,
+      paramSpace: restoredSpace(state, opts.paramSpace),
       tuneConfig: {
         metric: o.metric as string | undefined,
         mode: o.mode as 'min' | 'max' | undefined,
@@ -307,6 +308,19 @@ function checkPolicy(obj: unknown, methods: string[], where: string): void {
 }
 
 function persistedOptions(o: ResolvedOptions): Record<string, unknown> {
-  const { paramSpace: _space, stop, ...rest } = o;
-  return { ...rest, ...(typeof stop === 'object' ? { stop } : {}) };
+  const { paramSpace, stop, ...rest } = o;
+  const space = encodeSpace(paramSpace);
+  return { ...rest, paramSpace: space.json, ...(typeof stop === 'object' ? { stop } : {}) };
+}
+
+/** The paramSpace for a restore: the one given, else the one the state holds. */
+function restoredSpace(state: ExperimentState, given: Record<string, unknown> | undefined) {
+  if (given !== undefined) return given;
+  try {
+    return decodeSpace(state.options.paramSpace ?? {});
+  } catch (error) {
+    throw new TypeError(
+      `Tuner.restore: ${(error as Error).message}; pass it again: Tuner.restore(path, trainable, { paramSpace }).`,
+    );
+  }
 }
