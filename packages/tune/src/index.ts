@@ -9,6 +9,10 @@ export {
   AsyncHyperBandScheduler,
 } from './schedulers/async-hyperband.js';
 export { FIFOScheduler } from './schedulers/fifo.js';
+export { HyperBandScheduler, type HyperBandSchedulerOptions } from './schedulers/hyperband.js';
+export { MedianStoppingRule, type MedianStoppingRuleOptions } from './schedulers/median-stopping.js';
+export { PopulationBasedTraining, type PopulationBasedTrainingOptions } from './schedulers/pbt.js';
+export type { Mutation, Mutations } from './schedulers/pbt-explore.js';
 export type {
   SchedulerContext,
   SchedulerDecision,
@@ -43,6 +47,7 @@ export {
   sampleFrom,
   uniform,
 } from './search/space.js';
+export { TPESearch, type TPESearchOptions } from './search/tpe.js';
 export { getCheckpoint, getContext, type ReportOptions, report, type TrialContext } from './session.js';
 export { type TrainableInput, withParameters, withResources } from './trainable/define.js';
 export { PlacementGroupFactory, type ResourceRequest } from './trainable/resources.js';

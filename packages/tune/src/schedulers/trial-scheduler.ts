@@ -21,6 +21,13 @@ export interface TrialView {
 /** The Tuner as a scheduler sees it. */
 export interface SchedulerContext {
   trials(): readonly TrialView[];
+  /**
+   * Stop a trial other than the one whose result is being decided (HyperBand stops the PAUSED
+   * losers of a halving and the paused rest of a finished bracket). The Tuner ends that trial as
+   * it would on a STOP decision. Optional for the schedulers that never need it; HyperBandScheduler
+   * says so clearly when it is missing.
+   */
+  stopTrial?(trialId: string): void;
 }
 
 /**

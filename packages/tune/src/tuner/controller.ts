@@ -58,11 +58,16 @@ export class TuneController {
   private readonly ctx: SchedulerContext;
   private readonly started = Date.now();
   private fatal: Error | undefined;
+  private readonly stops: string[] = [];
 
   constructor(private readonly p: ControllerParts) {
     this.trials = p.state.trials;
     this.executor = new TrialExecutor((m) => p.output.warn(m));
-    this.ctx = { trials: () => this.trials.map((t) => viewOf(t, this.live.has(t.id))) };
+    this.ctx = {
+      trials: () => this.trials.map((t) => viewOf(t, this.live.has(t.id))),
+      // Called while the scheduler decides on another trial: applied once that decision is.
+      stopTrial: (id) => void this.stops.push(id),
+    };
   }
 
   async run(): Promise<void> {
@@ -84,6 +89,7 @@ export class TuneController {
         if (this.live.size === 0) break;
         const event = await this.nextEvent(left);
         if (event !== undefined) await this.handle(event);
+        await this.applyStops();
       }
       if (this.fatal !== undefined) {
         await this.stopAll();
@@ -268,6 +274,15 @@ export class TuneController {
       case 'failed':
         await this.onFailure(trial, event.error);
         return;
+    }
+  }
+
+  /** Trials a scheduler stopped through ctx.stopTrial (HyperBand's paused losers). */
+  private async applyStops(): Promise<void> {
+    for (const id of this.stops.splice(0)) {
+      const trial = this.trials.find((t) => t.id === id);
+      if (trial === undefined || trial.status === 'TERMINATED' || trial.status === 'ERROR') continue;
+      await this.finish(trial, 'TERMINATED');
     }
   }
 
