@@ -20,6 +20,12 @@ afterAll(async () => {
 
 afterEach(cleanUp);
 
+type Session = {
+  report: typeof tune.report;
+  getCheckpoint: typeof tune.getCheckpoint;
+  context: tune.TrialContext;
+};
+
 // Trainables get tune's session as their second argument too: test code is compiled by vitest,
 // which renames imported namespaces (`tune` becomes `__vi_import_0__`), so they use that form.
 
@@ -95,6 +101,53 @@ it('ASHA stops trials at the rungs a hand computation gives (one trial at a time
   );
   expect(stoppedAt).toEqual({ A: 4, B: 1, C: 2, D: 4, E: 1 });
   expect(grid.getBestResult().config.c).toBe('D');
+});
+
+it('PBT lifts a population where exploiting a better trial’s checkpoint provably helps', async () => {
+  const storagePath = tempDir('tune-pbt-');
+  // score = h, and each step adds lr to h: a trial with lr 0.001 or 0.003 alone ends at 0.012 or
+  // 0.036 after 12 steps, while 1 and 1.1 end near 12 and 13. Cloning a good trial's checkpoint (its
+  // h) is the only way a bad one ends above 0.036, whatever lr it explores next.
+  const pbt = new tune.PopulationBasedTraining({
+    timeAttr: 'training_iteration',
+    perturbationInterval: 2,
+    hyperparamMutations: { lr: [0.001, 0.003, 1, 1.1] },
+    seed: 3,
+  });
+  const grid = await new tune.Tuner(
+    tune.withResources(
+      async (config: { lr: number }, session: Session) => {
+        const fs = require('node:fs');
+        const p = require('node:path');
+        const checkpoint = session.getCheckpoint();
+        let { t, h } = checkpoint
+          ? JSON.parse(fs.readFileSync(p.join(checkpoint.path, 'h.json'), 'utf8'))
+          : { t: 0, h: 0 };
+        while (t < 12) {
+          await new Promise((r) => setTimeout(r, 60));
+          t += 1;
+          h += config.lr;
+          const dir = fs.mkdtempSync(p.join(session.context.trialDir, 'scratch-'));
+          fs.writeFileSync(p.join(dir, 'h.json'), JSON.stringify({ t, h }));
+          await session.report({ score: h, lr: config.lr }, { checkpoint: dir });
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+      },
+      { CPU: 0.5 },
+    ),
+    {
+      paramSpace: { lr: tune.gridSearch([0.001, 0.003, 1, 1.1]) },
+      tuneConfig: { metric: 'score', mode: 'max', scheduler: pbt },
+      runConfig: { name: 'pbt', storagePath, verbose: 0, checkpointConfig: { numToKeep: 2 } },
+    },
+  ).fit();
+  expect(grid.errors).toEqual([]);
+  expect(pbt.numPerturbations).toBeGreaterThanOrEqual(1);
+  const finals = [...grid].map((r) => r.metrics!.score as number);
+  // The trial that started with lr 0.001 was the worst at its first perturbation point.
+  expect(finals[0]).toBeGreaterThan(0.036);
+  const alone = (0.012 + 0.036 + 12 + 13.2) / 4;
+  expect(finals.reduce((a, b) => a + b, 0) / 4).toBeGreaterThan(alone);
 });
 
 it('a throwing trainable: that trial is ERROR with its message, the others finish', async () => {

@@ -2,6 +2,7 @@
 // SIGKILLed restarts from its last checkpoint (no iteration lost or repeated, the new process
 // reports what it restored); trials that ask for more CPUs than are free queue until a running
 // trial frees them, never running more at once than the 2 CPUs hold.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tray from '@tray/core';
 import { cleanUp, isAlive, tempDir, waitFor } from '@tray/test-support';
@@ -166,4 +167,56 @@ it('trials queue when the cluster is full and start as resources free', async ()
     const others = [...ones, ...twos].filter(([x, y]) => !(x === a && y === b));
     expect(others.filter(([x, y]) => x < b && y > a)).toEqual([]);
   }
+});
+
+it('a class trainable: setup/step/saveCheckpoint, checkpoints every 2 steps and at the end, one actor reused across trials', async () => {
+  const storagePath = tempDir('tune-class-');
+  class Counter {
+    x = 0;
+    inc = 0;
+    setup(config: { inc: number }) {
+      this.inc = config.inc;
+    }
+    step() {
+      this.x += this.inc;
+      return { x: this.x, done: this.x >= 3 * this.inc };
+    }
+    saveCheckpoint(dir: string) {
+      require('node:fs').writeFileSync(require('node:path').join(dir, 'x.json'), JSON.stringify(this.x));
+    }
+    loadCheckpoint(dir: string) {
+      this.x = JSON.parse(require('node:fs').readFileSync(require('node:path').join(dir, 'x.json'), 'utf8'));
+    }
+    resetConfig(config: { inc: number }) {
+      this.inc = config.inc;
+      this.x = 0;
+      return true;
+    }
+  }
+  const grid = await new tune.Tuner(Counter, {
+    paramSpace: { inc: tune.gridSearch([1, 10, 100]) },
+    tuneConfig: { metric: 'x', mode: 'max', maxConcurrentTrials: 1, reuseActors: true },
+    runConfig: {
+      name: 'class',
+      storagePath,
+      verbose: 0,
+      checkpointConfig: { checkpointFrequency: 2, checkpointAtEnd: true },
+    },
+  }).fit();
+  expect([...grid].map((r) => r.metricsHistory.map((m) => m.x))).toEqual([
+    [1, 2, 3],
+    [10, 20, 30],
+    [100, 200, 300],
+  ]);
+  // reuseActors: the three trials ran one after another in the same actor process.
+  expect(new Set([...grid].flatMap((r) => r.metricsHistory.map((m) => m.pid))).size).toBe(1);
+  const state = readStateFile(path.join(storagePath, 'class'))!;
+  expect(state.trials.map((t) => t.checkpoints.map((c) => c.iteration))).toEqual([
+    [2, 3],
+    [2, 3],
+    [2, 3],
+  ]);
+  const last = grid.get(2)!.checkpoint!.path;
+  expect(JSON.parse(readFileSync(path.join(last, 'x.json'), 'utf8'))).toBe(300);
+  expect(grid.getBestResult().config.inc).toBe(100);
 });
