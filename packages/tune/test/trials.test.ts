@@ -220,3 +220,19 @@ it('a class trainable: setup/step/saveCheckpoint, checkpoints every 2 steps and 
   expect(JSON.parse(readFileSync(path.join(last, 'x.json'), 'utf8'))).toBe(300);
   expect(grid.getBestResult().config.inc).toBe(100);
 });
+
+it('reuseActors with the cluster full: a waiting trial takes a finished trial’s actor, two processes run all six', async () => {
+  const storagePath = tempDir('tune-reuse-');
+  const grid = await new tune.Tuner(
+    async (config: { i: number }, session: Session) => {
+      await session.report({ i: config.i });
+    },
+    {
+      paramSpace: { i: tune.gridSearch([0, 1, 2, 3, 4, 5]) },
+      tuneConfig: { reuseActors: true },
+      runConfig: { name: 'reuse', storagePath, verbose: 0 },
+    },
+  ).fit();
+  expect([...grid].map((r) => r.metrics!.i)).toEqual([0, 1, 2, 3, 4, 5]);
+  expect(new Set([...grid].map((r) => r.metrics!.pid)).size).toBeLessThanOrEqual(2);
+});

@@ -132,7 +132,8 @@ export class Reporter implements Output {
 }
 
 function fmt(value: unknown): string {
-  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toPrecision(5);
+  if (typeof value === 'number')
+    return String(Number.isInteger(value) ? value : Number(value.toPrecision(5)));
   return String(value);
 }
 

@@ -372,7 +372,9 @@ export class TuneController {
     trial.pid = undefined;
     this.persist();
     this.p.output.status(trial);
-    if (live?.lease !== undefined) await this.executor.release(live.lease, reuse && live.phase === 'running');
+    if (live?.lease === undefined) return;
+    if (live.phase === 'reserving') await this.executor.cancel(live.lease);
+    else await this.executor.release(live.lease, reuse && live.phase === 'running');
   }
 
   private async stopAll(): Promise<void> {

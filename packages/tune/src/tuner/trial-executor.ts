@@ -20,13 +20,23 @@ function keyOf(pgf: PlacementGroupFactory): string {
   return JSON.stringify(pgf.toJSON());
 }
 
+interface Waiter {
+  lease: Lease;
+  resolve: () => void;
+}
+
 export class TrialExecutor {
   private readonly pool: Lease[] = [];
+  private readonly waiting: Waiter[] = [];
   private readonly warned = new Set<string>();
 
   constructor(private readonly warn: (message: string) => void) {}
 
-  /** Ask for a trial's resources; `ready` settles when the cluster has reserved them. */
+  /**
+   * Ask for a trial's resources; `ready` settles when the cluster has reserved them, or when a
+   * finished trial's actor with the same resources is handed over (reuseActors). Pooled actors of
+   * other resources are freed first: they would hold what this reservation waits for.
+   */
   reserve(pgf: PlacementGroupFactory): { lease: Lease; ready: Promise<void> } {
     const key = keyOf(pgf);
     const pooled = this.pool.findIndex((l) => l.key === key);
@@ -34,9 +44,37 @@ export class TrialExecutor {
       const lease = this.pool.splice(pooled, 1)[0]!;
       return { lease, ready: Promise.resolve() };
     }
+    for (const other of this.pool.splice(0)) void this.release(other, false);
     void this.warnIfTooLarge(pgf, key);
     const pg = tray.placementGroup(pgf.bundles, { strategy: pgf.strategy });
-    return { lease: { pg, key }, ready: pg.ready() };
+    const lease: Lease = { pg, key };
+    const ready = new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { lease, resolve };
+      this.waiting.push(waiter);
+      pg.ready().then(
+        () => {
+          if (this.unwait(waiter)) resolve();
+        },
+        (error) => {
+          if (this.unwait(waiter)) reject(error);
+        },
+      );
+    });
+    return { lease, ready };
+  }
+
+  private unwait(waiter: Waiter): boolean {
+    const at = this.waiting.indexOf(waiter);
+    if (at < 0) return false;
+    this.waiting.splice(at, 1);
+    return true;
+  }
+
+  /** Drop a reservation that was never used (its trial ended or the experiment stopped). */
+  async cancel(lease: Lease): Promise<void> {
+    const waiter = this.waiting.find((w) => w.lease === lease);
+    if (waiter !== undefined) this.unwait(waiter);
+    await this.release(lease, false);
   }
 
   /** Start (or, for a pooled actor, reset) the trial's runner; its pid and host. */
@@ -73,6 +111,17 @@ export class TrialExecutor {
     if (reuse && lease.actor !== undefined) {
       try {
         await tray.get(lease.actor.stop.remote());
+        // A trial waiting for the same resources takes this actor and group instead of its own.
+        const waiter = this.waiting.find((w) => w.lease.key === lease.key);
+        if (waiter !== undefined) {
+          this.unwait(waiter);
+          const own = waiter.lease.pg;
+          waiter.lease.pg = lease.pg;
+          waiter.lease.actor = lease.actor;
+          waiter.resolve();
+          await tray.removePlacementGroup(own).catch(() => {});
+          return;
+        }
         this.pool.push(lease);
         return;
       } catch {
