@@ -67,6 +67,36 @@ describe('ASHAScheduler', () => {
     expect(s.onTrialResult(ctx, ctx.get('b'), result('b', 1, { acc: 0.5, epoch: 1 }))).toBe('STOP');
   });
 
+  it('brackets > 1: trials spread by Ray weights e^(size − max size), reproducibly per seed', () => {
+    // maxT 100, rf 4: bracket 0 has 4 rungs, bracket 1 has 3 → weights 1 and e^−1: P(bracket 0) = 1 / (1 + e^−1) ≈ 0.731
+    const run = (seed: number) => {
+      const s = new ASHAScheduler({ metric: 'loss', mode: 'min', brackets: 2, seed });
+      const ctx = new Trials();
+      for (let i = 0; i < 2000; i++) s.onTrialAdd(ctx, ctx.add(`t${i}`));
+      return (s.saveState().trials as [string, number][]).map(([, b]) => b);
+    };
+    const inFirst = run(1).filter((b) => b === 0).length / 2000;
+    expect(Math.abs(inFirst - 1 / (1 + Math.exp(-1)))).toBeLessThan(0.03);
+    expect(run(1)).toEqual(run(1));
+  });
+
+  it('stopLastTrials false: no stop at maxT, and a trial past its rung is not judged again', () => {
+    const s = new ASHAScheduler({
+      metric: 'loss',
+      mode: 'min',
+      maxT: 4,
+      reductionFactor: 2,
+      stopLastTrials: false,
+    });
+    const ctx = new Trials();
+    for (const id of ['a', 'b']) s.onTrialAdd(ctx, ctx.add(id));
+    s.onTrialResult(ctx, ctx.get('a'), result('a', 4, { loss: 1 }));
+    // b at 4 would be stopped at rung 4 by pct50([−1]) = −1 (−9 < −1)
+    expect(s.onTrialResult(ctx, ctx.get('b'), result('b', 4, { loss: 9 }))).toBe('STOP');
+    // a at 5: recorded at rung 4 already → break, continue past maxT
+    expect(s.onTrialResult(ctx, ctx.get('a'), result('a', 5, { loss: 1 }))).toBe('CONTINUE');
+  });
+
   it('a result without the metric or the time attribute is an error naming both and the keys it has', () => {
     const s = new ASHAScheduler({ metric: 'loss', mode: 'min' });
     const ctx = new Trials();

@@ -8,7 +8,7 @@
 import { Random } from '../search/random.js';
 import type { Mode, TrialResult } from '../types.js';
 import { MetricTarget, readNumber } from './metric.js';
-import { percentile } from './percentile.js';
+import { insertSorted, percentileSorted } from './percentile.js';
 import type { SchedulerContext, SchedulerDecision, TrialScheduler, TrialView } from './trial-scheduler.js';
 
 export interface ASHASchedulerOptions {
@@ -27,6 +27,12 @@ export interface ASHASchedulerOptions {
 interface Rung {
   milestone: number;
   recorded: Map<string, number>;
+  /** The recorded scores, ascending, so a cutoff costs a lookup rather than a sort. */
+  sorted: number[];
+}
+
+function rung(milestone: number, recorded: [string, number][] = []): Rung {
+  return { milestone, recorded: new Map(recorded), sorted: recorded.map(([, v]) => v).sort((a, b) => a - b) };
 }
 
 interface SavedState {
@@ -84,7 +90,7 @@ export class AsyncHyperBandScheduler implements TrialScheduler {
       const count = floorLog(this.maxT / this.gracePeriod, this.reductionFactor) - s + 1;
       const rungs: Rung[] = [];
       for (let k = count - 1; k >= 0; k--) {
-        rungs.push({ milestone: this.gracePeriod * this.reductionFactor ** (k + s), recorded: new Map() });
+        rungs.push(rung(this.gracePeriod * this.reductionFactor ** (k + s)));
       }
       this.brackets.push(rungs);
     }
@@ -122,11 +128,12 @@ export class AsyncHyperBandScheduler implements TrialScheduler {
 
   private onRungs(id: string, t: number, score: number): 'CONTINUE' | 'STOP' {
     const rungs = this.brackets[this.trialBracket.get(id) ?? 0]!;
-    for (const rung of rungs) {
-      if (t >= rung.milestone && rung.recorded.has(id) && !this.stopLastTrials) break;
-      if (t < rung.milestone || rung.recorded.has(id)) continue;
-      const cutoff = percentile(rung.recorded.values(), (1 - 1 / this.reductionFactor) * 100);
-      rung.recorded.set(id, score);
+    for (const r of rungs) {
+      if (t >= r.milestone && r.recorded.has(id) && !this.stopLastTrials) break;
+      if (t < r.milestone || r.recorded.has(id)) continue;
+      const cutoff = percentileSorted(r.sorted, (1 - 1 / this.reductionFactor) * 100);
+      r.recorded.set(id, score);
+      insertSorted(r.sorted, score);
       return cutoff !== undefined && score < cutoff ? 'STOP' : 'CONTINUE';
     }
     return 'CONTINUE';
@@ -172,7 +179,7 @@ export class AsyncHyperBandScheduler implements TrialScheduler {
       throw new TypeError('ASHAScheduler.restoreState: not a state saved by an ASHAScheduler of this shape');
     }
     this.target.set(s.metric ?? '', s.mode as Mode);
-    this.brackets = s.rungs.map((b) => b.map(([milestone, rec]) => ({ milestone, recorded: new Map(rec) })));
+    this.brackets = s.rungs.map((b) => b.map(([milestone, rec]) => rung(milestone, rec)));
     this.trialBracket.clear();
     for (const [id, b] of s.trials ?? []) this.trialBracket.set(id, b);
     this.rng = Random.fromState(s.rng);

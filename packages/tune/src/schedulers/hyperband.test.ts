@@ -78,6 +78,14 @@ describe('HyperBandScheduler', () => {
     expect(saved.bands.map((b) => b.map((x) => x?.all.length))).toEqual([[3, 5, 9], [1]]);
   });
 
+  it('counts brackets with numpy rounding: log4(32) = 2.5 rounds to 2, so 3 brackets a band', () => {
+    const s = new HyperBandScheduler({ metric: 'loss', mode: 'min', maxT: 32, reductionFactor: 4 });
+    const ctx = new StoppingTrials();
+    // brackets of ceil(3/1) = 3, ceil(3/2 · 4) = 6 and ceil(3/3 · 16) = 16 trials: 25 fill the band
+    for (let i = 0; i < 26; i++) s.onTrialAdd(ctx, ctx.add(`t${i}`, {}, 'PENDING'));
+    expect(s.saveState().bands.map((b) => b.map((x) => x?.all.length))).toEqual([[3, 6, 16], [1]]);
+  });
+
   it('a bracket left with only paused trials (one errored) is finished by chooseTrialToRun', () => {
     const s = new HyperBandScheduler({ metric: 'loss', mode: 'min', maxT: 9, reductionFactor: 3 });
     const ctx = new StoppingTrials();

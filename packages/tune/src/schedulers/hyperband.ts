@@ -5,6 +5,8 @@
 // (the reporting one by STOP, paused ones through SchedulerContext.stopTrial), the better go on,
 // paused ones resumed by chooseTrialToRun, least complete bracket first. A bracket whose last
 // round is done stops its trials (stopLastTrials).
+
+import { roundHalfEven } from '../search/space.js';
 import type { Mode, TrialResult } from '../types.js';
 import { Bracket, type BracketState } from './hyperband-bracket.js';
 import { MetricTarget, readNumber } from './metric.js';
@@ -56,7 +58,8 @@ export class HyperBandScheduler implements TrialScheduler {
     if (!(this.maxT > 0)) throw new RangeError(`${who}: maxT must be positive, got ${this.maxT}`);
     if (!(this.eta > 1))
       throw new RangeError(`${who}: reductionFactor must be greater than 1, got ${this.eta}`);
-    this.sMax1 = Math.round(Math.log(this.maxT) / Math.log(this.eta)) + 1;
+    // numpy's round (half to even), as Ray's int(np.round(log(maxT) / log(eta))) + 1
+    this.sMax1 = roundHalfEven(Math.log(this.maxT) / Math.log(this.eta)) + 1;
     this.target = new MetricTarget(who, options.metric, options.mode);
   }
 
@@ -97,8 +100,10 @@ export class HyperBandScheduler implements TrialScheduler {
   }
 
   onTrialResult(ctx: SchedulerContext, trial: TrialView, result: TrialResult): SchedulerDecision {
-    const bracket = this.trialBracket.get(trial.id);
-    if (bracket === undefined || !bracket.live.has(trial.id)) return 'STOP'; // halved away already
+    // A trial never added (a Tuner restored without this scheduler's state) joins a bracket now.
+    if (!this.trialBracket.has(trial.id)) this.onTrialAdd(ctx, trial);
+    const bracket = this.trialBracket.get(trial.id)!;
+    if (!bracket.live.has(trial.id)) return 'STOP'; // halved away already
     bracket.update(trial.id, {
       t: readNumber('HyperBandScheduler', result, this.timeAttr),
       score: this.target.score(result),

@@ -24,6 +24,51 @@ interface Point {
   v: number;
 }
 
+/**
+ * A trial's results with what the rule asks of them kept ready: prefix sums of the scores (so a
+ * running mean over a time window is two binary searches while times only grow) and the best.
+ */
+class History {
+  readonly points: Point[] = [];
+  private readonly prefix: number[] = [0];
+  private ordered = true;
+  best = Number.NEGATIVE_INFINITY;
+
+  push(p: Point): void {
+    const last = this.points[this.points.length - 1];
+    if (last !== undefined && p.t < last.t) this.ordered = false; // restored from an earlier checkpoint
+    this.points.push(p);
+    this.prefix.push(this.prefix[this.prefix.length - 1]! + p.v);
+    if (p.v > this.best) this.best = p.v;
+  }
+
+  get lastT(): number {
+    return this.points[this.points.length - 1]!.t;
+  }
+
+  /** Mean score of the results with lo ≤ t ≤ hi; NaN for none. */
+  mean(lo: number, hi: number): number {
+    if (!this.ordered) {
+      const scoped = this.points.filter((p) => p.t >= lo && p.t <= hi);
+      return scoped.length === 0 ? Number.NaN : scoped.reduce((s, p) => s + p.v, 0) / scoped.length;
+    }
+    const a = this.firstIndex((t) => t >= lo);
+    const b = this.firstIndex((t) => t > hi);
+    return b <= a ? Number.NaN : (this.prefix[b]! - this.prefix[a]!) / (b - a);
+  }
+
+  private firstIndex(pred: (t: number) => boolean): number {
+    let l = 0;
+    let h = this.points.length;
+    while (l < h) {
+      const m = (l + h) >>> 1;
+      if (pred(this.points[m]!.t)) h = m;
+      else l = m + 1;
+    }
+    return l;
+  }
+}
+
 interface SavedState {
   kind: 'MedianStoppingRule';
   metric?: string;
@@ -41,7 +86,7 @@ export class MedianStoppingRule implements TrialScheduler {
   readonly hardStop: boolean;
   private readonly target: MetricTarget;
   /** Per trial, (time, metric) of every result, in order. */
-  private results = new Map<string, Point[]>();
+  private results = new Map<string, History>();
   private stopped = new Set<string>();
   private lastPause = new Map<string, number>();
 
@@ -74,9 +119,9 @@ export class MedianStoppingRule implements TrialScheduler {
 
   private record(id: string, result: TrialResult): Point {
     const p = { t: readNumber('MedianStoppingRule', result, this.timeAttr), v: this.target.score(result) };
-    let list = this.results.get(id);
-    if (list === undefined) this.results.set(id, (list = []));
-    list.push(p);
+    let h = this.results.get(id);
+    if (h === undefined) this.results.set(id, (h = new History()));
+    h.push(p);
     return p;
   }
 
@@ -84,7 +129,8 @@ export class MedianStoppingRule implements TrialScheduler {
     if (this.stopped.has(trial.id)) return 'CONTINUE'; // paused by the rule (hardStop false): runs on as FIFO
     const { t } = this.record(trial.id, result);
     if (t < this.gracePeriod) return 'CONTINUE';
-    const others = [...this.results].filter(([id, ps]) => id !== trial.id && ps[ps.length - 1]!.t >= t);
+    const others: History[] = [];
+    for (const [id, h] of this.results) if (id !== trial.id && h.lastT >= t) others.push(h);
     if (others.length < this.minSamplesRequired) {
       const waiting = ctx
         .trials()
@@ -96,9 +142,9 @@ export class MedianStoppingRule implements TrialScheduler {
       return 'CONTINUE';
     }
     // Scores are signed so that higher is better: "strictly worse" is best < median.
-    const means = others.map(([, ps]) => this.runningMean(ps, t)).filter((m) => !Number.isNaN(m));
+    const means = others.map((h) => h.mean(this.gracePeriod, t)).filter((m) => !Number.isNaN(m));
     const med = median(means);
-    const best = Math.max(...this.results.get(trial.id)!.map((p) => p.v));
+    const best = this.results.get(trial.id)!.best;
     if (med !== undefined && best < med) {
       this.stopped.add(trial.id);
       return this.hardStop ? 'STOP' : 'PAUSE';
@@ -106,14 +152,9 @@ export class MedianStoppingRule implements TrialScheduler {
     return 'CONTINUE';
   }
 
-  private runningMean(points: Point[], t: number): number {
-    const scoped = points.filter((p) => p.t >= this.gracePeriod && p.t <= t);
-    return scoped.length === 0 ? Number.NaN : scoped.reduce((s, p) => s + p.v, 0) / scoped.length;
-  }
-
   onTrialComplete(_ctx: SchedulerContext, trial: TrialView, result?: TrialResult): void {
     if (result === undefined) return;
-    const last = this.results.get(trial.id)?.at(-1);
+    const last = this.results.get(trial.id)?.points.at(-1);
     // The Tuner may hand the last reported result once more as the final one: count it once.
     if (last !== undefined && last.t === result[this.timeAttr]) return;
     if (typeof result[this.timeAttr] === 'number' && typeof result[this.target.metric ?? ''] === 'number') {
@@ -135,7 +176,7 @@ export class MedianStoppingRule implements TrialScheduler {
       kind: 'MedianStoppingRule',
       metric: this.target.metric,
       mode: this.target.mode,
-      results: [...this.results],
+      results: [...this.results].map(([id, h]) => [id, h.points]),
       stopped: [...this.stopped],
       lastPause: [...this.lastPause],
     };
@@ -147,7 +188,13 @@ export class MedianStoppingRule implements TrialScheduler {
       throw new TypeError('MedianStoppingRule.restoreState: not a state this rule saved');
     }
     this.target.set(s.metric ?? '', s.mode as Mode);
-    this.results = new Map(s.results);
+    this.results = new Map(
+      s.results.map(([id, points]) => {
+        const h = new History();
+        for (const p of points) h.push(p);
+        return [id, h];
+      }),
+    );
     this.stopped = new Set(s.stopped ?? []);
     this.lastPause = new Map(s.lastPause ?? []);
   }

@@ -129,6 +129,28 @@ describe('PopulationBasedTraining', () => {
     );
   });
 
+  it('burnInPeriod: no perturbation before it, even past the interval', () => {
+    const p = new PopulationBasedTraining({
+      metric: 'loss',
+      mode: 'min',
+      perturbationInterval: 5,
+      burnInPeriod: 15,
+      hyperparamMutations: { lr: [1, 2] },
+      seed: 2,
+    });
+    const ctx = new Trials();
+    p.onTrialAdd(ctx, ctx.add('a', { lr: 1 }));
+    p.onTrialAdd(ctx, ctx.add('b', { lr: 2 }, 'RUNNING'));
+    ctx.set('b', { hasCheckpoint: true });
+    p.onTrialResult(ctx, ctx.get('b'), result('b', 1, { loss: 0 }, 16)); // b scored at 16
+    // a at 10: past the interval (10 − 0 ≥ 5) but inside the burn-in (10 < 15) → continue, unscored
+    expect(p.onTrialResult(ctx, ctx.get('a'), result('a', 1, { loss: 9 }, 10))).toBe('CONTINUE');
+    // a at 16: [a −9, b 0], k = 1 → a is the bottom, b the top with a checkpoint → exploit
+    expect(p.onTrialResult(ctx, ctx.get('a'), result('a', 2, { loss: 9 }, 16))).toMatchObject({
+      exploit: { fromTrialId: 'b' },
+    });
+  });
+
   it('restored, it keeps each trial perturbation clock', () => {
     const make = () =>
       new PopulationBasedTraining({

@@ -11,6 +11,27 @@ export function percentile(values: Iterable<number>, p: number): number | undefi
   return xs[lo]! + (xs[hi]! - xs[lo]!) * (rank - lo);
 }
 
+/** The p-th percentile of values already sorted ascending (no NaNs). */
+export function percentileSorted(xs: readonly number[], p: number): number | undefined {
+  if (xs.length === 0) return undefined;
+  const rank = (p / 100) * (xs.length - 1);
+  const lo = Math.floor(rank);
+  const hi = Math.ceil(rank);
+  return xs[lo]! + (xs[hi]! - xs[lo]!) * (rank - lo);
+}
+
+/** Inserts v into the ascending array xs, keeping it sorted (binary search). */
+export function insertSorted(xs: number[], v: number): void {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid]! <= v) lo = mid + 1;
+    else hi = mid;
+  }
+  xs.splice(lo, 0, v);
+}
+
 export function median(values: Iterable<number>): number | undefined {
   return percentile(values, 50);
 }

@@ -141,6 +141,44 @@ describe('BasicVariantGenerator', () => {
     expect(() => restored.restoreState({ kind: 'TPESearch' })).toThrow(/not a state this generator saved/);
   });
 
+  it("pointsToEvaluate come first, each in place of one sample; a grid they do not fix is still expanded (Ray's count)", () => {
+    const g = new BasicVariantGenerator({ pointsToEvaluate: [{ b: 0.5 }, { a: 7, b: 0.25, n: { c: 'x' } }] });
+    g.setSearchProperties(
+      props({ a: gridSearch([1, 2]), b: uniform(0, 1), n: { c: choice(['x', 'y']), d: 1 } }, 3),
+    );
+    // point 1: grid a × {b: 0.5} = 2; point 2 fixes a: 1; numSamples 3 − 2 points = 1 sample × grid 2 = 2
+    expect(g.totalSamples).toBe(5);
+    const configs = drain(g);
+    expect(configs.slice(0, 3).map((c) => [c.a, c.b])).toEqual([
+      [1, 0.5],
+      [2, 0.5],
+      [7, 0.25],
+    ]);
+    expect(configs[2]!.n).toEqual({ c: 'x', d: 1 });
+    expect(configs.slice(3).map((c) => c.a)).toEqual([1, 2]);
+    expect(configs.slice(3).every((c) => c.b !== 0.5 && c.b !== 0.25)).toBe(true);
+  });
+
+  it("constantGridSearch keeps the random leaves across a sample's grid variants, fresh for the next sample", () => {
+    const g = new BasicVariantGenerator({ constantGridSearch: true });
+    g.setSearchProperties(
+      props(
+        {
+          a: gridSearch([1, 2, 3]),
+          u: uniform(0, 1),
+          d: sampleFrom((s) => (s.config.a as number) + (s.config.u as number)),
+        },
+        2,
+      ),
+    );
+    const c = drain(g);
+    expect(c.map((x) => x.a)).toEqual([1, 2, 3, 1, 2, 3]);
+    expect(new Set(c.slice(0, 3).map((x) => x.u)).size).toBe(1);
+    expect(new Set(c.slice(3).map((x) => x.u)).size).toBe(1);
+    expect(c[3]!.u).not.toBe(c[0]!.u);
+    for (const x of c) expect(x.d).toBe(x.a + x.u);
+  });
+
   it('maxConcurrent holds suggestions (null) until a trial completes', () => {
     const g = new BasicVariantGenerator({ maxConcurrent: 2 });
     g.setSearchProperties(props({ a: uniform(0, 1) }, 3));
@@ -160,6 +198,9 @@ describe('BasicVariantGenerator', () => {
     expect(() => new BasicVariantGenerator().setSearchProperties(props({}, 0))).toThrow(
       /numSamples must be a positive integer/,
     );
+    const none = new BasicVariantGenerator();
+    none.setSearchProperties(props(undefined as any, 2));
+    expect(drain(none)).toEqual([{}, {}]);
     expect(() => new BasicVariantGenerator().setSearchProperties(props([] as any))).toThrow(
       /paramSpace must be a plain object/,
     );

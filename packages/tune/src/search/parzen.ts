@@ -37,21 +37,16 @@ function erfc(x: number): number {
 
 const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
 
-function logSumExp(xs: number[]): number {
-  let m = Number.NEGATIVE_INFINITY;
-  for (const x of xs) if (x > m) m = x;
-  if (m === Number.NEGATIVE_INFINITY) return m;
-  let s = 0;
-  for (const x of xs) s += Math.exp(x - m);
-  return m + Math.log(s);
-}
-
 /** A truncated mixture of normals over [low, high] (either may be infinite). */
 export class NumericParzen {
   readonly mus: number[];
   readonly sigmas: number[];
   readonly weights: number[];
   private readonly logZ: number[];
+  /** Per component: log weight − log σ − log √(2π) − log Z, so a density is one exp per component. */
+  private readonly logConst: Float64Array;
+  /** Per component: weight / Z, its share of a cell's mass per unit of normal CDF. */
+  private readonly massScale: Float64Array;
 
   constructor(
     observations: readonly number[],
@@ -88,6 +83,14 @@ export class NumericParzen {
       const s = this.sigmas[i]!;
       return Math.log(Math.max(normalCdf((high - mu) / s) - normalCdf((low - mu) / s), 1e-300));
     });
+    const k = this.mus.length;
+    this.logConst = new Float64Array(k);
+    this.massScale = new Float64Array(k);
+    for (let i = 0; i < k; i++) {
+      this.logConst[i] =
+        Math.log(this.weights[i]!) - Math.log(this.sigmas[i]!) - LOG_SQRT_2PI - this.logZ[i]!;
+      this.massScale[i] = this.weights[i]! / Math.exp(this.logZ[i]!);
+    }
   }
 
   /** A draw: a component by weight, then its normal truncated to [low, high] (by rejection; clamped if it keeps missing). */
@@ -102,14 +105,22 @@ export class NumericParzen {
     return Math.min(Math.max(mu, this.low), this.high);
   }
 
-  /** log density at x. */
+  /** log density at x (log-sum-exp over the components, without allocating). */
   logPdf(x: number): number {
-    const terms = this.mus.map((mu, i) => {
-      const s = this.sigmas[i]!;
-      const z = (x - mu) / s;
-      return Math.log(this.weights[i]!) - 0.5 * z * z - Math.log(s) - LOG_SQRT_2PI - this.logZ[i]!;
-    });
-    return logSumExp(terms);
+    const k = this.mus.length;
+    let m = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < k; i++) {
+      const z = (x - this.mus[i]!) / this.sigmas[i]!;
+      const t = this.logConst[i]! - 0.5 * z * z;
+      if (t > m) m = t;
+    }
+    if (m === Number.NEGATIVE_INFINITY) return m;
+    let sum = 0;
+    for (let i = 0; i < k; i++) {
+      const z = (x - this.mus[i]!) / this.sigmas[i]!;
+      sum += Math.exp(this.logConst[i]! - 0.5 * z * z - m);
+    }
+    return m + Math.log(sum);
   }
 
   /** log of the mass over [a, b] (a discrete value's cell). */
@@ -118,7 +129,7 @@ export class NumericParzen {
     for (let i = 0; i < this.mus.length; i++) {
       const s = this.sigmas[i]!;
       const mu = this.mus[i]!;
-      m += (this.weights[i]! * (normalCdf((b - mu) / s) - normalCdf((a - mu) / s))) / Math.exp(this.logZ[i]!);
+      m += this.massScale[i]! * (normalCdf((b - mu) / s) - normalCdf((a - mu) / s));
     }
     return Math.log(Math.max(m, 1e-300));
   }

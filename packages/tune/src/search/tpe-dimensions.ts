@@ -41,6 +41,11 @@ export type Dimension = NumericDimension | CategoricalDimension;
 /** The internal (axis or index) value of a dimension, as kept per observation. */
 export type AxisValue = number;
 
+/** The lower edge of a discrete value's cell: v − q/2, kept above 0 on a log axis (half of v there). */
+function cellLow(v: number, q: number, log: boolean): number {
+  return log ? Math.max(v - q / 2, v / 2) : v - q / 2;
+}
+
 function logOf(base: number): (v: number) => number {
   const lb = Math.log(base);
   return (v) => Math.log(v) / lb;
@@ -62,13 +67,25 @@ export function dimensionOf(key: string, d: Domain): Dimension | undefined {
         q,
         -Infinity,
         Infinity,
+        false,
       );
     }
     const log = s.kind === 'loguniform' ? logOf(s.base) : (v: number) => v;
     const exp = s.kind === 'loguniform' ? (x: number) => s.base ** x : (x: number) => x;
-    const lo = q === undefined ? log(d.lower) : log(Math.max(d.lower - q / 2, d.lower / 2));
+    const lo = q === undefined ? log(d.lower) : log(cellLow(d.lower, q, s.kind === 'loguniform'));
     const hi = q === undefined ? log(d.upper) : log(d.upper + q / 2);
-    return numeric(key, lo, hi, { mu: (lo + hi) / 2, sigma: hi - lo }, log, exp, q, d.lower, d.upper);
+    return numeric(
+      key,
+      lo,
+      hi,
+      { mu: (lo + hi) / 2, sigma: hi - lo },
+      log,
+      exp,
+      q,
+      d.lower,
+      d.upper,
+      s.kind === 'loguniform',
+    );
   }
   if (d instanceof IntegerDomain) {
     const q = d.q ?? 1;
@@ -78,9 +95,20 @@ export function dimensionOf(key: string, d: Domain): Dimension | undefined {
     const s = d.sampler;
     const log = s.kind === 'loguniform' ? logOf(s.base) : (v: number) => v;
     const exp = s.kind === 'loguniform' ? (x: number) => s.base ** x : (x: number) => x;
-    const lo = log(Math.max(vmin - q / 2, vmin / 2));
+    const lo = log(cellLow(vmin, q, s.kind === 'loguniform'));
     const hi = log(vmax + q / 2);
-    return numeric(key, lo, hi, { mu: (lo + hi) / 2, sigma: hi - lo }, log, exp, q, vmin, vmax);
+    return numeric(
+      key,
+      lo,
+      hi,
+      { mu: (lo + hi) / 2, sigma: hi - lo },
+      log,
+      exp,
+      q,
+      vmin,
+      vmax,
+      s.kind === 'loguniform',
+    );
   }
   return undefined;
 }
@@ -95,6 +123,7 @@ function numeric(
   q: number | undefined,
   vmin: number,
   vmax: number,
+  isLog: boolean,
 ): NumericDimension {
   const clamp = (v: number) => Math.min(Math.max(v, vmin), vmax);
   if (q === undefined) {
@@ -117,7 +146,7 @@ function numeric(
     prior,
     toAxis,
     fromAxis: (x) => clamp(quantize(exp(x), q)),
-    cell: (v) => [toAxis(Math.max(v - q / 2, v / 2)), toAxis(v + q / 2)],
+    cell: (v) => [toAxis(cellLow(v, q, isLog)), toAxis(v + q / 2)],
   };
 }
 

@@ -12,6 +12,7 @@ import {
   lograndint,
   loguniform,
   qrandint,
+  qrandn,
   quniform,
   randint,
   randn,
@@ -101,6 +102,44 @@ describe('TPESearch', () => {
       expect(c.nested.list[1]).toBe('const');
       expect(c.double).toBe(c.layers * 2);
     }
+  });
+
+  it('models quantized ranges through negative values: valid suggestions, and better than random on them', () => {
+    const space = { q: quniform(-2, 2, 0.5), i: qrandint(-21, 12, 3), n: qrandn(0, 2, 0.5) };
+    const f = (c: any) => (c.q + 1.5) ** 2 + (c.i + 9) ** 2 / 10 + (c.n + 1) ** 2;
+    const seeds = [1, 2, 3, 4, 5, 6];
+    const tpe = seeds.map((seed) => optimise(new TPESearch({ nStartupTrials: 8 }), space, f, 40, seed));
+    for (const { configs } of tpe) {
+      for (const c of configs as any[]) {
+        expect(c.q >= -2 && c.q <= 2 && Number.isInteger(c.q * 2)).toBe(true);
+        expect(c.i >= -21 && c.i <= 12 && c.i % 3 === 0).toBe(true);
+        expect(Number.isInteger(c.n * 2)).toBe(true);
+      }
+    }
+    // the model reaches the whole range, below 0 too (a cell edge clamped at v/2 once cut it at −1 and −10.5)
+    const modelled = tpe.flatMap((r) => r.configs.slice(8)) as any[];
+    expect(modelled.some((c) => c.q < -1)).toBe(true);
+    expect(modelled.some((c) => c.i < -10)).toBe(true);
+    const rnd = seeds.map((seed) => optimise(new BasicVariantGenerator(), space, f, 40, seed).best);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(mean(tpe.map((r) => r.best))).toBeLessThan(mean(rnd));
+  });
+
+  it('constantLiar: configs suggested while others run spread out instead of repeating the same spot', () => {
+    const space = { x: uniform(0, 100) };
+    const spread = (liar: boolean) => {
+      const s = new TPESearch({ nStartupTrials: 10, constantLiar: liar });
+      s.setSearchProperties({ metric: 'loss', mode: 'min', paramSpace: space, numSamples: 30, seed: 8 });
+      for (let i = 0; i < 10; i++) {
+        const c = s.suggest(`s${i}`) as TrialConfig;
+        s.onTrialComplete(`s${i}`, res(`s${i}`, { loss: Math.abs((c.x as number) - 40) }));
+      }
+      // 8 suggestions at once, none completed (8 trials running in parallel)
+      const xs = Array.from({ length: 8 }, (_, i) => (s.suggest(`p${i}`) as TrialConfig).x as number);
+      const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+      return Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
+    };
+    expect(spread(true)).toBeGreaterThan(spread(false));
   });
 
   it('is reproducible per seed, and a restored searcher continues the same sequence', () => {

@@ -37,6 +37,11 @@ export interface TPESearchOptions {
   gamma?: number | ((n: number) => number);
   /** Weight of the prior component of every estimator (1, as both). */
   priorWeight?: number;
+  /**
+   * Count trials still running as bad ones (Optuna's constant_liar), so configs suggested while
+   * others run spread out instead of piling onto the same spot. Off by default, as Optuna's.
+   */
+  constantLiar?: boolean;
   seed?: number;
 }
 
@@ -93,7 +98,7 @@ export class TPESearch implements Searcher {
     if (props.mode && this.mode && props.mode !== this.mode) return false;
     this.metric ||= props.metric;
     this.mode ??= checkMode('TPESearch', props.mode);
-    if (this.options.space === undefined) this.setSpace(props.paramSpace);
+    if (this.options.space === undefined) this.setSpace(props.paramSpace ?? {});
     const n = props.numSamples;
     if (!(Number.isInteger(n) && (n >= 1 || n === -1))) {
       throw new RangeError(`numSamples must be a positive integer (or -1 for no limit), got ${n}`);
@@ -168,11 +173,19 @@ export class TPESearch implements Searcher {
     });
   }
 
-  private fromModel(): AxisValue[] {
+  /** The fitted models, kept until the next completion (suggestions between completions share them). */
+  private models: { fitted: string; models: DimensionModel[] } | undefined;
+
+  private fit(): DimensionModel[] {
+    const liar = this.options.constantLiar === true;
+    // Refit after a completion (and, lying, after each suggestion: the pending set changed).
+    const fitted = `${this.observations.length}:${liar ? this.pending.size : 0}`;
+    if (this.models?.fitted === fitted) return this.models.models;
     const sorted = [...this.observations].sort((a, b) => a.loss - b.loss);
     const nGood = Math.min(Math.max(1, Math.floor(this.gamma(sorted.length))), sorted.length - 1 || 1);
     const good = sorted.slice(0, nGood);
     const bad = sorted.slice(nGood);
+    if (liar) for (const x of this.pending.values()) bad.push({ x, loss: Number.POSITIVE_INFINITY });
     const models = this.dims.map(
       (d, i) =>
         new DimensionModel(
@@ -182,6 +195,12 @@ export class TPESearch implements Searcher {
           this.priorWeight,
         ),
     );
+    this.models = { fitted, models };
+    return models;
+  }
+
+  private fromModel(): AxisValue[] {
+    const models = this.fit();
     let best: AxisValue[] = [];
     let bestScore = Number.NEGATIVE_INFINITY;
     for (let c = 0; c < this.nCandidates; c++) {
@@ -229,6 +248,7 @@ export class TPESearch implements Searcher {
     if (s.rng !== undefined) this.rng = Random.fromState(s.rng);
     this.suggested = s.suggested!;
     this.observations = s.observations.map((o) => ({ x: [...o.x], loss: o.loss }));
+    this.models = undefined;
     this.pending.clear();
     for (const [id, x] of s.pending ?? []) this.pending.set(id, x);
   }
