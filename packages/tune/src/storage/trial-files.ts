@@ -26,18 +26,22 @@ function csvCell(value: unknown): string {
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
+/** progress.csv's columns per file, so a result does not re-read the header. */
+const csvColumns = new Map<string, string[]>();
+
 export function appendResult(trialDir: string, result: Record<string, unknown>, config: unknown): void {
   appendFileSync(path.join(trialDir, 'result.json'), `${JSON.stringify({ ...result, config })}\n`);
   const csv = path.join(trialDir, 'progress.csv');
   const flat = flatten(result);
-  let columns: string[];
+  let columns = csvColumns.get(csv);
   if (!existsSync(csv)) {
     columns = Object.keys(flat);
     appendFileSync(csv, `${columns.map(csvCell).join(',')}\n`);
-  } else {
+  } else if (columns === undefined) {
     const header = readFileSync(csv, 'utf8').split('\n', 1)[0] ?? '';
     columns = parseCsvLine(header);
   }
+  csvColumns.set(csv, columns);
   appendFileSync(csv, `${columns.map((c) => csvCell(flat[c])).join(',')}\n`);
 }
 
@@ -115,6 +119,7 @@ export function truncateResults(trialDir: string, iteration: number): void {
     const [header = '', ...rows] = readFileSync(csv, 'utf8').split('\n');
     const at = parseCsvLine(header).indexOf('training_iteration');
     const kept = rows.filter((r) => r !== '' && at >= 0 && Number(parseCsvLine(r)[at]) <= iteration);
+    csvColumns.delete(csv);
     if (kept.length === 0) rmSync(csv, { force: true });
     else writeFileSync(csv, `${[header, ...kept].join('\n')}\n`);
   }

@@ -10,7 +10,7 @@ import type { Output } from '../output/reporter.js';
 import type { SchedulerContext, TrialScheduler } from '../schedulers/trial-scheduler.js';
 import { FINISHED, type Searcher } from '../search/searcher.js';
 import type { ExperimentState } from '../storage/experiment-state.js';
-import { writeState } from '../storage/experiment-state.js';
+import { StateWriter } from '../storage/experiment-state.js';
 import { appendResult, writeError, writeParams } from '../storage/trial-files.js';
 import type { DescribedTrainable } from '../trainable/define.js';
 import { PlacementGroupFactory } from '../trainable/resources.js';
@@ -59,10 +59,16 @@ export class TuneController {
   private readonly started = Date.now();
   private fatal: Error | undefined;
   private readonly stops: string[] = [];
+  private readonly writer: StateWriter;
 
   constructor(private readonly p: ControllerParts) {
     this.trials = p.state.trials;
     this.executor = new TrialExecutor((m) => p.output.warn(m));
+    this.writer = new StateWriter(p.experimentDir, () => {
+      p.state.searcher.state = p.searcher.saveState?.();
+      p.state.scheduler.state = p.scheduler.saveState?.();
+      return p.state;
+    });
     this.ctx = {
       trials: () => this.trials.map((t) => viewOf(t, this.live.has(t.id))),
       // Called while the scheduler decides on another trial: applied once that decision is.
@@ -73,7 +79,7 @@ export class TuneController {
   async run(): Promise<void> {
     const budget = this.p.options.timeBudgetMs;
     try {
-      this.persist();
+      await this.persist();
       while (this.fatal === undefined) {
         const left =
           budget > 0
@@ -98,7 +104,7 @@ export class TuneController {
     } finally {
       await this.executor.shutdown();
       this.p.state.elapsedMs += Date.now() - this.started;
-      this.persist();
+      await this.persist();
       this.p.output.end(this.trials);
     }
   }
@@ -107,10 +113,9 @@ export class TuneController {
     return path.join(this.p.experimentDir, trial.dirName);
   }
 
-  private persist(): void {
-    this.p.state.searcher.state = this.p.searcher.saveState?.();
-    this.p.state.scheduler.state = this.p.scheduler.saveState?.();
-    writeState(this.p.experimentDir, this.p.state);
+  /** Write the experiment state (await it where a restore depends on the change being on disk). */
+  private persist(): Promise<void> {
+    return this.writer.write();
   }
 
   private push(event: Event): void {
@@ -169,7 +174,7 @@ export class TuneController {
     }
     if (config === FINISHED) {
       s.searcher.finished = true;
-      this.persist();
+      void this.persist();
       return false;
     }
     if (config === null) return false;
@@ -196,7 +201,7 @@ export class TuneController {
     writeParams(this.dirOf(trial), config);
     this.p.scheduler.onTrialAdd(this.ctx, viewOf(trial));
     this.p.output.status(trial);
-    this.persist();
+    void this.persist();
     return true;
   }
 
@@ -261,7 +266,7 @@ export class TuneController {
         trial.status = 'RUNNING';
         trial.pid = event.info.pid ?? trial.pid;
         trial.hostname = event.info.hostname ?? trial.hostname;
-        this.persist();
+        void this.persist();
         this.p.output.status(trial);
         this.callNext(trial, live);
         return;
@@ -315,7 +320,8 @@ export class TuneController {
     }
     const decision = this.p.scheduler.onTrialResult(this.ctx, viewOf(trial, true), result);
     if (decision === 'CONTINUE') {
-      this.persist();
+      if (checkpoint !== undefined) await this.persist();
+      else void this.persist();
       this.callNext(trial, live);
     } else if (decision === 'STOP') {
       await this.finish(trial, 'TERMINATED');
@@ -353,7 +359,7 @@ export class TuneController {
     await this.letGo(trial, 'ERROR', false);
     this.p.scheduler.onTrialError(this.ctx, viewOf(trial));
     this.p.searcher.onTrialComplete(trial.id, trial.lastResult, true);
-    this.persist();
+    await this.persist();
   }
 
   /** The trial ran to its end (or was stopped). */
@@ -361,7 +367,7 @@ export class TuneController {
     await this.letGo(trial, status, this.p.options.reuseActors);
     this.p.scheduler.onTrialComplete(this.ctx, viewOf(trial), trial.lastResult);
     this.p.searcher.onTrialComplete(trial.id, trial.lastResult, false);
-    this.persist();
+    await this.persist();
   }
 
   /** Free the trial's actor and resources and set its status. */
@@ -370,7 +376,7 @@ export class TuneController {
     this.live.delete(trial.id);
     trial.status = status;
     trial.pid = undefined;
-    this.persist();
+    await this.persist();
     this.p.output.status(trial);
     if (live?.lease === undefined) return;
     if (live.phase === 'reserving') await this.executor.cancel(live.lease);
