@@ -236,3 +236,28 @@ it('reuseActors with the cluster full: a waiting trial takes a finished trial’
   expect([...grid].map((r) => r.metrics!.i)).toEqual([0, 1, 2, 3, 4, 5]);
   expect(new Set([...grid].map((r) => r.metrics!.pid)).size).toBeLessThanOrEqual(2);
 });
+
+it('runConfig.stop ends each trial at its threshold; timeBudgetMs ends an endless search', async () => {
+  const storagePath = tempDir('tune-stop-');
+  const endless = async (_config: object, session: Session) => {
+    for (let i = 0; ; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      await session.report({ i });
+    }
+  };
+  const stopped = await new tune.Tuner(endless, {
+    paramSpace: { k: tune.gridSearch([1, 2, 3]) },
+    runConfig: { name: 'stop', storagePath, verbose: 0, stop: { training_iteration: 4 } },
+  }).fit();
+  expect([...stopped].map((r) => r.metricsHistory.length)).toEqual([4, 4, 4]);
+  expect([...stopped].map((r) => r.status)).toEqual(['TERMINATED', 'TERMINATED', 'TERMINATED']);
+
+  // The trials never end by themselves: fit() returning at all is the budget at work.
+  const budgeted = await new tune.Tuner(endless, {
+    tuneConfig: { numSamples: -1, timeBudgetMs: 3000 },
+    runConfig: { name: 'budget', storagePath, verbose: 0 },
+  }).fit();
+  expect(budgeted.length).toBeGreaterThanOrEqual(1);
+  // Running trials were stopped at the budget; none is left RUNNING or in ERROR.
+  expect([...budgeted].every((r) => r.status === 'TERMINATED' || r.status === 'PENDING')).toBe(true);
+});
