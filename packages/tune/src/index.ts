@@ -48,7 +48,14 @@ export {
   uniform,
 } from './search/space.js';
 export { TPESearch, type TPESearchOptions } from './search/tpe.js';
-export { getCheckpoint, getContext, type ReportOptions, report, type TrialContext } from './session.js';
+export {
+  getCheckpoint,
+  getContext,
+  type ReportOptions,
+  report,
+  type TrialContext,
+  type TrialSession,
+} from './session.js';
 export { type TrainableInput, withParameters, withResources } from './trainable/define.js';
 export { PlacementGroupFactory, type ResourceRequest } from './trainable/resources.js';
 export { type StepResult, Trainable } from './trainable/trainable.js';
