@@ -6,6 +6,9 @@ import path from 'node:path';
 import { checkpointDir } from '../checkpoint.js';
 import { checkpointName, type TrialSpec } from './trial-spec.js';
 
+/** The host's name, read once per process (os.hostname() is a system call). */
+const HOST = hostname();
+
 export class ResultClock {
   private readonly started = Date.now();
   private last = this.started;
@@ -40,7 +43,7 @@ export class ResultClock {
       timestamp: Math.floor(now / 1000),
       date: new Date(now).toISOString(),
       pid: process.pid,
-      hostname: hostname(),
+      hostname: HOST,
       done: metrics.done === true,
     };
     if (checkpoint !== undefined) result.checkpoint_dir_name = path.basename(checkpoint);
