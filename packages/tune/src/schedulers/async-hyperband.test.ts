@@ -123,6 +123,8 @@ describe('ASHAScheduler', () => {
     expect(() => new ASHAScheduler({ gracePeriod: 200 })).toThrow(
       /gracePeriod \(200\) must be <= maxT \(100\)/,
     );
+    expect(() => new ASHAScheduler({ maxT: '10' as any })).toThrow(/maxT must be a finite number, got "10"/);
+    expect(() => new ASHAScheduler({ timeAttr: '' })).toThrow(/timeAttr must be a non-empty string/);
   });
 
   it('restored from its saved state, it decides as the original would', () => {

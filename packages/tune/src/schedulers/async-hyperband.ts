@@ -7,7 +7,7 @@
 
 import { Random } from '../search/random.js';
 import type { Mode, TrialResult } from '../types.js';
-import { MetricTarget, readNumber } from './metric.js';
+import { MetricTarget, numberOption, readNumber, stringOption } from './metric.js';
 import { insertSorted, percentileSorted } from './percentile.js';
 import type { SchedulerContext, SchedulerDecision, TrialScheduler, TrialView } from './trial-scheduler.js';
 
@@ -65,10 +65,10 @@ export class AsyncHyperBandScheduler implements TrialScheduler {
 
   constructor(options: ASHASchedulerOptions = {}) {
     const who = 'ASHAScheduler';
-    this.timeAttr = options.timeAttr ?? 'training_iteration';
-    this.maxT = options.maxT ?? 100;
-    this.gracePeriod = options.gracePeriod ?? 1;
-    this.reductionFactor = options.reductionFactor ?? 4;
+    this.timeAttr = stringOption(who, 'timeAttr', options.timeAttr ?? 'training_iteration');
+    this.maxT = numberOption(who, 'maxT', options.maxT ?? 100);
+    this.gracePeriod = numberOption(who, 'gracePeriod', options.gracePeriod ?? 1);
+    this.reductionFactor = numberOption(who, 'reductionFactor', options.reductionFactor ?? 4);
     const brackets = options.brackets ?? 1;
     this.stopLastTrials = options.stopLastTrials ?? true;
     if (!(this.maxT > 0)) throw new RangeError(`${who}: maxT must be positive, got ${this.maxT}`);
@@ -107,6 +107,7 @@ export class AsyncHyperBandScheduler implements TrialScheduler {
 
   onTrialAdd(_ctx: SchedulerContext, trial: TrialView): void {
     this.target.check();
+    if (this.trialBracket.has(trial.id)) return; // added again (a restore): keeps its bracket
     let index = 0;
     if (this.brackets.length > 1) {
       const sizes = this.brackets.map((b) => b.length);

@@ -9,6 +9,7 @@ export interface Last {
 }
 
 export interface BracketState {
+  n0: number;
   n: number;
   r: number;
   cumulR: number;
@@ -24,6 +25,8 @@ export interface BracketState {
 }
 
 export class Bracket {
+  /** Trials the bracket takes in all. */
+  readonly n0: number;
   n: number;
   r: number;
   cumulR: number;
@@ -43,6 +46,7 @@ export class Bracket {
     s: number,
     readonly stopLastTrials: boolean,
   ) {
+    this.n0 = maxTrials;
     this.n = maxTrials;
     this.r = initT;
     this.cumulR = initT;
@@ -63,8 +67,14 @@ export class Bracket {
     this.all.push(id);
   }
 
+  /**
+   * The bracket has taken all its trials. Ray counts the live ones (len(live) == n), which fills
+   * a bracket only if its trials are all created before any ends; a Tuner that creates trials as
+   * slots free would then pour every trial into bracket 0. Counting every trial added keeps the
+   * shapes whatever the order, and is the same when trials are created up front.
+   */
   filled(): boolean {
-    return this.live.size === this.n;
+    return this.all.length >= this.n0;
   }
 
   private timeOf(id: string): number {
@@ -117,6 +127,7 @@ export class Bracket {
 
   save(): BracketState {
     return {
+      n0: this.n0,
       n: this.n,
       r: this.r,
       cumulR: this.cumulR,
@@ -133,7 +144,7 @@ export class Bracket {
   }
 
   static load(s: BracketState): Bracket {
-    const b = new Bracket(1, 1, s.maxT, s.eta, 0, s.stopLastTrials);
+    const b = new Bracket(s.n0, 1, s.maxT, s.eta, 0, s.stopLastTrials);
     Object.assign(b, {
       n: s.n,
       r: s.r,

@@ -111,6 +111,8 @@ describe('HyperBandScheduler', () => {
     plain.set('A', { status: 'PAUSED' });
     const r = new HyperBandScheduler({ metric: 'loss', mode: 'min', maxT: 9, reductionFactor: 3 });
     r.restoreState(JSON.parse(JSON.stringify(s.saveState())));
+    for (const id of ['A', 'B', 'C']) r.onTrialAdd(plain, plain.get(id)); // added again by a restoring Tuner: no new bracket
+    expect(r.saveState().bands.map((b) => b.map((x) => x?.all.length))).toEqual([[3]]);
     expect(r.onTrialResult(plain, plain.get('B'), result('B', 9, { loss: 1 }))).toBe('PAUSE');
     plain.set('B', { status: 'PAUSED' });
     expect(() => r.onTrialResult(plain, plain.get('C'), result('C', 9, { loss: 1 }))).toThrow(

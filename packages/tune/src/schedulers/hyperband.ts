@@ -9,7 +9,7 @@
 import { roundHalfEven } from '../search/space.js';
 import type { Mode, TrialResult } from '../types.js';
 import { Bracket, type BracketState } from './hyperband-bracket.js';
-import { MetricTarget, readNumber } from './metric.js';
+import { MetricTarget, numberOption, readNumber, stringOption } from './metric.js';
 import type {
   SchedulerContext,
   SchedulerDecision,
@@ -51,9 +51,9 @@ export class HyperBandScheduler implements TrialScheduler {
 
   constructor(options: HyperBandSchedulerOptions = {}) {
     const who = 'HyperBandScheduler';
-    this.timeAttr = options.timeAttr ?? 'training_iteration';
-    this.maxT = options.maxT ?? 81;
-    this.eta = options.reductionFactor ?? 3;
+    this.timeAttr = stringOption(who, 'timeAttr', options.timeAttr ?? 'training_iteration');
+    this.maxT = numberOption(who, 'maxT', options.maxT ?? 81);
+    this.eta = numberOption(who, 'reductionFactor', options.reductionFactor ?? 3);
     this.stopLastTrials = options.stopLastTrials ?? true;
     if (!(this.maxT > 0)) throw new RangeError(`${who}: maxT must be positive, got ${this.maxT}`);
     if (!(this.eta > 1))
@@ -77,6 +77,7 @@ export class HyperBandScheduler implements TrialScheduler {
 
   onTrialAdd(_ctx: SchedulerContext, trial: TrialView): void {
     this.target.check();
+    if (this.trialBracket.has(trial.id)) return; // added again (a restore): keeps its bracket
     if (this.current === null || this.current.filled()) {
       let band = this.bands[this.bandIdx]!;
       for (;;) {

@@ -5,7 +5,7 @@
 // let waiting trials catch up (once per minTimeSlice). hardStop false pauses instead of stopping,
 // and a paused-by-the-rule trial later runs on without further judgement (Ray's FIFO fallback).
 import type { Mode, TrialResult } from '../types.js';
-import { MetricTarget, readNumber } from './metric.js';
+import { MetricTarget, numberOption, readNumber, stringOption } from './metric.js';
 import { median } from './percentile.js';
 import type { SchedulerContext, SchedulerDecision, TrialScheduler, TrialView } from './trial-scheduler.js';
 
@@ -92,10 +92,10 @@ export class MedianStoppingRule implements TrialScheduler {
 
   constructor(options: MedianStoppingRuleOptions = {}) {
     const who = 'MedianStoppingRule';
-    this.timeAttr = options.timeAttr ?? 'time_total_s';
-    this.gracePeriod = options.gracePeriod ?? 60;
-    this.minSamplesRequired = options.minSamplesRequired ?? 3;
-    this.minTimeSlice = options.minTimeSlice ?? 0;
+    this.timeAttr = stringOption(who, 'timeAttr', options.timeAttr ?? 'time_total_s');
+    this.gracePeriod = numberOption(who, 'gracePeriod', options.gracePeriod ?? 60);
+    this.minSamplesRequired = numberOption(who, 'minSamplesRequired', options.minSamplesRequired ?? 3);
+    this.minTimeSlice = numberOption(who, 'minTimeSlice', options.minTimeSlice ?? 0);
     this.hardStop = options.hardStop ?? true;
     if (!(this.gracePeriod >= 0))
       throw new RangeError(`${who}: gracePeriod must be >= 0, got ${this.gracePeriod}`);

@@ -78,3 +78,20 @@ export class MetricTarget {
     this.require();
   }
 }
+
+/** A numeric option as given, or a TypeError naming it (a string '10' would compare as a number and then misbehave). */
+export function numberOption(who: string, name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    throw new TypeError(`${who}: ${name} must be a finite number, got ${JSON.stringify(v) ?? String(v)}`);
+  }
+  return v;
+}
+
+export function stringOption(who: string, name: string, v: unknown): string {
+  if (typeof v !== 'string' || v === '') {
+    throw new TypeError(
+      `${who}: ${name} must be a non-empty string (a result key), got ${JSON.stringify(v) ?? String(v)}`,
+    );
+  }
+  return v;
+}

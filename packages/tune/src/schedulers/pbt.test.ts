@@ -114,6 +114,10 @@ describe('PopulationBasedTraining', () => {
     expect(
       () => new PopulationBasedTraining({ hyperparamMutations: { a: [1] }, quantileFraction: 0.6 }),
     ).toThrow(/between 0 and 0.5/);
+    expect(
+      () =>
+        new PopulationBasedTraining({ hyperparamMutations: { a: [1] }, perturbationInterval: '60' as any }),
+    ).toThrow(/perturbationInterval must be a finite number, got "60"/);
     const p = new PopulationBasedTraining({
       metric: 'loss',
       mode: 'min',
@@ -167,6 +171,9 @@ describe('PopulationBasedTraining', () => {
     a.onTrialResult(ctx, ctx.get('x'), result('x', 1, { loss: 9 }, 10));
     const b = make();
     b.restoreState(JSON.parse(JSON.stringify(a.saveState())));
+    // a restoring Tuner may add its trials again: the clocks stay
+    b.onTrialAdd(ctx, ctx.get('x'));
+    b.onTrialAdd(ctx, ctx.get('y'));
     ctx.set('y', { hasCheckpoint: true });
     // y at t = 10 scores −1, x kept −9: lower [x], upper [y]; y's own result is not an exploit
     expect(b.onTrialResult(ctx, ctx.get('y'), result('y', 1, { loss: 1 }, 10))).toBe('CONTINUE');

@@ -8,7 +8,7 @@
 
 import { Random } from '../search/random.js';
 import type { Mode, TrialConfig, TrialResult } from '../types.js';
-import { MetricTarget, readNumber } from './metric.js';
+import { MetricTarget, numberOption, readNumber, stringOption } from './metric.js';
 import { checkMutations, explore, type Mutations } from './pbt-explore.js';
 import type { SchedulerContext, SchedulerDecision, TrialScheduler, TrialView } from './trial-scheduler.js';
 
@@ -58,11 +58,11 @@ export class PopulationBasedTraining implements TrialScheduler {
 
   constructor(options: PopulationBasedTrainingOptions = {}) {
     const who = 'PopulationBasedTraining';
-    this.timeAttr = options.timeAttr ?? 'time_total_s';
-    this.perturbationInterval = options.perturbationInterval ?? 60;
-    this.burnInPeriod = options.burnInPeriod ?? 0;
-    this.quantileFraction = options.quantileFraction ?? 0.25;
-    this.resampleProbability = options.resampleProbability ?? 0.25;
+    this.timeAttr = stringOption(who, 'timeAttr', options.timeAttr ?? 'time_total_s');
+    this.perturbationInterval = numberOption(who, 'perturbationInterval', options.perturbationInterval ?? 60);
+    this.burnInPeriod = numberOption(who, 'burnInPeriod', options.burnInPeriod ?? 0);
+    this.quantileFraction = numberOption(who, 'quantileFraction', options.quantileFraction ?? 0.25);
+    this.resampleProbability = numberOption(who, 'resampleProbability', options.resampleProbability ?? 0.25);
     this.perturbationFactors = options.perturbationFactors ?? [1.2, 0.8];
     this.mutations = options.hyperparamMutations ?? {};
     this.customExploreFn = options.customExploreFn;
@@ -110,7 +110,8 @@ export class PopulationBasedTraining implements TrialScheduler {
         );
       }
     }
-    this.state.set(trial.id, { lastPerturbationTime: 0, lastTrainTime: 0 });
+    // Added again (a restore): keeps its perturbation clock.
+    if (!this.state.has(trial.id)) this.state.set(trial.id, { lastPerturbationTime: 0, lastTrainTime: 0 });
   }
 
   onTrialResult(ctx: SchedulerContext, trial: TrialView, result: TrialResult): SchedulerDecision {

@@ -208,6 +208,9 @@ describe('TPESearch', () => {
       /TPESearch: the result of trial t0 has no "loss"; it reports .*acc/,
     );
     expect(() => new TPESearch({ gamma: 1 })).toThrow(/gamma must be in \(0, 1\)/);
+    expect(() => new TPESearch({ priorWeight: '1' as any })).toThrow(
+      /priorWeight must be a positive number, got "1"/,
+    );
     const pts = new TPESearch({ pointsToEvaluate: [{ x: 'a' }] });
     pts.setSearchProperties({ metric: 'l', mode: 'min', paramSpace: { x: uniform(0, 1) }, numSamples: 1 });
     expect(() => pts.suggest('t')).toThrow(

@@ -80,8 +80,15 @@ export class TPESearch implements Searcher {
     this.nStartup = positiveInt('nStartupTrials', options.nStartupTrials ?? 10, 0);
     this.nCandidates = positiveInt('nEiCandidates', options.nEiCandidates ?? 24, 1);
     this.priorWeight = options.priorWeight ?? 1;
-    if (!(this.priorWeight > 0))
-      throw new RangeError(`TPESearch: priorWeight must be positive, got ${this.priorWeight}`);
+    if (
+      typeof this.priorWeight !== 'number' ||
+      !(this.priorWeight > 0) ||
+      !Number.isFinite(this.priorWeight)
+    ) {
+      throw new RangeError(
+        `TPESearch: priorWeight must be a positive number, got ${JSON.stringify(this.priorWeight)}`,
+      );
+    }
     const g = options.gamma ?? 0.25;
     if (typeof g === 'number') {
       if (!(g > 0 && g < 1)) throw new RangeError(`TPESearch: gamma must be in (0, 1), got ${g}`);
