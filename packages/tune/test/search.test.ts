@@ -150,6 +150,48 @@ it('PBT lifts a population where exploiting a better trial’s checkpoint provab
   expect(finals.reduce((a, b) => a + b, 0) / 4).toBeGreaterThan(alone);
 });
 
+it('HyperBand pauses trials at its round times, resumes them from their checkpoints and stops the losers', async () => {
+  const storagePath = tempDir('tune-hyperband-');
+  const grid = await new tune.Tuner(
+    async (config: { q: number }, session: Session) => {
+      const fs = require('node:fs');
+      const p = require('node:path');
+      const checkpoint = session.getCheckpoint();
+      let t = checkpoint ? JSON.parse(fs.readFileSync(p.join(checkpoint.path, 's.json'), 'utf8')).t : 0;
+      while (t < 9) {
+        t++;
+        const dir = fs.mkdtempSync(p.join(session.context.trialDir, 'scratch-'));
+        fs.writeFileSync(p.join(dir, 's.json'), JSON.stringify({ t }));
+        await session.report({ score: config.q * t }, { checkpoint: dir });
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    {
+      paramSpace: { q: tune.gridSearch([1, 2, 3, 4, 5, 6, 7, 8, 9]) },
+      tuneConfig: {
+        metric: 'score',
+        mode: 'max',
+        scheduler: new tune.HyperBandScheduler({ maxT: 9, reductionFactor: 3 }),
+      },
+      runConfig: { name: 'hyperband', storagePath, verbose: 0 },
+    },
+  ).fit();
+  expect(grid.errors).toEqual([]);
+  const results = [...grid];
+  expect(results.every((r) => r.status === 'TERMINATED')).toBe(true);
+  // Every iteration reported once, however often a trial was paused and resumed.
+  for (const r of results) {
+    expect(r.metricsHistory.map((m) => m.training_iteration)).toEqual(
+      Array.from({ length: r.metricsHistory.length }, (_, i) => i + 1),
+    );
+  }
+  // Some trials were stopped before maxT; a paused and resumed trial ran in more than one process.
+  expect(results.some((r) => r.metricsHistory.length < 9)).toBe(true);
+  expect(results.some((r) => new Set(r.metricsHistory.map((m) => m.pid)).size > 1)).toBe(true);
+  expect(grid.getBestResult().config.q).toBe(9);
+  expect(grid.getBestResult().metrics!.training_iteration).toBe(9);
+});
+
 it('a throwing trainable: that trial is ERROR with its message, the others finish', async () => {
   const storagePath = tempDir('tune-error-');
   const grid = await new tune.Tuner(
