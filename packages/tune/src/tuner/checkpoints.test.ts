@@ -1,9 +1,9 @@
 // numToKeep: the newest checkpoint always stays; the others go by score when one is configured,
 // else by age; the dropped directories are deleted.
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { cleanUp, tempDir } from '@tray/test-support';
+import { afterEach, describe, expect, it } from 'vitest';
 import { recordCheckpoint } from './checkpoints.js';
 import { resolveOptions } from './config.js';
 import type { TrialRecord } from './trial.js';
@@ -23,7 +23,7 @@ function trial(): TrialRecord {
 }
 
 function run(checkpointConfig: object, scores: number[]) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tune-ckpt-'));
+  const dir = tempDir('tune-ckpt-');
   const options = resolveOptions({ runConfig: { checkpointConfig } }, 't');
   const t = trial();
   scores.forEach((acc, i) => {
@@ -33,6 +33,8 @@ function run(checkpointConfig: object, scores: number[]) {
   });
   return { names: t.checkpoints.map((c) => c.name), dir, t };
 }
+
+afterEach(cleanUp);
 
 describe('recordCheckpoint', () => {
   it('keeps the newest numToKeep by age', () => {
