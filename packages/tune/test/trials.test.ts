@@ -261,3 +261,29 @@ it('runConfig.stop ends each trial at its threshold; timeBudgetMs ends an endles
   // Running trials were stopped at the budget; none is left RUNNING or in ERROR.
   expect([...budgeted].every((r) => r.status === 'TERMINATED' || r.status === 'PENDING')).toBe(true);
 });
+
+it('Tuner.restore with restartErrored runs the ERROR trial again and leaves the finished one alone', async () => {
+  const storagePath = tempDir('tune-errored-');
+  const dir = path.join(storagePath, 'errored');
+  const flag = path.join(storagePath, 'fail');
+  require('node:fs').writeFileSync(flag, '');
+  const flaky = async (config: { x: number; flag: string }, session: Session) => {
+    await session.report({ y: config.x });
+    if (config.x === 2 && require('node:fs').existsSync(config.flag)) throw new Error('flag set');
+    await session.report({ y: config.x * 10 });
+  };
+  const first = await new tune.Tuner(flaky, {
+    paramSpace: { x: tune.gridSearch([1, 2]), flag },
+    runConfig: { name: 'errored', storagePath, verbose: 0 },
+  }).fit();
+  expect([...first].map((r) => r.status)).toEqual(['TERMINATED', 'ERROR']);
+  const finishedFile = readFileSync(path.join(first.get(0)!.path, 'result.json'), 'utf8');
+  // Without restartErrored the ERROR trial stays as it was.
+  const kept = await tune.Tuner.restore(dir, flaky).fit();
+  expect([...kept].map((r) => r.status)).toEqual(['TERMINATED', 'ERROR']);
+  require('node:fs').rmSync(flag);
+  const again = await tune.Tuner.restore(dir, flaky, { restartErrored: true }).fit();
+  expect([...again].map((r) => r.status)).toEqual(['TERMINATED', 'TERMINATED']);
+  expect(again.get(1)!.metricsHistory.map((m) => m.y)).toEqual([2, 20]);
+  expect(readFileSync(path.join(again.get(0)!.path, 'result.json'), 'utf8')).toBe(finishedFile);
+});
