@@ -24,6 +24,13 @@ describe('examples', () => {
     expect(run.code).toBe(0);
   });
 
+  it('tune-search.mjs: four trials, and x = 2 the best', async () => {
+    const run = await runScript(example('tune-search.mjs'), { timeoutMs: 120_000 });
+    expect(run.stdout.trim().split('\n').slice(-2), run.stderr).toEqual(['4', '2']);
+    expect(run.stdout).toContain('[tune] 4 trials in');
+    expect(run.code).toBe(0);
+  });
+
   it('counters.mjs: four actors, each incremented three times', async () => {
     const run = await runScript(example('counters.mjs'));
     expect(run.stdout.trim()).toBe('[ 3, 3, 3, 3 ]');

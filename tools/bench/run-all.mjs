@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// `npm run bench`: runs every benchmark of tools/bench (transport, store, peers, put-get, init, multinode, data, data-shuffle, runtime-env, tune-search, serve, envelope, collectives, train — those present)
+// `npm run bench`: runs every benchmark of tools/bench (transport, store, peers, put-get, init, multinode, data, data-shuffle, runtime-env, tune-search, serve, envelope, collectives, train, tune — those present)
 // and `tray microbenchmark`, one after the other, each with `--json`; keeps each one's last JSON
 // line and writes tools/bench/results/<YYYY-MM-DD>.json (UTC date) with the machine described, so
 // a regression shows in review. Prints a summary: issue 6's targets (value, target, met) and the
 // ratios. A benchmark that fails (non-zero exit, no JSON line, over its deadline) is reported as
 // failed and the others still run; the exit code is then 1.
-//   --only NAME[,NAME]  run only these (transport, store, peers, put-get, init, multinode, data, data-shuffle, runtime-env, tune-search, serve, envelope, collectives, train, microbenchmark); the others'
+//   --only NAME[,NAME]  run only these (transport, store, peers, put-get, init, multinode, data, data-shuffle, runtime-env, tune-search, serve, envelope, collectives, train, tune, microbenchmark); the others'
 //                       results already in today's file are kept
 //   --quick             shorter rounds where a benchmark supports them (numbers are rougher)
 // Children's output goes to stderr as they run; the summary goes to stdout.
@@ -39,6 +39,7 @@ const BENCHMARKS = [
   { name: 'envelope', file: 'envelope.mjs', quick: ['--quick'] },
   { name: 'collectives', file: 'collectives.mjs', quick: ['--rounds', '1', '--max-mib', '64'] },
   { name: 'train', file: 'train.mjs', quick: ['--rounds', '1', '--epochs', '2'] },
+  { name: 'tune', file: 'tune.mjs', quick: ['--trials', '10', '--results', '200', '--quality-trials', '15'] },
   {
     name: 'microbenchmark',
     // `npx tray microbenchmark`, without npx: the workspace's own bin, never a registry lookup.

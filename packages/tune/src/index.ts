@@ -1,6 +1,8 @@
 // @tray/tune: Ray Tune for tray. `import * as tune from '@tray/tune'` gives these names
 // (LIBRARIES.md's Tune section).
 
+export { Checkpoint } from './checkpoint.js';
+export { type Result, ResultGrid, type Scope } from './result-grid.js';
 export {
   ASHAScheduler,
   type ASHASchedulerOptions,
@@ -46,4 +48,24 @@ export {
   uniform,
 } from './search/space.js';
 export { TPESearch, type TPESearchOptions } from './search/tpe.js';
+export {
+  getCheckpoint,
+  getContext,
+  type ReportOptions,
+  report,
+  type TrialContext,
+  type TrialSession,
+} from './session.js';
+export { type TrainableInput, withParameters, withResources } from './trainable/define.js';
+export { PlacementGroupFactory, type ResourceRequest } from './trainable/resources.js';
+export { type StepResult, Trainable } from './trainable/trainable.js';
+export type {
+  CheckpointConfig,
+  FailureConfig,
+  RunConfig,
+  StopCondition,
+  TuneConfig,
+  TunerOptions,
+} from './tuner/config.js';
+export { type RestoreOptions, TrialError, Tuner } from './tuner/tuner.js';
 export type { Mode, TrialConfig, TrialResult } from './types.js';
