@@ -6,13 +6,16 @@
 // other in this process. @tray/data runs readParquet(dir).mapBatches(fn).writeParquet(out) on a
 // local cluster of --cpus CPUs (fused into one task per file). Both are timed after a warm-up
 // (the cluster's workers loaded; the peer's WebAssembly compiled); the ratio is peer time / data
-// time (> 1: data is faster). DuckDB's Node bindings (@duckdb/node-api, a devDependency: prebuilt
+// time (> 1: data is faster). Rounds are interleaved, the order alternating (peer then data, then
+// data then peer), and the ratio is the median of each round's own ratio, so a load change
+// between rounds on a shared machine does not decide it; each round's ratio and load are printed.
+// DuckDB's Node bindings (@duckdb/node-api, a devDependency: prebuilt
 // binaries as optional dependencies, no install script) run the same query with as many
 // threads — COPY (SELECT x, y, 2 * x + y AS z FROM read_parquet(...)) TO ... (FORMAT parquet) —
 // as a third peer (duckdb_ratio = DuckDB time / data time). Prints a table; `--json` also
 // prints one JSON line last:
 //   { data_mib_per_s, single_process_mib_per_s, ratio, duckdb_mib_per_s, duckdb_ratio, ... }
-// Options: --mib 256 (input size, in-memory Arrow bytes) --files 8 --cpus 2 --rounds 2.
+// Options: --mib 256 (input size, in-memory Arrow bytes) --files 8 --cpus 2 --rounds 4.
 // TRAY_BENCH_ISSUE_SIZES=1 makes the default --mib 1024 (issue 13's size) and --files 16.
 // Needs the built workspace (`npm run build`).
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,7 +33,7 @@ function option(name, fallback) {
   if (!Number.isInteger(value) || value < 1) {
     console.error(`${name} must be a whole number ≥ 1, got '${process.argv[at + 1] ?? ''}'`);
     console.error(
-      'usage: node tools/bench/data-map.mjs [--json] [--mib 256] [--files 8] [--cpus 2] [--rounds 2]',
+      'usage: node tools/bench/data-map.mjs [--json] [--mib 256] [--files 8] [--cpus 2] [--rounds 4]',
     );
     process.exit(2);
   }
@@ -42,7 +45,7 @@ const ISSUE_SIZES = process.env.TRAY_BENCH_ISSUE_SIZES === '1';
 const MIB = option('--mib', ISSUE_SIZES ? 1024 : 256);
 const FILES = option('--files', ISSUE_SIZES ? 16 : 8);
 const CPUS = option('--cpus', 2);
-const ROUNDS = option('--rounds', 2);
+const ROUNDS = option('--rounds', 4);
 const json = process.argv.includes('--json');
 const BYTES_PER_ROW = 16; // x and y, float64
 
@@ -139,9 +142,25 @@ try {
   const peerTimes = [];
   const dataTimes = [];
   const duckTimes = [];
+  const roundRatios = [];
   for (let r = 0; r < ROUNDS; r++) {
-    peerTimes.push(await timed(() => singleProcess(inDir, path.join(work, `peer-${r}`))));
-    dataTimes.push(await timed(() => withData(inDir, path.join(work, `data-${r}`))));
+    const peerRound = () => timed(() => singleProcess(inDir, path.join(work, `peer-${r}`)));
+    const dataRound = () => timed(() => withData(inDir, path.join(work, `data-${r}`)));
+    let peerSeconds;
+    let dataSeconds;
+    if (r % 2 === 0) {
+      peerSeconds = await peerRound();
+      dataSeconds = await dataRound();
+    } else {
+      dataSeconds = await dataRound();
+      peerSeconds = await peerRound();
+    }
+    peerTimes.push(peerSeconds);
+    dataTimes.push(dataSeconds);
+    roundRatios.push(peerSeconds / dataSeconds);
+    console.log(
+      `  (round ${r + 1}: data ${dataSeconds.toFixed(2)} s, single process ${peerSeconds.toFixed(2)} s, ratio ${(peerSeconds / dataSeconds).toFixed(2)}x, load ${loadavg()[0].toFixed(1)})`,
+    );
     if (duck) duckTimes.push(await timed(() => duck.run(inDir, path.join(work, `duck-${r}`))));
     for (const d of ['peer', 'data', 'duck'])
       rmSync(path.join(work, `${d}-${r}`), { recursive: true, force: true });
@@ -149,10 +168,16 @@ try {
   duck?.close();
   await tray.shutdown();
   const best = (xs) => Math.min(...xs);
+  const sorted = [...roundRatios].sort((a, b) => a - b);
+  const medianRatio =
+    sorted.length % 2 === 1
+      ? sorted[(sorted.length - 1) / 2]
+      : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
   const result = {
     data_mib_per_s: Math.round(inputMib / best(dataTimes)),
     single_process_mib_per_s: Math.round(inputMib / best(peerTimes)),
-    ratio: Number((best(peerTimes) / best(dataTimes)).toFixed(2)),
+    ratio: Number(medianRatio.toFixed(2)),
+    round_ratios: roundRatios.map((x) => Number(x.toFixed(2))),
     duckdb_mib_per_s: duck ? Math.round(inputMib / best(duckTimes)) : null,
     duckdb_ratio: duck ? Number((best(duckTimes) / best(dataTimes)).toFixed(2)) : null,
     input_mib: Math.round(inputMib),
@@ -174,7 +199,7 @@ try {
     );
   else console.log('  DuckDB: @duckdb/node-api is not installed (npm install), not measured');
   console.log(
-    `  ratio ${result.ratio}x over ${result.input_mib} MiB in ${FILES} files (load ${result.loadavg_1m})`,
+    `  ratio ${result.ratio}x (median of ${ROUNDS} rounds' ratios: ${result.round_ratios.join(', ')}) over ${result.input_mib} MiB in ${FILES} files (load ${result.loadavg_1m})`,
   );
   if (json) console.log(JSON.stringify(result));
 } finally {

@@ -209,14 +209,21 @@ function missingColumns(table: Table, columns: string[], where: string): void {
   }
 }
 
+function isIdentity(indices: ArrayLike<number>, numRows: number): boolean {
+  if (indices.length !== numRows) return false;
+  for (let i = 0; i < numRows; i++) if (indices[i] !== i) return false;
+  return true;
+}
+
+function gather(source: Float64Array, indices: ArrayLike<number>): Float64Array {
+  const out = new (source.constructor as Float64ArrayConstructor)(indices.length);
+  for (let i = 0; i < indices.length; i++) out[i] = source[indices[i]!]!;
+  return out;
+}
+
 /** The rows at `indices`, in that order, keeping column types. */
 export function takeIndices(table: Table, indices: ArrayLike<number>): Table {
-  if (
-    indices.length === table.numRows &&
-    Array.prototype.every.call(indices, (v: number, i: number) => v === i)
-  ) {
-    return table;
-  }
+  if (isIdentity(indices, table.numRows)) return table;
   if (table.schema.fields.length === 0) return table;
   const vectors: Record<string, import('apache-arrow').Vector> = {};
   for (const field of table.schema.fields) {
@@ -225,9 +232,7 @@ export function takeIndices(table: Table, indices: ArrayLike<number>): Table {
     if (column.nullCount === 0 && (id === 2 || id === 3)) {
       // Numbers without nulls: gather straight between typed arrays.
       const source = column.toArray() as Float64Array;
-      const out = new (source.constructor as Float64ArrayConstructor)(indices.length);
-      for (let i = 0; i < indices.length; i++) out[i] = source[indices[i]!]!;
-      vectors[field.name] = makeVector(out);
+      vectors[field.name] = makeVector(gather(source, indices));
       continue;
     }
     const values = new Array(indices.length);

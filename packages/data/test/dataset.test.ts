@@ -128,6 +128,32 @@ describe('all-to-all', () => {
     expect(byTwo.map((r) => [r.k, r.v])).toEqual(expected.map((r) => [r.k, r.v]));
   });
 
+  it('a numeric sort is stable and matches a single-process sort, negatives, -0 and NaN included', async () => {
+    const nums = Array.from({ length: 600 }, (_, i) => ({
+      v: i % 97 === 0 ? Number.NaN : i % 89 === 0 ? -0 : (((i * 7919) % 61) - 30) / 4,
+      i,
+    }));
+    const ds = data.fromItems<(typeof nums)[number]>(nums, { overrideNumBlocks: 6 });
+    for (const descending of [false, true]) {
+      const got = (await ds.sort('v', { descending }).takeAll()).map((r) => r.i);
+      // Array.prototype.sort is stable: ties keep their input order; NaN goes last either way.
+      const expected = [...nums]
+        .sort((a, b) =>
+          Number.isNaN(a.v)
+            ? Number.isNaN(b.v)
+              ? 0
+              : 1
+            : Number.isNaN(b.v)
+              ? -1
+              : descending
+                ? b.v - a.v
+                : a.v - b.v,
+        )
+        .map((r) => r.i);
+      expect(got).toEqual(expected);
+    }
+  });
+
   it('groupBy aggregations equal the same aggregation in plain JS', async () => {
     const ds = data.fromItems<(typeof items)[number]>(items, { overrideNumBlocks: 4 });
     const groups = new Map<string, number[]>();

@@ -60,7 +60,11 @@ export async function boundaries(
 ): Promise<KeyValue[][]> {
   const sample = remoteTask('sampleKeys').options({ name: 'SortSample' });
   const samples = (await tray.get(input.map((b) => sample.remote(b.block, key, 20)))) as KeyValue[][][];
-  const all = samples.flat().sort((a, b) => compareKeys(a, b, descending));
+  // NaN keys sort last in every part (shuffle/order.ts), so they make no boundary.
+  const all = samples
+    .flat()
+    .filter((k) => !k.some((v) => Number.isNaN(v)))
+    .sort((a, b) => compareKeys(a, b, descending));
   const out: KeyValue[][] = [];
   for (let i = 1; i < n; i++) {
     if (all.length === 0) break;

@@ -19,6 +19,7 @@ import {
 import { guarded, type Stage, takeIndices } from '../stages.js';
 import { loadAggregateFn, type ShippedAggregateFn } from './aggregate-fn.js';
 import { compareKeys, type KeyValue, keysOf, numericKey, seededRandom } from './keys.js';
+import { groupByPart, numericPartition, radixOrder, shuffledOrder } from './order.js';
 
 export type MapSpec =
   | { kind: 'random'; seed: number }
@@ -46,21 +47,35 @@ export function shuffleMap(
   blockIndex: number,
 ): Uint8Array | Uint8Array[] {
   const table = decodeBlock(block);
-  const parts: number[][] = Array.from({ length: n }, () => []);
+  let partOf: (row: number) => number;
   if (spec.kind === 'random') {
     const random = seededRandom(spec.seed * 1000003 + blockIndex);
-    for (let i = 0; i < table.numRows; i++) parts[Math.floor(random() * n)]!.push(i);
+    partOf = () => Math.floor(random() * n);
   } else if (spec.kind === 'even') {
-    for (let i = 0; i < table.numRows; i++) parts[Math.floor((i * n) / table.numRows)]!.push(i);
+    partOf = (i) => Math.floor((i * n) / table.numRows);
   } else {
-    const keys = keysOf(table, spec.key, 'sort');
-    for (let i = 0; i < keys.length; i++)
-      parts[partitionOf(keys[i]!, spec.boundaries, spec.descending)]!.push(i);
+    const fast = numericKey(table, spec.key);
+    const bounds = numericBoundaries(spec.boundaries);
+    if (fast !== undefined && bounds !== undefined) {
+      partOf = (i) => numericPartition(fast[i]!, bounds, spec.descending);
+    } else {
+      const keys = keysOf(table, spec.key, 'sort');
+      partOf = (i) => partitionOf(keys[i]!, spec.boundaries, spec.descending);
+    }
   }
-  const out = parts.map((rows) =>
-    encodeBlock(rows.length === table.numRows ? table : takeIndices(table, rows)),
-  );
+  const { rows, starts } = groupByPart(table.numRows, n, partOf);
+  const out: Uint8Array[] = [];
+  for (let p = 0; p < n; p++) {
+    const part = rows.subarray(starts[p]!, starts[p + 1]!);
+    out.push(encodeBlock(part.length === table.numRows ? table : takeIndices(table, part)));
+  }
   return n === 1 ? out[0]! : out;
+}
+
+/** The boundaries of one numeric key as a Float64Array, if they are all numbers. */
+function numericBoundaries(boundaries: KeyValue[][]): Float64Array | undefined {
+  if (!boundaries.every((b) => b.length === 1 && typeof b[0] === 'number')) return undefined;
+  return Float64Array.from(boundaries, (b) => b[0] as number);
 }
 
 /** The first partition whose upper boundary is above the key. */
@@ -99,13 +114,7 @@ export async function shuffleReduce(
   const table = concatTables(decoded);
   let out: Table;
   if (spec.kind === 'random') {
-    const random = seededRandom(spec.seed * 7919 + index + 1);
-    const order = Array.from({ length: table.numRows }, (_, i) => i);
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
-    out = takeIndices(table, order);
+    out = takeIndices(table, shuffledOrder(table.numRows, seededRandom(spec.seed * 7919 + index + 1)));
   } else if (spec.kind === 'sort') {
     out = takeIndices(table, sortedOrder(table, spec.key, spec.descending));
   } else if (spec.kind === 'aggregate') {
@@ -119,13 +128,9 @@ export async function shuffleReduce(
   return [bytes, { numRows: out.numRows, sizeBytes: bytes.byteLength, execMs: Date.now() - started }];
 }
 
-function sortedOrder(table: Table, key: string[], descending: boolean): number[] {
+function sortedOrder(table: Table, key: string[], descending: boolean): ArrayLike<number> {
   const fast = numericKey(table, key);
-  if (fast !== undefined) {
-    const order = Array.from({ length: fast.length }, (_, i) => i);
-    const sign = descending ? -1 : 1;
-    return order.sort((a, b) => sign * (fast[a]! - fast[b]!) || a - b);
-  }
+  if (fast !== undefined) return radixOrder(fast, descending);
   const keys = keysOf(table, key, 'sort');
   const order = Array.from({ length: keys.length }, (_, i) => i);
   // Stable: equal keys keep their input order.
