@@ -88,6 +88,9 @@ describe('the packed packages, installed as a user installs them', () => {
       'raylet',
       'runtime-env',
       'scheduler',
+      'serve',
+      'train',
+      'tune',
     ]);
 
     const quickstart = await app.node(QUICKSTART);
