@@ -1,7 +1,8 @@
 // A @tray/train DataParallelTrainer tuned by @tray/tune on a real local cluster (2 CPUs): the
 // Tuner runs one trial per train_loop_config of a grid search, each trial a trainer of 2 worker
 // actors ({ CPU: 1 } each, so the two trials' worker groups take turns); rank 0's reports are the
-// trial's results, and a stop condition ends a trainer trial early with its worker actors gone.
+// trial's results (with their checkpoints), and a stop condition or ASHA ends a trainer trial
+// early with its worker actors gone.
 // Lives in test/ because tune must not depend on train.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -31,7 +32,15 @@ const loop = new Function(`return (async (config) => {
   const ctx = train.getContext();
   fs.writeFileSync(p.join(config.pidDir, String(process.pid)), JSON.stringify({ lr: config.lr, started: Date.now() }));
   for (let step = 1; step <= config.steps; step++) {
-    await train.report({ score: config.base + config.lr * step, rank: ctx.worldRank, world: ctx.worldSize, lr: config.lr });
+    const metrics = { score: config.base + config.lr * step, rank: ctx.worldRank, world: ctx.worldSize, lr: config.lr };
+    if (config.checkpoint && ctx.worldRank === 0) {
+      const dir = fs.mkdtempSync(p.join(config.pidDir, 'ckpt-'));
+      fs.writeFileSync(p.join(dir, 'state.json'), JSON.stringify({ step }));
+      await train.report(metrics, { checkpoint: train.Checkpoint.fromDirectory(dir) });
+      fs.rmSync(dir, { recursive: true, force: true });
+    } else {
+      await train.report(metrics);
+    }
   }
   fs.writeFileSync(p.join(config.pidDir, 'ended-' + process.pid), String(Date.now()));
 });`)() as (config: unknown) => Promise<void>;
@@ -111,8 +120,52 @@ it('a stop condition ends a trainer trial early and its worker actors exit', asy
     timeoutMs: 30_000,
     what: 'the stopped trial’s worker actors to exit',
   });
+  // The worker group's placement group went with it: both CPUs are free again.
+  await waitFor(async () => (await tray.availableResources()).CPU === 2, {
+    timeoutMs: 30_000,
+    what: 'the stopped trial’s 2 CPUs to be free',
+  });
   // The trainer ran in the trial's own directory.
   expect(existsSync(path.join(r.path, 'train'))).toBe(true);
+});
+
+it('ASHA stops the worse trainer trial at its first rung; the better keeps its checkpoints', async () => {
+  const storagePath = tempDir('tune-trainer-asha-');
+  const pidDir = tempDir('tune-trainer-asha-pids-');
+  const trainer = new train.DataParallelTrainer(loop, {
+    trainLoopConfig: { base: 0, steps: 4, pidDir, checkpoint: true },
+    scalingConfig: { numWorkers: 2 },
+  });
+  const grid = await new tune.Tuner(trainer, {
+    paramSpace: { train_loop_config: { lr: tune.gridSearch([5, 1]) } },
+    tuneConfig: {
+      metric: 'score',
+      mode: 'max',
+      maxConcurrentTrials: 1,
+      scheduler: new tune.ASHAScheduler({ gracePeriod: 1, maxT: 10, reductionFactor: 2 }),
+    },
+    runConfig: { name: 'asha', storagePath, verbose: 0 },
+  }).fit();
+
+  expect(grid.errors.map((e) => e.message)).toEqual([]);
+  const results = [grid.get(0)!, grid.get(1)!];
+  const lrOf = (r: tune.Result) => (r.config.train_loop_config as { lr: number }).lr;
+  const good = results.find((r) => lrOf(r) === 5)!;
+  const bad = results.find((r) => lrOf(r) === 1)!;
+  expect(good.metricsHistory.map((m) => m.score)).toEqual([5, 10, 15, 20]);
+  expect(bad.metricsHistory.map((m) => m.score)).toEqual([1]);
+  // Rank 0's checkpoint of the last report is the trial's, copied into the trial's directory.
+  expect(good.checkpoint).toBeDefined();
+  expect(good.checkpoint!.path.startsWith(good.path)).toBe(true);
+  expect(JSON.parse(readFileSync(path.join(good.checkpoint!.path, 'state.json'), 'utf8'))).toEqual({
+    step: 4,
+  });
+  const pids = workerPids(pidDir);
+  expect(pids).toHaveLength(4);
+  await waitFor(() => pids.every((pid) => !isAlive(pid)), {
+    timeoutMs: 30_000,
+    what: 'the worker actors of both trials to exit',
+  });
 });
 
 it('a Tuner refuses an object with fit() but no asTrainable(), saying what to pass', () => {

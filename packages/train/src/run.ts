@@ -201,7 +201,13 @@ export class TrainRun {
         metricsHistory: this.history,
       });
       this.progress.iteration(metrics);
-      await this.onReport?.(metrics, keptDir);
+      try {
+        await this.onReport?.(metrics, keptDir);
+      } catch (error) {
+        // The Tune trial was stopped: end the run without a retry (the group is torn down).
+        finish({ ok: false, retry: false, error: error instanceof Error ? error : new Error(String(error)) });
+        return;
+      }
       await Promise.all(members.map((m) => tray.get(m.actor.ack.remote(k))));
     };
 

@@ -147,7 +147,11 @@ export class TrialExecutor {
   private async killActor(lease: Lease): Promise<void> {
     const actor = lease.actor;
     lease.actor = undefined;
-    if (actor !== undefined) await tray.kill(actor, { noRestart: true }).catch(() => {});
+    if (actor === undefined) return;
+    // A function parked in report() unwinds first: a trainer trial removes its worker group's
+    // placement group, which would otherwise outlive the killed actor until the job ends.
+    await tray.get(actor.stop.remote(), { timeoutMs: 30_000 }).catch(() => {});
+    await tray.kill(actor, { noRestart: true }).catch(() => {});
   }
 
   /** Say once when a trial asks for more than the whole cluster has (it would wait forever). */

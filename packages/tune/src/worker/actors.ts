@@ -40,6 +40,7 @@ export class TrialRunner {
 
   async stop(): Promise<void> {
     if (this.runner instanceof ClassRunner) await this.runner.cleanup();
+    if (this.runner instanceof FunctionRunner) await this.runner.abort();
     installSession(undefined);
     this.runner = undefined;
   }
