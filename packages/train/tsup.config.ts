@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 // The public API (esm + cjs + types) and the module the library's actors run from
-// (dist/worker/actors.js: workers import it by file URL, once per process). `shims` gives the CJS
+// (dist/worker/actors.js: workers import it by file URL, once per process) and the one a Tune
+// trial imports to run a trainer (dist/worker/tune-trial.js). `shims` gives the CJS
 // build an import.meta.url, which locates that module.
 export default defineConfig([
   {
@@ -14,7 +15,7 @@ export default defineConfig([
     target: 'node20',
   },
   {
-    entry: { 'worker/actors': 'src/worker/actors.ts' },
+    entry: { 'worker/actors': 'src/worker/actors.ts', 'worker/tune-trial': 'src/worker/tune-trial.ts' },
     format: ['esm'],
     sourcemap: true,
     target: 'node20',

@@ -32,3 +32,4 @@ export {
   type TrainContext,
 } from './session/api.js';
 export { DataParallelTrainer, type TrainLoop } from './trainer.js';
+export type { TrainerTrainable } from './tune-trainable.js';

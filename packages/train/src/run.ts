@@ -55,6 +55,8 @@ export class TrainRun {
     private readonly loop: tray.RemoteFunction,
     private readonly byReference: boolean,
     private readonly o: ResolvedOptions,
+    /** Called with rank 0's metrics (and the kept checkpoint's dir) of each report, before the workers go on (a Tune trial's report). */
+    private readonly onReport?: (metrics: Metrics, checkpoint: string | undefined) => Promise<void>,
   ) {
     this.runDir = path.join(o.storagePath, o.name);
     this.checkpoints = new CheckpointManager(this.runDir, o.numToKeep, o.scoreAttribute, o.scoreOrder);
@@ -186,9 +188,11 @@ export class TrainRun {
         time_total_s: (Date.now() - this.started) / 1000,
       };
       this.history.push(metrics);
+      let keptDir: string | undefined;
       if (all.some((r) => r.checkpoint)) {
         const kept = this.checkpoints.commit(partialDir(this.runDir, attempt, k), metrics);
         this.restartFrom = { dir: kept.path, iteration: this.iteration };
+        keptDir = kept.path;
       }
       writeState(this.runDir, {
         name: this.o.name,
@@ -197,6 +201,13 @@ export class TrainRun {
         metricsHistory: this.history,
       });
       this.progress.iteration(metrics);
+      try {
+        await this.onReport?.(metrics, keptDir);
+      } catch (error) {
+        // The Tune trial was stopped: end the run without a retry (the group is torn down).
+        finish({ ok: false, retry: false, error: error instanceof Error ? error : new Error(String(error)) });
+        return;
+      }
       await Promise.all(members.map((m) => tray.get(m.actor.ack.remote(k))));
     };
 

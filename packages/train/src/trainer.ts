@@ -4,7 +4,9 @@
 // returns a Result whose error is set, not thrown, when the run failed after its retries.
 import * as tray from '@tray/core';
 import { type ResolvedOptions, resolveOptions, type TrainerOptions } from './config.js';
+import { TUNE_TRIAL_MODULE } from './exec/remote.js';
 import { type Result, TrainRun } from './run.js';
+import type { TrainerTrainable } from './tune-trainable.js';
 
 export type TrainLoop<C> = (config: C) => unknown;
 
@@ -66,5 +68,30 @@ export class DataParallelTrainer<C = Record<string, unknown>> {
         'DataParallelTrainer.fit: call tray.init() first (the workers are actors of the cluster)',
       );
     return new TrainRun(this.loop, this.byReference, this.options).execute();
+  }
+
+  /**
+   * This trainer as a Tune trainable: `new tune.Tuner(trainer, { paramSpace: { train_loop_config:
+   * {...} } })` calls it. Each trial runs the trainer with trainLoopConfig merged with the
+   * trial's train_loop_config, in the trial's directory; rank 0's reports are the trial's results.
+   */
+  asTrainable(): TrainerTrainable {
+    if (Object.keys(this.options.datasets).length > 0)
+      throw new TypeError(
+        'DataParallelTrainer.asTrainable: a trainer with datasets cannot run as a Tune trial yet; ' +
+          'load the data inside the training function instead',
+      );
+    if (this.options.resumeFromCheckpoint !== undefined)
+      throw new TypeError(
+        'DataParallelTrainer.asTrainable: resumeFromCheckpoint is not supported in Tune trials; ' +
+          'Tune restores trials from their own checkpoints',
+      );
+    return {
+      module: TUNE_TRIAL_MODULE,
+      exportName: 'trainerTrial',
+      args: [this.loop, this.byReference, this.options],
+      name: this.options.name,
+      resources: { CPU: 0 },
+    };
   }
 }

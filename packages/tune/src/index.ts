@@ -56,7 +56,12 @@ export {
   type TrialContext,
   type TrialSession,
 } from './session.js';
-export { type TrainableInput, withParameters, withResources } from './trainable/define.js';
+export {
+  type TrainableInput,
+  type TrainableSource,
+  withParameters,
+  withResources,
+} from './trainable/define.js';
 export { PlacementGroupFactory, type ResourceRequest } from './trainable/resources.js';
 export { type StepResult, Trainable } from './trainable/trainable.js';
 export type {

@@ -4,8 +4,17 @@
 import * as tray from '@tray/core';
 import { TrainWorker } from '../worker/actors.js';
 
-/** The worker module beside this bundle (dist/index.js → dist/worker/actors.js). */
-export const ACTORS_MODULE = new URL('./worker/actors.js', import.meta.url).href;
+/** dist/worker/NAME.js from this bundle: dist/index.js, or a dist/worker/ bundle (a Tune trial's). */
+function workerModule(name: string): string {
+  const inWorker = /\/worker\/[^/]+\.js$/.test(import.meta.url);
+  return new URL(inWorker ? `./${name}.js` : `./worker/${name}.js`, import.meta.url).href;
+}
+
+/** The worker module of the training workers' actor class. */
+export const ACTORS_MODULE = workerModule('actors');
+
+/** The module a Tune trial actor imports to run a trainer (trainer.asTrainable()). */
+export const TUNE_TRIAL_MODULE = workerModule('tune-trial');
 
 let workerClass: tray.ActorClass<typeof TrainWorker> | undefined;
 

@@ -29,7 +29,28 @@ export interface WrappedTrainable {
   };
 }
 
-export type TrainableInput = Target | WrappedTrainable;
+/**
+ * An object with asTrainable() (a @tray/train DataParallelTrainer): a function trainable made in
+ * the trial by `module`'s export `exportName` called with `args`. Duck-typed: tune does not
+ * import train.
+ */
+export interface TrainableSource {
+  asTrainable(): {
+    module: string;
+    exportName: string;
+    args: unknown[];
+    name?: string;
+    resources?: ResourceRequest;
+  };
+}
+
+export type TrainableInput = Target | WrappedTrainable | TrainableSource;
+
+interface Reference {
+  module: string;
+  exportName: string;
+  args: unknown[];
+}
 
 export interface DescribedTrainable {
   kind: 'function' | 'class';
@@ -37,19 +58,27 @@ export interface DescribedTrainable {
   target: Target;
   resources: (config: Record<string, unknown>) => PlacementGroupFactory;
   captures: Record<string, unknown>;
+  /** Set for a trainer (asTrainable()): the module export that makes the trainable in the trial. */
+  reference?: Reference;
 }
 
 function unwrap(trainable: TrainableInput): WrappedTrainable[typeof WRAPPED] {
   if (typeof trainable === 'function') return { target: trainable };
   if (trainable !== null && typeof trainable === 'object' && WRAPPED in trainable) return trainable[WRAPPED];
+  if (isSource(trainable)) {
+    throw new TypeError(
+      'tune.withResources/withParameters: a trainer (asTrainable()) is passed to new Tuner() as it is; its ' +
+        "worker group's resources come from its scalingConfig, and values go in through its trainLoopConfig.",
+    );
+  }
   if (
     trainable !== null &&
     typeof trainable === 'object' &&
     typeof (trainable as { fit?: unknown }).fit === 'function'
   ) {
     throw new TypeError(
-      'Tuner: a trainer object with fit() is not supported as a trainable yet; pass a function (config) => ... ' +
-        'that builds and fits the trainer, or a class with step().',
+      'Tuner: this object has fit() but no asTrainable(); pass a @tray/train DataParallelTrainer, a function ' +
+        '(config) => ... that builds and fits the trainer, or a class with step().',
     );
   }
   throw new TypeError(
@@ -88,7 +117,43 @@ export function withParameters(
   return { [WRAPPED]: { ...inner, captures: { ...inner.captures, ...captures } } };
 }
 
+function isSource(trainable: unknown): trainable is TrainableSource {
+  return (
+    trainable !== null &&
+    typeof trainable === 'object' &&
+    typeof (trainable as { asTrainable?: unknown }).asTrainable === 'function'
+  );
+}
+
+/** A trainer's trainable: checked here, so a bad description fails at new Tuner(). */
+function describeSource(source: TrainableSource): DescribedTrainable {
+  const d = source.asTrainable() as Partial<ReturnType<TrainableSource['asTrainable']>> | null;
+  if (
+    d === null ||
+    typeof d !== 'object' ||
+    typeof d.module !== 'string' ||
+    typeof d.exportName !== 'string' ||
+    !Array.isArray(d.args)
+  ) {
+    throw new TypeError(
+      'Tuner: asTrainable() must return { module, exportName, args } (the module a trial imports, the export ' +
+        `that makes the trainable from args); got ${describe(d)}.`,
+    );
+  }
+  const pgf = toPlacementGroupFactory(d.resources ?? { CPU: 0 }, 'Tuner (asTrainable().resources)');
+  const name = typeof d.name === 'string' && d.name !== '' ? d.name : d.exportName;
+  return {
+    kind: 'function',
+    name,
+    target: () => undefined,
+    resources: () => pgf,
+    captures: {},
+    reference: { module: d.module, exportName: d.exportName, args: d.args },
+  };
+}
+
 export function describeTrainable(trainable: TrainableInput): DescribedTrainable {
+  if (isSource(trainable)) return describeSource(trainable);
   const inner = unwrap(trainable);
   const source = Function.prototype.toString.call(inner.target);
   const isClass = /^class\b/.test(source);
@@ -115,6 +180,14 @@ export function describeTrainable(trainable: TrainableInput): DescribedTrainable
  * (free names, captures) now, so an unshippable trainable fails at new Tuner().
  */
 export function shipTrainable(described: DescribedTrainable): tray.RemoteFunction {
+  const ref = described.reference;
+  if (ref !== undefined) {
+    return tray.remote((..._args: unknown[]) => undefined, {
+      module: ref.module,
+      exportName: ref.exportName,
+      name: described.name,
+    });
+  }
   const source = Function.prototype.toString.call(described.target);
   const params = INJECTED_NAMES.filter((n) => !Object.hasOwn(described.captures, n));
   let factory: (...args: unknown[]) => unknown;

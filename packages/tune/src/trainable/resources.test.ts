@@ -34,7 +34,37 @@ describe('withResources', () => {
       /strategy must be one of PACK, SPREAD, STRICT_PACK, STRICT_SPREAD/,
     );
     expect(() => withResources({ fit: () => {} } as never, { CPU: 1 })).toThrow(
-      /trainer object with fit\(\)/,
+      /has fit\(\) but no asTrainable\(\)/,
+    );
+  });
+});
+
+describe('a trainer (asTrainable())', () => {
+  const trainer = (described: unknown) => ({ fit: () => {}, asTrainable: () => described }) as never;
+
+  it('is a function trainable made in the trial by a module export, with no resources of its own', () => {
+    const t = describeTrainable(
+      trainer({
+        module: 'file:///x/tune-trial.js',
+        exportName: 'make',
+        args: [1, 'a'],
+        name: 'run',
+        resources: { CPU: 0 },
+      }),
+    );
+    expect(t.kind).toBe('function');
+    expect(t.name).toBe('run');
+    expect(t.reference).toEqual({ module: 'file:///x/tune-trial.js', exportName: 'make', args: [1, 'a'] });
+    expect(t.resources({}).toJSON()).toEqual({ bundles: [{}], strategy: 'PACK' });
+  });
+
+  it('says what asTrainable() must return, and that withResources does not wrap a trainer', () => {
+    expect(() => describeTrainable(trainer(5))).toThrow(/must return \{ module, exportName, args \}/);
+    expect(() => describeTrainable(trainer({ module: 'm', exportName: 'e' }))).toThrow(
+      /module, exportName, args/,
+    );
+    expect(() => withResources(trainer({ module: 'm', exportName: 'e', args: [] }), { CPU: 1 })).toThrow(
+      /passed to new Tuner\(\) as it is/,
     );
   });
 });

@@ -225,6 +225,7 @@ export class TuneController {
       trainable: this.p.shipped,
       kind: this.p.trainable.kind,
       injected: this.p.injected,
+      ...(this.p.trainable.reference === undefined ? {} : { args: this.p.trainable.reference.args }),
       config: trial.config,
       trialId: trial.id,
       trialName: trial.dirName,

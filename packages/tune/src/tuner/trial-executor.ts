@@ -11,7 +11,8 @@ import type { RunnerEvent, TrialRunner, TrialSpec } from '../worker/actors.js';
 export type RunnerHandle = tray.ActorHandle<TrialRunner>;
 
 export interface Lease {
-  pg: tray.PlacementGroup;
+  /** Undefined for a trial that asks for no resources (a trainer's: its worker group asks). */
+  pg: tray.PlacementGroup | undefined;
   key: string;
   actor?: RunnerHandle;
 }
@@ -46,6 +47,9 @@ export class TrialExecutor {
     }
     for (const other of this.pool.splice(0)) void this.release(other, false);
     void this.warnIfTooLarge(pgf, key);
+    if (pgf.bundles.every((b) => Object.keys(b).length === 0)) {
+      return { lease: { pg: undefined, key }, ready: Promise.resolve() };
+    }
     const pg = tray.placementGroup(pgf.bundles, { strategy: pgf.strategy });
     const lease: Lease = { pg, key };
     const ready = new Promise<void>((resolve, reject) => {
@@ -92,7 +96,9 @@ export class TrialExecutor {
         numGpus: GPU ?? 0,
         ...(memory === undefined ? {} : { memory }),
         resources: custom,
-        schedulingStrategy: { placementGroup: lease.pg, bundleIndex: 0 },
+        ...(lease.pg === undefined
+          ? {}
+          : { schedulingStrategy: { placementGroup: lease.pg, bundleIndex: 0 } }),
       })
       .remote() as RunnerHandle;
     return await tray.get(lease.actor.start.remote(spec));
@@ -119,7 +125,7 @@ export class TrialExecutor {
           waiter.lease.pg = lease.pg;
           waiter.lease.actor = lease.actor;
           waiter.resolve();
-          await tray.removePlacementGroup(own).catch(() => {});
+          if (own !== undefined) await tray.removePlacementGroup(own).catch(() => {});
           return;
         }
         this.pool.push(lease);
@@ -129,7 +135,7 @@ export class TrialExecutor {
       }
     }
     await this.killActor(lease);
-    await tray.removePlacementGroup(lease.pg).catch(() => {});
+    if (lease.pg !== undefined) await tray.removePlacementGroup(lease.pg).catch(() => {});
   }
 
   /** Free everything still pooled (the experiment is over). */
@@ -141,7 +147,11 @@ export class TrialExecutor {
   private async killActor(lease: Lease): Promise<void> {
     const actor = lease.actor;
     lease.actor = undefined;
-    if (actor !== undefined) await tray.kill(actor, { noRestart: true }).catch(() => {});
+    if (actor === undefined) return;
+    // A function parked in report() unwinds first: a trainer trial removes its worker group's
+    // placement group, which would otherwise outlive the killed actor until the job ends.
+    await tray.get(actor.stop.remote(), { timeoutMs: 30_000 }).catch(() => {});
+    await tray.kill(actor, { noRestart: true }).catch(() => {});
   }
 
   /** Say once when a trial asks for more than the whole cluster has (it would wait forever). */

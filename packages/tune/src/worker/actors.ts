@@ -40,6 +40,7 @@ export class TrialRunner {
 
   async stop(): Promise<void> {
     if (this.runner instanceof ClassRunner) await this.runner.cleanup();
+    if (this.runner instanceof FunctionRunner) await this.runner.abort();
     installSession(undefined);
     this.runner = undefined;
   }
@@ -47,7 +48,8 @@ export class TrialRunner {
 
 async function makeRunner(spec: TrialSpec): Promise<FunctionRunner | ClassRunner> {
   const factory = (await spec.trainable.local()) as (...args: unknown[]) => unknown;
-  const target = factory(...spec.injected.map((name) => INJECTED[name]));
+  const target =
+    spec.args !== undefined ? factory(...spec.args) : factory(...spec.injected.map((name) => INJECTED[name]));
   if (spec.kind === 'class') {
     return new ClassRunner(target as ConstructorParameters<typeof ClassRunner>[0], spec);
   }

@@ -23,6 +23,8 @@ export class FunctionRunner {
   private queued: Outcome | undefined;
   private waiter: ((o: Outcome) => void) | undefined;
   private resume: (() => void) | undefined;
+  private abortReport: ((error: Error) => void) | undefined;
+  private returned: Promise<unknown> | undefined;
   private reporting = false;
   private finished = false;
 
@@ -38,6 +40,7 @@ export class FunctionRunner {
     if (this.finished && this.queued === undefined) return { type: 'done' };
     const resume = this.resume;
     this.resume = undefined;
+    this.abortReport = undefined;
     if (!this.started) this.start();
     else resume?.();
     const outcome =
@@ -78,6 +81,7 @@ export class FunctionRunner {
     } catch (error) {
       returned = Promise.reject(error);
     }
+    this.returned = returned;
     returned.then(
       async (value) => {
         // A returned object of metrics is the last result, as Ray's function trainables.
@@ -104,6 +108,19 @@ export class FunctionRunner {
     );
   }
 
+  /**
+   * The trial ended while the function is parked in report() (a STOP): that report throws, so the
+   * function unwinds and frees what it holds (a trainer's worker group); resolves once it returned.
+   */
+  async abort(): Promise<void> {
+    const abort = this.abortReport;
+    this.abortReport = undefined;
+    this.resume = undefined;
+    if (abort === undefined || this.returned === undefined) return;
+    abort(new Error('the trial was stopped (tune.report() does not return in a stopped trial)'));
+    await this.returned.catch(() => {});
+  }
+
   private async report(metrics: Record<string, unknown>, options?: ReportOptions): Promise<void> {
     if (this.reporting) {
       throw new Error(
@@ -115,8 +132,9 @@ export class FunctionRunner {
       const checkpoint =
         options?.checkpoint === undefined ? undefined : await this.clock.store(options.checkpoint);
       const result = this.clock.fill(metrics, checkpoint);
-      await new Promise<void>((resolve) => {
+      await new Promise<void>((resolve, reject) => {
         this.resume = resolve;
+        this.abortReport = reject;
         this.emit({ type: 'result', result, checkpoint });
       });
     } finally {

@@ -15,6 +15,8 @@ export interface TrialSpec {
   kind: 'function' | 'class';
   /** The names the trainable's factory binds, in its parameter order. */
   injected: string[];
+  /** A trainer's trainable (asTrainable()): the factory's arguments instead of the injected names. */
+  args?: unknown[];
   config: Record<string, unknown>;
   trialId: string;
   trialName: string;
