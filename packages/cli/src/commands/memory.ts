@@ -59,7 +59,8 @@ export async function memory(argv: string[], out: NodeJS.WritableStream): Promis
         size: typeof r.object_size === 'number' ? r.object_size : '?',
         reference_type: r.reference_type,
         status: r.task_status,
-        where: r.in_plasma ? 'object store' : 'in process',
+        // A pending task's return has no value anywhere yet.
+        where: r.in_plasma ? 'object store' : r.task_status === 'PENDING' ? '-' : 'in process',
       }));
       out.write(table(shown, width));
     }
