@@ -3,7 +3,8 @@
 // passes one to a task that waits (so it is used by a pending task), and keeps one ref only
 // inside another object (captured). `/api/v0/objects` lists each with its reference type, size,
 // pid and node; a filter and a limit cut the list; `/api/v0/objects/summarize`, `tray list
-// objects`, `tray summary objects` and `tray memory` show the same; once the driver drops its
+// objects`, `tray summary objects` and `tray memory` show the same; an actor that keeps a ref it
+// was passed lists it under its own worker process; once the driver drops its
 // refs (and collects its heap) they are gone from the list. Every process started under the
 // test's TMPDIR (the nodes, the workers, the driver) is SIGKILLed by pid afterwards.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ let rayletPid = 0;
 let base = '';
 let headers: Record<string, string> = {};
 let driver: Driver;
-let ids: { big: string; small: string; arg: string; pending: string; outer: string };
+let ids: { big: string; small: string; arg: string; pending: string; outer: string; holderPid: number };
 
 // Holds its refs until the file `drop` exists, then lets the task finish, drops every ref and
 // collects its heap until told to stop (the file `stop`).
@@ -40,10 +41,14 @@ let small = await tray.put({ hello: 'world' });
 let arg = await tray.put('for the task');
 let pending = wait.remote(${JSON.stringify(dir)}, arg);
 let outer = await tray.put({ nested: [await tray.put('captured')] });
+class Holder { hold(refs) { this.refs = refs; return process.pid; } }
+const holder = tray.remote(Holder).remote();
+const holderPid = await tray.get(holder.hold.remote([small]));
 gc();
-console.log('RESULT ' + JSON.stringify({ big: big.hex(), small: small.hex(), arg: arg.hex(), pending: pending.hex(), outer: outer.hex() }));
+console.log('RESULT ' + JSON.stringify({ big: big.hex(), small: small.hex(), arg: arg.hex(), pending: pending.hex(), outer: outer.hex(), holderPid }));
 while (!existsSync(${JSON.stringify(dir)} + '/drop')) await new Promise((r) => setTimeout(r, 100));
 await tray.get(pending);
+tray.kill(holder);
 big = small = arg = pending = outer = null;
 while (!existsSync(${JSON.stringify(dir)} + '/stop')) {
   gc();
@@ -130,6 +135,25 @@ describe('the state API’s objects', () => {
       task_status: 'PENDING',
       object_size: null,
     });
+  });
+
+  it('lists the ref an actor borrowed under the actor’s worker process', async () => {
+    const all = rows(await get('/api/v0/objects?detail=true&limit=10000'));
+    expect(all.filter((r) => r.pid === ids.holderPid)).toEqual([
+      expect.objectContaining({
+        object_id: ids.small,
+        type: 'WORKER',
+        reference_type: 'LOCAL_REFERENCE',
+        owned: false,
+      }),
+    ]);
+    const got = await tray(['get', 'objects', ids.small, '--format', 'json'], tmpdir);
+    expect(got.code).toBe(0);
+    expect(
+      JSON.parse(got.stdout)
+        .map((r: { pid: number }) => r.pid)
+        .sort(),
+    ).toEqual([driver.pid, ids.holderPid].sort());
   });
 
   it('filters and limits like the other lists, and summarizes by call site', async () => {
