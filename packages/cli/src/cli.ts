@@ -1,6 +1,7 @@
 // Runs one `tray` command line: dispatches to the command, turns a UsageError into the usage text
 // and exit code 2, and any other failure into its message and exit code 1.
 import { job } from './commands/job.js';
+import { memory } from './commands/memory.js';
 import { metrics } from './commands/metrics.js';
 import { microbenchmark } from './commands/microbenchmark.js';
 import { serve } from './commands/serve.js';
@@ -25,6 +26,7 @@ const run: Record<string, Command> = {
   summary,
   logs,
   timeline,
+  memory,
   serve,
 };
 

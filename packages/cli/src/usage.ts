@@ -47,14 +47,19 @@ tray job list [--json] [--address URL]
   (1 without one). --working-dir is uploaded and becomes the job's cwd.
   Dashboard: --address, else TRAY_ADDRESS if it is an http:// URL, else the head 'tray start'
   started here. Token: TRAY_TOKEN, else that head's token file.`,
-  list: `tray list nodes|actors|tasks|jobs|workers|placement-groups [--filter KEY=VALUE]... [--filter KEY!=VALUE]
+  list: `tray list nodes|actors|tasks|jobs|workers|placement-groups|objects [--filter KEY=VALUE]... [--filter KEY!=VALUE]
           [--limit 100] [--detail] [--format table|json|yaml] [--address http://HOST:8265] [--token-file FILE]
   Lists what the cluster has, from the dashboard's state API (default http://127.0.0.1:8265, or
   TRAY_DASHBOARD_ADDRESS; token from TRAY_TOKEN or the node 'tray start' started here).`,
   get: `tray get nodes|actors|tasks|jobs|workers|placement-groups ID [--format yaml|json]
   Everything the state API knows of one node, actor, task (each attempt), job, worker or group.`,
-  summary: `tray summary tasks|actors [--format table|json|yaml]
-  Counts by state: tasks per function, actors per class.`,
+  summary: `tray summary tasks|actors|objects [--format table|json|yaml]
+  Counts by state: tasks per function, actors per class; objects per call site (count, size,
+  reference types).`,
+  memory: `tray memory [--limit 10000] [--address http://HOST:8265] [--token-file FILE]
+  The objects every driver and worker references, grouped by node and owner process: size,
+  reference type (LOCAL_REFERENCE, USED_BY_PENDING_TASK, CAPTURED_IN_OBJECT, PINNED_IN_MEMORY,
+  ACTOR_HANDLE), status and where the value is (in the process or the node's object store).`,
   logs: `tray logs [--node-id ID] [--glob 'worker-*'] | --filename NAME | --task-id ID | --actor-id ID | --pid PID [--err] [--tail N] [--follow]
   Lists a node's log files (the head's without --node-id), or prints one (a task's or actor's worker
   log, found on its node; --err: stderr; --follow: then what is appended, until Ctrl-C).`,

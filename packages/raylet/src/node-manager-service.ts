@@ -21,6 +21,7 @@ import type { PluginRegistry } from '@tray/runtime-env';
 import type { NodeResources } from '@tray/scheduler';
 import type { BundleReservations } from './bundles/bundle-reservations.js';
 import { parseBundleSpec, parseBundleSpecs } from './bundles/bundle-spec.js';
+import { addCoreWorkerStats } from './core-worker-stats.js';
 import type { LeaseManager } from './leases/lease-manager.js';
 import { parseLeaseRequest } from './leases/lease-request.js';
 import { listLogFiles, readLog } from './log-files.js';
@@ -156,7 +157,8 @@ export class NodeManagerHandlers {
         ctx.pool.prestart(n);
         return {};
       },
-      GetNodeStats: (): Promise<Message<tray.v1.GetNodeStatsReply>> => this.stats(),
+      GetNodeStats: (req: tray.v1.GetNodeStatsRequest): Promise<Message<tray.v1.GetNodeStatsReply>> =>
+        this.stats(req),
       ShutdownRaylet: (): Message<tray.v1.ShutdownRayletReply> => {
         setImmediate(() => ctx.requestShutdown('ShutdownRaylet was requested'));
         return {};
@@ -321,11 +323,13 @@ export class NodeManagerHandlers {
     };
   }
 
-  private async stats(): Promise<Message<tray.v1.GetNodeStatsReply>> {
+  private async stats(req: tray.v1.GetNodeStatsRequest): Promise<Message<tray.v1.GetNodeStatsReply>> {
     const runtimeEnv = await this.runtimeEnvStats();
     const ctx = this.ctx;
     const workers: tray.v1.WorkerStats.$Properties[] = [];
+    const connections: (Connection | undefined)[] = [];
     for (const w of ctx.pool.workers.values()) {
+      connections.push(w.connection);
       workers.push({
         pid: w.pid,
         workerId: w.workerId,
@@ -335,8 +339,11 @@ export class NodeManagerHandlers {
         jobId: w.jobId ?? new Uint8Array(0),
       });
     }
-    for (const d of ctx.drivers)
+    for (const d of ctx.drivers) {
+      connections.push(d.connection);
       workers.push({ pid: d.pid, workerId: d.workerId, isDriver: true, jobId: d.jobId });
+    }
+    if (req.includeMemoryInfo) await addCoreWorkerStats(workers, connections, req.limitPerWorker);
     return {
       workers,
       total: { quantities: ctx.resources.total.toRecord() },

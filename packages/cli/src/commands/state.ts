@@ -15,6 +15,7 @@ const ID_COLUMN: Record<string, string> = {
   jobs: 'job_id',
   workers: 'worker_id',
   placement_groups: 'placement_group_id',
+  objects: 'object_id',
 };
 
 const common: Record<string, FlagSpec> = { address: { kind: 'string' }, 'token-file': { kind: 'string' } };
@@ -81,6 +82,7 @@ interface ListReply {
   total: number;
   num_after_truncation: number;
   warnings: string[] | null;
+  partial_failure_warning?: string;
 }
 
 export async function list(argv: string[], out: NodeJS.WritableStream): Promise<number> {
@@ -98,7 +100,10 @@ export async function list(argv: string[], out: NodeJS.WritableStream): Promise<
   };
   const result = reply.data.result;
   print(out, how, result.result, result.result);
-  if (how === 'table') for (const w of result.warnings ?? []) out.write(`Note: ${w}\n`);
+  if (how === 'table') {
+    for (const w of result.warnings ?? []) out.write(`Note: ${w}\n`);
+    if (result.partial_failure_warning) out.write(`Note: ${result.partial_failure_warning}\n`);
+  }
   return 0;
 }
 
@@ -138,9 +143,21 @@ export async function summary(argv: string[], out: NodeJS.WritableStream): Promi
     };
   };
   const cluster = reply.data.result.node_id_to_summary.cluster;
-  const rows = Object.values(cluster.summary).map((s) => {
-    const { state_counts, ...rest } = s as { state_counts: Record<string, number> };
-    return { ...rest, ...state_counts };
+  // Objects are summarized by call site (the key), with counts by status and reference type.
+  const rows = Object.entries(cluster.summary).map(([key, s]) => {
+    const { state_counts, task_state_counts, ref_type_counts, ...rest } = s as Record<
+      string,
+      Record<string, number> | undefined
+    >;
+    if (what !== 'objects') return { ...rest, ...state_counts };
+    const size = Number(rest.total_size_mb ?? 0);
+    return {
+      call_site: key,
+      ...rest,
+      total_size_mb: size.toFixed(2),
+      ...task_state_counts,
+      ...ref_type_counts,
+    };
   });
   print(out, how, cluster, rows);
   return 0;

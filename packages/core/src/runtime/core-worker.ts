@@ -22,6 +22,7 @@ import { MemoryStore } from './memory-store.js';
 import { NodeDeathWatch } from './node-death-watch.js';
 import { ObjectFetcher } from './object-fetcher.js';
 import { ObjectRef, setRefTracker } from './object-ref.js';
+import { objectStats } from './object-stats.js';
 import { ObjectStorage, storeError } from './object-storage.js';
 import { decodeOwner, encodeOwner } from './owner-records.js';
 import { serveOwnerMethods } from './owner-service.js';
@@ -154,6 +155,9 @@ export class CoreWorker {
       options.raylet.socket.unref();
       (options.store as unknown as { connection?: Connection } | undefined)?.connection?.socket.unref();
     }
+    options.raylet.handle(CoreWorkerService.GetCoreWorkerStats, (req) =>
+      objectStats(this.refs, this.memoryStore, req.limit),
+    );
     setRefTracker({
       addLocalRef: (ref) => this.refs.addLocalRef(ref.hex(), ref.ownerAddress),
       removeLocalRef: (idHex) => this.refs.removeLocalRef(idHex),

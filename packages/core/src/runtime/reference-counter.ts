@@ -35,7 +35,7 @@ export interface ReferenceHooks {
 }
 
 export class ReferenceCounter {
-  private readonly entries = new Map<string, RefEntry>();
+  private readonly table = new Map<string, RefEntry>();
 
   constructor(
     private readonly hooks: ReferenceHooks,
@@ -43,38 +43,43 @@ export class ReferenceCounter {
   ) {}
 
   get size(): number {
-    return this.entries.size;
+    return this.table.size;
   }
 
   get(idHex: string): RefEntry | undefined {
-    return this.entries.get(idHex);
+    return this.table.get(idHex);
+  }
+
+  /** Every entry (the state API's reference table). */
+  entries(): IterableIterator<[string, RefEntry]> {
+    return this.table.entries();
   }
 
   has(idHex: string): boolean {
-    return this.entries.has(idHex);
+    return this.table.has(idHex);
   }
 
   /** This process owns an object (or an actor's handles) that is still referenced. */
   ownsObjects(): boolean {
-    for (const entry of this.entries.values()) if (entry.owned) return true;
+    for (const entry of this.table.values()) if (entry.owned) return true;
     return false;
   }
 
   /** Starts tracking an object this process owns (a task's return or a put). */
   addOwned(idHex: string, ownerAddress: tray.v1.IAddress): RefEntry {
-    let entry = this.entries.get(idHex);
+    let entry = this.table.get(idHex);
     if (entry === undefined) {
       entry = newEntry(true, ownerAddress);
-      this.entries.set(idHex, entry);
+      this.table.set(idHex, entry);
     }
     return entry;
   }
 
   private entryFor(idHex: string, owner: tray.v1.IAddress | undefined): RefEntry {
-    let entry = this.entries.get(idHex);
+    let entry = this.table.get(idHex);
     if (entry === undefined) {
       entry = newEntry(this.isMine(owner), owner);
-      this.entries.set(idHex, entry);
+      this.table.set(idHex, entry);
       if (!entry.owned) this.hooks.borrowStarted(idHex, entry);
     }
     return entry;
@@ -85,7 +90,7 @@ export class ReferenceCounter {
   }
 
   removeLocalRef(idHex: string): void {
-    const entry = this.entries.get(idHex);
+    const entry = this.table.get(idHex);
     if (entry === undefined) return;
     entry.local--;
     this.release(idHex, entry);
@@ -97,7 +102,7 @@ export class ReferenceCounter {
 
   removeSubmitted(ids: Iterable<string>): void {
     for (const idHex of ids) {
-      const entry = this.entries.get(idHex);
+      const entry = this.table.get(idHex);
       if (entry === undefined) continue;
       entry.submitted--;
       this.release(idHex, entry);
@@ -106,7 +111,7 @@ export class ReferenceCounter {
 
   /** `outer`'s value contains `inner` refs: they live at least as long as `outer`. */
   addContained(outerHex: string, inner: Iterable<[string, tray.v1.IAddress | undefined]>): void {
-    const outer = this.entries.get(outerHex);
+    const outer = this.table.get(outerHex);
     if (outer === undefined) return;
     for (const [idHex, owner] of inner) {
       this.entryFor(idHex, owner).containedIn++;
@@ -115,19 +120,19 @@ export class ReferenceCounter {
   }
 
   addBorrower(idHex: string, borrower: string): void {
-    const entry = this.entries.get(idHex);
+    const entry = this.table.get(idHex);
     if (entry?.owned) (entry.borrowers ??= new Set()).add(borrower);
   }
 
   removeBorrower(idHex: string, borrower: string): void {
-    const entry = this.entries.get(idHex);
+    const entry = this.table.get(idHex);
     if (entry === undefined || entry.borrowers?.delete(borrower) !== true) return;
     this.release(idHex, entry);
   }
 
   /** Every borrower of this process's objects that lives at `borrower` is gone. */
   removeBorrowerEverywhere(borrower: string): void {
-    for (const [idHex, entry] of this.entries) {
+    for (const [idHex, entry] of this.table) {
       if (entry.borrowers?.delete(borrower) === true) this.release(idHex, entry);
     }
   }
@@ -140,12 +145,12 @@ export class ReferenceCounter {
       (entry.borrowers !== undefined && entry.borrowers.size > 0)
     )
       return;
-    this.entries.delete(idHex);
+    this.table.delete(idHex);
     if (entry.owned) this.hooks.freeOwned(idHex, entry);
     else this.hooks.borrowEnded(idHex, entry);
     if (entry.contains === undefined) return;
     for (const inner of entry.contains) {
-      const e = this.entries.get(inner);
+      const e = this.table.get(inner);
       if (e === undefined) continue;
       e.containedIn--;
       this.release(inner, e);

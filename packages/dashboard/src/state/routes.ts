@@ -1,14 +1,15 @@
 // The state API's routes (Ray's `/api/v0/...`): lists of nodes, actors, tasks, jobs, workers and
-// placement groups with `filter`, `limit` and `detail`; summaries of tasks and actors; the task
-// timeline as a Chrome trace; every node's log files (the head's read here, the others' through
-// their raylets), one file's tail or a stream of it. Replies are Ray's envelope
+// placement groups with `filter`, `limit` and `detail`, and objects (objects.ts); summaries of
+// tasks, actors and objects; the task timeline as a Chrome trace; every node's log files (the
+// head's read here, the others' through their raylets), one file's tail or a stream of it. Replies are Ray's envelope
 // `{ result: true, msg, data: { result: ... } }`; a bad parameter is a 400 saying what to send.
 import path from 'node:path';
 import type { DashboardContext, RouteGroup } from '../server/context.js';
-import { badRequest, HttpError, notFound } from '../server/http-error.js';
+import { badRequest, notFound } from '../server/http-error.js';
 import { sendJson, sendText } from '../server/http-io.js';
 import { parseLines } from './logs.js';
 import { localLogs, type NodeLogs, remoteLogs } from './node-logs.js';
+import { OBJECT_COLUMNS, OBJECT_DEFAULTS, objectRows, summarizeObjects } from './objects.js';
 import { applyQuery, envelope, parseListQuery } from './query.js';
 import { Raylets } from './raylets.js';
 import { RESOURCES, type Row } from './resources.js';
@@ -23,10 +24,6 @@ function checkHexId(name: keyof typeof HEX_ID, value: string): string {
   }
   return value;
 }
-
-const OBJECTS_NOT_SERVED =
-  'objects are not listed yet: the state API has no source for them (each owner keeps its own objects); ' +
-  'see the task, actor and node lists';
 
 /** The head node's id (its logs are read here; every other node's through its raylet). */
 async function headNodeId(ctx: DashboardContext): Promise<string> {
@@ -92,11 +89,14 @@ export const stateRoutes: RouteGroup = (router, ctx) => {
       sendJson(res, 200, envelope(applyQuery(rows, query, resource.defaults)));
     });
   }
-  router.get('/api/v0/objects', () => {
-    throw new HttpError(501, OBJECTS_NOT_SERVED);
+  router.get('/api/v0/objects', async (req, res) => {
+    const query = parseListQuery(req.url.searchParams, OBJECT_COLUMNS);
+    const { rows, warning } = await objectRows(raylets);
+    sendJson(res, 200, envelope(applyQuery(rows, query, OBJECT_DEFAULTS, warning)));
   });
-  router.get('/api/v0/objects/summarize', () => {
-    throw new HttpError(501, OBJECTS_NOT_SERVED);
+  router.get('/api/v0/objects/summarize', async (_req, res) => {
+    const { rows, warning } = await objectRows(raylets);
+    sendJson(res, 200, envelope(summarizeObjects(rows), warning));
   });
   router.get('/api/v0/tasks/summarize', async (_req, res) => {
     sendJson(res, 200, envelope(summarizeTasks(await RESOURCES.tasks!.rows(ctx.gcs))));

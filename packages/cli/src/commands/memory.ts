@@ -1,0 +1,72 @@
+// `tray memory` (Ray's `ray memory`): the objects the cluster's processes reference, from the
+// state API's /api/v0/objects, grouped by node and then by owner process — each group's
+// total size and counts by reference type, then its objects (size, reference type, status).
+import { type FlagSpec, parseFlags } from '../flags.js';
+import { findDashboard, getState } from '../state/dashboard-client.js';
+import { table } from '../state/format.js';
+
+const flagsOf: Record<string, FlagSpec> = {
+  address: { kind: 'string' },
+  'token-file': { kind: 'string' },
+  limit: { kind: 'count', min: 1 },
+};
+
+type Row = Record<string, unknown>;
+
+const mib = (bytes: number): string => `${(bytes / (1024 * 1024)).toFixed(2)} MiB`;
+
+function groupBy(rows: Row[], key: (r: Row) => string): Map<string, Row[]> {
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    const k = key(r);
+    const g = groups.get(k);
+    if (g) g.push(r);
+    else groups.set(k, [r]);
+  }
+  return groups;
+}
+
+/** One group's line: total size and how many objects of each reference type. */
+function summaryLine(rows: Row[]): string {
+  const size = rows.reduce((s, r) => s + (typeof r.object_size === 'number' ? r.object_size : 0), 0);
+  const counts = new Map<string, number>();
+  for (const r of rows) counts.set(String(r.reference_type), (counts.get(String(r.reference_type)) ?? 0) + 1);
+  const parts = [...counts].map(([type, n]) => `${type} ${n}`);
+  return `${rows.length} objects, ${mib(size)} (${parts.join(', ')})`;
+}
+
+export async function memory(argv: string[], out: NodeJS.WritableStream): Promise<number> {
+  const flags = parseFlags('memory', argv, flagsOf);
+  const dashboard = findDashboard(
+    'memory',
+    flags.address as string | undefined,
+    flags.tokenFile as string | undefined,
+  );
+  const query = new URLSearchParams({ detail: 'true', limit: String(flags.limit ?? 10_000) });
+  const reply = (await getState(dashboard, `/api/v0/objects?${query}`)) as {
+    data: { result: { result: Row[]; warnings: string[] | null; partial_failure_warning: string } };
+  };
+  const { result: rows, warnings, partial_failure_warning: partial } = reply.data.result;
+  const width = (out as NodeJS.WriteStream).columns || 120;
+  out.write(`======== Object references status: ${new Date().toISOString()} ========\n`);
+  out.write(`Grouped by node, then by owner process; ${summaryLine(rows)}\n`);
+  for (const [node, onNode] of groupBy(rows, (r) => `${r.ip} (node ${r.node_id})`)) {
+    out.write(`\n--- Node ${node}: ${summaryLine(onNode)} ---\n`);
+    for (const [owner, ofOwner] of groupBy(onNode, (r) => `${r.type} pid ${r.pid}`)) {
+      out.write(`\n${owner}: ${summaryLine(ofOwner)}\n`);
+      const shown = ofOwner.map((r) => ({
+        object_ref: r.object_id,
+        size: typeof r.object_size === 'number' ? r.object_size : '?',
+        reference_type: r.reference_type,
+        status: r.task_status,
+        // A pending task's return has no value anywhere yet.
+        where: r.in_plasma ? 'object store' : r.task_status === 'PENDING' ? '-' : 'in process',
+      }));
+      out.write(table(shown, width));
+    }
+  }
+  if (rows.length === 0) out.write('No objects are referenced.\n');
+  for (const w of warnings ?? []) out.write(`Note: ${w}\n`);
+  if (partial) out.write(`Note: ${partial}\n`);
+  return 0;
+}
