@@ -122,7 +122,13 @@ describe('memory monitor', () => {
     expect(always.name).toBe('OutOfMemoryError');
     expect(always.message).toMatch(/hog-always/);
     expect(always.message).toMatch(/no OOM retries left \(TRAY_TASK_OOM_RETRIES=2\)/);
-    expect(attempts.filter((f) => f.startsWith('always-'))).toHaveLength(3);
+    // Three attempts were killed (the message says the OOM budget of 2 retries is spent), but the
+    // last retry can be killed before its first line writes its file: its lease is granted while
+    // the monitor still reads the previous hog's memory (seen once in CI). Never more than 1 + 2:
+    // the OOM kills did not draw on maxRetries.
+    const alwaysRuns = attempts.filter((f) => f.startsWith('always-')).length;
+    expect(alwaysRuns).toBeGreaterThanOrEqual(2);
+    expect(alwaysRuns).toBeLessThanOrEqual(3);
     await waitFor(() => started.every((pid) => !isAlive(pid)), { what: 'every worker to be gone' });
   });
 
