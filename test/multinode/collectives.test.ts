@@ -5,12 +5,13 @@
 // give the hand-computed results on both. Every process both nodes started is gone when the test
 // ends, even when it fails.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { packageBin } from '@tray/test-support';
 import { afterEach, expect, it } from 'vitest';
+import { stopProcessesUnder } from '../tmpdir-processes.js';
 
 const BIN = packageBin('@tray/cli', import.meta.url, 'tray');
 const MEMBER = pathToFileURL(
@@ -18,39 +19,7 @@ const MEMBER = pathToFileURL(
 ).href;
 const dirs: string[] = [];
 
-afterEach(async () => {
-  for (const dir of dirs) for (const pid of processesOf(dir)) kill(pid, 'SIGTERM');
-  const deadline = Date.now() + 15_000;
-  while (dirs.some((d) => processesOf(d).length > 0) && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 100));
-  for (const dir of dirs) for (const pid of processesOf(dir)) kill(pid, 'SIGKILL');
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function kill(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-/** Every live process started under this TMPDIR (`tray start` passes its environment down). */
-function processesOf(tmpdir: string): number[] {
-  const needle = `TMPDIR=${tmpdir}\0`;
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const env = readFileSync(`/proc/${entry}/environ`, 'latin1');
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-      if (env.includes(needle) && !/\) Z /.test(stat)) found.push(Number(entry));
-    } catch {
-      // gone meanwhile, or not ours
-    }
-  }
-  return found;
-}
+afterEach(() => stopProcessesUnder(dirs));
 
 function run(
   args: string[],

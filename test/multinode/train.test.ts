@@ -5,48 +5,17 @@
 // crosses the nodes, and the three workers' checkpoint files are merged into one directory of
 // the storage both nodes see. Every process both nodes started is gone when the test ends.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { packageBin } from '@tray/test-support';
 import { afterEach, expect, it } from 'vitest';
+import { stopProcessesUnder } from '../tmpdir-processes.js';
 
 const BIN = packageBin('@tray/cli', import.meta.url, 'tray');
 const dirs: string[] = [];
 
-afterEach(async () => {
-  for (const dir of dirs) for (const pid of processesOf(dir)) kill(pid, 'SIGTERM');
-  const deadline = Date.now() + 15_000;
-  while (dirs.some((d) => processesOf(d).length > 0) && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 100));
-  for (const dir of dirs) for (const pid of processesOf(dir)) kill(pid, 'SIGKILL');
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function kill(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-/** Every live process started under this TMPDIR (`tray start` passes its environment down). */
-function processesOf(tmpdir: string): number[] {
-  const needle = `TMPDIR=${tmpdir}\0`;
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const env = readFileSync(`/proc/${entry}/environ`, 'latin1');
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-      if (env.includes(needle) && !/\) Z /.test(stat)) found.push(Number(entry));
-    } catch {
-      // gone meanwhile, or not ours
-    }
-  }
-  return found;
-}
+afterEach(() => stopProcessesUnder(dirs));
 
 function run(
   args: string[],

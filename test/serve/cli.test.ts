@@ -6,51 +6,20 @@
 // the same routes; a bad config is refused naming the field; `tray serve build` writes a config;
 // `tray serve shutdown` stops it all. Every process both nodes started is gone at the end.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, packageBin, waitFor } from '@tray/test-support';
 import { afterEach, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { stopProcessesUnder } from '../tmpdir-processes.js';
 
 const BIN = packageBin('@tray/cli', import.meta.url, 'tray');
 const APP = fileURLToPath(new URL('../fixtures/serve-app.mjs', import.meta.url));
 const dirs: string[] = [];
 
-afterEach(async () => {
-  for (const dir of dirs) for (const pid of processesOf(dir)) kill(pid, 'SIGTERM');
-  const deadline = Date.now() + 15_000;
-  while (dirs.some((d) => processesOf(d).length > 0) && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 100));
-  for (const dir of dirs) for (const pid of processesOf(dir)) kill(pid, 'SIGKILL');
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function kill(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-/** Every live process started under this TMPDIR (`tray start` passes its environment down). */
-function processesOf(tmpdir: string): number[] {
-  const needle = `TMPDIR=${tmpdir}\0`;
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const env = readFileSync(`/proc/${entry}/environ`, 'latin1');
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-      if (env.includes(needle) && !/\) Z /.test(stat)) found.push(Number(entry));
-    } catch {
-      // gone meanwhile, or not ours
-    }
-  }
-  return found;
-}
+afterEach(() => stopProcessesUnder(dirs));
 
 function tray(args: string[], env: Record<string, string>, timeout = 120_000) {
   const { TRAY_ADDRESS: _a, TRAY_TOKEN: _t, ...base } = process.env;
