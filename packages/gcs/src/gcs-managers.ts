@@ -58,6 +58,12 @@ export class GcsManagers {
       if (worker.isDriver) this.jobs.driverDied(workerId).catch(report('ending the job of a dead driver'));
       this.actors.workerDied(workerId).catch(report('handling the actors of a dead worker'));
     });
+    // A placement group created by an actor lives as long as the actor (a restart keeps it).
+    this.actors.onActorDead((actor) => {
+      this.placementGroups
+        .creatorActorDied(actor.actorId)
+        .catch(report('removing the placement groups of a dead actor'));
+    });
     this.jobs.onJobFinished((job) => {
       this.actors.jobFinished(job.jobId).catch(report('killing the actors of a finished job'));
       this.placementGroups
@@ -73,6 +79,7 @@ export class GcsManagers {
     await this.actors.load();
     await this.nodes.load();
     await this.placementGroups.load();
+    await this.placementGroups.removeOrphans((actorId) => this.actors.isDead(actorId));
   }
 
   close(): void {

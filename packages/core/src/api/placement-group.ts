@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { GcsClient } from '@tray/gcs';
 import { ErrorType, IdBytes, tray as proto, RemoteError } from '@tray/protocol';
+import { currentActor } from '../actor/actor-context.js';
 import { processGcs } from '../process/gcs.js';
 import { requireCore } from '../process/state.js';
 import { hex, JOB_ID_BYTES } from '../runtime/ids.js';
@@ -25,7 +26,11 @@ export interface PlacementGroupOptions {
   name?: string;
   /** Default: this job's namespace. */
   namespace?: string;
-  /** 'detached': the group outlives its job, until removed. */
+  /**
+   * Default: the group lives as long as its creator — the job of the driver or task that made
+   * it, or the actor that made it (removed when the actor is dead with no restart left).
+   * 'detached': it outlives its creator, until tray.removePlacementGroup.
+   */
   lifetime?: 'detached';
 }
 
@@ -133,6 +138,7 @@ export function placementGroup(bundles: Bundle[], options: PlacementGroupOptions
   const strategy = options.strategy ?? 'PACK';
   const id = Buffer.concat([randomBytes(UNIQUE_BYTES), core.jobId.subarray(0, JOB_ID_BYTES)]);
   const gcs = processGcs(core);
+  const creatorActor = currentActor()?.actorId;
   const registered = core.keepAlive(
     (async () => {
       const namespace = options.namespace ?? (await gcs.namespace());
@@ -145,6 +151,7 @@ export function placementGroup(bundles: Bundle[], options: PlacementGroupOptions
           strategy: proto.v1.PlacementStrategy[strategy],
           creatorJobId: core.jobId,
           detached: options.lifetime === 'detached',
+          creatorActorId: creatorActor ?? new Uint8Array(),
         });
       } catch (err) {
         if (err instanceof RemoteError) throw new Error(`${where}: ${err.info.message}`);

@@ -40,6 +40,8 @@ export class ActorManager {
   private readonly attempts = new Map<string, number>();
   /** CreateActor calls waiting for their actor to be ALIVE (address) or DEAD (cause). */
   private readonly settled = new Map<string, Array<(actor: Actor) => void>>();
+  /** Told of every actor that became DEAD for good (placement groups it created go with it). */
+  private readonly deadListeners: Array<(actor: Actor) => void> = [];
 
   constructor(
     storage: GcsStorage,
@@ -50,6 +52,15 @@ export class ActorManager {
 
   load(): Promise<void> {
     return this.table.load();
+  }
+
+  onActorDead(listener: (actor: Actor) => void): void {
+    this.deadListeners.push(listener);
+  }
+
+  /** True when the actor is in the table and DEAD (no restart left). */
+  isDead(actorId: Uint8Array): boolean {
+    return this.table.get(bytesKey(actorId))?.state === State.DEAD;
   }
 
   /**
@@ -313,7 +324,10 @@ export class ActorManager {
     this.publisher.publish({ channel: Channel.ACTOR_CHANNEL, key: row.actorId, actor: row });
     if (row.state !== State.ALIVE && row.state !== State.DEAD) return;
     const key = bytesKey(row.actorId);
-    if (row.state === State.DEAD) this.attempts.delete(key);
+    if (row.state === State.DEAD) {
+      this.attempts.delete(key);
+      for (const listener of this.deadListeners) listener(row);
+    }
     const waiting = this.settled.get(key);
     this.settled.delete(key);
     for (const resolve of waiting ?? []) resolve(row);

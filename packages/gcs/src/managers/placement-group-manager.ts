@@ -5,7 +5,9 @@
 // removed, and every second while any group waits. Removing a group cancels its bundles on their
 // raylets. A group that loses a node goes RESCHEDULING: its other bundles are cancelled and the
 // whole group is placed again. Placement runs one group at a time. Every state change is
-// published on PLACEMENT_GROUP_CHANNEL keyed by group id.
+// published on PLACEMENT_GROUP_CHANNEL keyed by group id. A group that is not detached lives as
+// long as its creator (Ray's lifetime): the job of a driver or task that created it, or the actor
+// that created it, whose final death (DEAD, no restart left) removes the group (gcs-managers.ts).
 import {
   alreadyExists,
   checkId,
@@ -94,6 +96,7 @@ export class PlacementGroupManager {
     );
     const id = checkId(group.placementGroupId, IdBytes.placementGroup, 'placement_group.placement_group_id');
     checkId(group.creatorJobId, IdBytes.job, 'placement_group.creator_job_id', true);
+    checkId(group.creatorActorId, IdBytes.actor, 'placement_group.creator_actor_id', true);
     if (group.bundles.length === 0) throw invalidArgument('placement_group.bundles must not be empty');
     group.bundles.forEach((bundle, i) => {
       checkResources(bundle.resources, `placement_group.bundles[${i}].resources`);
@@ -205,6 +208,28 @@ export class PlacementGroupManager {
       if (group.state !== State.REMOVED && !group.detached && bytesKey(group.creatorJobId) === job) {
         await this.remove({ placementGroupId: keyBytes(key) } as tray.v1.RemovePlacementGroupRequest);
       }
+    }
+  }
+
+  /** An actor is DEAD for good: the non-detached groups it created are removed. */
+  async creatorActorDied(actorId: Uint8Array): Promise<void> {
+    const actor = bytesKey(actorId);
+    for (const [key, group] of this.table.entries()) {
+      if (group.state === State.REMOVED || group.detached || group.creatorActorId.length === 0) continue;
+      if (bytesKey(group.creatorActorId) !== actor) continue;
+      await this.remove({ placementGroupId: keyBytes(key) } as tray.v1.RemovePlacementGroupRequest);
+    }
+  }
+
+  /**
+   * After a restart on durable storage: groups whose creator actor died while the GCS was down
+   * (or whose removal the previous GCS did not finish) are removed.
+   */
+  async removeOrphans(isActorDead: (actorId: Uint8Array) => boolean): Promise<void> {
+    for (const [key, group] of this.table.entries()) {
+      if (group.state === State.REMOVED || group.detached || group.creatorActorId.length === 0) continue;
+      if (!isActorDead(group.creatorActorId)) continue;
+      await this.remove({ placementGroupId: keyBytes(key) } as tray.v1.RemovePlacementGroupRequest);
     }
   }
 
