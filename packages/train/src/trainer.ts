@@ -74,17 +74,14 @@ export class DataParallelTrainer<C = Record<string, unknown>> {
    * This trainer as a Tune trainable: `new tune.Tuner(trainer, { paramSpace: { train_loop_config:
    * {...} } })` calls it. Each trial runs the trainer with trainLoopConfig merged with the
    * trial's train_loop_config, in the trial's directory; rank 0's reports are the trial's results.
+   * A trial restarted by Tune resumes the trainer from the trial's newest checkpoint; the
+   * trainer's own resumeFromCheckpoint is where every trial's first run starts.
    */
   asTrainable(): TrainerTrainable {
     if (Object.keys(this.options.datasets).length > 0)
       throw new TypeError(
         'DataParallelTrainer.asTrainable: a trainer with datasets cannot run as a Tune trial yet; ' +
           'load the data inside the training function instead',
-      );
-    if (this.options.resumeFromCheckpoint !== undefined)
-      throw new TypeError(
-        'DataParallelTrainer.asTrainable: resumeFromCheckpoint is not supported in Tune trials; ' +
-          'Tune restores trials from their own checkpoints',
       );
     return {
       module: TUNE_TRIAL_MODULE,

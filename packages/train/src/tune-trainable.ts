@@ -3,6 +3,9 @@
 // and the Tuner's trial actor imports the module by URL and calls trainerTrial(...args) to get a
 // function trainable: each trial runs the trainer with trainLoopConfig merged with the trial's
 // train_loop_config (or trainLoopConfig) and hands every report of rank 0 to the trial's session.
+// A restarted trial (its actor or a worker died, or Tuner.restore resumed it) starts the trainer
+// from the trial's newest checkpoint, as resumeFromCheckpoint: train.getCheckpoint() in the loop
+// returns it, and Tune numbers the results on from the checkpoint's iteration.
 // Tune duck-types the description, so neither package imports the other.
 import type * as tray from '@tray/core';
 import type { ResolvedOptions } from './config.js';
@@ -22,6 +25,8 @@ export interface TrainerTrainable {
 
 interface Session {
   report(metrics: Record<string, unknown>, options?: { checkpoint?: string }): Promise<void>;
+  /** The trial's checkpoint to restart from (set when Tune restarts or restores the trial). */
+  getCheckpoint(): { path: string } | undefined;
   context: { trialDir: string };
 }
 
@@ -40,6 +45,8 @@ export function trainerTrial(loop: tray.RemoteFunction, byReference: boolean, op
       storagePath: session.context.trialDir,
       name: 'train',
       verbose: false,
+      // The trial's own checkpoint wins over the trainer's resumeFromCheckpoint (the first start).
+      resumeFromCheckpoint: session.getCheckpoint()?.path ?? options.resumeFromCheckpoint,
     };
     const run = new TrainRun(loop, byReference, resolved, async (metrics, checkpoint) => {
       // Tune fills its own training_iteration, timestamp and time_total_s for the trial.
