@@ -8,15 +8,16 @@
 // member that dies at any point fails the others as the TCP path does (its connection closes):
 // nobody waits on the region itself.
 //   every op:   S0 (everyone is done with the previous op's region, and passes the same length)
-//   allReduce:  copy own tensor into slot r · S1 · reduce part r of all slots (rank order) into the
-//               result area · S2 · copy the result area out. Parts split the arithmetic n ways.
-//   reduceScatter: slot · S1 · reduce part r into the output.  broadcast: the source's slot · S1 ·
+//   allReduce:  copy the parts the others reduce into slot r · S1 · reduce part r of every rank's
+//               tensor (rank order; its own from the input) into the result area · S2 · copy the
+//               result area out. Parts split the arithmetic n ways.
+//   reduceScatter: the others' parts into the slot · S1 · reduce part r into the output.  broadcast: the source's slot · S1 ·
 //   copy it out.  allGather: slot · S1 · copy every slot out.
 import { createHash } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { fallbackDir, SHM_DIR, SharedFile, sharedFileDir } from '@tray/object-store';
-import { combine, finish, partOffsets } from './reduce.js';
+import { combine, combineInto, finish, partOffsets } from './reduce.js';
 import type { ReduceOp, Tensor } from './types.js';
 import type { OpKind } from './wire.js';
 
@@ -106,11 +107,27 @@ export class ShmRegion {
     ) as T;
   }
 
-  /** Reduces part [a, b) of every slot into `out`, in rank order (the TCP path's order). */
+  /**
+   * Reduces part [a, b) of every rank's tensor into `out`, in rank order (the TCP path's order):
+   * this rank's own part straight from `t` (it never wrote it into its slot), the others' from
+   * their slots.
+   */
   private reducePart<T extends Tensor>(t: T, op: ReduceOp, a: number, b: number, out: T): void {
-    out.set(this.view(t, 0, t.length).subarray(a, b));
-    for (let r = 1; r < this.worldSize; r++) combine(op, out, this.view(t, r, t.length).subarray(a, b));
+    const of = (r: number) => (r === this.rank ? t : this.view(t, r, t.length)).subarray(a, b);
+    if (this.worldSize === 1) out.set(of(0));
+    else combineInto(op, out, of(0), of(1));
+    for (let r = 2; r < this.worldSize; r++) combine(op, out, of(r));
     finish(op, out, this.worldSize);
+  }
+
+  /** Copies the parts of `t` the other ranks reduce into this rank's slot (its own part stays in `t`). */
+  private writeOthersParts<T extends Tensor>(t: T): void {
+    const slot = this.view(t, this.rank, t.length);
+    const offsets = partOffsets(t.length, this.worldSize);
+    for (let r = 0; r < this.worldSize; r++) {
+      if (r !== this.rank)
+        slot.subarray(offsets[r]!, offsets[r + 1]!).set(t.subarray(offsets[r]!, offsets[r + 1]!));
+    }
   }
 
   private part(length: number): [number, number] {
@@ -120,7 +137,7 @@ export class ShmRegion {
 
   async allReduce<T extends Tensor>(seq: number, t: T, op: ReduceOp, result: T): Promise<void> {
     await this.begin(seq, 'allReduce', t);
-    this.view(t, this.rank, t.length).set(t);
+    this.writeOthersParts(t);
     await this.signal(seq, 'allReduce', t, S1);
     const [a, b] = this.part(t.length);
     const area = this.view(t, this.worldSize, t.length);
@@ -131,7 +148,7 @@ export class ShmRegion {
 
   async reduceScatter<T extends Tensor>(seq: number, t: T, op: ReduceOp, out: T): Promise<void> {
     await this.begin(seq, 'reduceScatter', t);
-    this.view(t, this.rank, t.length).set(t);
+    this.writeOthersParts(t);
     await this.signal(seq, 'reduceScatter', t, S1);
     const [a, b] = this.part(t.length);
     this.reducePart(t, op, a, b, out);
