@@ -2,7 +2,8 @@
 // start --head`, then `tray start --address` with its own raylet and store). A driver on the head
 // places one group member on each node (hard node affinity); they find each other through the
 // rendezvous actor, connect on their nodes' addresses, and allReduce, broadcast and allGather
-// give the hand-computed results on both. Every process both nodes started is gone when the test
+// give the hand-computed results on both; so does a mixed group (two members on the head, one on
+// the other node), which like the first uses TCP, not shared memory. Every process both nodes started is gone when the test
 // ends, even when it fails.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -51,18 +52,30 @@ const length = 100003;
 const sums = await tray.get(members.map((m) => m.run.remote('allReduce', length, 'f64', { op: 'sum' })));
 const casts = await tray.get(members.map((m) => m.run.remote('broadcast', 7, 'f32', { srcRank: 1 })));
 const gathers = await tray.get(members.map((m) => m.run.remote('allGather', 3, 'f64')));
-const a = input(0, length, 'f64'), b = input(1, length, 'f64');
+const shared = await tray.get(members.map((m) => m.sharedMemory.remote()));
+// A mixed group: two members on the head node, one on the other.
+const mixed = [nodes[0], nodes[0], nodes[1]].map((nodeId) => M.options({ numCpus: 0, schedulingStrategy: { nodeId, soft: false } }).remote());
+const mixedInits = await tray.get(mixed.map((m, rank) => m.init.remote({ name: 'mixed', worldSize: 3, rank })));
+const mixedShared = await tray.get(mixed.map((m) => m.sharedMemory.remote()));
+const mixedSums = await tray.get(mixed.map((m) => m.run.remote('allReduce', length, 'f64', { op: 'sum' })));
+const mixedCasts = await tray.get(mixed.map((m) => m.run.remote('broadcast', length, 'f32', { srcRank: 2 })));
+const a = input(0, length, 'f64'), b = input(1, length, 'f64'), c = input(2, length, 'f64');
 const same = (x, y) => x.length === y.length && x.every((v, i) => v === y[i]);
 console.log(JSON.stringify({
   nodes, placed, inits,
   sum: sums.map((s) => s.error?.message ?? same(Array.from(s.value), Array.from(a, (v, i) => v + b[i]))),
   broadcast: casts.map((c) => c.error?.message ?? same(Array.from(c.value), Array.from(input(1, 7, 'f32')))),
+  shared, mixedInits, mixedShared,
+  mixedSum: mixedSums.map((s) => s.error?.message ?? same(Array.from(s.value), Array.from(a, (v, i) => v + b[i] + c[i]))),
+  mixedBroadcast: mixedCasts.map((s) => s.error?.message ?? same(Array.from(s.value), Array.from(input(2, length, 'f32')))),
   gather: gathers.map((g) => g.error?.message ?? (same(Array.from(g.value[0]), Array.from(input(0, 3, 'f64'))) && same(Array.from(g.value[1]), Array.from(input(1, 3, 'f64'))))),
 }));
 await tray.shutdown();
 `;
 
-it('a group with a member on each of two nodes connects and reduces', { timeout: 240_000 }, async () => {
+it('a group with a member on each of two nodes, and a mixed group, connect and reduce over TCP', {
+  timeout: 240_000,
+}, async () => {
   const headDir = mkdtempSync(path.join(os.tmpdir(), 'tray-coll-head-'));
   const nodeDir = mkdtempSync(path.join(os.tmpdir(), 'tray-coll-b-'));
   dirs.push(headDir, nodeDir);
@@ -89,4 +102,10 @@ it('a group with a member on each of two nodes connects and reduces', { timeout:
   expect(result.sum).toEqual([true, true]);
   expect(result.broadcast).toEqual([true, true]);
   expect(result.gather).toEqual([true, true]);
+  // Members on different nodes talk over TCP; a group with any member elsewhere does too.
+  expect(result.shared).toEqual([false, false]);
+  expect(result.mixedInits).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
+  expect(result.mixedShared).toEqual([false, false, false]);
+  expect(result.mixedSum).toEqual([true, true, true]);
+  expect(result.mixedBroadcast).toEqual([true, true, true]);
 });

@@ -5,9 +5,12 @@
 // of moving the bytes on one machine. Rounds interleave every size and the memcpy, so load
 // changes hit all alike; min and median are reported.
 //   bus bandwidth = 2(n-1)/n · bytes / time (n = 2: bytes / time); ratio = bus bandwidth / memcpy
-// Issue 15's targets: ratio >= 0.5 for >= 16 MiB; 1 KiB allReduce < 200 µs. The same rounds also
-// time the other algorithm (every tensor sent whole, "direct") to check where the library
-// switches (TRAY_COLLECTIVE_DIRECT_MAX_BYTES, default 64 KiB).
+// Issue 15's targets: ratio >= 0.5 for >= 16 MiB; 1 KiB allReduce < 200 µs. The members share a
+// node, so the library's default path for tensors over 64 KiB is the shared region (shm); the
+// same rounds time the TCP path (TRAY_COLLECTIVE_SHM_MIN_BYTES=off) and TCP sending every tensor
+// whole ("direct", where TRAY_COLLECTIVE_DIRECT_MAX_BYTES switches), each against the memcpy.
+// "fresh" is a memcpy into a newly allocated array, what any call returning a new array pays at
+// least (its pages fault in on first touch). CPU µs per op: the members' process.cpuUsage.
 // The machine's load average is printed with the numbers: on a shared machine wall times are
 // noisy, so rerun it when the machine is quiet:  node tools/bench/collectives.mjs [--json]
 //   --rounds N      interleaved rounds (default 5)
@@ -23,6 +26,7 @@ const trainUrl = new URL('../../packages/train/dist/index.js', import.meta.url);
 const storeUrl = new URL('../../packages/object-store/dist/index.js', import.meta.url);
 /** Read at run time by @tray/train (the direct/split threshold) and set by the raylet (the store). */
 const DIRECT_ENV = 'TRAY_COLLECTIVE_DIRECT_MAX_BYTES';
+const SHM_ENV = 'TRAY_COLLECTIVE_SHM_MIN_BYTES';
 const STORE_ENV = 'TRAY_STORE_SOCKET';
 
 /** Each member: joins the group, then times operations when asked. */
@@ -35,11 +39,14 @@ export class BenchMember {
     this.group = await initCollectiveGroup(spec);
     // The same members as a second group that sends every allReduce whole (the threshold is
     // read when a group is made), so both algorithms are timed in the same rounds.
-    process.env[DIRECT_ENV] = String(2 ** 40);
+    process.env[SHM_ENV] = 'off';
     try {
+      this.tcp = await initCollectiveGroup({ ...spec, name: `${spec.name}-tcp` });
+      process.env[DIRECT_ENV] = String(2 ** 40);
       this.direct = await initCollectiveGroup({ ...spec, name: `${spec.name}-direct` });
     } finally {
       delete process.env[DIRECT_ENV];
+      delete process.env[SHM_ENV];
     }
     return process.pid;
   }
@@ -55,16 +62,19 @@ export class BenchMember {
   }
 
   /**
-   * `reps` allReduces of `bytes` after a barrier: the time of each, ms (every member runs them).
-   * `direct`: on the group that sends every tensor whole.
+   * `reps` allReduces of `bytes` after a barrier: [wall ms, CPU µs] of each (every member runs
+   * them). `path`: 'auto' (the library's choice), 'tcp' (no shared region), 'direct' (TCP, whole).
    */
-  async allReduce(bytes, reps, direct = false) {
-    const g = direct ? this.direct : this.group;
+  async allReduce(bytes, reps, path = 'auto') {
+    const g = path === 'direct' ? this.direct : path === 'tcp' ? this.tcp : this.group;
     const t = this.tensor(bytes);
     await g.barrier();
+    const cpu = process.cpuUsage();
     const start = performance.now();
     for (let i = 0; i < reps; i++) await g.allReduce(t, { op: 'sum' });
-    return (performance.now() - start) / reps;
+    const wall = (performance.now() - start) / reps;
+    const used = process.cpuUsage(cpu);
+    return [wall, (used.user + used.system) / reps];
   }
 
   /**
@@ -112,12 +122,13 @@ export class BenchMember {
   async destroy() {
     await this.group?.destroy();
     await this.direct?.destroy();
+    await this.tcp?.destroy();
     await this.store?.close();
   }
 }
 
-/** memcpy of `bytes` into a touched destination: ms per copy. */
-function memcpy(bytes, reps, buffers) {
+/** memcpy of `bytes` into a touched destination (fresh: into a new array each time): ms per copy. */
+function memcpy(bytes, reps, buffers, fresh = false) {
   let pair = buffers.get(bytes);
   if (pair === undefined) {
     pair = [Buffer.alloc(bytes, 1), Buffer.alloc(bytes, 2)];
@@ -125,8 +136,12 @@ function memcpy(bytes, reps, buffers) {
   }
   const [src, dst] = pair;
   src.copy(dst); // touch
+  const from = new Float32Array(src.buffer, src.byteOffset, bytes / 4);
   const start = performance.now();
-  for (let i = 0; i < reps; i++) src.copy(dst);
+  for (let i = 0; i < reps; i++) {
+    if (fresh) new Float32Array(bytes / 4).set(from);
+    else src.copy(dst);
+  }
   return (performance.now() - start) / reps;
 }
 
@@ -175,21 +190,34 @@ async function main() {
     await tray.get(members.map((m, rank) => m.init.remote({ name, worldSize: o.workers, rank })));
     const reps = (bytes) => Math.max(1, Math.min(200, Math.floor(2 ** 24 / bytes)));
     if (o.store && o.workers !== 2) throw new Error('--store measures 2 workers only');
-    const times = new Map(sizes.map((b) => [b, { allReduce: [], direct: [], memcpy: [], store: [] }]));
+    const times = new Map(
+      sizes.map((b) => [
+        b,
+        { allReduce: [], tcp: [], direct: [], memcpy: [], fresh: [], store: [], cpu: [], tcpCpu: [] },
+      ]),
+    );
     const buffers = new Map();
     // A warm-up pass (first-touch of every tensor and buffer), then the measured rounds.
     for (let round = -1; round < o.rounds; round++) {
       for (const bytes of sizes) {
         const ms = await tray.get(members.map((m) => m.allReduce.remote(bytes, reps(bytes))));
-        const whole = await tray.get(members.map((m) => m.allReduce.remote(bytes, reps(bytes), true)));
         const copy = memcpy(bytes, reps(bytes), buffers);
+        const tcp = await tray.get(members.map((m) => m.allReduce.remote(bytes, reps(bytes), 'tcp')));
+        const fresh = memcpy(bytes, reps(bytes), buffers, true);
+        const whole = await tray.get(members.map((m) => m.allReduce.remote(bytes, reps(bytes), 'direct')));
         const viaStore = o.store
           ? Math.max(...(await tray.get(members.map((m) => m.storeAllReduce.remote(bytes, reps(bytes))))))
           : undefined;
         if (round < 0) continue;
-        times.get(bytes).allReduce.push(Math.max(...ms));
+        const slowest = (xs) => Math.max(...xs.map(([wall]) => wall));
+        const cpuOf = (xs) => xs.reduce((a, [, cpu]) => a + cpu, 0) / xs.length;
+        times.get(bytes).allReduce.push(slowest(ms));
+        times.get(bytes).cpu.push(cpuOf(ms));
+        times.get(bytes).tcp.push(slowest(tcp));
+        times.get(bytes).tcpCpu.push(cpuOf(tcp));
         times.get(bytes).memcpy.push(copy);
-        times.get(bytes).direct.push(Math.max(...whole));
+        times.get(bytes).fresh.push(fresh);
+        times.get(bytes).direct.push(slowest(whole));
         if (viaStore !== undefined) times.get(bytes).store.push(viaStore);
       }
       if (!o.json && round >= 0) process.stderr.write(`round ${round + 1}/${o.rounds} done\n`);
@@ -208,7 +236,12 @@ async function main() {
         memcpy_gbps: Math.round((bytes / (memcpyBest / 1000) / 1e9) * 1000) / 1000,
         ratio: Math.round((bus / best / (bytes / memcpyBest)) * 1000) / 1000,
         ratio_median: Math.round((bus / median(t.allReduce) / (bytes / median(t.memcpy))) * 1000) / 1000,
+        tcp_us_min: Math.round(Math.min(...t.tcp) * 1000 * 10) / 10,
+        tcp_ratio: Math.round((bus / Math.min(...t.tcp) / (bytes / memcpyBest)) * 1000) / 1000,
         direct_us_min: Math.round(Math.min(...t.direct) * 1000 * 10) / 10,
+        fresh_memcpy_us_min: Math.round(Math.min(...t.fresh) * 1000 * 10) / 10,
+        cpu_us_per_op: Math.round(median(t.cpu)),
+        tcp_cpu_us_per_op: Math.round(median(t.tcpCpu)),
         ...(o.store ? { store_us_min: Math.round(Math.min(...t.store) * 1000 * 10) / 10 } : {}),
       };
     });
@@ -223,21 +256,22 @@ async function main() {
       sizes: rows,
       latency_1kib_us: rows[0]?.allreduce_us_min,
       min_ratio_16mib_up: large.length ? Math.min(...large.map((r) => r.ratio)) : undefined,
+      min_tcp_ratio_16mib_up: large.length ? Math.min(...large.map((r) => r.tcp_ratio)) : undefined,
       targets: { latency_1kib_us: '< 200', min_ratio_16mib_up: '>= 0.5' },
     };
     console.log(
       `allReduce (sum, Float32Array) on ${n} workers, ${o.rounds} rounds; load ${result.load_before} → ${result.load_after} on ${result.cpus} CPUs`,
     );
     console.log(
-      `size        min µs     median µs   bus GB/s   memcpy GB/s   ratio (min)   ratio (median)   direct min µs${o.store ? '   via store min µs' : ''}`,
+      `size        min µs     median µs   bus GB/s   memcpy GB/s   ratio (min)   ratio (median)   cpu µs/op   tcp min µs   tcp ratio   tcp cpu µs/op   direct min µs   fresh memcpy µs${o.store ? '   via store min µs' : ''}`,
     );
     for (const r of rows) {
       console.log(
-        `${label(r.bytes).padEnd(10)}${String(r.allreduce_us_min).padStart(10)}${String(r.allreduce_us_median).padStart(14)}${r.busbw_gbps.toFixed(3).padStart(11)}${r.memcpy_gbps.toFixed(2).padStart(14)}${r.ratio.toFixed(3).padStart(14)}${r.ratio_median.toFixed(3).padStart(17)}${String(r.direct_us_min).padStart(16)}${o.store ? String(r.store_us_min).padStart(20) : ''}`,
+        `${label(r.bytes).padEnd(10)}${String(r.allreduce_us_min).padStart(10)}${String(r.allreduce_us_median).padStart(14)}${r.busbw_gbps.toFixed(3).padStart(11)}${r.memcpy_gbps.toFixed(2).padStart(14)}${r.ratio.toFixed(3).padStart(14)}${r.ratio_median.toFixed(3).padStart(17)}${String(r.cpu_us_per_op).padStart(12)}${String(r.tcp_us_min).padStart(13)}${r.tcp_ratio.toFixed(3).padStart(12)}${String(r.tcp_cpu_us_per_op).padStart(16)}${String(r.direct_us_min).padStart(16)}${String(r.fresh_memcpy_us_min).padStart(18)}${o.store ? String(r.store_us_min).padStart(20) : ''}`,
       );
     }
     console.log(
-      `1 KiB latency ${result.latency_1kib_us} µs (target < 200); min ratio for >= 16 MiB ${result.min_ratio_16mib_up} (target >= 0.5)`,
+      `1 KiB latency ${result.latency_1kib_us} µs (target < 200: ${result.latency_1kib_us < 200 ? 'met' : 'not met'}); min ratio for >= 16 MiB ${result.min_ratio_16mib_up} (target >= 0.5: ${result.min_ratio_16mib_up >= 0.5 ? 'met' : 'not met'}; TCP path ${result.min_tcp_ratio_16mib_up})`,
     );
     if (o.json) console.log(JSON.stringify(result));
   } finally {

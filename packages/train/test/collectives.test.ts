@@ -3,11 +3,15 @@
 // loopback sockets. Every operation for world sizes 2 and 3, float32 and float64, lengths 0, 1,
 // 7, 1001 (odd, smaller than the world size, zero) and 100003 (the reduce-scatter + all-gather
 // path; 1200001 float64s for parts of several frames) against results computed here by hand, and
-// bit-identical on every rank.
+// bit-identical on every rank. The members share a node, so tensors over 64 KiB go through the
+// group's shared region (run the file with TRAY_COLLECTIVE_SHM_MIN_BYTES=0 to put every size
+// there); the last part compares that path with TCP bit for bit and checks no region file stays.
+import { readdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tray from '@tray/core';
-import { isAlive, killAndWait } from '@tray/test-support';
+import { isAlive, killAndWait, waitFor } from '@tray/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { input, Member, noisy } from './fixtures/member.mjs';
 
@@ -26,13 +30,15 @@ afterAll(async () => {
 
 type Handle = tray.ActorHandle<Member>;
 
-/** `n` members of group `name`, each in its own worker process, joined. */
-async function makeGroup(name: string, n: number): Promise<Handle[]> {
+/** `n` members of group `name`, each in its own worker process, joined (with `env` set at init). */
+async function makeGroup(name: string, n: number, env: Record<string, string> = {}): Promise<Handle[]> {
   const members = Array.from({ length: n }, () =>
     MemberActor.options({ numCpus: 0, maxConcurrency: 4 }).remote(),
   );
   pids.push(...(await tray.get(members.map((m) => m.pid.remote()))));
-  const inits = await tray.get(members.map((m, rank) => m.init.remote({ name, worldSize: n, rank })));
+  const inits = await tray.get(
+    members.map((m, rank) => m.initWith.remote({ name, worldSize: n, rank }, env)),
+  );
   for (const [rank, r] of inits.entries())
     if (r.error !== undefined) throw new Error(`rank ${rank}: ${r.error.message}`);
   return members;
@@ -162,5 +168,62 @@ describe('validation', () => {
       expect(r.error?.name).toBe('CollectiveGroupError');
       expect(r.error?.message).toMatch(/allReduce #1.*tensor of (7|8) elements.*this member (8|7)/);
     }
+  });
+});
+
+/** The collectives' region files under /dev/shm and the store's fallback directory. */
+function regionFiles(): string[] {
+  const out: string[] = [];
+  for (const dir of ['/dev/shm', path.join(os.tmpdir(), 'tray-store')]) {
+    try {
+      out.push(...readdirSync(dir).filter((f) => f.startsWith('tray-coll-')));
+    } catch {}
+  }
+  return out;
+}
+
+describe('shared memory on one node', () => {
+  it('a group on one node uses its shared region, with the same bits as over TCP, and leaves no file', async () => {
+    const shm = await makeGroup('via-shm', 2);
+    const tcp = await makeGroup('via-tcp', 2, { TRAY_COLLECTIVE_SHM_MIN_BYTES: 'off' });
+    expect(await tray.get(shm.map((m) => m.sharedMemory.remote()))).toEqual([true, true]);
+    expect(await tray.get(tcp.map((m) => m.sharedMemory.remote()))).toEqual([false, false]);
+    // 70001 floats make the region; 1200001 make it anew, larger; then 70001 again fit it.
+    for (const length of [70_001, 1_200_001, 70_001]) {
+      const calls: [string, object][] = [
+        ['allReduce', { op: 'sum' }],
+        ['allReduce', { op: 'mean' }],
+        ['reduceScatter', { op: 'sum' }],
+        ['broadcast', { srcRank: 1 }],
+        ['allGather', {}],
+      ];
+      for (const [op, options] of calls) {
+        const viaShm = await tray.get(shm.map((m) => m.run.remote(op, length, 'f32', options, 'noisy')));
+        const viaTcp = await tray.get(tcp.map((m) => m.run.remote(op, length, 'f32', options, 'noisy')));
+        for (let rank = 0; rank < 2; rank++) {
+          const a = viaShm[rank]!.value;
+          const b = viaTcp[rank]!.value;
+          expect(a, `${op} ${length} rank ${rank}: ${viaShm[rank]!.error?.message}`).toBeDefined();
+          const flat = (v: Float32Array | Float32Array[]) =>
+            Buffer.concat((Array.isArray(v) ? v : [v]).map((t) => bytes(t)));
+          expect(flat(a).equals(flat(b)), `${op} ${length} rank ${rank}`).toBe(true);
+        }
+      }
+    }
+    await tray.get([...shm, ...tcp].map((m) => m.destroy.remote()));
+    await waitFor(() => regionFiles().length === 0, { timeoutMs: 30_000, what: 'no tray-coll-* file' });
+  });
+
+  it('members passing different lengths to the region all reject, naming the lengths', async () => {
+    const members = await makeGroup('shm-mismatch', 2);
+    const [a, b] = await tray.get([
+      members[0]!.run.remote('allReduce', 100_000, 'f32'),
+      members[1]!.run.remote('allReduce', 100_001, 'f32'),
+    ]);
+    for (const r of [a, b]) {
+      expect(r.error?.name).toBe('CollectiveGroupError');
+      expect(r.error?.message).toMatch(/allReduce #1.*tensor of 10000[01] elements.*this member 10000[01]/);
+    }
+    await tray.get(members.map((m) => m.destroy.remote()));
   });
 });

@@ -4,8 +4,12 @@
 // member SIGKILLed (by pid) while the others wait in an allReduce makes theirs reject, naming the
 // dead rank, on the socket's close (no timeout set), and every later operation too; a member
 // alive but stuck is caught by the per-operation timeout, and the stuck one is told why; one
-// that destroys its group fails its peers; and no member process outlives the cluster.
+// that destroys its group fails its peers; and no member process outlives the cluster. The
+// members share a node, so the large allReduces here go through the group's shared region: a
+// member killed in the middle of one fails the others just the same, and no region file stays.
+import { readdirSync } from 'node:fs';
 import { connect } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tray from '@tray/core';
@@ -124,6 +128,44 @@ it('a member SIGKILLed while the others wait in an allReduce fails theirs at onc
   const later = await tray.get(members[0]!.barrier.remote());
   expect(later.error?.peerRank).toBe(2);
   expect(later.error?.message).toMatch(/barrier #2 failed: the group failed earlier: .*rank 2/);
+});
+
+/** The collectives' region files under /dev/shm and the store's fallback directory. */
+function regionFiles(): string[] {
+  const out: string[] = [];
+  for (const dir of ['/dev/shm', path.join(os.tmpdir(), 'tray-store')]) {
+    try {
+      out.push(...readdirSync(dir).filter((f) => f.startsWith('tray-coll-')));
+    } catch {}
+  }
+  return out;
+}
+
+it('a member SIGKILLed inside an allReduce on the shared region fails the others, and no file stays', async () => {
+  const members = await makeGroup('death-shm', 3);
+  expect(await tray.get(members.map((m) => m.sharedMemory.remote()))).toEqual([true, true, true]);
+  const first = await tray.get(members.map((m) => m.run.remote('allReduce', 2_000_000, 'f32')));
+  for (const r of first) expect(r.error).toBeUndefined();
+  const pid2 = await tray.get(members[2]!.pid.remote());
+  const pending = members.map((m) => m.run.remote('allReduce', 2_000_000, 'f32'));
+  await waitFor(
+    async () => (await tray.get(members.map((m) => m.startedCount.remote()))).every((c) => c >= 2),
+    { timeoutMs: 60_000, what: 'every rank to start its second allReduce' },
+  );
+  process.kill(pid2, 'SIGKILL');
+  const results = await tray.get(pending.slice(0, 2), { timeoutMs: 60_000 });
+  for (const r of results) {
+    // It may have finished before the kill landed; otherwise it names the dead rank.
+    if (r.error === undefined) continue;
+    expect(r.error.name).toBe('CollectiveGroupError');
+    expect(r.error.peerRank).toBe(2);
+  }
+  const later = await tray.get([0, 1].map((r) => members[r]!.run.remote('allReduce', 2_000_000, 'f32')));
+  for (const r of later) {
+    expect(r.error?.name).toBe('CollectiveGroupError');
+    expect(r.error?.message).toMatch(/rank 2/);
+  }
+  await waitFor(() => regionFiles().length === 0, { timeoutMs: 30_000, what: 'no tray-coll-* file' });
 });
 
 it('a member alive but stuck is caught by the per-operation timeout, and told so', async () => {

@@ -5,6 +5,8 @@
 // then an all-gather, both all-to-all over the mesh (member r reduces part r, then sends it to
 // everyone), which moves 2(n-1)/n of the tensor per member and splits the arithmetic n ways.
 // Both reduce in rank order, so results are the same bits on every member and either way.
+// When every member is on one node, tensors of at least shmMinBytes go through a shared region
+// instead (shm.ts), signalled over the same connections, reducing in the same order.
 // The first failure (a peer's connection closing, a bad frame, an abort from a peer, a timeout)
 // rejects the operation in flight and every later one, and tells the other peers why.
 import type { Server } from 'node:net';
@@ -12,11 +14,14 @@ import { CollectiveGroupError } from './errors.js';
 import { expectOf, recvMsg, sendMsg } from './messages.js';
 import type { Peer } from './peer.js';
 import { bytesOf, combine, finish, like, partOffsets, REDUCE_OPS } from './reduce.js';
+import type { ShmRegion } from './shm.js';
 import type { CollectiveGroup, OpOptions, ReduceOp, Tensor } from './types.js';
 import { frameCount, MAX_FRAME_BYTES, type OpKind } from './wire.js';
 
 /** Tensors up to this many bytes are exchanged whole (one round); larger ones reduce-scatter + all-gather. */
 export const DIRECT_MAX_BYTES = 64 * 1024;
+/** On one node, tensors of at least this many bytes go through the shared region (shm.ts). */
+export const SHM_MIN_BYTES = DIRECT_MAX_BYTES + 1;
 /** Step numbers of the all-gather phase start here (the reduce-scatter phase's start at 0). */
 const GATHER_STEPS = 0x80000000;
 
@@ -28,6 +33,8 @@ export interface GroupInit {
   opTimeoutMs?: number;
   /** Largest tensor exchanged direct (default DIRECT_MAX_BYTES; the benchmark varies it). */
   directMaxBytes?: number;
+  /** Smallest tensor sent through the shared region when there is one (default SHM_MIN_BYTES). */
+  shmMinBytes?: number;
 }
 
 export class Group implements CollectiveGroup {
@@ -44,6 +51,9 @@ export class Group implements CollectiveGroup {
   private destroyed = false;
   private readonly scratches: (ArrayBuffer | undefined)[] = [];
   private readonly directMaxBytes: number;
+  private readonly shmMinBytes: number;
+  /** The shared region when every member is on this node (init.ts decides), else undefined. */
+  private region: ShmRegion | undefined;
 
   constructor(init: GroupInit) {
     this.name = init.name;
@@ -51,6 +61,7 @@ export class Group implements CollectiveGroup {
     this.worldSize = init.worldSize;
     this.opTimeoutMs = init.opTimeoutMs;
     this.directMaxBytes = init.directMaxBytes ?? DIRECT_MAX_BYTES;
+    this.shmMinBytes = init.shmMinBytes ?? SHM_MIN_BYTES;
     this.peers = new Array(init.worldSize).fill(undefined);
     this.failed = new Promise<never>((_, reject) => {
       this.rejectFailed = reject;
@@ -64,6 +75,42 @@ export class Group implements CollectiveGroup {
   }
   setServer(server: Server): void {
     this.server = server;
+  }
+  /** Every member is on this node: large tensors go through `region`. */
+  setRegion(region: ShmRegion): void {
+    this.region = region;
+  }
+  /** Whether operations on large tensors use the shared region (all members on one node). */
+  get sharedMemory(): boolean {
+    return this.region !== undefined;
+  }
+
+  /** The region's signal (shm.ts): an empty frame to and from every other member at `step`. */
+  readonly signal = async (seq: number, kind: OpKind, t: Tensor | undefined, step: number): Promise<void> => {
+    const expect = expectOf(kind, t, this.current ?? kind);
+    const empty = new Uint8Array(0);
+    await Promise.all(
+      this.others().flatMap((p) => [
+        ...sendMsg(p, seq, kind, t, empty, step),
+        ...recvMsg(p, seq, expect, empty, step),
+      ]),
+    );
+  };
+
+  private viaRegion(t: Tensor): ShmRegion | undefined {
+    return this.region !== undefined && t.byteLength >= this.shmMinBytes ? this.region : undefined;
+  }
+
+  /** Runs a region operation; a local failure (the file, the mapping) fails the group on every member. */
+  private async onRegion(run: () => Promise<void>): Promise<void> {
+    try {
+      await run();
+    } catch (err) {
+      if (!(err instanceof CollectiveGroupError) && this.broken === undefined) {
+        this.fail(this.rank, `its shared-memory region failed: ${(err as Error).message}`);
+      }
+      throw err;
+    }
   }
   /** Whether the group failed (set by a peer closing, e.g. during setup). */
   get failure(): CollectiveGroupError | undefined {
@@ -85,6 +132,7 @@ export class Group implements CollectiveGroup {
     // then close: the group is over.
     for (const p of this.peers) p?.abort(peerRank, err.message);
     for (const p of this.peers) p?.rejectAll(err);
+    this.region?.close();
   }
 
   /** A peer aborted: its group failed, blaming `blamed`. */
@@ -252,6 +300,11 @@ export class Group implements CollectiveGroup {
     return this.ordered('allReduce', options, async (seq, name) => {
       const n = this.worldSize;
       const result = like(tensor, tensor.length);
+      const region = this.viaRegion(tensor);
+      if (region !== undefined) {
+        await this.onRegion(() => region.allReduce(seq, tensor, op, result));
+        return result;
+      }
       if (tensor.byteLength <= this.directMaxBytes || tensor.length < n) {
         // Direct: everyone's whole tensor to everyone; each member reduces all of them.
         await this.reduceParts('allReduce', tensor, op, seq, name, () => [0, tensor.length], result);
@@ -285,6 +338,11 @@ export class Group implements CollectiveGroup {
     return this.ordered('reduceScatter', options, async (seq, name) => {
       const offsets = partOffsets(tensor.length, this.worldSize);
       const out = like(tensor, offsets[this.rank + 1]! - offsets[this.rank]!);
+      const region = this.viaRegion(tensor);
+      if (region !== undefined) {
+        await this.onRegion(() => region.reduceScatter(seq, tensor, op, out));
+        return out;
+      }
       await this.reduceParts(
         'reduceScatter',
         tensor,
@@ -306,6 +364,11 @@ export class Group implements CollectiveGroup {
     }
     return this.ordered('broadcast', options, async (seq, name) => {
       const result = like(tensor, tensor.length);
+      const region = this.viaRegion(tensor);
+      if (region !== undefined) {
+        await this.onRegion(() => region.broadcast(seq, tensor, src, result));
+        return result;
+      }
       if (src === this.rank) {
         result.set(tensor);
         await Promise.all(
@@ -324,6 +387,12 @@ export class Group implements CollectiveGroup {
     this.checkTensor('allGather', tensor);
     return this.ordered('allGather', options, async (seq, name) => {
       const out: T[] = [];
+      const region = this.viaRegion(tensor);
+      if (region !== undefined) {
+        for (let r = 0; r < this.worldSize; r++) out.push(like(tensor, tensor.length));
+        await this.onRegion(() => region.allGather(seq, tensor, out));
+        return out;
+      }
       const io: Promise<void>[] = [];
       const expect = expectOf('allGather', tensor, name);
       for (let r = 0; r < this.worldSize; r++) {
@@ -364,6 +433,7 @@ export class Group implements CollectiveGroup {
       p?.rejectAll(err);
       p?.close();
     }
+    this.region?.close();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }

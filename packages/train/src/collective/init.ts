@@ -2,6 +2,7 @@
 // registers it with the group's rendezvous actor, then dials every lower rank and accepts every
 // higher one, authenticating each connection (handshake.ts). Resolves with the connected group
 // once it has a connection to every other member; rank 0 then removes the rendezvous actor.
+// When the rendezvous shows every member on this node, the group gets a shared region (shm.ts).
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import * as tray from '@tray/core';
 import { CollectiveGroupError } from './errors.js';
@@ -9,6 +10,7 @@ import { Group } from './group.js';
 import { acceptHandshake, dialHandshake, type HandshakeParams } from './handshake.js';
 import { Peer } from './peer.js';
 import { rendezvous } from './rendezvous.js';
+import { ShmRegion } from './shm.js';
 import type { CollectiveGroup, CollectiveGroupSpec } from './types.js';
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -53,9 +55,28 @@ function directMaxBytes(name: string): number | undefined {
   return n;
 }
 
+/**
+ * TRAY_COLLECTIVE_SHM_MIN_BYTES: on one node, the smallest tensor that goes through the shared
+ * region (0: every one; `off`: none, every tensor over TCP).
+ */
+function shmMinBytes(name: string): number | undefined {
+  const v = process.env.TRAY_COLLECTIVE_SHM_MIN_BYTES;
+  if (v === undefined || v === '') return undefined;
+  if (v === 'off') return Number.POSITIVE_INFINITY;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new CollectiveGroupError(
+      name,
+      'init',
+      undefined,
+      `TRAY_COLLECTIVE_SHM_MIN_BYTES must be a number of bytes >= 0 or "off", got ${JSON.stringify(v)}`,
+    );
+  }
+  return n;
+}
+
 /** The host of this process's node (its raylet's address): members listen there. */
-async function nodeHost(): Promise<string> {
-  const { nodeId } = tray.getRuntimeContext();
+async function nodeHost(nodeId: string): Promise<string> {
   const node = (await tray.nodes()).find((n) => n.nodeId === nodeId);
   if (node === undefined) return '127.0.0.1';
   const host = node.address.slice(0, node.address.lastIndexOf(':'));
@@ -91,19 +112,22 @@ export async function initCollectiveGroup(spec: CollectiveGroupSpec): Promise<Co
   checkSpec(spec);
   const { name, rank, worldSize } = spec;
   const timeoutMs = spec.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const shmMin = shmMinBytes(name);
   const group = new Group({
     name,
     rank,
     worldSize,
     opTimeoutMs: spec.opTimeoutMs,
     directMaxBytes: directMaxBytes(name),
+    shmMinBytes: shmMin,
   });
   if (worldSize === 1) return group;
   const fail = (peer: number | undefined, detail: string, cause?: unknown) =>
     new CollectiveGroupError(name, 'init', peer, detail, { cause });
   const deadline = Date.now() + timeoutMs;
 
-  const host = await nodeHost();
+  const nodeId = tray.getRuntimeContext().nodeId ?? '';
+  const host = await nodeHost(nodeId);
   const server = await listen(host);
   group.setServer(server);
   const port = (server.address() as { port: number }).port;
@@ -143,7 +167,7 @@ export async function initCollectiveGroup(spec: CollectiveGroupSpec): Promise<Co
     );
   });
   try {
-    const { handle, joined } = await rendezvous(name, rank, worldSize, address, timeoutMs);
+    const { handle, joined } = await rendezvous(name, rank, worldSize, address, nodeId, timeoutMs);
     const params: HandshakeParams = {
       name,
       rank,
@@ -152,6 +176,15 @@ export async function initCollectiveGroup(spec: CollectiveGroupSpec): Promise<Co
       timeoutMs: Math.max(1000, deadline - Date.now()),
     };
     setParams(params);
+    // Every member on this node: large tensors go through one shared region (shm.ts).
+    const ids = joined.nodeIds ?? [];
+    if (
+      shmMin !== Number.POSITIVE_INFINITY &&
+      ids.length === worldSize &&
+      ids.every((id) => id !== '' && id === nodeId)
+    ) {
+      group.setRegion(new ShmRegion(rank, worldSize, ShmRegion.keyOf(name, params.secret), group.signal));
+    }
     const dialed = Promise.all(
       joined.addresses.slice(0, rank).map(async (addr, r) => {
         let socket: Socket;

@@ -23,6 +23,17 @@ export function combine(op: ReduceOp, acc: Tensor, x: Tensor): void {
   }
 }
 
+/** out[i] = a[i] op b[i] (one pass instead of a copy and a combine; the same values). */
+export function combineInto(op: ReduceOp, out: Tensor, a: Tensor, b: Tensor): void {
+  if (op === 'sum' || op === 'mean') {
+    const n = out.length;
+    for (let i = 0; i < n; i++) out[i] = a[i]! + b[i]!;
+  } else {
+    out.set(a);
+    combine(op, out, b);
+  }
+}
+
 /** What the reduction needs after the last combine: 'mean' divides by the world size. */
 export function finish(op: ReduceOp, acc: Tensor, worldSize: number): void {
   if (op !== 'mean') return;

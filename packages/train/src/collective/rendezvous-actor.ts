@@ -1,5 +1,5 @@
 // The rendezvous of one collective group: a named actor (created get-if-exists by whichever
-// member comes first) where each member registers the address it listens on and waits until all
+// member comes first) where each member registers the address it listens on (and its node id) and waits until all
 // worldSize members have; each then gets every address and the group's random secret, with which
 // the members authenticate their connections to each other (handshake.ts). It holds no data and
 // sees no operation; rank 0 kills it once every member has connected. Runs in a worker from
@@ -11,18 +11,22 @@ export interface Rendezvous {
   secret: string;
   /** Every member's "host:port", by rank. */
   addresses: string[];
+  /** Every member's node id, by rank ('' when it gave none): members on one node share memory. */
+  nodeIds: string[];
 }
 
 const ADDRESS = /^[A-Za-z0-9.:[\]-]{1,255}:\d{1,5}$/;
+const NODE_ID = /^[A-Za-z0-9_-]{0,128}$/;
 
 export class CollectiveRendezvous {
   private readonly secret = randomBytes(32).toString('hex');
   private worldSize = 0;
   private addresses: (string | undefined)[] = [];
+  private nodeIds: string[] = [];
   private waiters: (() => void)[] = [];
 
   /** Registers `rank`'s address; resolves once every rank has registered. */
-  async join(rank: number, worldSize: number, address: string): Promise<Rendezvous> {
+  async join(rank: number, worldSize: number, address: string, nodeId = ''): Promise<Rendezvous> {
     if (!Number.isInteger(worldSize) || worldSize < 1)
       throw new Error(`worldSize must be a positive integer, got ${worldSize}`);
     if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) {
@@ -30,9 +34,12 @@ export class CollectiveRendezvous {
     }
     if (typeof address !== 'string' || !ADDRESS.test(address))
       throw new Error(`rank ${rank} gave a malformed address ${JSON.stringify(address)}`);
+    if (typeof nodeId !== 'string' || !NODE_ID.test(nodeId))
+      throw new Error(`rank ${rank} gave a malformed node id ${JSON.stringify(nodeId)}`);
     if (this.worldSize === 0) {
       this.worldSize = worldSize;
       this.addresses = new Array(worldSize).fill(undefined);
+      this.nodeIds = new Array(worldSize).fill('');
     } else if (worldSize !== this.worldSize) {
       throw new Error(
         `rank ${rank} joined with worldSize ${worldSize}, but the group was started with worldSize ${this.worldSize}`,
@@ -44,13 +51,14 @@ export class CollectiveRendezvous {
       );
     }
     this.addresses[rank] = address;
+    this.nodeIds[rank] = nodeId;
     if (this.missing().length === 0) {
       for (const wake of this.waiters) wake();
       this.waiters = [];
     } else {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
-    return { secret: this.secret, addresses: this.addresses as string[] };
+    return { secret: this.secret, addresses: this.addresses as string[], nodeIds: this.nodeIds };
   }
 
   /** The addresses registered so far, by rank (null: not yet); no secret. */

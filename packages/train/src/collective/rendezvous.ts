@@ -31,17 +31,18 @@ export function rendezvousActor(group: string): tray.ActorHandle<CollectiveRende
     .remote();
 }
 
-/** Registers this member's address; resolves with everyone's once all have joined. */
+/** Registers this member's address and node id; resolves with everyone's once all have joined. */
 export async function rendezvous(
   group: string,
   rank: number,
   worldSize: number,
   address: string,
+  nodeId: string,
   timeoutMs: number,
 ): Promise<{ handle: tray.ActorHandle<CollectiveRendezvous>; joined: Rendezvous }> {
   const handle = rendezvousActor(group);
   try {
-    const joined = await tray.get(handle.join.remote(rank, worldSize, address), { timeoutMs });
+    const joined = await tray.get(handle.join.remote(rank, worldSize, address, nodeId), { timeoutMs });
     return { handle, joined };
   } catch (err) {
     if (err instanceof tray.GetTimeoutError) {

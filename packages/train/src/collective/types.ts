@@ -34,6 +34,11 @@ export interface CollectiveGroup {
   readonly name: string;
   readonly rank: number;
   readonly worldSize: number;
+  /**
+   * Whether every member is on this node, so tensors over 64 KiB (TRAY_COLLECTIVE_SHM_MIN_BYTES;
+   * `off`: never) move through one shared-memory region of the group rather than TCP.
+   */
+  readonly sharedMemory: boolean;
   /** Elementwise reduction across members; every member gets the result (a new array). */
   allReduce<T extends Tensor>(tensor: T, options?: { op?: ReduceOp } & OpOptions): Promise<T>;
   /** `srcRank`'s tensor on every member (others pass a tensor of the same length and type). */

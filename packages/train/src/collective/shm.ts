@@ -1,0 +1,187 @@
+// The same-node path of the collectives: when every member of a group is on one node, large
+// tensors move through one shared region per group instead of the TCP mesh. The region holds a
+// slot per rank and a result area, each `slotBytes`; it is made by rank 0 the first time a
+// tensor needs it and made anew (larger) when a larger tensor comes, mapped once by every member
+// and reused by every later call, so its pages are warm after the first. Its file is unlinked as
+// soon as every member has mapped it: nothing is left under /dev/shm however members die later.
+// The members signal each other over their TCP connections with empty frames (signal()), so a
+// member that dies at any point fails the others as the TCP path does (its connection closes):
+// nobody waits on the region itself.
+//   every op:   S0 (everyone is done with the previous op's region, and passes the same length)
+//   allReduce:  copy the parts the others reduce into slot r · S1 · reduce part r of every rank's
+//               tensor (rank order; its own from the input) into the result area · S2 · copy the
+//               result area out. Parts split the arithmetic n ways.
+//   reduceScatter: the others' parts into the slot · S1 · reduce part r into the output.  broadcast: the source's slot · S1 ·
+//   copy it out.  allGather: slot · S1 · copy every slot out.
+import { createHash } from 'node:crypto';
+import { unlinkSync } from 'node:fs';
+import path from 'node:path';
+import { fallbackDir, SHM_DIR, SharedFile, sharedFileDir } from '@tray/object-store';
+import { combine, combineInto, finish, partOffsets } from './reduce.js';
+import type { ReduceOp, Tensor } from './types.js';
+import type { OpKind } from './wire.js';
+
+/** Step numbers of the region's signals, in the order sent (a peer checks they increase). */
+const S0 = 0x40000000;
+const GROW_CREATED = S0 + 1;
+const GROW_MAPPED = S0 + 2;
+const S1 = S0 + 3;
+const S2 = S0 + 4;
+const PAGE = 4096;
+
+/** An exchange of empty frames with every other member at `step` of operation `seq`. */
+export type Signal = (seq: number, kind: OpKind, t: Tensor | undefined, step: number) => Promise<void>;
+
+export class ShmRegion {
+  private file: SharedFile | undefined;
+  /** One view of the whole region, per generation; the slots are typed arrays over it. */
+  private whole: ArrayBuffer | undefined;
+  private slotBytes = 0;
+  private generation = 0;
+  /** The file of a generation being made (unlinked on failure: it may still have its name). */
+  private making: string | undefined;
+
+  constructor(
+    private readonly rank: number,
+    private readonly worldSize: number,
+    /** Unique per group (a hash of its name and secret), so members find the same file. */
+    private readonly key: string,
+    private readonly signal: Signal,
+  ) {}
+
+  static keyOf(name: string, secret: Uint8Array): string {
+    return createHash('sha256').update(name).update(secret).digest('hex').slice(0, 24);
+  }
+
+  /** The bytes the region takes now (0 before the first use). */
+  get bytes(): number {
+    return this.file?.bytes ?? 0;
+  }
+
+  private fileName(generation: number): string {
+    return `tray-coll-${this.key}-${generation}`;
+  }
+
+  /** S0, then a larger region when `t` does not fit a slot (every member decides the same: S0 checked the length). */
+  private async begin(seq: number, kind: OpKind, t: Tensor): Promise<void> {
+    await this.signal(seq, kind, t, S0);
+    if (t.byteLength <= this.slotBytes && this.file !== undefined) return;
+    const slotBytes = Math.max(PAGE, Math.ceil(t.byteLength / PAGE) * PAGE);
+    const bytes = slotBytes * (this.worldSize + 1);
+    const generation = this.generation + 1;
+    const name = this.fileName(generation);
+    let next: SharedFile;
+    if (this.rank === 0) {
+      const file = path.join(sharedFileDir(bytes), name);
+      this.making = file;
+      next = SharedFile.create(file, bytes);
+      await this.signal(seq, kind, t, GROW_CREATED);
+      await this.signal(seq, kind, t, GROW_MAPPED);
+      next.unlink();
+    } else {
+      await this.signal(seq, kind, t, GROW_CREATED);
+      this.making = path.join(SHM_DIR, name);
+      try {
+        next = SharedFile.open(this.making, bytes);
+      } catch {
+        this.making = path.join(fallbackDir(), name);
+        next = SharedFile.open(this.making, bytes);
+      }
+      await this.signal(seq, kind, t, GROW_MAPPED);
+    }
+    this.making = undefined;
+    this.file?.close();
+    this.file = next;
+    this.whole = next.window(0, bytes);
+    this.slotBytes = slotBytes;
+    this.generation = generation;
+  }
+
+  /** A view of `length` elements of slot `r` (r = worldSize: the result area) as `t`'s type. */
+  private view<T extends Tensor>(t: T, r: number, length: number): T {
+    const at = r * this.slotBytes;
+    return (
+      t instanceof Float32Array
+        ? new Float32Array(this.whole!, at, length)
+        : new Float64Array(this.whole!, at, length)
+    ) as T;
+  }
+
+  /**
+   * Reduces part [a, b) of every rank's tensor into `out`, in rank order (the TCP path's order):
+   * this rank's own part straight from `t` (it never wrote it into its slot), the others' from
+   * their slots.
+   */
+  private reducePart<T extends Tensor>(t: T, op: ReduceOp, a: number, b: number, out: T): void {
+    const of = (r: number) => (r === this.rank ? t : this.view(t, r, t.length)).subarray(a, b);
+    if (this.worldSize === 1) out.set(of(0));
+    else combineInto(op, out, of(0), of(1));
+    for (let r = 2; r < this.worldSize; r++) combine(op, out, of(r));
+    finish(op, out, this.worldSize);
+  }
+
+  /** Copies the parts of `t` the other ranks reduce into this rank's slot (its own part stays in `t`). */
+  private writeOthersParts<T extends Tensor>(t: T): void {
+    const slot = this.view(t, this.rank, t.length);
+    const offsets = partOffsets(t.length, this.worldSize);
+    for (let r = 0; r < this.worldSize; r++) {
+      if (r !== this.rank)
+        slot.subarray(offsets[r]!, offsets[r + 1]!).set(t.subarray(offsets[r]!, offsets[r + 1]!));
+    }
+  }
+
+  private part(length: number): [number, number] {
+    const offsets = partOffsets(length, this.worldSize);
+    return [offsets[this.rank]!, offsets[this.rank + 1]!];
+  }
+
+  async allReduce<T extends Tensor>(seq: number, t: T, op: ReduceOp, result: T): Promise<void> {
+    await this.begin(seq, 'allReduce', t);
+    this.writeOthersParts(t);
+    await this.signal(seq, 'allReduce', t, S1);
+    const [a, b] = this.part(t.length);
+    const area = this.view(t, this.worldSize, t.length);
+    this.reducePart(t, op, a, b, area.subarray(a, b) as T);
+    await this.signal(seq, 'allReduce', t, S2);
+    result.set(area);
+  }
+
+  async reduceScatter<T extends Tensor>(seq: number, t: T, op: ReduceOp, out: T): Promise<void> {
+    await this.begin(seq, 'reduceScatter', t);
+    this.writeOthersParts(t);
+    await this.signal(seq, 'reduceScatter', t, S1);
+    const [a, b] = this.part(t.length);
+    this.reducePart(t, op, a, b, out);
+  }
+
+  async broadcast<T extends Tensor>(seq: number, t: T, src: number, result: T): Promise<void> {
+    await this.begin(seq, 'broadcast', t);
+    if (this.rank === src) this.view(t, src, t.length).set(t);
+    await this.signal(seq, 'broadcast', t, S1);
+    result.set(this.rank === src ? t : this.view(t, src, t.length));
+  }
+
+  async allGather<T extends Tensor>(seq: number, t: T, out: T[]): Promise<void> {
+    await this.begin(seq, 'allGather', t);
+    this.view(t, this.rank, t.length).set(t);
+    await this.signal(seq, 'allGather', t, S1);
+    for (let r = 0; r < this.worldSize; r++) out[r]!.set(r === this.rank ? t : this.view(t, r, t.length));
+  }
+
+  /** Lets the mapping go, and removes a file still being made (its maker or a member may have died). */
+  close(): void {
+    if (this.making !== undefined) {
+      const name = path.basename(this.making);
+      for (const dir of [SHM_DIR, fallbackDir()]) {
+        try {
+          unlinkSync(path.join(dir, name));
+        } catch {}
+      }
+      this.making = undefined;
+    }
+    this.file?.close();
+    this.file = undefined;
+    this.whole = undefined;
+    this.slotBytes = 0;
+  }
+}
