@@ -4,12 +4,17 @@
 // node's actor worker alive with its node, job, actor and pid, and the `tray list workers` table),
 // and the side node's log files through its raylet (`/api/v0/logs?node_id=`, a file's tail by
 // name and by actor id, and a stream that follows what the actor keeps printing), with a path in
-// a file name refused; `tray logs --node-id --follow` prints new lines. Afterwards every process
-// started under the test's TMPDIRs (the CLI's too) is SIGKILLed by pid, even when the test fails.
+// a file name refused; `tray logs --node-id --follow` prints new lines. A job whose entrypoint
+// resources only the side node has runs its supervisor there, and its log (written in the side
+// node's logs/) comes through the side node's raylet to `GET /api/jobs/{id}/logs`, the tail
+// WebSocket and `tray job logs [--follow]`; with the side node's raylet SIGKILLed the log route
+// says the node is gone. Afterwards every process started under the test's TMPDIRs (the CLI's
+// too) is SIGKILLed by pid, even when the test fails.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { JobSubmissionClient } from '@tray/dashboard';
 import {
   packageBin,
   processesWithEnv,
@@ -75,7 +80,7 @@ beforeAll(async () => {
     '--num-cpus',
     '1',
     '--resources',
-    '{"side":1}',
+    '{"side":2}',
   ]);
   const token = readFileSync(head.record.tokenFile, 'utf8').trim();
   base = head.record.dashboardUrl!;
@@ -229,5 +234,73 @@ describe('state of the nodes through the head dashboard', () => {
     expect(JSON.stringify(missing.body)).toMatch(/no log file 'nope\.out'/);
     const unknown = await get(`/api/v0/logs?node_id=${'0'.repeat(56)}`);
     expect(unknown.status).toBe(404);
+  });
+});
+
+describe('a job whose supervisor runs on the side node', () => {
+  it('serves its log through the side node’s raylet: whole, tailed live, and through tray job logs', async () => {
+    const client = new JobSubmissionClient(base, { token: headers.authorization!.slice(7) });
+    const go = path.join(head.tmpdir, 'side-job-go');
+    // Waits for the test (a file it writes) between its two lines, so the tail is followed live.
+    const id = await client.submitJob({
+      entrypoint: `echo "first line on $(hostname) ✓"; while [ ! -f ${go} ]; do sleep 0.1; done; echo last line`,
+      entrypointResources: { side: 1 },
+    });
+    const running = await waitFor(
+      async () => {
+        const info = await client.getJobInfo(id);
+        return info.status === 'RUNNING' ? info : undefined;
+      },
+      { what: 'the side job to run', timeoutMs: 60_000 },
+    );
+    expect(running.driverNodeId).toBe(side.record.nodeId);
+    const follow = spawn(process.execPath, [BIN, 'job', 'logs', id, '--follow'], {
+      env: { ...process.env, TMPDIR: head.tmpdir, TRAY_ADDRESS: '', TRAY_TOKEN: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let followed = '';
+    follow.stdout.on('data', (d) => (followed += d));
+    const followExit = new Promise<number | null>((resolve) => follow.once('exit', (code) => resolve(code)));
+    try {
+      let tailed = '';
+      const tailing = (async () => {
+        for await (const chunk of client.tailJobLogs(id)) tailed += chunk;
+      })();
+      await waitFor(
+        () => (tailed.includes('first line') && followed.includes('first line') ? true : undefined),
+        {
+          what: 'the first line through the tail WebSocket and tray job logs --follow',
+          timeoutMs: 60_000,
+        },
+      );
+      expect(tailed).not.toContain('last line');
+      writeFileSync(go, '');
+      await tailing; // the tail ends when the job has ended and all of it was sent
+      expect(await followExit).toBe(0);
+      expect(tailed).toMatch(/^first line on .+ ✓\nlast line\n$/);
+      expect(followed).toContain(tailed);
+      expect((await client.getJobInfo(id)).status).toBe('SUCCEEDED');
+      expect(await client.getJobLogs(id)).toBe(tailed);
+      const cli = await tray(['job', 'logs', id], head.tmpdir);
+      expect(cli.code).toBe(0);
+      expect(cli.stdout).toContain(tailed);
+    } finally {
+      follow.kill('SIGKILL');
+      if (existsSync(go)) rmSync(go);
+    }
+    // The log lives on the side node: with its raylet gone the route says so.
+    process.kill(side.record.pids.raylet, 'SIGKILL');
+    await waitFor(
+      async () => {
+        const nodes = rows((await get('/api/v0/nodes?detail=true')).body);
+        return nodes.find((n) => n.node_id === side.record.nodeId)?.state === 'DEAD' ? true : undefined;
+      },
+      { what: 'the GCS to mark the side node dead', timeoutMs: 90_000 },
+    );
+    const gone = await get(`/api/jobs/${id}/logs`);
+    expect(gone.status).toBe(404);
+    expect(gone.body.error).toMatch(
+      new RegExp(`ran on node ${side.record.nodeId}, which is no longer alive`),
+    );
   });
 });

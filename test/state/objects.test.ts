@@ -5,11 +5,16 @@
 // pid and node; a filter and a limit cut the list; `/api/v0/objects/summarize`, `tray list
 // objects`, `tray summary objects` and `tray memory` show the same; an actor that keeps a ref it
 // was passed lists it under its own worker process; once the driver drops its
-// refs (and collects its heap) they are gone from the list. Every process started under the
-// test's TMPDIR (the nodes, the workers, the driver) is SIGKILLed by pid afterwards.
+// refs (and collects its heap) they are gone from the list. A driver started with
+// TRAY_RECORD_REF_CREATION_SITES=1 from a script file has its put's and its task's return's call
+// sites (file:line:function of its own code) in the list and as the summary's groups; without it
+// they say `disabled`. Every process started under the test's TMPDIR (the nodes, the workers,
+// the drivers) is SIGKILLed by pid afterwards.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { type Driver, processesWithEnv, removeStoreSegments, startDriver, waitFor } from '@tray/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tray } from '../chaos/tray-cli.js';
@@ -19,6 +24,7 @@ let rayletPid = 0;
 let base = '';
 let headers: Record<string, string> = {};
 let driver: Driver;
+let sitesDriver: Driver | undefined;
 let ids: { big: string; small: string; arg: string; pending: string; outer: string; holderPid: number };
 
 // Holds its refs until the file `drop` exists, then lets the task finish, drops every ref and
@@ -79,6 +85,7 @@ afterAll(async () => {
   if (!tmpdir) return;
   for (const pid of processesWithEnv('TMPDIR', tmpdir)) kill(pid);
   if (driver) kill(driver.pid);
+  if (sitesDriver) kill(sitesDriver.pid);
   await waitFor(() => processesWithEnv('TMPDIR', tmpdir).length === 0, {
     what: 'the node, its workers and the driver to exit',
     timeoutMs: 15_000,
@@ -218,4 +225,60 @@ describe('the state API’s objects', () => {
     const run = await driver.exited;
     expect(run.code).toBe(0);
   }, 120_000);
+});
+
+// A script file of the user's: a put inside makeThings (line 6) and a task call (line 7).
+const CORE_URL = pathToFileURL(
+  path.join(path.dirname(createRequire(import.meta.url).resolve('@tray/core/package.json')), 'dist/index.js'),
+).href;
+const SITES_SCRIPT = (dir: string) => `const tray = await import(${JSON.stringify(CORE_URL)});
+const { existsSync } = await import('node:fs');
+await tray.init();
+const one = tray.remote(() => 1);
+async function makeThings() {
+  const put = await tray.put({ where: 'from makeThings' });
+  const ret = one.remote();
+  await tray.get(ret);
+  return { put, ret };
+}
+const { put, ret } = await makeThings();
+console.log('RESULT ' + JSON.stringify({ put: put.hex(), ret: ret.hex() }));
+while (!existsSync(${JSON.stringify(dir)} + '/sites-stop')) await new Promise((r) => setTimeout(r, 100));
+console.log(put.hex(), ret.hex());
+await tray.shutdown();
+`;
+
+describe('call sites (TRAY_RECORD_REF_CREATION_SITES=1)', () => {
+  it('lists where the driver’s code made each ref, and summarizes by it', async () => {
+    const record = JSON.parse(readFileSync(path.join(tmpdir, 'tray', 'current_cluster.json'), 'utf8'));
+    const script = path.join(tmpdir, 'sites.mjs');
+    writeFileSync(script, SITES_SCRIPT(tmpdir));
+    sitesDriver = startDriver(`await import(${JSON.stringify(pathToFileURL(script).href)});`, {
+      cwd: tmpdir,
+      env: {
+        TRAY_ADDRESS: record.gcsAddress,
+        TRAY_TOKEN: headers.authorization!.slice(7),
+        TMPDIR: tmpdir,
+        TRAY_RECORD_REF_CREATION_SITES: '1',
+      },
+    });
+    const made = JSON.parse(await sitesDriver.line('RESULT ', 120_000));
+    const pid = sitesDriver.pid;
+    const list = rows(await get('/api/v0/objects?detail=true&limit=10000')).filter((r) => r.pid === pid);
+    const site = (id: string) => list.find((r) => r.object_id === id)?.call_site;
+    // Relative to the driver's working directory, the user's frame (not tray's own).
+    expect(site(made.put)).toBe('(put object) | sites.mjs:6:makeThings');
+    expect(site(made.ret)).toBe('(task call) | sites.mjs:7:makeThings');
+    // The other driver records none.
+    expect((await driverRows()).every((r) => r.call_site === 'disabled')).toBe(true);
+    const summary = (await get('/api/v0/objects/summarize')).data.result.node_id_to_summary.cluster.summary;
+    expect(summary['(put object) | sites.mjs:6:makeThings']).toMatchObject({
+      total_objects: 1,
+      ref_type_counts: { LOCAL_REFERENCE: 1 },
+    });
+    const memory = await tray(['memory'], tmpdir);
+    expect(memory.stdout).toContain('  (task call) | sites.mjs:7:makeThings: 1 objects');
+    writeFileSync(path.join(tmpdir, 'sites-stop'), '');
+    expect((await sitesDriver.exited).code).toBe(0);
+  }, 180_000);
 });

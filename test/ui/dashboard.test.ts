@@ -3,19 +3,22 @@
 // raylet, workers and the dashboard process as real processes, on loopback). What a user sees: without the token only the login prompt, and no data route answers;
 // with #token= the page logs in, drops the token from the address bar and holds only an HttpOnly
 // SameSite=Strict cookie; the overview shows the node; a job submitted through the form shows up,
-// runs, and its log lines appear in the page while it is still running; every page renders
+// runs, and its log lines appear in the page while it is still running; the Serve page shows an
+// application deployed with `tray serve deploy` (its deployment and proxy) as it comes
+// up; every page renders
 // without a script error. Screenshots of the pages go to test-artifacts/ui/*.png. Chromium, the
 // dashboard and the cluster are killed by pid afterwards, whatever happened.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { removeStaleFiles } from '@tray/raylet/session';
-import { ClusterHomes } from '@tray/test-support';
+import { ClusterHomes, freePort } from '@tray/test-support';
 import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tray } from '../chaos/tray-cli.js';
 import { launchChromium, type TestBrowser } from './browser.js';
 
 const ARTIFACTS = path.resolve(import.meta.dirname, '../../test-artifacts/ui');
+const SERVE_APP = path.resolve(import.meta.dirname, '../fixtures/serve-app.mjs');
 const WAIT_MS = 90_000;
 
 type Record = {
@@ -215,6 +218,31 @@ describe('the dashboard web UI in Chromium', () => {
     await waitForText(page, '[data-testid=job-status]', /STOPPED/);
     expect(await page.$('[data-testid=stop-job]')).toBeNull();
   });
+
+  it('shows serve’s applications, deployments and proxies, refreshed as serve deploys', async () => {
+    await page.goto(`${base}/#/serve`);
+    await page.waitForSelector('[data-testid=serve-not-running]');
+    const port = await freePort();
+    const config = path.join(home, 'serve.yaml');
+    writeFileSync(
+      config,
+      `proxy_location: HeadOnly\nhttp_options:\n  port: ${port}\napplications:\n  - name: greet\n    route_prefix: /greet\n    import_path: ${SERVE_APP}:app\n`,
+    );
+    const deploy = await tray(['serve', 'deploy', config], home);
+    expect(deploy.code, deploy.stderr).toBe(0);
+    // The page was open before serve started: its refresh brings the application in.
+    try {
+      await waitForText(page, '[data-testid=serve-app-greet] h3', /greet\s*RUNNING\s*\/greet/);
+      await waitForText(page, '[data-testid=serve-deployments]', /Greeter\s*HEALTHY\s*1 \/ 1\s*RUNNING 1/);
+      await waitForText(page, '[data-testid=serve-proxies]', /HEALTHY/);
+    } catch (err) {
+      const shown = await text(page, '[data-testid=page]').catch(() => '(no page)');
+      throw new Error(`${(err as Error).message}; the Serve page shows: ${shown}`);
+    }
+    await shot(page, 'serve');
+    const shutdown = await tray(['serve', 'shutdown', '-y'], home);
+    expect(shutdown.code, shutdown.stderr).toBe(0);
+  }, 240_000);
 
   it('renders every other page, with its data or a "not available" note, and no script error', async () => {
     const pages: Array<[hash: string, name: string, ready: string]> = [

@@ -1,6 +1,7 @@
 // `tray memory` (Ray's `ray memory`): the objects the cluster's processes reference, from the
 // state API's /api/v0/objects, grouped by node and then by owner process — each group's
-// total size and counts by reference type, then its objects (size, reference type, status).
+// total size and counts by reference type, then its objects (size, reference type, status); with
+// call sites recorded (TRAY_RECORD_REF_CREATION_SITES=1) an owner's objects are grouped by them.
 import { type FlagSpec, parseFlags } from '../flags.js';
 import { findDashboard, getState } from '../state/dashboard-client.js';
 import { table } from '../state/format.js';
@@ -54,19 +55,31 @@ export async function memory(argv: string[], out: NodeJS.WritableStream): Promis
     out.write(`\n--- Node ${node}: ${summaryLine(onNode)} ---\n`);
     for (const [owner, ofOwner] of groupBy(onNode, (r) => `${r.type} pid ${r.pid}`)) {
       out.write(`\n${owner}: ${summaryLine(ofOwner)}\n`);
-      const shown = ofOwner.map((r) => ({
-        object_ref: r.object_id,
-        size: typeof r.object_size === 'number' ? r.object_size : '?',
-        reference_type: r.reference_type,
-        status: r.task_status,
-        // A pending task's return has no value anywhere yet.
-        where: r.in_plasma ? 'object store' : r.task_status === 'PENDING' ? '-' : 'in process',
-      }));
-      out.write(table(shown, width));
+      // Call sites (TRAY_RECORD_REF_CREATION_SITES=1) head the owner's objects made at each.
+      const sites = groupBy(ofOwner, (r) => String(r.call_site ?? ''));
+      const recorded = [...sites.keys()].some((site) => site !== 'disabled');
+      for (const [site, atSite] of recorded ? sites : new Map([['', ofOwner]])) {
+        if (recorded) out.write(`  ${site || '(made elsewhere)'}: ${summaryLine(atSite)}\n`);
+        writeObjects(atSite, width, out);
+      }
     }
   }
   if (rows.length === 0) out.write('No objects are referenced.\n');
+  else if (rows.every((r) => r.call_site === 'disabled'))
+    out.write('Call sites are not recorded (TRAY_RECORD_REF_CREATION_SITES=1 records them).\n');
   for (const w of warnings ?? []) out.write(`Note: ${w}\n`);
   if (partial) out.write(`Note: ${partial}\n`);
   return 0;
+}
+
+function writeObjects(rows: Row[], width: number, out: NodeJS.WritableStream): void {
+  const shown = rows.map((r) => ({
+    object_ref: r.object_id,
+    size: typeof r.object_size === 'number' ? r.object_size : '?',
+    reference_type: r.reference_type,
+    status: r.task_status,
+    // A pending task's return has no value anywhere yet.
+    where: r.in_plasma ? 'object store' : r.task_status === 'PENDING' ? '-' : 'in process',
+  }));
+  out.write(table(shown, width));
 }

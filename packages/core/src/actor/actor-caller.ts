@@ -19,6 +19,7 @@ import {
   tray as trayProto,
 } from '@tray/protocol';
 import { PendingCallsLimitExceededError } from '../errors.js';
+import { recordCallSites, userCallSite } from '../runtime/call-sites.js';
 import type { CoreWorker } from '../runtime/core-worker.js';
 import { hex, newTaskId, objectIdOf } from '../runtime/ids.js';
 import { ObjectRef } from '../runtime/object-ref.js';
@@ -131,7 +132,8 @@ export class ActorCaller {
       eventsRow: -1,
     };
     core.refs.addSubmitted(a.refOwners);
-    core.refs.addOwned(returnHex, core.address);
+    const entry = core.refs.addOwned(returnHex, core.address);
+    if (recordCallSites) entry.callSite = userCallSite('actor task call');
     const ref = new ObjectRef(returnId, core.address, false, returnHex);
     core.tasks.add(task);
     core.tasks.events?.owner(task, 'PENDING_ARGS_AVAIL');

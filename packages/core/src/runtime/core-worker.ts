@@ -15,6 +15,7 @@ import {
   type tray,
 } from '@tray/protocol';
 import { BorrowUpdates } from './borrow-updates.js';
+import { recordCallSites, userCallSite } from './call-sites.js';
 import type { CoreWorkerOptions } from './core-worker-options.js';
 import { errorFromInfo, systemError } from './error-info.js';
 import { hex, newTaskId, objectIdOf, PUT_INDEX_BASE } from './ids.js';
@@ -260,7 +261,10 @@ export class CoreWorker {
 
   async put(value: unknown): Promise<ObjectRef<unknown>> {
     const serialized = this.serialize(value, 'the value given to tray.put');
-    return this.keepAlive(this.putSerialized(serialized, this.nextPutId()));
+    const id = this.nextPutId();
+    const stored = this.putSerialized(serialized, id);
+    if (recordCallSites) this.refs.setCallSite(hex(id), userCallSite('put object'));
+    return this.keepAlive(stored);
   }
 
   /** Store an already serialized value as a new object owned here. */

@@ -3,6 +3,7 @@
 // whether its value is there yet. The raylet asks for it (GetCoreWorkerStats) on the process's
 // raylet connection; at most `limit` rows, the rest counted as truncated.
 import type { tray } from '@tray/protocol';
+import { CALL_SITES_DISABLED, recordCallSites } from './call-sites.js';
 import type { MemoryStore } from './memory-store.js';
 import type { RefEntry, ReferenceCounter } from './reference-counter.js';
 
@@ -37,7 +38,7 @@ export function objectStats(
       objectId: Buffer.from(idHex, 'hex'),
       objectSize: size ?? -1,
       referenceType: referenceType(entry),
-      callSite: '',
+      callSite: entry.callSite ?? (recordCallSites ? '' : CALL_SITES_DISABLED),
       taskStatus: entry.onFree !== undefined ? 'NIL' : stored ? 'FINISHED' : entry.owned ? 'PENDING' : 'NIL',
       owned: entry.owned,
       localRefCount: entry.local,

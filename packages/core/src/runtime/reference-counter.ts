@@ -23,6 +23,8 @@ export interface RefEntry {
    * what to do instead of freeing a value once the last reference is gone.
    */
   onFree: (() => void) | undefined;
+  /** Where the user made this ref (call-sites.ts); only with TRAY_RECORD_REF_CREATION_SITES=1. */
+  callSite: string | undefined;
 }
 
 export interface ReferenceHooks {
@@ -73,6 +75,12 @@ export class ReferenceCounter {
       this.table.set(idHex, entry);
     }
     return entry;
+  }
+
+  /** Records where the user made an owned ref (call-sites.ts). */
+  setCallSite(idHex: string, site: string): void {
+    const entry = this.table.get(idHex);
+    if (entry !== undefined) entry.callSite = site;
   }
 
   private entryFor(idHex: string, owner: tray.v1.IAddress | undefined): RefEntry {
@@ -169,5 +177,6 @@ function newEntry(owned: boolean, ownerAddress: tray.v1.IAddress | undefined): R
     contains: undefined,
     registeredWithOwner: false,
     onFree: undefined,
+    callSite: undefined,
   };
 }

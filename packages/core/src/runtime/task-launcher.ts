@@ -3,6 +3,7 @@
 // arguments before the task is pushed (a failed one fails the task with the upstream error;
 // nested refs travel as refs), and cancel tasks wherever they stand.
 import { ErrorType, normalTaskSpec, type tray } from '@tray/protocol';
+import { recordCallSites, userCallSite } from './call-sites.js';
 import { systemError } from './error-info.js';
 import { GeneratorStream, ObjectRefGenerator } from './generator.js';
 import { hex, newTaskId, objectIdOf, TASK_ID_BYTES, taskIdOfObject } from './ids.js';
@@ -154,8 +155,10 @@ export class TaskLauncher {
     }
     if (refOwners !== undefined) core.refs.addSubmitted(refOwners);
     const refs: ObjectRef<unknown>[] = new Array(numReturns);
+    const site = recordCallSites && numReturns > 0 ? userCallSite('task call') : undefined;
     for (let i = 0; i < numReturns; i++) {
-      core.refs.addOwned(returnHexes[i]!, core.address);
+      const entry = core.refs.addOwned(returnHexes[i]!, core.address);
+      if (site !== undefined) entry.callSite = site;
       refs[i] = new ObjectRef(undefined, core.address, false, returnHexes[i]);
     }
     let generator: ObjectRefGenerator<unknown> | undefined;

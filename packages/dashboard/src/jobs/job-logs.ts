@@ -1,7 +1,7 @@
 // A job's log as the API serves it: the whole file for `GET /api/jobs/{id}/logs` (capped, with
 // a note), and for the tail WebSocket the bytes appended since the last read, polled until the
-// job has ended and everything was sent. The file is on the node that ran the supervisor; a job
-// that ran on another machine's node has no log here yet (see the package README).
+// job has ended and everything was sent. This reads a file of this node; a job of another node
+// is read through that node's raylet instead (job-log-source.ts).
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 
 /** The most `GET .../logs` returns: the end of the file past it. */

@@ -2,7 +2,8 @@
 // GET /api/jobs/ (a list of JobDetails), GET /api/jobs/{id}, POST /api/jobs/{id}/stop
 // ({ stopped }), DELETE /api/jobs/{id} ({ deleted }), GET /api/jobs/{id}/logs ({ logs }),
 // the WebSocket /api/jobs/{id}/logs/tail (text messages, closed when the job ended), and the
-// package upload the client uses for a working_dir: GET|PUT /api/packages/tray-pkg/{hash}.
+// package upload the client uses for a working_dir: GET|PUT /api/packages/tray-pkg/{hash}. A job's
+// log is read on the node that ran it (job-log-source.ts).
 
 import {
   archiveContentHashes,
@@ -14,8 +15,9 @@ import type { WebSocket } from 'ws';
 import type { RouteGroup } from '../server/context.js';
 import { badRequest, notFound } from '../server/http-error.js';
 import { readBody, sendJson } from '../server/http-io.js';
+import { Raylets } from '../state/raylets.js';
 import { checkSubmissionId, isTerminal, parseSubmission, publicDetails } from './job-info.js';
-import { readFrom, readLog } from './job-logs.js';
+import { type JobLog, jobLog } from './job-log-source.js';
 import { JobManager } from './job-manager.js';
 
 const TAIL_POLL_MS = 200;
@@ -25,6 +27,8 @@ export const jobRoutes: RouteGroup = (router, ctx) => {
   const jobs = new JobManager(ctx.driver, ctx.gcs, ctx.log);
   jobs.start();
   ctx.onClose(() => jobs.close());
+  const raylets = new Raylets(ctx.gcs, ctx.token);
+  ctx.onClose(() => raylets.close());
   const idOf = (params: Record<string, string>) => checkSubmissionId(params.job_id, 'the job id in the URL');
 
   router.post('/api/jobs/', async (req, res) => {
@@ -47,12 +51,12 @@ export const jobRoutes: RouteGroup = (router, ctx) => {
   });
   router.get('/api/jobs/{job_id}/logs', async (req, res) => {
     const job = await jobs.get(idOf(req.params));
-    sendJson(res, 200, { logs: readLog(job._log_path) });
+    sendJson(res, 200, { logs: await (await jobLog(job, raylets)).whole() });
   });
   router.ws('/api/jobs/{job_id}/logs/tail', async (socket, req) => {
     const id = idOf(req.params);
     await jobs.get(id); // 404 → the socket closes with the reason
-    await tail(socket, id, jobs);
+    await tail(socket, id, jobs, raylets);
   });
 
   router.get('/api/packages/tray-pkg/{hash}', async (req, res) => {
@@ -95,8 +99,9 @@ function packageHash(hash: string | undefined): string {
 }
 
 /** Sends the job's log as it grows; closes (1000) once the job ended and all of it was sent. */
-async function tail(socket: WebSocket, id: string, jobs: JobManager): Promise<void> {
+async function tail(socket: WebSocket, id: string, jobs: JobManager, raylets: Raylets): Promise<void> {
   let offset = 0;
+  let log: JobLog | undefined;
   let open = true;
   socket.on('close', () => {
     open = false;
@@ -106,10 +111,12 @@ async function tail(socket: WebSocket, id: string, jobs: JobManager): Promise<vo
     if (job === undefined) return socket.close(1000, 'the job was deleted');
     const ended = isTerminal(job.status);
     if (job._log_path) {
+      log ??= await jobLog(job, raylets);
       for (;;) {
-        const { text, bytes } = readFrom(job._log_path, offset);
+        const { text, bytes } = await log.from(offset);
         if (bytes === 0) break;
         offset += bytes;
+        if (text === '') continue;
         await new Promise<void>((resolve, reject) =>
           socket.send(text, (err) => (err ? reject(err) : resolve())),
         );

@@ -69,7 +69,7 @@ export async function objectRows(raylets: Raylets): Promise<{ rows: Row[]; warni
           object_size: size >= 0 ? size : null,
           task_status: r.taskStatus ?? 'NIL',
           reference_type: r.referenceType ?? '',
-          call_site: r.callSite || 'disabled',
+          call_site: r.callSite ?? '',
           type: w.isDriver ? 'DRIVER' : 'WORKER',
           pid: w.pid,
           ip: nodeIp,

@@ -14,6 +14,7 @@ import { Jobs } from './pages/jobs.js';
 import { Logs } from './pages/logs.js';
 import { Overview } from './pages/overview.js';
 import { PlacementGroups } from './pages/placement-groups.js';
+import { Serve } from './pages/serve.js';
 import { Tasks } from './pages/tasks.js';
 
 const NAV: Array<[route: string, label: string]> = [
@@ -22,6 +23,7 @@ const NAV: Array<[route: string, label: string]> = [
   ['actors', 'Actors'],
   ['tasks', 'Tasks'],
   ['placement-groups', 'Placement groups'],
+  ['serve', 'Serve'],
   ['logs', 'Logs'],
   ['charts', 'Charts'],
 ];
@@ -39,6 +41,8 @@ function Page({ route }: { route: string[] }) {
       return <Tasks view={id} />;
     case 'placement-groups':
       return <PlacementGroups />;
+    case 'serve':
+      return <Serve />;
     case 'logs':
       return <Logs />;
     case 'charts':

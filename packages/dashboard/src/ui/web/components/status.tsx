@@ -3,8 +3,8 @@
 import type { ComponentChildren } from 'preact';
 import { NotAvailable, Unauthorized } from '../api.js';
 
-const GOOD = new Set(['ALIVE', 'RUNNING', 'SUCCEEDED', 'FINISHED', 'CREATED']);
-const BAD = new Set(['DEAD', 'FAILED', 'REMOVED']);
+const GOOD = new Set(['ALIVE', 'RUNNING', 'SUCCEEDED', 'FINISHED', 'CREATED', 'HEALTHY']);
+const BAD = new Set(['DEAD', 'FAILED', 'REMOVED', 'UNHEALTHY', 'DEPLOY_FAILED']);
 const WAITING = new Set([
   'PENDING',
   'PENDING_CREATION',
