@@ -61,8 +61,20 @@ function typedValues(child: Data): Typed | undefined {
 function pieceTable({ run, start, end }: Piece): Table {
   const data =
     start === 0 && end === run.batch.numRows ? run.batch.data : run.batch.data.slice(start, end - start);
-  const batch = new RecordBatch(run.schema, data);
-  return new Table(run.schema, [batch], new Uint32Array([0, end - start]));
+  return new Table(run.schema, [sliceOf(run.batch, data)], new Uint32Array([0, end - start]));
+}
+
+/**
+ * A RecordBatch over `data`, a slice of `batch`'s data (same schema, children of equal length).
+ * The constructor would re-check the lengths and copy the schema with its metadata (most of a
+ * small batch's cost); a slice needs neither, so its three fields are set directly.
+ */
+function sliceOf(batch: RecordBatch, data: Data): RecordBatch {
+  const out = Object.create(RecordBatch.prototype) as RecordBatch & { _metadata: Map<string, string> };
+  (out as { schema: Schema }).schema = batch.schema;
+  (out as { data: Data }).data = data;
+  out._metadata = (batch as unknown as { _metadata: Map<string, string> })._metadata;
+  return out;
 }
 
 function pieceBatch(piece: Piece, format: BatchFormat): Batch {
