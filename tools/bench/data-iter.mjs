@@ -179,7 +179,17 @@ try {
     `${MIB} MiB of Parquet, ${rows} rows in ${FILES} files, ${CPUS} CPUs: target ${met ? 'met' : 'not met'}`,
   );
   if (json)
-    console.log(JSON.stringify({ input_mib: MIB, files: FILES, cpus: CPUS, rows, target_met: met, cases }));
+    console.log(
+      JSON.stringify({
+        input_mib: MIB,
+        files: FILES,
+        cpus: CPUS,
+        rows,
+        target_met: met,
+        min_ratio: Math.min(...cases.map((c) => c.ratio)),
+        cases,
+      }),
+    );
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
