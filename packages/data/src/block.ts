@@ -71,7 +71,7 @@ export function toColumns(table: Table): Columns {
   return out;
 }
 
-function columnValues(column: Vector): ArrayLike<unknown> {
+export function columnValues(column: Vector): ArrayLike<unknown> {
   // Numeric columns without nulls come back as typed arrays (one copy at most, none when the
   // table is one chunk); everything else as plain JS values.
   if (column.nullCount === 0 && isTypedNumeric(column.type)) return column.toArray() as ArrayLike<unknown>;
@@ -99,7 +99,7 @@ export function toRows(table: Table): Row[] {
 }
 
 /** Arrow's row proxies and structs become plain objects; other values stay as they are. */
-function plain(value: unknown): unknown {
+export function plain(value: unknown): unknown {
   if (
     value !== null &&
     typeof value === 'object' &&

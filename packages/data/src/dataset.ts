@@ -18,6 +18,7 @@ import {
   checkIterOptions,
   type DataIterator,
   type IterBatchesOptions,
+  iterTables,
   rowsOf,
   tablesOf,
 } from './iterate.js';
@@ -260,7 +261,7 @@ export class Dataset<T extends Row = Row> {
 
   iterBatches(options: IterBatchesOptions = {}): AsyncGenerator<Batch> {
     const o = checkIterOptions(options, 'iterBatches');
-    return batchesOf(tablesOf(this.blocks(), o.prefetchBatches ?? 1), o);
+    return batchesOf(iterTables(this.blocks(), o), o);
   }
 
   iterRows(): AsyncGenerator<T> {

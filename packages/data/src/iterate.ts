@@ -10,12 +10,13 @@ import {
   concatTables,
   decodeBlock,
   type Row,
-  toBatch,
   toRows,
 } from './block.js';
 import { collectSoon } from './exec/collect.js';
 import type { BlockRef } from './exec/plan.js';
+import { Cutter } from './iter/cut.js';
 import { seededRandom } from './shuffle/keys.js';
+import { shuffledOrder } from './shuffle/order.js';
 import { takeIndices } from './stages.js';
 
 export interface IterBatchesOptions {
@@ -55,13 +56,22 @@ export function checkIterOptions(
   return { ...o, batchFormat: format };
 }
 
-/** The tables of the blocks, in order, fetching up to `prefetch` blocks ahead. */
-export async function* tablesOf(blocks: AsyncIterable<BlockRef>, prefetch: number): AsyncGenerator<Table> {
+/**
+ * The tables of the blocks, in order. Blocks are fetched from the store ahead of the one being
+ * used: at least `blocksAhead`, and more while the rows fetched ahead are fewer than
+ * `rowsAhead` (iterBatches asks for prefetchBatches × batchSize rows).
+ */
+export async function* tablesOf(
+  blocks: AsyncIterable<BlockRef>,
+  blocksAhead: number,
+  rowsAhead = 0,
+): AsyncGenerator<Table> {
   const queue: { ref: BlockRef; bytes: Promise<Uint8Array> }[] = [];
   const iterator = blocks[Symbol.asyncIterator]();
   let exhausted = false;
-  const fill = async () => {
-    while (!exhausted && queue.length <= prefetch) {
+  let queuedRows = 0;
+  const fill = async (atLeast: number) => {
+    while (!exhausted && (queue.length < atLeast || queuedRows < rowsAhead)) {
       const next = await iterator.next();
       if (next.done) {
         exhausted = true;
@@ -70,22 +80,37 @@ export async function* tablesOf(blocks: AsyncIterable<BlockRef>, prefetch: numbe
       const bytes = tray.get(next.value.block);
       bytes.catch(() => undefined);
       queue.push({ ref: next.value, bytes });
+      queuedRows += next.value.meta.numRows;
     }
   };
   try {
-    await fill();
+    await fill(Math.max(1, blocksAhead));
     while (queue.length > 0) {
       const head = queue.shift()!;
+      queuedRows -= head.ref.meta.numRows;
       const table = decodeBlock(await head.bytes);
-      await fill();
+      await fill(blocksAhead);
       yield table;
       head.ref.release?.();
+      if (queue.length === 0) await fill(1);
     }
   } finally {
     await iterator.return?.(undefined);
     // The consumer is done with every block: their store objects go once the refs are collected.
     collectSoon();
   }
+}
+
+/** Blocks fetched ahead for iterBatches' prefetchBatches (default 1) and batch size. */
+export function iterTables(
+  blocks: AsyncIterable<BlockRef>,
+  o: ReturnType<typeof checkIterOptions>,
+): AsyncGenerator<Table> {
+  const prefetch = o.prefetchBatches ?? 1;
+  const size = o.batchSize === undefined ? 256 : o.batchSize;
+  // Whole-block batches: prefetchBatches counts blocks.
+  if (size === null) return tablesOf(blocks, prefetch);
+  return tablesOf(blocks, Math.min(prefetch, 1), prefetch * size);
 }
 
 export async function* batchesOf(
@@ -97,72 +122,52 @@ export async function* batchesOf(
     yield* shuffledBatchesOf(tables, o, size);
     return;
   }
-  // Batches are slices of the blocks (no copy); only a batch that spans two blocks is joined.
-  let carry: Table | undefined;
-  for await (const table of tables) {
-    if (table.numRows === 0) continue;
-    if (size === null) {
-      yield toBatch(table, o.batchFormat);
-      continue;
-    }
-    let offset = 0;
-    if (carry !== undefined) {
-      const need = size - carry.numRows;
-      if (table.numRows < need) {
-        carry = concatTables([carry, table]);
-        continue;
-      }
-      yield toBatch(concatTables([carry, table.slice(0, need)]), o.batchFormat);
-      carry = undefined;
-      offset = need;
-    }
-    for (; offset + size <= table.numRows; offset += size)
-      yield toBatch(table.slice(offset, offset + size), o.batchFormat);
-    if (offset < table.numRows) carry = table.slice(offset);
-  }
-  if (carry !== undefined && !o.dropLast) yield toBatch(carry, o.batchFormat);
+  // Batches are cut from the blocks' buffers (no copy); only a batch that spans blocks is joined.
+  const cutter = new Cutter(size, o.batchFormat, o.dropLast);
+  for await (const table of tables) yield* cutter.push(table);
+  yield* cutter.finish();
 }
 
-/** Batches drawn at random from a buffer of at least localShuffleBufferSize rows. */
+/**
+ * Batches drawn at random from a buffer of at least localShuffleBufferSize rows (Ray's
+ * shuffling batcher): once the buffer holds that many rows plus a batch, it is shuffled once
+ * and batches are cut off its front while the rest stays at least localShuffleBufferSize; at
+ * the end the rest is shuffled and cut. The same seed gives the same batches.
+ */
 async function* shuffledBatchesOf(
   tables: AsyncIterable<Table>,
   o: ReturnType<typeof checkIterOptions>,
   size: number | null,
 ): AsyncGenerator<Batch> {
   const random = seededRandom(o.localShuffleSeed ?? Date.now());
+  const minBuffer = o.localShuffleBufferSize ?? 0;
   let buffer: Table[] = [];
   let buffered = 0;
-  const minBuffer = Math.max(o.localShuffleBufferSize ?? 0, size ?? 0);
   for await (const table of tables) {
     if (table.numRows === 0) continue;
     buffer.push(table);
     buffered += table.numRows;
-    while (buffered >= minBuffer && buffered >= (size ?? 1)) {
-      const all = shuffled(concatTables(buffer), random);
-      const take = size ?? all.numRows;
-      yield toBatch(all.slice(0, take), o.batchFormat);
-      const rest = all.slice(take);
-      buffer = rest.numRows > 0 ? [rest] : [];
-      buffered = rest.numRows;
-    }
+    const batch = size ?? table.numRows;
+    if (buffered < minBuffer + batch) continue;
+    const all = shuffled(concatTables(buffer), random);
+    // Whole batches off the front, leaving at least minBuffer rows to mix with what comes next.
+    const cut = Math.floor((buffered - minBuffer) / batch) * batch;
+    const cutter = new Cutter(batch, o.batchFormat);
+    yield* cutter.push(all.slice(0, cut));
+    const rest = all.slice(cut);
+    buffer = rest.numRows > 0 ? [rest] : [];
+    buffered = rest.numRows;
   }
   if (buffered > 0) {
     const all = shuffled(concatTables(buffer), random);
-    for (let start = 0; start < all.numRows; start += size ?? all.numRows) {
-      const part = all.slice(start, start + (size ?? all.numRows));
-      if (o.dropLast && size !== null && part.numRows < size) break;
-      yield toBatch(part, o.batchFormat);
-    }
+    const cutter = new Cutter(size, o.batchFormat, o.dropLast);
+    yield* cutter.push(all);
+    yield* cutter.finish();
   }
 }
 
 function shuffled(table: Table, random: () => number): Table {
-  const order = Array.from({ length: table.numRows }, (_, i) => i);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return takeIndices(table, order);
+  return takeIndices(table, shuffledOrder(table.numRows, random));
 }
 
 export async function* rowsOf(tables: AsyncIterable<Table>): AsyncGenerator<Row> {
@@ -190,16 +195,16 @@ export class DataIterator {
 
   iterBatches(options: IterBatchesOptions = {}): AsyncGenerator<Batch> {
     const o = checkIterOptions(options, 'iterBatches');
-    return batchesOf(this.tables(o.prefetchBatches ?? 1), o);
+    return batchesOf(this.tables(o), o);
   }
 
   iterRows(): AsyncGenerator<Row> {
-    return rowsOf(this.tables(1));
+    return rowsOf(this.tables());
   }
 
-  protected tables(prefetch: number): AsyncGenerator<Table> {
+  protected tables(o?: ReturnType<typeof checkIterOptions>): AsyncGenerator<Table> {
     if (this.blocks === undefined) throw new Error('DataIterator: this iterator has no blocks');
-    return tablesOf(this.blocks(), prefetch);
+    return o === undefined ? tablesOf(this.blocks(), 1) : iterTables(this.blocks(), o);
   }
 }
 

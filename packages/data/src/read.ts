@@ -118,11 +118,15 @@ export function readParquet(
 }
 
 export function readCsv(paths: string | string[], options: ReadCsvOptions & ReadOptions = {}): Dataset {
-  return fileSource('ReadCSV', () => csvTasks(paths, options), options);
+  return fileSource(
+    'ReadCSV',
+    () => csvTasks(paths, options, DataContext.getCurrent().targetMaxBlockSize),
+    options,
+  );
 }
 
 export function readJson(paths: string | string[], options: ReadOptions = {}): Dataset {
-  return fileSource('ReadJSON', () => jsonTasks(paths), options);
+  return fileSource('ReadJSON', () => jsonTasks(paths, DataContext.getCurrent().targetMaxBlockSize), options);
 }
 
 export function readText(paths: string | string[], options: ReadOptions = {}): Dataset<{ text: string }> {

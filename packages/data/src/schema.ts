@@ -3,7 +3,16 @@
 // shuffle's reducer, a repartition) and their columns or types disagree, the error names the
 // two files. Integer and floating-point columns of the same name join as float64 (a CSV
 // column of whole numbers in one file and decimals in another is one numeric column).
-import { type Field, Float64, RecordBatch, Schema, Table, type Vector, vectorFromArray } from 'apache-arrow';
+import {
+  type DataType,
+  type Field,
+  Float64,
+  RecordBatch,
+  Schema,
+  Table,
+  type Vector,
+  vectorFromArray,
+} from 'apache-arrow';
 
 const SOURCE = 'tray.source';
 
@@ -42,20 +51,23 @@ function withMetadata(table: Table, metadata: Map<string, string>): Table {
 }
 
 /**
- * The tables with one schema, ready to concatenate: numeric columns that differ become float64;
- * any other disagreement (a column one lacks, a type that cannot be joined) is an error that
- * names both blocks' sources and columns.
+ * The tables with one schema, ready to concatenate: numeric columns that differ become float64,
+ * a column that is all null (type Null: a CSV chunk whose column is all empty) takes the other
+ * blocks' type; any other disagreement (a column one lacks, a type that cannot be joined) is an
+ * error that names both blocks' sources and columns.
  */
 export function unifySchemas(tables: Table[]): Table[] {
   const first = tables[0]!;
-  const promote = new Set<string>();
+  const joined = new Map<string, DataType>(first.schema.fields.map((f) => [f.name, f.type]));
+  let differ = false;
   for (const t of tables.slice(1)) {
     if (sameFields(first.schema.fields, t.schema.fields)) continue;
-    const problem = conflict(first.schema.fields, t.schema.fields, promote);
+    differ = true;
+    const problem = conflict(first, t, joined);
     if (problem !== undefined) throw schemaError(first, t, problem);
   }
-  if (promote.size === 0) return tables;
-  return tables.map((t) => toFloat(t, promote));
+  if (!differ) return tables;
+  return tables.map((t) => castTo(t, joined));
 }
 
 function sameFields(a: Field[], b: Field[]): boolean {
@@ -64,7 +76,10 @@ function sameFields(a: Field[], b: Field[]): boolean {
   );
 }
 
-function conflict(a: Field[], b: Field[], promote: Set<string>): string | undefined {
+/** Joins `b`'s column types into `joined` (the types so far); a message if they cannot be. */
+function conflict(first: Table, other: Table, joined: Map<string, DataType>): string | undefined {
+  const a = first.schema.fields;
+  const b = other.schema.fields;
   const bByName = new Map(b.map((f) => [f.name, f]));
   const missing = a.filter((f) => !bByName.has(f.name)).map((f) => f.name);
   const extra = b.filter((f) => !a.some((g) => g.name === f.name)).map((f) => f.name);
@@ -75,13 +90,12 @@ function conflict(a: Field[], b: Field[], promote: Set<string>): string | undefi
     return `their columns differ (${parts.join('; ')})`;
   }
   for (const f of a) {
-    const g = bByName.get(f.name)!;
-    if (String(f.type) === String(g.type)) continue;
-    if (isNumeric(f) && isNumeric(g)) {
-      promote.add(f.name);
-      continue;
-    }
-    return `column "${f.name}" is ${f.type} in the first and ${g.type} in the second`;
+    const have = joined.get(f.name)!;
+    const g = bByName.get(f.name)!.type;
+    if (String(have) === String(g) || isNull(g)) continue;
+    if (isNull(have)) joined.set(f.name, g);
+    else if (isNumeric(have) && isNumeric(g)) joined.set(f.name, new Float64());
+    else return `column "${f.name}" is ${have} in the first and ${g} in the second`;
   }
   return undefined;
 }
@@ -94,26 +108,33 @@ function schemaError(a: Table, b: Table, problem: string): Error {
   );
 }
 
-function isNumeric(f: Field): boolean {
-  const id = f.type.typeId as number;
+function isNumeric(type: DataType): boolean {
+  const id = type.typeId as number;
   return id === 2 || id === 3;
 }
 
-function toFloat(table: Table, columns: Set<string>): Table {
-  if (!table.schema.fields.some((f) => columns.has(f.name) && String(f.type) !== 'Float64')) return table;
+function isNull(type: DataType): boolean {
+  return (type.typeId as number) === 1;
+}
+
+/** The table with its columns of the joined types: nulls filled in, numbers as float64. */
+function castTo(table: Table, joined: Map<string, DataType>): Table {
+  const differs = (f: Field) => String(f.type) !== String(joined.get(f.name));
+  if (!table.schema.fields.some(differs)) return table;
   const vectors: Record<string, Vector> = {};
   for (const f of table.schema.fields) {
     const column = table.getChild(f.name)!;
-    vectors[f.name] =
-      columns.has(f.name) && String(f.type) !== 'Float64'
-        ? vectorFromArray(
-            Array.from({ length: column.length }, (_, i) => {
-              const v = column.get(i);
-              return v === null ? null : Number(v);
-            }),
-            new Float64(),
-          )
-        : column;
+    const type = joined.get(f.name)!;
+    if (!differs(f)) vectors[f.name] = column;
+    else if (isNull(f.type)) vectors[f.name] = vectorFromArray(new Array(column.length).fill(null), type);
+    else
+      vectors[f.name] = vectorFromArray(
+        Array.from({ length: column.length }, (_, i) => {
+          const v = column.get(i);
+          return v === null ? null : Number(v);
+        }),
+        type,
+      );
   }
   return keepMetadata(new Table(vectors), table);
 }

@@ -341,6 +341,28 @@ describe('custom sources and sinks', () => {
     expect([...ids].sort((a, b) => a - b)).toEqual([...Array(300).keys()]);
     expect(sizes.slice(0, -1).every((n) => n === 64)).toBe(true);
   });
+
+  it('iterBatches with a local shuffle buffer and a seed gives the same batches each time, another seed others', async () => {
+    const ds = data.range(1000, { overrideNumBlocks: 4 });
+    const pass = async (seed: number) => {
+      const batches: number[][] = [];
+      for await (const batch of ds.iterBatches({
+        batchSize: 100,
+        localShuffleBufferSize: 300,
+        localShuffleSeed: seed,
+        batchFormat: 'columns',
+      }))
+        batches.push(Array.from((batch as { id: Int32Array }).id));
+      return batches;
+    };
+    const first = await pass(11);
+    expect(await pass(11)).toEqual(first);
+    expect(await pass(12)).not.toEqual(first);
+    expect(first.map((b) => b.length)).toEqual(Array(10).fill(100));
+    expect(first.flat().sort((a, b) => a - b)).toEqual([...Array(1000).keys()]);
+    // Rows mix across blocks: the first batch is not drawn from the first block (ids 0-249) alone.
+    expect(first[0]!.some((id) => id >= 250)).toBe(true);
+  });
 });
 
 describe('actor pools', () => {

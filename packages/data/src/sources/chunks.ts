@@ -12,6 +12,7 @@ export const CHUNK_BYTES = 1024 * 1024;
 export async function* lineChunks(
   path: string,
   reader: string,
+  range?: [number, number],
 ): AsyncGenerator<{ lines: string[]; firstLine: number }> {
   const handle = await open(path, 'r').catch((error: NodeJS.ErrnoException) => {
     throw new Error(`${reader}: cannot open ${path}: ${error.code ?? error.message}`);
@@ -21,8 +22,13 @@ export async function* lineChunks(
     const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
     let carry = '';
     let firstLine = 1;
+    // A range [start, end) of the file (ranges.ts), or all of it.
+    let pos = range?.[0] ?? 0;
+    const stop = range?.[1] ?? Number.POSITIVE_INFINITY;
     for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, CHUNK_BYTES, null);
+      const want = Math.min(CHUNK_BYTES, stop - pos);
+      const { bytesRead } = want > 0 ? await handle.read(buffer, 0, want, pos) : { bytesRead: 0 };
+      pos += bytesRead;
       const text = carry + (bytesRead > 0 ? decoder.write(buffer.subarray(0, bytesRead)) : decoder.end());
       if (bytesRead === 0) {
         if (text !== '') yield { lines: text.split(/\r?\n/), firstLine };

@@ -1,27 +1,68 @@
 // readJson: JSON lines (one object per line), read in chunks (chunks.ts) into a batch per
-// chunk, or a file holding one JSON array of objects (read whole); one task per file. A bad
+// chunk, or a file holding one JSON array of objects (read whole); one task per file, or per
+// byte range of a large JSON-lines file. A bad
 // line says the file and the line number.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Schema, Table } from 'apache-arrow';
 import { type Row, rowsToTable } from '../block.js';
 import { lineChunks } from './chunks.js';
 import type { BuiltinReadTask } from './datasource.js';
 import { expandPaths } from './paths.js';
+import { lineRanges } from './ranges.js';
 
-export function jsonTasks(paths: string | string[]): BuiltinReadTask[] {
-  return expandPaths(paths, ['.json', '.jsonl', '.ndjson'], 'readJson').map((path) => ({
-    builtin: 'readJsonPiece',
-    args: { path },
-    source: path,
-  }));
+/**
+ * One task per file, or per byte range (at line ends, ranges.ts) of a JSON-lines file larger
+ * than `targetBytes` (a JSON string holds no raw newline, so every line end is a record end).
+ */
+export async function jsonTasks(paths: string | string[], targetBytes: number): Promise<BuiltinReadTask[]> {
+  const tasks: BuiltinReadTask[] = [];
+  for (const path of expandPaths(paths, ['.json', '.jsonl', '.ndjson'], 'readJson')) {
+    const split =
+      statSync(path).size > targetBytes && !(await startsWithArray(path))
+        ? await lineRanges(path, targetBytes, { header: false })
+        : undefined;
+    if (split === undefined) {
+      tasks.push({ builtin: 'readJsonPiece', args: { path }, source: path });
+      continue;
+    }
+    for (const range of split.ranges)
+      tasks.push({
+        builtin: 'readJsonPiece',
+        args: { path, range },
+        source: `${path} (bytes ${range[0]}-${range[1]})`,
+      });
+  }
+  return tasks;
 }
 
-export async function* readJsonPiece(args: { path: string }): AsyncGenerator<Table> {
+/** Whether the file's first non-blank character opens a JSON array (read whole, not split). */
+async function startsWithArray(path: string): Promise<boolean> {
+  const handle = await open(path, 'r');
+  try {
+    const bytes = Buffer.alloc(4096);
+    const { bytesRead } = await handle.read(bytes, 0, bytes.length, 0);
+    return bytes.subarray(0, bytesRead).toString('utf8').trimStart().startsWith('[');
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function* readJsonPiece(args: {
+  path: string;
+  range?: [number, number];
+}): AsyncGenerator<Table> {
   const where = `readJson: ${args.path}`;
   let schema: Schema | undefined;
   let first = true;
-  for await (const { lines, firstLine } of lineChunks(args.path, 'readJson')) {
-    if (first && (lines.find((l) => l.trim() !== '') ?? '').trimStart().startsWith('[')) {
+  // A range's line numbers count from its first byte.
+  const at = args.range === undefined ? '' : ` (the range from byte ${args.range[0]})`;
+  for await (const { lines, firstLine } of lineChunks(args.path, 'readJson', args.range)) {
+    if (
+      first &&
+      args.range === undefined &&
+      (lines.find((l) => l.trim() !== '') ?? '').trimStart().startsWith('[')
+    ) {
       yield arrayFile(args.path);
       return;
     }
@@ -34,7 +75,7 @@ export async function* readJsonPiece(args: { path: string }): AsyncGenerator<Tab
         rows.push(JSON.parse(line));
       } catch (error) {
         throw new Error(
-          `readJson: ${args.path}: line ${firstLine + i} is not valid JSON: ${(error as Error).message}`,
+          `readJson: ${args.path}${at}: line ${firstLine + i} is not valid JSON: ${(error as Error).message}`,
         );
       }
     }
