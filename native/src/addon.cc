@@ -260,12 +260,7 @@ Napi::Value CloseSegment(const Napi::CallbackInfo& info) {
 // mapRange(fd, offset, length, shared): an ArrayBuffer over [offset, offset+length) of the
 // file. shared=true: MAP_SHARED (a creator writing its object). shared=false: MAP_PRIVATE, so a
 // write through the view copies the page for this view only and never reaches the store.
-Napi::Value MapRange(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const int fd = info[0].As<Napi::Number>().Int32Value();
-  const uint64_t offset = U64(info[1]);
-  const uint64_t length = U64(info[2]);
-  const bool shared = info[3].As<Napi::Boolean>().Value();
+Napi::Value MapOwn(Napi::Env env, int fd, uint64_t offset, uint64_t length, bool shared) {
   if (length == 0) return Napi::ArrayBuffer::New(env, 0);
   static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   const uint64_t start = offset / page * page;
@@ -286,6 +281,11 @@ Napi::Value MapRange(const Napi::CallbackInfo& info) {
                                 mapping);
 }
 
+Napi::Value MapRange(const Napi::CallbackInfo& info) {
+  return MapOwn(info.Env(), info[0].As<Napi::Number>().Int32Value(), U64(info[1]), U64(info[2]),
+                  info[3].As<Napi::Boolean>().Value());
+}
+
 // The whole segment mapped shared once per client; create() windows are cut from it, so a
 // creator's pages stay mapped from one object to the next instead of faulting in anew.
 struct SegmentMapping {
@@ -296,6 +296,21 @@ struct SegmentMapping {
 void FinalizeSegment(Napi::Env env, SegmentMapping* mapping) {
   munmap(mapping->base, mapping->length);
   delete mapping;
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14
+#endif
+
+// A creator writes every page of its window, and the first write to a page of the segment
+// (fresh in the store's file, or not yet mapped in this client) costs a page fault: ~200,000
+// of them for 800 MB, several times the copy itself. MADV_POPULATE_WRITE allocates and maps
+// the whole range in one call instead (on kernels before 5.14 it fails and the writes fault as
+// before). Pages this client has mapped already cost only the page-table walk.
+void PopulateForWrite(uint8_t* base, uint64_t offset, uint64_t length) {
+  static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  const uint64_t start = offset / page * page;
+  madvise(base + start, offset + length - start, MADV_POPULATE_WRITE);
 }
 
 // mapSegment(fd, length): an opaque handle to a MAP_SHARED mapping of the whole file; unmapped
@@ -321,7 +336,92 @@ Napi::Value Window(const Napi::CallbackInfo& info) {
   const uint64_t offset = U64(info[1]);
   const uint64_t length = U64(info[2]);
   if (length == 0) return Napi::ArrayBuffer::New(env, 0);
+  if (length >= kPopulateFrom) PopulateForWrite(mapping->base, offset, length);
   return Napi::ArrayBuffer::New(env, mapping->base + offset, length, [](Napi::Env, void*) {});
+}
+
+// ---- client side: reading views cut from one private mapping of the whole segment ----
+//
+// A get used to mmap the object's pages MAP_PRIVATE per view and munmap them when the view was
+// collected: two syscalls, a page fault per page read, and one kernel map entry per view — most
+// of a small get's cost. Now each client maps the segment MAP_PRIVATE once and cuts read views
+// from it. Pages of that mapping read the store's file (its current contents) until a view is
+// written: the kernel then copies that page into this process only (copy on write), and from
+// then on the page is this process's snapshot. Such a page is fine for the views that already
+// hold it, but wrong for anything later placed on the same bytes (the store reuses memory), and
+// a later get must not see an earlier view's writes. So view() asks /proc/self/pagemap whether
+// any page of the range is private (present and not file-backed, or swapped) and, when one is,
+// maps that view on its own as before (mapRange). Reading pagemap's flags needs no privilege.
+// Objects above kCutBelow bytes keep their own mapping too: their pagemap check would cost in
+// proportion to their size, and a mapping costs the same whatever the size.
+constexpr uint64_t kCutBelow = 1 << 20;
+constexpr uint64_t kPagePresent = 1ull << 63;
+constexpr uint64_t kPageSwapped = 1ull << 62;
+constexpr uint64_t kPageFileOrShared = 1ull << 61;
+
+struct PrivateSegment {
+  uint8_t* base;
+  size_t length;
+  int pagemap;  // /proc/self/pagemap, or -1 when it cannot be read (then every view maps its own)
+};
+
+void FinalizePrivateSegment(Napi::Env /*env*/, PrivateSegment* segment) {
+  munmap(segment->base, segment->length);
+  if (segment->pagemap >= 0) close(segment->pagemap);
+  delete segment;
+}
+
+// mapPrivateSegment(fd, length): an opaque handle to a MAP_PRIVATE mapping of the whole file,
+// which view() cuts read views from; unmapped when the handle is collected.
+Napi::Value MapPrivateSegment(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int fd = info[0].As<Napi::Number>().Int32Value();
+  const uint64_t length = U64(info[1]);
+  void* address = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+  if (address == MAP_FAILED) {
+    Napi::Error::New(env, std::string("cannot map store segment: ") + std::strerror(errno)).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  return Napi::External<PrivateSegment>::New(
+      env, new PrivateSegment{static_cast<uint8_t*>(address), length, pagemap}, FinalizePrivateSegment);
+}
+
+// True when every page of [address, address+length) still reads the file: none was copied on
+// write into this process. False when one was, or when pagemap cannot tell.
+bool PagesReadFile(const PrivateSegment& segment, const uint8_t* address, uint64_t length) {
+  if (segment.pagemap < 0) return false;
+  static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  const uint64_t first = reinterpret_cast<uintptr_t>(address) / page;
+  const uint64_t last = (reinterpret_cast<uintptr_t>(address) + length - 1) / page;
+  uint64_t entries[kCutBelow / 4096 + 2];
+  const uint64_t count = last - first + 1;
+  if (count > sizeof(entries) / sizeof(entries[0])) return false;
+  const ssize_t want = static_cast<ssize_t>(count * sizeof(uint64_t));
+  if (pread(segment.pagemap, entries, want, static_cast<off_t>(first * sizeof(uint64_t))) != want) return false;
+  for (uint64_t i = 0; i < count; i++) {
+    const uint64_t e = entries[i];
+    if ((e & kPageSwapped) != 0) return false;
+    if ((e & kPagePresent) != 0 && (e & kPageFileOrShared) == 0) return false;
+  }
+  return true;
+}
+
+// view(handle, fd, offset, length): a read view of [offset, offset+length) of the segment, cut
+// from the private mapping when it is small and no page of it was written in this process, else
+// mapped on its own like mapRange(fd, offset, length, false). Writing through it never reaches
+// the store nor another process, nor a later view (which then maps its own). Detach it when done.
+Napi::Value View(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PrivateSegment* segment = info[0].As<Napi::External<PrivateSegment>>().Data();
+  const uint64_t offset = U64(info[2]);
+  const uint64_t length = U64(info[3]);
+  if (length == 0) return Napi::ArrayBuffer::New(env, 0);
+  uint8_t* address = segment->base + offset;
+  if (length < kCutBelow && offset + length <= segment->length && PagesReadFile(*segment, address, length)) {
+    return Napi::ArrayBuffer::New(env, address, length, [](Napi::Env, void*) {});
+  }
+  return MapOwn(info.Env(), info[1].As<Napi::Number>().Int32Value(), offset, length, false);
 }
 
 // liveMappings(): views of this environment still mapped (each is one kernel map entry).
@@ -363,6 +463,8 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("mapSegment", Napi::Function::New(env, MapSegment));
   exports.Set("window", Napi::Function::New(env, Window));
   exports.Set("address", Napi::Function::New(env, Address));
+  exports.Set("mapPrivateSegment", Napi::Function::New(env, MapPrivateSegment));
+  exports.Set("view", Napi::Function::New(env, View));
   return exports;
 }
 

@@ -78,6 +78,13 @@ export interface NativeAddon {
   /** A writable ArrayBuffer over a range of a mapSegment mapping; detach it when done. */
   window(segment: object, offset: number, length: number): ArrayBuffer;
   address(buffer: ArrayBuffer): bigint;
+  /** A MAP_PRIVATE mapping of the whole segment file that view() cuts read views from. */
+  mapPrivateSegment(fd: number, length: number): object;
+  /**
+   * A read view of a range: cut from the private mapping when small and unwritten in this
+   * process, else mapped on its own (as mapRange with shared=false). Detach it when done.
+   */
+  view(privateSegment: object, fd: number, offset: number, length: number): ArrayBuffer;
 }
 
 const ADDON_FILE = 'tray_store.node';

@@ -80,6 +80,32 @@ describe('zero copy', () => {
   });
 });
 
+describe('small views', () => {
+  it('are cut from one mapping, and a write through one reaches no later get, no other process, no later object', async () => {
+    const s = await server();
+    const [writer, reader, other] = await Promise.all([client(s), client(s), client(s)]);
+    const [a, b, c] = [hexId(8, 1), hexId(8, 2), hexId(8, 3)];
+    const originalA = await writer.call('put', { hex: a, seed: 81, size: 1000 });
+    const originalB = await writer.call('put', { hex: b, seed: 82, size: 1000 });
+    const viewA = await reader.call('hold', { hex: a });
+    const viewB = await reader.call('hold', { hex: b });
+    // Both are pages of the segment file, in the same mapping: no mapping was made per get.
+    expect(viewA.mapping).toContain(s.segmentPath);
+    expect(viewB.mapping).toBe(viewA.mapping);
+    // A and B share a page (64-byte aligned objects): the write copies it into the reader only.
+    expect(await reader.call('mutate', { hex: a })).not.toBe(originalA);
+    expect(await reader.call('digest', { hex: a })).toBe(originalA);
+    expect(await reader.call('digest', { hex: b })).toBe(originalB);
+    expect(await other.call('digest', { hex: a })).toBe(originalA);
+    // The store reuses A's memory for C: the reader must read C, not its copy of the old page.
+    await reader.call('release', { hex: a });
+    await waitFor(async () => (await writer.call('delete', { hex: a })) === 0, { what: 'A deleted' });
+    const originalC = await writer.call('put', { hex: c, seed: 83, size: 1000 });
+    expect(await reader.call('digest', { hex: c })).toBe(originalC);
+    expect(await reader.call('digest', { hex: b })).toBe(originalB);
+  });
+});
+
 describe('clients that die', () => {
   it('a client SIGKILLed while holding views gives its references back', async () => {
     const s = await server();

@@ -1,8 +1,10 @@
 // HeldObjects: the objects a client process holds references to, and the views it handed out
 // over them. The store counts one reference per client for an object while any view of it is
 // alive here; further gets of a held object are answered locally (its location cannot change
-// while referenced). Each view is its own copy-on-write mapping: writing through one changes
-// neither the store nor any other view. A view is given back by release() (which detaches it:
+// while referenced). Views are copy on write: writing through one changes neither the store nor
+// another process, nor a later get's view. Small views are cut from one private mapping of the
+// segment (no syscall but a pagemap check); large ones, and any range a view of this process
+// wrote into, get their own mapping (addon.cc, view()). A view is given back by release() (which detaches it:
 // its bytes become unreachable at once) or when the garbage collector drops it; when the last
 // view of an object goes, one batched Release tells the store.
 import type { NativeAddon } from '../native.js';
@@ -43,6 +45,8 @@ export class HeldObjects {
   constructor(
     private readonly native: NativeAddon,
     private readonly fd: number,
+    /** The segment mapped MAP_PRIVATE once (native.mapPrivateSegment): views are cut from it. */
+    private readonly privateSegment: object,
     /** Sends a batch of Releases to the store. */
     private readonly sendRelease: (ids: Uint8Array[]) => void,
   ) {}
@@ -98,7 +102,12 @@ export class HeldObjects {
   }
 
   private view(key: string, held: Held): StoreObject {
-    const buffer = this.native.mapRange(this.fd, held.offset, held.dataSize + held.metadataSize, false);
+    const buffer = this.native.view(
+      this.privateSegment,
+      this.fd,
+      held.offset,
+      held.dataSize + held.metadataSize,
+    );
     const object: StoreObject = {
       id: held.id,
       buffer,

@@ -71,7 +71,7 @@ export class StoreClient {
     // The store aborts what a lost client was creating and may reuse that memory at once:
     // windows into it must not outlive the connection.
     connection.on('close', () => this.dropAllWritable());
-    this.held = new HeldObjects(native, fd, (ids) => {
+    this.held = new HeldObjects(native, fd, native.mapPrivateSegment(fd, capacity), (ids) => {
       connection.notify(StoreService.Release, { objectIds: ids });
     });
     connection.handle(StoreService.CollectGarbage, async () => {
