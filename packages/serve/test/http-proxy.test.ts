@@ -2,7 +2,8 @@
 // free loopback port, the controller's route table, replica actors answering through
 // serveHttp, and real HTTP clients. What a user notices: the longest route prefix wins, unknown
 // routes are 404, a slow request 408, an oversize body 413, no free replica 503 with
-// Retry-After, a throwing replica 500 (and it keeps serving), responses stream, a large body
+// Retry-After, a throwing replica 500 (and it keeps serving), a timed-out request cancels the
+// replica's fetch (request.signal aborts), responses stream, a large body
 // goes both ways, connections are kept alive, and a Hono app works through serve.ingress.
 import { createHash } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
@@ -29,6 +30,11 @@ const Misc = serve.deployment(
   class Misc {
     release: (() => void) | undefined;
     seen = 0;
+    waiting = 0;
+    cancelled = 0;
+    counts() {
+      return { waiting: this.waiting, cancelled: this.cancelled };
+    }
     async fetch(req: Request): Promise<Response> {
       const path = new URL(req.url).pathname;
       if (path === '/r/boom') throw new Error('the model file is missing');
@@ -56,6 +62,13 @@ const Misc = serve.deployment(
         return new Response(body, { headers: { 'content-type': 'text/plain' } });
       }
       if (path === '/r/seen') return new Response(String(this.seen));
+      if (path === '/r/wait') {
+        // Answers only when cancelled: the proxy's timeout or a client that hung up.
+        this.waiting++;
+        await new Promise((r) => req.signal.addEventListener('abort', r, { once: true }));
+        this.cancelled++;
+        return new Response('cancelled');
+      }
       if (path === '/r/upload') {
         // Counts the body as it arrives, so the client can see it read before the upload ends.
         const reader = (req.body as ReadableStream<Uint8Array>).getReader();
@@ -153,6 +166,18 @@ describe('the serve HTTP proxy', () => {
     const slow = await get('/r/slow');
     expect(slow.status).toBe(408);
     expect((await get('/r/after')).status).toBe(200);
+  });
+
+  it('cancels the replica call when it answers 408: its fetch sees request.signal abort', async () => {
+    const misc = serve.getDeploymentHandle('Misc', 'misc');
+    const counts = async () => (await misc.counts.remote()) as { waiting: number; cancelled: number };
+    const before = await counts();
+    const timedOut = await get('/r/wait');
+    expect(timedOut.status).toBe(408);
+    await waitFor(async () => ((await counts()).cancelled > before.cancelled ? true : undefined), {
+      what: "the timed-out request's fetch to see request.signal abort",
+      timeoutMs: 60_000,
+    });
   });
 
   it('answers 413 for a body over the limit', async () => {

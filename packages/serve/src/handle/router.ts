@@ -9,13 +9,7 @@
 // request waits at zero replicas, so a deployment scaled to zero comes back.
 import { randomBytes } from 'node:crypto';
 import * as tray from '@tray/core';
-import type {
-  HandleMetrics,
-  ReplicaMethods,
-  RequestReply,
-  RoutingInfo,
-  StreamStart,
-} from '../controller/types.js';
+import type { HandleMetrics, ReplicaMethods, RoutingInfo } from '../controller/types.js';
 import { BackPressureError, DeploymentUnavailableError } from '../errors.js';
 import { callController, controller } from './controller-client.js';
 
@@ -183,16 +177,14 @@ export class Router {
    * Sends one request to a replica, retrying elsewhere on rejection or replica death; `send`
    * makes the call on the chosen replica.
    */
-  async assign<R extends RequestReply | StreamStart>(
+  async assign<R extends { rejected: boolean; ongoing: number }>(
     send: (actor: Replica) => tray.ObjectRef<R>,
+    signal?: AbortSignal,
   ): Promise<R> {
     let info = await this.#ensureInfo();
-    if (info.maxQueuedRequests !== -1 && this.#queued >= info.maxQueuedRequests) {
-      throw new BackPressureError(
-        `${this.app}/${this.deployment}: ${this.#queued} requests are already queued in this handle ` +
-          `(maxQueuedRequests ${info.maxQueuedRequests}); retry later or raise maxQueuedRequests`,
-      );
-    }
+    // A request only queues when every replica is full, so a full queue refuses it only then:
+    // with maxQueuedRequests 0 an idle replica still takes it (checked again below).
+    if (info.maxQueuedRequests > 0 && this.#queued >= info.maxQueuedRequests) this.#refuse(this.#queued);
     this.#queued++;
     let queued = true;
     const unqueue = () => {
@@ -205,6 +197,7 @@ export class Router {
     const noReplicaSince = { at: 0 };
     try {
       for (;;) {
+        if (signal?.aborted) throw signal.reason;
         info = this.#info!;
         if (!info.exists) {
           throw new DeploymentUnavailableError(
@@ -232,6 +225,9 @@ export class Router {
             await this.#waitForChange(BACKOFF_MAX_MS);
             continue;
           }
+          // Every replica is full: this request would wait, beside the others waiting here.
+          if (info.maxQueuedRequests !== -1 && this.#queued - 1 >= info.maxQueuedRequests)
+            this.#refuse(this.#queued - 1);
           await sleep(backoff);
           backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
           continue;
@@ -241,7 +237,7 @@ export class Router {
         this.#ongoing++;
         let reply: R;
         try {
-          reply = await tray.get(send(chosen.actor));
+          reply = await untilAborted(tray.get(send(chosen.actor)), signal);
         } catch (error) {
           if (isDeathError(error)) {
             // The replica died with the request on it: drop it and send the request elsewhere.
@@ -257,6 +253,8 @@ export class Router {
         }
         this.#queueLen.set(chosen.id, { len: reply.ongoing, at: Date.now() });
         if (!reply.rejected) return reply;
+        if (info.maxQueuedRequests !== -1 && this.#queued >= info.maxQueuedRequests)
+          this.#refuse(this.#queued);
         this.#queued++;
         queued = true;
         await sleep(backoff);
@@ -266,6 +264,13 @@ export class Router {
       unqueue();
       this.#report(false);
     }
+  }
+
+  #refuse(queued: number): never {
+    throw new BackPressureError(
+      `${this.app}/${this.deployment}: every replica is at maxOngoingRequests and ${queued} requests are ` +
+        `already queued in this handle (maxQueuedRequests ${this.#info?.maxQueuedRequests}); retry later or raise maxQueuedRequests`,
+    );
   }
 
   /** Called when a streamed request ends (its items were counted as ongoing meanwhile). */
@@ -313,6 +318,26 @@ export class Router {
     // Keep reporting while busy, so the controller sees the load continue and then stop.
     if (this.#queued + this.#ongoing > 0) this.#report(false);
   }
+}
+
+/** The promise's value, or the signal's reason (a RequestCancelledError) as soon as it aborts. */
+export function untilAborted<T>(value: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return value;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const stop = () => reject(signal.reason);
+    signal.addEventListener('abort', stop, { once: true });
+    value.then(
+      (v) => {
+        signal.removeEventListener('abort', stop);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', stop);
+        reject(e);
+      },
+    );
+  });
 }
 
 const routers = new Map<string, Router>();
