@@ -65,7 +65,10 @@ const Misc = serve.deployment(
       if (path === '/r/wait') {
         // Answers only when cancelled: the proxy's timeout or a client that hung up.
         this.waiting++;
-        await new Promise((r) => req.signal.addEventListener('abort', r, { once: true }));
+        // Under load the 408 may come before the request reached the replica: then its signal
+        // is aborted already when fetch runs.
+        if (!req.signal.aborted)
+          await new Promise((r) => req.signal.addEventListener('abort', r, { once: true }));
         this.cancelled++;
         return new Response('cancelled');
       }

@@ -130,6 +130,8 @@ export interface ReplicaMethods {
   cancelStream(streamId: number): void;
   /** Aborts the request's signal on the replica (it may have finished, or not arrived yet). */
   cancelRequest(requestId: string): void;
+  /** Where the replica's direct channel listens (channel/server.ts); null without a token. */
+  getChannel(): Promise<import('../channel/server.js').ChannelAddress | null>;
 }
 
 /** The controller actor's methods that handles and serve's API call (controller.ts implements them). */

@@ -16,7 +16,7 @@ import type {
   StreamStart,
 } from '../controller/types.js';
 import { RequestCancelledError } from '../errors.js';
-import { HTTP_METHOD } from '../http/wire.js';
+import { HTTP_METHOD, type SerializedRequest } from '../http/wire.js';
 import { encodeArgs, HANDLE_IDENTITY } from './identity.js';
 import { DeploymentResponse, DeploymentResponseGenerator } from './response.js';
 import { routerFor, untilAborted } from './router.js';
@@ -122,7 +122,7 @@ function call(
         const reply = await untilAborted(
           router.assign<RequestReply>((r: Replica) => {
             request.sentTo(r);
-            return r.handleRequest.remote(meta, ...sent);
+            return tray.get(r.handleRequest.remote(meta, ...sent));
           }, request.signal),
           request.signal,
         );
@@ -138,12 +138,17 @@ function call(
   const started = (async (): Promise<{ items: unknown[]; streamId?: number; actor: Replica }> => {
     const sent = await resolveArgs(args);
     request.throwIfCancelled();
-    const send = (r: Replica) => {
+    const send = (r: Replica, replicaId: string): Promise<HttpReply | StreamStart> => {
       actorOf = r;
       request.sentTo(r);
-      return method === HTTP_METHOD
-        ? r.handleHttp.remote(meta, sent[0])
-        : r.startStream.remote(meta, ...sent);
+      if (method !== HTTP_METHOD) return tray.get(r.startStream.remote(meta, ...sent));
+      const http = sent[0] as SerializedRequest;
+      // Small bodies only: ObjectRefs and pulled bodies need the actor call.
+      const channel =
+        http.bodyRef === undefined && http.bodyStream === undefined
+          ? router.channel(replicaId, r)
+          : undefined;
+      return channel !== undefined ? channel.http(meta, http) : tray.get(r.handleHttp.remote(meta, http));
     };
     const reply = (await untilAborted(
       router.assign<HttpReply | StreamStart>(send, request.signal),

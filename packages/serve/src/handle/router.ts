@@ -6,9 +6,11 @@
 // doubling up to 500 ms); a replica that died is dropped and the request retried on another.
 // Requests waiting here count against maxQueuedRequests (BackPressureError beyond it), and
 // queued plus ongoing counts are pushed to the controller for autoscaling — at once when a
-// request waits at zero replicas, so a deployment scaled to zero comes back.
+// request waits at zero replicas, so a deployment scaled to zero comes back. HTTP requests from
+// a proxy go over a direct channel to replicas on its node once it is up (channel/).
 import { randomBytes } from 'node:crypto';
 import * as tray from '@tray/core';
+import { ChannelClient, ChannelClosedError } from '../channel/client.js';
 import type { HandleMetrics, ReplicaMethods, RoutingInfo } from '../controller/types.js';
 import { BackPressureError, DeploymentUnavailableError } from '../errors.js';
 import { callController, controller } from './controller-client.js';
@@ -48,6 +50,7 @@ export class Router {
   #fetching: Promise<void> | undefined;
   #changed: Array<() => void> = [];
   readonly #actors = new Map<string, Promise<Replica>>();
+  readonly #channels = new Map<string, ChannelClient | 'connecting' | null>();
   readonly #queueLen = new Map<string, { len: number; at: number }>();
   readonly #dead = new Set<string>();
   #queued = 0;
@@ -72,6 +75,11 @@ export class Router {
       this.#info = info;
       const live = new Set(info.replicas.map((r) => r.replicaId));
       for (const id of this.#actors.keys()) if (!live.has(id)) this.#actors.delete(id);
+      for (const [id, channel] of this.#channels) {
+        if (live.has(id)) continue;
+        if (channel instanceof ChannelClient) channel.close();
+        this.#channels.delete(id);
+      }
       for (const id of this.#dead) if (!live.has(id)) this.#dead.delete(id);
       for (const wake of this.#changed.splice(0)) wake();
     }
@@ -130,6 +138,39 @@ export class Router {
     return actor;
   }
 
+  /**
+   * The open direct channel to a replica on this node (channel/), or undefined: then the request
+   * goes as an actor call. The first ask connects in the background; a channel that went down
+   * is not used again. Only workers have the cluster token a replica checks.
+   */
+  channel(id: string, actor: Replica): ChannelClient | undefined {
+    const known = this.#channels.get(id);
+    if (known instanceof ChannelClient) {
+      if (known.up) return known;
+      this.#channels.set(id, null);
+      return undefined;
+    }
+    const token = process.env.TRAY_TOKEN;
+    if (known !== undefined || !token || process.env.TRAY_SERVE_CHANNEL === '0') return undefined;
+    this.#channels.set(id, 'connecting');
+    void (async () => {
+      try {
+        const address = await tray.get(actor.getChannel.remote(), { timeoutMs: PROBE_TIMEOUT_MS * 10 });
+        if (address === null || address.nodeId !== tray.getRuntimeContext().nodeId) {
+          this.#channels.set(id, null);
+          return;
+        }
+        const client = new ChannelClient(address.host, address.port, token);
+        await client.ready;
+        if (this.#channels.get(id) === 'connecting') this.#channels.set(id, client);
+        else client.close();
+      } catch {
+        if (this.#channels.get(id) === 'connecting') this.#channels.set(id, null);
+      }
+    })();
+    return undefined;
+  }
+
   // ---- choosing a replica ------------------------------------------------------------------
 
   async #lengthOf(id: string, actor: Replica): Promise<number> {
@@ -178,7 +219,7 @@ export class Router {
    * makes the call on the chosen replica.
    */
   async assign<R extends { rejected: boolean; ongoing: number }>(
-    send: (actor: Replica) => tray.ObjectRef<R>,
+    send: (actor: Replica, replicaId: string) => Promise<R>,
     signal?: AbortSignal,
   ): Promise<R> {
     let info = await this.#ensureInfo();
@@ -237,8 +278,15 @@ export class Router {
         this.#ongoing++;
         let reply: R;
         try {
-          reply = await untilAborted(tray.get(send(chosen.actor)), signal);
+          reply = await untilAborted(send(chosen.actor, chosen.id), signal);
         } catch (error) {
+          if (error instanceof ChannelClosedError) {
+            // The direct channel went down (its replica died, or only the connection did): send
+            // again, as an actor call, which tells a dead replica apart.
+            this.#queued++;
+            queued = true;
+            continue;
+          }
           if (isDeathError(error)) {
             // The replica died with the request on it: drop it and send the request elsewhere.
             this.#dead.add(chosen.id);

@@ -7,7 +7,9 @@
 // aborts a request's signal when its caller cancels it, checks health through the user's
 // checkHealth(), reconfigures in place, and drains its in-flight requests before it is stopped.
 
+import * as tray from '@tray/core';
 import type { DeploymentCode } from '../api/deployment.js';
+import { type ChannelAddress, ChannelServer } from '../channel/server.js';
 import type {
   HttpReply,
   ReplicaMethods,
@@ -17,7 +19,7 @@ import type {
 } from '../controller/types.js';
 import { RequestCancelledError } from '../errors.js';
 import { decodeArgs } from '../handle/decode-args.js';
-import { serveHttp } from '../http/replica-http.js';
+import { type BodyStore, serveHttp } from '../http/replica-http.js';
 import { HTTP_METHOD, type ResponseItem, type SerializedRequest } from '../http/wire.js';
 import { type RequestContext, runInRequest } from './request-context.js';
 
@@ -55,6 +57,11 @@ const HTTP_INLINE_BYTES = 256 * 1024;
 /** A cancel for a request not (yet) here is remembered this long, in case it arrives after. */
 const EARLY_CANCEL_MS = 60_000;
 const PENDING = Symbol('pending');
+/** The channel carries response chunks inline (it cannot carry ObjectRefs). */
+const INLINE_STORE: BodyStore = {
+  get: (ref) => tray.get(ref),
+  put: async (bytes) => bytes as never,
+};
 
 type UserInstance = Record<string, unknown> & {
   checkHealth?: () => unknown;
@@ -72,6 +79,8 @@ export class ServeReplica implements ReplicaMethods {
   /** Cancels that came before their request, by id → when. */
   readonly #earlyCancels = new Map<string, number>();
   #draining = false;
+  #channel: Promise<ChannelAddress> | undefined;
+  #channelServer: ChannelServer | undefined;
 
   constructor(config: ReplicaConfig) {
     this.#config = config;
@@ -198,7 +207,31 @@ export class ServeReplica implements ReplicaMethods {
    * complete as soon as its head is (no body chunk still to wait for, under HTTP_INLINE_BYTES),
    * else what is there so far and a stream for the rest.
    */
-  async handleHttp(call: RequestCall, request: SerializedRequest): Promise<HttpReply> {
+  handleHttp(call: RequestCall, request: SerializedRequest): Promise<HttpReply> {
+    return this.#http(call, request, undefined);
+  }
+
+  /**
+   * The direct channel's address (channel/server.ts), started on the first ask; null when this
+   * process has no cluster token to check clients with.
+   */
+  async getChannel(): Promise<ChannelAddress | null> {
+    const token = process.env.TRAY_TOKEN;
+    if (!token) return null;
+    this.#channel ??= (async () => {
+      const server = new ChannelServer(token, (call, request) => this.#http(call, request, INLINE_STORE));
+      const port = await server.listen();
+      this.#channelServer = server;
+      return { host: '127.0.0.1', port, nodeId: tray.getRuntimeContext().nodeId };
+    })();
+    return this.#channel;
+  }
+
+  async #http(
+    call: RequestCall,
+    request: SerializedRequest,
+    store: BodyStore | undefined,
+  ): Promise<HttpReply> {
     if (!this.#accepts()) return { rejected: true, ongoing: this.#ongoing };
     this.#ongoing++;
     const context = this.#begin(call);
@@ -207,9 +240,9 @@ export class ServeReplica implements ReplicaMethods {
       const instance = this.#instance;
       if (instance === undefined)
         throw new Error(`${this.#config.deployment}: the replica is not initialized`);
-      const it = runInRequest(context, () =>
-        serveHttp(instance as never, request, undefined, context.signal),
-      )[Symbol.asyncIterator]();
+      const it = runInRequest(context, () => serveHttp(instance as never, request, store, context.signal))[
+        Symbol.asyncIterator
+      ]();
       const items: ResponseItem[] = [];
       let bytes = 0;
       for (;;) {
@@ -369,6 +402,8 @@ export class ServeReplica implements ReplicaMethods {
    */
   async prepareForShutdown(timeoutMs: number, loopMs: number): Promise<number> {
     this.#draining = true;
+    // No new channel connections; open ones get `rejected` like actor calls while draining.
+    this.#channelServer?.stopListening();
     const deadline = Date.now() + timeoutMs;
     while (this.#ongoing > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, Math.min(loopMs, Math.max(1, deadline - Date.now()))));
