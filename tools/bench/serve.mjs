@@ -5,9 +5,11 @@
 // this shared machine falls on all three alike. Reports each target's requests/s and p50/p99
 // latency (medians over the rounds), serve's throughput over the bare server's (target ≥ 0.4)
 // and the p50 it adds (target < 1 ms), Ray Serve's published ~3-4k QPS on 8 cores beside them,
-// and the machine and its load.
+// and the machine and its load. CPU time per request (µs, from /proc/PID/stat) of the proxy, the
+// replica(s) and the load generator (this process, also the driver) is read around each round.
 //   node tools/bench/serve.mjs [--rounds 3] [--seconds 5] [--connections 16] [--max-ongoing 100] [--json]
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,12 +59,36 @@ async function startBare() {
     child.once('message', resolve);
     child.once('exit', (code) => reject(new Error(`the bare server exited (${code})`)));
   });
-  return { url: `http://127.0.0.1:${port}/`, stop: () => child.kill('SIGKILL') };
+  return { url: `http://127.0.0.1:${port}/`, pid: child.pid, stop: () => child.kill('SIGKILL') };
 }
 
-async function load(url) {
+/** utime+stime of a process in µs (Linux /proc; 0 elsewhere). */
+const TICK_US = 1e6 / 100;
+function cpuUs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+  } catch {
+    return 0;
+  }
+}
+
+async function load(url, pids = {}) {
+  const before = Object.fromEntries(Object.entries(pids).map(([k, ps]) => [k, ps.map(cpuUs)]));
+  const self = process.cpuUsage();
   const r = await autocannon({ url, connections, duration: seconds, pipelining: 1 });
+  const selfUs = process.cpuUsage(self);
+  const n = Math.max(1, r.requests.total);
+  const cpu = Object.fromEntries(
+    Object.entries(pids).map(([k, ps]) => [
+      k,
+      Math.round(ps.reduce((s, p, i) => s + cpuUs(p) - before[k][i], 0) / n),
+    ]),
+  );
+  cpu.loadgen = Math.round((selfUs.user + selfUs.system) / n);
   return {
+    cpu_us: cpu,
     rps: r.requests.average,
     p50_ms: r.latency.p50,
     p99_ms: r.latency.p99,
@@ -86,7 +112,10 @@ try {
   const Noop = serve.deployment(
     class Noop {
       fetch() {
-        return new Response('ok', { headers: { 'content-type': 'text/plain' } });
+        // x-pid: the bench reads this replica's CPU time from /proc.
+        return new Response('ok', {
+          headers: { 'content-type': 'text/plain', 'x-pid': String(process.pid) },
+        });
       }
     },
     // maxOngoingRequests 100 (Ray's default when its ~3-4k QPS was published, 5 now): the
@@ -120,13 +149,35 @@ try {
     }
     await autocannon({ url, connections, duration: 1 });
   }
+  // The processes each target's requests cost CPU in: the proxy, and the replicas (their pids
+  // from x-pid; enough requests to see both of two replicas).
+  const proxyPid = (
+    await tray.get(
+      (
+        await tray.getActor(`SERVE_PROXY_ACTOR-${tray.getRuntimeContext().nodeId}`, { namespace: 'serve' })
+      ).ready.remote(),
+    )
+  ).pid;
+  const replicaPids = async (url) => {
+    const seen = new Set();
+    for (let i = 0; i < 40; i++) seen.add(Number((await fetch(url)).headers.get('x-pid')));
+    return [...seen];
+  };
+  const pids = {
+    bare: { server: [bare.pid] },
+    serve_1_replica: { proxy: [proxyPid], replicas: await replicaPids(targets.serve_1_replica) },
+    serve_2_replicas: { proxy: [proxyPid], replicas: await replicaPids(targets.serve_2_replicas) },
+  };
   const samples = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
   for (let round = 0; round < rounds; round++) {
     for (const [name, url] of Object.entries(targets)) {
-      const s = await load(url);
+      const s = await load(url, pids[name]);
       samples[name].push(s);
       log(
-        `round ${round + 1}/${rounds} ${name}: ${Math.round(s.rps)} req/s, p50 ${s.p50_ms} ms, p99 ${s.p99_ms} ms, errors ${s.errors}`,
+        `round ${round + 1}/${rounds} ${name}: ${Math.round(s.rps)} req/s, p50 ${s.p50_ms} ms, p99 ${s.p99_ms} ms, errors ${s.errors}, ` +
+          `CPU µs/req ${Object.entries(s.cpu_us)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}, load ${os.loadavg()[0].toFixed(2)}`,
       );
     }
   }
@@ -138,6 +189,9 @@ try {
         p50_ms: median(xs.map((x) => x.p50_ms)),
         p99_ms: median(xs.map((x) => x.p99_ms)),
         errors: xs.reduce((n, x) => n + x.errors, 0),
+        cpu_us: Object.fromEntries(
+          Object.keys(xs[0].cpu_us).map((k) => [k, median(xs.map((x) => x.cpu_us[k]))]),
+        ),
       },
     ]),
   );
@@ -148,6 +202,11 @@ try {
     serve_1_vs_bare: Number((summary.serve_1_replica.rps / summary.bare.rps).toFixed(3)),
     serve_2_vs_bare: Number((summary.serve_2_replicas.rps / summary.bare.rps).toFixed(3)),
     serve_1_added_p50_ms: summary.serve_1_replica.p50_ms - summary.bare.p50_ms,
+    serve_1_cpu_us_per_req_proxy_plus_replica:
+      summary.serve_1_replica.cpu_us.proxy + summary.serve_1_replica.cpu_us.replicas,
+    serve_2_cpu_us_per_req_proxy_plus_replicas:
+      summary.serve_2_replicas.cpu_us.proxy + summary.serve_2_replicas.cpu_us.replicas,
+    bare_cpu_us_per_req: summary.bare.cpu_us.server,
     serve_2_added_p50_ms: summary.serve_2_replicas.p50_ms - summary.bare.p50_ms,
     ray_serve_published_qps_8_cores: '3000-4000',
     rounds,
@@ -161,7 +220,8 @@ try {
   };
   log(
     `serve (1 replica) ${result.serve_1_replica_rps} req/s = ${result.serve_1_vs_bare}x bare ${result.bare_rps} (target 0.4), ` +
-      `p50 +${result.serve_1_added_p50_ms} ms (target < 1); 2 replicas ${result.serve_2_replicas_rps} req/s = ${result.serve_2_vs_bare}x; ` +
+      `p50 +${result.serve_1_added_p50_ms} ms (target < 1), CPU ${result.serve_1_cpu_us_per_req_proxy_plus_replica} µs/req proxy+replica ` +
+      `(bare ${result.bare_cpu_us_per_req}); target ${result.serve_1_vs_bare >= 0.4 && result.serve_1_added_p50_ms < 1 ? 'met' : 'NOT met'}; 2 replicas ${result.serve_2_replicas_rps} req/s = ${result.serve_2_vs_bare}x; ` +
       `Ray Serve's published 3-4k QPS on 8 cores; ${result.machine_cpus} cores, load ${result.loadavg_1m_before} → ${result.loadavg_1m_after}`,
   );
   if (json) console.log(JSON.stringify(result));

@@ -1,5 +1,6 @@
 // Serve's errors, exported by name. The proxy maps them to HTTP statuses: BackPressureError and
-// DeploymentUnavailableError → 503 with Retry-After, RequestTimeoutError → 408; a user error
+// DeploymentUnavailableError → 503 with Retry-After, RequestTimeoutError → 408; a cancelled
+// DeploymentResponse rejects with RequestCancelledError; a user error
 // thrown in a replica reaches a handle caller as @tray/core's TaskError and an HTTP client as 500.
 import { TrayError } from '@tray/core';
 
@@ -11,3 +12,6 @@ export class DeploymentUnavailableError extends TrayError {}
 
 /** A request ran past its timeout (http.requestTimeoutMs or the handle's timeout). */
 export class RequestTimeoutError extends TrayError {}
+
+/** The request was cancelled (DeploymentResponse.cancel(), or the HTTP client went away). */
+export class RequestCancelledError extends TrayError {}

@@ -21,10 +21,16 @@ export type {
   ReplicaStateName,
   ServeStatus,
 } from './controller/types.js';
-export { BackPressureError, DeploymentUnavailableError, RequestTimeoutError } from './errors.js';
+export {
+  BackPressureError,
+  DeploymentUnavailableError,
+  RequestCancelledError,
+  RequestTimeoutError,
+} from './errors.js';
 export type { DeploymentHandle, HandleOptions } from './handle/handle.js';
 export { DeploymentResponse, DeploymentResponseGenerator } from './handle/response.js';
 export { type FetchApp, type IngressClass, type IngressOptions, ingress } from './http/ingress.js';
 export type { RouteTable } from './http/route-table.js';
 export { HTTP_METHOD } from './http/wire.js';
 export { type BatchOptions, batch } from './replica/batch.js';
+export { getRequestContext, type RequestContext } from './replica/request-context.js';

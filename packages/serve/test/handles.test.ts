@@ -2,9 +2,11 @@
 // processes): a three-deployment composition called through handles, a DeploymentResponse passed
 // on without awaiting, streaming through a handle, a method that throws (the caller gets the
 // error, the replica keeps serving), batching (the batch sizes the method saw), and a deployment
-// whose constructor throws (DEPLOY_FAILED with its message, the other application unaffected).
+// whose constructor throws (DEPLOY_FAILED with its message, the other application unaffected),
+// maxQueuedRequests 0, and cancelling a request and a stream (the replica sees its signal abort).
 import * as tray from '@tray/core';
 import * as serve from '@tray/serve';
+import { waitFor } from '@tray/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { source } from './helpers.js';
 
@@ -182,6 +184,129 @@ describe('handles', () => {
       expect((error as Error).message).toMatch(/maxQueuedRequests 2/);
     }
     await serve.delete('narrow');
+  });
+
+  it('with maxQueuedRequests 0 an idle replica takes the request, a full one refuses it', async () => {
+    const Gate = serve.deployment(
+      source(`class Gate {
+        async hold() {
+          // Held until the caller cancels it.
+          const { signal } = require('@tray/serve').getRequestContext();
+          await new Promise((r) => signal.addEventListener('abort', r, { once: true }));
+          return 'released';
+        }
+        ping() {
+          return 'pong';
+        }
+      }`),
+      { maxOngoingRequests: 1, maxQueuedRequests: 0, actorOptions: { numCpus: 0 } },
+    );
+    const handle = await serve.run(Gate.options({ name: 'Gate' }).bind(), {
+      name: 'gate',
+      routePrefix: null,
+    });
+    // Idle: each request is taken.
+    for (let i = 0; i < 3; i++) expect(await handle.ping.remote()).toBe('pong');
+    const held = handle.hold.remote();
+    // The replica is full once `held` is on it: nothing may queue, so a request is refused.
+    const refused = await waitFor(
+      () =>
+        handle.ping.remote().then(
+          () => undefined,
+          (error: unknown) => error,
+        ),
+      { what: 'a request refused while the only replica is full', timeoutMs: 60_000 },
+    );
+    expect(refused).toBeInstanceOf(serve.BackPressureError);
+    expect((refused as Error).message).toMatch(/every replica is at maxOngoingRequests.*maxQueuedRequests 0/);
+    held.cancel();
+    await expect(held.result()).rejects.toBeInstanceOf(serve.RequestCancelledError);
+    // The cancelled request left the replica: it takes requests again.
+    expect(
+      await waitFor(
+        () =>
+          handle.ping.remote().then(
+            (v: unknown) => v,
+            () => undefined,
+          ),
+        {
+          what: 'the replica free again',
+          timeoutMs: 60_000,
+        },
+      ),
+    ).toBe('pong');
+    await serve.delete('gate');
+  });
+
+  it('cancels a request: the caller gets RequestCancelledError, the replica method sees its signal abort', async () => {
+    const Waiter = serve.deployment(
+      source(`class Waiter {
+        started = 0;
+        reasons = [];
+        async wait() {
+          const context = require('@tray/serve').getRequestContext();
+          this.started++;
+          await new Promise((r) => context.signal.addEventListener('abort', r, { once: true }));
+          this.reasons.push(context.signal.reason.name + ' ' + context.deploymentName);
+          return 'saw the cancel';
+        }
+        async *ticks() {
+          const { signal } = require('@tray/serve').getRequestContext();
+          this.started++;
+          try {
+            for (let i = 0; !signal.aborted; i++) {
+              yield i;
+              await new Promise((r) => setTimeout(r, 5));
+            }
+          } finally {
+            this.reasons.push('stream ' + signal.reason?.name);
+          }
+        }
+        counts() {
+          return { started: this.started, reasons: this.reasons };
+        }
+      }`),
+      { maxOngoingRequests: 10, actorOptions: { numCpus: 0 } },
+    );
+    const handle = await serve.run(Waiter.options({ name: 'Waiter' }).bind(), {
+      name: 'waiter',
+      routePrefix: null,
+    });
+    const counts = async () => (await handle.counts.remote()) as { started: number; reasons: string[] };
+    const response = handle.wait.remote();
+    await waitFor(async () => ((await counts()).started >= 1 ? true : undefined), {
+      what: 'the request running on the replica',
+      timeoutMs: 60_000,
+    });
+    response.cancel();
+    await expect(response.result()).rejects.toThrow(/the request to waiter\/Waiter was cancelled/);
+    await expect(response.result()).rejects.toBeInstanceOf(serve.RequestCancelledError);
+    await waitFor(
+      async () => ((await counts()).reasons.includes('RequestCancelledError Waiter') ? true : undefined),
+      { what: 'the replica method to see its request signal abort', timeoutMs: 60_000 },
+    );
+
+    // A stream: cancel() ends the caller's reads and the generator sees its signal abort.
+    const stream = handle.options({ methodName: 'ticks', stream: true }).remote();
+    const seen: number[] = [];
+    const reading = (async () => {
+      for await (const i of stream) {
+        seen.push(i as number);
+        if (seen.length === 3) stream.cancel();
+      }
+    })();
+    await expect(reading).rejects.toBeInstanceOf(serve.RequestCancelledError);
+    expect(seen.slice(0, 3)).toEqual([0, 1, 2]);
+    await waitFor(
+      async () => ((await counts()).reasons.includes('stream RequestCancelledError') ? true : undefined),
+      { what: 'the generator to see its request signal abort', timeoutMs: 60_000 },
+    );
+    // Cancelling a finished request changes nothing.
+    const done = handle.counts.remote();
+    const finished = await done;
+    done.cancel();
+    expect(await done).toEqual(finished);
+    await serve.delete('waiter');
   });
 
   it('serves a function deployment and refuses other HTTP options while serve runs', async () => {

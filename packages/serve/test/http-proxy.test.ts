@@ -2,7 +2,9 @@
 // free loopback port, the controller's route table, replica actors answering through
 // serveHttp, and real HTTP clients. What a user notices: the longest route prefix wins, unknown
 // routes are 404, a slow request 408, an oversize body 413, no free replica 503 with
-// Retry-After, a throwing replica 500 (and it keeps serving), responses stream, a large body
+// Retry-After, a throwing replica 500 (and it keeps serving), a timed-out request cancels the
+// replica's fetch (request.signal aborts), a SIGKILLed replica's requests are retried on the
+// other, responses stream, a large body
 // goes both ways, connections are kept alive, and a Hono app works through serve.ingress.
 import { createHash } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
@@ -29,6 +31,11 @@ const Misc = serve.deployment(
   class Misc {
     release: (() => void) | undefined;
     seen = 0;
+    waiting = 0;
+    cancelled = 0;
+    counts() {
+      return { waiting: this.waiting, cancelled: this.cancelled };
+    }
     async fetch(req: Request): Promise<Response> {
       const path = new URL(req.url).pathname;
       if (path === '/r/boom') throw new Error('the model file is missing');
@@ -56,6 +63,16 @@ const Misc = serve.deployment(
         return new Response(body, { headers: { 'content-type': 'text/plain' } });
       }
       if (path === '/r/seen') return new Response(String(this.seen));
+      if (path === '/r/wait') {
+        // Answers only when cancelled: the proxy's timeout or a client that hung up.
+        this.waiting++;
+        // Under load the 408 may come before the request reached the replica: then its signal
+        // is aborted already when fetch runs.
+        if (!req.signal.aborted)
+          await new Promise((r) => req.signal.addEventListener('abort', r, { once: true }));
+        this.cancelled++;
+        return new Response('cancelled');
+      }
       if (path === '/r/upload') {
         // Counts the body as it arrives, so the client can see it read before the upload ends.
         const reader = (req.body as ReadableStream<Uint8Array>).getReader();
@@ -89,6 +106,16 @@ const Busy = serve.deployment(
   { actorOptions: { numCpus: 0 }, maxOngoingRequests: 1, maxQueuedRequests: 1 },
 );
 
+const Pids = serve.deployment(
+  class Pids {
+    async fetch(): Promise<Response> {
+      await new Promise((r) => setTimeout(r, 20));
+      return new Response(String(process.pid));
+    }
+  },
+  { numReplicas: 2, healthCheckPeriodMs: 300, actorOptions: { numCpus: 0 } },
+);
+
 beforeAll(async () => {
   await tray.init({ numCpus: 2 });
   port = await freePort();
@@ -98,6 +125,7 @@ beforeAll(async () => {
   await serve.run(Named.bind('v2'), { name: 'v2', routePrefix: '/api/v2' });
   await serve.run(Misc.bind(), { name: 'misc', routePrefix: '/r' });
   await serve.run(Busy.bind(), { name: 'busy', routePrefix: '/busy' });
+  await serve.run(Pids.bind(), { name: 'pids', routePrefix: '/pids' });
   const Hono = serve.deployment(
     serve.ingress({ fetch: () => new Response('') }, { module: HONO_APP, exportName: 'mounted' }),
     {
@@ -106,13 +134,13 @@ beforeAll(async () => {
     },
   );
   await serve.run(Hono.bind(), { name: 'hono', routePrefix: '/hono' });
-  // The proxy polls the route table: wait until it knows all five.
+  // The proxy polls the route table: wait until it knows all six.
   await waitFor(
     async () => {
       const res = await fetch(`${base}/-/routes`).catch(() => undefined);
-      return res?.ok === true && Object.keys((await res.json()) as object).length === 5;
+      return res?.ok === true && Object.keys((await res.json()) as object).length === 6;
     },
-    { timeoutMs: 60_000, what: 'the proxy to serve the five routes' },
+    { timeoutMs: 60_000, what: 'the proxy to serve the six routes' },
   );
 });
 
@@ -153,6 +181,64 @@ describe('the serve HTTP proxy', () => {
     const slow = await get('/r/slow');
     expect(slow.status).toBe(408);
     expect((await get('/r/after')).status).toBe(200);
+  });
+
+  it('cancels the replica call when it answers 408: its fetch sees request.signal abort', async () => {
+    const misc = serve.getDeploymentHandle('Misc', 'misc');
+    const counts = async () => (await misc.counts.remote()) as { waiting: number; cancelled: number };
+    // Under load a request can spend the 3 s in the proxy's router (a slow queue-length probe
+    // counts as full) and never reach the replica; send until one has reached it.
+    await waitFor(
+      async () => {
+        const before = await counts();
+        const timedOut = await get('/r/wait');
+        expect(timedOut.status).toBe(408);
+        return (await counts()).waiting > before.waiting || undefined;
+      },
+      { what: 'a timed-out /r/wait request that reached the replica', timeoutMs: 120_000 },
+    );
+    // Every one that reached the replica sees its request.signal abort.
+    await waitFor(
+      async () => {
+        const now = await counts();
+        return now.cancelled === now.waiting || undefined;
+      },
+      { what: "the timed-out requests' fetches to see request.signal abort", timeoutMs: 60_000 },
+    );
+  });
+
+  it('retries the HTTP requests of a SIGKILLed replica on the other (over the direct channel)', async () => {
+    const statuses: Array<number | string> = [];
+    const pids: number[] = [];
+    let running = true;
+    const loops = Array.from({ length: 6 }, async () => {
+      while (running) {
+        try {
+          const res = await fetch(`${base}/pids`);
+          const text = await res.text();
+          statuses.push(res.status);
+          if (res.status === 200) pids.push(Number(text));
+        } catch (error) {
+          statuses.push((error as Error).message);
+        }
+      }
+    });
+    try {
+      const before = await waitFor(() => (new Set(pids).size === 2 ? new Set(pids) : undefined), {
+        what: 'both replicas answering',
+        timeoutMs: 60_000,
+      });
+      const victim = [...before][0] as number;
+      process.kill(victim, 'SIGKILL');
+      await waitFor(() => pids.slice(-30).some((p) => !before.has(p)) || undefined, {
+        what: 'a replacement replica answering',
+        timeoutMs: 90_000,
+      });
+    } finally {
+      running = false;
+      await Promise.all(loops);
+    }
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
   });
 
   it('answers 413 for a body over the limit', async () => {

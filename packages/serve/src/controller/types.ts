@@ -106,13 +106,32 @@ export type StreamStart =
   | { rejected: true; ongoing: number }
   | { rejected: false; streamId: number; ongoing: number };
 
+/** Which method a request calls, and its id (the handle's, for cancelRequest). */
+export interface RequestCall {
+  method: string;
+  requestId: string;
+}
+
+/**
+ * The answer to an HTTP request (wire.ts's items) in one reply when the response was complete
+ * by then (`done`); otherwise the rest streams from `streamId` through nextItems.
+ */
+export type HttpReply =
+  | { rejected: true; ongoing: number }
+  | { rejected: false; items: unknown[]; done: boolean; streamId?: number; ongoing: number };
+
 /** The replica actor's methods that handles call (replica/replica.ts implements them). */
 export interface ReplicaMethods {
   getNumOngoingRequests(): number;
-  handleRequest(method: string, ...args: unknown[]): Promise<RequestReply>;
-  startStream(method: string, ...args: unknown[]): Promise<StreamStart>;
+  handleRequest(call: RequestCall, ...args: unknown[]): Promise<RequestReply>;
+  startStream(call: RequestCall, ...args: unknown[]): Promise<StreamStart>;
+  handleHttp(call: RequestCall, request: unknown): Promise<HttpReply>;
   nextItems(streamId: number): Promise<{ items: unknown[]; done: boolean }>;
   cancelStream(streamId: number): void;
+  /** Aborts the request's signal on the replica (it may have finished, or not arrived yet). */
+  cancelRequest(requestId: string): void;
+  /** Where the replica's direct channel listens (channel/server.ts); null without a token. */
+  getChannel(): Promise<import('../channel/server.js').ChannelAddress | null>;
 }
 
 /** The controller actor's methods that handles and serve's API call (controller.ts implements them). */

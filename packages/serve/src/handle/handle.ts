@@ -4,11 +4,22 @@
 // return a DeploymentResponseGenerator over what an (async) generator method yields. Arguments
 // that are DeploymentResponses are awaited before the request is sent (the callee sees values);
 // handles in arguments travel as markers (handle-codec.ts). The router picks the replica.
+// HTTP_METHOD streams take one round trip when the response is complete at once (handleHttp).
+// Every request has an id, so cancel() reaches the replica running it (cancelRequest).
+import { randomBytes } from 'node:crypto';
 import * as tray from '@tray/core';
-import type { ReplicaMethods, RequestReply, StreamStart } from '../controller/types.js';
+import type {
+  HttpReply,
+  ReplicaMethods,
+  RequestCall,
+  RequestReply,
+  StreamStart,
+} from '../controller/types.js';
+import { RequestCancelledError } from '../errors.js';
+import { HTTP_METHOD, type SerializedRequest } from '../http/wire.js';
 import { encodeArgs, HANDLE_IDENTITY } from './identity.js';
 import { DeploymentResponse, DeploymentResponseGenerator } from './response.js';
-import { routerFor } from './router.js';
+import { routerFor, untilAborted } from './router.js';
 
 export interface HandleOptions {
   /** The method `handle.remote()` calls (default `__call__`). */
@@ -63,6 +74,36 @@ async function resolveArgs(args: unknown[]): Promise<unknown[]> {
 
 type Replica = tray.ActorHandle<ReplicaMethods>;
 
+let nextRequest = 0;
+const requestPrefix = randomBytes(4).toString('hex');
+
+/** A request's id (unique in the cluster) and its cancellation, shared by its parts. */
+function newRequest(app: string, deployment: string) {
+  const requestId = `${requestPrefix}-${(nextRequest++).toString(36)}`;
+  const abort = new AbortController();
+  let target: Replica | undefined;
+  let finished = false;
+  return {
+    requestId,
+    signal: abort.signal,
+    /** The replica the request went to (told to cancel it if the caller does). */
+    sentTo(replica: Replica) {
+      target = replica;
+    },
+    finish() {
+      finished = true;
+    },
+    cancel() {
+      if (finished || abort.signal.aborted) return;
+      abort.abort(new RequestCancelledError(`the request to ${app}/${deployment} was cancelled`));
+      target?.cancelRequest.remote(requestId);
+    },
+    throwIfCancelled() {
+      if (abort.signal.aborted) throw abort.signal.reason;
+    },
+  };
+}
+
 function call(
   app: string,
   deployment: string,
@@ -71,44 +112,78 @@ function call(
   args: unknown[],
 ): unknown {
   const router = routerFor(app, deployment);
+  const request = newRequest(app, deployment);
+  const meta: RequestCall = { method, requestId: request.requestId };
   if (!options.stream) {
     const promise = (async () => {
       const sent = await resolveArgs(args);
-      const reply = await router.assign<RequestReply>((r: Replica) =>
-        r.handleRequest.remote(method, ...sent),
-      );
-      return (reply as Extract<RequestReply, { rejected: false }>).value;
+      request.throwIfCancelled();
+      try {
+        const reply = await untilAborted(
+          router.assign<RequestReply>((r: Replica) => {
+            request.sentTo(r);
+            return tray.get(r.handleRequest.remote(meta, ...sent));
+          }, request.signal),
+          request.signal,
+        );
+        return (reply as Extract<RequestReply, { rejected: false }>).value;
+      } finally {
+        request.finish();
+      }
     })();
-    return new DeploymentResponse(promise);
+    return new DeploymentResponse(promise, () => request.cancel());
   }
   let actorOf: Replica | undefined;
-  const started = (async () => {
+  // The first reply: an HTTP request's carries the response when it is complete; a stream's, its id.
+  const started = (async (): Promise<{ items: unknown[]; streamId?: number; actor: Replica }> => {
     const sent = await resolveArgs(args);
-    const reply = await router.assign<StreamStart>((r: Replica) => {
+    request.throwIfCancelled();
+    const send = (r: Replica, replicaId: string): Promise<HttpReply | StreamStart> => {
       actorOf = r;
-      return r.startStream.remote(method, ...sent);
-    });
-    return { streamId: (reply as Extract<StreamStart, { rejected: false }>).streamId, actor: actorOf! };
+      request.sentTo(r);
+      if (method !== HTTP_METHOD) return tray.get(r.startStream.remote(meta, ...sent));
+      const http = sent[0] as SerializedRequest;
+      // Small bodies only: ObjectRefs and pulled bodies need the actor call.
+      const channel =
+        http.bodyRef === undefined && http.bodyStream === undefined
+          ? router.channel(replicaId, r)
+          : undefined;
+      return channel !== undefined ? channel.http(meta, http) : tray.get(r.handleHttp.remote(meta, http));
+    };
+    const reply = (await untilAborted(
+      router.assign<HttpReply | StreamStart>(send, request.signal),
+      request.signal,
+    )) as Extract<HttpReply, { rejected: false }> | Extract<StreamStart, { rejected: false }>;
+    if ('items' in reply)
+      return { items: reply.items, streamId: reply.done ? undefined : reply.streamId, actor: actorOf! };
+    return { items: [], streamId: reply.streamId, actor: actorOf! };
   })();
   started.catch(() => {});
-  return new DeploymentResponseGenerator(async function* () {
-    const { streamId, actor } = await started;
-    const done = router.streamStarted();
-    let finished = false;
-    try {
-      for (;;) {
-        const batch = await tray.get(actor.nextItems.remote(streamId));
-        for (const item of batch.items) yield item;
-        if (batch.done) {
-          finished = true;
-          return;
+  return new DeploymentResponseGenerator(
+    async function* () {
+      const { items, streamId, actor } = await started;
+      const done = router.streamStarted();
+      let finished = streamId === undefined;
+      try {
+        for (const item of items) yield item;
+        if (finished) return;
+        for (;;) {
+          request.throwIfCancelled();
+          const batch = await untilAborted(tray.get(actor.nextItems.remote(streamId!)), request.signal);
+          for (const item of batch.items) yield item;
+          if (batch.done) {
+            finished = true;
+            return;
+          }
         }
+      } finally {
+        done();
+        request.finish();
+        if (!finished) actor.cancelStream.remote(streamId!);
       }
-    } finally {
-      done();
-      if (!finished) actor.cancelStream.remote(streamId);
-    }
-  });
+    },
+    () => request.cancel(),
+  );
 }
 
 /** A handle to `deployment` of application `app`. */

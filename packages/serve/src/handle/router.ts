@@ -6,16 +6,12 @@
 // doubling up to 500 ms); a replica that died is dropped and the request retried on another.
 // Requests waiting here count against maxQueuedRequests (BackPressureError beyond it), and
 // queued plus ongoing counts are pushed to the controller for autoscaling — at once when a
-// request waits at zero replicas, so a deployment scaled to zero comes back.
+// request waits at zero replicas, so a deployment scaled to zero comes back. HTTP requests from
+// a proxy go over a direct channel to replicas on its node once it is up (channel/).
 import { randomBytes } from 'node:crypto';
 import * as tray from '@tray/core';
-import type {
-  HandleMetrics,
-  ReplicaMethods,
-  RequestReply,
-  RoutingInfo,
-  StreamStart,
-} from '../controller/types.js';
+import { ChannelClient, ChannelClosedError } from '../channel/client.js';
+import type { HandleMetrics, ReplicaMethods, RoutingInfo } from '../controller/types.js';
 import { BackPressureError, DeploymentUnavailableError } from '../errors.js';
 import { callController, controller } from './controller-client.js';
 
@@ -54,6 +50,7 @@ export class Router {
   #fetching: Promise<void> | undefined;
   #changed: Array<() => void> = [];
   readonly #actors = new Map<string, Promise<Replica>>();
+  readonly #channels = new Map<string, ChannelClient | 'connecting' | null>();
   readonly #queueLen = new Map<string, { len: number; at: number }>();
   readonly #dead = new Set<string>();
   #queued = 0;
@@ -78,6 +75,11 @@ export class Router {
       this.#info = info;
       const live = new Set(info.replicas.map((r) => r.replicaId));
       for (const id of this.#actors.keys()) if (!live.has(id)) this.#actors.delete(id);
+      for (const [id, channel] of this.#channels) {
+        if (live.has(id)) continue;
+        if (channel instanceof ChannelClient) channel.close();
+        this.#channels.delete(id);
+      }
       for (const id of this.#dead) if (!live.has(id)) this.#dead.delete(id);
       for (const wake of this.#changed.splice(0)) wake();
     }
@@ -136,6 +138,39 @@ export class Router {
     return actor;
   }
 
+  /**
+   * The open direct channel to a replica on this node (channel/), or undefined: then the request
+   * goes as an actor call. The first ask connects in the background; a channel that went down
+   * is not used again. Only workers have the cluster token a replica checks.
+   */
+  channel(id: string, actor: Replica): ChannelClient | undefined {
+    const known = this.#channels.get(id);
+    if (known instanceof ChannelClient) {
+      if (known.up) return known;
+      this.#channels.set(id, null);
+      return undefined;
+    }
+    const token = process.env.TRAY_TOKEN;
+    if (known !== undefined || !token || process.env.TRAY_SERVE_CHANNEL === '0') return undefined;
+    this.#channels.set(id, 'connecting');
+    void (async () => {
+      try {
+        const address = await tray.get(actor.getChannel.remote(), { timeoutMs: PROBE_TIMEOUT_MS * 10 });
+        if (address === null || address.nodeId !== tray.getRuntimeContext().nodeId) {
+          this.#channels.set(id, null);
+          return;
+        }
+        const client = new ChannelClient(address.host, address.port, token);
+        await client.ready;
+        if (this.#channels.get(id) === 'connecting') this.#channels.set(id, client);
+        else client.close();
+      } catch {
+        if (this.#channels.get(id) === 'connecting') this.#channels.set(id, null);
+      }
+    })();
+    return undefined;
+  }
+
   // ---- choosing a replica ------------------------------------------------------------------
 
   async #lengthOf(id: string, actor: Replica): Promise<number> {
@@ -183,16 +218,14 @@ export class Router {
    * Sends one request to a replica, retrying elsewhere on rejection or replica death; `send`
    * makes the call on the chosen replica.
    */
-  async assign<R extends RequestReply | StreamStart>(
-    send: (actor: Replica) => tray.ObjectRef<R>,
+  async assign<R extends { rejected: boolean; ongoing: number }>(
+    send: (actor: Replica, replicaId: string) => Promise<R>,
+    signal?: AbortSignal,
   ): Promise<R> {
     let info = await this.#ensureInfo();
-    if (info.maxQueuedRequests !== -1 && this.#queued >= info.maxQueuedRequests) {
-      throw new BackPressureError(
-        `${this.app}/${this.deployment}: ${this.#queued} requests are already queued in this handle ` +
-          `(maxQueuedRequests ${info.maxQueuedRequests}); retry later or raise maxQueuedRequests`,
-      );
-    }
+    // A request only queues when every replica is full, so a full queue refuses it only then:
+    // with maxQueuedRequests 0 an idle replica still takes it (checked again below).
+    if (info.maxQueuedRequests > 0 && this.#queued >= info.maxQueuedRequests) this.#refuse(this.#queued);
     this.#queued++;
     let queued = true;
     const unqueue = () => {
@@ -205,6 +238,7 @@ export class Router {
     const noReplicaSince = { at: 0 };
     try {
       for (;;) {
+        if (signal?.aborted) throw signal.reason;
         info = this.#info!;
         if (!info.exists) {
           throw new DeploymentUnavailableError(
@@ -232,6 +266,9 @@ export class Router {
             await this.#waitForChange(BACKOFF_MAX_MS);
             continue;
           }
+          // Every replica is full: this request would wait, beside the others waiting here.
+          if (info.maxQueuedRequests !== -1 && this.#queued - 1 >= info.maxQueuedRequests)
+            this.#refuse(this.#queued - 1);
           await sleep(backoff);
           backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
           continue;
@@ -241,8 +278,15 @@ export class Router {
         this.#ongoing++;
         let reply: R;
         try {
-          reply = await tray.get(send(chosen.actor));
+          reply = await untilAborted(send(chosen.actor, chosen.id), signal);
         } catch (error) {
+          if (error instanceof ChannelClosedError) {
+            // The direct channel went down (its replica died, or only the connection did): send
+            // again, as an actor call, which tells a dead replica apart.
+            this.#queued++;
+            queued = true;
+            continue;
+          }
           if (isDeathError(error)) {
             // The replica died with the request on it: drop it and send the request elsewhere.
             this.#dead.add(chosen.id);
@@ -257,6 +301,8 @@ export class Router {
         }
         this.#queueLen.set(chosen.id, { len: reply.ongoing, at: Date.now() });
         if (!reply.rejected) return reply;
+        if (info.maxQueuedRequests !== -1 && this.#queued >= info.maxQueuedRequests)
+          this.#refuse(this.#queued);
         this.#queued++;
         queued = true;
         await sleep(backoff);
@@ -266,6 +312,13 @@ export class Router {
       unqueue();
       this.#report(false);
     }
+  }
+
+  #refuse(queued: number): never {
+    throw new BackPressureError(
+      `${this.app}/${this.deployment}: every replica is at maxOngoingRequests and ${queued} requests are ` +
+        `already queued in this handle (maxQueuedRequests ${this.#info?.maxQueuedRequests}); retry later or raise maxQueuedRequests`,
+    );
   }
 
   /** Called when a streamed request ends (its items were counted as ongoing meanwhile). */
@@ -313,6 +366,26 @@ export class Router {
     // Keep reporting while busy, so the controller sees the load continue and then stop.
     if (this.#queued + this.#ongoing > 0) this.#report(false);
   }
+}
+
+/** The promise's value, or the signal's reason (a RequestCancelledError) as soon as it aborts. */
+export function untilAborted<T>(value: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return value;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const stop = () => reject(signal.reason);
+    signal.addEventListener('abort', stop, { once: true });
+    value.then(
+      (v) => {
+        signal.removeEventListener('abort', stop);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', stop);
+        reject(e);
+      },
+    );
+  });
 }
 
 const routers = new Map<string, Router>();

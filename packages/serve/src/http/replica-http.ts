@@ -1,5 +1,6 @@
 // Replica side of wire.ts: turns a SerializedRequest into a web-standard Request, calls the
 // user's `fetch`, and yields the Response as a head and body chunks. Owned by the HTTP work.
+// The Request's signal aborts when the caller cancels (timeout, client gone).
 // A user error becomes a 500 whose body is the error's message, so one bad request never takes
 // the replica down; an error after the head went out can only end the stream (the proxy then
 // cuts the connection, which is how a client learns a streamed body broke).
@@ -31,6 +32,7 @@ export async function* serveHttp(
   instance: FetchHandler,
   request: SerializedRequest,
   store: BodyStore = trayStore,
+  signal?: AbortSignal,
 ): AsyncGenerator<ResponseItem> {
   let response: Response;
   try {
@@ -40,7 +42,7 @@ export async function* serveHttp(
           'give its class a fetch(request: Request): Response method or wrap a framework app with serve.ingress(app)',
       );
     }
-    const result = await instance.fetch(await toWebRequest(request, store));
+    const result = await instance.fetch(await toWebRequest(request, store, signal));
     if (!(result instanceof Response)) {
       throw new TypeError(
         `fetch(request) returned ${describe(result)}, not a Response; return new Response(body, { status, headers })`,
@@ -71,6 +73,7 @@ export async function* serveHttp(
 export async function toWebRequest(
   request: SerializedRequest,
   store: BodyStore = trayStore,
+  signal?: AbortSignal,
 ): Promise<Request> {
   const method = request.method.toUpperCase();
   if (request.bodyStream !== undefined && method !== 'GET' && method !== 'HEAD') {
@@ -79,6 +82,7 @@ export async function toWebRequest(
       headers: request.headers,
       body: pulledBody(request.bodyStream),
       duplex: 'half',
+      signal,
     } as RequestInit);
   }
   const body = request.bodyRef !== undefined ? await store.get(request.bodyRef) : (request.body ?? null);
@@ -87,6 +91,7 @@ export async function toWebRequest(
     method,
     headers: request.headers,
     body: hasBody ? body : null,
+    signal,
   });
 }
 

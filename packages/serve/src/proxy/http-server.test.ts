@@ -1,5 +1,6 @@
 import { Agent, request as httpRequest } from 'node:http';
 import * as tray from '@tray/core';
+import { waitFor } from '@tray/test-support';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BackPressureError, DeploymentUnavailableError } from '../errors.js';
 import { type FetchHandler, serveHttp } from '../http/replica-http.js';
@@ -70,6 +71,34 @@ describe('ProxyServer', () => {
     const table = await (await fetch(`${base}/-/routes`)).json();
     expect(table).toEqual({ '/api/v2': 'v2', '/api': 'api', '/static': 'static' });
     expect(await get('/-/healthz')).toBe('200 success');
+  });
+
+  it('aborts the ingress call when the client hangs up mid-request (no timeout set)', async () => {
+    let waiting = 0;
+    let aborted = 0;
+    const waiter: FetchHandler = {
+      async fetch(req) {
+        waiting++;
+        await new Promise((r) => req.signal.addEventListener('abort', r, { once: true }));
+        aborted++;
+        return new Response('too late');
+      },
+    };
+    const { base } = await start({ w: waiter }, [{ routePrefix: '/', app: 'w', ingress: 'W' }], {
+      call: (_route, req, signal) => serveHttp(waiter, req, undefined, signal),
+    });
+    const client = new AbortController();
+    const hungUp = fetch(`${base}/wait`, { signal: client.signal }).catch((e: Error) => e.name);
+    await waitFor(() => waiting === 1 || undefined, {
+      what: 'the request at the ingress',
+      timeoutMs: 30_000,
+    });
+    client.abort();
+    expect(await hungUp).toBe('AbortError');
+    await waitFor(() => aborted === 1 || undefined, {
+      what: "the ingress's request.signal to abort",
+      timeoutMs: 30_000,
+    });
   });
 
   it('"/" takes every path no longer prefix takes, and the app sees its route prefix', async () => {

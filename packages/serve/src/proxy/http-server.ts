@@ -284,6 +284,12 @@ export class ProxyServer {
           throw new Error(`the ingress ${route.ingress} answered without a response head`);
         }
         writeHead(res, head);
+        // Send the head on its own only when the body is not there within this turn (a streamed
+        // body's first chunk may be a long time coming); else it goes out with the body.
+        const headOnly = setImmediate(() => {
+          if (!res.writableEnded && !res.destroyed) res.flushHeaders();
+        });
+        res.once('finish', () => clearImmediate(headOnly));
         continue;
       }
       const bytes = item instanceof Uint8Array ? item : await this.options.get(item as ObjectRef<Uint8Array>);
@@ -304,8 +310,6 @@ function writeHead(res: ServerResponse, head: ResponseHead): void {
     else headers[key] = Array.isArray(had) ? [...had, value] : [had, value];
   }
   res.writeHead(head.status, head.statusText, headers);
-  // Send the head now: a streamed body's first chunk may be a long time coming.
-  res.flushHeaders();
 }
 
 function headerPairs(req: IncomingMessage): Array<[string, string]> {

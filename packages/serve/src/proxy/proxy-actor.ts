@@ -3,11 +3,13 @@
 // version kept) and sends each request to the matching application's ingress through the public
 // DeploymentHandle API, as wire.ts says:
 //   handle.options({ methodName: HTTP_METHOD, stream: true }).remote(serializedRequest)
-// so the handle's router picks the replica, retries on another when one dies, and raises
+// (one round trip when the response is complete at once: the replica's handleHttp) so the
+// handle's router picks the replica, retries on another when one dies, and raises
 // BackPressureError / DeploymentUnavailableError that the HTTP side turns into 503s.
 import * as tray from '@tray/core';
 import { callController } from '../handle/controller-client.js';
 import { type DeploymentHandle, makeHandle } from '../handle/handle.js';
+import type { DeploymentResponseGenerator } from '../handle/response.js';
 import { HTTP_METHOD, type ResponseItem, type SerializedRequest } from '../http/wire.js';
 import { ProxyServer } from './http-server.js';
 import { type Route, RouteMatcher, type RouteTable } from './route-table.js';
@@ -146,12 +148,13 @@ export class ServeProxy {
       });
       this.#handles.set(key(route), handle);
     }
-    const stream = handle.remote(request) as AsyncIterable<ResponseItem>;
+    const stream = handle.remote(request) as DeploymentResponseGenerator<ResponseItem>;
     return {
       async *[Symbol.asyncIterator]() {
         const it = stream[Symbol.asyncIterator]();
-        // A client that went away (or the request timed out) ends the stream on the replica too.
-        const stop = () => void it.return?.(undefined);
+        // A client that went away (or the request timed out) cancels the replica's call: its
+        // fetch's request.signal aborts, and a stream stops.
+        const stop = () => stream.cancel();
         signal.addEventListener('abort', stop, { once: true });
         try {
           for (;;) {

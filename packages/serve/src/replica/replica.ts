@@ -3,14 +3,25 @@
 // beyond it is answered `rejected`, and the router tries another replica), answers queue-length
 // probes, runs streaming methods as pull-based streams (actor calls return one value, so a
 // stream is started and then drained by `nextItems`), dispatches wire.ts's HTTP_METHOD to
-// serveHttp, checks health through the user's checkHealth(), reconfigures in place, and drains
-// its in-flight requests before it is stopped.
+// serveHttp — answering an HTTP request in one reply when its response is complete by then —
+// aborts a request's signal when its caller cancels it, checks health through the user's
+// checkHealth(), reconfigures in place, and drains its in-flight requests before it is stopped.
 
+import * as tray from '@tray/core';
 import type { DeploymentCode } from '../api/deployment.js';
-import type { ReplicaMethods, RequestReply, StreamStart } from '../controller/types.js';
+import { type ChannelAddress, ChannelServer } from '../channel/server.js';
+import type {
+  HttpReply,
+  ReplicaMethods,
+  RequestCall,
+  RequestReply,
+  StreamStart,
+} from '../controller/types.js';
+import { RequestCancelledError } from '../errors.js';
 import { decodeArgs } from '../handle/decode-args.js';
-import { serveHttp } from '../http/replica-http.js';
-import { HTTP_METHOD, type SerializedRequest } from '../http/wire.js';
+import { type BodyStore, serveHttp } from '../http/replica-http.js';
+import { HTTP_METHOD, type ResponseItem, type SerializedRequest } from '../http/wire.js';
+import { type RequestContext, runInRequest } from './request-context.js';
 
 export interface ReplicaConfig {
   app: string;
@@ -34,12 +45,23 @@ interface Stream {
   resume: (() => void) | undefined;
   cancelled: boolean;
   lastPull: number;
+  requestId: string;
 }
 
 /** Items a stream buffers before its generator is paused until the caller pulls. */
 const STREAM_BUFFER = 64;
 /** A stream nobody pulled from for this long (its caller died or dropped it) is cancelled. */
 const STREAM_IDLE_MS = 60_000;
+/** An HTTP reply carries at most this much body inline; the rest streams. */
+const HTTP_INLINE_BYTES = 256 * 1024;
+/** A cancel for a request not (yet) here is remembered this long, in case it arrives after. */
+const EARLY_CANCEL_MS = 60_000;
+const PENDING = Symbol('pending');
+/** The channel carries response chunks inline (it cannot carry ObjectRefs). */
+const INLINE_STORE: BodyStore = {
+  get: (ref) => tray.get(ref),
+  put: async (bytes) => bytes as never,
+};
 
 type UserInstance = Record<string, unknown> & {
   checkHealth?: () => unknown;
@@ -52,7 +74,13 @@ export class ServeReplica implements ReplicaMethods {
   #ongoing = 0;
   #nextStream = 1;
   readonly #streams = new Map<number, Stream>();
+  /** In-flight requests by id, to abort on cancelRequest. */
+  readonly #requests = new Map<string, AbortController>();
+  /** Cancels that came before their request, by id → when. */
+  readonly #earlyCancels = new Map<string, number>();
   #draining = false;
+  #channel: Promise<ChannelAddress> | undefined;
+  #channelServer: ChannelServer | undefined;
 
   constructor(config: ReplicaConfig) {
     this.#config = config;
@@ -121,49 +149,189 @@ export class ServeReplica implements ReplicaMethods {
     return !this.#draining && this.#ongoing < this.#config.maxOngoingRequests;
   }
 
+  /** Tracks a request's cancellation; the context its method runs in. */
+  #begin(call: RequestCall): RequestContext {
+    const abort = new AbortController();
+    const requestId = String(call.requestId);
+    if (this.#earlyCancels.delete(requestId)) abort.abort(this.#cancelError(requestId));
+    else this.#requests.set(requestId, abort);
+    return {
+      requestId,
+      appName: this.#config.app,
+      deploymentName: this.#config.deployment,
+      signal: abort.signal,
+    };
+  }
+
+  #end(context: RequestContext): void {
+    this.#requests.delete(context.requestId);
+  }
+
+  #cancelError(requestId: string): RequestCancelledError {
+    return new RequestCancelledError(
+      `request ${requestId} to ${this.#config.app}/${this.#config.deployment} was cancelled by its caller`,
+    );
+  }
+
+  /** The caller cancelled the request: abort the signal its method sees. */
+  cancelRequest(requestId: string): void {
+    const id = String(requestId);
+    const abort = this.#requests.get(id);
+    if (abort !== undefined) {
+      this.#requests.delete(id);
+      abort.abort(this.#cancelError(id));
+      return;
+    }
+    const now = Date.now();
+    for (const [old, at] of this.#earlyCancels)
+      if (now - at > EARLY_CANCEL_MS) this.#earlyCancels.delete(old);
+    this.#earlyCancels.set(id, now);
+  }
+
   /** One request: the method's result, or `rejected` when the replica is at maxOngoingRequests. */
-  async handleRequest(method: string, ...args: unknown[]): Promise<RequestReply> {
+  async handleRequest(call: RequestCall, ...args: unknown[]): Promise<RequestReply> {
     if (!this.#accepts()) return { rejected: true, ongoing: this.#ongoing };
     this.#ongoing++;
+    const context = this.#begin(call);
     try {
-      const value = await this.#method(method)(...decodeArgs(args));
+      const value = await runInRequest(context, () => this.#method(call.method)(...decodeArgs(args)));
       return { rejected: false, value, ongoing: this.#ongoing - 1 };
     } finally {
       this.#ongoing--;
+      this.#end(context);
+    }
+  }
+
+  /**
+   * An HTTP request (wire.ts): the head and body in this one reply when the user's Response is
+   * complete as soon as its head is (no body chunk still to wait for, under HTTP_INLINE_BYTES),
+   * else what is there so far and a stream for the rest.
+   */
+  handleHttp(call: RequestCall, request: SerializedRequest): Promise<HttpReply> {
+    return this.#http(call, request, undefined);
+  }
+
+  /**
+   * The direct channel's address (channel/server.ts), started on the first ask; null when this
+   * process has no cluster token to check clients with.
+   */
+  async getChannel(): Promise<ChannelAddress | null> {
+    const token = process.env.TRAY_TOKEN;
+    if (!token) return null;
+    this.#channel ??= (async () => {
+      const server = new ChannelServer(token, (call, request) => this.#http(call, request, INLINE_STORE));
+      const port = await server.listen();
+      this.#channelServer = server;
+      return { host: '127.0.0.1', port, nodeId: tray.getRuntimeContext().nodeId };
+    })();
+    return this.#channel;
+  }
+
+  async #http(
+    call: RequestCall,
+    request: SerializedRequest,
+    store: BodyStore | undefined,
+  ): Promise<HttpReply> {
+    if (!this.#accepts()) return { rejected: true, ongoing: this.#ongoing };
+    this.#ongoing++;
+    const context = this.#begin(call);
+    let streaming = false;
+    try {
+      const instance = this.#instance;
+      if (instance === undefined)
+        throw new Error(`${this.#config.deployment}: the replica is not initialized`);
+      const it = runInRequest(context, () => serveHttp(instance as never, request, store, context.signal))[
+        Symbol.asyncIterator
+      ]();
+      const items: ResponseItem[] = [];
+      let bytes = 0;
+      for (;;) {
+        const next = runInRequest(context, () => it.next());
+        // The head waits for the user's fetch; a body chunk that is not there at once streams.
+        const got = items.length === 0 ? await next : await settledNow(next);
+        if (got !== PENDING && got.done)
+          return { rejected: false, items, done: true, ongoing: this.#ongoing - 1 };
+        if (got !== PENDING) {
+          items.push(got.value);
+          if (got.value instanceof Uint8Array) bytes += got.value.byteLength;
+          if (bytes < HTTP_INLINE_BYTES) continue;
+        }
+        streaming = true;
+        const streamId = this.#openStream(got === PENDING ? resumeWith(next, it) : it, context, []);
+        return { rejected: false, items, done: false, streamId, ongoing: this.#ongoing - 1 };
+      }
+    } finally {
+      if (!streaming) {
+        this.#ongoing--;
+        this.#end(context);
+      }
     }
   }
 
   /** Starts a streaming call of an (async) generator method; drain it with nextItems. */
-  async startStream(method: string, ...args: unknown[]): Promise<StreamStart> {
+  async startStream(call: RequestCall, ...args: unknown[]): Promise<StreamStart> {
     if (!this.#accepts()) return { rejected: true, ongoing: this.#ongoing };
-    const produced = this.#method(method)(...decodeArgs(args)) as AsyncIterable<unknown> | Iterable<unknown>;
-    if (
-      produced === null ||
-      typeof produced !== 'object' ||
-      !(Symbol.asyncIterator in produced || Symbol.iterator in produced)
-    ) {
-      throw new TypeError(
-        `${this.#config.deployment}.${method} was called with stream: true but did not return a generator`,
-      );
+    const method = call.method;
+    const context = this.#begin(call);
+    let produced: AsyncIterable<unknown> | Iterable<unknown>;
+    try {
+      produced = runInRequest(context, () => this.#method(method)(...decodeArgs(args))) as
+        | AsyncIterable<unknown>
+        | Iterable<unknown>;
+      if (
+        produced === null ||
+        typeof produced !== 'object' ||
+        !(Symbol.asyncIterator in produced || Symbol.iterator in produced)
+      ) {
+        throw new TypeError(
+          `${this.#config.deployment}.${method} was called with stream: true but did not return a generator`,
+        );
+      }
+    } catch (error) {
+      this.#end(context);
+      throw error;
     }
+    this.#ongoing++;
+    const iterator =
+      Symbol.asyncIterator in produced
+        ? (produced as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+        : (produced as Iterable<unknown>)[Symbol.iterator]();
+    const id = this.#openStream(iterator as AsyncIterator<unknown>, context, []);
+    return { rejected: false, streamId: id, ongoing: this.#ongoing };
+  }
+
+  /**
+   * Pumps `iterator` (one ongoing request, counted by the caller) into a stream that nextItems
+   * drains, starting with `first`; the request ends with the stream.
+   */
+  #openStream(
+    iterator: AsyncIterator<unknown> | Iterator<unknown>,
+    context: RequestContext,
+    first: unknown[],
+  ): number {
     const id = this.#nextStream++;
     const stream: Stream = {
-      items: [],
+      items: [...first],
       done: false,
       error: undefined,
       wake: undefined,
       resume: undefined,
       cancelled: false,
       lastPull: Date.now(),
+      requestId: context.requestId,
     };
     this.#sweepStreams();
     this.#streams.set(id, stream);
-    this.#ongoing++;
-    void (async () => {
+    void runInRequest(context, async () => {
       try {
-        for await (const item of produced as AsyncIterable<unknown>) {
-          if (stream.cancelled) break;
-          stream.items.push(item);
+        for (;;) {
+          if (stream.cancelled) {
+            await iterator.return?.();
+            break;
+          }
+          const { done, value } = await iterator.next();
+          if (done || stream.cancelled) break;
+          stream.items.push(value);
           stream.wake?.();
           if (stream.items.length >= STREAM_BUFFER) await new Promise<void>((r) => (stream.resume = r));
         }
@@ -172,10 +340,11 @@ export class ServeReplica implements ReplicaMethods {
       } finally {
         stream.done = true;
         this.#ongoing--;
+        this.#end(context);
         stream.wake?.();
       }
-    })();
-    return { rejected: false, streamId: id, ongoing: this.#ongoing };
+    });
+    return id;
   }
 
   /** The items produced since the last pull (waits for at least one, or the end). */
@@ -222,6 +391,7 @@ export class ServeReplica implements ReplicaMethods {
     const stream = this.#streams.get(streamId);
     if (stream === undefined) return;
     stream.cancelled = true;
+    this.#requests.get(stream.requestId)?.abort(this.#cancelError(stream.requestId));
     stream.resume?.();
     this.#streams.delete(streamId);
   }
@@ -232,10 +402,42 @@ export class ServeReplica implements ReplicaMethods {
    */
   async prepareForShutdown(timeoutMs: number, loopMs: number): Promise<number> {
     this.#draining = true;
+    // No new channel connections; open ones get `rejected` like actor calls while draining.
+    this.#channelServer?.stopListening();
     const deadline = Date.now() + timeoutMs;
     while (this.#ongoing > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, Math.min(loopMs, Math.max(1, deadline - Date.now()))));
     }
     return this.#ongoing;
   }
+}
+
+/** The promise's result if it settles within this turn of the event loop, else PENDING. */
+function settledNow<T>(promise: Promise<T>): Promise<T | typeof PENDING> {
+  return new Promise((resolve, reject) => {
+    const timer = setImmediate(() => resolve(PENDING));
+    promise.then(
+      (value) => {
+        clearImmediate(timer);
+        resolve(value);
+      },
+      (error) => {
+        clearImmediate(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** An iterator that first answers with `pending` (a next() already asked of `it`), then is `it`. */
+function resumeWith<T>(pending: Promise<IteratorResult<T>>, it: AsyncIterator<T>): AsyncIterator<T> {
+  let first: Promise<IteratorResult<T>> | undefined = pending;
+  return {
+    next: () => {
+      const p = first ?? it.next();
+      first = undefined;
+      return p;
+    },
+    return: (value?: unknown) => it.return?.(value) ?? Promise.resolve({ done: true, value: undefined as T }),
+  };
 }
