@@ -28,6 +28,8 @@ export interface Lease {
   workerId: Uint8Array;
   /** The node its worker runs on. */
   nodeId: Uint8Array | undefined;
+  /** Its worker's pid (task events' executor descriptor). */
+  workerPid: number;
   connection: Connection;
   inFlight: Set<PendingTask>;
   /** Pipelining window (tasks in flight) when the backlog is deep. */

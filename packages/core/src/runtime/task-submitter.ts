@@ -285,6 +285,7 @@ export class TaskSubmitter {
           leaseId: reply.leaseId,
           workerId: address.workerId ?? new Uint8Array(0),
           nodeId: address.nodeId ?? undefined,
+          workerPid: reply.workerPid ?? 0,
           connection,
           inFlight: new Set(),
           window: INITIAL_TASKS_IN_FLIGHT,
@@ -324,7 +325,7 @@ export class TaskSubmitter {
       lease.idleTimer = undefined;
     }
     task.status = 'running';
-    this.ctx.tasks.events?.owner(task, 'SUBMITTED_TO_WORKER', lease.nodeId);
+    this.ctx.tasks.events?.owner(task, 'SUBMITTED_TO_WORKER', lease.nodeId, undefined, lease);
     if (lease.inFlight.size === 0) lease.lastEventAt = performance.now();
     lease.inFlight.add(task);
     task.runningOn = lease;
