@@ -3,6 +3,7 @@
 // pipelining window, paced by its replies).
 import { type Connection, NodeManagerService, type tray } from '@tray/protocol';
 import type { PendingTask } from './task-manager.js';
+import type { TaskQueue } from './task-queue.js';
 
 /**
  * Pipelining: with a deep backlog a worker is sent more tasks before it answered the first, so
@@ -52,7 +53,7 @@ export interface Lease {
 
 export interface SchedulingQueue {
   key: string;
-  tasks: PendingTask[];
+  tasks: TaskQueue;
   leases: Set<Lease>;
   requesting: number;
   warnedInfeasible: boolean;
