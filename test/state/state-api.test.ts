@@ -4,10 +4,10 @@
 // states, names and error types, filters and limits apply, a bad filter is a 400 that says what
 // to send, summaries count what ran, the printing task's log is served, and the timeline is a
 // Chrome trace. Everything the test started is SIGKILLed after it, even when it fails.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Dashboard, startDashboard } from '@tray/dashboard';
-import { runSource, waitFor } from '@tray/test-support';
+import { type Driver, runSource, startDriver, waitFor } from '@tray/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestCluster, tray } from '../chaos/tray-cli.js';
 
@@ -231,5 +231,66 @@ describe('the state API on a real cluster', () => {
     const bad = await cli(['list', 'tasks', '--filter', 'colour=red']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/cannot filter on 'colour'/);
+  });
+  it('lists a long task as RUNNING on its worker while it runs, then FINISHED', {
+    timeout: 90_000,
+  }, async () => {
+    // The owner writes a pushed task's row from the reply; while the task runs, its worker's
+    // report says RUNNING.
+    const gate = path.join(tmp, 'long-task-gate');
+    const source = `
+const tray = await import('@tray/core');
+await tray.init();
+const long = tray.remote(async function longTask(gate) {
+  const { existsSync } = await import('node:fs');
+  while (!existsSync(gate)) await new Promise((r) => setTimeout(r, 50));
+  return 'done';
+});
+console.log('result', await tray.get(long.remote(${JSON.stringify(gate)})));
+await tray.shutdown();
+`;
+    let driver: Driver | undefined = startDriver(source, {
+      cwd: path.resolve(import.meta.dirname, '..'),
+      env: { TRAY_ADDRESS: gcsAddress, TRAY_TOKEN: token, TMPDIR: tmp },
+    });
+    try {
+      const find = async () =>
+        rows((await get('/api/v0/tasks?limit=1000&detail=true')).body).find(
+          (t) => t.func_or_class_name === 'longTask',
+        );
+      let ended = '';
+      void driver.exited.then((run) => {
+        ended = `the driver exited (${run.code}): ${run.stderr}`;
+      });
+      const running = await waitFor(
+        async () => {
+          if (ended) throw new Error(ended);
+          return (await find())?.state === 'RUNNING' ? find() : undefined;
+        },
+        {
+          timeoutMs: 45_000,
+          what: 'the long task to be listed RUNNING',
+        },
+      );
+      expect(typeof running!.worker_pid).toBe('number');
+      expect(running!.worker_pid).toBeGreaterThan(0);
+      writeFileSync(gate, '');
+      expect(await driver.line('result ', 30_000)).toBe('done');
+      const finished = await waitFor(
+        async () => ((await find())?.state === 'FINISHED' ? find() : undefined),
+        {
+          timeoutMs: 30_000,
+          what: 'the long task to be listed FINISHED',
+        },
+      );
+      expect(finished!.worker_pid).toBe(running!.worker_pid);
+      expect((await driver.exited).code).toBe(0);
+      driver = undefined;
+    } finally {
+      if (driver !== undefined) {
+        driver.child.kill('SIGKILL');
+      }
+      if (!existsSync(gate)) writeFileSync(gate, '');
+    }
   });
 });

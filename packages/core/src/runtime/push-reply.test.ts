@@ -15,6 +15,8 @@ function plain(reply: tray.v1.PushTaskReply): unknown {
     workerExiting: reply.workerExiting,
     wasCancelled: reply.wasCancelled,
     actorExiting: reply.actorExiting,
+    startedAtMs: reply.startedAtMs,
+    endedAtMs: reply.endedAtMs,
     returnObjects: reply.returnObjects.map((v) => ({
       data: Buffer.from(v.data ?? []).toString('hex'),
       inPlasma: v.inPlasma ?? false,
@@ -29,6 +31,11 @@ const replies: Record<string, tray.v1.IPushTaskReply> = {
   'one inline primitive': { returnObjects: [{ objectId: id(1), data: Buffer.from('TRP1abc'), size: 7 }] },
   'several returns, one empty': {
     returnObjects: [{ objectId: id(1), data: Buffer.alloc(300, 9), size: 300 }, { objectId: id(2) }],
+  },
+  "the executor's start and end times (task events)": {
+    returnObjects: [{ objectId: id(1), data: Buffer.from('TRP1ok'), size: 6 }],
+    startedAtMs: 1764790000123,
+    endedAtMs: 1764790000125.5,
   },
   'no returns, flags set': { returnObjects: [], workerExiting: true, wasCancelled: true, numStreamed: 5 },
   'an application error': {

@@ -15,6 +15,17 @@ const UNHANDLED = -1;
 
 let at = 0;
 
+/** Eight bytes of a double (fixed64, little-endian as protobuf's) copied here and read back. */
+const DOUBLE = new Float64Array(1);
+const DOUBLE_BYTES = new Uint8Array(DOUBLE.buffer);
+
+function readDouble(bytes: Uint8Array, end: number): number | undefined {
+  if (at + 8 > end) return undefined;
+  for (let k = 0; k < 8; k++) DOUBLE_BYTES[k] = bytes[at + k]!;
+  at += 8;
+  return DOUBLE[0];
+}
+
 function readVarint(bytes: Uint8Array, end: number): number {
   let value = 0;
   let scale = 1;
@@ -81,6 +92,8 @@ function fastDecode(bytes: Uint8Array): tray.v1.PushTaskReply | undefined {
     workerExiting: false,
     wasCancelled: false,
     actorExiting: false,
+    startedAtMs: 0,
+    endedAtMs: 0,
   };
   while (at < end) {
     const tag = bytes[at++]!;
@@ -91,6 +104,14 @@ function fastDecode(bytes: Uint8Array): tray.v1.PushTaskReply | undefined {
       if (value === undefined) return undefined;
       if (first === undefined) first = value;
       else (more ??= [first]).push(value);
+      continue;
+    }
+    if (tag === 0x39 || tag === 0x41) {
+      // started_at_ms (7) and ended_at_ms (8): doubles.
+      const time = readDouble(bytes, end);
+      if (time === undefined) return undefined;
+      if (tag === 0x39) reply.startedAtMs = time;
+      else reply.endedAtMs = time;
       continue;
     }
     const value = readVarint(bytes, end);

@@ -3,6 +3,7 @@
 // pipelining window, paced by its replies).
 import { type Connection, NodeManagerService, type tray } from '@tray/protocol';
 import type { PendingTask } from './task-manager.js';
+import type { TaskQueue } from './task-queue.js';
 
 /**
  * Pipelining: with a deep backlog a worker is sent more tasks before it answered the first, so
@@ -28,6 +29,8 @@ export interface Lease {
   workerId: Uint8Array;
   /** The node its worker runs on. */
   nodeId: Uint8Array | undefined;
+  /** Its worker's pid (task events' executor descriptor). */
+  workerPid: number;
   connection: Connection;
   inFlight: Set<PendingTask>;
   /** Pipelining window (tasks in flight) when the backlog is deep. */
@@ -50,7 +53,7 @@ export interface Lease {
 
 export interface SchedulingQueue {
   key: string;
-  tasks: PendingTask[];
+  tasks: TaskQueue;
   leases: Set<Lease>;
   requesting: number;
   warnedInfeasible: boolean;

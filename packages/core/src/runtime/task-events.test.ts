@@ -91,6 +91,55 @@ describe('task events in a core worker', () => {
     await events.close();
   });
 
+  it("writes a pushed task's one row at the owner: the executor's times from the reply and the leased worker", async () => {
+    const events = new TaskEvents(self, 60_000);
+    const { reports, sink } = collecting();
+    events.reportTo(sink);
+    const worker = { workerId: new Uint8Array(28).fill(7), nodeId: self.nodeId, workerPid: 4242 };
+    const tasks = [task(spec(1)), task(spec(2))];
+    for (const t of tasks) {
+      events.owner(t, 'PENDING_NODE_ASSIGNMENT');
+      events.owner(t, 'SUBMITTED_TO_WORKER', self.nodeId, undefined, worker);
+    }
+    events.ran(tasks[0]!, 1000, 1005);
+    events.ran(tasks[1]!, 1006, 1009, { type: 1, message: 'boom' });
+    await events.flush();
+    const rows = reports[0]!.rows;
+    const got = decoded(rows);
+    // One row per task, none from the executor; both name the same worker's descriptor.
+    expect(got).toHaveLength(2);
+    expect(got[0]!.reached).toEqual([
+      'PENDING_NODE_ASSIGNMENT',
+      'SUBMITTED_TO_WORKER',
+      'RUNNING',
+      'FINISHED',
+    ]);
+    expect(got[0]!.times.slice(3, 5)).toEqual([1000, 1005]);
+    expect(got[1]!.reached).toEqual(['PENDING_NODE_ASSIGNMENT', 'SUBMITTED_TO_WORKER', 'RUNNING', 'FAILED']);
+    expect(got[1]!.times[5]).toBe(1009);
+    expect(got.map((r) => r.execInfo)).toEqual([2, 2]);
+    expect(rows.infos![1]).toMatchObject({ workerId: worker.workerId, workerPid: 4242 });
+    expect(rows.errors![0]!.message).toBe('boom');
+    await events.close();
+  });
+
+  it('notes the task an executor runs across a report as RUNNING since it started', async () => {
+    const events = new TaskEvents(self, 60_000);
+    const { reports, sink } = collecting();
+    events.reportTo(sink);
+    let running: { spec: tray.v1.ITaskSpec; sinceMs: number } | undefined = { spec: spec(9), sinceMs: 777 };
+    events.whileRunning(() => running);
+    await events.flush();
+    running = undefined;
+    await events.flush();
+    expect(reports).toHaveLength(1);
+    const [row] = decoded(reports[0]!.rows);
+    expect(row!.reached).toEqual(['RUNNING']);
+    expect(row!.times[3]).toBe(777);
+    expect(reports[0]!.rows.infos![row!.info!]!.workerPid).toBe(process.pid);
+    await events.close();
+  });
+
   it('stamps changes with the time they happened, and gives a task noted after a report a new row', async () => {
     const events = new TaskEvents(self, 60_000);
     const { reports, sink } = collecting();

@@ -41,6 +41,19 @@ export interface OwnedTask {
   eventsRow: number;
 }
 
+/** The worker a task was pushed to (a lease's). */
+export interface LeasedWorker {
+  workerId: Uint8Array;
+  nodeId: Uint8Array | null | undefined;
+  workerPid: number;
+}
+
+/** A task the executor runs now, and since when (ms). */
+export interface RunningTask {
+  spec: tray.v1.ITaskSpec;
+  sinceMs: number;
+}
+
 /**
  * Now, in ms. Date.now() is a runtime call (~90 ns, more than the rest of noting a change); the
  * changes of one burst (a loop of submissions, the replies handled in one turn) share a reading,
@@ -54,7 +67,7 @@ const resetClock = () => {
   clockLeft = 0;
   clockResetQueued = false;
 };
-function nowMs(): number {
+export function nowMs(): number {
   if (clockLeft-- > 0) return clockMs;
   clockMs = Date.now();
   clockLeft = CLOCK_REUSE - 1;
@@ -131,6 +144,10 @@ export class TaskEvents {
   private nodeIds: Uint8Array[] = [];
   private lastNode: Uint8Array | undefined;
   private lastNodeIndex = -1;
+  private lastWorker: LeasedWorker | undefined;
+  private lastWorkerIndex = -1;
+  /** The executor's tasks running now (noted RUNNING at each report: see whileRunning). */
+  private running: (() => RunningTask | undefined) | undefined;
   private errorRows: number[] = [];
   private errors: tray.v1.IErrorInfo[] = [];
   private dropped = 0;
@@ -155,23 +172,63 @@ export class TaskEvents {
     this.timer.unref();
   }
 
-  /** The owner saw its task reach `state` (`nodeId`: where it was sent). */
-  owner(task: OwnedTask, state: TaskState, nodeId?: Uint8Array, error?: tray.v1.IErrorInfo): void {
+  /**
+   * The owner saw its task reach `state` (`nodeId`: where it was sent; `worker`: the leased worker
+   * it was pushed to, which becomes the row's executor descriptor).
+   */
+  owner(
+    task: OwnedTask,
+    state: TaskState,
+    nodeId?: Uint8Array,
+    error?: tray.v1.IErrorInfo,
+    worker?: LeasedWorker,
+  ): void {
     if (!this.enabled) return;
+    const i = this.ownerRow(task);
+    if (i < 0) return;
+    this.reached(i, state, error);
+    this.described(task.spec, i, nodeId, worker, state);
+  }
+
+  /**
+   * The owner's task ended as its executor's reply says: RUNNING at `startedMs` and FINISHED (or
+   * FAILED with `error`) at `endedMs`, the executor's clock (0: the reply had no times, as an actor
+   * call's: the end is now and RUNNING is the executor's own report).
+   */
+  ran(task: OwnedTask, startedMs: number, endedMs: number, error?: tray.v1.IErrorInfo): void {
+    if (!this.enabled) return;
+    const i = this.ownerRow(task);
+    if (i < 0) return;
+    if (startedMs > 0) this.reached(i, 'RUNNING', undefined, startedMs);
+    this.reached(i, error ? 'FAILED' : 'FINISHED', error, endedMs > 0 ? endedMs : undefined);
+    this.described(task.spec, i, undefined, undefined, 'FINISHED');
+  }
+
+  /** The row of the owner's task's current attempt, made if it has none in this batch (-1: dropped). */
+  private ownerRow(task: OwnedTask): number {
     const spec = task.spec;
     // The task holds its row as a count of rows ever made: in this batch if at least `first`.
     let i = task.eventsRow - this.first;
     if (i < 0 || this.ints[i * R.int32s + R.attempt] !== (spec.attemptNumber ?? 0)) {
       i = this.newRow(spec);
-      if (i < 0) return;
-      task.eventsRow = this.first + i;
+      if (i >= 0) task.eventsRow = this.first + i;
     }
-    this.reached(i, state, error);
+    return i;
+  }
+
+  private described(
+    spec: tray.v1.ITaskSpec,
+    i: number,
+    nodeId: Uint8Array | undefined,
+    worker: LeasedWorker | undefined,
+    state: TaskState,
+  ): void {
     const b = i * R.int32s;
     // While buffered, the info slot holds the owner's descriptor and exec_info the executor's
     // (-1: none yet); drain() turns them into the wire's meaning.
     if (this.ints[b + R.info]! < 0) this.ints[b + R.info] = this.ownerInfo(spec);
     if (nodeId?.length) this.ints[b + R.node] = this.nodeIndex(nodeId) + 1;
+    if (worker !== undefined) this.ints[b + R.execInfo] = this.workerIndex(spec.jobId, worker);
     // A task this process also runs (the executor's lookup finds the owner's row).
     this.lastSpec = state === 'FINISHED' || state === 'FAILED' ? undefined : spec;
     this.lastRow = i;
@@ -183,7 +240,7 @@ export class TaskEvents {
    * the GCS merges like any other); the spec is not kept past its end (a spec decoded from a
    * request holds views of the request's buffer).
    */
-  executor(spec: tray.v1.ITaskSpec, state: TaskState, error?: tray.v1.IErrorInfo): void {
+  executor(spec: tray.v1.ITaskSpec, state: TaskState, error?: tray.v1.IErrorInfo, atMs?: number): void {
     if (!this.enabled) return;
     let i = this.lastRow;
     if (spec !== this.lastSpec || this.ints[i * R.int32s + R.attempt] !== (spec.attemptNumber ?? 0)) {
@@ -192,7 +249,7 @@ export class TaskEvents {
       this.lastSpec = spec;
       this.lastRow = i;
     }
-    this.reached(i, state, error);
+    this.reached(i, state, error, atMs);
     const k = i * R.int32s + R.execInfo;
     if (this.ints[k]! < 0) this.ints[k] = this.executorIndex(spec.jobId);
     if (state === 'FINISHED' || state === 'FAILED') this.lastSpec = undefined;
@@ -224,10 +281,10 @@ export class TaskEvents {
   }
 
   /** Row `i` reached `state` now (the first time an attempt reached a state is the one kept). */
-  private reached(i: number, state: TaskState, error: tray.v1.IErrorInfo | undefined): void {
+  private reached(i: number, state: TaskState, error: tray.v1.IErrorInfo | undefined, atMs?: number): void {
     this.changes++;
     const k = i * R.float64s + R.times + SLOT[state];
-    if (this.times[k] === 0) this.times[k] = nowMs();
+    if (this.times[k] === 0) this.times[k] = atMs ?? nowMs();
     if (error && (this.errorRows.length === 0 || this.errorRows[this.errorRows.length - 1] !== i)) {
       this.errorRows.push(i);
       this.errors.push({ type: error.type, message: error.message, errorClass: error.errorClass });
@@ -312,6 +369,26 @@ export class TaskEvents {
     return index;
   }
 
+  /** The descriptor of a leased worker the owner pushed to (as the executor's own would be). */
+  private workerIndex(jobId: Uint8Array | null | undefined, worker: LeasedWorker): number {
+    if (worker === this.lastWorker) return this.lastWorkerIndex;
+    let index = this.infos.findIndex(
+      (d) => d.workerId !== undefined && sameBytes(d.workerId, worker.workerId) && sameBytes(d.jobId, jobId),
+    );
+    if (index < 0) {
+      index = this.infos.length;
+      this.infos.push({
+        jobId: jobId?.slice(),
+        workerId: worker.workerId,
+        nodeId: worker.nodeId ?? undefined,
+        workerPid: worker.workerPid,
+      });
+    }
+    this.lastWorker = worker;
+    this.lastWorkerIndex = index;
+    return index;
+  }
+
   private nodeIndex(nodeId: Uint8Array): number {
     if (nodeId === this.lastNode) return this.lastNodeIndex;
     let index = this.nodeIds.findIndex((n) => Buffer.compare(n, nodeId) === 0);
@@ -324,9 +401,20 @@ export class TaskEvents {
     return index;
   }
 
+  /**
+   * The executor's running task, asked at each report: a task pushed by its owner is recorded by
+   * the owner alone (its times ride on the reply), so one that runs across a report is noted
+   * RUNNING here, for `tray list tasks` to show it running before it ends.
+   */
+  whileRunning(probe: () => RunningTask | undefined): void {
+    this.running = probe;
+  }
+
   /** Send what is buffered (one report at a time; a failed one counts its changes as dropped). */
   flush(): Promise<void> {
     if (this.sending !== undefined || this.sink === undefined) return this.sending ?? Promise.resolve();
+    const running = this.running?.();
+    if (running !== undefined) this.executor(running.spec, 'RUNNING', undefined, running.sinceMs);
     if (this.n === 0 && this.dropped === 0) return Promise.resolve();
     const changes = this.changes;
     const rows = this.drain();
@@ -371,6 +459,7 @@ export class TaskEvents {
     // A long-lived process submits from many parents: the table starts again now and then.
     if (this.byFunction.size > 1000) this.byFunction.clear();
     this.lastJob = undefined;
+    this.lastWorker = undefined;
     this.nodeIds = [];
     this.lastNode = undefined;
     this.errorRows = [];

@@ -104,7 +104,8 @@ export class TaskManager {
     }
     if (this.events !== undefined) {
       const error = reply.returnObjects[0]?.error ?? undefined;
-      this.events.owner(task, error ? 'FAILED' : 'FINISHED', undefined, error);
+      // The executor's start and end times ride on the reply (0 from an executor that sends none).
+      this.events.ran(task, reply.startedAtMs, reply.endedAtMs, error);
     }
     if (task.stream !== undefined) {
       const error = reply.returnObjects[0]?.error;

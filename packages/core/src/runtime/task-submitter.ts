@@ -28,6 +28,7 @@ import {
   type SchedulingQueue,
 } from './submitter-leases.js';
 import type { PendingTask, TaskManager } from './task-manager.js';
+import { TaskQueue } from './task-queue.js';
 
 /** Lease requests outstanding per scheduling class. */
 const MAX_PENDING_LEASE_REQUESTS = 10;
@@ -86,7 +87,7 @@ export class TaskSubmitter {
     if (q === undefined) {
       q = {
         key,
-        tasks: [],
+        tasks: new TaskQueue(),
         leases: new Set(),
         requesting: 0,
         warnedInfeasible: false,
@@ -115,8 +116,7 @@ export class TaskSubmitter {
   private dequeue(task: PendingTask): void {
     const q = this.queues.get(task.schedulingKey);
     if (q === undefined) return;
-    const i = q.tasks.indexOf(task);
-    if (i >= 0) q.tasks.splice(i, 1);
+    q.tasks.remove(task);
     this.pump(q);
   }
 
@@ -163,7 +163,7 @@ export class TaskSubmitter {
   }
 
   private requestLease(q: SchedulingQueue, raylet = this.ctx.raylet, forwarded = false): void {
-    const representative = q.tasks[0];
+    const representative = q.tasks.first();
     if (representative === undefined) return;
     q.requesting++;
     const spec = { ...representative.spec, args: [] };
@@ -191,7 +191,7 @@ export class TaskSubmitter {
             err instanceof RemoteError
               ? err.info
               : { type: 0, message: `cannot lease a worker: ${err.message}` };
-          for (const task of q.tasks.splice(0)) this.ctx.tasks.failed(task, info);
+          for (const task of q.tasks.takeAll()) this.ctx.tasks.failed(task, info);
         },
       );
   }
@@ -203,7 +203,7 @@ export class TaskSubmitter {
    * (then the queue fails, or `wait`s as for any infeasible class, once it answers).
    */
   private failIfPinnedToDeadNode(q: SchedulingQueue, wait: () => void): boolean {
-    const affinity = q.tasks[0]?.spec.schedulingStrategy?.nodeAffinity;
+    const affinity = q.tasks.first()?.spec.schedulingStrategy?.nodeAffinity;
     if (!affinity || affinity.soft || !affinity.nodeId?.length || !this.ctx.nodes) return false;
     const target = Buffer.from(affinity.nodeId).toString('hex');
     this.ctx.nodes().then(
@@ -214,7 +214,7 @@ export class TaskSubmitter {
           wait();
           return;
         }
-        for (const task of q.tasks.splice(0)) {
+        for (const task of q.tasks.takeAll()) {
           this.ctx.tasks.failed(task, {
             type: ErrorType.NODE_DIED,
             message:
@@ -261,7 +261,7 @@ export class TaskSubmitter {
       const wait = () => {
         if (!q.warnedInfeasible) {
           q.warnedInfeasible = true;
-          const name = q.tasks[0]?.name ?? 'a task';
+          const name = q.tasks.first()?.name ?? 'a task';
           this.ctx.warn(
             `tray: warning: task ${name} cannot be scheduled: ${reply.failureMessage || 'no node has the resources it needs'}. ` +
               'It stays pending until a node with those resources joins the cluster.',
@@ -285,6 +285,7 @@ export class TaskSubmitter {
           leaseId: reply.leaseId,
           workerId: address.workerId ?? new Uint8Array(0),
           nodeId: address.nodeId ?? undefined,
+          workerPid: reply.workerPid ?? 0,
           connection,
           inFlight: new Set(),
           window: INITIAL_TASKS_IN_FLIGHT,
@@ -324,7 +325,7 @@ export class TaskSubmitter {
       lease.idleTimer = undefined;
     }
     task.status = 'running';
-    this.ctx.tasks.events?.owner(task, 'SUBMITTED_TO_WORKER', lease.nodeId);
+    this.ctx.tasks.events?.owner(task, 'SUBMITTED_TO_WORKER', lease.nodeId, undefined, lease);
     if (lease.inFlight.size === 0) lease.lastEventAt = performance.now();
     lease.inFlight.add(task);
     task.runningOn = lease;

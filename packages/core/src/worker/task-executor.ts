@@ -7,7 +7,7 @@ import { type Connection, CoreWorkerService, type Message, type tray } from '@tr
 import type { CoreWorker } from '../runtime/core-worker.js';
 import { errorInfoFromThrown } from '../runtime/error-info.js';
 import { hex, objectIdOf } from '../runtime/ids.js';
-import { endState } from '../runtime/task-events.js';
+import { nowMs, type RunningTask } from '../runtime/task-events.js';
 import { loadRemote } from '../shipping/index.js';
 import { functionKey, shippedCodeOf } from './function-descriptor.js';
 import { isPromise, isThenable, type MaybePromise } from './maybe-promise.js';
@@ -31,10 +31,15 @@ export class TaskExecutor {
   /** The functions of `functions` that finished loading, so a task can start in the same tick. */
   private readonly loadedFunctions = new Map<string, Function>();
 
+  /** When the running task started (ms; task events). */
+  private runningSince = 0;
+
   constructor(
     private readonly core: CoreWorker,
     private readonly api: unknown,
-  ) {}
+  ) {
+    if (core.taskEvents.enabled) core.taskEvents.whileRunning(this.runningTask);
+  }
 
   /** Serve PushTask and CancelTask on a connection. */
   serve(connection: Connection): void {
@@ -94,11 +99,14 @@ export class TaskExecutor {
     return { attemptSucceeded: false, requestedTaskRunning: false };
   }
 
-  /** Run `q` now (nothing else is running); the next queued task starts when it is done. */
+  /**
+   * Run `q` now (nothing else is running); the next queued task starts when it is done. With task
+   * events on, the reply carries when it started and ended: the owner writes the attempt's row.
+   */
   private run(q: Queued): MaybePromise<Reply> {
     this.running = q;
-    const events = this.core.taskEvents;
-    if (events.enabled) events.executor(q.request.task!, 'RUNNING');
+    const events = this.core.taskEvents.enabled;
+    if (events) this.runningSince = nowMs();
     let out: MaybePromise<Reply>;
     try {
       out = this.execute(q);
@@ -107,7 +115,7 @@ export class TaskExecutor {
     }
     if (!isPromise(out)) {
       this.running = undefined;
-      if (events.enabled) this.ended(q, out);
+      if (events) this.stamp(out);
       return this.finalReply(q, out);
     }
     return out.then(
@@ -118,15 +126,19 @@ export class TaskExecutor {
 
   private ran(q: Queued, reply: Reply): MaybePromise<Reply> {
     this.running = undefined;
-    if (this.core.taskEvents.enabled) this.ended(q, reply);
+    if (this.core.taskEvents.enabled) this.stamp(reply);
     this.drain();
     return this.finalReply(q, reply);
   }
 
-  private ended(q: Queued, reply: Reply): void {
-    const { state, error } = endState(reply);
-    this.core.taskEvents.executor(q.request.task!, state, error);
+  private stamp(reply: Reply): void {
+    reply.startedAtMs = this.runningSince;
+    reply.endedAtMs = nowMs();
   }
+
+  /** The task running now, for task events' report (a long task shows RUNNING before its end). */
+  private readonly runningTask = (): RunningTask | undefined =>
+    this.running === undefined ? undefined : { spec: this.running.request.task!, sinceMs: this.runningSince };
 
   /**
    * The reply goes out once the owners of the refs the task borrowed recorded those borrows: the

@@ -229,6 +229,21 @@ describe('task events', () => {
     expect(newest.numTotal).toBe(10);
   });
 
+  it('keeps the newest attempts of a report larger than the table and counts the rest as evicted', () => {
+    const m = managers();
+    const buffer = new (m.taskEvents.constructor as any)(10);
+    const rows = Array.from({ length: 25 }, (_, i) => ({ taskId: id(24, i + 1), at: { 0: 100 + i } }));
+    buffer.add(
+      tray.v1.AddTaskEventDataRequest.create({ rows: { attemptRows: attemptRows(rows), infos: [owner] } }),
+    );
+    const got = buffer.get(tray.v1.GetTaskEventsRequest.create({ jobId: job }));
+    expect(got.numTotal).toBe(10);
+    expect(got.numDropped).toBe(15);
+    expect(got.events.map((e: tray.v1.ITaskEvent) => e.taskId![0])).toEqual([
+      16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
+    ]);
+  });
+
   it('keeps thousands of attempts through evictions and finds each again (the index stays whole)', () => {
     const m = managers();
     const buffer = new (m.taskEvents.constructor as any)(1000);

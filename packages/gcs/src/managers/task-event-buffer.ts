@@ -114,10 +114,33 @@ export class TaskEventBuffer {
     });
     // The table of each descriptor's job, looked up once per report.
     const tables = infos.map((info) => this.table(info.jobId));
+    // A report with more of a job's attempts than its table holds (a driver running 10k+ tasks
+    // a second): the oldest of them would be evicted by the newest within this report, so only the
+    // newest `maxPerJob` are merged and the rest are counted as evicted at once (no per-row work).
+    let skip: Map<TaskAttemptTable, number> | undefined;
+    if (n > this.maxPerJob) {
+      const counts = new Map<TaskAttemptTable, number>();
+      for (let i = 0; i < n; i++) {
+        const table = tables[ints[i * R.int32s + R.info]!]!;
+        counts.set(table, (counts.get(table) ?? 0) + 1);
+      }
+      for (const [table, count] of counts) {
+        if (count <= this.maxPerJob) continue;
+        (skip ??= new Map()).set(table, count - this.maxPerJob);
+        table.evicted += count - this.maxPerJob;
+      }
+    }
     for (let i = 0; i < n; i++) {
       const b = i * R.int32s;
       const info = ints[b + R.info]!;
       const table = tables[info]!;
+      if (skip !== undefined) {
+        const left = skip.get(table);
+        if (left !== undefined && left > 0) {
+          skip.set(table, left - 1);
+          continue;
+        }
+      }
       const s = table.slot(bytes, i * R.bytes + R.taskId, ints[b + R.attempt]!);
       const t0 = i * R.float64s + R.times;
       for (let state = 0; state < NUM_STATES; state++) {
