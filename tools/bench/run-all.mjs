@@ -34,6 +34,7 @@ const BENCHMARKS = [
   { name: 'data', file: 'data-map.mjs', quick: ['--mib', '64', '--rounds', '1'] },
   { name: 'data-shuffle', file: 'data-shuffle.mjs', quick: ['--mib', '16'] },
   { name: 'data-shuffle-cpu', file: 'data-shuffle-cpu.mjs', quick: ['--mib', '16', '--rounds', '1'] },
+  { name: 'data-release', file: 'data-release.mjs', quick: ['--factor', '4'] },
   { name: 'runtime-env', file: 'runtime-env.mjs', quick: ['--rounds', '1'] },
   { name: 'tune-search', file: 'tune-search.mjs', quick: ['--seeds', '3', '--trials', '200'] },
   { name: 'serve', file: 'serve.mjs', quick: ['--seconds', '2'] },

@@ -14,6 +14,7 @@ import {
   toRows,
 } from './block.js';
 import { collectSoon } from './exec/collect.js';
+import { dropBlock } from './exec/execution.js';
 import type { BlockRef } from './exec/plan.js';
 import { seededRandom } from './shuffle/keys.js';
 import { takeIndices } from './stages.js';
@@ -79,7 +80,7 @@ export async function* tablesOf(blocks: AsyncIterable<BlockRef>, prefetch: numbe
       const table = decodeBlock(await head.bytes);
       await fill();
       yield table;
-      head.ref.release?.();
+      dropBlock(head.ref, true);
     }
   } finally {
     await iterator.return?.(undefined);
