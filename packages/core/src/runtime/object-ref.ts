@@ -2,8 +2,8 @@
 // thenable (an async function returning a ref keeps it a ref). Each instance counts as one local
 // reference of its process; a FinalizationRegistry reports instances the garbage collector took,
 // so dropping the last ref frees the object (reference counting, runtime/reference-counter.ts).
-// releaseRef drops an instance's local reference at once, exactly once, instead of waiting for
-// the collector (tray.experimental.release).
+// Each instance is also its own unregister token: releaseRef drops its local reference at once,
+// exactly once, instead of waiting for the collector (tray.experimental.release).
 import type { tray } from '@tray/protocol';
 import { OBJECT_ID_BYTES, hex as toHex } from './ids.js';
 
@@ -30,13 +30,7 @@ function currentTracker(): RefTracker | undefined {
 // One registry per tracker, its held value the id's hex alone: registering a ref allocates no
 // per-ref holder object. A tracker's registry lives as long as the tracker (so refs made under
 // it still report their collection); the current one is cached.
-// A released ref is not unregistered (an unregister token costs every registration about
-// 0.4 µs more, measured over 1M registrations): its id is counted in `released` instead, and the
-// next finalizer of that id is skipped. Any instance of an id stands for one local reference, so
-// skipping another instance's finalizer in its place counts the same; the object is freed once
-// the released instance is collected too.
 const registries = new WeakMap<RefTracker, FinalizationRegistry<string>>();
-const releasedIds = new WeakMap<RefTracker, Map<string, number>>();
 let registryTracker: RefTracker | undefined;
 let registry: FinalizationRegistry<string> | undefined;
 
@@ -45,14 +39,7 @@ function registryOf(tracker: RefTracker): FinalizationRegistry<string> {
     registryTracker = tracker;
     registry = registries.get(tracker);
     if (registry === undefined) {
-      const released = new Map<string, number>();
-      releasedIds.set(tracker, released);
-      registry = new FinalizationRegistry<string>((idHex) => {
-        const pending = released.get(idHex);
-        if (pending === undefined) tracker.removeLocalRef(idHex);
-        else if (pending === 1) released.delete(idHex);
-        else released.set(idHex, pending - 1);
-      });
+      registry = new FinalizationRegistry<string>((idHex) => tracker.removeLocalRef(idHex));
       registries.set(tracker, registry);
     }
   }
@@ -87,7 +74,7 @@ export class ObjectRef<T = unknown> {
     const tracker = currentTracker();
     if (tracker !== undefined) {
       tracker.addLocalRef(this);
-      registryOf(tracker).register(this, this.hex());
+      registryOf(tracker).register(this, this.hex(), this);
     }
   }
 
@@ -127,21 +114,18 @@ Object.defineProperty(ObjectRef.prototype, OBJECT_REF_BRAND, { value: true });
 const releasedRefs = new WeakSet<ObjectRef<unknown>>();
 
 /**
- * Drops `ref`'s local reference now rather than when the collector takes the instance (whose
- * finalizer, or another instance's of the same id, is then skipped). A second release does
- * nothing, and so does one without a tracker (before init, after shutdown). Returns true when a
- * reference was dropped.
+ * Drops `ref`'s local reference now rather than when the collector takes the instance. The
+ * registry's unregister succeeds once per instance and never after its finalizer ran, so a
+ * second release, or one of a ref already collected or made under another tracker (a previous
+ * init), does nothing. Returns true when a reference was dropped.
  */
 export function releaseRef(ref: ObjectRef<unknown>): boolean {
-  if (releasedRefs.has(ref)) return false;
   releasedRefs.add(ref);
   const tracker = currentTracker();
   if (tracker === undefined) return false;
-  registryOf(tracker);
-  const released = releasedIds.get(tracker)!;
-  const idHex = ref.hex();
-  released.set(idHex, (released.get(idHex) ?? 0) + 1);
-  tracker.removeLocalRef(idHex);
+  const reg = registries.get(tracker);
+  if (reg === undefined || !reg.unregister(ref)) return false;
+  tracker.removeLocalRef(ref.hex());
   return true;
 }
 
