@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// `npm run bench`: runs every benchmark of tools/bench (transport, store, peers, put-get, init, multinode, data, data-shuffle, data-shuffle-cpu, data-iter, runtime-env, tune-search, serve, envelope, collectives, train, tune — those present)
+// `npm run bench`: runs every benchmark of tools/bench (transport, store, peers, put-get, init, multinode, data, data-shuffle, data-shuffle-cpu, data-iter, data-release, runtime-env, tune-search, serve, envelope, collectives, train, tune — those present)
 // and `tray microbenchmark`, one after the other, each with `--json`; keeps each one's last JSON
 // line and writes tools/bench/results/<YYYY-MM-DD>.json (UTC date) with the machine described, so
 // a regression shows in review. Prints a summary: issue 6's targets (value, target, met) and the
 // ratios. A benchmark that fails (non-zero exit, no JSON line, over its deadline) is reported as
 // failed and the others still run; the exit code is then 1.
-//   --only NAME[,NAME]  run only these (transport, store, peers, put-get, init, multinode, data, data-shuffle, data-shuffle-cpu, data-iter, runtime-env, tune-search, serve, envelope, collectives, train, tune, microbenchmark); the others'
+//   --only NAME[,NAME]  run only these (transport, store, peers, put-get, init, multinode, data, data-shuffle, data-shuffle-cpu, data-iter, data-release, runtime-env, tune-search, serve, envelope, collectives, train, tune, microbenchmark); the others'
 //                       results already in today's file are kept
 //   --quick             shorter rounds where a benchmark supports them (numbers are rougher)
 // Children's output goes to stderr as they run; the summary goes to stdout.
@@ -35,6 +35,7 @@ const BENCHMARKS = [
   { name: 'data-shuffle', file: 'data-shuffle.mjs', quick: ['--mib', '16'] },
   { name: 'data-shuffle-cpu', file: 'data-shuffle-cpu.mjs', quick: ['--mib', '16', '--rounds', '1'] },
   { name: 'data-iter', file: 'data-iter.mjs', quick: ['--mib', '16', '--rounds', '1'] },
+  { name: 'data-release', file: 'data-release.mjs', quick: ['--factor', '4'] },
   { name: 'runtime-env', file: 'runtime-env.mjs', quick: ['--rounds', '1'] },
   { name: 'tune-search', file: 'tune-search.mjs', quick: ['--seeds', '3', '--trials', '200'] },
   { name: 'serve', file: 'serve.mjs', quick: ['--seconds', '2'] },

@@ -18,8 +18,9 @@ export {
   type RuntimeContext,
   shutdown,
 } from './api/cluster.js';
+export { experimental } from './api/experimental.js';
 export type { InitOptions } from './api/init-options.js';
-export { experimental, type KvValue } from './api/internal-kv.js';
+export type { KvValue } from './api/internal-kv.js';
 export {
   type CancelOptions,
   cancel,

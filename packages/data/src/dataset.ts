@@ -6,7 +6,7 @@ import type { Schema } from 'apache-arrow';
 import type { Batch, BatchFormat, Row } from './block.js';
 import { BATCH_FORMATS } from './block.js';
 import { collectSoon } from './exec/collect.js';
-import { Execution } from './exec/execution.js';
+import { dropBlock, Execution } from './exec/execution.js';
 import { execute } from './exec/executor.js';
 import type { BlockRef, Compute, PlanNode } from './exec/plan.js';
 import { describePlan } from './exec/plan.js';
@@ -243,7 +243,7 @@ export class Dataset<T extends Row = Row> {
     let rows = 0;
     for await (const b of this.blocks()) {
       rows += b.meta.numRows;
-      b.release?.();
+      dropBlock(b);
     }
     return rows;
   }
@@ -312,7 +312,7 @@ export class Dataset<T extends Row = Row> {
       const exec = await Execution.start();
       self.lastStats = exec.stats;
       try {
-        yield* execute(self.plan, exec);
+        yield* execute(self.plan, exec, true);
       } finally {
         exec.progress?.stop();
         collectSoon();

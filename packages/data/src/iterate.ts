@@ -13,6 +13,7 @@ import {
   toRows,
 } from './block.js';
 import { collectSoon } from './exec/collect.js';
+import { dropBlock } from './exec/execution.js';
 import type { BlockRef } from './exec/plan.js';
 import { Cutter } from './iter/cut.js';
 import { seededRandom } from './shuffle/keys.js';
@@ -91,7 +92,7 @@ export async function* tablesOf(
       const table = decodeBlock(await head.bytes);
       await fill(blocksAhead);
       yield table;
-      head.ref.release?.();
+      dropBlock(head.ref, true);
       if (queue.length === 0) await fill(1);
     }
   } finally {

@@ -2,6 +2,7 @@
 // iterators over one streaming execution, e.g. one per training worker) and trainTestSplit.
 
 import * as tray from '@tray/core';
+import { dropBlock } from './exec/execution.js';
 import type { BlockRef } from './exec/plan.js';
 import { splitCoordinator } from './exec/remote.js';
 import { type DataIterator, SplitIterator } from './iterate.js';
@@ -51,7 +52,7 @@ export function streamingSplit(ds: SplitSource, n: number, options: { equal?: bo
     try {
       for await (const b of ds.blocks()) {
         await tray.get(coordinator.offer.remote({ block: b.block, meta: b.meta }));
-        b.release?.();
+        dropBlock(b); // the coordinator borrows it now (its reply came after the borrow was registered)
       }
       await tray.get(coordinator.finish.remote());
     } catch (error) {

@@ -63,8 +63,3 @@ export async function keys(options: { namespace: string; prefix?: string }): Pro
   const raw = await core.keepAlive(gcs.kvKeys(options.namespace, options.prefix ?? ''));
   return raw.map((k) => Buffer.from(k).toString('utf8'));
 }
-
-/** `tray.experimental`: APIs outside API.md's contract, for tray's own libraries first. */
-export const experimental = {
-  internalKv: { get, put, delete: del, keys },
-};

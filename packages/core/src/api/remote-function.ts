@@ -169,6 +169,7 @@ export class RemoteFunction<F extends (...args: any[]) => any = (...args: any[])
       descriptor: this.descriptor(core),
       name: opts.name ?? (this.#code.name || 'anonymous'),
       numReturns: opts.numReturns,
+      generatorBackpressureNumObjects: opts.generatorBackpressureNumObjects,
       resources: opts.resources,
       maxRetries: opts.maxRetries,
       retryExceptions: opts.retryExceptions,

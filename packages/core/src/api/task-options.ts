@@ -48,6 +48,12 @@ export interface TaskOptions {
   maxRetries?: number;
   retryExceptions?: boolean | string[];
   numReturns?: number | 'streaming';
+  /**
+   * Streaming generators (Ray's `_generator_backpressure_num_objects`): the generator pauses
+   * once this many items it yielded are not yet taken by the caller's ObjectRefGenerator, and
+   * goes on as they are. Unset (the default): no limit.
+   */
+  generatorBackpressureNumObjects?: number;
   schedulingStrategy?: SchedulingStrategy;
   runtimeEnv?: RuntimeEnvOptions;
   name?: string;
@@ -61,6 +67,7 @@ const KNOWN = new Set([
   'maxRetries',
   'retryExceptions',
   'numReturns',
+  'generatorBackpressureNumObjects',
   'schedulingStrategy',
   'runtimeEnv',
   'name',
@@ -130,6 +137,12 @@ export function checkTaskOptions(options: unknown, where: string, allowDefinitio
       fail(where, `numReturns must be a positive integer or 'streaming', got ${describeValue(n)}`);
     }
   }
+  if (o.generatorBackpressureNumObjects !== undefined) {
+    const n = o.generatorBackpressureNumObjects;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
+      fail(where, `generatorBackpressureNumObjects must be a positive integer, got ${describeValue(n)}`);
+    }
+  }
   if (o.name !== undefined && typeof o.name !== 'string')
     fail(where, `name must be a string, got ${describeValue(o.name)}`);
   if (o.schedulingStrategy !== undefined) checkStrategy(where, o.schedulingStrategy);
@@ -178,6 +191,7 @@ export interface ResolvedTaskOptions {
   retryExceptions: boolean;
   retryExceptionAllowlist: string[];
   numReturns: number | 'streaming';
+  generatorBackpressureNumObjects: number | undefined;
   /** As given: checked, prepared and merged by runtime/runtime-env.ts. */
   runtimeEnv: RuntimeEnvOptions | undefined;
   schedulingStrategy: tray.v1.ISchedulingStrategy | undefined;
@@ -191,6 +205,11 @@ export function resolveTaskOptions(o: TaskOptions): ResolvedTaskOptions {
   if (o.numGpus) resources.GPU = o.numGpus;
   if (o.memory) resources.memory = o.memory;
   for (const [k, v] of Object.entries(o.resources ?? {})) if (v > 0) resources[k] = v;
+  if (o.generatorBackpressureNumObjects !== undefined && o.numReturns !== 'streaming') {
+    throw new TypeError(
+      `${o.name ?? 'remote function'}: generatorBackpressureNumObjects applies to generators; set numReturns: 'streaming' too`,
+    );
+  }
   const retry = o.retryExceptions ?? false;
   const runtimeEnv = o.runtimeEnv;
   let schedulingStrategy: tray.v1.ISchedulingStrategy | undefined;
@@ -207,6 +226,7 @@ export function resolveTaskOptions(o: TaskOptions): ResolvedTaskOptions {
     retryExceptions: retry === true,
     retryExceptionAllowlist: Array.isArray(retry) ? retry : [],
     numReturns: o.numReturns ?? 1,
+    generatorBackpressureNumObjects: o.generatorBackpressureNumObjects,
     runtimeEnv,
     schedulingStrategy,
     name: o.name,

@@ -2,6 +2,8 @@
 // thenable (an async function returning a ref keeps it a ref). Each instance counts as one local
 // reference of its process; a FinalizationRegistry reports instances the garbage collector took,
 // so dropping the last ref frees the object (reference counting, runtime/reference-counter.ts).
+// Each instance is also its own unregister token: releaseRef drops its local reference at once,
+// exactly once, instead of waiting for the collector (tray.experimental.release).
 import type { tray } from '@tray/protocol';
 import { OBJECT_ID_BYTES, hex as toHex } from './ids.js';
 
@@ -72,7 +74,7 @@ export class ObjectRef<T = unknown> {
     const tracker = currentTracker();
     if (tracker !== undefined) {
       tracker.addLocalRef(this);
-      registryOf(tracker).register(this, this.hex());
+      registryOf(tracker).register(this, this.hex(), this);
     }
   }
 
@@ -108,12 +110,38 @@ export class ObjectRef<T = unknown> {
 // The brand lives on the prototype: every instance has it without a per-instance property.
 Object.defineProperty(ObjectRef.prototype, OBJECT_REF_BRAND, { value: true });
 
+/** Refs given to releaseRef: using one afterwards is an error that says so. */
+const releasedRefs = new WeakSet<ObjectRef<unknown>>();
+
+/**
+ * Drops `ref`'s local reference now rather than when the collector takes the instance. The
+ * registry's unregister succeeds once per instance and never after its finalizer ran, so a
+ * second release, or one of a ref already collected or made under another tracker (a previous
+ * init), does nothing. Returns true when a reference was dropped.
+ */
+export function releaseRef(ref: ObjectRef<unknown>): boolean {
+  releasedRefs.add(ref);
+  const tracker = currentTracker();
+  if (tracker === undefined) return false;
+  const reg = registries.get(tracker);
+  if (reg === undefined || !reg.unregister(ref)) return false;
+  tracker.removeLocalRef(ref.hex());
+  return true;
+}
+
+export function isReleased(ref: ObjectRef<unknown>): boolean {
+  return releasedRefs.has(ref);
+}
+
 /**
  * Why `ref` cannot name an object of this cluster (undefined when it can): every ref made by
  * `remote()`, `put()` or deserialization has a 28-byte id and its owner's address. A ref built by
  * hand without them would otherwise wait for an object nobody will ever make.
  */
 export function invalidRefReason(ref: ObjectRef<unknown>): string | undefined {
+  if (releasedRefs.has(ref)) {
+    return 'it was released (tray.experimental.release); keep the ref, or another one of the same object, until you are done with it';
+  }
   const length = ref.id.length;
   if (length !== OBJECT_ID_BYTES) {
     return `its id has ${length} bytes, an ObjectID has ${OBJECT_ID_BYTES} (refs come from remote() and put(), not new ObjectRef())`;

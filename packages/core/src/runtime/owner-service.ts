@@ -83,8 +83,12 @@ export function serveOwnerMethods(core: OwnerContext, connection: Connection): v
         item.nestedRefs.map((r) => [hex(r.objectId!), r.ownerAddress ?? undefined]),
       );
     }
-    task.stream.itemReported(Number(req.itemIndex), Buffer.from(item.objectId));
-    return { consumedIndex: Number(req.itemIndex) };
+    const index = Number(req.itemIndex);
+    task.stream.itemReported(index, Buffer.from(item.objectId));
+    // Backpressure: the worker asks its generator for the next item only after this reply.
+    const when = task.stream.replyWhen(index);
+    if (when === undefined) return { consumedIndex: index };
+    return when.then(() => ({ consumedIndex: index }));
   });
 
   connection.handle(CoreWorkerService.DeleteObjects, () => ({}));

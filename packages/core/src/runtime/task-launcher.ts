@@ -43,6 +43,8 @@ export interface TaskRequest {
   name: string;
   args: unknown[];
   numReturns: number | 'streaming';
+  /** Streaming: at most this many yielded items not yet taken by the caller (unset: no limit). */
+  generatorBackpressureNumObjects?: number;
   resources: Record<string, number>;
   maxRetries: number;
   retryExceptions: boolean;
@@ -163,7 +165,7 @@ export class TaskLauncher {
     }
     let generator: ObjectRefGenerator<unknown> | undefined;
     if (streaming) {
-      task.stream = new GeneratorStream(core);
+      task.stream = new GeneratorStream(core, request.generatorBackpressureNumObjects);
       generator = new ObjectRefGenerator(task.stream, task.taskIdHex);
     }
     core.tasks.add(task);

@@ -7,7 +7,7 @@
 import * as tray from '@tray/core';
 import type { BlockMeta } from '../block.js';
 import type { ActorStage } from '../stages.js';
-import { asDataError, type Execution } from './execution.js';
+import { asDataError, dropBlock, type Execution } from './execution.js';
 import type { BlockRef, Compute } from './plan.js';
 import { mapBatchesActor } from './remote.js';
 
@@ -96,9 +96,9 @@ export async function* runActorStage(
         throw error;
       })) as BlockMeta | undefined;
       if (meta === undefined) await tray.get(block).catch((e) => Promise.reject(asDataError(e, stage.name)));
-      b.release?.();
+      dropBlock(b);
       stats.record(meta!);
-      return { block, meta: meta!, release: exec.track(meta!.sizeBytes) };
+      return exec.made(block, meta!);
     } finally {
       actor.busy--;
       inFlight--;

@@ -1,10 +1,11 @@
-// Giving consumed blocks' store memory back without waiting for V8. Core counts references to
-// store objects with a FinalizationRegistry: a block the executor (or a split coordinator)
-// has dropped stays pinned in the store until this process's heap is collected, and a driver
-// with a big heap may go a long time without a collection while the store fills and spills.
-// Ray frees at once (CPython counts references); here the library collects when enough
-// released bytes pile up — the only eager free core's public API allows. Collections are
-// deferred to the next turn of the event loop, so the refs the caller is returning are gone.
+// Giving store memory back where an explicit release cannot. The executor lets go of the refs
+// of blocks it made at once (tray.experimental.release, BlockRef.drop), but a block read in
+// this process is a zero-copy view of the store, pinned until V8 collects it, and the split
+// coordinator hands out refs it cannot release for its consumers: there, the library collects
+// this process's heap (every quarter of the budget of blocks iterBatches read, after an
+// iteration ends, every few blocks a coordinator hands out).
+// Collections are deferred to the next turn of the event loop, so the refs the caller is
+// returning are gone.
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 

@@ -2,12 +2,19 @@
 // CPUs, the store budget blocks in flight must fit, errored-block counting, stats and progress;
 // and how a task's failure is shown to the user.
 import * as tray from '@tray/core';
+import type { BlockMeta } from '../block.js';
 import { DataContext } from '../context.js';
 import { UserCodeError } from '../stages.js';
 import { ReleaseCollector } from './collect.js';
-import type { Compute } from './plan.js';
+import type { BlockRef, Compute } from './plan.js';
 import { Progress } from './progress.js';
 import { Stats } from './stats.js';
+
+/**
+ * Blocks a task may have made and the executor not yet taken (Ray Data's 2 blocks of buffer per
+ * streaming generator); each block is two objects (its bytes and its metadata).
+ */
+export const GENERATOR_BUFFER_BLOCKS = 2;
 
 /** Shared by the operators of one execution: the cluster's size and the store budget. */
 export class Execution {
@@ -47,7 +54,24 @@ export class Execution {
    * Always true when nothing is in flight, so every operator makes progress.
    */
   hasRoom(inFlight: number): boolean {
-    return inFlight === 0 || this.outstanding + (inFlight + 1) * this.averageBlock() <= this.budgetBytes;
+    return (
+      inFlight === 0 ||
+      this.outstanding + this.generatorBufferBytes() + (inFlight + 1) * this.averageBlock() <=
+        this.budgetBytes
+    );
+  }
+
+  /** Paced tasks running (executor.ts): each may hold GENERATOR_BUFFER_BLOCKS untaken. */
+  pacedTasks = 0;
+
+  /** The store the paced tasks' untaken blocks may use, at the average block size so far. */
+  private generatorBufferBytes(): number {
+    return this.pacedTasks * GENERATOR_BUFFER_BLOCKS * this.averageBlock();
+  }
+
+  /** Taken blocks and the paced tasks' buffers fill the budget: paced tasks wait. */
+  get full(): boolean {
+    return this.outstanding + this.generatorBufferBytes() >= this.budgetBytes;
   }
 
   /** Bytes of produced blocks not yet consumed. */
@@ -59,11 +83,7 @@ export class Execution {
     return this.produced === 0 ? 0 : this.producedBytes / this.produced;
   }
 
-  /**
-   * Counts a produced block against the budget; the returned function gives it back (once).
-   * Every quarter of the budget given back, the driver's heap is collected so that the store
-   * objects of the released blocks are freed (collect.ts says why).
-   */
+  /** Counts a produced block against the budget; the returned function gives it back (once). */
   track(bytes: number): () => void {
     this.outstanding += bytes;
     this.produced++;
@@ -73,13 +93,45 @@ export class Execution {
       if (!released) {
         released = true;
         this.outstanding -= bytes;
-        this.collector ??= new ReleaseCollector(Math.max(1, this.budgetBytes / 4));
-        this.collector.released(bytes);
+        if (this.releaseWaiters.length > 0) {
+          const waiting = this.releaseWaiters;
+          this.releaseWaiters = [];
+          for (const w of waiting) w();
+        }
       }
     };
   }
 
-  private collector: ReleaseCollector | undefined;
+  private releaseWaiters: (() => void)[] = [];
+
+  /** `wake` is called (once) the next time a block's budget is given back. */
+  onRelease(wake: () => void): void {
+    this.releaseWaiters.push(wake);
+  }
+
+  /**
+   * A block this execution made, counted against the budget until released, its ref let go
+   * (not left to V8's collector) by whoever drops it. Only blocks this process read pin store
+   * memory past that, in views V8 must collect: every quarter of the budget of those, the
+   * driver's heap is collected (collect.ts).
+   */
+  made(block: tray.ObjectRef<Uint8Array>, meta: BlockMeta): BlockRef {
+    const release = this.track(meta.sizeBytes);
+    return {
+      block,
+      meta,
+      release,
+      drop: (viewed) => {
+        release();
+        if (tray.experimental.release(block) === 1 && viewed === true) {
+          this.viewCollector ??= new ReleaseCollector(Math.max(1, this.budgetBytes / 4));
+          this.viewCollector.released(meta.sizeBytes);
+        }
+      },
+    };
+  }
+
+  private viewCollector: ReleaseCollector | undefined;
 
   /** Tasks of this shape that may run at once: the CPUs they fit on, twice over to hide latency. */
   maxInFlight(compute: Compute): number {
@@ -88,6 +140,15 @@ export class Execution {
     const cap = typeof compute.concurrency === 'number' ? compute.concurrency : Number.POSITIVE_INFINITY;
     return Math.max(1, Math.min(fit * 2, cap));
   }
+}
+
+/**
+ * The holder is done with `b`: a block the execution made goes from the store now, one of a
+ * materialized dataset only gives its budget back (the dataset keeps it).
+ */
+export function dropBlock(b: BlockRef, viewed = false): void {
+  if (b.drop !== undefined) b.drop(viewed);
+  else b.release?.();
 }
 
 /** A task's error as the user should see it: the UserCodeError it carried, else unchanged. */

@@ -10,8 +10,7 @@ import type { TaskOutput } from '../block.js';
 import type { AnyReadTask, BuiltinReadTask } from '../sources/datasource.js';
 import type { Stage } from '../stages.js';
 import { runActorStage } from './actor-pool.js';
-import { collectSoon } from './collect.js';
-import { asDataError, type Execution } from './execution.js';
+import { asDataError, dropBlock, type Execution, GENERATOR_BUFFER_BLOCKS } from './execution.js';
 import type { BlockRef, Compute, PlanNode } from './plan.js';
 import { sameCompute } from './plan.js';
 import { remoteTask } from './remote.js';
@@ -36,20 +35,25 @@ function fuse(node: PlanNode): Physical {
   return { kind: 'map', input: node.input, stages: [node.stage], compute: node.compute };
 }
 
-export function execute(node: PlanNode, exec: Execution): AsyncGenerator<BlockRef> {
+/**
+ * `last`: the operator's blocks go to the consumer (iterBatches, count, a write) rather than to
+ * another operator; its tasks' generators are then held back by the consumer's pace.
+ */
+export function execute(node: PlanNode, exec: Execution, last = false): AsyncGenerator<BlockRef> {
   const p = fuse(node);
-  if (p.kind === 'read') return runRead(p.node, p.stages, p.compute, exec);
-  if (p.kind === 'map') return runMap(execute(p.input, exec), p.stages, p.compute, exec);
-  return runOther(p.node, exec);
+  if (p.kind === 'read') return runRead(p.node, p.stages, p.compute, exec, last);
+  if (p.kind === 'map') return runMap(execute(p.input, exec), p.stages, p.compute, exec, last);
+  return runOther(p.node, exec, last);
 }
 
-async function* runOther(node: PlanNode, exec: Execution): AsyncGenerator<BlockRef> {
+async function* runOther(node: PlanNode, exec: Execution, last: boolean): AsyncGenerator<BlockRef> {
   switch (node.op) {
     case 'blocks': {
       const stats = exec.stats.operator(node.name);
+      // The dataset keeps these: handed on without drop, so no consumer lets go of them.
       for (const b of await node.blocks()) {
         stats.record(b.meta);
-        yield b;
+        yield { block: b.block, meta: b.meta, release: b.release };
       }
       stats.finish();
       return;
@@ -58,27 +62,26 @@ async function* runOther(node: PlanNode, exec: Execution): AsyncGenerator<BlockR
       yield* runActorStage(execute(node.input, exec), node.stage, node.compute, exec);
       return;
     case 'limit':
-      yield* runLimit(execute(node.input, exec), node.n, exec);
+      yield* runLimit(execute(node.input, exec, last), node.n, exec);
       return;
     case 'allToAll': {
       const input: BlockRef[] = [];
       for await (const b of execute(node.input, exec)) input.push(b);
       const stats = exec.stats.operator(node.name);
       const output = await node.run(input);
-      for (const b of input) b.release?.();
+      for (const b of input) dropBlock(b);
       input.length = 0;
-      collectSoon();
       for (const b of output) stats.record(b.meta);
       stats.finish();
       // Handed out one by one, counted against the budget until consumed, and not kept here.
       while (output.length > 0) {
         const b = output.shift()!;
-        yield { block: b.block, meta: b.meta, release: exec.track(b.meta.sizeBytes) };
+        yield exec.made(b.block, b.meta);
       }
       return;
     }
     case 'union':
-      for (const input of node.inputs) yield* execute(input, exec);
+      for (const input of node.inputs) yield* execute(input, exec, last);
       return;
     default:
       throw new Error(`@tray/data: cannot execute plan node ${node.op}`);
@@ -88,6 +91,7 @@ async function* runOther(node: PlanNode, exec: Execution): AsyncGenerator<BlockR
 function taskOptions(compute: Compute, name: string, schedulingStrategy: 'SPREAD' | 'DEFAULT') {
   return {
     numReturns: 'streaming' as const,
+    generatorBackpressureNumObjects: 2 * GENERATOR_BUFFER_BLOCKS,
     numCpus: compute.numCpus ?? 1,
     resources: compute.resources,
     name,
@@ -104,6 +108,7 @@ async function* runRead(
   stages: Stage[],
   compute: Compute,
   exec: Execution,
+  last: boolean,
 ): AsyncGenerator<BlockRef> {
   const parallelism = node.parallelism ?? Math.max(exec.context.minReadParallelism, exec.cpus * 2);
   const tasks = await node.plan(parallelism);
@@ -113,11 +118,12 @@ async function* runRead(
     taskOptions(compute, name, exec.context.schedulingStrategy),
   );
   const max = exec.context.targetMaxBlockSize;
-  yield* ordered(tasks, exec.maxInFlight(compute), exec, stats, (task: AnyReadTask, index) => {
+  const launch = (task: AnyReadTask, index: number) => {
     const read =
       'builtin' in task ? remoteTask((task as BuiltinReadTask).builtin as never) : asRemote(task.read);
     return run.remote(read, task.args, stages, task.source, index, max) as unknown as Launched;
-  });
+  };
+  yield* ordered(tasks, exec.maxInFlight(compute), exec, stats, launch, undefined, last);
 }
 
 function asRemote(fn: unknown): tray.RemoteFunction {
@@ -131,6 +137,7 @@ async function* runMap(
   stages: Stage[],
   compute: Compute,
   exec: Execution,
+  last: boolean,
 ): AsyncGenerator<BlockRef> {
   const name = opName('Map', stages).replace(/^Map->/, '');
   const stats = exec.stats.operator(name);
@@ -146,7 +153,7 @@ async function* runMap(
       index,
       max,
     ) as unknown as Launched;
-  yield* ordered(input, exec.maxInFlight(compute), exec, stats, launch, (b) => b.release?.());
+  yield* ordered(input, exec.maxInFlight(compute), exec, stats, launch, dropBlock, last);
 }
 
 type Launched = [tray.ObjectRef<Uint8Array>, tray.ObjectRef<TaskOutput[1]>];
@@ -155,7 +162,9 @@ type Launched = [tray.ObjectRef<Uint8Array>, tray.ObjectRef<TaskOutput[1]>];
  * Runs `launch` over the inputs with at most `cap` tasks in flight and the store budget
  * respected, yielding outputs in input order, each block as soon as its task reported it (a
  * read of a big file streams its blocks downstream while it goes on reading). An input is
- * released once its task finished.
+ * released once its task finished. `paced`: a task's blocks are taken from its generator only
+ * while fewer than GENERATOR_BUFFER_BLOCKS wait to be handed out or the budget has room, so a
+ * slow consumer pauses the task (core's generator backpressure) instead of filling the store.
  */
 export async function* ordered<I>(
   inputs: Iterable<I> | AsyncIterable<I>,
@@ -164,6 +173,7 @@ export async function* ordered<I>(
   stats: OperatorStats,
   launch: (input: I, index: number) => Launched,
   done?: (input: I) => void,
+  paced = false,
 ): AsyncGenerator<BlockRef> {
   const iterator = (
     Symbol.asyncIterator in inputs
@@ -181,7 +191,7 @@ export async function* ordered<I>(
         break;
       }
       const input = next.value;
-      pending.push(new TaskBlocks(launch(input, index++), stats, exec, () => done?.(input)));
+      pending.push(new TaskBlocks(launch(input, index++), stats, exec, () => done?.(input), paced));
     }
   };
   try {
@@ -198,7 +208,7 @@ export async function* ordered<I>(
     }
     stats.finish();
   } finally {
-    for (const p of pending) p.discard();
+    for (const p of pending) p.abandon();
     await iterator.return?.();
   }
 }
@@ -213,13 +223,25 @@ class TaskBlocks {
   private finished = false;
   private error: unknown;
   private wake: (() => void) | undefined;
+  /** Paced: collect() waits here for room to take another block. */
+  private room: (() => void) | undefined;
+  /** The consumer went away: take what the task still makes and let it go at once. */
+  private abandoned = false;
 
-  constructor(refs: Launched, stats: OperatorStats, exec: Execution, onDone: () => void) {
+  constructor(
+    refs: Launched,
+    stats: OperatorStats,
+    exec: Execution,
+    onDone: () => void,
+    private readonly paced = false,
+  ) {
+    if (paced) exec.pacedTasks++;
     this.collect(refs, stats, exec)
       .catch((error) => {
         this.error = error;
       })
       .finally(() => {
+        if (paced) exec.pacedTasks--;
         this.finished = true;
         onDone();
         this.wake?.();
@@ -228,7 +250,12 @@ class TaskBlocks {
 
   private async collect(refs: Launched, stats: OperatorStats, exec: Execution): Promise<void> {
     let block: tray.ObjectRef<Uint8Array> | undefined;
-    for await (const ref of refs) {
+    const generator = refs as unknown as AsyncIterator<tray.ObjectRef<unknown>>;
+    for (;;) {
+      if (block === undefined && this.paced) await this.roomForBlock(exec);
+      const next = await generator.next();
+      if (next.done) break;
+      const ref = next.value;
       if (block === undefined) {
         block = ref as tray.ObjectRef<Uint8Array>;
         continue;
@@ -236,7 +263,9 @@ class TaskBlocks {
       const meta = await finished(ref as tray.ObjectRef<TaskOutput[1]>, stats.name, exec);
       if (meta === undefined) return this.discard();
       stats.record(meta);
-      this.queue.push({ block, meta, release: exec.track(meta.sizeBytes) });
+      const made = exec.made(block, meta);
+      if (this.abandoned) dropBlock(made);
+      else this.queue.push(made);
       this.wake?.();
       block = undefined;
     }
@@ -245,9 +274,27 @@ class TaskBlocks {
       this.discard();
   }
 
+  /**
+   * Paced: until fewer than GENERATOR_BUFFER_BLOCKS wait here or the budget has room (taken
+   * blocks plus what every paced task may hold untaken).
+   */
+  private async roomForBlock(exec: Execution): Promise<void> {
+    while (!this.abandoned && this.queue.length >= GENERATOR_BUFFER_BLOCKS && exec.full) {
+      await new Promise<void>((resolve) => {
+        this.room = resolve;
+        exec.onRelease(resolve);
+      });
+      this.room = undefined;
+    }
+  }
+
   async next(): Promise<BlockRef | undefined> {
     for (;;) {
-      if (this.queue.length > 0) return this.queue.shift();
+      if (this.queue.length > 0) {
+        const b = this.queue.shift();
+        this.room?.();
+        return b;
+      }
       if (this.finished) {
         if (this.error !== undefined) {
           const error = this.error;
@@ -263,9 +310,19 @@ class TaskBlocks {
     }
   }
 
-  /** Gives back the budget of blocks never handed out. */
+  /** Lets go of the blocks never handed out. */
   discard(): void {
-    for (const b of this.queue.splice(0)) b.release?.();
+    for (const b of this.queue.splice(0)) dropBlock(b);
+  }
+
+  /**
+   * Nobody will ask for more: the blocks made so far go, and so does each one the task still
+   * makes (a paced task runs on to its end rather than waiting for a consumer forever).
+   */
+  abandon(): void {
+    this.abandoned = true;
+    this.discard();
+    this.room?.();
   }
 }
 
@@ -304,10 +361,10 @@ async function* runLimit(
         .options({ numReturns: 2, name: 'Limit' })
         .remote([[0, left]], b.block) as unknown as Launched;
       const meta = await tray.get(slice[1]);
-      b.release?.();
+      dropBlock(b);
       left = 0;
       stats.record(meta);
-      yield { block: slice[0], meta, release: exec.track(meta.sizeBytes) };
+      yield exec.made(slice[0], meta);
     }
     if (left === 0) break;
   }

@@ -12,6 +12,13 @@ export interface BlockRef {
   meta: BlockMeta;
   /** Gives the block's bytes back to the executor's store budget once it has been used. */
   release?: () => void;
+  /**
+   * Set on blocks an execution made and hands on (not those of a materialized dataset): the
+   * holder is done with the block itself, so its ref goes now (tray.experimental.release) and
+   * its store memory with it, besides release(). `viewed`: this process read the block's bytes
+   * (zero-copy views pin them until V8 collects the views). Called through dropBlock.
+   */
+  drop?: (viewed?: boolean) => void;
 }
 
 /** How the tasks or actors of an operator are scheduled. */

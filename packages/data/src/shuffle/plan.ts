@@ -3,7 +3,7 @@
 // keys to pick range boundaries, so output block i holds keys below those of block i + 1.
 import * as tray from '@tray/core';
 import type { BlockMeta } from '../block.js';
-import { collectSoon } from '../exec/collect.js';
+import { dropBlock } from '../exec/execution.js';
 import type { BlockRef } from '../exec/plan.js';
 import { remoteTask } from '../exec/remote.js';
 import { totalRows } from '../options.js';
@@ -38,16 +38,19 @@ export async function mapReduce(
   // The driver lets go of each stage's blocks as soon as the next stage's tasks hold them: an
   // input block is freed when its map task ends, a map part when its reducer ends, instead of
   // all of them staying in the store until the driver's refs are collected.
-  for (const b of input) b.release?.();
+  for (const b of input) dropBlock(b);
   input.length = 0;
   const reduceTask = remoteTask('shuffleReduce').options({ numReturns: 2, name: `${name}Reduce` });
   const pairs: Pair[] = [];
   for (let r = 0; r < n; r++) {
     pairs.push(reduceTask.remote(reduce, r, ...parts.map((p) => p[r]!)) as unknown as Pair);
-    for (const p of parts) p[r] = undefined as never;
+    // Submitted: the reducer holds its parts until it ran.
+    for (const p of parts) {
+      tray.experimental.release(p[r]!);
+      p[r] = undefined as never;
+    }
   }
   parts.length = 0;
-  collectSoon();
   return collect(pairs, name);
 }
 

@@ -1,0 +1,112 @@
+// Read backpressure: one read task makes 64 MiB (twice the object store) in 1 MiB blocks for a
+// driver loop that is much slower (it hashes each block 40 times). The read (a custom
+// Datasource) writes how many blocks it has yielded to a file before each yield; after each
+// block the consumer checks how far ahead the producer is: never more than the executor's budget
+// in blocks plus the generator's 2-block buffer and the blocks in hand. (At this pace on a loaded
+// 2-core machine the read itself is about as slow as the consumer, so a build without the
+// pacing passes too; core's test/generator-backpressure.test.ts is the one that catches a
+// generator running ahead.) Every row arrives, in
+// order; the store stays within the budget and nothing is spilled. Real local cluster.
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tray from '@tray/core';
+import * as data from '@tray/data';
+import { StoreClient } from '@tray/object-store';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+const MiB = 1024 * 1024;
+const STORE = 32 * MiB;
+const BLOCKS = 64;
+let dir = '';
+let store: StoreClient | undefined;
+const ctx = data.DataContext.getCurrent();
+const defaultTarget = ctx.targetMaxBlockSize;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'tray-data-backpressure-'));
+  await tray.init({ numCpus: 2, objectStoreMemory: STORE });
+  const socket = await tray.get(tray.remote(() => process.env.TRAY_STORE_SOCKET ?? '').remote());
+  store = await StoreClient.connect(socket);
+  ctx.targetMaxBlockSize = MiB; // each 1 MiB piece the read yields is a block of its own
+});
+
+afterAll(async () => {
+  ctx.targetMaxBlockSize = defaultTarget;
+  store?.close();
+  await tray.shutdown();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function yielded(file: string): number {
+  try {
+    return Number(readFileSync(file, 'utf8'));
+  } catch {
+    return 0;
+  }
+}
+
+it('a slow consumer holds a read task back: within the budget, complete and in order', {
+  timeout: 300_000,
+}, async () => {
+  const countFile = path.join(dir, 'yielded');
+  const source: data.Datasource = {
+    name: 'Counted',
+    getReadTasks: () => [
+      {
+        source: 'counted',
+        args: { file: countFile, blocks: BLOCKS },
+        read: async function* ({ file, blocks }: { file: string; blocks: number }) {
+          const fs = require('node:fs');
+          for (let i = 0; i < blocks; i++) {
+            fs.writeFileSync(`${file}.tmp`, String(i + 1));
+            fs.renameSync(`${file}.tmp`, file);
+            yield { i: [i], payload: [new Uint8Array(1024 * 1024).fill(i % 251)] };
+          }
+        },
+      },
+    ],
+  };
+  const budgetBytes = STORE * data.DataContext.getCurrent().objectStoreMemoryFraction;
+  const budgetBlocks = Math.floor(budgetBytes / MiB);
+  // Blocks the producer may be ahead of the consumer: the budget's worth taken from the
+  // generator, its 2-block buffer, the one iterBatches prefetched and the one being made.
+  const bound = budgetBlocks + 2 + 2;
+  let peak = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      peak = Math.max(peak, (await store!.stats()).usedBytes);
+      await new Promise((r) => setImmediate(r));
+    }
+  })();
+  const order: number[] = [];
+  const ahead: number[] = [];
+  let taken = 0;
+  try {
+    for await (const batch of data
+      .readDatasource(source)
+      .iterBatches({ batchSize: null, batchFormat: 'columns' })) {
+      const b = batch as { i: number[]; payload: Uint8Array[] };
+      order.push(...b.i);
+      expect(b.payload[0]![MiB - 1]).toBe(b.i[0]! % 251);
+      taken++;
+      // The slow consumer: hashing each block many times over takes far longer than making it.
+      const hash = createHash('sha256');
+      for (let round = 0; round < 40; round++) hash.update(b.payload[0]!);
+      hash.digest();
+      ahead.push(yielded(countFile) - taken);
+    }
+  } finally {
+    sampling = false;
+    await sampler;
+  }
+  console.log(
+    `most blocks ahead of the consumer ${Math.max(...ahead)} (bound ${bound}); peak store use ${(peak / MiB).toFixed(1)} MiB (budget ${budgetBytes / MiB} MiB) for ${BLOCKS} MiB`,
+  );
+  expect(order).toEqual(Array.from({ length: BLOCKS }, (_, i) => i));
+  expect(Math.max(...ahead)).toBeLessThanOrEqual(bound);
+  expect(peak).toBeLessThanOrEqual(budgetBytes + 2 * 2 * MiB);
+  expect((await store!.stats()).spilledObjects).toBe(0);
+});
