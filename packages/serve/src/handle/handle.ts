@@ -96,7 +96,9 @@ function newRequest(app: string, deployment: string) {
     cancel() {
       if (finished || abort.signal.aborted) return;
       abort.abort(new RequestCancelledError(`the request to ${app}/${deployment} was cancelled`));
-      target?.cancelRequest.remote(requestId);
+      // Its result awaited (the ref held): a call whose ref was dropped at once was seen lost
+      // (the cancel never reached the replica) once the merged core and store changes landed.
+      if (target !== undefined) tray.get(target.cancelRequest.remote(requestId)).catch(() => {});
     },
     throwIfCancelled() {
       if (abort.signal.aborted) throw abort.signal.reason;
@@ -179,7 +181,7 @@ function call(
       } finally {
         done();
         request.finish();
-        if (!finished) actor.cancelStream.remote(streamId!);
+        if (!finished) tray.get(actor.cancelStream.remote(streamId!)).catch(() => {});
       }
     },
     () => request.cancel(),

@@ -274,6 +274,9 @@ export class Router {
           continue;
         }
         noReplicaSince.at = 0;
+        // Cancelled while a replica was being chosen: its cancel() found no replica to tell, so
+        // sending now would leave the call running on the replica with nobody to abort it.
+        if (signal?.aborted) throw signal.reason;
         unqueue();
         this.#ongoing++;
         let reply: R;
