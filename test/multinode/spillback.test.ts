@@ -156,6 +156,21 @@ describe('leases on other nodes (spillback)', () => {
     await returnLease(a.driver, second);
   });
 
+  it('sends a request queued while every node was full on to a node that has room later', async () => {
+    const gcs = await startGcs();
+    const a = await node(gcs, { numCpus: 1 });
+    const first = await requestLease(a.driver);
+    expect(first.retryAtRayletAddress).toBeFalsy();
+    // A is full and alone: this one queues on A...
+    const queued = requestLease(a.driver);
+    // ...and, once B joins with a free CPU, is sent there instead of waiting for A.
+    const b = await node(gcs, { numCpus: 1 });
+    const reply = await queued;
+    expect(reply.workerAddress).toBeFalsy();
+    expect(nodeOf(reply.retryAtRayletAddress)).toBe(b.raylet.nodeId);
+    await returnLease(a.driver, first);
+  });
+
   it('sees a node that joins after it started', async () => {
     const gcs = await startGcs();
     const a = await node(gcs);

@@ -123,6 +123,7 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
       cleanups.push(() => cluster!.close());
     }
     leases = new LeaseManager(nodeIdHex, resources, pool, undefined, cluster);
+    if (cluster !== undefined) cluster.onRead = () => leases?.respill();
     cleanups.push(() => leases!.close());
     // The runtime-env agent, a process of its own: sets envs up before their workers start
     // (runtime-env/agent-process.ts). The raylet checks lease requests' envs with the same plugins.

@@ -97,6 +97,9 @@ export class ClusterView implements ClusterNodes {
     void this.refresh();
   }
 
+  /** Told after each successful read (the lease manager looks again at what it queued). */
+  onRead: (() => void) | undefined;
+
   remoteNodes(): readonly RemoteNode[] {
     return this.nodes;
   }
@@ -127,6 +130,7 @@ export class ClusterView implements ClusterNodes {
       ]);
       if (this.closed) return;
       this.nodes = parseClusterNodes(infos.nodes ?? [], usage.nodes ?? [], this.options.localNodeId);
+      this.onRead?.();
     } catch {
       // The GCS is briefly unreachable: keep the last view (the next read may succeed).
     }

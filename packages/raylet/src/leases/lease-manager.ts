@@ -243,6 +243,30 @@ export class LeaseManager {
     }
   }
 
+  /**
+   * The view of the other nodes was read again: a request queued here while no other node had
+   * room (or before a node that joined was seen) is sent on to a node that has room now, as
+   * Ray's raylet does when resource reports arrive. Without this a request queued behind a
+   * busy node waits for it even though another node is idle.
+   */
+  respill(): void {
+    if (this.cluster === undefined || this.pending.size === 0) return;
+    for (const pending of this.pending.all()) {
+      const { request } = pending;
+      if (request.forwarded) continue;
+      let placement: Placement;
+      try {
+        placement = this.place(request);
+      } catch {
+        continue; // words its error when the request is placed again, not here
+      }
+      if (placement.kind !== 'spill') continue;
+      this.pending.drop(pending);
+      this.spilledCount += 1;
+      pending.resolve({ retryAtRayletAddress: placement.node.address, leaseId: request.leaseId });
+    }
+  }
+
   /** Queued requests this node can no longer ever serve (their bundle is gone) are answered infeasible. */
   failInfeasible(): void {
     for (const pending of this.pending.all()) {
