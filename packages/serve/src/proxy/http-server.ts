@@ -335,7 +335,7 @@ export class ProxyServer {
       size += bytes.byteLength;
     }
     if (signal.aborted) return;
-    writeHead(res, head);
+    writeHead(res, head, size);
     if (chunks.length === 0) res.end();
     else res.end(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
   }
@@ -382,7 +382,8 @@ export class ProxyServer {
   }
 }
 
-function writeHead(res: ServerResponse, head: ResponseHead): void {
+/** The head; with `wholeBody`, the body's length as Content-Length when the head has none. */
+function writeHead(res: ServerResponse, head: ResponseHead, wholeBody?: number): void {
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of head.headers) {
     const key = name.toLowerCase();
@@ -391,7 +392,15 @@ function writeHead(res: ServerResponse, head: ResponseHead): void {
     if (had === undefined) headers[key] = value;
     else headers[key] = Array.isArray(had) ? [...had, value] : [had, value];
   }
+  // writeHead fixes the framing now: without a length node would send the body chunked.
+  if (wholeBody !== undefined && headers['content-length'] === undefined && bodyAllowed(res, head.status))
+    headers['content-length'] = String(wholeBody);
   res.writeHead(head.status, head.statusText, headers);
+}
+
+/** Whether a response of this status to this request has a body to give a length (RFC 9110 8.6). */
+function bodyAllowed(res: ServerResponse, status: number): boolean {
+  return res.req.method !== 'HEAD' && status >= 200 && status !== 204 && status !== 304;
 }
 
 function headerPairs(req: IncomingMessage): Array<[string, string]> {
