@@ -8,16 +8,26 @@ import { deserialize, serialize } from 'node:v8';
 /** The largest first (HELLO) frame a server reads. */
 export const HELLO_MAX_BYTES = 1024;
 
+/** Sockets corked until the end of this event-loop iteration. */
+const corked = new WeakSet<Socket>();
+
 export function writeFrame(socket: Socket, message: unknown): boolean {
   const payload = serialize(message);
   const header = Buffer.allocUnsafe(4);
   header.writeUInt32BE(payload.byteLength, 0);
-  // Frames written in the same turn leave in one writev.
-  socket.cork();
+  // Frames written in the same iteration of the event loop (the requests of every connection
+  // read in one poll, the replies they got at once) leave in one writev after it: a send and the
+  // other side's wake-up per batch, not per frame, were the proxy's largest cost per request.
+  if (!corked.has(socket)) {
+    corked.add(socket);
+    socket.cork();
+    setImmediate(() => {
+      corked.delete(socket);
+      socket.uncork();
+    });
+  }
   socket.write(header);
-  const ok = socket.write(payload);
-  process.nextTick(() => socket.uncork());
-  return ok;
+  return socket.write(payload);
 }
 
 /**

@@ -50,6 +50,8 @@ export class Router {
   #fetching: Promise<void> | undefined;
   #changed: Array<() => void> = [];
   readonly #actors = new Map<string, Promise<Replica>>();
+  /** The handles of #actors that resolved. */
+  readonly #known = new Map<string, Replica>();
   readonly #channels = new Map<string, ChannelClient | 'connecting' | null>();
   readonly #queueLen = new Map<string, { len: number; at: number }>();
   readonly #dead = new Set<string>();
@@ -74,7 +76,11 @@ export class Router {
     if (this.#info === undefined || info.version !== this.#info.version) {
       this.#info = info;
       const live = new Set(info.replicas.map((r) => r.replicaId));
-      for (const id of this.#actors.keys()) if (!live.has(id)) this.#actors.delete(id);
+      for (const id of this.#actors.keys()) {
+        if (live.has(id)) continue;
+        this.#actors.delete(id);
+        this.#known.delete(id);
+      }
       for (const [id, channel] of this.#channels) {
         if (live.has(id)) continue;
         if (channel instanceof ChannelClient) channel.close();
@@ -128,11 +134,17 @@ export class Router {
   #actor(id: string, name: string): Promise<Replica> {
     let actor = this.#actors.get(id);
     if (actor === undefined) {
-      actor = tray.getActor<ReplicaMethods>(name, { namespace: 'serve' }) as Promise<Replica>;
-      actor.catch(() => {
-        this.#actors.delete(id);
-        this.#dead.add(id);
-      });
+      const got = tray.getActor<ReplicaMethods>(name, { namespace: 'serve' }) as Promise<Replica>;
+      actor = got;
+      got.then(
+        (handle) => {
+          if (this.#actors.get(id) === got) this.#known.set(id, handle);
+        },
+        () => {
+          this.#actors.delete(id);
+          this.#dead.add(id);
+        },
+      );
       this.#actors.set(id, actor);
     }
     return actor;
@@ -173,9 +185,14 @@ export class Router {
 
   // ---- choosing a replica ------------------------------------------------------------------
 
-  async #lengthOf(id: string, actor: Replica): Promise<number> {
+  #freshLength(id: string): number | undefined {
     const known = this.#queueLen.get(id);
-    if (known !== undefined && Date.now() - known.at < QUEUE_LEN_FRESH_MS) return known.len;
+    return known !== undefined && Date.now() - known.at < QUEUE_LEN_FRESH_MS ? known.len : undefined;
+  }
+
+  async #lengthOf(id: string, actor: Replica): Promise<number> {
+    const fresh = this.#freshLength(id);
+    if (fresh !== undefined) return fresh;
     try {
       const len = await tray.get(actor.getNumOngoingRequests.remote(), { timeoutMs: PROBE_TIMEOUT_MS });
       this.#queueLen.set(id, { len, at: Date.now() });
@@ -199,12 +216,27 @@ export class Router {
     let ra: { id: string; actor: Replica };
     let rb: { id: string; actor: Replica };
     try {
-      ra = { id: a.replicaId, actor: await this.#actor(a.replicaId, a.actorName) };
-      rb = b === a ? ra : { id: b.replicaId, actor: await this.#actor(b.replicaId, b.actorName) };
+      // Known handles and fresh lengths are used as they are: no await on the common path.
+      ra = {
+        id: a.replicaId,
+        actor: this.#known.get(a.replicaId) ?? (await this.#actor(a.replicaId, a.actorName)),
+      };
+      rb =
+        b === a
+          ? ra
+          : {
+              id: b.replicaId,
+              actor: this.#known.get(b.replicaId) ?? (await this.#actor(b.replicaId, b.actorName)),
+            };
     } catch {
       return undefined; // a replica already gone: marked dead, the next round picks others
     }
-    const [la, lb] = await Promise.all([this.#lengthOf(ra.id, ra.actor), this.#lengthOf(rb.id, rb.actor)]);
+    const fa = this.#freshLength(ra.id);
+    const fb = rb === ra ? fa : this.#freshLength(rb.id);
+    const [la, lb] =
+      fa !== undefined && fb !== undefined
+        ? [fa, fb]
+        : await Promise.all([this.#lengthOf(ra.id, ra.actor), this.#lengthOf(rb.id, rb.actor)]);
     const best = la <= lb ? { r: ra, len: la } : { r: rb, len: lb };
     if (best.len >= info.maxOngoingRequests) return undefined;
     // Count the request against the replica until its reply says otherwise.

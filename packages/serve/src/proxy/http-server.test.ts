@@ -310,4 +310,70 @@ describe('ProxyServer', () => {
     expect(ports.size).toBe(1);
     expect(reused).toEqual([false, true, true, true, true]);
   });
+
+  it('sends an answer complete in one reply with a Content-Length, and ends the call when done', async () => {
+    const bytes = (t: string) => new TextEncoder().encode(t);
+    let closed = 0;
+    const { port } = await start({}, [{ routePrefix: '/', app: 'a', ingress: 'A' }], {
+      call: async () => ({
+        items: [{ status: 201, headers: [['x-a', '1']] }, bytes('he'), bytes('llo')],
+        close: () => closed++,
+      }),
+    });
+    const res = await new Promise<{ status?: number; headers: Record<string, unknown>; body: string }>(
+      (resolve, reject) => {
+        httpRequest({ host: '127.0.0.1', port, path: '/x' }, (r) => {
+          let body = '';
+          r.on('data', (c) => (body += c));
+          r.on('end', () => resolve({ status: r.statusCode, headers: r.headers, body }));
+        })
+          .on('error', reject)
+          .end();
+      },
+    );
+    expect(res).toMatchObject({ status: 201, body: 'hello' });
+    expect(res.headers['content-length']).toBe('5');
+    expect(res.headers['transfer-encoding']).toBeUndefined();
+    expect(res.headers['x-a']).toBe('1');
+    expect(closed).toBe(1);
+  });
+
+  it('streams the rest of an answer after its first items, and ends the call when the client hangs up', async () => {
+    const bytes = (t: string) => new TextEncoder().encode(t);
+    let closed = 0;
+    let aborted = false;
+    const { port } = await start({}, [{ routePrefix: '/', app: 'a', ingress: 'A' }], {
+      call: async (_route, _req, signal) => ({
+        items: [{ status: 200, headers: [] }, bytes('first;')],
+        rest: (async function* () {
+          yield bytes('second;');
+          await new Promise((r) => signal.addEventListener('abort', r, { once: true }));
+          aborted = true;
+          yield bytes('never');
+        })(),
+        close: () => closed++,
+      }),
+    });
+    const got = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, path: '/s' }, (r) => {
+        let body = '';
+        r.on('data', (c) => {
+          body += c;
+          // Both parts arrived while the call still runs: hang up.
+          if (body.includes('second;')) {
+            req.destroy();
+            resolve(body);
+          }
+        });
+      });
+      req.on('error', () => {});
+      req.on('close', () => reject(new Error('closed before the second part')));
+      req.end();
+    });
+    expect(got).toBe('first;second;');
+    await waitFor(() => (closed === 1 && aborted) || undefined, {
+      what: 'the call ended after the client hung up',
+      timeoutMs: 30_000,
+    });
+  });
 });

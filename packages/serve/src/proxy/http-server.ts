@@ -32,8 +32,16 @@ export interface ProxyServerOptions {
   keepAliveTimeoutMs?: number;
   /** The routes now (the proxy actor polls the controller and keeps the newest here). */
   routes(): RouteMatcher;
-  /** Sends the request to the route's ingress; the answer's first item is its head. */
-  call(route: Route, request: SerializedRequest, signal: AbortSignal): AsyncIterable<ResponseItem>;
+  /**
+   * Sends the request to the route's ingress; the answer's first item is its head. It may come as
+   * an iterable of items, or (the proxy actor's way, fewer layers per request) as the items of
+   * the replica's first reply and the rest.
+   */
+  call(
+    route: Route,
+    request: SerializedRequest,
+    signal: AbortSignal,
+  ): AsyncIterable<ResponseItem> | Promise<IngressAnswer>;
   /** Puts a large body in the object store, and reads a large response chunk back. */
   put(bytes: Uint8Array): Promise<ObjectRef<Uint8Array>>;
   get(ref: ObjectRef<Uint8Array>): Promise<Uint8Array>;
@@ -42,6 +50,13 @@ export interface ProxyServerOptions {
    * it every body is read whole before the request is sent.
    */
   bodyStreams?: { proxy: string; namespace: string };
+}
+
+/** An ingress's answer: the items known at once, the rest when it streams; close() ends the call. */
+export interface IngressAnswer {
+  items: ResponseItem[];
+  rest?: AsyncIterable<ResponseItem>;
+  close(): void;
 }
 
 /** A chunked upload being streamed to a replica: read from the socket as the replica pulls. */
@@ -245,7 +260,11 @@ export class ProxyServer {
 
   /** The whole body, or null for none; refuses one past the limit as soon as it is known. */
   private async readBody(req: IncomingMessage, signal: AbortSignal): Promise<Uint8Array | null> {
-    const declared = Number(req.headers['content-length'] ?? Number.NaN);
+    const length = req.headers['content-length'];
+    // Neither header: the request has no body (RFC 9112 6.3), nothing to wait for.
+    if ((length === undefined || length === '0') && req.headers['transfer-encoding'] === undefined)
+      return null;
+    const declared = Number(length ?? Number.NaN);
     if (declared > this.maxBody) {
       req.resume();
       throw new BodyTooLarge(`The request body is ${declared} bytes`, true);
@@ -273,9 +292,70 @@ export class ProxyServer {
     signal: AbortSignal,
     open?: OpenBody,
   ) {
-    let head: ResponseHead | undefined;
-    for await (const item of this.options.call(route, request, signal)) {
-      if (signal.aborted) return;
+    const called = this.options.call(route, request, signal);
+    if (!(called instanceof Promise)) {
+      await this.#write(route, called, res, signal, open, undefined, true);
+      return;
+    }
+    const answer = await called;
+    try {
+      if (answer.rest === undefined) await this.#writeWhole(route, answer.items, res, signal, open);
+      else {
+        const head = await this.#write(route, answer.items, res, signal, open, undefined, false);
+        if (head !== null) await this.#write(route, answer.rest, res, signal, open, head, true);
+      }
+    } finally {
+      answer.close();
+    }
+  }
+
+  /**
+   * A response complete in one reply: its head and body leave in one write, with a
+   * Content-Length (node's own when the head has none) instead of chunked encoding.
+   */
+  async #writeWhole(
+    route: Route,
+    items: ResponseItem[],
+    res: ServerResponse,
+    signal: AbortSignal,
+    open: OpenBody | undefined,
+  ): Promise<void> {
+    if (open?.tooLarge) throw new BodyTooLarge(`The request body is over ${this.maxBody} bytes`);
+    const head = items[0] as ResponseHead | undefined;
+    if (head === undefined) throw new Error(`the ingress ${route.ingress} answered nothing`);
+    if (typeof head?.status !== 'number' || !Array.isArray(head.headers)) {
+      throw new Error(`the ingress ${route.ingress} answered without a response head`);
+    }
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (let i = 1; i < items.length; i++) {
+      const item = items[i];
+      const bytes = item instanceof Uint8Array ? item : await this.options.get(item as ObjectRef<Uint8Array>);
+      chunks.push(bytes);
+      size += bytes.byteLength;
+    }
+    if (signal.aborted) return;
+    writeHead(res, head, size);
+    if (chunks.length === 0) res.end();
+    else res.end(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+  }
+
+  /**
+   * Writes the items to the client, the first (when `head` is undefined) as the response head,
+   * and ends the response after the last when they are `last`. Resolves with the head, or null
+   * when the client went away.
+   */
+  async #write(
+    route: Route,
+    items: ResponseItem[] | AsyncIterable<ResponseItem>,
+    res: ServerResponse,
+    signal: AbortSignal,
+    open: OpenBody | undefined,
+    head: ResponseHead | undefined,
+    last: boolean,
+  ): Promise<ResponseHead | null> {
+    for await (const item of items) {
+      if (signal.aborted) return null;
       if (head === undefined) {
         // The replica's answer to a body it could not read whole is the limit's 413.
         if (open?.tooLarge) throw new BodyTooLarge(`The request body is over ${this.maxBody} bytes`);
@@ -295,12 +375,15 @@ export class ProxyServer {
       const bytes = item instanceof Uint8Array ? item : await this.options.get(item as ObjectRef<Uint8Array>);
       if (!res.write(bytes)) await drained(res, signal);
     }
+    if (signal.aborted) return null;
     if (head === undefined) throw new Error(`the ingress ${route.ingress} answered nothing`);
-    res.end();
+    if (last) res.end();
+    return head;
   }
 }
 
-function writeHead(res: ServerResponse, head: ResponseHead): void {
+/** The head; with `wholeBody`, the body's length as Content-Length when the head has none. */
+function writeHead(res: ServerResponse, head: ResponseHead, wholeBody?: number): void {
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of head.headers) {
     const key = name.toLowerCase();
@@ -309,7 +392,15 @@ function writeHead(res: ServerResponse, head: ResponseHead): void {
     if (had === undefined) headers[key] = value;
     else headers[key] = Array.isArray(had) ? [...had, value] : [had, value];
   }
+  // writeHead fixes the framing now: without a length node would send the body chunked.
+  if (wholeBody !== undefined && headers['content-length'] === undefined && bodyAllowed(res, head.status))
+    headers['content-length'] = String(wholeBody);
   res.writeHead(head.status, head.statusText, headers);
+}
+
+/** Whether a response of this status to this request has a body to give a length (RFC 9110 8.6). */
+function bodyAllowed(res: ServerResponse, status: number): boolean {
+  return res.req.method !== 'HEAD' && status >= 200 && status !== 204 && status !== 304;
 }
 
 function headerPairs(req: IncomingMessage): Array<[string, string]> {

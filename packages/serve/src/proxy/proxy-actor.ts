@@ -1,17 +1,16 @@
 // The proxy actor (Ray's ProxyActor): one per node, pinned there by the ProxyManager, serving
 // HTTP with ProxyServer. It polls the controller's route table (getRouteTable(), the newest
-// version kept) and sends each request to the matching application's ingress through the public
-// DeploymentHandle API, as wire.ts says:
+// version kept) and sends each request to the matching application's ingress through the
+// handle's HTTP path (sendHttp: what wire.ts's
 //   handle.options({ methodName: HTTP_METHOD, stream: true }).remote(serializedRequest)
-// (one round trip when the response is complete at once: the replica's handleHttp) so the
-// handle's router picks the replica, retries on another when one dies, and raises
+// does, without its generator layers; one round trip when the response is complete at once) so
+// the handle's router picks the replica, retries on another when one dies, and raises
 // BackPressureError / DeploymentUnavailableError that the HTTP side turns into 503s.
 import * as tray from '@tray/core';
 import { callController } from '../handle/controller-client.js';
-import { type DeploymentHandle, makeHandle } from '../handle/handle.js';
-import type { DeploymentResponseGenerator } from '../handle/response.js';
-import { HTTP_METHOD, type ResponseItem, type SerializedRequest } from '../http/wire.js';
-import { ProxyServer } from './http-server.js';
+import { sendHttp } from '../handle/handle.js';
+import type { SerializedRequest } from '../http/wire.js';
+import { type IngressAnswer, ProxyServer } from './http-server.js';
 import { type Route, RouteMatcher, type RouteTable } from './route-table.js';
 
 export interface ProxyConfig {
@@ -46,7 +45,6 @@ export class ServeProxy {
   #lastPollError: string | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
-  readonly #handles = new Map<string, DeploymentHandle>();
 
   constructor(config: ProxyConfig) {
     this.#config = config;
@@ -131,45 +129,15 @@ export class ServeProxy {
       if (table.version === this.#version) return;
       this.#version = table.version;
       this.#matcher = new RouteMatcher(table.routes);
-      const live = new Set(table.routes.map(key));
-      for (const k of this.#handles.keys()) if (!live.has(k)) this.#handles.delete(k);
     } catch (error) {
       // Keep serving the routes known; a restarted controller answers again.
       this.#lastPollError = (error as Error).message;
     }
   }
 
-  #call(route: Route, request: SerializedRequest, signal: AbortSignal): AsyncIterable<ResponseItem> {
-    let handle = this.#handles.get(key(route));
-    if (handle === undefined) {
-      handle = makeHandle(route.ingress, route.app, {}).options({
-        methodName: HTTP_METHOD,
-        stream: true,
-      });
-      this.#handles.set(key(route), handle);
-    }
-    const stream = handle.remote(request) as DeploymentResponseGenerator<ResponseItem>;
-    return {
-      async *[Symbol.asyncIterator]() {
-        const it = stream[Symbol.asyncIterator]();
-        // A client that went away (or the request timed out) cancels the replica's call: its
-        // fetch's request.signal aborts, and a stream stops.
-        const stop = () => stream.cancel();
-        signal.addEventListener('abort', stop, { once: true });
-        try {
-          for (;;) {
-            const { done, value } = await it.next();
-            if (done) return;
-            yield value;
-          }
-        } finally {
-          signal.removeEventListener('abort', stop);
-        }
-      },
-    };
+  #call(route: Route, request: SerializedRequest, signal: AbortSignal): Promise<IngressAnswer> {
+    // A client that went away (or the request timed out) aborts `signal`, which cancels the
+    // replica's call: its fetch's request.signal aborts, and a stream stops.
+    return sendHttp(route.app, route.ingress, request, signal) as Promise<IngressAnswer>;
   }
-}
-
-function key(route: Route): string {
-  return `${route.app}\0${route.ingress}`;
 }

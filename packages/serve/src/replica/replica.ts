@@ -240,26 +240,29 @@ export class ServeReplica implements ReplicaMethods {
       const instance = this.#instance;
       if (instance === undefined)
         throw new Error(`${this.#config.deployment}: the replica is not initialized`);
-      const it = runInRequest(context, () => serveHttp(instance as never, request, store, context.signal))[
-        Symbol.asyncIterator
-      ]();
-      const items: ResponseItem[] = [];
-      let bytes = 0;
-      for (;;) {
-        const next = runInRequest(context, () => it.next());
-        // The head waits for the user's fetch; a body chunk that is not there at once streams.
-        const got = items.length === 0 ? await next : await settledNow(next);
-        if (got !== PENDING && got.done)
-          return { rejected: false, items, done: true, ongoing: this.#ongoing - 1 };
-        if (got !== PENDING) {
-          items.push(got.value);
-          if (got.value instanceof Uint8Array) bytes += got.value.byteLength;
-          if (bytes < HTTP_INLINE_BYTES) continue;
+      // One run in the request's context for the whole answer (the generator's steps and the
+      // user's fetch continue in it), not one per step.
+      const reply = await runInRequest(context, async (): Promise<HttpReply> => {
+        const it = serveHttp(instance as never, request, store, context.signal)[Symbol.asyncIterator]();
+        const items: ResponseItem[] = [];
+        let bytes = 0;
+        for (;;) {
+          const next = it.next();
+          // The head waits for the user's fetch; a body chunk that is not there at once streams.
+          const got = items.length === 0 ? await next : await settledNow(next);
+          if (got !== PENDING && got.done)
+            return { rejected: false, items, done: true, ongoing: this.#ongoing - 1 };
+          if (got !== PENDING) {
+            items.push(got.value);
+            if (got.value instanceof Uint8Array) bytes += got.value.byteLength;
+            if (bytes < HTTP_INLINE_BYTES) continue;
+          }
+          streaming = true;
+          const streamId = this.#openStream(got === PENDING ? resumeWith(next, it) : it, context, []);
+          return { rejected: false, items, done: false, streamId, ongoing: this.#ongoing - 1 };
         }
-        streaming = true;
-        const streamId = this.#openStream(got === PENDING ? resumeWith(next, it) : it, context, []);
-        return { rejected: false, items, done: false, streamId, ongoing: this.#ongoing - 1 };
-      }
+      });
+      return reply;
     } finally {
       if (!streaming) {
         this.#ongoing--;
