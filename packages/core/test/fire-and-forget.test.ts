@@ -49,7 +49,9 @@ async function expectAllSeen(target: tray.ActorHandle<Target>, n: number): Promi
     what: `the target to see all ${n} calls`,
     timeoutMs: 30_000,
   }).catch(async (err) => {
-    throw new Error(`${(err as Error).message}; missing: ${(await tray.get(target.missing.remote(n))).join(',')}`);
+    throw new Error(
+      `${(err as Error).message}; missing: ${(await tray.get(target.missing.remote(n))).join(',')}`,
+    );
   });
 }
 
@@ -66,12 +68,16 @@ describe('fire-and-forget actor calls', () => {
 
   it('every call an actor makes with dropped refs runs, from a held handle and from one passed per call', async () => {
     const target = tray.remote(Target).options({ numCpus: 0 }).remote();
-    const Caller = tray.remote(
-      remoteSource<
-        new (
-          t: unknown,
-        ) => { fireHeld(from: number, n: number): Promise<number>; firePassed(t: unknown, from: number, n: number): Promise<number> }
-      >(`class Caller {
+    const Caller = tray
+      .remote(
+        remoteSource<
+          new (
+            t: unknown,
+          ) => {
+            fireHeld(from: number, n: number): Promise<number>;
+            firePassed(t: unknown, from: number, n: number): Promise<number>;
+          }
+        >(`class Caller {
         constructor(t) { this.t = t; }
         async collector() {
           const v8 = await import('node:v8');
@@ -98,7 +104,8 @@ describe('fire-and-forget actor calls', () => {
           return n;
         }
       }`),
-    ).options({ numCpus: 0, maxConcurrency: 4 });
+      )
+      .options({ numCpus: 0, maxConcurrency: 4 });
     const caller = Caller.remote(target);
     const quarter = N / 4;
     // Overlapping calls of the caller, each a loop of dropped calls.
@@ -140,7 +147,12 @@ describe('fire-and-forget actor calls', () => {
       )
       .options({ numCpus: 0 });
     // Every actor up first: an actor created later could take the firing task's idle worker.
-    await tray.get([target.count.remote(), gate.count.remote(), barrier.count.remote(), later.count.remote()]);
+    await tray.get([
+      target.count.remote(),
+      gate.count.remote(),
+      barrier.count.remote(),
+      later.count.remote(),
+    ]);
     const firing = fire.remote(target, [opened], barrier, N);
     const idlers = [idle.remote(barrier, later), idle.remote(barrier, later)];
     await waitFor(async () => (await tray.get(barrier.count.remote())) === 3 || undefined, {
@@ -152,7 +164,7 @@ describe('fire-and-forget actor calls', () => {
     await tray.get(later.open.remote());
     const idlePids = await tray.get(idlers);
     expect(new Set([firingPid, ...idlePids]).size).toBe(3);
-    console.log("PIDS", firingPid, idlePids);
+    console.log('PIDS', firingPid, idlePids);
     // The raylet stops idle workers that own nothing once they idled past its timeout, down to
     // its soft limit of 1; the worker with calls still to send refuses and stays.
     await waitFor(() => [firingPid, ...idlePids].filter(isAlive).length <= 1 || undefined, {
