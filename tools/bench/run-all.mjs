@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// `npm run bench`: runs every benchmark of tools/bench (transport, store, peers, put-get, init, multinode, data, data-shuffle, data-shuffle-cpu, data-iter, data-release, runtime-env, tune-search, serve, envelope, collectives, train, tune — those present)
+// `npm run bench`: runs every benchmark of tools/bench (transport, store, peers, put-get, init, multinode, data, data-shuffle, data-shuffle-cpu, data-iter, data-release, runtime-env, tune-search, serve, actor-calls, envelope, collectives, train, tune — those present)
 // and `tray microbenchmark`, one after the other, each with `--json`; keeps each one's last JSON
 // line and writes tools/bench/results/<YYYY-MM-DD>.json (UTC date) with the machine described, so
 // a regression shows in review. Prints a summary: issue 6's targets (value, target, met) and the
 // ratios. A benchmark that fails (non-zero exit, no JSON line, over its deadline) is reported as
 // failed and the others still run; the exit code is then 1.
-//   --only NAME[,NAME]  run only these (transport, store, peers, put-get, init, multinode, data, data-shuffle, data-shuffle-cpu, data-iter, data-release, runtime-env, tune-search, serve, envelope, collectives, train, tune, microbenchmark); the others'
+//   --only NAME[,NAME]  run only these (transport, store, peers, put-get, init, multinode, data, data-shuffle, data-shuffle-cpu, data-iter, data-release, runtime-env, tune-search, serve, actor-calls, envelope, collectives, train, tune, microbenchmark); the others'
 //                       results already in today's file are kept
 //   --quick             shorter rounds where a benchmark supports them (numbers are rougher)
 // Children's output goes to stderr as they run; the summary goes to stdout.
@@ -39,6 +39,7 @@ const BENCHMARKS = [
   { name: 'runtime-env', file: 'runtime-env.mjs', quick: ['--rounds', '1'] },
   { name: 'tune-search', file: 'tune-search.mjs', quick: ['--seeds', '3', '--trials', '200'] },
   { name: 'serve', file: 'serve.mjs', quick: ['--seconds', '2'] },
+  { name: 'actor-calls', file: 'actor-calls.mjs', quick: ['--rounds', '2', '--calls', '300'] },
   { name: 'envelope', file: 'envelope.mjs', quick: ['--quick'] },
   { name: 'collectives', file: 'collectives.mjs', quick: ['--rounds', '1', '--max-mib', '64'] },
   { name: 'train', file: 'train.mjs', quick: ['--rounds', '1', '--epochs', '2'] },
@@ -120,6 +121,10 @@ const RATIOS = [
   { label: 'serve 1 replica / bare node:http req/s (issue 14 target 0.4)', at: ['serve', 'serve_1_vs_bare'] },
   { label: 'serve 2 replicas / bare node:http req/s', at: ['serve', 'serve_2_vs_bare'] },
   { label: 'serve 1 replica added p50 ms (issue 14 target < 1)', at: ['serve', 'serve_1_added_p50_ms'] },
+  {
+    label: 'actor call from a worker / from the driver, caller CPU, sync',
+    at: ['actor-calls', 'worker_vs_driver_cpu_sync'],
+  },
   {
     label: '@tray/data sort tasks CPU / single-process sort CPU',
     at: ['data-shuffle-cpu', 'sort_cpu_vs_peer'],

@@ -23,6 +23,7 @@ import { recordCallSites, userCallSite } from '../runtime/call-sites.js';
 import type { CoreWorker } from '../runtime/core-worker.js';
 import { hex, newTaskId, objectIdOf } from '../runtime/ids.js';
 import { ObjectRef } from '../runtime/object-ref.js';
+import { encodeLeaseFields, encodePushTask, type SpecTemplate } from '../runtime/push-encoding.js';
 import type { PendingTask } from '../runtime/task-manager.js';
 import { buildCallArgs, resolveCallArgs } from './call-args.js';
 
@@ -58,6 +59,13 @@ export class ActorCaller {
   /** Calls whose worker died and that may not be resent: failed once the actor's fate is known. */
   private orphans: Call[] = [];
   private sequence = 0;
+  /**
+   * What every call of one method (and concurrency group) shares in its PushTask, encoded once
+   * (push-encoding.ts): per call only its ids, arguments, attempt, depth and sequence number are.
+   */
+  private templates = new Map<string, SpecTemplate>();
+  /** The PushTaskRequest fields of the worker the actor runs on (its intended worker id). */
+  private workerFields: Uint8Array = new Uint8Array(0);
   private refreshing = false;
   /** A refresh was asked for while one ran: the running one asks the GCS again. */
   private refreshAgain = false;
@@ -75,6 +83,12 @@ export class ActorCaller {
 
   get idHex(): string {
     return hex(this.id);
+  }
+
+  /** The caller follows another actor (getIfExists found one): calls are encoded afresh. */
+  follow(id: Buffer): void {
+    this.id = id;
+    this.templates = new Map();
   }
 
   /** Run `fn` once the actor is created and no call of this process is queued or running. */
@@ -106,6 +120,13 @@ export class ActorCaller {
       );
     }
     const a = buildCallArgs(core, args, name);
+    const group = options.concurrencyGroup ?? '';
+    const key = group === '' ? method : `${method}\0${group}`;
+    let template = this.templates.get(key);
+    if (template === undefined) {
+      template = { schedulingKey: '', fixed: undefined };
+      this.templates.set(key, template);
+    }
     const taskId = newTaskId(core.jobId);
     const spec = actorTaskSpec(core, {
       taskId,
@@ -115,7 +136,7 @@ export class ActorCaller {
       methodName: method,
       sequenceNumber: this.sequence++,
       callerId: core.workerId,
-      concurrencyGroup: options.concurrencyGroup ?? '',
+      concurrencyGroup: group,
     });
     const returnId = objectIdOf(taskId, 1);
     const returnHex = hex(returnId);
@@ -130,6 +151,7 @@ export class ActorCaller {
       cancelled: false,
       schedulingKey: '',
       eventsRow: -1,
+      template,
     };
     core.refs.addSubmitted(a.refOwners);
     const entry = core.refs.addOwned(returnHex, core.address);
@@ -177,6 +199,7 @@ export class ActorCaller {
     if (this.status === 'dead') return;
     this.connection = connection;
     this.workerIdHex = workerHex;
+    this.workerFields = encodeLeaseFields(Buffer.from(workerHex, 'hex'), {});
     this.status = 'alive';
     connection.once('close', () => this.lost(connection));
     this.failOrphans(this.unavailable());
@@ -286,10 +309,10 @@ export class ActorCaller {
         .catch(() => {});
     };
     connection
-      .request(CoreWorkerService.PushTask, {
-        task: task.spec,
-        intendedWorkerId: Buffer.from(this.workerIdHex, 'hex'),
-      })
+      .requestEncoded(
+        CoreWorkerService.PushTask,
+        encodePushTask(task.spec, task.template!, this.workerFields),
+      )
       .then(
         (reply) => {
           if (!this.inFlight.delete(task)) return;

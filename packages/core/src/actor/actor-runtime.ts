@@ -157,7 +157,7 @@ export class ActorRuntime {
 
   private adopt(caller: ActorCaller, id: Buffer): void {
     this.callers.delete(caller.idHex);
-    caller.id = id;
+    caller.follow(id);
     const existing = this.callers.get(caller.idHex);
     if (existing === undefined) this.callers.set(caller.idHex, caller);
   }

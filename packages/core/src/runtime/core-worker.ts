@@ -342,10 +342,20 @@ export class CoreWorker {
   // ---- blocking -----------------------------------------------------------------------------
 
   private blockedDepth = 0;
+  /**
+   * Whether a wait here lends the lease's CPU to the raylet (workers, until they become an actor
+   * whose lease holds no CPU: the actor executor clears it). Such an actor has nothing to lend,
+   * and the two raylet round trips per blocking get were most of an actor's CPU per sync call.
+   */
+  lendsCpuWhenBlocked = true;
 
   /** Wait for `promise`; a worker tells its raylet it is blocked meanwhile (gives back its CPU). */
-  async whileBlocked<T>(promise: Promise<T>): Promise<T> {
-    if (this.mode !== 'worker') return promise;
+  whileBlocked<T>(promise: Promise<T>): Promise<T> {
+    if (this.mode !== 'worker' || !this.lendsCpuWhenBlocked) return promise;
+    return this.blocked(promise);
+  }
+
+  private async blocked<T>(promise: Promise<T>): Promise<T> {
     if (this.blockedDepth++ === 0) {
       this.raylet
         .request(NodeManagerService.NotifyWorkerBlocked, { workerId: this.workerId })

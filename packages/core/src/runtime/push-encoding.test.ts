@@ -1,6 +1,6 @@
 // PushTask requests assembled from a template's fixed fields and a task's own fields decode to
 // the same request as one encoded whole, for inline, empty, by-reference and nested-ref args.
-import { tray } from '@tray/protocol';
+import { actorTaskSpec, tray } from '@tray/protocol';
 import { describe, expect, it } from 'vitest';
 import { encodeLeaseFields, encodePushTask, type SpecTemplate } from './push-encoding.js';
 
@@ -54,5 +54,31 @@ describe('push encoding', () => {
       const assembled = tray.v1.PushTaskRequest.decode(encodePushTask(s, template, lease));
       expect(assembled).toEqual(whole);
     });
+  });
+
+  it("decodes an actor call's spec (sequence number included) as encoding it whole", () => {
+    const template: SpecTemplate = { schedulingKey: '', fixed: undefined };
+    const lease = encodeLeaseFields(address.workerId, {});
+    for (const sequenceNumber of [0, 1, 127, 128, 300_000]) {
+      const s = actorTaskSpec(
+        { jobId: Buffer.from([1, 0, 0, 0]), currentTaskId: Buffer.alloc(24, 7), address, currentDepth: 2 },
+        {
+          taskId: Buffer.alloc(24, sequenceNumber % 256),
+          name: 'Counter.add',
+          args: [{ inlineValue: Buffer.from([sequenceNumber % 256]) }],
+          actorId: Buffer.alloc(16, 8),
+          methodName: 'add',
+          sequenceNumber,
+          callerId: address.workerId,
+          concurrencyGroup: 'io',
+        },
+      );
+      const whole = tray.v1.PushTaskRequest.decode(
+        tray.v1.PushTaskRequest.encode({ task: s, intendedWorkerId: address.workerId }).finish(),
+      );
+      const assembled = tray.v1.PushTaskRequest.decode(encodePushTask(s, template, lease));
+      expect(assembled).toEqual(whole);
+      expect(Number(assembled.task!.sequenceNumber)).toBe(sequenceNumber);
+    }
   });
 });

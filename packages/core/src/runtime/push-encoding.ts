@@ -1,4 +1,5 @@
-// PushTask requests encoded without re-encoding what every task of one remote function shares.
+// PushTask requests encoded without re-encoding what every task of one remote function (or every
+// call of one actor method from one caller) shares.
 // A task spec's fields split into those fixed by the remote function, its options and the
 // submitting process (code, resources, name, retries, caller address...) and those of each task
 // (ids, arguments, attempt, depth). The fixed ones are encoded once per task template; each push
@@ -23,6 +24,7 @@ function fixedFields(spec: tray.v1.ITaskSpec): tray.v1.ITaskSpec {
     args: undefined,
     attemptNumber: undefined,
     depth: undefined,
+    sequenceNumber: undefined,
   };
 }
 
@@ -40,7 +42,8 @@ export function encodePushTask(
   template.fixed ??= tray.v1.TaskSpec.encode(fixedFields(spec)).finish();
   const fixed = template.fixed;
   // The task's own fields are written by hand (a protobufjs writer costs ~20 objects a task):
-  // task_id 1, job_id 2, parent_task_id 3 (bytes), args 6 (TaskArg), attempt_number 17, depth 24.
+  // task_id 1, job_id 2, parent_task_id 3 (bytes), args 6 (TaskArg), attempt_number 17, depth 24,
+  // and an actor call's sequence_number 20.
   const args = spec.args ?? [];
   const argBytes: (Uint8Array | undefined)[] = new Array(args.length);
   let own = bytesField(spec.taskId) + bytesField(spec.jobId) + bytesField(spec.parentTaskId);
@@ -59,6 +62,8 @@ export function encodePushTask(
   const attempt = spec.attemptNumber ?? 0;
   const depth = spec.depth ?? 0;
   own += 2 + varintBytes(attempt) + 2 + varintBytes(depth);
+  const sequence = Number(spec.sequenceNumber ?? 0);
+  if (sequence > 0) own += 2 + varintBytes(sequence);
   const specLength = fixed.length + own;
   const out = Buffer.allocUnsafe(1 + varintBytes(specLength) + specLength + leaseFields.length);
   out[0] = 0x0a; // PushTaskRequest.task (field 1), length-delimited
@@ -90,6 +95,11 @@ export function encodePushTask(
   out[at++] = 0xc0; // depth (field 24), varint
   out[at++] = 0x01;
   at = writeVarint(out, at, depth);
+  if (sequence > 0) {
+    out[at++] = 0xa0; // sequence_number (field 20), varint
+    out[at++] = 0x01;
+    at = writeVarint(out, at, sequence);
+  }
   out.set(leaseFields, at);
   return out;
 }

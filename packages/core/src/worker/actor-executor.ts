@@ -112,6 +112,9 @@ export class ActorExecutor {
       exiting: false,
     };
     setCurrentActor(this.context);
+    // The actor's lease holds its lifetime resources; with no CPU among them a blocking get has
+    // nothing to lend the raylet (Ray's actors never release resources when they block).
+    core.lendsCpuWhenBlocked = (spec.requiredResources?.quantities?.CPU ?? 0) > 0;
     this.groups.set('default', group('default', creation.maxConcurrency || 1));
     for (const g of creation.concurrencyGroups ?? []) {
       this.groups.set(g.name!, group(g.name!, g.maxConcurrency || 1));

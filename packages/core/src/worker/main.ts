@@ -71,9 +71,13 @@ async function main(): Promise<void> {
   core.onShutdown(stopCollecting);
   // The raylet asks before it stops an idle worker (beyond its soft limit): a worker that owns
   // objects still referenced somewhere says no, as Ray's does, or those objects would be lost
-  // to their borrowers and never leave the store.
+  // to their borrowers and never leave the store. So does one with tasks or actor calls it
+  // submitted still pending (Ray's NumPendingTasks): a call whose ref the task dropped, still
+  // waiting for an argument or for its actor, would otherwise never be sent.
   raylet.handle(CoreWorkerService.Exit, (req) => {
-    const canExit = req.forceExit || (executor.idle && actors.idle && !core!.refs.ownsObjects());
+    const canExit =
+      req.forceExit ||
+      (executor.idle && actors.idle && core!.tasks.numPending === 0 && !core!.refs.ownsObjects());
     return { success: canExit };
   });
   setState({
