@@ -40,6 +40,18 @@ const BENCHMARKS = [
   { name: 'tune-search', file: 'tune-search.mjs', quick: ['--seeds', '3', '--trials', '200'] },
   { name: 'serve', file: 'serve.mjs', quick: ['--seconds', '2'] },
   { name: 'envelope', file: 'envelope.mjs', quick: ['--quick'] },
+  { name: 'task-events', file: 'task-events.mjs', quick: ['--rounds', '1', '--round-ms', '1500'] },
+  {
+    name: 'dashboard-soak',
+    file: 'dashboard-soak.mjs',
+    quick: ['--tasks', '50000', '--max-s', '60', '--sample-s', '2'],
+  },
+  { name: 'state-list', file: 'state-list.mjs', quick: ['--rounds', '1'] },
+  {
+    name: 'metrics-cost',
+    file: 'metrics-cost.mjs',
+    quick: ['--pairs', '1', '--round-ms', '500', '--rounds', '1'],
+  },
   { name: 'collectives', file: 'collectives.mjs', quick: ['--rounds', '1', '--max-mib', '64'] },
   { name: 'train', file: 'train.mjs', quick: ['--rounds', '1', '--epochs', '2'] },
   { name: 'tune', file: 'tune.mjs', quick: ['--trials', '10', '--results', '200', '--quality-trials', '15'] },
