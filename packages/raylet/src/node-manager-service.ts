@@ -29,7 +29,6 @@ import { listLogFiles, readLog } from './log-files.js';
 import type { RuntimeEnvAgentProcess } from './runtime-env/agent-process.js';
 import type { WorkerLogs } from './worker-logs.js';
 import type { WorkerPool, WorkerProcess } from './worker-pool.js';
-import type { WorkerTableReports } from './worker-table-reports.js';
 
 export interface Driver {
   workerId: Buffer;
@@ -74,8 +73,12 @@ export interface NodeManagerContext {
   store?: { listObjects(limit: number): { objects: StoredObject[]; total: number } };
   /** A driver's connection closed: its job is over on this node. */
   driverGone?(driver: Driver): void;
-  /** The GCS's worker table, told of each worker and driver that registers here. */
-  workerTable?: WorkerTableReports;
+  /** The GCS's worker table, told of each worker and driver that registers here (worker-table-reports.ts). */
+  workerTable?: {
+    workerRegistered(worker: WorkerProcess): void;
+    driverRegistered(driver: Driver): void;
+    driverGone(driver: Driver): void;
+  };
   /** The object manager's PullObject (objects/object-manager.ts); absent: PullObject is UNAVAILABLE. */
   objects?: {
     pull(req: tray.v1.PullObjectRequest): Promise<Message<tray.v1.PullObjectReply>>;

@@ -205,7 +205,10 @@ describe('workers', () => {
     const m = managers();
     await expect(
       m.workers.reportWorkerFailure(
-        tray.v1.ReportWorkerFailureRequest.create({ worker: { ...worker(1), exitType: 9 } }),
+        // A value off the wire that no WorkerExitType names.
+        tray.v1.ReportWorkerFailureRequest.create({
+          worker: { ...worker(1), exitType: 9 as tray.v1.WorkerExitType },
+        }),
       ),
     ).rejects.toThrow(/exit_type must be a WorkerExitType \(0-4\), got 9/);
     await m.workers.addWorkerInfo(tray.v1.AddWorkerInfoRequest.create({ worker: worker(2) }));
