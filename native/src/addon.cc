@@ -12,6 +12,8 @@
 
 #include <napi.h>
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -79,6 +81,7 @@ class NativeStore : public Napi::ObjectWrap<NativeStore> {
                            InstanceMethod<&NativeStore::Abort>("abort"),
                            InstanceMethod<&NativeStore::Disconnect>("disconnect"),
                            InstanceMethod<&NativeStore::Stats>("stats"),
+                           InstanceMethod<&NativeStore::List>("list"),
                            InstanceMethod<&NativeStore::Info>("info"),
                            InstanceMethod<&NativeStore::Close>("close"),
                        });
@@ -201,6 +204,34 @@ class NativeStore : public Napi::ObjectWrap<NativeStore> {
     num("evictedObjects", s.evicted_objects);
     num("spillDiskBytes", s.spill_disk_bytes);
     out.Set("fallbackToDisk", Napi::Boolean::New(env, s.fallback_to_disk));
+    return out;
+  }
+
+  // list(limit): up to `limit` objects as { ids: Buffer (28 bytes each), sizes: Float64Array,
+  // flags: Uint8Array (1 sealed, 2 primary, 4 spilled, 8 read by a client now) }, and `total`.
+  // Flat arrays: a state API call lists thousands without an object per entry.
+  Napi::Value List(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Open(info)) return env.Undefined();
+    const auto& entries = store_.objects().entries();
+    const size_t limit = std::min(static_cast<size_t>(U64(info[0])), entries.size());
+    Napi::Buffer<uint8_t> ids = Napi::Buffer<uint8_t>::New(env, limit * tray::kObjectIdSize);
+    Napi::Float64Array sizes = Napi::Float64Array::New(env, limit);
+    Napi::Uint8Array flags = Napi::Uint8Array::New(env, limit);
+    size_t i = 0;
+    for (const auto& [id, entry] : entries) {
+      if (i == limit) break;
+      std::memcpy(ids.Data() + i * tray::kObjectIdSize, id.bytes, tray::kObjectIdSize);
+      sizes[i] = static_cast<double>(entry.size());
+      flags[i] = static_cast<uint8_t>((entry.sealed() ? 1 : 0) | (entry.primary ? 2 : 0) |
+                                      (entry.in_memory ? 0 : 4) | (entry.ref_count > 0 ? 8 : 0));
+      ++i;
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("ids", ids);
+    out.Set("sizes", sizes);
+    out.Set("flags", flags);
+    out.Set("total", Napi::Number::New(env, static_cast<double>(entries.size())));
     return out;
   }
 

@@ -89,6 +89,8 @@ class ObjectStore {
   const Segment& segment() const { return segment_; }
   const SpillFiles* spill_files() const { return spill_.get(); }
   uint64_t capacity() const { return allocator_ ? allocator_->capacity() : 0; }
+  // Every object the store holds (in memory, being created, or spilled), for listing.
+  const ObjectTable& objects() const { return table_; }
 
  private:
   struct ClientState {

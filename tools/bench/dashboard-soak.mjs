@@ -56,6 +56,7 @@ function slope(points) {
   return den === 0 ? Number.NaN : num / den;
 }
 
+const loadStart = os.loadavg()[0];
 cli(['start', '--head', '--port', '0', '--num-cpus', '2', '--dashboard-port', '0']);
 try {
   const record = JSON.parse(readFileSync(path.join(tmp, 'tray', 'current_cluster.json'), 'utf8'));
@@ -126,6 +127,7 @@ try {
       ]),
     ),
     list_ms_median: warm.map((s) => s.listMs).sort((a, b) => a - b)[Math.floor(warm.length / 2)],
+    load_1m: { start: Number(loadStart.toFixed(2)), end: Number(os.loadavg()[0].toFixed(2)) },
   };
   if (json) process.stdout.write(`${JSON.stringify({ dashboard_soak: result })}\n`);
   else console.log(JSON.stringify(result, null, 2));

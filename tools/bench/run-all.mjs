@@ -41,6 +41,18 @@ const BENCHMARKS = [
   { name: 'serve', file: 'serve.mjs', quick: ['--seconds', '2'] },
   { name: 'actor-calls', file: 'actor-calls.mjs', quick: ['--rounds', '2', '--calls', '300'] },
   { name: 'envelope', file: 'envelope.mjs', quick: ['--quick'] },
+  { name: 'task-events', file: 'task-events.mjs', quick: ['--rounds', '1', '--round-ms', '1500'] },
+  {
+    name: 'dashboard-soak',
+    file: 'dashboard-soak.mjs',
+    quick: ['--tasks', '50000', '--max-s', '60', '--sample-s', '2'],
+  },
+  { name: 'state-list', file: 'state-list.mjs', quick: ['--rounds', '1'] },
+  {
+    name: 'metrics-cost',
+    file: 'metrics-cost.mjs',
+    quick: ['--pairs', '1', '--round-ms', '500', '--rounds', '1'],
+  },
   { name: 'collectives', file: 'collectives.mjs', quick: ['--rounds', '1', '--max-mib', '64'] },
   { name: 'train', file: 'train.mjs', quick: ['--rounds', '1', '--epochs', '2'] },
   { name: 'tune', file: 'tune.mjs', quick: ['--trials', '10', '--results', '200', '--quality-trials', '15'] },

@@ -11,6 +11,7 @@
 //   node tools/bench/task-events.mjs [--rounds 5] [--round-ms 4000] [--json]
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -106,12 +107,14 @@ function once(eventsOn) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const spread = (xs) => ({ min: Math.min(...xs), median: median(xs), max: Math.max(...xs) });
 
 async function main() {
   const rounds = arg('--rounds', 5);
   const json = args.includes('--json');
   const on = [];
   const off = [];
+  const loadStart = os.loadavg()[0];
   for (let r = 0; r < rounds; r++) {
     // Alternate which goes first, so neither always runs on a warmer machine.
     for (const eventsOn of r % 2 === 0 ? [true, false] : [false, true]) {
@@ -139,6 +142,15 @@ async function main() {
     ),
     tasks_per_s_on: median(on.map((v) => v.tasksPerS)),
     tasks_per_s_off: median(off.map((v) => v.tasksPerS)),
+    // Each round's total CPU per task, and the on/off ratio of each round's pair: a loaded
+    // machine moves single rounds a lot, so the spread says how far to trust the medians.
+    cpu_total_on: spread(on.map((v) => v.cpuUsPerTask.total)),
+    cpu_total_off: spread(off.map((v) => v.cpuUsPerTask.total)),
+    pair_ratio: spread(
+      on.map((v, i) => Number((v.cpuUsPerTask.total / off[i].cpuUsPerTask.total).toFixed(3))),
+    ),
+    rounds,
+    load_1m: { start: Number(loadStart.toFixed(2)), end: Number(os.loadavg()[0].toFixed(2)) },
   };
   result.throughput_cost_pct = Number(
     ((1 - result.tasks_per_s_on / result.tasks_per_s_off) * 100).toFixed(2),
@@ -149,7 +161,8 @@ async function main() {
       `single_client_tasks_async workload: CPU per task ${result.cpu_us_per_task_on.total} µs with events, ` +
         `${result.cpu_us_per_task_off.total} µs without: +${result.cpu_cost_pct}% ` +
         `(throughput ${result.tasks_per_s_on}/s vs ${result.tasks_per_s_off}/s, ${result.throughput_cost_pct}%)\n` +
-        `  with:    ${JSON.stringify(result.cpu_us_per_task_on)}\n  without: ${JSON.stringify(result.cpu_us_per_task_off)}`,
+        `  with:    ${JSON.stringify(result.cpu_us_per_task_on)}\n  without: ${JSON.stringify(result.cpu_us_per_task_off)}\n` +
+        `  per-round on/off ratio ${JSON.stringify(result.pair_ratio)}; load ${result.load_1m.start} → ${result.load_1m.end}`,
     );
 }
 

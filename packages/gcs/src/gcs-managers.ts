@@ -19,6 +19,7 @@ export interface GcsManagerOptions {
   /** Asks a raylet directly whether it is alive (gRPC GetNodeStats). */
   probe?: (node: tray.v1.NodeInfo, timeoutMs: number) => Promise<void>;
   maxTaskEventsPerJob?: number;
+  maxDeadWorkers?: number;
   /** Where background failures (a listener that threw) are reported. */
   log: (message: string) => void;
 }
@@ -41,7 +42,7 @@ export class GcsManagers {
     this.nodes = new NodeManager(storage, this.publisher, options.healthCheck, options.probe);
     this.resources = new NodeResourceManager(this.nodes);
     this.jobs = new JobManager(storage, this.publisher);
-    this.workers = new WorkerManager(storage, this.publisher);
+    this.workers = new WorkerManager(storage, this.publisher, options.maxDeadWorkers);
     this.kv = new KvManager(storage);
     this.actors = new ActorManager(storage, this.publisher);
     this.placementGroups = new PlacementGroupManager(storage, this.publisher, this.nodes, options.log);
@@ -50,13 +51,19 @@ export class GcsManagers {
     const report = (what: string) => (err: unknown) => options.log(`${what}: ${(err as Error).message}`);
     this.nodes.onNodeDead((node) => {
       this.jobs.nodeDied(node.nodeId).catch(report('ending the jobs of a dead node'));
+      this.workers
+        .nodeDied(node.nodeId, node.deathReason)
+        .catch(report('marking the workers of a dead node dead'));
       this.actors.nodeDied(node.nodeId, node.deathReason).catch(report('handling the actors of a dead node'));
     });
+    this.workers.jobFinished = (jobId) => this.jobs.get(jobId)?.isDead === true;
     this.workers.onWorkerDead((worker) => {
       const workerId = worker.address?.workerId;
       if (!workerId) return;
       if (worker.isDriver) this.jobs.driverDied(workerId).catch(report('ending the job of a dead driver'));
-      this.actors.workerDied(workerId).catch(report('handling the actors of a dead worker'));
+      this.actors
+        .workerDied(workerId, worker.exitDetail?.reason || undefined)
+        .catch(report('handling the actors of a dead worker'));
     });
     // A placement group created by an actor lives as long as the actor (a restart keeps it).
     this.actors.onActorDead((actor) => {

@@ -1,7 +1,8 @@
 // The node health checks' settings from the environment, as Ray reads RAY_health_check_period_ms,
 // RAY_health_check_timeout_ms and RAY_health_check_failure_threshold: TRAY_HEALTH_CHECK_PERIOD_MS,
 // TRAY_HEALTH_CHECK_TIMEOUT_MS and TRAY_HEALTH_CHECK_FAILURE_THRESHOLD override the GCS's options
-// (defaults: Ray's 3 s, 10 s, 5). `tray start` passes its environment on to the GCS.
+// (defaults: Ray's 3 s, 10 s, 5). `tray start` passes its environment on to the GCS. The worker
+// table's limit is read the same way.
 import type { HealthCheckOptions } from './managers/node-health-checker.js';
 
 const VARIABLES: Array<[keyof HealthCheckOptions, string]> = [
@@ -25,4 +26,18 @@ export function healthCheckFromEnv(
     merged = { ...merged, [field]: value };
   }
   return merged;
+}
+
+/** TRAY_MAXIMUM_GCS_DEAD_WORKER_CACHED_COUNT (Ray's RAY_maximum_gcs_dead_worker_cached_count). */
+export function maxDeadWorkersFromEnv(
+  env: NodeJS.ProcessEnv,
+  option: number | undefined,
+): number | undefined {
+  const name = 'TRAY_MAXIMUM_GCS_DEAD_WORKER_CACHED_COUNT';
+  const raw = env[name];
+  if (raw === undefined || raw === '') return option;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`${name} must be a whole number ≥ 1, got '${raw}'`);
+  return value;
 }

@@ -3,7 +3,7 @@
 // and exits when the IPC channel disconnects (the parent died), on SIGTERM and on SIGINT,
 // closing the server and its storage first.
 import { sendToParent } from '@tray/protocol';
-import { healthCheckFromEnv } from './health-check-env.js';
+import { healthCheckFromEnv, maxDeadWorkersFromEnv } from './health-check-env.js';
 import { type GcsServer, type GcsServerOptions, startGcsServer } from './server.js';
 
 function log(message: string): void {
@@ -44,13 +44,15 @@ async function main(): Promise<void> {
   if (process.send && !process.connected) return stop('the parent process went away');
 
   let healthCheck: GcsServerOptions['healthCheck'];
+  let maxDeadWorkers: number | undefined;
   try {
     healthCheck = healthCheckFromEnv(process.env, options.healthCheck);
+    maxDeadWorkers = maxDeadWorkersFromEnv(process.env, options.maxDeadWorkers);
   } catch (err) {
     return fail((err as Error).message);
   }
   try {
-    server = await startGcsServer({ ...options, healthCheck, log });
+    server = await startGcsServer({ ...options, healthCheck, maxDeadWorkers, log });
   } catch (err) {
     return fail(`cannot start: ${(err as Error).message}`);
   }

@@ -29,6 +29,11 @@ export interface GcsServerOptions {
   /** Bound of the task-event buffer per job (default 10,000). */
   maxTaskEventsPerJob?: number;
   /**
+   * Dead workers the worker table keeps, newest (Ray's maximum_gcs_dead_worker_cached_count,
+   * default 100,000); `tray start` takes TRAY_MAXIMUM_GCS_DEAD_WORKER_CACHED_COUNT.
+   */
+  maxDeadWorkers?: number;
+  /**
    * Creates and kills actors' workers. Default: leases from the cluster's raylets
    * (actor-scheduling/); `actorScheduling: 'none'` leaves it out (CreateActor: UNIMPLEMENTED).
    */
@@ -124,6 +129,7 @@ export async function startGcsServer(options: GcsServerOptions): Promise<GcsServ
       healthCheck,
       probe: probe.probe,
       maxTaskEventsPerJob: options.maxTaskEventsPerJob,
+      maxDeadWorkers: options.maxDeadWorkers,
       log,
     });
     const rayletScheduler =

@@ -20,7 +20,12 @@ export {
   OutOfDiskError,
 } from './errors.js';
 export { addonCandidates, loadNative, packageRoot, prebuildTag } from './native.js';
-export { StoreServer, type StoreServerOptions, type StoreStats } from './server/store-server.js';
+export {
+  type StoredObject,
+  StoreServer,
+  type StoreServerOptions,
+  type StoreStats,
+} from './server/store-server.js';
 export { OBJECT_ID_BYTES } from './validate.js';
 
 import { loadNative } from './native.js';

@@ -47,6 +47,8 @@ export interface NativeStore {
   abort(id: Uint8Array, client: number): void;
   disconnect(client: number): void;
   stats(): NativeStats;
+  /** Up to `limit` objects: ids (28 bytes each), sizes and flags (1 sealed, 2 primary, 4 spilled, 8 in use). */
+  list(limit: number): { ids: Buffer; sizes: Float64Array; flags: Uint8Array; total: number };
   info(): NativeStoreInfo;
   close(): void;
 }

@@ -3,6 +3,7 @@
 // lifetime) and over gRPC (for the GCS and other nodes: no registration there). Every request
 // is validated before it touches the pool or the leases.
 import path from 'node:path';
+import type { StoredObject } from '@tray/object-store';
 import {
   type Connection,
   checkId,
@@ -68,8 +69,16 @@ export interface NodeManagerContext {
   runtimeEnvs?: PluginRegistry;
   /** The node's runtime-env agent process (GetNodeStats reports its cache and pid). */
   runtimeEnvAgent?: RuntimeEnvAgentProcess;
+  /** The node's object store (GetNodeStats with include_memory_info lists its objects). */
+  store?: { listObjects(limit: number): { objects: StoredObject[]; total: number } };
   /** A driver's connection closed: its job is over on this node. */
   driverGone?(driver: Driver): void;
+  /** The GCS's worker table, told of each worker and driver that registers here (worker-table-reports.ts). */
+  workerTable?: {
+    workerRegistered(worker: WorkerProcess): void;
+    driverRegistered(driver: Driver): void;
+    driverGone(driver: Driver): void;
+  };
   /** The object manager's PullObject (objects/object-manager.ts); absent: PullObject is UNAVAILABLE. */
   objects?: {
     pull(req: tray.v1.PullObjectRequest): Promise<Message<tray.v1.PullObjectReply>>;
@@ -78,6 +87,9 @@ export interface NodeManagerContext {
 }
 
 type Handlers = ServiceHandlers<typeof NodeManagerService>;
+
+/** Store objects GetNodeStats lists at most (as many as a worker's reference table). */
+const MAX_STORE_ROWS = 10_000;
 
 export class NodeManagerHandlers {
   constructor(private readonly ctx: NodeManagerContext) {}
@@ -264,10 +276,12 @@ export class NodeManagerHandlers {
       connection.context = driver;
       ctx.drivers.add(driver);
       ctx.logs.addDriver(jobId, connection);
+      ctx.workerTable?.driverRegistered(driver);
       connection.on('close', () => {
         ctx.drivers.delete(driver);
         ctx.leases.ownerGone(workerId.toString('hex'), connection);
         ctx.driverGone?.(driver);
+        ctx.workerTable?.driverGone(driver);
       });
       return { ...reply, jobId };
     }
@@ -286,6 +300,7 @@ export class NodeManagerHandlers {
       });
     }
     connection.context = worker;
+    ctx.workerTable?.workerRegistered(worker);
     return { ...reply, jobId: worker.jobId ?? new Uint8Array(0) };
   }
 
@@ -343,8 +358,16 @@ export class NodeManagerHandlers {
       connections.push(d.connection);
       workers.push({ pid: d.pid, workerId: d.workerId, isDriver: true, jobId: d.jobId });
     }
-    if (req.includeMemoryInfo) await addCoreWorkerStats(workers, connections, req.limitPerWorker);
+    let store: { storeObjects: tray.v1.IStoreObject[]; storeObjectsTotal: number } | undefined;
+    if (req.includeMemoryInfo) {
+      // The store's list first: objects whose owner is gone or elsewhere are only here.
+      const limit = req.limitPerWorker > 0 ? Math.min(req.limitPerWorker, MAX_STORE_ROWS) : MAX_STORE_ROWS;
+      const listed = ctx.store?.listObjects(limit);
+      if (listed) store = { storeObjects: listed.objects, storeObjectsTotal: listed.total };
+      await addCoreWorkerStats(workers, connections, req.limitPerWorker);
+    }
     return {
+      ...store,
       workers,
       total: { quantities: ctx.resources.total.toRecord() },
       available: { quantities: ctx.resources.available.toRecord() },

@@ -34,6 +34,7 @@ import { jobReference, runtimeEnvHandlers } from './runtime-env/runtime-env-serv
 import { recordSessionGcsAddress } from './session.js';
 import { WorkerLogs } from './worker-logs.js';
 import { WorkerPool, type WorkerProcess } from './worker-pool.js';
+import { WorkerTableReports } from './worker-table-reports.js';
 
 export interface Raylet {
   /** Hex node id. */
@@ -85,6 +86,13 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
     const logs = new WorkerLogs(o.sessionDir, o.logToDriver);
     cleanups.push(() => logs.close());
     const deadWorkers: DeadWorker[] = [];
+    let workerTable: WorkerTableReports | undefined;
+    if (o.gcsAddress) {
+      workerTable = new WorkerTableReports(o.gcsAddress, o.token, { nodeId: o.nodeId, ip: o.host }, (m) =>
+        process.stderr.write(`${m}\n`),
+      );
+      cleanups.push(() => workerTable!.close());
+    }
     let leases: LeaseManager | undefined;
     let registration: GcsRegistration | undefined;
     const pool = new WorkerPool(
@@ -106,6 +114,7 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
             }),
           );
           if (deadWorkers.length > 1000) deadWorkers.shift();
+          workerTable?.workerDied(w);
           leases?.workerDied(w);
         },
       },
@@ -197,6 +206,8 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
       runtimeEnvs: envPlugins,
       runtimeEnvAgent: envAgent,
       driverGone: (driver) => jobEnded(driver.jobId),
+      workerTable,
+      store,
     });
 
     const framed: FramedServer = await listen(

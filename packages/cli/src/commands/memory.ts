@@ -1,5 +1,6 @@
 // `tray memory` (Ray's `ray memory`): the objects the cluster's processes reference, from the
-// state API's /api/v0/objects, grouped by node and then by owner process — each group's
+// state API's /api/v0/objects, grouped by node and then by owner process (objects in a store that
+// no live process references last, with the spilled ones marked) — each group's
 // total size and counts by reference type, then its objects (size, reference type, status); with
 // call sites recorded (TRAY_RECORD_REF_CREATION_SITES=1) an owner's objects are grouped by them.
 import { type FlagSpec, parseFlags } from '../flags.js';
@@ -53,7 +54,11 @@ export async function memory(argv: string[], out: NodeJS.WritableStream): Promis
   out.write(`Grouped by node, then by owner process; ${summaryLine(rows)}\n`);
   for (const [node, onNode] of groupBy(rows, (r) => `${r.ip} (node ${r.node_id})`)) {
     out.write(`\n--- Node ${node}: ${summaryLine(onNode)} ---\n`);
-    for (const [owner, ofOwner] of groupBy(onNode, (r) => `${r.type} pid ${r.pid}`)) {
+    const ownerOf = (r: Row) =>
+      r.type === 'STORE'
+        ? "In the node's store only (no live process references it)"
+        : `${r.type} pid ${r.pid}`;
+    for (const [owner, ofOwner] of groupBy(onNode, ownerOf)) {
       out.write(`\n${owner}: ${summaryLine(ofOwner)}\n`);
       // Call sites (TRAY_RECORD_REF_CREATION_SITES=1) head the owner's objects made at each.
       const sites = groupBy(ofOwner, (r) => String(r.call_site ?? ''));
@@ -79,7 +84,14 @@ function writeObjects(rows: Row[], width: number, out: NodeJS.WritableStream): v
     reference_type: r.reference_type,
     status: r.task_status,
     // A pending task's return has no value anywhere yet.
-    where: r.in_plasma ? 'object store' : r.task_status === 'PENDING' ? '-' : 'in process',
+    where:
+      r.store_state === 'SPILLED'
+        ? 'spilled to disk'
+        : r.in_plasma
+          ? 'object store'
+          : r.task_status === 'PENDING'
+            ? '-'
+            : 'in process',
   }));
   out.write(table(shown, width));
 }

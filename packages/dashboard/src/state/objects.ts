@@ -1,8 +1,12 @@
 // The state API's objects (Ray's `/api/v0/objects` and `/summarize`, `tray memory`): one row per
 // object and process that references it, from every live node's raylet (GetNodeStats with each
-// worker's and driver's reference table). A node or process that does not answer, or whose
-// table was cut at its row cap, is named in the list's partial_failure_warning.
-import { NodeManagerService } from '@tray/protocol';
+// worker's and driver's reference table), and one row per object that is in a node's store but
+// referenced by no process that answered (its owner died, or it is a copy nobody asked for
+// again): type STORE, reference_type IN_STORE_ONLY. Every row of an object in a store says how
+// it is kept there (store_state: IN_MEMORY, SPILLED, or CREATING while it is written). A node or
+// process that does not answer, or whose list was cut at its row cap, is named in the list's
+// partial_failure_warning.
+import { NodeManagerService, type tray } from '@tray/protocol';
 import type { Raylets } from './raylets.js';
 import type { Row } from './resources.js';
 
@@ -25,6 +29,8 @@ export const OBJECT_COLUMNS = [
   'submitted_task_ref_count',
   'contained_in_owned',
   'in_plasma',
+  'store_state',
+  'primary_copy',
 ] as const;
 export const OBJECT_DEFAULTS = [
   'object_id',
@@ -49,6 +55,22 @@ export async function objectRows(raylets: Raylets): Promise<{ rows: Row[]; warni
   );
   const rows: Row[] = [];
   const problems: string[] = [];
+  // Per object id, the stores that hold it (node id, ip, the store's entry).
+  const stored = new Map<string, { nodeId: string; nodeIp: string; entry: tray.v1.IStoreObject }[]>();
+  for (const { nodeId, nodeIp, value } of answers) {
+    if (!value) continue;
+    for (const entry of value.storeObjects ?? []) {
+      const id = hex(entry.objectId);
+      const at = stored.get(id);
+      if (at) at.push({ nodeId, nodeIp, entry });
+      else stored.set(id, [{ nodeId, nodeIp, entry }]);
+    }
+    const total = Number(value.storeObjectsTotal ?? 0);
+    const listed = value.storeObjects?.length ?? 0;
+    if (total > listed)
+      problems.push(`the store of node ${nodeId} holds ${total} objects; ${total - listed} are not listed`);
+  }
+  const referenced = new Set<string>();
   for (const { nodeId, nodeIp, value, error } of answers) {
     if (!value) {
       problems.push(`node ${nodeId} did not answer (${error})`);
@@ -64,8 +86,12 @@ export async function objectRows(raylets: Raylets): Promise<{ rows: Row[]; warni
         );
       for (const r of stats.objectRefs ?? []) {
         const size = Number(r.objectSize ?? -1);
+        const id = hex(r.objectId);
+        referenced.add(id);
+        const copies = stored.get(id);
+        const copy = copies?.find((c) => c.nodeId === nodeId) ?? copies?.[0];
         rows.push({
-          object_id: hex(r.objectId),
+          object_id: id,
           object_size: size >= 0 ? size : null,
           task_status: r.taskStatus ?? 'NIL',
           reference_type: r.referenceType ?? '',
@@ -80,11 +106,42 @@ export async function objectRows(raylets: Raylets): Promise<{ rows: Row[]; warni
           submitted_task_ref_count: r.submittedTaskRefCount ?? 0,
           contained_in_owned: r.containedInOwned ?? 0,
           in_plasma: r.inPlasma === true,
+          store_state: copy ? storeState(copy.entry) : null,
+          primary_copy: copy ? copy.entry.primary === true : null,
         });
       }
     }
   }
+  for (const [id, copies] of stored) {
+    if (referenced.has(id)) continue;
+    for (const { nodeId, nodeIp, entry } of copies) {
+      rows.push({
+        object_id: id,
+        object_size: Number(entry.size ?? 0),
+        task_status: entry.sealed ? 'FINISHED' : 'PENDING',
+        reference_type: 'IN_STORE_ONLY',
+        call_site: '',
+        type: 'STORE',
+        pid: null,
+        ip: nodeIp,
+        node_id: nodeId,
+        worker_id: null,
+        owned: false,
+        local_ref_count: 0,
+        submitted_task_ref_count: 0,
+        contained_in_owned: 0,
+        in_plasma: true,
+        store_state: storeState(entry),
+        primary_copy: entry.primary === true,
+      });
+    }
+  }
   return { rows, warning: problems.join('; ') };
+}
+
+function storeState(entry: tray.v1.IStoreObject): string {
+  if (!entry.sealed) return 'CREATING';
+  return entry.spilled ? 'SPILLED' : 'IN_MEMORY';
 }
 
 const MB = 1024 * 1024;

@@ -227,25 +227,22 @@ export const RESOURCES: Record<string, Resource> = {
     ],
     id: 'worker_id',
     async rows(gcs, raylets) {
-      // The GCS's worker table, then each node's raylet: its processes now (alive) and the
-      // newest of those that ended (it keeps 1,000), which say more than the table.
+      // The GCS's worker table (every process the raylets reported, with exit type and detail),
+      // then each node's raylet: its processes now and the newest that ended (it keeps 1,000),
+      // for those whose report to the table is still on its way.
       const byId = new Map<string, Row>();
       for (const w of await gcs.getAllWorkerInfo()) {
         byId.set(hex(w.address?.workerId), {
           worker_id: hex(w.address?.workerId),
           is_alive: w.isAlive,
           worker_type: w.isDriver ? 'DRIVER' : 'WORKER',
-          exit_type: w.isAlive
-            ? null
-            : w.exitDetail
-              ? (tray.v1.ErrorType[w.exitDetail.type ?? 0] ?? 'SYSTEM_ERROR')
-              : 'INTENDED_USER_EXIT',
-          exit_detail: w.exitDetail?.message || null,
+          exit_type: w.isAlive ? null : (tray.v1.WorkerExitType[w.exitType] ?? 'SYSTEM_ERROR'),
+          exit_detail: w.isAlive ? null : w.exitDetail?.message || null,
           node_id: hex(w.address?.nodeId),
           ip: w.address?.ip ?? '',
           pid: w.pid,
           job_id: hex(w.jobId) || null,
-          actor_id: null,
+          actor_id: hex(w.actorId) || null,
           start_time_ms: num(w.startTimeMs),
           end_time_ms: num(w.endTimeMs) || null,
         });

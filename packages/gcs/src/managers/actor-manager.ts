@@ -202,15 +202,18 @@ export class ActorManager {
     await this.died(bytesKey(actor.actorId), { ...cause, actorId: actor.actorId }, !request.noRestart);
   }
 
-  /** A worker died: actors running on it died; non-detached actors it owned die with it. */
-  async workerDied(workerId: Uint8Array): Promise<void> {
+  /**
+   * A worker died: actors running on it died (`how`: how its process ended, as its raylet
+   * reported it); non-detached actors it owned die with it.
+   */
+  async workerDied(workerId: Uint8Array, how = 'its worker process died'): Promise<void> {
     const dead = bytesKey(workerId);
     for (const [key, actor] of this.table.entries()) {
       if (actor.state === State.DEAD) continue;
       if (!actor.detached && bytesKey(actor.ownerAddress?.workerId ?? new Uint8Array()) === dead) {
         await this.ownerDied(key, actor, 'its owner (the worker or driver that created it) died');
       } else if (actor.address && bytesKey(actor.address.workerId) === dead) {
-        await this.died(key, deathCause(actor.actorId, 'its worker process died'), true);
+        await this.died(key, deathCause(actor.actorId, how), true);
       }
     }
   }

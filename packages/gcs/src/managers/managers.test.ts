@@ -138,6 +138,86 @@ describe('jobs', () => {
   });
 });
 
+describe('workers', () => {
+  const ExitType = tray.v1.WorkerExitType;
+  const worker = (n: number) => ({ address: { workerId: id(28, n), nodeId: id(28, 1) }, pid: 1000 + n });
+
+  it('keeps at most maxDeadWorkers dead workers, dropping the first to die, never a live one', async () => {
+    const storage = new MemoryStorage();
+    const m = new GcsManagers(storage, {
+      healthCheck: { periodMs: 60_000, timeoutMs: 1000, failureThreshold: 5 },
+      maxDeadWorkers: 2,
+      log: () => {},
+    });
+    open.push(m);
+    for (let n = 1; n <= 5; n++)
+      await m.workers.addWorkerInfo(tray.v1.AddWorkerInfoRequest.create({ worker: worker(n) }));
+    for (const n of [3, 1, 4]) {
+      await m.workers.reportWorkerFailure(
+        tray.v1.ReportWorkerFailureRequest.create({
+          worker: { ...worker(n), exitType: ExitType.SYSTEM_ERROR, exitDetail: { message: `killed ${n}` } },
+        }),
+      );
+    }
+    const pids = (rows: tray.v1.WorkerTableData[]) => rows.map((w) => `${w.pid}:${w.isAlive}`).sort();
+    expect(pids(m.workers.getAll())).toEqual(['1001:false', '1002:true', '1004:false', '1005:true']);
+    expect((await storage.getAll('workers')).size).toBe(4);
+    // A GCS restarted on the same storage with a smaller limit applies it to what it reads back.
+    const again = new GcsManagers(storage, {
+      healthCheck: { periodMs: 60_000, timeoutMs: 1000, failureThreshold: 5 },
+      maxDeadWorkers: 1,
+      log: () => {},
+    });
+    open.push(again);
+    await again.load();
+    expect(pids(again.workers.getAll())).toEqual(['1002:true', '1004:false', '1005:true']);
+    // A late registration does not bring a dead worker back.
+    await again.workers.addWorkerInfo(tray.v1.AddWorkerInfoRequest.create({ worker: worker(4) }));
+    expect(again.workers.getAll().find((w) => w.pid === 1004)?.isAlive).toBe(false);
+  });
+
+  it('calls a driver that ended its job before disconnecting an intended exit, else a system error', async () => {
+    const m = managers();
+    const add = (n: number, job: number) =>
+      m.jobs.addJob(
+        tray.v1.AddJobRequest.create({ job: { jobId: id(4, job), driverAddress: { workerId: id(28, n) } } }),
+      );
+    await add(1, 1);
+    await add(2, 2);
+    await m.jobs.markFinished(tray.v1.MarkJobFinishedRequest.create({ jobId: id(4, 1) }));
+    for (const [n, job] of [
+      [1, 1],
+      [2, 2],
+    ]) {
+      await m.workers.reportWorkerFailure(
+        tray.v1.ReportWorkerFailureRequest.create({
+          worker: { ...worker(n!), jobId: id(4, job!), isDriver: true, exitType: ExitType.SYSTEM_ERROR },
+        }),
+      );
+    }
+    const byPid = new Map(m.workers.getAll().map((w) => [w.pid, w]));
+    expect(byPid.get(1001)?.exitType).toBe(ExitType.INTENDED_USER_EXIT);
+    expect(byPid.get(1002)?.exitType).toBe(ExitType.SYSTEM_ERROR);
+    await waitFor(() => m.jobs.get(id(4, 2))?.isDead === true, { what: 'the dead driver’s job to end' });
+  });
+
+  it('rejects an exit type out of range and marks the workers of a dead node dead', async () => {
+    const m = managers();
+    await expect(
+      m.workers.reportWorkerFailure(
+        // A value off the wire that no WorkerExitType names.
+        tray.v1.ReportWorkerFailureRequest.create({
+          worker: { ...worker(1), exitType: 9 as tray.v1.WorkerExitType },
+        }),
+      ),
+    ).rejects.toThrow(/exit_type must be a WorkerExitType \(0-4\), got 9/);
+    await m.workers.addWorkerInfo(tray.v1.AddWorkerInfoRequest.create({ worker: worker(2) }));
+    await m.workers.nodeDied(id(28, 1), 'health checks failed');
+    expect(m.workers.getAll()[0]).toMatchObject({ isAlive: false, exitType: ExitType.SYSTEM_ERROR });
+    expect(m.workers.getAll()[0]?.exitDetail?.message).toBe('its node died (health checks failed)');
+  });
+});
+
 describe('kv', () => {
   it('namespaces, overwrite, prefixes', async () => {
     const { kv } = managers();

@@ -63,6 +63,23 @@ export interface StoreServerOptions {
 
 export type StoreStats = NativeStats;
 
+/** One object the store holds (StoreServer.listObjects). */
+export interface StoredObject {
+  objectId: Buffer;
+  /** Data and metadata bytes. */
+  size: number;
+  /** false while it is being written. */
+  sealed: boolean;
+  /** The owner's copy (spilled when the store is full); else a secondary copy. */
+  primary: boolean;
+  /** In a spill file on disk, not in memory. */
+  spilled: boolean;
+  /** A client reads it now. */
+  inUse: boolean;
+}
+
+const ID_BYTES = 28;
+
 interface ClientState {
   id: number;
   pid: number;
@@ -155,6 +172,26 @@ export class StoreServer {
 
   stats(): StoreStats {
     return this.native.stats();
+  }
+
+  /** Up to `limit` of the objects held (in no particular order), and how many there are. */
+  listObjects(limit: number): { objects: StoredObject[]; total: number } {
+    if (!Number.isInteger(limit) || limit < 0)
+      throw new RangeError(`limit must be a whole number ≥ 0, got ${limit}`);
+    const { ids, sizes, flags, total } = this.native.list(limit);
+    const objects: StoredObject[] = [];
+    for (let i = 0; i < sizes.length; i++) {
+      const f = flags[i]!;
+      objects.push({
+        objectId: ids.subarray(i * ID_BYTES, (i + 1) * ID_BYTES),
+        size: sizes[i]!,
+        sealed: (f & 1) !== 0,
+        primary: (f & 2) !== 0,
+        spilled: (f & 4) !== 0,
+        inUse: (f & 8) !== 0,
+      });
+    }
+    return { objects, total };
   }
 
   /** Times the store asked its clients to collect garbage to make room. */
