@@ -12,7 +12,8 @@
 //              actor worker (target ≤ 40 MB)
 //   pgs        --pgs (1,000) placement groups created, ready, removed
 //   soak       --soak-s (60; the run is 600) seconds of mixed tasks, actor calls and puts;
-//              every process's RSS sampled, growth after warm-up reported (target: flat)
+//              every process's RSS sampled; after warm-up, its start, end and least-squares slope
+//              (MB/min) per kind of process (target: flat)
 // Each scenario has a deadline (--scenario-timeout-s, 600): one that passes it is reported as
 // timed out and the rest still run. --only NAME[,NAME] runs some; --quick uses small sizes.
 //   node tools/bench/envelope.mjs [--json] [--quick] [--only tasks,actors] [--tasks 10000,100000]
@@ -332,10 +333,34 @@ async function soakScenario(tray, o) {
   const last = samples[samples.length - 1];
   const growth = {};
   for (const role of Object.keys(last.byRole)) {
-    growth[role] = { after_warmup_mb: mb(first.byRole[role] ?? 0), end_mb: mb(last.byRole[role]) };
+    growth[role] = {
+      after_warmup_mb: mb(first.byRole[role] ?? 0),
+      end_mb: mb(last.byRole[role]),
+      slope_mb_per_min: slopeMbPerMin(after, role),
+    };
   }
   await tray.kill(counter);
   return { seconds: o.soakS, rounds, rss_by_process: growth };
+}
+
+/**
+ * Least-squares slope of a role's RSS over the samples after warm-up, MB per minute: one number
+ * for "flat" that a single high or low sample at either end cannot decide.
+ */
+function slopeMbPerMin(samples, role) {
+  const points = samples.filter((s) => s.byRole[role] !== undefined);
+  if (points.length < 3) return undefined;
+  const xs = points.map((s) => s.t / 60_000);
+  const ys = points.map((s) => s.byRole[role] / MiB);
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < xs.length; i++) {
+    num += (xs[i] - mx) * (ys[i] - my);
+    den += (xs[i] - mx) ** 2;
+  }
+  return den === 0 ? 0 : Math.round((num / den) * 100) / 100;
 }
 
 const round1 = (x) => Math.round(x * 10) / 10;

@@ -124,7 +124,7 @@ export class ActorCaller {
     const key = group === '' ? method : `${method}\0${group}`;
     let template = this.templates.get(key);
     if (template === undefined) {
-      template = { schedulingKey: '', fixed: undefined };
+      template = { schedulingKey: '', fixed: undefined, specOf: undefined };
       this.templates.set(key, template);
     }
     const taskId = newTaskId(core.jobId);

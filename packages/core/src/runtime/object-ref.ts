@@ -142,7 +142,9 @@ export function invalidRefReason(ref: ObjectRef<unknown>): string | undefined {
   if (releasedRefs.has(ref)) {
     return 'it was released (tray.experimental.release); keep the ref, or another one of the same object, until you are done with it';
   }
-  const length = ref.id.length;
+  // From the hex, which every tracked ref has: asking for `id` would make a ref's id bytes (128
+  // bytes of heap) for each ref a get or a task argument checks.
+  const length = ref.hex().length / 2;
   if (length !== OBJECT_ID_BYTES) {
     return `its id has ${length} bytes, an ObjectID has ${OBJECT_ID_BYTES} (refs come from remote() and put(), not new ObjectRef())`;
   }

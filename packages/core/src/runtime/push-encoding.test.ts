@@ -2,7 +2,13 @@
 // the same request as one encoded whole, for inline, empty, by-reference and nested-ref args.
 import { actorTaskSpec, tray } from '@tray/protocol';
 import { describe, expect, it } from 'vitest';
-import { encodeLeaseFields, encodePushTask, type SpecTemplate } from './push-encoding.js';
+import {
+  encodeLeaseFields,
+  encodePushTask,
+  plainSpec,
+  type SpecTemplate,
+  taskSpecOf,
+} from './push-encoding.js';
 
 const address = { nodeId: Buffer.alloc(28, 1), workerId: Buffer.alloc(28, 2), socketPath: '/tmp/s/w-1' };
 
@@ -27,7 +33,7 @@ function spec(args: tray.v1.ITaskArg[], attemptNumber: number): tray.v1.ITaskSpe
 
 describe('push encoding', () => {
   it('decodes to the same request as encoding it whole', () => {
-    const template: SpecTemplate = { schedulingKey: 'k', fixed: undefined };
+    const template: SpecTemplate = { schedulingKey: 'k', fixed: undefined, specOf: undefined };
     const devices = { CUDA_VISIBLE_DEVICES: '0,1' };
     const lease = encodeLeaseFields(address.workerId, devices);
     const argSets: tray.v1.ITaskArg[][] = [
@@ -57,7 +63,7 @@ describe('push encoding', () => {
   });
 
   it("decodes an actor call's spec (sequence number included) as encoding it whole", () => {
-    const template: SpecTemplate = { schedulingKey: '', fixed: undefined };
+    const template: SpecTemplate = { schedulingKey: '', fixed: undefined, specOf: undefined };
     const lease = encodeLeaseFields(address.workerId, {});
     for (const sequenceNumber of [0, 1, 127, 128, 300_000]) {
       const s = actorTaskSpec(
@@ -80,5 +86,36 @@ describe('push encoding', () => {
       expect(assembled).toEqual(whole);
       expect(Number(assembled.task!.sequenceNumber)).toBe(sequenceNumber);
     }
+  });
+
+  it("a template's task specs carry the fixed fields of its first, whole and in a push", () => {
+    const first = spec([{ inlineValue: Buffer.from('a') }], 0);
+    const TaskSpec = taskSpecOf(first);
+    const template: SpecTemplate = { schedulingKey: 'k', fixed: undefined, specOf: TaskSpec };
+    const lease = encodeLeaseFields(address.workerId, {});
+    const args = [{ inlineValue: Buffer.from('b') }];
+    const made = new TaskSpec(Buffer.alloc(24, 8), Buffer.from([2, 0, 0, 0]), Buffer.alloc(24, 9), args, 5);
+    made.attemptNumber = 2; // a retry
+    const expected = {
+      ...first,
+      taskId: Buffer.alloc(24, 8),
+      jobId: Buffer.from([2, 0, 0, 0]),
+      parentTaskId: Buffer.alloc(24, 9),
+      args,
+      attemptNumber: 2,
+      depth: 5,
+    };
+    const decodeSpec = (s: tray.v1.ITaskSpec) => tray.v1.TaskSpec.decode(tray.v1.TaskSpec.encode(s).finish());
+    // Encoded whole (a lease request): the inherited fields are there once flattened.
+    expect(decodeSpec(plainSpec(made))).toEqual(decodeSpec(expected));
+    expect(plainSpec(first)).toBe(first);
+    const pushed = tray.v1.PushTaskRequest.decode(encodePushTask(made, template, lease));
+    expect(pushed.task).toEqual(decodeSpec(expected));
+    // Read directly, as the owner's task table does.
+    expect([made.name, made.maxRetries, made.requiredResources?.quantities]).toEqual(['f', 3, { CPU: 1 }]);
+    // A fixed field is the template's: writing it on one task's spec is refused, not shared.
+    expect(() => {
+      made.maxRetries = 0;
+    }).toThrow(TypeError);
   });
 });

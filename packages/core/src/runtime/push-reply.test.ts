@@ -71,6 +71,20 @@ describe('PushTask reply decoding', () => {
     expect(decodePushTaskReply(nested)).toBeInstanceOf(tray.v1.PushTaskReply);
   });
 
+  it('keeps a small return apart from the bytes it arrived in, and a large one as a view of them', () => {
+    // A small value held by the memory store must not keep its whole read chunk alive.
+    const small = tray.v1.PushTaskReply.encode(replies['one inline primitive']!).finish();
+    const smallValue = decodePushTaskReply(small).returnObjects[0]!;
+    small.fill(0);
+    expect(Buffer.from(smallValue.data!).toString()).toBe('TRP1abc');
+    const large = tray.v1.PushTaskReply.encode({
+      returnObjects: [{ objectId: id(1), data: Buffer.alloc(64 * 1024, 7), size: 64 * 1024 }],
+    }).finish();
+    const largeValue = decodePushTaskReply(large).returnObjects[0]!;
+    expect(largeValue.data!.buffer).toBe(large.buffer);
+    expect(largeValue.data!.every((b) => b === 7)).toBe(true);
+  });
+
   it('rejects a truncated reply as protobufjs does', () => {
     const bytes = tray.v1.PushTaskReply.encode(replies['one inline primitive']!).finish();
     expect(() => decodePushTaskReply(bytes.subarray(0, bytes.length - 3))).toThrow();

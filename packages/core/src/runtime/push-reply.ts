@@ -54,6 +54,34 @@ export class InlineReturn implements tray.v1.IObjectValue {
   ) {}
 }
 
+/**
+ * Inline values up to this size are copied out of the reply: the memory store keeps a value as
+ * long as its ref lives, and a view would keep the whole read chunk it arrived in (~200 bytes of
+ * other replies per small value: 190 MB for a million results held). Larger ones are most of
+ * their chunk and stay views.
+ */
+const COPY_MAX_BYTES = 1024;
+/**
+ * The copies are packed into slabs of their own, not Buffer's shared pool: there they would sit
+ * between short-lived buffers (encoded pushes, ids) and keep each 8 KiB pool alive (~390 bytes per
+ * value held, measured). Values of tasks that finish together share a slab and die together.
+ */
+const SLAB_BYTES = 64 * 1024;
+let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+let slabAt = 0;
+
+function copyOf(bytes: Uint8Array, at: number, length: number): Buffer {
+  if (slabAt + length > SLAB_BYTES) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabAt = 0;
+  }
+  const copy = slab.subarray(slabAt, slabAt + length);
+  copy.set(bytes.subarray(at, at + length));
+  // Each copy starts 8-byte aligned, as a value read from a reply of its own would.
+  slabAt = (slabAt + length + 7) & ~7;
+  return copy;
+}
+
 /** One ObjectValue of `length` bytes at `at`, or undefined when it holds more than id/data/size. */
 function readObjectValue(bytes: Uint8Array, end: number): InlineReturn | undefined {
   let data: Uint8Array | undefined;
@@ -64,7 +92,8 @@ function readObjectValue(bytes: Uint8Array, end: number): InlineReturn | undefin
       const length = readVarint(bytes, end);
       if (length === UNHANDLED || at + length > end) return undefined;
       // The object id (0x0a) is the one the caller asked for: skipped, not copied.
-      if (tag === 0x12) data = bytes.subarray(at, at + length);
+      if (tag === 0x12)
+        data = length <= COPY_MAX_BYTES ? copyOf(bytes, at, length) : bytes.subarray(at, at + length);
       at += length;
     } else if (tag === 0x40) {
       size = readVarint(bytes, end);

@@ -6,6 +6,11 @@
 // An actor's handles are counted the same way, under an id of their own (actor/actor-runtime.ts).
 import type { tray } from '@tray/protocol';
 
+/**
+ * One object's counts. The rarely set fields are left out of a new entry rather than set to
+ * undefined: an entry is made for every task return and put, and five fields (64 bytes) instead
+ * of ten (104) is 40 MB less for a million pending tasks; the few entries that get one grow.
+ */
 export interface RefEntry {
   owned: boolean;
   ownerAddress: tray.v1.IAddress | undefined;
@@ -13,18 +18,18 @@ export interface RefEntry {
   submitted: number;
   containedIn: number;
   /** Owned objects: worker ids (hex) of the processes borrowing it (made at the first borrower). */
-  borrowers: Set<string> | undefined;
+  borrowers?: Set<string>;
   /** Ids of the refs nested inside this object's value (made at the first one). */
-  contains: string[] | undefined;
+  contains?: string[];
   /** Borrowed objects: the owner was told about this process's borrow. */
-  registeredWithOwner: boolean;
+  registeredWithOwner?: boolean;
   /**
    * Owned entries that stand for something other than a stored object (an actor's handles):
    * what to do instead of freeing a value once the last reference is gone.
    */
-  onFree: (() => void) | undefined;
+  onFree?: () => void;
   /** Where the user made this ref (call-sites.ts); only with TRAY_RECORD_REF_CREATION_SITES=1. */
-  callSite: string | undefined;
+  callSite?: string;
 }
 
 export interface ReferenceHooks {
@@ -167,16 +172,5 @@ export class ReferenceCounter {
 }
 
 function newEntry(owned: boolean, ownerAddress: tray.v1.IAddress | undefined): RefEntry {
-  return {
-    owned,
-    ownerAddress,
-    local: 0,
-    submitted: 0,
-    containedIn: 0,
-    borrowers: undefined,
-    contains: undefined,
-    registeredWithOwner: false,
-    onFree: undefined,
-    callSite: undefined,
-  };
+  return { owned, ownerAddress, local: 0, submitted: 0, containedIn: 0 };
 }

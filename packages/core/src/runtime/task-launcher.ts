@@ -10,7 +10,7 @@ import { hex, newTaskId, objectIdOf, TASK_ID_BYTES, taskIdOfObject } from './ids
 import type { ObjectFetcher } from './object-fetcher.js';
 import { checkArgRef, isObjectRef, ObjectRef } from './object-ref.js';
 import { INLINE_LIMIT_BYTES, type ObjectStorage } from './object-storage.js';
-import type { SpecTemplate } from './push-encoding.js';
+import { type SpecTemplate, taskSpecOf } from './push-encoding.js';
 import type { ReferenceCounter } from './reference-counter.js';
 import { uploadsDone } from './runtime-env.js';
 import type { SerializedValue } from './serialization.js';
@@ -116,20 +116,34 @@ export class TaskLauncher {
 
     const streaming = request.numReturns === 'streaming';
     const numReturns = streaming ? 0 : (request.numReturns as number);
-    const spec = normalTaskSpec(core, {
-      taskId,
-      function: request.descriptor,
-      args: specArgs,
-      numReturns,
-      streaming,
-      resources: request.resources,
-      maxRetries: request.maxRetries,
-      retryExceptions: request.retryExceptions,
-      retryExceptionAllowlist: request.retryExceptionAllowlist,
-      runtimeEnv: request.runtimeEnv,
-      name: request.name,
-      schedulingStrategy: request.schedulingStrategy,
-    });
+    let template: SpecTemplate | undefined;
+    if (request.template !== undefined) {
+      template = this.templates.get(request.template);
+      if (template === undefined) {
+        template = { schedulingKey: schedulingKey(request), fixed: undefined, specOf: undefined };
+        this.templates.set(request.template, template);
+      }
+    }
+    let spec: tray.v1.ITaskSpec;
+    if (template?.specOf !== undefined) {
+      spec = new template.specOf(taskId, core.jobId, core.currentTaskId, specArgs, core.currentDepth + 1);
+    } else {
+      spec = normalTaskSpec(core, {
+        taskId,
+        function: request.descriptor,
+        args: specArgs,
+        numReturns,
+        streaming,
+        resources: request.resources,
+        maxRetries: request.maxRetries,
+        retryExceptions: request.retryExceptions,
+        retryExceptionAllowlist: request.retryExceptionAllowlist,
+        runtimeEnv: request.runtimeEnv,
+        name: request.name,
+        schedulingStrategy: request.schedulingStrategy,
+      });
+      if (template !== undefined) template.specOf = taskSpecOf(spec);
+    }
     const returnHexes: string[] = new Array(numReturns);
     for (let i = 0; i < numReturns; i++) returnHexes[i] = taskIdHex + returnIndexHex(i + 1);
     const task: PendingTask = {
@@ -143,13 +157,12 @@ export class TaskLauncher {
       cancelled: false,
       schedulingKey: '',
       eventsRow: -1,
+      // Set later, declared here so that they are in the object, not in a property array of its own.
+      template: undefined,
+      onCancel: undefined,
+      runningOn: undefined,
     };
-    if (request.template !== undefined) {
-      let template = this.templates.get(request.template);
-      if (template === undefined) {
-        template = { schedulingKey: schedulingKey(request), fixed: undefined };
-        this.templates.set(request.template, template);
-      }
+    if (template !== undefined) {
       task.template = template;
       task.schedulingKey = template.schedulingKey;
     } else {

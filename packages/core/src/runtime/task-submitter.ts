@@ -16,7 +16,7 @@ import {
   RemoteError,
   tray,
 } from '@tray/protocol';
-import { encodeLeaseFields, encodePushTask } from './push-encoding.js';
+import { encodeLeaseFields, encodePushTask, plainSpec } from './push-encoding.js';
 import { PUSH_TASK } from './push-reply.js';
 import {
   FRESH_REPLY_MS,
@@ -166,7 +166,7 @@ export class TaskSubmitter {
     const representative = q.tasks.first();
     if (representative === undefined) return;
     q.requesting++;
-    const spec = { ...representative.spec, args: [] };
+    const spec = { ...plainSpec(representative.spec), args: [] };
     raylet
       .request(NodeManagerService.RequestWorkerLease, {
         task: spec,
