@@ -29,6 +29,7 @@ using tray::StatusCode;
 struct AddonData {
   Napi::FunctionReference store_constructor;
   int64_t live_mappings = 0;  // views mapped by mapRange and not unmapped yet
+  uint64_t owed_bytes = 0;    // external memory V8 took off for freed large views (Uncount)
   Napi::ObjectReference error_classes;  // { ObjectExistsError: class, ... }
 };
 
@@ -256,19 +257,43 @@ class NativeStore : public Napi::ObjectWrap<NativeStore> {
 
 // ---- client side: mapping ranges of a segment file ----
 
-// V8 counts each view's length as external memory and collects (and so unmaps) dropped views
-// as that grows; nothing more is reported here, since reporting more made every large get pay
-// for a full collection.
 constexpr uint64_t kPopulateFrom = 1 << 20;
+
+// V8 counts an ArrayBuffer's length as external memory, and an allocation that takes that past
+// its limit (64 MiB over what was left after the last full collection) runs a full collection
+// inside it: every get or create of an object over 64 MiB paid one or two (4-20 ms for 800 MB,
+// in proportion to the heap, not the object). A view of the store is not this process's memory:
+// its pages are the store's shared file, and dropped views are collected when the store asks
+// for room (collect-garbage.ts). So large views are taken off the count: the length is
+// subtracted just before the buffer is made (which adds it). When the buffer's memory goes V8
+// subtracts it again; giving that back at once would be an increase, which can itself start a
+// collection, so it is owed instead and netted against the next subtraction: the count is never
+// raised by us, and is low by at most what was freed since the last large view was made.
+constexpr uint64_t kUncountedFrom = 1 << 20;
+
+void Uncount(Napi::Env env, uint64_t length) {
+  if (length < kUncountedFrom) return;
+  AddonData* data = Data(env);
+  const uint64_t netted = data->owed_bytes < length ? data->owed_bytes : length;
+  data->owed_bytes -= netted;
+  int64_t adjusted = 0;
+  if (length > netted) napi_adjust_external_memory(env, -static_cast<int64_t>(length - netted), &adjusted);
+}
+
+void Recount(Napi::Env env, uint64_t length) {
+  if (length >= kUncountedFrom) Data(env)->owed_bytes += length;
+}
 
 struct Mapping {
   void* address;
   size_t length;
+  size_t view_length;  // the ArrayBuffer's (Uncount/Recount)
 };
 
 void FinalizeMapping(Napi::Env env, void* /*data*/, Mapping* mapping) {
   munmap(mapping->address, mapping->length);
   Data(env)->live_mappings -= 1;
+  Recount(env, mapping->view_length);
   delete mapping;
 }
 
@@ -306,8 +331,9 @@ Napi::Value MapOwn(Napi::Env env, int fd, uint64_t offset, uint64_t length, bool
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  auto* mapping = new Mapping{address, span};
+  auto* mapping = new Mapping{address, span, length};
   Data(env)->live_mappings += 1;
+  Uncount(env, length);
   return Napi::ArrayBuffer::New(env, static_cast<uint8_t*>(address) + (offset - start), length, FinalizeMapping,
                                 mapping);
 }
@@ -368,7 +394,15 @@ Napi::Value Window(const Napi::CallbackInfo& info) {
   const uint64_t length = U64(info[2]);
   if (length == 0) return Napi::ArrayBuffer::New(env, 0);
   if (length >= kPopulateFrom) PopulateForWrite(mapping->base, offset, length);
-  return Napi::ArrayBuffer::New(env, mapping->base + offset, length, [](Napi::Env, void*) {});
+  Uncount(env, length);
+  // The hint carries the length to give back (Recount) when the window is detached.
+  return Napi::ArrayBuffer::New(
+      env, mapping->base + offset, length,
+      [](Napi::Env env, void*, uint64_t* counted) {
+        Recount(env, *counted);
+        delete counted;
+      },
+      new uint64_t(length));
 }
 
 // ---- client side: reading views cut from one private mapping of the whole segment ----

@@ -200,6 +200,9 @@ async function measure(t, rounds) {
     remote.push(await batchRate(plainOnB));
   }
   const m = (xs) => Math.round(median(xs) * 100) / 100;
+  const r2 = (x) => Math.round(x * 100) / 100;
+  // Each round's transfer against that round's raw TCP: min / median / max (a noisy machine).
+  const spread = (xs) => ({ min: r2(Math.min(...xs)), median: m(xs), max: r2(Math.max(...xs)) });
   return {
     object_mib: OBJECT_BYTES / MiB,
     memcpy_gbps: m(memcpy),
@@ -209,6 +212,8 @@ async function measure(t, rounds) {
     raw_tcp_gbps: m(tcp),
     head_to_b_vs_raw_tcp: m(toB.map((x, i) => x / tcp[i])),
     b_to_head_vs_raw_tcp: m(fromB.map((x, i) => x / tcp[i])),
+    head_to_b_vs_raw_tcp_spread: spread(toB.map((x, i) => x / tcp[i])),
+    b_to_head_vs_raw_tcp_spread: spread(fromB.map((x, i) => x / tcp[i])),
     local_tasks_per_s: Math.round(median(local)),
     remote_tasks_per_s: Math.round(median(remote)),
     remote_vs_local_tasks: m(remote.map((x, i) => x / local[i])),
@@ -229,6 +234,9 @@ function report(r) {
   row('raw TCP loopback, Node → Node (GB/s)', r.raw_tcp_gbps);
   row('head → B transfer / raw TCP (target ≥ 0.8)', r.head_to_b_vs_raw_tcp);
   row('B → head transfer / raw TCP', r.b_to_head_vs_raw_tcp);
+  const range = (s) => `${s.min} / ${s.median} / ${s.max}`;
+  row('  head → B / raw TCP, min / median / max', range(r.head_to_b_vs_raw_tcp_spread));
+  row('  B → head / raw TCP, min / median / max', range(r.b_to_head_vs_raw_tcp_spread));
   row('tasks on the head (tasks/s)', r.local_tasks_per_s.toLocaleString('en-US'));
   row('tasks on node B, spilled back (tasks/s)', r.remote_tasks_per_s.toLocaleString('en-US'));
   row('node B / head task throughput', r.remote_vs_local_tasks);

@@ -31,7 +31,8 @@ export {
   type Target,
   tokenMatches,
 } from './framed/endpoint.js';
-export { DEFAULT_MAX_FRAME_BYTES, FrameError } from './framed/frame.js';
+export { DEFAULT_MAX_FRAME_BYTES, FrameError, type PayloadSink } from './framed/frame.js';
+export { FrameParts } from './framed/frame-writer.js';
 export { PeerConnections, type PeerConnectionsOptions } from './framed/peer-connections.js';
 export {
   createGrpcClient,

@@ -7,8 +7,15 @@ import type { Socket } from 'node:net';
 import { tray } from '../../generated/proto.js';
 import { ConnectionClosedError, type ErrorInfo, ErrorType, toErrorInfo } from '../errors.js';
 import type { Message, MethodDef } from '../method.js';
-import { DEFAULT_MAX_FRAME_BYTES, type Frame, FrameDecoder, type FrameError, FrameKind } from './frame.js';
-import { FrameWriter } from './frame-writer.js';
+import {
+  DEFAULT_MAX_FRAME_BYTES,
+  type Frame,
+  FrameDecoder,
+  type FrameError,
+  FrameKind,
+  type PayloadSink,
+} from './frame.js';
+import { FrameParts, FrameWriter } from './frame-writer.js';
 import { decodeErrorInfo, type Pending, PendingRequests, settleEntry } from './pending-requests.js';
 
 export interface ConnectionOptions {
@@ -68,6 +75,7 @@ export class Connection extends EventEmitter {
     super();
     this.label = label;
     this.decoder = new FrameDecoder(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+    this.decoder.sinkFor = (id, payloadBytes) => this.pending.sinkFor(id, payloadBytes);
     this.maxConcurrentHandlers = options.maxConcurrentHandlers ?? 65_536;
     this.writer = new FrameWriter(socket);
     socket.setNoDelay?.(true);
@@ -145,6 +153,34 @@ export class Connection extends EventEmitter {
         callback: undefined,
         context: undefined,
         timer: undefined,
+      };
+      this.send(entry, payload, options?.timeoutMs);
+    });
+  }
+
+  /**
+   * Send a request whose reply's payload, when large, is written into `sink` as it arrives
+   * rather than gathered into one buffer (frame.ts, PayloadSink); resolves with what
+   * `sink.finish()` makes of it, or with the decoded reply when the sink declined it.
+   */
+  requestInto<Req, Res>(
+    method: MethodDef<Req, Res>,
+    request: Message<Req>,
+    sink: PayloadSink,
+    options?: RequestOptions,
+  ): Promise<Res> {
+    if (this.closeError) return Promise.reject(this.closedError(method.name));
+    const payload = method.encodeRequest(request);
+    return new Promise<Res>((resolve, reject) => {
+      const entry: Pending<Connection> = {
+        connection: this,
+        method,
+        resolve,
+        reject,
+        callback: undefined,
+        context: undefined,
+        timer: undefined,
+        sink,
       };
       this.send(entry, payload, options?.timeoutMs);
     });
@@ -327,6 +363,12 @@ export class Connection extends EventEmitter {
   }
 
   private reply(frame: Frame, method: MethodDef<any, any>, value: unknown): void {
+    if (value instanceof FrameParts) {
+      // Bytes the handler lent (a view of the store): written as they are, given back once out.
+      if (this.closeError) value.done();
+      else this.writer.enqueue(FrameKind.RESPONSE, frame.method, frame.requestId, value);
+      return;
+    }
     if (this.closeError) return;
     let payload: Uint8Array;
     try {

@@ -1,6 +1,8 @@
 // Write batching of a framed connection (connection.ts): frames sent in one tick go out in one
 // socket write — packed into one buffer, large payloads handed to the socket as they are — and
-// a long synchronous run of sends goes out in pieces as it runs.
+// a long synchronous run of sends goes out in pieces as it runs. A payload may also be several
+// buffers (FrameParts: a chunk's header and a view of the store), written one after the other
+// without being joined.
 import type { Socket } from 'node:net';
 import { type FrameKind, HEADER_BYTES, writeFrame, writeFrameHeader } from './frame.js';
 
@@ -16,13 +18,42 @@ const FLUSH_AFTER_MS = 2;
 /** Payloads this large are written as they are, not copied into the frame buffer. */
 const LARGE_PAYLOAD_BYTES = 64 * 1024;
 
+/**
+ * A payload made of several buffers, written in order as they are (never copied into one), and
+ * `written` called once the socket is done with them (flushed to the kernel, or the connection
+ * closed): until then they must not change, so a handler can lend a view of memory it holds.
+ * A handler returns one instead of its reply message.
+ */
+export class FrameParts {
+  readonly byteLength: number;
+  private pending = true;
+
+  constructor(
+    readonly parts: readonly Uint8Array[],
+    private readonly written: () => void = () => {},
+  ) {
+    let bytes = 0;
+    for (const part of parts) bytes += part.byteLength;
+    this.byteLength = bytes;
+  }
+
+  /** The socket is done with the parts (called once; later calls do nothing). */
+  done(): void {
+    if (!this.pending) return;
+    this.pending = false;
+    this.written();
+  }
+}
+
+type Payload = Uint8Array | FrameParts;
+
 export class FrameWriter {
   // Frames waiting for this tick's write, as parallel lists (no buffer per frame): flush writes
   // every header and payload into one buffer.
   private readonly outKinds: number[] = [];
   private readonly outMethods: number[] = [];
   private readonly outIds: number[] = [];
-  private readonly outPayloads: Uint8Array[] = [];
+  private readonly outPayloads: Payload[] = [];
   private outBytes = 0;
   /** How many queued payloads are large enough to be written as they are (see flush). */
   private outLarge = 0;
@@ -32,13 +63,13 @@ export class FrameWriter {
 
   constructor(private readonly socket: Socket) {}
 
-  enqueue(kind: FrameKind, method: number, requestId: number, payload: Uint8Array): void {
+  enqueue(kind: FrameKind, method: number, requestId: number, payload: Payload): void {
     this.outKinds.push(kind);
     this.outMethods.push(method);
     this.outIds.push(requestId);
     this.outPayloads.push(payload);
-    this.outBytes += HEADER_BYTES + payload.length;
-    if (payload.length >= LARGE_PAYLOAD_BYTES) this.outLarge++;
+    this.outBytes += HEADER_BYTES + payload.byteLength;
+    if (payload instanceof FrameParts || payload.byteLength >= LARGE_PAYLOAD_BYTES) this.outLarge++;
     const now = performance.now();
     if (this.outKinds.length === 1) this.firstQueuedAt = now;
     if (
@@ -67,7 +98,9 @@ export class FrameWriter {
     const out = Buffer.allocUnsafe(bytes + (headerOf >= 0 ? HEADER_BYTES : 0));
     let at = 0;
     for (let i = from; i < to; i++) {
-      at = writeFrame(out, at, this.outKinds[i]!, this.outMethods[i]!, this.outIds[i]!, this.outPayloads[i]!);
+      // Only small plain payloads are packed (writeWithLargePayloads writes the others).
+      const payload = this.outPayloads[i]! as Uint8Array;
+      at = writeFrame(out, at, this.outKinds[i]!, this.outMethods[i]!, this.outIds[i]!, payload);
     }
     if (headerOf >= 0) {
       writeFrameHeader(
@@ -76,7 +109,7 @@ export class FrameWriter {
         this.outKinds[headerOf]!,
         this.outMethods[headerOf]!,
         this.outIds[headerOf]!,
-        this.outPayloads[headerOf]!.length,
+        this.outPayloads[headerOf]!.byteLength,
       );
     }
     return out;
@@ -94,12 +127,20 @@ export class FrameWriter {
     let runBytes = 0;
     for (let i = 0; i < count; i++) {
       const payload = this.outPayloads[i]!;
-      if (payload.length < LARGE_PAYLOAD_BYTES) {
-        runBytes += HEADER_BYTES + payload.length;
+      const parts = payload instanceof FrameParts;
+      if (!parts && payload.byteLength < LARGE_PAYLOAD_BYTES) {
+        runBytes += HEADER_BYTES + payload.byteLength;
         continue;
       }
       socket.write(this.packFrames(runStart, i, runBytes, i));
-      socket.write(payload);
+      if (!parts) socket.write(payload);
+      else if (payload.parts.length === 0) payload.done();
+      else {
+        const last = payload.parts.length - 1;
+        for (let p = 0; p < last; p++) socket.write(payload.parts[p]!);
+        // Writes complete in order: once the last part is out, so are the others.
+        socket.write(payload.parts[last]!, () => payload.done());
+      }
       runStart = i + 1;
       runBytes = 0;
     }
@@ -114,6 +155,8 @@ export class FrameWriter {
     if (!this.socket.destroyed) {
       if (this.outLarge === 0) this.socket.write(this.packFrames(0, count, this.outBytes, -1));
       else this.writeWithLargePayloads(count);
+    } else if (this.outLarge > 0) {
+      for (const payload of this.outPayloads) if (payload instanceof FrameParts) payload.done();
     }
     this.outLarge = 0;
     this.outKinds.length = 0;

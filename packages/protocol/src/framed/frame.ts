@@ -69,8 +69,32 @@ export interface Frame {
   kind: FrameKind;
   method: number;
   requestId: number;
+  /** Empty when the payload went to `sink` instead. */
   payload: Buffer;
+  /** Where the payload was written as it arrived (a reply that asked for one), if anywhere. */
+  sink?: PayloadSink;
 }
+
+/**
+ * Where a large RESPONSE payload is written as it arrives, instead of being gathered into one
+ * buffer first (a chunk of an object goes straight into the store). Offered for one request
+ * (`Connection.requestInto`); `begin` may decline, and the payload is then buffered as usual.
+ */
+export interface PayloadSink {
+  /** The payload will be `payloadBytes` long: true to take it, false to have it buffered. */
+  begin(payloadBytes: number): boolean;
+  /** Payload bytes [at, at + bytes.length), in order. Must not throw; `bytes` is a view of the read. */
+  write(bytes: Buffer, at: number): void;
+  /** The reply, once the whole payload was written; throws when the bytes are not one. */
+  finish(): unknown;
+}
+
+/** Finds the sink a RESPONSE to `requestId` of `payloadBytes` goes to (undefined: buffer it). */
+export type SinkLookup = (requestId: number, payloadBytes: number) => PayloadSink | undefined;
+
+/** Payloads shorter than this are buffered even when a sink is offered (one read holds them). */
+const SINK_FROM_BYTES = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Splits a byte stream into frames. `push` returns the frames completed by a chunk; it throws
@@ -87,10 +111,28 @@ export class FrameDecoder {
    * its header alone, so an unauthenticated peer cannot make us buffer a large payload.
    */
   helloOnly = false;
+  /** Set by the connection: where large replies may be written as they arrive. */
+  sinkFor: SinkLookup | undefined;
+  /** The frame whose payload is being written to its sink, and how much of it came so far. */
+  private sinking: Frame | undefined;
+  private sinkAt = 0;
+  private sinkBytes = 0;
 
   constructor(private readonly maxFrameBytes: number) {}
 
-  push(chunk: Buffer, out: Frame[]): void {
+  push(data: Buffer, out: Frame[]): void {
+    let chunk = data;
+    const sinking = this.sinking;
+    if (sinking !== undefined) {
+      const take = Math.min(chunk.length, this.sinkBytes - this.sinkAt);
+      sinking.sink!.write(take === chunk.length ? chunk : chunk.subarray(0, take), this.sinkAt);
+      this.sinkAt += take;
+      if (this.sinkAt < this.sinkBytes) return;
+      this.sinking = undefined;
+      out.push(sinking);
+      if (take === chunk.length) return;
+      chunk = chunk.subarray(take);
+    }
     let buf: Buffer;
     if (this.pendingBytes === 0) {
       buf = chunk;
@@ -128,6 +170,18 @@ export class FrameDecoder {
       }
       const end = offset + HEADER_BYTES + payloadBytes;
       if (end > buf.length) {
+        if (kind === FrameKind.RESPONSE && payloadBytes >= SINK_FROM_BYTES && this.sinkFor !== undefined) {
+          const requestId = buf.readUInt32LE(offset + 12);
+          const sink = this.sinkFor(requestId, payloadBytes);
+          if (sink !== undefined) {
+            const start = offset + HEADER_BYTES;
+            this.sinking = { kind, method: buf.readUInt32LE(offset + 8), requestId, payload: EMPTY, sink };
+            this.sinkBytes = payloadBytes;
+            this.sinkAt = buf.length - start;
+            if (this.sinkAt > 0) sink.write(buf.subarray(start), 0);
+            return;
+          }
+        }
         this.needed = end - offset;
         break;
       }

@@ -5,7 +5,7 @@
 import { tray } from '../../generated/proto.js';
 import { type ErrorInfo, ErrorType, RemoteError, RequestTimeoutError } from '../errors.js';
 import type { MethodDef } from '../method.js';
-import { type Frame, FrameKind } from './frame.js';
+import { type Frame, FrameKind, type PayloadSink } from './frame.js';
 
 /** A request waiting for its reply: a promise's functions, or a callback and its context. */
 export interface Pending<Conn> {
@@ -16,6 +16,8 @@ export interface Pending<Conn> {
   callback: ((err: Error | null, reply: any, context: any, connection: Conn) => void) | undefined;
   context: unknown;
   timer: NodeJS.Timeout | undefined;
+  /** Where its reply's payload may be written as it arrives (frame.ts, PayloadSink). */
+  sink?: PayloadSink;
 }
 
 const MAX_REQUEST_ID = 0xffffffff;
@@ -43,6 +45,12 @@ export class PendingRequests<Conn> {
     return id;
   }
 
+  /** The sink of request `id` when it has one and takes a payload of `payloadBytes`. */
+  sinkFor(id: number, payloadBytes: number): PayloadSink | undefined {
+    const sink = this.pending.get(id)?.sink;
+    return sink?.begin(payloadBytes) ? sink : undefined;
+  }
+
   /** Settles the request a RESPONSE or ERROR frame answers (none when it timed out already). */
   settle(frame: Frame): void {
     const entry = this.pending.get(frame.requestId);
@@ -55,7 +63,7 @@ export class PendingRequests<Conn> {
     }
     let value: unknown;
     try {
-      value = entry.method.decodeResponse(frame.payload);
+      value = frame.sink !== undefined ? frame.sink.finish() : entry.method.decodeResponse(frame.payload);
     } catch (err) {
       settleEntry(
         entry,

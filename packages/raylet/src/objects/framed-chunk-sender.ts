@@ -6,13 +6,16 @@
 // and no answer ever reaches past the object; the object stays held in the store (it cannot be
 // evicted or deleted under the transfer) from the first request on a connection until every
 // chunk of it was sent once on it, the connection closes, or nobody asked for it for
-// HOLD_IDLE_MS; each chunk is copied once, from the store into the reply's bytes.
+// HOLD_IDLE_MS, and in any case until the socket is done with every chunk written from it; a
+// chunk is never copied in this process: the reply is its few header bytes and a view of the
+// store, written to the socket as they are (FrameParts).
 import { ObjectNotFoundError, type StoreClient, type StoreObject } from '@tray/object-store';
 import {
   type Connection,
   checkId,
   ErrorType,
   errorWithInfo,
+  FrameParts,
   type MethodDef,
   NodeManagerService,
   tray,
@@ -30,11 +33,11 @@ export const HOLD_IDLE_MS = 30_000;
 /** Objects one connection may have in transfer at once. */
 export const MAX_HELD_PER_CONNECTION = 256;
 
-/** GetObjectChunk whose reply is the ObjectChunk's bytes, encoded by `encodeChunk`. */
-const GetObjectChunkEncoded: MethodDef<tray.v1.GetObjectChunkRequest, Uint8Array> = {
-  ...(NodeManagerService.GetObjectChunk as unknown as MethodDef<tray.v1.GetObjectChunkRequest, Uint8Array>),
-  encodeResponse: (bytes) => bytes as Uint8Array,
-};
+/** GetObjectChunk whose reply is the ObjectChunk's bytes in parts (chunkParts), written as they are. */
+const GetObjectChunkParts = NodeManagerService.GetObjectChunk as unknown as MethodDef<
+  tray.v1.GetObjectChunkRequest,
+  FrameParts
+>;
 
 interface Held {
   object: Promise<StoreObject>;
@@ -42,6 +45,10 @@ interface Held {
   /** Chunk indexes (of `chunkBytes`) sent so far. */
   sent: Set<number>;
   timer: NodeJS.Timeout | undefined;
+  /** Chunks handed to the socket and not yet written out: their bytes are the store's. */
+  writing: number;
+  /** Dropped while chunks were still being written: released when the last is out. */
+  dropped: boolean;
 }
 
 /** One connection's objects in transfer, by hex id. */
@@ -56,14 +63,14 @@ export class ObjectChunkServer {
   /** Serve GetObjectChunk on `connection`; what it holds is released when it closes. */
   serve(connection: Connection): void {
     const held: HeldObjects = new Map();
-    connection.handle(GetObjectChunkEncoded, (req) => this.chunk(held, req) as never);
+    connection.handle(GetObjectChunkParts, (req) => this.chunk(held, req) as never);
     connection.once('close', () => {
       held.closed = true;
       for (const key of [...held.keys()]) this.drop(held, key);
     });
   }
 
-  private async chunk(held: HeldObjects, req: tray.v1.GetObjectChunkRequest): Promise<Uint8Array> {
+  private async chunk(held: HeldObjects, req: tray.v1.GetObjectChunkRequest): Promise<FrameParts> {
     const id = checkId(req.objectId, OBJECT_ID_BYTES, 'object_id');
     checkId(req.nodeId, NODE_ID_BYTES, 'node_id', true);
     const chunkBytes = req.chunkBytes === 0 ? DEFAULT_CHUNK_BYTES : req.chunkBytes;
@@ -97,7 +104,14 @@ export class ObjectChunkServer {
     }
     const start = index * chunkBytes;
     const bytes = new Uint8Array(object.buffer, start, Math.min(chunkBytes, total - start));
-    const reply = encodeChunk({ objectId: id, chunkIndex: index, numChunks, dataSize, metadataSize }, bytes);
+    const head = chunkHead(
+      { objectId: id, chunkIndex: index, numChunks, dataSize, metadataSize },
+      bytes.byteLength,
+    );
+    entry.writing++;
+    const reply = new FrameParts([head, bytes], () => {
+      if (--entry.writing === 0 && entry.dropped) this.releaseHeld(entry);
+    });
     if (chunkBytes === entry.chunkBytes) {
       entry.sent.add(index);
       if (entry.sent.size === numChunks) this.drop(held, hex);
@@ -111,7 +125,14 @@ export class ObjectChunkServer {
         `this connection already has ${held.size} objects in transfer (at most ${MAX_HELD_PER_CONNECTION})`,
       );
     }
-    const entry: Held = { object: this.get(id), chunkBytes, sent: new Set(), timer: undefined };
+    const entry: Held = {
+      object: this.get(id),
+      chunkBytes,
+      sent: new Set(),
+      timer: undefined,
+      writing: 0,
+      dropped: false,
+    };
     // A failed get is not held: the next request asks the store again.
     entry.object.catch(() => held.get(hex) === entry && held.delete(hex));
     held.set(hex, entry);
@@ -148,6 +169,11 @@ export class ObjectChunkServer {
     if (entry === undefined) return;
     held.delete(hex);
     if (entry.timer) clearTimeout(entry.timer);
+    entry.dropped = true;
+    if (entry.writing === 0) this.releaseHeld(entry);
+  }
+
+  private releaseHeld(entry: Held): void {
     entry.object.then(
       (object) => this.store?.release(object),
       () => {},
@@ -160,25 +186,24 @@ function invalidArgument(message: string) {
 }
 
 /**
- * An ObjectChunk's protobuf bytes with `data` = `bytes`, copied once (protobufjs would copy it
- * into its writer and again on finish). `data` is field 6, written last.
+ * The bytes of an ObjectChunk that come before `data` when `data` is `dataBytes` long: its other
+ * fields, then field 6's tag and length. `data` is written last, so the chunk's bytes on the wire
+ * are these and then the data itself (as protobuf would encode them, without copying the data).
  */
-export function encodeChunk(head: tray.v1.ObjectChunk.$Properties, bytes: Uint8Array): Uint8Array {
+export function chunkHead(head: tray.v1.ObjectChunk.$Properties, dataBytes: number): Uint8Array {
   const prefix = tray.v1.ObjectChunk.encode({ ...head, data: undefined }).finish();
-  const length = bytes.byteLength;
   let varint = 1;
-  for (let n = length; n >= 0x80; n = Math.floor(n / 128)) varint++;
-  const out = Buffer.allocUnsafe(prefix.byteLength + 1 + varint + length);
+  for (let n = dataBytes; n >= 0x80; n = Math.floor(n / 128)) varint++;
+  const out = Buffer.allocUnsafe(prefix.byteLength + 1 + varint);
   out.set(prefix, 0);
   let at = prefix.byteLength;
   out[at++] = (6 << 3) | 2; // field 6, length-delimited
-  for (let n = length; ; n = Math.floor(n / 128)) {
+  for (let n = dataBytes; ; n = Math.floor(n / 128)) {
     if (n < 0x80) {
       out[at++] = n;
       break;
     }
     out[at++] = (n & 0x7f) | 0x80;
   }
-  out.set(bytes, at);
   return out;
 }
