@@ -136,7 +136,7 @@ for (const n of [2, 3]) {
                 expect(r.same, what).toEqual([true, true]);
                 for (const v of r.value) expect(bytes(v).equals(want), what).toBe(true);
                 if (mode === 'out')
-                  expect(bytes(r.input).equals(bytes(input(rank, length, dtype))), what).toBe(true);
+                  expect(bytes(r.input!).equals(bytes(input(rank, length, dtype))), what).toBe(true);
               }
             }
           }
@@ -264,7 +264,7 @@ describe('shared memory on one node', () => {
   it('an out of another length or type, or overlapping the tensor, is refused on the calling member', async () => {
     const [member] = await makeGroup('bad-out', 1);
     const errors = await tray.get(
-      ['length', 'type', 'overlap', 'array'].map((w) => member!.badOut.remote(w)),
+      (['length', 'type', 'overlap', 'array'] as const).map((w) => member!.badOut.remote(w)),
     );
     expect(errors.map((e) => e.error?.name)).toEqual(Array(4).fill('CollectiveGroupError'));
     expect(errors[0]!.error?.message).toMatch(
