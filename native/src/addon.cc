@@ -18,6 +18,7 @@
 #include <string>
 
 #include "object_store.h"
+#include "reduce_kernel.h"
 
 namespace {
 
@@ -507,6 +508,40 @@ Napi::Value Address(const Napi::CallbackInfo& info) {
   return Napi::BigInt::New(info.Env(), static_cast<uint64_t>(reinterpret_cast<uintptr_t>(buffer.Data())));
 }
 
+// reduce(kind, divisor, out, a, b, out2): out = a op b elementwise (reduce_kernel.h: kind 0 sum,
+// 1 min, 2 max; a sum divided by divisor when it is not 1; also into out2 unless it is null).
+// Every array is a Float32Array, or every one a Float64Array, of one length: checked here too,
+// since a wrong length would read or write past an array.
+Napi::Value Reduce(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::TypedArray out = info[2].As<Napi::TypedArray>();
+  Napi::TypedArray a = info[3].As<Napi::TypedArray>();
+  Napi::TypedArray b = info[4].As<Napi::TypedArray>();
+  const bool dual = info[5].IsTypedArray();
+  Napi::TypedArray out2 = dual ? info[5].As<Napi::TypedArray>() : out;
+  const napi_typedarray_type type = out.TypedArrayType();
+  const size_t n = out.ElementLength();
+  if ((type != napi_float32_array && type != napi_float64_array) || a.TypedArrayType() != type ||
+      b.TypedArrayType() != type || out2.TypedArrayType() != type || a.ElementLength() != n ||
+      b.ElementLength() != n || out2.ElementLength() != n) {
+    Napi::TypeError::New(env, "reduce takes Float32Arrays or Float64Arrays of one type and length")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const auto kind = static_cast<tray::ReduceKind>(info[0].As<Napi::Number>().Int32Value());
+  const double divisor = info[1].As<Napi::Number>().DoubleValue();
+  auto at = [](Napi::TypedArray t) { return static_cast<uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset(); };
+  if (type == napi_float32_array) {
+    tray::ReduceF32(kind, reinterpret_cast<float*>(at(out)), dual ? reinterpret_cast<float*>(at(out2)) : nullptr,
+                    reinterpret_cast<const float*>(at(a)), reinterpret_cast<const float*>(at(b)), n,
+                    static_cast<float>(divisor));
+  } else {
+    tray::ReduceF64(kind, reinterpret_cast<double*>(at(out)), dual ? reinterpret_cast<double*>(at(out2)) : nullptr,
+                    reinterpret_cast<const double*>(at(a)), reinterpret_cast<const double*>(at(b)), n, divisor);
+  }
+  return env.Undefined();
+}
+
 // init(errorClasses): the TypeScript error classes native errors are thrown as.
 Napi::Value Init(const Napi::CallbackInfo& info) {
   Data(info.Env())->error_classes = Napi::Persistent(info[0].As<Napi::Object>());
@@ -530,6 +565,7 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("address", Napi::Function::New(env, Address));
   exports.Set("mapPrivateSegment", Napi::Function::New(env, MapPrivateSegment));
   exports.Set("view", Napi::Function::New(env, View));
+  exports.Set("reduce", Napi::Function::New(env, Reduce));
   return exports;
 }
 

@@ -9,8 +9,16 @@
 // node, so the library's default path for tensors over 64 KiB is the shared region (shm); the
 // same rounds time the TCP path (TRAY_COLLECTIVE_SHM_MIN_BYTES=off) and TCP sending every tensor
 // whole ("direct", where TRAY_COLLECTIVE_DIRECT_MAX_BYTES switches), each against the memcpy.
-// "fresh" is a memcpy into a newly allocated array, what any call returning a new array pays at
-// least (its pages fault in on first touch). CPU µs per op: the members' process.cpuUsage.
+// The headline is allReduce into a reused result array (`{ out }`, what a training loop does);
+// "new array" times the form that returns a fresh array each call, and "fresh" is a memcpy into a
+// newly allocated array, what any call returning a new array pays at least (its pages fault in on
+// first touch). CPU µs per op: the members' process.cpuUsage. Through the shared region each
+// member reads 2 bytes and writes 2 per byte of tensor (shm.ts), a memcpy 1 and 1: the scheme's
+// limit is a ratio of 0.5 when the two members' copies do not slow each other down. "limit" times
+// exactly that traffic, measured: every member doing 2 memcpys of the size at once ("of limit":
+// limit time / allReduce time).
+// TRAY_COLLECTIVE_NATIVE_REDUCE=off in the environment times the JavaScript reduce loop instead
+// of the addon's kernel.
 // The machine's load average is printed with the numbers: on a shared machine wall times are
 // noisy, so rerun it when the machine is quiet:  node tools/bench/collectives.mjs [--json]
 //   --rounds N      interleaved rounds (default 5)
@@ -28,11 +36,14 @@ const storeUrl = new URL('../../packages/object-store/dist/index.js', import.met
 const DIRECT_ENV = 'TRAY_COLLECTIVE_DIRECT_MAX_BYTES';
 const SHM_ENV = 'TRAY_COLLECTIVE_SHM_MIN_BYTES';
 const STORE_ENV = 'TRAY_STORE_SOCKET';
+/** Read by @tray/train in the members (inherited from this process): `off` is the JavaScript reduce loop. */
+const NATIVE_ENV = 'TRAY_COLLECTIVE_NATIVE_REDUCE';
 
 /** Each member: joins the group, then times operations when asked. */
 export class BenchMember {
   group = undefined;
   tensors = new Map();
+  outs = new Map();
 
   async init(spec) {
     const { initCollectiveGroup } = await import(trainUrl.href);
@@ -63,18 +74,44 @@ export class BenchMember {
 
   /**
    * `reps` allReduces of `bytes` after a barrier: [wall ms, CPU µs] of each (every member runs
-   * them). `path`: 'auto' (the library's choice), 'tcp' (no shared region), 'direct' (TCP, whole).
+   * them). `path`: 'auto' (the library's choice), 'tcp' (no shared region), 'direct' (TCP, whole);
+   * `into`: into one reused result array (else a new array each call).
    */
-  async allReduce(bytes, reps, path = 'auto') {
+  async allReduce(bytes, reps, path = 'auto', into = true) {
     const g = path === 'direct' ? this.direct : path === 'tcp' ? this.tcp : this.group;
     const t = this.tensor(bytes);
+    let out = this.outs.get(bytes);
+    if (out === undefined) {
+      out = new Float32Array(t.length).fill(1); // touched, as a training loop's reused buffer is
+      this.outs.set(bytes, out);
+    }
+    const options = into ? { op: 'sum', out } : { op: 'sum' };
     await g.barrier();
     const cpu = process.cpuUsage();
     const start = performance.now();
-    for (let i = 0; i < reps; i++) await g.allReduce(t, { op: 'sum' });
+    for (let i = 0; i < reps; i++) await g.allReduce(t, options);
     const wall = (performance.now() - start) / reps;
     const used = process.cpuUsage(cpu);
     return [wall, (used.user + used.system) / reps];
+  }
+
+  /**
+   * The scheme's limit measured (every member at once, after a barrier): `copies` memcpys of
+   * `bytes` each between touched buffers of this process, wall ms per round of them. With
+   * copies = 2 each member moves what its allReduce through the region moves.
+   */
+  async copies(bytes, reps, copies) {
+    let pair = this.copyBuffers?.get(bytes);
+    if (pair === undefined) {
+      this.copyBuffers ??= new Map();
+      pair = [Buffer.alloc(bytes, 1), Buffer.alloc(bytes, 2)];
+      this.copyBuffers.set(bytes, pair);
+    }
+    const [src, dst] = pair;
+    await this.group.barrier();
+    const start = performance.now();
+    for (let i = 0; i < reps * copies; i++) src.copy(dst);
+    return (performance.now() - start) / reps;
   }
 
   /**
@@ -193,7 +230,19 @@ async function main() {
     const times = new Map(
       sizes.map((b) => [
         b,
-        { allReduce: [], tcp: [], direct: [], memcpy: [], fresh: [], store: [], cpu: [], tcpCpu: [] },
+        {
+          allReduce: [],
+          newArray: [],
+          limit: [],
+          tcp: [],
+          direct: [],
+          memcpy: [],
+          fresh: [],
+          store: [],
+          cpu: [],
+          newArrayCpu: [],
+          tcpCpu: [],
+        },
       ]),
     );
     const buffers = new Map();
@@ -204,6 +253,13 @@ async function main() {
         const copy = memcpy(bytes, reps(bytes), buffers);
         const tcp = await tray.get(members.map((m) => m.allReduce.remote(bytes, reps(bytes), 'tcp')));
         const fresh = memcpy(bytes, reps(bytes), buffers, true);
+        const newArray = await tray.get(
+          members.map((m) => m.allReduce.remote(bytes, reps(bytes), 'auto', false)),
+        );
+        const copy2 = memcpy(bytes, reps(bytes), buffers);
+        const limit = Math.max(
+          ...(await tray.get(members.map((m) => m.copies.remote(bytes, reps(bytes), 2)))),
+        );
         const whole = await tray.get(members.map((m) => m.allReduce.remote(bytes, reps(bytes), 'direct')));
         const viaStore = o.store
           ? Math.max(...(await tray.get(members.map((m) => m.storeAllReduce.remote(bytes, reps(bytes))))))
@@ -215,7 +271,10 @@ async function main() {
         times.get(bytes).cpu.push(cpuOf(ms));
         times.get(bytes).tcp.push(slowest(tcp));
         times.get(bytes).tcpCpu.push(cpuOf(tcp));
-        times.get(bytes).memcpy.push(copy);
+        times.get(bytes).memcpy.push(copy, copy2);
+        times.get(bytes).newArray.push(slowest(newArray));
+        times.get(bytes).limit.push(limit);
+        times.get(bytes).newArrayCpu.push(cpuOf(newArray));
         times.get(bytes).fresh.push(fresh);
         times.get(bytes).direct.push(slowest(whole));
         if (viaStore !== undefined) times.get(bytes).store.push(viaStore);
@@ -236,6 +295,11 @@ async function main() {
         memcpy_gbps: Math.round((bytes / (memcpyBest / 1000) / 1e9) * 1000) / 1000,
         ratio: Math.round((bus / best / (bytes / memcpyBest)) * 1000) / 1000,
         ratio_median: Math.round((bus / median(t.allReduce) / (bytes / median(t.memcpy))) * 1000) / 1000,
+        limit_us_min: Math.round(Math.min(...t.limit) * 1000 * 10) / 10,
+        of_limit: Math.round((Math.min(...t.limit) / best) * 1000) / 1000,
+        new_array_us_min: Math.round(Math.min(...t.newArray) * 1000 * 10) / 10,
+        new_array_ratio: Math.round((bus / Math.min(...t.newArray) / (bytes / memcpyBest)) * 1000) / 1000,
+        new_array_cpu_us_per_op: Math.round(median(t.newArrayCpu)),
         tcp_us_min: Math.round(Math.min(...t.tcp) * 1000 * 10) / 10,
         tcp_ratio: Math.round((bus / Math.min(...t.tcp) / (bytes / memcpyBest)) * 1000) / 1000,
         direct_us_min: Math.round(Math.min(...t.direct) * 1000 * 10) / 10,
@@ -256,22 +320,26 @@ async function main() {
       sizes: rows,
       latency_1kib_us: rows[0]?.allreduce_us_min,
       min_ratio_16mib_up: large.length ? Math.min(...large.map((r) => r.ratio)) : undefined,
+      min_new_array_ratio_16mib_up: large.length
+        ? Math.min(...large.map((r) => r.new_array_ratio))
+        : undefined,
       min_tcp_ratio_16mib_up: large.length ? Math.min(...large.map((r) => r.tcp_ratio)) : undefined,
+      native_reduce: process.env[NATIVE_ENV] !== 'off',
       targets: { latency_1kib_us: '< 200', min_ratio_16mib_up: '>= 0.5' },
     };
     console.log(
-      `allReduce (sum, Float32Array) on ${n} workers, ${o.rounds} rounds; load ${result.load_before} → ${result.load_after} on ${result.cpus} CPUs`,
+      `allReduce (sum, Float32Array, into a reused out) on ${n} workers, ${o.rounds} rounds, ${result.native_reduce ? 'native' : 'JavaScript'} reduce; load ${result.load_before} → ${result.load_after} on ${result.cpus} CPUs`,
     );
     console.log(
-      `size        min µs     median µs   bus GB/s   memcpy GB/s   ratio (min)   ratio (median)   cpu µs/op   tcp min µs   tcp ratio   tcp cpu µs/op   direct min µs   fresh memcpy µs${o.store ? '   via store min µs' : ''}`,
+      `size        min µs     median µs   bus GB/s   memcpy GB/s   ratio (min)   ratio (median)   cpu µs/op   limit min µs   of limit   new-array min µs   new-array ratio   new-array cpu µs/op   tcp min µs   tcp ratio   tcp cpu µs/op   direct min µs   fresh memcpy µs${o.store ? '   via store min µs' : ''}`,
     );
     for (const r of rows) {
       console.log(
-        `${label(r.bytes).padEnd(10)}${String(r.allreduce_us_min).padStart(10)}${String(r.allreduce_us_median).padStart(14)}${r.busbw_gbps.toFixed(3).padStart(11)}${r.memcpy_gbps.toFixed(2).padStart(14)}${r.ratio.toFixed(3).padStart(14)}${r.ratio_median.toFixed(3).padStart(17)}${String(r.cpu_us_per_op).padStart(12)}${String(r.tcp_us_min).padStart(13)}${r.tcp_ratio.toFixed(3).padStart(12)}${String(r.tcp_cpu_us_per_op).padStart(16)}${String(r.direct_us_min).padStart(16)}${String(r.fresh_memcpy_us_min).padStart(18)}${o.store ? String(r.store_us_min).padStart(20) : ''}`,
+        `${label(r.bytes).padEnd(10)}${String(r.allreduce_us_min).padStart(10)}${String(r.allreduce_us_median).padStart(14)}${r.busbw_gbps.toFixed(3).padStart(11)}${r.memcpy_gbps.toFixed(2).padStart(14)}${r.ratio.toFixed(3).padStart(14)}${r.ratio_median.toFixed(3).padStart(17)}${String(r.cpu_us_per_op).padStart(12)}${String(r.limit_us_min).padStart(15)}${r.of_limit.toFixed(3).padStart(11)}${String(r.new_array_us_min).padStart(19)}${r.new_array_ratio.toFixed(3).padStart(18)}${String(r.new_array_cpu_us_per_op).padStart(22)}${String(r.tcp_us_min).padStart(13)}${r.tcp_ratio.toFixed(3).padStart(12)}${String(r.tcp_cpu_us_per_op).padStart(16)}${String(r.direct_us_min).padStart(16)}${String(r.fresh_memcpy_us_min).padStart(18)}${o.store ? String(r.store_us_min).padStart(20) : ''}`,
       );
     }
     console.log(
-      `1 KiB latency ${result.latency_1kib_us} µs (target < 200: ${result.latency_1kib_us < 200 ? 'met' : 'not met'}); min ratio for >= 16 MiB ${result.min_ratio_16mib_up} (target >= 0.5: ${result.min_ratio_16mib_up >= 0.5 ? 'met' : 'not met'}; TCP path ${result.min_tcp_ratio_16mib_up})`,
+      `1 KiB latency ${result.latency_1kib_us} µs (target < 200: ${result.latency_1kib_us < 200 ? 'met' : 'not met'}); min ratio for >= 16 MiB ${result.min_ratio_16mib_up} (target >= 0.5: ${result.min_ratio_16mib_up >= 0.5 ? 'met' : 'not met'}; new array each call ${result.min_new_array_ratio_16mib_up}; TCP path ${result.min_tcp_ratio_16mib_up})`,
     );
     if (o.json) console.log(JSON.stringify(result));
   } finally {

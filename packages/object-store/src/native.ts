@@ -87,6 +87,19 @@ export interface NativeAddon {
    * process, else mapped on its own (as mapRange with shared=false). Detach it when done.
    */
   view(privateSegment: object, fd: number, offset: number, length: number): ArrayBuffer;
+  /**
+   * The collectives' reduce kernel (native/src/reduce_kernel.h): out = a op b elementwise (kind 0
+   * sum, 1 min, 2 max; a sum divided by `divisor` unless it is 1), also into out2 unless null.
+   * One type and one length for all; out may be a or b. Absent from addons built before it.
+   */
+  reduce?<T extends Float32Array | Float64Array>(
+    kind: number,
+    divisor: number,
+    out: T,
+    a: T,
+    b: T,
+    out2: T | null,
+  ): void;
 }
 
 const ADDON_FILE = 'tray_store.node';

@@ -6,7 +6,10 @@
 // (`<tmpdir>/tray/session_<date>_<creator pid>[_<n>]`, sockets and logs inside). Every one of
 // these names carries the pid of the process that made it: a file is stale when it is this user's
 // and that process is gone (a session also stays while anything serves its raylet socket: the
-// process that made it may have exited after starting the node, as `tray start` does).
+// process that made it may have exited after starting the node, as `tray start` does). A
+// collective group's shared region (`tray-coll-<rank 0's pid>-<key>-<n>`, in the same two
+// directories) is unlinked once its members have mapped it; one whose members all died before
+// that is removed here too.
 import { lstatSync, readdirSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import os from 'node:os';
@@ -30,6 +33,8 @@ export interface StaleFilesRemoved {
 }
 
 const SEGMENT = /^tray-store-(\d+)-\d+$/;
+/** A collective group's shared region (@tray/train's shm.ts) not yet unlinked when its members died; the pid is rank 0's. */
+const COLLECTIVE = /^tray-coll-(\d+)-[0-9a-f]+-\d+$/;
 const SPILL_DIR = /^tray-spill-(\d+)$/;
 const SESSION = /^session_\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d_(\d+)(?:_\d+)?$/;
 
@@ -102,7 +107,7 @@ export async function removeStaleFiles(options: StaleFilesOptions = {}): Promise
   const tmpDir = options.tmpDir ?? os.tmpdir();
   const removed: StaleFilesRemoved = { sessions: [], segments: [], spillDirs: [] };
   for (const dir of [options.shmDir ?? '/dev/shm', path.join(tmpDir, 'tray-store')]) {
-    for (const file of deadOwnersEntries(dir, SEGMENT)) {
+    for (const file of [...deadOwnersEntries(dir, SEGMENT), ...deadOwnersEntries(dir, COLLECTIVE)]) {
       try {
         unlinkSync(file);
         removed.segments.push(file);

@@ -4,6 +4,7 @@ export { Checkpoint } from './checkpoint.js';
 export { CollectiveGroupError } from './collective/errors.js';
 export { initCollectiveGroup } from './collective/init.js';
 export type {
+  AllReduceOptions,
   CollectiveGroup,
   CollectiveGroupSpec,
   OpOptions,

@@ -122,6 +122,28 @@ for (const n of [2, 3]) {
       });
     }
 
+    it('allReduce into a reused out array and in place gives the hand-computed results', async () => {
+      for (const dtype of ['f32', 'f64'] as const) {
+        for (const length of [1, 1001, 100_003]) {
+          for (const op of ['sum', 'mean', 'min', 'max'] as const) {
+            for (const mode of ['out', 'inplace'] as const) {
+              const results = await tray.get(
+                members.map((m) => m.allReduceInto.remote(length, dtype, op, mode)),
+              );
+              const want = bytes(expected(op, n, length, dtype));
+              for (const [rank, r] of results.entries()) {
+                const what = `${mode} ${op} ${dtype} ${length} rank ${rank}: ${r.error?.message}`;
+                expect(r.same, what).toEqual([true, true]);
+                for (const v of r.value) expect(bytes(v).equals(want), what).toBe(true);
+                if (mode === 'out')
+                  expect(bytes(r.input!).equals(bytes(input(rank, length, dtype))), what).toBe(true);
+              }
+            }
+          }
+        }
+      }
+    });
+
     it('a float64 tensor of 1200001 elements (parts of several frames) reduces and scatters right', async () => {
       const length = 1_200_001;
       const all = await tray.get(members.map((m) => m.run.remote('allReduce', length, 'f64', { op: 'sum' })));
@@ -212,6 +234,48 @@ describe('shared memory on one node', () => {
     }
     await tray.get([...shm, ...tcp].map((m) => m.destroy.remote()));
     await waitFor(() => regionFiles().length === 0, { timeoutMs: 30_000, what: 'no tray-coll-* file' });
+  });
+
+  it('allReduce into out and in place, over the region and over TCP (direct and split), equals the returning form', async () => {
+    const shm = await makeGroup('into-shm', 2);
+    const tcp = await makeGroup('into-tcp', 2, { TRAY_COLLECTIVE_SHM_MIN_BYTES: 'off' });
+    for (const length of [7, 1001, 70_001, 1_200_001]) {
+      for (const op of ['sum', 'mean', 'max'] as const) {
+        const returned = await tray.get(
+          shm.map((m) => m.run.remote('allReduce', length, 'f32', { op }, 'noisy')),
+        );
+        for (const group of [shm, tcp]) {
+          for (const mode of ['out', 'inplace'] as const) {
+            const results = await tray.get(
+              group.map((m) => m.allReduceInto.remote(length, 'f32', op, mode, 2, 'noisy')),
+            );
+            for (const [rank, r] of results.entries()) {
+              const what = `${group === shm ? 'shm' : 'tcp'} ${mode} ${op} ${length} rank ${rank}: ${r.error?.message}`;
+              expect(r.same, what).toEqual([true, true]);
+              for (const v of r.value) expect(bytes(v).equals(bytes(returned[rank]!.value)), what).toBe(true);
+            }
+          }
+        }
+      }
+    }
+    await tray.get([...shm, ...tcp].map((m) => m.destroy.remote()));
+  });
+
+  it('an out of another length or type, or overlapping the tensor, is refused on the calling member', async () => {
+    const [member] = await makeGroup('bad-out', 1);
+    const errors = await tray.get(
+      (['length', 'type', 'overlap', 'array'] as const).map((w) => member!.badOut.remote(w)),
+    );
+    expect(errors.map((e) => e.error?.name)).toEqual(Array(4).fill('CollectiveGroupError'));
+    expect(errors[0]!.error?.message).toMatch(
+      /out must be a Float32Array of 16 elements.*got a Float32Array of 15/,
+    );
+    expect(errors[1]!.error?.message).toMatch(
+      /out must be a Float32Array of 16 elements.*got a Float64Array of 16/,
+    );
+    expect(errors[2]!.error?.message).toMatch(/out overlaps the tensor without being it/);
+    expect(errors[3]!.error?.message).toMatch(/out must be a Float32Array of 16 elements.*got Array/);
+    await tray.get(member!.destroy.remote());
   });
 
   it('members passing different lengths to the region all reject, naming the lengths', async () => {

@@ -13,9 +13,9 @@ import type { Server } from 'node:net';
 import { CollectiveGroupError } from './errors.js';
 import { expectOf, recvMsg, sendMsg } from './messages.js';
 import type { Peer } from './peer.js';
-import { bytesOf, combine, finish, like, partOffsets, REDUCE_OPS } from './reduce.js';
+import { bytesOf, like, overlaps, partOffsets, REDUCE_OPS, reduceAll } from './reduce.js';
 import type { ShmRegion } from './shm.js';
-import type { CollectiveGroup, OpOptions, ReduceOp, Tensor } from './types.js';
+import type { AllReduceOptions, CollectiveGroup, OpOptions, ReduceOp, Tensor } from './types.js';
 import { frameCount, MAX_FRAME_BYTES, type OpKind } from './wire.js';
 
 /** Tensors up to this many bytes are exchanged whole (one round); larger ones reduce-scatter + all-gather. */
@@ -50,6 +50,8 @@ export class Group implements CollectiveGroup {
   private broken: CollectiveGroupError | undefined;
   private destroyed = false;
   private readonly scratches: (ArrayBuffer | undefined)[] = [];
+  /** The copy of an in-place allReduce's tensor on the TCP path (reused). */
+  private copyBuffer: ArrayBuffer | undefined;
   private readonly directMaxBytes: number;
   private readonly shmMinBytes: number;
   /** The shared region when every member is on this node (init.ts decides), else undefined. */
@@ -260,10 +262,9 @@ export class Group implements CollectiveGroup {
     const reduceFrame = (i: number): void => {
       const a = i * perFrame;
       const b = Math.min(mine.length, a + perFrame);
-      const slice = out.subarray(a, b);
-      slice.set((me === 0 ? mine : theirs[0]!).subarray(a, b));
-      for (let r = 1; r < n; r++) combine(op, slice, (r === me ? mine : theirs[r]!).subarray(a, b));
-      finish(op, slice, n);
+      const inputs: Tensor[] = [];
+      for (let r = 0; r < n; r++) inputs.push((r === me ? mine : theirs[r]!).subarray(a, b));
+      reduceAll(op, out.subarray(a, b), inputs);
     };
     for (const p of this.others()) {
       const buf = this.scratch(p.rank, t, mine.length);
@@ -294,25 +295,70 @@ export class Group implements CollectiveGroup {
     ) as T;
   }
 
-  allReduce<T extends Tensor>(tensor: T, options?: { op?: ReduceOp } & OpOptions): Promise<T> {
+  /** The `out` of an allReduce, checked: the tensor's type and length, and `tensor` itself or apart from it. */
+  private checkOut<T extends Tensor>(tensor: T, out: unknown): T | undefined {
+    if (out === undefined) return undefined;
+    if (out?.constructor !== tensor.constructor || (out as T).length !== tensor.length) {
+      const got =
+        out instanceof Float32Array || out instanceof Float64Array
+          ? `a ${out.constructor.name} of ${out.length}`
+          : out === null
+            ? 'null'
+            : typeof out === 'object'
+              ? (out.constructor?.name ?? 'an object')
+              : typeof out;
+      throw this.usage(
+        'allReduce',
+        `out must be a ${tensor.constructor.name} of ${tensor.length} elements like the tensor, got ${got}`,
+      );
+    }
+    if (out !== tensor && overlaps(out as T, tensor)) {
+      throw this.usage(
+        'allReduce',
+        'out overlaps the tensor without being it: pass the tensor itself (in place) or an array apart from it',
+      );
+    }
+    return out as T;
+  }
+
+  /** An array of `t`'s type and length reused by later operations (they run one at a time). */
+  private inputCopy<T extends Tensor>(t: T): T {
+    if (this.copyBuffer === undefined || this.copyBuffer.byteLength < t.byteLength) {
+      this.copyBuffer = new ArrayBuffer(t.byteLength);
+    }
+    const copy = (
+      t instanceof Float32Array
+        ? new Float32Array(this.copyBuffer, 0, t.length)
+        : new Float64Array(this.copyBuffer, 0, t.length)
+    ) as T;
+    copy.set(t);
+    return copy;
+  }
+
+  allReduce<T extends Tensor>(tensor: T, options?: AllReduceOptions<T>): Promise<T> {
     this.checkTensor('allReduce', tensor);
     const op = this.checkOp('allReduce', options?.op);
+    const into = this.checkOut(tensor, options?.out);
     return this.ordered('allReduce', options, async (seq, name) => {
       const n = this.worldSize;
-      const result = like(tensor, tensor.length);
+      const result = into ?? like(tensor, tensor.length);
       const region = this.viaRegion(tensor);
       if (region !== undefined) {
+        // The region reads every element of the tensor before it writes that element of the result.
         await this.onRegion(() => region.allReduce(seq, tensor, op, result));
         return result;
       }
-      if (tensor.byteLength <= this.directMaxBytes || tensor.length < n) {
-        // Direct: everyone's whole tensor to everyone; each member reduces all of them.
-        await this.reduceParts('allReduce', tensor, op, seq, name, () => [0, tensor.length], result);
+      // In place over TCP: the result lands while the tensor is still being sent and reduced,
+      // so the tensor is read from a copy.
+      const input = result === tensor ? this.inputCopy(tensor) : tensor;
+      if (input.byteLength <= this.directMaxBytes || input.length < n) {
+        // Direct: everyone's whole input to everyone; each member reduces all of them.
+        await this.reduceParts('allReduce', input, op, seq, name, () => [0, input.length], result);
         return result;
       }
-      const offsets = partOffsets(tensor.length, n);
+      const offsets = partOffsets(input.length, n);
       const range = (r: number): [number, number] => [offsets[r]!, offsets[r + 1]!];
-      const expect = expectOf('allReduce', tensor, name);
+      const expect = expectOf('allReduce', input, name);
       // The other parts land in place; their receives are posted first, so a peer that finishes
       // its part sooner does not have its frames held aside. (Handled now: if the reduce-scatter
       // fails, these reject too, and an unhandled rejection would end the worker.)
@@ -323,9 +369,9 @@ export class Group implements CollectiveGroup {
       const gathered = Promise.all(recvs);
       gathered.catch(() => {});
       const part = result.subarray(...range(this.rank)) as T;
-      await this.reduceParts('allReduce', tensor, op, seq, name, range, part);
+      await this.reduceParts('allReduce', input, op, seq, name, range, part);
       const sends = this.others().flatMap((p) =>
-        sendMsg(p, seq, 'allReduce', tensor, bytesOf(part), GATHER_STEPS),
+        sendMsg(p, seq, 'allReduce', input, bytesOf(part), GATHER_STEPS),
       );
       await Promise.all([gathered, ...sends]);
       return result;

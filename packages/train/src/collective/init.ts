@@ -183,7 +183,8 @@ export async function initCollectiveGroup(spec: CollectiveGroupSpec): Promise<Co
       ids.length === worldSize &&
       ids.every((id) => id !== '' && id === nodeId)
     ) {
-      group.setRegion(new ShmRegion(rank, worldSize, ShmRegion.keyOf(name, params.secret), group.signal));
+      const key = ShmRegion.keyOf(name, params.secret);
+      group.setRegion(new ShmRegion(rank, worldSize, key, joined.pids?.[0] ?? 0, group.signal));
     }
     const dialed = Promise.all(
       joined.addresses.slice(0, rank).map(async (addr, r) => {

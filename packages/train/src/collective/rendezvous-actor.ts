@@ -1,5 +1,5 @@
 // The rendezvous of one collective group: a named actor (created get-if-exists by whichever
-// member comes first) where each member registers the address it listens on (and its node id) and waits until all
+// member comes first) where each member registers the address it listens on (its node id and pid) and waits until all
 // worldSize members have; each then gets every address and the group's random secret, with which
 // the members authenticate their connections to each other (handshake.ts). It holds no data and
 // sees no operation; rank 0 kills it once every member has connected. Runs in a worker from
@@ -13,6 +13,8 @@ export interface Rendezvous {
   addresses: string[];
   /** Every member's node id, by rank ('' when it gave none): members on one node share memory. */
   nodeIds: string[];
+  /** Every member's process id, by rank (0 when it gave none): rank 0's names the shared region's file. */
+  pids: number[];
 }
 
 const ADDRESS = /^[A-Za-z0-9.:[\]-]{1,255}:\d{1,5}$/;
@@ -23,10 +25,11 @@ export class CollectiveRendezvous {
   private worldSize = 0;
   private addresses: (string | undefined)[] = [];
   private nodeIds: string[] = [];
+  private pids: number[] = [];
   private waiters: (() => void)[] = [];
 
   /** Registers `rank`'s address; resolves once every rank has registered. */
-  async join(rank: number, worldSize: number, address: string, nodeId = ''): Promise<Rendezvous> {
+  async join(rank: number, worldSize: number, address: string, nodeId = '', pid = 0): Promise<Rendezvous> {
     if (!Number.isInteger(worldSize) || worldSize < 1)
       throw new Error(`worldSize must be a positive integer, got ${worldSize}`);
     if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) {
@@ -36,10 +39,13 @@ export class CollectiveRendezvous {
       throw new Error(`rank ${rank} gave a malformed address ${JSON.stringify(address)}`);
     if (typeof nodeId !== 'string' || !NODE_ID.test(nodeId))
       throw new Error(`rank ${rank} gave a malformed node id ${JSON.stringify(nodeId)}`);
+    if (!Number.isInteger(pid) || pid < 0 || pid > 0x7fffffff)
+      throw new Error(`rank ${rank} gave a malformed process id ${JSON.stringify(pid)}`);
     if (this.worldSize === 0) {
       this.worldSize = worldSize;
       this.addresses = new Array(worldSize).fill(undefined);
       this.nodeIds = new Array(worldSize).fill('');
+      this.pids = new Array(worldSize).fill(0);
     } else if (worldSize !== this.worldSize) {
       throw new Error(
         `rank ${rank} joined with worldSize ${worldSize}, but the group was started with worldSize ${this.worldSize}`,
@@ -52,13 +58,19 @@ export class CollectiveRendezvous {
     }
     this.addresses[rank] = address;
     this.nodeIds[rank] = nodeId;
+    this.pids[rank] = pid;
     if (this.missing().length === 0) {
       for (const wake of this.waiters) wake();
       this.waiters = [];
     } else {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
-    return { secret: this.secret, addresses: this.addresses as string[], nodeIds: this.nodeIds };
+    return {
+      secret: this.secret,
+      addresses: this.addresses as string[],
+      nodeIds: this.nodeIds,
+      pids: this.pids,
+    };
   }
 
   /** The addresses registered so far, by rank (null: not yet); no secret. */

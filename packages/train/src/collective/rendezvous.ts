@@ -31,7 +31,7 @@ export function rendezvousActor(group: string): tray.ActorHandle<CollectiveRende
     .remote();
 }
 
-/** Registers this member's address and node id; resolves with everyone's once all have joined. */
+/** Registers this member's address, node id and pid; resolves with everyone's once all have joined. */
 export async function rendezvous(
   group: string,
   rank: number,
@@ -42,7 +42,9 @@ export async function rendezvous(
 ): Promise<{ handle: tray.ActorHandle<CollectiveRendezvous>; joined: Rendezvous }> {
   const handle = rendezvousActor(group);
   try {
-    const joined = await tray.get(handle.join.remote(rank, worldSize, address, nodeId), { timeoutMs });
+    const joined = await tray.get(handle.join.remote(rank, worldSize, address, nodeId, process.pid), {
+      timeoutMs,
+    });
     return { handle, joined };
   } catch (err) {
     if (err instanceof tray.GetTimeoutError) {

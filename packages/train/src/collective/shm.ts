@@ -4,20 +4,28 @@
 // tensor needs it and made anew (larger) when a larger tensor comes, mapped once by every member
 // and reused by every later call, so its pages are warm after the first. Its file is unlinked as
 // soon as every member has mapped it: nothing is left under /dev/shm however members die later.
+// Until then its name carries rank 0's pid (tray-coll-<pid>-<key>-<generation>): a member still
+// alive removes it when the group fails, and when every member died in that window the next node
+// start's stale sweep (@tray/raylet's stale-files.ts) removes it as it does a dead store's segment.
 // The members signal each other over their TCP connections with empty frames (signal()), so a
 // member that dies at any point fails the others as the TCP path does (its connection closes):
 // nobody waits on the region itself.
 //   every op:   S0 (everyone is done with the previous op's region, and passes the same length)
 //   allReduce:  copy the parts the others reduce into slot r · S1 · reduce part r of every rank's
-//               tensor (rank order; its own from the input) into the result area · S2 · copy the
-//               result area out. Parts split the arithmetic n ways.
+//               tensor (rank order; its own from the input) into the result area and the result
+//               in one pass · S2 · copy the others' parts of the result area out. Parts split the
+//               arithmetic n ways. Per member, of a tensor of S bytes on 2 members: S/2 copied in,
+//               S read and S written by the reduce, S/2 copied out: 2S read and 2S written, twice
+//               what a memcpy of S moves (the least a scheme through a shared staging area can:
+//               each member's input and result are private, so the peer's half must be written
+//               to shared memory and read back, and the reduced half likewise).
 //   reduceScatter: the others' parts into the slot · S1 · reduce part r into the output.  broadcast: the source's slot · S1 ·
 //   copy it out.  allGather: slot · S1 · copy every slot out.
 import { createHash } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { fallbackDir, SHM_DIR, SharedFile, sharedFileDir } from '@tray/object-store';
-import { combine, combineInto, finish, partOffsets } from './reduce.js';
+import { partOffsets, reduceAll } from './reduce.js';
 import type { ReduceOp, Tensor } from './types.js';
 import type { OpKind } from './wire.js';
 
@@ -46,6 +54,8 @@ export class ShmRegion {
     private readonly worldSize: number,
     /** Unique per group (a hash of its name and secret), so members find the same file. */
     private readonly key: string,
+    /** Rank 0's process id, which makes the file: in its name, so a node's stale sweep removes it once that process is gone. */
+    private readonly creatorPid: number,
     private readonly signal: Signal,
   ) {}
 
@@ -59,7 +69,7 @@ export class ShmRegion {
   }
 
   private fileName(generation: number): string {
-    return `tray-coll-${this.key}-${generation}`;
+    return `tray-coll-${this.creatorPid}-${this.key}-${generation}`;
   }
 
   /** S0, then a larger region when `t` does not fit a slot (every member decides the same: S0 checked the length). */
@@ -108,16 +118,16 @@ export class ShmRegion {
   }
 
   /**
-   * Reduces part [a, b) of every rank's tensor into `out`, in rank order (the TCP path's order):
+   * Reduces part [a, b) of every rank's tensor into `acc`, in rank order (the TCP path's order):
    * this rank's own part straight from `t` (it never wrote it into its slot), the others' from
-   * their slots.
+   * their slots; `also` gets the values in the same pass (it may be `t`'s part itself).
    */
-  private reducePart<T extends Tensor>(t: T, op: ReduceOp, a: number, b: number, out: T): void {
-    const of = (r: number) => (r === this.rank ? t : this.view(t, r, t.length)).subarray(a, b);
-    if (this.worldSize === 1) out.set(of(0));
-    else combineInto(op, out, of(0), of(1));
-    for (let r = 2; r < this.worldSize; r++) combine(op, out, of(r));
-    finish(op, out, this.worldSize);
+  private reducePart<T extends Tensor>(t: T, op: ReduceOp, a: number, b: number, acc: T, also?: T): void {
+    const inputs: Tensor[] = [];
+    for (let r = 0; r < this.worldSize; r++) {
+      inputs.push((r === this.rank ? t : this.view(t, r, t.length)).subarray(a, b));
+    }
+    reduceAll(op, acc, inputs, also);
   }
 
   /** Copies the parts of `t` the other ranks reduce into this rank's slot (its own part stays in `t`). */
@@ -139,11 +149,17 @@ export class ShmRegion {
     await this.begin(seq, 'allReduce', t);
     this.writeOthersParts(t);
     await this.signal(seq, 'allReduce', t, S1);
-    const [a, b] = this.part(t.length);
+    const offsets = partOffsets(t.length, this.worldSize);
+    const [a, b] = [offsets[this.rank]!, offsets[this.rank + 1]!];
     const area = this.view(t, this.worldSize, t.length);
-    this.reducePart(t, op, a, b, area.subarray(a, b) as T);
+    // One pass: this rank's part of the result into the result area (for the others) and into
+    // `result` (which may be `t`: every element of t's part is read before it is written there).
+    this.reducePart(t, op, a, b, area.subarray(a, b) as T, result.subarray(a, b) as T);
     await this.signal(seq, 'allReduce', t, S2);
-    result.set(area);
+    for (let r = 0; r < this.worldSize; r++) {
+      if (r !== this.rank)
+        result.subarray(offsets[r]!, offsets[r + 1]!).set(area.subarray(offsets[r]!, offsets[r + 1]!));
+    }
   }
 
   async reduceScatter<T extends Tensor>(seq: number, t: T, op: ReduceOp, out: T): Promise<void> {

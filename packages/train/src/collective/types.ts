@@ -30,6 +30,20 @@ export interface OpOptions {
   timeoutMs?: number;
 }
 
+/** Options of allReduce. */
+export interface AllReduceOptions<T extends Tensor = Tensor> extends OpOptions {
+  /** 'sum' (default), 'mean', 'min' or 'max'; NaN in any member's element makes min and max NaN. */
+  op?: ReduceOp;
+  /**
+   * Where the result goes, returned instead of a new array: an array of the tensor's type and
+   * length, reused across calls so a training loop allocates nothing per step (a new array's
+   * pages fault in on first touch, which for a large tensor costs more than the collective), or
+   * the tensor itself to reduce in place (as NCCL's in-place allreduce). Any other overlap with
+   * the tensor is refused.
+   */
+  out?: T;
+}
+
 export interface CollectiveGroup {
   readonly name: string;
   readonly rank: number;
@@ -39,8 +53,11 @@ export interface CollectiveGroup {
    * `off`: never) move through one shared-memory region of the group rather than TCP.
    */
   readonly sharedMemory: boolean;
-  /** Elementwise reduction across members; every member gets the result (a new array). */
-  allReduce<T extends Tensor>(tensor: T, options?: { op?: ReduceOp } & OpOptions): Promise<T>;
+  /**
+   * Elementwise reduction across members; every member gets the result: a new array, or
+   * `options.out` (which may be `tensor` itself: in place) filled and returned.
+   */
+  allReduce<T extends Tensor>(tensor: T, options?: AllReduceOptions<T>): Promise<T>;
   /** `srcRank`'s tensor on every member (others pass a tensor of the same length and type). */
   broadcast<T extends Tensor>(tensor: T, options?: { srcRank?: number } & OpOptions): Promise<T>;
   /** Every member's tensor, in rank order. */

@@ -3,7 +3,7 @@
 // worker's Session (session.ts) and says clearly when called outside a training function.
 import { type Batch, DataIterator, type IterBatchesOptions, type Row } from '@tray/data';
 import { Checkpoint } from '../checkpoint.js';
-import type { CollectiveGroup, OpOptions, ReduceOp, Tensor } from '../collective/types.js';
+import type { AllReduceOptions, CollectiveGroup, OpOptions, ReduceOp, Tensor } from '../collective/types.js';
 import type { TrainContextValues } from '../protocol.js';
 import { type Session, session } from './session.js';
 
@@ -92,7 +92,7 @@ function group(where: string): CollectiveGroup {
   return g;
 }
 
-export function allReduce<T extends Tensor>(tensor: T, options?: { op?: ReduceOp } & OpOptions): Promise<T> {
+export function allReduce<T extends Tensor>(tensor: T, options?: AllReduceOptions<T>): Promise<T> {
   return group('allReduce').allReduce(tensor, options);
 }
 
