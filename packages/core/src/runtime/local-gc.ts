@@ -7,12 +7,22 @@
 // workers free at once (CPython counts references); this is the equivalent for a collected heap.
 //
 // Every second (an unref'd timer: it never keeps the process alive) the worker collects when it
-// holds refs or views of store objects, runs no task and its heap changed since it last collected — so a busy worker and an
-// idle one whose garbage is gone cost nothing. LocalGC (owner-service.ts) collects on request.
+// holds refs or views of store objects, runs no task, its event loop was idle (under
+// BUSY_LOOP of the second: a worker busy outside tasks, like a serve proxy or replica answering
+// HTTP, allocates, so V8 collects on its own) and its heap changed since it last collected — so
+// a busy worker and an idle one whose garbage is gone cost nothing. LocalGC (owner-service.ts)
+// collects on request.
+import { performance } from 'node:perf_hooks';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 
 const IDLE_CHECK_MS = 1000;
+/**
+ * Event-loop utilization above which a worker counts as busy. A serve proxy answering HTTP (no
+ * task running) was collected in full every second: 30-140 ms of its main thread and as much on
+ * V8's helper threads, half its CPU per request under load.
+ */
+const BUSY_LOOP = 0.02;
 
 let collector: (() => void) | undefined;
 
@@ -32,11 +42,17 @@ export function collectGarbage(): void {
 /** Collect garbage whenever `idle()` and `holdsRefs()` are true and the heap changed since. */
 export function collectWhenIdle(idle: () => boolean, holdsRefs: () => boolean): () => void {
   let heapAfterLast = -1;
+  let loop = performance.eventLoopUtilization();
   const timer = setInterval(() => {
-    if (!holdsRefs() || !idle()) return;
+    const now = performance.eventLoopUtilization();
+    const busy = performance.eventLoopUtilization(now, loop).utilization > BUSY_LOOP;
+    loop = now;
+    if (busy || !holdsRefs() || !idle()) return;
     if (v8.getHeapStatistics().used_heap_size === heapAfterLast) return;
     collectGarbage();
     heapAfterLast = v8.getHeapStatistics().used_heap_size;
+    // The collection's own time does not make the next second look busy.
+    loop = performance.eventLoopUtilization();
   }, IDLE_CHECK_MS);
   timer.unref();
   return () => clearInterval(timer);
