@@ -6,7 +6,7 @@
 import { connect, type Socket } from 'node:net';
 import type { HttpReply, RequestCall } from '../controller/types.js';
 import type { SerializedRequest } from '../http/wire.js';
-import { readFrames, writeFrame } from './frames.js';
+import { decodeReply, readFrames, writeHello, writeRequest } from './frames.js';
 
 /** Replies can carry a response of up to the replica's inline limit, and one chunk more. */
 const MAX_REPLY_FRAME_BYTES = 64 * 1024 * 1024;
@@ -35,8 +35,19 @@ export class ChannelClient {
       this.#socket.once('error', reject);
     });
     this.ready.catch(() => {});
-    writeFrame(this.#socket, { hello: token });
-    readFrames(this.#socket, MAX_REPLY_FRAME_BYTES, (message) => this.#reply(message));
+    writeHello(this.#socket, token);
+    readFrames(this.#socket, MAX_REPLY_FRAME_BYTES, (frame) => {
+      let decoded: ReturnType<typeof decodeReply>;
+      try {
+        decoded = decodeReply(frame);
+      } catch (error) {
+        this.#socket.destroy(
+          new Error(`the serve channel sent a malformed reply: ${(error as Error).message}`),
+        );
+        return;
+      }
+      this.#reply(decoded);
+    });
     this.#socket.on('error', () => this.#socket.destroy());
     this.#socket.on('close', () => {
       this.#up = false;
@@ -54,8 +65,8 @@ export class ChannelClient {
     if (!this.#up) return Promise.reject(new ChannelClosedError('the serve channel is down'));
     const id = this.#nextId++;
     return new Promise<HttpReply>((resolve, reject) => {
+      writeRequest(this.#socket, id, call, request);
       this.#pending.set(id, { resolve, reject });
-      writeFrame(this.#socket, { id, call, request });
     });
   }
 
@@ -63,36 +74,19 @@ export class ChannelClient {
     this.#socket.destroy();
   }
 
-  #reply(message: unknown): void {
-    const m = message as { id?: unknown; reply?: HttpReply; error?: { name?: unknown; message?: unknown } };
-    const pending = typeof m?.id === 'number' ? this.#pending.get(m.id) : undefined;
+  #reply(message: ReturnType<typeof decodeReply>): void {
+    const pending = this.#pending.get(message.id);
     if (pending === undefined) {
       this.#socket.destroy(new Error('the serve channel answered a request it was not sent'));
       return;
     }
-    this.#pending.delete(m.id as number);
-    if (m.error !== undefined) {
-      const error = new Error(String(m.error?.message));
-      error.name = String(m.error?.name);
+    this.#pending.delete(message.id);
+    if ('error' in message) {
+      const error = new Error(message.error.message);
+      error.name = message.error.name;
       pending.reject(error);
       return;
     }
-    const reply = m.reply;
-    if (
-      reply === null ||
-      typeof reply !== 'object' ||
-      typeof reply.rejected !== 'boolean' ||
-      typeof reply.ongoing !== 'number'
-    ) {
-      this.#socket.destroy(new Error('the serve channel sent a malformed reply'));
-      pending.reject(new ChannelClosedError('the serve channel sent a malformed reply'));
-      return;
-    }
-    if (!reply.rejected && (!Array.isArray(reply.items) || typeof reply.done !== 'boolean')) {
-      this.#socket.destroy(new Error('the serve channel sent a malformed reply'));
-      pending.reject(new ChannelClosedError('the serve channel sent a malformed reply'));
-      return;
-    }
-    pending.resolve(reply);
+    pending.resolve(message.reply);
   }
 }

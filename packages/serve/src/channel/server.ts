@@ -7,7 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { HttpReply, RequestCall } from '../controller/types.js';
 import type { SerializedRequest } from '../http/wire.js';
-import { HELLO_MAX_BYTES, readFrames, writeFrame } from './frames.js';
+import { decodeHello, decodeRequest, HELLO_MAX_BYTES, readFrames, writeError, writeReply } from './frames.js';
 
 /** A request frame is at most this (bodies of LARGE_BODY_BYTES and more never use the channel). */
 export const MAX_REQUEST_FRAME_BYTES = 1024 * 1024;
@@ -48,13 +48,24 @@ export class ChannelServer {
     socket.setNoDelay(true);
     socket.on('error', () => socket.destroy());
     let authed = false;
+    const answer = (id: number, reply: HttpReply) => {
+      if (socket.destroyed) return;
+      try {
+        writeReply(socket, id, reply);
+      } catch (error) {
+        writeError(socket, id, 'TypeError', (error as Error).message);
+      }
+    };
+    const fail = (id: number, error: Error) => {
+      if (!socket.destroyed) writeError(socket, id, error?.name ?? 'Error', error?.message ?? String(error));
+    };
     readFrames(
       socket,
       MAX_REQUEST_FRAME_BYTES,
-      (message) => {
+      (frame) => {
         if (!authed) {
-          const token = (message as { hello?: unknown })?.hello;
-          const given = typeof token === 'string' ? Buffer.from(token) : Buffer.alloc(0);
+          const token = decodeHello(frame);
+          const given = token === undefined ? Buffer.alloc(0) : Buffer.from(token);
           if (given.byteLength !== this.#token.byteLength || !timingSafeEqual(given, this.#token)) {
             socket.destroy();
             return;
@@ -62,56 +73,19 @@ export class ChannelServer {
           authed = true;
           return;
         }
-        const checked = checkRequest(message);
-        if (typeof checked === 'string') {
-          const id = (message as { id?: unknown })?.id;
-          if (typeof id === 'number')
-            writeFrame(socket, { id, error: { name: 'TypeError', message: checked } });
+        const decoded = decodeRequest(frame);
+        if ('problem' in decoded) {
+          if (decoded.id !== undefined) writeError(socket, decoded.id, 'TypeError', decoded.problem);
           else socket.destroy();
           return;
         }
-        handler(checked.call, checked.request).then(
-          (reply) => {
-            if (!socket.destroyed) writeFrame(socket, { id: checked.id, reply });
-          },
-          (error: Error) => {
-            if (!socket.destroyed) {
-              writeFrame(socket, {
-                id: checked.id,
-                error: { name: error?.name ?? 'Error', message: error?.message ?? String(error) },
-              });
-            }
-          },
+        const { id } = decoded;
+        handler(decoded.call, decoded.request).then(
+          (reply) => answer(id, reply),
+          (error: Error) => fail(id, error),
         );
       },
       HELLO_MAX_BYTES,
     );
   }
-}
-
-/** The request frame, or what is wrong with it. */
-function checkRequest(m: unknown): { id: number; call: RequestCall; request: SerializedRequest } | string {
-  const msg = m as { id?: unknown; call?: Partial<RequestCall>; request?: Partial<SerializedRequest> };
-  if (msg === null || typeof msg !== 'object' || !Number.isInteger(msg.id))
-    return 'a channel frame needs an integer id';
-  const { call, request } = msg;
-  if (typeof call?.method !== 'string' || typeof call.requestId !== 'string')
-    return 'a channel request needs call.method and call.requestId strings';
-  if (
-    request === null ||
-    typeof request !== 'object' ||
-    typeof request.method !== 'string' ||
-    typeof request.url !== 'string' ||
-    typeof request.routePrefix !== 'string' ||
-    !Array.isArray(request.headers) ||
-    !request.headers.every(
-      (h) => Array.isArray(h) && h.length === 2 && h.every((x) => typeof x === 'string'),
-    ) ||
-    !(request.body === null || request.body instanceof Uint8Array) ||
-    request.bodyRef !== undefined ||
-    request.bodyStream !== undefined
-  ) {
-    return 'a channel request needs method, url, routePrefix, headers as [name, value] strings and body null or bytes';
-  }
-  return { id: msg.id as number, call: call as RequestCall, request: request as SerializedRequest };
 }

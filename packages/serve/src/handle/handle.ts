@@ -17,9 +17,10 @@ import type {
 } from '../controller/types.js';
 import { RequestCancelledError } from '../errors.js';
 import { HTTP_METHOD, type SerializedRequest } from '../http/wire.js';
+import { Cancel, untilAborted } from './cancel.js';
 import { encodeArgs, HANDLE_IDENTITY } from './identity.js';
 import { DeploymentResponse, DeploymentResponseGenerator } from './response.js';
-import { type Router, routerFor, untilAborted } from './router.js';
+import { type Router, routerFor } from './router.js';
 
 export interface HandleOptions {
   /** The method `handle.remote()` calls (default `__call__`). */
@@ -80,12 +81,12 @@ const requestPrefix = randomBytes(4).toString('hex');
 /** A request's id (unique in the cluster) and its cancellation, shared by its parts. */
 function newRequest(app: string, deployment: string) {
   const requestId = `${requestPrefix}-${(nextRequest++).toString(36)}`;
-  const abort = new AbortController();
+  const abort = new Cancel();
   let target: Replica | undefined;
   let finished = false;
   return {
     requestId,
-    signal: abort.signal,
+    signal: abort,
     /** The replica the request went to (told to cancel it if the caller does). */
     sentTo(replica: Replica) {
       target = replica;
@@ -94,14 +95,14 @@ function newRequest(app: string, deployment: string) {
       finished = true;
     },
     cancel() {
-      if (finished || abort.signal.aborted) return;
+      if (finished || abort.aborted) return;
       abort.abort(new RequestCancelledError(`the request to ${app}/${deployment} was cancelled`));
       // Its result awaited (the ref held): a call whose ref was dropped at once was seen lost
       // (the cancel never reached the replica) once the merged core and store changes landed.
       if (target !== undefined) tray.get(target.cancelRequest.remote(requestId)).catch(() => {});
     },
     throwIfCancelled() {
-      if (abort.signal.aborted) throw abort.signal.reason;
+      abort.throwIfAborted();
     },
   };
 }
@@ -243,14 +244,12 @@ export async function sendHttp(
   app: string,
   deployment: string,
   http: SerializedRequest,
-  signal: AbortSignal,
+  signal: Cancel,
 ): Promise<HttpAnswer> {
   const router = routerFor(app, deployment);
   const request = newRequest(app, deployment);
   const meta: RequestCall = { method: HTTP_METHOD, requestId: request.requestId };
-  const stop = () => request.cancel();
-  signal.addEventListener('abort', stop, { once: true });
-  if (signal.aborted) stop();
+  const off = signal.onAbort(() => request.cancel());
   let actor: Replica | undefined;
   let reply: Extract<HttpReply, { rejected: false }>;
   try {
@@ -264,18 +263,18 @@ export async function sendHttp(
     )) as Extract<HttpReply, { rejected: false }>;
   } catch (error) {
     request.finish();
-    signal.removeEventListener('abort', stop);
+    off();
     throw error;
   }
   if (reply.done || reply.streamId === undefined) {
     request.finish();
-    signal.removeEventListener('abort', stop);
-    return { items: reply.items, close: () => {} };
+    off();
+    return { items: reply.items, close: noClose };
   }
   const rest = remoteStream(router, actor!, reply.streamId, request);
   const close = () => {
     rest.close();
-    signal.removeEventListener('abort', stop);
+    off();
   };
   return {
     items: reply.items,
@@ -291,6 +290,8 @@ export async function sendHttp(
     close,
   };
 }
+
+const noClose = () => {};
 
 /** A handle to `deployment` of application `app`. */
 export function makeHandle<T = any>(

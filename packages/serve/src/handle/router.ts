@@ -13,6 +13,7 @@ import * as tray from '@tray/core';
 import { ChannelClient, ChannelClosedError } from '../channel/client.js';
 import type { HandleMetrics, ReplicaMethods, RoutingInfo } from '../controller/types.js';
 import { BackPressureError, DeploymentUnavailableError } from '../errors.js';
+import { type Cancel, untilAborted } from './cancel.js';
 import { callController, controller } from './controller-client.js';
 
 const BACKOFF_START_MS = 25;
@@ -252,7 +253,7 @@ export class Router {
    */
   async assign<R extends { rejected: boolean; ongoing: number }>(
     send: (actor: Replica, replicaId: string) => Promise<R>,
-    signal?: AbortSignal,
+    signal?: Cancel,
   ): Promise<R> {
     let info = await this.#ensureInfo();
     // A request only queues when every replica is full, so a full queue refuses it only then:
@@ -401,26 +402,6 @@ export class Router {
     // Keep reporting while busy, so the controller sees the load continue and then stop.
     if (this.#queued + this.#ongoing > 0) this.#report(false);
   }
-}
-
-/** The promise's value, or the signal's reason (a RequestCancelledError) as soon as it aborts. */
-export function untilAborted<T>(value: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return value;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const stop = () => reject(signal.reason);
-    signal.addEventListener('abort', stop, { once: true });
-    value.then(
-      (v) => {
-        signal.removeEventListener('abort', stop);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', stop);
-        reject(e);
-      },
-    );
-  });
 }
 
 const routers = new Map<string, Router>();

@@ -85,7 +85,7 @@ describe('ProxyServer', () => {
       },
     };
     const { base } = await start({ w: waiter }, [{ routePrefix: '/', app: 'w', ingress: 'W' }], {
-      call: (_route, req, signal) => serveHttp(waiter, req, undefined, signal),
+      call: (_route, req, cancel) => serveHttp(waiter, req, undefined, cancel.signal),
     });
     const client = new AbortController();
     const hungUp = fetch(`${base}/wait`, { signal: client.signal }).catch((e: Error) => e.name);
@@ -343,11 +343,11 @@ describe('ProxyServer', () => {
     let closed = 0;
     let aborted = false;
     const { port } = await start({}, [{ routePrefix: '/', app: 'a', ingress: 'A' }], {
-      call: async (_route, _req, signal) => ({
+      call: async (_route, _req, cancel) => ({
         items: [{ status: 200, headers: [] }, bytes('first;')],
         rest: (async function* () {
           yield bytes('second;');
-          await new Promise((r) => signal.addEventListener('abort', r, { once: true }));
+          await new Promise<void>((r) => cancel.onAbort(r));
           aborted = true;
           yield bytes('never');
         })(),

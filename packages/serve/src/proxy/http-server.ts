@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ObjectRef } from '@tray/core';
+import { Cancel } from '../handle/cancel.js';
 import {
   type BodyStreamSource,
   LARGE_BODY_BYTES,
@@ -40,7 +41,7 @@ export interface ProxyServerOptions {
   call(
     route: Route,
     request: SerializedRequest,
-    signal: AbortSignal,
+    cancel: Cancel,
   ): AsyncIterable<ResponseItem> | Promise<IngressAnswer>;
   /** Puts a large body in the object store, and reads a large response chunk back. */
   put(bytes: Uint8Array): Promise<ObjectRef<Uint8Array>>;
@@ -150,14 +151,15 @@ export class ProxyServer {
       );
     }
 
-    const abort = new AbortController();
+    // Aborted on a timeout and when the client hangs up (cancel.signal is an AbortSignal of it).
+    const abort = new Cancel();
     let timedOut = false;
     const timer =
       this.options.requestTimeoutMs === undefined
         ? undefined
         : setTimeout(() => {
             timedOut = true;
-            abort.abort();
+            abort.abort(new Error('the request timed out'));
             if (!res.headersSent) {
               text(
                 res,
@@ -168,7 +170,7 @@ export class ProxyServer {
             } else res.destroy();
           }, this.options.requestTimeoutMs);
     res.on('close', () => {
-      if (!res.writableFinished) abort.abort();
+      if (!res.writableFinished) abort.abort(new Error('the client went away'));
     });
     let streamed: string | undefined;
     try {
@@ -187,13 +189,13 @@ export class ProxyServer {
         req.once('end', () => (open.ended = true));
         this.openBodies.set(streamed, open);
         request.bodyStream = { ...this.options.bodyStreams, id: streamed } satisfies BodyStreamSource;
-        await this.forward(route, request, res, abort.signal, open);
+        await this.forward(route, request, res, abort, open);
         this.requests++;
         return;
       }
       let body: Uint8Array | null;
       try {
-        body = await this.readBody(req, abort.signal);
+        body = await this.readBody(req, abort);
       } catch (error) {
         if (error instanceof BodyTooLarge) {
           return text(
@@ -205,14 +207,14 @@ export class ProxyServer {
         }
         throw error;
       }
-      if (abort.signal.aborted) return;
+      if (abort.aborted) return;
       if (body !== null && body.byteLength >= LARGE_BODY_BYTES)
         request.bodyRef = await this.options.put(body);
       else request.body = body;
-      await this.forward(route, request, res, abort.signal);
+      await this.forward(route, request, res, abort);
       this.requests++;
     } catch (error) {
-      if (timedOut || abort.signal.aborted) return;
+      if (timedOut || abort.aborted) return;
       if (error instanceof BodyTooLarge && !res.headersSent) {
         text(res, 413, `${error.message} (the limit is http.maxRequestBodyBytes = ${this.maxBody}).`, true);
         return;
@@ -259,7 +261,7 @@ export class ProxyServer {
   }
 
   /** The whole body, or null for none; refuses one past the limit as soon as it is known. */
-  private async readBody(req: IncomingMessage, signal: AbortSignal): Promise<Uint8Array | null> {
+  private async readBody(req: IncomingMessage, signal: Cancel): Promise<Uint8Array | null> {
     const length = req.headers['content-length'];
     // Neither header: the request has no body (RFC 9112 6.3), nothing to wait for.
     if ((length === undefined || length === '0') && req.headers['transfer-encoding'] === undefined)
@@ -289,7 +291,7 @@ export class ProxyServer {
     route: Route,
     request: SerializedRequest,
     res: ServerResponse,
-    signal: AbortSignal,
+    signal: Cancel,
     open?: OpenBody,
   ) {
     const called = this.options.call(route, request, signal);
@@ -317,7 +319,7 @@ export class ProxyServer {
     route: Route,
     items: ResponseItem[],
     res: ServerResponse,
-    signal: AbortSignal,
+    signal: Cancel,
     open: OpenBody | undefined,
   ): Promise<void> {
     if (open?.tooLarge) throw new BodyTooLarge(`The request body is over ${this.maxBody} bytes`);
@@ -349,7 +351,7 @@ export class ProxyServer {
     route: Route,
     items: ResponseItem[] | AsyncIterable<ResponseItem>,
     res: ServerResponse,
-    signal: AbortSignal,
+    signal: Cancel,
     open: OpenBody | undefined,
     head: ResponseHead | undefined,
     last: boolean,
@@ -410,17 +412,17 @@ function headerPairs(req: IncomingMessage): Array<[string, string]> {
   return pairs;
 }
 
-function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
+function drained(res: ServerResponse, signal: Cancel): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       res.off('drain', done);
       res.off('close', done);
-      signal.removeEventListener('abort', done);
+      off();
       resolve();
     };
     res.once('drain', done);
     res.once('close', done);
-    signal.addEventListener('abort', done, { once: true });
+    const off = signal.onAbort(done);
   });
 }
 

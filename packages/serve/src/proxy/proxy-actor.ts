@@ -7,6 +7,7 @@
 // the handle's router picks the replica, retries on another when one dies, and raises
 // BackPressureError / DeploymentUnavailableError that the HTTP side turns into 503s.
 import * as tray from '@tray/core';
+import type { Cancel } from '../handle/cancel.js';
 import { callController } from '../handle/controller-client.js';
 import { sendHttp } from '../handle/handle.js';
 import type { SerializedRequest } from '../http/wire.js';
@@ -135,7 +136,7 @@ export class ServeProxy {
     }
   }
 
-  #call(route: Route, request: SerializedRequest, signal: AbortSignal): Promise<IngressAnswer> {
+  #call(route: Route, request: SerializedRequest, signal: Cancel): Promise<IngressAnswer> {
     // A client that went away (or the request timed out) aborts `signal`, which cancels the
     // replica's call: its fetch's request.signal aborts, and a stream stops.
     return sendHttp(route.app, route.ingress, request, signal) as Promise<IngressAnswer>;
