@@ -1,8 +1,9 @@
 import * as tray from '@tray/core';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Cancel } from '../handle/cancel.js';
 import { ingress } from './ingress.js';
-import { type FetchHandler, serveHttp } from './replica-http.js';
+import { type FetchHandler, firstItems, serveHttp } from './replica-http.js';
 import { LARGE_BODY_BYTES, type ResponseHead, type ResponseItem, type SerializedRequest } from './wire.js';
 
 const HONO_APP = new URL('../../test/fixtures/hono-app.mjs', import.meta.url).href;
@@ -142,6 +143,83 @@ describe('serveHttp', () => {
     const none = await call({} as FetchHandler, request('/'));
     expect(none.head.status).toBe(500);
     expect(none.text).toContain('no fetch(request) method');
+  });
+});
+
+describe("the ingress's request.signal", () => {
+  it('is a Request whose signal aborts with the caller, and so do its clones and Requests made from it', async () => {
+    const cancel = new Cancel();
+    let seen: { req: Request; derived: Request[]; early: AbortSignal } | undefined;
+    const app = {
+      fetch(req: Request) {
+        const derived = [req.clone(), new Request(req), new Request(req, { headers: { 'x-more': '1' } })];
+        seen = { req, derived, early: req.signal };
+        return new Response('ok');
+      },
+    };
+    await firstItems(app, request('/'), undefined as never, cancel, 1024);
+    const { req, derived, early } = seen!;
+    expect(req).toBeInstanceOf(Request);
+    expect(req.signal).toBe(early);
+    expect([req, ...derived].map((r) => r.signal.aborted)).toEqual([false, false, false, false]);
+    const reason = new Error('the client went away');
+    cancel.abort(reason);
+    expect([req, ...derived].map((r) => r.signal.aborted)).toEqual([true, true, true, true]);
+    expect(req.signal.reason).toBe(reason);
+  });
+
+  it('is aborted already when the caller cancelled before the request was read', async () => {
+    const cancel = new Cancel();
+    cancel.abort(new Error('too late'));
+    let aborted: boolean | undefined;
+    await firstItems(
+      { fetch: (req: Request) => ((aborted = req.signal.aborted), new Response(null)) },
+      request('/'),
+      undefined as never,
+      cancel,
+      1024,
+    );
+    expect(aborted).toBe(true);
+  });
+});
+
+describe('firstItems', () => {
+  it('gives the head and the body there at once, and the rest of a stream still to come as `rest`', async () => {
+    const whole = await firstItems(
+      { fetch: () => new Response('all of it') },
+      request('/'),
+      undefined as never,
+      undefined,
+      1024,
+    );
+    expect(whole.rest).toBeUndefined();
+    expect(Buffer.from(whole.items[1] as Uint8Array).toString()).toBe('all of it');
+    let release: (() => void) | undefined;
+    const later = new Promise<void>((r) => (release = r));
+    const app = {
+      fetch: () =>
+        new Response(
+          new ReadableStream<Uint8Array>({
+            async start(controller) {
+              controller.enqueue(new TextEncoder().encode('now;'));
+              await later;
+              controller.enqueue(new TextEncoder().encode('later'));
+              controller.close();
+            },
+          }),
+        ),
+    };
+    const first = await firstItems(app, request('/'), undefined as never, undefined, 1024);
+    expect(first.items.map((i) => (i instanceof Uint8Array ? Buffer.from(i).toString() : 'head'))).toEqual([
+      'head',
+      'now;',
+    ]);
+    expect(first.rest).toBeDefined();
+    release?.();
+    const rest: string[] = [];
+    for (let r = await first.rest!.next(); !r.done; r = await first.rest!.next())
+      rest.push(Buffer.from(r.value as Uint8Array).toString());
+    expect(rest).toEqual(['later']);
   });
 });
 

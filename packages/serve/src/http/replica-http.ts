@@ -1,6 +1,8 @@
 // Replica side of wire.ts: turns a SerializedRequest into a web-standard Request, calls the
 // user's `fetch`, and yields the Response as a head and body chunks. Owned by the HTTP work.
-// The Request's signal aborts when the caller cancels (timeout, client gone).
+// The Request's signal aborts when the caller cancels (timeout, client gone); it is the caller's
+// own signal, made when first read (a web Request made to follow another signal — a WeakRef, a
+// FinalizationRegistry entry and listeners — was ~20% of a no-op request's replica CPU).
 // A user error becomes a 500 whose body is the error's message, so one bad request never takes
 // the replica down; an error after the head went out can only end the stream (the proxy then
 // cuts the connection, which is how a client learns a streamed body broke).
@@ -28,13 +30,16 @@ const trayStore: BodyStore = {
   put: (bytes) => tray.put(bytes),
 };
 
-export async function* serveHttp(
+/** An AbortSignal, or what makes one when asked (handle/cancel.ts's Cancel). */
+export type SignalSource = AbortSignal | { readonly signal: AbortSignal };
+
+/** The user's Response to the request, or the items of the 500 its error becomes. */
+async function respond(
   instance: FetchHandler,
   request: SerializedRequest,
-  store: BodyStore = trayStore,
-  signal?: AbortSignal,
-): AsyncGenerator<ResponseItem> {
-  let response: Response;
+  store: BodyStore,
+  signal: SignalSource | undefined,
+): Promise<Response | ResponseItem[]> {
   try {
     if (typeof instance?.fetch !== 'function') {
       throw new TypeError(
@@ -48,9 +53,21 @@ export async function* serveHttp(
         `fetch(request) returned ${describe(result)}, not a Response; return new Response(body, { status, headers })`,
       );
     }
-    response = result;
+    return result;
   } catch (error) {
-    yield* errorResponse(error);
+    return [...errorResponse(error)];
+  }
+}
+
+export async function* serveHttp(
+  instance: FetchHandler,
+  request: SerializedRequest,
+  store: BodyStore = trayStore,
+  signal?: SignalSource,
+): AsyncGenerator<ResponseItem> {
+  const response = await respond(instance, request, store, signal);
+  if (Array.isArray(response)) {
+    yield* response;
     return;
   }
   yield responseHead(response);
@@ -69,30 +86,151 @@ export async function* serveHttp(
   }
 }
 
+/**
+ * The first items of the answer, as `serveHttp` yields them: the head, and the body chunks that
+ * are there within this turn of the event loop, up to `inlineBytes`; `rest` yields the others
+ * (its return() stops reading). One pass without generator layers, for the replica's reply.
+ */
+export async function firstItems(
+  instance: FetchHandler,
+  request: SerializedRequest,
+  store: BodyStore,
+  signal: SignalSource | undefined,
+  inlineBytes: number,
+): Promise<{ items: ResponseItem[]; rest?: AsyncIterator<ResponseItem> }> {
+  const response = await respond(instance, request, store, signal);
+  if (Array.isArray(response)) return { items: response };
+  const items: ResponseItem[] = [responseHead(response)];
+  if (response.body === null) return { items };
+  const reader = response.body.getReader();
+  let bytes = 0;
+  try {
+    for (;;) {
+      const next = reader.read();
+      const got = await settledNow(next);
+      if (got === PENDING) return { items, rest: restOf(reader, store, next) };
+      if (got.done) return { items }; // (a finished stream's lock needs no release)
+      const chunk = toBytes(got.value);
+      if (chunk.byteLength === 0) continue;
+      items.push(chunk.byteLength >= LARGE_BODY_BYTES ? await store.put(chunk) : chunk);
+      bytes += chunk.byteLength;
+      if (bytes >= inlineBytes) return { items, rest: restOf(reader, store, undefined) };
+    }
+  } catch (error) {
+    reader.releaseLock();
+    throw error;
+  }
+}
+
+async function* restOf(
+  reader: ReadableStreamDefaultReader<unknown>,
+  store: BodyStore,
+  pending: Promise<{ done: boolean; value?: unknown }> | undefined,
+): AsyncGenerator<ResponseItem> {
+  try {
+    for (;;) {
+      const { done, value } = (await (pending ?? reader.read())) as { done: boolean; value?: unknown };
+      pending = undefined;
+      if (done) return;
+      const bytes = toBytes(value);
+      if (bytes.byteLength === 0) continue;
+      yield bytes.byteLength >= LARGE_BODY_BYTES ? await store.put(bytes) : bytes;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+const PENDING = Symbol('pending');
+
+/** The promise's result if it settles within this turn of the event loop, else PENDING. */
+function settledNow<T>(promise: Promise<T>): Promise<T | typeof PENDING> {
+  return new Promise((resolve, reject) => {
+    const timer = setImmediate(() => resolve(PENDING));
+    promise.then(
+      (value) => {
+        clearImmediate(timer);
+        resolve(value);
+      },
+      (error) => {
+        clearImmediate(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * Where a web Request keeps its signal (undici's internal `Symbol(signal)`): what its `signal`
+ * getter, clone(), `new Request(request)` and fetch(request) read. Undefined if this Node's
+ * Request has no such slot; then requests follow the caller's signal the standard way.
+ */
+const SIGNAL_SLOT = Object.getOwnPropertySymbols(new Request('http://x/')).find(
+  (s) => s.description === 'signal',
+);
+
+const signalOf = (source: SignalSource): AbortSignal =>
+  source instanceof AbortSignal ? source : source.signal;
+
+/** Makes `request`'s signal the caller's (read when asked for, so made only if it is). */
+function adoptSignal(request: Request, source: SignalSource): void {
+  Object.defineProperty(request, SIGNAL_SLOT as symbol, { get: () => signalOf(source), configurable: true });
+}
+
+/** A web Request whose signal is the caller's, made when first read, not one following it. */
+class ServeRequest extends Request {
+  readonly #source: SignalSource | undefined;
+
+  constructor(url: string, init: RequestInit, source: SignalSource | undefined) {
+    super(
+      url,
+      source === undefined || SIGNAL_SLOT !== undefined ? init : { ...init, signal: signalOf(source) },
+    );
+    this.#source = source;
+    if (source !== undefined && SIGNAL_SLOT !== undefined) adoptSignal(this, source);
+  }
+
+  static {
+    // A clone aborts with the caller too (Request's own clone follows only a signal it followed).
+    const clone = Request.prototype.clone;
+    Object.defineProperty(ServeRequest.prototype, 'clone', {
+      value: function (this: ServeRequest): Request {
+        const copy = clone.call(this);
+        if (this.#source !== undefined && SIGNAL_SLOT !== undefined) adoptSignal(copy, this.#source);
+        return copy;
+      },
+      configurable: true,
+      writable: true,
+    });
+  }
+}
+
 /** The web Request the user's fetch sees: the client's URL, method, headers and body. */
 export async function toWebRequest(
   request: SerializedRequest,
   store: BodyStore = trayStore,
-  signal?: AbortSignal,
+  signal?: SignalSource,
 ): Promise<Request> {
   const method = request.method.toUpperCase();
   if (request.bodyStream !== undefined && method !== 'GET' && method !== 'HEAD') {
-    return new Request(request.url, {
-      method,
-      headers: request.headers,
-      body: pulledBody(request.bodyStream),
-      duplex: 'half',
+    return new ServeRequest(
+      request.url,
+      {
+        method,
+        headers: request.headers,
+        body: pulledBody(request.bodyStream),
+        duplex: 'half',
+      } as RequestInit,
       signal,
-    } as RequestInit);
+    );
   }
   const body = request.bodyRef !== undefined ? await store.get(request.bodyRef) : (request.body ?? null);
   const hasBody = body !== null && body.byteLength > 0 && method !== 'GET' && method !== 'HEAD';
-  return new Request(request.url, {
-    method,
-    headers: request.headers,
-    body: hasBody ? body : null,
+  return new ServeRequest(
+    request.url,
+    { method, headers: request.headers, body: hasBody ? body : null },
     signal,
-  });
+  );
 }
 
 type BodySource = tray.ActorHandle<{ receiveBody(id: string): Uint8Array | null }>;

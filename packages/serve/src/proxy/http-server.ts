@@ -15,6 +15,7 @@ import {
   type ResponseItem,
   type SerializedRequest,
 } from '../http/wire.js';
+import { requestUrl } from './request-url.js';
 import type { Route, RouteMatcher } from './route-table.js';
 
 /** Ray's proxy keeps idle connections this long (uvicorn's keep_alive_timeout_s default). */
@@ -132,10 +133,7 @@ export class ProxyServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(
-      req.url ?? '/',
-      `http://${req.headers.host ?? `${this.options.host}:${this.options.port}`}`,
-    );
+    const url = requestUrl(req.url ?? '/', req.headers.host ?? `${this.options.host}:${this.options.port}`);
     if (url.pathname === '/-/healthz' && req.method === 'GET') return text(res, 200, 'success');
     const matcher = this.options.routes();
     if (url.pathname === '/-/routes' && req.method === 'GET') {

@@ -18,9 +18,10 @@ import type {
   StreamStart,
 } from '../controller/types.js';
 import { RequestCancelledError } from '../errors.js';
+import { Cancel } from '../handle/cancel.js';
 import { decodeArgs } from '../handle/decode-args.js';
-import { type BodyStore, serveHttp } from '../http/replica-http.js';
-import { HTTP_METHOD, type ResponseItem, type SerializedRequest } from '../http/wire.js';
+import { type BodyStore, firstItems, serveHttp } from '../http/replica-http.js';
+import { HTTP_METHOD, type SerializedRequest } from '../http/wire.js';
 import { type RequestContext, runInRequest } from './request-context.js';
 
 export interface ReplicaConfig {
@@ -56,8 +57,11 @@ const STREAM_IDLE_MS = 60_000;
 const HTTP_INLINE_BYTES = 256 * 1024;
 /** A cancel for a request not (yet) here is remembered this long, in case it arrives after. */
 const EARLY_CANCEL_MS = 60_000;
-const PENDING = Symbol('pending');
 /** The channel carries response chunks inline (it cannot carry ObjectRefs). */
+const TRAY_STORE: BodyStore = {
+  get: (ref) => tray.get(ref),
+  put: (bytes) => tray.put(bytes),
+};
 const INLINE_STORE: BodyStore = {
   get: (ref) => tray.get(ref),
   put: async (bytes) => bytes as never,
@@ -75,7 +79,7 @@ export class ServeReplica implements ReplicaMethods {
   #nextStream = 1;
   readonly #streams = new Map<number, Stream>();
   /** In-flight requests by id, to abort on cancelRequest. */
-  readonly #requests = new Map<string, AbortController>();
+  readonly #requests = new Map<string, Cancel>();
   /** Cancels that came before their request, by id → when. */
   readonly #earlyCancels = new Map<string, number>();
   #draining = false;
@@ -149,18 +153,17 @@ export class ServeReplica implements ReplicaMethods {
     return !this.#draining && this.#ongoing < this.#config.maxOngoingRequests;
   }
 
-  /** Tracks a request's cancellation; the context its method runs in. */
+  /**
+   * Tracks a request's cancellation; the context its method runs in (its signal, an
+   * AbortSignal, is made when first read: most requests never are).
+   */
   #begin(call: RequestCall): RequestContext {
-    const abort = new AbortController();
+    const cancel = new Cancel();
     const requestId = String(call.requestId);
-    if (this.#earlyCancels.delete(requestId)) abort.abort(this.#cancelError(requestId));
-    else this.#requests.set(requestId, abort);
-    return {
-      requestId,
-      appName: this.#config.app,
-      deploymentName: this.#config.deployment,
-      signal: abort.signal,
-    };
+    if (this.#earlyCancels.size > 0 && this.#earlyCancels.delete(requestId))
+      cancel.abort(this.#cancelError(requestId));
+    else this.#requests.set(requestId, cancel);
+    return new ReplicaRequest(requestId, this.#config.app, this.#config.deployment, cancel);
   }
 
   #end(context: RequestContext): void {
@@ -176,10 +179,10 @@ export class ServeReplica implements ReplicaMethods {
   /** The caller cancelled the request: abort the signal its method sees. */
   cancelRequest(requestId: string): void {
     const id = String(requestId);
-    const abort = this.#requests.get(id);
-    if (abort !== undefined) {
+    const cancel = this.#requests.get(id);
+    if (cancel !== undefined) {
       this.#requests.delete(id);
-      abort.abort(this.#cancelError(id));
+      cancel.abort(this.#cancelError(id));
       return;
     }
     const now = Date.now();
@@ -240,27 +243,22 @@ export class ServeReplica implements ReplicaMethods {
       const instance = this.#instance;
       if (instance === undefined)
         throw new Error(`${this.#config.deployment}: the replica is not initialized`);
-      // One run in the request's context for the whole answer (the generator's steps and the
-      // user's fetch continue in it), not one per step.
+      // One run in the request's context for the whole answer (the user's fetch and the body's
+      // reads continue in it). The head waits for the user's fetch; the body chunks there at once
+      // (under HTTP_INLINE_BYTES) go in this reply, the rest streams.
+      const cancel = ReplicaRequest.cancelOf(context);
       const reply = await runInRequest(context, async (): Promise<HttpReply> => {
-        const it = serveHttp(instance as never, request, store, context.signal)[Symbol.asyncIterator]();
-        const items: ResponseItem[] = [];
-        let bytes = 0;
-        for (;;) {
-          const next = it.next();
-          // The head waits for the user's fetch; a body chunk that is not there at once streams.
-          const got = items.length === 0 ? await next : await settledNow(next);
-          if (got !== PENDING && got.done)
-            return { rejected: false, items, done: true, ongoing: this.#ongoing - 1 };
-          if (got !== PENDING) {
-            items.push(got.value);
-            if (got.value instanceof Uint8Array) bytes += got.value.byteLength;
-            if (bytes < HTTP_INLINE_BYTES) continue;
-          }
-          streaming = true;
-          const streamId = this.#openStream(got === PENDING ? resumeWith(next, it) : it, context, []);
-          return { rejected: false, items, done: false, streamId, ongoing: this.#ongoing - 1 };
-        }
+        const { items, rest } = await firstItems(
+          instance as never,
+          request,
+          store ?? TRAY_STORE,
+          cancel,
+          HTTP_INLINE_BYTES,
+        );
+        if (rest === undefined) return { rejected: false, items, done: true, ongoing: this.#ongoing - 1 };
+        streaming = true;
+        const streamId = this.#openStream(rest, context, []);
+        return { rejected: false, items, done: false, streamId, ongoing: this.#ongoing - 1 };
       });
       return reply;
     } finally {
@@ -415,32 +413,24 @@ export class ServeReplica implements ReplicaMethods {
   }
 }
 
-/** The promise's result if it settles within this turn of the event loop, else PENDING. */
-function settledNow<T>(promise: Promise<T>): Promise<T | typeof PENDING> {
-  return new Promise((resolve, reject) => {
-    const timer = setImmediate(() => resolve(PENDING));
-    promise.then(
-      (value) => {
-        clearImmediate(timer);
-        resolve(value);
-      },
-      (error) => {
-        clearImmediate(timer);
-        reject(error);
-      },
-    );
-  });
-}
+/** A request's context, with the Cancel behind its signal. */
+class ReplicaRequest implements RequestContext {
+  readonly #cancel: Cancel;
 
-/** An iterator that first answers with `pending` (a next() already asked of `it`), then is `it`. */
-function resumeWith<T>(pending: Promise<IteratorResult<T>>, it: AsyncIterator<T>): AsyncIterator<T> {
-  let first: Promise<IteratorResult<T>> | undefined = pending;
-  return {
-    next: () => {
-      const p = first ?? it.next();
-      first = undefined;
-      return p;
-    },
-    return: (value?: unknown) => it.return?.(value) ?? Promise.resolve({ done: true, value: undefined as T }),
-  };
+  constructor(
+    readonly requestId: string,
+    readonly appName: string,
+    readonly deploymentName: string,
+    cancel: Cancel,
+  ) {
+    this.#cancel = cancel;
+  }
+
+  get signal(): AbortSignal {
+    return this.#cancel.signal;
+  }
+
+  static cancelOf(context: RequestContext): Cancel {
+    return (context as ReplicaRequest).#cancel;
+  }
 }
