@@ -204,9 +204,16 @@ export class Router {
     }
   }
 
-  /** Power of two choices among the live replicas; undefined when all probed are full. */
-  async #choose(info: RoutingInfo): Promise<{ id: string; actor: Replica } | undefined> {
-    const live = info.replicas.filter((r) => !this.#dead.has(r.replicaId));
+  /**
+   * Power of two choices among the live replicas; undefined when all probed are full. With both
+   * handles known and both lengths fresh (the common case under load) it answers at once, not
+   * as a promise.
+   */
+  #choose(
+    info: RoutingInfo,
+  ): { id: string; actor: Replica } | undefined | Promise<{ id: string; actor: Replica } | undefined> {
+    const live =
+      this.#dead.size === 0 ? info.replicas : info.replicas.filter((r) => !this.#dead.has(r.replicaId));
     if (live.length === 0) return undefined;
     const a = live[Math.floor(Math.random() * live.length)]!;
     let b = a;
@@ -214,10 +221,26 @@ export class Router {
       do b = live[Math.floor(Math.random() * live.length)]!;
       while (b === a);
     }
+    const ka = this.#known.get(a.replicaId);
+    const kb = b === a ? ka : this.#known.get(b.replicaId);
+    if (ka !== undefined && kb !== undefined) {
+      const fa = this.#freshLength(a.replicaId);
+      const fb = b === a ? fa : this.#freshLength(b.replicaId);
+      if (fa !== undefined && fb !== undefined) {
+        return this.#best(info, { id: a.replicaId, actor: ka }, fa, { id: b.replicaId, actor: kb }, fb);
+      }
+    }
+    return this.#chooseSlowly(info, a, b);
+  }
+
+  async #chooseSlowly(
+    info: RoutingInfo,
+    a: RoutingInfo['replicas'][number],
+    b: RoutingInfo['replicas'][number],
+  ): Promise<{ id: string; actor: Replica } | undefined> {
     let ra: { id: string; actor: Replica };
     let rb: { id: string; actor: Replica };
     try {
-      // Known handles and fresh lengths are used as they are: no await on the common path.
       ra = {
         id: a.replicaId,
         actor: this.#known.get(a.replicaId) ?? (await this.#actor(a.replicaId, a.actorName)),
@@ -232,16 +255,23 @@ export class Router {
     } catch {
       return undefined; // a replica already gone: marked dead, the next round picks others
     }
-    const fa = this.#freshLength(ra.id);
-    const fb = rb === ra ? fa : this.#freshLength(rb.id);
-    const [la, lb] =
-      fa !== undefined && fb !== undefined
-        ? [fa, fb]
-        : await Promise.all([this.#lengthOf(ra.id, ra.actor), this.#lengthOf(rb.id, rb.actor)]);
+    const [la, lb] = await Promise.all([this.#lengthOf(ra.id, ra.actor), this.#lengthOf(rb.id, rb.actor)]);
+    return this.#best(info, ra, la, rb, lb);
+  }
+
+  #best(
+    info: RoutingInfo,
+    ra: { id: string; actor: Replica },
+    la: number,
+    rb: { id: string; actor: Replica },
+    lb: number,
+  ): { id: string; actor: Replica } | undefined {
     const best = la <= lb ? { r: ra, len: la } : { r: rb, len: lb };
     if (best.len >= info.maxOngoingRequests) return undefined;
     // Count the request against the replica until its reply says otherwise.
-    this.#queueLen.set(best.r.id, { len: best.len + 1, at: this.#queueLen.get(best.r.id)?.at ?? Date.now() });
+    const known = this.#queueLen.get(best.r.id);
+    if (known !== undefined) known.len = best.len + 1;
+    else this.#queueLen.set(best.r.id, { len: best.len + 1, at: Date.now() });
     return best.r;
   }
 
@@ -255,7 +285,12 @@ export class Router {
     send: (actor: Replica, replicaId: string) => Promise<R>,
     signal?: Cancel,
   ): Promise<R> {
-    let info = await this.#ensureInfo();
+    // Known and kept current by the long poll: no await on the common path.
+    let info: RoutingInfo;
+    if (this.#info !== undefined && this.#polling) {
+      this.#lastUsed = Date.now();
+      info = this.#info;
+    } else info = await this.#ensureInfo();
     // A request only queues when every replica is full, so a full queue refuses it only then:
     // with maxQueuedRequests 0 an idle replica still takes it (checked again below).
     if (info.maxQueuedRequests > 0 && this.#queued >= info.maxQueuedRequests) this.#refuse(this.#queued);
@@ -284,7 +319,8 @@ export class Router {
             `deployment ${JSON.stringify(this.deployment)} of application ${JSON.stringify(this.app)} failed to deploy: ${info.message}`,
           );
         }
-        const chosen = await this.#choose(info);
+        const choice = this.#choose(info);
+        const chosen = choice instanceof Promise ? await choice : choice;
         if (chosen === undefined) {
           if (info.replicas.filter((r) => !this.#dead.has(r.replicaId)).length === 0) {
             // No replica at all: tell the controller a request waits (scale from zero), then wait for one.
@@ -335,7 +371,11 @@ export class Router {
         } finally {
           this.#ongoing--;
         }
-        this.#queueLen.set(chosen.id, { len: reply.ongoing, at: Date.now() });
+        const heard = this.#queueLen.get(chosen.id);
+        if (heard !== undefined) {
+          heard.len = reply.ongoing;
+          heard.at = Date.now();
+        } else this.#queueLen.set(chosen.id, { len: reply.ongoing, at: Date.now() });
         if (!reply.rejected) return reply;
         if (info.maxQueuedRequests !== -1 && this.#queued >= info.maxQueuedRequests)
           this.#refuse(this.#queued);

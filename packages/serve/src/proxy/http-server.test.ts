@@ -338,6 +338,32 @@ describe('ProxyServer', () => {
     expect(closed).toBe(1);
   });
 
+  it('sends a whole answer byte for byte, small (with its head in one write) and large', async () => {
+    const small = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const large = Uint8Array.from({ length: 64 * 1024 }, (_, i) => (i * 7) % 256);
+    const { port } = await start({}, [{ routePrefix: '/', app: 'a', ingress: 'A' }], {
+      call: async (_route, req) => ({
+        items: [{ status: 200, headers: [] }, req.url.endsWith('/small') ? small : large],
+        close: () => {},
+      }),
+    });
+    for (const [path, want] of [
+      ['/small', small],
+      ['/large', large],
+    ] as const) {
+      const got = await new Promise<Buffer>((resolve, reject) => {
+        httpRequest({ host: '127.0.0.1', port, path }, (r) => {
+          const chunks: Buffer[] = [];
+          r.on('data', (c: Buffer) => chunks.push(c));
+          r.on('end', () => resolve(Buffer.concat(chunks)));
+        })
+          .on('error', reject)
+          .end();
+      });
+      expect(got.equals(Buffer.from(want))).toBe(true);
+    }
+  });
+
   it('streams the rest of an answer after its first items, and ends the call when the client hangs up', async () => {
     const bytes = (t: string) => new TextEncoder().encode(t);
     let closed = 0;

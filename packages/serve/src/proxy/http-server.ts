@@ -22,6 +22,8 @@ import type { Route, RouteMatcher } from './route-table.js';
 export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 90_000;
 /** Bodies past this are refused with 413 (Ray sets no limit; an unbounded body is memory a client chooses). */
 export const DEFAULT_MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024;
+/** A whole answer up to this size goes out with its head in one write. */
+const ONE_WRITE_BYTES = 16 * 1024;
 /** The Retry-After a 503 carries, in seconds. */
 export const RETRY_AFTER_S = 1;
 
@@ -337,7 +339,14 @@ export class ProxyServer {
     if (signal.aborted) return;
     writeHead(res, head, size);
     if (chunks.length === 0) res.end();
-    else res.end(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    else {
+      const body = chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks, size);
+      // A small body as a latin1 string (byte for byte) leaves with the head in one write; as
+      // bytes, node sends the two as a writev.
+      if (size <= ONE_WRITE_BYTES)
+        res.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1'), 'latin1');
+      else res.end(body);
+    }
   }
 
   /**
