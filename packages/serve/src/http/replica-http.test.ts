@@ -173,7 +173,12 @@ describe("the ingress's request.signal", () => {
     cancel.abort(new Error('too late'));
     let aborted: boolean | undefined;
     await firstItems(
-      { fetch: (req: Request) => ((aborted = req.signal.aborted), new Response(null)) },
+      {
+        fetch(req: Request) {
+          aborted = req.signal.aborted;
+          return new Response(null);
+        },
+      },
       request('/'),
       undefined as never,
       cancel,
