@@ -151,6 +151,7 @@ export class ActorCaller {
       cancelled: false,
       schedulingKey: '',
       eventsRow: -1,
+      argsAtMs: 0,
       queuedAtMs: 0,
       pushedAtMs: 0,
       pushedTo: undefined,

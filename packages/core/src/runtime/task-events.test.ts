@@ -19,7 +19,7 @@ const spec = (i: number): tray.v1.ITaskSpec => ({
 });
 
 const STATES = TASK_EVENT_STATES;
-const task = (s: tray.v1.ITaskSpec): OwnedTask => ({ spec: s, eventsRow: -1, queuedAtMs: 0, pushedAtMs: 0 });
+const task = (s: tray.v1.ITaskSpec): OwnedTask => ({ spec: s, eventsRow: -1, argsAtMs: 0, queuedAtMs: 0, pushedAtMs: 0 });
 
 /** A report's rows read back from the wire's layout (TaskEventRow). */
 function decoded(rows: tray.v1.ITaskEventRows) {
@@ -134,6 +134,7 @@ describe('task events in a core worker', () => {
     events.beforeReport(() => {
       for (const t of pending) events.settle(t);
     });
+    events.made(queued);
     events.queued(queued);
     events.queued(pushed);
     events.pushed(pushed, worker);
@@ -145,7 +146,7 @@ describe('task events in a core worker', () => {
     expect(reports).toHaveLength(2);
     const first = decoded(reports[0]!.rows);
     expect(first.map((r) => r.reached)).toEqual([
-      ['PENDING_NODE_ASSIGNMENT'],
+      ['PENDING_ARGS_AVAIL', 'PENDING_NODE_ASSIGNMENT'],
       ['PENDING_NODE_ASSIGNMENT', 'SUBMITTED_TO_WORKER'],
     ]);
     expect(reports[0]!.rows.infos![first[1]!.execInfo! - 1]).toMatchObject({ workerPid: 4242 });

@@ -40,9 +40,10 @@ export interface OwnedTask {
   spec: tray.v1.ITaskSpec;
   eventsRow: number;
   /**
-   * When the attempt was queued for a lease (PENDING_NODE_ASSIGNMENT) and pushed to a worker
-   * (SUBMITTED_TO_WORKER), not yet written to a row (0: none): see `queued`.
+   * When the attempt was made (PENDING_ARGS_AVAIL), queued for a lease (PENDING_NODE_ASSIGNMENT)
+   * and pushed to a worker (SUBMITTED_TO_WORKER), not yet written to a row (0: none): see `queued`.
    */
+  argsAtMs?: number;
   queuedAtMs?: number;
   pushedAtMs?: number;
   /** The leased worker it was pushed to (its row's executor descriptor). */
@@ -195,7 +196,7 @@ export class TaskEvents {
     if (!this.enabled) return;
     const i = this.ownerRow(task);
     if (i < 0) return;
-    if (task.queuedAtMs || task.pushedAtMs) this.settled(task, i);
+    if (task.argsAtMs || task.queuedAtMs || task.pushedAtMs) this.settled(task, i);
     this.reached(i, state, error);
     this.described(task.spec, i, nodeId, worker, state);
   }
@@ -209,6 +210,11 @@ export class TaskEvents {
     if (this.enabled && !task.queuedAtMs) task.queuedAtMs = nowMs();
   }
 
+  /** The owner made its task, which waits for its arguments (PENDING_ARGS_AVAIL), as `queued`. */
+  made(task: OwnedTask): void {
+    if (this.enabled && !task.argsAtMs) task.argsAtMs = nowMs();
+  }
+
   /** The owner pushed its task to `worker`'s (SUBMITTED_TO_WORKER), noted on the task as `queued`. */
   pushed(task: OwnedTask, worker: LeasedWorker): void {
     if (!this.enabled) return;
@@ -218,10 +224,10 @@ export class TaskEvents {
 
   /** The times noted on the task (`queued`, `pushed`) into its attempt's row, and off the task. */
   settle(task: OwnedTask): void {
-    if (!this.enabled || !(task.queuedAtMs || task.pushedAtMs)) return;
+    if (!this.enabled || !(task.argsAtMs || task.queuedAtMs || task.pushedAtMs)) return;
     const i = this.ownerRow(task);
     if (i >= 0) this.settled(task, i);
-    task.queuedAtMs = task.pushedAtMs = 0;
+    task.argsAtMs = task.queuedAtMs = task.pushedAtMs = 0;
   }
 
   private settled(task: OwnedTask, i: number): void {
@@ -229,6 +235,8 @@ export class TaskEvents {
     if (this.ints[b + R.info]! < 0) this.ints[b + R.info] = this.ownerInfo(task.spec);
     const t = i * R.float64s + R.times;
     const times = this.times;
+    const args = task.argsAtMs;
+    if (args && (times[t] === 0 || args < times[t]!)) times[t] = args;
     const queued = task.queuedAtMs;
     if (queued && (times[t + 1] === 0 || queued < times[t + 1]!)) times[t + 1] = queued;
     const pushed = task.pushedAtMs;
@@ -240,8 +248,8 @@ export class TaskEvents {
         this.ints[b + R.execInfo] = this.workerIndex(task.spec.jobId, worker);
       }
     }
-    this.changes += (queued ? 1 : 0) + (pushed ? 1 : 0);
-    task.queuedAtMs = task.pushedAtMs = 0;
+    this.changes += (args ? 1 : 0) + (queued ? 1 : 0) + (pushed ? 1 : 0);
+    task.argsAtMs = task.queuedAtMs = task.pushedAtMs = 0;
   }
 
   /**
@@ -253,10 +261,10 @@ export class TaskEvents {
     if (!this.enabled) return;
     const i = this.ownerRow(task);
     if (i < 0) {
-      task.queuedAtMs = task.pushedAtMs = 0;
+      task.argsAtMs = task.queuedAtMs = task.pushedAtMs = 0;
       return;
     }
-    if (task.queuedAtMs || task.pushedAtMs) this.settled(task, i);
+    if (task.argsAtMs || task.queuedAtMs || task.pushedAtMs) this.settled(task, i);
     if (startedMs > 0) this.reached(i, 'RUNNING', undefined, startedMs);
     this.reached(i, error ? 'FAILED' : 'FINISHED', error, endedMs > 0 ? endedMs : undefined);
     this.described(task.spec, i, undefined, undefined, 'FINISHED');

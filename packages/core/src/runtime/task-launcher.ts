@@ -157,6 +157,7 @@ export class TaskLauncher {
       cancelled: false,
       schedulingKey: '',
       eventsRow: -1,
+      argsAtMs: 0,
       queuedAtMs: 0,
       pushedAtMs: 0,
       pushedTo: undefined,

@@ -32,6 +32,7 @@ export interface PendingTask {
   /** Task events' row of this task's attempt (TaskEvents.owner's to set; -1 at first). */
   eventsRow: number;
   /** Task events' times not yet in a row, and the worker pushed to (TaskEvents.queued/pushed). */
+  argsAtMs: number;
   queuedAtMs: number;
   pushedAtMs: number;
   pushedTo: LeasedWorker | undefined;
@@ -79,7 +80,7 @@ export class TaskManager {
 
   add(task: PendingTask): void {
     this.tasks.set(task.taskIdHex, task);
-    if (task.status === 'resolving') this.events?.owner(task, 'PENDING_ARGS_AVAIL');
+    if (task.status === 'resolving') this.events?.made(task);
   }
 
   get(taskIdHex: string): PendingTask | undefined {
@@ -213,7 +214,7 @@ export class TaskManager {
   settleEvents(): void {
     const events = this.events;
     if (events === undefined) return;
-    for (const task of this.tasks.values()) if (task.queuedAtMs || task.pushedAtMs) events.settle(task);
+    for (const task of this.tasks.values()) events.settle(task);
   }
 
   /** Every pending task fails with `error` (shutdown). */
