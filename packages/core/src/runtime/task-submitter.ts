@@ -129,21 +129,24 @@ export class TaskSubmitter {
     // stays pipelined, while tasks submitted together to idle workers are spread one each.
     const deep = q.tasks.length >= 2 * (q.leases.size + q.requesting + 1);
     const now = performance.now();
-    let maxWindow = 1;
-    let level = Number.POSITIVE_INFINITY;
     for (const lease of q.leases) {
       lease.cap = deep || now - lease.lastReplyAt < FRESH_REPLY_MS ? lease.window : 1;
-      maxWindow = Math.max(maxWindow, lease.cap);
-      if (!lease.returned) level = Math.min(level, lease.inFlight.size + 1);
     }
-    // Fill level by level (every lease to 1 in flight, then 2...), from the least loaded lease's.
-    for (let window = level; window <= maxWindow && q.tasks.length > 0; window++) {
+    // Each task to the least loaded lease below its cap (ties: the first), until none has room.
+    // (Not window level by window level up to the largest cap: with one lease capped at 1 and
+    // another with 256 in flight, that walked ~256 empty levels on every submit and reply.)
+    while (q.tasks.length > 0) {
+      let best: Lease | undefined;
+      let least = Number.POSITIVE_INFINITY;
       for (const lease of q.leases) {
-        if (q.tasks.length === 0) break;
-        if (!lease.returned && lease.inFlight.size < window && window <= lease.cap) {
-          this.push(lease, q.tasks.shift()!);
+        const inFlight = lease.inFlight.size;
+        if (!lease.returned && inFlight < lease.cap && inFlight < least) {
+          best = lease;
+          least = inFlight;
         }
       }
+      if (best === undefined) break;
+      this.push(best, q.tasks.shift()!);
     }
     const wanted = Math.min(q.tasks.length, MAX_PENDING_LEASE_REQUESTS);
     while (q.requesting < wanted && q.retryTimer === undefined) this.requestLease(q);
