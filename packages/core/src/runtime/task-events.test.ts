@@ -19,7 +19,13 @@ const spec = (i: number): tray.v1.ITaskSpec => ({
 });
 
 const STATES = TASK_EVENT_STATES;
-const task = (s: tray.v1.ITaskSpec): OwnedTask => ({ spec: s, eventsRow: -1, argsAtMs: 0, queuedAtMs: 0, pushedAtMs: 0 });
+const task = (s: tray.v1.ITaskSpec): OwnedTask => ({
+  spec: s,
+  eventsRow: -1,
+  argsAtMs: 0,
+  queuedAtMs: 0,
+  pushedAtMs: 0,
+});
 
 /** A report's rows read back from the wire's layout (TaskEventRow). */
 function decoded(rows: tray.v1.ITaskEventRows) {

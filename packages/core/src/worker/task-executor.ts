@@ -172,7 +172,8 @@ export class TaskExecutor {
     core.currentDepth = spec.depth ?? 1;
     // Tasks this task submits inherit its runtime env (Ray's semantics).
     core.defaultRuntimeEnv = spec.runtimeEnv ?? undefined;
-    if (spec.jobId && spec.jobId.length > 0 && !sameBytes(core.jobId, spec.jobId)) core.jobId = Buffer.from(spec.jobId);
+    if (spec.jobId && spec.jobId.length > 0 && !sameBytes(core.jobId, spec.jobId))
+      core.jobId = Buffer.from(spec.jobId);
     // A runtime env's working dir (this worker's cwd) replaces the driver's directory.
     if (spec.function?.workingDir && !RUNTIME_ENV_WORKING_DIR) core.workingDir = spec.function.workingDir;
     let out: MaybePromise<Reply>;
