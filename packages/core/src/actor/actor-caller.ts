@@ -151,6 +151,10 @@ export class ActorCaller {
       cancelled: false,
       schedulingKey: '',
       eventsRow: -1,
+      argsAtMs: 0,
+      queuedAtMs: 0,
+      pushedAtMs: 0,
+      pushedTo: undefined,
       template,
     };
     core.refs.addSubmitted(a.refOwners);

@@ -136,7 +136,10 @@ export class CoreWorker {
         if (value.nestedRefs && value.nestedRefs.length > 0) this.borrows.releaseDiscarded(value.nestedRefs);
       },
     });
-    if (this.taskEvents.enabled) this.tasks.events = this.taskEvents;
+    if (this.taskEvents.enabled) {
+      this.tasks.events = this.taskEvents;
+      this.taskEvents.beforeReport(() => this.tasks.settleEvents());
+    }
     this.submitter = new TaskSubmitter({
       raylet: options.raylet,
       remoteRaylet: (address) => this.remoteRaylets.get(address),
@@ -330,12 +333,17 @@ export class CoreWorker {
 
   /** A driver stays alive while the user waits on tray (its sockets are unref'd otherwise). */
   async keepAlive<T>(promise: Promise<T>): Promise<T> {
-    if (this.mode !== 'driver') return promise;
-    if (this.busy++ === 0) this.keepAliveTimer = setInterval(() => {}, 1 << 30);
+    if (this.mode !== 'driver' || this.shutDown) return promise;
+    // One timer for the process's life, ref'd while anything waits: a get at a time (submit,
+    // wait, repeat) toggles it instead of making and clearing an interval per get.
+    if (this.busy++ === 0) {
+      if (this.keepAliveTimer === undefined) this.keepAliveTimer = setInterval(() => {}, 1 << 30);
+      else this.keepAliveTimer.ref();
+    }
     try {
       return await promise;
     } finally {
-      if (--this.busy === 0) clearInterval(this.keepAliveTimer);
+      if (--this.busy === 0) this.keepAliveTimer?.unref();
     }
   }
 
@@ -390,6 +398,7 @@ export class CoreWorker {
     this.shutDown = true;
     for (const hook of this.shutdownHooks.splice(0)) hook();
     clearInterval(this.keepAliveTimer);
+    this.keepAliveTimer = undefined;
     setRefTracker(undefined);
     this.submitter.close();
     this.borrows.close();

@@ -48,6 +48,9 @@ export interface Lease {
   leaseFields: Uint8Array;
   returned: boolean;
   onClose?: () => void;
+  /** When it last went idle (performance.now(); -1 while it has tasks in flight). */
+  idleSince: number;
+  /** Returns it once idle long enough (armed once per idle spell, not per task). */
   idleTimer?: NodeJS.Timeout;
 }
 

@@ -19,7 +19,13 @@ const spec = (i: number): tray.v1.ITaskSpec => ({
 });
 
 const STATES = TASK_EVENT_STATES;
-const task = (s: tray.v1.ITaskSpec): OwnedTask => ({ spec: s, eventsRow: -1 });
+const task = (s: tray.v1.ITaskSpec): OwnedTask => ({
+  spec: s,
+  eventsRow: -1,
+  argsAtMs: 0,
+  queuedAtMs: 0,
+  pushedAtMs: 0,
+});
 
 /** A report's rows read back from the wire's layout (TaskEventRow). */
 function decoded(rows: tray.v1.ITaskEventRows) {
@@ -98,8 +104,8 @@ describe('task events in a core worker', () => {
     const worker = { workerId: new Uint8Array(28).fill(7), nodeId: self.nodeId, workerPid: 4242 };
     const tasks = [task(spec(1)), task(spec(2))];
     for (const t of tasks) {
-      events.owner(t, 'PENDING_NODE_ASSIGNMENT');
-      events.owner(t, 'SUBMITTED_TO_WORKER', self.nodeId, undefined, worker);
+      events.queued(t);
+      events.pushed(t, worker);
     }
     events.ran(tasks[0]!, 1000, 1005);
     events.ran(tasks[1]!, 1006, 1009, { type: 1, message: 'boom' });
@@ -120,6 +126,40 @@ describe('task events in a core worker', () => {
     expect(got.map((r) => r.execInfo)).toEqual([2, 2]);
     expect(rows.infos![1]).toMatchObject({ workerId: worker.workerId, workerPid: 4242 });
     expect(rows.errors![0]!.message).toBe('boom');
+    await events.close();
+  });
+
+  it('writes what a task still pending at a report reached, once, and the rest in its next row', async () => {
+    const events = new TaskEvents(self, 60_000);
+    const { reports, sink } = collecting();
+    events.reportTo(sink);
+    const worker = { workerId: new Uint8Array(28).fill(7), nodeId: self.nodeId, workerPid: 4242 };
+    const queued = task(spec(1));
+    const pushed = task(spec(2));
+    const pending = [queued, pushed];
+    events.beforeReport(() => {
+      for (const t of pending) events.settle(t);
+    });
+    events.made(queued);
+    events.queued(queued);
+    events.queued(pushed);
+    events.pushed(pushed, worker);
+    await events.flush();
+    // Nothing new: the next report sends no row again.
+    await events.flush();
+    events.ran(pushed, 2000, 2001);
+    await events.flush();
+    expect(reports).toHaveLength(2);
+    const first = decoded(reports[0]!.rows);
+    expect(first.map((r) => r.reached)).toEqual([
+      ['PENDING_ARGS_AVAIL', 'PENDING_NODE_ASSIGNMENT'],
+      ['PENDING_NODE_ASSIGNMENT', 'SUBMITTED_TO_WORKER'],
+    ]);
+    expect(reports[0]!.rows.infos![first[1]!.execInfo! - 1]).toMatchObject({ workerPid: 4242 });
+    const [end, ...more] = decoded(reports[1]!.rows);
+    expect(more).toHaveLength(0);
+    expect(end!.taskId).toEqual(first[1]!.taskId);
+    expect(end!.reached).toEqual(['RUNNING', 'FINISHED']);
     await events.close();
   });
 

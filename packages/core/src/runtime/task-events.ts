@@ -39,6 +39,15 @@ const SLOT: Record<TaskState, number> = {
 export interface OwnedTask {
   spec: tray.v1.ITaskSpec;
   eventsRow: number;
+  /**
+   * When the attempt was made (PENDING_ARGS_AVAIL), queued for a lease (PENDING_NODE_ASSIGNMENT)
+   * and pushed to a worker (SUBMITTED_TO_WORKER), not yet written to a row (0: none): see `queued`.
+   */
+  argsAtMs?: number;
+  queuedAtMs?: number;
+  pushedAtMs?: number;
+  /** The leased worker it was pushed to (its row's executor descriptor). */
+  pushedTo?: LeasedWorker;
 }
 
 /** The worker a task was pushed to (a lease's). */
@@ -148,6 +157,7 @@ export class TaskEvents {
   private lastWorkerIndex = -1;
   /** The executor's tasks running now (noted RUNNING at each report: see whileRunning). */
   private running: (() => RunningTask | undefined) | undefined;
+  private pending: (() => void) | undefined;
   private errorRows: number[] = [];
   private errors: tray.v1.IErrorInfo[] = [];
   private dropped = 0;
@@ -186,8 +196,60 @@ export class TaskEvents {
     if (!this.enabled) return;
     const i = this.ownerRow(task);
     if (i < 0) return;
+    if (task.argsAtMs || task.queuedAtMs || task.pushedAtMs) this.settled(task, i);
     this.reached(i, state, error);
     this.described(task.spec, i, nodeId, worker, state);
+  }
+
+  /**
+   * The owner queued its task for a lease (PENDING_NODE_ASSIGNMENT). Only noted on the task: a
+   * normal task's row is written once, when it ends (`ran`), with every time it reached; one not
+   * ended by a report is written then (`settle`, for each pending task).
+   */
+  queued(task: OwnedTask): void {
+    if (this.enabled && !task.queuedAtMs) task.queuedAtMs = nowMs();
+  }
+
+  /** The owner made its task, which waits for its arguments (PENDING_ARGS_AVAIL), as `queued`. */
+  made(task: OwnedTask): void {
+    if (this.enabled && !task.argsAtMs) task.argsAtMs = nowMs();
+  }
+
+  /** The owner pushed its task to `worker`'s (SUBMITTED_TO_WORKER), noted on the task as `queued`. */
+  pushed(task: OwnedTask, worker: LeasedWorker): void {
+    if (!this.enabled) return;
+    if (!task.pushedAtMs) task.pushedAtMs = nowMs();
+    task.pushedTo = worker;
+  }
+
+  /** The times noted on the task (`queued`, `pushed`) into its attempt's row, and off the task. */
+  settle(task: OwnedTask): void {
+    if (!this.enabled || !(task.argsAtMs || task.queuedAtMs || task.pushedAtMs)) return;
+    const i = this.ownerRow(task);
+    if (i >= 0) this.settled(task, i);
+    task.argsAtMs = task.queuedAtMs = task.pushedAtMs = 0;
+  }
+
+  private settled(task: OwnedTask, i: number): void {
+    const b = i * R.int32s;
+    if (this.ints[b + R.info]! < 0) this.ints[b + R.info] = this.ownerInfo(task.spec);
+    const t = i * R.float64s + R.times;
+    const times = this.times;
+    const args = task.argsAtMs;
+    if (args && (times[t] === 0 || args < times[t]!)) times[t] = args;
+    const queued = task.queuedAtMs;
+    if (queued && (times[t + 1] === 0 || queued < times[t + 1]!)) times[t + 1] = queued;
+    const pushed = task.pushedAtMs;
+    if (pushed) {
+      if (times[t + 2] === 0 || pushed < times[t + 2]!) times[t + 2] = pushed;
+      const worker = task.pushedTo;
+      if (worker !== undefined) {
+        if (worker.nodeId?.length) this.ints[b + R.node] = this.nodeIndex(worker.nodeId) + 1;
+        this.ints[b + R.execInfo] = this.workerIndex(task.spec.jobId, worker);
+      }
+    }
+    this.changes += (args ? 1 : 0) + (queued ? 1 : 0) + (pushed ? 1 : 0);
+    task.argsAtMs = task.queuedAtMs = task.pushedAtMs = 0;
   }
 
   /**
@@ -198,7 +260,11 @@ export class TaskEvents {
   ran(task: OwnedTask, startedMs: number, endedMs: number, error?: tray.v1.IErrorInfo): void {
     if (!this.enabled) return;
     const i = this.ownerRow(task);
-    if (i < 0) return;
+    if (i < 0) {
+      task.argsAtMs = task.queuedAtMs = task.pushedAtMs = 0;
+      return;
+    }
+    if (task.argsAtMs || task.queuedAtMs || task.pushedAtMs) this.settled(task, i);
     if (startedMs > 0) this.reached(i, 'RUNNING', undefined, startedMs);
     this.reached(i, error ? 'FAILED' : 'FINISHED', error, endedMs > 0 ? endedMs : undefined);
     this.described(task.spec, i, undefined, undefined, 'FINISHED');
@@ -410,11 +476,20 @@ export class TaskEvents {
     this.running = probe;
   }
 
+  /**
+   * Called at each report before the rows are sent: `settle` each owned task still pending, so
+   * a task queued or running across a report is listed in the state it reached.
+   */
+  beforeReport(settlePending: () => void): void {
+    this.pending = settlePending;
+  }
+
   /** Send what is buffered (one report at a time; a failed one counts its changes as dropped). */
   flush(): Promise<void> {
     if (this.sending !== undefined || this.sink === undefined) return this.sending ?? Promise.resolve();
     const running = this.running?.();
     if (running !== undefined) this.executor(running.spec, 'RUNNING', undefined, running.sinceMs);
+    this.pending?.();
     if (this.n === 0 && this.dropped === 0) return Promise.resolve();
     const changes = this.changes;
     const rows = this.drain();

@@ -157,6 +157,10 @@ export class TaskLauncher {
       cancelled: false,
       schedulingKey: '',
       eventsRow: -1,
+      argsAtMs: 0,
+      queuedAtMs: 0,
+      pushedAtMs: 0,
+      pushedTo: undefined,
       // Set later, declared here so that they are in the object, not in a property array of its own.
       template: undefined,
       onCancel: undefined,

@@ -11,7 +11,7 @@ import { type OomRetryPolicy, oomRetryDelayMs, oomRetryPolicy } from './oom-retr
 import type { SpecTemplate } from './push-encoding.js';
 import { InlineReturn } from './push-reply.js';
 import type { ReferenceCounter } from './reference-counter.js';
-import type { TaskEvents } from './task-events.js';
+import type { LeasedWorker, TaskEvents } from './task-events.js';
 
 export type TaskStatus = 'resolving' | 'queued' | 'running' | 'done';
 
@@ -31,6 +31,11 @@ export interface PendingTask {
   schedulingKey: string;
   /** Task events' row of this task's attempt (TaskEvents.owner's to set; -1 at first). */
   eventsRow: number;
+  /** Task events' times not yet in a row, and the worker pushed to (TaskEvents.queued/pushed). */
+  argsAtMs: number;
+  queuedAtMs: number;
+  pushedAtMs: number;
+  pushedTo: LeasedWorker | undefined;
   /** What the task shares with others of its remote function (encoded once). */
   template?: SpecTemplate;
   stream?: GeneratorStream;
@@ -75,7 +80,7 @@ export class TaskManager {
 
   add(task: PendingTask): void {
     this.tasks.set(task.taskIdHex, task);
-    if (task.status === 'resolving') this.events?.owner(task, 'PENDING_ARGS_AVAIL');
+    if (task.status === 'resolving') this.events?.made(task);
   }
 
   get(taskIdHex: string): PendingTask | undefined {
@@ -205,6 +210,13 @@ export class TaskManager {
     );
   }
 
+  /** Task events' report is due: the times noted on pending tasks go into their rows. */
+  settleEvents(): void {
+    const events = this.events;
+    if (events === undefined) return;
+    for (const task of this.tasks.values()) events.settle(task);
+  }
+
   /** Every pending task fails with `error` (shutdown). */
   failAll(error: tray.v1.IErrorInfo): void {
     for (const task of [...this.tasks.values()]) this.failed(task, error);
@@ -246,7 +258,9 @@ export class TaskManager {
    * attempt that ended is reported FAILED with `error` (a rerun of a finished one: no error).
    */
   private retry(task: PendingTask, countsAgainstMaxRetries = true, error?: tray.v1.IErrorInfo): void {
+    // What the ended attempt reached goes to its row before the attempt number changes.
     if (error !== undefined) this.events?.owner(task, 'FAILED', undefined, error);
+    else this.events?.settle(task);
     if (countsAgainstMaxRetries && task.retriesLeft > 0) task.retriesLeft--;
     task.spec.attemptNumber = (task.spec.attemptNumber ?? 0) + 1;
     task.status = 'queued';

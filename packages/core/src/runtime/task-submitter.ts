@@ -65,7 +65,7 @@ export class TaskSubmitter {
     if (this.closed) return;
     const q = this.queueFor(task.schedulingKey);
     task.status = 'queued';
-    this.ctx.tasks.events?.owner(task, 'PENDING_NODE_ASSIGNMENT');
+    this.ctx.tasks.events?.queued(task);
     task.onCancel = this.cancelQueued;
     if (front) q.tasks.unshift(task);
     else q.tasks.push(task);
@@ -129,37 +129,57 @@ export class TaskSubmitter {
     // stays pipelined, while tasks submitted together to idle workers are spread one each.
     const deep = q.tasks.length >= 2 * (q.leases.size + q.requesting + 1);
     const now = performance.now();
-    let maxWindow = 1;
-    let level = Number.POSITIVE_INFINITY;
     for (const lease of q.leases) {
       lease.cap = deep || now - lease.lastReplyAt < FRESH_REPLY_MS ? lease.window : 1;
-      maxWindow = Math.max(maxWindow, lease.cap);
-      if (!lease.returned) level = Math.min(level, lease.inFlight.size + 1);
     }
-    // Fill level by level (every lease to 1 in flight, then 2...), from the least loaded lease's.
-    for (let window = level; window <= maxWindow && q.tasks.length > 0; window++) {
+    // Each task to the least loaded lease below its cap (ties: the first), until none has room.
+    // (Not window level by window level up to the largest cap: with one lease capped at 1 and
+    // another with 256 in flight, that walked ~256 empty levels on every submit and reply.)
+    while (q.tasks.length > 0) {
+      let best: Lease | undefined;
+      let least = Number.POSITIVE_INFINITY;
       for (const lease of q.leases) {
-        if (q.tasks.length === 0) break;
-        if (!lease.returned && lease.inFlight.size < window && window <= lease.cap) {
-          this.push(lease, q.tasks.shift()!);
+        const inFlight = lease.inFlight.size;
+        if (!lease.returned && inFlight < lease.cap && inFlight < least) {
+          best = lease;
+          least = inFlight;
         }
       }
+      if (best === undefined) break;
+      this.push(best, q.tasks.shift()!);
     }
     const wanted = Math.min(q.tasks.length, MAX_PENDING_LEASE_REQUESTS);
     while (q.requesting < wanted && q.retryTimer === undefined) this.requestLease(q);
     if (q.tasks.length === 0) {
       for (const lease of q.leases) {
-        if (lease.inFlight.size === 0 && lease.idleTimer === undefined) {
-          lease.idleTimer = setTimeout(() => {
-            lease.idleTimer = undefined;
-            if (lease.inFlight.size === 0 && q.tasks.length === 0) this.returnLease(q, lease, false);
-            if (q.leases.size === 0 && q.requesting === 0 && q.tasks.length === 0) this.queues.delete(q.key);
-          }, IDLE_LEASE_MS);
-          lease.idleTimer.unref();
-        }
+        if (lease.inFlight.size !== 0) continue;
+        // Idle from now; one timer per idle spell, not one set and cleared per task (a caller
+        // submitting one task at a time makes the lease idle and busy again for every task).
+        if (lease.idleSince < 0) lease.idleSince = now;
+        if (lease.idleTimer === undefined) this.armIdleTimer(q, lease, IDLE_LEASE_MS);
       }
       if (q.leases.size === 0 && q.requesting === 0) this.queues.delete(q.key);
     }
+  }
+
+  /**
+   * Return the lease once it has been idle for IDLE_LEASE_MS: when the timer fires, a lease that
+   * was busy meanwhile and is idle again waits out the rest from when it went idle; a busy one is
+   * left to the next pump that sees it idle.
+   */
+  private armIdleTimer(q: SchedulingQueue, lease: Lease, ms: number): void {
+    lease.idleTimer = setTimeout(() => {
+      lease.idleTimer = undefined;
+      if (lease.returned || lease.idleSince < 0 || lease.inFlight.size !== 0 || q.tasks.length !== 0) return;
+      const left = IDLE_LEASE_MS - (performance.now() - lease.idleSince);
+      if (left > 0) {
+        this.armIdleTimer(q, lease, left);
+        return;
+      }
+      this.returnLease(q, lease, false);
+      if (q.leases.size === 0 && q.requesting === 0 && q.tasks.length === 0) this.queues.delete(q.key);
+    }, ms);
+    lease.idleTimer.unref();
   }
 
   private requestLease(q: SchedulingQueue, raylet = this.ctx.raylet, forwarded = false): void {
@@ -293,6 +313,7 @@ export class TaskSubmitter {
           lastEventAt: 0,
           cap: 1,
           lastReplyAt: Number.NEGATIVE_INFINITY,
+          idleSince: -1,
           visibleDevices: devices,
           leaseFields: encodeLeaseFields(address.workerId ?? new Uint8Array(0), devices),
           returned: false,
@@ -320,12 +341,9 @@ export class TaskSubmitter {
   }
 
   private push(lease: Lease, task: PendingTask): void {
-    if (lease.idleTimer !== undefined) {
-      clearTimeout(lease.idleTimer);
-      lease.idleTimer = undefined;
-    }
+    lease.idleSince = -1;
     task.status = 'running';
-    this.ctx.tasks.events?.owner(task, 'SUBMITTED_TO_WORKER', lease.nodeId, undefined, lease);
+    this.ctx.tasks.events?.pushed(task, lease);
     if (lease.inFlight.size === 0) lease.lastEventAt = performance.now();
     lease.inFlight.add(task);
     task.runningOn = lease;

@@ -33,6 +33,8 @@ export class TaskExecutor {
 
   /** When the running task started (ms; task events). */
   private runningSince = 0;
+  /** The connection whose caller was last adopted as this worker's way to reach it. */
+  private adoptedConnection: unknown;
 
   constructor(
     private readonly core: CoreWorker,
@@ -163,12 +165,15 @@ export class TaskExecutor {
     const name = spec.name || spec.function?.name || 'task';
     const restoreEnv = applyEnv(q.request.visibleDevices, spec.runtimeEnv?.envVars);
     const caller = spec.callerAddress;
-    if (caller) core.peers.adopt(caller, q.connection);
+    // Once per connection that became the caller's (adopting makes a hex and a key string).
+    if (caller && q.connection !== this.adoptedConnection && core.peers.adopt(caller, q.connection))
+      this.adoptedConnection = q.connection;
     core.currentTaskId = Buffer.from(spec.taskId!);
     core.currentDepth = spec.depth ?? 1;
     // Tasks this task submits inherit its runtime env (Ray's semantics).
     core.defaultRuntimeEnv = spec.runtimeEnv ?? undefined;
-    if (spec.jobId && spec.jobId.length > 0) core.jobId = Buffer.from(spec.jobId);
+    if (spec.jobId && spec.jobId.length > 0 && !sameBytes(core.jobId, spec.jobId))
+      core.jobId = Buffer.from(spec.jobId);
     // A runtime env's working dir (this worker's cwd) replaces the driver's directory.
     if (spec.function?.workingDir && !RUNTIME_ENV_WORKING_DIR) core.workingDir = spec.function.workingDir;
     let out: MaybePromise<Reply>;
@@ -287,11 +292,11 @@ export class TaskExecutor {
   ): MaybePromise<tray.v1.IObjectValue> {
     const core = this.core;
     const serialized = core.serialize(value, label);
-    // Refs owned here that travel back to the caller: the caller borrows them from now on.
-    const caller = spec.callerAddress?.workerId ? hex(spec.callerAddress.workerId) : undefined;
     if (serialized.refs.length === 0 && !core.storage.belongsInStore(serialized.size)) {
       return { objectId: id, data: serialized.toBuffer(), nestedRefs: [], size: serialized.size };
     }
+    // Refs owned here that travel back to the caller: the caller borrows them from now on.
+    const caller = spec.callerAddress?.workerId ? hex(spec.callerAddress.workerId) : undefined;
     const nestedRefs = serialized.refs.map((r) => {
       if (caller !== undefined) {
         const entry = core.refs.get(r.hex());
@@ -389,4 +394,10 @@ function failure(spec: tray.v1.ITaskSpec, name: string, err: unknown, core: Core
   for (let i = 0; i < numReturns; i++)
     returnObjects.push({ objectId: objectIdOf(spec.taskId!, i + 1), error });
   return { returnObjects, isApplicationError: true };
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
+  if (a === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

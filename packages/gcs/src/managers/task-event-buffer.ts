@@ -47,10 +47,14 @@ function checkedRows(rows: tray.v1.ITaskEventRows, infos: number, nodes: number)
   const n = field.length / R.bytes;
   if (!Number.isInteger(n))
     throw invalidArgument(`rows.attempt_rows must be ${R.bytes} bytes per row, got ${field.length} bytes`);
-  const bytes = new Uint8Array(field.length);
-  bytes.set(field);
-  const ints = new Int32Array(bytes.buffer);
-  const times = new Float64Array(bytes.buffer);
+  // Read in place when the field is 8-byte aligned in its buffer; else from an aligned copy.
+  let bytes = field;
+  if (field.byteOffset % 8 !== 0) {
+    bytes = new Uint8Array(field.length);
+    bytes.set(field);
+  }
+  const ints = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+  const times = new Float64Array(bytes.buffer, bytes.byteOffset, bytes.length / 8);
   for (let i = 0; i < n; i++) {
     const b = i * R.int32s;
     const info = ints[b + R.info]!;
@@ -118,7 +122,14 @@ export class TaskEventBuffer {
     // a second): the oldest of them would be evicted by the newest within this report, so only the
     // newest `maxPerJob` are merged and the rest are counted as evicted at once (no per-row work).
     let skip: Map<TaskAttemptTable, number> | undefined;
-    if (n > this.maxPerJob) {
+    // The common report (one job's rows): the oldest rows over the table's size are passed over
+    // at once, without counting or looking up a table per row.
+    let from = 0;
+    const oneTable = tables.every((t) => t === tables[0]);
+    if (n > this.maxPerJob && oneTable) {
+      from = n - this.maxPerJob;
+      tables[0]!.evicted += from;
+    } else if (n > this.maxPerJob) {
       const counts = new Map<TaskAttemptTable, number>();
       for (let i = 0; i < n; i++) {
         const table = tables[ints[i * R.int32s + R.info]!]!;
@@ -130,7 +141,8 @@ export class TaskEventBuffer {
         table.evicted += count - this.maxPerJob;
       }
     }
-    for (let i = 0; i < n; i++) {
+    const anyErrors = errors.size > 0;
+    for (let i = from; i < n; i++) {
       const b = i * R.int32s;
       const info = ints[b + R.info]!;
       const table = tables[info]!;
@@ -151,7 +163,7 @@ export class TaskEventBuffer {
       const exec = ints[b + R.execInfo]!;
       if (exec > 0) table.describe(s, infos[exec - 1]!);
       const node = ints[b + R.node]!;
-      table.note(s, node > 0 ? nodes[node - 1] : undefined, errors.get(i));
+      table.note(s, node > 0 ? nodes[node - 1] : undefined, anyErrors ? errors.get(i) : undefined);
     }
   }
 

@@ -99,13 +99,15 @@ export class PeerConnections {
    * Use `connection` (opened by the peer at `address`, e.g. an owner pushing tasks) for this
    * peer too, unless one is open already: what this process sends the owner then travels in order
    * with its replies (a borrow is registered before the task's reply frees the argument).
+   * True when `connection` is now the one for that peer (false: another one was open first).
    */
-  adopt(address: tray.v1.IAddress, connection: Connection): void {
+  adopt(address: tray.v1.IAddress, connection: Connection): boolean {
     const { key } = this.route(address);
-    if (this.closed || this.open.has(key) || connection.closed) return;
+    if (this.closed || this.open.has(key) || connection.closed) return false;
     const ready = Promise.resolve(connection);
     this.open.set(key, ready);
     connection.on('close', () => this.forget(key, ready));
+    return true;
   }
 
   /** Close every connection: the requests on them fail with ConnectionClosedError. */
