@@ -19,6 +19,8 @@ import { collectSoon } from '../exec/collect.js';
 interface Buffered {
   block: ObjectRef<Uint8Array>;
   meta: BlockMeta;
+  /** The driver's number for the block (offer order). */
+  seq?: number;
 }
 
 /** What a consumer gets: a block, or rows [start, end) of it. */
@@ -61,22 +63,33 @@ export class SplitCoordinator {
     return true;
   }
 
-  /** A block from the execution; returns once the buffer has room for another. */
-  async offer(item: Buffered): Promise<true> {
-    this.buffer.push(item);
+  /** Blocks handed out whole (their last piece) since the driver last heard: their seqs. */
+  private gone: number[] = [];
+  /** Pieces of a block (by seq) still to hand out, once the buffer is cut into ranges. */
+  private pieces = new Map<number, number>();
+
+  /**
+   * A block from the execution (`seq`: the driver's number for it); returns once the buffer has
+   * room for another, with the seqs of the blocks handed out since the last reply (the driver
+   * counts a block against its operator until then).
+   */
+  async offer(item: Buffered, seq: number): Promise<number[]> {
+    if (!Number.isInteger(seq) || seq < 0)
+      throw new TypeError(`SplitCoordinator.offer: seq must be a whole number, got ${String(seq)}`);
+    this.buffer.push({ block: item.block, meta: item.meta, seq });
     this.bufferedRows += item.meta.numRows;
     this.blockRows = Math.max(this.blockRows, item.meta.numRows);
     this.wake();
     while (!this.done && this.error === undefined && !this.hasRoom()) await this.changed();
-    return true;
+    return this.gone.splice(0);
   }
 
-  /** The execution ended (with an error's message if it failed). */
-  finish(error?: string): true {
+  /** The execution ended (with an error's message if it failed); the seqs handed out since. */
+  finish(error?: string): number[] {
     this.done = true;
     this.error = error;
     this.wake();
-    return true;
+    return this.gone.splice(0);
   }
 
   /** The next block of `split`, or null once its part of the dataset is done. */
@@ -105,7 +118,17 @@ export class SplitCoordinator {
 
   /** An item for `split`, null at its end, undefined when it must wait. */
   private take(split: number): SplitItem | null | undefined {
-    if (this.final !== undefined) return this.final[split]!.shift() ?? null;
+    if (this.final !== undefined) {
+      const item = this.final[split]!.shift();
+      if (item === undefined) return null;
+      const left = (this.pieces.get(item.seq!) ?? 1) - 1;
+      if (left > 0) this.pieces.set(item.seq!, left);
+      else {
+        this.pieces.delete(item.seq!);
+        this.gone.push(item.seq!);
+      }
+      return item;
+    }
     const head = this.buffer[0];
     if (!this.equal) {
       if (head !== undefined) return this.shift(split);
@@ -126,6 +149,7 @@ export class SplitCoordinator {
     const item = this.buffer.shift()!;
     this.bufferedRows -= item.meta.numRows;
     this.given[split]! += item.meta.numRows;
+    this.gone.push(item.seq!);
     return item;
   }
 
@@ -155,6 +179,12 @@ export class SplitCoordinator {
           offset = 0;
         }
       }
+    }
+    // Blocks given to nobody (the rows dropped to keep the splits equal) are gone now.
+    for (const item of this.buffer) {
+      const n = out.reduce((c, items) => c + items.filter((i) => i.seq === item.seq).length, 0);
+      if (n > 0) this.pieces.set(item.seq!, n);
+      else this.gone.push(item.seq!);
     }
     this.buffer.length = 0;
     this.bufferedRows = 0;
