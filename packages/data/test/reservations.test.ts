@@ -3,7 +3,9 @@
 // file per block it finished, so the test sees how far every operator got whenever the driver
 // takes a block. Every operator keeps running: the first blocks reach the driver while the slow
 // operator is still far from done, the operators never get further ahead of each other (or of
-// the driver) than the budget allows, the store stays within the budget and nothing spills.
+// the driver) than the budget allows, the blocks counted against the operators stay within the
+// budget (stats()), the store within a quarter more (the driver's views awaiting collection)
+// and nothing spills.
 // The same with a slow driver. Then streamingSplit(2) into two consumers and iterBatches over
 // a dataset several times the store: both finish without spilling, and the blocks the split
 // coordinator holds are counted against the last operator until handed out, and every block's
@@ -128,7 +130,12 @@ async function runPipeline(name: string, slowDriver: boolean) {
       `${name}: slow op had done ${slowAtFirst} of ${BLOCKS} blocks when the first block arrived; ` +
         `most blocks an operator was ahead of the next ${mostAhead} (bound ${AHEAD}); peak store use ${(peak / MiB).toFixed(1)} MiB (budget ${budget / MiB} MiB)\n${ds.stats()}`,
     );
-    expect(peak).toBeLessThanOrEqual(budget + 2 * MiB);
+    // The blocks counted against the operators never exceed the budget; the store holds a
+    // little more: blocks the driver read and let go of stay pinned by their views until the
+    // driver collects them, every quarter of the budget.
+    const counted = /at most ([\d.]+) MiB of blocks counted/.exec(ds.stats());
+    expect(Number(counted?.[1])).toBeLessThanOrEqual(budget / MiB);
+    expect(peak).toBeLessThanOrEqual(budget * 1.25);
   }
   return { ds, ids, slowAtFirst, mostAhead };
 }
