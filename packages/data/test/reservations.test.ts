@@ -195,6 +195,11 @@ it('streamingSplit(2) and iterBatches over 8x the store finish without spilling;
   };
   const rows = await Promise.all([consume(a!), consume(b!)]);
   const peak = await stop();
+  // The driver gives back the last blocks' counts once the coordinator says every split ended
+  // (after the consumers saw their end): wait for that, with a deadline.
+  const deadline = Date.now() + 60_000;
+  while (/still (held|counted)/.test(ds.stats()) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
   const splitStats = ds.stats();
   console.log(
     `streamingSplit(2): rows ${rows.join(' + ')}, peak ${(peak / MiB).toFixed(1)} MiB\n${splitStats}`,

@@ -267,6 +267,7 @@ export async function* ordered<I>(
     } catch (error) {
       failure = { error };
     } finally {
+      pulling = false;
       exhausted = true;
       account.inputsDone = true;
       exec.changed();

@@ -55,6 +55,7 @@ export class SplitCoordinator {
     this.n = n;
     this.equal = equal;
     this.given = new Array(n).fill(0);
+    this.out = Array.from({ length: n }, () => []);
   }
 
   /** Resolves when the first consumer asks: the driver starts the execution then. */
@@ -63,14 +64,20 @@ export class SplitCoordinator {
     return true;
   }
 
-  /** Blocks handed out whole (their last piece) since the driver last heard: their seqs. */
+  /** Blocks consumed whole (their last piece) since the driver last heard: their seqs. */
   private gone: number[] = [];
-  /** Pieces of a block (by seq) still to hand out, once the buffer is cut into ranges. */
+  /** Pieces of a block (by seq) not yet consumed, once the buffer is cut into ranges. */
   private pieces = new Map<number, number>();
+  /**
+   * Per split, the seqs of the pieces handed out and maybe still in use. A split iterator asks
+   * for its next item before it uses the one it got (one ahead): when it asks again, all but
+   * the last item handed to it are consumed.
+   */
+  private readonly out: number[][];
 
   /**
    * A block from the execution (`seq`: the driver's number for it); returns once the buffer has
-   * room for another, with the seqs of the blocks handed out since the last reply (the driver
+   * room for another, with the seqs of the blocks consumed since the last reply (the driver
    * counts a block against its operator until then).
    */
   async offer(item: Buffered, seq: number): Promise<number[]> {
@@ -84,7 +91,7 @@ export class SplitCoordinator {
     return this.gone.splice(0);
   }
 
-  /** The execution ended (with an error's message if it failed); the seqs handed out since. */
+  /** The execution ended (with an error's message if it failed); the seqs consumed since. */
   finish(error?: string): number[] {
     this.done = true;
     this.error = error;
@@ -97,13 +104,18 @@ export class SplitCoordinator {
     if (!(Number.isInteger(split) && split >= 0 && split < this.n))
       throw new RangeError(`streamingSplit: no split ${split}; there are ${this.n}`);
     this.start?.();
+    const mine = this.out[split]!;
+    while (mine.length > 1) this.consumed(mine.shift()!);
     for (;;) {
       if (this.error !== undefined) throw new Error(this.error);
       const item = this.take(split);
       if (item !== undefined) {
         if (item !== null && ++this.handedOut % COLLECT_EVERY === 0) collectSoon();
         this.wake();
-        if (item === null) this.ended.add(split);
+        if (item === null) {
+          this.ended.add(split);
+          for (const seq of mine.splice(0)) this.consumed(seq);
+        } else mine.push(item.seq!);
         return item;
       }
       await this.changed();
@@ -119,15 +131,7 @@ export class SplitCoordinator {
   /** An item for `split`, null at its end, undefined when it must wait. */
   private take(split: number): SplitItem | null | undefined {
     if (this.final !== undefined) {
-      const item = this.final[split]!.shift();
-      if (item === undefined) return null;
-      const left = (this.pieces.get(item.seq!) ?? 1) - 1;
-      if (left > 0) this.pieces.set(item.seq!, left);
-      else {
-        this.pieces.delete(item.seq!);
-        this.gone.push(item.seq!);
-      }
-      return item;
+      return this.final[split]!.shift() ?? null;
     }
     const head = this.buffer[0];
     if (!this.equal) {
@@ -149,7 +153,6 @@ export class SplitCoordinator {
     const item = this.buffer.shift()!;
     this.bufferedRows -= item.meta.numRows;
     this.given[split]! += item.meta.numRows;
-    this.gone.push(item.seq!);
     return item;
   }
 
@@ -189,6 +192,16 @@ export class SplitCoordinator {
     this.buffer.length = 0;
     this.bufferedRows = 0;
     return out;
+  }
+
+  /** A piece of block `seq` was consumed; the block is gone with its last piece. */
+  private consumed(seq: number): void {
+    const left = (this.pieces.get(seq) ?? 1) - 1;
+    if (left > 0) this.pieces.set(seq, left);
+    else {
+      this.pieces.delete(seq);
+      this.gone.push(seq);
+    }
   }
 
   /** Room for one more block: at most (n - 1) blocks kept back plus n to hand out. */
