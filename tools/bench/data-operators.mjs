@@ -25,6 +25,7 @@ if (!Number.isInteger(blocks) || blocks < 1) {
 const marks = mkdtempSync(path.join(os.tmpdir(), 'tray-bench-operators-'));
 await tray.init({ numCpus: 2, objectStoreMemory: 32 * MiB, logToDriver: false });
 data.DataContext.getCurrent().enableProgressBars = false;
+// biome-ignore lint/suspicious/noUndeclaredEnvVars: set by tray in its workers, not a build input
 const socket = await tray.get(tray.remote(() => process.env.TRAY_STORE_SOCKET ?? '').remote());
 const store = await StoreClient.connect(socket);
 const ds = data
