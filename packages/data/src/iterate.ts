@@ -209,6 +209,9 @@ export class DataIterator {
   }
 }
 
+/** Blocks a split iterator uses between two collections of its process's heap. */
+const SPLIT_COLLECT_EVERY = 4;
+
 /**
  * One of streamingSplit's n iterators: it asks the split coordinator actor for its split's
  * next block (whole, or a row range of it), one ahead of the batch being used. Its fields are
@@ -229,6 +232,7 @@ export class SplitIterator extends DataIterator {
       return p;
     };
     let next = ask();
+    let used = 0;
     for (;;) {
       const item = (await next) as import('./worker/split-coordinator.js').SplitItem | null;
       if (item === null) {
@@ -238,6 +242,10 @@ export class SplitIterator extends DataIterator {
       next = ask();
       const table = decodeBlock(await tray.get(item.block));
       yield item.range === undefined ? table : table.slice(item.range[0], item.range[1]);
+      // Done with it: this process's ref goes now, and its views (which pin the block's store
+      // memory until V8 collects them) with a collection every few blocks, as the coordinator's.
+      tray.experimental.release(item.block);
+      if (++used % SPLIT_COLLECT_EVERY === 0) collectSoon();
     }
   }
 }

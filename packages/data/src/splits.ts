@@ -2,7 +2,6 @@
 // iterators over one streaming execution, e.g. one per training worker) and trainTestSplit.
 
 import * as tray from '@tray/core';
-import { dropBlock } from './exec/execution.js';
 import type { BlockRef } from './exec/plan.js';
 import { splitCoordinator } from './exec/remote.js';
 import { type DataIterator, SplitIterator } from './iterate.js';
@@ -49,18 +48,36 @@ export function streamingSplit(ds: SplitSource, n: number, options: { equal?: bo
     .remote(n, options.equal === true) as SplitIterator['coordinator'];
   const feed = async () => {
     await tray.get(coordinator.started.remote());
-    try {
-      for await (const b of ds.blocks()) {
-        await tray.get(coordinator.offer.remote({ block: b.block, meta: b.meta }));
-        dropBlock(b); // the coordinator borrows it now (its reply came after the borrow was registered)
+    // Blocks offered and not yet handed out whole: the coordinator holds them for the splits,
+    // so they stay counted against the operator that made them until it says they are gone.
+    const held = new Map<number, () => void>();
+    const gone = (seqs: number[]) => {
+      for (const seq of seqs) {
+        held.get(seq)?.();
+        held.delete(seq);
       }
-      await tray.get(coordinator.finish.remote());
-    } catch (error) {
-      await tray.get(coordinator.finish.remote(messageOf(error)));
-      return;
+    };
+    let seq = 0;
+    try {
+      try {
+        for await (const b of ds.blocks()) {
+          const n = seq++;
+          const reply = await tray.get(coordinator.offer.remote({ block: b.block, meta: b.meta }, n));
+          // The coordinator borrows the block now (its reply came after the borrow was registered).
+          if (b.handOver !== undefined) held.set(n, b.handOver());
+          else if (b.release !== undefined) held.set(n, b.release);
+          gone(reply as number[]);
+        }
+        gone((await tray.get(coordinator.finish.remote())) as number[]);
+      } catch (error) {
+        await tray.get(coordinator.finish.remote(messageOf(error)));
+        return;
+      }
+      await tray.get(coordinator.drained.remote());
+      await tray.kill(coordinator);
+    } finally {
+      gone([...held.keys()]);
     }
-    await tray.get(coordinator.drained.remote());
-    await tray.kill(coordinator);
   };
   // Ends with the coordinator; a driver that shuts down first ends it with a rejection.
   feed().catch(() => undefined);

@@ -7,9 +7,10 @@
 import * as tray from '@tray/core';
 import type { BlockMeta } from '../block.js';
 import type { ActorStage } from '../stages.js';
-import { asDataError, dropBlock, type Execution } from './execution.js';
+import { asDataError, dropBlock, type Execution, type OperatorAccount } from './execution.js';
 import type { BlockRef, Compute } from './plan.js';
 import { mapBatchesActor } from './remote.js';
+import type { OperatorStats } from './stats.js';
 
 /** Ray's actor-pool autoscaling thresholds (blocks in flight per actor). */
 const SCALE_UP_UTILIZATION = 2.0;
@@ -26,11 +27,13 @@ export async function* runActorStage(
   stage: ActorStage,
   compute: Compute,
   exec: Execution,
+  stats: OperatorStats,
+  account?: OperatorAccount,
 ): AsyncGenerator<BlockRef> {
   const [min, max] = Array.isArray(compute.concurrency)
     ? compute.concurrency
     : [compute.concurrency ?? 1, compute.concurrency ?? 1];
-  const stats = exec.stats.operator(stage.name);
+  stats.held = account;
   const cls = mapBatchesActor().options({
     numCpus: compute.numCpus ?? 1,
     resources: compute.resources,
@@ -98,7 +101,7 @@ export async function* runActorStage(
       if (meta === undefined) await tray.get(block).catch((e) => Promise.reject(asDataError(e, stage.name)));
       dropBlock(b);
       stats.record(meta!);
-      return exec.made(block, meta!);
+      return exec.made(block, meta!, account);
     } finally {
       actor.busy--;
       inFlight--;

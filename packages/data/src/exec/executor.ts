@@ -1,16 +1,26 @@
 // The streaming executor: runs a plan as a chain of operators, each an async generator of block
-// refs. A block flows downstream as an ObjectRef as soon as its task finishes; an operator keeps
-// at most a few tasks in flight per CPU it may use (fewer with `concurrency`), and launches a new
-// one only while the blocks produced and not yet consumed fit the store budget (a fraction of the
-// cluster's object store, Ray's default 0.5), so a dataset much larger than the store streams
-// through it. Consecutive task stages with equal resources run fused, in the task that reads or
-// produced their input. All-to-all operators (shuffle, sort, groupBy) wait for all their input.
+// refs. A block flows downstream as an ObjectRef as soon as its task reports it. Each task
+// operator launches tasks in the background, whenever an input is there and its reservation
+// (reservations.ts: Ray's ReservationOpResourceAllocator over the cluster's CPUs and the store
+// budget, a fraction of the object store) fits one more task; its outputs count against it
+// until the next operator's task or the consumer lets go of them, and its running tasks'
+// outputs are taken from their generators only while they fit what it may read (generator
+// backpressure), so a slow operator holds back its own upstream, not the others, and a dataset
+// much larger than the store streams through it. Consecutive task stages with equal resources
+// run fused, in the task that reads or produced their input. All-to-all operators (shuffle,
+// sort, groupBy) wait for all their input.
 import * as tray from '@tray/core';
 import type { TaskOutput } from '../block.js';
 import type { AnyReadTask, BuiltinReadTask } from '../sources/datasource.js';
 import type { Stage } from '../stages.js';
 import { runActorStage } from './actor-pool.js';
-import { asDataError, dropBlock, type Execution, GENERATOR_BUFFER_BLOCKS } from './execution.js';
+import {
+  asDataError,
+  dropBlock,
+  type Execution,
+  GENERATOR_BUFFER_BLOCKS,
+  type OperatorAccount,
+} from './execution.js';
 import type { BlockRef, Compute, PlanNode } from './plan.js';
 import { sameCompute } from './plan.js';
 import { remoteTask } from './remote.js';
@@ -36,17 +46,33 @@ function fuse(node: PlanNode): Physical {
 }
 
 /**
- * `last`: the operator's blocks go to the consumer (iterBatches, count, a write) rather than to
- * another operator; its tasks' generators are then held back by the consumer's pace.
+ * `paced`: the operator's blocks go to a consumer that takes them at its own pace (the caller,
+ * or another task operator) rather than to one that gathers them all (an all-to-all, an actor
+ * pool); its tasks' generators are then held back by generator backpressure. Accounts are made
+ * here, the input's first, so the execution lists its operators upstream first.
  */
-export function execute(node: PlanNode, exec: Execution, last = false): AsyncGenerator<BlockRef> {
+export function execute(node: PlanNode, exec: Execution, paced = false): AsyncGenerator<BlockRef> {
   const p = fuse(node);
-  if (p.kind === 'read') return runRead(p.node, p.stages, p.compute, exec, last);
-  if (p.kind === 'map') return runMap(execute(p.input, exec), p.stages, p.compute, exec, last);
-  return runOther(p.node, exec, last);
+  if (p.kind === 'read') {
+    const account = exec.operator(opName(p.node.name, p.stages), p.compute.numCpus ?? 1);
+    return runRead(p.node, p.stages, p.compute, exec, account, exec.stats.operator(account.name), paced);
+  }
+  if (p.kind === 'map') {
+    const input = execute(p.input, exec, true);
+    const account = exec.operator(mapName(p.stages), p.compute.numCpus ?? 1);
+    return runMap(input, p.stages, p.compute, exec, account, exec.stats.operator(account.name), paced);
+  }
+  if (p.node.op === 'actorStage') {
+    const input = execute(p.node.input, exec);
+    // An actor pool reserves nothing: its outputs come out of the shared rest.
+    const account = exec.operator(p.node.stage.name, 0, false);
+    const stats = exec.stats.operator(p.node.stage.name);
+    return runActorStage(input, p.node.stage, p.node.compute, exec, stats, account);
+  }
+  return runOther(p.node, exec, paced);
 }
 
-async function* runOther(node: PlanNode, exec: Execution, last: boolean): AsyncGenerator<BlockRef> {
+async function* runOther(node: PlanNode, exec: Execution, paced: boolean): AsyncGenerator<BlockRef> {
   switch (node.op) {
     case 'blocks': {
       const stats = exec.stats.operator(node.name);
@@ -58,15 +84,18 @@ async function* runOther(node: PlanNode, exec: Execution, last: boolean): AsyncG
       stats.finish();
       return;
     }
-    case 'actorStage':
-      yield* runActorStage(execute(node.input, exec), node.stage, node.compute, exec);
-      return;
     case 'limit':
-      yield* runLimit(execute(node.input, exec, last), node.n, exec);
+      yield* runLimit(execute(node.input, exec, paced), node.n, exec);
       return;
     case 'allToAll': {
       const input: BlockRef[] = [];
-      for await (const b of execute(node.input, exec)) input.push(b);
+      // It holds all of its input until it runs: those blocks leave their operator's account
+      // as they arrive (else the input's reservation would fill and stop it), and stay in the
+      // store until the run is done (Ray's all-to-all operators are outside the reservations too).
+      for await (const b of execute(node.input, exec)) {
+        b.release?.();
+        input.push(b);
+      }
       const stats = exec.stats.operator(node.name);
       const output = await node.run(input);
       for (const b of input) dropBlock(b);
@@ -81,7 +110,7 @@ async function* runOther(node: PlanNode, exec: Execution, last: boolean): AsyncG
       return;
     }
     case 'union':
-      for (const input of node.inputs) yield* execute(input, exec, last);
+      for (const input of node.inputs) yield* execute(input, exec, paced);
       return;
     default:
       throw new Error(`@tray/data: cannot execute plan node ${node.op}`);
@@ -103,19 +132,23 @@ function opName(base: string, stages: Stage[]): string {
   return [base, ...stages.map((s) => s.name)].join('->');
 }
 
+function mapName(stages: Stage[]): string {
+  return opName('Map', stages).replace(/^Map->/, '');
+}
+
 async function* runRead(
   node: Extract<PlanNode, { op: 'read' }>,
   stages: Stage[],
   compute: Compute,
   exec: Execution,
-  last: boolean,
+  account: OperatorAccount,
+  stats: OperatorStats,
+  paced: boolean,
 ): AsyncGenerator<BlockRef> {
   const parallelism = node.parallelism ?? Math.max(exec.context.minReadParallelism, exec.cpus * 2);
   const tasks = await node.plan(parallelism);
-  const name = opName(node.name, stages);
-  const stats = exec.stats.operator(name);
   const run = remoteTask('runReadStreaming').options(
-    taskOptions(compute, name, exec.context.schedulingStrategy),
+    taskOptions(compute, account.name, exec.context.schedulingStrategy),
   );
   const max = exec.context.targetMaxBlockSize;
   const launch = (task: AnyReadTask, index: number) => {
@@ -123,7 +156,7 @@ async function* runRead(
       'builtin' in task ? remoteTask((task as BuiltinReadTask).builtin as never) : asRemote(task.read);
     return run.remote(read, task.args, stages, task.source, index, max) as unknown as Launched;
   };
-  yield* ordered(tasks, exec.maxInFlight(compute), exec, stats, launch, undefined, last);
+  yield* ordered(tasks, account, exec.maxInFlight(compute), exec, stats, launch, undefined, paced);
 }
 
 function asRemote(fn: unknown): tray.RemoteFunction {
@@ -137,14 +170,14 @@ async function* runMap(
   stages: Stage[],
   compute: Compute,
   exec: Execution,
-  last: boolean,
+  account: OperatorAccount,
+  stats: OperatorStats,
+  paced: boolean,
 ): AsyncGenerator<BlockRef> {
-  const name = opName('Map', stages).replace(/^Map->/, '');
-  const stats = exec.stats.operator(name);
   const spread = remoteTask('runMapStreaming').options(
-    taskOptions(compute, name, exec.context.schedulingStrategy),
+    taskOptions(compute, account.name, exec.context.schedulingStrategy),
   );
-  const local = remoteTask('runMapStreaming').options(taskOptions(compute, name, 'DEFAULT'));
+  const local = remoteTask('runMapStreaming').options(taskOptions(compute, account.name, 'DEFAULT'));
   const max = exec.context.targetMaxBlockSize;
   const launch = (b: BlockRef, index: number) =>
     (b.meta.sizeBytes > exec.context.largeArgsThreshold ? local : spread).remote(
@@ -153,21 +186,25 @@ async function* runMap(
       index,
       max,
     ) as unknown as Launched;
-  yield* ordered(input, exec.maxInFlight(compute), exec, stats, launch, dropBlock, last);
+  yield* ordered(input, account, exec.maxInFlight(compute), exec, stats, launch, dropBlock, paced);
 }
 
 type Launched = [tray.ObjectRef<Uint8Array>, tray.ObjectRef<TaskOutput[1]>];
 
 /**
- * Runs `launch` over the inputs with at most `cap` tasks in flight and the store budget
- * respected, yielding outputs in input order, each block as soon as its task reported it (a
- * read of a big file streams its blocks downstream while it goes on reading). An input is
- * released once its task finished. `paced`: a task's blocks are taken from its generator only
- * while fewer than GENERATOR_BUFFER_BLOCKS wait to be handed out or the budget has room, so a
- * slow consumer pauses the task (core's generator backpressure) instead of filling the store.
+ * Runs `launch` over the inputs and yields the outputs in input order, each block as soon as
+ * its task reported it (a read of a big file streams its blocks downstream while it goes on
+ * reading). Tasks are launched in the background, not when the consumer asks: whenever an input
+ * is there, fewer than `cap` tasks wait to be handed out and the operator's reservation fits
+ * another task (exec.canLaunch). An input is let go of (`done`) once its task finished.
+ * `paced`: a task's blocks are taken from its generator only while fewer than
+ * GENERATOR_BUFFER_BLOCKS of its own wait to be handed out or the operator may read more
+ * (exec.mayTakeOutput), so a slow consumer pauses the task (core's generator backpressure)
+ * instead of filling the store.
  */
 export async function* ordered<I>(
   inputs: Iterable<I> | AsyncIterable<I>,
+  account: OperatorAccount,
   cap: number,
   exec: Execution,
   stats: OperatorStats,
@@ -182,34 +219,99 @@ export async function* ordered<I>(
   ) as AsyncIterator<I> | Iterator<I>;
   const pending: TaskBlocks[] = [];
   let exhausted = false;
+  let stopped = false;
+  /** The input's iterator is in next(): the pump ends it once that returns. */
+  let pulling = false;
+  let failure: { error: unknown } | undefined;
+  let wakeConsumer: (() => void) | undefined;
+  const wake = () => {
+    const w = wakeConsumer;
+    wakeConsumer = undefined;
+    w?.();
+  };
+  /** The consumer waits for this operator's next block and none is being made. */
+  let starved = false;
+  // Liveness: a starved operator with nothing running may always launch one task (its own
+  // outputs held by the consumer, which asks for the next one before it lets go of the last,
+  // must not stop it for good).
+  const mayLaunch = () =>
+    pending.length < cap && (exec.canLaunch(account) || (starved && account.running === 0));
+  const admitted = async () => {
+    while (!stopped && !mayLaunch()) await exec.nextChange();
+    return !stopped;
+  };
   let index = 0;
-  const fill = async () => {
-    while (!exhausted && pending.length < cap && exec.hasRoom(pending.length)) {
-      const next = await iterator.next();
-      if (next.done) {
-        exhausted = true;
-        break;
+  const pump = async () => {
+    try {
+      while (await admitted()) {
+        pulling = true;
+        const next = await iterator.next();
+        pulling = false;
+        if (next.done) return;
+        const input = next.value;
+        // Checked again: others may have launched while the input was coming.
+        if (!(await admitted())) {
+          done?.(input);
+          return;
+        }
+        account.running++;
+        const task = new TaskBlocks(launch(input, index++), account, stats, exec, paced, () => {
+          account.running--;
+          done?.(input);
+          exec.changed();
+        });
+        pending.push(task);
+        exec.changed();
+        wake();
       }
-      const input = next.value;
-      pending.push(new TaskBlocks(launch(input, index++), stats, exec, () => done?.(input), paced));
+    } catch (error) {
+      failure = { error };
+    } finally {
+      pulling = false;
+      exhausted = true;
+      account.inputsDone = true;
+      exec.changed();
+      wake();
     }
   };
+  account.started = true;
+  stats.held = account;
+  const pumped = pump();
   try {
-    await fill();
-    while (pending.length > 0) {
-      for (;;) {
-        const b = await pending[0]!.next();
-        if (b === undefined) break;
-        yield b;
-        await fill();
+    for (;;) {
+      const head = pending[0];
+      if (head === undefined) {
+        if (exhausted) break;
+        starved = true;
+        exec.changed();
+        await new Promise<void>((resolve) => {
+          wakeConsumer = resolve;
+        });
+        starved = false;
+        continue;
       }
-      pending.shift();
-      await fill();
+      const b = await head.next();
+      if (b === undefined) {
+        pending.shift();
+        exec.changed();
+        continue;
+      }
+      yield b;
     }
+    if (failure !== undefined) throw failure.error;
     stats.finish();
   } finally {
+    stopped = true;
+    exec.changed();
     for (const p of pending) p.abandon();
-    await iterator.return?.();
+    if (pulling) {
+      // The pump is waiting for an input: end the input once it has it (an async generator
+      // would queue return() behind that next()).
+      pumped.then(() => iterator.return?.()).catch(() => undefined);
+    } else {
+      await pumped;
+      await iterator.return?.();
+    }
   }
 }
 
@@ -230,29 +332,29 @@ class TaskBlocks {
 
   constructor(
     refs: Launched,
+    private readonly account: OperatorAccount,
     stats: OperatorStats,
-    exec: Execution,
+    private readonly exec: Execution,
+    private readonly paced: boolean,
     onDone: () => void,
-    private readonly paced = false,
   ) {
-    if (paced) exec.pacedTasks++;
-    this.collect(refs, stats, exec)
+    this.collect(refs, stats)
       .catch((error) => {
         this.error = error;
       })
       .finally(() => {
-        if (paced) exec.pacedTasks--;
         this.finished = true;
         onDone();
         this.wake?.();
       });
   }
 
-  private async collect(refs: Launched, stats: OperatorStats, exec: Execution): Promise<void> {
+  private async collect(refs: Launched, stats: OperatorStats): Promise<void> {
+    const exec = this.exec;
     let block: tray.ObjectRef<Uint8Array> | undefined;
     const generator = refs as unknown as AsyncIterator<tray.ObjectRef<unknown>>;
     for (;;) {
-      if (block === undefined && this.paced) await this.roomForBlock(exec);
+      if (block === undefined && this.paced) await this.roomForBlock();
       const next = await generator.next();
       if (next.done) break;
       const ref = next.value;
@@ -263,7 +365,7 @@ class TaskBlocks {
       const meta = await finished(ref as tray.ObjectRef<TaskOutput[1]>, stats.name, exec);
       if (meta === undefined) return this.discard();
       stats.record(meta);
-      const made = exec.made(block, meta);
+      const made = exec.made(block, meta, this.account);
       if (this.abandoned) dropBlock(made);
       else this.queue.push(made);
       this.wake?.();
@@ -275,16 +377,33 @@ class TaskBlocks {
   }
 
   /**
-   * Paced: until fewer than GENERATOR_BUFFER_BLOCKS wait here or the budget has room (taken
-   * blocks plus what every paced task may hold untaken).
+   * Paced: until fewer than GENERATOR_BUFFER_BLOCKS of this task's wait to be handed out or the
+   * operator may take more of its tasks' outputs (its budget and outputs' reservation).
    */
-  private async roomForBlock(exec: Execution): Promise<void> {
-    while (!this.abandoned && this.queue.length >= GENERATOR_BUFFER_BLOCKS && exec.full) {
-      await new Promise<void>((resolve) => {
-        this.room = resolve;
-        exec.onRelease(resolve);
-      });
-      this.room = undefined;
+  private async roomForBlock(): Promise<void> {
+    if (
+      this.abandoned ||
+      this.queue.length < GENERATOR_BUFFER_BLOCKS ||
+      this.exec.mayTakeOutput(this.account)
+    )
+      return;
+    this.account.held++;
+    this.exec.changed();
+    try {
+      while (
+        !this.abandoned &&
+        this.queue.length >= GENERATOR_BUFFER_BLOCKS &&
+        !this.exec.mayTakeOutput(this.account)
+      ) {
+        await new Promise<void>((resolve) => {
+          this.room = resolve;
+          this.exec.nextChange().then(resolve);
+        });
+        this.room = undefined;
+      }
+    } finally {
+      this.account.held--;
+      this.exec.changed();
     }
   }
 

@@ -19,6 +19,12 @@ export interface BlockRef {
    * (zero-copy views pin them until V8 collects the views). Called through dropBlock.
    */
   drop?: (viewed?: boolean) => void;
+  /**
+   * Set with drop: another process now holds the block (it borrowed the ref), so this one lets
+   * go of its ref now but keeps the block counted against its operator until the returned
+   * function is called (when that holder is done with it: the split coordinator).
+   */
+  handOver?: () => () => void;
 }
 
 /** How the tasks or actors of an operator are scheduled. */

@@ -1,4 +1,4 @@
-// The reservation decisions, computed by hand: 4 CPUs and a 16 MiB budget over operators.
+// The reservation decisions, computed by hand: CPUs and a 16 MiB store budget over operators.
 import { describe, expect, it } from 'vitest';
 import { allocate, type OperatorUsage } from './reservations.js';
 
@@ -11,51 +11,80 @@ const idle = (taskCpus = 1, blockBytes = MiB): OperatorUsage => ({
 });
 
 describe('allocate', () => {
-  it('reserves half the limits in equal shares and splits the rest equally', () => {
-    // 3 operators: reserved max(1, 4*0.5/3 = 0.67) = 1 CPU each (one task), 8/3 MiB each;
-    // shared (4 - 3) / 3 CPUs and (16 - 8) / 3 MiB each.
-    const [a] = allocate({ cpus: 4, memory: 16 * MiB }, [idle(), idle(), idle()]);
-    expect(a!.reservedCpus).toBe(1);
-    expect(a!.reservedMemory).toBeCloseTo((8 * MiB) / 3);
-    expect(a!.sharedCpus).toBeCloseTo(1 / 3);
-    expect(a!.sharedMemory).toBeCloseTo((8 * MiB) / 3);
+  it('reserves half the limits in equal shares (half the memory for outputs) and shares the rest', () => {
+    // 3 operators on 4 CPUs: a share is 4 * 0.5 / 3 = 0.67 CPUs, below one task: 1 CPU each.
+    // Memory 8/3 MiB each, half of it (4/3) for outputs only. Shared: 1 CPU and 8 MiB, a third
+    // each: budgets 1 + 1/3 CPUs and 4/3 + 8/3 = 4 MiB; outputs may be read up to 4 + 4/3 MiB.
+    const all = allocate({ cpus: 4, memory: 16 * MiB }, [idle(), idle(), idle()]);
+    for (const a of all) {
+      expect(a.reservedMin).toBe(true);
+      expect(a.reservedCpus).toBe(1);
+      expect(a.reservedOutputs).toBeCloseTo((4 * MiB) / 3, -1);
+      expect(a.reservedMemory).toBeCloseTo((4 * MiB) / 3, -1);
+      expect(a.budgetCpus).toBeCloseTo(4 / 3);
+      expect(a.budgetMemory).toBeCloseTo(4 * MiB, -1);
+      expect(a.maxOutputBytesToRead).toBeCloseTo((16 * MiB) / 3, -1);
+      expect(a.canLaunch).toBe(true);
+    }
   });
 
-  it('stops a fast upstream operator at its reservation plus its shared part', () => {
-    // read runs 1 task (1 CPU) and holds 4 MiB of output; its limit is 1 + 1/3 CPUs and
-    // 8/3 + 8/3 = 5.33 MiB: the memory of another task fits (4 + 1 = 5 MiB), its CPU does not (2).
-    const read = { taskCpus: 1, blockBytes: MiB, runningCpus: 1, outputBytes: 4 * MiB };
+  it('stops a fast upstream operator once it used its reservation and its part of the rest', () => {
+    // read runs one task (1 CPU) and holds 4 MiB of outputs plus 1 MiB pending: 11/3 MiB over
+    // its reservation, taken from the shared 8 MiB (4.33 left, 1.44 each). CPUs: its reserved
+    // one is used, its shared third is not a task: it cannot launch. The others keep theirs.
+    const read = { ...idle(), runningCpus: 1, pendingBytes: MiB, outputBytes: 4 * MiB };
     const [r, slow, fast] = allocate({ cpus: 4, memory: 16 * MiB }, [read, idle(), idle()]);
+    expect(r!.budgetCpus).toBeCloseTo(1 / 3);
+    expect(r!.budgetMemory).toBeCloseTo((8 * MiB - (11 * MiB) / 3) / 3, -1);
     expect(r!.canLaunch).toBe(false);
-    // The downstream operators keep their reserved CPU and memory: each may launch.
+    // It may still take its running task's outputs up to its memory budget (its outputs'
+    // reservation is used up).
+    expect(r!.maxOutputBytesToRead).toBeCloseTo(r!.budgetMemory, -1);
     expect(slow!.canLaunch).toBe(true);
     expect(fast!.canLaunch).toBe(true);
+    expect(slow!.budgetCpus).toBeGreaterThanOrEqual(1);
   });
 
-  it('refuses on memory alone once outputs fill reservation and shared part', () => {
-    // 2 operators, 2 CPUs, 16 MiB: reserved CPUs max(0.5, 2*0.5/2) = 0.5 and max(1, 0.5) = 1,
-    // shared (2 - 1.5) / 2 = 0.25 each; memory 4 MiB reserved and (16 - 8) / 2 = 4 MiB shared
-    // each. 0.5-CPU tasks of 0.5 MiB, none running: 0.5 <= 0.75 CPUs; 7.75 + 0.5 MiB > 8 MiB.
-    const op = { taskCpus: 0.5, blockBytes: MiB / 2, runningCpus: 0, outputBytes: 7.75 * MiB };
-    const [a, b] = allocate({ cpus: 2, memory: 16 * MiB }, [op, idle()]);
-    expect(a!.reservedCpus).toBe(0.5);
-    expect(a!.sharedCpus).toBe(0.25);
-    expect(a!.reservedMemory).toBe(4 * MiB);
-    expect(a!.sharedMemory).toBe(4 * MiB);
-    expect(a!.canLaunch).toBe(false);
-    // 7.5 + 0.5 = 8 MiB fits exactly.
-    const fits = allocate({ cpus: 2, memory: 16 * MiB }, [{ ...op, outputBytes: 7.5 * MiB }, idle()]);
-    expect(fits[0]!.canLaunch).toBe(true);
-    expect(b!.canLaunch).toBe(true);
+  it('an operator whose minimum does not fit reserves nothing; its upstream always drains', () => {
+    // 3 one-CPU operators on 2 CPUs: the first two reserve a CPU each, the third nothing.
+    const full = { ...idle(), runningCpus: 1, outputBytes: 16 * MiB };
+    const [first, second, third] = allocate({ cpus: 2, memory: 16 * MiB }, [idle(), full, idle()]);
+    expect(first!.reservedMin).toBe(true);
+    expect(second!.reservedMin).toBe(true);
+    expect(third!.reservedMin).toBe(false);
+    expect(third!.reservedCpus).toBe(0);
+    // The second's outputs fill the whole budget: nothing is left to read but the one byte
+    // that lets its task finish (the third could not reserve its minimum).
+    expect(second!.budgetMemory).toBe(0);
+    expect(second!.maxOutputBytesToRead).toBe(1);
+    expect(second!.canLaunch).toBe(false);
+    // The first's outputs' reservation is untouched (its next operator reserved its minimum).
+    expect(first!.maxOutputBytesToRead).toBeGreaterThanOrEqual(first!.reservedOutputs);
+    // Idle, the third may run one task (liveness); running one, no more.
+    expect(third!.canLaunch).toBe(true);
+    const busy = allocate({ cpus: 2, memory: 16 * MiB }, [idle(), idle(), { ...idle(), runningCpus: 1 }]);
+    expect(busy[2]!.canLaunch).toBe(false);
   });
 
-  it('an operator with nothing running and no outputs may always run one task', () => {
-    // 3 operators on 2 CPUs: reservations (1 CPU each) exceed the limits, nothing is shared,
-    // and a 2-CPU task is above any reservation: still launchable when the operator is idle.
-    const [a] = allocate({ cpus: 2, memory: 16 * MiB }, [idle(2), idle(), idle()]);
-    expect(a!.sharedCpus).toBe(0);
+  it("other operators' store use comes out of the shared rest", () => {
+    // One task operator on 2 CPUs: reserved 1 CPU, 8 MiB (4 for outputs), shared 1 CPU, 8 MiB.
+    // An actor pool's 12 MiB of outputs leave nothing shared: the task operator has its own
+    // 4 MiB for tasks, and once its outputs hold them it cannot launch.
+    const pool: OperatorUsage = { ...idle(0, 0), outputBytes: 12 * MiB, eligible: false };
+    const [a] = allocate({ cpus: 2, memory: 16 * MiB }, [idle(), pool]);
+    expect(a!.budgetCpus).toBe(2);
+    expect(a!.budgetMemory).toBe(4 * MiB);
     expect(a!.canLaunch).toBe(true);
-    expect(allocate({ cpus: 2, memory: 16 * MiB }, [{ ...idle(2), runningCpus: 2 }])[0]!.canLaunch).toBe(
+    const [b] = allocate({ cpus: 2, memory: 16 * MiB }, [{ ...idle(), outputBytes: 4 * MiB }, pool]);
+    expect(b!.budgetMemory).toBe(0);
+    expect(b!.canLaunch).toBe(false);
+  });
+
+  it('an idle operator may always run one task, even one larger than the limits', () => {
+    const [a] = allocate({ cpus: 2, memory: 16 * MiB }, [idle(4)]);
+    expect(a!.reservedMin).toBe(false);
+    expect(a!.canLaunch).toBe(true);
+    expect(allocate({ cpus: 2, memory: 16 * MiB }, [{ ...idle(4), runningCpus: 4 }])[0]!.canLaunch).toBe(
       false,
     );
   });

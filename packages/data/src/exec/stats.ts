@@ -2,7 +2,17 @@
 // wall time and the summed task time. Dataset.stats() prints them after a run, as Ray's does.
 import type { BlockMeta } from '../block.js';
 
+/** What the executor counts against an operator's reservation (execution.ts's OperatorAccount). */
+export interface HeldOutputs {
+  /** Bytes of its outputs counted now (made and not let go of downstream). */
+  outputBytes: number;
+  /** The most counted at once. */
+  peakOutputBytes: number;
+}
+
 export class OperatorStats {
+  /** Its store account, for operators the executor counts outputs of. */
+  held: HeldOutputs | undefined;
   blocks = 0;
   rows = 0;
   bytes = 0;
@@ -35,6 +45,8 @@ export class OperatorStats {
 
 export class Stats {
   readonly operators: OperatorStats[] = [];
+  /** The execution's store budget and the most counted against it at once (execution.ts). */
+  budget: { budgetBytes: number; peakBytes: number; countedBytes: () => number } | undefined;
   /** Told of each operator as it starts and finishes (the progress display). */
   onStart?: (op: OperatorStats) => void;
   onFinish?: (op: OperatorStats) => void;
@@ -49,16 +61,28 @@ export class Stats {
   toString(): string {
     if (this.operators.length === 0)
       return 'Dataset not executed yet: stats() describes the last run of a consuming call.';
-    return this.operators
-      .map((op, i) => {
-        const secs = op.wallMs / 1000;
-        const rate = secs > 0 ? ` (${Math.round(op.rows / secs)} rows/s)` : '';
-        return (
-          `Operator ${i + 1} ${op.name}: ${op.blocks} blocks produced in ${secs.toFixed(2)}s${rate}\n` +
-          `* Rows output: ${op.rows}\n* Output size: ${formatBytes(op.bytes)}\n* Task time (sum): ${(op.taskMs / 1000).toFixed(2)}s`
-        );
-      })
-      .join('\n\n');
+    const ops = this.operators.map((op, i) => {
+      const secs = op.wallMs / 1000;
+      const rate = secs > 0 ? ` (${Math.round(op.rows / secs)} rows/s)` : '';
+      const held =
+        op.held === undefined
+          ? ''
+          : `\n* Store held for its outputs: at most ${formatBytes(op.held.peakOutputBytes)}` +
+            (op.held.outputBytes > 0 ? `, ${formatBytes(op.held.outputBytes)} still held` : '');
+      return (
+        `Operator ${i + 1} ${op.name}: ${op.blocks} blocks produced in ${secs.toFixed(2)}s${rate}\n` +
+        `* Rows output: ${op.rows}\n* Output size: ${formatBytes(op.bytes)}\n* Task time (sum): ${(op.taskMs / 1000).toFixed(2)}s${held}`
+      );
+    });
+    const b = this.budget;
+    if (b !== undefined) {
+      const counted = b.countedBytes();
+      ops.push(
+        `Store budget ${formatBytes(b.budgetBytes)}: at most ${formatBytes(b.peakBytes)} of blocks counted against it at once` +
+          (counted > 0 ? `, ${formatBytes(counted)} still counted` : ''),
+      );
+    }
+    return ops.join('\n\n');
   }
 }
 

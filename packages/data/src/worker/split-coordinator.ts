@@ -19,6 +19,8 @@ import { collectSoon } from '../exec/collect.js';
 interface Buffered {
   block: ObjectRef<Uint8Array>;
   meta: BlockMeta;
+  /** The driver's number for the block (offer order). */
+  seq?: number;
 }
 
 /** What a consumer gets: a block, or rows [start, end) of it. */
@@ -53,6 +55,7 @@ export class SplitCoordinator {
     this.n = n;
     this.equal = equal;
     this.given = new Array(n).fill(0);
+    this.out = Array.from({ length: n }, () => []);
   }
 
   /** Resolves when the first consumer asks: the driver starts the execution then. */
@@ -61,22 +64,39 @@ export class SplitCoordinator {
     return true;
   }
 
-  /** A block from the execution; returns once the buffer has room for another. */
-  async offer(item: Buffered): Promise<true> {
-    this.buffer.push(item);
+  /** Blocks consumed whole (their last piece) since the driver last heard: their seqs. */
+  private gone: number[] = [];
+  /** Pieces of a block (by seq) not yet consumed, once the buffer is cut into ranges. */
+  private pieces = new Map<number, number>();
+  /**
+   * Per split, the seqs of the pieces handed out and maybe still in use. A split iterator asks
+   * for its next item before it uses the one it got (one ahead): when it asks again, all but
+   * the last item handed to it are consumed.
+   */
+  private readonly out: number[][];
+
+  /**
+   * A block from the execution (`seq`: the driver's number for it); returns once the buffer has
+   * room for another, with the seqs of the blocks consumed since the last reply (the driver
+   * counts a block against its operator until then).
+   */
+  async offer(item: Buffered, seq: number): Promise<number[]> {
+    if (!Number.isInteger(seq) || seq < 0)
+      throw new TypeError(`SplitCoordinator.offer: seq must be a whole number, got ${String(seq)}`);
+    this.buffer.push({ block: item.block, meta: item.meta, seq });
     this.bufferedRows += item.meta.numRows;
     this.blockRows = Math.max(this.blockRows, item.meta.numRows);
     this.wake();
     while (!this.done && this.error === undefined && !this.hasRoom()) await this.changed();
-    return true;
+    return this.gone.splice(0);
   }
 
-  /** The execution ended (with an error's message if it failed). */
-  finish(error?: string): true {
+  /** The execution ended (with an error's message if it failed); the seqs consumed since. */
+  finish(error?: string): number[] {
     this.done = true;
     this.error = error;
     this.wake();
-    return true;
+    return this.gone.splice(0);
   }
 
   /** The next block of `split`, or null once its part of the dataset is done. */
@@ -84,13 +104,18 @@ export class SplitCoordinator {
     if (!(Number.isInteger(split) && split >= 0 && split < this.n))
       throw new RangeError(`streamingSplit: no split ${split}; there are ${this.n}`);
     this.start?.();
+    const mine = this.out[split]!;
+    while (mine.length > 1) this.consumed(mine.shift()!);
     for (;;) {
       if (this.error !== undefined) throw new Error(this.error);
       const item = this.take(split);
       if (item !== undefined) {
         if (item !== null && ++this.handedOut % COLLECT_EVERY === 0) collectSoon();
         this.wake();
-        if (item === null) this.ended.add(split);
+        if (item === null) {
+          this.ended.add(split);
+          for (const seq of mine.splice(0)) this.consumed(seq);
+        } else mine.push(item.seq!);
         return item;
       }
       await this.changed();
@@ -105,7 +130,9 @@ export class SplitCoordinator {
 
   /** An item for `split`, null at its end, undefined when it must wait. */
   private take(split: number): SplitItem | null | undefined {
-    if (this.final !== undefined) return this.final[split]!.shift() ?? null;
+    if (this.final !== undefined) {
+      return this.final[split]!.shift() ?? null;
+    }
     const head = this.buffer[0];
     if (!this.equal) {
       if (head !== undefined) return this.shift(split);
@@ -156,9 +183,25 @@ export class SplitCoordinator {
         }
       }
     }
+    // Blocks given to nobody (the rows dropped to keep the splits equal) are gone now.
+    for (const item of this.buffer) {
+      const n = out.reduce((c, items) => c + items.filter((i) => i.seq === item.seq).length, 0);
+      if (n > 0) this.pieces.set(item.seq!, n);
+      else this.gone.push(item.seq!);
+    }
     this.buffer.length = 0;
     this.bufferedRows = 0;
     return out;
+  }
+
+  /** A piece of block `seq` was consumed; the block is gone with its last piece. */
+  private consumed(seq: number): void {
+    const left = (this.pieces.get(seq) ?? 1) - 1;
+    if (left > 0) this.pieces.set(seq, left);
+    else {
+      this.pieces.delete(seq);
+      this.gone.push(seq);
+    }
   }
 
   /** Room for one more block: at most (n - 1) blocks kept back plus n to hand out. */
