@@ -4,7 +4,7 @@
 // this worker exits when the raylet goes away), and runs the tasks owners push to it, with
 // `tray` bound to this process's API inside remote code.
 import path from 'node:path';
-import type { GcsClient } from '@tray/gcs';
+import type { GcsClient } from '@tray/gcs/client';
 import { StoreClient } from '@tray/object-store';
 import { CoreWorkerService, connect, IdBytes, NodeManagerService } from '@tray/protocol';
 import { remoteCodec } from '../api/actor/remote-codec.js';
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   // The GCS client is made on first use (tray.nodes(), tray.clusterResources() inside a task).
   let gcsClient: Promise<GcsClient> | undefined;
   const gcs = () =>
-    (gcsClient ??= import('@tray/gcs').then(
+    (gcsClient ??= import('@tray/gcs/client').then(
       ({ GcsClient }) => new GcsClient(env('TRAY_GCS_ADDRESS'), { token }),
     ));
   let core: CoreWorker | undefined;
