@@ -105,7 +105,8 @@ export class RuntimeEnvAgentProcess {
     if (this.startTimer === undefined) return;
     clearTimeout(this.startTimer);
     this.startTimer = undefined;
-    if (!this.closed) this.spawn();
+    // The setups that made it start send their own calls: the first agent retakes nothing.
+    if (!this.closed) this.spawn(false);
   }
 
   /** The agent's pid now (undefined while it restarts, or once closed). */
@@ -118,7 +119,7 @@ export class RuntimeEnvAgentProcess {
     return this.restarts;
   }
 
-  private spawn(): void {
+  private spawn(retakeReferences = true): void {
     const child = fork(agentEntry(), [], {
       env: { ...process.env, TRAY_AGENT_OPTIONS: JSON.stringify(this.o) },
       execArgv: [],
@@ -144,7 +145,7 @@ export class RuntimeEnvAgentProcess {
     child.once('exit', (code, signal) => this.died(incarnation, code, signal));
     for (const w of this.waiting.splice(0)) w.resolve(incarnation);
     // A restarted agent takes the references the raylet still holds (the workers using envs).
-    if (this.references.size > 0) {
+    if (retakeReferences && this.references.size > 0) {
       for (const [id, serialized] of this.references) void this.call(serialized, id).catch(() => {});
     }
   }
