@@ -8,7 +8,7 @@
 //   import { asciiSource } from '../../tools/tsup/ascii-source.mjs';
 //   defineConfig({ ..., plugins: [asciiSource()] })
 
-const NON_ASCII = /[^\x00-\x7f]/g;
+const NON_ASCII = /[\u0080-\uffff]/g;
 
 export function asciiSource() {
   return {
