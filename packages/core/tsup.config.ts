@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
+import { asciiSource } from '../../tools/tsup/ascii-source.mjs';
 
 // The public API (esm + cjs + types) and the worker process's entry point, which the raylet
 // spawns as `node dist/worker/main.js` (docs/processes.md). `shims` gives the CJS build an
@@ -12,6 +13,7 @@ export default defineConfig([
     clean: true,
     shims: true,
     target: 'node20',
+    plugins: [asciiSource()],
   },
   {
     entry: { 'worker/main': 'src/worker/main.ts' },
@@ -19,5 +21,6 @@ export default defineConfig([
     dts: true, // the export `./worker/main` has types, as every entry does (publint, attw)
     sourcemap: true,
     target: 'node20',
+    plugins: [asciiSource()],
   },
 ]);

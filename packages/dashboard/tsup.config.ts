@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
+import { asciiSource } from '../../tools/tsup/ascii-source.mjs';
 
 // The library (index), the dashboard process's script (main, run by `fork`, never imported) and
 // the job supervisor actor's module (jobs/supervisor, loaded by workers by file URL).
@@ -9,4 +10,5 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
+  plugins: [asciiSource()],
 });

@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
+import { asciiSource } from '../../tools/tsup/ascii-source.mjs';
 
 export default defineConfig({
   entry: ['src/index.ts'],
@@ -8,4 +9,5 @@ export default defineConfig({
   clean: true,
   shims: true,
   target: 'node20',
+  plugins: [asciiSource()],
 });

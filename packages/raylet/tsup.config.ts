@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
+import { asciiSource } from '../../tools/tsup/ascii-source.mjs';
 
 // The library (index), the session-directory helpers (session: light, no raylet code), the
 // helpers for tests that run a raylet in their process (testing: its stub worker, testing/, is
@@ -13,4 +14,5 @@ export default defineConfig({
   clean: true,
   shims: true,
   target: 'node20',
+  plugins: [asciiSource()],
 });

@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
+import { asciiSource } from '../../tools/tsup/ascii-source.mjs';
 
 // The public API (esm + cjs + types), the `tray serve` process (dist/cli.js, ESM: it shares its
 // chunks with dist/index.js, so an app module's `import '@tray/serve'` and the CLI see one
@@ -14,6 +15,7 @@ export default defineConfig([
     clean: true,
     splitting: true,
     target: 'node20',
+    plugins: [asciiSource()],
   },
   {
     entry: { index: 'src/index.ts' },
@@ -22,11 +24,13 @@ export default defineConfig([
     sourcemap: true,
     shims: true,
     target: 'node20',
+    plugins: [asciiSource()],
   },
   {
     entry: { 'worker/actors': 'src/worker/actors.ts' },
     format: ['esm'],
     sourcemap: true,
     target: 'node20',
+    plugins: [asciiSource()],
   },
 ]);

@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
+import { asciiSource } from '../../tools/tsup/ascii-source.mjs';
 
 // ESM only: the package is private, imported by the workspace's tests and their fixture scripts.
 export default defineConfig({
@@ -8,4 +9,5 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
+  plugins: [asciiSource()],
 });

@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
+import { asciiSource } from '../../tools/tsup/ascii-source.mjs';
 
 // The public API (esm + cjs + types) and the module the library's actors run from
 // (dist/worker/actors.js: workers import it by file URL, once per process). `shims` gives the CJS
@@ -12,11 +13,13 @@ export default defineConfig([
     clean: true,
     shims: true,
     target: 'node20',
+    plugins: [asciiSource()],
   },
   {
     entry: { 'worker/actors': 'src/worker/actors.ts' },
     format: ['esm'],
     sourcemap: true,
     target: 'node20',
+    plugins: [asciiSource()],
   },
 ]);

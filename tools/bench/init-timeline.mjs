@@ -13,12 +13,12 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** `gcs/dist/main.js` → gcs; this script → driver; core's `dist/worker/main.js` → worker. */
+/** `gcs/dist/main.js` → gcs; this script → driver; core's `dist/worker/main.js` (or `.cjs`) → worker. */
 function processName(script) {
   if (script.endsWith('init-timeline.mjs')) return 'driver';
   if (script.startsWith('gcs/')) return 'gcs';
   if (script.startsWith('raylet/')) return 'raylet';
-  if (script.endsWith('worker/main.js')) return 'worker';
+  if (/worker\/main\.c?js$/.test(script)) return 'worker';
   return script;
 }
 

@@ -2,6 +2,7 @@
 // paths, and the gRPC helpers of the control plane.
 export { tray } from '../generated/proto.js';
 export * from '../generated/services.js';
+export { disableScopedCodeCache, withCodeCache } from './code-cache.js';
 export { sendToParent } from './daemon-ipc.js';
 export {
   type CarriesErrorInfo,

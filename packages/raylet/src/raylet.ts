@@ -234,8 +234,9 @@ export async function startRaylet(options: RayletOptions): Promise<Raylet> {
     );
     cleanups.push(() => framedTcp.close());
     const framedPort = (framedTcp.address as { port: number }).port;
-    // Workers boot while the rest starts: they only need the raylet socket to register.
-    pool.prestart(o.prestartWorkers);
+    // Workers boot while the rest starts: they only need the raylet socket to register. One
+    // first, the others once it registered (WorkerPool.prestartAtBoot).
+    pool.prestartAtBoot(o.prestartWorkers);
     const grpc: TrayGrpcServer = createGrpcServer({ token: o.token });
     grpc.addService(NodeManagerService, handlers.grpcHandlers());
     grpc.addService(ObjectManagerService, objects.grpcHandlers());

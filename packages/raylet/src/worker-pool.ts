@@ -87,6 +87,8 @@ export class WorkerPool {
   private closed = false;
   /** Target number of default-env workers kept alive (prestart). */
   private warmTarget: number;
+  /** prestartAtBoot started its first worker and waits for it before the others. */
+  private bootPrestartPending = false;
   /** Runtime env hash → workers in a row that died before registering, and the last one. */
   private readonly startFailures = new Map<string, { count: number; last: WorkerProcess }>();
   private retryTimer: NodeJS.Timeout | undefined;
@@ -111,6 +113,27 @@ export class WorkerPool {
   prestart(count: number): void {
     this.warmTarget = Math.max(this.warmTarget, count);
     for (let i = 0; i < count; i++) this.start('');
+  }
+
+  /**
+   * The raylet's own prestart at boot: one worker now, the rest of `count` once a default
+   * worker registered (or died). A worker's start-up is ~200 ms of CPU; on a small machine
+   * several starting at once compete with the GCS, the raylet and the driver, all starting too,
+   * and delay the one worker the first task needs (issue 17). Tasks that need more workers
+   * before then still get them (the lease manager starts workers on demand).
+   */
+  prestartAtBoot(count: number): void {
+    this.warmTarget = Math.max(this.warmTarget, count);
+    if (count <= 0) return;
+    this.start('');
+    if (count > 1) this.bootPrestartPending = true;
+  }
+
+  /** The rest of prestartAtBoot's workers (keepWarm fills up to the warm target). */
+  private finishBootPrestart(): void {
+    if (!this.bootPrestartPending) return;
+    this.bootPrestartPending = false;
+    if (!this.closed) this.keepWarm();
   }
 
   /** Number of live workers that are not dedicated to actors. */
@@ -216,6 +239,7 @@ export class WorkerPool {
       this.died(worker, { code: null, signal: null, reason: 'its raylet connection closed' }),
     );
     this.pushIdle(worker);
+    if (worker.runtimeEnvHash === '') this.finishBootPrestart();
     return worker;
   }
 
@@ -305,6 +329,7 @@ export class WorkerPool {
     }
     worker.connection?.close();
     this.events.onDeath(worker);
+    if (worker.runtimeEnvHash === '') this.bootPrestartPending = false;
     if (!this.closed && !worker.dedicated && worker.runtimeEnvHash === '') this.keepWarm();
   }
 

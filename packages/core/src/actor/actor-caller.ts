@@ -8,7 +8,7 @@
 // while one runs is not dropped: the running one goes round again, so a worker that cannot be
 // reached at the address the GCS gave makes the caller ask the GCS again, however often.
 
-import type { GcsClient } from '@tray/gcs';
+import type { GcsClient } from '@tray/gcs/client';
 import {
   actorTaskSpec,
   type Connection,

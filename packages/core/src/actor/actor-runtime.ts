@@ -3,7 +3,7 @@
 // (RegisterActor — names per namespace, getIfExists — then CreateActor, answered once the
 // constructor ran), named lookups and tray.kill. Drivers know their namespace; workers ask the
 // job table for their job's.
-import type { GcsClient } from '@tray/gcs';
+import type { GcsClient } from '@tray/gcs/client';
 import { ErrorType, RemoteError, type tray } from '@tray/protocol';
 import { processGcs } from '../process/gcs.js';
 import type { CoreWorker } from '../runtime/core-worker.js';

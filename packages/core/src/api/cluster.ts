@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { GcsClient } from '@tray/gcs';
+import { GcsClient } from '@tray/gcs/client';
 import { processTls } from '@tray/protocol';
 import {
   createSession,

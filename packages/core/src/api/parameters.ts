@@ -1,7 +1,7 @@
 // How many arguments a function can take, for the arity check of `.remote()`: its declared
 // parameters (defaults included, unlike fn.length), unbounded with a rest parameter. Found by
 // parsing its source once at definition time; code that cannot be parsed is not checked.
-import { parseExpressionAt } from 'acorn';
+import { acorn } from '../shipping/acorn.js';
 
 export function maxArguments(target: Function): number {
   let source: string;
@@ -12,7 +12,7 @@ export function maxArguments(target: Function): number {
   }
   try {
     if (/^class\b/.test(source)) {
-      const node = parseExpressionAt(`(${source})`, 0, { ecmaVersion: 'latest' }) as any;
+      const node = acorn().parseExpressionAt(`(${source})`, 0, { ecmaVersion: 'latest' }) as any;
       const ctor = node.body?.body?.find((m: any) => m.kind === 'constructor');
       return ctor ? countParams(ctor.value.params) : Number.POSITIVE_INFINITY;
     }
@@ -20,7 +20,7 @@ export function maxArguments(target: Function): number {
     const text = /^(async\s+)?(function\b|\(|[\w$]+\s*=>|async\s*\()/.test(source)
       ? source
       : `function ${source}`;
-    const node = parseExpressionAt(`(${text})`, 0, { ecmaVersion: 'latest' }) as any;
+    const node = acorn().parseExpressionAt(`(${text})`, 0, { ecmaVersion: 'latest' }) as any;
     return node.params ? countParams(node.params) : Number.POSITIVE_INFINITY;
   } catch {
     return Number.POSITIVE_INFINITY;

@@ -5,7 +5,7 @@
 // reservation holds, `tray.removePlacementGroup` gives it back (what runs in it is stopped), and
 // `tray.getPlacementGroup(name)` finds a named group from any driver or worker.
 import { randomBytes } from 'node:crypto';
-import type { GcsClient } from '@tray/gcs';
+import type { GcsClient } from '@tray/gcs/client';
 import { ErrorType, IdBytes, tray as proto, RemoteError } from '@tray/protocol';
 import { currentActor } from '../actor/actor-context.js';
 import { processGcs } from '../process/gcs.js';

@@ -3,7 +3,7 @@
 // GCS, and print what the job's workers write (log_to_driver). Used by init() both after it
 // started a head node and when it joins a running cluster.
 import path from 'node:path';
-import { GcsClient } from '@tray/gcs';
+import { GcsClient } from '@tray/gcs/client';
 import { StoreClient } from '@tray/object-store';
 import { type Connection, connect, NodeManagerService } from '@tray/protocol';
 import type { TrayState } from '../process/state.js';

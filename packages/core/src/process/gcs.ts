@@ -4,7 +4,7 @@
 // shuts down; and the namespace of this process's job, which drivers know and workers ask the
 // job table for. Actors (actor/actor-runtime.ts) and placement groups (api/placement-group.ts)
 // both get it here.
-import { GcsClient } from '@tray/gcs';
+import { GcsClient } from '@tray/gcs/client';
 import { hex } from '../runtime/ids.js';
 import { currentState } from './state.js';
 

@@ -3,7 +3,7 @@
 // local directories and tarballs packed and uploaded to the GCS once, under their content
 // hash — and turned into the RuntimeEnv of a task spec. Uploads run in the background; a task
 // whose env has uploads under way is submitted when they are done (task-launcher.ts).
-import { GcsClient } from '@tray/gcs';
+import { GcsClient } from '@tray/gcs/client';
 import { createGrpcClient, RuntimeEnvService, type TrayGrpcClient, type tray } from '@tray/protocol';
 import {
   configOf,

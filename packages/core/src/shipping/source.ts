@@ -3,7 +3,8 @@
 // expressions by parenthesising, and method shorthand (`f(x) { … }`, `async *g() { … }`,
 // `get x() { … }`) is rewritten as the equivalent anonymous function expression. Positions in
 // the result map back to the original text so that errors point where the user wrote the code.
-import { type Options, parse } from 'acorn';
+import type { Options } from 'acorn';
+import { acorn } from './acorn.js';
 import type { AstNode } from './scope.js';
 import type { RemoteKind } from './shipped-code.js';
 
@@ -79,7 +80,7 @@ function finish(
 
 function tryParse(text: string): AstNode | undefined {
   try {
-    return parse(text, PARSE_OPTIONS) as unknown as AstNode;
+    return acorn().parse(text, PARSE_OPTIONS) as unknown as AstNode;
   } catch {
     return undefined;
   }
@@ -97,7 +98,7 @@ function usesSuper(text: string): boolean {
 
 function describeParseFailure(original: string): string {
   try {
-    parse(`(${original}\n)`, PARSE_OPTIONS);
+    acorn().parse(`(${original}\n)`, PARSE_OPTIONS);
     return 'its source is not a function expression';
   } catch (error) {
     return `its source does not parse as JavaScript (${(error as Error).message})`;

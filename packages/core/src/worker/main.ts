@@ -4,9 +4,15 @@
 // this worker exits when the raylet goes away), and runs the tasks owners push to it, with
 // `tray` bound to this process's API inside remote code.
 import path from 'node:path';
-import type { GcsClient } from '@tray/gcs';
+import { GcsClient } from '@tray/gcs/client';
 import { StoreClient } from '@tray/object-store';
-import { CoreWorkerService, connect, IdBytes, NodeManagerService } from '@tray/protocol';
+import {
+  CoreWorkerService,
+  connect,
+  disableScopedCodeCache,
+  IdBytes,
+  NodeManagerService,
+} from '@tray/protocol';
 import { remoteCodec } from '../api/actor/remote-codec.js';
 import * as api from '../index.js';
 import { setState } from '../process/state.js';
@@ -25,6 +31,8 @@ function env(name: string): string {
 }
 
 async function main(): Promise<void> {
+  // An idle worker's memory counts more than a few ms of compiling (@tray/protocol's code cache).
+  disableScopedCodeCache();
   const token = env('TRAY_TOKEN');
   const workerId = Buffer.from(env('TRAY_WORKER_ID'), 'hex');
   const nodeId = Buffer.from(env('TRAY_NODE_ID'), 'hex');
@@ -35,12 +43,11 @@ async function main(): Promise<void> {
   ]);
   raylet.on('close', () => process.exit(0));
   const socketPath = path.join(sessionDir, 'sockets', `w-${workerId.toString('hex').slice(0, 8)}`);
-  // The GCS client is made on first use (tray.nodes(), tray.clusterResources() inside a task).
+  // The GCS client is made on first use (tray.nodes(), tray.clusterResources() inside a task);
+  // its module is small (@tray/gcs/client; grpc-js loads with the first client), and the other
+  // parts of this bundle import it statically anyway.
   let gcsClient: Promise<GcsClient> | undefined;
-  const gcs = () =>
-    (gcsClient ??= import('@tray/gcs').then(
-      ({ GcsClient }) => new GcsClient(env('TRAY_GCS_ADDRESS'), { token }),
-    ));
+  const gcs = () => (gcsClient ??= Promise.resolve(new GcsClient(env('TRAY_GCS_ADDRESS'), { token })));
   let core: CoreWorker | undefined;
   core = new CoreWorker({
     mode: 'worker',

@@ -4,12 +4,16 @@
 // @tray/protocol loads no grpc-js code until a server or client is created.
 import { createRequire } from 'node:module';
 import type * as GrpcJs from '@grpc/grpc-js';
+import { withCodeCache } from '../code-cache.js';
 
 let grpc: typeof GrpcJs | undefined;
 
 /** The grpc-js module (loaded synchronously the first time). */
 export function grpcJs(): typeof GrpcJs {
-  if (grpc === undefined) grpc = createRequire(import.meta.url)('@grpc/grpc-js') as typeof GrpcJs;
+  // Through the V8 code cache (code-cache.ts): its ~60 CommonJS files are compiled from cached
+  // data in every process after the first.
+  if (grpc === undefined)
+    grpc = withCodeCache(() => createRequire(import.meta.url)('@grpc/grpc-js') as typeof GrpcJs);
   return grpc;
 }
 

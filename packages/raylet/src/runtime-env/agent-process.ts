@@ -7,6 +7,11 @@
 // and its commands' process groups are removed), and every reference the raylet holds is taken
 // again there. Once the restarts are used up, setups fail with RuntimeEnvSetupError saying the
 // agent died.
+// The agent starts `startDelayMs` (1 s) after the raylet makes this object, or at once when a
+// setup is asked for first: its start-up (about 250 ms of CPU: Node, grpc-js, the plugins) then
+// does not compete with the GCS, the raylet, the prestarted workers and the driver for the
+// machine's cores while `tray.init()` and the first task run (issue 17). Until it starts, the
+// node's stats report its pid as 0.
 import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -36,6 +41,8 @@ function agentEntry(): string {
 }
 
 const STABLE_MS = 30_000;
+/** How long after the raylet starts its agent starts, unless a setup needs it before. */
+export const AGENT_START_DELAY_MS = 1000;
 
 interface Incarnation {
   child: ChildProcess;
@@ -70,12 +77,14 @@ export class RuntimeEnvAgentProcess {
   private readonly references = new Map<string, string>();
   private readonly maxRestarts: number;
   private restartTimer: NodeJS.Timeout | undefined;
+  /** Set until the first incarnation is spawned. */
+  private startTimer: NodeJS.Timeout | undefined;
   /** Waiters for the next incarnation (calls made while the agent is restarting). */
   private waiting: Array<{ resolve: (i: Incarnation) => void; reject: (e: Error) => void }> = [];
 
   constructor(
     private readonly o: AgentProcessOptions,
-    options: { maxRestarts?: number } = {},
+    options: { maxRestarts?: number; startDelayMs?: number } = {},
   ) {
     const fromEnv = Number(process.env.TRAY_RUNTIME_ENV_AGENT_MAX_RESTARTS);
     this.maxRestarts =
@@ -83,7 +92,21 @@ export class RuntimeEnvAgentProcess {
       (process.env.TRAY_RUNTIME_ENV_AGENT_MAX_RESTARTS && Number.isInteger(fromEnv) && fromEnv >= 0
         ? fromEnv
         : 5);
-    this.spawn();
+    const delay = options.startDelayMs ?? AGENT_START_DELAY_MS;
+    if (delay <= 0) this.spawn();
+    else {
+      this.startTimer = setTimeout(() => this.startNow(), delay);
+      this.startTimer.unref();
+    }
+  }
+
+  /** Spawns the first incarnation if it is still waiting for its start delay. */
+  private startNow(): void {
+    if (this.startTimer === undefined) return;
+    clearTimeout(this.startTimer);
+    this.startTimer = undefined;
+    // The setups that made it start send their own calls: the first agent retakes nothing.
+    if (!this.closed) this.spawn(false);
   }
 
   /** The agent's pid now (undefined while it restarts, or once closed). */
@@ -96,7 +119,7 @@ export class RuntimeEnvAgentProcess {
     return this.restarts;
   }
 
-  private spawn(): void {
+  private spawn(retakeReferences = true): void {
     const child = fork(agentEntry(), [], {
       env: { ...process.env, TRAY_AGENT_OPTIONS: JSON.stringify(this.o) },
       execArgv: [],
@@ -122,7 +145,7 @@ export class RuntimeEnvAgentProcess {
     child.once('exit', (code, signal) => this.died(incarnation, code, signal));
     for (const w of this.waiting.splice(0)) w.resolve(incarnation);
     // A restarted agent takes the references the raylet still holds (the workers using envs).
-    if (this.references.size > 0) {
+    if (retakeReferences && this.references.size > 0) {
       for (const [id, serialized] of this.references) void this.call(serialized, id).catch(() => {});
     }
   }
@@ -159,6 +182,7 @@ export class RuntimeEnvAgentProcess {
   private incarnation(): Promise<Incarnation> {
     if (this.closed) return Promise.reject(new RuntimeEnvSetupFailure('the raylet is stopping'));
     if (this.failed !== undefined) return Promise.reject(new RuntimeEnvSetupFailure(this.failed));
+    this.startNow();
     if (this.current !== undefined) return Promise.resolve(this.current);
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
@@ -286,6 +310,7 @@ export class RuntimeEnvAgentProcess {
   async close(graceMs = 2000): Promise<void> {
     this.closed = true;
     if (this.restartTimer !== undefined) clearTimeout(this.restartTimer);
+    if (this.startTimer !== undefined) clearTimeout(this.startTimer);
     for (const w of this.waiting.splice(0)) w.reject(new RuntimeEnvSetupFailure('the raylet is stopping'));
     const inc = this.current;
     if (inc === undefined) return;
@@ -302,6 +327,7 @@ export class RuntimeEnvAgentProcess {
   /** At process exit: SIGKILL at once (synchronous). */
   killNow(): void {
     this.closed = true;
+    if (this.startTimer !== undefined) clearTimeout(this.startTimer);
     const child = this.current?.child;
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
