@@ -36,6 +36,7 @@ new PerformanceObserver((list) => {
 }).observe({ entryTypes: ['gc'] });
 
 await tray.init({ numCpus: 2, objectStoreMemory: storeBytes, logToDriver: false });
+// biome-ignore lint/suspicious/noUndeclaredEnvVars: set by tray in its workers, not a build input
 const socket = await tray.get(tray.remote(() => process.env.TRAY_STORE_SOCKET ?? '').remote());
 const store = await StoreClient.connect(socket);
 const pipeline = () =>
