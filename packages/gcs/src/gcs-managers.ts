@@ -19,6 +19,8 @@ export interface GcsManagerOptions {
   /** Asks a raylet directly whether it is alive (gRPC GetNodeStats). */
   probe?: (node: tray.v1.NodeInfo, timeoutMs: number) => Promise<void>;
   maxTaskEventsPerJob?: number;
+  /** Task attempts kept over all jobs (Ray's task_events_max_num_task_in_gcs, 100,000). */
+  maxTaskEvents?: number;
   maxDeadWorkers?: number;
   /** Where background failures (a listener that threw) are reported. */
   log: (message: string) => void;
@@ -46,7 +48,8 @@ export class GcsManagers {
     this.kv = new KvManager(storage);
     this.actors = new ActorManager(storage, this.publisher);
     this.placementGroups = new PlacementGroupManager(storage, this.publisher, this.nodes, options.log);
-    this.taskEvents = new TaskEventBuffer(options.maxTaskEventsPerJob);
+    this.taskEvents = new TaskEventBuffer(options.maxTaskEventsPerJob, options.maxTaskEvents);
+    this.taskEvents.jobFinished = (jobKey) => this.jobs.get(Buffer.from(jobKey, 'hex'))?.isDead === true;
 
     const report = (what: string) => (err: unknown) => options.log(`${what}: ${(err as Error).message}`);
     this.nodes.onNodeDead((node) => {

@@ -33,7 +33,19 @@ export function maxDeadWorkersFromEnv(
   env: NodeJS.ProcessEnv,
   option: number | undefined,
 ): number | undefined {
-  const name = 'TRAY_MAXIMUM_GCS_DEAD_WORKER_CACHED_COUNT';
+  return wholeNumberFromEnv(env, 'TRAY_MAXIMUM_GCS_DEAD_WORKER_CACHED_COUNT', option);
+}
+
+/** TRAY_TASK_EVENTS_MAX_NUM_TASK_IN_GCS (Ray's RAY_task_events_max_num_task_in_gcs). */
+export function maxTaskEventsFromEnv(env: NodeJS.ProcessEnv, option: number | undefined): number | undefined {
+  return wholeNumberFromEnv(env, 'TRAY_TASK_EVENTS_MAX_NUM_TASK_IN_GCS', option);
+}
+
+function wholeNumberFromEnv(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  option: number | undefined,
+): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return option;
   const value = Number(raw);

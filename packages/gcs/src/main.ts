@@ -3,7 +3,7 @@
 // and exits when the IPC channel disconnects (the parent died), on SIGTERM and on SIGINT,
 // closing the server and its storage first.
 import { sendToParent } from '@tray/protocol';
-import { healthCheckFromEnv, maxDeadWorkersFromEnv } from './health-check-env.js';
+import { healthCheckFromEnv, maxDeadWorkersFromEnv, maxTaskEventsFromEnv } from './health-check-env.js';
 import { type GcsServer, type GcsServerOptions, startGcsServer } from './server.js';
 
 function log(message: string): void {
@@ -45,14 +45,16 @@ async function main(): Promise<void> {
 
   let healthCheck: GcsServerOptions['healthCheck'];
   let maxDeadWorkers: number | undefined;
+  let maxTaskEvents: number | undefined;
   try {
     healthCheck = healthCheckFromEnv(process.env, options.healthCheck);
     maxDeadWorkers = maxDeadWorkersFromEnv(process.env, options.maxDeadWorkers);
+    maxTaskEvents = maxTaskEventsFromEnv(process.env, options.maxTaskEvents);
   } catch (err) {
     return fail((err as Error).message);
   }
   try {
-    server = await startGcsServer({ ...options, healthCheck, maxDeadWorkers, log });
+    server = await startGcsServer({ ...options, healthCheck, maxDeadWorkers, maxTaskEvents, log });
   } catch (err) {
     return fail(`cannot start: ${(err as Error).message}`);
   }

@@ -29,6 +29,12 @@ export interface GcsServerOptions {
   /** Bound of the task-event buffer per job (default 10,000). */
   maxTaskEventsPerJob?: number;
   /**
+   * Task attempts kept over all jobs (Ray's task_events_max_num_task_in_gcs, default 100,000):
+   * past it finished jobs' attempts are dropped, oldest job first; `tray start` takes
+   * TRAY_TASK_EVENTS_MAX_NUM_TASK_IN_GCS.
+   */
+  maxTaskEvents?: number;
+  /**
    * Dead workers the worker table keeps, newest (Ray's maximum_gcs_dead_worker_cached_count,
    * default 100,000); `tray start` takes TRAY_MAXIMUM_GCS_DEAD_WORKER_CACHED_COUNT.
    */
@@ -129,6 +135,7 @@ export async function startGcsServer(options: GcsServerOptions): Promise<GcsServ
       healthCheck,
       probe: probe.probe,
       maxTaskEventsPerJob: options.maxTaskEventsPerJob,
+      maxTaskEvents: options.maxTaskEvents,
       maxDeadWorkers: options.maxDeadWorkers,
       log,
     });

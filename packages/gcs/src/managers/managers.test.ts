@@ -309,6 +309,57 @@ describe('task events', () => {
     expect(newest.numTotal).toBe(10);
   });
 
+  it("drops finished jobs' attempts, oldest job first, once all jobs hold more than maxTaskEvents", async () => {
+    const m = new GcsManagers(new MemoryStorage(), {
+      healthCheck: { periodMs: 60_000, timeoutMs: 1000, failureThreshold: 5 },
+      log: () => {},
+      maxTaskEventsPerJob: 10,
+      maxTaskEvents: 10,
+    });
+    open.push(m);
+    const jobs = [1, 2, 3].map((k) => id(4, k));
+    for (const jobId of jobs) await m.jobs.addJob(tray.v1.AddJobRequest.create({ job: { jobId } }));
+    const report = (jobId: Uint8Array, first: number, count: number) =>
+      m.taskEvents.add(
+        tray.v1.AddTaskEventDataRequest.create({
+          rows: {
+            attemptRows: attemptRows(
+              Array.from({ length: count }, (_, i) => ({ taskId: id(24, first + i), at: { 0: 100 + i } })),
+            ),
+            infos: [{ ...owner, jobId }],
+          },
+        }),
+      );
+    const listed = (jobId: Uint8Array) =>
+      m.taskEvents.get(tray.v1.GetTaskEventsRequest.create({ jobId })).events.length;
+    report(jobs[0]!, 1, 6);
+    await m.jobs.markFinished(tray.v1.MarkJobFinishedRequest.create({ jobId: jobs[0] }));
+    report(jobs[1]!, 11, 6);
+    // 12 > 10 attempts: the finished job 1 goes whole, counted as dropped; job 2 is untouched.
+    expect(listed(jobs[0]!)).toBe(0);
+    expect(listed(jobs[1]!)).toBe(6);
+    const all = m.taskEvents.get(tray.v1.GetTaskEventsRequest.create({}));
+    expect(all.numTotal).toBe(6);
+    expect(all.numDropped).toBe(6);
+    // Running jobs are never dropped for other jobs (each is bounded by maxTaskEventsPerJob).
+    report(jobs[2]!, 21, 6);
+    expect(m.taskEvents.size).toBe(12);
+    expect(listed(jobs[1]!)).toBe(6);
+    // Once job 2 has finished, the next report makes room by dropping it; job 3 keeps its own.
+    await m.jobs.markFinished(tray.v1.MarkJobFinishedRequest.create({ jobId: jobs[1] }));
+    report(jobs[2]!, 27, 2);
+    expect(listed(jobs[1]!)).toBe(0);
+    expect(listed(jobs[2]!)).toBe(8);
+    expect(m.taskEvents.get(tray.v1.GetTaskEventsRequest.create({})).numDropped).toBe(12);
+  });
+
+  it('refuses a maxTaskEvents that is not a positive whole number', () => {
+    const m = managers();
+    expect(() => new (m.taskEvents.constructor as any)(10, 0)).toThrow(
+      /maxTaskEvents must be a positive integer, got 0/,
+    );
+  });
+
   it('keeps the newest attempts of a report larger than the table and counts the rest as evicted', () => {
     const m = managers();
     const buffer = new (m.taskEvents.constructor as any)(10);

@@ -2,7 +2,9 @@
 // `tray timeline` and the dashboard, merged into one record per task attempt (the owner's and the
 // executor's rows of one attempt meet here). Kept in memory, at most `maxPerJob` attempts per job
 // (a TaskAttemptTable each): when a job's table is full its oldest attempt is evicted and
-// counted, so memory stays bounded however many tasks run. Not persisted (Ray's GCS does not
+// counted, so memory stays bounded however many tasks run. Across jobs at most `maxTotal`
+// attempts are kept (Ray's task_events_max_num_task_in_gcs): past it the tables of finished jobs
+// go, oldest job first, so a long-lived cluster running job after job does not grow. Not persisted (Ray's GCS does not
 // persist them either). A report's rows (TaskEventRows.attempt_rows, TaskEventRow's layout) are
 // checked and merged in place, read through typed views of one aligned copy of the field.
 import { checkId, IdBytes, invalidArgument, TaskEventRow as R, type tray } from '@tray/protocol';
@@ -85,13 +87,47 @@ function checkedRows(rows: tray.v1.ITaskEventRows, infos: number, nodes: number)
 }
 
 export class TaskEventBuffer {
+  /** One table per job, in the order the jobs first reported (oldest first). */
   private readonly jobs = new Map<string, TaskAttemptTable>();
   /** Events workers said they dropped before reporting them. */
   private droppedAtWorkers = 0;
+  /** Attempts of finished jobs whose whole table was dropped to stay within `maxTotal`. */
+  private droppedWithJobs = 0;
+  /** Whether a job (by its id's hex) has finished; set by the GCS (its job table). */
+  jobFinished: (jobKey: string) => boolean = () => false;
 
-  constructor(readonly maxPerJob = 10_000) {
+  constructor(
+    readonly maxPerJob = 10_000,
+    readonly maxTotal = 100_000,
+  ) {
     if (!Number.isInteger(maxPerJob) || maxPerJob <= 0) {
       throw new RangeError(`maxTaskEventsPerJob must be a positive integer, got ${maxPerJob}`);
+    }
+    if (!Number.isInteger(maxTotal) || maxTotal <= 0) {
+      throw new RangeError(`maxTaskEvents must be a positive integer, got ${maxTotal}`);
+    }
+  }
+
+  /** Attempts kept, over all jobs. */
+  get size(): number {
+    let total = 0;
+    for (const table of this.jobs.values()) total += table.size;
+    return total;
+  }
+
+  /**
+   * Past `maxTotal` attempts over all jobs, drops the tables of finished jobs, oldest job first,
+   * until the rest fit (running jobs' tables are kept whole: each is bounded by `maxPerJob`).
+   */
+  private trim(): void {
+    let total = this.size;
+    if (total <= this.maxTotal) return;
+    for (const [key, table] of this.jobs) {
+      if (total <= this.maxTotal) break;
+      if (!this.jobFinished(key)) continue;
+      total -= table.size;
+      this.droppedWithJobs += table.size + table.evicted;
+      this.jobs.delete(key);
     }
   }
 
@@ -165,6 +201,7 @@ export class TaskEventBuffer {
       const node = ints[b + R.node]!;
       table.note(s, node > 0 ? nodes[node - 1] : undefined, anyErrors ? errors.get(i) : undefined);
     }
+    this.trim();
   }
 
   private table(jobId: Uint8Array | undefined): TaskAttemptTable {
@@ -189,7 +226,7 @@ export class TaskEventBuffer {
       request.jobId.length > 0
         ? [this.jobs.get(bytesKey(request.jobId))].filter((j): j is TaskAttemptTable => j !== undefined)
         : [...this.jobs.values()];
-    let numDropped = this.droppedAtWorkers;
+    let numDropped = this.droppedAtWorkers + this.droppedWithJobs;
     let numTotal = 0;
     for (const job of jobs) {
       numDropped += job.evicted;
