@@ -19,11 +19,12 @@ class SplitCoordinator {
   started(): true {
     return true;
   }
-  offer(_item: unknown): true {
-    return true;
+  /** Returns the numbers of the blocks its splits consumed since the last call. */
+  offer(_item: unknown, _seq: number): number[] {
+    return [];
   }
-  finish(_error?: string): true {
-    return true;
+  finish(_error?: string): number[] {
+    return [];
   }
   drained(): true {
     return true;
@@ -37,6 +38,8 @@ interface BlockRef {
   block: tray.ObjectRef<Uint8Array>;
   meta: unknown;
   release?: () => void;
+  /** Moves the block's count from its operator to whoever takes it; returns its release. */
+  handOver?: () => () => void;
 }
 
 let coordinatorClass: tray.ActorClass<typeof SplitCoordinator> | undefined;
@@ -68,19 +71,36 @@ export async function splitOnce(ds: Dataset<any>, n: number, equal: boolean): Pr
     .remote(n, equal);
   const feed = async () => {
     await tray.get(handle.started.remote());
-    try {
-      const blocks = (ds as unknown as { blocks(): AsyncIterable<BlockRef> }).blocks();
-      for await (const b of blocks) {
-        await tray.get(handle.offer.remote({ block: b.block, meta: b.meta }));
-        b.release?.();
+    // As @tray/data's streamingSplit: each block is offered with its number, and stays counted
+    // against the operator that made it until the coordinator says its splits consumed it.
+    const held = new Map<number, () => void>();
+    const gone = (seqs: number[]) => {
+      for (const seq of seqs) {
+        held.get(seq)?.();
+        held.delete(seq);
       }
-      await tray.get(handle.finish.remote());
-    } catch (error) {
-      await tray.get(handle.finish.remote(error instanceof Error ? error.message : String(error)));
-      return;
+    };
+    let seq = 0;
+    try {
+      try {
+        const blocks = (ds as unknown as { blocks(): AsyncIterable<BlockRef> }).blocks();
+        for await (const b of blocks) {
+          const n = seq++;
+          const reply = await tray.get(handle.offer.remote({ block: b.block, meta: b.meta }, n));
+          if (b.handOver !== undefined) held.set(n, b.handOver());
+          else if (b.release !== undefined) held.set(n, b.release);
+          gone(reply);
+        }
+        gone(await tray.get(handle.finish.remote()));
+      } catch (error) {
+        await tray.get(handle.finish.remote(error instanceof Error ? error.message : String(error)));
+        return;
+      }
+      await tray.get(handle.drained.remote());
+      await tray.kill(handle);
+    } finally {
+      gone([...held.keys()]);
     }
-    await tray.get(handle.drained.remote());
-    await tray.kill(handle);
   };
   feed().catch(() => undefined);
   await tray.get(handle.next.remote(n)).catch(() => undefined);
