@@ -52,8 +52,7 @@ export class HeldObjects {
   ) {}
 
   /** A new view of an object this client already holds, or undefined. */
-  viewIfHeld(id: Uint8Array): StoreObject | undefined {
-    const key = idKey(id);
+  viewIfHeld(id: Uint8Array, key = idKey(id)): StoreObject | undefined {
     const held = this.held.get(key);
     return held && !held.deleted ? this.view(key, held) : undefined;
   }
@@ -65,14 +64,20 @@ export class HeldObjects {
   }
 
   /** The store gave this client a reference: record it (or give back a duplicate) and view it. */
-  adopt(id: Uint8Array, location: Location): StoreObject {
-    const key = idKey(id);
+  adopt(id: Uint8Array, location: Location, key = idKey(id)): StoreObject {
     let held = this.held.get(key);
     if (held) {
       // Another get of the same object finished first: one reference per client is enough.
       this.queueRelease(held.id);
     } else {
-      held = { id: Uint8Array.from(id), ...location, views: 0, deleted: false };
+      held = {
+        id: Uint8Array.from(id),
+        offset: location.offset,
+        dataSize: location.dataSize,
+        metadataSize: location.metadataSize,
+        views: 0,
+        deleted: false,
+      };
       this.held.set(key, held);
     }
     return this.view(key, held);
