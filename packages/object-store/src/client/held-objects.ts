@@ -32,6 +32,8 @@ export interface Location {
   offset: number;
   dataSize: number;
   metadataSize: number;
+  /** Found unwritten by the batch's pagemap check (cleanRanges): the adopting view skips its own. */
+  clean?: boolean;
 }
 
 export class HeldObjects {
@@ -79,6 +81,7 @@ export class HeldObjects {
         deleted: false,
       };
       this.held.set(key, held);
+      return this.view(key, held, location.clean === true);
     }
     return this.view(key, held);
   }
@@ -90,6 +93,30 @@ export class HeldObjects {
     this.collected.unregister(object);
     this.native.detach(object.buffer);
     this.dropView(key);
+  }
+
+  /**
+   * Marks the locations of a Get reply whose pages this process never wrote (one pagemap read
+   * for the batch, native cleanRanges), so their first views need no pagemap read of their own.
+   */
+  checkClean(locations: ReadonlyArray<Location | undefined>): void {
+    const check = this.native.cleanRanges;
+    if (check === undefined || locations.length < 2) return;
+    const n = locations.length;
+    const offsets = new Float64Array(n);
+    const lengths = new Float64Array(n);
+    const clean = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const location = locations[i];
+      if (location === undefined) continue;
+      offsets[i] = location.offset;
+      lengths[i] = location.dataSize + location.metadataSize;
+    }
+    check.call(this.native, this.privateSegment, offsets, lengths, clean);
+    for (let i = 0; i < n; i++) {
+      const location = locations[i];
+      if (location !== undefined) location.clean = clean[i] === 1;
+    }
   }
 
   /** Objects with live views (for stats and tests). */
@@ -106,12 +133,13 @@ export class HeldObjects {
     this.sendRelease(ids);
   }
 
-  private view(key: string, held: Held): StoreObject {
+  private view(key: string, held: Held, clean = false): StoreObject {
     const buffer = this.native.view(
       this.privateSegment,
       this.fd,
       held.offset,
       held.dataSize + held.metadataSize,
+      clean,
     );
     const object: StoreObject = {
       id: held.id,

@@ -12,7 +12,7 @@ import { fromRemote, ObjectExistsError, ObjectNotFoundError } from '../errors.js
 import { loadNative, type NativeAddon, type NativeStats } from '../native.js';
 import { asBytes, checkObjectId, checkObjectIds, checkSize, checkTimeout, idKey } from '../validate.js';
 import { collectGarbage } from './collect-garbage.js';
-import { HeldObjects, type StoreObject } from './held-objects.js';
+import { HeldObjects, type Location, type StoreObject } from './held-objects.js';
 
 export type { StoreObject } from './held-objects.js';
 
@@ -47,7 +47,7 @@ interface GetBatch {
   keys: Map<string, number>;
   /** Slots whose store reference a caller adopted. */
   adopted: Set<number>;
-  done: Promise<Array<{ offset: number; dataSize: number; metadataSize: number } | undefined>>;
+  done: Promise<Array<Location | undefined>>;
 }
 
 export class StoreClient {
@@ -339,15 +339,18 @@ export class StoreClient {
       done: Promise.resolve().then(async () => {
         this.batches.delete(timeoutMs);
         const reply = await this.call(StoreService.Get, { objectIds: ids, timeoutMs });
-        return reply.objects.map((o) =>
+        const locations: Array<Location | undefined> = reply.objects.map((o) =>
           o.found
             ? {
                 offset: Number(o.offset ?? 0),
                 dataSize: Number(o.dataSize ?? 0),
                 metadataSize: Number(o.metadataSize ?? 0),
+                clean: false,
               }
             : undefined,
         );
+        this.held.checkClean(locations);
+        return locations;
       }),
     };
     this.batches.set(timeoutMs, fresh);
