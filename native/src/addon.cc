@@ -16,6 +16,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "object_store.h"
 #include "reduce_kernel.h"
@@ -473,6 +474,59 @@ bool PagesReadFile(const PrivateSegment& segment, const uint8_t* address, uint64
   return true;
 }
 
+// cleanRanges(handle, offsets, lengths, out): for ranges [offsets[i], offsets[i]+lengths[i]) of
+// the private mapping (Float64Arrays of one length, out a Uint8Array of it too), out[i] = 1 when
+// every page of the range still reads the file, else 0 (written in this process, too large to
+// cut, or not known). One pread of pagemap covers all of them when they lie within 32 MiB of one
+// another (a batch of small gets, as the allocator places them), instead of one pread per view.
+// A range found clean stays right to cut from the private mapping after this call even if the
+// process writes into one of its pages meanwhile: the copy then holds the object's bytes, which
+// the reference the store took for this client keeps unchanged.
+Napi::Value CleanRanges(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PrivateSegment* segment = info[0].As<Napi::External<PrivateSegment>>().Data();
+  Napi::Float64Array offsets = info[1].As<Napi::Float64Array>();
+  Napi::Float64Array lengths = info[2].As<Napi::Float64Array>();
+  Napi::Uint8Array out = info[3].As<Napi::Uint8Array>();
+  const size_t n = offsets.ElementLength();
+  if (lengths.ElementLength() != n || out.ElementLength() != n) {
+    Napi::TypeError::New(env, "cleanRanges takes offsets, lengths and out of one length").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  constexpr uint64_t kSpanPages = 8192;
+  uint64_t first = UINT64_MAX;
+  uint64_t last = 0;
+  for (size_t i = 0; i < n; i++) {
+    out[i] = 0;
+    const uint64_t offset = static_cast<uint64_t>(offsets[i]);
+    const uint64_t length = static_cast<uint64_t>(lengths[i]);
+    if (length == 0 || length >= kCutBelow || offset + length > segment->length) continue;
+    first = std::min(first, offset / page);
+    last = std::max(last, (offset + length - 1) / page);
+  }
+  if (segment->pagemap < 0 || first == UINT64_MAX || last - first + 1 > kSpanPages) return env.Undefined();
+  const uint64_t base = reinterpret_cast<uintptr_t>(segment->base) / page;  // the mapping is page aligned
+  const uint64_t count = last - first + 1;
+  std::vector<uint64_t> entries(count);
+  const ssize_t want = static_cast<ssize_t>(count * sizeof(uint64_t));
+  if (pread(segment->pagemap, entries.data(), want, static_cast<off_t>((base + first) * sizeof(uint64_t))) != want) {
+    return env.Undefined();
+  }
+  for (size_t i = 0; i < n; i++) {
+    const uint64_t offset = static_cast<uint64_t>(offsets[i]);
+    const uint64_t length = static_cast<uint64_t>(lengths[i]);
+    if (length == 0 || length >= kCutBelow || offset + length > segment->length) continue;
+    bool clean = true;
+    for (uint64_t p = offset / page; p <= (offset + length - 1) / page && clean; p++) {
+      const uint64_t e = entries[p - first];
+      if ((e & kPageSwapped) != 0 || ((e & kPagePresent) != 0 && (e & kPageFileOrShared) == 0)) clean = false;
+    }
+    out[i] = clean ? 1 : 0;
+  }
+  return env.Undefined();
+}
+
 // view(handle, fd, offset, length): a read view of [offset, offset+length) of the segment, cut
 // from the private mapping when it is small and no page of it was written in this process, else
 // mapped on its own like mapRange(fd, offset, length, false). Writing through it never reaches
@@ -484,8 +538,13 @@ Napi::Value View(const Napi::CallbackInfo& info) {
   const uint64_t length = U64(info[3]);
   if (length == 0) return Napi::ArrayBuffer::New(env, 0);
   uint8_t* address = segment->base + offset;
-  if (length < kCutBelow && offset + length <= segment->length && PagesReadFile(*segment, address, length)) {
-    return Napi::ArrayBuffer::New(env, address, length, [](Napi::Env, void*) {});
+  // clean (optional): cleanRanges found the range clean just now, no need to ask pagemap again.
+  const bool clean = info.Length() > 4 && info[4].IsBoolean() && info[4].As<Napi::Boolean>().Value();
+  if (length < kCutBelow && offset + length <= segment->length &&
+      (clean || PagesReadFile(*segment, address, length))) {
+    // No finalizer: the private mapping outlives every view cut from it, and a finalizer per
+    // view is a weak reference V8 must track and call back.
+    return Napi::ArrayBuffer::New(env, address, length);
   }
   return MapOwn(info.Env(), info[1].As<Napi::Number>().Int32Value(), offset, length, false);
 }
@@ -565,6 +624,7 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("address", Napi::Function::New(env, Address));
   exports.Set("mapPrivateSegment", Napi::Function::New(env, MapPrivateSegment));
   exports.Set("view", Napi::Function::New(env, View));
+  exports.Set("cleanRanges", Napi::Function::New(env, CleanRanges));
   exports.Set("reduce", Napi::Function::New(env, Reduce));
   return exports;
 }

@@ -86,7 +86,13 @@ export interface NativeAddon {
    * A read view of a range: cut from the private mapping when small and unwritten in this
    * process, else mapped on its own (as mapRange with shared=false). Detach it when done.
    */
-  view(privateSegment: object, fd: number, offset: number, length: number): ArrayBuffer;
+  view(privateSegment: object, fd: number, offset: number, length: number, clean?: boolean): ArrayBuffer;
+  /**
+   * out[i] = 1 when range i (offsets[i], lengths[i]) of the private mapping is small and no page
+   * of it was written in this process, else 0: one pagemap read for a batch of gets, whose views
+   * then pass `clean` to view(). Absent from addons built before it.
+   */
+  cleanRanges?(privateSegment: object, offsets: Float64Array, lengths: Float64Array, out: Uint8Array): void;
   /**
    * The collectives' reduce kernel (native/src/reduce_kernel.h): out = a op b elementwise (kind 0
    * sum, 1 min, 2 max; a sum divided by `divisor` unless it is 1), also into out2 unless null.

@@ -101,6 +101,10 @@ describe('small views', () => {
     await reader.call('release', { hex: a });
     await waitFor(async () => (await writer.call('delete', { hex: a })) === 0, { what: 'A deleted' });
     const originalC = await writer.call('put', { hex: c, seed: 83, size: 1000 });
+    // Gets of one tick share one pagemap read (cleanRanges): it too must see the copied page.
+    const d = hexId(8, 4);
+    const originalD = await writer.call('put', { hex: d, seed: 84, size: 1000 });
+    expect(await reader.call('digestMany', { hexes: [d, c] })).toEqual([originalD, originalC]);
     expect(await reader.call('digest', { hex: c })).toBe(originalC);
     expect(await reader.call('digest', { hex: b })).toBe(originalB);
   });

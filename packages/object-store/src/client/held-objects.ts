@@ -32,6 +32,8 @@ export interface Location {
   offset: number;
   dataSize: number;
   metadataSize: number;
+  /** Found unwritten by the batch's pagemap check (cleanRanges): the adopting view skips its own. */
+  clean?: boolean;
 }
 
 export class HeldObjects {
@@ -52,8 +54,7 @@ export class HeldObjects {
   ) {}
 
   /** A new view of an object this client already holds, or undefined. */
-  viewIfHeld(id: Uint8Array): StoreObject | undefined {
-    const key = idKey(id);
+  viewIfHeld(id: Uint8Array, key = idKey(id)): StoreObject | undefined {
     const held = this.held.get(key);
     return held && !held.deleted ? this.view(key, held) : undefined;
   }
@@ -65,15 +66,22 @@ export class HeldObjects {
   }
 
   /** The store gave this client a reference: record it (or give back a duplicate) and view it. */
-  adopt(id: Uint8Array, location: Location): StoreObject {
-    const key = idKey(id);
+  adopt(id: Uint8Array, location: Location, key = idKey(id)): StoreObject {
     let held = this.held.get(key);
     if (held) {
       // Another get of the same object finished first: one reference per client is enough.
       this.queueRelease(held.id);
     } else {
-      held = { id: Uint8Array.from(id), ...location, views: 0, deleted: false };
+      held = {
+        id: Uint8Array.from(id),
+        offset: location.offset,
+        dataSize: location.dataSize,
+        metadataSize: location.metadataSize,
+        views: 0,
+        deleted: false,
+      };
       this.held.set(key, held);
+      return this.view(key, held, location.clean === true);
     }
     return this.view(key, held);
   }
@@ -85,6 +93,30 @@ export class HeldObjects {
     this.collected.unregister(object);
     this.native.detach(object.buffer);
     this.dropView(key);
+  }
+
+  /**
+   * Marks the locations of a Get reply whose pages this process never wrote (one pagemap read
+   * for the batch, native cleanRanges), so their first views need no pagemap read of their own.
+   */
+  checkClean(locations: ReadonlyArray<Location | undefined>): void {
+    const check = this.native.cleanRanges;
+    if (check === undefined || locations.length < 2) return;
+    const n = locations.length;
+    const offsets = new Float64Array(n);
+    const lengths = new Float64Array(n);
+    const clean = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const location = locations[i];
+      if (location === undefined) continue;
+      offsets[i] = location.offset;
+      lengths[i] = location.dataSize + location.metadataSize;
+    }
+    check.call(this.native, this.privateSegment, offsets, lengths, clean);
+    for (let i = 0; i < n; i++) {
+      const location = locations[i];
+      if (location !== undefined) location.clean = clean[i] === 1;
+    }
   }
 
   /** Objects with live views (for stats and tests). */
@@ -101,12 +133,13 @@ export class HeldObjects {
     this.sendRelease(ids);
   }
 
-  private view(key: string, held: Held): StoreObject {
+  private view(key: string, held: Held, clean = false): StoreObject {
     const buffer = this.native.view(
       this.privateSegment,
       this.fd,
       held.offset,
       held.dataSize + held.metadataSize,
+      clean,
     );
     const object: StoreObject = {
       id: held.id,

@@ -12,7 +12,7 @@ import { fromRemote, ObjectExistsError, ObjectNotFoundError } from '../errors.js
 import { loadNative, type NativeAddon, type NativeStats } from '../native.js';
 import { asBytes, checkObjectId, checkObjectIds, checkSize, checkTimeout, idKey } from '../validate.js';
 import { collectGarbage } from './collect-garbage.js';
-import { HeldObjects, type StoreObject } from './held-objects.js';
+import { HeldObjects, type Location, type StoreObject } from './held-objects.js';
 
 export type { StoreObject } from './held-objects.js';
 
@@ -47,7 +47,7 @@ interface GetBatch {
   keys: Map<string, number>;
   /** Slots whose store reference a caller adopted. */
   adopted: Set<number>;
-  done: Promise<Array<{ offset: number; dataSize: number; metadataSize: number } | undefined>>;
+  done: Promise<Array<Location | undefined>>;
 }
 
 export class StoreClient {
@@ -177,9 +177,31 @@ export class StoreClient {
   }
 
   /** One object; ObjectNotFoundError when it is not sealed by the deadline. */
-  async get(id: Uint8Array, options: GetOptions = {}): Promise<StoreObject> {
+  async get(id: Uint8Array, options?: GetOptions): Promise<StoreObject> {
+    // getMany for one id, without its arrays and closures: the id's key is made once and the
+    // caller waits on its batch's promise only (a small get's client CPU is most of its cost).
     checkObjectId(id);
-    const [object] = await this.getMany([id], options);
+    const timeoutMs = options?.timeoutMs === undefined ? 0 : checkTimeout(options.timeoutMs);
+    this.checkOpen();
+    if (this.native.liveMappings() >= VIEWS_SOFT_LIMIT) await this.roomForViews(1);
+    const key = idKey(id);
+    const view = this.held.viewIfHeld(id, key);
+    if (view) return view;
+    const batch = this.batchFor(timeoutMs);
+    let slot = batch.keys.get(key);
+    if (slot === undefined) {
+      slot = batch.ids.length;
+      batch.keys.set(key, slot);
+      batch.ids.push(id);
+    }
+    const location = (await batch.done)[slot];
+    let object: StoreObject | undefined;
+    if (location && !batch.adopted.has(slot)) {
+      batch.adopted.add(slot);
+      object = this.held.adopt(id, location, key);
+    } else if (location) {
+      object = this.held.viewIfHeld(id, key);
+    }
     if (!object) throw new ObjectNotFoundError(`object ${hex(id)} is not in the store`);
     return object;
   }
@@ -192,15 +214,20 @@ export class StoreClient {
     await this.roomForViews(ids.length);
     const result: Array<StoreObject | undefined> = new Array(ids.length);
     const ask: number[] = [];
+    const askKeys: string[] = [];
     for (let i = 0; i < ids.length; i++) {
-      const view = this.held.viewIfHeld(ids[i]!);
+      const key = idKey(ids[i]!);
+      const view = this.held.viewIfHeld(ids[i]!, key);
       if (view) result[i] = view;
-      else ask.push(i);
+      else {
+        ask.push(i);
+        askKeys.push(key);
+      }
     }
     if (ask.length === 0) return result;
     const batch = this.batchFor(timeoutMs);
-    const slots = ask.map((i) => {
-      const key = idKey(ids[i]!);
+    const slots = ask.map((i, j) => {
+      const key = askKeys[j]!;
       let slot = batch.keys.get(key);
       if (slot === undefined) {
         slot = batch.ids.length;
@@ -219,9 +246,9 @@ export class StoreClient {
       // it would pin the object forever); the other callers sharing the slot view the held object.
       if (location && !batch.adopted.has(slot)) {
         batch.adopted.add(slot);
-        result[i] = this.held.adopt(ids[i]!, location);
+        result[i] = this.held.adopt(ids[i]!, location, askKeys[j]);
       } else {
-        result[i] = location ? this.held.viewIfHeld(ids[i]!) : undefined;
+        result[i] = location ? this.held.viewIfHeld(ids[i]!, askKeys[j]) : undefined;
       }
     }
     return result;
@@ -312,15 +339,18 @@ export class StoreClient {
       done: Promise.resolve().then(async () => {
         this.batches.delete(timeoutMs);
         const reply = await this.call(StoreService.Get, { objectIds: ids, timeoutMs });
-        return reply.objects.map((o) =>
+        const locations: Array<Location | undefined> = reply.objects.map((o) =>
           o.found
             ? {
                 offset: Number(o.offset ?? 0),
                 dataSize: Number(o.dataSize ?? 0),
                 metadataSize: Number(o.metadataSize ?? 0),
+                clean: false,
               }
             : undefined,
         );
+        this.held.checkClean(locations);
+        return locations;
       }),
     };
     this.batches.set(timeoutMs, fresh);
