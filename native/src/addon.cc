@@ -30,6 +30,7 @@ using tray::StatusCode;
 struct AddonData {
   Napi::FunctionReference store_constructor;
   int64_t live_mappings = 0;  // views mapped by mapRange and not unmapped yet
+  uint64_t owed_bytes = 0;    // external memory V8 took off for freed large views (Uncount)
   Napi::ObjectReference error_classes;  // { ObjectExistsError: class, ... }
 };
 
@@ -259,35 +260,41 @@ class NativeStore : public Napi::ObjectWrap<NativeStore> {
 
 constexpr uint64_t kPopulateFrom = 1 << 20;
 
-// V8 counts an ArrayBuffer's length as external memory, and an increase that takes the count
-// past its limit (64 MiB over the count after the last full collection) starts a collection
-// inside the allocation: every get or create of an object over 64 MiB paid one (4-20 ms for
-// 800 MB, in proportion to the heap, not the object). A view of the store is not this process's
-// memory: its pages are the store's shared file, and dropped views are collected when the store
-// asks for room (collect-garbage.ts). So a large view is taken off the count just before its
-// buffer is made (which adds it back): the count does not move. When the buffer goes V8
-// subtracts its length once more, and that is left as it is. Giving it back (at the free, or
-// netted against the next view, as this did before) is an increase over the count the last
-// full collection left, and the next view then went past the limit: one major collection in
-// every get of an object freed and put again (put-get.mjs). The count drifts down by what
-// freed views held; V8's limits are relative to the count after a collection, so memory this
-// process really allocates still counts in full.
+// V8 counts an ArrayBuffer's length as external memory, and an allocation that takes that past
+// its limit (64 MiB over what was left after the last full collection) runs a full collection
+// inside it: every get or create of an object over 64 MiB paid one or two (4-20 ms for 800 MB,
+// in proportion to the heap, not the object). A view of the store is not this process's memory:
+// its pages are the store's shared file, and dropped views are collected when the store asks
+// for room (collect-garbage.ts). So large views are taken off the count: the length is
+// subtracted just before the buffer is made (which adds it). When the buffer's memory goes V8
+// subtracts it again; giving that back at once would be an increase, which can itself start a
+// collection, so it is owed instead and netted against the next subtraction: the count is never
+// raised by us, and is low by at most what was freed since the last large view was made.
 constexpr uint64_t kUncountedFrom = 1 << 20;
 
 void Uncount(Napi::Env env, uint64_t length) {
   if (length < kUncountedFrom) return;
+  AddonData* data = Data(env);
+  const uint64_t netted = data->owed_bytes < length ? data->owed_bytes : length;
+  data->owed_bytes -= netted;
   int64_t adjusted = 0;
-  napi_adjust_external_memory(env, -static_cast<int64_t>(length), &adjusted);
+  if (length > netted) napi_adjust_external_memory(env, -static_cast<int64_t>(length - netted), &adjusted);
+}
+
+void Recount(Napi::Env env, uint64_t length) {
+  if (length >= kUncountedFrom) Data(env)->owed_bytes += length;
 }
 
 struct Mapping {
   void* address;
   size_t length;
+  size_t view_length;  // the ArrayBuffer's (Uncount/Recount)
 };
 
 void FinalizeMapping(Napi::Env env, void* /*data*/, Mapping* mapping) {
   munmap(mapping->address, mapping->length);
   Data(env)->live_mappings -= 1;
+  Recount(env, mapping->view_length);
   delete mapping;
 }
 
@@ -325,7 +332,7 @@ Napi::Value MapOwn(Napi::Env env, int fd, uint64_t offset, uint64_t length, bool
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  auto* mapping = new Mapping{address, span};
+  auto* mapping = new Mapping{address, span, length};
   Data(env)->live_mappings += 1;
   Uncount(env, length);
   return Napi::ArrayBuffer::New(env, static_cast<uint8_t*>(address) + (offset - start), length, FinalizeMapping,
@@ -389,7 +396,14 @@ Napi::Value Window(const Napi::CallbackInfo& info) {
   if (length == 0) return Napi::ArrayBuffer::New(env, 0);
   if (length >= kPopulateFrom) PopulateForWrite(mapping->base, offset, length);
   Uncount(env, length);
-  return Napi::ArrayBuffer::New(env, mapping->base + offset, length, [](Napi::Env, void*) {});
+  // The hint carries the length to give back (Recount) when the window is detached.
+  return Napi::ArrayBuffer::New(
+      env, mapping->base + offset, length,
+      [](Napi::Env env, void*, uint64_t* counted) {
+        Recount(env, *counted);
+        delete counted;
+      },
+      new uint64_t(length));
 }
 
 // ---- client side: reading views cut from one private mapping of the whole segment ----
