@@ -350,6 +350,8 @@ Napi::Value MapRange(const Napi::CallbackInfo& info) {
 struct SegmentMapping {
   uint8_t* base;
   size_t length;
+  // One bit per kPopulatedChunk of the segment: set once a window populated all of that chunk.
+  std::vector<uint64_t> populated;
 };
 
 void FinalizeSegment(Napi::Env env, SegmentMapping* mapping) {
@@ -365,11 +367,39 @@ void FinalizeSegment(Napi::Env env, SegmentMapping* mapping) {
 // (fresh in the store's file, or not yet mapped in this client) costs a page fault: ~200,000
 // of them for 800 MB, several times the copy itself. MADV_POPULATE_WRITE allocates and maps
 // the whole range in one call instead (on kernels before 5.14 it fails and the writes fault as
-// before). Pages this client has mapped already cost only the page-table walk.
-void PopulateForWrite(uint8_t* base, uint64_t offset, uint64_t length) {
+// before). On pages this client has mapped already it still walks every page: 31 ms for 800 MB
+// against a 55-60 ms memcpy (/dev/shm, this machine), half the put's time again when the store
+// reuses memory. So the chunks of the segment a window has populated whole are remembered and
+// not populated again: this client's shared mapping keeps them (a page the kernel reclaims
+// later only faults back in on the write, as without the call). Chunks a window covers only in
+// part are populated each time (at most two per window).
+constexpr uint64_t kPopulatedChunk = 2 << 20;
+
+void PopulateForWrite(SegmentMapping& mapping, uint64_t offset, uint64_t length) {
   static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  const uint64_t start = offset / page * page;
-  madvise(base + start, offset + length - start, MADV_POPULATE_WRITE);
+  const uint64_t end = offset + length;
+  if (mapping.populated.empty()) mapping.populated.assign(mapping.length / kPopulatedChunk / 64 + 1, 0);
+  auto bit = [&](uint64_t c) -> uint64_t& { return mapping.populated[c / 64]; };
+  auto populate = [&](uint64_t from, uint64_t to) {
+    const uint64_t start = from / page * page;
+    if (madvise(mapping.base + start, to - start, MADV_POPULATE_WRITE) == 0) return;
+    // Not populated (an old kernel, or no memory): the chunks marked for it are not either.
+    for (uint64_t c = from / kPopulatedChunk; c * kPopulatedChunk < to; c++) bit(c) &= ~(1ull << (c % 64));
+  };
+  // The chunks [offset, end) touches, in runs of those not known to be populated.
+  uint64_t run = UINT64_MAX;  // where the current run starts
+  for (uint64_t c = offset / kPopulatedChunk; c * kPopulatedChunk < end; c++) {
+    const uint64_t from = std::max(offset, c * kPopulatedChunk);
+    const bool whole = from == c * kPopulatedChunk && end >= (c + 1) * kPopulatedChunk;
+    if (whole && ((bit(c) >> (c % 64)) & 1) != 0) {
+      if (run != UINT64_MAX) populate(run, from);
+      run = UINT64_MAX;
+      continue;
+    }
+    if (run == UINT64_MAX) run = from;
+    if (whole) bit(c) |= 1ull << (c % 64);
+  }
+  if (run != UINT64_MAX) populate(run, end);
 }
 
 // mapSegment(fd, length): an opaque handle to a MAP_SHARED mapping of the whole file; unmapped
@@ -383,7 +413,7 @@ Napi::Value MapSegment(const Napi::CallbackInfo& info) {
     Napi::Error::New(env, std::string("cannot map store segment: ") + std::strerror(errno)).ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  return Napi::External<SegmentMapping>::New(env, new SegmentMapping{static_cast<uint8_t*>(address), length},
+  return Napi::External<SegmentMapping>::New(env, new SegmentMapping{static_cast<uint8_t*>(address), length, {}},
                                              FinalizeSegment);
 }
 
@@ -395,7 +425,7 @@ Napi::Value Window(const Napi::CallbackInfo& info) {
   const uint64_t offset = U64(info[1]);
   const uint64_t length = U64(info[2]);
   if (length == 0) return Napi::ArrayBuffer::New(env, 0);
-  if (length >= kPopulateFrom) PopulateForWrite(mapping->base, offset, length);
+  if (length >= kPopulateFrom) PopulateForWrite(*mapping, offset, length);
   Uncount(env, length);
   // The hint carries the length to give back (Recount) when the window is detached.
   return Napi::ArrayBuffer::New(

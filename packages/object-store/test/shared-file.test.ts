@@ -71,3 +71,33 @@ it('bad sizes and windows past the end are refused, naming what was wrong', () =
   }
   expect(existsSync(file)).toBe(false);
 });
+
+it('windows over memory written before, whole chunks and parts of them, write through to the file', async () => {
+  const MiB = 1 << 20;
+  const bytes = 8 * MiB;
+  const f = SharedFile.create(file, bytes);
+  try {
+    // A large window, then one over part of it (starting mid-chunk), then the first again:
+    // the later ones find their chunks populated by an earlier window, or only partly.
+    new Uint8Array(f.window(0, 6 * MiB)).fill(1);
+    new Uint8Array(f.window(3 * MiB + 100, 4 * MiB)).fill(2);
+    new Uint8Array(f.window(0, 6 * MiB)).subarray(0, MiB).fill(3);
+    const out = await child(`
+      const { SharedFile } = await import(${JSON.stringify(DIST)});
+      const f = SharedFile.open(${JSON.stringify(file)}, ${bytes});
+      const v = new Uint8Array(f.window(0, ${bytes}));
+      const counts = [0, 0, 0, 0];
+      for (const b of v) counts[b]++;
+      f.close();
+      console.log(JSON.stringify(counts));
+    `);
+    const twos = 4 * MiB;
+    const threes = MiB;
+    const ones = 3 * MiB + 100 - threes;
+    expect(JSON.parse(out)).toEqual([bytes - ones - twos - threes, ones, twos, threes]);
+  } finally {
+    f.unlink();
+    f.close();
+  }
+  expect(existsSync(file)).toBe(false);
+});
