@@ -39,14 +39,27 @@ export function collectGarbage(): void {
   collector();
 }
 
-/** Collect garbage whenever `idle()` and `holdsRefs()` are true and the heap changed since. */
-export function collectWhenIdle(idle: () => boolean, holdsRefs: () => boolean): () => void {
+/**
+ * Collect garbage whenever `idle()` and `holdsRefs()` are true and the heap changed since. A busy
+ * event loop skips the collection only when it was busy with something other than tasks
+ * (`tasksRun()`, a count of the tasks the worker has run, did not move): a worker running task
+ * after task keeps being collected between them, or the store views its finished tasks dropped
+ * would pin their objects until V8 collects on its own (a data shuffle's workers spilled).
+ */
+export function collectWhenIdle(
+  idle: () => boolean,
+  holdsRefs: () => boolean,
+  tasksRun: () => number = () => 0,
+): () => void {
   let heapAfterLast = -1;
   let loop = performance.eventLoopUtilization();
+  let tasksAtLast = tasksRun();
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
-    const busy = performance.eventLoopUtilization(now, loop).utilization > BUSY_LOOP;
+    const tasks = tasksRun();
+    const busy = tasks === tasksAtLast && performance.eventLoopUtilization(now, loop).utilization > BUSY_LOOP;
     loop = now;
+    tasksAtLast = tasks;
     if (busy || !holdsRefs() || !idle()) return;
     if (v8.getHeapStatistics().used_heap_size === heapAfterLast) return;
     collectGarbage();

@@ -74,6 +74,7 @@ async function main(): Promise<void> {
     () => executor.idle && actors.idle,
     // Refs, or views of store objects (each pins its object until collected).
     () => core!.refs.size > 0 || store.heldObjects > 0,
+    () => executor.tasksRun,
   );
   core.onShutdown(stopCollecting);
   // The raylet asks before it stops an idle worker (beyond its soft limit): a worker that owns

@@ -64,6 +64,9 @@ export class TaskExecutor {
   }
 
   /** No task runs or waits here. */
+  /** Tasks started so far (the idle collector tells a worker busy with tasks from one busy without). */
+  tasksRun = 0;
+
   get idle(): boolean {
     return this.running === undefined && this.queue.length === 0;
   }
@@ -107,6 +110,7 @@ export class TaskExecutor {
    */
   private run(q: Queued): MaybePromise<Reply> {
     this.running = q;
+    this.tasksRun++;
     const events = this.core.taskEvents.enabled;
     if (events) this.runningSince = nowMs();
     let out: MaybePromise<Reply>;
