@@ -22,4 +22,5 @@ export type { Datasink, WriteContext } from './sinks/datasink.js';
 export type { ReadCsvOptions } from './sources/csv.js';
 export type { Datasource, ReadTask } from './sources/datasource.js';
 export type { ReadParquetOptions } from './sources/parquet.js';
+export { feedSplitCoordinator, type SplitCoordinatorFeed } from './splits.js';
 export { UserCodeError } from './stages.js';

@@ -46,42 +46,59 @@ export function streamingSplit(ds: SplitSource, n: number, options: { equal?: bo
   const coordinator = splitCoordinator()
     .options({ numCpus: 0, maxConcurrency: 2 * n + 8, name: 'SplitCoordinator' })
     .remote(n, options.equal === true) as SplitIterator['coordinator'];
-  const feed = async () => {
-    await tray.get(coordinator.started.remote());
-    // Blocks offered and not yet handed out whole: the coordinator holds them for the splits,
-    // so they stay counted against the operator that made them until it says they are gone.
-    const held = new Map<number, () => void>();
-    const gone = (seqs: number[]) => {
-      for (const seq of seqs) {
-        held.get(seq)?.();
-        held.delete(seq);
-      }
-    };
-    let seq = 0;
-    try {
-      try {
-        for await (const b of ds.blocks()) {
-          const n = seq++;
-          const reply = await tray.get(coordinator.offer.remote({ block: b.block, meta: b.meta }, n));
-          // The coordinator borrows the block now (its reply came after the borrow was registered).
-          if (b.handOver !== undefined) held.set(n, b.handOver());
-          else if (b.release !== undefined) held.set(n, b.release);
-          gone(reply as number[]);
-        }
-        gone((await tray.get(coordinator.finish.remote())) as number[]);
-      } catch (error) {
-        await tray.get(coordinator.finish.remote(messageOf(error)));
-        return;
-      }
-      await tray.get(coordinator.drained.remote());
-      await tray.kill(coordinator);
-    } finally {
-      gone([...held.keys()]);
+  // Ends with the coordinator; a driver that shuts down first ends it with a rejection.
+  feedSplitCoordinator(coordinator, ds.blocks()).catch(() => undefined);
+  return Array.from({ length: n }, (_, i) => new SplitIterator(coordinator, i));
+}
+
+/** The calls of a split coordinator actor that feeding it takes (its handle's methods). */
+export interface SplitCoordinatorFeed {
+  started: { remote(): tray.ObjectRef<unknown> };
+  offer: {
+    remote(item: { block: BlockRef['block']; meta: BlockRef['meta'] }, seq: number): tray.ObjectRef<number[]>;
+  };
+  finish: { remote(error?: string): tray.ObjectRef<number[]> };
+  drained: { remote(): tray.ObjectRef<unknown> };
+}
+
+/**
+ * Feeds one streaming execution's blocks to a split coordinator (streamingSplit's, or train's
+ * unnamed ones), then kills it once its splits drained. Each block is offered with its number and
+ * stays counted against the operator that made it until the coordinator says its splits consumed
+ * it (the coordinator borrows it once its offer's reply came).
+ */
+export async function feedSplitCoordinator(
+  coordinator: SplitCoordinatorFeed,
+  blocks: AsyncIterable<BlockRef>,
+): Promise<void> {
+  await tray.get(coordinator.started.remote());
+  const held = new Map<number, () => void>();
+  const gone = (seqs: number[]) => {
+    for (const seq of seqs) {
+      held.get(seq)?.();
+      held.delete(seq);
     }
   };
-  // Ends with the coordinator; a driver that shuts down first ends it with a rejection.
-  feed().catch(() => undefined);
-  return Array.from({ length: n }, (_, i) => new SplitIterator(coordinator, i));
+  let seq = 0;
+  try {
+    try {
+      for await (const b of blocks) {
+        const n = seq++;
+        const reply = await tray.get(coordinator.offer.remote({ block: b.block, meta: b.meta }, n));
+        if (b.handOver !== undefined) held.set(n, b.handOver());
+        else if (b.release !== undefined) held.set(n, b.release);
+        gone(reply);
+      }
+      gone(await tray.get(coordinator.finish.remote()));
+    } catch (error) {
+      await tray.get(coordinator.finish.remote(messageOf(error)));
+      return;
+    }
+    await tray.get(coordinator.drained.remote());
+    await tray.kill(coordinator as unknown as tray.ActorHandle<object>);
+  } finally {
+    gone([...held.keys()]);
+  }
 }
 
 function messageOf(error: unknown): string {

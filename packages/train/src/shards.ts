@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tray from '@tray/core';
-import type { Dataset } from '@tray/data';
+import { type Dataset, feedSplitCoordinator, type SplitCoordinatorFeed } from '@tray/data';
 
 /** What the driver needs of data's SplitCoordinator (the class runs from data's worker module). */
 class SplitCoordinator {
@@ -32,14 +32,6 @@ class SplitCoordinator {
   next(_split: number): unknown {
     return null;
   }
-}
-
-interface BlockRef {
-  block: tray.ObjectRef<Uint8Array>;
-  meta: unknown;
-  release?: () => void;
-  /** Moves the block's count from its operator to whoever takes it; returns its release. */
-  handOver?: () => () => void;
 }
 
 let coordinatorClass: tray.ActorClass<typeof SplitCoordinator> | undefined;
@@ -69,40 +61,8 @@ export async function splitOnce(ds: Dataset<any>, n: number, equal: boolean): Pr
   const handle = coordinator()
     .options({ numCpus: 0, maxConcurrency: 2 * n + 8 })
     .remote(n, equal);
-  const feed = async () => {
-    await tray.get(handle.started.remote());
-    // As @tray/data's streamingSplit: each block is offered with its number, and stays counted
-    // against the operator that made it until the coordinator says its splits consumed it.
-    const held = new Map<number, () => void>();
-    const gone = (seqs: number[]) => {
-      for (const seq of seqs) {
-        held.get(seq)?.();
-        held.delete(seq);
-      }
-    };
-    let seq = 0;
-    try {
-      try {
-        const blocks = (ds as unknown as { blocks(): AsyncIterable<BlockRef> }).blocks();
-        for await (const b of blocks) {
-          const n = seq++;
-          const reply = await tray.get(handle.offer.remote({ block: b.block, meta: b.meta }, n));
-          if (b.handOver !== undefined) held.set(n, b.handOver());
-          else if (b.release !== undefined) held.set(n, b.release);
-          gone(reply);
-        }
-        gone(await tray.get(handle.finish.remote()));
-      } catch (error) {
-        await tray.get(handle.finish.remote(error instanceof Error ? error.message : String(error)));
-        return;
-      }
-      await tray.get(handle.drained.remote());
-      await tray.kill(handle);
-    } finally {
-      gone([...held.keys()]);
-    }
-  };
-  feed().catch(() => undefined);
+  const blocks = (ds as unknown as { blocks(): Parameters<typeof feedSplitCoordinator>[1] }).blocks();
+  feedSplitCoordinator(handle as unknown as SplitCoordinatorFeed, blocks).catch(() => undefined);
   await tray.get(handle.next.remote(n)).catch(() => undefined);
   return {
     iterators: Array.from({ length: n }, (_, split) => ({ coordinator: handle, split })),
