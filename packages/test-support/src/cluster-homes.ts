@@ -1,12 +1,13 @@
 // Private TMPDIRs for clusters a test starts with the `tray` bin (current_cluster.json and the
 // sessions live under them, never under the machine's own), and the pids started there: after
-// each test, SIGKILL the pids, then let the caller remove what those processes could not (a
+// each test, SIGKILL the pids and every process still running with one of the directories as its
+// TMPDIR (workers outliving their raylet), then let the caller remove what those processes could not (a
 // SIGKILLed raylet leaves its /dev/shm segment: @tray/raylet/session's removeStaleFiles, passed
 // in, since this package imports no @tray package), then remove the directories.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { killAndWait } from './processes.js';
+import { killAndWait, processesWithEnv } from './processes.js';
 
 export interface ClusterHomesOptions {
   /** Name prefix of the directories (in os.tmpdir()); default `tray-test-`. */
@@ -37,8 +38,13 @@ export class ClusterHomes {
     const dirs = this.dirs.splice(0);
     await killAndWait(pids, { timeoutMs: 10_000 });
     for (const dir of dirs) {
+      // A worker of a raylet killed above may outlive it for a moment (it exits once it sees its
+      // raylet gone) and write its log into the directory while it is being removed: every
+      // process that inherited the directory as its TMPDIR is killed and waited for first.
+      const stragglers = processesWithEnv('TMPDIR', dir).filter((pid) => pid !== process.pid);
+      await killAndWait(stragglers, { timeoutMs: 10_000 });
       await this.options.removeLeftovers?.(dir);
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
     }
   }
 }
