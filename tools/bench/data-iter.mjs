@@ -15,20 +15,10 @@ import * as tray from '@tray/core';
 import * as data from '@tray/data';
 import { makeVector, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import * as pw from 'parquet-wasm';
+import { median, wholeNumberOption } from './lib.mjs';
 
-function option(name, fallback) {
-  const at = process.argv.indexOf(name);
-  if (at < 0) return fallback;
-  const value = Number(process.argv[at + 1]);
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`${name} must be a whole number ≥ 1, got '${process.argv[at + 1] ?? ''}'`);
-    console.error(
-      'usage: node tools/bench/data-iter.mjs [--json] [--mib 64] [--files 4] [--cpus 2] [--rounds 3]',
-    );
-    process.exit(2);
-  }
-  return value;
-}
+const USAGE = 'node tools/bench/data-iter.mjs [--json] [--mib 64] [--files 4] [--cpus 2] [--rounds 3]';
+const option = (name, fallback) => wholeNumberOption(name, fallback, USAGE);
 
 // biome-ignore lint/suspicious/noUndeclaredEnvVars: read by this script, not a build input
 const ISSUE_SIZES = process.env.TRAY_BENCH_ISSUE_SIZES === '1';
@@ -127,8 +117,6 @@ async function timed(fn) {
     result,
   };
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const work = mkdtempSync(path.join(tmpdir(), 'tray-bench-iter-'));
 try {

@@ -25,20 +25,10 @@ import * as tray from '@tray/core';
 import * as data from '@tray/data';
 import { makeVector, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import * as pw from 'parquet-wasm';
+import { wholeNumberOption } from './lib.mjs';
 
-function option(name, fallback) {
-  const at = process.argv.indexOf(name);
-  if (at < 0) return fallback;
-  const value = Number(process.argv[at + 1]);
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`${name} must be a whole number ≥ 1, got '${process.argv[at + 1] ?? ''}'`);
-    console.error(
-      'usage: node tools/bench/data-map.mjs [--json] [--mib 256] [--files 8] [--cpus 2] [--rounds 4]',
-    );
-    process.exit(2);
-  }
-  return value;
-}
+const USAGE = 'node tools/bench/data-map.mjs [--json] [--mib 256] [--files 8] [--cpus 2] [--rounds 4]';
+const option = (name, fallback) => wholeNumberOption(name, fallback, USAGE);
 
 // biome-ignore lint/suspicious/noUndeclaredEnvVars: read by this script, not a build input
 const ISSUE_SIZES = process.env.TRAY_BENCH_ISSUE_SIZES === '1';

@@ -14,18 +14,10 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import * as tray from '@tray/core';
 import * as data from '@tray/data';
 import { StoreClient } from '@tray/object-store';
+import { wholeNumberOption } from './lib.mjs';
 
-function option(name, fallback) {
-  const at = process.argv.indexOf(name);
-  if (at < 0) return fallback;
-  const value = Number(process.argv[at + 1]);
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`${name} must be a whole number ≥ 1, got '${process.argv[at + 1] ?? ''}'`);
-    console.error('usage: node tools/bench/data-release.mjs [--store 32] [--factor 10]');
-    process.exit(2);
-  }
-  return value;
-}
+const USAGE = 'node tools/bench/data-release.mjs [--store 32] [--factor 10]';
+const option = (name, fallback) => wholeNumberOption(name, fallback, USAGE);
 
 const MiB = 2 ** 20;
 const storeBytes = option('--store', 32) * MiB;

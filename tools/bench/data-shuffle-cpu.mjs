@@ -12,20 +12,10 @@ import { loadavg } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { makeVector, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
+import { median, wholeNumberOption } from './lib.mjs';
 
-function option(name, fallback) {
-  const at = process.argv.indexOf(name);
-  if (at < 0) return fallback;
-  const value = Number(process.argv[at + 1]);
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`${name} must be a whole number ≥ 1, got '${process.argv[at + 1] ?? ''}'`);
-    console.error(
-      'usage: node tools/bench/data-shuffle-cpu.mjs [--mib 64] [--blocks 8] [--rounds 3] [--tasks PATH]',
-    );
-    process.exit(2);
-  }
-  return value;
-}
+const USAGE = 'node tools/bench/data-shuffle-cpu.mjs [--mib 64] [--blocks 8] [--rounds 3] [--tasks PATH]';
+const option = (name, fallback) => wholeNumberOption(name, fallback, USAGE);
 
 const MIB = option('--mib', 64);
 const BLOCKS = option('--blocks', 8);
@@ -103,7 +93,6 @@ async function measure(fn) {
   return { cpu: (used.user + used.system) / 1e6, wall: Number(process.hrtime.bigint() - start) / 1e9 };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const input = blocks();
 const runs = { sort: [], shuffle: [], peer: [] };
 for (let r = 0; r < ROUNDS; r++) {

@@ -12,18 +12,10 @@ import { loadavg } from 'node:os';
 import * as tray from '@tray/core';
 import * as data from '@tray/data';
 import { makeVector, Table } from 'apache-arrow';
+import { wholeNumberOption } from './lib.mjs';
 
-function option(name, fallback) {
-  const at = process.argv.indexOf(name);
-  if (at < 0) return fallback;
-  const value = Number(process.argv[at + 1]);
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`${name} must be a whole number ≥ 1, got '${process.argv[at + 1] ?? ''}'`);
-    console.error('usage: node tools/bench/data-shuffle-procs.mjs [--mib 256] [--rounds 2]');
-    process.exit(2);
-  }
-  return value;
-}
+const USAGE = 'node tools/bench/data-shuffle-procs.mjs [--mib 256] [--rounds 2]';
+const option = (name, fallback) => wholeNumberOption(name, fallback, USAGE);
 const MIB = option('--mib', 256);
 const ROUNDS = option('--rounds', 2);
 const BLOCKS = 16;

@@ -19,20 +19,10 @@ import * as data from '@tray/data';
 import { StoreClient } from '@tray/object-store';
 import { makeVector, Table, tableFromIPC } from 'apache-arrow';
 import * as pw from 'parquet-wasm';
+import { wholeNumberOption } from './lib.mjs';
 
-function option(name, fallback) {
-  const at = process.argv.indexOf(name);
-  if (at < 0) return fallback;
-  const value = Number(process.argv[at + 1]);
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`${name} must be a whole number ≥ 1, got '${process.argv[at + 1] ?? ''}'`);
-    console.error(
-      'usage: node tools/bench/data-shuffle.mjs [--json] [--mib 64] [--blocks 8] [--cpus 2] [--iter-mib 64]',
-    );
-    process.exit(2);
-  }
-  return value;
-}
+const USAGE = 'node tools/bench/data-shuffle.mjs [--json] [--mib 64] [--blocks 8] [--cpus 2] [--iter-mib 64]';
+const option = (name, fallback) => wholeNumberOption(name, fallback, USAGE);
 
 // biome-ignore lint/suspicious/noUndeclaredEnvVars: read by this script, not a build input
 const ISSUE_SIZES = process.env.TRAY_BENCH_ISSUE_SIZES === '1';

@@ -15,22 +15,14 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { median, wholeNumberOption } from './lib.mjs';
 
 const SAMPLE_TIMEOUT_MS = 120_000;
 const TASK_TIMEOUT_MS = 60_000;
 
 function options(args) {
-  const option = (name, fallback) => {
-    const at = args.indexOf(name);
-    if (at < 0) return fallback;
-    const value = Number(args[at + 1]);
-    if (!Number.isInteger(value) || value < 1) {
-      console.error(`${name} must be a whole number ≥ 1, got '${args[at + 1] ?? ''}'`);
-      console.error('usage: node tools/bench/init.mjs [--json] [--samples 5] [--repeats 3] [--no-dashboard]');
-      process.exit(2);
-    }
-    return value;
-  };
+  const usage = 'node tools/bench/init.mjs [--json] [--samples 5] [--repeats 3] [--no-dashboard]';
+  const option = (name, fallback) => wholeNumberOption(name, fallback, usage, { args });
   return {
     json: args.includes('--json'),
     samples: option('--samples', 5),
@@ -105,10 +97,6 @@ function runChild(mode, opts) {
   });
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const spread = (xs) => ({
   min: Math.round(Math.min(...xs)),
   median: Math.round(median(xs)),

@@ -19,6 +19,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median, wholeNumberOption } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BIN = path.join(here, '..', '..', 'packages', 'cli', 'dist', 'bin.js');
@@ -27,13 +28,9 @@ const OBJECT_BYTES = 128 * MiB;
 const BATCH = 1000;
 
 function options(args) {
-  const at = args.indexOf('--rounds');
-  const rounds = at < 0 ? 3 : Number(args[at + 1]);
-  if (!Number.isInteger(rounds) || rounds < 1) {
-    console.error(`--rounds must be a whole number ≥ 1, got '${args[at + 1] ?? ''}'`);
-    console.error('usage: node tools/bench/multinode.mjs [--json] [--rounds 3]');
-    process.exit(2);
-  }
+  const rounds = wholeNumberOption('--rounds', 3, 'node tools/bench/multinode.mjs [--json] [--rounds 3]', {
+    args,
+  });
   return { json: args.includes('--json'), rounds };
 }
 
@@ -50,7 +47,6 @@ function tray(args, tmpdir, env = {}) {
 }
 
 const record = (tmp) => JSON.parse(readFileSync(path.join(tmp, 'tray', 'current_cluster.json'), 'utf8'));
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const seconds = async (fn) => {
   const start = performance.now();
   await fn();

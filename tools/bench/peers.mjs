@@ -21,6 +21,7 @@ import { spawn } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
+import { median, spread, wholeNumberOption } from './lib.mjs';
 
 const BATCH = 1000;
 const WORKERS = 2;
@@ -34,19 +35,9 @@ export default function addOne(x) {
 }
 
 function options(args) {
-  const option = (name, fallback, min) => {
-    const at = args.indexOf(name);
-    if (at < 0) return fallback;
-    const value = Number(args[at + 1]);
-    if (!Number.isInteger(value) || value < min) {
-      console.error(`${name} must be a whole number ≥ ${min}, got '${args[at + 1] ?? ''}'`);
-      console.error(
-        'usage: node tools/bench/peers.mjs [--json] [--rounds 5] [--round-ms 1000] [--warmup-ms 1000] [--init-samples 3]',
-      );
-      process.exit(2);
-    }
-    return value;
-  };
+  const usage =
+    'node tools/bench/peers.mjs [--json] [--rounds 5] [--round-ms 1000] [--warmup-ms 1000] [--init-samples 3]';
+  const option = (name, fallback, min) => wholeNumberOption(name, fallback, usage, { args, min });
   return {
     json: args.includes('--json'),
     rounds: option('--rounds', 5, 1),
@@ -79,14 +70,6 @@ async function round(step, tasks, ms) {
   } while (elapsed < ms);
   return (steps * tasks) / (elapsed / 1000);
 }
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-/** min / median / max of a series. */
-const spread = (xs) => ({ min: Math.min(...xs), median: median(xs), max: Math.max(...xs) });
 
 // ---------------------------------------------------------------- the two peers
 

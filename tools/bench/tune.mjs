@@ -14,20 +14,11 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tray from '@tray/core';
 import * as tune from '@tray/tune';
+import { wholeNumberOption } from './lib.mjs';
 
-function option(name, fallback) {
-  const at = process.argv.indexOf(name);
-  if (at < 0) return fallback;
-  const value = Number(process.argv[at + 1]);
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`${name} must be a whole number ≥ 1, got '${process.argv[at + 1] ?? ''}'`);
-    console.error(
-      'usage: node tools/bench/tune.mjs [--json] [--trials 40] [--results 1000] [--quality-trials 40] [--cpus 2]',
-    );
-    process.exit(2);
-  }
-  return value;
-}
+const USAGE =
+  'node tools/bench/tune.mjs [--json] [--trials 40] [--results 1000] [--quality-trials 40] [--cpus 2]';
+const option = (name, fallback) => wholeNumberOption(name, fallback, USAGE);
 
 const TRIALS = option('--trials', 40);
 const RESULTS = option('--results', 1000);
