@@ -88,6 +88,22 @@ describe('Cutter', () => {
     expect(batches[1]!.getChild('tag')!.get(0)).toBe('t256');
   });
 
+  it("arrow: a batch spanning blocks shares no block's buffers; one spanning a block's record batches does", () => {
+    // Blocks 0 and 1 are two store views; a batch made of both would keep both pinned while
+    // the caller holds it, after the executor counted them released.
+    const buffersOf = (t: Table) => t.data.flatMap((d) => d.children.map((c) => c.values?.buffer));
+    const a = block(0, 10);
+    const b = block(10, 20, 2);
+    const [first, second] = cut([a, b], 12, 'arrow') as Table[];
+    expect(idsOf(first!, 'arrow')).toEqual(expected(12));
+    expect(first!.getChild('tag')!.get(11)).toBe('t11');
+    const blockBuffers = new Set([...buffersOf(a), ...buffersOf(b)]);
+    expect(buffersOf(first!).filter((buf) => blockBuffers.has(buf))).toEqual([]);
+    // The rest (rows 12–19, over b's two record batches) is joined without a copy.
+    expect(idsOf(second!, 'arrow')).toEqual(expected(20).slice(12));
+    expect(buffersOf(second!).every((buf) => buffersOf(b).includes(buf))).toBe(true);
+  });
+
   it('batchSize null gives each block whole and skips empty blocks', () => {
     const batches = cut([block(0, 5), block(5, 5), block(5, 12)], null, 'columns');
     expect(batches.map((b) => idsOf(b, 'columns'))).toEqual([expected(5), expected(12).slice(5)]);

@@ -3,8 +3,9 @@
 // columns in the 'columns' format (no copy), row objects read from those arrays for 'rows', and
 // a one-batch Table over a sliced Data for 'arrow' — never Table.slice, whose cost grows with
 // the chunks and schema work it redoes per call. Only a batch that spans record batches (or
-// blocks) is joined, through concatTables, so blocks whose schemas disagree still fail there.
-import { type Data, RecordBatch, type Schema, Table, Vector } from 'apache-arrow';
+// blocks) is joined, through concatTables, so blocks whose schemas disagree still fail there;
+// one that spans blocks is copied, so that it pins no block's store memory.
+import { type Data, RecordBatch, type Schema, Table, tableFromIPC, tableToIPC, Vector } from 'apache-arrow';
 import {
   type Batch,
   type BatchFormat,
@@ -21,6 +22,8 @@ interface Typed extends ArrayLike<unknown> {
 
 /** One record batch of a block, with its numeric no-null columns as typed arrays. */
 interface Run {
+  /** The table (one block) the run is from. */
+  table: Table;
   schema: Schema;
   batch: RecordBatch;
   names: string[];
@@ -40,6 +43,7 @@ function runsOf(table: Table): Run[] {
   return table.batches
     .filter((b) => b.numRows > 0)
     .map((batch) => ({
+      table,
       schema: table.schema,
       batch,
       names,
@@ -163,6 +167,18 @@ export class Cutter {
     this.pending = [];
     this.pendingRows = 0;
     if (pieces.length === 1) return pieceBatch(pieces[0]!, this.format);
-    return toBatch(concatTables(pieces.map(pieceTable)), this.format);
+    const joined = concatTables(pieces.map(pieceTable));
+    // A batch over several blocks is copied out of them: its views would keep every one of
+    // those blocks' store memory pinned for as long as the caller holds the batch (until V8
+    // collects it), after the executor counted them released — a batch of many small blocks
+    // then held more than the budget and the store spilled. Copied, only the block being cut
+    // stays pinned. Pieces of one table share its buffers already, so they are not copied.
+    const tables = new Set(pieces.map((p) => p.run.table));
+    return toBatch(tables.size > 1 ? copyOf(joined) : joined, this.format);
   }
+}
+
+/** `table` in buffers of this process's heap (one copy, through Arrow's IPC stream format). */
+function copyOf(table: Table): Table {
+  return tableFromIPC(tableToIPC(table, 'stream'));
 }
