@@ -2,7 +2,8 @@
 // package.json against the tarball's files: exports, types, bin, files) and
 // @arethetypeswrong/cli (types resolve for every entry, for import and require, as Node 16+
 // resolves them; node10's resolution is left out: engines says Node >= 20) on each tarball.
-// Offline: both read only the tarball (attw without DefinitelyTyped look-ups).
+// Offline: both read only the tarball (attw without DefinitelyTyped look-ups). Every packed
+// JavaScript file must also be pure ASCII (tools/tsup/ascii-source.mjs says why).
 // Part of `npm test`; exits non-zero on any error or warning, and prints each tarball's size.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -34,6 +35,17 @@ function runAttw(file, entrypointArgs) {
   return spawnSync(process.execPath, [...args, ...entrypointArgs], { cwd: repoRoot, encoding: 'utf8' });
 }
 
+/** The packed JavaScript files of `pkg` that hold a non-ASCII character, each as `file:line`. */
+function nonAsciiScripts(pkg) {
+  const found = [];
+  for (const file of pkg.files.filter((f) => /\.(c|m)?js$/.test(f))) {
+    const lines = readFileSync(path.join(pkg.dir, file), 'utf8').split('\n');
+    const at = lines.findIndex((line) => /[\u0080-\uffff]/.test(line));
+    if (at >= 0) found.push(`${file}:${at + 1}`);
+  }
+  return found;
+}
+
 const dest = mkdtempSync(path.join(os.tmpdir(), 'tray-pack-check-'));
 let failures = 0;
 try {
@@ -50,12 +62,17 @@ try {
       checks.push(runAttw(pkg.file, ['--entrypoints', ...scripts, '--ignore-rules', 'cjs-resolves-to-esm']));
     }
     const types = checks.find((check) => check.status !== 0) ?? checks[0];
-    const ok = messages.length === 0 && types.status === 0;
+    const nonAscii = nonAsciiScripts(pkg);
+    const ok = messages.length === 0 && types.status === 0 && nonAscii.length === 0;
     if (!ok) failures++;
     console.log(
       `${ok ? 'ok  ' : 'FAIL'} ${pkg.name}@${pkg.version}  ${(pkg.size / 1024).toFixed(1)} kB packed, ${pkg.files.length} files`,
     );
     for (const m of messages) console.log(`       publint ${m.type}: ${formatMessage(m, manifest)}`);
+    for (const where of nonAscii)
+      console.log(
+        `       non-ASCII ${where}: V8 keeps such a file's source as a two-byte string (twice the heap in every process); add asciiSource() from tools/tsup/ascii-source.mjs to the package's tsup.config.ts`,
+      );
     if (types.status !== 0)
       console.log(`       attw:\n${(types.stdout + types.stderr).replace(/^/gm, '         ')}`);
   }

@@ -22,7 +22,8 @@ export function publishedPackages() {
 
 /**
  * Packs every published package into `dest`. Returns, per package: name, version, the
- * tarball's path, its size and unpacked size in bytes, its file list and its package.json.
+ * tarball's path, its size and unpacked size in bytes, its file list, its package.json and its
+ * directory.
  */
 export function packAll(dest) {
   mkdirSync(dest, { recursive: true });
@@ -36,7 +37,7 @@ export function packAll(dest) {
   const manifests = new Map(
     publishedPackages().map((pkg) => {
       const manifest = JSON.parse(readFileSync(path.join(pkg, 'package.json'), 'utf8'));
-      return [manifest.name, manifest];
+      return [manifest.name, { manifest, dir: pkg }];
     }),
   );
   return JSON.parse(out.slice(out.indexOf('\n[') + 1)).map((entry) => ({
@@ -46,7 +47,8 @@ export function packAll(dest) {
     size: entry.size,
     unpackedSize: entry.unpackedSize,
     files: entry.files.map((f) => f.path),
-    manifest: manifests.get(entry.name),
+    manifest: manifests.get(entry.name)?.manifest,
+    dir: manifests.get(entry.name)?.dir,
   }));
 }
 
