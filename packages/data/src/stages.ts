@@ -49,6 +49,8 @@ export interface Stage {
 export interface ActorStage extends Stage {
   cls: ActorClass;
   fnConstructorArgs: unknown[];
+  /** Task stages fused into the pool (Ray fuses task maps into a downstream actor pool): run on each block first. */
+  before?: Stage[];
 }
 
 /** A user function threw: says which operator and shows the start of the batch it threw on. */

@@ -12,7 +12,7 @@
 import * as tray from '@tray/core';
 import type { TaskOutput } from '../block.js';
 import type { AnyReadTask, BuiltinReadTask } from '../sources/datasource.js';
-import type { Stage } from '../stages.js';
+import type { ActorStage, Stage } from '../stages.js';
 import { runActorStage } from './actor-pool.js';
 import {
   asDataError,
@@ -63,13 +63,45 @@ export function execute(node: PlanNode, exec: Execution, paced = false): AsyncGe
     return runMap(input, p.stages, p.compute, exec, account, exec.stats.operator(account.name), paced);
   }
   if (p.node.op === 'actorStage') {
-    const input = execute(p.node.input, exec);
+    const { input: inputNode, stage } = fuseIntoPool(p.node);
+    const input = execute(inputNode, exec);
+    const name = stage.before?.length ? opName(mapName(stage.before), [stage]) : stage.name;
     // An actor pool reserves nothing: its outputs come out of the shared rest.
-    const account = exec.operator(p.node.stage.name, 0, false);
-    const stats = exec.stats.operator(p.node.stage.name);
-    return runActorStage(input, p.node.stage, p.node.compute, exec, stats, account);
+    const account = exec.operator(name, 0, false);
+    const stats = exec.stats.operator(name);
+    return runActorStage(input, stage, p.node.compute, exec, stats, account, upstreamCpus(inputNode));
   }
   return runOther(p.node, exec, paced);
+}
+
+/**
+ * Task stages right above an actor pool run in its actors, before the class (Ray fuses a
+ * task-based map into a downstream actor-based one when their resources agree): one hop less
+ * per block, and no map task waiting for a CPU the pool's actors hold. A read stays a read; the
+ * stages fused into it move into the pool.
+ */
+function fuseIntoPool(node: Extract<PlanNode, { op: 'actorStage' }>): {
+  input: PlanNode;
+  stage: ActorStage;
+} {
+  const below = fuse(node.input);
+  const actorCompute = { numCpus: node.compute.numCpus, resources: node.compute.resources };
+  if (below.kind === 'other' || below.stages.length === 0) return { input: node.input, stage: node.stage };
+  const taskCompute = { numCpus: below.compute.numCpus, resources: below.compute.resources };
+  if (below.compute.concurrency !== undefined || !sameCompute(taskCompute, actorCompute))
+    return { input: node.input, stage: node.stage };
+  const input: PlanNode = below.kind === 'read' ? below.node : below.input;
+  return { input, stage: { ...node.stage, before: [...below.stages, ...(node.stage.before ?? [])] } };
+}
+
+/** CPUs one task of the operator that feeds an actor pool needs (0: it runs none). */
+function upstreamCpus(node: PlanNode): number {
+  const p = fuse(node);
+  if (p.kind !== 'other') return p.kind === 'read' || p.stages.length > 0 ? (p.compute.numCpus ?? 1) : 0;
+  if (p.node.op === 'blocks') return 0;
+  if (p.node.op === 'limit') return upstreamCpus(p.node.input);
+  if (p.node.op === 'union') return Math.max(0, ...p.node.inputs.map(upstreamCpus));
+  return 1;
 }
 
 async function* runOther(node: PlanNode, exec: Execution, paced: boolean): AsyncGenerator<BlockRef> {

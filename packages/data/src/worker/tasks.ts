@@ -176,7 +176,10 @@ export class MapBatchesActor {
     const started = Date.now();
     const instance = this.instance!;
     const extra = stage.fnArgs ?? [];
-    const table = await mapBatches(decodeBlock(block), stage, (batch) => instance.call!(batch, ...extra));
+    const input = stage.before?.length
+      ? await applyStages(decodeBlock(block), stage.before, loadStage, seq)
+      : decodeBlock(block);
+    const table = await mapBatches(input, stage, (batch) => instance.call!(batch, ...extra));
     const [bytes, meta] = output(table, started);
     this.metas.set(seq, meta);
     return bytes;
