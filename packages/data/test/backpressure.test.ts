@@ -165,3 +165,58 @@ it('batches over many small blocks keep the store within the budget: nothing is 
   expect(peak).toBeLessThanOrEqual(budgetBytes * 1.25 + 3 * MiB);
   expect((await store!.stats()).spilledObjects - before).toBe(0);
 });
+
+it('a slow actor pool holds its read task back: within the budget, nothing is spilled', {
+  timeout: 300_000,
+}, async () => {
+  // One read task makes 48 MiB in 1 MiB blocks for one actor that takes 30 ms a block. Before,
+  // the read ran to its end (its generator was not paced for a pool) and the actor's input
+  // views stayed pinned (a busy actor is not collected): the store filled and spilled.
+  const source: data.Datasource = {
+    name: 'Quick',
+    getReadTasks: () => [
+      {
+        source: 'quick',
+        args: { blocks: 48 },
+        read: async function* ({ blocks }: { blocks: number }) {
+          for (let i = 0; i < blocks; i++)
+            yield { i: [i], payload: [new Uint8Array(1024 * 1024).fill(i % 251)] };
+        },
+      },
+    ],
+  };
+  class Slow {
+    call(b: { i: number[]; payload: Uint8Array[] }) {
+      const until = Date.now() + 30;
+      while (Date.now() < until) {}
+      return { i: b.i, last: b.payload.map((p) => p[p.length - 1]!) };
+    }
+  }
+  const before = (await store!.stats()).spilledObjects;
+  let peak = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      peak = Math.max(peak, (await store!.stats()).usedBytes);
+      await new Promise((r) => setImmediate(r));
+    }
+  })();
+  let rows: { i: number; last: number }[];
+  try {
+    rows = (await data
+      .readDatasource(source)
+      .mapBatches(Slow, { concurrency: 1, batchFormat: 'columns' })
+      .takeAll()) as { i: number; last: number }[];
+  } finally {
+    sampling = false;
+    await sampler;
+  }
+  const budgetBytes = STORE * data.DataContext.getCurrent().objectStoreMemoryFraction;
+  console.log(
+    `read → slow actor pool: peak store use ${(peak / MiB).toFixed(1)} MiB (budget ${budgetBytes / MiB} MiB)`,
+  );
+  expect(rows.map((r) => r.i)).toEqual(Array.from({ length: 48 }, (_, i) => i));
+  expect(rows.map((r) => r.last)).toEqual(Array.from({ length: 48 }, (_, i) => i % 251));
+  expect(peak).toBeLessThanOrEqual(budgetBytes + 2 * 2 * MiB);
+  expect((await store!.stats()).spilledObjects - before).toBe(0);
+});

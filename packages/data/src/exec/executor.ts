@@ -47,8 +47,8 @@ function fuse(node: PlanNode): Physical {
 
 /**
  * `paced`: the operator's blocks go to a consumer that takes them at its own pace (the caller,
- * or another task operator) rather than to one that gathers them all (an all-to-all, an actor
- * pool); its tasks' generators are then held back by generator backpressure. Accounts are made
+ * another task operator or an actor pool) rather than to one that gathers them all (an
+ * all-to-all); its tasks' generators are then held back by generator backpressure. Accounts are made
  * here, the input's first, so the execution lists its operators upstream first.
  */
 export function execute(node: PlanNode, exec: Execution, paced = false): AsyncGenerator<BlockRef> {
@@ -64,7 +64,7 @@ export function execute(node: PlanNode, exec: Execution, paced = false): AsyncGe
   }
   if (p.node.op === 'actorStage') {
     const { input: inputNode, stage } = fuseIntoPool(p.node);
-    const input = execute(inputNode, exec);
+    const input = execute(inputNode, exec, true);
     const name = stage.before?.length ? opName(mapName(stage.before), [stage]) : stage.name;
     // An actor pool reserves nothing: its outputs come out of the shared rest.
     const account = exec.operator(name, 0, false);

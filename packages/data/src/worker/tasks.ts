@@ -182,6 +182,9 @@ export class MapBatchesActor {
     const table = await mapBatches(input, stage, (batch) => instance.call!(batch, ...extra));
     const [bytes, meta] = output(table, started);
     this.metas.set(seq, meta);
+    // As a map task's worker does: the input view pins its block until V8 collects it, and a
+    // busy actor is not collected by core's idle collector.
+    inputsUsed.released(block.byteLength);
     return bytes;
   }
 
