@@ -87,6 +87,38 @@ describe('transforms', () => {
     }
   });
 
+  it("a union's and a limit's operators come before the operator they feed (stats, reservations)", async () => {
+    // Their inputs were executed once the first block was asked for, after the operator
+    // downstream had registered: it came first, and the reservations, which take each
+    // operator's outputs to go to the next one listed, gave shares in the wrong order.
+    const a = data.range(100, { overrideNumBlocks: 2 }).map(function fa(r) {
+      return r;
+    });
+    const b = data.range(100, { overrideNumBlocks: 2 }).map(function fb(r) {
+      return r;
+    });
+    const unioned = a.union(b).map(
+      function fh(r) {
+        return r;
+      },
+      { numCpus: 0.5 },
+    );
+    expect(await unioned.count()).toBe(200);
+    expect(unioned.stats()).toMatch(
+      /Operator 1 ReadRange->Map\(fa\)[\s\S]*Operator 2 ReadRange->Map\(fb\)[\s\S]*Operator 3 Map\(fh\)/,
+    );
+    const limited = data
+      .range(100, { overrideNumBlocks: 2 })
+      .limit(50)
+      .map(function fl(r) {
+        return r;
+      });
+    expect(await limited.count()).toBe(50);
+    expect(limited.stats()).toMatch(
+      /Operator 1 ReadRange[\s\S]*Operator 2 Limit\(50\)[\s\S]*Operator 3 Map\(fl\)/,
+    );
+  });
+
   it('union, zip, split, streamingSplit and trainTestSplit partition the rows', async () => {
     const a = data.range(10, { overrideNumBlocks: 2 });
     expect((await a.union(data.range(3)).takeAll()).map((r) => r.id)).toEqual([...Array(10).keys(), 0, 1, 2]);

@@ -71,7 +71,21 @@ export function execute(node: PlanNode, exec: Execution, paced = false): AsyncGe
     const stats = exec.stats.operator(name);
     return runActorStage(input, stage, p.node.compute, exec, stats, account, upstreamCpus(inputNode));
   }
-  return runOther(p.node, exec, paced);
+  // A limit's, a union's or an all-to-all's inputs are executed here, not once its first block
+  // is asked for, so their operators' accounts come before the downstream ones: upstream first
+  // is the reservations' order (each operator's outputs go to the next one in the list).
+  if (p.node.op === 'limit') {
+    const input = execute(p.node.input, exec, paced);
+    return runLimit(input, p.node.n, exec, exec.stats.operator(`Limit(${p.node.n})`));
+  }
+  if (p.node.op === 'union') return chained(p.node.inputs.map((input) => execute(input, exec, paced)));
+  if (p.node.op === 'allToAll') return runAllToAll(p.node, execute(p.node.input, exec), exec);
+  if (p.node.op === 'blocks') return runBlocks(p.node, exec);
+  throw new Error(`@tray/data: cannot execute plan node ${p.node.op}`);
+}
+
+async function* chained(inputs: AsyncGenerator<BlockRef>[]): AsyncGenerator<BlockRef> {
+  for (const input of inputs) yield* input;
 }
 
 /**
@@ -104,48 +118,43 @@ function upstreamCpus(node: PlanNode): number {
   return 1;
 }
 
-async function* runOther(node: PlanNode, exec: Execution, paced: boolean): AsyncGenerator<BlockRef> {
-  switch (node.op) {
-    case 'blocks': {
-      const stats = exec.stats.operator(node.name);
-      // The dataset keeps these: handed on without drop, so no consumer lets go of them.
-      for (const b of await node.blocks()) {
-        stats.record(b.meta);
-        yield { block: b.block, meta: b.meta, release: b.release };
-      }
-      stats.finish();
-      return;
-    }
-    case 'limit':
-      yield* runLimit(execute(node.input, exec, paced), node.n, exec);
-      return;
-    case 'allToAll': {
-      const input: BlockRef[] = [];
-      // It holds all of its input until it runs: those blocks leave their operator's account
-      // as they arrive (else the input's reservation would fill and stop it), and stay in the
-      // store until the run is done (Ray's all-to-all operators are outside the reservations too).
-      for await (const b of execute(node.input, exec)) {
-        b.release?.();
-        input.push(b);
-      }
-      const stats = exec.stats.operator(node.name);
-      const output = await node.run(input);
-      for (const b of input) dropBlock(b);
-      input.length = 0;
-      for (const b of output) stats.record(b.meta);
-      stats.finish();
-      // Handed out one by one, counted against the budget until consumed, and not kept here.
-      while (output.length > 0) {
-        const b = output.shift()!;
-        yield exec.made(b.block, b.meta);
-      }
-      return;
-    }
-    case 'union':
-      for (const input of node.inputs) yield* execute(input, exec, paced);
-      return;
-    default:
-      throw new Error(`@tray/data: cannot execute plan node ${node.op}`);
+async function* runBlocks(
+  node: Extract<PlanNode, { op: 'blocks' }>,
+  exec: Execution,
+): AsyncGenerator<BlockRef> {
+  const stats = exec.stats.operator(node.name);
+  // The dataset keeps these: handed on without drop, so no consumer lets go of them.
+  for (const b of await node.blocks()) {
+    stats.record(b.meta);
+    yield { block: b.block, meta: b.meta, release: b.release };
+  }
+  stats.finish();
+}
+
+async function* runAllToAll(
+  node: Extract<PlanNode, { op: 'allToAll' }>,
+  blocks: AsyncGenerator<BlockRef>,
+  exec: Execution,
+): AsyncGenerator<BlockRef> {
+  const input: BlockRef[] = [];
+  // It holds all of its input until it runs: those blocks leave their operator's account
+  // as they arrive (else the input's reservation would fill and stop it), and stay in the
+  // store until the run is done (Ray's all-to-all operators are outside the reservations too).
+  for await (const b of blocks) {
+    b.release?.();
+    input.push(b);
+  }
+  // Its time starts when its input is all there (the stats' clock starts when they are made).
+  const stats = exec.stats.operator(node.name);
+  const output = await node.run(input);
+  for (const b of input) dropBlock(b);
+  input.length = 0;
+  for (const b of output) stats.record(b.meta);
+  stats.finish();
+  // Handed out one by one, counted against the budget until consumed, and not kept here.
+  while (output.length > 0) {
+    const b = output.shift()!;
+    yield exec.made(b.block, b.meta);
   }
 }
 
@@ -495,8 +504,8 @@ async function* runLimit(
   input: AsyncGenerator<BlockRef>,
   n: number,
   exec: Execution,
+  stats: OperatorStats,
 ): AsyncGenerator<BlockRef> {
-  const stats = exec.stats.operator(`Limit(${n})`);
   let left = n;
   if (left <= 0) {
     await input.return(undefined);
