@@ -6,17 +6,22 @@
 // changes hit all alike; min and median are reported.
 //   bus bandwidth = 2(n-1)/n · bytes / time (n = 2: bytes / time); ratio = bus bandwidth / memcpy
 // Issue 15's targets: ratio >= 0.5 for >= 16 MiB; 1 KiB allReduce < 200 µs. The members share a
-// node, so the library's default path for tensors over 64 KiB is the shared region (shm); the
-// same rounds time the TCP path (TRAY_COLLECTIVE_SHM_MIN_BYTES=off) and TCP sending every tensor
-// whole ("direct", where TRAY_COLLECTIVE_DIRECT_MAX_BYTES switches), each against the memcpy.
+// node, so the library's default path for tensors over 64 KiB is cross-memory attach (each member
+// reads its peer's half and writes its peer's result, cross.ts); the same rounds time the shared
+// region it replaces ("region", TRAY_COLLECTIVE_CROSS_MEMORY=off), the TCP path
+// (TRAY_COLLECTIVE_SHM_MIN_BYTES=off) and TCP sending every tensor whole ("direct", where
+// TRAY_COLLECTIVE_DIRECT_MAX_BYTES switches), each against the memcpy.
 // The headline is allReduce into a reused result array (`{ out }`, what a training loop does);
 // "new array" times the form that returns a fresh array each call, and "fresh" is a memcpy into a
 // newly allocated array, what any call returning a new array pays at least (its pages fault in on
-// first touch). CPU µs per op: the members' process.cpuUsage. Through the shared region each
-// member reads 2 bytes and writes 2 per byte of tensor (shm.ts), a memcpy 1 and 1: the scheme's
-// limit is a ratio of 0.5 when the two members' copies do not slow each other down. "limit" times
-// exactly that traffic, measured: every member doing 2 memcpys of the size at once ("of limit":
-// limit time / allReduce time).
+// first touch). CPU µs per op: the members' process.cpuUsage (the mean of the members; memory
+// stalls count as CPU time), and "cpu ratio" = the memcpy's CPU time / a member's CPU time per
+// allReduce: on a loaded machine wall times measure the load, CPU time much less so. By cross
+// memory each member reads 1 byte and writes 1 per byte of tensor, a memcpy's traffic (through
+// the shared region 2 and 2, shm.ts): the two members at once move twice what one memcpy does, so
+// the ratio is 0.5 when memory bandwidth does not grow with a second core, 1 when it doubles.
+// "limit" times exactly that traffic, measured: every member doing one memcpy of the size at once
+// ("of limit": limit time / allReduce time).
 // TRAY_COLLECTIVE_NATIVE_REDUCE=off in the environment times the JavaScript reduce loop instead
 // of the addon's kernel.
 // The machine's load average is printed with the numbers: on a shared machine wall times are
@@ -35,6 +40,7 @@ const storeUrl = new URL('../../packages/object-store/dist/index.js', import.met
 /** Read at run time by @tray/train (the direct/split threshold) and set by the raylet (the store). */
 const DIRECT_ENV = 'TRAY_COLLECTIVE_DIRECT_MAX_BYTES';
 const SHM_ENV = 'TRAY_COLLECTIVE_SHM_MIN_BYTES';
+const CROSS_ENV = 'TRAY_COLLECTIVE_CROSS_MEMORY';
 const STORE_ENV = 'TRAY_STORE_SOCKET';
 /** Read by @tray/train in the members (inherited from this process): `off` is the JavaScript reduce loop. */
 const NATIVE_ENV = 'TRAY_COLLECTIVE_NATIVE_REDUCE';
@@ -50,6 +56,12 @@ export class BenchMember {
     this.group = await initCollectiveGroup(spec);
     // The same members as a second group that sends every allReduce whole (the threshold is
     // read when a group is made), so both algorithms are timed in the same rounds.
+    process.env[CROSS_ENV] = 'off';
+    try {
+      this.region = await initCollectiveGroup({ ...spec, name: `${spec.name}-region` });
+    } finally {
+      delete process.env[CROSS_ENV];
+    }
     process.env[SHM_ENV] = 'off';
     try {
       this.tcp = await initCollectiveGroup({ ...spec, name: `${spec.name}-tcp` });
@@ -74,11 +86,19 @@ export class BenchMember {
 
   /**
    * `reps` allReduces of `bytes` after a barrier: [wall ms, CPU µs] of each (every member runs
-   * them). `path`: 'auto' (the library's choice), 'tcp' (no shared region), 'direct' (TCP, whole);
+   * them). `path`: 'auto' (the library's choice), 'region' (the shared region, no cross memory),
+   * 'tcp' (no shared memory), 'direct' (TCP, whole);
    * `into`: into one reused result array (else a new array each call).
    */
   async allReduce(bytes, reps, path = 'auto', into = true) {
-    const g = path === 'direct' ? this.direct : path === 'tcp' ? this.tcp : this.group;
+    const g =
+      path === 'direct'
+        ? this.direct
+        : path === 'tcp'
+          ? this.tcp
+          : path === 'region'
+            ? this.region
+            : this.group;
     const t = this.tensor(bytes);
     let out = this.outs.get(bytes);
     if (out === undefined) {
@@ -98,7 +118,7 @@ export class BenchMember {
   /**
    * The scheme's limit measured (every member at once, after a barrier): `copies` memcpys of
    * `bytes` each between touched buffers of this process, wall ms per round of them. With
-   * copies = 2 each member moves what its allReduce through the region moves.
+   * copies = 1 each member moves what its allReduce by cross memory moves (2: through the region).
    */
   async copies(bytes, reps, copies) {
     let pair = this.copyBuffers?.get(bytes);
@@ -158,14 +178,15 @@ export class BenchMember {
 
   async destroy() {
     await this.group?.destroy();
+    await this.region?.destroy();
     await this.direct?.destroy();
     await this.tcp?.destroy();
     await this.store?.close();
   }
 }
 
-/** memcpy of `bytes` into a touched destination (fresh: into a new array each time): ms per copy. */
-function memcpy(bytes, reps, buffers, fresh = false) {
+/** memcpy of `bytes` into a touched destination (fresh: into a new array each time): ms per copy; `cpu` gets CPU µs per copy. */
+function memcpy(bytes, reps, buffers, fresh = false, cpu = []) {
   let pair = buffers.get(bytes);
   if (pair === undefined) {
     pair = [Buffer.alloc(bytes, 1), Buffer.alloc(bytes, 2)];
@@ -174,12 +195,16 @@ function memcpy(bytes, reps, buffers, fresh = false) {
   const [src, dst] = pair;
   src.copy(dst); // touch
   const from = new Float32Array(src.buffer, src.byteOffset, bytes / 4);
+  const used = process.cpuUsage();
   const start = performance.now();
   for (let i = 0; i < reps; i++) {
     if (fresh) new Float32Array(bytes / 4).set(from);
     else src.copy(dst);
   }
-  return (performance.now() - start) / reps;
+  const wall = (performance.now() - start) / reps;
+  const { user, system } = process.cpuUsage(used);
+  cpu.push((user + system) / reps);
+  return wall;
 }
 
 function parseArgs(argv) {
@@ -242,6 +267,9 @@ async function main() {
           cpu: [],
           newArrayCpu: [],
           tcpCpu: [],
+          region: [],
+          regionCpu: [],
+          memcpyCpu: [],
         },
       ]),
     );
@@ -250,15 +278,17 @@ async function main() {
     for (let round = -1; round < o.rounds; round++) {
       for (const bytes of sizes) {
         const ms = await tray.get(members.map((m) => m.allReduce.remote(bytes, reps(bytes))));
-        const copy = memcpy(bytes, reps(bytes), buffers);
+        const memcpyCpu = [];
+        const copy = memcpy(bytes, reps(bytes), buffers, false, memcpyCpu);
+        const region = await tray.get(members.map((m) => m.allReduce.remote(bytes, reps(bytes), 'region')));
         const tcp = await tray.get(members.map((m) => m.allReduce.remote(bytes, reps(bytes), 'tcp')));
         const fresh = memcpy(bytes, reps(bytes), buffers, true);
         const newArray = await tray.get(
           members.map((m) => m.allReduce.remote(bytes, reps(bytes), 'auto', false)),
         );
-        const copy2 = memcpy(bytes, reps(bytes), buffers);
+        const copy2 = memcpy(bytes, reps(bytes), buffers, false, memcpyCpu);
         const limit = Math.max(
-          ...(await tray.get(members.map((m) => m.copies.remote(bytes, reps(bytes), 2)))),
+          ...(await tray.get(members.map((m) => m.copies.remote(bytes, reps(bytes), 1)))),
         );
         const whole = await tray.get(members.map((m) => m.allReduce.remote(bytes, reps(bytes), 'direct')));
         const viaStore = o.store
@@ -272,6 +302,9 @@ async function main() {
         times.get(bytes).tcp.push(slowest(tcp));
         times.get(bytes).tcpCpu.push(cpuOf(tcp));
         times.get(bytes).memcpy.push(copy, copy2);
+        times.get(bytes).memcpyCpu.push(...memcpyCpu);
+        times.get(bytes).region.push(slowest(region));
+        times.get(bytes).regionCpu.push(cpuOf(region));
         times.get(bytes).newArray.push(slowest(newArray));
         times.get(bytes).limit.push(limit);
         times.get(bytes).newArrayCpu.push(cpuOf(newArray));
@@ -305,6 +338,12 @@ async function main() {
         direct_us_min: Math.round(Math.min(...t.direct) * 1000 * 10) / 10,
         fresh_memcpy_us_min: Math.round(Math.min(...t.fresh) * 1000 * 10) / 10,
         cpu_us_per_op: Math.round(median(t.cpu)),
+        memcpy_cpu_us: Math.round(median(t.memcpyCpu)),
+        cpu_ratio: Math.round((median(t.memcpyCpu) / median(t.cpu)) * 1000) / 1000,
+        region_us_min: Math.round(Math.min(...t.region) * 1000 * 10) / 10,
+        region_ratio: Math.round((bus / Math.min(...t.region) / (bytes / memcpyBest)) * 1000) / 1000,
+        region_cpu_us_per_op: Math.round(median(t.regionCpu)),
+        region_cpu_ratio: Math.round((median(t.memcpyCpu) / median(t.regionCpu)) * 1000) / 1000,
         tcp_cpu_us_per_op: Math.round(median(t.tcpCpu)),
         ...(o.store ? { store_us_min: Math.round(Math.min(...t.store) * 1000 * 10) / 10 } : {}),
       };
@@ -324,6 +363,8 @@ async function main() {
         ? Math.min(...large.map((r) => r.new_array_ratio))
         : undefined,
       min_tcp_ratio_16mib_up: large.length ? Math.min(...large.map((r) => r.tcp_ratio)) : undefined,
+      min_cpu_ratio_16mib_up: large.length ? Math.min(...large.map((r) => r.cpu_ratio)) : undefined,
+      min_region_ratio_16mib_up: large.length ? Math.min(...large.map((r) => r.region_ratio)) : undefined,
       native_reduce: process.env[NATIVE_ENV] !== 'off',
       targets: { latency_1kib_us: '< 200', min_ratio_16mib_up: '>= 0.5' },
     };
@@ -339,7 +380,15 @@ async function main() {
       );
     }
     console.log(
-      `1 KiB latency ${result.latency_1kib_us} µs (target < 200: ${result.latency_1kib_us < 200 ? 'met' : 'not met'}); min ratio for >= 16 MiB ${result.min_ratio_16mib_up} (target >= 0.5: ${result.min_ratio_16mib_up >= 0.5 ? 'met' : 'not met'}; new array each call ${result.min_new_array_ratio_16mib_up}; TCP path ${result.min_tcp_ratio_16mib_up})`,
+      `size        cpu µs/op   memcpy cpu µs   cpu ratio   region min µs   region ratio   region cpu µs/op   region cpu ratio`,
+    );
+    for (const r of rows) {
+      console.log(
+        `${label(r.bytes).padEnd(10)}${String(r.cpu_us_per_op).padStart(11)}${String(r.memcpy_cpu_us).padStart(16)}${r.cpu_ratio.toFixed(3).padStart(12)}${String(r.region_us_min).padStart(16)}${r.region_ratio.toFixed(3).padStart(15)}${String(r.region_cpu_us_per_op).padStart(19)}${r.region_cpu_ratio.toFixed(3).padStart(19)}`,
+      );
+    }
+    console.log(
+      `1 KiB latency ${result.latency_1kib_us} µs (target < 200: ${result.latency_1kib_us < 200 ? 'met' : 'not met'}); min ratio for >= 16 MiB ${result.min_ratio_16mib_up} (target >= 0.5: ${result.min_ratio_16mib_up >= 0.5 ? 'met' : 'not met'}; new array each call ${result.min_new_array_ratio_16mib_up}; TCP path ${result.min_tcp_ratio_16mib_up}; shared region ${result.min_region_ratio_16mib_up}); by CPU time, min ratio for >= 16 MiB ${result.min_cpu_ratio_16mib_up}`,
     );
     if (o.json) console.log(JSON.stringify(result));
   } finally {

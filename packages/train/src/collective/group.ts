@@ -6,10 +6,13 @@
 // everyone), which moves 2(n-1)/n of the tensor per member and splits the arithmetic n ways.
 // Both reduce in rank order, so results are the same bits on every member and either way.
 // When every member is on one node, tensors of at least shmMinBytes go through a shared region
-// instead (shm.ts), signalled over the same connections, reducing in the same order.
+// instead (shm.ts), signalled over the same connections, reducing in the same order; or, where
+// the kernel lets members read and write each other's memory, straight between their arrays
+// (cross.ts), the region then kept for groups whose members cannot.
 // The first failure (a peer's connection closing, a bad frame, an abort from a peer, a timeout)
 // rejects the operation in flight and every later one, and tells the other peers why.
 import type { Server } from 'node:net';
+import { type CrossMemory, CrossMemoryFailure } from './cross.js';
 import { CollectiveGroupError } from './errors.js';
 import { expectOf, recvMsg, sendMsg } from './messages.js';
 import type { Peer } from './peer.js';
@@ -56,6 +59,8 @@ export class Group implements CollectiveGroup {
   private readonly shmMinBytes: number;
   /** The shared region when every member is on this node (init.ts decides), else undefined. */
   private region: ShmRegion | undefined;
+  /** Cross-memory attach between the members when they share this node and the addon has it. */
+  private cross: CrossMemory | undefined;
 
   constructor(init: GroupInit) {
     this.name = init.name;
@@ -79,13 +84,43 @@ export class Group implements CollectiveGroup {
     this.server = server;
   }
   /** Every member is on this node: large tensors go through `region`. */
-  setRegion(region: ShmRegion): void {
+  setRegion(region: ShmRegion, cross?: CrossMemory): void {
     this.region = region;
+    this.cross = cross;
   }
   /** Whether operations on large tensors use the shared region (all members on one node). */
   get sharedMemory(): boolean {
     return this.region !== undefined;
   }
+  /** Whether large tensors move by cross-memory attach: undefined until the first operation that would, then whether every member could. */
+  get crossMemory(): boolean | undefined {
+    return this.cross === undefined ? (this.region === undefined ? undefined : false) : this.cross.state;
+  }
+
+  /** Cross memory's exchange (cross.ts): `mine` to every other member, and theirs back, by rank. */
+  readonly exchange = async (
+    seq: number,
+    kind: OpKind,
+    t: Tensor | undefined,
+    step: number,
+    mine: Float64Array,
+  ): Promise<Float64Array[]> => {
+    const expect = expectOf(kind, t, this.current ?? kind);
+    const all: Float64Array[] = [];
+    const io: Promise<void>[] = [];
+    for (let r = 0; r < this.worldSize; r++) {
+      if (r === this.rank) {
+        all.push(mine);
+        continue;
+      }
+      const theirs = new Float64Array(mine.length);
+      all.push(theirs);
+      io.push(...sendMsg(this.peers[r]!, seq, kind, t, bytesOf(mine), step));
+      io.push(...recvMsg(this.peers[r]!, seq, expect, bytesOf(theirs), step));
+    }
+    await Promise.all(io);
+    return all;
+  };
 
   /** The region's signal (shm.ts): an empty frame to and from every other member at `step`. */
   readonly signal = async (seq: number, kind: OpKind, t: Tensor | undefined, step: number): Promise<void> => {
@@ -103,12 +138,18 @@ export class Group implements CollectiveGroup {
     return this.region !== undefined && t.byteLength >= this.shmMinBytes ? this.region : undefined;
   }
 
+  /** Cross memory for this tensor, unless the members found they cannot use it (then the region). */
+  private viaCross(): CrossMemory | undefined {
+    return this.cross?.usable ? this.cross : undefined;
+  }
+
   /** Runs a region operation; a local failure (the file, the mapping) fails the group on every member. */
   private async onRegion(run: () => Promise<void>): Promise<void> {
     try {
       await run();
     } catch (err) {
-      if (!(err instanceof CollectiveGroupError) && this.broken === undefined) {
+      if (err instanceof CrossMemoryFailure) this.fail(err.rank, err.message);
+      else if (!(err instanceof CollectiveGroupError) && this.broken === undefined) {
         this.fail(this.rank, `its shared-memory region failed: ${(err as Error).message}`);
       }
       throw err;
@@ -135,6 +176,7 @@ export class Group implements CollectiveGroup {
     for (const p of this.peers) p?.abort(peerRank, err.message);
     for (const p of this.peers) p?.rejectAll(err);
     this.region?.close();
+    this.cross?.close();
   }
 
   /** A peer aborted: its group failed, blaming `blamed`. */
@@ -345,7 +387,10 @@ export class Group implements CollectiveGroup {
       const region = this.viaRegion(tensor);
       if (region !== undefined) {
         // The region reads every element of the tensor before it writes that element of the result.
-        await this.onRegion(() => region.allReduce(seq, tensor, op, result));
+        await this.onRegion(async () => {
+          if (!(await this.viaCross()?.allReduce(seq, tensor, op, result)))
+            await region.allReduce(seq, tensor, op, result);
+        });
         return result;
       }
       // In place over TCP: the result lands while the tensor is still being sent and reduced,
@@ -386,7 +431,10 @@ export class Group implements CollectiveGroup {
       const out = like(tensor, offsets[this.rank + 1]! - offsets[this.rank]!);
       const region = this.viaRegion(tensor);
       if (region !== undefined) {
-        await this.onRegion(() => region.reduceScatter(seq, tensor, op, out));
+        await this.onRegion(async () => {
+          if (!(await this.viaCross()?.reduceScatter(seq, tensor, op, out)))
+            await region.reduceScatter(seq, tensor, op, out);
+        });
         return out;
       }
       await this.reduceParts(
@@ -412,7 +460,10 @@ export class Group implements CollectiveGroup {
       const result = like(tensor, tensor.length);
       const region = this.viaRegion(tensor);
       if (region !== undefined) {
-        await this.onRegion(() => region.broadcast(seq, tensor, src, result));
+        await this.onRegion(async () => {
+          if (!(await this.viaCross()?.broadcast(seq, tensor, src, result)))
+            await region.broadcast(seq, tensor, src, result);
+        });
         return result;
       }
       if (src === this.rank) {
@@ -436,7 +487,9 @@ export class Group implements CollectiveGroup {
       const region = this.viaRegion(tensor);
       if (region !== undefined) {
         for (let r = 0; r < this.worldSize; r++) out.push(like(tensor, tensor.length));
-        await this.onRegion(() => region.allGather(seq, tensor, out));
+        await this.onRegion(async () => {
+          if (!(await this.viaCross()?.allGather(seq, tensor, out))) await region.allGather(seq, tensor, out);
+        });
         return out;
       }
       const io: Promise<void>[] = [];
@@ -480,6 +533,7 @@ export class Group implements CollectiveGroup {
       p?.close();
     }
     this.region?.close();
+    this.cross?.close();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }

@@ -5,6 +5,7 @@
 // When the rendezvous shows every member on this node, the group gets a shared region (shm.ts).
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import * as tray from '@tray/core';
+import { CrossMemory, crossAddon } from './cross.js';
 import { CollectiveGroupError } from './errors.js';
 import { Group } from './group.js';
 import { acceptHandshake, dialHandshake, type HandshakeParams } from './handshake.js';
@@ -184,7 +185,11 @@ export async function initCollectiveGroup(spec: CollectiveGroupSpec): Promise<Co
       ids.every((id) => id !== '' && id === nodeId)
     ) {
       const key = ShmRegion.keyOf(name, params.secret);
-      group.setRegion(new ShmRegion(rank, worldSize, key, joined.pids?.[0] ?? 0, group.signal));
+      const addon = crossAddon();
+      group.setRegion(
+        new ShmRegion(rank, worldSize, key, joined.pids?.[0] ?? 0, group.signal),
+        addon && new CrossMemory(rank, worldSize, addon, group.exchange, group.signal),
+      );
     }
     const dialed = Promise.all(
       joined.addresses.slice(0, rank).map(async (addr, r) => {
