@@ -77,7 +77,8 @@ export class CrossMemory {
   constructor(
     private readonly rank: number,
     private readonly worldSize: number,
-    private readonly addon: Cross,
+    /** undefined on a member that cannot (TRAY_COLLECTIVE_CROSS_MEMORY=off, an older addon): it votes no. */
+    private readonly addon: Cross | undefined,
     private readonly exchange: Exchange,
     private readonly signal: Signal,
   ) {}
@@ -100,17 +101,18 @@ export class CrossMemory {
     a: Tensor,
     b?: Tensor,
   ): Promise<Float64Array[] | undefined> {
-    const at = this.addon.crossAddress;
+    const addon = this.addon;
+    const at = (x: Tensor) => (addon === undefined ? 0 : addon.crossAddress(x));
     this.exposed = b === undefined ? [a] : [a, b];
     const mine = Float64Array.of(process.pid, at(a), b === undefined ? 0 : at(b), at(this.probe));
     const all = await this.exchange(seq, kind, t, X0, mine);
     if (this.works === undefined) {
-      let ok = 1;
-      for (let r = 0; r < this.worldSize; r++) {
+      let ok = addon === undefined ? 0 : 1;
+      for (let r = 0; r < this.worldSize && addon !== undefined; r++) {
         if (r === this.rank) continue;
         const got = new Float64Array(1);
         try {
-          this.addon.crossRead(all[r]![0]!, all[r]![3]!, got, r);
+          addon.crossRead(all[r]![0]!, all[r]![3]!, got, r);
           if (got[0] !== all[r]![0]) ok = 0;
         } catch {
           ok = 0;
@@ -163,7 +165,7 @@ export class CrossMemory {
     const [a, b] = [offsets[this.rank]!, offsets[this.rank + 1]!];
     const { pids, ins, outs } = this.parts(all, t, 2, a, true);
     try {
-      this.addon.crossReduce(
+      this.addon!.crossReduce(
         KIND[op],
         op === 'mean' ? this.worldSize : 1,
         result.subarray(a, b),
@@ -187,7 +189,7 @@ export class CrossMemory {
     const a = offsets[this.rank]!;
     const { pids, ins, outs } = this.parts(all, t, 1, a, false);
     try {
-      this.addon.crossReduce(
+      this.addon!.crossReduce(
         KIND[op],
         op === 'mean' ? this.worldSize : 1,
         out,
@@ -227,7 +229,7 @@ export class CrossMemory {
   private read(all: Float64Array[], r: number, dest: Tensor): void {
     if (dest.length === 0) return;
     try {
-      this.addon.crossRead(all[r]![0]!, all[r]![1]!, dest, r);
+      this.addon!.crossRead(all[r]![0]!, all[r]![1]!, dest, r);
     } catch (err) {
       throw this.failure(err, 'read');
     }

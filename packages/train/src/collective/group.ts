@@ -94,7 +94,7 @@ export class Group implements CollectiveGroup {
   }
   /** Whether large tensors move by cross-memory attach: undefined until the first operation that would, then whether every member could. */
   get crossMemory(): boolean | undefined {
-    return this.cross === undefined ? (this.region === undefined ? undefined : false) : this.cross.state;
+    return this.cross?.state;
   }
 
   /** Cross memory's exchange (cross.ts): `mine` to every other member, and theirs back, by rank. */
@@ -138,7 +138,7 @@ export class Group implements CollectiveGroup {
     return this.region !== undefined && t.byteLength >= this.shmMinBytes ? this.region : undefined;
   }
 
-  /** Cross memory for this tensor, unless the members found they cannot use it (then the region). */
+  /** Cross memory, unless the members found they cannot use it (then the region). */
   private viaCross(): CrossMemory | undefined {
     return this.cross?.usable ? this.cross : undefined;
   }

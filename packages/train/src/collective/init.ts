@@ -188,7 +188,7 @@ export async function initCollectiveGroup(spec: CollectiveGroupSpec): Promise<Co
       const addon = crossAddon();
       group.setRegion(
         new ShmRegion(rank, worldSize, key, joined.pids?.[0] ?? 0, group.signal),
-        addon && new CrossMemory(rank, worldSize, addon, group.exchange, group.signal),
+        new CrossMemory(rank, worldSize, addon, group.exchange, group.signal),
       );
     }
     const dialed = Promise.all(

@@ -54,6 +54,13 @@ export interface CollectiveGroup {
    */
   readonly sharedMemory: boolean;
   /**
+   * On one node, whether those tensors move by cross-memory attach, straight between the members'
+   * arrays (Linux process_vm_readv/writev): undefined until the group's first such operation,
+   * then true, or false when any member cannot (the kernel refuses, TRAY_COLLECTIVE_CROSS_MEMORY
+   * =off) and the shared region is used instead. undefined when the members are on several nodes.
+   */
+  readonly crossMemory: boolean | undefined;
+  /**
    * Elementwise reduction across members; every member gets the result: a new array, or
    * `options.out` (which may be `tensor` itself: in place) filled and returned.
    */
