@@ -8,7 +8,8 @@
 // Issue 15's targets: ratio >= 0.5 for >= 16 MiB; 1 KiB allReduce < 200 µs. The members share a
 // node, so the library's default path for tensors over 64 KiB is cross-memory attach (each member
 // reads its peer's half and writes its peer's result, cross.ts); the same rounds time the shared
-// region it replaces ("region", TRAY_COLLECTIVE_CROSS_MEMORY=off), the TCP path
+// region ("auto": what private arrays get), cross-memory attach ("cross",
+// TRAY_COLLECTIVE_CROSS_MEMORY=on), the TCP path
 // (TRAY_COLLECTIVE_SHM_MIN_BYTES=off) and TCP sending every tensor whole ("direct", where
 // TRAY_COLLECTIVE_DIRECT_MAX_BYTES switches), each against the memcpy.
 // The headline is allReduce into a reused result array (`{ out }`, what a training loop does);
@@ -30,6 +31,8 @@
 //   --max-mib M     largest size (default 256)
 //   --workers N     group size (default 2)
 //   --store         also time the same allReduce through the object store (the alternative)
+//   --min-reps N    at least N operations per timing (default 1; large sizes get 1 otherwise,
+//                   which on a loaded machine is one noisy sample)
 // Needs the build: npm run build. The members run from this file (shipped by reference).
 import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -56,9 +59,9 @@ export class BenchMember {
     this.group = await initCollectiveGroup(spec);
     // The same members as a second group that sends every allReduce whole (the threshold is
     // read when a group is made), so both algorithms are timed in the same rounds.
-    process.env[CROSS_ENV] = 'off';
+    process.env[CROSS_ENV] = 'on';
     try {
-      this.region = await initCollectiveGroup({ ...spec, name: `${spec.name}-region` });
+      this.cross = await initCollectiveGroup({ ...spec, name: `${spec.name}-cross` });
     } finally {
       delete process.env[CROSS_ENV];
     }
@@ -74,20 +77,23 @@ export class BenchMember {
     return process.pid;
   }
 
-  tensor(bytes) {
-    let t = this.tensors.get(bytes);
+  tensor(bytes, shared = false) {
+    const key = shared ? -bytes : bytes;
+    let t = this.tensors.get(key);
     if (t === undefined) {
-      t = new Float32Array(bytes / 4);
+      t = shared ? this.group.sharedArray(Float32Array, bytes / 4) : new Float32Array(bytes / 4);
       for (let i = 0; i < t.length; i++) t[i] = (i % 1000) / 7 + this.group.rank;
-      this.tensors.set(bytes, t);
+      this.tensors.set(key, t);
     }
     return t;
   }
 
   /**
    * `reps` allReduces of `bytes` after a barrier: [wall ms, CPU µs] of each (every member runs
-   * them). `path`: 'auto' (the library's choice), 'region' (the shared region, no cross memory),
-   * 'tcp' (no shared memory), 'direct' (TCP, whole);
+   * them). `path`: 'auto' (the library's choice: the shared region for private arrays on one
+   * node), 'cross' (cross-memory attach, TRAY_COLLECTIVE_CROSS_MEMORY=on),
+   * 'tcp' (no shared memory), 'direct' (TCP, whole), 'shared' (tensor and out from
+   * group.sharedArray: one pass between the members' arrays);
    * `into`: into one reused result array (else a new array each call).
    */
   async allReduce(bytes, reps, path = 'auto', into = true) {
@@ -96,14 +102,17 @@ export class BenchMember {
         ? this.direct
         : path === 'tcp'
           ? this.tcp
-          : path === 'region'
-            ? this.region
+          : path === 'cross'
+            ? this.cross
             : this.group;
-    const t = this.tensor(bytes);
-    let out = this.outs.get(bytes);
+    const shared = path === 'shared';
+    const t = this.tensor(bytes, shared);
+    const key = shared ? -bytes : bytes;
+    let out = this.outs.get(key);
     if (out === undefined) {
-      out = new Float32Array(t.length).fill(1); // touched, as a training loop's reused buffer is
-      this.outs.set(bytes, out);
+      // Touched, as a training loop's reused buffer is.
+      out = (shared ? this.group.sharedArray(Float32Array, t.length) : new Float32Array(t.length)).fill(1);
+      this.outs.set(key, out);
     }
     const options = into ? { op: 'sum', out } : { op: 'sum' };
     await g.barrier();
@@ -178,7 +187,7 @@ export class BenchMember {
 
   async destroy() {
     await this.group?.destroy();
-    await this.region?.destroy();
+    await this.cross?.destroy();
     await this.direct?.destroy();
     await this.tcp?.destroy();
     await this.store?.close();
@@ -208,7 +217,7 @@ function memcpy(bytes, reps, buffers, fresh = false, cpu = []) {
 }
 
 function parseArgs(argv) {
-  const o = { rounds: 5, maxMib: 256, workers: 2, json: false, store: false };
+  const o = { rounds: 5, maxMib: 256, workers: 2, json: false, store: false, minReps: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = () => {
@@ -221,7 +230,11 @@ function parseArgs(argv) {
     else if (a === '--rounds') o.rounds = num();
     else if (a === '--max-mib') o.maxMib = num();
     else if (a === '--workers') o.workers = num();
-    else throw new Error(`unknown option ${a} (use --rounds N, --max-mib M, --workers N, --store, --json)`);
+    else if (a === '--min-reps') o.minReps = num();
+    else
+      throw new Error(
+        `unknown option ${a} (use --rounds N, --max-mib M, --workers N, --min-reps N, --store, --json)`,
+      );
   }
   return o;
 }
@@ -250,7 +263,7 @@ async function main() {
     const members = Array.from({ length: o.workers }, () => Member.options({ numCpus: 1 }).remote());
     const name = `bench-${process.pid}`;
     await tray.get(members.map((m, rank) => m.init.remote({ name, worldSize: o.workers, rank })));
-    const reps = (bytes) => Math.max(1, Math.min(200, Math.floor(2 ** 24 / bytes)));
+    const reps = (bytes) => Math.max(o.minReps, Math.min(200, Math.floor(2 ** 24 / bytes)));
     if (o.store && o.workers !== 2) throw new Error('--store measures 2 workers only');
     const times = new Map(
       sizes.map((b) => [
@@ -267,8 +280,10 @@ async function main() {
           cpu: [],
           newArrayCpu: [],
           tcpCpu: [],
-          region: [],
-          regionCpu: [],
+          cross: [],
+          shared: [],
+          sharedCpu: [],
+          crossCpu: [],
           memcpyCpu: [],
         },
       ]),
@@ -280,7 +295,8 @@ async function main() {
         const ms = await tray.get(members.map((m) => m.allReduce.remote(bytes, reps(bytes))));
         const memcpyCpu = [];
         const copy = memcpy(bytes, reps(bytes), buffers, false, memcpyCpu);
-        const region = await tray.get(members.map((m) => m.allReduce.remote(bytes, reps(bytes), 'region')));
+        const cross = await tray.get(members.map((m) => m.allReduce.remote(bytes, reps(bytes), 'cross')));
+        const shared = await tray.get(members.map((m) => m.allReduce.remote(bytes, reps(bytes), 'shared')));
         const tcp = await tray.get(members.map((m) => m.allReduce.remote(bytes, reps(bytes), 'tcp')));
         const fresh = memcpy(bytes, reps(bytes), buffers, true);
         const newArray = await tray.get(
@@ -303,8 +319,10 @@ async function main() {
         times.get(bytes).tcpCpu.push(cpuOf(tcp));
         times.get(bytes).memcpy.push(copy, copy2);
         times.get(bytes).memcpyCpu.push(...memcpyCpu);
-        times.get(bytes).region.push(slowest(region));
-        times.get(bytes).regionCpu.push(cpuOf(region));
+        times.get(bytes).cross.push(slowest(cross));
+        times.get(bytes).shared.push(slowest(shared));
+        times.get(bytes).sharedCpu.push(cpuOf(shared));
+        times.get(bytes).crossCpu.push(cpuOf(cross));
         times.get(bytes).newArray.push(slowest(newArray));
         times.get(bytes).limit.push(limit);
         times.get(bytes).newArrayCpu.push(cpuOf(newArray));
@@ -340,10 +358,16 @@ async function main() {
         cpu_us_per_op: Math.round(median(t.cpu)),
         memcpy_cpu_us: Math.round(median(t.memcpyCpu)),
         cpu_ratio: Math.round((median(t.memcpyCpu) / median(t.cpu)) * 1000) / 1000,
-        region_us_min: Math.round(Math.min(...t.region) * 1000 * 10) / 10,
-        region_ratio: Math.round((bus / Math.min(...t.region) / (bytes / memcpyBest)) * 1000) / 1000,
-        region_cpu_us_per_op: Math.round(median(t.regionCpu)),
-        region_cpu_ratio: Math.round((median(t.memcpyCpu) / median(t.regionCpu)) * 1000) / 1000,
+        shared_us_min: Math.round(Math.min(...t.shared) * 1000 * 10) / 10,
+        shared_us_median: Math.round(median(t.shared) * 1000 * 10) / 10,
+        shared_ratio: Math.round((bus / Math.min(...t.shared) / (bytes / memcpyBest)) * 1000) / 1000,
+        shared_ratio_median: Math.round((bus / median(t.shared) / (bytes / median(t.memcpy))) * 1000) / 1000,
+        shared_cpu_us_per_op: Math.round(median(t.sharedCpu)),
+        shared_cpu_ratio: Math.round((median(t.memcpyCpu) / median(t.sharedCpu)) * 1000) / 1000,
+        cross_us_min: Math.round(Math.min(...t.cross) * 1000 * 10) / 10,
+        cross_ratio: Math.round((bus / Math.min(...t.cross) / (bytes / memcpyBest)) * 1000) / 1000,
+        cross_cpu_us_per_op: Math.round(median(t.crossCpu)),
+        cross_cpu_ratio: Math.round((median(t.memcpyCpu) / median(t.crossCpu)) * 1000) / 1000,
         tcp_cpu_us_per_op: Math.round(median(t.tcpCpu)),
         ...(o.store ? { store_us_min: Math.round(Math.min(...t.store) * 1000 * 10) / 10 } : {}),
       };
@@ -363,8 +387,12 @@ async function main() {
         ? Math.min(...large.map((r) => r.new_array_ratio))
         : undefined,
       min_tcp_ratio_16mib_up: large.length ? Math.min(...large.map((r) => r.tcp_ratio)) : undefined,
+      min_shared_ratio_16mib_up: large.length ? Math.min(...large.map((r) => r.shared_ratio)) : undefined,
+      min_shared_cpu_ratio_16mib_up: large.length
+        ? Math.min(...large.map((r) => r.shared_cpu_ratio))
+        : undefined,
       min_cpu_ratio_16mib_up: large.length ? Math.min(...large.map((r) => r.cpu_ratio)) : undefined,
-      min_region_ratio_16mib_up: large.length ? Math.min(...large.map((r) => r.region_ratio)) : undefined,
+      min_cross_ratio_16mib_up: large.length ? Math.min(...large.map((r) => r.cross_ratio)) : undefined,
       native_reduce: process.env[NATIVE_ENV] !== 'off',
       targets: { latency_1kib_us: '< 200', min_ratio_16mib_up: '>= 0.5' },
     };
@@ -380,15 +408,15 @@ async function main() {
       );
     }
     console.log(
-      `size        cpu µs/op   memcpy cpu µs   cpu ratio   region min µs   region ratio   region cpu µs/op   region cpu ratio`,
+      `size        shared min µs   shared median µs   shared ratio (min)   (median)   shared cpu µs/op   memcpy cpu µs   shared cpu ratio   cpu µs/op   cpu ratio   cross min µs   cross ratio   cross cpu µs/op   cross cpu ratio`,
     );
     for (const r of rows) {
       console.log(
-        `${label(r.bytes).padEnd(10)}${String(r.cpu_us_per_op).padStart(11)}${String(r.memcpy_cpu_us).padStart(16)}${r.cpu_ratio.toFixed(3).padStart(12)}${String(r.region_us_min).padStart(16)}${r.region_ratio.toFixed(3).padStart(15)}${String(r.region_cpu_us_per_op).padStart(19)}${r.region_cpu_ratio.toFixed(3).padStart(19)}`,
+        `${label(r.bytes).padEnd(10)}${String(r.shared_us_min).padStart(15)}${String(r.shared_us_median).padStart(19)}${r.shared_ratio.toFixed(3).padStart(21)}${r.shared_ratio_median.toFixed(3).padStart(11)}${String(r.shared_cpu_us_per_op).padStart(19)}${String(r.memcpy_cpu_us).padStart(16)}${r.shared_cpu_ratio.toFixed(3).padStart(19)}${String(r.cpu_us_per_op).padStart(12)}${r.cpu_ratio.toFixed(3).padStart(12)}${String(r.cross_us_min).padStart(15)}${r.cross_ratio.toFixed(3).padStart(14)}${String(r.cross_cpu_us_per_op).padStart(18)}${r.cross_cpu_ratio.toFixed(3).padStart(18)}`,
       );
     }
     console.log(
-      `1 KiB latency ${result.latency_1kib_us} µs (target < 200: ${result.latency_1kib_us < 200 ? 'met' : 'not met'}); min ratio for >= 16 MiB ${result.min_ratio_16mib_up} (target >= 0.5: ${result.min_ratio_16mib_up >= 0.5 ? 'met' : 'not met'}; new array each call ${result.min_new_array_ratio_16mib_up}; TCP path ${result.min_tcp_ratio_16mib_up}; shared region ${result.min_region_ratio_16mib_up}); by CPU time, min ratio for >= 16 MiB ${result.min_cpu_ratio_16mib_up}`,
+      `1 KiB latency ${result.latency_1kib_us} µs (target < 200: ${result.latency_1kib_us < 200 ? 'met' : 'not met'}); min ratio for >= 16 MiB ${result.min_ratio_16mib_up} (target >= 0.5: ${result.min_ratio_16mib_up >= 0.5 ? 'met' : 'not met'}; new array each call ${result.min_new_array_ratio_16mib_up}; TCP path ${result.min_tcp_ratio_16mib_up}; cross memory ${result.min_cross_ratio_16mib_up}); shared arrays (group.sharedArray) ${result.min_shared_ratio_16mib_up}; by CPU time: shared arrays ${result.min_shared_cpu_ratio_16mib_up}, private arrays (region) ${result.min_cpu_ratio_16mib_up}`,
     );
     if (o.json) console.log(JSON.stringify(result));
   } finally {

@@ -215,9 +215,53 @@ function regionFiles(): string[] {
 
 describe('shared memory on one node', () => {
   for (const n of [2, 3]) {
+    it(`shared arrays on ${n} members: every operation on f32 and f64 tensors of lengths ${LENGTHS.join(', ')}, by hand`, async () => {
+      // Every size through the same-node path; lengths below the world size leave parts empty.
+      const members = await makeGroup(`arrays-${n}`, n, { TRAY_COLLECTIVE_SHM_MIN_BYTES: '0' });
+      for (const dtype of ['f32', 'f64'] as const) {
+        for (const length of LENGTHS) {
+          for (const shared of [true, false]) {
+            const results = await tray.get(members.map((m) => m.sharedSuite.remote(length, dtype, shared)));
+            for (const [rank, r] of results.entries()) {
+              const where = `${shared ? 'all shared' : 'rank 1 private'} ${dtype} ${length} rank ${rank}: ${r.error?.message}`;
+              expect(r.value, where).toBeDefined();
+              const res = r.value!;
+              for (const op of ['sum', 'mean', 'min', 'max'] as const) {
+                const want = expected(op, n, length, dtype);
+                expect(bytes(res.allReduce[op]).equals(bytes(want)), `allReduce ${op} ${where}`).toBe(true);
+                expect(bytes(res.inplace[op]).equals(bytes(want)), `in place ${op} ${where}`).toBe(true);
+                const [a, b] = parts(length, n)[rank]!;
+                expect(
+                  bytes(res.reduceScatter[op]).equals(bytes(want.subarray(a, b))),
+                  `reduceScatter ${op} ${where}`,
+                ).toBe(true);
+              }
+              expect(bytes(res.broadcast).equals(bytes(input(1, length, dtype))), `broadcast ${where}`).toBe(
+                true,
+              );
+              for (let q = 0; q < n; q++)
+                expect(
+                  bytes(res.allGather[q]!).equals(bytes(input(q, length, dtype))),
+                  `allGather ${where}`,
+                ).toBe(true);
+              expect(bytes(res.input).equals(bytes(input(rank, length, dtype))), `input ${where}`).toBe(true);
+            }
+          }
+        }
+      }
+      // Every shared array's file lost its name once its peers mapped it (or the group ended).
+      await tray.get(members.map((m) => m.destroy.remote()));
+      await waitFor(() => regionFiles().length === 0, { timeoutMs: 30_000, what: 'no tray-coll-* file' });
+    });
+  }
+
+  for (const n of [2, 3]) {
     it(`cross memory on ${n} members: every operation on f32 and f64 tensors of lengths ${LENGTHS.join(', ')}, by hand`, async () => {
       // Every size through the same-node path: lengths below the world size leave parts empty.
-      const members = await makeGroup(`cross-${n}`, n, { TRAY_COLLECTIVE_SHM_MIN_BYTES: '0' });
+      const members = await makeGroup(`cross-${n}`, n, {
+        TRAY_COLLECTIVE_SHM_MIN_BYTES: '0',
+        TRAY_COLLECTIVE_CROSS_MEMORY: 'on',
+      });
       expect(await tray.get(members.map((m) => m.crossMemory.remote()))).toEqual(Array(n).fill(undefined));
       for (const dtype of ['f32', 'f64'] as const) {
         for (const length of LENGTHS) {
@@ -262,14 +306,14 @@ describe('shared memory on one node', () => {
   }
 
   it('cross memory, the shared region (also when one member refuses cross memory) and TCP give the same bits, and leave no file', async () => {
-    const cross = await makeGroup('via-cross', 2);
-    const shm = await makeGroup('via-shm', 2, { TRAY_COLLECTIVE_CROSS_MEMORY: 'off' });
+    const cross = await makeGroup('via-cross', 2, { TRAY_COLLECTIVE_CROSS_MEMORY: 'on' });
+    const shm = await makeGroup('via-shm', 2);
     const tcp = await makeGroup('via-tcp', 2, { TRAY_COLLECTIVE_SHM_MIN_BYTES: 'off' });
-    // Only rank 1 refuses: the members agree on the region on their first large operation.
+    // Only rank 0 has cross memory on: the members agree on the region on their first large operation.
     const mixed = await makeGroup(
       'via-mixed',
       2,
-      (rank): Record<string, string> => (rank === 1 ? { TRAY_COLLECTIVE_CROSS_MEMORY: 'off' } : {}),
+      (rank): Record<string, string> => (rank === 0 ? { TRAY_COLLECTIVE_CROSS_MEMORY: 'on' } : {}),
     );
     for (const g of [cross, shm, mixed])
       expect(await tray.get(g.map((m) => m.sharedMemory.remote()))).toEqual([true, true]);
@@ -311,8 +355,8 @@ describe('shared memory on one node', () => {
   });
 
   it('allReduce into out and in place, by cross memory, over the region and over TCP (direct and split), equals the returning form', async () => {
-    const cross = await makeGroup('into-cross', 2);
-    const shm = await makeGroup('into-shm', 2, { TRAY_COLLECTIVE_CROSS_MEMORY: 'off' });
+    const cross = await makeGroup('into-cross', 2, { TRAY_COLLECTIVE_CROSS_MEMORY: 'on' });
+    const shm = await makeGroup('into-shm', 2);
     const tcp = await makeGroup('into-tcp', 2, { TRAY_COLLECTIVE_SHM_MIN_BYTES: 'off' });
     for (const length of [7, 1001, 70_001, 1_200_001]) {
       for (const op of ['sum', 'mean', 'max'] as const) {
@@ -355,8 +399,8 @@ describe('shared memory on one node', () => {
 
   it('members passing different lengths by cross memory or to the region all reject, naming the lengths', async () => {
     for (const [name, env] of [
-      ['cross-mismatch', {}],
-      ['shm-mismatch', { TRAY_COLLECTIVE_CROSS_MEMORY: 'off' }],
+      ['cross-mismatch', { TRAY_COLLECTIVE_CROSS_MEMORY: 'on' }],
+      ['shm-mismatch', {}],
     ] as const) {
       const members = await makeGroup(name, 2, env);
       const [a, b] = await tray.get([

@@ -145,12 +145,12 @@ function regionFiles(): string[] {
 }
 
 for (const [path, env] of [
-  ['by cross memory', {}],
-  ['on the shared region', { TRAY_COLLECTIVE_CROSS_MEMORY: 'off' }],
+  ['by cross memory', { TRAY_COLLECTIVE_CROSS_MEMORY: 'on' }],
+  ['on the shared region', {}],
 ] as const) {
   it(`a member SIGKILLed inside an allReduce ${path} fails the others, and no file stays`, async () => {
     const members = await makeGroup(
-      `death-${env.TRAY_COLLECTIVE_CROSS_MEMORY === 'off' ? 'shm' : 'cross'}`,
+      `death-${env.TRAY_COLLECTIVE_CROSS_MEMORY === 'on' ? 'cross' : 'shm'}`,
       3,
       env,
     );
@@ -158,7 +158,7 @@ for (const [path, env] of [
     const first = await tray.get(members.map((m) => m.run.remote('allReduce', 2_000_000, 'f32')));
     for (const r of first) expect(r.error).toBeUndefined();
     expect(await tray.get(members.map((m) => m.crossMemory.remote()))).toEqual(
-      Array(3).fill(env.TRAY_COLLECTIVE_CROSS_MEMORY !== 'off'),
+      Array(3).fill(env.TRAY_COLLECTIVE_CROSS_MEMORY === 'on'),
     );
     const pid2 = await tray.get(members[2]!.pid.remote());
     const pending = members.map((m) => m.run.remote('allReduce', 2_000_000, 'f32'));

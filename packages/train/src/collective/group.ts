@@ -6,17 +6,17 @@
 // everyone), which moves 2(n-1)/n of the tensor per member and splits the arithmetic n ways.
 // Both reduce in rank order, so results are the same bits on every member and either way.
 // When every member is on one node, tensors of at least shmMinBytes go through a shared region
-// instead (shm.ts), signalled over the same connections, reducing in the same order; or, where
-// the kernel lets members read and write each other's memory, straight between their arrays
-// (cross.ts), the region then kept for groups whose members cannot.
+// instead (shm.ts), signalled over the same connections, reducing in the same order; or, for
+// arrays the members allocated with sharedArray() (and with cross-memory attach on, any arrays),
+// straight between their arrays in one pass (same-node.ts).
 // The first failure (a peer's connection closing, a bad frame, an abort from a peer, a timeout)
 // rejects the operation in flight and every later one, and tells the other peers why.
 import type { Server } from 'node:net';
-import { type CrossMemory, CrossMemoryFailure } from './cross.js';
 import { CollectiveGroupError } from './errors.js';
 import { expectOf, recvMsg, sendMsg } from './messages.js';
 import type { Peer } from './peer.js';
 import { bytesOf, like, overlaps, partOffsets, REDUCE_OPS, reduceAll } from './reduce.js';
+import { CrossMemoryFailure, type SameNode } from './same-node.js';
 import type { ShmRegion } from './shm.js';
 import type { AllReduceOptions, CollectiveGroup, OpOptions, ReduceOp, Tensor } from './types.js';
 import { frameCount, MAX_FRAME_BYTES, type OpKind } from './wire.js';
@@ -59,8 +59,8 @@ export class Group implements CollectiveGroup {
   private readonly shmMinBytes: number;
   /** The shared region when every member is on this node (init.ts decides), else undefined. */
   private region: ShmRegion | undefined;
-  /** Cross-memory attach between the members when they share this node and the addon has it. */
-  private cross: CrossMemory | undefined;
+  /** Shared arrays and cross-memory attach between the members when they share this node. */
+  private sameNode: SameNode | undefined;
 
   constructor(init: GroupInit) {
     this.name = init.name;
@@ -84,9 +84,9 @@ export class Group implements CollectiveGroup {
     this.server = server;
   }
   /** Every member is on this node: large tensors go through `region`. */
-  setRegion(region: ShmRegion, cross?: CrossMemory): void {
+  setRegion(region: ShmRegion, sameNode?: SameNode): void {
     this.region = region;
-    this.cross = cross;
+    this.sameNode = sameNode;
   }
   /** Whether operations on large tensors use the shared region (all members on one node). */
   get sharedMemory(): boolean {
@@ -94,7 +94,33 @@ export class Group implements CollectiveGroup {
   }
   /** Whether large tensors move by cross-memory attach: undefined until the first operation that would, then whether every member could. */
   get crossMemory(): boolean | undefined {
-    return this.cross?.state;
+    return this.sameNode?.crossMemory;
+  }
+
+  sharedArray<T extends Tensor>(
+    type: { new (length: number): T; BYTES_PER_ELEMENT: number },
+    length: number,
+  ): T {
+    if (type !== (Float32Array as unknown) && type !== (Float64Array as unknown)) {
+      const got = typeof type === 'function' ? (type as { name: string }).name || 'a function' : typeof type;
+      throw this.usage('sharedArray', `type must be Float32Array or Float64Array, got ${got}`);
+    }
+    if (!Number.isSafeInteger(length) || length < 0) {
+      throw this.usage('sharedArray', `length must be a whole number of elements >= 0, got ${length}`);
+    }
+    if (this.destroyed || this.broken !== undefined) {
+      throw this.usage('sharedArray', 'the group is destroyed or failed: make a new one');
+    }
+    if (this.sameNode === undefined) return new type(length);
+    return this.sameNode.alloc(
+      type as unknown as new (
+        buffer: ArrayBuffer,
+        offset: number,
+        length: number,
+      ) => T,
+      type.BYTES_PER_ELEMENT,
+      length,
+    );
   }
 
   /** Cross memory's exchange (cross.ts): `mine` to every other member, and theirs back, by rank. */
@@ -138,11 +164,6 @@ export class Group implements CollectiveGroup {
     return this.region !== undefined && t.byteLength >= this.shmMinBytes ? this.region : undefined;
   }
 
-  /** Cross memory, unless the members found they cannot use it (then the region). */
-  private viaCross(): CrossMemory | undefined {
-    return this.cross?.usable ? this.cross : undefined;
-  }
-
   /** Runs a region operation; a local failure (the file, the mapping) fails the group on every member. */
   private async onRegion(run: () => Promise<void>): Promise<void> {
     try {
@@ -176,7 +197,7 @@ export class Group implements CollectiveGroup {
     for (const p of this.peers) p?.abort(peerRank, err.message);
     for (const p of this.peers) p?.rejectAll(err);
     this.region?.close();
-    this.cross?.close();
+    this.sameNode?.close();
   }
 
   /** A peer aborted: its group failed, blaming `blamed`. */
@@ -388,8 +409,8 @@ export class Group implements CollectiveGroup {
       if (region !== undefined) {
         // The region reads every element of the tensor before it writes that element of the result.
         await this.onRegion(async () => {
-          if (!(await this.viaCross()?.allReduce(seq, tensor, op, result)))
-            await region.allReduce(seq, tensor, op, result);
+          if (!(await this.sameNode?.allReduce(seq, tensor, op, result)))
+            await region.allReduce(seq, tensor, op, result, this.sameNode !== undefined);
         });
         return result;
       }
@@ -432,8 +453,8 @@ export class Group implements CollectiveGroup {
       const region = this.viaRegion(tensor);
       if (region !== undefined) {
         await this.onRegion(async () => {
-          if (!(await this.viaCross()?.reduceScatter(seq, tensor, op, out)))
-            await region.reduceScatter(seq, tensor, op, out);
+          if (!(await this.sameNode?.reduceScatter(seq, tensor, op, out)))
+            await region.reduceScatter(seq, tensor, op, out, this.sameNode !== undefined);
         });
         return out;
       }
@@ -461,8 +482,8 @@ export class Group implements CollectiveGroup {
       const region = this.viaRegion(tensor);
       if (region !== undefined) {
         await this.onRegion(async () => {
-          if (!(await this.viaCross()?.broadcast(seq, tensor, src, result)))
-            await region.broadcast(seq, tensor, src, result);
+          if (!(await this.sameNode?.broadcast(seq, tensor, src, result)))
+            await region.broadcast(seq, tensor, src, result, this.sameNode !== undefined);
         });
         return result;
       }
@@ -488,7 +509,8 @@ export class Group implements CollectiveGroup {
       if (region !== undefined) {
         for (let r = 0; r < this.worldSize; r++) out.push(like(tensor, tensor.length));
         await this.onRegion(async () => {
-          if (!(await this.viaCross()?.allGather(seq, tensor, out))) await region.allGather(seq, tensor, out);
+          if (!(await this.sameNode?.allGather(seq, tensor, out)))
+            await region.allGather(seq, tensor, out, this.sameNode !== undefined);
         });
         return out;
       }
@@ -533,7 +555,7 @@ export class Group implements CollectiveGroup {
       p?.close();
     }
     this.region?.close();
-    this.cross?.close();
+    this.sameNode?.close();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }

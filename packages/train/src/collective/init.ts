@@ -5,12 +5,12 @@
 // When the rendezvous shows every member on this node, the group gets a shared region (shm.ts).
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import * as tray from '@tray/core';
-import { CrossMemory, crossAddon } from './cross.js';
 import { CollectiveGroupError } from './errors.js';
 import { Group } from './group.js';
 import { acceptHandshake, dialHandshake, type HandshakeParams } from './handshake.js';
 import { Peer } from './peer.js';
 import { rendezvous } from './rendezvous.js';
+import { crossAddon, SameNode } from './same-node.js';
 import { ShmRegion } from './shm.js';
 import type { CollectiveGroup, CollectiveGroupSpec } from './types.js';
 
@@ -188,7 +188,14 @@ export async function initCollectiveGroup(spec: CollectiveGroupSpec): Promise<Co
       const addon = crossAddon();
       group.setRegion(
         new ShmRegion(rank, worldSize, key, joined.pids?.[0] ?? 0, group.signal),
-        new CrossMemory(rank, worldSize, addon, group.exchange, group.signal),
+        new SameNode(
+          rank,
+          worldSize,
+          ShmRegion.keyOf(`${name}/arrays`, params.secret),
+          addon,
+          group.exchange,
+          group.signal,
+        ),
       );
     }
     const dialed = Promise.all(
