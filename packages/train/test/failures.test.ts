@@ -144,24 +144,21 @@ function regionFiles(): string[] {
   return out;
 }
 
-for (const [path, env] of [
-  ['by cross memory', { TRAY_COLLECTIVE_CROSS_MEMORY: 'on' }],
-  ['on the shared region', {}],
+for (const [path, env, run] of [
+  ['by cross memory', { TRAY_COLLECTIVE_CROSS_MEMORY: 'on' }, 'run'],
+  ['on the shared region', {}, 'run'],
+  ['on shared arrays', {}, 'runShared'],
 ] as const) {
   it(`a member SIGKILLed inside an allReduce ${path} fails the others, and no file stays`, async () => {
-    const members = await makeGroup(
-      `death-${env.TRAY_COLLECTIVE_CROSS_MEMORY === 'on' ? 'cross' : 'shm'}`,
-      3,
-      env,
-    );
+    const members = await makeGroup(`death-${path.replaceAll(' ', '-')}`, 3, env);
     expect(await tray.get(members.map((m) => m.sharedMemory.remote()))).toEqual([true, true, true]);
-    const first = await tray.get(members.map((m) => m.run.remote('allReduce', 2_000_000, 'f32')));
+    const first = await tray.get(members.map((m) => m[run].remote('allReduce', 2_000_000, 'f32')));
     for (const r of first) expect(r.error).toBeUndefined();
     expect(await tray.get(members.map((m) => m.crossMemory.remote()))).toEqual(
       Array(3).fill(env.TRAY_COLLECTIVE_CROSS_MEMORY === 'on'),
     );
     const pid2 = await tray.get(members[2]!.pid.remote());
-    const pending = members.map((m) => m.run.remote('allReduce', 2_000_000, 'f32'));
+    const pending = members.map((m) => m[run].remote('allReduce', 2_000_000, 'f32'));
     await waitFor(
       async () => (await tray.get(members.map((m) => m.startedCount.remote()))).every((c) => c >= 2),
       { timeoutMs: 60_000, what: 'every rank to start its second allReduce' },
@@ -174,7 +171,7 @@ for (const [path, env] of [
       expect(r.error.name).toBe('CollectiveGroupError');
       expect(r.error.peerRank).toBe(2);
     }
-    const later = await tray.get([0, 1].map((r) => members[r]!.run.remote('allReduce', 2_000_000, 'f32')));
+    const later = await tray.get([0, 1].map((r) => members[r]![run].remote('allReduce', 2_000_000, 'f32')));
     for (const r of later) {
       expect(r.error?.name).toBe('CollectiveGroupError');
       expect(r.error?.message).toMatch(/rank 2/);
