@@ -6,23 +6,23 @@
 // changes hit all alike; min and median are reported.
 //   bus bandwidth = 2(n-1)/n · bytes / time (n = 2: bytes / time); ratio = bus bandwidth / memcpy
 // Issue 15's targets: ratio >= 0.5 for >= 16 MiB; 1 KiB allReduce < 200 µs. The members share a
-// node, so the library's default path for tensors over 64 KiB is cross-memory attach (each member
-// reads its peer's half and writes its peer's result, cross.ts); the same rounds time the shared
-// region ("auto": what private arrays get), cross-memory attach ("cross",
-// TRAY_COLLECTIVE_CROSS_MEMORY=on), the TCP path
+// node: tensors over 64 KiB that every member allocated with group.sharedArray ("shared") are
+// reduced straight between the members' arrays in one pass (same-node.ts); private arrays (the
+// headline "auto" columns) go through the group's shared region (shm.ts). The same rounds time
+// cross-memory attach ("cross", TRAY_COLLECTIVE_CROSS_MEMORY=on), the TCP path
 // (TRAY_COLLECTIVE_SHM_MIN_BYTES=off) and TCP sending every tensor whole ("direct", where
 // TRAY_COLLECTIVE_DIRECT_MAX_BYTES switches), each against the memcpy.
-// The headline is allReduce into a reused result array (`{ out }`, what a training loop does);
-// "new array" times the form that returns a fresh array each call, and "fresh" is a memcpy into a
-// newly allocated array, what any call returning a new array pays at least (its pages fault in on
-// first touch). CPU µs per op: the members' process.cpuUsage (the mean of the members; memory
-// stalls count as CPU time), and "cpu ratio" = the memcpy's CPU time / a member's CPU time per
-// allReduce: on a loaded machine wall times measure the load, CPU time much less so. By cross
-// memory each member reads 1 byte and writes 1 per byte of tensor, a memcpy's traffic (through
-// the shared region 2 and 2, shm.ts): the two members at once move twice what one memcpy does, so
-// the ratio is 0.5 when memory bandwidth does not grow with a second core, 1 when it doubles.
-// "limit" times exactly that traffic, measured: every member doing one memcpy of the size at once
-// ("of limit": limit time / allReduce time).
+// "auto" and "shared" are allReduce into a reused result array (`{ out }`, what a training loop
+// does); "new array" times the form that returns a fresh array each call, and "fresh" is a memcpy
+// into a newly allocated array, what any call returning a new array pays at least (its pages
+// fault in on first touch). CPU µs per op: the members' process.cpuUsage (the mean of the
+// members; memory stalls count as CPU time), and "cpu ratio" = the memcpy's CPU time / a
+// member's CPU time per allReduce: on a loaded machine wall times measure the load, CPU time much
+// less so. With shared arrays (and by cross memory) each member reads 1 byte and writes 1 per
+// byte of tensor, a memcpy's traffic (through the shared region 2 and 2): the two members at once
+// move twice what one memcpy does, so the ratio is 0.5 when memory bandwidth does not grow with a
+// second core, 1 when it doubles. "limit" times exactly that traffic, measured: every member
+// doing one memcpy of the size at once ("of limit": limit time / allReduce time of "auto").
 // TRAY_COLLECTIVE_NATIVE_REDUCE=off in the environment times the JavaScript reduce loop instead
 // of the addon's kernel.
 // The machine's load average is printed with the numbers: on a shared machine wall times are
