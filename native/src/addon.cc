@@ -13,12 +13,14 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "object_store.h"
+#include "cross_memory.h"
 #include "reduce_kernel.h"
 
 namespace {
@@ -631,6 +633,111 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// The data pointer, element size and length of a Float32Array/Float64Array (SharedArrayBuffer
+// backed too), or false when it is neither.
+bool FloatArray(napi_env env, napi_value value, void** data, size_t* elem_size, size_t* length) {
+  napi_typedarray_type type;
+  napi_value buffer;
+  size_t offset;
+  if (napi_get_typedarray_info(env, value, &type, length, data, &buffer, &offset) != napi_ok) return false;
+  if (type == napi_float32_array) *elem_size = 4;
+  else if (type == napi_float64_array) *elem_size = 8;
+  else return false;
+  return true;
+}
+
+const char* ErrnoName(int err) {
+  switch (err) {
+    case ESRCH: return "ESRCH";
+    case EPERM: return "EPERM";
+    case EFAULT: return "EFAULT";
+    case ENOSYS: return "ENOSYS";
+    case ENOMEM: return "ENOMEM";
+    case EINVAL: return "EINVAL";
+    default: return "EIO";
+  }
+}
+
+// A failed cross-memory call as an Error with code (ESRCH: the process is gone; EPERM: the kernel
+// refuses; EFAULT: the address is not mapped there), errno and rank (the member it talked to).
+void ThrowCross(Napi::Env env, const char* what, const tray::CrossError& e) {
+  Napi::Error error = Napi::Error::New(env, std::string(what) + " with rank " + std::to_string(e.rank) +
+                                                ": " + std::strerror(e.err) + " (" + ErrnoName(e.err) + ")");
+  error.Value().Set("code", ErrnoName(e.err));
+  error.Value().Set("errno", e.err);
+  error.Value().Set("rank", e.rank);
+  error.ThrowAsJavaScriptException();
+}
+
+// crossAddress(floatArray): where its first element is in this process, as a number (exact:
+// user-space addresses are below 2^53), for a peer's crossRead / crossReduce.
+Napi::Value CrossAddress(const Napi::CallbackInfo& info) {
+  void* data;
+  size_t elem_size, length;
+  if (!FloatArray(info.Env(), info[0], &data, &elem_size, &length)) {
+    Napi::TypeError::New(info.Env(), "crossAddress takes a Float32Array or Float64Array").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  return Napi::Number::New(info.Env(), static_cast<double>(reinterpret_cast<uintptr_t>(data)));
+}
+
+// crossRead(pid, address, dest, rank): dest's bytes from process pid at address.
+Napi::Value CrossRead(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  void* data;
+  size_t elem_size, length;
+  if (!FloatArray(env, info[2], &data, &elem_size, &length)) {
+    Napi::TypeError::New(env, "crossRead takes a Float32Array or Float64Array").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  tray::CrossError e;
+  if (!tray::CrossRead(info[0].As<Napi::Number>().Int32Value(),
+                       static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue()), data, length * elem_size,
+                       info[3].As<Napi::Number>().Int32Value(), &e)) {
+    ThrowCross(env, "reading the tensor of the member", e);
+  }
+  return env.Undefined();
+}
+
+// crossReduce(kind, divisor, out, own, self, pids, ins, outs): cross_memory.h's CrossReduce;
+// pids an Int32Array and ins/outs Float64Arrays of addresses, one per member (0 in outs: none).
+Napi::Value CrossReduce(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  void* out;
+  void* own;
+  size_t out_size, own_size, n, own_n;
+  const bool arrays = FloatArray(env, info[2], &out, &out_size, &n) && FloatArray(env, info[3], &own, &own_size, &own_n);
+  if (!arrays || out_size != own_size || n != own_n || !info[5].IsTypedArray() || !info[6].IsTypedArray() ||
+      !info[7].IsTypedArray()) {
+    Napi::TypeError::New(env, "crossReduce takes out and own of one float type and length, then pids, ins, outs")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Int32Array pids = info[5].As<Napi::Int32Array>();
+  Napi::Float64Array ins = info[6].As<Napi::Float64Array>();
+  Napi::Float64Array outs = info[7].As<Napi::Float64Array>();
+  const int members = static_cast<int>(pids.ElementLength());
+  const int self = info[4].As<Napi::Number>().Int32Value();
+  if (members < 2 || ins.ElementLength() != pids.ElementLength() || outs.ElementLength() != pids.ElementLength() ||
+      self < 0 || self >= members) {
+    Napi::TypeError::New(env, "crossReduce takes one pid, input and output address per member (at least 2)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  std::vector<uint64_t> in_at(members), out_at(members);
+  for (int r = 0; r < members; r++) {
+    in_at[r] = static_cast<uint64_t>(ins[r]);
+    out_at[r] = static_cast<uint64_t>(outs[r]);
+  }
+  tray::CrossError e;
+  if (!tray::CrossReduce(static_cast<tray::ReduceKind>(info[0].As<Napi::Number>().Int32Value()),
+                         info[1].As<Napi::Number>().DoubleValue(), out_size, out, own, self, members, pids.Data(),
+                         in_at.data(), out_at.data(), n, &e)) {
+    ThrowCross(env, "the cross-memory reduce", e);
+  }
+  return env.Undefined();
+}
+
 // init(errorClasses): the TypeScript error classes native errors are thrown as.
 Napi::Value Init(const Napi::CallbackInfo& info) {
   Data(info.Env())->error_classes = Napi::Persistent(info[0].As<Napi::Object>());
@@ -656,6 +763,9 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("view", Napi::Function::New(env, View));
   exports.Set("cleanRanges", Napi::Function::New(env, CleanRanges));
   exports.Set("reduce", Napi::Function::New(env, Reduce));
+  exports.Set("crossAddress", Napi::Function::New(env, CrossAddress));
+  exports.Set("crossRead", Napi::Function::New(env, CrossRead));
+  exports.Set("crossReduce", Napi::Function::New(env, CrossReduce));
   return exports;
 }
 

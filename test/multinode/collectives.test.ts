@@ -59,13 +59,17 @@ const mixedInits = await tray.get(mixed.map((m, rank) => m.init.remote({ name: '
 const mixedShared = await tray.get(mixed.map((m) => m.sharedMemory.remote()));
 const mixedSums = await tray.get(mixed.map((m) => m.run.remote('allReduce', length, 'f64', { op: 'sum' })));
 const mixedCasts = await tray.get(mixed.map((m) => m.run.remote('broadcast', length, 'f32', { srcRank: 2 })));
+const cross = await tray.get([...members, ...mixed].map((m) => m.crossMemory.remote()));
+// sharedArray on a group across nodes: plain arrays, over TCP.
+const sharedSuites = await tray.get(mixed.map((m) => m.sharedSuite.remote(length, 'f64')));
 const a = input(0, length, 'f64'), b = input(1, length, 'f64'), c = input(2, length, 'f64');
 const same = (x, y) => x.length === y.length && x.every((v, i) => v === y[i]);
 console.log(JSON.stringify({
   nodes, placed, inits,
   sum: sums.map((s) => s.error?.message ?? same(Array.from(s.value), Array.from(a, (v, i) => v + b[i]))),
   broadcast: casts.map((c) => c.error?.message ?? same(Array.from(c.value), Array.from(input(1, 7, 'f32')))),
-  shared, mixedInits, mixedShared,
+  shared, mixedInits, mixedShared, cross,
+  sharedSum: sharedSuites.map((s) => s.error?.message ?? (same(Array.from(s.value.allReduce.sum), Array.from(a, (v, i) => v + b[i] + c[i])) && same(Array.from(s.value.inplace.max), Array.from(a, (v, i) => Math.max(v, b[i], c[i]))))),
   mixedSum: mixedSums.map((s) => s.error?.message ?? same(Array.from(s.value), Array.from(a, (v, i) => v + b[i] + c[i]))),
   mixedBroadcast: mixedCasts.map((s) => s.error?.message ?? same(Array.from(s.value), Array.from(input(2, length, 'f32')))),
   gather: gathers.map((g) => g.error?.message ?? (same(Array.from(g.value[0]), Array.from(input(0, 3, 'f64'))) && same(Array.from(g.value[1]), Array.from(input(1, 3, 'f64'))))),
@@ -108,4 +112,7 @@ it('a group with a member on each of two nodes, and a mixed group, connect and r
   expect(result.mixedShared).toEqual([false, false, false]);
   expect(result.mixedSum).toEqual([true, true, true]);
   expect(result.mixedBroadcast).toEqual([true, true, true]);
+  // Nor does cross-memory attach (the mixed group's two members on one node included).
+  expect(result.cross).toEqual([null, null, null, null, null]);
+  expect(result.sharedSum).toEqual([true, true, true]);
 });

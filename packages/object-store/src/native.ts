@@ -106,6 +106,28 @@ export interface NativeAddon {
     b: T,
     out2: T | null,
   ): void;
+  /**
+   * Cross-memory attach for the collectives (native/src/cross_memory.h; Linux
+   * process_vm_readv/writev). crossAddress: where a float array's first element is in this
+   * process. crossRead: `dest`'s bytes from process `pid` at `address`. crossReduce: member
+   * `self` reduces (kind and divisor as reduce) every member's input in rank order into `out`
+   * (local; `own` is its input, which out may be exactly) and into every member r's memory at
+   * outs[r] (0: not written); member r's input is at ins[r] in process pids[r]. Failures throw an
+   * Error with `code` (ESRCH: the process is gone; EPERM: refused; EFAULT: not mapped), `errno`
+   * and `rank` (the member talked to). Absent from addons built before them.
+   */
+  crossAddress?(t: Float32Array | Float64Array): number;
+  crossRead?(pid: number, address: number, dest: Float32Array | Float64Array, rank: number): void;
+  crossReduce?<T extends Float32Array | Float64Array>(
+    kind: number,
+    divisor: number,
+    out: T,
+    own: T,
+    self: number,
+    pids: Int32Array,
+    ins: Float64Array,
+    outs: Float64Array,
+  ): void;
 }
 
 const ADDON_FILE = 'tray_store.node';

@@ -132,7 +132,8 @@ export async function trainMlp(config) {
   const slice = batch / worldSize;
   const steps = Math.floor(config.rows / batch);
   // The gradient with the slice's loss as one more element, averaged in place: one allReduce per
-  // step into the same array, so a step allocates nothing for it.
+  // step into the same array, so a step allocates nothing for it. The array is the group's
+  // (train.sharedArray): on one node a large one is reduced straight between the workers' arrays.
   let packed;
   for (let epoch = 0; epoch < config.epochs; epoch++) {
     let lossSum = 0;
@@ -147,7 +148,7 @@ export async function trainMlp(config) {
       let mean = grad;
       let meanLoss = loss;
       if (worldSize > 1) {
-        packed ??= new Float32Array(grad.length + 1);
+        packed ??= train.sharedArray(Float32Array, grad.length + 1);
         packed.set(grad);
         packed[grad.length] = loss;
         await train.allReduce(packed, { op: 'mean', out: packed });

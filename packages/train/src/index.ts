@@ -30,6 +30,7 @@ export {
   getDatasetShard,
   reduceScatter,
   report,
+  sharedArray,
   type TrainContext,
 } from './session/api.js';
 export { DataParallelTrainer, type TrainLoop } from './trainer.js';

@@ -3,9 +3,12 @@
 // loopback sockets. Every operation for world sizes 2 and 3, float32 and float64, lengths 0, 1,
 // 7, 1001 (odd, smaller than the world size, zero) and 100003 (the reduce-scatter + all-gather
 // path; 1200001 float64s for parts of several frames) against results computed here by hand, and
-// bit-identical on every rank. The members share a node, so tensors over 64 KiB go through the
-// group's shared region (run the file with TRAY_COLLECTIVE_SHM_MIN_BYTES=0 to put every size
-// there); the last part compares that path with TCP bit for bit and checks no region file stays.
+// bit-identical on every rank. The members share a node, so tensors over 64 KiB move by
+// cross-memory attach between the members' arrays (run the file with
+// TRAY_COLLECTIVE_SHM_MIN_BYTES=0 to put every size there); the last part runs every operation
+// of odd sizes that way against hand-computed results, compares it and the shared region
+// (TRAY_COLLECTIVE_CROSS_MEMORY=off, what a kernel that refuses gets, also when only one member
+// refuses) with TCP bit for bit, and checks no region file stays.
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,14 +33,20 @@ afterAll(async () => {
 
 type Handle = tray.ActorHandle<Member>;
 
-/** `n` members of group `name`, each in its own worker process, joined (with `env` set at init). */
-async function makeGroup(name: string, n: number, env: Record<string, string> = {}): Promise<Handle[]> {
+/** `n` members of group `name`, each in its own worker process, joined (with `env`, or rank r's `env(r)`, set at init). */
+async function makeGroup(
+  name: string,
+  n: number,
+  env: Record<string, string> | ((rank: number) => Record<string, string>) = {},
+): Promise<Handle[]> {
   const members = Array.from({ length: n }, () =>
     MemberActor.options({ numCpus: 0, maxConcurrency: 4 }).remote(),
   );
   pids.push(...(await tray.get(members.map((m) => m.pid.remote()))));
   const inits = await tray.get(
-    members.map((m, rank) => m.initWith.remote({ name, worldSize: n, rank }, env)),
+    members.map((m, rank) =>
+      m.initWith.remote({ name, worldSize: n, rank }, typeof env === 'function' ? env(rank) : env),
+    ),
   );
   for (const [rank, r] of inits.entries())
     if (r.error !== undefined) throw new Error(`rank ${rank}: ${r.error.message}`);
@@ -205,10 +214,109 @@ function regionFiles(): string[] {
 }
 
 describe('shared memory on one node', () => {
-  it('a group on one node uses its shared region, with the same bits as over TCP, and leaves no file', async () => {
+  for (const n of [2, 3]) {
+    it(`shared arrays on ${n} members: every operation on f32 and f64 tensors of lengths ${LENGTHS.join(', ')}, by hand`, async () => {
+      // Every size through the same-node path; lengths below the world size leave parts empty.
+      const members = await makeGroup(`arrays-${n}`, n, { TRAY_COLLECTIVE_SHM_MIN_BYTES: '0' });
+      for (const dtype of ['f32', 'f64'] as const) {
+        for (const length of LENGTHS) {
+          for (const shared of [true, false]) {
+            const results = await tray.get(members.map((m) => m.sharedSuite.remote(length, dtype, shared)));
+            for (const [rank, r] of results.entries()) {
+              const where = `${shared ? 'all shared' : 'rank 1 private'} ${dtype} ${length} rank ${rank}: ${r.error?.message}`;
+              expect(r.value, where).toBeDefined();
+              const res = r.value!;
+              for (const op of ['sum', 'mean', 'min', 'max'] as const) {
+                const want = expected(op, n, length, dtype);
+                expect(bytes(res.allReduce[op]).equals(bytes(want)), `allReduce ${op} ${where}`).toBe(true);
+                expect(bytes(res.inplace[op]).equals(bytes(want)), `in place ${op} ${where}`).toBe(true);
+                const [a, b] = parts(length, n)[rank]!;
+                expect(
+                  bytes(res.reduceScatter[op]).equals(bytes(want.subarray(a, b))),
+                  `reduceScatter ${op} ${where}`,
+                ).toBe(true);
+              }
+              expect(bytes(res.broadcast).equals(bytes(input(1, length, dtype))), `broadcast ${where}`).toBe(
+                true,
+              );
+              for (let q = 0; q < n; q++)
+                expect(
+                  bytes(res.allGather[q]!).equals(bytes(input(q, length, dtype))),
+                  `allGather ${where}`,
+                ).toBe(true);
+              expect(bytes(res.input).equals(bytes(input(rank, length, dtype))), `input ${where}`).toBe(true);
+            }
+          }
+        }
+      }
+      // Every shared array's file lost its name once its peers mapped it (or the group ended).
+      await tray.get(members.map((m) => m.destroy.remote()));
+      await waitFor(() => regionFiles().length === 0, { timeoutMs: 30_000, what: 'no tray-coll-* file' });
+    });
+  }
+
+  for (const n of [2, 3]) {
+    it(`cross memory on ${n} members: every operation on f32 and f64 tensors of lengths ${LENGTHS.join(', ')}, by hand`, async () => {
+      // Every size through the same-node path: lengths below the world size leave parts empty.
+      const members = await makeGroup(`cross-${n}`, n, {
+        TRAY_COLLECTIVE_SHM_MIN_BYTES: '0',
+        TRAY_COLLECTIVE_CROSS_MEMORY: 'on',
+      });
+      expect(await tray.get(members.map((m) => m.crossMemory.remote()))).toEqual(Array(n).fill(undefined));
+      for (const dtype of ['f32', 'f64'] as const) {
+        for (const length of LENGTHS) {
+          const results = await tray.get(members.map((m) => m.suite.remote(length, dtype)));
+          for (const [rank, res] of results.entries()) {
+            for (const op of ['sum', 'mean', 'min', 'max'] as const) {
+              const want = expected(op, n, length, dtype);
+              const what = `${op} ${dtype} ${length} rank ${rank}`;
+              expect(bytes(res.allReduce[op]).equals(bytes(want)), `allReduce ${what}`).toBe(true);
+              const [a, b] = parts(length, n)[rank]!;
+              expect(
+                bytes(res.reduceScatter[op]).equals(bytes(want.subarray(a, b))),
+                `reduceScatter ${what}`,
+              ).toBe(true);
+            }
+            expect(bytes(res.broadcast).equals(bytes(input(1, length, dtype)))).toBe(true);
+            for (let r = 0; r < n; r++)
+              expect(bytes(res.allGather[r]!).equals(bytes(input(r, length, dtype)))).toBe(true);
+            expect(bytes(res.input).equals(bytes(input(rank, length, dtype)))).toBe(true);
+          }
+        }
+      }
+      expect(await tray.get(members.map((m) => m.crossMemory.remote()))).toEqual(Array(n).fill(true));
+      // Into a reused out and in place (a member writes its peers' results into that very array).
+      for (const length of [7, 100_003]) {
+        for (const op of ['sum', 'mean', 'min', 'max'] as const) {
+          for (const mode of ['out', 'inplace'] as const) {
+            const results = await tray.get(
+              members.map((m) => m.allReduceInto.remote(length, 'f64', op, mode)),
+            );
+            const want = bytes(expected(op, n, length, 'f64'));
+            for (const [rank, r] of results.entries()) {
+              const what = `${mode} ${op} ${length} rank ${rank}: ${r.error?.message}`;
+              expect(r.same, what).toEqual([true, true]);
+              for (const v of r.value) expect(bytes(v).equals(want), what).toBe(true);
+            }
+          }
+        }
+      }
+      await tray.get(members.map((m) => m.destroy.remote()));
+    });
+  }
+
+  it('cross memory, the shared region (also when one member refuses cross memory) and TCP give the same bits, and leave no file', async () => {
+    const cross = await makeGroup('via-cross', 2, { TRAY_COLLECTIVE_CROSS_MEMORY: 'on' });
     const shm = await makeGroup('via-shm', 2);
     const tcp = await makeGroup('via-tcp', 2, { TRAY_COLLECTIVE_SHM_MIN_BYTES: 'off' });
-    expect(await tray.get(shm.map((m) => m.sharedMemory.remote()))).toEqual([true, true]);
+    // Only rank 0 has cross memory on: the members agree on the region on their first large operation.
+    const mixed = await makeGroup(
+      'via-mixed',
+      2,
+      (rank): Record<string, string> => (rank === 0 ? { TRAY_COLLECTIVE_CROSS_MEMORY: 'on' } : {}),
+    );
+    for (const g of [cross, shm, mixed])
+      expect(await tray.get(g.map((m) => m.sharedMemory.remote()))).toEqual([true, true]);
     expect(await tray.get(tcp.map((m) => m.sharedMemory.remote()))).toEqual([false, false]);
     // 70001 floats make the region; 1200001 make it anew, larger; then 70001 again fit it.
     for (const length of [70_001, 1_200_001, 70_001]) {
@@ -220,23 +328,34 @@ describe('shared memory on one node', () => {
         ['allGather', {}],
       ];
       for (const [op, options] of calls) {
-        const viaShm = await tray.get(shm.map((m) => m.run.remote(op, length, 'f32', options, 'noisy')));
         const viaTcp = await tray.get(tcp.map((m) => m.run.remote(op, length, 'f32', options, 'noisy')));
-        for (let rank = 0; rank < 2; rank++) {
-          const a = viaShm[rank]!.value;
-          const b = viaTcp[rank]!.value;
-          expect(a, `${op} ${length} rank ${rank}: ${viaShm[rank]!.error?.message}`).toBeDefined();
-          const flat = (v: Float32Array | Float32Array[]) =>
-            Buffer.concat((Array.isArray(v) ? v : [v]).map((t) => bytes(t)));
-          expect(flat(a).equals(flat(b)), `${op} ${length} rank ${rank}`).toBe(true);
+        for (const [path, g] of [
+          ['cross', cross],
+          ['shm', shm],
+          ['mixed', mixed],
+        ] as const) {
+          const via = await tray.get(g.map((m) => m.run.remote(op, length, 'f32', options, 'noisy')));
+          for (let rank = 0; rank < 2; rank++) {
+            const a = via[rank]!.value;
+            const b = viaTcp[rank]!.value;
+            expect(a, `${path} ${op} ${length} rank ${rank}: ${via[rank]!.error?.message}`).toBeDefined();
+            const flat = (v: Float32Array | Float32Array[]) =>
+              Buffer.concat((Array.isArray(v) ? v : [v]).map((t) => bytes(t)));
+            expect(flat(a).equals(flat(b)), `${path} ${op} ${length} rank ${rank}`).toBe(true);
+          }
         }
       }
     }
-    await tray.get([...shm, ...tcp].map((m) => m.destroy.remote()));
+    expect(await tray.get(cross.map((m) => m.crossMemory.remote()))).toEqual([true, true]);
+    expect(await tray.get(shm.map((m) => m.crossMemory.remote()))).toEqual([false, false]);
+    expect(await tray.get(mixed.map((m) => m.crossMemory.remote()))).toEqual([false, false]);
+    expect(await tray.get(tcp.map((m) => m.crossMemory.remote()))).toEqual([undefined, undefined]);
+    await tray.get([...cross, ...shm, ...mixed, ...tcp].map((m) => m.destroy.remote()));
     await waitFor(() => regionFiles().length === 0, { timeoutMs: 30_000, what: 'no tray-coll-* file' });
   });
 
-  it('allReduce into out and in place, over the region and over TCP (direct and split), equals the returning form', async () => {
+  it('allReduce into out and in place, by cross memory, over the region and over TCP (direct and split), equals the returning form', async () => {
+    const cross = await makeGroup('into-cross', 2, { TRAY_COLLECTIVE_CROSS_MEMORY: 'on' });
     const shm = await makeGroup('into-shm', 2);
     const tcp = await makeGroup('into-tcp', 2, { TRAY_COLLECTIVE_SHM_MIN_BYTES: 'off' });
     for (const length of [7, 1001, 70_001, 1_200_001]) {
@@ -244,13 +363,13 @@ describe('shared memory on one node', () => {
         const returned = await tray.get(
           shm.map((m) => m.run.remote('allReduce', length, 'f32', { op }, 'noisy')),
         );
-        for (const group of [shm, tcp]) {
+        for (const group of [cross, shm, tcp]) {
           for (const mode of ['out', 'inplace'] as const) {
             const results = await tray.get(
               group.map((m) => m.allReduceInto.remote(length, 'f32', op, mode, 2, 'noisy')),
             );
             for (const [rank, r] of results.entries()) {
-              const what = `${group === shm ? 'shm' : 'tcp'} ${mode} ${op} ${length} rank ${rank}: ${r.error?.message}`;
+              const what = `${group === cross ? 'cross' : group === shm ? 'shm' : 'tcp'} ${mode} ${op} ${length} rank ${rank}: ${r.error?.message}`;
               expect(r.same, what).toEqual([true, true]);
               for (const v of r.value) expect(bytes(v).equals(bytes(returned[rank]!.value)), what).toBe(true);
             }
@@ -258,7 +377,7 @@ describe('shared memory on one node', () => {
         }
       }
     }
-    await tray.get([...shm, ...tcp].map((m) => m.destroy.remote()));
+    await tray.get([...cross, ...shm, ...tcp].map((m) => m.destroy.remote()));
   });
 
   it('an out of another length or type, or overlapping the tensor, is refused on the calling member', async () => {
@@ -278,16 +397,21 @@ describe('shared memory on one node', () => {
     await tray.get(member!.destroy.remote());
   });
 
-  it('members passing different lengths to the region all reject, naming the lengths', async () => {
-    const members = await makeGroup('shm-mismatch', 2);
-    const [a, b] = await tray.get([
-      members[0]!.run.remote('allReduce', 100_000, 'f32'),
-      members[1]!.run.remote('allReduce', 100_001, 'f32'),
-    ]);
-    for (const r of [a, b]) {
-      expect(r.error?.name).toBe('CollectiveGroupError');
-      expect(r.error?.message).toMatch(/allReduce #1.*tensor of 10000[01] elements.*this member 10000[01]/);
+  it('members passing different lengths by cross memory or to the region all reject, naming the lengths', async () => {
+    for (const [name, env] of [
+      ['cross-mismatch', { TRAY_COLLECTIVE_CROSS_MEMORY: 'on' }],
+      ['shm-mismatch', {}],
+    ] as const) {
+      const members = await makeGroup(name, 2, env);
+      const [a, b] = await tray.get([
+        members[0]!.run.remote('allReduce', 100_000, 'f32'),
+        members[1]!.run.remote('allReduce', 100_001, 'f32'),
+      ]);
+      for (const r of [a, b]) {
+        expect(r.error?.name).toBe('CollectiveGroupError');
+        expect(r.error?.message).toMatch(/allReduce #1.*tensor of 10000[01] elements.*this member 10000[01]/);
+      }
+      await tray.get(members.map((m) => m.destroy.remote()));
     }
-    await tray.get(members.map((m) => m.destroy.remote()));
   });
 });

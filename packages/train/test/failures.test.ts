@@ -5,8 +5,9 @@
 // dead rank, on the socket's close (no timeout set), and every later operation too; a member
 // alive but stuck is caught by the per-operation timeout, and the stuck one is told why; one
 // that destroys its group fails its peers; and no member process outlives the cluster. The
-// members share a node, so the large allReduces here go through the group's shared region: a
-// member killed in the middle of one fails the others just the same, and no region file stays.
+// members share a node, so the large allReduces here go by cross-memory attach (and, with it off,
+// through the group's shared region): a member killed in the middle of one fails the others just
+// the same, and no region file stays.
 import { readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import os from 'node:os';
@@ -39,9 +40,11 @@ async function spawn(n: number): Promise<Handle[]> {
   return members;
 }
 
-async function makeGroup(name: string, n: number): Promise<Handle[]> {
+async function makeGroup(name: string, n: number, env: Record<string, string> = {}): Promise<Handle[]> {
   const members = await spawn(n);
-  const inits = await tray.get(members.map((m, rank) => m.init.remote({ name, worldSize: n, rank })));
+  const inits = await tray.get(
+    members.map((m, rank) => m.initWith.remote({ name, worldSize: n, rank }, env)),
+  );
   for (const [rank, r] of inits.entries())
     if (r.error !== undefined) throw new Error(`rank ${rank}: ${r.error.message}`);
   return members;
@@ -141,32 +144,41 @@ function regionFiles(): string[] {
   return out;
 }
 
-it('a member SIGKILLed inside an allReduce on the shared region fails the others, and no file stays', async () => {
-  const members = await makeGroup('death-shm', 3);
-  expect(await tray.get(members.map((m) => m.sharedMemory.remote()))).toEqual([true, true, true]);
-  const first = await tray.get(members.map((m) => m.run.remote('allReduce', 2_000_000, 'f32')));
-  for (const r of first) expect(r.error).toBeUndefined();
-  const pid2 = await tray.get(members[2]!.pid.remote());
-  const pending = members.map((m) => m.run.remote('allReduce', 2_000_000, 'f32'));
-  await waitFor(
-    async () => (await tray.get(members.map((m) => m.startedCount.remote()))).every((c) => c >= 2),
-    { timeoutMs: 60_000, what: 'every rank to start its second allReduce' },
-  );
-  process.kill(pid2, 'SIGKILL');
-  const results = await tray.get(pending.slice(0, 2), { timeoutMs: 60_000 });
-  for (const r of results) {
-    // It may have finished before the kill landed; otherwise it names the dead rank.
-    if (r.error === undefined) continue;
-    expect(r.error.name).toBe('CollectiveGroupError');
-    expect(r.error.peerRank).toBe(2);
-  }
-  const later = await tray.get([0, 1].map((r) => members[r]!.run.remote('allReduce', 2_000_000, 'f32')));
-  for (const r of later) {
-    expect(r.error?.name).toBe('CollectiveGroupError');
-    expect(r.error?.message).toMatch(/rank 2/);
-  }
-  await waitFor(() => regionFiles().length === 0, { timeoutMs: 30_000, what: 'no tray-coll-* file' });
-});
+for (const [path, env, run] of [
+  ['by cross memory', { TRAY_COLLECTIVE_CROSS_MEMORY: 'on' }, 'run'],
+  ['on the shared region', {}, 'run'],
+  ['on shared arrays', {}, 'runShared'],
+] as const) {
+  it(`a member SIGKILLed inside an allReduce ${path} fails the others, and no file stays`, async () => {
+    const members = await makeGroup(`death-${path.replaceAll(' ', '-')}`, 3, env);
+    expect(await tray.get(members.map((m) => m.sharedMemory.remote()))).toEqual([true, true, true]);
+    const first = await tray.get(members.map((m) => m[run].remote('allReduce', 2_000_000, 'f32')));
+    for (const r of first) expect(r.error).toBeUndefined();
+    expect(await tray.get(members.map((m) => m.crossMemory.remote()))).toEqual(
+      Array(3).fill(env.TRAY_COLLECTIVE_CROSS_MEMORY === 'on'),
+    );
+    const pid2 = await tray.get(members[2]!.pid.remote());
+    const pending = members.map((m) => m[run].remote('allReduce', 2_000_000, 'f32'));
+    await waitFor(
+      async () => (await tray.get(members.map((m) => m.startedCount.remote()))).every((c) => c >= 2),
+      { timeoutMs: 60_000, what: 'every rank to start its second allReduce' },
+    );
+    process.kill(pid2, 'SIGKILL');
+    const results = await tray.get(pending.slice(0, 2), { timeoutMs: 60_000 });
+    for (const r of results) {
+      // It may have finished before the kill landed; otherwise it names the dead rank.
+      if (r.error === undefined) continue;
+      expect(r.error.name).toBe('CollectiveGroupError');
+      expect(r.error.peerRank).toBe(2);
+    }
+    const later = await tray.get([0, 1].map((r) => members[r]![run].remote('allReduce', 2_000_000, 'f32')));
+    for (const r of later) {
+      expect(r.error?.name).toBe('CollectiveGroupError');
+      expect(r.error?.message).toMatch(/rank 2/);
+    }
+    await waitFor(() => regionFiles().length === 0, { timeoutMs: 30_000, what: 'no tray-coll-* file' });
+  });
+}
 
 it('a member alive but stuck is caught by the per-operation timeout, and told so', async () => {
   const [m0, m1] = await makeGroup('stuck', 2);

@@ -6,7 +6,9 @@
 // everyone), which moves 2(n-1)/n of the tensor per member and splits the arithmetic n ways.
 // Both reduce in rank order, so results are the same bits on every member and either way.
 // When every member is on one node, tensors of at least shmMinBytes go through a shared region
-// instead (shm.ts), signalled over the same connections, reducing in the same order.
+// instead (shm.ts), signalled over the same connections, reducing in the same order; or, for
+// arrays the members allocated with sharedArray() (and with cross-memory attach on, any arrays),
+// straight between their arrays in one pass (same-node.ts).
 // The first failure (a peer's connection closing, a bad frame, an abort from a peer, a timeout)
 // rejects the operation in flight and every later one, and tells the other peers why.
 import type { Server } from 'node:net';
@@ -14,6 +16,7 @@ import { CollectiveGroupError } from './errors.js';
 import { expectOf, recvMsg, sendMsg } from './messages.js';
 import type { Peer } from './peer.js';
 import { bytesOf, like, overlaps, partOffsets, REDUCE_OPS, reduceAll } from './reduce.js';
+import { CrossMemoryFailure, type SameNode } from './same-node.js';
 import type { ShmRegion } from './shm.js';
 import type { AllReduceOptions, CollectiveGroup, OpOptions, ReduceOp, Tensor } from './types.js';
 import { frameCount, MAX_FRAME_BYTES, type OpKind } from './wire.js';
@@ -56,6 +59,8 @@ export class Group implements CollectiveGroup {
   private readonly shmMinBytes: number;
   /** The shared region when every member is on this node (init.ts decides), else undefined. */
   private region: ShmRegion | undefined;
+  /** Shared arrays and cross-memory attach between the members when they share this node. */
+  private sameNode: SameNode | undefined;
 
   constructor(init: GroupInit) {
     this.name = init.name;
@@ -79,13 +84,69 @@ export class Group implements CollectiveGroup {
     this.server = server;
   }
   /** Every member is on this node: large tensors go through `region`. */
-  setRegion(region: ShmRegion): void {
+  setRegion(region: ShmRegion, sameNode?: SameNode): void {
     this.region = region;
+    this.sameNode = sameNode;
   }
   /** Whether operations on large tensors use the shared region (all members on one node). */
   get sharedMemory(): boolean {
     return this.region !== undefined;
   }
+  /** Whether large tensors move by cross-memory attach: undefined until the first operation that would, then whether every member could. */
+  get crossMemory(): boolean | undefined {
+    return this.sameNode?.crossMemory;
+  }
+
+  sharedArray<T extends Tensor>(
+    type: { new (length: number): T; BYTES_PER_ELEMENT: number },
+    length: number,
+  ): T {
+    if (type !== (Float32Array as unknown) && type !== (Float64Array as unknown)) {
+      const got = typeof type === 'function' ? (type as { name: string }).name || 'a function' : typeof type;
+      throw this.usage('sharedArray', `type must be Float32Array or Float64Array, got ${got}`);
+    }
+    if (!Number.isSafeInteger(length) || length < 0) {
+      throw this.usage('sharedArray', `length must be a whole number of elements >= 0, got ${length}`);
+    }
+    if (this.destroyed || this.broken !== undefined) {
+      throw this.usage('sharedArray', 'the group is destroyed or failed: make a new one');
+    }
+    if (this.sameNode === undefined) return new type(length);
+    return this.sameNode.alloc(
+      type as unknown as new (
+        buffer: ArrayBuffer,
+        offset: number,
+        length: number,
+      ) => T,
+      type.BYTES_PER_ELEMENT,
+      length,
+    );
+  }
+
+  /** Cross memory's exchange (cross.ts): `mine` to every other member, and theirs back, by rank. */
+  readonly exchange = async (
+    seq: number,
+    kind: OpKind,
+    t: Tensor | undefined,
+    step: number,
+    mine: Float64Array,
+  ): Promise<Float64Array[]> => {
+    const expect = expectOf(kind, t, this.current ?? kind);
+    const all: Float64Array[] = [];
+    const io: Promise<void>[] = [];
+    for (let r = 0; r < this.worldSize; r++) {
+      if (r === this.rank) {
+        all.push(mine);
+        continue;
+      }
+      const theirs = new Float64Array(mine.length);
+      all.push(theirs);
+      io.push(...sendMsg(this.peers[r]!, seq, kind, t, bytesOf(mine), step));
+      io.push(...recvMsg(this.peers[r]!, seq, expect, bytesOf(theirs), step));
+    }
+    await Promise.all(io);
+    return all;
+  };
 
   /** The region's signal (shm.ts): an empty frame to and from every other member at `step`. */
   readonly signal = async (seq: number, kind: OpKind, t: Tensor | undefined, step: number): Promise<void> => {
@@ -108,7 +169,8 @@ export class Group implements CollectiveGroup {
     try {
       await run();
     } catch (err) {
-      if (!(err instanceof CollectiveGroupError) && this.broken === undefined) {
+      if (err instanceof CrossMemoryFailure) this.fail(err.rank, err.message);
+      else if (!(err instanceof CollectiveGroupError) && this.broken === undefined) {
         this.fail(this.rank, `its shared-memory region failed: ${(err as Error).message}`);
       }
       throw err;
@@ -135,6 +197,7 @@ export class Group implements CollectiveGroup {
     for (const p of this.peers) p?.abort(peerRank, err.message);
     for (const p of this.peers) p?.rejectAll(err);
     this.region?.close();
+    this.sameNode?.close();
   }
 
   /** A peer aborted: its group failed, blaming `blamed`. */
@@ -345,7 +408,10 @@ export class Group implements CollectiveGroup {
       const region = this.viaRegion(tensor);
       if (region !== undefined) {
         // The region reads every element of the tensor before it writes that element of the result.
-        await this.onRegion(() => region.allReduce(seq, tensor, op, result));
+        await this.onRegion(async () => {
+          if (!(await this.sameNode?.allReduce(seq, tensor, op, result)))
+            await region.allReduce(seq, tensor, op, result, this.sameNode !== undefined);
+        });
         return result;
       }
       // In place over TCP: the result lands while the tensor is still being sent and reduced,
@@ -386,7 +452,10 @@ export class Group implements CollectiveGroup {
       const out = like(tensor, offsets[this.rank + 1]! - offsets[this.rank]!);
       const region = this.viaRegion(tensor);
       if (region !== undefined) {
-        await this.onRegion(() => region.reduceScatter(seq, tensor, op, out));
+        await this.onRegion(async () => {
+          if (!(await this.sameNode?.reduceScatter(seq, tensor, op, out)))
+            await region.reduceScatter(seq, tensor, op, out, this.sameNode !== undefined);
+        });
         return out;
       }
       await this.reduceParts(
@@ -412,7 +481,10 @@ export class Group implements CollectiveGroup {
       const result = like(tensor, tensor.length);
       const region = this.viaRegion(tensor);
       if (region !== undefined) {
-        await this.onRegion(() => region.broadcast(seq, tensor, src, result));
+        await this.onRegion(async () => {
+          if (!(await this.sameNode?.broadcast(seq, tensor, src, result)))
+            await region.broadcast(seq, tensor, src, result, this.sameNode !== undefined);
+        });
         return result;
       }
       if (src === this.rank) {
@@ -436,7 +508,10 @@ export class Group implements CollectiveGroup {
       const region = this.viaRegion(tensor);
       if (region !== undefined) {
         for (let r = 0; r < this.worldSize; r++) out.push(like(tensor, tensor.length));
-        await this.onRegion(() => region.allGather(seq, tensor, out));
+        await this.onRegion(async () => {
+          if (!(await this.sameNode?.allGather(seq, tensor, out)))
+            await region.allGather(seq, tensor, out, this.sameNode !== undefined);
+        });
         return out;
       }
       const io: Promise<void>[] = [];
@@ -480,6 +555,7 @@ export class Group implements CollectiveGroup {
       p?.close();
     }
     this.region?.close();
+    this.sameNode?.close();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }

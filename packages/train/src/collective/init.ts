@@ -10,6 +10,7 @@ import { Group } from './group.js';
 import { acceptHandshake, dialHandshake, type HandshakeParams } from './handshake.js';
 import { Peer } from './peer.js';
 import { rendezvous } from './rendezvous.js';
+import { crossAddon, SameNode } from './same-node.js';
 import { ShmRegion } from './shm.js';
 import type { CollectiveGroup, CollectiveGroupSpec } from './types.js';
 
@@ -184,7 +185,18 @@ export async function initCollectiveGroup(spec: CollectiveGroupSpec): Promise<Co
       ids.every((id) => id !== '' && id === nodeId)
     ) {
       const key = ShmRegion.keyOf(name, params.secret);
-      group.setRegion(new ShmRegion(rank, worldSize, key, joined.pids?.[0] ?? 0, group.signal));
+      const addon = crossAddon();
+      group.setRegion(
+        new ShmRegion(rank, worldSize, key, joined.pids?.[0] ?? 0, group.signal),
+        new SameNode(
+          rank,
+          worldSize,
+          ShmRegion.keyOf(`${name}/arrays`, params.secret),
+          addon,
+          group.exchange,
+          group.signal,
+        ),
+      );
     }
     const dialed = Promise.all(
       joined.addresses.slice(0, rank).map(async (addr, r) => {

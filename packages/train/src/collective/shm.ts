@@ -73,8 +73,9 @@ export class ShmRegion {
   }
 
   /** S0, then a larger region when `t` does not fit a slot (every member decides the same: S0 checked the length). */
-  private async begin(seq: number, kind: OpKind, t: Tensor): Promise<void> {
-    await this.signal(seq, kind, t, S0);
+  private async begin(seq: number, kind: OpKind, t: Tensor, synced: boolean): Promise<void> {
+    // synced: same-node.ts's X0 just passed, which stands for S0.
+    if (!synced) await this.signal(seq, kind, t, S0);
     if (t.byteLength <= this.slotBytes && this.file !== undefined) return;
     const slotBytes = Math.max(PAGE, Math.ceil(t.byteLength / PAGE) * PAGE);
     const bytes = slotBytes * (this.worldSize + 1);
@@ -145,8 +146,14 @@ export class ShmRegion {
     return [offsets[this.rank]!, offsets[this.rank + 1]!];
   }
 
-  async allReduce<T extends Tensor>(seq: number, t: T, op: ReduceOp, result: T): Promise<void> {
-    await this.begin(seq, 'allReduce', t);
+  async allReduce<T extends Tensor>(
+    seq: number,
+    t: T,
+    op: ReduceOp,
+    result: T,
+    synced = false,
+  ): Promise<void> {
+    await this.begin(seq, 'allReduce', t, synced);
     this.writeOthersParts(t);
     await this.signal(seq, 'allReduce', t, S1);
     const offsets = partOffsets(t.length, this.worldSize);
@@ -162,23 +169,35 @@ export class ShmRegion {
     }
   }
 
-  async reduceScatter<T extends Tensor>(seq: number, t: T, op: ReduceOp, out: T): Promise<void> {
-    await this.begin(seq, 'reduceScatter', t);
+  async reduceScatter<T extends Tensor>(
+    seq: number,
+    t: T,
+    op: ReduceOp,
+    out: T,
+    synced = false,
+  ): Promise<void> {
+    await this.begin(seq, 'reduceScatter', t, synced);
     this.writeOthersParts(t);
     await this.signal(seq, 'reduceScatter', t, S1);
     const [a, b] = this.part(t.length);
     this.reducePart(t, op, a, b, out);
   }
 
-  async broadcast<T extends Tensor>(seq: number, t: T, src: number, result: T): Promise<void> {
-    await this.begin(seq, 'broadcast', t);
+  async broadcast<T extends Tensor>(
+    seq: number,
+    t: T,
+    src: number,
+    result: T,
+    synced = false,
+  ): Promise<void> {
+    await this.begin(seq, 'broadcast', t, synced);
     if (this.rank === src) this.view(t, src, t.length).set(t);
     await this.signal(seq, 'broadcast', t, S1);
     result.set(this.rank === src ? t : this.view(t, src, t.length));
   }
 
-  async allGather<T extends Tensor>(seq: number, t: T, out: T[]): Promise<void> {
-    await this.begin(seq, 'allGather', t);
+  async allGather<T extends Tensor>(seq: number, t: T, out: T[], synced = false): Promise<void> {
+    await this.begin(seq, 'allGather', t, synced);
     this.view(t, this.rank, t.length).set(t);
     await this.signal(seq, 'allGather', t, S1);
     for (let r = 0; r < this.worldSize; r++) out[r]!.set(r === this.rank ? t : this.view(t, r, t.length));

@@ -54,6 +54,26 @@ export interface CollectiveGroup {
    */
   readonly sharedMemory: boolean;
   /**
+   * On one node, whether those tensors move by cross-memory attach, straight between the members'
+   * private arrays (Linux process_vm_readv/writev; only with TRAY_COLLECTIVE_CROSS_MEMORY=on in
+   * every member): undefined until the group's first such operation, then true, or false when
+   * any member cannot (off there, the kernel refuses) and the shared region is used instead.
+   * undefined when the members are on several nodes.
+   */
+  readonly crossMemory: boolean | undefined;
+  /**
+   * A new zeroed array of `length` elements that the group's peers on this node map: when every
+   * member's tensor and result (allReduce's `out`, or the tensor itself in place) are such
+   * arrays, an operation reduces straight between them in one pass (no staging copy, no system
+   * call), and broadcast / allGather / reduceScatter of such tensors read the peers' arrays
+   * directly. Allocate them once and reuse them (as `out`): each is a file mapped by every peer
+   * until the group is destroyed, when it becomes empty. On several nodes, a plain array.
+   */
+  sharedArray<T extends Tensor>(
+    type: { new (length: number): T; BYTES_PER_ELEMENT: number },
+    length: number,
+  ): T;
+  /**
    * Elementwise reduction across members; every member gets the result: a new array, or
    * `options.out` (which may be `tensor` itself: in place) filled and returned.
    */

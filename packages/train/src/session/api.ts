@@ -114,6 +114,14 @@ export function reduceScatter<T extends Tensor>(
   return group('reduceScatter').reduceScatter(tensor, options);
 }
 
+/** An array the attempt's group moves without staging copies on one node (CollectiveGroup.sharedArray). */
+export function sharedArray<T extends Tensor>(
+  type: { new (length: number): T; BYTES_PER_ELEMENT: number },
+  length: number,
+): T {
+  return group('sharedArray').sharedArray(type, length);
+}
+
 export function barrier(options?: OpOptions): Promise<void> {
   return group('barrier').barrier(options);
 }
