@@ -95,6 +95,46 @@ describe('actors', () => {
     expect(await tray.get(log.all.remote())).toEqual(Array.from({ length: 1000 }, (_, i) => i));
   });
 
+  it("keeps one worker's calls to an actor in order through handles of both copies of @tray/core in it", async () => {
+    // The worker runs the worker bundle's copy; a library the actor imports gets the package's
+    // own. Each copy kept its own actor callers: calls through a handle received as an argument
+    // and through one looked up by name went out as two unordered streams.
+    const Log = tray.remote(
+      class Log {
+        items: string[] = [];
+        add(tag: string) {
+          this.items.push(tag);
+          return this.items.length;
+        }
+        all() {
+          return this.items;
+        }
+      },
+    );
+    const log = Log.options({ name: 'two-copies-log' }).remote();
+    await tray.get(log.all.remote());
+    const Caller = tray.remote(
+      remoteSource<new () => { run(box: { log: unknown }, n: number): Promise<number[]> }>(
+        `class Caller {
+          async run(box, n) {
+            const library = await import('@tray/core');
+            const byName = await library.getActor('two-copies-log');
+            const refs = [];
+            for (let i = 0; i < n; i++) refs.push((i % 2 ? byName : box.log).add.remote((i % 2 ? 'name' : 'arg') + i));
+            return library.get(refs);
+          }
+        }`,
+      ),
+    );
+    const caller = Caller.remote();
+    expect(await tray.get(caller.run.remote({ log }, 20))).toEqual(
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
+    expect(await tray.get(log.all.remote())).toEqual(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? 'name' : 'arg') + i),
+    );
+  });
+
   it('passes handles to tasks and to other actors, which call them', async () => {
     const counter = tray.remote(Counter).remote();
     const bump = tray.remote(

@@ -6,12 +6,15 @@
 import type { GcsClient } from '@tray/gcs/client';
 import { ErrorType, RemoteError, type tray } from '@tray/protocol';
 import { processGcs } from '../process/gcs.js';
+import { processWide } from '../process/state.js';
 import type { CoreWorker } from '../runtime/core-worker.js';
 import { hex, objectIdOf } from '../runtime/ids.js';
 import { ObjectRef } from '../runtime/object-ref.js';
 import { ActorCaller } from './actor-caller.js';
 
-const runtimes = new WeakMap<CoreWorker, ActorRuntime>();
+// One per core worker and process: handles of one actor share its caller, whichever copy of
+// @tray/core made them (the worker bundle's, or a library's import in a worker).
+const runtimes = processWide<CoreWorker, ActorRuntime>('actorRuntimes');
 const OUT_OF_SCOPE = 'every handle to it went out of scope';
 
 export interface CallerSettings {

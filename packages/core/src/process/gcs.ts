@@ -6,7 +6,7 @@
 // both get it here.
 import { GcsClient } from '@tray/gcs/client';
 import { hex } from '../runtime/ids.js';
-import { currentState } from './state.js';
+import { currentState, processWide } from './state.js';
 
 /** What the process's GCS connection needs of its core worker. */
 export interface GcsContext {
@@ -23,7 +23,7 @@ export interface ProcessGcs {
   namespace(): Promise<string>;
 }
 
-const connections = new WeakMap<GcsContext, ProcessGcs>();
+const connections = processWide<GcsContext, ProcessGcs>('gcsConnections');
 
 /** The GCS connection of the process whose core worker is `core` (made on first use). */
 export function processGcs(core: GcsContext): ProcessGcs {

@@ -43,3 +43,21 @@ export function requireCore(apiName: string): CoreWorker {
   }
   return state.core;
 }
+
+/**
+ * A WeakMap every copy of @tray/core in this process shares (kept on globalThis under a
+ * registered symbol, as the state is): what is made once per core worker must be one per
+ * process, or a library that imports @tray/core inside a worker (its second copy, next to the
+ * worker bundle's) gets its own — its own actor callers, whose calls would not be ordered with
+ * the others' to the same actor.
+ */
+export function processWide<K extends object, V>(name: string): WeakMap<K, V> {
+  const key = Symbol.for(`tray.${name}`);
+  const holder = globalThis as typeof globalThis & { [key: symbol]: WeakMap<K, V> | undefined };
+  let map = holder[key];
+  if (map === undefined) {
+    map = new WeakMap<K, V>();
+    holder[key] = map;
+  }
+  return map;
+}
