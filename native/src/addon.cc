@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "copy_kernel.h"
 #include "object_store.h"
 #include "reduce_kernel.h"
 
@@ -631,6 +632,17 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// copy(target, targetOffset, source): target[targetOffset, +source.length) = source, for two
+// Uint8Arrays (the caller checked that it fits): tray::CopyBytes, which a large copy into the
+// store needs whatever the page offsets of the two ranges (copy_kernel.h).
+Napi::Value Copy(const Napi::CallbackInfo& info) {
+  Napi::Uint8Array target = info[0].As<Napi::Uint8Array>();
+  const uint64_t offset = U64(info[1]);
+  Napi::Uint8Array source = info[2].As<Napi::Uint8Array>();
+  tray::CopyBytes(target.Data() + offset, source.Data(), source.ByteLength());
+  return info.Env().Undefined();
+}
+
 // init(errorClasses): the TypeScript error classes native errors are thrown as.
 Napi::Value Init(const Napi::CallbackInfo& info) {
   Data(info.Env())->error_classes = Napi::Persistent(info[0].As<Napi::Object>());
@@ -656,6 +668,7 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("view", Napi::Function::New(env, View));
   exports.Set("cleanRanges", Napi::Function::New(env, CleanRanges));
   exports.Set("reduce", Napi::Function::New(env, Reduce));
+  exports.Set("copy", Napi::Function::New(env, Copy));
   return exports;
 }
 

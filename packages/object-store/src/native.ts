@@ -98,6 +98,11 @@ export interface NativeAddon {
    * sum, 1 min, 2 max; a sum divided by `divisor` unless it is 1), also into out2 unless null.
    * One type and one length for all; out may be a or b. Absent from addons built before it.
    */
+  /**
+   * target[targetOffset, +source.length) = source at memory speed whatever the two addresses
+   * (native/src/copy_kernel.h); the caller checked that it fits. Absent from addons built before it.
+   */
+  copy?(target: Uint8Array, targetOffset: number, source: Uint8Array): void;
   reduce?<T extends Float32Array | Float64Array>(
     kind: number,
     divisor: number,

@@ -1,7 +1,7 @@
 // The seam between small and large values. Values up to 100 KiB (Ray's
 // max_direct_call_object_size) travel inline and live in their owner's memory store; larger
 // ones are written once into the node's shared-memory store and read back as zero-copy views.
-import type { StoreClient } from '@tray/object-store';
+import { copyInto, type StoreClient } from '@tray/object-store';
 import { ErrorType, errorTypeOf, type tray } from '@tray/protocol';
 import { ObjectStoreFullError } from '../errors.js';
 import type { SerializedValue } from './serialization.js';
@@ -20,7 +20,7 @@ export class ObjectStorage {
     return this.store !== undefined && size > INLINE_LIMIT_BYTES;
   }
 
-  /** Writes a serialized value into the shared store (one copy) and seals it. */
+  /** Writes a serialized value into the shared store (one copy, at memory speed) and seals it. */
   async put(id: Uint8Array, value: SerializedValue): Promise<void> {
     const store = this.store!;
     if (value.size > store.capacity) {
@@ -39,7 +39,7 @@ export class ObjectStorage {
       throw err;
     }
     try {
-      value.writeInto(created.data);
+      value.writeInto(created.data, copyInto);
     } catch (err) {
       await store.abort(id).catch(() => {});
       throw err;

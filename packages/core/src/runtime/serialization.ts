@@ -134,12 +134,15 @@ export class SerializedValue {
     return end;
   }
 
-  /** Lay the value out into `target` (at least `size` bytes): one copy per buffer. */
-  writeInto(target: Uint8Array): void {
+  /**
+   * Lay the value out into `target` (at least `size` bytes): one copy per buffer, made by `copy`
+   * (the store's writer passes its own, which keeps large copies at memory speed).
+   */
+  writeInto(target: Uint8Array, copy: CopyInto = setInto): void {
     target.set(this.header, 0);
     let offset = align8(this.header.length);
     for (const b of this.buffers) {
-      target.set(b, offset);
+      copy(target, b, offset);
       offset = align8(offset + b.byteLength);
     }
   }
@@ -151,6 +154,11 @@ export class SerializedValue {
     return out;
   }
 }
+
+/** `target.set(source, offset)`, or a function that does the same. */
+export type CopyInto = (target: Uint8Array, source: Uint8Array, offset: number) => void;
+
+const setInto: CopyInto = (target, source, offset) => target.set(source, offset);
 
 /** Rounded up to a multiple of 8. Arithmetic, not `& ~7`: sizes of 2 GiB and more are not int32. */
 function align8(n: number): number {

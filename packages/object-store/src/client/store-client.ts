@@ -12,6 +12,7 @@ import { fromRemote, ObjectExistsError, ObjectNotFoundError } from '../errors.js
 import { loadNative, type NativeAddon, type NativeStats } from '../native.js';
 import { asBytes, checkObjectId, checkObjectIds, checkSize, checkTimeout, idKey } from '../validate.js';
 import { collectGarbage } from './collect-garbage.js';
+import { copyInto } from './copy.js';
 import { HeldObjects, type Location, type StoreObject } from './held-objects.js';
 
 export type { StoreObject } from './held-objects.js';
@@ -164,7 +165,7 @@ export class StoreClient {
     const meta = metadata === undefined ? undefined : asBytes(metadata);
     const created = await this.create(id, bytes.byteLength, meta?.byteLength ?? 0, options);
     try {
-      created.data.set(bytes);
+      copyInto(created.data, bytes);
       if (meta) created.metadata.set(meta);
     } catch (err) {
       await this.abort(id).catch(() => {});
