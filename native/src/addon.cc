@@ -85,6 +85,7 @@ class NativeStore : public Napi::ObjectWrap<NativeStore> {
                            InstanceMethod<&NativeStore::Abort>("abort"),
                            InstanceMethod<&NativeStore::Disconnect>("disconnect"),
                            InstanceMethod<&NativeStore::Stats>("stats"),
+                           InstanceMethod<&NativeStore::Placement>("placement"),
                            InstanceMethod<&NativeStore::List>("list"),
                            InstanceMethod<&NativeStore::Info>("info"),
                            InstanceMethod<&NativeStore::Close>("close"),
@@ -187,6 +188,18 @@ class NativeStore : public Napi::ObjectWrap<NativeStore> {
     if (!Open(info)) return info.Env().Undefined();
     store_.Disconnect(U64(info[0]));
     return info.Env().Undefined();
+  }
+
+  // placement(bytes): [fresh, readBytes]: whether a create of `bytes` now would go to pages the
+  // store never used (1) or not (0), and the bytes of objects some client reads (object_store.h),
+  // for the server's choice to have its clients collect garbage first.
+  Napi::Value Placement(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Open(info)) return env.Undefined();
+    Napi::Array out = Napi::Array::New(env, 2);
+    out.Set(0u, Napi::Number::New(env, store_.CreateWouldTouchFresh(U64(info[0])) ? 1 : 0));
+    out.Set(1u, Napi::Number::New(env, static_cast<double>(store_.read_bytes())));
+    return out;
   }
 
   Napi::Value Stats(const Napi::CallbackInfo& info) {

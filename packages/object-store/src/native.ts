@@ -47,6 +47,11 @@ export interface NativeStore {
   abort(id: Uint8Array, client: number): void;
   disconnect(client: number): void;
   stats(): NativeStats;
+  /**
+   * [fresh, readBytes]: 1 when a create of `bytes` now would go to pages the store never used
+   * (else 0), and the bytes of objects some client reads. Absent from addons built before it.
+   */
+  placement?(bytes: number): [number, number];
   /** Up to `limit` objects: ids (28 bytes each), sizes and flags (1 sealed, 2 primary, 4 spilled, 8 in use). */
   list(limit: number): { ids: Buffer; sizes: Float64Array; flags: Uint8Array; total: number };
   info(): NativeStoreInfo;
