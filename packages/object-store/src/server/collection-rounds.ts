@@ -19,11 +19,11 @@
 //
 // A large create that fits may wait for a round too: when it would go to memory the store never
 // used while objects as large are read, perhaps only by views nobody can reach
-// (roundBeforeFresh). A
-// program that puts and reads one large object after another (`const v = await get(await
-// put(x))` in a loop) keeps the last view reachable until the next one replaces it, so without
-// the round each put found the store's warm memory pinned and faulted in fresh pages: 3 of 6
-// rounds of tools/bench/put-get.mjs, 550 ms each for 800 MB against a 50 ms copy.
+// (roundBeforeFresh). A program that puts and reads one large object after another (`const v =
+// await get(await put(x))` in a loop) keeps the last view reachable until the next one
+// replaces it, so without the round every third put found the store's warm memory pinned and
+// faulted in fresh pages: 3 of 6 rounds of tools/bench/put-get.mjs, 550 ms each for 800 MB
+// against a 50 ms copy.
 import { type Connection, StoreService } from '@tray/protocol';
 import { ObjectStoreFullError } from '../errors.js';
 
@@ -44,8 +44,6 @@ export class CollectionRounds {
   private releases = 0;
   /** Until then (Date.now()), a request without room is refused without a round. */
   private quietUntil = 0;
-  /** Until then, a create into fresh memory does not wait for a round (roundBeforeFresh). */
-  private freshQuietUntil = 0;
   /** The last round had every client's answer (none timed out: no Releases still to come). */
   private everyoneAnswered = true;
 
@@ -81,29 +79,18 @@ export class CollectionRounds {
   }
 
   /**
-   * Whether a create of `bytes` should wait for a round first, though it fits: it would go to
-   * memory the store never used (`fresh`: each page of it costs a fault that allocates and zeroes
-   * it, ~0.7 ms per MiB here, several times the copy), while objects of at least its size are
-   * read: views a program dropped pin them until its collector runs, and the collection also
-   * lets their owners delete those whose refs it dropped. A round (a few ms) may then give
-   * that warm memory back first. Not for creates under FRESH_ROUND_FROM bytes, and not in the
-   * quiet period after such a round gave nothing back.
+   * Whether a create of `bytes` should wait for a round (collect()) first, though it fits: it
+   * would go to memory the store never used (`fresh`: each page of it costs a fault that
+   * allocates and zeroes it, ~0.7 ms per MiB here, several times the copy), while objects of at
+   * least its size are read: views a program dropped pin them until its collector runs, and the
+   * collection also lets their owners delete those whose refs it dropped. A round (a few ms) may
+   * then give that warm memory back first. Only for creates of FRESH_ROUND_FROM bytes or more,
+   * and with no quiet period: a round that gives nothing back is followed by a create that takes
+   * at least that much fresh memory, so such rounds number at most capacity / FRESH_ROUND_FROM
+   * over the store's life.
    */
   roundBeforeFresh(bytes: number, fresh: boolean, readBytes: number): boolean {
-    return (
-      fresh &&
-      bytes >= FRESH_ROUND_FROM &&
-      readBytes >= bytes &&
-      this.clients.size > 0 &&
-      (this.round !== undefined || Date.now() >= this.freshQuietUntil)
-    );
-  }
-
-  /** The round roundBeforeFresh asked for; one that gave nothing back starts a quiet period. */
-  async collectBeforeFresh(): Promise<void> {
-    const before = this.releases;
-    await this.collect();
-    if (this.releases === before && this.everyoneAnswered) this.freshQuietUntil = Date.now() + this.quietMs;
+    return fresh && bytes >= FRESH_ROUND_FROM && readBytes >= bytes && this.clients.size > 0;
   }
 
   /**

@@ -238,7 +238,7 @@ export class StoreServer {
         const [fresh, read] = store.placement?.(bytes) ?? [0, 0];
         if (!this.collection.roundBeforeFresh(bytes, fresh === 1, read)) return create();
         // The clients collect first, then the create (collection-rounds.ts).
-        return this.collection.collectBeforeFresh().then(() => this.collection.withRoom(create));
+        return this.collection.collect().then(() => this.collection.withRoom(create));
       });
     });
 
