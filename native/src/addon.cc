@@ -451,6 +451,26 @@ Napi::Value Window(const Napi::CallbackInfo& info) {
       new uint64_t(length));
 }
 
+// writeSegment(handle, offset, source): the bytes of a Uint8Array into a mapSegment mapping at
+// `offset` (populated first, as a window is), with CopyBytes. No ArrayBuffer over the range is
+// made: V8 counts each one's length as external memory, and one of 64 MiB or more may start a
+// major collection as it is made (several ms for 800 MB) and another when it is detached.
+Napi::Value WriteSegment(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SegmentMapping* mapping = info[0].As<Napi::External<SegmentMapping>>().Data();
+  const uint64_t offset = U64(info[1]);
+  Napi::Uint8Array source = info[2].As<Napi::Uint8Array>();
+  const uint64_t length = source.ByteLength();
+  if (offset > mapping->length || length > mapping->length - offset) {
+    Napi::RangeError::New(env, "writeSegment: the range is outside the segment").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (length == 0) return env.Undefined();
+  if (length >= kPopulateFrom) PopulateForWrite(*mapping, offset, length);
+  tray::CopyBytes(mapping->base + offset, source.Data(), length);
+  return env.Undefined();
+}
+
 // ---- client side: reading views cut from one private mapping of the whole segment ----
 //
 // A get used to mmap the object's pages MAP_PRIVATE per view and munmap them when the view was
@@ -676,6 +696,7 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("liveMappings", Napi::Function::New(env, LiveMappings));
   exports.Set("mapSegment", Napi::Function::New(env, MapSegment));
   exports.Set("window", Napi::Function::New(env, Window));
+  exports.Set("writeSegment", Napi::Function::New(env, WriteSegment));
   exports.Set("address", Napi::Function::New(env, Address));
   exports.Set("mapPrivateSegment", Napi::Function::New(env, MapPrivateSegment));
   exports.Set("view", Napi::Function::New(env, View));

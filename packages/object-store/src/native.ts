@@ -84,6 +84,11 @@ export interface NativeAddon {
   mapSegment(fd: number, length: number): object;
   /** A writable ArrayBuffer over a range of a mapSegment mapping; detach it when done. */
   window(segment: object, offset: number, length: number): ArrayBuffer;
+  /**
+   * The bytes of `source` into a mapSegment mapping at `offset` (populated first), with no
+   * ArrayBuffer over the range. Absent from addons built before it.
+   */
+  writeSegment?(segment: object, offset: number, source: Uint8Array): void;
   address(buffer: ArrayBuffer): bigint;
   /** A MAP_PRIVATE mapping of the whole segment file that view() cuts read views from. */
   mapPrivateSegment(fd: number, length: number): object;

@@ -1,6 +1,7 @@
-// Large puts go through the addon's streaming copy (copyInto): the object read back is the value
-// put, byte for byte, wherever the source sits relative to the store's pages (the copy picks its
-// direction from the two page offsets), and copyInto refuses what does not fit.
+// Large puts go through the addon's streaming copy (copyInto, and putParts, which writes parts
+// with no window): the object read back is the value put, byte for byte, wherever the source
+// sits relative to the store's pages (the copy picks its direction from the two page offsets),
+// and both refuse what does not fit.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,6 +63,30 @@ describe('large puts', () => {
       await client.delete(id(n));
       n++;
     }
+  });
+
+  it('putParts lays parts out at their offsets, straight into the store, and checks them', async () => {
+    const header = Uint8Array.of(9, 8, 7);
+    const body = pattern(40 * MB + 5).subarray(3); // not 8-aligned in its buffer
+    const size = 104 + body.length;
+    await client.putParts(id(100), size, [
+      [0, header],
+      [104, body],
+    ]);
+    const object = await client.get(id(100));
+    expect(object.data.length).toBe(size);
+    expect([...object.data.subarray(0, 3)]).toEqual([9, 8, 7]);
+    expect(Buffer.compare(object.data.subarray(104), body)).toBe(0);
+    client.release(object);
+    await client.delete(id(100));
+
+    await expect(client.putParts(id(101), 10, [[8, Uint8Array.of(1, 2, 3)]])).rejects.toThrow(
+      /parts\[0\] \(offset 8, 3 bytes\) must lie within the object's 10 bytes/,
+    );
+    await expect(client.putParts(id(101), 10, [[0, [1] as unknown as Uint8Array]])).rejects.toThrow(
+      /parts\[0\]\[1\] must be a Uint8Array/,
+    );
+    expect(await client.contains(id(101))).toBe(false); // nothing was created
   });
 
   it('copyInto copies like set, and says what does not fit', () => {

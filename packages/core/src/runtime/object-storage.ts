@@ -1,7 +1,7 @@
 // The seam between small and large values. Values up to 100 KiB (Ray's
 // max_direct_call_object_size) travel inline and live in their owner's memory store; larger
 // ones are written once into the node's shared-memory store and read back as zero-copy views.
-import { copyInto, type StoreClient } from '@tray/object-store';
+import type { StoreClient } from '@tray/object-store';
 import { ErrorType, errorTypeOf, type tray } from '@tray/protocol';
 import { ObjectStoreFullError } from '../errors.js';
 import type { SerializedValue } from './serialization.js';
@@ -29,22 +29,15 @@ export class ObjectStorage {
           'start the cluster with a larger objectStoreMemory, or split the value',
       );
     }
-    let created: Awaited<ReturnType<StoreClient['create']>>;
     try {
-      created = await store.create(id, value.size, 0, { primary: true });
+      // Each part straight into the store's memory (no window: see StoreClient.putParts).
+      await store.putParts(id, value.size, value.parts(), { primary: true });
     } catch (err) {
       if (errorTypeOf(err) === ErrorType.OBJECT_STORE_FULL) {
         throw new ObjectStoreFullError(`the node's object store is full: ${(err as Error).message}`);
       }
       throw err;
     }
-    try {
-      value.writeInto(created.data, copyInto);
-    } catch (err) {
-      await store.abort(id).catch(() => {});
-      throw err;
-    }
-    await store.seal(id);
   }
 
   /** The bytes of a stored object, as a view over shared memory. */

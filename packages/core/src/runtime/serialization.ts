@@ -134,17 +134,20 @@ export class SerializedValue {
     return end;
   }
 
-  /**
-   * Lay the value out into `target` (at least `size` bytes): one copy per buffer, made by `copy`
-   * (the store's writer passes its own, which keeps large copies at memory speed).
-   */
-  writeInto(target: Uint8Array, copy: CopyInto = setInto): void {
-    target.set(this.header, 0);
+  /** The laid-out value as [offset, bytes] parts: the header, then each buffer 8-aligned. */
+  parts(): Array<[number, Uint8Array]> {
+    const out: Array<[number, Uint8Array]> = [[0, this.header]];
     let offset = align8(this.header.length);
     for (const b of this.buffers) {
-      copy(target, b, offset);
+      out.push([offset, b]);
       offset = align8(offset + b.byteLength);
     }
+    return out;
+  }
+
+  /** Lay the value out into `target` (at least `size` bytes): one copy per buffer. */
+  writeInto(target: Uint8Array): void {
+    for (const [offset, bytes] of this.parts()) target.set(bytes, offset);
   }
 
   toBuffer(): Buffer {
@@ -154,11 +157,6 @@ export class SerializedValue {
     return out;
   }
 }
-
-/** `target.set(source, offset)`, or a function that does the same. */
-export type CopyInto = (target: Uint8Array, source: Uint8Array, offset: number) => void;
-
-const setInto: CopyInto = (target, source, offset) => target.set(source, offset);
 
 /** Rounded up to a multiple of 8. Arithmetic, not `& ~7`: sizes of 2 GiB and more are not int32. */
 function align8(n: number): number {
