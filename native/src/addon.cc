@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "copy_kernel.h"
 #include "object_store.h"
 #include "cross_memory.h"
 #include "reduce_kernel.h"
@@ -86,6 +87,7 @@ class NativeStore : public Napi::ObjectWrap<NativeStore> {
                            InstanceMethod<&NativeStore::Abort>("abort"),
                            InstanceMethod<&NativeStore::Disconnect>("disconnect"),
                            InstanceMethod<&NativeStore::Stats>("stats"),
+                           InstanceMethod<&NativeStore::Placement>("placement"),
                            InstanceMethod<&NativeStore::List>("list"),
                            InstanceMethod<&NativeStore::Info>("info"),
                            InstanceMethod<&NativeStore::Close>("close"),
@@ -188,6 +190,18 @@ class NativeStore : public Napi::ObjectWrap<NativeStore> {
     if (!Open(info)) return info.Env().Undefined();
     store_.Disconnect(U64(info[0]));
     return info.Env().Undefined();
+  }
+
+  // placement(bytes): [fresh, readBytes]: whether a create of `bytes` now would go to pages the
+  // store never used (1) or not (0), and the bytes of objects some client reads (object_store.h),
+  // for the server's choice to have its clients collect garbage first.
+  Napi::Value Placement(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Open(info)) return env.Undefined();
+    Napi::Array out = Napi::Array::New(env, 2);
+    out.Set(0u, Napi::Number::New(env, store_.CreateWouldTouchFresh(U64(info[0])) ? 1 : 0));
+    out.Set(1u, Napi::Number::New(env, static_cast<double>(store_.read_bytes())));
+    return out;
   }
 
   Napi::Value Stats(const Napi::CallbackInfo& info) {
@@ -437,6 +451,26 @@ Napi::Value Window(const Napi::CallbackInfo& info) {
         delete counted;
       },
       new uint64_t(length));
+}
+
+// writeSegment(handle, offset, source): the bytes of a Uint8Array into a mapSegment mapping at
+// `offset` (populated first, as a window is), with CopyBytes. No ArrayBuffer over the range is
+// made: V8 counts each one's length as external memory, and one of 64 MiB or more may start a
+// major collection as it is made (several ms for 800 MB) and another when it is detached.
+Napi::Value WriteSegment(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SegmentMapping* mapping = info[0].As<Napi::External<SegmentMapping>>().Data();
+  const uint64_t offset = U64(info[1]);
+  Napi::Uint8Array source = info[2].As<Napi::Uint8Array>();
+  const uint64_t length = source.ByteLength();
+  if (offset > mapping->length || length > mapping->length - offset) {
+    Napi::RangeError::New(env, "writeSegment: the range is outside the segment").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (length == 0) return env.Undefined();
+  if (length >= kPopulateFrom) PopulateForWrite(*mapping, offset, length);
+  tray::CopyBytes(mapping->base + offset, source.Data(), length);
+  return env.Undefined();
 }
 
 // ---- client side: reading views cut from one private mapping of the whole segment ----
@@ -738,6 +772,17 @@ Napi::Value CrossReduce(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// copy(target, targetOffset, source): target[targetOffset, +source.length) = source, for two
+// Uint8Arrays (the caller checked that it fits): tray::CopyBytes, which a large copy into the
+// store needs whatever the page offsets of the two ranges (copy_kernel.h).
+Napi::Value Copy(const Napi::CallbackInfo& info) {
+  Napi::Uint8Array target = info[0].As<Napi::Uint8Array>();
+  const uint64_t offset = U64(info[1]);
+  Napi::Uint8Array source = info[2].As<Napi::Uint8Array>();
+  tray::CopyBytes(target.Data() + offset, source.Data(), source.ByteLength());
+  return info.Env().Undefined();
+}
+
 // init(errorClasses): the TypeScript error classes native errors are thrown as.
 Napi::Value Init(const Napi::CallbackInfo& info) {
   Data(info.Env())->error_classes = Napi::Persistent(info[0].As<Napi::Object>());
@@ -758,6 +803,7 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("liveMappings", Napi::Function::New(env, LiveMappings));
   exports.Set("mapSegment", Napi::Function::New(env, MapSegment));
   exports.Set("window", Napi::Function::New(env, Window));
+  exports.Set("writeSegment", Napi::Function::New(env, WriteSegment));
   exports.Set("address", Napi::Function::New(env, Address));
   exports.Set("mapPrivateSegment", Napi::Function::New(env, MapPrivateSegment));
   exports.Set("view", Napi::Function::New(env, View));
@@ -766,6 +812,7 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("crossAddress", Napi::Function::New(env, CrossAddress));
   exports.Set("crossRead", Napi::Function::New(env, CrossRead));
   exports.Set("crossReduce", Napi::Function::New(env, CrossReduce));
+  exports.Set("copy", Napi::Function::New(env, Copy));
   return exports;
 }
 

@@ -29,6 +29,11 @@ uint64_t Allocator::Allocate(uint64_t size) {
   return offset;
 }
 
+uint64_t Allocator::Peek(uint64_t size) const {
+  auto fit = by_size_.lower_bound({RoundUp(size), 0});
+  return fit == by_size_.end() ? kInvalidOffset : fit->second;
+}
+
 void Allocator::Free(uint64_t offset, uint64_t size) {
   size = RoundUp(size);
   allocated_ -= size;

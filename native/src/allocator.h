@@ -24,6 +24,8 @@ class Allocator {
   // Rounds `size` up to the alignment (at least one unit) and returns the offset of a block of
   // that size, or kInvalidOffset when no free block is large enough.
   uint64_t Allocate(uint64_t size);
+  // Where Allocate(size) would place the block now, or kInvalidOffset; allocates nothing.
+  uint64_t Peek(uint64_t size) const;
   // Returns a block given by Allocate; `size` is the size passed to Allocate.
   void Free(uint64_t offset, uint64_t size);
 

@@ -76,6 +76,12 @@ Status ObjectStore::Create(const ObjectId& id, uint64_t data_size, uint64_t meta
   return Status::Ok();
 }
 
+bool ObjectStore::CreateWouldTouchFresh(uint64_t bytes) const {
+  const uint64_t size = Allocator::RoundUp(bytes);
+  const uint64_t offset = allocator_->Peek(size);
+  return offset != Allocator::kInvalidOffset && offset + size > touched_;
+}
+
 Status ObjectStore::Seal(const ObjectId& id) {
   ObjectEntry* entry = table_.Find(id);
   if (entry == nullptr) return Status(StatusCode::kObjectNotFound, "object " + id.Hex() + " was not created");
@@ -113,6 +119,7 @@ Status ObjectStore::Get(const ObjectId& id, uint64_t client, ObjectLocation* loc
     counters_.restored_bytes += entry->size();
     counters_.restored_objects += 1;
   }
+  if (entry->ref_count == 0) read_bytes_ += entry->alloc_size;
   entry->ref_count += 1;
   clients_[client].refs[id] += 1;
   UpdateCandidacy(id, *entry);
@@ -123,7 +130,9 @@ Status ObjectStore::Get(const ObjectId& id, uint64_t client, ObjectLocation* loc
 }
 
 void ObjectStore::DropRef(const ObjectId& id, ObjectEntry* entry, uint32_t count) {
+  const uint32_t was = entry->ref_count;
   entry->ref_count -= std::min(entry->ref_count, count);
+  if (was > 0 && entry->ref_count == 0) read_bytes_ -= entry->alloc_size;
   if (entry->ref_count == 0 && entry->delete_pending) {
     Remove(id, entry);
     return;
@@ -214,7 +223,10 @@ Status ObjectStore::Reserve(uint64_t alloc_size, uint64_t* offset) {
   }
   for (;;) {
     *offset = allocator_->Allocate(alloc_size);
-    if (*offset != Allocator::kInvalidOffset) return Status::Ok();
+    if (*offset != Allocator::kInvalidOffset) {
+      touched_ = std::max(touched_, *offset + alloc_size);
+      return Status::Ok();
+    }
     if (EvictSecondaries(alloc_size) > 0) continue;
     if (options_.spill_enabled && disk_status.ok()) {
       uint64_t spilled = 0;

@@ -89,6 +89,16 @@ class ObjectStore {
   const Segment& segment() const { return segment_; }
   const SpillFiles* spill_files() const { return spill_.get(); }
   uint64_t capacity() const { return allocator_ ? allocator_->capacity() : 0; }
+  // The end of the furthest allocation ever made: the store's file has pages (warm memory) below
+  // it, none above (a first write there allocates and zeroes each page).
+  uint64_t touched_bytes() const { return touched_; }
+  // True when a create of `bytes` now would go (in part) above touched_bytes(): to pages the
+  // store never used. False when it would not, or would not fit without evicting or spilling.
+  bool CreateWouldTouchFresh(uint64_t bytes) const;
+  // Memory of objects some client reads (deleted ones whose delete waits for them included):
+  // what a reader's garbage collector may give back, when the reads are views it dropped, and
+  // the objects' owners then delete.
+  uint64_t read_bytes() const { return read_bytes_; }
   // Every object the store holds (in memory, being created, or spilled), for listing.
   const ObjectTable& objects() const { return table_; }
 
@@ -115,6 +125,8 @@ class ObjectStore {
   ObjectTable table_;
   std::unordered_map<uint64_t, ClientState> clients_;
   uint64_t in_memory_objects_ = 0;
+  uint64_t touched_ = 0;
+  uint64_t read_bytes_ = 0;
   StoreStats counters_;
 };
 

@@ -88,3 +88,15 @@ TEST(allocator, random_workload_never_overlaps) {
   CHECK_EQ(a.free_blocks(), 1u);
   CHECK_EQ(a.largest_free(), capacity);
 }
+
+TEST(allocator, peek_says_where_allocate_would_place_a_block) {
+  Allocator a(1024);
+  const uint64_t x = a.Allocate(256);
+  a.Allocate(64);
+  a.Free(x, 256);  // a 256-byte hole at 0, 704 bytes free after the second block
+  CHECK_EQ(a.Peek(200), x);  // best fit: the hole
+  CHECK_EQ(a.Peek(300), 320u);
+  CHECK(a.Peek(1000) == Allocator::kInvalidOffset);
+  CHECK_EQ(a.allocated(), 64u);  // peeking allocates nothing
+  CHECK_EQ(a.Allocate(200), x);
+}

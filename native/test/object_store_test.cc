@@ -246,3 +246,44 @@ TEST(spilling, read_objects_are_not_spilled) {
   CHECK_EQ(store.Stats().restored_objects, 0u);
   for (uint32_t n = 2; n < 30; ++n) CHECK(Matches(store, n, 100000));
 }
+
+TEST(object_store, counts_touched_and_read_memory) {
+  ObjectStore store;
+  CHECK(store.Open(Options(1 << 20, false)).ok());
+  const uint64_t unit = tray::Allocator::RoundUp(1000);
+  CHECK_EQ(store.touched_bytes(), 0u);
+  Put(store, 1, 1000, true);
+  Put(store, 2, 1000, true);
+  const uint64_t touched = store.touched_bytes();
+  CHECK_EQ(touched, 2 * unit);
+  CHECK_EQ(store.read_bytes(), 0u);
+  tray::ObjectLocation where;
+  CHECK(store.Get(Id(1), 7, &where).ok());  // client 7 reads 1, twice: counted once
+  CHECK(store.Get(Id(1), 7, &where).ok());
+  CHECK(store.Get(Id(2), 7, &where).ok());
+  CHECK_EQ(store.read_bytes(), 2 * unit);
+  CHECK(store.Release(Id(2), 7).ok());
+  CHECK_EQ(store.read_bytes(), unit);
+  bool deferred = false;
+  CHECK(store.Delete(Id(1), &deferred).ok());  // waits for its reader: still read
+  CHECK(deferred);
+  CHECK_EQ(store.read_bytes(), unit);
+  CHECK(store.Delete(Id(2), &deferred).ok());  // unread: gone at once
+  CHECK(!deferred);
+  CHECK(store.Release(Id(1), 7).ok());
+  CHECK_EQ(store.read_bytes(), unit);  // one of its two references still held
+  CHECK(store.Release(Id(1), 7).ok());  // the last one: removed now
+  CHECK_EQ(store.read_bytes(), 0u);
+  CHECK(!store.CreateWouldTouchFresh(1000));  // 1 and 2's memory is free again
+  CHECK(store.CreateWouldTouchFresh(3 * 1000));
+  CHECK(!store.CreateWouldTouchFresh(2 << 20));  // does not fit
+  Put(store, 3, 1000, true);  // reuses freed memory: nothing new touched
+  CHECK_EQ(store.touched_bytes(), touched);
+  CHECK(store.Get(Id(3), 8, &where).ok());
+  CHECK(store.Get(Id(3), 9, &where).ok());
+  CHECK(store.Delete(Id(3), &deferred).ok());
+  store.Disconnect(8);  // readers that go away give their references back
+  CHECK_EQ(store.read_bytes(), unit);
+  store.Disconnect(9);
+  CHECK_EQ(store.read_bytes(), 0u);
+}

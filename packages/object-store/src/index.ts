@@ -1,6 +1,7 @@
 // @tray/object-store: the node's shared-memory object store. StoreServer is hosted by the
 // raylet; StoreClient is used by drivers and workers; the errors are what both throw.
 
+export { copyInto } from './client/copy.js';
 export { fallbackDir, SHM_DIR, SharedFile, sharedFileDir } from './client/shared-file.js';
 export {
   type CreatedObject,

@@ -47,6 +47,11 @@ export interface NativeStore {
   abort(id: Uint8Array, client: number): void;
   disconnect(client: number): void;
   stats(): NativeStats;
+  /**
+   * [fresh, readBytes]: 1 when a create of `bytes` now would go to pages the store never used
+   * (else 0), and the bytes of objects some client reads. Absent from addons built before it.
+   */
+  placement?(bytes: number): [number, number];
   /** Up to `limit` objects: ids (28 bytes each), sizes and flags (1 sealed, 2 primary, 4 spilled, 8 in use). */
   list(limit: number): { ids: Buffer; sizes: Float64Array; flags: Uint8Array; total: number };
   info(): NativeStoreInfo;
@@ -79,6 +84,11 @@ export interface NativeAddon {
   mapSegment(fd: number, length: number): object;
   /** A writable ArrayBuffer over a range of a mapSegment mapping; detach it when done. */
   window(segment: object, offset: number, length: number): ArrayBuffer;
+  /**
+   * The bytes of `source` into a mapSegment mapping at `offset` (populated first), with no
+   * ArrayBuffer over the range. Absent from addons built before it.
+   */
+  writeSegment?(segment: object, offset: number, source: Uint8Array): void;
   address(buffer: ArrayBuffer): bigint;
   /** A MAP_PRIVATE mapping of the whole segment file that view() cuts read views from. */
   mapPrivateSegment(fd: number, length: number): object;
@@ -93,6 +103,11 @@ export interface NativeAddon {
    * then pass `clean` to view(). Absent from addons built before it.
    */
   cleanRanges?(privateSegment: object, offsets: Float64Array, lengths: Float64Array, out: Uint8Array): void;
+  /**
+   * target[targetOffset, +source.length) = source at memory speed whatever the two addresses
+   * (native/src/copy_kernel.h); the caller checked that it fits. Absent from addons built before it.
+   */
+  copy?(target: Uint8Array, targetOffset: number, source: Uint8Array): void;
   /**
    * The collectives' reduce kernel (native/src/reduce_kernel.h): out = a op b elementwise (kind 0
    * sum, 1 min, 2 max; a sum divided by `divisor` unless it is 1), also into out2 unless null.

@@ -1,7 +1,9 @@
 // Garbage-collection rounds of a full store, with a real store process and client processes: a
 // store full of live objects asks its clients to collect once, then refuses creates at once
 // for its quiet period instead of making every client run a full GC on every create; a round
-// that frees too little is followed by one more before a create is refused.
+// that frees too little is followed by one more before a create is refused; a large create that
+// would go to memory the store never used waits for a round when deleted objects that only a
+// reader's collector still pins would give that memory back.
 import { afterEach, describe, expect, it } from 'vitest';
 import { hexId, type Proc, type ServerProc, startClient, startServer } from './processes.js';
 
@@ -67,5 +69,27 @@ describe('collection rounds in a full store', () => {
     ]);
     expect(await s.proc.call('rounds')).toBe(2);
     expect((await s.stats()).numPinned).toBe(0);
+  });
+
+  it('a large create reuses the memory of a deleted object a dropped view pinned, not fresh pages', async () => {
+    const s = await server({ capacity: 256 * MiB, spilling: false });
+    const [writer, dropper] = await Promise.all([client(s), client(s)]);
+    const [x, y, z] = [hexId(4, 1), hexId(4, 2), hexId(4, 3)];
+    const first = await writer.call<string>('putAt', { hex: x, seed: 1, size: 80 * MiB });
+    // The dropper read x and dropped its view: only its collector gives x back. The owner deletes
+    // x, which waits for that.
+    await dropper.call('drop', { hex: x });
+    expect(await writer.call('delete', { hex: x })).toBe(1);
+    expect(await s.proc.call('rounds')).toBe(0);
+
+    // y fits in fresh memory, but lands where x was: the store had its clients collect first.
+    expect(await writer.call<string>('putAt', { hex: y, seed: 2, size: 80 * MiB })).toBe(first);
+    expect(await s.proc.call('rounds')).toBe(1);
+    expect((await s.stats()).numObjects).toBe(1);
+    expect(await dropper.call('digest', { hex: y })).toBe(await writer.call('digest', { hex: y }));
+
+    // With no object read (both digests released theirs), a create goes to fresh memory at once.
+    expect(await writer.call<string>('putAt', { hex: z, seed: 3, size: 80 * MiB })).not.toBe(first);
+    expect(await s.proc.call('rounds')).toBe(1);
   });
 });

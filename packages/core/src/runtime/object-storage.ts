@@ -20,7 +20,7 @@ export class ObjectStorage {
     return this.store !== undefined && size > INLINE_LIMIT_BYTES;
   }
 
-  /** Writes a serialized value into the shared store (one copy) and seals it. */
+  /** Writes a serialized value into the shared store (one copy, at memory speed) and seals it. */
   async put(id: Uint8Array, value: SerializedValue): Promise<void> {
     const store = this.store!;
     if (value.size > store.capacity) {
@@ -29,22 +29,15 @@ export class ObjectStorage {
           'start the cluster with a larger objectStoreMemory, or split the value',
       );
     }
-    let created: Awaited<ReturnType<StoreClient['create']>>;
     try {
-      created = await store.create(id, value.size, 0, { primary: true });
+      // Each part straight into the store's memory (no window: see StoreClient.putParts).
+      await store.putParts(id, value.size, value.parts(), { primary: true });
     } catch (err) {
       if (errorTypeOf(err) === ErrorType.OBJECT_STORE_FULL) {
         throw new ObjectStoreFullError(`the node's object store is full: ${(err as Error).message}`);
       }
       throw err;
     }
-    try {
-      value.writeInto(created.data);
-    } catch (err) {
-      await store.abort(id).catch(() => {});
-      throw err;
-    }
-    await store.seal(id);
   }
 
   /** The bytes of a stored object, as a view over shared memory. */

@@ -134,14 +134,20 @@ export class SerializedValue {
     return end;
   }
 
-  /** Lay the value out into `target` (at least `size` bytes): one copy per buffer. */
-  writeInto(target: Uint8Array): void {
-    target.set(this.header, 0);
+  /** The laid-out value as [offset, bytes] parts: the header, then each buffer 8-aligned. */
+  parts(): Array<[number, Uint8Array]> {
+    const out: Array<[number, Uint8Array]> = [[0, this.header]];
     let offset = align8(this.header.length);
     for (const b of this.buffers) {
-      target.set(b, offset);
+      out.push([offset, b]);
       offset = align8(offset + b.byteLength);
     }
+    return out;
+  }
+
+  /** Lay the value out into `target` (at least `size` bytes): one copy per buffer. */
+  writeInto(target: Uint8Array): void {
+    for (const [offset, bytes] of this.parts()) target.set(bytes, offset);
   }
 
   toBuffer(): Buffer {

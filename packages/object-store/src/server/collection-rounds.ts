@@ -16,11 +16,22 @@
 // until it ends, a request that finds no room is refused at once without asking anyone, so a
 // store full of live objects does not make every client run a full GC on every create (Ray
 // rate-limits its GC rounds the same way, local_gc_min_interval_s).
+//
+// A large create that fits may wait for a round too: when it would go to memory the store never
+// used while objects as large are read, perhaps only by views nobody can reach
+// (roundBeforeFresh). A program that puts and reads one large object after another (`const v =
+// await get(await put(x))` in a loop) keeps the last view reachable until the next one
+// replaces it, so without the round every third put found the store's warm memory pinned and
+// faulted in fresh pages: 3 of 6 rounds of tools/bench/put-get.mjs, 550 ms each for 800 MB
+// against a 50 ms copy.
 import { type Connection, StoreService } from '@tray/protocol';
 import { ObjectStoreFullError } from '../errors.js';
 
 /** How long a round waits for the slowest client's answer. */
 export const COLLECT_ANSWER_TIMEOUT_MS = 5_000;
+
+/** Creates from this size on may wait for a round before they go to fresh memory. */
+export const FRESH_ROUND_FROM = 64 * 1024 * 1024;
 
 /** A request that finds no room in the quiet period after a fruitless round. */
 export const DEFAULT_COLLECTION_QUIET_MS = 1_000;
@@ -65,6 +76,21 @@ export class CollectionRounds {
       this.everyoneAnswered = answers.every((a) => a.status === 'fulfilled');
     });
     return this.round;
+  }
+
+  /**
+   * Whether a create of `bytes` should wait for a round (collect()) first, though it fits: it
+   * would go to memory the store never used (`fresh`: each page of it costs a fault that
+   * allocates and zeroes it, ~0.7 ms per MiB here, several times the copy), while objects of at
+   * least its size are read: views a program dropped pin them until its collector runs, and the
+   * collection also lets their owners delete those whose refs it dropped. A round (a few ms) may
+   * then give that warm memory back first. Only for creates of FRESH_ROUND_FROM bytes or more,
+   * and with no quiet period: a round that gives nothing back is followed by a create that takes
+   * at least that much fresh memory, so such rounds number at most capacity / FRESH_ROUND_FROM
+   * over the store's life.
+   */
+  roundBeforeFresh(bytes: number, fresh: boolean, readBytes: number): boolean {
+    return fresh && bytes >= FRESH_ROUND_FROM && readBytes >= bytes && this.clients.size > 0;
   }
 
   /**

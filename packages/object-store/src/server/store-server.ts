@@ -230,9 +230,16 @@ export class StoreServer {
       checkObjectId(req.objectId, 'objectId', wireErrors);
       checkSize(req.dataSize, 'dataSize', capacity, wireErrors);
       checkSize(req.metadataSize, 'metadataSize', capacity, wireErrors);
-      return this.collection.withRoom(() => ({
+      const create = () => ({
         offset: store.create(req.objectId, req.dataSize, req.metadataSize, req.primary, client.id),
-      }));
+      });
+      return this.collection.withRoom(() => {
+        const bytes = req.dataSize + req.metadataSize;
+        const [fresh, read] = store.placement?.(bytes) ?? [0, 0];
+        if (!this.collection.roundBeforeFresh(bytes, fresh === 1, read)) return create();
+        // The clients collect first, then the create (collection-rounds.ts).
+        return this.collection.collect().then(() => this.collection.withRoom(create));
+      });
     });
 
     const seal = (req: tray.v1.StoreSealRequest) => {
