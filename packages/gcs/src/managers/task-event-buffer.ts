@@ -149,7 +149,7 @@ export class TaskEventBuffer {
     nodeIds.forEach((id, i) => {
       checkId(id, IdBytes.node, `rows.node_ids[${i}]`);
     });
-    const { n, bytes, ints, times } = checkedRows(rows, infos.length, nodeIds.length);
+    const { n, ints, times } = checkedRows(rows, infos.length, nodeIds.length);
     this.droppedAtWorkers += dropped;
     if (n === 0) return;
     const nodes = nodeIds.map(copyId);
@@ -194,7 +194,8 @@ export class TaskEventBuffer {
           continue;
         }
       }
-      const s = table.slot(bytes, i * R.bytes + R.taskId, ints[b + R.attempt]!);
+      // The task id as words: bytes [0, 24) of a row are its first six Int32 slots.
+      const s = table.slot(ints, b + R.taskId / 4, ints[b + R.attempt]!);
       const t0 = i * R.float64s + R.times;
       for (let state = 0; state < NUM_STATES; state++) {
         const t = times[t0 + state]!;
