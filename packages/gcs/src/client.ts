@@ -214,9 +214,13 @@ export class GcsClient {
   }
 
   // ---- task events
-  /** State changes as columns (what core workers send; TaskEventRows in gcs.proto). */
-  async addTaskEventRows(rows: tray.v1.ITaskEventRows, numDropped = 0): Promise<void> {
-    await this.grpc.call(TaskInfoGcsService.AddTaskEventData, { rows, numDropped });
+  /**
+   * Task attempts as rows (what core workers send; TaskEventRows in gcs.proto). Resolves with how
+   * many attempts of a job the GCS keeps (0: not said, an older GCS).
+   */
+  async addTaskEventRows(rows: tray.v1.ITaskEventRows, numDropped = 0): Promise<number> {
+    const reply = await this.grpc.call(TaskInfoGcsService.AddTaskEventData, { rows, numDropped });
+    return reply.maxAttemptsPerJob ?? 0;
   }
   async getTaskEvents(jobId?: Uint8Array, limit = 0): Promise<tray.v1.IGetTaskEventsReply> {
     return this.grpc.call(TaskInfoGcsService.GetTaskEvents, { jobId, limit });

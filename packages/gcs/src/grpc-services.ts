@@ -82,7 +82,10 @@ export function addGcsServices(server: TrayGrpcServer, m: GcsManagers): void {
   });
 
   server.addService(TaskInfoGcsService, {
-    AddTaskEventData: (req) => empty(m.taskEvents.add(req)),
+    AddTaskEventData: (req) => {
+      m.taskEvents.add(req);
+      return { maxAttemptsPerJob: m.taskEvents.maxPerJob };
+    },
     GetTaskEvents: (req) => m.taskEvents.get(req),
   });
 

@@ -1,7 +1,14 @@
 // The GCS as users get it: a real child process (dist/main.js) spoken to by a real GcsClient.
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createGrpcServer, ErrorType, NodeManagerService, RemoteError, tray } from '@tray/protocol';
+import {
+  createGrpcServer,
+  ErrorType,
+  NodeManagerService,
+  RemoteError,
+  TaskEventRow,
+  tray,
+} from '@tray/protocol';
 import {
   type Daemon,
   isAlive,
@@ -174,6 +181,23 @@ describe('GCS child process', () => {
     expect(got.map((m) => m.error!.message)).toEqual(Array.from({ length: total }, (_, i) => `m${i}`));
     const seq = got.map((m) => m.sequenceId);
     expect(seq.every((s, i) => i === 0 || s > seq[i - 1])).toBe(true);
+  });
+
+  it("task events: a report's reply says how many attempts of a job the GCS keeps, and it keeps the newest", async () => {
+    const { client } = await gcs({ maxTaskEventsPerJob: 3 });
+    const rowBytes = TaskEventRow.bytes;
+    const rows = new Uint8Array(5 * rowBytes);
+    const times = new Float64Array(rows.buffer);
+    for (let i = 0; i < 5; i++) {
+      rows.fill(i + 1, i * rowBytes, i * rowBytes + 24);
+      times[i * TaskEventRow.float64s + TaskEventRow.times + 4] = 1000 + i;
+    }
+    const infos = [{ jobId: id(4, 1), name: 'f', type: 'NORMAL_TASK', funcOrClassName: 'f' }];
+    expect(await client.addTaskEventRows({ attemptRows: rows, infos }, 0)).toBe(3);
+    const reply = await client.getTaskEvents(id(4, 1));
+    expect(reply.events!.map((e) => e.taskId![0])).toEqual([3, 4, 5]);
+    expect(reply.events!.map((e) => e.state)).toEqual(['FINISHED', 'FINISHED', 'FINISHED']);
+    expect(reply.numDropped).toBe(2);
   });
 
   it('rejects bad input with INVALID_ARGUMENT and keeps serving', async () => {

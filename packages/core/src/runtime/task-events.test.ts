@@ -216,6 +216,88 @@ describe('task events in a core worker', () => {
     await events.close();
   });
 
+  it('sends only the newest attempts of a job that the GCS keeps, once it said how many, and counts the rest', async () => {
+    const events = new TaskEvents(self, 60_000);
+    const reports: { rows: tray.v1.ITaskEventRows; dropped: number }[] = [];
+    // The GCS's reply: it keeps 3 attempts per job.
+    events.reportTo(async (rows, dropped) => {
+      reports.push({ rows, dropped });
+      return 3;
+    });
+    const run = (ids: number[], failing: number) => {
+      for (const i of ids)
+        events.ran(
+          task(spec(i)),
+          1000 + i,
+          1001 + i,
+          i === failing ? { type: 1, message: `boom ${i}` } : undefined,
+        );
+    };
+    // Before the GCS said anything, everything goes.
+    run([1, 2, 3, 4], 0);
+    await events.flush();
+    expect(decoded(reports[0]!.rows)).toHaveLength(4);
+    expect(reports[0]!.dropped).toBe(0);
+    // Then the newest 3 of a report (as the GCS would keep), errors still with their rows.
+    run([5, 6, 7, 8, 9], 8);
+    await events.flush();
+    const got = decoded(reports[1]!.rows);
+    expect(got.map((r) => r.taskId[0])).toEqual([7, 8, 9]);
+    expect(
+      got.every((r) => r.reached.join() === (r.taskId[0] === 8 ? 'RUNNING,FAILED' : 'RUNNING,FINISHED')),
+    ).toBe(true);
+    expect(reports[1]!.rows.errorRows).toEqual([1]);
+    expect(reports[1]!.rows.errors!.map((e) => e.message)).toEqual(['boom 8']);
+    expect(reports[1]!.dropped).toBe(2);
+    // A failed task among the rows not sent: its error goes with them.
+    run([10, 11, 12, 13], 10);
+    await events.flush();
+    expect(decoded(reports[2]!.rows).map((r) => r.taskId[0])).toEqual([11, 12, 13]);
+    expect(reports[2]!.rows.errorRows).toEqual([]);
+    expect(reports[2]!.rows.errors).toEqual([]);
+    expect(reports[2]!.dropped).toBe(1);
+    await events.close();
+  });
+
+  it("keeps each job's newest attempts when a report holds rows of two jobs", async () => {
+    const events = new TaskEvents(self, 60_000);
+    const reports: tray.v1.ITaskEventRows[] = [];
+    let dropped = 0;
+    events.reportTo(async (rows, n) => {
+      reports.push(rows);
+      dropped += n;
+      return 2;
+    });
+    await events.flush();
+    events.ran(task(spec(1)), 1000, 1001);
+    await events.flush();
+    const otherJob = new Uint8Array(4).fill(2);
+    // Job 1: tasks 10-13; job 2: tasks 20-21, interleaved.
+    for (const [i, job] of [
+      [10, jobId],
+      [20, otherJob],
+      [11, jobId],
+      [12, jobId],
+      [21, otherJob],
+      [13, jobId],
+    ] as const) {
+      events.ran(
+        task({ ...spec(i), jobId: job }),
+        1000 + i,
+        1001 + i,
+        i === 12 ? { type: 1, message: 'boom' } : undefined,
+      );
+    }
+    await events.flush();
+    const rows = reports.at(-1)!;
+    const got = decoded(rows);
+    expect(got.map((r) => r.taskId[0])).toEqual([20, 12, 21, 13]);
+    expect(got.map((r) => rows.infos![r.info!]!.jobId![0])).toEqual([2, 1, 2, 1]);
+    expect(rows.errorRows).toEqual([1]);
+    expect(dropped).toBe(2);
+    await events.close();
+  });
+
   it('counts the events of a failed report as dropped in the next one', async () => {
     const events = new TaskEvents(self, 60_000);
     let fail = true;

@@ -14,7 +14,10 @@
 // report is one copy of the rows' bytes (no array element per field to encode). Nothing of a spec
 // is kept past its attempt's end: a spec decoded from a request holds views of its buffer.
 // Descriptors are shared by the tasks of one remote function, parent and job (owner) or one job
-// (executor).
+// (executor). The GCS keeps at most so many attempts per job and says how many in its reply: a
+// report then carries only the newest that many rows of a job (what the GCS would keep of it) and
+// counts the older ones as dropped, so a driver running more tasks a second than the GCS keeps
+// does not encode, send and have the GCS decode rows only to be passed over.
 import { TaskEventRow as R, type tray } from '@tray/protocol';
 
 export type TaskState =
@@ -66,12 +69,16 @@ export interface RunningTask {
 /**
  * Now, in ms. Date.now() is a runtime call (~90 ns, more than the rest of noting a change); the
  * changes of one burst (a loop of submissions, the replies handled in one turn) share a reading,
- * at most CLOCK_REUSE of them, and the next microtask reads the clock afresh.
+ * at most CLOCK_REUSE of them, and the next microtask reads the clock afresh. The reset is a
+ * reaction to a settled promise, not queueMicrotask(): Node's queueMicrotask makes an
+ * AsyncResource and a bound function per call (~100-200 ns more), and a worker running a task per
+ * turn queues one per task.
  */
 const CLOCK_REUSE = 32;
 let clockMs = 0;
 let clockLeft = 0;
 let clockResetQueued = false;
+const resolved = Promise.resolve();
 const resetClock = () => {
   clockLeft = 0;
   clockResetQueued = false;
@@ -82,13 +89,16 @@ export function nowMs(): number {
   clockLeft = CLOCK_REUSE - 1;
   if (!clockResetQueued) {
     clockResetQueued = true;
-    queueMicrotask(resetClock);
+    void resolved.then(resetClock);
   }
   return clockMs;
 }
 
-/** Where a batch goes (the GCS's AddTaskEventData). */
-export type TaskEventSink = (rows: tray.v1.ITaskEventRows, numDropped: number) => Promise<void>;
+/**
+ * Where a batch goes (the GCS's AddTaskEventData); resolves with how many attempts of a job the
+ * GCS keeps (its reply's max_attempts_per_job; anything but a positive whole number: not said).
+ */
+export type TaskEventSink = (rows: tray.v1.ITaskEventRows, numDropped: number) => Promise<unknown>;
 
 const TYPES = ['NORMAL_TASK', 'ACTOR_CREATION_TASK', 'ACTOR_TASK'];
 /** Ray's task_events_max_num_task_events_in_buffer (per worker). */
@@ -161,6 +171,8 @@ export class TaskEvents {
   private errorRows: number[] = [];
   private errors: tray.v1.IErrorInfo[] = [];
   private dropped = 0;
+  /** Attempts of a job the GCS keeps, as its last reply said (0: not known yet). */
+  private keepPerJob = 0;
   private timer: NodeJS.Timeout | undefined;
   private sending: Promise<void> | undefined;
   private sink: TaskEventSink | undefined;
@@ -492,12 +504,17 @@ export class TaskEvents {
     this.pending?.();
     if (this.n === 0 && this.dropped === 0) return Promise.resolve();
     const changes = this.changes;
+    const droppedBefore = this.dropped;
+    // drain() counts the rows the GCS would not keep (a failed report counts them as `changes`).
     const rows = this.drain();
     const dropped = this.dropped;
     this.dropped = 0;
     this.sending = this.sink(rows, dropped)
+      .then((keep) => {
+        if (typeof keep === 'number' && Number.isInteger(keep) && keep > 0) this.keepPerJob = keep;
+      })
       .catch(() => {
-        this.dropped += changes + dropped;
+        this.dropped += changes + droppedBefore;
       })
       .finally(() => {
         this.sending = undefined;
@@ -518,13 +535,17 @@ export class TaskEvents {
       ints[b + R.info] = owner >= 0 ? owner : exec;
       ints[b + R.execInfo] = owner >= 0 && exec >= 0 ? exec + 1 : 0;
     }
-    const rows: tray.v1.ITaskEventRows = {
-      attemptRows: this.bytes.slice(0, n * R.bytes),
-      infos: this.infos,
-      nodeIds: this.nodeIds,
-      errorRows: this.errorRows,
-      errors: this.errors,
-    };
+    const keep = this.keepPerJob;
+    const rows: tray.v1.ITaskEventRows =
+      keep > 0 && n > keep
+        ? this.newest(n, keep)
+        : {
+            attemptRows: this.bytes.slice(0, n * R.bytes),
+            infos: this.infos,
+            nodeIds: this.nodeIds,
+            errorRows: this.errorRows,
+            errors: this.errors,
+          };
     this.first += n;
     this.lastSpec = undefined;
     this.n = 0;
@@ -540,6 +561,62 @@ export class TaskEvents {
     this.errorRows = [];
     this.errors = [];
     return rows;
+  }
+
+  /**
+   * The `n` rows (already in the wire's meaning) as TaskEventRows with only the newest `keep` of
+   * each job, as the GCS would merge them; the older ones are counted as dropped attempts.
+   */
+  private newest(n: number, keep: number): tray.v1.ITaskEventRows {
+    const ints = this.ints;
+    const infos = this.infos;
+    // Each descriptor's job, as an index into `jobs` (a process reports for one job, nearly always).
+    const jobs: (Uint8Array | null | undefined)[] = [];
+    const jobOf = infos.map((d) => {
+      let j = jobs.findIndex((id) => sameBytes(id, d.jobId));
+      if (j < 0) j = jobs.push(d.jobId) - 1;
+      return j;
+    });
+    let attemptRows: Uint8Array;
+    let errorRows: number[] = [];
+    const errors: tray.v1.IErrorInfo[] = [];
+    if (jobs.length === 1) {
+      const from = n - keep;
+      this.dropped += from;
+      attemptRows = this.bytes.slice(from * R.bytes, n * R.bytes);
+      this.errorRows.forEach((row, k) => {
+        if (row < from) return;
+        errorRows.push(row - from);
+        errors.push(this.errors[k]!);
+      });
+    } else {
+      const count = new Array<number>(jobs.length).fill(0);
+      for (let i = 0; i < n; i++) count[jobOf[ints[i * R.int32s + R.info]!]!]!++;
+      // Rows of a job still to pass over (its oldest), then each row's place in the report (-1: not sent).
+      const skip = count.map((c) => Math.max(0, c - keep));
+      const at = new Int32Array(n);
+      let sent = 0;
+      for (let i = 0; i < n; i++) {
+        const j = jobOf[ints[i * R.int32s + R.info]!]!;
+        if (skip[j]! > 0) {
+          skip[j]!--;
+          at[i] = -1;
+        } else at[i] = sent++;
+      }
+      this.dropped += n - sent;
+      attemptRows = new Uint8Array(sent * R.bytes);
+      for (let i = 0; i < n; i++) {
+        if (at[i]! >= 0)
+          attemptRows.set(this.bytes.subarray(i * R.bytes, (i + 1) * R.bytes), at[i]! * R.bytes);
+      }
+      errorRows = [];
+      this.errorRows.forEach((row, k) => {
+        if (at[row]! < 0) return;
+        errorRows.push(at[row]!);
+        errors.push(this.errors[k]!);
+      });
+    }
+    return { attemptRows, infos, nodeIds: this.nodeIds, errorRows, errors };
   }
 
   /** Stop the timer and send the last batch (waits at most `timeoutMs`). */

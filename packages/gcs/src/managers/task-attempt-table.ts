@@ -1,12 +1,14 @@
 // One job's task attempts in the GCS (TaskEventBuffer keeps one table per job): a ring of at most
 // `max` slots in typed arrays (task id, attempt, a time per state) beside arrays of references to
 // the reports' descriptors, found by (task id, attempt) through an open-addressing hash index over
-// the ids' bytes. Merging a row is a probe and a few writes — no object, string key or array per
-// attempt — and a full table overwrites its oldest slot. Records (TaskEvents) are made only when
-// asked for (GetTaskEvents).
+// the ids. Merging a row is a probe and a few writes — no object, string key or array per
+// attempt — and a full table overwrites its oldest slot. Ids are read, hashed, compared and kept
+// as six 32-bit words (a report's rows are 8-byte aligned), a quarter of the work of their 24
+// bytes one by one. Records (TaskEvents) are made only when asked for (GetTaskEvents).
 import { TASK_EVENT_STATES, type tray } from '@tray/protocol';
 
 const ID_BYTES = 24;
+const ID_WORDS = ID_BYTES / 4;
 const NUM_STATES = TASK_EVENT_STATES.length;
 const FINISHED = 4;
 const FAILED = 5;
@@ -28,10 +30,18 @@ export interface Info {
   workerPid: number;
 }
 
-/** FNV-1a over a task id's 24 bytes and the attempt number. */
-function hashOf(bytes: Uint8Array, at: number, attempt: number): number {
+/**
+ * A hash of a task id's six words and the attempt number: FNV-1a's step per word, then
+ * MurmurHash3's finalizer so that every bit of the id reaches the low bits an index position takes.
+ */
+function hashOf(words: Int32Array, at: number, attempt: number): number {
   let h = 0x811c9dc5 ^ attempt;
-  for (let k = at; k < at + ID_BYTES; k++) h = Math.imul(h ^ bytes[k]!, 0x01000193);
+  for (let k = at; k < at + ID_WORDS; k++) h = Math.imul(h ^ words[k]!, 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return h >>> 0;
 }
 
@@ -42,7 +52,7 @@ export class TaskAttemptTable {
   private capacity = 0;
   /** Attempts overwritten because the table was full. */
   evicted = 0;
-  private ids = new Uint8Array(0);
+  private ids = new Int32Array(0);
   private attempts = new Int32Array(0);
   private hashes = new Uint32Array(0);
   private times = new Float64Array(0);
@@ -56,10 +66,10 @@ export class TaskAttemptTable {
   constructor(private readonly max: number) {}
 
   /**
-   * The slot of the attempt (`ids[at, at + 24)`, `attempt`), taken (the oldest overwritten when
-   * full) if the table does not hold it yet.
+   * The slot of the attempt (the task id `ids[at, at + 6)`, as words, and `attempt`), taken (the
+   * oldest overwritten when full) if the table does not hold it yet.
    */
-  slot(ids: Uint8Array, at: number, attempt: number): number {
+  slot(ids: Int32Array, at: number, attempt: number): number {
     const hash = hashOf(ids, at, attempt);
     const mask = this.index.length - 1;
     if (mask > 0) {
@@ -77,7 +87,7 @@ export class TaskAttemptTable {
     this.size++;
     // A loop, not set(subarray()): no view object per attempt.
     const mine = this.ids;
-    for (let k = 0, to = s * ID_BYTES; k < ID_BYTES; k++) mine[to + k] = ids[at + k]!;
+    for (let k = 0, to = s * ID_WORDS; k < ID_WORDS; k++) mine[to + k] = ids[at + k]!;
     this.attempts[s] = attempt;
     this.hashes[s] = hash;
     for (let k = s * NUM_STATES; k < (s + 1) * NUM_STATES; k++) this.times[k] = 0;
@@ -131,7 +141,7 @@ export class TaskAttemptTable {
     if (last === FAILED && finished > this.times[s * NUM_STATES + FAILED]!) last = FINISHED;
     transitions.sort((a, b) => Number(a.timestampMs) - Number(b.timestampMs));
     return {
-      taskId: this.ids.slice(s * ID_BYTES, (s + 1) * ID_BYTES),
+      taskId: new Uint8Array(this.ids.buffer, s * ID_BYTES, ID_BYTES).slice(),
       jobId: (o ?? x)?.jobId,
       name: o?.name ?? '',
       state: last >= 0 ? TASK_EVENT_STATES[last] : undefined,
@@ -150,10 +160,10 @@ export class TaskAttemptTable {
     };
   }
 
-  private sameId(s: number, ids: Uint8Array, at: number): boolean {
+  private sameId(s: number, ids: Int32Array, at: number): boolean {
     const mine = this.ids;
-    const from = s * ID_BYTES;
-    for (let k = 0; k < ID_BYTES; k++) if (mine[from + k] !== ids[at + k]) return false;
+    const from = s * ID_WORDS;
+    for (let k = 0; k < ID_WORDS; k++) if (mine[from + k] !== ids[at + k]) return false;
     return true;
   }
 
@@ -190,7 +200,7 @@ export class TaskAttemptTable {
   /** Twice the slots (at most `max`), laid out oldest first again, and the index rebuilt. */
   private grow(): void {
     const capacity = Math.min(this.max, Math.max(FIRST_CAPACITY, this.capacity * 2));
-    const ids = new Uint8Array(capacity * ID_BYTES);
+    const ids = new Int32Array(capacity * ID_WORDS);
     const attempts = new Int32Array(capacity);
     const hashes = new Uint32Array(capacity);
     const times = new Float64Array(capacity * NUM_STATES);
@@ -200,7 +210,7 @@ export class TaskAttemptTable {
     const errors = new Array<tray.v1.IErrorInfo | undefined>(capacity);
     for (let k = 0; k < this.size; k++) {
       const s = (this.head + k) % this.capacity;
-      ids.set(this.ids.subarray(s * ID_BYTES, (s + 1) * ID_BYTES), k * ID_BYTES);
+      ids.set(this.ids.subarray(s * ID_WORDS, (s + 1) * ID_WORDS), k * ID_WORDS);
       attempts[k] = this.attempts[s]!;
       hashes[k] = this.hashes[s]!;
       times.set(this.times.subarray(s * NUM_STATES, (s + 1) * NUM_STATES), k * NUM_STATES);
