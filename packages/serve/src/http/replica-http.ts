@@ -7,6 +7,7 @@
 // A user error becomes a 500 whose body is the error's message, so one bad request never takes
 // the replica down; an error after the head went out can only end the stream (the proxy then
 // cuts the connection, which is how a client learns a streamed body broke).
+import { LazyBody } from './lazy-response.js';
 import { type BodyStore, type SignalSource, toWebRequest, trayStore, webRequestNow } from './web-request.js';
 import { LARGE_BODY_BYTES, type ResponseHead, type ResponseItem, type SerializedRequest } from './wire.js';
 
@@ -179,6 +180,9 @@ function wholeBody(response: Response): Uint8Array | null | undefined {
   if (body == null) return response.body === null ? null : undefined;
   const source = body.source;
   if (typeof source !== 'string' && !(source instanceof Uint8Array)) return undefined;
+  // A lazy body nobody read has no stream yet (asking whether it is used would make one).
+  if (body instanceof LazyBody && !body.materialized)
+    return typeof source === 'string' ? Buffer.from(source) : source;
   if (response.bodyUsed || response.body?.locked !== false) return undefined;
   return typeof source === 'string' ? Buffer.from(source) : source;
 }

@@ -20,6 +20,7 @@ import type {
 import { RequestCancelledError } from '../errors.js';
 import { Cancel } from '../handle/cancel.js';
 import { decodeArgs } from '../handle/decode-args.js';
+import { installLazyResponse } from '../http/lazy-response.js';
 import { type BodyStore, type FirstItems, firstItems, serveHttp } from '../http/replica-http.js';
 import { HTTP_METHOD, type SerializedRequest } from '../http/wire.js';
 import { type RequestContext, runInRequest } from './request-context.js';
@@ -92,6 +93,8 @@ export class ServeReplica implements ReplicaMethods {
 
   /** Loads the user's code and constructs it; a constructor that throws fails this call. */
   async initialize(spec: InitSpec): Promise<{ pid: number }> {
+    // Before the user's code loads: its Responses made from strings and bytes skip their stream.
+    installLazyResponse();
     const loaded = (await spec.code.local()) as unknown;
     const args = decodeArgs(spec.initArgs);
     if (spec.kind === 'class') {
