@@ -194,12 +194,24 @@ function send(socket: Socket, fill: (w: FrameWriter) => void): void {
   w.buf.writeUInt32BE(w.at - start - 4, start);
 }
 
+/** A batch up to this size is copied out and its buffer kept for the next one. */
+const COPY_OUT_BYTES = 64 * 1024;
+
 function flush(socket: Socket): void {
   const w = writers.get(socket);
   if (w === undefined || w.at === 0) return;
-  const out = w.buf.subarray(0, w.at);
-  // The written bytes belong to the socket now; the next batch gets a buffer of its own.
-  w.buf = Buffer.allocUnsafe(Math.max(16 * 1024, Math.min(w.buf.byteLength, 1024 * 1024)));
+  let out: Buffer;
+  if (w.at <= COPY_OUT_BYTES) {
+    // The written bytes belong to the socket now: a small batch leaves as a copy (from Buffer's
+    // shared pool when under 4 KiB) and the buffer is reused. A fresh 16 KiB buffer per batch
+    // was external memory V8 counted towards its next collection, a scavenge every ~1000
+    // requests in a proxy under load.
+    out = Buffer.allocUnsafe(w.at);
+    w.buf.copy(out, 0, 0, w.at);
+  } else {
+    out = w.buf.subarray(0, w.at);
+    w.buf = Buffer.allocUnsafe(Math.max(16 * 1024, Math.min(w.buf.byteLength, 1024 * 1024)));
+  }
   w.at = 0;
   if (!socket.destroyed) socket.write(out);
 }
