@@ -35,6 +35,9 @@ const ITEM_HEAD_NO_TEXT = 1;
 const ITEM_BYTES = 2;
 const NULL_BYTES = 0xffffffff;
 
+/** Strings up to this length are tried as ASCII first when written. */
+const SHORT_STRING = 128;
+
 /** A frame that does not decode as its kind says. */
 export class FrameError extends Error {
   override name = 'FrameError';
@@ -77,6 +80,23 @@ class FrameWriter {
     if (typeof s !== 'string')
       throw new TypeError(`a serve channel frame field is ${typeof s}, not a string`);
     this.ensure(4 + s.length * 3);
+    // A short ASCII string (names, header values, URLs) byte by byte: Buffer's utf8 write is a
+    // call into C++ per field, ~8% of the proxy's own CPU per request with a dozen fields each.
+    if (s.length <= SHORT_STRING) {
+      const buf = this.buf;
+      const at = this.at + 4;
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) break;
+        buf[at + i] = c;
+      }
+      if (i === s.length) {
+        buf.writeUInt32BE(i, this.at);
+        this.at = at + i;
+        return;
+      }
+    }
     const n = s.length === 0 ? 0 : this.buf.write(s, this.at + 4, 'utf8');
     this.buf.writeUInt32BE(n, this.at);
     this.at += 4 + n;
@@ -194,12 +214,24 @@ function send(socket: Socket, fill: (w: FrameWriter) => void): void {
   w.buf.writeUInt32BE(w.at - start - 4, start);
 }
 
+/** A batch up to this size is copied out and its buffer kept for the next one. */
+const COPY_OUT_BYTES = 64 * 1024;
+
 function flush(socket: Socket): void {
   const w = writers.get(socket);
   if (w === undefined || w.at === 0) return;
-  const out = w.buf.subarray(0, w.at);
-  // The written bytes belong to the socket now; the next batch gets a buffer of its own.
-  w.buf = Buffer.allocUnsafe(Math.max(16 * 1024, Math.min(w.buf.byteLength, 1024 * 1024)));
+  let out: Buffer;
+  if (w.at <= COPY_OUT_BYTES) {
+    // The written bytes belong to the socket now: a small batch leaves as a copy (from Buffer's
+    // shared pool when under 4 KiB) and the buffer is reused. A fresh 16 KiB buffer per batch
+    // was external memory V8 counted towards its next collection, a scavenge every ~1000
+    // requests in a proxy under load.
+    out = Buffer.allocUnsafe(w.at);
+    w.buf.copy(out, 0, 0, w.at);
+  } else {
+    out = w.buf.subarray(0, w.at);
+    w.buf = Buffer.allocUnsafe(Math.max(16 * 1024, Math.min(w.buf.byteLength, 1024 * 1024)));
+  }
   w.at = 0;
   if (!socket.destroyed) socket.write(out);
 }

@@ -18,7 +18,8 @@ export interface ChannelAddress {
   nodeId: string;
 }
 
-export type HttpHandler = (call: RequestCall, request: SerializedRequest) => Promise<HttpReply>;
+/** The replica's answer; a reply (not a promise) when it had one at once. */
+export type HttpHandler = (call: RequestCall, request: SerializedRequest) => HttpReply | Promise<HttpReply>;
 
 export class ChannelServer {
   readonly #server: Server;
@@ -80,10 +81,19 @@ export class ChannelServer {
           return;
         }
         const { id } = decoded;
-        handler(decoded.call, decoded.request).then(
-          (reply) => answer(id, reply),
-          (error: Error) => fail(id, error),
-        );
+        let reply: HttpReply | Promise<HttpReply>;
+        try {
+          reply = handler(decoded.call, decoded.request);
+        } catch (error) {
+          fail(id, error as Error);
+          return;
+        }
+        if (reply instanceof Promise)
+          reply.then(
+            (got) => answer(id, got),
+            (error: Error) => fail(id, error),
+          );
+        else answer(id, reply);
       },
       HELLO_MAX_BYTES,
     );

@@ -79,33 +79,43 @@ let nextRequest = 0;
 const requestPrefix = randomBytes(4).toString('hex');
 
 /** A request's id (unique in the cluster) and its cancellation, shared by its parts. */
-function newRequest(app: string, deployment: string) {
-  const requestId = `${requestPrefix}-${(nextRequest++).toString(36)}`;
-  const abort = new Cancel();
-  let target: Replica | undefined;
-  let finished = false;
-  return {
-    requestId,
-    signal: abort,
-    /** The replica the request went to (told to cancel it if the caller does). */
-    sentTo(replica: Replica) {
-      target = replica;
-    },
-    finish() {
-      finished = true;
-    },
-    cancel() {
-      if (finished || abort.aborted) return;
-      abort.abort(new RequestCancelledError(`the request to ${app}/${deployment} was cancelled`));
-      // Its result awaited (the ref held): a call whose ref was dropped at once was seen lost
-      // (the cancel never reached the replica) once the merged core and store changes landed.
-      if (target !== undefined) tray.get(target.cancelRequest.remote(requestId)).catch(() => {});
-    },
-    throwIfCancelled() {
-      abort.throwIfAborted();
-    },
-  };
+class RequestState {
+  readonly requestId = `${requestPrefix}-${(nextRequest++).toString(36)}`;
+  readonly signal = new Cancel();
+  #target: Replica | undefined;
+  #finished = false;
+
+  constructor(
+    readonly app: string,
+    readonly deployment: string,
+  ) {}
+
+  /** The replica the request went to (told to cancel it if the caller does). */
+  sentTo(replica: Replica): void {
+    this.#target = replica;
+  }
+
+  finish(): void {
+    this.#finished = true;
+  }
+
+  cancel(): void {
+    if (this.#finished || this.signal.aborted) return;
+    this.signal.abort(
+      new RequestCancelledError(`the request to ${this.app}/${this.deployment} was cancelled`),
+    );
+    // Its result awaited (the ref held): a call whose ref was dropped at once was seen lost
+    // (the cancel never reached the replica) once the merged core and store changes landed.
+    const target = this.#target;
+    if (target !== undefined) tray.get(target.cancelRequest.remote(this.requestId)).catch(() => {});
+  }
+
+  throwIfCancelled(): void {
+    this.signal.throwIfAborted();
+  }
 }
+
+const newRequest = (app: string, deployment: string) => new RequestState(app, deployment);
 
 function call(
   app: string,
@@ -240,7 +250,7 @@ export interface HttpAnswer {
  * generator layers in between, a large part of the proxy's CPU per request. Aborting `signal`
  * cancels the request on its replica.
  */
-export async function sendHttp(
+export function sendHttp(
   app: string,
   deployment: string,
   http: SerializedRequest,
@@ -251,44 +261,46 @@ export async function sendHttp(
   const meta: RequestCall = { method: HTTP_METHOD, requestId: request.requestId };
   const off = signal.onAbort(() => request.cancel());
   let actor: Replica | undefined;
-  let reply: Extract<HttpReply, { rejected: false }>;
-  try {
-    reply = (await untilAborted(
-      router.assign<HttpReply>((r, replicaId) => {
-        actor = r;
-        request.sentTo(r);
-        return sendHttpTo(router, r, replicaId, meta, http);
-      }, request.signal),
-      request.signal,
-    )) as Extract<HttpReply, { rejected: false }>;
-  } catch (error) {
-    request.finish();
-    off();
-    throw error;
-  }
-  if (reply.done || reply.streamId === undefined) {
-    request.finish();
-    off();
-    return { items: reply.items, close: noClose };
-  }
-  const rest = remoteStream(router, actor!, reply.streamId, request);
-  const close = () => {
-    rest.close();
-    off();
-  };
-  return {
-    items: reply.items,
-    rest: {
-      async *[Symbol.asyncIterator]() {
-        try {
-          yield* rest.pull();
-        } finally {
-          close();
+  // assign rejects as soon as request.signal aborts, wherever the request is.
+  return router
+    .assign<HttpReply>((r, replicaId) => {
+      actor = r;
+      request.sentTo(r);
+      return sendHttpTo(router, r, replicaId, meta, http);
+    }, request.signal)
+    .then(
+      (sent) => {
+        const reply = sent as Extract<HttpReply, { rejected: false }>;
+        if (reply.done || reply.streamId === undefined) {
+          request.finish();
+          off();
+          return { items: reply.items, close: noClose };
         }
+        const rest = remoteStream(router, actor!, reply.streamId, request);
+        const close = () => {
+          rest.close();
+          off();
+        };
+        return {
+          items: reply.items,
+          rest: {
+            async *[Symbol.asyncIterator]() {
+              try {
+                yield* rest.pull();
+              } finally {
+                close();
+              }
+            },
+          },
+          close,
+        };
       },
-    },
-    close,
-  };
+      (error) => {
+        request.finish();
+        off();
+        throw error;
+      },
+    );
 }
 
 const noClose = () => {};

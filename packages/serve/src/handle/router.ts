@@ -186,9 +186,9 @@ export class Router {
 
   // ---- choosing a replica ------------------------------------------------------------------
 
-  #freshLength(id: string): number | undefined {
+  #freshLength(id: string, now = Date.now()): number | undefined {
     const known = this.#queueLen.get(id);
-    return known !== undefined && Date.now() - known.at < QUEUE_LEN_FRESH_MS ? known.len : undefined;
+    return known !== undefined && now - known.at < QUEUE_LEN_FRESH_MS ? known.len : undefined;
   }
 
   async #lengthOf(id: string, actor: Replica): Promise<number> {
@@ -221,16 +221,23 @@ export class Router {
       do b = live[Math.floor(Math.random() * live.length)]!;
       while (b === a);
     }
+    return this.#chooseNow(info, a, b) ?? this.#chooseSlowly(info, a, b);
+  }
+
+  /** The better of a and b when both handles are known and both lengths fresh, else null. */
+  #chooseNow(
+    info: RoutingInfo,
+    a: RoutingInfo['replicas'][number],
+    b: RoutingInfo['replicas'][number],
+  ): { id: string; actor: Replica } | undefined | null {
     const ka = this.#known.get(a.replicaId);
     const kb = b === a ? ka : this.#known.get(b.replicaId);
-    if (ka !== undefined && kb !== undefined) {
-      const fa = this.#freshLength(a.replicaId);
-      const fb = b === a ? fa : this.#freshLength(b.replicaId);
-      if (fa !== undefined && fb !== undefined) {
-        return this.#best(info, { id: a.replicaId, actor: ka }, fa, { id: b.replicaId, actor: kb }, fb);
-      }
-    }
-    return this.#chooseSlowly(info, a, b);
+    if (ka === undefined || kb === undefined) return null;
+    const now = Date.now();
+    const fa = this.#freshLength(a.replicaId, now);
+    const fb = b === a ? fa : this.#freshLength(b.replicaId, now);
+    if (fa === undefined || fb === undefined) return null;
+    return this.#best(info, { id: a.replicaId, actor: ka }, fa, { id: b.replicaId, actor: kb }, fb);
   }
 
   async #chooseSlowly(
@@ -281,9 +288,113 @@ export class Router {
    * Sends one request to a replica, retrying elsewhere on rejection or replica death; `send`
    * makes the call on the chosen replica.
    */
-  async assign<R extends { rejected: boolean; ongoing: number }>(
+  assign<R extends { rejected: boolean; ongoing: number }>(
     send: (actor: Replica, replicaId: string) => Promise<R>,
     signal?: Cancel,
+  ): Promise<R> {
+    // The common case, in one pass and one promise: the replica list known (kept current by the
+    // long poll), a replica chosen at once (both handles known, both lengths fresh), and it
+    // takes the request. Anything else (none chosen yet, a rejection, a death) continues in the
+    // loop below, which rejects as soon as `signal` aborts.
+    const info = this.#info;
+    if (
+      info !== undefined &&
+      this.#polling &&
+      info.exists &&
+      signal?.aborted !== true &&
+      (info.maxQueuedRequests <= 0 || this.#queued < info.maxQueuedRequests)
+    ) {
+      const live = this.#dead.size === 0 ? info.replicas : undefined;
+      if (live !== undefined && live.length > 0) {
+        const a = live[Math.floor(Math.random() * live.length)]!;
+        let b = a;
+        if (live.length > 1) {
+          do b = live[Math.floor(Math.random() * live.length)]!;
+          while (b === a);
+        }
+        const now = this.#chooseNow(info, a, b);
+        if (now !== null) {
+          this.#lastUsed = Date.now();
+          if (now === undefined) return untilAborted(this.#assignSlowly(send, signal, 'full'), signal);
+          return this.#sendNow(now, send, signal);
+        }
+        return untilAborted(
+          this.#assignSlowly(send, signal, undefined, this.#chooseSlowly(info, a, b)),
+          signal,
+        );
+      }
+    }
+    return untilAborted(this.#assignSlowly(send, signal), signal);
+  }
+
+  /** Sends to the replica chosen at once; a rejection or a death goes on in the slow loop. */
+  #sendNow<R extends { rejected: boolean; ongoing: number }>(
+    chosen: { id: string; actor: Replica },
+    send: (actor: Replica, replicaId: string) => Promise<R>,
+    signal: Cancel | undefined,
+  ): Promise<R> {
+    this.#ongoing++;
+    let sent: Promise<R>;
+    try {
+      sent = untilAborted(send(chosen.actor, chosen.id), signal);
+    } catch (error) {
+      this.#ongoing--;
+      this.#report(false);
+      return Promise.reject(error);
+    }
+    return sent.then(
+      (reply) => {
+        this.#ongoing--;
+        this.#heard(chosen.id, reply.ongoing);
+        if (!reply.rejected) {
+          this.#report(false);
+          return reply;
+        }
+        return untilAborted(this.#assignSlowly(send, signal, 'rejected'), signal);
+      },
+      (error) => {
+        this.#ongoing--;
+        const retry = this.#retryAfter(chosen.id, error);
+        if (retry) return untilAborted(this.#assignSlowly(send, signal, 'resend'), signal);
+        this.#report(false);
+        throw error;
+      },
+    );
+  }
+
+  /** The replica answered with its queue length. */
+  #heard(id: string, ongoing: number): void {
+    const heard = this.#queueLen.get(id);
+    if (heard !== undefined) {
+      heard.len = ongoing;
+      heard.at = Date.now();
+    } else this.#queueLen.set(id, { len: ongoing, at: Date.now() });
+  }
+
+  /** Whether a send that failed so goes to another replica (the channel or the replica went down). */
+  #retryAfter(id: string, error: unknown): boolean {
+    // The direct channel went down (its replica died, or only the connection did): send
+    // again, as an actor call, which tells a dead replica apart.
+    if (error instanceof ChannelClosedError) return true;
+    if (isDeathError(error)) {
+      // The replica died with the request on it: drop it and send the request elsewhere.
+      this.#dead.add(id);
+      this.#queueLen.delete(id);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * The request's way when it could not go at once: `after` says what happened to a first try
+   * (every replica full, the replica rejected it, or it must be sent again), `pending` is a
+   * choice being made.
+   */
+  async #assignSlowly<R extends { rejected: boolean; ongoing: number }>(
+    send: (actor: Replica, replicaId: string) => Promise<R>,
+    signal: Cancel | undefined,
+    after?: 'full' | 'rejected' | 'resend',
+    pending?: Promise<{ id: string; actor: Replica } | undefined>,
   ): Promise<R> {
     // Known and kept current by the long poll: no await on the common path.
     let info: RoutingInfo;
@@ -293,7 +404,8 @@ export class Router {
     } else info = await this.#ensureInfo();
     // A request only queues when every replica is full, so a full queue refuses it only then:
     // with maxQueuedRequests 0 an idle replica still takes it (checked again below).
-    if (info.maxQueuedRequests > 0 && this.#queued >= info.maxQueuedRequests) this.#refuse(this.#queued);
+    if (after === undefined && info.maxQueuedRequests > 0 && this.#queued >= info.maxQueuedRequests)
+      this.#refuse(this.#queued);
     this.#queued++;
     let queued = true;
     const unqueue = () => {
@@ -305,6 +417,13 @@ export class Router {
     let backoff = BACKOFF_START_MS;
     const noReplicaSince = { at: 0 };
     try {
+      if (after === 'rejected' || after === 'full') {
+        // Every replica is full (or said so): this request would wait, beside the others here.
+        if (info.maxQueuedRequests !== -1 && this.#queued - 1 >= info.maxQueuedRequests)
+          this.#refuse(this.#queued - 1);
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+      }
       for (;;) {
         if (signal?.aborted) throw signal.reason;
         info = this.#info!;
@@ -319,7 +438,8 @@ export class Router {
             `deployment ${JSON.stringify(this.deployment)} of application ${JSON.stringify(this.app)} failed to deploy: ${info.message}`,
           );
         }
-        const choice = this.#choose(info);
+        const choice = pending ?? this.#choose(info);
+        pending = undefined;
         const chosen = choice instanceof Promise ? await choice : choice;
         if (chosen === undefined) {
           if (info.replicas.filter((r) => !this.#dead.has(r.replicaId)).length === 0) {
@@ -352,17 +472,7 @@ export class Router {
         try {
           reply = await untilAborted(send(chosen.actor, chosen.id), signal);
         } catch (error) {
-          if (error instanceof ChannelClosedError) {
-            // The direct channel went down (its replica died, or only the connection did): send
-            // again, as an actor call, which tells a dead replica apart.
-            this.#queued++;
-            queued = true;
-            continue;
-          }
-          if (isDeathError(error)) {
-            // The replica died with the request on it: drop it and send the request elsewhere.
-            this.#dead.add(chosen.id);
-            this.#queueLen.delete(chosen.id);
+          if (this.#retryAfter(chosen.id, error)) {
             this.#queued++;
             queued = true;
             continue;
@@ -371,11 +481,7 @@ export class Router {
         } finally {
           this.#ongoing--;
         }
-        const heard = this.#queueLen.get(chosen.id);
-        if (heard !== undefined) {
-          heard.len = reply.ongoing;
-          heard.at = Date.now();
-        } else this.#queueLen.set(chosen.id, { len: reply.ongoing, at: Date.now() });
+        this.#heard(chosen.id, reply.ongoing);
         if (!reply.rejected) return reply;
         if (info.maxQueuedRequests !== -1 && this.#queued >= info.maxQueuedRequests)
           this.#refuse(this.#queued);

@@ -188,6 +188,108 @@ describe("the ingress's request.signal", () => {
   });
 });
 
+describe('the Request a GET is given', () => {
+  it('is a whole Request: headers, body, clone, new Request(req) and its prototype all work', async () => {
+    const cancel = new Cancel();
+    let checks: unknown[] = [];
+    const app = {
+      async fetch(req: Request) {
+        const url = req.url;
+        const method = req.method;
+        checks = [
+          req instanceof Request,
+          Object.prototype.toString.call(req),
+          url,
+          method,
+          req.body,
+          req.bodyUsed,
+          req.headers.get('x-a'),
+          req.cache,
+          req.clone().url,
+          new Request(req).headers.get('x-a'),
+          new Request(req, { method: 'POST', body: 'b' }).method,
+          await req.text(),
+          req.bodyUsed,
+          Request.prototype.clone.call(req).method,
+        ];
+        return new Response(`${method} ${new URL(url).pathname}`);
+      },
+    };
+    const first = await firstItems(
+      app,
+      request('/a/b?q=1', { headers: [['x-a', 'one']] }),
+      undefined as never,
+      cancel,
+      1024,
+    );
+    expect(Buffer.from(first.items[1] as Uint8Array).toString()).toBe('GET /a/b');
+    expect(checks).toEqual([
+      true,
+      '[object Request]',
+      'http://127.0.0.1:8000/a/b?q=1',
+      'GET',
+      null,
+      false,
+      'one',
+      'default',
+      'http://127.0.0.1:8000/a/b?q=1',
+      'one',
+      'POST',
+      '',
+      false,
+      'GET',
+    ]);
+  });
+
+  it('is refused where Request refuses it: a URL with credentials is a 500', async () => {
+    const { head, text } = await call(
+      { fetch: () => new Response('unreachable') },
+      request('/', { url: 'http://user:pw@127.0.0.1:8000/' }),
+    );
+    expect(head.status).toBe(500);
+    expect(text).toContain('credentials');
+  });
+});
+
+describe('the Response body', () => {
+  it('is the bytes a string, bytes, JSON, a blob, a clone or a stream give', async () => {
+    const bytes = new Uint8Array([104, 105]);
+    const cloned = new Response('twin');
+    const cases: Array<[() => Response, string]> = [
+      [() => new Response('caf\u00e9 \ud83d\ude00'), 'caf\u00e9 \ud83d\ude00'],
+      [
+        () => {
+          const r = new Response(bytes);
+          bytes[0] = 0; // Response copied the bytes it was made from
+          return r;
+        },
+        'hi',
+      ],
+      [() => Response.json({ a: 1 }), '{"a":1}'],
+      [() => cloned.clone(), 'twin'],
+      [() => new Response(new Blob(['blob'])), 'blob'],
+      [
+        () =>
+          new Response(
+            new ReadableStream({
+              start(c) {
+                c.enqueue(new Uint8Array([111, 107]));
+                c.close();
+              },
+            }),
+          ),
+        'ok',
+      ],
+    ];
+    for (const [make, body] of cases) {
+      const first = await firstItems({ fetch: make }, request('/'), undefined as never, undefined, 1024);
+      expect(first.rest).toBeUndefined();
+      expect(Buffer.concat(first.items.slice(1) as Uint8Array[]).toString()).toBe(body);
+    }
+    expect(await cloned.text()).toBe('twin');
+  });
+});
+
 describe('firstItems', () => {
   it('gives the head and the body there at once, and the rest of a stream still to come as `rest`', async () => {
     const whole = await firstItems(

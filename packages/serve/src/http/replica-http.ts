@@ -1,45 +1,36 @@
-// Replica side of wire.ts: turns a SerializedRequest into a web-standard Request, calls the
-// user's `fetch`, and yields the Response as a head and body chunks. Owned by the HTTP work.
-// The Request's signal aborts when the caller cancels (timeout, client gone); it is the caller's
-// own signal, made when first read (a web Request made to follow another signal — a WeakRef, a
-// FinalizationRegistry entry and listeners — was ~20% of a no-op request's replica CPU).
+// Replica side of wire.ts: calls the user's `fetch` with the web-standard Request
+// (web-request.ts) and gives back the Response as a head and body chunks. Owned by the HTTP work.
+// A fetch that answers at once is answered at once: no promise between the request and its
+// reply items, and a body made from a string or bytes is taken from where the Response keeps it
+// instead of read through its stream (a reader, two reads and the turn of the event loop that
+// tells a finished stream from a slow one, ~5 µs of a no-op request's replica CPU).
 // A user error becomes a 500 whose body is the error's message, so one bad request never takes
 // the replica down; an error after the head went out can only end the stream (the proxy then
 // cuts the connection, which is how a client learns a streamed body broke).
-import * as tray from '@tray/core';
-import {
-  type BodyStreamSource,
-  LARGE_BODY_BYTES,
-  type ResponseHead,
-  type ResponseItem,
-  type SerializedRequest,
-} from './wire.js';
+import { LazyBody } from './lazy-response.js';
+import { type BodyStore, type SignalSource, toWebRequest, trayStore, webRequestNow } from './web-request.js';
+import { LARGE_BODY_BYTES, type ResponseHead, type ResponseItem, type SerializedRequest } from './wire.js';
+
+export type { BodyStore, SignalSource } from './web-request.js';
+export { toWebRequest } from './web-request.js';
 
 export interface FetchHandler {
   fetch(request: Request): Response | Promise<Response>;
 }
 
-/** How a replica reaches the object store; tray's own by default (tests may run without a cluster). */
-export interface BodyStore {
-  get(ref: tray.ObjectRef<Uint8Array>): Promise<Uint8Array>;
-  put(bytes: Uint8Array): Promise<tray.ObjectRef<Uint8Array>>;
-}
+type Answer = Response | ResponseItem[];
 
-const trayStore: BodyStore = {
-  get: (ref) => tray.get(ref),
-  put: (bytes) => tray.put(bytes),
-};
-
-/** An AbortSignal, or what makes one when asked (handle/cancel.ts's Cancel). */
-export type SignalSource = AbortSignal | { readonly signal: AbortSignal };
-
-/** The user's Response to the request, or the items of the 500 its error becomes. */
-async function respond(
+/**
+ * The user's Response to the request, or the items of the 500 its error becomes; not a promise
+ * when fetch answered with a Response, not one.
+ */
+function respond(
   instance: FetchHandler,
   request: SerializedRequest,
   store: BodyStore,
   signal: SignalSource | undefined,
-): Promise<Response | ResponseItem[]> {
+): Answer | Promise<Answer> {
+  let result: unknown;
   try {
     if (typeof instance?.fetch !== 'function') {
       throw new TypeError(
@@ -47,16 +38,27 @@ async function respond(
           'give its class a fetch(request: Request): Response method or wrap a framework app with serve.ingress(app)',
       );
     }
-    const result = await instance.fetch(await toWebRequest(request, store, signal));
-    if (!(result instanceof Response)) {
-      throw new TypeError(
-        `fetch(request) returned ${describe(result)}, not a Response; return new Response(body, { status, headers })`,
-      );
-    }
-    return result;
+    const now = webRequestNow(request, signal);
+    result =
+      now !== undefined
+        ? instance.fetch(now)
+        : toWebRequest(request, store, signal).then((web) => instance.fetch(web));
   } catch (error) {
-    return [...errorResponse(error)];
+    return errorResponse(error);
   }
+  if (result instanceof Response) return result;
+  if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function')
+    return Promise.resolve(result).then(checked, errorResponse);
+  return checked(result);
+}
+
+function checked(result: unknown): Answer {
+  if (result instanceof Response) return result;
+  return errorResponse(
+    new TypeError(
+      `fetch(request) returned ${describe(result)}, not a Response; return new Response(body, { status, headers })`,
+    ),
+  );
 }
 
 export async function* serveHttp(
@@ -71,8 +73,13 @@ export async function* serveHttp(
     return;
   }
   yield responseHead(response);
-  if (response.body === null) return;
-  const reader = response.body.getReader();
+  const whole = wholeBody(response);
+  if (whole !== undefined) {
+    if (whole !== null && whole.byteLength > 0)
+      yield whole.byteLength >= LARGE_BODY_BYTES ? await store.put(whole) : whole;
+    return;
+  }
+  const reader = response.body!.getReader();
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -86,23 +93,54 @@ export async function* serveHttp(
   }
 }
 
+export interface FirstItems {
+  items: ResponseItem[];
+  rest?: AsyncIterator<ResponseItem>;
+}
+
 /**
  * The first items of the answer, as `serveHttp` yields them: the head, and the body chunks that
  * are there within this turn of the event loop, up to `inlineBytes`; `rest` yields the others
- * (its return() stops reading). One pass without generator layers, for the replica's reply.
+ * (its return() stops reading). One pass without generator layers, for the replica's reply; not
+ * a promise when fetch answers at once with a body there whole (the common case).
  */
-export async function firstItems(
+export function firstItems(
   instance: FetchHandler,
   request: SerializedRequest,
   store: BodyStore,
   signal: SignalSource | undefined,
   inlineBytes: number,
-): Promise<{ items: ResponseItem[]; rest?: AsyncIterator<ResponseItem> }> {
-  const response = await respond(instance, request, store, signal);
+): FirstItems | Promise<FirstItems> {
+  const response = respond(instance, request, store, signal);
+  if (response instanceof Promise) return response.then((r) => itemsOf(r, store, inlineBytes));
+  return itemsOf(response, store, inlineBytes);
+}
+
+function itemsOf(response: Answer, store: BodyStore, inlineBytes: number): FirstItems | Promise<FirstItems> {
   if (Array.isArray(response)) return { items: response };
   const items: ResponseItem[] = [responseHead(response)];
-  if (response.body === null) return { items };
-  const reader = response.body.getReader();
+  const whole = wholeBody(response);
+  if (whole === null || whole?.byteLength === 0) return { items };
+  if (whole !== undefined) {
+    if (whole.byteLength < LARGE_BODY_BYTES) {
+      items.push(whole);
+      return { items };
+    }
+    return store.put(whole).then((ref) => {
+      items.push(ref);
+      return { items };
+    });
+  }
+  return streamedItems(response.body!, items, store, inlineBytes);
+}
+
+async function streamedItems(
+  body: ReadableStream<unknown>,
+  items: ResponseItem[],
+  store: BodyStore,
+  inlineBytes: number,
+): Promise<FirstItems> {
+  const reader = body.getReader();
   let bytes = 0;
   try {
     for (;;) {
@@ -120,6 +158,33 @@ export async function firstItems(
     reader.releaseLock();
     throw error;
   }
+}
+
+/** Where a Response keeps its body (undici's `Symbol(state)`: body.source is what it was made from). */
+const RESPONSE_STATE = Object.getOwnPropertySymbols(new Response(null)).find(
+  (s) => s.description === 'state',
+);
+
+/**
+ * The response's whole body when it was made from a string or bytes and nobody read it (the
+ * bytes its stream would give, without the stream); null when it has none; undefined when it
+ * must be read through its stream.
+ */
+function wholeBody(response: Response): Uint8Array | null | undefined {
+  if (RESPONSE_STATE === undefined) return undefined;
+  const state = (response as unknown as Record<symbol, { body?: { source?: unknown } | null } | undefined>)[
+    RESPONSE_STATE
+  ];
+  if (state === undefined) return undefined;
+  const body = state.body;
+  if (body == null) return response.body === null ? null : undefined;
+  const source = body.source;
+  if (typeof source !== 'string' && !(source instanceof Uint8Array)) return undefined;
+  // A lazy body nobody read has no stream yet (asking whether it is used would make one).
+  if (body instanceof LazyBody && !body.materialized)
+    return typeof source === 'string' ? Buffer.from(source) : source;
+  if (response.bodyUsed || response.body?.locked !== false) return undefined;
+  return typeof source === 'string' ? Buffer.from(source) : source;
 }
 
 async function* restOf(
@@ -160,106 +225,6 @@ function settledNow<T>(promise: Promise<T>): Promise<T | typeof PENDING> {
   });
 }
 
-/**
- * Where a web Request keeps its signal (undici's internal `Symbol(signal)`): what its `signal`
- * getter, clone(), `new Request(request)` and fetch(request) read. Undefined if this Node's
- * Request has no such slot; then requests follow the caller's signal the standard way.
- */
-const SIGNAL_SLOT = Object.getOwnPropertySymbols(new Request('http://x/')).find(
-  (s) => s.description === 'signal',
-);
-
-const signalOf = (source: SignalSource): AbortSignal =>
-  source instanceof AbortSignal ? source : source.signal;
-
-/** Makes `request`'s signal the caller's (read when asked for, so made only if it is). */
-function adoptSignal(request: Request, source: SignalSource): void {
-  Object.defineProperty(request, SIGNAL_SLOT as symbol, { get: () => signalOf(source), configurable: true });
-}
-
-/** A web Request whose signal is the caller's, made when first read, not one following it. */
-class ServeRequest extends Request {
-  readonly #source: SignalSource | undefined;
-
-  constructor(url: string, init: RequestInit, source: SignalSource | undefined) {
-    super(
-      url,
-      source === undefined || SIGNAL_SLOT !== undefined ? init : { ...init, signal: signalOf(source) },
-    );
-    this.#source = source;
-    if (source !== undefined && SIGNAL_SLOT !== undefined) adoptSignal(this, source);
-  }
-
-  static {
-    // A clone aborts with the caller too (Request's own clone follows only a signal it followed).
-    const clone = Request.prototype.clone;
-    Object.defineProperty(ServeRequest.prototype, 'clone', {
-      value: function (this: ServeRequest): Request {
-        const copy = clone.call(this);
-        if (this.#source !== undefined && SIGNAL_SLOT !== undefined) adoptSignal(copy, this.#source);
-        return copy;
-      },
-      configurable: true,
-      writable: true,
-    });
-  }
-}
-
-/** The web Request the user's fetch sees: the client's URL, method, headers and body. */
-export async function toWebRequest(
-  request: SerializedRequest,
-  store: BodyStore = trayStore,
-  signal?: SignalSource,
-): Promise<Request> {
-  const method = request.method.toUpperCase();
-  if (request.bodyStream !== undefined && method !== 'GET' && method !== 'HEAD') {
-    return new ServeRequest(
-      request.url,
-      {
-        method,
-        headers: request.headers,
-        body: pulledBody(request.bodyStream),
-        duplex: 'half',
-      } as RequestInit,
-      signal,
-    );
-  }
-  const body = request.bodyRef !== undefined ? await store.get(request.bodyRef) : (request.body ?? null);
-  const hasBody = body !== null && body.byteLength > 0 && method !== 'GET' && method !== 'HEAD';
-  return new ServeRequest(
-    request.url,
-    { method, headers: request.headers, body: hasBody ? body : null },
-    signal,
-  );
-}
-
-type BodySource = tray.ActorHandle<{ receiveBody(id: string): Uint8Array | null }>;
-const proxies = new Map<string, Promise<BodySource>>();
-
-/** A streamed request body: each read pulls what the proxy has received of it since the last. */
-function pulledBody(source: BodyStreamSource): ReadableStream<Uint8Array> {
-  const key = `${source.namespace}\0${source.proxy}`;
-  let proxy = proxies.get(key);
-  if (proxy === undefined) {
-    proxy = tray.getActor<{ receiveBody(id: string): Uint8Array | null }>(source.proxy, {
-      namespace: source.namespace,
-    });
-    proxies.set(key, proxy);
-    proxy.catch(() => proxies.delete(key));
-  }
-  const handle = proxy;
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        const chunk = await tray.get((await handle).receiveBody.remote(source.id));
-        if (chunk === null) controller.close();
-        else controller.enqueue(chunk);
-      },
-    },
-    { highWaterMark: 0 },
-  );
-}
-
 function responseHead(response: Response): ResponseHead {
   const headers: Array<[string, string]> = [];
   response.headers.forEach((value, name) => {
@@ -272,10 +237,10 @@ function responseHead(response: Response): ResponseHead {
   return head;
 }
 
-function* errorResponse(error: unknown): Generator<ResponseItem> {
+function errorResponse(error: unknown): ResponseItem[] {
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   const body = new TextEncoder().encode(`${message}\n`);
-  yield {
+  const head: ResponseHead = {
     status: 500,
     statusText: 'Internal Server Error',
     headers: [
@@ -283,7 +248,7 @@ function* errorResponse(error: unknown): Generator<ResponseItem> {
       ['content-length', String(body.byteLength)],
     ],
   };
-  yield body;
+  return [head, body];
 }
 
 function toBytes(value: unknown): Uint8Array {

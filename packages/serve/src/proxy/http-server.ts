@@ -193,9 +193,9 @@ export class ProxyServer {
         this.requests++;
         return;
       }
-      let body: Uint8Array | null;
+      let body: Uint8Array | null = null;
       try {
-        body = await this.readBody(req, abort);
+        if (hasBody(req)) body = await this.readBody(req, abort);
       } catch (error) {
         if (error instanceof BodyTooLarge) {
           return text(
@@ -262,10 +262,8 @@ export class ProxyServer {
 
   /** The whole body, or null for none; refuses one past the limit as soon as it is known. */
   private async readBody(req: IncomingMessage, signal: Cancel): Promise<Uint8Array | null> {
+    if (!hasBody(req)) return null;
     const length = req.headers['content-length'];
-    // Neither header: the request has no body (RFC 9112 6.3), nothing to wait for.
-    if ((length === undefined || length === '0') && req.headers['transfer-encoding'] === undefined)
-      return null;
     const declared = Number(length ?? Number.NaN);
     if (declared > this.maxBody) {
       req.resume();
@@ -287,66 +285,79 @@ export class ProxyServer {
     return new Uint8Array(all.buffer, all.byteOffset, all.byteLength);
   }
 
-  private async forward(
+  /** Sends the request and writes its answer; one promise when the answer comes whole. */
+  private forward(
     route: Route,
     request: SerializedRequest,
     res: ServerResponse,
     signal: Cancel,
     open?: OpenBody,
-  ) {
+  ): Promise<void> {
     const called = this.options.call(route, request, signal);
-    if (!(called instanceof Promise)) {
-      await this.#write(route, called, res, signal, open, undefined, true);
-      return;
-    }
-    const answer = await called;
-    try {
-      if (answer.rest === undefined) await this.#writeWhole(route, answer.items, res, signal, open);
-      else {
-        const head = await this.#write(route, answer.items, res, signal, open, undefined, false);
-        if (head !== null) await this.#write(route, answer.rest, res, signal, open, head, true);
+    if (!(called instanceof Promise))
+      return this.#write(route, called, res, signal, open, undefined, true).then(noop);
+    return called.then((answer) => this.#answered(route, answer, res, signal, open));
+  }
+
+  #answered(
+    route: Route,
+    answer: IngressAnswer,
+    res: ServerResponse,
+    signal: Cancel,
+    open: OpenBody | undefined,
+  ): void | Promise<void> {
+    if (answer.rest === undefined) {
+      let whole: Promise<void> | undefined;
+      try {
+        whole = this.#writeWhole(route, answer.items, res, signal, open) || undefined;
+      } finally {
+        if (whole === undefined) answer.close();
       }
-    } finally {
-      answer.close();
+      return whole?.finally(() => answer.close());
     }
+    return (async () => {
+      try {
+        const head = await this.#write(route, answer.items, res, signal, open, undefined, false);
+        if (head !== null) await this.#write(route, answer.rest!, res, signal, open, head, true);
+      } finally {
+        answer.close();
+      }
+    })();
   }
 
   /**
    * A response complete in one reply: its head and body leave in one write, with a
-   * Content-Length (node's own when the head has none) instead of chunked encoding.
+   * Content-Length (node's own when the head has none) instead of chunked encoding. Not a
+   * promise unless a chunk is in the object store.
    */
-  async #writeWhole(
+  #writeWhole(
     route: Route,
     items: ResponseItem[],
     res: ServerResponse,
     signal: Cancel,
     open: OpenBody | undefined,
-  ): Promise<void> {
+  ): void | Promise<void> {
     if (open?.tooLarge) throw new BodyTooLarge(`The request body is over ${this.maxBody} bytes`);
     const head = items[0] as ResponseHead | undefined;
     if (head === undefined) throw new Error(`the ingress ${route.ingress} answered nothing`);
     if (typeof head?.status !== 'number' || !Array.isArray(head.headers)) {
       throw new Error(`the ingress ${route.ingress} answered without a response head`);
     }
-    const chunks: Uint8Array[] = [];
-    let size = 0;
     for (let i = 1; i < items.length; i++) {
-      const item = items[i];
-      const bytes = item instanceof Uint8Array ? item : await this.options.get(item as ObjectRef<Uint8Array>);
-      chunks.push(bytes);
-      size += bytes.byteLength;
+      if (!(items[i] instanceof Uint8Array)) {
+        return (async () => {
+          const chunks: Uint8Array[] = [];
+          for (let j = 1; j < items.length; j++) {
+            const item = items[j];
+            chunks.push(
+              item instanceof Uint8Array ? item : await this.options.get(item as ObjectRef<Uint8Array>),
+            );
+          }
+          endWith(res, head, chunks, signal);
+        })();
+      }
     }
-    if (signal.aborted) return;
-    writeHead(res, head, size);
-    if (chunks.length === 0) res.end();
-    else {
-      const body = chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks, size);
-      // A small body as a latin1 string (byte for byte) leaves with the head in one write; as
-      // bytes, node sends the two as a writev.
-      if (size <= ONE_WRITE_BYTES)
-        res.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1'), 'latin1');
-      else res.end(body);
-    }
+    endWith(res, head, items.slice(1) as Uint8Array[], signal);
   }
 
   /**
@@ -391,25 +402,53 @@ export class ProxyServer {
   }
 }
 
+const noop = () => {};
+
+/** Writes a whole response: head and body, in one write when the body is small. */
+function endWith(res: ServerResponse, head: ResponseHead, chunks: Uint8Array[], signal: Cancel): void {
+  if (signal.aborted) return;
+  let size = 0;
+  for (const chunk of chunks) size += chunk.byteLength;
+  writeHead(res, head, size);
+  if (size === 0) {
+    res.end();
+    return;
+  }
+  const body = chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks, size);
+  // A small body as a latin1 string (byte for byte) leaves with the head in one write; as
+  // bytes, node sends the two as a writev.
+  if (size <= ONE_WRITE_BYTES)
+    res.end(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1'), 'latin1');
+  else res.end(body);
+}
+
 /** The head; with `wholeBody`, the body's length as Content-Length when the head has none. */
 function writeHead(res: ServerResponse, head: ResponseHead, wholeBody?: number): void {
-  const headers: Record<string, string | string[]> = {};
+  // A flat [name, value, ...] list: node writes it as it is (repeated names stay separate lines)
+  // without the object of names it would otherwise build and look through.
+  const flat: string[] = [];
+  let length = false;
   for (const [name, value] of head.headers) {
     const key = name.toLowerCase();
     if (HOP_BY_HOP.has(key)) continue;
-    const had = headers[key];
-    if (had === undefined) headers[key] = value;
-    else headers[key] = Array.isArray(had) ? [...had, value] : [had, value];
+    if (key === 'content-length') length = true;
+    flat.push(name, value);
   }
   // writeHead fixes the framing now: without a length node would send the body chunked.
-  if (wholeBody !== undefined && headers['content-length'] === undefined && bodyAllowed(res, head.status))
-    headers['content-length'] = String(wholeBody);
-  res.writeHead(head.status, head.statusText, headers);
+  if (wholeBody !== undefined && !length && bodyAllowed(res, head.status))
+    flat.push('content-length', String(wholeBody));
+  res.writeHead(head.status, head.statusText, flat);
 }
 
 /** Whether a response of this status to this request has a body to give a length (RFC 9110 8.6). */
 function bodyAllowed(res: ServerResponse, status: number): boolean {
   return res.req.method !== 'HEAD' && status >= 200 && status !== 204 && status !== 304;
+}
+
+/** Neither header: the request has no body (RFC 9112 6.3), nothing to wait for. */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return !((length === undefined || length === '0') && req.headers['transfer-encoding'] === undefined);
 }
 
 function headerPairs(req: IncomingMessage): Array<[string, string]> {

@@ -42,7 +42,21 @@ export function plain(target: string, host: string): RequestUrl | undefined {
   return { href: `http://${host}${target}`, pathname: path, host };
 }
 
+/** Hosts already checked (a proxy sees the same few Host headers again and again). */
+const checkedHosts = new Map<string, boolean>();
+const CHECKED_HOSTS_MAX = 64;
+
 function plainHost(host: string): boolean {
+  let known = checkedHosts.get(host);
+  if (known === undefined) {
+    known = checkHost(host);
+    if (checkedHosts.size >= CHECKED_HOSTS_MAX) checkedHosts.clear();
+    checkedHosts.set(host, known);
+  }
+  return known;
+}
+
+function checkHost(host: string): boolean {
   const colon = host.lastIndexOf(':');
   const name = colon < 0 ? host : host.slice(0, colon);
   if (colon >= 0) {

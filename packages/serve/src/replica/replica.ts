@@ -20,7 +20,8 @@ import type {
 import { RequestCancelledError } from '../errors.js';
 import { Cancel } from '../handle/cancel.js';
 import { decodeArgs } from '../handle/decode-args.js';
-import { type BodyStore, firstItems, serveHttp } from '../http/replica-http.js';
+import { installLazyResponse } from '../http/lazy-response.js';
+import { type BodyStore, type FirstItems, firstItems, serveHttp } from '../http/replica-http.js';
 import { HTTP_METHOD, type SerializedRequest } from '../http/wire.js';
 import { type RequestContext, runInRequest } from './request-context.js';
 
@@ -92,6 +93,8 @@ export class ServeReplica implements ReplicaMethods {
 
   /** Loads the user's code and constructs it; a constructor that throws fails this call. */
   async initialize(spec: InitSpec): Promise<{ pid: number }> {
+    // Before the user's code loads: its Responses made from strings and bytes skip their stream.
+    installLazyResponse();
     const loaded = (await spec.code.local()) as unknown;
     const args = decodeArgs(spec.initArgs);
     if (spec.kind === 'class') {
@@ -210,7 +213,7 @@ export class ServeReplica implements ReplicaMethods {
    * complete as soon as its head is (no body chunk still to wait for, under HTTP_INLINE_BYTES),
    * else what is there so far and a stream for the rest.
    */
-  handleHttp(call: RequestCall, request: SerializedRequest): Promise<HttpReply> {
+  async handleHttp(call: RequestCall, request: SerializedRequest): Promise<HttpReply> {
     return this.#http(call, request, undefined);
   }
 
@@ -230,43 +233,57 @@ export class ServeReplica implements ReplicaMethods {
     return this.#channel;
   }
 
-  async #http(
+  /** Not a promise when the user's fetch answered at once with its whole body (the common case). */
+  #http(
     call: RequestCall,
     request: SerializedRequest,
     store: BodyStore | undefined,
-  ): Promise<HttpReply> {
+  ): HttpReply | Promise<HttpReply> {
     if (!this.#accepts()) return { rejected: true, ongoing: this.#ongoing };
+    const instance = this.#instance;
+    if (instance === undefined)
+      return Promise.reject(new Error(`${this.#config.deployment}: the replica is not initialized`));
     this.#ongoing++;
     const context = this.#begin(call);
-    let streaming = false;
+    // One run in the request's context for the whole answer (the user's fetch and the body's
+    // reads continue in it). The head waits for the user's fetch; the body chunks there at once
+    // (under HTTP_INLINE_BYTES) go in this reply, the rest streams.
+    let first: FirstItems | Promise<FirstItems>;
     try {
-      const instance = this.#instance;
-      if (instance === undefined)
-        throw new Error(`${this.#config.deployment}: the replica is not initialized`);
-      // One run in the request's context for the whole answer (the user's fetch and the body's
-      // reads continue in it). The head waits for the user's fetch; the body chunks there at once
-      // (under HTTP_INLINE_BYTES) go in this reply, the rest streams.
-      const cancel = ReplicaRequest.cancelOf(context);
-      const reply = await runInRequest(context, async (): Promise<HttpReply> => {
-        const { items, rest } = await firstItems(
+      first = runInRequest(context, () =>
+        firstItems(
           instance as never,
           request,
           store ?? TRAY_STORE,
-          cancel,
+          ReplicaRequest.cancelOf(context),
           HTTP_INLINE_BYTES,
-        );
-        if (rest === undefined) return { rejected: false, items, done: true, ongoing: this.#ongoing - 1 };
-        streaming = true;
-        const streamId = this.#openStream(rest, context, []);
-        return { rejected: false, items, done: false, streamId, ongoing: this.#ongoing - 1 };
-      });
-      return reply;
-    } finally {
-      if (!streaming) {
+        ),
+      );
+    } catch (error) {
+      this.#ongoing--;
+      this.#end(context);
+      return Promise.reject(error);
+    }
+    if (!(first instanceof Promise)) return this.#reply(first, context);
+    return first.then(
+      (got) => this.#reply(got, context),
+      (error) => {
         this.#ongoing--;
         this.#end(context);
-      }
+        throw error;
+      },
+    );
+  }
+
+  /** The reply carrying `first`; the request ends here unless the rest streams. */
+  #reply({ items, rest }: FirstItems, context: RequestContext): HttpReply {
+    if (rest === undefined) {
+      this.#ongoing--;
+      this.#end(context);
+      return { rejected: false, items, done: true, ongoing: this.#ongoing };
     }
+    const streamId = this.#openStream(rest, context, []);
+    return { rejected: false, items, done: false, streamId, ongoing: this.#ongoing - 1 };
   }
 
   /** Starts a streaming call of an (async) generator method; drain it with nextItems. */
