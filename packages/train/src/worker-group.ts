@@ -59,6 +59,11 @@ export class WorkerGroup {
   }
 
   async shutdown(): Promise<void> {
+    // Each worker closes its collective group first (at most a few seconds: a dead or stuck one
+    // is killed all the same), then every worker is killed.
+    await Promise.all(
+      this.members.map((m) => tray.get(m.actor.close.remote(), { timeoutMs: 5000 }).catch(() => undefined)),
+    );
     await Promise.all(
       this.members.map((m) => tray.kill(m.actor, { noRestart: true }).catch(() => undefined)),
     );

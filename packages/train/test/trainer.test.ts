@@ -3,7 +3,8 @@
 // per epoch across the workers (others given whole), report as a barrier (and a clear error when
 // the workers report unequally), checkpoints of every worker merged into one directory, and
 // numToKeep with a score attribute.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import * as tray from '@tray/core';
 import * as data from '@tray/data';
@@ -64,6 +65,44 @@ describe('DataParallelTrainer', () => {
     expect(
       JSON.parse(readFileSync(path.join(result.path, 'trainer_state.json'), 'utf8')).metricsHistory,
     ).toHaveLength(1);
+  });
+
+  it("leaves no file of the workers' shared arrays behind once the run is over", async () => {
+    // A small tensor goes over TCP, so no operation has every peer map the arrays (which would
+    // unlink their files at once), and the workers are killed at the end: only closing the group
+    // before the kill removes the files, which are named by their owner's pid.
+    const pidDir = mkdtempSync(path.join(os.tmpdir(), 'tray-train-pids-'));
+    try {
+      const result = await new train.DataParallelTrainer(
+        loop(`async (config) => {
+          const ctx = train.getContext();
+          require('node:fs').writeFileSync(require('node:path').join(config.pidDir, String(ctx.worldRank)), String(process.pid));
+          const t = train.sharedArray(Float32Array, 16);
+          t.fill(ctx.worldRank + 1);
+          await train.allReduce(t, { op: 'sum', out: t });
+          await train.report({ sum: t[0] });
+        }`),
+        {
+          trainLoopConfig: { pidDir },
+          scalingConfig: scaling,
+          runConfig: { name: 'shared-files', storagePath: storageDir() },
+        },
+      ).fit();
+      expect(result.error).toBeUndefined();
+      expect(result.metrics!.sum).toBe(3);
+      const pids = readdirSync(pidDir).map((f) => readFileSync(path.join(pidDir, f), 'utf8'));
+      expect(pids).toHaveLength(2);
+      const left = (dir: string) => {
+        try {
+          return readdirSync(dir).filter((f) => pids.some((pid) => f.startsWith(`tray-coll-${pid}-`)));
+        } catch {
+          return [];
+        }
+      };
+      expect([...left('/dev/shm'), ...left(path.join(os.tmpdir(), 'tray-store'))]).toEqual([]);
+    } finally {
+      rmSync(pidDir, { recursive: true, force: true });
+    }
   });
 
   it('splits the train dataset so every row is seen once per epoch, and gives other datasets whole', async () => {

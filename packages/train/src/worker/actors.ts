@@ -36,7 +36,7 @@ export class TrainWorker {
     if (typeof loop !== 'function')
       throw new TypeError(`the training function is ${typeof loop}, not a function`);
     s.group = await openGroup(setup.groupName, setup.context.worldSize, setup.context.worldRank);
-    // the loop's collectives use the group; it closes with the worker (killed at the attempt's end)
+    // the loop's collectives use the group; close() ends it at the attempt's end, before the kill
     (async () => loop(setup.config))().then(
       () => s.emit({ type: 'done', reports: s.reports }),
       (error: unknown) => {
@@ -44,6 +44,16 @@ export class TrainWorker {
         s.emit({ type: 'error', name: e.name, message: e.message, stack: e.stack });
       },
     );
+    return true;
+  }
+
+  /**
+   * The attempt is over: the collective group closes before the worker is killed, so the files
+   * of its shared arrays lose their names (a SIGKILLed owner cannot unlink them; until the
+   * node's next start swept them they stayed under /dev/shm).
+   */
+  async close(): Promise<true> {
+    await this.session?.group?.destroy();
     return true;
   }
 
