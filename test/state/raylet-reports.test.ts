@@ -37,7 +37,9 @@ import { existsSync } from 'node:fs';
 const tray = await import('@tray/core');
 await tray.init();
 class Pid { pid() { return process.pid; } }
-const actor = tray.remote(Pid).remote();
+// Kept reachable: a handle no code can reach any more is collected, and its actor then stopped
+// as out of scope (the puts below make the driver collect).
+const actor = (globalThis.pidActor = tray.remote(Pid).remote());
 const actorPid = await tray.get(actor.pid.remote());
 const big = [];
 for (let i = 0; i < 3; i++) big.push(await tray.put(Buffer.alloc(24 * 1024 * 1024, i)));
