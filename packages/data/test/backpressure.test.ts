@@ -17,6 +17,7 @@ import * as tray from '@tray/core';
 import * as data from '@tray/data';
 import { StoreClient } from '@tray/object-store';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { withPeakStoreUse } from './store-peak.js';
 
 const MiB = 1024 * 1024;
 const STORE = 32 * MiB;
@@ -75,18 +76,10 @@ it('a slow consumer holds a read task back: within the budget, complete and in o
   // Blocks the producer may be ahead of the consumer: the budget's worth taken from the
   // generator, its 2-block buffer, the one iterBatches prefetched and the one being made.
   const bound = budgetBlocks + 2 + 2;
-  let peak = 0;
-  let sampling = true;
-  const sampler = (async () => {
-    while (sampling) {
-      peak = Math.max(peak, (await store!.stats()).usedBytes);
-      await new Promise((r) => setImmediate(r));
-    }
-  })();
   const order: number[] = [];
   const ahead: number[] = [];
   let taken = 0;
-  try {
+  const { peak } = await withPeakStoreUse(store!, async () => {
     for await (const batch of data
       .readDatasource(source)
       .iterBatches({ batchSize: null, batchFormat: 'columns' })) {
@@ -100,10 +93,7 @@ it('a slow consumer holds a read task back: within the budget, complete and in o
       hash.digest();
       ahead.push(yielded(countFile) - taken);
     }
-  } finally {
-    sampling = false;
-    await sampler;
-  }
+  });
   console.log(
     `most blocks ahead of the consumer ${Math.max(...ahead)} (bound ${bound}); peak store use ${(peak / MiB).toFixed(1)} MiB (budget ${budgetBytes / MiB} MiB) for ${BLOCKS} MiB`,
   );
@@ -121,17 +111,9 @@ it('batches over many small blocks keep the store within the budget: nothing is 
   const blocks = 128;
   const rowBytes = 64 * 1024;
   const before = (await store!.stats()).spilledObjects;
-  let peak = 0;
-  let sampling = true;
-  const sampler = (async () => {
-    while (sampling) {
-      peak = Math.max(peak, (await store!.stats()).usedBytes);
-      await new Promise((r) => setImmediate(r));
-    }
-  })();
   const ids: number[] = [];
   let intact = true;
-  try {
+  const { peak } = await withPeakStoreUse(store!, async () => {
     const ds = data.range(blocks * 16, { overrideNumBlocks: blocks }).mapBatches(
       (b: { id: ArrayLike<number> }) => ({
         id: Array.from(b.id),
@@ -149,10 +131,7 @@ it('batches over many small blocks keep the store within the budget: nothing is 
         if (bytes.length !== rowBytes || bytes[rowBytes - 1] !== Number(id[i]) % 251) intact = false;
       }
     }
-  } finally {
-    sampling = false;
-    await sampler;
-  }
+  });
   const budgetBytes = STORE * data.DataContext.getCurrent().objectStoreMemoryFraction;
   console.log(
     `batches of 100 rows over ${blocks} blocks of 16: peak store use ${(peak / MiB).toFixed(1)} MiB (budget ${budgetBytes / MiB} MiB of ${STORE / MiB})`,
@@ -193,24 +172,10 @@ it('a slow actor pool holds its read task back: within the budget, nothing is sp
     }
   }
   const before = (await store!.stats()).spilledObjects;
-  let peak = 0;
-  let sampling = true;
-  const sampler = (async () => {
-    while (sampling) {
-      peak = Math.max(peak, (await store!.stats()).usedBytes);
-      await new Promise((r) => setImmediate(r));
-    }
-  })();
-  let rows: { i: number; last: number }[];
-  try {
-    rows = (await data
-      .readDatasource(source)
-      .mapBatches(Slow, { concurrency: 1, batchFormat: 'columns' })
-      .takeAll()) as { i: number; last: number }[];
-  } finally {
-    sampling = false;
-    await sampler;
-  }
+  const { result, peak } = await withPeakStoreUse(store!, () =>
+    data.readDatasource(source).mapBatches(Slow, { concurrency: 1, batchFormat: 'columns' }).takeAll(),
+  );
+  const rows = result as { i: number; last: number }[];
   const budgetBytes = STORE * data.DataContext.getCurrent().objectStoreMemoryFraction;
   console.log(
     `read → slow actor pool: peak store use ${(peak / MiB).toFixed(1)} MiB (budget ${budgetBytes / MiB} MiB)`,

@@ -9,6 +9,7 @@ import * as tray from '@tray/core';
 import * as data from '@tray/data';
 import { StoreClient } from '@tray/object-store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withPeakStoreUse } from './store-peak.js';
 
 const STORE = 32 * 1024 * 1024;
 const TARGET = 256 * 1024;
@@ -92,26 +93,15 @@ it('a text file twice the object store streams through it, in blocks, without sp
   const line = 'x'.repeat(1023);
   const count = (2 * STORE) / 1024;
   writeFileSync(file, `${Array.from({ length: count }, () => line).join('\n')}\n`);
-  let peak = 0;
-  let sampling = true;
-  const sampler = (async () => {
-    while (sampling) {
-      peak = Math.max(peak, (await store!.stats()).usedBytes);
-      await new Promise((r) => setImmediate(r));
-    }
-  })();
   let rows = 0;
   let batches = 0;
-  try {
+  const { peak } = await withPeakStoreUse(store!, async () => {
     for await (const batch of data.readText(file).iterBatches({ batchSize: null, batchFormat: 'arrow' })) {
       rows += (batch as import('apache-arrow').Table).numRows;
       // Store objects are freed when the driver's refs are collected: collect every few blocks.
       if (++batches % 8 === 0) globalThis.gc?.();
     }
-  } finally {
-    sampling = false;
-    await sampler;
-  }
+  });
   console.log(
     `text ${(2 * STORE) / 2 ** 20} MiB in ${batches} blocks; peak store use ${(peak / 2 ** 20).toFixed(1)} MiB of ${STORE / 2 ** 20} MiB`,
   );

@@ -7,6 +7,7 @@ import * as tray from '@tray/core';
 import * as data from '@tray/data';
 import { StoreClient } from '@tray/object-store';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { withPeakStoreUse } from './store-peak.js';
 
 const STORE = 64 * 1024 * 1024;
 const INPUT = 24 * 1024 * 1024;
@@ -22,23 +23,6 @@ afterAll(async () => {
   store?.close();
   await tray.shutdown();
 });
-
-async function sampled<T>(run: () => Promise<T>): Promise<{ result: T; peak: number }> {
-  let peak = 0;
-  let sampling = true;
-  const sampler = (async () => {
-    while (sampling) {
-      peak = Math.max(peak, (await store!.stats()).usedBytes);
-      await new Promise((r) => setImmediate(r));
-    }
-  })();
-  try {
-    return { result: await run(), peak };
-  } finally {
-    sampling = false;
-    await sampler;
-  }
-}
 
 async function storeDrains(): Promise<number> {
   const deadline = Date.now() + 60_000;
@@ -68,7 +52,7 @@ for (const [name, shuffle] of [
   it(`${name} of 24 MiB in a 64 MiB store frees its input and map parts as it goes`, {
     timeout: 300_000,
   }, async () => {
-    const { result: ids, peak } = await sampled(async () => {
+    const { result: ids, peak } = await withPeakStoreUse(store!, async () => {
       const out: number[] = [];
       for await (const b of shuffle(source()).iterBatches({ batchSize: null })) {
         for (const id of (b as data.Columns).id as Int32Array) out.push(id);

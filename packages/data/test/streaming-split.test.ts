@@ -8,6 +8,7 @@ import * as tray from '@tray/core';
 import * as data from '@tray/data';
 import { StoreClient } from '@tray/object-store';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { withPeakStoreUse } from './store-peak.js';
 
 const STORE = 32 * 1024 * 1024;
 let store: StoreClient | undefined;
@@ -42,22 +43,9 @@ it('three consumers in other processes get equal rows of a dataset 4x the store,
       exportName: 'consume',
     })
     .options({ numCpus: 0 });
-  let peak = 0;
-  let sampling = true;
-  const sampler = (async () => {
-    while (sampling) {
-      peak = Math.max(peak, (await store!.stats()).usedBytes);
-      await new Promise((r) => setImmediate(r));
-    }
-  })();
-  let results: { pid: number; rows: number; ids: number[] }[];
-  try {
-    const iterators = ds.streamingSplit(3, { equal: true });
-    results = await tray.get(iterators.map((it) => consume.remote(it)));
-  } finally {
-    sampling = false;
-    await sampler;
-  }
+  const { result: results, peak } = await withPeakStoreUse(store!, () =>
+    tray.get(ds.streamingSplit(3, { equal: true }).map((it) => consume.remote(it))),
+  );
   console.log(
     `rows per consumer ${results.map((r) => r.rows).join(', ')}; peak store use ${(peak / 2 ** 20).toFixed(1)} MiB of ${STORE / 2 ** 20} MiB for ${((total * 12288) / 2 ** 20).toFixed(0)} MiB`,
   );

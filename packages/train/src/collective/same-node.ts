@@ -269,6 +269,36 @@ export class SameNode {
     return { pids, ins, outs };
   }
 
+  /**
+   * By cross memory: part [a, b) of every member's tensor reduced into `into`, and also written
+   * into every peer's result when `writes` (allReduce; reduceScatter keeps its part).
+   */
+  private crossReduce<T extends Tensor>(
+    op: ReduceOp,
+    all: Float64Array[],
+    t: T,
+    a: number,
+    b: number,
+    into: T,
+    writes: boolean,
+  ): void {
+    const { pids, ins, outs } = this.parts(all, t, a, writes);
+    try {
+      this.addon!.crossReduce(
+        KIND[op],
+        op === 'mean' ? this.worldSize : 1,
+        into,
+        t.subarray(a, b),
+        this.rank,
+        pids,
+        ins,
+        outs,
+      );
+    } catch (err) {
+      throw this.failure(err, writes ? 'read or wrote' : 'read');
+    }
+  }
+
   /** False when neither shared arrays nor cross memory serve (then the caller runs the region, X0 as its S0). */
   async allReduce<T extends Tensor>(seq: number, t: T, op: ReduceOp, result: T): Promise<boolean> {
     const all = await this.begin(seq, 'allReduce', t, result);
@@ -291,21 +321,7 @@ export class SameNode {
       return true;
     }
     if (!this.crossWorks) return this.toRegion();
-    const { pids, ins, outs } = this.parts(all, t, a, true);
-    try {
-      this.addon!.crossReduce(
-        KIND[op],
-        op === 'mean' ? this.worldSize : 1,
-        result.subarray(a, b),
-        t.subarray(a, b),
-        this.rank,
-        pids,
-        ins,
-        outs,
-      );
-    } catch (err) {
-      throw this.failure(err, 'read or wrote');
-    }
+    this.crossReduce(op, all, t, a, b, result.subarray(a, b), true);
     await this.end(seq, 'allReduce', t, []);
     return true;
   }
@@ -320,21 +336,7 @@ export class SameNode {
       return true;
     }
     if (!this.crossWorks) return this.toRegion();
-    const { pids, ins, outs } = this.parts(all, t, a, false);
-    try {
-      this.addon!.crossReduce(
-        KIND[op],
-        op === 'mean' ? this.worldSize : 1,
-        out,
-        t.subarray(a, b),
-        this.rank,
-        pids,
-        ins,
-        outs,
-      );
-    } catch (err) {
-      throw this.failure(err, 'read');
-    }
+    this.crossReduce(op, all, t, a, b, out, false);
     await this.end(seq, 'reduceScatter', t, []);
     return true;
   }
